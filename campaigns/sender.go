@@ -1,0 +1,59 @@
+// Package campaigns sends every outbound text: the durable outbox and its
+// dispatcher, and (in later waves) quick messages, campaigns and throttles.
+//
+// It defines the Sender interface that each carrier adapter in gateway/
+// implements, so the dispatcher never knows which carrier it talks to.
+package campaigns
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/parleyhq/parley"
+)
+
+// OutboundText is one text handed to a carrier.
+type OutboundText struct {
+	MessageID parley.ID // Parley's message id, for logs and reconciliation
+
+	// Credentials and sender, from the channel.
+	CarrierAccountID    string
+	AuthToken           string
+	From                string // E.164 business number; empty when MessagingServiceSID is set
+	MessagingServiceSID string
+
+	To        string // E.164
+	Body      string
+	MediaURLs []string
+
+	// StatusCallbackURL is where the carrier posts delivery receipts.
+	StatusCallbackURL string
+}
+
+// SendResult is the carrier's answer to an accepted text.
+type SendResult struct {
+	CarrierMessageID string
+	Status           string // the carrier's initial status, e.g. "queued" or "accepted"
+	Segments         int    // 0 when the carrier did not say
+}
+
+// SendError is a carrier's refusal. Temporary errors (HTTP 429 and 5xx,
+// network failures) may be retried; the others are final and keep the
+// carrier's code (e.g. Twilio 21610, recipient unsubscribed).
+type SendError struct {
+	HTTPStatus int
+	Code       int // carrier error code; 0 when unknown
+	Message    string
+	Temporary  bool
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("carrier refused text: http %d code %d: %s", e.HTTPStatus, e.Code, e.Message)
+}
+
+// Sender hands texts to a carrier. Send returns a *SendError when the
+// carrier answered with an error, or another error for transport failures
+// (which are treated as temporary).
+type Sender interface {
+	Send(ctx context.Context, t OutboundText) (SendResult, error)
+}

@@ -1,0 +1,64 @@
+// Package parley holds the few types every Parley package shares: opaque
+// identifiers, the error kinds that adapters map to HTTP statuses, and the
+// clock that lets tests control time.
+//
+// Domain packages (conversations, optout, routing, campaigns) build on it;
+// adapters (store, gateway) translate their own errors into its kinds.
+package parley
+
+import (
+	"strconv"
+	"time"
+)
+
+// ID identifies a row. It is an integer inside the database and an opaque
+// decimal string on the wire, so clients never do arithmetic on it.
+type ID int64
+
+// String returns the wire form of the id.
+func (id ID) String() string { return strconv.FormatInt(int64(id), 10) }
+
+// MarshalText makes encoding/json write ids as strings.
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText accepts the wire form; anything else is an invalid id.
+func (id *ID) UnmarshalText(b []byte) error {
+	v, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}
+
+// ParseID parses the wire form of an id. A malformed id is reported as
+// ENOTFOUND: to a client it names nothing that exists.
+func ParseID(s string) (ID, error) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, Errorf(ENOTFOUND, "no such id %q", s)
+	}
+	return ID(v), nil
+}
+
+// Clock tells the time. Production uses SystemClock; tests inject their own
+// so that snoozes, schedules and quiet hours can be driven deterministically.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock, in UTC and truncated to milliseconds — the
+// precision both databases store.
+type SystemClock struct{}
+
+// Now returns the current UTC time at millisecond precision.
+func (SystemClock) Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// FixedClock is a settable clock for tests.
+type FixedClock struct{ T time.Time }
+
+// Now returns the clock's time.
+func (c *FixedClock) Now() time.Time { return c.T }
+
+// Advance moves the clock forward.
+func (c *FixedClock) Advance(d time.Duration) { c.T = c.T.Add(d) }
