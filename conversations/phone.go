@@ -2,6 +2,7 @@ package conversations
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -17,7 +18,10 @@ const DefaultRegion = "US"
 // dashes, dots, parentheses, a leading "00" or no "+" before a country code
 // the carrier left out (Vonage, Plivo and Sinch do), and national numbers of
 // DefaultRegion. Short codes, alphanumeric senders and "whatsapp:" addresses
-// are not phone numbers and are rejected.
+// are not phone numbers and are rejected, and so are numbers with an
+// extension: a text cannot reach an extension, and dropping it silently
+// would change the number the user meant. The result is a fixed point:
+// NormalizePhone(out) == out.
 func NormalizePhone(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
@@ -26,15 +30,41 @@ func NormalizePhone(raw string) (string, error) {
 	if len(s) > 64 {
 		return "", invalidPhone(raw, "is too long to be a phone number")
 	}
-	num, err := phonenumbers.Parse(s, DefaultRegion)
-	if err != nil && !strings.HasPrefix(s, "+") {
-		// Carriers that drop the "+" send the full international number.
-		num, err = phonenumbers.Parse("+"+s, DefaultRegion)
+	// libphonenumber skips a leading "whatsapp:" or "tel:", reads "ext 5" as
+	// an extension and spells out vanity numbers (1-800-FLOWERS); none of
+	// them is a number Parley can text as written.
+	if strings.IndexFunc(s, unicode.IsLetter) >= 0 {
+		return "", invalidPhone(raw, "contains letters, so it is not a phone number")
 	}
-	if err != nil || !phonenumbers.IsValidNumber(num) {
+	// "00" is the international prefix almost everywhere outside North
+	// America, where no number starts with 0.
+	if rest, ok := strings.CutPrefix(s, "00"); ok {
+		s = "+" + rest
+	}
+	num, ok := parseValidPhone(s)
+	if !ok && !strings.HasPrefix(s, "+") {
+		// Carriers that drop the "+" send the full international number,
+		// which is rarely also a valid national number of DefaultRegion.
+		num, ok = parseValidPhone("+" + s)
+	}
+	if !ok {
 		return "", invalidPhone(raw, "is not a valid phone number")
 	}
+	if num.GetExtension() != "" {
+		return "", invalidPhone(raw, "has an extension, which a text cannot reach")
+	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// parseValidPhone parses s in DefaultRegion and reports whether it is a
+// valid, dialable number. Validity, not just a clean parse, decides between
+// the national and the international reading of a number without "+".
+func parseValidPhone(s string) (*phonenumbers.PhoneNumber, bool) {
+	num, err := phonenumbers.Parse(s, DefaultRegion)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return nil, false
+	}
+	return num, true
 }
 
 func invalidPhone(raw, why string) error {

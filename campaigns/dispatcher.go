@@ -1,0 +1,183 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parleyhq/parley"
+)
+
+// Twilio's code for "Attempt to send to unsubscribed recipient": the carrier
+// itself holds an opt-out for the phone.
+const codeUnsubscribed = 21610
+
+// Dispatcher drains the outbox: it claims due items, checks consent at
+// send time, hands each text to the Sender and records the outcome.
+// Several dispatchers (in one or many processes) may share an outbox:
+// claims are leases, so every item has one owner at a time.
+type Dispatcher struct {
+	Store  OutboxStore
+	Sender Sender
+	Clock  parley.Clock
+	Log    zerolog.Logger
+
+	// StatusCallbackURL is given to the carrier with every text.
+	StatusCallbackURL string
+	// Workers is how many texts are in flight at once.
+	Workers int
+	// Batch is how many items one claim takes.
+	Batch int
+	// Lease is how long a claimed item stays invisible to other workers.
+	// It must be longer than a send can take.
+	Lease time.Duration
+	// Poll is how often the outbox is polled when nobody calls Notify.
+	Poll time.Duration
+	// MaxAttempts bounds retries of temporary failures.
+	MaxAttempts int
+
+	wake chan struct{}
+	once sync.Once
+}
+
+func (d *Dispatcher) init() {
+	d.once.Do(func() {
+		d.wake = make(chan struct{}, 1)
+		if d.Workers <= 0 {
+			d.Workers = 8
+		}
+		if d.Batch <= 0 {
+			d.Batch = 4 * d.Workers
+		}
+		if d.Lease <= 0 {
+			d.Lease = time.Minute
+		}
+		if d.Poll <= 0 {
+			d.Poll = time.Second
+		}
+		if d.MaxAttempts <= 0 {
+			d.MaxAttempts = 8
+		}
+	})
+}
+
+// Notify wakes the dispatcher: something was queued.
+func (d *Dispatcher) Notify() {
+	d.init()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches until ctx is cancelled. Texts already handed to a worker
+// are finished before Run returns, so a shutdown never abandons a send
+// whose outcome is unrecorded.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	d.init()
+	for {
+		n, err := d.drainOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.Log.Error().Err(err).Msg("outbox claim failed")
+		}
+		if n == d.Batch && err == nil {
+			continue // more may be waiting
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-time.After(d.Poll):
+		}
+	}
+}
+
+// drainOnce claims one batch and sends it; it returns how many it claimed.
+func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	items, err := d.Store.ClaimOutbox(ctx, d.Clock.Now(), d.Lease, d.Batch)
+	if err != nil {
+		return 0, err
+	}
+	// Sends outlive ctx cancellation: a claimed item is finished and
+	// recorded, so nothing is left leased on shutdown.
+	sendCtx := context.WithoutCancel(ctx)
+	sem := make(chan struct{}, d.Workers)
+	var wg sync.WaitGroup
+	for _, item := range items {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d.dispatch(sendCtx, item)
+		}()
+	}
+	wg.Wait()
+	return len(items), nil
+}
+
+// dispatch sends one item and records the outcome.
+func (d *Dispatcher) dispatch(ctx context.Context, item OutboxItem) {
+	log := d.Log.With().Stringer("message_id", item.MessageID).Logger()
+	if err := d.send(ctx, item); err != nil {
+		log.Error().Err(err).Msg("recording outbox outcome failed; the lease will expire and the item be retried")
+	}
+}
+
+func (d *Dispatcher) send(ctx context.Context, item OutboxItem) error {
+	if !item.ExemptFromConsent() {
+		out, err := d.Store.OptedOut(ctx, item.AccountID, item.Text.To)
+		if err != nil {
+			return err
+		}
+		if out {
+			return d.Store.MarkSkipped(ctx, item, d.Clock.Now())
+		}
+	}
+	text := item.Text
+	text.MessageID = item.MessageID
+	text.StatusCallbackURL = d.StatusCallbackURL
+	res, err := d.Sender.Send(ctx, text)
+	now := d.Clock.Now()
+	if err == nil {
+		return d.Store.MarkSent(ctx, item, Sent{
+			CarrierMessageID: res.CarrierMessageID,
+			Status:           initialStatus(res.Status),
+			Segments:         res.Segments,
+		}, now)
+	}
+	var se *SendError
+	if !errors.As(err, &se) {
+		se = &SendError{Message: err.Error(), Temporary: true}
+	}
+	if se.Temporary && item.Attempts+1 < d.MaxAttempts {
+		return d.Store.MarkRetry(ctx, item, now.Add(Backoff(item.Attempts+1)), se.Error(), now)
+	}
+	d.Log.Warn().Stringer("message_id", item.MessageID).Int("code", se.Code).Int("http_status", se.HTTPStatus).Msg("text failed")
+	return d.Store.MarkFailed(ctx, item, se.Code, se.Message, se.Code == codeUnsubscribed, now)
+}
+
+// initialStatus maps a carrier's first status to Parley's. Twilio answers
+// queued, accepted or scheduled, which all mean "the carrier has it and is
+// sending": for Parley that is "sending", past its own outbox's "queued".
+func initialStatus(carrierStatus string) string {
+	if carrierStatus == "sent" {
+		return "sent"
+	}
+	return "sending"
+}
+
+// Backoff is the wait before retry number attempt (1-based): exponential
+// from one second, capped at five minutes, with full jitter so that many
+// texts refused together do not retry together.
+func Backoff(attempt int) time.Duration {
+	ceiling := time.Second << min(attempt-1, 9)
+	ceiling = min(ceiling, 5*time.Minute)
+	return ceiling/2 + rand.N(ceiling/2+1)
+}

@@ -1,0 +1,57 @@
+package campaigns
+
+import (
+	"context"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Outbox purposes. Replies go before bulk traffic; an opt-out confirmation
+// is the one text that may reach a phone that has opted out.
+const (
+	PurposeReply              = "reply"
+	PurposeAutoReply          = "auto_reply"
+	PurposeOptOutConfirmation = "opt_out_confirmation"
+)
+
+// OutboxItem is one claimed outbound text with what is needed to send it.
+type OutboxItem struct {
+	ID        parley.ID
+	AccountID parley.ID
+	MessageID parley.ID
+	Purpose   string
+	Attempts  int
+	Text      OutboundText
+}
+
+// ExemptFromConsent reports whether the text may be sent to a phone that
+// opted out: only the confirmation of that very opt-out.
+func (i OutboxItem) ExemptFromConsent() bool { return i.Purpose == PurposeOptOutConfirmation }
+
+// Sent is a carrier's acceptance of an item.
+type Sent struct {
+	CarrierMessageID string
+	Status           string // Parley message status: queued, sending or sent
+	Segments         int
+}
+
+// OutboxStore is the durable outbox.
+type OutboxStore interface {
+	// ClaimOutbox leases up to limit due items to this worker until
+	// now+lease. A claimed item is invisible to other workers until its
+	// lease expires.
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
+	// OptedOut reports whether the phone has opted out in the account.
+	OptedOut(ctx context.Context, accountID parley.ID, phone string) (bool, error)
+	// MarkSent records the carrier's acceptance and removes the item.
+	MarkSent(ctx context.Context, item OutboxItem, s Sent, at time.Time) error
+	// MarkRetry releases the item for another attempt at retryAt.
+	MarkRetry(ctx context.Context, item OutboxItem, retryAt time.Time, reason string, at time.Time) error
+	// MarkFailed fails the item's message with the carrier code. When
+	// unsubscribed is true the phone is recorded as opted out too.
+	MarkFailed(ctx context.Context, item OutboxItem, code int, reason string, unsubscribed bool, at time.Time) error
+	// MarkSkipped fails the item's message without sending because the
+	// phone opted out.
+	MarkSkipped(ctx context.Context, item OutboxItem, at time.Time) error
+}

@@ -1,0 +1,184 @@
+package conversations
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/optout"
+)
+
+// Account is a tenant. Every other row belongs to exactly one account.
+type Account struct {
+	ID        parley.ID
+	Name      string
+	Settings  Settings
+	CreatedAt time.Time
+}
+
+// Settings are an account's conversation settings.
+type Settings struct {
+	AllowAutoAssignment bool
+	HelpText            string
+	OptOutReply         string
+	OptInReply          string
+	Keywords            optout.Keywords
+}
+
+// DefaultSettings are a new account's settings: carrier-style confirmation
+// texts, the CTIA-required HELP content and the standard keyword lists.
+func DefaultSettings(accountName string) Settings {
+	return Settings{
+		HelpText: accountName + ": reply STOP to unsubscribe. Msg&data rates may apply. " +
+			"For help contact us at the number you texted.",
+		OptOutReply: "You have been unsubscribed and will receive no more messages. Reply START to resubscribe.",
+		OptInReply:  "You have been resubscribed. Reply STOP to unsubscribe, HELP for help.",
+		Keywords:    optout.DefaultKeywords(),
+	}
+}
+
+// SettingsPatch changes some settings; nil fields are left alone.
+type SettingsPatch struct {
+	AllowAutoAssignment *bool
+	HelpText            *string
+	OptOutReply         *string
+	OptInReply          *string
+	Keywords            *optout.Keywords
+}
+
+// Apply returns s with the patch applied, or an EINVALID error.
+func (p SettingsPatch) Apply(s Settings) (Settings, error) {
+	fields := map[string]string{}
+	setText := func(dst *string, v *string, name string) {
+		if v == nil {
+			return
+		}
+		if strings.TrimSpace(*v) == "" {
+			fields[name] = "must not be empty"
+			return
+		}
+		if len(*v) > maxAutoReply {
+			fields[name] = "must be at most 1600 bytes"
+			return
+		}
+		*dst = *v
+	}
+	if p.AllowAutoAssignment != nil {
+		s.AllowAutoAssignment = *p.AllowAutoAssignment
+	}
+	setText(&s.HelpText, p.HelpText, "help_text")
+	setText(&s.OptOutReply, p.OptOutReply, "opt_out_reply")
+	setText(&s.OptInReply, p.OptInReply, "opt_in_reply")
+	if p.Keywords != nil {
+		if err := p.Keywords.Validate(); err != nil {
+			fields["keywords"] = err.Error()
+		} else {
+			s.Keywords = *p.Keywords
+		}
+	}
+	if len(fields) > 0 {
+		return s, parley.Invalid(fields)
+	}
+	return s, nil
+}
+
+// maxAutoReply is Twilio's body limit: an auto-reply must fit in one send.
+const maxAutoReply = 1600
+
+// Role is a user's role.
+type Role string
+
+// Roles.
+const (
+	RoleAdmin Role = "admin"
+	RoleAgent Role = "agent"
+)
+
+// User is a member of an account's staff.
+type User struct {
+	ID                   parley.ID
+	AccountID            parley.ID
+	Email                string
+	Name                 string
+	Role                 Role
+	ViewAllConversations bool
+	Available            bool
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+// IsAdmin reports whether u administers its account.
+func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
+
+// CanViewAll reports whether u sees every conversation of the account.
+func (u User) CanViewAll() bool { return u.IsAdmin() || u.ViewAllConversations }
+
+// NewUser is the input for creating a user.
+type NewUser struct {
+	Email                string
+	Name                 string
+	Role                 Role
+	ViewAllConversations bool
+}
+
+// Validate normalises and checks a new user.
+func (n *NewUser) Validate() error {
+	fields := map[string]string{}
+	n.Email = strings.TrimSpace(n.Email)
+	n.Name = strings.TrimSpace(n.Name)
+	if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email {
+		fields["email"] = "must be an email address"
+	} else {
+		n.Email = strings.ToLower(n.Email)
+	}
+	if n.Name == "" {
+		fields["name"] = "is required"
+	} else if len(n.Name) > 200 {
+		fields["name"] = "must be at most 200 bytes"
+	}
+	if n.Role == "" {
+		n.Role = RoleAgent
+	}
+	if n.Role != RoleAdmin && n.Role != RoleAgent {
+		fields["role"] = `must be "admin" or "agent"`
+	}
+	if len(fields) > 0 {
+		return parley.Invalid(fields)
+	}
+	return nil
+}
+
+// UserPatch changes some of a user's attributes; nil fields are left alone.
+type UserPatch struct {
+	Name                 *string
+	Role                 *Role
+	ViewAllConversations *bool
+	Available            *bool
+}
+
+// Validate checks the patch.
+func (p UserPatch) Validate() error {
+	fields := map[string]string{}
+	if p.Role != nil && *p.Role != RoleAdmin && *p.Role != RoleAgent {
+		fields["role"] = `must be "admin" or "agent"`
+	}
+	if p.Name != nil && strings.TrimSpace(*p.Name) == "" {
+		fields["name"] = "must not be empty"
+	}
+	if len(fields) > 0 {
+		return parley.Invalid(fields)
+	}
+	return nil
+}
+
+// Token is an API token's public face. Only its SHA-256 hash is stored;
+// the secret is shown once, when it is created.
+type Token struct {
+	ID        parley.ID
+	AccountID parley.ID
+	UserID    parley.ID
+	Prefix    string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}

@@ -1,0 +1,74 @@
+package conversations
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Contact is a person or organisation the account texts with. A contact may
+// have several phones; each (channel, phone) pair has its own conversation.
+type Contact struct {
+	ID         parley.ID
+	AccountID  parley.ID
+	Name       string
+	Type       string
+	Attributes map[string]any
+	Phones     []string // E.164, in the order they were added
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// maxPhonesPerContact bounds a contact's phone list; a larger list is a
+// data-entry mistake, not a person.
+const maxPhonesPerContact = 20
+
+// Validate normalises and checks a contact before it is written.
+func (c *Contact) Validate() error {
+	fields := map[string]string{}
+	c.Name = strings.TrimSpace(c.Name)
+	c.Type = strings.TrimSpace(c.Type)
+	if len(c.Name) > 200 {
+		fields["name"] = "must be at most 200 bytes"
+	}
+	if len(c.Type) > 100 {
+		fields["type"] = "must be at most 100 bytes"
+	}
+	if c.Attributes == nil {
+		c.Attributes = map[string]any{}
+	}
+	if b, err := json.Marshal(c.Attributes); err != nil || len(b) > 16<<10 {
+		fields["attributes"] = "must be a JSON object of at most 16 KiB"
+	}
+	if len(c.Phones) > maxPhonesPerContact {
+		fields["phones"] = "at most 20 phones"
+	}
+	seen := map[string]bool{}
+	phones := make([]string, 0, len(c.Phones))
+	for _, raw := range c.Phones {
+		p, err := NormalizePhone(raw)
+		if err != nil {
+			fields["phones"] = "\"" + raw + "\" is not a valid phone number"
+			continue
+		}
+		if !seen[p] {
+			seen[p] = true
+			phones = append(phones, p)
+		}
+	}
+	c.Phones = phones
+	if len(fields) > 0 {
+		return parley.Invalid(fields)
+	}
+	return nil
+}
+
+// ContactFilter selects contacts.
+type ContactFilter struct {
+	AccountID parley.ID
+	Phone     string // exact E.164 match on any of the contact's phones
+	Query     string // substring of name or phone
+	Page      Page
+}

@@ -1,0 +1,170 @@
+package conversations
+
+import (
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Status is where a conversation is in its life.
+type Status string
+
+// Statuses, see the state machine in DESIGN.md.
+const (
+	StatusNew      Status = "new"
+	StatusOpen     Status = "open"
+	StatusPending  Status = "pending"
+	StatusSnoozed  Status = "snoozed"
+	StatusResolved Status = "resolved"
+	StatusClosed   Status = "closed"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusNew, StatusOpen, StatusPending, StatusSnoozed, StatusResolved, StatusClosed:
+		return true
+	}
+	return false
+}
+
+// Priority orders work inside a queue.
+type Priority string
+
+// Priorities.
+const (
+	PriorityNone   Priority = "none"
+	PriorityLow    Priority = "low"
+	PriorityMedium Priority = "medium"
+	PriorityHigh   Priority = "high"
+	PriorityUrgent Priority = "urgent"
+)
+
+// Conversation is the thread between one channel and one contact phone.
+type Conversation struct {
+	ID            parley.ID
+	AccountID     parley.ID
+	InboxID       parley.ID
+	ChannelID     parley.ID
+	ContactID     parley.ID
+	ContactName   string
+	ContactPhone  string
+	BusinessPhone string // the number the contact last texted; varies inside a messaging service
+	Status        Status
+	Priority      Priority
+	AssigneeID    *parley.ID
+	SnoozedUntil  *time.Time
+	OptedOut      bool // the contact phone's account-wide consent
+	// RevocationFlaggedAt is set when the contact wrote something that
+	// reads like "stop texting me" without using a keyword: staff should
+	// look, and may record an opt-out.
+	RevocationFlaggedAt *time.Time
+	LastMessageAt       time.Time
+	LastInboundAt       *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// InboundTransition is what an inbound text does to a conversation.
+type InboundTransition struct {
+	Status        Status
+	ClearAssignee bool
+	Changed       bool
+}
+
+// OnInbound applies the state machine to an inbound text. exists is false
+// when the text starts the conversation; keywordOnly is true when the text
+// is only a consent keyword (STOP, START, HELP), which never creates work.
+func OnInbound(current Status, exists, keywordOnly bool) InboundTransition {
+	if !exists {
+		if keywordOnly {
+			return InboundTransition{Status: StatusResolved, Changed: true}
+		}
+		return InboundTransition{Status: StatusNew, Changed: true}
+	}
+	if keywordOnly {
+		return InboundTransition{Status: current}
+	}
+	switch current {
+	case StatusPending, StatusSnoozed, StatusResolved:
+		return InboundTransition{Status: StatusOpen, Changed: true}
+	case StatusClosed:
+		return InboundTransition{Status: StatusNew, ClearAssignee: true, Changed: true}
+	default: // new, open
+		return InboundTransition{Status: current}
+	}
+}
+
+// ConversationFilter selects conversations.
+type ConversationFilter struct {
+	AccountID    parley.ID
+	Statuses     []Status
+	InboxID      parley.ID
+	AssigneeID   parley.ID
+	Unassigned   bool
+	ContactID    parley.ID
+	ContactPhone string
+	Page         Page
+}
+
+// Page is a keyset page request. Cursor is opaque to clients; the store
+// encodes the last row's sort key in it.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// Page limits of API.md.
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 200
+)
+
+// Normalize applies the default and maximum limits.
+func (p Page) Normalize() Page {
+	if p.Limit <= 0 {
+		p.Limit = DefaultPageLimit
+	}
+	if p.Limit > MaxPageLimit {
+		p.Limit = MaxPageLimit
+	}
+	return p
+}
+
+// EventType names an entry of a conversation's activity log.
+type EventType string
+
+// Event types.
+const (
+	EventCreated           EventType = "created"
+	EventStatusChanged     EventType = "status_changed"
+	EventAssigneeChanged   EventType = "assignee_changed"
+	EventPriorityChanged   EventType = "priority_changed"
+	EventOptedOut          EventType = "opted_out"
+	EventOptedIn           EventType = "opted_in"
+	EventHelpRequested     EventType = "help_requested"
+	EventRevocationFlagged EventType = "revocation_flagged"
+)
+
+// ActorType says who caused an event.
+type ActorType string
+
+// Actor types.
+const (
+	ActorContact ActorType = "contact"
+	ActorUser    ActorType = "user"
+	ActorSystem  ActorType = "system"
+	ActorCarrier ActorType = "carrier"
+)
+
+// Event is one entry of a conversation's append-only activity log.
+type Event struct {
+	ID             parley.ID
+	AccountID      parley.ID
+	ConversationID parley.ID
+	Type           EventType
+	ActorType      ActorType
+	ActorID        *parley.ID
+	Data           map[string]any
+	CreatedAt      time.Time
+}

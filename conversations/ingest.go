@@ -1,0 +1,139 @@
+package conversations
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/optout"
+)
+
+// InboundRoute is what an inbound webhook resolves to: the channel that
+// owns the business number and the settings of its account.
+type InboundRoute struct {
+	Channel  Channel
+	Settings Settings
+}
+
+// InboundText is a carrier's inbound text, already verified and normalised
+// by the carrier adapter.
+type InboundText struct {
+	CarrierMessageID string
+	From             string // E.164 contact phone
+	To               string // E.164 business number
+	Body             string
+	MediaURLs        []string
+	Segments         int
+}
+
+// IngestPlan is an inbound text together with every decision that needs no
+// I/O, made before the ingest transaction: its consent intent and the
+// auto-reply, if any. The store applies it in one transaction.
+type IngestPlan struct {
+	Channel Channel
+	Text    InboundText
+	At      time.Time
+
+	Intent  optout.Intent
+	Keyword string
+	// RevocationSuspected flags a text like "please stop texting me".
+	RevocationSuspected bool
+	// Reply is the confirmation or help text to queue, "" for none.
+	// An opt-out or opt-in confirmation is only sent when the consent
+	// actually changed, so a repeated STOP gets no second reply.
+	Reply string
+}
+
+// KeywordOnly reports whether the text is only a consent keyword.
+func (p IngestPlan) KeywordOnly() bool { return p.Intent != optout.IntentNone }
+
+// IngestResult is what the ingest transaction did.
+type IngestResult struct {
+	Duplicate      bool // the carrier message id was seen before; nothing changed
+	Conversation   Conversation
+	Message        Message
+	Created        bool // the conversation was created by this text
+	Transition     InboundTransition
+	ConsentChanged bool
+	Reply          *Message // the queued auto-reply
+}
+
+// NeedsAssignment reports whether the text left the conversation new or
+// open without an assignee: auto-assignment's trigger.
+func (r IngestResult) NeedsAssignment() bool {
+	c := r.Conversation
+	return !r.Duplicate && r.Transition.Changed && c.AssigneeID == nil &&
+		(c.Status == StatusNew || c.Status == StatusOpen)
+}
+
+// Plan decides everything about an inbound text that needs no I/O.
+func Plan(route InboundRoute, text InboundText, at time.Time) IngestPlan {
+	p := IngestPlan{Channel: route.Channel, Text: text, At: at}
+	p.Intent, p.Keyword = route.Settings.Keywords.Match(text.Body)
+	if p.Intent == optout.IntentNone && strings.TrimSpace(text.Body) != "" {
+		p.RevocationSuspected = optout.LooksLikeRevocation(text.Body)
+	}
+	if !route.Channel.CarrierHandlesOptOut {
+		switch p.Intent {
+		case optout.IntentOptOut:
+			p.Reply = route.Settings.OptOutReply
+		case optout.IntentOptIn:
+			p.Reply = route.Settings.OptInReply
+		case optout.IntentHelp:
+			p.Reply = route.Settings.HelpText
+		}
+	}
+	return p
+}
+
+// IngestStore persists inbound traffic.
+type IngestStore interface {
+	// FindInboundRoute finds the channel for an inbound webhook: by
+	// messaging service when serviceSID is set, else by business number.
+	// Returns ENOTFOUND when no channel matches.
+	FindInboundRoute(ctx context.Context, carrier, carrierAccountID, to, serviceSID string) (InboundRoute, error)
+	// FindStatusRoute finds a channel of the carrier account, to verify a
+	// status callback's signature. Returns ENOTFOUND when there is none.
+	FindStatusRoute(ctx context.Context, carrier, carrierAccountID string) (Channel, error)
+	// Ingest applies a plan in one transaction: upsert the contact by phone,
+	// find or create the conversation, insert the message (a known carrier
+	// message id is a no-op with Duplicate set), apply the state machine
+	// and the consent intent, queue the reply and write every event.
+	Ingest(ctx context.Context, p IngestPlan) (IngestResult, error)
+	// ApplyStatus moves an outbound message's status forward; a status that
+	// ranks lower than the current one is ignored. Returns ENOTFOUND when
+	// no outbound message of the channel's carrier account has that id.
+	ApplyStatus(ctx context.Context, u StatusUpdate) (Message, error)
+}
+
+// StatusUpdate is a delivery receipt.
+type StatusUpdate struct {
+	Carrier          string
+	CarrierAccountID string
+	CarrierMessageID string
+	Status           MessageStatus
+	ErrorCode        *int
+	At               time.Time
+}
+
+// Ingester runs the inbound pipeline around the store's transaction.
+type Ingester struct {
+	Store IngestStore
+	Clock parley.Clock
+	// AfterCommit runs after a text is committed (auto-assignment, live
+	// updates, waking the dispatcher). It must not block the webhook.
+	AfterCommit func(IngestResult)
+}
+
+// Ingest stores a verified inbound text.
+func (in *Ingester) Ingest(ctx context.Context, route InboundRoute, text InboundText) (IngestResult, error) {
+	res, err := in.Store.Ingest(ctx, Plan(route, text, in.Clock.Now()))
+	if err != nil {
+		return IngestResult{}, err
+	}
+	if !res.Duplicate && in.AfterCommit != nil {
+		in.AfterCommit(res)
+	}
+	return res, nil
+}

@@ -1,0 +1,103 @@
+package conversations_test
+
+import (
+	"bufio"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+var e164 = regexp.MustCompile(`^\+[1-9]\d{1,14}$`)
+
+func TestNormalizePhone(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+		want string // "" means rejected as EINVALID
+	}{
+		{"E.164", "+14155550100", "+14155550100"},
+		{"US with parentheses", "(415) 555-0100", "+14155550100"},
+		{"US with dots", "415.555.0100", "+14155550100"},
+		{"US national, digits only", "4155550100", "+14155550100"},
+		{"US with country code, no plus", "14155550100", "+14155550100"},
+		{"US with spaces around", "  +1 415 555 0100\t", "+14155550100"},
+		{"US with en dashes", "415–555–0100", "+14155550100"},
+		{"full-width digits", "＋１ ４１５ ５５５ ０１００", "+14155550100"},
+		{"UK with spaces", "+44 20 7946 0958", "+442079460958"},
+		{"UK with 00 prefix", "0044 20 7946 0958", "+442079460958"},
+		{"UK with US 011 prefix", "011 44 20 7946 0958", "+442079460958"},
+		{"UK with trunk zero in brackets", "+44 (0)20 7946 0958", "+442079460958"},
+		{"UK mobile, no plus (Vonage)", "447911123456", "+447911123456"},
+		{"France mobile, no plus", "33612345678", "+33612345678"},
+		{"India", "+91 98765 43210", "+919876543210"},
+		{"Caribbean NANP", "+1 876 927 1234", "+18769271234"},
+
+		{"WhatsApp address", "whatsapp:+14155550100", ""},
+		{"tel URI", "tel:+1-415-555-0100", ""},
+		{"short code", "12345", ""},
+		{"alphanumeric sender", "MyBrand", ""},
+		{"word", "hello", ""},
+		{"vanity number", "1-800-FLOWERS", ""},
+		{"extension", "+1 415 555 0100 ext 5", ""},
+		{"extension after #", "+1 415 555 0100 #5", ""},
+		{"extension after comma", "(415) 555-0100,5", ""},
+		{"empty", "", ""},
+		{"blank", "   ", ""},
+		{"plus only", "+", ""},
+		{"UK national without country code", "020 7946 0958", ""},
+		{"invalid US area code", "+1 000 000 0000", ""},
+		{"too many digits", "+1415555010012345678", ""},
+		{"two numbers", "+14155550100 / +14155550101", ""},
+		{"very long", strings.Repeat("1", 100), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := conversations.NormalizePhone(tt.raw)
+			if tt.want == "" {
+				if !parley.IsKind(err, parley.EINVALID) {
+					t.Errorf("NormalizePhone(%q) = %q, %v; want an EINVALID error", tt.raw, got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("NormalizePhone(%q) = %q, %v; want %q", tt.raw, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzNormalizePhone(f *testing.F) {
+	file, err := os.Open("../testdata/phones.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	for sc.Scan() {
+		f.Add(sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		f.Fatal(err)
+	}
+
+	f.Fuzz(func(t *testing.T, raw string) {
+		out, err := conversations.NormalizePhone(raw)
+		if err != nil {
+			if !parley.IsKind(err, parley.EINVALID) {
+				t.Fatalf("NormalizePhone(%q) error %v is not EINVALID", raw, err)
+			}
+			return
+		}
+		if !e164.MatchString(out) {
+			t.Fatalf("NormalizePhone(%q) = %q, not E.164", raw, out)
+		}
+		again, err := conversations.NormalizePhone(out)
+		if err != nil || again != out {
+			t.Fatalf("NormalizePhone(%q) = %q, but NormalizePhone(%q) = %q, %v", raw, out, out, again, err)
+		}
+	})
+}

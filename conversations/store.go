@@ -1,0 +1,53 @@
+package conversations
+
+import (
+	"context"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Store is the persistence the conversations domain needs. Every method is
+// one transaction and every query is scoped by account. Methods return
+// parley errors: ENOTFOUND for a missing row (including another account's),
+// ECONFLICT for a uniqueness clash, EINVALID for input a constraint rejects.
+type Store interface {
+	IngestStore
+
+	// CountAccounts reports how many accounts exist (bootstrap on empty).
+	CountAccounts(ctx context.Context) (int, error)
+	// CreateAccount creates a tenant with its first admin and API token.
+	CreateAccount(ctx context.Context, name string, admin NewUser, secret TokenSecret, at time.Time) (Account, User, error)
+	// Authenticate finds the user of an unrevoked token by its hash;
+	// EUNAUTHENTICATED when none.
+	Authenticate(ctx context.Context, tokenHash string) (User, error)
+
+	GetSettings(ctx context.Context, accountID parley.ID) (Settings, error)
+	// UpdateSettings reads, changes with fn and writes the settings atomically.
+	UpdateSettings(ctx context.Context, accountID parley.ID, fn func(Settings) (Settings, error)) (Settings, error)
+
+	CreateUser(ctx context.Context, accountID parley.ID, u NewUser, secret TokenSecret, at time.Time) (User, Token, error)
+	GetUser(ctx context.Context, accountID, userID parley.ID) (User, error)
+	ListUsers(ctx context.Context, accountID parley.ID) ([]User, error)
+	UpdateUser(ctx context.Context, accountID, userID parley.ID, p UserPatch, at time.Time) (User, error)
+	CreateToken(ctx context.Context, accountID, userID parley.ID, secret TokenSecret, at time.Time) (Token, error)
+	// RevokeToken revokes a token of the account; revoking twice is fine.
+	RevokeToken(ctx context.Context, accountID, tokenID parley.ID, at time.Time) error
+
+	CreateInbox(ctx context.Context, i Inbox) (Inbox, error)
+	ListInboxes(ctx context.Context, accountID parley.ID) ([]Inbox, error)
+	CreateChannel(ctx context.Context, c Channel) (Channel, error)
+	ListChannels(ctx context.Context, accountID parley.ID) ([]Channel, error)
+
+	// CreateContact creates a contact; ECONFLICT (code phone_taken) when a
+	// phone already belongs to another contact of the account.
+	CreateContact(ctx context.Context, c Contact) (Contact, error)
+	GetContact(ctx context.Context, accountID, contactID parley.ID) (Contact, error)
+	FindContacts(ctx context.Context, f ContactFilter) (contacts []Contact, nextCursor string, err error)
+
+	// FindConversations lists conversations by last activity, newest first.
+	FindConversations(ctx context.Context, f ConversationFilter) (convs []Conversation, nextCursor string, err error)
+	GetConversation(ctx context.Context, accountID, conversationID parley.ID) (Conversation, error)
+	// ListMessages lists a conversation's messages oldest first.
+	ListMessages(ctx context.Context, accountID, conversationID parley.ID, page Page) (msgs []Message, nextCursor string, err error)
+}

@@ -1,0 +1,220 @@
+package twilio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twilio/twilio-go/client"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/parleyhq/parley/campaigns"
+)
+
+// DefaultTimeout bounds an API call when NewSender is given no timeout. It
+// is twilio-go's own default.
+const DefaultTimeout = 10 * time.Second
+
+// Sender sends texts with twilio-go. It implements campaigns.Sender and is
+// safe for concurrent use.
+//
+// Each text carries its channel's credentials, so Send builds a twilio-go
+// client per call; all calls share one http.Client and so one pool of
+// connections to Twilio.
+type Sender struct {
+	http    *http.Client
+	timeout time.Duration
+}
+
+var _ campaigns.Sender = (*Sender)(nil)
+
+// NewSender returns a Sender. apiBaseURL "" means Twilio itself; otherwise,
+// e.g. "http://127.0.0.1:8090", the scheme and host of every Twilio API
+// call are replaced with it (and its path, if any, is put in front of the
+// API path). twilio-go hard-codes https://api.twilio.com, so this is done
+// by an http.RoundTripper after twilio-go has built the URL. timeout bounds
+// each API call, answer included; 0 means DefaultTimeout.
+func NewSender(apiBaseURL string, timeout time.Duration) (*Sender, error) {
+	if timeout < 0 {
+		return nil, fmt.Errorf("twilio: negative API timeout %v", timeout)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// The dispatcher sends in parallel to one host; the default of two idle
+	// connections per host would redial for most texts.
+	tr.MaxIdleConnsPerHost = 32
+	var rt http.RoundTripper = tr
+	if apiBaseURL != "" {
+		base, err := url.Parse(apiBaseURL)
+		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" ||
+			base.User != nil || base.RawQuery != "" || base.Fragment != "" {
+			return nil, fmt.Errorf("twilio: API base URL %q is not of the form http(s)://host[:port][/path]", apiBaseURL)
+		}
+		base.Path = strings.TrimSuffix(base.Path, "/")
+		base.RawPath = ""
+		rt = &rewriteTransport{base: base, next: tr}
+	}
+	return &Sender{
+		http: &http.Client{
+			Transport: rt,
+			// Like twilio-go's default client: an API answer is never a
+			// redirect worth following with the credentials attached.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			// No Timeout here: Send bounds each call with a context, which
+			// a client timeout would be overridden by (see callTransport).
+		},
+		timeout: timeout,
+	}, nil
+}
+
+// Send creates a Message with Twilio's API. A refusal is a
+// *campaigns.SendError carrying Twilio's HTTP status and error code; it is
+// temporary for HTTP 429 and 5xx, and for failures to reach Twilio at all.
+//
+// Cancellation: twilio-go builds every request with context.Background()
+// and offers no way to pass one, so Send gives each call its own
+// RoundTripper that puts ctx, bounded by the Sender's timeout, on the
+// request. Cancelling ctx aborts the call in flight; Send then returns an
+// error wrapping ctx's error (not a SendError), which campaigns.Sender
+// treats as temporary.
+//
+// Twilio's Messages API has no idempotency key: a call that timed out may
+// still have sent the text, and retrying it may send it twice. A call
+// Twilio answered with 2xx is never reported as temporary.
+func (s *Sender) Send(ctx context.Context, t campaigns.OutboundText) (campaigns.SendResult, error) {
+	if t.CarrierAccountID == "" || t.AuthToken == "" {
+		return campaigns.SendResult{}, &campaigns.SendError{Message: "the channel has no Twilio account SID or auth token"}
+	}
+
+	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	call := &callTransport{ctx: callCtx, next: s.http.Transport}
+	hc := *s.http
+	hc.Transport = call
+
+	c := &client.Client{
+		Credentials: client.NewCredentials(t.CarrierAccountID, t.AuthToken),
+		HTTPClient:  &hc,
+	}
+	c.SetAccountSid(t.CarrierAccountID)
+	// Only the 2010 API service: twilio.NewRestClientWithParams would
+	// build (and the binary would link) all of Twilio's products.
+	svc := api.NewApiServiceWithClient(c)
+
+	p := &api.CreateMessageParams{}
+	p.SetTo(t.To)
+	if t.From != "" {
+		p.SetFrom(t.From)
+	}
+	if t.MessagingServiceSID != "" {
+		p.SetMessagingServiceSid(t.MessagingServiceSID)
+	}
+	if t.Body != "" {
+		p.SetBody(t.Body)
+	}
+	if len(t.MediaURLs) > 0 {
+		p.SetMediaUrl(t.MediaURLs)
+	}
+	if t.StatusCallbackURL != "" {
+		p.SetStatusCallback(t.StatusCallbackURL)
+	}
+
+	m, err := svc.CreateMessage(p)
+	if err != nil {
+		return campaigns.SendResult{}, s.sendError(ctx, callCtx, call.status, err)
+	}
+	res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: deref(m.Status)}
+	if res.CarrierMessageID == "" {
+		return campaigns.SendResult{}, &campaigns.SendError{
+			HTTPStatus: call.status,
+			Message:    "Twilio accepted the text but its answer has no sid; not retrying, to avoid sending it twice",
+		}
+	}
+	if n, err := strconv.Atoi(deref(m.NumSegments)); err == nil && n > 0 {
+		res.Segments = n
+	}
+	return res, nil
+}
+
+// sendError classifies a failed CreateMessage. status is the HTTP status of
+// Twilio's answer, 0 when there was none.
+func (s *Sender) sendError(ctx, callCtx context.Context, status int, err error) error {
+	var te *client.TwilioRestError
+	if errors.As(err, &te) {
+		// Twilio's body repeats the HTTP status; trust the real one if a
+		// proxy or fake left it out.
+		st := te.Status
+		if st == 0 {
+			st = status
+		}
+		return &campaigns.SendError{HTTPStatus: st, Code: te.Code, Message: te.Message, Temporary: temporary(st)}
+	}
+	switch {
+	case status >= 200 && status < 400:
+		// Twilio took the text; only its answer is unreadable.
+		return &campaigns.SendError{
+			HTTPStatus: status,
+			Message:    "Twilio accepted the text but its answer could not be read; not retrying, to avoid sending it twice: " + err.Error(),
+		}
+	case status != 0:
+		// An error answer that is not Twilio's JSON, e.g. a proxy's page.
+		return &campaigns.SendError{HTTPStatus: status, Message: err.Error(), Temporary: temporary(status)}
+	case ctx.Err() != nil:
+		return fmt.Errorf("twilio: send abandoned: %w", context.Cause(ctx))
+	case callCtx.Err() != nil:
+		return &campaigns.SendError{Message: fmt.Sprintf("no answer from Twilio within %v", s.timeout), Temporary: true}
+	}
+	return &campaigns.SendError{Message: err.Error(), Temporary: true}
+}
+
+func temporary(httpStatus int) bool { return httpStatus == http.StatusTooManyRequests || httpStatus >= 500 }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// callTransport carries one Send's context into twilio-go's requests, which
+// are built with context.Background(), and remembers the HTTP status of the
+// answer. It lives for one call, used from one goroutine.
+type callTransport struct {
+	ctx    context.Context
+	next   http.RoundTripper
+	status int
+}
+
+func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req.WithContext(t.ctx))
+	if resp != nil {
+		t.status = resp.StatusCode
+	}
+	return resp, err
+}
+
+// rewriteTransport sends requests built for https://api.twilio.com to base
+// instead.
+type rewriteTransport struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+func (t *rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.URL.Scheme = t.base.Scheme
+	r.URL.Host = t.base.Host
+	if t.base.Path != "" {
+		r.URL.Path = t.base.Path + r.URL.Path
+		r.URL.RawPath = ""
+	}
+	r.Host = ""
+	return t.next.RoundTrip(r)
+}

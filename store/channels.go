@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+type inboxRow struct {
+	ID        int64  `db:"id"`
+	AccountID int64  `db:"account_id"`
+	Name      string `db:"name"`
+	Kind      string `db:"kind"`
+	CreatedAt int64  `db:"created_at"`
+}
+
+func (r inboxRow) inbox() conversations.Inbox {
+	return conversations.Inbox{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), Name: r.Name,
+		Kind: conversations.InboxKind(r.Kind), CreatedAt: fromMS(r.CreatedAt)}
+}
+
+// CreateInbox creates an inbox.
+func (db *DB) CreateInbox(ctx context.Context, i conversations.Inbox) (conversations.Inbox, error) {
+	const q = `INSERT INTO inboxes (account_id, name, kind, created_at) VALUES (?, ?, ?, ?) RETURNING id`
+	var id int64
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &id, tx.Rebind(q), i.AccountID, i.Name, string(i.Kind), ms(i.CreatedAt))
+	})
+	i.ID = parley.ID(id)
+	return i, err
+}
+
+// ListInboxes lists the account's inboxes.
+func (db *DB) ListInboxes(ctx context.Context, accountID parley.ID) ([]conversations.Inbox, error) {
+	var rows []inboxRow
+	const q = `SELECT id, account_id, name, kind, created_at FROM inboxes WHERE account_id = ? ORDER BY id`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), accountID); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]conversations.Inbox, len(rows))
+	for i, r := range rows {
+		out[i] = r.inbox()
+	}
+	return out, nil
+}
+
+type channelRow struct {
+	ID                   int64  `db:"id"`
+	AccountID            int64  `db:"account_id"`
+	InboxID              int64  `db:"inbox_id"`
+	Carrier              string `db:"carrier"`
+	PhoneNumber          string `db:"phone_number"`
+	MessagingServiceSID  string `db:"messaging_service_sid"`
+	CarrierAccountID     string `db:"carrier_account_id"`
+	AuthToken            string `db:"auth_token"`
+	CarrierHandlesOptOut bool   `db:"carrier_handles_optout"`
+	CreatedAt            int64  `db:"created_at"`
+}
+
+const channelColumns = `id, account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token, carrier_handles_optout, created_at`
+
+func (r channelRow) channel() conversations.Channel {
+	return conversations.Channel{
+		ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), InboxID: parley.ID(r.InboxID), Carrier: r.Carrier,
+		PhoneNumber: r.PhoneNumber, MessagingServiceSID: r.MessagingServiceSID, CarrierAccountID: r.CarrierAccountID,
+		AuthToken: r.AuthToken, CarrierHandlesOptOut: r.CarrierHandlesOptOut, CreatedAt: fromMS(r.CreatedAt),
+	}
+}
+
+// CreateChannel connects a channel to an inbox of the account.
+func (db *DB) CreateChannel(ctx context.Context, c conversations.Channel) (conversations.Channel, error) {
+	const q = `INSERT INTO channels (account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token, carrier_handles_optout, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var inbox int64
+		if err := tx.GetContext(ctx, &inbox, tx.Rebind(`SELECT id FROM inboxes WHERE account_id = ? AND id = ?`), c.AccountID, c.InboxID); err != nil {
+			if parley.IsKind(translate(err), parley.ENOTFOUND) {
+				return parley.Invalid(map[string]string{"inbox_id": "no such inbox"})
+			}
+			return err
+		}
+		var id int64
+		err := tx.GetContext(ctx, &id, tx.Rebind(q), c.AccountID, c.InboxID, c.Carrier, c.PhoneNumber, c.MessagingServiceSID,
+			c.CarrierAccountID, c.AuthToken, c.CarrierHandlesOptOut, ms(c.CreatedAt))
+		c.ID = parley.ID(id)
+		return err
+	})
+	if parley.IsKind(err, parley.ECONFLICT) {
+		err = &parley.Error{Kind: parley.ECONFLICT, Code: "channel_exists", Message: "this number or messaging service is already connected"}
+	}
+	return c, err
+}
+
+// ListChannels lists the account's channels.
+func (db *DB) ListChannels(ctx context.Context, accountID parley.ID) ([]conversations.Channel, error) {
+	var rows []channelRow
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(`SELECT `+channelColumns+` FROM channels WHERE account_id = ? ORDER BY id`), accountID); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]conversations.Channel, len(rows))
+	for i, r := range rows {
+		out[i] = r.channel()
+	}
+	return out, nil
+}
+
+// FindInboundRoute finds the channel an inbound text was sent to. A
+// messaging service channel wins over a single-number channel, because the
+// service is what the carrier says routed the text.
+func (db *DB) FindInboundRoute(ctx context.Context, carrier, carrierAccountID, to, serviceSID string) (conversations.InboundRoute, error) {
+	// Cross-account by design: the carrier's ids are what identify the
+	// account here. The unique indexes on channels make the match unique.
+	const q = `SELECT c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
+       c.auth_token, c.carrier_handles_optout, c.created_at, a.settings
+FROM channels c JOIN accounts a ON a.id = c.account_id
+WHERE c.carrier = ? AND c.carrier_account_id = ?
+  AND ((c.messaging_service_sid <> '' AND c.messaging_service_sid = ?) OR (c.messaging_service_sid = '' AND c.phone_number = ?))
+ORDER BY c.messaging_service_sid DESC
+LIMIT 1`
+	var row struct {
+		channelRow
+		Settings string `db:"settings"`
+	}
+	if err := db.db.GetContext(ctx, &row, db.db.Rebind(q), carrier, carrierAccountID, serviceSID, to); err != nil {
+		return conversations.InboundRoute{}, translate(err)
+	}
+	s, err := decodeSettings(row.Settings)
+	return conversations.InboundRoute{Channel: row.channel(), Settings: s}, err
+}
+
+// FindStatusRoute finds a channel of the carrier account.
+func (db *DB) FindStatusRoute(ctx context.Context, carrier, carrierAccountID string) (conversations.Channel, error) {
+	var row channelRow
+	const q = `SELECT ` + channelColumns + ` FROM channels WHERE carrier = ? AND carrier_account_id = ? ORDER BY id LIMIT 1`
+	err := db.db.GetContext(ctx, &row, db.db.Rebind(q), carrier, carrierAccountID)
+	return row.channel(), translate(err)
+}

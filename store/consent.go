@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/optout"
+)
+
+// GetConsent returns a phone's consent; a phone never seen is not opted out.
+func (db *DB) GetConsent(ctx context.Context, accountID parley.ID, phone string) (optout.Consent, error) {
+	var row struct {
+		OptedOut  bool   `db:"opted_out"`
+		Keyword   string `db:"keyword"`
+		MessageID *int64 `db:"message_id"`
+		ChangedAt int64  `db:"changed_at"`
+	}
+	const q = `SELECT opted_out, keyword, message_id, changed_at FROM consents WHERE account_id = ? AND phone = ?`
+	err := db.db.GetContext(ctx, &row, db.db.Rebind(q), accountID, phone)
+	if err = translate(err); parley.IsKind(err, parley.ENOTFOUND) {
+		return optout.Consent{Phone: phone}, nil
+	} else if err != nil {
+		return optout.Consent{}, err
+	}
+	at := fromMS(row.ChangedAt)
+	return optout.Consent{Phone: phone, OptedOut: row.OptedOut, Keyword: row.Keyword, MessageID: idPtr(row.MessageID), ChangedAt: &at}, nil
+}
+
+// ListConsentEvents returns a phone's consent audit log, oldest first.
+func (db *DB) ListConsentEvents(ctx context.Context, accountID parley.ID, phone string) ([]optout.Event, error) {
+	var rows []struct {
+		ID        int64  `db:"id"`
+		Phone     string `db:"phone"`
+		Action    string `db:"action"`
+		Source    string `db:"source"`
+		Keyword   string `db:"keyword"`
+		MessageID *int64 `db:"message_id"`
+		UserID    *int64 `db:"user_id"`
+		Detail    string `db:"detail"`
+		CreatedAt int64  `db:"created_at"`
+	}
+	const q = `SELECT id, phone, action, source, keyword, message_id, user_id, detail, created_at
+FROM consent_events WHERE account_id = ? AND phone = ? ORDER BY id`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), accountID, phone); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]optout.Event, len(rows))
+	for i, r := range rows {
+		out[i] = optout.Event{ID: parley.ID(r.ID), Phone: r.Phone, Action: optout.Action(r.Action), Source: optout.Source(r.Source),
+			Keyword: r.Keyword, MessageID: idPtr(r.MessageID), UserID: idPtr(r.UserID), Detail: r.Detail, CreatedAt: fromMS(r.CreatedAt)}
+	}
+	return out, nil
+}
+
+// RecordConsent applies a consent change and logs it.
+func (db *DB) RecordConsent(ctx context.Context, c optout.Change) (bool, error) {
+	var changed bool
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		changed, err = recordConsent(ctx, tx, c)
+		return err
+	})
+	return changed, err
+}
+
+// recordConsent changes the register and appends to the audit log. Each
+// statement only writes when the state really changes, and RETURNING tells
+// whether it did: atomic even when two STOPs race. An opt-in for a phone
+// that never opted out changes nothing (a "YES" answering a question must
+// not earn a "you have been resubscribed" text).
+func recordConsent(ctx context.Context, tx *sqlx.Tx, c optout.Change) (bool, error) {
+	const optOut = `INSERT INTO consents (account_id, phone, opted_out, keyword, message_id, changed_at) VALUES (?, ?, TRUE, ?, ?, ?)
+ON CONFLICT (account_id, phone) DO UPDATE SET opted_out = TRUE, keyword = excluded.keyword,
+    message_id = excluded.message_id, changed_at = excluded.changed_at
+WHERE consents.opted_out = FALSE
+RETURNING account_id`
+	const optIn = `UPDATE consents SET opted_out = FALSE, keyword = ?, message_id = ?, changed_at = ?
+WHERE account_id = ? AND phone = ? AND opted_out = TRUE
+RETURNING account_id`
+	var got []int64
+	var err error
+	if c.Action == optout.ActionOptOut {
+		err = tx.SelectContext(ctx, &got, tx.Rebind(optOut), c.AccountID, c.Phone, c.Keyword, c.MessageID, ms(c.At))
+	} else {
+		err = tx.SelectContext(ctx, &got, tx.Rebind(optIn), c.Keyword, c.MessageID, ms(c.At), c.AccountID, c.Phone)
+	}
+	if err != nil {
+		return false, err
+	}
+	const log = `INSERT INTO consent_events (account_id, phone, action, source, keyword, message_id, user_id, detail, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	_, err = tx.ExecContext(ctx, tx.Rebind(log), c.AccountID, c.Phone, string(c.Action), string(c.Source), c.Keyword, c.MessageID, c.UserID, c.Detail, ms(c.At))
+	return len(got) == 1, err
+}

@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+type contactRow struct {
+	ID         int64  `db:"id"`
+	AccountID  int64  `db:"account_id"`
+	Name       string `db:"name"`
+	Type       string `db:"type"`
+	Attributes string `db:"attributes"`
+	CreatedAt  int64  `db:"created_at"`
+	UpdatedAt  int64  `db:"updated_at"`
+}
+
+const contactColumns = `id, account_id, name, type, attributes, created_at, updated_at`
+
+func (r contactRow) contact(phones []string) (conversations.Contact, error) {
+	c := conversations.Contact{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), Name: r.Name, Type: r.Type,
+		Phones: phones, CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt)}
+	if err := json.Unmarshal([]byte(r.Attributes), &c.Attributes); err != nil {
+		return c, fmt.Errorf("store: decode contact attributes: %w", err)
+	}
+	if c.Phones == nil {
+		c.Phones = []string{}
+	}
+	return c, nil
+}
+
+// CreateContact creates a contact with its phones.
+func (db *DB) CreateContact(ctx context.Context, c conversations.Contact) (conversations.Contact, error) {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		id, err := insertContact(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		c.ID = id
+		for i, p := range c.Phones {
+			if err := addContactPhone(ctx, tx, c.AccountID, id, p, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return c, err
+}
+
+func insertContact(ctx context.Context, tx *sqlx.Tx, c conversations.Contact) (parley.ID, error) {
+	const q = `INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
+	attrs, err := json.Marshal(c.Attributes)
+	if err != nil {
+		return 0, parley.Invalid(map[string]string{"attributes": "must be a JSON object"})
+	}
+	if c.Attributes == nil {
+		attrs = []byte("{}")
+	}
+	var id int64
+	err = tx.GetContext(ctx, &id, tx.Rebind(q), c.AccountID, c.Name, c.Type, string(attrs), ms(c.CreatedAt), ms(c.UpdatedAt))
+	return parley.ID(id), err
+}
+
+func addContactPhone(ctx context.Context, tx *sqlx.Tx, accountID, contactID parley.ID, phone string, position int) error {
+	const q = `INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES (?, ?, ?, ?)`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), accountID, phone, contactID, position)
+	if isUniqueViolation(err) {
+		return &parley.Error{Kind: parley.ECONFLICT, Code: "phone_taken",
+			Message: fmt.Sprintf("%s already belongs to another contact", phone), Fields: map[string]string{"phones": phone + " belongs to another contact"}}
+	}
+	return err
+}
+
+// GetContact returns a contact of the account with its phones.
+func (db *DB) GetContact(ctx context.Context, accountID, contactID parley.ID) (conversations.Contact, error) {
+	var row contactRow
+	q := `SELECT ` + contactColumns + ` FROM contacts WHERE account_id = ? AND id = ?`
+	if err := db.db.GetContext(ctx, &row, db.db.Rebind(q), accountID, contactID); err != nil {
+		return conversations.Contact{}, translate(err)
+	}
+	phones, err := db.contactPhones(ctx, db.db, []int64{row.ID})
+	if err != nil {
+		return conversations.Contact{}, err
+	}
+	return row.contact(phones[row.ID])
+}
+
+// contactPhones loads the phones of several contacts in one query.
+func (db *DB) contactPhones(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64][]string, error) {
+	out := map[int64][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	query, args, err := sqlx.In(`SELECT contact_id, phone FROM contact_phones WHERE contact_id IN (?) ORDER BY contact_id, position`, ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryxContext(ctx, db.db.Rebind(query), args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var phone string
+		if err := rows.Scan(&id, &phone); err != nil {
+			return nil, err
+		}
+		out[id] = append(out[id], phone)
+	}
+	return out, rows.Err()
+}
+
+// FindContacts lists contacts, newest first.
+func (db *DB) FindContacts(ctx context.Context, f conversations.ContactFilter) ([]conversations.Contact, string, error) {
+	page := f.Page.Normalize()
+	where, args := []string{"c.account_id = ?"}, []any{f.AccountID}
+	if f.Phone != "" {
+		where = append(where, "c.id IN (SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone = ?)")
+		args = append(args, f.AccountID, f.Phone)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		like := "%" + escapeLike(strings.ToLower(q)) + "%"
+		where = append(where, `(LOWER(c.name) LIKE ? ESCAPE '\' OR c.id IN (SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone LIKE ? ESCAPE '\'))`)
+		args = append(args, like, f.AccountID, like)
+	}
+	if page.Cursor != "" {
+		key, err := decodeCursor(page.Cursor, 1)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "c.id < ?")
+		args = append(args, key[0])
+	}
+	q := `SELECT c.id, c.account_id, c.name, c.type, c.attributes, c.created_at, c.updated_at FROM contacts c WHERE ` +
+		strings.Join(where, " AND ") + ` ORDER BY c.id DESC LIMIT ?`
+	args = append(args, page.Limit+1)
+	var rows []contactRow
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
+		return nil, "", translate(err)
+	}
+	next := ""
+	if len(rows) > page.Limit {
+		rows = rows[:page.Limit]
+		next = encodeCursor(rows[len(rows)-1].ID)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	phones, err := db.contactPhones(ctx, db.db, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]conversations.Contact, len(rows))
+	for i, r := range rows {
+		if out[i], err = r.contact(phones[r.ID]); err != nil {
+			return nil, "", err
+		}
+	}
+	return out, next, nil
+}
+
+// escapeLike escapes LIKE's wildcards so user input matches literally.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -1,0 +1,197 @@
+// Package store implements the domain packages' storage interfaces with
+// sqlx on two databases: an embedded SQLite file (modernc.org/sqlite, no
+// cgo) and PostgreSQL (lib/pq).
+//
+// Queries are written once with "?" placeholders and rebound for
+// PostgreSQL; the few statements that really differ between the two live in
+// the dialect type. Every exported method is one transaction; unexported
+// helpers take the *sqlx.Tx. Times are stored as integer Unix milliseconds
+// in both dialects.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/parleyhq/parley"
+)
+
+func init() {
+	// modernc registers itself as "sqlite", a name sqlx may not know.
+	sqlx.BindDriver("sqlite", sqlx.QUESTION)
+}
+
+// DB is an open Parley database.
+type DB struct {
+	db      *sqlx.DB
+	dialect dialect
+	// URL is the database URL without its password, for logs.
+	URL string
+}
+
+// dialect holds what differs between SQLite and PostgreSQL.
+type dialect struct {
+	name string // "sqlite" or "postgres"
+	// skipLocked is appended to a claim's inner SELECT so that concurrent
+	// claimers skip rows another transaction holds. SQLite has one writer
+	// and needs nothing.
+	skipLocked string
+}
+
+var (
+	sqliteDialect   = dialect{name: "sqlite"}
+	postgresDialect = dialect{name: "postgres", skipLocked: " FOR UPDATE SKIP LOCKED"}
+)
+
+// Open connects to the database named by rawURL: "sqlite://PATH" (PATH may
+// be relative) or "postgres://…". It does not migrate; see Migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		return openSQLite(ctx, strings.TrimPrefix(rawURL, "sqlite://"))
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return openPostgres(ctx, rawURL)
+	}
+	return nil, fmt.Errorf("store: database url %q: want sqlite://PATH or postgres://…", redact(rawURL))
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: sqlite url has no path")
+	}
+	// WAL lets readers run beside the writer; _txlock=immediate takes the
+	// write lock at BEGIN so two writers queue on busy_timeout instead of
+	// failing with SQLITE_BUSY halfway through a transaction.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sqlx.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	return &DB{db: db, dialect: sqliteDialect, URL: "sqlite://" + path}, nil
+}
+
+func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
+	db, err := sqlx.Open("postgres", rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open postgres %s: %w", redact(rawURL), err)
+	}
+	return &DB{db: db, dialect: postgresDialect, URL: redact(rawURL)}, nil
+}
+
+// redact removes the password from a database URL.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Dialect names the database: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.name }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
+
+// SQL exposes the connection pool for tools that measure the database
+// itself (the load tool's raw ceiling). Application code uses the methods.
+func (db *DB) SQL() *sqlx.DB { return db.db }
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return translate(err)
+	}
+	return translate(tx.Commit())
+}
+
+// translate turns driver errors into parley error kinds; other errors pass.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return parley.Errorf(parley.ENOTFOUND, "not found")
+	case isUniqueViolation(err):
+		return &parley.Error{Kind: parley.ECONFLICT, Code: "already_exists", Message: "a record with these values already exists"}
+	}
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// ms is a time as stored: Unix milliseconds, UTC.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS is the inverse of ms.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// msPtr stores an optional time.
+func msPtr(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	v := ms(*t)
+	return &v
+}
+
+// fromMSPtr loads an optional time.
+func fromMSPtr(v *int64) *time.Time {
+	if v == nil {
+		return nil
+	}
+	t := fromMS(*v)
+	return &t
+}
+
+// idPtr loads an optional id.
+func idPtr(v *int64) *parley.ID {
+	if v == nil {
+		return nil
+	}
+	id := parley.ID(*v)
+	return &id
+}

@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/optout"
+)
+
+// outboundDraft is an outbound text to store and queue.
+type outboundDraft struct {
+	AccountID      parley.ID
+	ConversationID parley.ID
+	ChannelID      parley.ID
+	To             string
+	Body           string
+	MediaURLs      []string
+	AuthorID       *parley.ID
+	CampaignID     *parley.ID
+	Purpose        string
+	Segments       int
+	Encoding       string
+}
+
+// Outbox priorities: lower is claimed first, so a staff reply or a consent
+// confirmation never waits behind a campaign.
+var outboxPriority = map[string]int{
+	campaigns.PurposeOptOutConfirmation: 0,
+	campaigns.PurposeAutoReply:          0,
+	campaigns.PurposeReply:              1,
+}
+
+const bulkPriority = 10
+
+// enqueueText stores an outbound message as queued and puts it in the
+// outbox, in the caller's transaction: the text is durable before anyone is
+// told it was accepted.
+func enqueueText(ctx context.Context, tx *sqlx.Tx, d outboundDraft, at time.Time) (conversations.Message, error) {
+	media, err := json.Marshal(nonNil(d.MediaURLs))
+	if err != nil {
+		return conversations.Message{}, err
+	}
+	const qm = `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
+    author_id, campaign_id, segments, encoding, created_at, updated_at)
+VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING id`
+	var id int64
+	if err := tx.GetContext(ctx, &id, tx.Rebind(qm), d.AccountID, d.ConversationID, d.ChannelID, d.Body, string(media),
+		d.AuthorID, d.CampaignID, d.Segments, d.Encoding, ms(at), ms(at)); err != nil {
+		return conversations.Message{}, err
+	}
+	prio, ok := outboxPriority[d.Purpose]
+	if !ok {
+		prio = bulkPriority
+	}
+	const qo = `INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(qo), d.AccountID, id, d.ChannelID, d.To, d.Purpose, prio, ms(at), ms(at), ms(at)); err != nil {
+		return conversations.Message{}, err
+	}
+	const qc = `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ?`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(qc), ms(at), ms(at), d.ConversationID); err != nil {
+		return conversations.Message{}, err
+	}
+	return getMessage(ctx, tx, d.AccountID, parley.ID(id))
+}
+
+type outboxRow struct {
+	ID        int64  `db:"id"`
+	AccountID int64  `db:"account_id"`
+	MessageID int64  `db:"message_id"`
+	Purpose   string `db:"purpose"`
+	Attempts  int    `db:"attempts"`
+	ToPhone   string `db:"to_phone"`
+	Body      string `db:"body"`
+	MediaURLs string `db:"media_urls"`
+	channelRow
+}
+
+// ClaimOutbox leases due items. PostgreSQL skips rows other claimers hold
+// (FOR UPDATE SKIP LOCKED); SQLite's immediate transaction is the only
+// writer, so its claim cannot overlap another.
+func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]campaigns.OutboxItem, error) {
+	claim := `UPDATE outbox SET state = 'sending', lease_expires_at = ?, updated_at = ?
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE (state = 'queued' AND available_at <= ?) OR (state = 'sending' AND lease_expires_at <= ?)
+    ORDER BY priority, available_at, id
+    LIMIT ?` + db.dialect.skipLocked + `
+) RETURNING id`
+	const load = `SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
+       c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
+       c.auth_token, c.carrier_handles_optout, c.created_at
+FROM outbox o JOIN messages m ON m.id = o.message_id JOIN channels c ON c.id = o.channel_id
+WHERE o.id IN (?) ORDER BY o.priority, o.id`
+	var items []campaigns.OutboxItem
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var ids []int64
+		if err := tx.SelectContext(ctx, &ids, tx.Rebind(claim), ms(now.Add(lease)), ms(now), ms(now), ms(now), limit); err != nil || len(ids) == 0 {
+			return err
+		}
+		q, args, err := sqlx.In(load, ids)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r outboxRow
+			c := &r.channelRow
+			if err := rows.Scan(&r.ID, &r.AccountID, &r.MessageID, &r.Purpose, &r.Attempts, &r.ToPhone, &r.Body, &r.MediaURLs,
+				&c.ID, &c.AccountID, &c.InboxID, &c.Carrier, &c.PhoneNumber, &c.MessagingServiceSID, &c.CarrierAccountID,
+				&c.AuthToken, &c.CarrierHandlesOptOut, &c.CreatedAt); err != nil {
+				return err
+			}
+			item, err := r.item()
+			if err != nil {
+				return err
+			}
+			items = append(items, item)
+		}
+		return rows.Err()
+	})
+	return items, err
+}
+
+func (r outboxRow) item() (campaigns.OutboxItem, error) {
+	var media []string
+	if err := json.Unmarshal([]byte(r.MediaURLs), &media); err != nil {
+		return campaigns.OutboxItem{}, err
+	}
+	return campaigns.OutboxItem{
+		ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), MessageID: parley.ID(r.MessageID), Purpose: r.Purpose, Attempts: r.Attempts,
+		Text: campaigns.OutboundText{
+			CarrierAccountID: r.CarrierAccountID, AuthToken: r.AuthToken, From: r.PhoneNumber,
+			MessagingServiceSID: r.MessagingServiceSID, To: r.ToPhone, Body: r.Body, MediaURLs: media,
+		},
+	}, nil
+}
+
+// OptedOut reports whether the phone opted out of the account.
+func (db *DB) OptedOut(ctx context.Context, accountID parley.ID, phone string) (bool, error) {
+	c, err := db.GetConsent(ctx, accountID, phone)
+	return c.OptedOut, err
+}
+
+// MarkSent records the carrier's acceptance and removes the item.
+func (db *DB) MarkSent(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		const q = `UPDATE messages SET carrier_message_id = ?, status = ?, segments = CASE WHEN ? > 0 THEN ? ELSE segments END, updated_at = ?
+WHERE id = ?`
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), s.CarrierMessageID, s.Status, s.Segments, s.Segments, ms(at), item.MessageID); err != nil {
+			return err
+		}
+		return deleteOutbox(ctx, tx, item.ID)
+	})
+}
+
+func deleteOutbox(ctx context.Context, tx *sqlx.Tx, id parley.ID) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM outbox WHERE id = ?`), id)
+	return err
+}
+
+// MarkRetry releases the item for another attempt.
+func (db *DB) MarkRetry(ctx context.Context, item campaigns.OutboxItem, retryAt time.Time, reason string, at time.Time) error {
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		const q = `UPDATE outbox SET state = 'queued', attempts = attempts + 1, available_at = ?, lease_expires_at = NULL,
+    last_error = ?, updated_at = ? WHERE id = ?`
+		_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(retryAt), reason, ms(at), item.ID)
+		return err
+	})
+}
+
+// MarkFailed fails the message with the carrier's code and removes the
+// item; an "unsubscribed" refusal also records an opt-out.
+func (db *DB) MarkFailed(ctx context.Context, item campaigns.OutboxItem, code int, reason string, unsubscribed bool, at time.Time) error {
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := failMessage(ctx, tx, item.MessageID, code, at); err != nil {
+			return err
+		}
+		if unsubscribed {
+			if _, err := recordConsent(ctx, tx, optout.Change{AccountID: item.AccountID, Phone: item.Text.To,
+				Action: optout.ActionOptOut, Source: optout.SourceCarrierError, Detail: reason, At: at}); err != nil {
+				return err
+			}
+		}
+		return deleteOutbox(ctx, tx, item.ID)
+	})
+}
+
+// codeOptedOut is the error code a skipped text carries: Twilio's
+// "recipient unsubscribed", which is what sending would have produced.
+const codeOptedOut = 21610
+
+// MarkSkipped fails the message without sending: the phone opted out.
+func (db *DB) MarkSkipped(ctx context.Context, item campaigns.OutboxItem, at time.Time) error {
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := failMessage(ctx, tx, item.MessageID, codeOptedOut, at); err != nil {
+			return err
+		}
+		return deleteOutbox(ctx, tx, item.ID)
+	})
+}
+
+func failMessage(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, code int, at time.Time) error {
+	var codePtr *int
+	if code != 0 {
+		codePtr = &code
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', error_code = ?, updated_at = ? WHERE id = ?`), codePtr, ms(at), msgID)
+	return err
+}
+
+// ApplyStatus moves an outbound message's status forward.
+func (db *DB) ApplyStatus(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
+	var out conversations.Message
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		q := `SELECT m.id, m.account_id, m.status FROM messages m JOIN channels c ON c.id = m.channel_id
+WHERE m.carrier_message_id = ? AND m.direction = 'outbound' AND c.carrier = ? AND c.carrier_account_id = ?` + db.dialect.forUpdateOf("m")
+		var cur struct {
+			ID        int64  `db:"id"`
+			AccountID int64  `db:"account_id"`
+			Status    string `db:"status"`
+		}
+		if err := tx.GetContext(ctx, &cur, tx.Rebind(q), u.CarrierMessageID, u.Carrier, u.CarrierAccountID); err != nil {
+			return err
+		}
+		if u.Status.Rank() > conversations.MessageStatus(cur.Status).Rank() {
+			const up = `UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE id = ?`
+			if _, err := tx.ExecContext(ctx, tx.Rebind(up), string(u.Status), u.ErrorCode, ms(u.At), cur.ID); err != nil {
+				return err
+			}
+		}
+		var err error
+		out, err = getMessage(ctx, tx, parley.ID(cur.AccountID), parley.ID(cur.ID))
+		return err
+	})
+	return out, err
+}
+
+// forUpdateOf locks the rows of one table of a join (PostgreSQL only).
+func (d dialect) forUpdateOf(table string) string {
+	if d.name == "postgres" {
+		return " FOR UPDATE OF " + table
+	}
+	return ""
+}
