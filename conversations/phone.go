@@ -53,7 +53,13 @@ func NormalizePhone(raw string) (string, error) {
 	if num.GetExtension() != "" {
 		return "", invalidPhone(raw, "has an extension, which a text cannot reach")
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	// libphonenumber's metadata allows some German numbers a digit or two
+	// beyond E.164's limit; no carrier takes them.
+	if len(e164) > 1+15 {
+		return "", invalidPhone(raw, "has more than the 15 digits E.164 allows")
+	}
+	return e164, nil
 }
 
 // parseValidPhone parses s in DefaultRegion and reports whether it is a

@@ -51,6 +51,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"UK national without country code", "020 7946 0958", ""},
 		{"invalid US area code", "+1 000 000 0000", ""},
 		{"too many digits", "+1415555010012345678", ""},
+		{"valid to libphonenumber, over 15 digits", "+4921000000000000", ""},
 		{"two numbers", "+14155550100 / +14155550101", ""},
 		{"very long", strings.Repeat("1", 100), ""},
 	}

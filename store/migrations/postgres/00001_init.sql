@@ -64,7 +64,7 @@ CREATE TABLE contacts (
     account_id  BIGINT NOT NULL REFERENCES accounts (id),
     name        TEXT    NOT NULL DEFAULT '',
     type        TEXT    NOT NULL DEFAULT '',
-    attributes  JSONB   NOT NULL DEFAULT '{}'
+    attributes  JSONB   NOT NULL DEFAULT '{}',
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL
 );
@@ -112,7 +112,7 @@ CREATE TABLE messages (
     direction          TEXT    NOT NULL,
     kind               TEXT    NOT NULL,
     body               TEXT    NOT NULL,
-    media_urls         JSONB   NOT NULL DEFAULT '[]'
+    media_urls         JSONB   NOT NULL DEFAULT '[]',
     status             TEXT    NOT NULL,
     error_code         BIGINT,
     carrier_message_id TEXT,
@@ -162,7 +162,7 @@ CREATE TABLE conversation_events (
     type             TEXT    NOT NULL,
     actor_type       TEXT    NOT NULL,
     actor_id         BIGINT,
-    data             JSONB   NOT NULL DEFAULT '{}'
+    data             JSONB   NOT NULL DEFAULT '{}',
     created_at       BIGINT NOT NULL
 );
 CREATE INDEX conversation_events_conversation ON conversation_events (conversation_id, id);

@@ -1,0 +1,46 @@
+# Parley — make help lists the targets.
+GO        ?= go
+BIN       := bin
+FUZZTIME  ?= 30s
+BENCHTIME ?= 2s
+BENCHCOUNT ?= 5
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/parley and bin/fakecarrier
+	$(GO) build -o $(BIN)/parley ./cmd/parley
+	$(GO) build -o $(BIN)/fakecarrier ./cmd/fakecarrier
+
+.PHONY: run
+run: build ## serve Parley on SQLite with the fake carrier and a demo channel (see README)
+	scripts/run-demo.sh
+
+.PHONY: test
+test: ## run every test with the race detector, on SQLite and PostgreSQL
+	scripts/ensure-postgres.sh
+	$(GO) test -race -count=1 ./...
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: fuzz
+fuzz: ## run every fuzz test for FUZZTIME each (default 30s)
+	$(GO) test ./optout -run='^$$' -fuzz=FuzzMatch -fuzztime=$(FUZZTIME)
+	$(GO) test ./conversations -run='^$$' -fuzz=FuzzNormalizePhone -fuzztime=$(FUZZTIME)
+	$(GO) test ./gateway/twilio -run='^$$' -fuzz=FuzzParseInbound -fuzztime=$(FUZZTIME)
+
+.PHONY: bench
+bench: ## ingest benchmarks on SQLite and PostgreSQL (medians: BENCHCOUNT runs)
+	scripts/ensure-postgres.sh
+	$(GO) test ./store -run='^$$' -bench=Ingest -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT)
+
+.PHONY: clean
+clean: ## remove build output and the demo database
+	rm -rf $(BIN) parley.db parley.db-wal parley.db-shm parley-admin.token

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway"
+	"github.com/parleyhq/parley/gateway/twilio"
+	"github.com/parleyhq/parley/store"
+)
+
+// Main is the running program: Run starts it, Close stops it. End-to-end
+// tests boot it on ":0" exactly as `parley serve` does.
+type Main struct {
+	Config Config
+	Log    zerolog.Logger
+	Clock  parley.Clock
+
+	DB         *store.DB
+	Dispatcher *campaigns.Dispatcher
+
+	out      io.Writer
+	ln       net.Listener
+	server   *http.Server
+	cancel   context.CancelFunc
+	bg       sync.WaitGroup
+	shutdown time.Duration
+}
+
+// NewMain returns a program configured by cfg that logs to out.
+func NewMain(cfg Config, out io.Writer) *Main {
+	return &Main{Config: cfg, Clock: parley.SystemClock{}, out: out, Log: zerolog.Nop(), shutdown: 30 * time.Second}
+}
+
+// Addr is the address the server listens on (useful with ":0").
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Run opens and migrates the database, bootstraps an empty one, and starts
+// the HTTP server and the outbox dispatcher. It returns once serving.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if m.Log, err = newLogger(m.Config, m.out); err != nil {
+		return err
+	}
+	if m.DB, err = store.Open(ctx, m.Config.DatabaseURL); err != nil {
+		return err
+	}
+	n, err := m.DB.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	m.Log.Info().Str("database", m.DB.URL).Int("migrations_applied", n).Msg("database ready")
+	if err := m.bootstrap(ctx); err != nil {
+		return err
+	}
+	sender, err := twilio.NewSender(m.Config.TwilioAPIURL, twilio.DefaultTimeout)
+	if err != nil {
+		return err
+	}
+	m.Dispatcher = &campaigns.Dispatcher{
+		Store: m.DB, Sender: sender, Clock: m.Clock, Log: m.Log.With().Str("component", "dispatcher").Logger(),
+		StatusCallbackURL: m.Config.PublicURL + "/webhooks/twilio/status",
+	}
+	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock, AfterCommit: func(res conversations.IngestResult) {
+		if res.Reply != nil {
+			m.Dispatcher.Notify()
+		}
+	}}
+	handler := gateway.NewHandler(gateway.Deps{
+		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester,
+		PublicURL: m.Config.PublicURL, Ready: m.ready, OutboxChanged: m.Dispatcher.Notify,
+	})
+	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return err
+	}
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.goBackground(func() { _ = m.Dispatcher.Run(bgCtx) })
+	m.goBackground(func() {
+		if err := m.server.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Log.Error().Err(err).Msg("http server stopped")
+		}
+	})
+	m.Log.Info().Str("addr", m.Addr()).Str("public_url", m.Config.PublicURL).Str("version", version).Msg("parley serving")
+	return nil
+}
+
+func (m *Main) goBackground(fn func()) {
+	m.bg.Add(1)
+	go func() { defer m.bg.Done(); fn() }()
+}
+
+// Close stops accepting requests, waits for in-flight ones and for the
+// dispatcher's in-flight sends, then closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.shutdown)
+		defer cancel()
+		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.bg.Wait()
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	m.Log.Info().Msg("stopped")
+	return errors.Join(errs...)
+}
+
+// ready is /readyz: the database answers and its schema is current. The
+// reasons are generic: /readyz needs no auth and must not leak internals.
+func (m *Main) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := m.DB.Ping(ctx); err != nil {
+		m.Log.Warn().Err(err).Msg("readiness: database unreachable")
+		return errors.New("database unreachable")
+	}
+	if err := m.DB.CheckSchema(ctx); err != nil {
+		m.Log.Warn().Err(err).Msg("readiness: schema not current")
+		return errors.New("database schema not current")
+	}
+	return nil
+}
+
+// bootstrap creates the "default" account and its admin on an empty
+// database. The admin's token is PARLEY_BOOTSTRAP_TOKEN, or a generated one
+// written to a 0600 file whose path (never the token) is logged.
+func (m *Main) bootstrap(ctx context.Context) error {
+	n, err := m.DB.CountAccounts(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	secret := conversations.TokenSecretFrom(m.Config.BootstrapToken)
+	generated := m.Config.BootstrapToken == ""
+	if generated {
+		secret = conversations.NewTokenSecret()
+		if err := writeSecretFile(m.Config.TokenFile, secret.Secret); err != nil {
+			return err
+		}
+	}
+	admin := conversations.NewUser{Email: "admin@parley.local", Name: "Admin", Role: conversations.RoleAdmin}
+	if _, _, err := m.DB.CreateAccount(ctx, "default", admin, secret, m.Clock.Now()); err != nil {
+		return err
+	}
+	ev := m.Log.Info().Str("account", "default").Str("admin_email", admin.Email)
+	if generated {
+		abs, _ := filepath.Abs(m.Config.TokenFile)
+		ev = ev.Str("token_file", abs)
+	}
+	ev.Msg("bootstrapped an empty database")
+	return nil
+}
+
+// writeSecretFile writes a secret readable by its owner only.
+func writeSecretFile(path, secret string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write bootstrap token: %w", err)
+	}
+	// O_CREATE's mode does not apply to an existing file.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

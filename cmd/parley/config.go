@@ -1,0 +1,75 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+)
+
+// Config is every PARLEY_* setting of API.md. Each is read from the
+// environment and may be overridden by the flag of the same name.
+type Config struct {
+	Addr           string
+	DatabaseURL    string
+	PublicURL      string
+	BootstrapToken string
+	LogLevel       string
+	LogFormat      string
+	TwilioAPIURL   string
+	// TokenFile is where a generated bootstrap token is written.
+	TokenFile string
+}
+
+// setting is one configuration variable.
+type setting struct {
+	env, flag, def, usage string
+	dst               func(*Config) *string
+}
+
+var settings = []setting{
+	{"PARLEY_ADDR", "addr", ":8080", "listen address", func(c *Config) *string { return &c.Addr }},
+	{"PARLEY_DATABASE_URL", "database-url", "sqlite://parley.db", "sqlite://PATH or postgres://…", func(c *Config) *string { return &c.DatabaseURL }},
+	{"PARLEY_PUBLIC_URL", "public-url", "http://localhost:8080", "external base URL: webhook signatures and callback URLs use it", func(c *Config) *string { return &c.PublicURL }},
+	{"PARLEY_BOOTSTRAP_TOKEN", "bootstrap-token", "", "the first admin's API token on an empty database (unset: generate one into --token-file)", func(c *Config) *string { return &c.BootstrapToken }},
+	{"PARLEY_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
+	{"PARLEY_LOG_FORMAT", "log-format", "", "console or json (default: console on a terminal, json otherwise)", func(c *Config) *string { return &c.LogFormat }},
+	{"PARLEY_TWILIO_API_URL", "twilio-api-url", "", "base URL replacing https://api.twilio.com (fake carrier, tests)", func(c *Config) *string { return &c.TwilioAPIURL }},
+	{"PARLEY_TOKEN_FILE", "token-file", "parley-admin.token", "where a generated bootstrap token is written (mode 0600)", func(c *Config) *string { return &c.TokenFile }},
+}
+
+// flags returns a flag set for a command, bound to cfg, with defaults
+// taken from the environment.
+func flags(name string, cfg *Config, getenv func(string) string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, s := range settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		fs.StringVar(s.dst(cfg), s.flag, def, s.usage+" ($"+s.env+")")
+	}
+	return fs
+}
+
+// finish fills derived defaults and validates.
+func (c *Config) finish(stdout io.Writer) error {
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+		if f, ok := stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			c.LogFormat = "console"
+		}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "console" {
+		return fmt.Errorf("PARLEY_LOG_FORMAT: want json or console, got %q", c.LogFormat)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return fmt.Errorf("PARLEY_PUBLIC_URL: want an http(s) URL, got %q", c.PublicURL)
+	}
+	return nil
+}

@@ -1,0 +1,355 @@
+package gateway
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/optout"
+)
+
+type userJSON struct {
+	ID                   parley.ID `json:"id"`
+	Email                string    `json:"email"`
+	Name                 string    `json:"name"`
+	Role                 string    `json:"role"`
+	ViewAllConversations bool      `json:"view_all_conversations"`
+	Available            bool      `json:"available"`
+	CreatedAt            time.Time `json:"created_at"`
+	UpdatedAt            time.Time `json:"updated_at"`
+}
+
+func toUserJSON(u conversations.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), ViewAllConversations: u.ViewAllConversations,
+		Available: u.Available, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+func handleGetMe(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		writeJSON(w, http.StatusOK, toUserJSON(currentUser(r)))
+		return nil
+	}
+}
+
+func handlePatchMe(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in struct {
+			Available *bool `json:"available"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		me := currentUser(r)
+		u, err := d.Store.UpdateUser(r.Context(), me.AccountID, me.ID, conversations.UserPatch{Available: in.Available}, d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toUserJSON(u))
+		return nil
+	}
+}
+
+type settingsJSON struct {
+	AllowAutoAssignment bool            `json:"allow_auto_assignment"`
+	HelpText            string          `json:"help_text"`
+	OptOutReply         string          `json:"opt_out_reply"`
+	OptInReply          string          `json:"opt_in_reply"`
+	Keywords            optout.Keywords `json:"keywords"`
+}
+
+func handleGetSettings(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		s, err := d.Store.GetSettings(r.Context(), currentUser(r).AccountID)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, settingsJSON(s))
+		return nil
+	}
+}
+
+func handlePatchSettings(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := requireAdmin(r); err != nil {
+			return err
+		}
+		var in struct {
+			AllowAutoAssignment *bool            `json:"allow_auto_assignment"`
+			HelpText            *string          `json:"help_text"`
+			OptOutReply         *string          `json:"opt_out_reply"`
+			OptInReply          *string          `json:"opt_in_reply"`
+			Keywords            *optout.Keywords `json:"keywords"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		s, err := d.Store.UpdateSettings(r.Context(), currentUser(r).AccountID, conversations.SettingsPatch(in).Apply)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, settingsJSON(s))
+		return nil
+	}
+}
+
+func handleListUsers(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		users, err := d.Store.ListUsers(r.Context(), currentUser(r).AccountID)
+		if err != nil {
+			return err
+		}
+		out := make([]userJSON, len(users))
+		for i, u := range users {
+			out[i] = toUserJSON(u)
+		}
+		writeJSON(w, http.StatusOK, newList(out, ""))
+		return nil
+	}
+}
+
+func handleGetUser(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		u, err := d.Store.GetUser(r.Context(), currentUser(r).AccountID, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toUserJSON(u))
+		return nil
+	}
+}
+
+type tokenJSON struct {
+	ID        parley.ID `json:"id"`
+	UserID    parley.ID `json:"user_id"`
+	Prefix    string    `json:"prefix"`
+	Token     string    `json:"token"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func handleCreateUser(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := requireAdmin(r); err != nil {
+			return err
+		}
+		var in struct {
+			Email                string `json:"email"`
+			Name                 string `json:"name"`
+			Role                 string `json:"role"`
+			ViewAllConversations bool   `json:"view_all_conversations"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		nu := conversations.NewUser{Email: in.Email, Name: in.Name, Role: conversations.Role(in.Role), ViewAllConversations: in.ViewAllConversations}
+		if err := nu.Validate(); err != nil {
+			return err
+		}
+		secret := conversations.NewTokenSecret()
+		u, tok, err := d.Store.CreateUser(r.Context(), currentUser(r).AccountID, nu, secret, d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u), "token": secret.Secret, "token_id": tok.ID})
+		return nil
+	}
+}
+
+func handlePatchUser(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := requireAdmin(r); err != nil {
+			return err
+		}
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Name                 *string `json:"name"`
+			Role                 *string `json:"role"`
+			ViewAllConversations *bool   `json:"view_all_conversations"`
+			Available            *bool   `json:"available"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		p := conversations.UserPatch{Name: in.Name, ViewAllConversations: in.ViewAllConversations, Available: in.Available}
+		if in.Role != nil {
+			role := conversations.Role(*in.Role)
+			p.Role = &role
+		}
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		u, err := d.Store.UpdateUser(r.Context(), currentUser(r).AccountID, id, p, d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toUserJSON(u))
+		return nil
+	}
+}
+
+// handleCreateToken issues another token: admins for anyone, users for themselves.
+func handleCreateToken(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		me := currentUser(r)
+		if _, err := d.Store.GetUser(r.Context(), me.AccountID, id); err != nil {
+			return err
+		}
+		if !me.IsAdmin() && me.ID != id {
+			return forbidden("only admins may create tokens for other users")
+		}
+		secret := conversations.NewTokenSecret()
+		tok, err := d.Store.CreateToken(r.Context(), me.AccountID, id, secret, d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, tokenJSON{ID: tok.ID, UserID: tok.UserID, Prefix: tok.Prefix, Token: secret.Secret, CreatedAt: tok.CreatedAt})
+		return nil
+	}
+}
+
+func handleRevokeToken(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := requireAdmin(r); err != nil {
+			return err
+		}
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		if err := d.Store.RevokeToken(r.Context(), currentUser(r).AccountID, id, d.Clock.Now()); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+type inboxJSON struct {
+	ID        parley.ID `json:"id"`
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toInboxJSON(i conversations.Inbox) inboxJSON {
+	return inboxJSON{ID: i.ID, Name: i.Name, Kind: string(i.Kind), CreatedAt: i.CreatedAt}
+}
+
+func handleCreateInbox(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := requireAdmin(r); err != nil {
+			return err
+		}
+		var in struct {
+			Name string `json:"name"`
+			Kind string `json:"kind"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		i := conversations.Inbox{AccountID: currentUser(r).AccountID, Name: in.Name, Kind: conversations.InboxKind(in.Kind), CreatedAt: d.Clock.Now()}
+		if err := i.Validate(); err != nil {
+			return err
+		}
+		i, err := d.Store.CreateInbox(r.Context(), i)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, toInboxJSON(i))
+		return nil
+	}
+}
+
+func handleListInboxes(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		inboxes, err := d.Store.ListInboxes(r.Context(), currentUser(r).AccountID)
+		if err != nil {
+			return err
+		}
+		out := make([]inboxJSON, len(inboxes))
+		for i, x := range inboxes {
+			out[i] = toInboxJSON(x)
+		}
+		writeJSON(w, http.StatusOK, newList(out, ""))
+		return nil
+	}
+}
+
+type channelJSON struct {
+	ID                   parley.ID `json:"id"`
+	Carrier              string    `json:"carrier"`
+	PhoneNumber          string    `json:"phone_number"`
+	MessagingServiceSID  string    `json:"messaging_service_sid,omitempty"`
+	InboxID              parley.ID `json:"inbox_id"`
+	AccountSID           string    `json:"account_sid"`
+	CarrierHandlesOptOut bool      `json:"carrier_handles_optout"`
+	InboundWebhookURL    string    `json:"inbound_webhook_url"`
+	StatusWebhookURL     string    `json:"status_webhook_url"`
+	CreatedAt            time.Time `json:"created_at"`
+}
+
+// toChannelJSON never includes the auth token.
+func (d *Deps) toChannelJSON(c conversations.Channel) channelJSON {
+	return channelJSON{ID: c.ID, Carrier: c.Carrier, PhoneNumber: c.PhoneNumber, MessagingServiceSID: c.MessagingServiceSID,
+		InboxID: c.InboxID, AccountSID: c.CarrierAccountID, CarrierHandlesOptOut: c.CarrierHandlesOptOut,
+		InboundWebhookURL: d.PublicURL + "/webhooks/" + c.Carrier + "/messages",
+		StatusWebhookURL:  d.PublicURL + "/webhooks/" + c.Carrier + "/status", CreatedAt: c.CreatedAt}
+}
+
+func handleCreateChannel(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := requireAdmin(r); err != nil {
+			return err
+		}
+		var in struct {
+			Carrier              string    `json:"carrier"`
+			PhoneNumber          string    `json:"phone_number"`
+			InboxID              parley.ID `json:"inbox_id"`
+			AccountSID           string    `json:"account_sid"`
+			AuthToken            string    `json:"auth_token"`
+			MessagingServiceSID  string    `json:"messaging_service_sid"`
+			CarrierHandlesOptOut bool      `json:"carrier_handles_optout"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		c := conversations.Channel{AccountID: currentUser(r).AccountID, InboxID: in.InboxID, Carrier: in.Carrier,
+			PhoneNumber: in.PhoneNumber, MessagingServiceSID: in.MessagingServiceSID, CarrierAccountID: in.AccountSID,
+			AuthToken: in.AuthToken, CarrierHandlesOptOut: in.CarrierHandlesOptOut, CreatedAt: d.Clock.Now()}
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		c, err := d.Store.CreateChannel(r.Context(), c)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, d.toChannelJSON(c))
+		return nil
+	}
+}
+
+func handleListChannels(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		chans, err := d.Store.ListChannels(r.Context(), currentUser(r).AccountID)
+		if err != nil {
+			return err
+		}
+		out := make([]channelJSON, len(chans))
+		for i, c := range chans {
+			out[i] = d.toChannelJSON(c)
+		}
+		writeJSON(w, http.StatusOK, newList(out, ""))
+		return nil
+	}
+}

@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+type contactRefJSON struct {
+	ID   parley.ID `json:"id"`
+	Name string    `json:"name"`
+}
+
+type conversationJSON struct {
+	ID                  parley.ID      `json:"id"`
+	InboxID             parley.ID      `json:"inbox_id"`
+	ChannelID           parley.ID      `json:"channel_id"`
+	Contact             contactRefJSON `json:"contact"`
+	ContactPhone        string         `json:"contact_phone"`
+	BusinessPhone       string         `json:"business_phone"`
+	Status              string         `json:"status"`
+	Priority            string         `json:"priority"`
+	AssigneeID          *parley.ID     `json:"assignee_id"`
+	SnoozedUntil        *time.Time     `json:"snoozed_until"`
+	OptedOut            bool           `json:"opted_out"`
+	RevocationFlaggedAt *time.Time     `json:"revocation_flagged_at"`
+	LastMessageAt       time.Time      `json:"last_message_at"`
+	LastInboundAt       *time.Time     `json:"last_inbound_at"`
+	CreatedAt           time.Time      `json:"created_at"`
+	UpdatedAt           time.Time      `json:"updated_at"`
+}
+
+func toConversationJSON(c conversations.Conversation) conversationJSON {
+	return conversationJSON{ID: c.ID, InboxID: c.InboxID, ChannelID: c.ChannelID, Contact: contactRefJSON{c.ContactID, c.ContactName},
+		ContactPhone: c.ContactPhone, BusinessPhone: c.BusinessPhone, Status: string(c.Status), Priority: string(c.Priority),
+		AssigneeID: c.AssigneeID, SnoozedUntil: c.SnoozedUntil, OptedOut: c.OptedOut, RevocationFlaggedAt: c.RevocationFlaggedAt,
+		LastMessageAt: c.LastMessageAt, LastInboundAt: c.LastInboundAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+type messageJSON struct {
+	ID               parley.ID  `json:"id"`
+	ConversationID   parley.ID  `json:"conversation_id"`
+	Direction        string     `json:"direction"`
+	Kind             string     `json:"kind"`
+	Body             string     `json:"body"`
+	MediaURLs        []string   `json:"media_urls"`
+	Status           string     `json:"status"`
+	ErrorCode        *int       `json:"error_code"`
+	CarrierMessageID *string    `json:"carrier_message_id"`
+	AuthorID         *parley.ID `json:"author_id"`
+	CampaignID       *parley.ID `json:"campaign_id"`
+	Segments         int        `json:"segments"`
+	Encoding         string     `json:"encoding,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+}
+
+func toMessageJSON(m conversations.Message) messageJSON {
+	out := messageJSON{ID: m.ID, ConversationID: m.ConversationID, Direction: string(m.Direction), Kind: string(m.Kind),
+		Body: m.Body, MediaURLs: m.MediaURLs, Status: string(m.Status), ErrorCode: m.ErrorCode, AuthorID: m.AuthorID,
+		CampaignID: m.CampaignID, Segments: m.Segments, Encoding: m.Encoding, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+	if m.CarrierMessageID != "" {
+		out.CarrierMessageID = &m.CarrierMessageID
+	}
+	if out.MediaURLs == nil {
+		out.MediaURLs = []string{}
+	}
+	return out
+}
+
+// conversationFilter reads the list query of API.md and applies the view
+// rules: admins and view-all users default to view=all, others to mine;
+// view=all or unassigned without the permission is 403.
+func conversationFilter(r *http.Request) (conversations.ConversationFilter, error) {
+	me := currentUser(r)
+	q := r.URL.Query()
+	f := conversations.ConversationFilter{AccountID: me.AccountID}
+	var err error
+	if f.Page, err = pageFrom(r); err != nil {
+		return f, err
+	}
+	view := q.Get("view")
+	if view == "" {
+		view = "mine"
+		if me.CanViewAll() {
+			view = "all"
+		}
+	}
+	switch view {
+	case "all":
+	case "mine":
+		f.AssigneeID = me.ID
+	case "unassigned":
+		f.Unassigned = true
+	default:
+		return f, parley.Invalid(map[string]string{"view": "must be all, mine or unassigned"})
+	}
+	if view != "mine" && !me.CanViewAll() {
+		return f, forbidden("view=%s needs the view_all_conversations permission", view)
+	}
+	fields := map[string]string{}
+	if raw := q.Get("status"); raw != "" {
+		for _, s := range strings.Split(raw, ",") {
+			st := conversations.Status(strings.TrimSpace(s))
+			if !st.Valid() {
+				fields["status"] = "must be a comma list of new, open, pending, snoozed, resolved, closed"
+				break
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	if raw := q.Get("inbox_id"); raw != "" {
+		if f.InboxID, err = parley.ParseID(raw); err != nil {
+			fields["inbox_id"] = "must be an inbox id"
+		}
+	}
+	if raw := q.Get("assignee_id"); raw != "" {
+		id, err := parley.ParseID(raw)
+		switch {
+		case err != nil:
+			fields["assignee_id"] = "must be a user id"
+		case view == "mine" && id != me.ID:
+			return f, forbidden("assignee_id of another user needs the view_all_conversations permission")
+		default:
+			f.AssigneeID = id
+		}
+	}
+	if f.ContactPhone, err = phoneParam(r, "contact_phone"); err != nil {
+		fields["contact_phone"] = "must be a phone number"
+	}
+	if len(fields) > 0 {
+		return f, parley.Invalid(fields)
+	}
+	return f, nil
+}
+
+func handleListConversations(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		f, err := conversationFilter(r)
+		if err != nil {
+			return err
+		}
+		return listConversations(w, r, d, f)
+	}
+}
+
+func listConversations(w http.ResponseWriter, r *http.Request, d *Deps, f conversations.ConversationFilter) error {
+	convs, next, err := d.Store.FindConversations(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]conversationJSON, len(convs))
+	for i, c := range convs {
+		out[i] = toConversationJSON(c)
+	}
+	writeJSON(w, http.StatusOK, newList(out, next))
+	return nil
+}
+
+// visibleConversation loads a conversation the caller may see: admins and
+// view-all users see all of the account's, agents their own.
+func visibleConversation(r *http.Request, d *Deps) (conversations.Conversation, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return conversations.Conversation{}, err
+	}
+	me := currentUser(r)
+	c, err := d.Store.GetConversation(r.Context(), me.AccountID, id)
+	if err != nil {
+		return c, err
+	}
+	if !me.CanViewAll() && (c.AssigneeID == nil || *c.AssigneeID != me.ID) {
+		return c, forbidden("this conversation is not assigned to you")
+	}
+	return c, nil
+}
+
+func handleGetConversation(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := visibleConversation(r, d)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toConversationJSON(c))
+		return nil
+	}
+}
+
+func handleListMessages(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := visibleConversation(r, d)
+		if err != nil {
+			return err
+		}
+		page, err := pageFrom(r)
+		if err != nil {
+			return err
+		}
+		msgs, next, err := d.Store.ListMessages(r.Context(), c.AccountID, c.ID, page)
+		if err != nil {
+			return err
+		}
+		out := make([]messageJSON, len(msgs))
+		for i, m := range msgs {
+			out[i] = toMessageJSON(m)
+		}
+		writeJSON(w, http.StatusOK, newList(out, next))
+		return nil
+	}
+}

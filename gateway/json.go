@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// maxJSONBody bounds API request bodies.
+const maxJSONBody = 1 << 20
+
+// decode reads one JSON object into v. Malformed JSON is 400, a body over
+// 1 MiB 413, an unknown field or a value of the wrong type 422 naming the
+// field: a typo must never be silently ignored.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return decodeError(err)
+		}
+		return parley.Errorf(parley.EMALFORMED, "the body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		tooLarge *http.MaxBytesError
+		syntax   *json.SyntaxError
+		typ      *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return parley.Errorf(parley.ETOOLARGE, "the body is larger than %d bytes", maxJSONBody)
+	case errors.Is(err, io.EOF):
+		return parley.Errorf(parley.EMALFORMED, "the body is empty; a JSON object is required")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return parley.Errorf(parley.EMALFORMED, "malformed JSON: %v", err)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return parley.Errorf(parley.EMALFORMED, "the body must be a JSON object")
+		}
+		return parley.Invalid(map[string]string{field: fmt.Sprintf("must be %s", jsonKind(typ.Type.Kind().String()))})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return parley.Invalid(map[string]string{field: "unknown field"})
+	}
+	// Errors from UnmarshalText (an id, a time) name no field.
+	var pe *parley.Error
+	if errors.As(err, &pe) {
+		return parley.Invalid(map[string]string{"body": pe.Message})
+	}
+	return parley.Errorf(parley.EMALFORMED, "malformed JSON: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "ptr":
+		return "a value of the documented type"
+	}
+	return "a number"
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// list is the API's list envelope.
+type list[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func newList[T any](data []T, next string) list[T] {
+	if data == nil {
+		data = []T{}
+	}
+	l := list[T]{Data: data}
+	if next != "" {
+		l.NextCursor = &next
+	}
+	return l
+}

@@ -1,0 +1,91 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/parleyhq/parley"
+)
+
+// routes lists every route of Parley in one place.
+func routes(d *Deps) http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+
+	r.Handle("/healthz", handleHealthz()).Methods(http.MethodGet)
+	r.Handle("/readyz", handleReadyz(d)).Methods(http.MethodGet)
+
+	// Carrier webhooks: authenticated by the carrier's signature.
+	r.Handle("/webhooks/twilio/messages", handleTwilioInbound(d)).Methods(http.MethodPost)
+	r.Handle("/webhooks/twilio/status", handleTwilioStatus(d)).Methods(http.MethodPost)
+
+	v1 := r.PathPrefix("/v1").Subrouter()
+	v1.NotFoundHandler = r.NotFoundHandler
+	v1.MethodNotAllowedHandler = r.MethodNotAllowedHandler
+	v1.Use(func(h http.Handler) http.Handler { return authenticate(d, h) })
+	api := func(path string, h apiFunc, methods ...string) { v1.Handle(path, h).Methods(methods...) }
+
+	api("/me", handleGetMe(d), http.MethodGet)
+	api("/me", handlePatchMe(d), http.MethodPatch)
+	api("/settings/conversations", handleGetSettings(d), http.MethodGet)
+	api("/settings/conversations", handlePatchSettings(d), http.MethodPatch)
+	api("/users", handleListUsers(d), http.MethodGet)
+	api("/users", handleCreateUser(d), http.MethodPost)
+	api("/users/{id}", handleGetUser(d), http.MethodGet)
+	api("/users/{id}", handlePatchUser(d), http.MethodPatch)
+	api("/users/{id}/tokens", handleCreateToken(d), http.MethodPost)
+	api("/tokens/{id}", handleRevokeToken(d), http.MethodDelete)
+	api("/inboxes", handleListInboxes(d), http.MethodGet)
+	api("/inboxes", handleCreateInbox(d), http.MethodPost)
+	api("/channels", handleListChannels(d), http.MethodGet)
+	api("/channels", handleCreateChannel(d), http.MethodPost)
+
+	api("/contacts", handleListContacts(d), http.MethodGet)
+	api("/contacts", handleCreateContact(d), http.MethodPost)
+	api("/contacts/{id}", handleGetContact(d), http.MethodGet)
+	api("/contacts/{id}/conversations", handleContactConversations(d), http.MethodGet)
+
+	api("/conversations", handleListConversations(d), http.MethodGet)
+	api("/conversations/{id}", handleGetConversation(d), http.MethodGet)
+	api("/conversations/{id}/messages", handleListMessages(d), http.MethodGet)
+
+	api("/optouts", handleGetOptOut(d), http.MethodGet)
+	api("/optouts", handleCreateOptOut(d), http.MethodPost)
+	api("/optouts/{phone}/events", handleOptOutEvents(d), http.MethodGet)
+	return r
+}
+
+// apiFunc is a JSON API handler: it writes its answer, or returns an error
+// that writeError turns into the API's error body.
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (f apiFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f(w, r); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+// pathID parses the {id} path variable; a malformed id names nothing: 404.
+func pathID(r *http.Request) (parley.ID, error) {
+	return parley.ParseID(mux.Vars(r)["id"])
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+func handleReadyz(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.Ready != nil {
+			if err := d.Ready(r.Context()); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+}

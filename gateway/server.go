@@ -1,0 +1,126 @@
+// Package gateway is Parley's HTTP edge: the router and middleware, the
+// JSON API handlers and the carrier webhooks. Handlers decode and
+// authorise, call the domain, and encode; the rules live in the domain
+// packages.
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/optout"
+)
+
+// Deps is everything the handlers need.
+type Deps struct {
+	Log      zerolog.Logger
+	Clock    parley.Clock
+	Store    conversations.Store
+	Consent  optout.Register
+	Ingester *conversations.Ingester
+	// PublicURL is PARLEY_PUBLIC_URL without a trailing slash: webhook
+	// signatures are checked against it and webhook URLs are built from it.
+	PublicURL string
+	// Ready reports whether the service can take traffic (/readyz).
+	Ready func(ctx context.Context) error
+	// OutboxChanged wakes the dispatcher after a text was queued.
+	OutboxChanged func()
+}
+
+// NewHandler returns Parley's HTTP handler.
+func NewHandler(d Deps) http.Handler {
+	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
+	if d.OutboxChanged == nil {
+		d.OutboxChanged = func() {}
+	}
+	h := routes(&d)
+	// Outermost first: request id and logger, then access log, then
+	// panic recovery, so a panic is logged with its request id.
+	h = recoverer(h)
+	h = hlog.AccessHandler(accessLog)(h)
+	h = hlog.RequestIDHandler("req_id", "X-Request-Id")(h)
+	h = hlog.NewHandler(d.Log)(h)
+	return h
+}
+
+func accessLog(r *http.Request, status, size int, d time.Duration) {
+	hlog.FromRequest(r).Info().Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
+		Int("size", size).Dur("duration", d).Msg("request")
+}
+
+// recoverer turns a panic into a 500 with no internals in the answer.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				hlog.FromRequest(r).Error().Interface("panic", v).Stack().Msg("handler panicked")
+				writeError(w, r, parley.Errorf(parley.EINTERNAL, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type userKey struct{}
+
+// authenticate requires a valid bearer token and puts its user in the context.
+func authenticate(d *Deps, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || strings.TrimSpace(secret) == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+			writeError(w, r, parley.Errorf(parley.EUNAUTHENTICATED, "an Authorization: Bearer <token> header is required"))
+			return
+		}
+		user, err := d.Store.Authenticate(r.Context(), conversations.HashToken(strings.TrimSpace(secret)))
+		if err != nil {
+			if parley.IsKind(err, parley.EUNAUTHENTICATED) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="invalid_token"`)
+			}
+			writeError(w, r, err)
+			return
+		}
+		hlog.FromRequest(r).UpdateContext(func(c zerolog.Context) zerolog.Context {
+			return c.Stringer("account_id", user.AccountID).Stringer("user_id", user.ID)
+		})
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+	})
+}
+
+// currentUser is the authenticated user of an API request.
+func currentUser(r *http.Request) conversations.User {
+	return r.Context().Value(userKey{}).(conversations.User)
+}
+
+// requireAdmin returns EFORBIDDEN unless the caller is an admin.
+func requireAdmin(r *http.Request) error {
+	if !currentUser(r).IsAdmin() {
+		return forbidden("this action needs the admin role")
+	}
+	return nil
+}
+
+// pageFrom reads ?limit= and ?cursor=.
+func pageFrom(r *http.Request) (conversations.Page, error) {
+	q := r.URL.Query()
+	p := conversations.Page{Cursor: q.Get("cursor")}
+	if raw := q.Get("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > conversations.MaxPageLimit {
+			return p, parley.Invalid(map[string]string{"limit": "must be a whole number from 1 to 200"})
+		}
+		p.Limit = n
+	}
+	return p.Normalize(), nil
+}
