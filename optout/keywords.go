@@ -112,10 +112,11 @@ type list struct {
 	keywords []string
 }
 
-// lists returns the lists in order of precedence. Validate rejects a
-// keyword in two lists, but stored settings may predate that rule: opt-out
-// wins because texting someone who asked to stop is the costly mistake,
-// and help beats opt-in because a help reply changes no consent.
+// lists returns the lists in order of precedence, for a keyword in two
+// lists: Validate rejects that, but Match must not depend on Validate
+// having run. Opt-out wins because texting someone who asked to stop is
+// the costly mistake; help beats opt-in because a help reply changes no
+// consent.
 func (k Keywords) lists() []list {
 	return []list{
 		{IntentOptOut, "opt_out", k.OptOut},

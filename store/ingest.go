@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -46,7 +47,7 @@ func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conve
 
 	contactID, err := findOrCreateContact(ctx, tx, ch.AccountID, p.Text.From, p.At)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("contact: %w", err)
 	}
 	conv, exists, err := lockConversation(ctx, tx, ch, p.Text.From)
 	if err != nil {
@@ -56,26 +57,26 @@ func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conve
 	res.Created = !exists
 	if !exists {
 		if conv.ID, err = insertConversation(ctx, tx, ch, contactID, p, res.Transition.Status); err != nil {
-			return res, err
+			return res, fmt.Errorf("insert conversation: %w", err)
 		}
 	}
 	msgID, err := insertInboundMessage(ctx, tx, ch, conv.ID, p)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("insert message: %w", err)
 	}
 	if err := updateOnInbound(ctx, tx, conv, p, res.Transition); err != nil {
-		return res, err
+		return res, fmt.Errorf("update conversation: %w", err)
 	}
 	if err := logInboundEvents(ctx, tx, ch.AccountID, conv, contactID, p, res.Transition, exists); err != nil {
-		return res, err
+		return res, fmt.Errorf("log events: %w", err)
 	}
 	if res.ConsentChanged, err = applyIntent(ctx, tx, ch.AccountID, conv.ID, msgID, p); err != nil {
-		return res, err
+		return res, fmt.Errorf("consent: %w", err)
 	}
 	if reply, ok := replyFor(p, res.ConsentChanged); ok {
 		m, err := enqueueText(ctx, tx, reply.draft(ch, conv.ID, p), p.At)
 		if err != nil {
-			return res, err
+			return res, fmt.Errorf("queue reply: %w", err)
 		}
 		res.Reply = &m
 	}
@@ -138,10 +139,12 @@ func lockConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel
 	}
 	err := tx.GetContext(ctx, &c, tx.Rebind(q), ch.ID, phone)
 	if err != nil {
+		// sqlx allocates c's pointer fields before it learns there is no
+		// row, so a miss returns a fresh zero value, not c.
 		if err = translate(err); parley.IsKind(err, parley.ENOTFOUND) {
-			return c, false, nil
+			return convState{}, false, nil
 		}
-		return c, false, err
+		return convState{}, false, err
 	}
 	return c, true, nil
 }
