@@ -21,11 +21,12 @@ func routes(d *Deps) http.Handler {
 	r.Handle("/webhooks/twilio/messages", handleTwilioInbound(d)).Methods(http.MethodPost)
 	r.Handle("/webhooks/twilio/status", handleTwilioStatus(d)).Methods(http.MethodPost)
 
-	v1 := r.PathPrefix("/v1").Subrouter()
-	v1.NotFoundHandler = r.NotFoundHandler
-	v1.MethodNotAllowedHandler = r.MethodNotAllowedHandler
-	v1.Use(func(h http.Handler) http.Handler { return authenticate(d, h) })
-	api := func(path string, h apiFunc, methods ...string) { v1.Handle(path, h).Methods(methods...) }
+	// The API routes sit on the root router, each wrapped in bearer auth:
+	// a /v1 subrouter answers 404 instead of 405 for a method mismatch on
+	// some paths (gorilla/mux), and 405 tells a client more.
+	api := func(path string, h apiFunc, methods ...string) {
+		r.Handle("/v1"+path, authenticate(d, h)).Methods(methods...)
+	}
 
 	api("/me", handleGetMe(d), http.MethodGet)
 	api("/me", handlePatchMe(d), http.MethodPatch)

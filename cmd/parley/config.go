@@ -27,7 +27,7 @@ type Config struct {
 // setting is one configuration variable.
 type setting struct {
 	env, flag, def, usage string
-	dst               func(*Config) *string
+	dst                   func(*Config) *string
 }
 
 var settings = []setting{

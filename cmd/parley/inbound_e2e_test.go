@@ -152,7 +152,11 @@ func TestWebhookRejectsWhatItCannotTrust(t *testing.T) {
 	}{
 		{"missing signature", good, authToken, false, 403},
 		{"signed with the wrong token", good, "wrongtoken", true, 403},
-		{"unknown account", func() url.Values { f := cloneForm(good); f.Set("AccountSid", "AC99999999999999999999999999999999"); return f }(), authToken, true, 404},
+		{"unknown account", func() url.Values {
+			f := cloneForm(good)
+			f.Set("AccountSid", "AC99999999999999999999999999999999")
+			return f
+		}(), authToken, true, 404},
 		{"unknown number", func() url.Values { f := cloneForm(good); f.Set("To", "+14155550142"); return f }(), authToken, true, 404},
 		{"From is not a phone", func() url.Values { f := cloneForm(good); f.Set("From", "hello"); return f }(), authToken, true, 422},
 		{"no MessageSid", func() url.Values { f := cloneForm(good); f.Del("MessageSid"); f.Del("SmsSid"); return f }(), authToken, true, 422},

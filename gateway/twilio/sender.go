@@ -174,7 +174,9 @@ func (s *Sender) sendError(ctx, callCtx context.Context, status int, err error) 
 	return &campaigns.SendError{Message: err.Error(), Temporary: true}
 }
 
-func temporary(httpStatus int) bool { return httpStatus == http.StatusTooManyRequests || httpStatus >= 500 }
+func temporary(httpStatus int) bool {
+	return httpStatus == http.StatusTooManyRequests || httpStatus >= 500
+}
 
 func deref(s *string) string {
 	if s == nil {
