@@ -1,6 +1,7 @@
 package conversations
 
 import (
+	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -72,7 +73,13 @@ func (p SettingsPatch) Apply(s Settings) (Settings, error) {
 	setText(&s.OptInReply, p.OptInReply, "opt_in_reply")
 	if p.Keywords != nil {
 		if err := p.Keywords.Validate(); err != nil {
-			fields["keywords"] = err.Error()
+			var pe *parley.Error
+			if !errors.As(err, &pe) || len(pe.Fields) == 0 {
+				return s, err
+			}
+			for list, why := range pe.Fields {
+				fields["keywords."+list] = why
+			}
 		} else {
 			s.Keywords = *p.Keywords
 		}

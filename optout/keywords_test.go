@@ -220,11 +220,11 @@ func TestValidateNamesTheOtherList(t *testing.T) {
 	}
 }
 
-// seedBodies returns the real-shaped texts in testdata/keywords.txt, one
+// seedBodies returns the real-shaped texts in ../testdata/keywords.txt, one
 // per line.
 func seedBodies(tb testing.TB) []string {
 	tb.Helper()
-	f, err := os.Open("testdata/keywords.txt")
+	f, err := os.Open("../testdata/keywords.txt")
 	if err != nil {
 		tb.Fatal(err)
 	}

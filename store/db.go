@@ -147,8 +147,32 @@ func translate(err error) error {
 		return parley.Errorf(parley.ENOTFOUND, "not found")
 	case isUniqueViolation(err):
 		return &parley.Error{Kind: parley.ECONFLICT, Code: "already_exists", Message: "a record with these values already exists"}
+	case isConstraintViolation(err):
+		// A CHECK, NOT NULL or foreign key refused the input: the caller
+		// sent something invalid, not the database failing.
+		return parley.Errorf(parley.EINVALID, "the values break a rule of the data model")
 	}
 	return err
+}
+
+// isConstraintViolation reports a CHECK, NOT NULL or foreign key violation.
+func isConstraintViolation(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23502", "23503", "23514": // not_null_violation, foreign_key_violation, check_violation
+			return true
+		}
+		return false
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return true
+		}
+	}
+	return false
 }
 
 func isUniqueViolation(err error) bool {

@@ -155,9 +155,15 @@ func (db *DB) OptedOut(ctx context.Context, accountID parley.ID, phone string) (
 // MarkSent records the carrier's acceptance and removes the item.
 func (db *DB) MarkSent(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := db.dialect.lockCarrierID(ctx, tx, s.CarrierMessageID); err != nil {
+			return err
+		}
 		const q = `UPDATE messages SET carrier_message_id = ?, status = ?, segments = CASE WHEN ? > 0 THEN ? ELSE segments END, updated_at = ?
 WHERE id = ?`
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), s.CarrierMessageID, s.Status, s.Segments, s.Segments, ms(at), item.MessageID); err != nil {
+			return err
+		}
+		if err := applyEarlyStatuses(ctx, tx, item.MessageID, item.Text.CarrierAccountID, s.CarrierMessageID); err != nil {
 			return err
 		}
 		return deleteOutbox(ctx, tx, item.ID)
@@ -219,31 +225,100 @@ func failMessage(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, code int, at
 	return err
 }
 
-// ApplyStatus moves an outbound message's status forward.
+// earlyStatusTTL bounds how long a receipt for an unknown id is kept: a
+// text Parley never sent must not fill the table.
+const earlyStatusTTL = 24 * time.Hour
+
+// ApplyStatus moves an outbound message's status forward. A receipt for an
+// id not (yet) recorded is parked in early_statuses and ENOTFOUND returned.
 func (db *DB) ApplyStatus(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
 	var out conversations.Message
+	parked := false
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		q := `SELECT m.id, m.account_id, m.status FROM messages m JOIN channels c ON c.id = m.channel_id
-WHERE m.carrier_message_id = ? AND m.direction = 'outbound' AND c.carrier = ? AND c.carrier_account_id = ?` + db.dialect.forUpdateOf("m")
-		var cur struct {
-			ID        int64  `db:"id"`
-			AccountID int64  `db:"account_id"`
-			Status    string `db:"status"`
-		}
-		if err := tx.GetContext(ctx, &cur, tx.Rebind(q), u.CarrierMessageID, u.Carrier, u.CarrierAccountID); err != nil {
+		if err := db.dialect.lockCarrierID(ctx, tx, u.CarrierMessageID); err != nil {
 			return err
 		}
-		if u.Status.Rank() > conversations.MessageStatus(cur.Status).Rank() {
-			const up = `UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE id = ?`
-			if _, err := tx.ExecContext(ctx, tx.Rebind(up), string(u.Status), u.ErrorCode, ms(u.At), cur.ID); err != nil {
-				return err
-			}
+		q := `SELECT m.id, m.account_id FROM messages m JOIN channels c ON c.id = m.channel_id
+WHERE m.carrier_message_id = ? AND m.direction = 'outbound' AND c.carrier = ? AND c.carrier_account_id = ?` + db.dialect.forUpdateOf("m")
+		var cur struct {
+			ID        int64 `db:"id"`
+			AccountID int64 `db:"account_id"`
 		}
-		var err error
+		err := tx.GetContext(ctx, &cur, tx.Rebind(q), u.CarrierMessageID, u.Carrier, u.CarrierAccountID)
+		if parley.IsKind(translate(err), parley.ENOTFOUND) {
+			parked = true
+			return parkStatus(ctx, tx, u)
+		} else if err != nil {
+			return err
+		}
+		if err := advanceStatus(ctx, tx, parley.ID(cur.ID), u.Status, u.ErrorCode, u.At); err != nil {
+			return err
+		}
 		out, err = getMessage(ctx, tx, parley.ID(cur.AccountID), parley.ID(cur.ID))
 		return err
 	})
+	if err == nil && parked {
+		err = parley.Errorf(parley.ENOTFOUND, "no outbound message with carrier id %s (yet)", u.CarrierMessageID)
+	}
 	return out, err
+}
+
+// advanceStatus sets a message's status unless it ranks lower than the
+// current one: receipts arrive out of order, and delivered never goes back.
+func advanceStatus(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, status conversations.MessageStatus, code *int, at time.Time) error {
+	var cur string
+	if err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT status FROM messages WHERE id = ?`), msgID); err != nil {
+		return err
+	}
+	if status.Rank() <= conversations.MessageStatus(cur).Rank() {
+		return nil
+	}
+	const up = `UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE id = ?`
+	_, err := tx.ExecContext(ctx, tx.Rebind(up), string(status), code, ms(at), msgID)
+	return err
+}
+
+func parkStatus(ctx context.Context, tx *sqlx.Tx, u conversations.StatusUpdate) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM early_statuses WHERE received_at < ?`), ms(u.At.Add(-earlyStatusTTL))); err != nil {
+		return err
+	}
+	const q = `INSERT INTO early_statuses (carrier, carrier_account_id, carrier_message_id, status, error_code, received_at) VALUES (?, ?, ?, ?, ?, ?)`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), u.Carrier, u.CarrierAccountID, u.CarrierMessageID, string(u.Status), u.ErrorCode, ms(u.At))
+	return err
+}
+
+// applyEarlyStatuses applies the receipts that arrived before the carrier
+// id was recorded, then forgets them.
+func applyEarlyStatuses(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, carrierAccountID, carrierID string) error {
+	var early []struct {
+		Status     string `db:"status"`
+		ErrorCode  *int   `db:"error_code"`
+		ReceivedAt int64  `db:"received_at"`
+	}
+	const q = `SELECT status, error_code, received_at FROM early_statuses
+WHERE carrier_message_id = ? AND carrier_account_id = ? ORDER BY id`
+	if err := tx.SelectContext(ctx, &early, tx.Rebind(q), carrierID, carrierAccountID); err != nil || len(early) == 0 {
+		return err
+	}
+	for _, s := range early {
+		if err := advanceStatus(ctx, tx, msgID, conversations.MessageStatus(s.Status), s.ErrorCode, fromMS(s.ReceivedAt)); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM early_statuses WHERE carrier_message_id = ? AND carrier_account_id = ?`), carrierID, carrierAccountID)
+	return err
+}
+
+// lockCarrierID serialises the transactions that record a carrier id and
+// that apply a receipt for it. Under PostgreSQL's READ COMMITTED, a receipt
+// parked while the id is being recorded would otherwise be seen by neither
+// transaction. SQLite's single writer already serialises them.
+func (d dialect) lockCarrierID(ctx context.Context, tx *sqlx.Tx, carrierID string) error {
+	if d.name != "postgres" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "carrier-id:"+carrierID)
+	return err
 }
 
 // forUpdateOf locks the rows of one table of a join (PostgreSQL only).

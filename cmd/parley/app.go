@@ -38,6 +38,8 @@ type Main struct {
 	cancel   context.CancelFunc
 	bg       sync.WaitGroup
 	shutdown time.Duration
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // NewMain returns a program configured by cfg that logs to out.
@@ -112,6 +114,11 @@ func (m *Main) goBackground(fn func()) {
 // Close stops accepting requests, waits for in-flight ones and for the
 // dispatcher's in-flight sends, then closes the database.
 func (m *Main) Close() error {
+	m.stopOnce.Do(func() { m.stopErr = m.stop() })
+	return m.stopErr
+}
+
+func (m *Main) stop() error {
 	var errs []error
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.shutdown)

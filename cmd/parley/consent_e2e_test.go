@@ -244,3 +244,28 @@ func TestStatusWebhookRejectsBadSignatures(t *testing.T) {
 		t.Errorf("unknown account: %d, want 404", r.Status)
 	}
 }
+
+// TestReceiptsRacingTheSendAreNotLost: with no delay, the carrier's
+// "delivered" can reach Parley before Parley has recorded the carrier's id
+// for the text. Every reply must still end up delivered.
+func TestReceiptsRacingTheSendAreNotLost(t *testing.T) {
+	e := boot(t, "", func(_ *Config, fc *twiliotest.Config) { fc.StatusDelay = 0 })
+	e.setupChannel(nil)
+	const n = 10
+	for i := 0; i < n; i++ {
+		e.text(fmt.Sprintf("+1415555%04d", 1000+i), "HELP")
+	}
+	e.eventually("every help reply delivered", func() bool {
+		convs := e.must(200, e.admin("GET", "/v1/conversations?limit=50", nil))["data"].([]any)
+		delivered := 0
+		for _, c := range convs {
+			msgs := e.must(200, e.admin("GET", fmt.Sprintf("/v1/conversations/%s/messages", c.(map[string]any)["id"]), nil))["data"].([]any)
+			for _, m := range msgs {
+				if mm := m.(map[string]any); mm["direction"] == "outbound" && mm["status"] == "delivered" {
+					delivered++
+				}
+			}
+		}
+		return delivered == n
+	})
+}

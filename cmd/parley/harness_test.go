@@ -221,3 +221,8 @@ func (e *env) received(phone string) []string {
 	}
 	return bodies
 }
+
+// Short names for the fake carrier's config and signer in options.
+type twiliotestConfig = twiliotest.Config
+
+var twiliotestSign = twiliotest.Sign
