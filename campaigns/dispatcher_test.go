@@ -1,0 +1,205 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parleyhq/parley"
+)
+
+// memOutbox is an in-memory OutboxStore that records outcomes.
+type memOutbox struct {
+	mu       sync.Mutex
+	queued   []OutboxItem
+	optedOut map[string]bool
+	sent     map[parley.ID]Sent
+	retried  map[parley.ID]time.Time
+	failed   map[parley.ID]int
+	unsubbed []string
+	skipped  []parley.ID
+}
+
+func newMemOutbox(items ...OutboxItem) *memOutbox {
+	return &memOutbox{queued: items, optedOut: map[string]bool{}, sent: map[parley.ID]Sent{},
+		retried: map[parley.ID]time.Time{}, failed: map[parley.ID]int{}}
+}
+
+func (m *memOutbox) ClaimOutbox(_ context.Context, _ time.Time, _ time.Duration, limit int) ([]OutboxItem, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := min(limit, len(m.queued))
+	items := m.queued[:n]
+	m.queued = m.queued[n:]
+	return items, nil
+}
+
+func (m *memOutbox) OptedOut(_ context.Context, _ parley.ID, phone string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.optedOut[phone], nil
+}
+
+func (m *memOutbox) MarkSent(_ context.Context, item OutboxItem, s Sent, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent[item.ID] = s
+	return nil
+}
+
+func (m *memOutbox) MarkRetry(_ context.Context, item OutboxItem, at time.Time, _ string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.retried[item.ID] = at
+	return nil
+}
+
+func (m *memOutbox) MarkFailed(_ context.Context, item OutboxItem, code int, _ string, unsubscribed bool, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failed[item.ID] = code
+	if unsubscribed {
+		m.unsubbed = append(m.unsubbed, item.Text.To)
+	}
+	return nil
+}
+
+func (m *memOutbox) MarkSkipped(_ context.Context, item OutboxItem, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.skipped = append(m.skipped, item.ID)
+	return nil
+}
+
+// scriptedSender answers each To number with a fixed result.
+type scriptedSender struct {
+	mu    sync.Mutex
+	errs  map[string]error
+	calls []OutboundText
+	delay time.Duration
+}
+
+func (s *scriptedSender) Send(ctx context.Context, t OutboundText) (SendResult, error) {
+	time.Sleep(s.delay)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, t)
+	if err := s.errs[t.To]; err != nil {
+		return SendResult{}, err
+	}
+	return SendResult{CarrierMessageID: "SM" + t.To, Status: "queued", Segments: 1}, nil
+}
+
+func item(id parley.ID, to, purpose string, attempts int) OutboxItem {
+	return OutboxItem{ID: id, MessageID: id * 10, AccountID: 1, Purpose: purpose, Attempts: attempts,
+		Text: OutboundText{To: to, Body: "hello", From: "+14155550199"}}
+}
+
+func newDispatcher(store OutboxStore, sender Sender) *Dispatcher {
+	return &Dispatcher{Store: store, Sender: sender, Clock: &parley.FixedClock{T: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)},
+		Log: zerolog.Nop(), StatusCallbackURL: "https://parley.example.com/webhooks/twilio/status", MaxAttempts: 3}
+}
+
+func TestDispatchOutcomes(t *testing.T) {
+	tests := []struct {
+		name      string
+		item      OutboxItem
+		optedOut  bool
+		sendErr   error
+		wantSent  bool
+		wantRetry bool
+		wantFail  int
+		wantSkip  bool
+		wantUnsub bool
+		wantCall  bool
+	}{
+		{name: "accepted", item: item(1, "+1555", PurposeReply, 0), wantSent: true, wantCall: true},
+		{name: "opted out at send time is skipped, never sent", item: item(1, "+1555", PurposeReply, 0), optedOut: true, wantSkip: true},
+		{name: "the opt-out confirmation itself still goes out", item: item(1, "+1555", PurposeOptOutConfirmation, 0), optedOut: true, wantSent: true, wantCall: true},
+		{name: "429 is retried", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 429, Code: 20429, Temporary: true}, wantRetry: true, wantCall: true},
+		{name: "network failure is retried", item: item(1, "+1555", PurposeReply, 0), sendErr: errors.New("connection refused"), wantRetry: true, wantCall: true},
+		{name: "temporary failure on the last attempt fails", item: item(1, "+1555", PurposeReply, 2), sendErr: &SendError{HTTPStatus: 503, Temporary: true}, wantFail: 0, wantCall: true},
+		{name: "4xx fails with the carrier code", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 400, Code: 21211}, wantFail: 21211, wantCall: true},
+		{name: "21610 fails and records an opt-out", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 400, Code: 21610}, wantFail: 21610, wantUnsub: true, wantCall: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMemOutbox(tt.item)
+			store.optedOut["+1555"] = tt.optedOut
+			sender := &scriptedSender{errs: map[string]error{"+1555": tt.sendErr}}
+			d := newDispatcher(store, sender)
+			d.init()
+			if _, err := d.drainOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			_, sent := store.sent[1]
+			_, retried := store.retried[1]
+			code, failed := store.failed[1]
+			if sent != tt.wantSent || retried != tt.wantRetry || len(store.skipped) == 1 != tt.wantSkip || (len(store.unsubbed) == 1) != tt.wantUnsub {
+				t.Errorf("sent=%v retried=%v skipped=%v unsubscribed=%v", sent, retried, store.skipped, store.unsubbed)
+			}
+			wantFailed := tt.wantFail != 0 || (tt.sendErr != nil && !tt.wantRetry)
+			if failed != wantFailed || code != tt.wantFail {
+				t.Errorf("failed=%v code=%d, want failed=%v code=%d", failed, code, wantFailed, tt.wantFail)
+			}
+			if (len(sender.calls) == 1) != tt.wantCall {
+				t.Errorf("carrier calls = %d", len(sender.calls))
+			}
+			if tt.wantCall && sender.calls[0].StatusCallbackURL != d.StatusCallbackURL {
+				t.Errorf("StatusCallback = %q", sender.calls[0].StatusCallbackURL)
+			}
+			if tt.wantSent && store.sent[1].Status != "sending" {
+				t.Errorf("status after the carrier accepted = %q, want sending", store.sent[1].Status)
+			}
+		})
+	}
+}
+
+func TestRetryIsScheduledInTheFuture(t *testing.T) {
+	store := newMemOutbox(item(1, "+1555", PurposeReply, 0))
+	d := newDispatcher(store, &scriptedSender{errs: map[string]error{"+1555": &SendError{HTTPStatus: 500, Temporary: true}}})
+	d.init()
+	if _, err := d.drainOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	now := d.Clock.Now()
+	if at := store.retried[1]; !at.After(now) || at.After(now.Add(time.Second)) {
+		t.Errorf("first retry at %v, want within (now, now+1s]", at.Sub(now))
+	}
+}
+
+func TestBackoffGrowsAndIsCapped(t *testing.T) {
+	for attempt := 1; attempt <= 20; attempt++ {
+		ceiling := min(time.Second<<min(attempt-1, 9), 5*time.Minute)
+		for i := 0; i < 50; i++ {
+			if b := Backoff(attempt); b < ceiling/2 || b > ceiling {
+				t.Fatalf("Backoff(%d) = %v, want in [%v, %v]", attempt, b, ceiling/2, ceiling)
+			}
+		}
+	}
+}
+
+func TestShutdownFinishesClaimedSends(t *testing.T) {
+	var items []OutboxItem
+	for i := 1; i <= 20; i++ {
+		items = append(items, item(parley.ID(i), "+1555", PurposeReply, 0))
+	}
+	store := newMemOutbox(items...)
+	d := newDispatcher(store, &scriptedSender{delay: 20 * time.Millisecond})
+	d.Workers, d.Batch = 4, 20
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	time.Sleep(10 * time.Millisecond)
+	cancel()
+	<-done
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.sent) != 20 {
+		t.Errorf("%d of 20 claimed texts recorded after shutdown: claimed work must be finished", len(store.sent))
+	}
+}
