@@ -7,6 +7,8 @@
 package parley
 
 import (
+	"encoding/json"
+	"reflect"
 	"strconv"
 	"time"
 )
@@ -62,3 +64,19 @@ func (c *FixedClock) Now() time.Time { return c.T }
 
 // Advance moves the clock forward.
 func (c *FixedClock) Advance(d time.Duration) { c.T = c.T.Add(d) }
+
+// UnmarshalJSON accepts an id in its wire form, a JSON string of digits.
+// Anything else — a JSON number included: ids are opaque strings — is
+// reported as a type error so that the JSON decoder names the field.
+func (id *ID) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return &json.UnmarshalTypeError{Value: "value " + s, Type: reflect.TypeFor[ID]()}
+	}
+	v, err := strconv.ParseInt(s[1:len(s)-1], 10, 64)
+	if err != nil || v <= 0 {
+		return &json.UnmarshalTypeError{Value: "value " + s, Type: reflect.TypeFor[ID]()}
+	}
+	*id = ID(v)
+	return nil
+}

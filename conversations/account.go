@@ -45,7 +45,44 @@ type SettingsPatch struct {
 	HelpText            *string
 	OptOutReply         *string
 	OptInReply          *string
-	Keywords            *optout.Keywords
+	Keywords            *KeywordsPatch
+}
+
+// KeywordsPatch replaces some of the keyword lists; a list left out keeps
+// its keywords, so changing the opt-out words never switches HELP off.
+type KeywordsPatch struct {
+	OptOut *[]string `json:"opt_out"`
+	OptIn  *[]string `json:"opt_in"`
+	Help   *[]string `json:"help"`
+}
+
+// apply merges the patch into k. Every list must keep at least one keyword:
+// carriers require STOP, START and HELP to work on every number.
+func (p KeywordsPatch) apply(k optout.Keywords, fields map[string]string) optout.Keywords {
+	for _, l := range []struct {
+		name string
+		src  *[]string
+		dst  *[]string
+	}{{"opt_out", p.OptOut, &k.OptOut}, {"opt_in", p.OptIn, &k.OptIn}, {"help", p.Help, &k.Help}} {
+		if l.src == nil {
+			continue
+		}
+		if len(*l.src) == 0 {
+			fields["keywords."+l.name] = "must list at least one keyword"
+			continue
+		}
+		*l.dst = *l.src
+	}
+	if err := k.Validate(); err != nil {
+		var pe *parley.Error
+		if !errors.As(err, &pe) || len(pe.Fields) == 0 {
+			fields["keywords"] = "are invalid"
+		}
+		for list, why := range pe.Fields {
+			fields["keywords."+list] = why
+		}
+	}
+	return k
 }
 
 // Apply returns s with the patch applied, or an EINVALID error.
@@ -72,17 +109,7 @@ func (p SettingsPatch) Apply(s Settings) (Settings, error) {
 	setText(&s.OptOutReply, p.OptOutReply, "opt_out_reply")
 	setText(&s.OptInReply, p.OptInReply, "opt_in_reply")
 	if p.Keywords != nil {
-		if err := p.Keywords.Validate(); err != nil {
-			var pe *parley.Error
-			if !errors.As(err, &pe) || len(pe.Fields) == 0 {
-				return s, err
-			}
-			for list, why := range pe.Fields {
-				fields["keywords."+list] = why
-			}
-		} else {
-			s.Keywords = *p.Keywords
-		}
+		s.Keywords = p.Keywords.apply(s.Keywords, fields)
 	}
 	if len(fields) > 0 {
 		return s, parley.Invalid(fields)

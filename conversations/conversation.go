@@ -104,7 +104,10 @@ type ConversationFilter struct {
 	Unassigned   bool
 	ContactID    parley.ID
 	ContactPhone string
-	Page         Page
+	// Query matches the contact's name or phone. (Message bodies join
+	// when full-text search lands.)
+	Query string
+	Page  Page
 }
 
 // Page is a keyset page request. Cursor is opaque to clients; the store

@@ -75,11 +75,11 @@ func handlePatchSettings(d *Deps) apiFunc {
 			return err
 		}
 		var in struct {
-			AllowAutoAssignment *bool            `json:"allow_auto_assignment"`
-			HelpText            *string          `json:"help_text"`
-			OptOutReply         *string          `json:"opt_out_reply"`
-			OptInReply          *string          `json:"opt_in_reply"`
-			Keywords            *optout.Keywords `json:"keywords"`
+			AllowAutoAssignment *bool                        `json:"allow_auto_assignment"`
+			HelpText            *string                      `json:"help_text"`
+			OptOutReply         *string                      `json:"opt_out_reply"`
+			OptInReply          *string                      `json:"opt_in_reply"`
+			Keywords            *conversations.KeywordsPatch `json:"keywords"`
 		}
 		if err := decode(w, r, &in); err != nil {
 			return err
@@ -200,6 +200,13 @@ func handleCreateToken(d *Deps) apiFunc {
 		id, err := pathID(r)
 		if err != nil {
 			return err
+		}
+		if r.ContentLength != 0 {
+			// The body is optional, but what is sent must be valid.
+			var none struct{}
+			if err := decode(w, r, &none); err != nil {
+				return err
+			}
 		}
 		me := currentUser(r)
 		if _, err := d.Store.GetUser(r.Context(), me.AccountID, id); err != nil {

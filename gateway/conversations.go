@@ -77,7 +77,7 @@ func toMessageJSON(m conversations.Message) messageJSON {
 func conversationFilter(r *http.Request) (conversations.ConversationFilter, error) {
 	me := currentUser(r)
 	q := r.URL.Query()
-	f := conversations.ConversationFilter{AccountID: me.AccountID}
+	f := conversations.ConversationFilter{AccountID: me.AccountID, Query: q.Get("q")}
 	var err error
 	if f.Page, err = pageFrom(r); err != nil {
 		return f, err

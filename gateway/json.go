@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/parleyhq/parley"
@@ -50,6 +51,9 @@ func decodeError(err error) error {
 		field := typ.Field
 		if field == "" {
 			return parley.Errorf(parley.EMALFORMED, "the body must be a JSON object")
+		}
+		if typ.Type == reflect.TypeFor[parley.ID]() {
+			return parley.Invalid(map[string]string{field: "must be an id (a string of digits)"})
 		}
 		return parley.Invalid(map[string]string{field: fmt.Sprintf("must be %s", jsonKind(typ.Type.Kind().String()))})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

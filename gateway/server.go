@@ -77,8 +77,9 @@ type userKey struct{}
 // authenticate requires a valid bearer token and puts its user in the context.
 func authenticate(d *Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(secret) == "" {
+		// Auth schemes are case-insensitive (RFC 7235 §2.1).
+		scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
 			writeError(w, r, parley.Errorf(parley.EUNAUTHENTICATED, "an Authorization: Bearer <token> header is required"))
 			return

@@ -92,11 +92,14 @@ func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(c
 	return out, err
 }
 
-// forUpdate locks the selected row until the transaction ends. SQLite's
-// immediate transactions already hold the only write lock.
+// forUpdate locks the selected row against other writers until the
+// transaction ends. NO KEY UPDATE, not UPDATE: every insert that references
+// the row takes a KEY SHARE lock for its foreign key, and FOR UPDATE would
+// queue behind (and stall) all of them. SQLite's immediate transactions
+// already hold the only write lock.
 func (d dialect) forUpdate() string {
 	if d.name == "postgres" {
-		return " FOR UPDATE"
+		return " FOR NO KEY UPDATE"
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -296,5 +297,34 @@ func TestSettings(t *testing.T) {
 		wantKind(t, err, parley.ENOTFOUND)
 		_, err = db.UpdateSettings(ctx, 999999, func(s conversations.Settings) (conversations.Settings, error) { return s, nil })
 		wantKind(t, err, parley.ENOTFOUND)
+	})
+}
+
+// Every row an inbound text writes references its account, so a settings
+// change must not wait for in-flight traffic (nor stall it).
+func TestUpdateSettingsDuringTraffic(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		if db.Dialect() != "postgres" {
+			t.Skip("SQLite has one writer: a settings change queues behind traffic by design")
+		}
+		a := newTenant(t, db, sidA, bizA)
+		tx, err := db.SQL().BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		// A transaction in flight that references the account, as an ingest does.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO inboxes (account_id, name, kind, created_at) VALUES (?, 'In flight', 'general', 0)`), a.account.ID); err != nil {
+			t.Fatal(err)
+		}
+		wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if _, err := db.UpdateSettings(wait, a.account.ID, func(s conversations.Settings) (conversations.Settings, error) {
+			s.AllowAutoAssignment = true
+			return s, nil
+		}); err != nil {
+			t.Fatalf("UpdateSettings blocked behind a transaction that only references the account: %v", err)
+		}
 	})
 }

@@ -102,6 +102,11 @@ func (db *DB) FindConversations(ctx context.Context, f conversations.Conversatio
 	if f.ContactPhone != "" {
 		where, args = append(where, "cv.contact_phone = ?"), append(args, f.ContactPhone)
 	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		like := "%" + escapeLike(strings.ToLower(q)) + "%"
+		where = append(where, `(LOWER(ct.name) LIKE ? ESCAPE '\' OR cv.contact_phone LIKE ? ESCAPE '\')`)
+		args = append(args, like, like)
+	}
 	if page.Cursor != "" {
 		key, err := decodeCursor(page.Cursor, 2)
 		if err != nil {

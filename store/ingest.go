@@ -37,12 +37,16 @@ func (db *DB) Ingest(ctx context.Context, p conversations.IngestPlan) (conversat
 func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conversations.IngestResult, error) {
 	var res conversations.IngestResult
 	ch := p.Channel
-	if dup, err := findInboundDuplicate(ctx, tx, ch, p.Text.CarrierMessageID); err == nil {
-		res.Duplicate, res.Message = true, dup
-		res.Conversation, err = getConversation(ctx, tx, ch.AccountID, dup.ConversationID)
-		return res, err
-	} else if !parley.IsKind(err, parley.ENOTFOUND) {
-		return res, err
+	// A text without a carrier id has no idempotency key: it is stored,
+	// not taken for a retry of an earlier text without one.
+	if p.Text.CarrierMessageID != "" {
+		if dup, err := findInboundDuplicate(ctx, tx, ch, p.Text.CarrierMessageID); err == nil {
+			res.Duplicate, res.Message = true, dup
+			res.Conversation, err = getConversation(ctx, tx, ch.AccountID, dup.ConversationID)
+			return res, err
+		} else if !parley.IsKind(err, parley.ENOTFOUND) {
+			return res, err
+		}
 	}
 
 	contactID, err := findOrCreateContact(ctx, tx, ch.AccountID, p.Text.From, p.At)
@@ -135,7 +139,9 @@ func lockConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel
 	var c convState
 	q := `SELECT id, status, assignee_id FROM conversations WHERE channel_id = ? AND contact_phone = ?`
 	if tx.DriverName() == "postgres" {
-		q += " FOR UPDATE"
+		// NO KEY UPDATE serialises texts of the conversation without
+		// blocking other transactions' inserts that reference it.
+		q += " FOR NO KEY UPDATE"
 	}
 	err := tx.GetContext(ctx, &c, tx.Rebind(q), ch.ID, phone)
 	if err != nil {
@@ -167,9 +173,13 @@ func insertInboundMessage(ctx context.Context, tx *sqlx.Tx, ch conversations.Cha
 	const q = `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
     carrier_message_id, segments, created_at, updated_at)
 VALUES (?, ?, ?, 'inbound', 'text', ?, ?, 'received', ?, ?, ?, ?) RETURNING id`
+	var carrierID *string // NULL: the unique index ignores it
+	if p.Text.CarrierMessageID != "" {
+		carrierID = &p.Text.CarrierMessageID
+	}
 	var id int64
 	err = tx.GetContext(ctx, &id, tx.Rebind(q), ch.AccountID, convID, ch.ID, p.Text.Body, string(media),
-		p.Text.CarrierMessageID, p.Text.Segments, ms(p.At), ms(p.At))
+		carrierID, p.Text.Segments, ms(p.At), ms(p.At))
 	return parley.ID(id), err
 }
 
@@ -190,12 +200,15 @@ func updateOnInbound(ctx context.Context, tx *sqlx.Tx, c convState, p conversati
 		v := ms(p.At)
 		flagged = &v
 	}
-	// A reopened conversation is no longer snoozed.
-	const q = `UPDATE conversations SET status = ?, assignee_id = ?, business_phone = ?, last_message_at = ?, last_inbound_at = ?,
+	// A reopened conversation is no longer snoozed. Activity times only
+	// move forward: webhooks may commit out of order.
+	const q = `UPDATE conversations SET status = ?, assignee_id = ?, business_phone = ?,
+    last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END,
+    last_inbound_at = CASE WHEN last_inbound_at > ? THEN last_inbound_at ELSE ? END,
     snoozed_until = CASE WHEN ? = 'snoozed' THEN snoozed_until ELSE NULL END,
     revocation_flagged_at = COALESCE(?, revocation_flagged_at), updated_at = ?
 WHERE id = ?`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), string(t.Status), assignee, p.Text.To, ms(p.At), ms(p.At),
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), string(t.Status), assignee, p.Text.To, ms(p.At), ms(p.At), ms(p.At), ms(p.At),
 		string(t.Status), flagged, ms(p.At), c.ID)
 	return err
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -89,7 +90,7 @@ func TestIngestFirstText(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM conversations`); n != 1 {
 			t.Errorf("%d conversations; want 1", n)
 		}
-		if got, err := db.GetConversation(ctx, a.account.ID, c.ID); err != nil || got != c {
+		if got, err := db.GetConversation(ctx, a.account.ID, c.ID); err != nil || !reflect.DeepEqual(got, c) {
 			t.Errorf("GetConversation = %+v, %v; want %+v", got, err, c)
 		}
 	})
@@ -203,6 +204,17 @@ func TestIngestThreads(t *testing.T) {
 				t.Error("the same carrier id on another channel was taken for a duplicate")
 			}
 		}},
+		{"texts without a carrier id are all kept", func(t *testing.T, db *store.DB, a *tenant) {
+			for i, body := range []string{"one", "two"} {
+				res := a.receive(t, text{from: alice, body: body, noSID: true, at: t0.Add(time.Duration(i) * time.Second)})
+				if res.Duplicate || res.Message.Body != body || res.Message.CarrierMessageID != "" {
+					t.Errorf("text %q without an id = %+v; want it stored", body, res)
+				}
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM messages`); n != 2 {
+				t.Errorf("%d messages; want 2", n)
+			}
+		}},
 		{"revocation in plain words is flagged, not an opt-out", func(t *testing.T, db *store.DB, a *tenant) {
 			res := a.receive(t, text{from: alice, body: "please stop texting me"})
 			c := res.Conversation
@@ -307,11 +319,11 @@ func TestIngestStatusChangedEventSaysWhat(t *testing.T) {
 		setStatus(t, db, first.Conversation.ID, conversations.StatusClosed, &a.admin.ID)
 		a.receive(t, text{from: alice, body: "back again", at: t0.Add(time.Hour)})
 		var rows []struct {
-			Type      string  `db:"type"`
-			ActorType string  `db:"actor_type"`
-			ActorID   *int64  `db:"actor_id"`
-			Data      string  `db:"data"`
-			CreatedAt int64   `db:"created_at"`
+			Type      string `db:"type"`
+			ActorType string `db:"actor_type"`
+			ActorID   *int64 `db:"actor_id"`
+			Data      string `db:"data"`
+			CreatedAt int64  `db:"created_at"`
 		}
 		err := db.SQL().SelectContext(ctx, &rows, db.SQL().Rebind(`SELECT type, actor_type, actor_id, data, created_at FROM conversation_events
 WHERE conversation_id = ? AND type <> 'created' ORDER BY id`), first.Conversation.ID)

@@ -102,6 +102,7 @@ func newSID(prefix string) string {
 type text struct {
 	from, to, body, service string
 	sid                     string // "" for a fresh one
+	noSID                   bool   // send no carrier message id at all
 	media                   []string
 	segments                int
 	at                      time.Time // zero for t0
@@ -122,7 +123,7 @@ func (tn *tenant) tryReceive(tx text) (conversations.IngestResult, error) {
 	if tx.to == "" {
 		tx.to = tn.channel.PhoneNumber
 	}
-	if tx.sid == "" {
+	if tx.sid == "" && !tx.noSID {
 		tx.sid = newSID("SM")
 	}
 	if tx.at.IsZero() {

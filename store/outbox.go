@@ -63,8 +63,9 @@ VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`
 	if _, err := tx.ExecContext(ctx, tx.Rebind(qo), d.AccountID, id, d.ChannelID, d.To, d.Purpose, prio, ms(at), ms(at), ms(at)); err != nil {
 		return conversations.Message{}, err
 	}
-	const qc = `UPDATE conversations SET last_message_at = ?, updated_at = ? WHERE id = ?`
-	if _, err := tx.ExecContext(ctx, tx.Rebind(qc), ms(at), ms(at), d.ConversationID); err != nil {
+	const qc = `UPDATE conversations SET last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
+WHERE id = ?`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(qc), ms(at), ms(at), ms(at), d.ConversationID); err != nil {
 		return conversations.Message{}, err
 	}
 	return getMessage(ctx, tx, d.AccountID, parley.ID(id))

@@ -95,6 +95,11 @@ func (db *DB) UpdateUser(ctx context.Context, accountID, userID parley.ID, p con
 		if p.Name != nil {
 			row.Name = *p.Name
 		}
+		if p.Role != nil && row.Role == string(conversations.RoleAdmin) && *p.Role != conversations.RoleAdmin {
+			if err := keepAnAdmin(ctx, tx, db.dialect, accountID, userID); err != nil {
+				return err
+			}
+		}
 		if p.Role != nil {
 			row.Role = string(*p.Role)
 		}
@@ -156,4 +161,23 @@ func (db *DB) RevokeToken(ctx context.Context, accountID, tokenID parley.ID, at 
 		const q = `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ? AND id = ? RETURNING id`
 		return tx.GetContext(ctx, &id, tx.Rebind(q), ms(at), accountID, tokenID)
 	})
+}
+
+// keepAnAdmin refuses to demote the account's last admin: nobody could
+// manage the account afterwards. The account row is locked so that two
+// admins demoting each other at once cannot both succeed.
+func keepAnAdmin(ctx context.Context, tx *sqlx.Tx, d dialect, accountID, userID parley.ID) error {
+	var id int64
+	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM accounts WHERE id = ?`+d.forUpdate()), accountID); err != nil {
+		return err
+	}
+	var others int
+	const q = `SELECT COUNT(*) FROM users WHERE account_id = ? AND role = 'admin' AND id <> ?`
+	if err := tx.GetContext(ctx, &others, tx.Rebind(q), accountID, userID); err != nil {
+		return err
+	}
+	if others == 0 {
+		return parley.Conflict("last_admin", "the account's last admin cannot be demoted; promote another user first")
+	}
+	return nil
 }

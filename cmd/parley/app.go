@@ -38,8 +38,10 @@ type Main struct {
 	cancel   context.CancelFunc
 	bg       sync.WaitGroup
 	shutdown time.Duration
-	stopOnce sync.Once
-	stopErr  error
+	// DispatcherPoll overrides how often the outbox is polled (tests).
+	DispatcherPoll time.Duration
+	stopOnce       sync.Once
+	stopErr        error
 }
 
 // NewMain returns a program configured by cfg that logs to out.
@@ -73,7 +75,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Dispatcher = &campaigns.Dispatcher{
 		Store: m.DB, Sender: sender, Clock: m.Clock, Log: m.Log.With().Str("component", "dispatcher").Logger(),
-		StatusCallbackURL: m.Config.PublicURL + "/webhooks/twilio/status",
+		StatusCallbackURL: m.Config.PublicURL + "/webhooks/twilio/status", Poll: m.DispatcherPoll,
 	}
 	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock, AfterCommit: func(res conversations.IngestResult) {
 		if res.Reply != nil {

@@ -62,10 +62,10 @@ func boot(t *testing.T, dbURL string, opts ...envOption) *env {
 	}
 	logs := &syncBuffer{}
 	m := NewMain(cfg, logs)
+	m.DispatcherPoll = 50 * time.Millisecond
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("boot parley: %v\n%s", err, logs.String())
 	}
-	m.Dispatcher.Poll = 50 * time.Millisecond
 	fc.ParleyURL = "http://" + m.Addr()
 	c := twiliotest.New(fc)
 	carrier.Store(c)

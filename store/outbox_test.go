@@ -1,0 +1,337 @@
+package store_test
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/optout"
+	"github.com/parleyhq/parley/store"
+)
+
+const lease = time.Minute
+
+// queueHelp has phone text HELP, which queues one auto-reply.
+func (tn *tenant) queueHelp(t testing.TB, phone string) conversations.Message {
+	t.Helper()
+	res := tn.receive(t, text{from: phone, body: "HELP"})
+	if res.Reply == nil {
+		t.Fatal("HELP queued no reply")
+	}
+	return *res.Reply
+}
+
+func claim(t testing.TB, db *store.DB, now time.Time, limit int) []campaigns.OutboxItem {
+	t.Helper()
+	items, err := db.ClaimOutbox(ctx, now, lease, limit)
+	if err != nil {
+		t.Fatalf("ClaimOutbox: %v", err)
+	}
+	return items
+}
+
+func claimOne(t testing.TB, db *store.DB, now time.Time) campaigns.OutboxItem {
+	t.Helper()
+	items := claim(t, db, now, 10)
+	if len(items) != 1 {
+		t.Fatalf("claimed %d items; want 1", len(items))
+	}
+	return items[0]
+}
+
+func messageIDs(items []campaigns.OutboxItem) []parley.ID {
+	ids := make([]parley.ID, len(items))
+	for i, it := range items {
+		ids[i] = it.MessageID
+	}
+	return ids
+}
+
+func getMessage(t testing.TB, db *store.DB, accountID, convID, msgID parley.ID) conversations.Message {
+	t.Helper()
+	msgs, _, err := db.ListMessages(ctx, accountID, convID, conversations.Page{Limit: conversations.MaxPageLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.ID == msgID {
+			return m
+		}
+	}
+	t.Fatalf("message %d not in conversation %d", msgID, convID)
+	return conversations.Message{}
+}
+
+func TestClaimOutbox(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		a.addChannel(t, conversations.Channel{CarrierAccountID: sidA, MessagingServiceSID: mgA, AuthToken: "pool-token"})
+		help := a.queueHelp(t, alice)
+		poolReply := a.receive(t, text{from: bob, to: "+14155550150", service: mgA, body: "STOP"}).Reply
+		settings, _ := db.GetSettings(ctx, a.account.ID)
+
+		now := t0.Add(time.Second)
+		items := claim(t, db, now, 10)
+		if len(items) != 2 {
+			t.Fatalf("claimed %d items; want 2", len(items))
+		}
+		byMsg := map[parley.ID]campaigns.OutboxItem{items[0].MessageID: items[0], items[1].MessageID: items[1]}
+		it, ok := byMsg[help.ID]
+		if !ok {
+			t.Fatalf("claimed %v; want the HELP reply %d", messageIDs(items), help.ID)
+		}
+		want := campaigns.OutboundText{CarrierAccountID: sidA, AuthToken: a.channel.AuthToken, From: bizA, To: alice, Body: settings.HelpText, MediaURLs: []string{}}
+		if it.AccountID != a.account.ID || it.Purpose != campaigns.PurposeAutoReply || it.Attempts != 0 || it.ID == 0 ||
+			it.Text.CarrierAccountID != want.CarrierAccountID || it.Text.AuthToken != want.AuthToken || it.Text.From != want.From ||
+			it.Text.To != want.To || it.Text.Body != want.Body || it.Text.MessagingServiceSID != "" {
+			t.Errorf("claimed %+v; want text %+v", it, want)
+		}
+		pool := byMsg[poolReply.ID]
+		if pool.Text.MessagingServiceSID != mgA || pool.Text.AuthToken != "pool-token" || pool.Purpose != campaigns.PurposeOptOutConfirmation ||
+			pool.Text.To != bob || pool.Text.Body != settings.OptOutReply {
+			t.Errorf("claimed pool item %+v; want one sent through %s", pool, mgA)
+		}
+
+		tests := []struct {
+			name string
+			at   time.Time
+			want int
+		}{
+			{"claimed items are invisible", now.Add(30 * time.Second), 0},
+			{"still invisible just before the lease ends", now.Add(lease - time.Millisecond), 0},
+			{"reclaimed once the lease expires", now.Add(lease + time.Second), 2},
+			{"the reclaim took a new lease", now.Add(lease + 30*time.Second), 0},
+		}
+		for _, tt := range tests {
+			got := claim(t, db, tt.at, 10)
+			if len(got) != tt.want {
+				t.Fatalf("%s: claimed %d items; want %d", tt.name, len(got), tt.want)
+			}
+			if tt.want > 0 && !slices.Equal(sortedIDs(got), sortedIDs(items)) {
+				t.Fatalf("%s: claimed %v; want %v", tt.name, messageIDs(got), messageIDs(items))
+			}
+		}
+	})
+}
+
+func sortedIDs(items []campaigns.OutboxItem) []parley.ID {
+	ids := messageIDs(items)
+	slices.Sort(ids)
+	return ids
+}
+
+func TestClaimOutboxOrder(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		// A campaign text queued first: bulk traffic, priority 10. No store
+		// method queues one yet, so write it as enqueueText would.
+		conv := a.receive(t, text{from: bob, body: "hello"}).Conversation
+		exec(t, db, `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, status, created_at, updated_at)
+VALUES (?, ?, ?, 'outbound', 'text', 'Spring sale!', 'queued', ?, ?)`, a.account.ID, conv.ID, a.channel.ID, t0.UnixMilli(), t0.UnixMilli())
+		exec(t, db, `INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
+SELECT account_id, id, channel_id, ?, 'campaign', 10, 'queued', created_at, created_at, created_at FROM messages WHERE body = 'Spring sale!'`, bob)
+		first := a.queueHelp(t, alice)
+		second := a.queueHelp(t, "+14155550111")
+
+		one := claim(t, db, t0.Add(time.Second), 1)
+		if len(one) != 1 || one[0].MessageID != first.ID {
+			t.Fatalf("first claim got %+v; want the older auto-reply %d before the earlier campaign text", one, first.ID)
+		}
+		items := claim(t, db, t0.Add(time.Second), 10)
+		if len(items) != 2 || items[0].MessageID != second.ID || items[1].Purpose != "campaign" {
+			t.Fatalf("second claim = %+v; want the other auto-reply, then the campaign text", items)
+		}
+	})
+}
+
+func TestMarkSent(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		reply := a.queueHelp(t, alice)
+		it := claimOne(t, db, t0.Add(time.Second))
+		at := t0.Add(2 * time.Second)
+		if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: "SMout1", Status: "sending", Segments: 2}, at); err != nil {
+			t.Fatalf("MarkSent: %v", err)
+		}
+		m := getMessage(t, db, a.account.ID, reply.ConversationID, reply.ID)
+		if m.CarrierMessageID != "SMout1" || m.Status != conversations.MessageSending || m.Segments != 2 || !m.UpdatedAt.Equal(at) {
+			t.Errorf("message after MarkSent = %+v", m)
+		}
+		if got := claim(t, db, t0.Add(time.Hour), 10); len(got) != 0 {
+			t.Errorf("a sent item was claimed again: %+v", got)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM outbox`); n != 0 {
+			t.Errorf("%d outbox rows after MarkSent; want 0", n)
+		}
+		// The carrier's receipts find the message by its id.
+		if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
+			CarrierMessageID: "SMout1", Status: conversations.MessageDelivered, At: at}); err != nil {
+			t.Errorf("ApplyStatus after MarkSent: %v", err)
+		}
+	})
+}
+
+func TestMarkRetry(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		a.queueHelp(t, alice)
+		it := claimOne(t, db, t0)
+		retryAt := t0.Add(10 * time.Minute)
+		if err := db.MarkRetry(ctx, it, retryAt, "http 503", t0.Add(time.Second)); err != nil {
+			t.Fatalf("MarkRetry: %v", err)
+		}
+		// Not before retryAt, even though the first lease has long expired.
+		if got := claim(t, db, t0.Add(5*time.Minute), 10); len(got) != 0 {
+			t.Fatalf("claimed %+v before its retry time", got)
+		}
+		again := claimOne(t, db, retryAt)
+		if again.ID != it.ID || again.Attempts != 1 {
+			t.Errorf("retry = %+v; want item %d with 1 attempt", again, it.ID)
+		}
+		if err := db.MarkRetry(ctx, again, retryAt.Add(time.Minute), "http 429", retryAt); err != nil {
+			t.Fatal(err)
+		}
+		if third := claimOne(t, db, retryAt.Add(time.Minute)); third.Attempts != 2 {
+			t.Errorf("attempts = %d; want 2", third.Attempts)
+		}
+	})
+}
+
+func TestMarkFailed(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		code         int
+		unsubscribed bool
+	}{
+		{"recipient unsubscribed", 21610, true},
+		{"other refusal", 21211, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			forEachDB(t, func(t *testing.T, db *store.DB) {
+				a := newTenant(t, db, sidA, bizA)
+				reply := a.queueHelp(t, alice)
+				it := claimOne(t, db, t0)
+				at := t0.Add(time.Second)
+				if err := db.MarkFailed(ctx, it, tt.code, "carrier said no", tt.unsubscribed, at); err != nil {
+					t.Fatalf("MarkFailed: %v", err)
+				}
+				m := getMessage(t, db, a.account.ID, reply.ConversationID, reply.ID)
+				if m.Status != conversations.MessageFailed || m.ErrorCode == nil || *m.ErrorCode != tt.code {
+					t.Errorf("message = %+v; want failed with %d", m, tt.code)
+				}
+				if n := count(t, db, `SELECT COUNT(*) FROM outbox`); n != 0 {
+					t.Errorf("%d outbox rows after MarkFailed; want 0", n)
+				}
+				consent, _ := db.GetConsent(ctx, a.account.ID, alice)
+				if consent.OptedOut != tt.unsubscribed {
+					t.Errorf("opted out = %v; want %v", consent.OptedOut, tt.unsubscribed)
+				}
+				events, _ := db.ListConsentEvents(ctx, a.account.ID, alice)
+				if !tt.unsubscribed {
+					if len(events) != 0 {
+						t.Errorf("consent events = %+v; want none", events)
+					}
+					return
+				}
+				if len(events) != 1 || events[0].Action != optout.ActionOptOut || events[0].Source != optout.SourceCarrierError ||
+					events[0].Detail != "carrier said no" || !events[0].CreatedAt.Equal(at) {
+					t.Errorf("consent events = %+v; want one carrier_error opt-out", events)
+				}
+				if c, _ := db.GetConversation(ctx, a.account.ID, reply.ConversationID); !c.OptedOut {
+					t.Error("the thread does not show the carrier's opt-out")
+				}
+			})
+		})
+	}
+}
+
+func TestMarkSkipped(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		reply := a.queueHelp(t, alice)
+		it := claimOne(t, db, t0)
+		if err := db.MarkSkipped(ctx, it, t0.Add(time.Second)); err != nil {
+			t.Fatalf("MarkSkipped: %v", err)
+		}
+		m := getMessage(t, db, a.account.ID, reply.ConversationID, reply.ID)
+		if m.Status != conversations.MessageFailed || m.ErrorCode == nil || *m.ErrorCode != 21610 || m.CarrierMessageID != "" {
+			t.Errorf("skipped message = %+v; want failed with 21610 and never sent", m)
+		}
+		if got := claim(t, db, t0.Add(time.Hour), 10); len(got) != 0 {
+			t.Errorf("a skipped item was claimed again: %+v", got)
+		}
+		if events, _ := db.ListConsentEvents(ctx, a.account.ID, alice); len(events) != 0 {
+			t.Errorf("skipping logged consent events %+v", events)
+		}
+	})
+}
+
+// Several dispatchers drain one outbox: every item goes to exactly one.
+func TestClaimOutboxConcurrent(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		const n = 200
+		want := make([]parley.ID, 0, n)
+		for i := range n {
+			want = append(want, a.queueHelp(t, fmt.Sprintf("+1415556%04d", i)).ID)
+		}
+		const workers = 4
+		claimed := make([][]parley.ID, workers)
+		errs := make([]error, workers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for {
+					items, err := db.ClaimOutbox(ctx, t0.Add(time.Second), lease, 7)
+					if err != nil {
+						errs[w] = err
+						return
+					}
+					if len(items) == 0 {
+						return
+					}
+					claimed[w] = append(claimed[w], messageIDs(items)...)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		var all []parley.ID
+		for w := range workers {
+			if errs[w] != nil {
+				t.Fatalf("worker %d: %v", w, errs[w])
+			}
+			all = append(all, claimed[w]...)
+		}
+		slices.Sort(all)
+		if len(all) != n || !slices.Equal(all, want) {
+			dups := len(all) - len(slices.Compact(slices.Clone(all)))
+			t.Fatalf("workers claimed %d items (%d duplicates); want each of %d exactly once", len(all), dups, n)
+		}
+		busy := 0
+		for w := range workers {
+			if len(claimed[w]) > 0 {
+				busy++
+			}
+		}
+		t.Logf("%d of %d workers got items: %v", busy, workers, []int{len(claimed[0]), len(claimed[1]), len(claimed[2]), len(claimed[3])})
+	})
+}
