@@ -1,0 +1,9 @@
+package gateway_test
+
+import (
+	"testing"
+
+	"github.com/parleyhq/parley/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
