@@ -80,25 +80,30 @@ type Message struct {
 // Carrier is the fake carrier. It is an http.Handler serving the Twilio
 // REST API and the /fake/ control API; it is safe for concurrent use.
 type Carrier struct {
-	accounts     map[string]string
-	parleyURL    string
-	publicURL    string
-	latency      time.Duration
-	limitEvery   int64
-	fail         map[string]int
-	undeliver    map[string]int
-	callbacks    bool
-	statusDelay  time.Duration
-	client       *http.Client
-	ownsClient   bool
-	log          zerolog.Logger
-	handler      http.Handler
-	store        *store
-	creates      atomic.Int64 // Messages creates seen, for RateLimitEvery
-	soleAccount  string       // the only account, used when an Inbound names none
+	// From Config, fixed after New.
+	accounts    map[string]string
+	soleAccount string // the only account, used when an Inbound names none
+	parleyURL   string
+	publicURL   string
+	latency     time.Duration
+	limitEvery  int64
+	fail        map[string]int
+	undeliver   map[string]int
+	callbacks   bool
+	statusDelay time.Duration
+	client      *http.Client
+	ownsClient  bool // the client is New's, so Close may close its connections
+	log         zerolog.Logger
+	handler     http.Handler
+
+	store   *store
+	creates atomic.Int64 // Messages creates seen, for RateLimitEvery
+
+	// Status callbacks run outside any request, so they live by the
+	// carrier's context; Close cancels it and waits for them.
 	stopCtx      context.Context
 	stop         context.CancelFunc
-	mu           sync.Mutex // guards closed so no callback starts after Close
+	mu           sync.Mutex // guards closed, so no callback starts after Close
 	closed       bool
 	pendingPosts sync.WaitGroup
 }

@@ -22,7 +22,7 @@ import (
 func TestConcurrentTraffic(t *testing.T) {
 	const (
 		workers    = 32
-		perWorker  = 100
+		perWorker  = 60
 		recipients = 50
 		inbound    = 200
 	)
@@ -118,7 +118,7 @@ func BenchmarkCreateMessage(b *testing.B) {
 	carrier := twiliotest.New(twiliotest.Config{Accounts: map[string]string{accountA: tokenA}})
 	b.Cleanup(carrier.Close)
 	form := url.Values{"To": {"+14155550199"}, "From": {"+14155550100"},
-		"Body": {"Your appointment is tomorrow at 10:00. Reply C to confirm or R to reschedule."},
+		"Body":           {"Your appointment is tomorrow at 10:00. Reply C to confirm or R to reschedule."},
 		"StatusCallback": {"https://parley.example.com/webhooks/twilio/status"}}.Encode()
 	target := "/2010-04-01/Accounts/" + accountA + "/Messages.json"
 	var before runtime.MemStats

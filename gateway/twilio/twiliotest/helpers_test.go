@@ -148,8 +148,6 @@ func validSignature(token, fullURL string, h webhook) bool {
 	return v.Validate(fullURL, params, h.Signature)
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {
@@ -157,4 +155,3 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
-

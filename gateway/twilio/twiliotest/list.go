@@ -106,6 +106,8 @@ func (c *Carrier) handleListMessages(w http.ResponseWriter, r *http.Request, acc
 			return
 		}
 		pq.after = &after
+	} else {
+		pq.skip = page * size // a hand-built Page=N without a token counts from the newest
 	}
 	recs, more, _ := c.store.page(pq) // a token whose text Reset forgot reads as an empty page
 	writeJSON(w, http.StatusOK, newListPage(r.URL, recs, more, size, page))

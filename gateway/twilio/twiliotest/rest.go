@@ -31,6 +31,7 @@ const (
 var errorMessages = map[int]string{
 	codeAuthenticate:    "Authenticate",
 	codeTooManyRequests: "Too Many Requests",
+	codeInvalidTo:       "The 'To' number is not a valid phone number.",
 	codeBodyRequired:    "Message body is required.",
 	codeFromRequired:    "A 'From' phone number is required.",
 	codeToRequired:      "A 'To' phone number is required.",
@@ -114,7 +115,9 @@ func writeAPIError(w http.ResponseWriter, status, code int, message string) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v) // the status is sent; a failed write has no one to tell
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // URIs keep their "&" readable for people using curl
+	enc.Encode(v)            // the status is sent; a failed write has no one to tell
 }
 
 func handleNotFound(w http.ResponseWriter, r *http.Request) {
@@ -186,11 +189,22 @@ func (c *Carrier) newRecord(r *http.Request, account string) (record, int, strin
 		service:     intern(service),
 		to:          intern(to),
 		callback:    intern(r.Form.Get("StatusCallback")),
-		body:        body,
-		media:       media,
+		body:        strings.Clone(body), // a value without escapes is a slice of the whole form
+		media:       cloneAll(media),
 		status:      status,
 		numSegments: uint16(countSegments(body)),
 	}, 0, ""
+}
+
+func cloneAll(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.Clone(s)
+	}
+	return out
 }
 
 // sender names who a text is from, for logs.

@@ -262,9 +262,14 @@ func TestListMessages(t *testing.T) {
 func TestListMessagesPageShape(t *testing.T) {
 	_, srv := startCarrier(t, twiliotest.Config{})
 	tw := twilioClient(t, srv.URL, accountA, tokenA)
-	for range 3 {
-		if _, err := tw.Api.CreateMessage(valid()); err != nil {
+	var oldest string
+	for i := range 3 {
+		m, err := tw.Api.CreateMessage(valid())
+		if err != nil {
 			t.Fatal(err)
+		}
+		if i == 0 {
+			oldest = *m.Sid
 		}
 	}
 	day := time.Now().UTC().Format(time.DateOnly)
@@ -294,6 +299,19 @@ func TestListMessagesPageShape(t *testing.T) {
 	getJSON(t, srv.URL+*page.NextPageURI, http.StatusOK, &next)
 	if len(next.Messages) != 1 || next.NextPageURI != nil || next.Page != 1 {
 		t.Errorf("next page = %d messages, next %v, page %d; want 1, none, 1", len(next.Messages), next.NextPageURI, next.Page)
+	}
+	if next.Messages[0]["sid"] != oldest {
+		t.Errorf("next page holds %v, want the oldest text %s", next.Messages[0]["sid"], oldest)
+	}
+
+	// A hand-built Page=1 without a PageToken counts from the newest text.
+	q.Set("Page", "1")
+	var byNumber struct {
+		Messages []map[string]any `json:"messages"`
+	}
+	getJSON(t, srv.URL+"/2010-04-01/Accounts/"+accountA+"/Messages.json?"+q.Encode(), http.StatusOK, &byNumber)
+	if len(byNumber.Messages) != 1 || byNumber.Messages[0]["sid"] != oldest {
+		t.Errorf("Page=1 holds %v, want only the oldest text %s", byNumber.Messages, oldest)
 	}
 }
 

@@ -155,9 +155,10 @@ func (s *store) to(phone string) []Message {
 
 // pageQuery selects a page of texts, newest first.
 type pageQuery struct {
-	to    string              // when set, only texts to this number (served from the index)
-	keep  func(*record) bool  // the other filters
-	after *sid                // when set, start after this text (PageToken)
+	to    string             // when set, only texts to this number (served from the index)
+	keep  func(*record) bool // the other filters
+	after *sid               // when set, start after this text (PageToken)
+	skip  int                // matches to pass over first (Page without a PageToken)
 	limit int
 }
 
@@ -177,9 +178,14 @@ func (s *store) page(q pageQuery) (recs []record, more, ok bool) {
 		end = int(i)
 	}
 	// visit reports whether the page is full and another match was found.
+	skip := q.skip
 	visit := func(i int) bool {
 		r := &s.recs[i]
 		if !q.keep(r) {
+			return false
+		}
+		if skip > 0 {
+			skip--
 			return false
 		}
 		if len(recs) == q.limit {

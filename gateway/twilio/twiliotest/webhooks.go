@@ -60,8 +60,10 @@ func (c *Carrier) SendInbound(ctx context.Context, in Inbound) (InboundResult, e
 	}
 	params := inboundParams(in, account)
 	status, body, err := c.post(ctx, c.parleyURL+InboundPath, c.publicURL+InboundPath, token, params)
-	c.log.Debug().Str("sid", in.MessageSid).Int("parley_status", status).
-		Msgf("text from %s to %s", in.From, in.To)
+	if err == nil {
+		c.log.Info().Str("sid", in.MessageSid).Int("parley_status", status).
+			Msgf("text from %s to %s: %s", in.From, in.To, in.Body)
+	}
 	return InboundResult{StatusCode: status, Body: body, MessageSid: in.MessageSid}, err
 }
 

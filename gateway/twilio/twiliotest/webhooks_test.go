@@ -277,7 +277,7 @@ func TestSendStatus(t *testing.T) {
 		{name: "out of order", sid: *withCallback.Sid, status: "sent",
 			wantURL: publicURL + "/webhooks/twilio/status?id=7", wantForm: map[string]string{"MessageStatus": "sent"}},
 		{name: "to Parley's status webhook when none was given", sid: *without.Sid, status: "delivered",
-			wantURL: publicURL + twiliotest.StatusPath,
+			wantURL:  publicURL + twiliotest.StatusPath,
 			wantForm: map[string]string{"MessageStatus": "delivered", "MessagingServiceSid": "MG0123456789abcdef0123456789abcdef"}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,212 @@
+// Command fakecarrier runs a Twilio-compatible fake carrier beside Parley
+// for demos (`make run`), end-to-end tests and benchmarks. Point Parley's
+// PARLEY_TWILIO_API_URL at it to send, and it plays the phones: it logs each
+// text they receive, posts signed status callbacks, and texts Parley when
+// asked through POST /fake/inbound.
+//
+//	fakecarrier -parley-url http://127.0.0.1:8080
+//	curl -d '{"from":"+15555550100","to":"+15555550111","body":"Hi"}' localhost:8090/fake/inbound
+//	curl 'localhost:8090/fake/messages?to=%2B15555550100'
+//	curl -X DELETE localhost:8090/fake/messages
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
+)
+
+// The demo account works out of the box with `make run`. twilio-go refuses
+// credentials that are not alphanumeric.
+const (
+	demoAccountSid = "ACdemo00000000000000000000000000"
+	demoAuthToken  = "demotoken0000000000000000000000"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "fakecarrier:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the fake carrier until ctx is done. getenv supplies
+// PARLEY_PUBLIC_URL as the default of -public-url, so the fake signs over
+// the same URL Parley checks when both run in one environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	opts, err := parseFlags(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -help printed the usage, as asked
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(stdout, opts.logLevel)
+	carrier := twiliotest.New(opts.config(log))
+	defer carrier.Close()
+
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: carrier, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Str("parley_url", opts.parleyURL).
+		Str("public_url", opts.publicURL).Strs("accounts", opts.accountSids()).
+		Msg("fake carrier listening")
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// options are the command line, read and checked.
+type options struct {
+	addr            string
+	parleyURL       string
+	publicURL       string
+	accounts        accountsFlag
+	latency         time.Duration
+	rateLimitEvery  int
+	fail            codesFlag
+	undeliverable   codesFlag
+	statusCallbacks bool
+	statusDelay     time.Duration
+	logLevel        zerolog.Level
+}
+
+func parseFlags(args []string, getenv func(string) string, out io.Writer) (options, error) {
+	opts := options{accounts: accountsFlag{}, fail: codesFlag{}, undeliverable: codesFlag{}}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&opts.addr, "addr", "127.0.0.1:8090", "listen address")
+	fs.StringVar(&opts.parleyURL, "parley-url", "http://127.0.0.1:8080", "where Parley listens: webhooks are sent here")
+	fs.StringVar(&opts.publicURL, "public-url", getenv("PARLEY_PUBLIC_URL"),
+		"Parley's PARLEY_PUBLIC_URL, which webhooks are signed over (default: $PARLEY_PUBLIC_URL, else -parley-url)")
+	fs.Var(opts.accounts, "account", "`SID:TOKEN` of an account to accept and sign with; repeatable (default the demo account "+demoAccountSid+":"+demoAuthToken+")")
+	fs.DurationVar(&opts.latency, "latency", 0, "delay added to every REST API answer")
+	fs.IntVar(&opts.rateLimitEvery, "rate-limit-every", 0, "answer every Nth send with HTTP 429 (Twilio 20429); 0 never")
+	fs.Var(opts.fail, "fail", "`NUMBER=CODE`: refuse sends to NUMBER with Twilio error CODE, e.g. +15555550100=21610; repeatable")
+	fs.Var(opts.undeliverable, "undeliverable", "`NUMBER=CODE`: report texts to NUMBER undelivered with CODE, e.g. +15555550101=30003; repeatable")
+	fs.BoolVar(&opts.statusCallbacks, "status-callbacks", true, "post sent and delivered status callbacks")
+	fs.DurationVar(&opts.statusDelay, "status-delay", 200*time.Millisecond, "delay before each status callback")
+	level := fs.String("log-level", "info", "debug, info, warn or error (info logs every text; use warn for benchmarks)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return opts, err
+	}
+	if fs.NArg() > 0 {
+		return opts, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var err error
+	if opts.logLevel, err = zerolog.ParseLevel(*level); err != nil {
+		return opts, fmt.Errorf("-log-level: %w", err)
+	}
+	if len(opts.accounts) == 0 {
+		opts.accounts[demoAccountSid] = demoAuthToken
+	}
+	opts.parleyURL = strings.TrimRight(opts.parleyURL, "/")
+	if opts.publicURL == "" {
+		opts.publicURL = opts.parleyURL
+	}
+	return opts, nil
+}
+
+func (o options) config(log zerolog.Logger) twiliotest.Config {
+	return twiliotest.Config{
+		Accounts:             o.accounts,
+		ParleyURL:            o.parleyURL,
+		PublicURL:            o.publicURL,
+		Latency:              o.latency,
+		RateLimitEvery:       o.rateLimitEvery,
+		FailNumbers:          o.fail,
+		UndeliverableNumbers: o.undeliverable,
+		StatusCallbacks:      o.statusCallbacks,
+		StatusDelay:          o.statusDelay,
+		Logger:               log,
+	}
+}
+
+// accountSids lists the accounts for the start-up log; tokens stay out of logs.
+func (o options) accountSids() []string {
+	sids := make([]string, 0, len(o.accounts))
+	for sid := range o.accounts {
+		sids = append(sids, sid)
+	}
+	sort.Strings(sids)
+	return sids
+}
+
+// newLogger writes human-readable lines, coloured only on a terminal.
+func newLogger(out io.Writer, level zerolog.Level) zerolog.Logger {
+	w := zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05", NoColor: !isTerminal(out)}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// alphanumeric is what twilio-go accepts as a username or password.
+var alphanumeric = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+
+// accountsFlag collects -account SID:TOKEN.
+type accountsFlag map[string]string
+
+func (a accountsFlag) String() string { return fmt.Sprintf("%d accounts", len(a)) }
+
+func (a accountsFlag) Set(v string) error {
+	sid, token, ok := strings.Cut(v, ":")
+	if !ok || !strings.HasPrefix(sid, "AC") || !alphanumeric.MatchString(sid) || !alphanumeric.MatchString(token) {
+		return errors.New("want SID:TOKEN, an AC… account SID and a token, both letters and digits only (twilio-go refuses others)")
+	}
+	a[sid] = token
+	return nil
+}
+
+// codesFlag collects NUMBER=CODE pairs.
+type codesFlag map[string]int
+
+func (c codesFlag) String() string { return fmt.Sprintf("%d numbers", len(c)) }
+
+func (c codesFlag) Set(v string) error {
+	number, code, ok := strings.Cut(v, "=")
+	n, err := strconv.Atoi(code)
+	if !ok || err != nil || n <= 0 || !strings.HasPrefix(number, "+") {
+		return errors.New("want NUMBER=CODE, an E.164 number and a Twilio error code, e.g. +15555550100=21610")
+	}
+	c[number] = n
+	return nil
+}
