@@ -1,7 +1,7 @@
 # Parley — make help lists the targets.
 GO        ?= go
 BIN       := bin
-FUZZTIME  ?= 30s
+FUZZTIME  ?= 30s  # a duration, or a run count such as 200000x
 BENCHTIME ?= 2s
 BENCHCOUNT ?= 5
 
@@ -32,13 +32,16 @@ lint: ## gofmt and go vet
 
 .PHONY: fuzz
 fuzz: ## run every fuzz test for FUZZTIME each (default 30s)
-	$(GO) test ./optout -run='^$$' -fuzz=FuzzMatch -fuzztime=$(FUZZTIME)
-	$(GO) test ./conversations -run='^$$' -fuzz=FuzzNormalizePhone -fuzztime=$(FUZZTIME)
-	$(GO) test ./gateway/twilio -run='^$$' -fuzz=FuzzParseInbound -fuzztime=$(FUZZTIME)
+	$(GO) test ./optout -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./optout -run='^$$' -fuzz='^FuzzLooksLikeRevocation$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./conversations -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./gateway/twilio -run='^$$' -fuzz='^FuzzParseInbound$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./gateway/twilio -run='^$$' -fuzz='^FuzzParseStatus$$' -fuzztime=$(FUZZTIME)
 
 .PHONY: bench
-bench: ## ingest benchmarks on SQLite and PostgreSQL (medians: BENCHCOUNT runs)
+bench: ## ingest benchmarks on SQLite and PostgreSQL, BENCHCOUNT runs each (compare medians)
 	scripts/ensure-postgres.sh
+	$(GO) test ./gateway -run='^$$' -bench=InboundWebhook -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT)
 	$(GO) test ./store -run='^$$' -bench=Ingest -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT)
 
 .PHONY: clean
