@@ -1,7 +1,8 @@
 # Parley — make help lists the targets.
 GO        ?= go
 BIN       := bin
-FUZZTIME  ?= 30s  # a duration, or a run count such as 200000x
+# FUZZTIME is a duration, or a run count such as 200000x.
+FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 BENCHCOUNT ?= 5
 

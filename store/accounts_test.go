@@ -328,3 +328,27 @@ func TestUpdateSettingsDuringTraffic(t *testing.T) {
 		}
 	})
 }
+
+// An account always keeps an admin: nobody could manage it otherwise.
+func TestUpdateUserKeepsAnAdmin(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		agent := conversations.RoleAgent
+		_, err := db.UpdateUser(ctx, a.account.ID, a.admin.ID, conversations.UserPatch{Role: &agent}, t0)
+		wantKind(t, err, parley.ECONFLICT, "last_admin")
+		if u, _ := db.GetUser(ctx, a.account.ID, a.admin.ID); u.Role != conversations.RoleAdmin {
+			t.Fatalf("the last admin was demoted: %+v", u)
+		}
+		second, _, err := db.CreateUser(ctx, a.account.ID, conversations.NewUser{Email: "grace@example.com", Name: "Grace", Role: conversations.RoleAdmin},
+			conversations.NewTokenSecret(), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.UpdateUser(ctx, a.account.ID, a.admin.ID, conversations.UserPatch{Role: &agent}, t0); err != nil {
+			t.Fatalf("demoting one of two admins: %v", err)
+		}
+		_, err = db.UpdateUser(ctx, a.account.ID, second.ID, conversations.UserPatch{Role: &agent}, t0)
+		wantKind(t, err, parley.ECONFLICT, "last_admin")
+	})
+}

@@ -24,6 +24,7 @@ func TestFindConversationsFilters(t *testing.T) {
 
 		// Conversations, newest activity last.
 		at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+		newContact(t, db, a.account.ID, "Bob Builder", bob)
 		newConv := a.receive(t, text{from: alice, body: "new one", at: at(1)}).Conversation
 		openConv := a.receive(t, text{from: bob, body: "open one", at: at(2)}).Conversation
 		resolvedConv := a.receive(t, text{from: "+14155550333", body: "resolved one", at: at(3)}).Conversation
@@ -50,6 +51,10 @@ func TestFindConversationsFilters(t *testing.T) {
 			{"assignee and status", conversations.ConversationFilter{AssigneeID: a.admin.ID, Statuses: []conversations.Status{conversations.StatusOpen}}, []parley.ID{openConv.ID}},
 			{"unassigned in an inbox", conversations.ConversationFilter{Unassigned: true, InboxID: a.inbox.ID}, []parley.ID{newConv.ID}},
 			{"another account's inbox", conversations.ConversationFilter{InboxID: b.inbox.ID}, nil},
+			{"q by contact name, any case", conversations.ConversationFilter{Query: "bUILDER"}, []parley.ID{openConv.ID}},
+			{"q by part of the contact phone", conversations.ConversationFilter{Query: "550333"}, []parley.ID{resolvedConv.ID}},
+			{"q with % is literal", conversations.ConversationFilter{Query: "%"}, nil},
+			{"q and status", conversations.ConversationFilter{Query: alice, Statuses: []conversations.Status{conversations.StatusNew}}, []parley.ID{salesConv.ID, newConv.ID}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -625,3 +625,50 @@ func TestIngestConcurrentDuplicates(t *testing.T) {
 		}
 	})
 }
+
+// STOPs racing on two threads of one phone: the register changes once and
+// the phone gets one confirmation, however the transactions interleave.
+func TestIngestConcurrentStops(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		a.addChannel(t, conversations.Channel{CarrierAccountID: sidA, PhoneNumber: bizA2})
+		a.receive(t, text{from: alice, body: "hi main line"})
+		a.receive(t, text{from: alice, to: bizA2, body: "hi second line"})
+		const n = 10
+		errs := make([]error, n)
+		changed := make([]bool, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				to := bizA
+				if i%2 == 1 {
+					to = bizA2
+				}
+				res, err := a.tryReceive(text{from: alice, to: to, body: "STOP", at: t0.Add(time.Second)})
+				errs[i], changed[i] = err, res.ConsentChanged
+			}()
+		}
+		wg.Wait()
+		winners := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("STOP %d: %v", i, errs[i])
+			}
+			if changed[i] {
+				winners++
+			}
+		}
+		if winners != 1 {
+			t.Errorf("%d STOPs changed the consent; want 1", winners)
+		}
+		if got := outbox(t, db); len(got) != 1 || got[0].Purpose != campaigns.PurposeOptOutConfirmation {
+			t.Errorf("outbox = %+v; want one opt-out confirmation", got)
+		}
+		if events, _ := db.ListConsentEvents(ctx, a.account.ID, alice); len(events) != n {
+			t.Errorf("%d consent events; want every STOP logged (%d)", len(events), n)
+		}
+	})
+}

@@ -46,8 +46,9 @@ func TestMigrationFoldersInStep(t *testing.T) {
 	}
 }
 
+// TestMigrate is not parallel: it takes goose's PostgreSQL advisory lock
+// outside storetest's queue, and would make parallel tests wait on it.
 func TestMigrate(t *testing.T) {
-	t.Parallel()
 	versions := migrationVersions(t, "sqlite")
 	newest := versions[len(versions)-1]
 

@@ -17,6 +17,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -59,6 +60,7 @@ func Main(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse() // for testing.Verbose in banner
 	cleanup := setUpPostgres()
 	code := m.Run()
 	cleanup()
@@ -107,13 +109,22 @@ func setUpPostgres() (cleanup func()) {
 }
 
 // banner prints once, loudly, why the PostgreSQL variants will not run.
+// go test hides a passing package's output unless -v is given, so outside
+// -v the banner also goes straight to the terminal when there is one.
 func banner(why string) {
 	line := strings.Repeat("!", 78)
 	verdict := "PostgreSQL store tests are SKIPPED. Start PostgreSQL or set PARLEY_TEST_POSTGRES_URL."
 	if inCI() {
 		verdict = "CI=true: every PostgreSQL store test will FAIL."
 	}
-	fmt.Fprintf(os.Stderr, "%s\n!!! storetest: %s\n!!! %s\n%s\n", line, why, verdict, line)
+	msg := fmt.Sprintf("%s\n!!! storetest (%s): %s\n!!! %s\n%s\n", line, packageName(), why, verdict, line)
+	fmt.Fprint(os.Stderr, msg)
+	if !testing.Verbose() {
+		if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+			fmt.Fprint(tty, msg)
+			tty.Close()
+		}
+	}
 }
 
 func inCI() bool { return os.Getenv("CI") == "true" }
