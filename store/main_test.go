@@ -119,26 +119,26 @@ func (tn *tenant) receive(t testing.TB, in text) conversations.IngestResult {
 	return res
 }
 
-func (tn *tenant) tryReceive(tx text) (conversations.IngestResult, error) {
-	if tx.to == "" {
-		tx.to = tn.channel.PhoneNumber
+func (tn *tenant) tryReceive(in text) (conversations.IngestResult, error) {
+	if in.to == "" {
+		in.to = tn.channel.PhoneNumber
 	}
-	if tx.sid == "" && !tx.noSID {
-		tx.sid = newSID("SM")
+	if in.sid == "" && !in.noSID {
+		in.sid = newSID("SM")
 	}
-	if tx.at.IsZero() {
-		tx.at = t0
+	if in.at.IsZero() {
+		in.at = t0
 	}
-	if tx.carrierAccount == "" {
-		tx.carrierAccount = tn.channel.CarrierAccountID
+	if in.carrierAccount == "" {
+		in.carrierAccount = tn.channel.CarrierAccountID
 	}
-	route, err := tn.db.FindInboundRoute(ctx, conversations.CarrierTwilio, tx.carrierAccount, tx.to, tx.service)
+	route, err := tn.db.FindInboundRoute(ctx, conversations.CarrierTwilio, in.carrierAccount, in.to, in.service)
 	if err != nil {
 		return conversations.IngestResult{}, fmt.Errorf("FindInboundRoute: %w", err)
 	}
-	msg := conversations.InboundText{CarrierMessageID: tx.sid, From: tx.from, To: tx.to, Body: tx.body,
-		MediaURLs: tx.media, Segments: tx.segments}
-	return tn.db.Ingest(ctx, conversations.Plan(route, msg, tx.at))
+	msg := conversations.InboundText{CarrierMessageID: in.sid, From: in.from, To: in.to, Body: in.body,
+		MediaURLs: in.media, Segments: in.segments}
+	return tn.db.Ingest(ctx, conversations.Plan(route, msg, in.at))
 }
 
 // count runs a COUNT query written with "?" placeholders.

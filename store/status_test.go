@@ -109,3 +109,59 @@ func TestApplyStatusNotFound(t *testing.T) {
 		}
 	})
 }
+
+// A receipt may beat the carrier's API answer: it waits, and is applied
+// when the dispatcher records the carrier id.
+func TestApplyStatusBeforeMarkSent(t *testing.T) {
+	t.Parallel()
+	code := 30003
+	tests := []struct {
+		name     string
+		receipts []conversations.StatusUpdate
+		want     conversations.MessageStatus
+		wantCode *int
+	}{
+		{"delivered before the answer", []conversations.StatusUpdate{
+			{CarrierAccountID: sidA, Status: conversations.MessageSent},
+			{CarrierAccountID: sidA, Status: conversations.MessageDelivered},
+		}, conversations.MessageDelivered, nil},
+		{"out of order before the answer", []conversations.StatusUpdate{
+			{CarrierAccountID: sidA, Status: conversations.MessageUndelivered, ErrorCode: &code},
+			{CarrierAccountID: sidA, Status: conversations.MessageSent},
+		}, conversations.MessageUndelivered, &code},
+		{"another carrier account's receipt is not ours", []conversations.StatusUpdate{
+			{CarrierAccountID: sidB, Status: conversations.MessageDelivered},
+		}, conversations.MessageSending, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			forEachDB(t, func(t *testing.T, db *store.DB) {
+				a := newTenant(t, db, sidA, bizA)
+				reply := a.queueHelp(t, alice)
+				it := claimOne(t, db, t0)
+				for i, u := range tt.receipts {
+					u.Carrier, u.CarrierMessageID, u.At = conversations.CarrierTwilio, "SMearly", t0.Add(time.Duration(i)*time.Millisecond)
+					_, err := db.ApplyStatus(ctx, u)
+					wantKind(t, err, parley.ENOTFOUND)
+				}
+				if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: "SMearly", Status: "sending"}, t0.Add(time.Second)); err != nil {
+					t.Fatalf("MarkSent: %v", err)
+				}
+				m := getMessage(t, db, a.account.ID, reply.ConversationID, reply.ID)
+				if m.Status != tt.want || !sameCode(m.ErrorCode, tt.wantCode) || m.CarrierMessageID != "SMearly" {
+					t.Errorf("message = %s (code %v); want %s (code %v)", m.Status, deref(m.ErrorCode), tt.want, deref(tt.wantCode))
+				}
+				// Later receipts still move it forward from there.
+				got, err := db.ApplyStatus(ctx, conversations.StatusUpdate{Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
+					CarrierMessageID: "SMearly", Status: conversations.MessageSent, At: t0.Add(2 * time.Second)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := max(tt.want.Rank(), conversations.MessageSent.Rank()); got.Status.Rank() != want {
+					t.Errorf("after a later sent: %s", got.Status)
+				}
+			})
+		})
+	}
+}
