@@ -1,0 +1,64 @@
+package parley_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/parleyhq/parley"
+)
+
+func TestIDsAreStringsOnTheWire(t *testing.T) {
+	out, err := json.Marshal(struct {
+		ID  parley.ID  `json:"id"`
+		Ptr *parley.ID `json:"ptr"`
+	}{ID: 42})
+	if err != nil || string(out) != `{"id":"42","ptr":null}` {
+		t.Errorf("marshal = %s, %v", out, err)
+	}
+	tests := []struct {
+		name, in string
+		ok       bool
+		want     parley.ID
+	}{
+		{"string of digits", `"42"`, true, 42},
+		{"JSON number", `42`, false, 0},
+		{"zero", `"0"`, false, 0},
+		{"negative", `"-1"`, false, 0},
+		{"letters", `"abc"`, false, 0},
+		{"null", `null`, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v struct {
+				ID parley.ID `json:"id"`
+			}
+			err := json.Unmarshal([]byte(`{"id":`+tt.in+`}`), &v)
+			if (err == nil) != tt.ok || v.ID != tt.want {
+				t.Errorf("unmarshal %s = %v, %v", tt.in, v.ID, err)
+			}
+			var typeErr *json.UnmarshalTypeError
+			if err != nil && (!errorsAs(err, &typeErr) || typeErr.Field != "id") {
+				t.Errorf("error %v does not name the field", err)
+			}
+		})
+	}
+}
+
+func errorsAs(err error, target **json.UnmarshalTypeError) bool {
+	e, ok := err.(*json.UnmarshalTypeError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func TestParseIDRejectsWhatNamesNothing(t *testing.T) {
+	for _, s := range []string{"", "0", "-3", "1.5", "9999999999999999999999", "12a"} {
+		if _, err := parley.ParseID(s); !parley.IsKind(err, parley.ENOTFOUND) {
+			t.Errorf("ParseID(%q) = %v, want ENOTFOUND", s, err)
+		}
+	}
+	if id, err := parley.ParseID("17"); err != nil || id != 17 {
+		t.Errorf("ParseID(17) = %v, %v", id, err)
+	}
+}
