@@ -47,7 +47,7 @@ type messageJSON struct {
 	Kind             string     `json:"kind"`
 	Body             string     `json:"body"`
 	MediaURLs        []string   `json:"media_urls"`
-	Status           string     `json:"status"`
+	Status           *string    `json:"status"` // null for notes: they are never sent
 	ErrorCode        *int       `json:"error_code"`
 	CarrierMessageID *string    `json:"carrier_message_id"`
 	AuthorID         *parley.ID `json:"author_id"`
@@ -60,10 +60,14 @@ type messageJSON struct {
 
 func toMessageJSON(m conversations.Message) messageJSON {
 	out := messageJSON{ID: m.ID, ConversationID: m.ConversationID, Direction: string(m.Direction), Kind: string(m.Kind),
-		Body: m.Body, MediaURLs: m.MediaURLs, Status: string(m.Status), ErrorCode: m.ErrorCode, AuthorID: m.AuthorID,
+		Body: m.Body, MediaURLs: m.MediaURLs, ErrorCode: m.ErrorCode, AuthorID: m.AuthorID,
 		CampaignID: m.CampaignID, Segments: m.Segments, Encoding: m.Encoding, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 	if m.CarrierMessageID != "" {
 		out.CarrierMessageID = &m.CarrierMessageID
+	}
+	if m.Status != "" {
+		status := string(m.Status)
+		out.Status = &status
 	}
 	if out.MediaURLs == nil {
 		out.MediaURLs = []string{}
@@ -172,7 +176,7 @@ func visibleConversation(r *http.Request, d *Deps) (conversations.Conversation, 
 	if err != nil {
 		return c, err
 	}
-	if !me.CanViewAll() && (c.AssigneeID == nil || *c.AssigneeID != me.ID) {
+	if !conversations.CanSee(me, c) {
 		return c, forbidden("this conversation is not assigned to you")
 	}
 	return c, nil

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +20,33 @@ const maxJSONBody = 1 << 20
 // 1 MiB 413, an unknown field or a value of the wrong type 422 naming the
 // field: a typo must never be silently ignored.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	return decodeFrom(http.MaxBytesReader(w, r.Body, maxJSONBody), v)
+}
+
+// decodeWithKeys is decode that also reports which top-level keys were
+// present, for fields where null and absent differ ("assignee_id": null
+// unassigns; a missing assignee_id is a mistake).
+func decodeWithKeys(w http.ResponseWriter, r *http.Request, v any) (map[string]bool, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	if err := decodeFrom(bytes.NewReader(body), v); err != nil {
+		return nil, err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, decodeError(err)
+	}
+	keys := make(map[string]bool, len(raw))
+	for k := range raw {
+		keys[k] = true
+	}
+	return keys, nil
+}
+
+func decodeFrom(rd io.Reader, v any) error {
+	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)

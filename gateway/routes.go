@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
 )
 
 // routes lists every route of Parley in one place.
@@ -46,11 +47,24 @@ func routes(d *Deps) http.Handler {
 	api("/contacts", handleListContacts(d), http.MethodGet)
 	api("/contacts", handleCreateContact(d), http.MethodPost)
 	api("/contacts/{id}", handleGetContact(d), http.MethodGet)
+	api("/contacts/{id}", handlePatchContact(d), http.MethodPatch)
 	api("/contacts/{id}/conversations", handleContactConversations(d), http.MethodGet)
 
 	api("/conversations", handleListConversations(d), http.MethodGet)
 	api("/conversations/{id}", handleGetConversation(d), http.MethodGet)
+	api("/conversations/{id}", handlePatchConversation(d), http.MethodPatch)
 	api("/conversations/{id}/messages", handleListMessages(d), http.MethodGet)
+	api("/conversations/{id}/messages", handleReply(d), http.MethodPost)
+	api("/conversations/{id}/notes", handleNote(d), http.MethodPost)
+	api("/conversations/{id}/events", handleListEvents(d), http.MethodGet)
+	api("/conversations/{id}/assign", handleAssign(d), http.MethodPost)
+	for _, a := range []conversations.Action{conversations.ActionResolve, conversations.ActionReopen,
+		conversations.ActionClose, conversations.ActionPending, conversations.ActionSnooze} {
+		api("/conversations/{id}/"+string(a), handleStatusAction(d, a), http.MethodPost)
+	}
+	api("/messages/preview", handlePreview(d), http.MethodPost)
+	api("/notifications", handleListNotifications(d), http.MethodGet)
+	api("/notifications/{id}/read", handleReadNotification(d), http.MethodPost)
 
 	api("/optouts", handleGetOptOut(d), http.MethodGet)
 	api("/optouts", handleCreateOptOut(d), http.MethodPost)

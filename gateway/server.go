@@ -26,6 +26,7 @@ type Deps struct {
 	Store    conversations.Store
 	Consent  optout.Register
 	Ingester *conversations.Ingester
+	Staff    conversations.StaffStore
 	// PublicURL is PARLEY_PUBLIC_URL without a trailing slash: webhook
 	// signatures are checked against it and webhook URLs are built from it.
 	PublicURL string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -171,4 +172,66 @@ func (db *DB) FindContacts(ctx context.Context, f conversations.ContactFilter) (
 // escapeLike escapes LIKE's wildcards so user input matches literally.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// UpdateContact applies a patch to a contact. A new phone list replaces the
+// old one; a phone of another contact is a conflict and nothing is written.
+func (db *DB) UpdateContact(ctx context.Context, accountID, contactID parley.ID, p conversations.ContactPatch, at time.Time) (conversations.Contact, error) {
+	var out conversations.Contact
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var row contactRow
+		q := `SELECT ` + contactColumns + ` FROM contacts WHERE account_id = ? AND id = ?` + db.dialect.forUpdate()
+		if err := tx.GetContext(ctx, &row, tx.Rebind(q), accountID, contactID); err != nil {
+			return err
+		}
+		phones, err := db.contactPhones(ctx, tx, []int64{row.ID})
+		if err != nil {
+			return err
+		}
+		c, err := row.contact(phones[row.ID])
+		if err != nil {
+			return err
+		}
+		if err := applyContactPatch(&c, p); err != nil {
+			return err
+		}
+		attrs, err := json.Marshal(c.Attributes)
+		if err != nil {
+			return err
+		}
+		const up = `UPDATE contacts SET name = ?, type = ?, attributes = ?, updated_at = ? WHERE id = ?`
+		if _, err := tx.ExecContext(ctx, tx.Rebind(up), c.Name, c.Type, string(attrs), ms(at), c.ID); err != nil {
+			return err
+		}
+		if p.Phones != nil {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM contact_phones WHERE contact_id = ?`), c.ID); err != nil {
+				return err
+			}
+			for i, ph := range c.Phones {
+				if err := addContactPhone(ctx, tx, accountID, c.ID, ph, i); err != nil {
+					return err
+				}
+			}
+		}
+		c.UpdatedAt = at
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+func applyContactPatch(c *conversations.Contact, p conversations.ContactPatch) error {
+	if p.Name != nil {
+		c.Name = *p.Name
+	}
+	if p.Type != nil {
+		c.Type = *p.Type
+	}
+	if p.Attributes != nil {
+		c.Attributes = *p.Attributes
+	}
+	if p.Phones != nil {
+		c.Phones = *p.Phones
+	}
+	return c.Validate()
 }

@@ -77,6 +77,12 @@ func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conve
 	if res.ConsentChanged, err = applyIntent(ctx, tx, ch.AccountID, conv.ID, msgID, p); err != nil {
 		return res, fmt.Errorf("consent: %w", err)
 	}
+	if owner := conv.AssigneeID; owner != nil && !res.Transition.ClearAssignee {
+		if err := notify(ctx, tx, conversations.Notification{AccountID: ch.AccountID, UserID: parley.ID(*owner),
+			Kind: conversations.NotifyInbound, ConversationID: conv.ID, MessageID: &msgID, CreatedAt: p.At}); err != nil {
+			return res, fmt.Errorf("notify assignee: %w", err)
+		}
+	}
 	if reply, ok := replyFor(p, res.ConsentChanged); ok {
 		m, err := enqueueText(ctx, tx, reply.draft(ch, conv.ID, p), p.At)
 		if err != nil {

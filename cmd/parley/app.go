@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
 
 	"github.com/parleyhq/parley"
@@ -32,6 +33,8 @@ type Main struct {
 	DB         *store.DB
 	Dispatcher *campaigns.Dispatcher
 
+	scheduler *cron.Cron
+
 	out      io.Writer
 	ln       net.Listener
 	server   *http.Server
@@ -46,7 +49,11 @@ type Main struct {
 
 // NewMain returns a program configured by cfg that logs to out.
 func NewMain(cfg Config, out io.Writer) *Main {
-	return &Main{Config: cfg, Clock: parley.SystemClock{}, out: out, Log: zerolog.Nop(), shutdown: 30 * time.Second}
+	var clock parley.Clock = parley.SystemClock{}
+	if cfg.clock != nil {
+		clock = cfg.clock
+	}
+	return &Main{Config: cfg, Clock: clock, out: out, Log: zerolog.Nop(), shutdown: 30 * time.Second}
 }
 
 // Addr is the address the server listens on (useful with ":0").
@@ -83,7 +90,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}}
 	handler := gateway.NewHandler(gateway.Deps{
-		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester,
+		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
 		PublicURL: m.Config.PublicURL, Ready: m.ready, OutboxChanged: m.Dispatcher.Notify,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
@@ -99,6 +106,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.goBackground(func() { _ = m.Dispatcher.Run(bgCtx) })
+	if err := m.startScheduler(bgCtx); err != nil {
+		return err
+	}
 	m.goBackground(func() {
 		if err := m.server.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Log.Error().Err(err).Msg("http server stopped")
@@ -126,6 +136,9 @@ func (m *Main) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), m.shutdown)
 		defer cancel()
 		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.scheduler != nil {
+		<-m.scheduler.Stop().Done() // let a running job finish
 	}
 	if m.cancel != nil {
 		m.cancel()
@@ -199,4 +212,26 @@ func writeSecretFile(path, secret string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// startScheduler runs the periodic jobs. Each job is skipped while its
+// previous run is still going, so a slow database never piles them up.
+func (m *Main) startScheduler(ctx context.Context) error {
+	m.scheduler = cron.New(cron.WithSeconds(), cron.WithLocation(time.UTC),
+		cron.WithChain(cron.Recover(cronLogger{m.Log}), cron.SkipIfStillRunning(cronLogger{m.Log})))
+	waker := &conversations.SnoozeWaker{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "snooze").Logger()}
+	if _, err := m.scheduler.AddFunc("* * * * * *", func() { waker.Wake(ctx) }); err != nil {
+		return err
+	}
+	m.scheduler.Start()
+	return nil
+}
+
+// cronLogger adapts zerolog to cron's logger.
+type cronLogger struct{ log zerolog.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug().Fields(kv).Msg("scheduler: " + msg) }
+
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error().Err(err).Fields(kv).Msg("scheduler: " + msg)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/mattn/go-isatty"
+
+	"github.com/parleyhq/parley"
 )
 
 // Config is every PARLEY_* setting of API.md. Each is read from the
@@ -22,6 +24,9 @@ type Config struct {
 	TwilioAPIURL   string
 	// TokenFile is where a generated bootstrap token is written.
 	TokenFile string
+
+	// clock replaces the wall clock in tests (snoozes, schedules).
+	clock parley.Clock
 }
 
 // setting is one configuration variable.

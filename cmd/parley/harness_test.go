@@ -226,3 +226,27 @@ func (e *env) received(phone string) []string {
 type twiliotestConfig = twiliotest.Config
 
 var twiliotestSign = twiliotest.Sign
+
+// testClock is a settable clock safe for the server's goroutines.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// withClock boots Parley on clock instead of the wall clock.
+func withClock(clock *testClock) envOption {
+	return func(c *Config, _ *twiliotest.Config) { c.clock = clock }
+}

@@ -1,0 +1,33 @@
+package conversations
+
+import (
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// NotificationKind says why a user is notified.
+type NotificationKind string
+
+// Notification kinds.
+const (
+	// NotifyAssigned: a conversation was assigned to the user.
+	NotifyAssigned NotificationKind = "conversation_assigned"
+	// NotifyInbound: a new text arrived in a conversation the user owns.
+	NotifyInbound NotificationKind = "inbound_message"
+)
+
+// Notification tells one user about one thing that needs them. It is a
+// row written in the same transaction as its cause, so a live stream (SSE)
+// can later deliver rows as they are committed without changing the model.
+type Notification struct {
+	ID             parley.ID
+	AccountID      parley.ID
+	UserID         parley.ID
+	Kind           NotificationKind
+	ConversationID parley.ID
+	MessageID      *parley.ID
+	ActorID        *parley.ID // who caused it; nil for the contact or the system
+	ReadAt         *time.Time
+	CreatedAt      time.Time
+}

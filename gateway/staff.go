@@ -1,0 +1,300 @@
+package gateway
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+// handleReply queues a staff text: 202, because the carrier has not seen it yet.
+func handleReply(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Body      string   `json:"body"`
+			MediaURLs []string `json:"media_urls"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		me := currentUser(r)
+		reply := conversations.Reply{AccountID: me.AccountID, ConversationID: id, Author: me, Body: in.Body, MediaURLs: in.MediaURLs, At: d.Clock.Now()}
+		if err := reply.Validate(); err != nil {
+			return err
+		}
+		m, err := d.Staff.QueueReply(r.Context(), reply)
+		if err != nil {
+			return err
+		}
+		d.OutboxChanged()
+		writeJSON(w, http.StatusAccepted, toMessageJSON(m))
+		return nil
+	}
+}
+
+// handlePreview tells staff what a text will cost before they send it.
+func handlePreview(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in struct {
+			Body *string `json:"body"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		if in.Body == nil {
+			return parley.Invalid(map[string]string{"body": "is required"})
+		}
+		s := conversations.Segment(*in.Body)
+		writeJSON(w, http.StatusOK, map[string]any{"segments": s.Segments, "encoding": s.Encoding, "characters": s.Characters})
+		return nil
+	}
+}
+
+func handleNote(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Body string `json:"body"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		me := currentUser(r)
+		n := conversations.Note{AccountID: me.AccountID, ConversationID: id, Author: me, Body: in.Body, At: d.Clock.Now()}
+		if err := n.Validate(); err != nil {
+			return err
+		}
+		m, err := d.Staff.AddNote(r.Context(), n)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, toMessageJSON(m))
+		return nil
+	}
+}
+
+// handleStatusAction serves resolve, reopen, close, pending and snooze;
+// the action is the last path segment.
+func handleStatusAction(d *Deps, action conversations.Action) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		me := currentUser(r)
+		c := conversations.StatusChange{AccountID: me.AccountID, ConversationID: id, Actor: me, Action: action, At: d.Clock.Now()}
+		if action == conversations.ActionSnooze {
+			var in struct {
+				Until *time.Time `json:"until"`
+			}
+			if err := decode(w, r, &in); err != nil {
+				return err
+			}
+			c.Until = in.Until
+		} else if err := decodeOptional(w, r); err != nil {
+			return err
+		}
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		conv, err := d.Staff.ChangeStatus(r.Context(), c)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toConversationJSON(conv))
+		return nil
+	}
+}
+
+// decodeOptional accepts an empty body or an empty JSON object.
+func decodeOptional(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	var none struct{}
+	return decode(w, r, &none)
+}
+
+func handleAssign(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			AssigneeID *parley.ID `json:"assignee_id"`
+		}
+		present, err := decodeWithKeys(w, r, &in)
+		if err != nil {
+			return err
+		}
+		if !present["assignee_id"] {
+			return parley.Invalid(map[string]string{"assignee_id": "is required (null unassigns)"})
+		}
+		me := currentUser(r)
+		conv, err := d.Staff.Assign(r.Context(), conversations.Assignment{AccountID: me.AccountID, ConversationID: id, Actor: me,
+			AssigneeID: in.AssigneeID, At: d.Clock.Now()})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toConversationJSON(conv))
+		return nil
+	}
+}
+
+func handlePatchConversation(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Priority *string `json:"priority"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		me := currentUser(r)
+		if in.Priority == nil {
+			conv, err := visibleConversation(r, d)
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, toConversationJSON(conv))
+			return nil
+		}
+		p := conversations.Priority(*in.Priority)
+		if !p.Valid() {
+			return parley.Invalid(map[string]string{"priority": "must be one of none, low, medium, high, urgent"})
+		}
+		conv, err := d.Staff.SetPriority(r.Context(), conversations.PriorityChange{AccountID: me.AccountID, ConversationID: id,
+			Actor: me, Priority: p, At: d.Clock.Now()})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toConversationJSON(conv))
+		return nil
+	}
+}
+
+type eventJSON struct {
+	ID             parley.ID      `json:"id"`
+	ConversationID parley.ID      `json:"conversation_id"`
+	Type           string         `json:"type"`
+	ActorType      string         `json:"actor_type"`
+	ActorID        *parley.ID     `json:"actor_id"`
+	Data           map[string]any `json:"data"`
+	CreatedAt      time.Time      `json:"created_at"`
+}
+
+func handleListEvents(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := visibleConversation(r, d)
+		if err != nil {
+			return err
+		}
+		page, err := pageFrom(r)
+		if err != nil {
+			return err
+		}
+		events, next, err := d.Staff.ListEvents(r.Context(), c.AccountID, c.ID, page)
+		if err != nil {
+			return err
+		}
+		out := make([]eventJSON, len(events))
+		for i, e := range events {
+			out[i] = eventJSON{ID: e.ID, ConversationID: e.ConversationID, Type: string(e.Type), ActorType: string(e.ActorType),
+				ActorID: e.ActorID, Data: e.Data, CreatedAt: e.CreatedAt}
+		}
+		writeJSON(w, http.StatusOK, newList(out, next))
+		return nil
+	}
+}
+
+type notificationJSON struct {
+	ID             parley.ID  `json:"id"`
+	Kind           string     `json:"kind"`
+	ConversationID parley.ID  `json:"conversation_id"`
+	MessageID      *parley.ID `json:"message_id"`
+	ActorID        *parley.ID `json:"actor_id"`
+	Read           bool       `json:"read"`
+	ReadAt         *time.Time `json:"read_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+func toNotificationJSON(n conversations.Notification) notificationJSON {
+	return notificationJSON{ID: n.ID, Kind: string(n.Kind), ConversationID: n.ConversationID, MessageID: n.MessageID,
+		ActorID: n.ActorID, Read: n.ReadAt != nil, ReadAt: n.ReadAt, CreatedAt: n.CreatedAt}
+}
+
+func handleListNotifications(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		page, err := pageFrom(r)
+		if err != nil {
+			return err
+		}
+		me := currentUser(r)
+		ns, next, err := d.Staff.ListNotifications(r.Context(), me.AccountID, me.ID, page)
+		if err != nil {
+			return err
+		}
+		out := make([]notificationJSON, len(ns))
+		for i, n := range ns {
+			out[i] = toNotificationJSON(n)
+		}
+		writeJSON(w, http.StatusOK, newList(out, next))
+		return nil
+	}
+}
+
+func handleReadNotification(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		if err := decodeOptional(w, r); err != nil {
+			return err
+		}
+		me := currentUser(r)
+		n, err := d.Staff.MarkNotificationRead(r.Context(), me.AccountID, me.ID, id, d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toNotificationJSON(n))
+		return nil
+	}
+}
+
+func handlePatchContact(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Name       *string         `json:"name"`
+			Type       *string         `json:"type"`
+			Attributes *map[string]any `json:"attributes"`
+			Phones     *[]string       `json:"phones"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		me := currentUser(r)
+		c, err := d.Staff.UpdateContact(r.Context(), me.AccountID, id, conversations.ContactPatch(in), d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toContactJSON(c))
+		return nil
+	}
+}

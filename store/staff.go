@@ -1,0 +1,293 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+)
+
+// lockForAction reads a conversation for a staff action and, on
+// PostgreSQL, locks it until the action commits, so the permission check
+// and the write see the same assignee.
+func (db *DB) lockForAction(ctx context.Context, tx *sqlx.Tx, accountID, id parley.ID) (conversations.Conversation, error) {
+	var row conversationRow
+	q := selectConversation + ` WHERE cv.account_id = ? AND cv.id = ?` + db.dialect.forUpdateOf("cv")
+	err := tx.GetContext(ctx, &row, tx.Rebind(q), accountID, id)
+	return row.conversation(), translate(err)
+}
+
+func userEvent(ctx context.Context, tx *sqlx.Tx, c conversations.Conversation, typ conversations.EventType, actor conversations.User, data map[string]any, at time.Time) error {
+	return insertEvent(ctx, tx, c.AccountID, c.ID, typ, conversations.ActorUser, &actor.ID, data, at)
+}
+
+// ChangeStatus applies a lifecycle action. Repeating the current status is
+// a no-op that logs nothing; any other status clears a snooze.
+func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (conversations.Conversation, error) {
+	var out conversations.Conversation
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		conv, err := db.lockForAction(ctx, tx, c.AccountID, c.ConversationID)
+		if err != nil {
+			return err
+		}
+		if !conversations.CanAct(c.Actor, conv) {
+			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you")
+		}
+		target, _ := c.Action.Target()
+		until := c.Until
+		if target != conversations.StatusSnoozed {
+			until = nil
+		}
+		sameUntil := (until == nil && conv.SnoozedUntil == nil) || (until != nil && conv.SnoozedUntil != nil && until.Equal(*conv.SnoozedUntil))
+		if conv.Status == target && sameUntil {
+			out = conv
+			return nil
+		}
+		const q = `UPDATE conversations SET status = ?, snoozed_until = ?, updated_at = ? WHERE id = ?`
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), string(target), msPtr(until), ms(c.At), conv.ID); err != nil {
+			return err
+		}
+		data := map[string]any{"from": conv.Status, "to": target, "action": c.Action}
+		if until != nil {
+			data["until"] = until.UTC().Format(time.RFC3339)
+		}
+		if err := userEvent(ctx, tx, conv, conversations.EventStatusChanged, c.Actor, data, c.At); err != nil {
+			return err
+		}
+		out, err = getConversation(ctx, tx, c.AccountID, conv.ID)
+		return err
+	})
+	return out, err
+}
+
+// Assign sets or clears the assignee and notifies the new one.
+func (db *DB) Assign(ctx context.Context, a conversations.Assignment) (conversations.Conversation, error) {
+	var out conversations.Conversation
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		conv, err := db.lockForAction(ctx, tx, a.AccountID, a.ConversationID)
+		if err != nil {
+			return err
+		}
+		if !conversations.CanAssign(a.Actor, conv) {
+			return parley.Errorf(parley.EFORBIDDEN, "only admins, users who see all conversations and the assignee may reassign it")
+		}
+		if a.AssigneeID != nil {
+			var one int
+			err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM users WHERE account_id = ? AND id = ?`), a.AccountID, *a.AssigneeID)
+			if parley.IsKind(translate(err), parley.ENOTFOUND) {
+				return parley.Invalid(map[string]string{"assignee_id": "no such user"})
+			} else if err != nil {
+				return err
+			}
+		}
+		if err := setAssignee(ctx, tx, conv, a.AssigneeID, &a.Actor, "assigned", a.At); err != nil {
+			return err
+		}
+		out, err = getConversation(ctx, tx, a.AccountID, conv.ID)
+		return err
+	})
+	return out, err
+}
+
+// setAssignee changes the assignee, logs it and notifies the new assignee
+// unless they assigned themself. actor is nil for the system.
+func setAssignee(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversation, to *parley.ID, actor *conversations.User, reason string, at time.Time) error {
+	if (to == nil && conv.AssigneeID == nil) || (to != nil && conv.AssigneeID != nil && *to == *conv.AssigneeID) {
+		return nil
+	}
+	const q = `UPDATE conversations SET assignee_id = ?, updated_at = ? WHERE id = ?`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), to, ms(at), conv.ID); err != nil {
+		return err
+	}
+	actorType, actorID := conversations.ActorSystem, (*parley.ID)(nil)
+	if actor != nil {
+		actorType, actorID = conversations.ActorUser, &actor.ID
+	}
+	data := map[string]any{"from": conv.AssigneeID, "to": to, "reason": reason}
+	if err := insertEvent(ctx, tx, conv.AccountID, conv.ID, conversations.EventAssigneeChanged, actorType, actorID, data, at); err != nil {
+		return err
+	}
+	if to == nil || (actorID != nil && *actorID == *to) {
+		return nil
+	}
+	return notify(ctx, tx, conversations.Notification{AccountID: conv.AccountID, UserID: *to, Kind: conversations.NotifyAssigned,
+		ConversationID: conv.ID, ActorID: actorID, CreatedAt: at})
+}
+
+// SetPriority sets a conversation's priority.
+func (db *DB) SetPriority(ctx context.Context, p conversations.PriorityChange) (conversations.Conversation, error) {
+	var out conversations.Conversation
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		conv, err := db.lockForAction(ctx, tx, p.AccountID, p.ConversationID)
+		if err != nil {
+			return err
+		}
+		if !conversations.CanAct(p.Actor, conv) {
+			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you")
+		}
+		if conv.Priority != p.Priority {
+			const q = `UPDATE conversations SET priority = ?, updated_at = ? WHERE id = ?`
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), string(p.Priority), ms(p.At), conv.ID); err != nil {
+				return err
+			}
+			if err := userEvent(ctx, tx, conv, conversations.EventPriorityChanged, p.Actor,
+				map[string]any{"from": conv.Priority, "to": p.Priority}, p.At); err != nil {
+				return err
+			}
+		}
+		out, err = getConversation(ctx, tx, p.AccountID, conv.ID)
+		return err
+	})
+	return out, err
+}
+
+// QueueReply stores a staff reply and queues it for the carrier.
+func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversations.Message, error) {
+	var out conversations.Message
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		conv, err := db.lockForAction(ctx, tx, r.AccountID, r.ConversationID)
+		if err != nil {
+			return err
+		}
+		if !conversations.CanReply(r.Author, conv) {
+			return parley.Errorf(parley.EFORBIDDEN, "this conversation is assigned to someone else")
+		}
+		if conv.OptedOut {
+			return parley.Conflict("contact_opted_out", "%s has opted out of texts from this account", conv.ContactPhone)
+		}
+		if conv.AssigneeID == nil {
+			if err := setAssignee(ctx, tx, conv, &r.Author.ID, &r.Author, "replied", r.At); err != nil {
+				return err
+			}
+		}
+		if conv.Status == conversations.StatusNew {
+			if err := db.openOnReply(ctx, tx, conv, r); err != nil {
+				return err
+			}
+		}
+		out, err = enqueueText(ctx, tx, outboundDraft{AccountID: r.AccountID, ConversationID: conv.ID, ChannelID: conv.ChannelID,
+			To: conv.ContactPhone, Body: r.Body, MediaURLs: r.MediaURLs, AuthorID: &r.Author.ID, Purpose: campaigns.PurposeReply,
+			Segments: r.Segmentation.Segments, Encoding: r.Segmentation.Encoding}, r.At)
+		return err
+	})
+	return out, err
+}
+
+func (db *DB) openOnReply(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversation, r conversations.Reply) error {
+	const q = `UPDATE conversations SET status = 'open', updated_at = ? WHERE id = ?`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), ms(r.At), conv.ID); err != nil {
+		return err
+	}
+	return userEvent(ctx, tx, conv, conversations.EventStatusChanged, r.Author,
+		map[string]any{"from": conv.Status, "to": conversations.StatusOpen, "reason": "replied"}, r.At)
+}
+
+// AddNote stores an internal note in the thread; it is never sent.
+func (db *DB) AddNote(ctx context.Context, n conversations.Note) (conversations.Message, error) {
+	var out conversations.Message
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		conv, err := db.lockForAction(ctx, tx, n.AccountID, n.ConversationID)
+		if err != nil {
+			return err
+		}
+		if !conversations.CanAct(n.Author, conv) {
+			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you")
+		}
+		const q = `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
+    author_id, created_at, updated_at)
+VALUES (?, ?, ?, 'outbound', 'note', ?, '[]', '', ?, ?, ?) RETURNING id`
+		var id int64
+		if err := tx.GetContext(ctx, &id, tx.Rebind(q), n.AccountID, conv.ID, conv.ChannelID, n.Body, n.Author.ID, ms(n.At), ms(n.At)); err != nil {
+			return err
+		}
+		out, err = getMessage(ctx, tx, n.AccountID, parley.ID(id))
+		return err
+	})
+	return out, err
+}
+
+type eventRow struct {
+	ID             int64  `db:"id"`
+	AccountID      int64  `db:"account_id"`
+	ConversationID int64  `db:"conversation_id"`
+	Type           string `db:"type"`
+	ActorType      string `db:"actor_type"`
+	ActorID        *int64 `db:"actor_id"`
+	Data           string `db:"data"`
+	CreatedAt      int64  `db:"created_at"`
+}
+
+// ListEvents lists a conversation's activity log, oldest first.
+func (db *DB) ListEvents(ctx context.Context, accountID, conversationID parley.ID, page conversations.Page) ([]conversations.Event, string, error) {
+	page = page.Normalize()
+	if _, err := db.GetConversation(ctx, accountID, conversationID); err != nil {
+		return nil, "", err
+	}
+	where, args := "account_id = ? AND conversation_id = ?", []any{accountID, conversationID}
+	if page.Cursor != "" {
+		key, err := decodeCursor(page.Cursor, 1)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = where+" AND id > ?", append(args, key[0])
+	}
+	var rows []eventRow
+	q := `SELECT id, account_id, conversation_id, type, actor_type, actor_id, data, created_at FROM conversation_events
+WHERE ` + where + ` ORDER BY id LIMIT ?`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(args, page.Limit+1)...); err != nil {
+		return nil, "", translate(err)
+	}
+	next := ""
+	if len(rows) > page.Limit {
+		rows = rows[:page.Limit]
+		next = encodeCursor(rows[len(rows)-1].ID)
+	}
+	out := make([]conversations.Event, len(rows))
+	for i, r := range rows {
+		out[i] = conversations.Event{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), ConversationID: parley.ID(r.ConversationID),
+			Type: conversations.EventType(r.Type), ActorType: conversations.ActorType(r.ActorType), ActorID: idPtr(r.ActorID), CreatedAt: fromMS(r.CreatedAt)}
+		if err := json.Unmarshal([]byte(r.Data), &out[i].Data); err != nil {
+			return nil, "", err
+		}
+	}
+	return out, next, nil
+}
+
+// WakeSnoozed opens conversations whose snooze ended. The UPDATE claims
+// the rows: on PostgreSQL a second instance running the same statement
+// waits on the row locks, re-checks status = 'snoozed' and skips them, so
+// each conversation is woken, and logged, once.
+func (db *DB) WakeSnoozed(ctx context.Context, now time.Time) ([]conversations.Conversation, error) {
+	var out []conversations.Conversation
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var woken []struct {
+			ID        int64 `db:"id"`
+			AccountID int64 `db:"account_id"`
+		}
+		const q = `UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = ?
+WHERE status = 'snoozed' AND snoozed_until <= ? RETURNING id, account_id`
+		if err := tx.SelectContext(ctx, &woken, tx.Rebind(q), ms(now), ms(now)); err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, w := range woken {
+			data := map[string]any{"from": conversations.StatusSnoozed, "to": conversations.StatusOpen, "reason": "snooze_ended"}
+			if err := insertEvent(ctx, tx, parley.ID(w.AccountID), parley.ID(w.ID), conversations.EventStatusChanged,
+				conversations.ActorSystem, nil, data, now); err != nil {
+				return err
+			}
+			c, err := getConversation(ctx, tx, parley.ID(w.AccountID), parley.ID(w.ID))
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
