@@ -38,6 +38,7 @@ fuzz: ## run every fuzz test for FUZZTIME each (default 30s)
 	$(GO) test ./conversations -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./gateway/twilio -run='^$$' -fuzz='^FuzzParseInbound$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./gateway/twilio -run='^$$' -fuzz='^FuzzParseStatus$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./conversations -run='^$$' -fuzz='^FuzzSegment$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s
 
 .PHONY: bench
 bench: ## ingest benchmarks on SQLite and PostgreSQL, BENCHCOUNT runs each (compare medians)
