@@ -104,8 +104,8 @@ type ConversationFilter struct {
 	Unassigned   bool
 	ContactID    parley.ID
 	ContactPhone string
-	// Query matches the contact's name or phone. (Message bodies join
-	// when full-text search lands.)
+	// Query matches message bodies and the contact's name (full-text,
+	// the last word as a prefix) or the contact's phone.
 	Query string
 	Page  Page
 }

@@ -103,9 +103,8 @@ func (db *DB) FindConversations(ctx context.Context, f conversations.Conversatio
 		where, args = append(where, "cv.contact_phone = ?"), append(args, f.ContactPhone)
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		like := "%" + escapeLike(strings.ToLower(q)) + "%"
-		where = append(where, `(LOWER(ct.name) LIKE ? ESCAPE '\' OR cv.contact_phone LIKE ? ESCAPE '\')`)
-		args = append(args, like, like)
+		cond, qargs := db.dialect.conversationSearch(q, f.AccountID)
+		where, args = append(where, cond), append(args, qargs...)
 	}
 	if page.Cursor != "" {
 		key, err := decodeCursor(page.Cursor, 2)

@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -29,6 +30,28 @@ import (
 func init() {
 	// modernc registers itself as "sqlite", a name sqlx may not know.
 	sqlx.BindDriver("sqlite", sqlx.QUESTION)
+	// Only migrations call it (to backfill); the application computes the
+	// same value in Go, so the database stays usable from any SQLite tool.
+	err := sqlite.RegisterDeterministicScalarFunction("parley_reverse_digits", 1,
+		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			s, _ := args[0].(string)
+			return reversedDigits(s), nil
+		})
+	if err != nil {
+		panic(err)
+	}
+}
+
+// reversedDigits is a phone's digits back to front: a search for a
+// number's last digits becomes a prefix search on it.
+func reversedDigits(phone string) string {
+	out := make([]byte, 0, len(phone))
+	for i := len(phone) - 1; i >= 0; i-- {
+		if c := phone[i]; c >= '0' && c <= '9' {
+			out = append(out, c)
+		}
+	}
+	return string(out)
 }
 
 // DB is an open Parley database.
