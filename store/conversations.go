@@ -76,9 +76,13 @@ func rebind(q sqlx.QueryerContext, query string) string {
 	return query
 }
 
-// FindConversations lists conversations by last activity, newest first.
-func (db *DB) FindConversations(ctx context.Context, f conversations.ConversationFilter) ([]conversations.Conversation, string, error) {
-	page := f.Page.Normalize()
+// conversationQuery builds the list query of a filter. The indexes it
+// relies on: conversations_activity (account_id, last_message_at DESC, id
+// DESC) serves view=all and the keyset walk; conversations_assignee
+// (account_id, assignee_id, last_message_at DESC, id DESC) serves view=mine;
+// q adds the full-text and phone indexes of search.go. Plans are printed
+// by `parley dev listbench` (see README, Performance).
+func (db *DB) conversationQuery(f conversations.ConversationFilter, page conversations.Page) (string, []any, error) {
 	where, args := []string{"cv.account_id = ?"}, []any{f.AccountID}
 	if len(f.Statuses) > 0 {
 		marks := strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")
@@ -109,7 +113,7 @@ func (db *DB) FindConversations(ctx context.Context, f conversations.Conversatio
 	if page.Cursor != "" {
 		key, err := decodeCursor(page.Cursor, 2)
 		if err != nil {
-			return nil, "", err
+			return "", nil, err
 		}
 		// Row-value comparison keeps the keyset on one index range.
 		where = append(where, "(cv.last_message_at < ? OR (cv.last_message_at = ? AND cv.id < ?))")
@@ -118,6 +122,16 @@ func (db *DB) FindConversations(ctx context.Context, f conversations.Conversatio
 	q := selectConversation + ` WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT ?`
 	args = append(args, page.Limit+1)
+	return q, args, nil
+}
+
+// FindConversations lists conversations by last activity, newest first.
+func (db *DB) FindConversations(ctx context.Context, f conversations.ConversationFilter) ([]conversations.Conversation, string, error) {
+	page := f.Page.Normalize()
+	q, args, err := db.conversationQuery(f, page)
+	if err != nil {
+		return nil, "", err
+	}
 	var rows []conversationRow
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
 		return nil, "", translate(err)

@@ -47,6 +47,7 @@ commands:
   migrate                               migrate the database up and exit
   account create --name NAME [--token T] create a tenant with its first admin; prints the admin token
   version                               print the version
+  dev seed|listbench                    measurement tools: synthetic data, list latency and query plans
 
 Every command reads the PARLEY_* environment variables; "parley serve -h" lists them.
 `
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) > 1 && args[1] == "create" {
 			return runAccountCreate(ctx, args[2:], getenv, stdout, stderr)
 		}
+	case "dev":
+		return runDev(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "parley", version)
 		return nil

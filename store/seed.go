@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+// SeedSpec sizes a synthetic inbox for measurements (`parley dev seed`).
+type SeedSpec struct {
+	AccountID     parley.ID
+	Conversations int
+	Messages      int // in total, spread over the conversations
+	Agents        int
+	Now           time.Time
+	Seed          uint64 // for a reproducible data set
+	// Progress is told how many rows of each table have been written.
+	Progress func(table string, done, total int)
+}
+
+// SeedResult names what Seed created.
+type SeedResult struct {
+	InboxID   parley.ID
+	ChannelID parley.ID
+	AgentIDs  []parley.ID
+}
+
+// seedBatch rows go in one INSERT: large enough to amortise round trips,
+// small enough for PostgreSQL's 65535 parameters.
+const seedBatch = 1000
+
+// Seed fills an account with realistic-looking conversations and messages:
+// contacts with one phone each, statuses and assignees in the proportions
+// of a busy inbox, and message bodies drawn from a vocabulary in which some
+// words are rare (selective searches) and some common. Rows get explicit
+// ids so that millions insert in large batches without RETURNING.
+func (db *DB) Seed(ctx context.Context, s SeedSpec) (SeedResult, error) {
+	rng := rand.New(rand.NewPCG(s.Seed, s.Seed^0x5eed))
+	var res SeedResult
+	tag := fmt.Sprintf("%d", s.Now.UnixMilli())
+	inbox, err := db.CreateInbox(ctx, conversations.Inbox{AccountID: s.AccountID, Name: "Seeded " + tag, Kind: conversations.InboxSupport, CreatedAt: s.Now})
+	if err != nil {
+		return res, err
+	}
+	res.InboxID = inbox.ID
+	ch, err := db.CreateChannel(ctx, conversations.Channel{AccountID: s.AccountID, InboxID: inbox.ID, Carrier: conversations.CarrierTwilio,
+		PhoneNumber: "+1628" + tag[len(tag)-7:], CarrierAccountID: "ACseed" + tag, AuthToken: "seed", CreatedAt: s.Now})
+	if err != nil {
+		return res, err
+	}
+	res.ChannelID = ch.ID
+	for i := 0; i < s.Agents; i++ {
+		u, _, err := db.CreateUser(ctx, s.AccountID, conversations.NewUser{Email: fmt.Sprintf("agent%d-%s@seed.example", i, tag),
+			Name: fmt.Sprintf("Agent %d", i), Role: conversations.RoleAgent}, conversations.NewTokenSecret(), s.Now)
+		if err != nil {
+			return res, err
+		}
+		res.AgentIDs = append(res.AgentIDs, u.ID)
+	}
+	base, err := db.nextIDs(ctx)
+	if err != nil {
+		return res, err
+	}
+	g := seedGen{spec: s, res: res, rng: rng, ch: ch, base: base}
+	for _, step := range []func(context.Context, *DB) error{g.contacts, g.conversations, g.messages} {
+		if err := step(ctx, db); err != nil {
+			return res, err
+		}
+	}
+	return res, db.afterSeed(ctx)
+}
+
+// nextIDs returns the first free id of each seeded table.
+func (db *DB) nextIDs(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, t := range []string{"contacts", "conversations", "messages"} {
+		var max int64
+		if err := db.db.GetContext(ctx, &max, `SELECT COALESCE(MAX(id), 0) FROM `+t); err != nil {
+			return nil, err
+		}
+		out[t] = max + 1
+	}
+	return out, nil
+}
+
+// afterSeed moves PostgreSQL's identity sequences past the explicit ids and
+// refreshes planner statistics.
+func (db *DB) afterSeed(ctx context.Context) error {
+	if db.dialect.name != "postgres" {
+		_, err := db.db.ExecContext(ctx, `ANALYZE`)
+		return err
+	}
+	for _, t := range []string{"contacts", "conversations", "messages"} {
+		q := fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))`, t, t)
+		if _, err := db.db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	_, err := db.db.ExecContext(ctx, `ANALYZE`)
+	return err
+}
+
+type seedGen struct {
+	spec SeedSpec
+	res  SeedResult
+	rng  *rand.Rand
+	ch   conversations.Channel
+	base map[string]int64
+	// lastAt is each conversation's last activity, shared by the steps.
+	lastAt []time.Time
+}
+
+func (g *seedGen) phone(i int) string { return fmt.Sprintf("+1628%07d", 2000000+i) }
+
+var (
+	firstNames = []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Dennis", "Radia", "Tim", "Hedy", "Linus", "Shafi", "Niklaus"}
+	lastNames  = []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Ritchie", "Perlman", "Berners-Lee", "Lamarr", "Torvalds", "Goldwasser", "Wirth"}
+	// Common words appear in most texts; rare ones in about one in a
+	// thousand, so both broad and selective searches can be measured.
+	commonWords = strings.Fields("hi hello thanks please when can you the a my is it for order quote today tomorrow price job visit time")
+	rareWords   = strings.Fields("gutter skylight invoice chimney drywall asbestos plumbing gazebo sandblast retaining pergola")
+	statuses    = []struct {
+		s      conversations.Status
+		weight int
+	}{{"new", 10}, {"open", 30}, {"pending", 10}, {"snoozed", 5}, {"resolved", 35}, {"closed", 10}}
+)
+
+func (g *seedGen) contacts(ctx context.Context, db *DB) error {
+	n := g.spec.Conversations
+	return insertBatches(ctx, db, "contacts", n, g.spec.Progress, func(i int) (string, []any) {
+		id := g.base["contacts"] + int64(i)
+		name := firstNames[g.rng.IntN(len(firstNames))] + " " + lastNames[g.rng.IntN(len(lastNames))]
+		at := ms(g.spec.Now)
+		return "(?, ?, ?, '', '{}', ?, ?)", []any{id, g.spec.AccountID, name, at, at}
+	}, `INSERT INTO contacts (id, account_id, name, type, attributes, created_at, updated_at) VALUES `, func(ctx context.Context, tx *sqlx.Tx, from, to int) error {
+		// The phones of the same batch.
+		var vals []string
+		var args []any
+		for i := from; i < to; i++ {
+			vals = append(vals, "(?, ?, ?, 0)")
+			args = append(args, g.spec.AccountID, g.phone(i), g.base["contacts"]+int64(i))
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES `+strings.Join(vals, ", ")), args...)
+		return err
+	})
+}
+
+func (g *seedGen) conversations(ctx context.Context, db *DB) error {
+	n := g.spec.Conversations
+	g.lastAt = make([]time.Time, n)
+	return insertBatches(ctx, db, "conversations", n, g.spec.Progress, func(i int) (string, []any) {
+		id := g.base["conversations"] + int64(i)
+		last := g.spec.Now.Add(-time.Duration(g.rng.Int64N(int64(90 * 24 * time.Hour)))).Truncate(time.Millisecond)
+		g.lastAt[i] = last
+		status := g.status()
+		var assignee *parley.ID
+		if len(g.res.AgentIDs) > 0 && status != conversations.StatusNew && g.rng.IntN(100) < 85 {
+			assignee = &g.res.AgentIDs[g.rng.IntN(len(g.res.AgentIDs))]
+		}
+		var snoozed *int64
+		if status == conversations.StatusSnoozed {
+			v := ms(g.spec.Now.Add(24 * time.Hour))
+			snoozed = &v
+		}
+		phone := g.phone(i)
+		return "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?, ?, ?)", []any{id, g.spec.AccountID, g.ch.ID, g.ch.InboxID,
+			g.base["contacts"] + int64(i), phone, reversedDigits(phone), g.ch.PhoneNumber, string(status), assignee, snoozed,
+			ms(last), ms(last), ms(last.Add(-time.Hour)), ms(last)}
+	}, `INSERT INTO conversations (id, account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev, business_phone,
+    status, priority, assignee_id, snoozed_until, last_message_at, last_inbound_at, created_at, updated_at) VALUES `, nil)
+}
+
+func (g *seedGen) status() conversations.Status {
+	r := g.rng.IntN(100)
+	for _, s := range statuses {
+		if r < s.weight {
+			return s.s
+		}
+		r -= s.weight
+	}
+	return conversations.StatusOpen
+}
+
+func (g *seedGen) messages(ctx context.Context, db *DB) error {
+	n, convs := g.spec.Messages, g.spec.Conversations
+	if convs == 0 {
+		return nil
+	}
+	return insertBatches(ctx, db, "messages", n, g.spec.Progress, func(i int) (string, []any) {
+		id := g.base["messages"] + int64(i)
+		conv := i % convs
+		k := i / convs // the k-th message of its conversation, oldest first
+		at := g.lastAt[conv].Add(-time.Duration(n/convs-k) * time.Minute)
+		dir, status := "inbound", "received"
+		if k%2 == 1 {
+			dir, status = "outbound", "delivered"
+		}
+		return "(?, ?, ?, ?, ?, 'text', ?, '[]', ?, 1, ?, ?)", []any{id, g.spec.AccountID, g.base["conversations"] + int64(conv),
+			g.ch.ID, dir, g.body(), status, ms(at), ms(at)}
+	}, `INSERT INTO messages (id, account_id, conversation_id, channel_id, direction, kind, body, media_urls, status, segments, created_at, updated_at) VALUES `, nil)
+}
+
+func (g *seedGen) body() string {
+	words := make([]string, 4+g.rng.IntN(12))
+	for i := range words {
+		words[i] = commonWords[g.rng.IntN(len(commonWords))]
+	}
+	if g.rng.IntN(1000) == 0 {
+		words[g.rng.IntN(len(words))] = rareWords[g.rng.IntN(len(rareWords))]
+	}
+	return strings.Join(words, " ")
+}
+
+// insertBatches inserts n generated rows seedBatch at a time, one
+// transaction per batch; also runs in the same transaction when non-nil.
+func insertBatches(ctx context.Context, db *DB, table string, n int, progress func(string, int, int),
+	row func(i int) (string, []any), prefix string, also func(ctx context.Context, tx *sqlx.Tx, from, to int) error) error {
+	for from := 0; from < n; from += seedBatch {
+		to := min(from+seedBatch, n)
+		vals := make([]string, 0, to-from)
+		var args []any
+		for i := from; i < to; i++ {
+			v, a := row(i)
+			vals = append(vals, v)
+			args = append(args, a...)
+		}
+		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(prefix+strings.Join(vals, ", ")), args...); err != nil {
+				return fmt.Errorf("seed %s: %w", table, err)
+			}
+			if also != nil {
+				return also(ctx, tx, from, to)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(table, to, n)
+		}
+	}
+	return nil
+}
+
+// ExplainConversations returns the database's plan for a conversation
+// list query: EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
+func (db *DB) ExplainConversations(ctx context.Context, f conversations.ConversationFilter) (string, error) {
+	q, args, err := db.conversationQuery(f, f.Page.Normalize())
+	if err != nil {
+		return "", err
+	}
+	prefix, col := "EXPLAIN (ANALYZE, BUFFERS) ", 0
+	if db.dialect.name == "sqlite" {
+		prefix, col = "EXPLAIN QUERY PLAN ", 3
+	}
+	rows, err := db.db.QueryContext(ctx, db.db.Rebind(prefix+q), args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var b strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%s\n", vals[col])
+	}
+	return b.String(), rows.Err()
+}
