@@ -17,6 +17,7 @@ func routes(d *Deps) http.Handler {
 
 	r.Handle("/healthz", handleHealthz()).Methods(http.MethodGet)
 	r.Handle("/readyz", handleReadyz(d)).Methods(http.MethodGet)
+	r.Handle("/openapi.json", handleOpenAPI()).Methods(http.MethodGet)
 
 	// Carrier webhooks: authenticated by the carrier's signature.
 	r.Handle("/webhooks/twilio/messages", handleTwilioInbound(d)).Methods(http.MethodPost)
