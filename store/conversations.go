@@ -33,15 +33,19 @@ type conversationRow struct {
 	UpdatedAt           int64  `db:"updated_at"`
 }
 
-// selectConversation reads conversations with their contact's name and the
-// phone's account-wide consent.
-const selectConversation = `SELECT cv.id, cv.account_id, cv.inbox_id, cv.channel_id, cv.contact_id, ct.name AS contact_name,
+// conversationColumns and conversationJoins read conversations with their
+// contact's name and the phone's account-wide consent; cv may be the table
+// or a subquery over it.
+const conversationColumns = `SELECT cv.id, cv.account_id, cv.inbox_id, cv.channel_id, cv.contact_id, ct.name AS contact_name,
        cv.contact_phone, cv.business_phone, cv.status, cv.priority, cv.assignee_id, cv.snoozed_until,
        cv.revocation_flagged_at, COALESCE(cs.opted_out, FALSE) AS opted_out, cv.last_message_at,
-       cv.last_inbound_at, cv.created_at, cv.updated_at
-FROM conversations cv
+       cv.last_inbound_at, cv.created_at, cv.updated_at`
+
+const conversationJoins = `
 JOIN contacts ct ON ct.id = cv.contact_id
 LEFT JOIN consents cs ON cs.account_id = cv.account_id AND cs.phone = cv.contact_phone`
+
+const selectConversation = conversationColumns + ` FROM conversations cv` + conversationJoins
 
 func (r conversationRow) conversation() conversations.Conversation {
 	return conversations.Conversation{
@@ -76,65 +80,118 @@ func rebind(q sqlx.QueryerContext, query string) string {
 	return query
 }
 
-// conversationQuery builds the list query of a filter. The indexes it
-// relies on: conversations_activity (account_id, last_message_at DESC, id
+// conversationWhere is a filter's conditions, the search apart: search
+// needs a plan of its own (see FindConversations).
+type conversationWhere struct {
+	conds, search []string
+	args, sargs   []any
+}
+
+func (w conversationWhere) all() ([]string, []any) {
+	return append(append([]string{}, w.conds...), w.search...), append(append([]any{}, w.args...), w.sargs...)
+}
+
+// conversationFilterWhere builds a filter's conditions. The indexes they
+// rely on: conversations_activity (account_id, last_message_at DESC, id
 // DESC) serves view=all and the keyset walk; conversations_assignee
 // (account_id, assignee_id, last_message_at DESC, id DESC) serves view=mine;
 // q adds the full-text and phone indexes of search.go. Plans are printed
 // by `parley dev listbench` (see README, Performance).
-func (db *DB) conversationQuery(f conversations.ConversationFilter, page conversations.Page) (string, []any, error) {
-	where, args := []string{"cv.account_id = ?"}, []any{f.AccountID}
+func (db *DB) conversationFilterWhere(f conversations.ConversationFilter, page conversations.Page) (conversationWhere, error) {
+	w := conversationWhere{conds: []string{"cv.account_id = ?"}, args: []any{f.AccountID}}
+	add := func(cond string, args ...any) { w.conds, w.args = append(w.conds, cond), append(w.args, args...) }
 	if len(f.Statuses) > 0 {
-		marks := strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")
-		where = append(where, "cv.status IN ("+marks+")")
+		var args []any
 		for _, s := range f.Statuses {
 			args = append(args, string(s))
 		}
+		add("cv.status IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")+")", args...)
 	}
 	if f.InboxID != 0 {
-		where, args = append(where, "cv.inbox_id = ?"), append(args, f.InboxID)
+		add("cv.inbox_id = ?", f.InboxID)
 	}
 	if f.AssigneeID != 0 {
-		where, args = append(where, "cv.assignee_id = ?"), append(args, f.AssigneeID)
+		add("cv.assignee_id = ?", f.AssigneeID)
 	}
 	if f.Unassigned {
-		where = append(where, "cv.assignee_id IS NULL")
+		add("cv.assignee_id IS NULL")
 	}
 	if f.ContactID != 0 {
-		where, args = append(where, "cv.contact_id = ?"), append(args, f.ContactID)
+		add("cv.contact_id = ?", f.ContactID)
 	}
 	if f.ContactPhone != "" {
-		where, args = append(where, "cv.contact_phone = ?"), append(args, f.ContactPhone)
-	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		cond, qargs := db.dialect.conversationSearch(q, f.AccountID)
-		where, args = append(where, cond), append(args, qargs...)
+		add("cv.contact_phone = ?", f.ContactPhone)
 	}
 	if page.Cursor != "" {
 		key, err := decodeCursor(page.Cursor, 2)
 		if err != nil {
-			return "", nil, err
+			return w, err
 		}
-		// Row-value comparison keeps the keyset on one index range.
-		where = append(where, "(cv.last_message_at < ? OR (cv.last_message_at = ? AND cv.id < ?))")
-		args = append(args, key[0], key[0], key[1])
+		add("(cv.last_message_at < ? OR (cv.last_message_at = ? AND cv.id < ?))", key[0], key[0], key[1])
 	}
-	q := selectConversation + ` WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT ?`
-	args = append(args, page.Limit+1)
-	return q, args, nil
+	if q := strings.TrimSpace(f.Query); q != "" {
+		cond, qargs := db.dialect.conversationSearch(q, f.AccountID)
+		w.search, w.sargs = []string{cond}, qargs
+	}
+	return w, nil
+}
+
+const byActivity = ` ORDER BY cv.last_message_at DESC, cv.id DESC`
+
+// plainQuery selects the page with every condition in one WHERE.
+func plainQuery(w conversationWhere, limit int) (string, []any) {
+	conds, args := w.all()
+	return selectConversation + ` WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?`, append(args, limit)
+}
+
+// searchWindow is how many of the most recent conversations the first
+// search plan looks through.
+const searchWindow = 2000
+
+// windowQuery looks for matches among the searchWindow most recent
+// conversations of the filter only: a bounded walk of the recency index
+// that fills the page at once when matches are common.
+func windowQuery(w conversationWhere, limit int) (string, []any) {
+	q := conversationColumns + ` FROM (SELECT * FROM conversations cv WHERE ` + strings.Join(w.conds, " AND ") + byActivity +
+		` LIMIT ?) cv` + conversationJoins + ` WHERE ` + strings.Join(w.search, " AND ") + byActivity + ` LIMIT ?`
+	args := append(append(append([]any{}, w.args...), searchWindow), w.sargs...)
+	return q, append(args, limit)
+}
+
+// hitsQuery collects every match through the search indexes first (GIN
+// bitmap OR phone ranges, materialized so the planner cannot fold it into
+// a recency walk), then sorts just those: fast when matches are rare.
+func hitsQuery(w conversationWhere, limit int) (string, []any) {
+	q := `WITH hits AS MATERIALIZED (SELECT cv.id FROM conversations cv WHERE cv.account_id = ? AND ` + strings.Join(w.search, " AND ") + `)
+` + conversationColumns + ` FROM hits JOIN conversations cv ON cv.id = hits.id` + conversationJoins +
+		` WHERE ` + strings.Join(w.conds, " AND ") + byActivity + ` LIMIT ?`
+	args := append(append(append([]any{w.args[0]}, w.sargs...), w.args...), limit)
+	return q, args
 }
 
 // FindConversations lists conversations by last activity, newest first.
+//
+// A search on PostgreSQL picks its plan from what it finds rather than
+// from estimates (a prefix query's selectivity is a fixed guess): the
+// recency window first, which is exact whenever it fills the page; the
+// index-collected hits otherwise. SQLite's FTS5 subqueries are planned well
+// by SQLite, so it runs the plain query.
 func (db *DB) FindConversations(ctx context.Context, f conversations.ConversationFilter) ([]conversations.Conversation, string, error) {
 	page := f.Page.Normalize()
-	q, args, err := db.conversationQuery(f, page)
+	w, err := db.conversationFilterWhere(f, page)
 	if err != nil {
 		return nil, "", err
 	}
 	var rows []conversationRow
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
-		return nil, "", translate(err)
+	for _, plan := range db.conversationPlans(w) {
+		q, args := plan(w, page.Limit+1)
+		rows = rows[:0]
+		if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
+			return nil, "", translate(err)
+		}
+		if len(rows) > page.Limit {
+			break
+		}
 	}
 	next := ""
 	if len(rows) > page.Limit {
@@ -147,6 +204,15 @@ func (db *DB) FindConversations(ctx context.Context, f conversations.Conversatio
 		out[i] = r.conversation()
 	}
 	return out, next, nil
+}
+
+// conversationPlans lists the queries to try in turn; the last one is
+// always complete.
+func (db *DB) conversationPlans(w conversationWhere) []func(conversationWhere, int) (string, []any) {
+	if len(w.search) == 0 || db.dialect.name != "postgres" {
+		return []func(conversationWhere, int) (string, []any){plainQuery}
+	}
+	return []func(conversationWhere, int) (string, []any){windowQuery, hitsQuery}
 }
 
 type messageRow struct {

@@ -45,30 +45,22 @@ func (d dialect) textMatch(terms []string) string {
 	return strings.Join(parts, " ")
 }
 
-// Full-text subqueries: conversations whose messages, and contacts whose
-// names, match. Each uses its dialect's index (GIN on PostgreSQL, FTS5 on
-// SQLite); account_id narrows after the index lookup.
+// Full-text subqueries of SQLite: conversations whose messages, and
+// contacts whose names, match, through the FTS5 tables; account_id narrows
+// after the index lookup. (PostgreSQL searches conversations.search_tsv.)
 func (d dialect) messagesMatching() string {
-	if d.name == "postgres" {
-		return `SELECT m.conversation_id FROM messages m
-WHERE to_tsvector('simple', m.body) @@ to_tsquery('simple', ?) AND m.account_id = ?`
-	}
 	return `SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
 WHERE messages_fts MATCH ? AND m.account_id = ?`
 }
 
 func (d dialect) contactsMatching() string {
-	if d.name == "postgres" {
-		return `SELECT c.id FROM contacts c
-WHERE to_tsvector('simple', c.name) @@ to_tsquery('simple', ?) AND c.account_id = ?`
-	}
 	return `SELECT c.id FROM contacts_fts f JOIN contacts c ON c.id = f.rowid
 WHERE contacts_fts MATCH ? AND c.account_id = ?`
 }
 
 // conversationSearch is the WHERE condition for a conversation list's q:
-// the contact's phone (a full number in any spelling, or the start of one),
-// or a full-text match on message bodies or the contact's name.
+// the contact's phone (a full number in any spelling, or its first or last
+// digits), or a full-text match on message bodies or the contact's name.
 func (d dialect) conversationSearch(q string, accountID any) (string, []any) {
 	var conds []string
 	var args []any
@@ -84,8 +76,13 @@ func (d dialect) conversationSearch(q string, accountID any) (string, []any) {
 	}
 	if terms := searchTerms(q); len(terms) > 0 {
 		match := d.textMatch(terms)
-		conds = append(conds, "cv.id IN ("+d.messagesMatching()+")", "cv.contact_id IN ("+d.contactsMatching()+")")
-		args = append(args, match, accountID, match, accountID)
+		if d.name == "postgres" {
+			// The conversation's own search document (migration 00005).
+			conds, args = append(conds, "cv.search_tsv @@ to_tsquery('simple', ?)"), append(args, match)
+		} else {
+			conds = append(conds, "cv.id IN ("+d.messagesMatching()+")", "cv.contact_id IN ("+d.contactsMatching()+")")
+			args = append(args, match, accountID, match, accountID)
+		}
 	}
 	if len(conds) == 0 {
 		return "1 = 0", nil

@@ -62,3 +62,62 @@ func TestConversationSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchFindsEveryMatchBeyondTheRecencyWindow pages through all results
+// of searches on an inbox larger than the first plan's window and compares
+// them with a brute-force scan: rare words (matches far apart, past the
+// window) and common ones (the window fills every page).
+func TestSearchFindsEveryMatchBeyondTheRecencyWindow(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, newSID("AC"), bizA)
+		res, err := db.Seed(ctx, store.SeedSpec{AccountID: a.account.ID, Conversations: 3000, Messages: 30000, Agents: 3, Now: t0, Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, word := range []string{"gutter", "chimney", "quote", "tomorrow"} {
+			t.Run(word, func(t *testing.T) {
+				want := map[parley.ID]bool{}
+				rows, err := db.SQL().QueryContext(ctx, db.SQL().Rebind(`SELECT DISTINCT conversation_id FROM messages
+WHERE channel_id = ? AND (body LIKE ? OR body LIKE ? OR body LIKE ? OR body = ?)`),
+					res.ChannelID, word+" %", "% "+word+" %", "% "+word, word)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for rows.Next() {
+					var id parley.ID
+					if err := rows.Scan(&id); err != nil {
+						t.Fatal(err)
+					}
+					want[id] = true
+				}
+				rows.Close()
+				got := map[parley.ID]bool{}
+				f := conversations.ConversationFilter{AccountID: a.account.ID, Query: word, Page: conversations.Page{Limit: 200}}
+				for {
+					page, next, err := db.FindConversations(ctx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, c := range page {
+						if got[c.ID] {
+							t.Fatalf("conversation %v on two pages", c.ID)
+						}
+						got[c.ID] = true
+					}
+					if next == "" {
+						break
+					}
+					f.Page.Cursor = next
+				}
+				if len(got) != len(want) {
+					t.Fatalf("q=%s found %d conversations, a scan finds %d", word, len(got), len(want))
+				}
+				for id := range want {
+					if !got[id] {
+						t.Errorf("q=%s missed conversation %v", word, id)
+					}
+				}
+			})
+		}
+	})
+}

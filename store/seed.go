@@ -69,12 +69,49 @@ func (db *DB) Seed(ctx context.Context, s SeedSpec) (SeedResult, error) {
 		return res, err
 	}
 	g := seedGen{spec: s, res: res, rng: rng, ch: ch, base: base}
+	if err := db.seedSearchTrigger(ctx, false); err != nil {
+		return res, err
+	}
 	for _, step := range []func(context.Context, *DB) error{g.contacts, g.conversations, g.messages} {
 		if err := step(ctx, db); err != nil {
+			_ = db.seedSearchTrigger(ctx, true)
 			return res, err
 		}
 	}
+	if err := db.seedSearchTrigger(ctx, true); err != nil {
+		return res, err
+	}
+	if err := db.rebuildSearch(ctx, ch.ID); err != nil {
+		return res, err
+	}
 	return res, db.afterSeed(ctx)
+}
+
+// seedSearchTrigger switches PostgreSQL's per-message search trigger off
+// for a bulk load (rebuildSearch then builds the documents in one pass) and
+// back on. ALTER TABLE locks the table: a tool for measurement databases.
+func (db *DB) seedSearchTrigger(ctx context.Context, on bool) error {
+	if db.dialect.name != "postgres" {
+		return nil
+	}
+	verb := "DISABLE"
+	if on {
+		verb = "ENABLE"
+	}
+	_, err := db.db.ExecContext(ctx, `ALTER TABLE messages `+verb+` TRIGGER messages_search_add`)
+	return err
+}
+
+// rebuildSearch computes the search documents of a channel's conversations.
+func (db *DB) rebuildSearch(ctx context.Context, channelID parley.ID) error {
+	if db.dialect.name != "postgres" {
+		return nil
+	}
+	const q = `UPDATE conversations cv SET search_tsv = to_tsvector('simple', ct.name) || to_tsvector('simple', COALESCE(agg.bodies, ''))
+FROM contacts ct, (SELECT conversation_id, string_agg(body, ' ') AS bodies FROM messages GROUP BY conversation_id) agg
+WHERE cv.channel_id = $1 AND ct.id = cv.contact_id AND agg.conversation_id = cv.id`
+	_, err := db.db.ExecContext(ctx, q, channelID)
+	return err
 }
 
 // nextIDs returns the first free id of each seeded table.
@@ -250,10 +287,12 @@ func insertBatches(ctx context.Context, db *DB, table string, n int, progress fu
 	return nil
 }
 
-// ExplainConversations returns the database's plan for a conversation
-// list query: EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
+// ExplainConversations returns the database's plans for a conversation
+// list: each query FindConversations may run, EXPLAIN ANALYZE on
+// PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
 func (db *DB) ExplainConversations(ctx context.Context, f conversations.ConversationFilter) (string, error) {
-	q, args, err := db.conversationQuery(f, f.Page.Normalize())
+	page := f.Page.Normalize()
+	w, err := db.conversationFilterWhere(f, page)
 	if err != nil {
 		return "", err
 	}
@@ -261,13 +300,24 @@ func (db *DB) ExplainConversations(ctx context.Context, f conversations.Conversa
 	if db.dialect.name == "sqlite" {
 		prefix, col = "EXPLAIN QUERY PLAN ", 3
 	}
-	rows, err := db.db.QueryContext(ctx, db.db.Rebind(prefix+q), args...)
+	var b strings.Builder
+	for i, plan := range db.conversationPlans(w) {
+		q, args := plan(w, page.Limit+1)
+		fmt.Fprintf(&b, "-- plan %d\n", i+1)
+		if err := explainInto(ctx, db, &b, prefix+q, args, col); err != nil {
+			return "", err
+		}
+	}
+	return b.String(), nil
+}
+
+func explainInto(ctx context.Context, db *DB, b *strings.Builder, q string, args []any, col int) error {
+	rows, err := db.db.QueryContext(ctx, db.db.Rebind(q), args...)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
-	var b strings.Builder
 	for rows.Next() {
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -275,9 +325,9 @@ func (db *DB) ExplainConversations(ctx context.Context, f conversations.Conversa
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return "", err
+			return err
 		}
-		fmt.Fprintf(&b, "%s\n", vals[col])
+		fmt.Fprintf(b, "%s\n", vals[col])
 	}
-	return b.String(), rows.Err()
+	return rows.Err()
 }
