@@ -80,3 +80,28 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	*id = ID(v)
 	return nil
 }
+
+// Page is a keyset page request: at most Limit rows after the row the
+// Cursor names. Cursors are opaque to clients; the store encodes the last
+// row's sort key in them, so pages stay stable while rows are inserted.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// Page limits of the API.
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 200
+)
+
+// Normalize applies the default and maximum limits.
+func (p Page) Normalize() Page {
+	if p.Limit <= 0 {
+		p.Limit = DefaultPageLimit
+	}
+	if p.Limit > MaxPageLimit {
+		p.Limit = MaxPageLimit
+	}
+	return p
+}

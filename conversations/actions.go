@@ -82,12 +82,18 @@ type StatusChange struct {
 	At             time.Time
 }
 
-// Validate checks the change: a snooze needs a time in the future.
-func (c StatusChange) Validate() error {
+// Validate checks the change (a snooze needs a time in the future) and
+// brings Until to the precision it is stored with.
+func (c *StatusChange) Validate() error {
 	if _, ok := c.Action.Target(); !ok {
 		return parley.Invalid(map[string]string{"action": "unknown action"})
 	}
 	if c.Action == ActionSnooze {
+		if c.Until != nil {
+			// Times are kept to the millisecond; compare what is kept.
+			u := c.Until.UTC().Truncate(time.Millisecond)
+			c.Until = &u
+		}
 		switch {
 		case c.Until == nil:
 			return parley.Invalid(map[string]string{"until": "is required (RFC 3339)"})
@@ -121,7 +127,7 @@ func (r *Reply) Validate() error {
 	if strings.TrimSpace(r.Body) == "" && len(r.MediaURLs) == 0 {
 		fields["body"] = "is required unless media_urls are given"
 	}
-	if !utf8.ValidString(r.Body) || strings.ContainsRune(r.Body, 0) {
+	if !isText(r.Body) {
 		fields["body"] = "must be valid UTF-8 text"
 	} else if utf8.RuneCountInString(r.Body) > maxBodyChars {
 		fields["body"] = "must be at most 1600 characters"
@@ -158,7 +164,7 @@ func (n Note) Validate() error {
 	switch {
 	case strings.TrimSpace(n.Body) == "":
 		return parley.Invalid(map[string]string{"body": "is required"})
-	case len(n.Body) > maxNoteBytes || !utf8.ValidString(n.Body) || strings.ContainsRune(n.Body, 0):
+	case len(n.Body) > maxNoteBytes || !isText(n.Body):
 		return parley.Invalid(map[string]string{"body": "must be valid text of at most 16 KiB"})
 	}
 	return nil

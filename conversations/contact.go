@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 )
@@ -30,17 +31,17 @@ func (c *Contact) Validate() error {
 	fields := map[string]string{}
 	c.Name = strings.TrimSpace(c.Name)
 	c.Type = strings.TrimSpace(c.Type)
-	if len(c.Name) > 200 {
-		fields["name"] = "must be at most 200 bytes"
+	if len(c.Name) > 200 || !isText(c.Name) {
+		fields["name"] = "must be text of at most 200 bytes"
 	}
-	if len(c.Type) > 100 {
-		fields["type"] = "must be at most 100 bytes"
+	if len(c.Type) > 100 || !isText(c.Type) {
+		fields["type"] = "must be text of at most 100 bytes"
 	}
 	if c.Attributes == nil {
 		c.Attributes = map[string]any{}
 	}
-	if b, err := json.Marshal(c.Attributes); err != nil || len(b) > 16<<10 {
-		fields["attributes"] = "must be a JSON object of at most 16 KiB"
+	if b, err := json.Marshal(c.Attributes); err != nil || len(b) > 16<<10 || strings.Contains(string(b), `\u0000`) {
+		fields["attributes"] = "must be a JSON object of at most 16 KiB, without NUL characters"
 	}
 	if len(c.Phones) > maxPhonesPerContact {
 		fields["phones"] = "at most 20 phones"
@@ -72,3 +73,7 @@ type ContactFilter struct {
 	Query     string // substring of name or phone
 	Page      Page
 }
+
+// isText reports whether s is valid UTF-8 without NUL: what both databases
+// store in a text column (PostgreSQL refuses NUL outright).
+func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

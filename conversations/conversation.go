@@ -110,29 +110,14 @@ type ConversationFilter struct {
 	Page  Page
 }
 
-// Page is a keyset page request. Cursor is opaque to clients; the store
-// encodes the last row's sort key in it.
-type Page struct {
-	Limit  int
-	Cursor string
-}
+// Page is a keyset page request (see parley.Page).
+type Page = parley.Page
 
 // Page limits of API.md.
 const (
-	DefaultPageLimit = 50
-	MaxPageLimit     = 200
+	DefaultPageLimit = parley.DefaultPageLimit
+	MaxPageLimit     = parley.MaxPageLimit
 )
-
-// Normalize applies the default and maximum limits.
-func (p Page) Normalize() Page {
-	if p.Limit <= 0 {
-		p.Limit = DefaultPageLimit
-	}
-	if p.Limit > MaxPageLimit {
-		p.Limit = MaxPageLimit
-	}
-	return p
-}
 
 // EventType names an entry of a conversation's activity log.
 type EventType string

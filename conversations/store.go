@@ -28,16 +28,16 @@ type Store interface {
 
 	CreateUser(ctx context.Context, accountID parley.ID, u NewUser, secret TokenSecret, at time.Time) (User, Token, error)
 	GetUser(ctx context.Context, accountID, userID parley.ID) (User, error)
-	ListUsers(ctx context.Context, accountID parley.ID) ([]User, error)
+	ListUsers(ctx context.Context, accountID parley.ID, page Page) (users []User, nextCursor string, err error)
 	UpdateUser(ctx context.Context, accountID, userID parley.ID, p UserPatch, at time.Time) (User, error)
 	CreateToken(ctx context.Context, accountID, userID parley.ID, secret TokenSecret, at time.Time) (Token, error)
 	// RevokeToken revokes a token of the account; revoking twice is fine.
 	RevokeToken(ctx context.Context, accountID, tokenID parley.ID, at time.Time) error
 
 	CreateInbox(ctx context.Context, i Inbox) (Inbox, error)
-	ListInboxes(ctx context.Context, accountID parley.ID) ([]Inbox, error)
+	ListInboxes(ctx context.Context, accountID parley.ID, page Page) (inboxes []Inbox, nextCursor string, err error)
 	CreateChannel(ctx context.Context, c Channel) (Channel, error)
-	ListChannels(ctx context.Context, accountID parley.ID) ([]Channel, error)
+	ListChannels(ctx context.Context, accountID parley.ID, page Page) (channels []Channel, nextCursor string, err error)
 
 	// CreateContact creates a contact; ECONFLICT (code phone_taken) when a
 	// phone already belongs to another contact of the account.

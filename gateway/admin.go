@@ -95,7 +95,11 @@ func handlePatchSettings(d *Deps) apiFunc {
 
 func handleListUsers(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		users, err := d.Store.ListUsers(r.Context(), currentUser(r).AccountID)
+		page, err := pageFrom(r)
+		if err != nil {
+			return err
+		}
+		users, next, err := d.Store.ListUsers(r.Context(), currentUser(r).AccountID, page)
 		if err != nil {
 			return err
 		}
@@ -103,7 +107,7 @@ func handleListUsers(d *Deps) apiFunc {
 		for i, u := range users {
 			out[i] = toUserJSON(u)
 		}
-		writeJSON(w, http.StatusOK, newList(out, ""))
+		writeJSON(w, http.StatusOK, newList(out, next))
 		return nil
 	}
 }
@@ -201,12 +205,8 @@ func handleCreateToken(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		if r.ContentLength != 0 {
-			// The body is optional, but what is sent must be valid.
-			var none struct{}
-			if err := decode(w, r, &none); err != nil {
-				return err
-			}
+		if err := decodeOptional(w, r); err != nil {
+			return err
 		}
 		me := currentUser(r)
 		if _, err := d.Store.GetUser(r.Context(), me.AccountID, id); err != nil {
@@ -280,7 +280,11 @@ func handleCreateInbox(d *Deps) apiFunc {
 
 func handleListInboxes(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		inboxes, err := d.Store.ListInboxes(r.Context(), currentUser(r).AccountID)
+		page, err := pageFrom(r)
+		if err != nil {
+			return err
+		}
+		inboxes, next, err := d.Store.ListInboxes(r.Context(), currentUser(r).AccountID, page)
 		if err != nil {
 			return err
 		}
@@ -288,7 +292,7 @@ func handleListInboxes(d *Deps) apiFunc {
 		for i, x := range inboxes {
 			out[i] = toInboxJSON(x)
 		}
-		writeJSON(w, http.StatusOK, newList(out, ""))
+		writeJSON(w, http.StatusOK, newList(out, next))
 		return nil
 	}
 }
@@ -348,7 +352,11 @@ func handleCreateChannel(d *Deps) apiFunc {
 
 func handleListChannels(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		chans, err := d.Store.ListChannels(r.Context(), currentUser(r).AccountID)
+		page, err := pageFrom(r)
+		if err != nil {
+			return err
+		}
+		chans, next, err := d.Store.ListChannels(r.Context(), currentUser(r).AccountID, page)
 		if err != nil {
 			return err
 		}
@@ -356,7 +364,7 @@ func handleListChannels(d *Deps) apiFunc {
 		for i, c := range chans {
 			out[i] = d.toChannelJSON(c)
 		}
-		writeJSON(w, http.StatusOK, newList(out, ""))
+		writeJSON(w, http.StatusOK, newList(out, next))
 		return nil
 	}
 }

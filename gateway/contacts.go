@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
@@ -72,6 +73,9 @@ func handleListContacts(d *Deps) apiFunc {
 			return err
 		}
 		f := conversations.ContactFilter{AccountID: currentUser(r).AccountID, Query: r.URL.Query().Get("q"), Page: page}
+		if strings.ContainsRune(f.Query, 0) || !utf8.ValidString(f.Query) {
+			return parley.Invalid(map[string]string{"q": "must be text"})
+		}
 		if f.Phone, err = phoneParam(r, "phone"); err != nil {
 			return err
 		}

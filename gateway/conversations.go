@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
@@ -82,6 +83,9 @@ func conversationFilter(r *http.Request) (conversations.ConversationFilter, erro
 	me := currentUser(r)
 	q := r.URL.Query()
 	f := conversations.ConversationFilter{AccountID: me.AccountID, Query: q.Get("q")}
+	if strings.ContainsRune(f.Query, 0) || !utf8.ValidString(f.Query) {
+		return f, parley.Invalid(map[string]string{"q": "must be text"})
+	}
 	var err error
 	if f.Page, err = pageFrom(r); err != nil {
 		return f, err

@@ -62,7 +62,11 @@ func handleOptOutEvents(d *Deps) apiFunc {
 		if err != nil {
 			return parley.Invalid(map[string]string{"phone": "must be a phone number"})
 		}
-		events, err := d.Consent.ListConsentEvents(r.Context(), currentUser(r).AccountID, phone)
+		page, err := pageFrom(r)
+		if err != nil {
+			return err
+		}
+		events, next, err := d.Consent.ListConsentEvents(r.Context(), currentUser(r).AccountID, phone, page)
 		if err != nil {
 			return err
 		}
@@ -71,7 +75,7 @@ func handleOptOutEvents(d *Deps) apiFunc {
 			out[i] = consentEventJSON{ID: e.ID, Phone: e.Phone, Action: string(e.Action), Source: string(e.Source), Keyword: e.Keyword,
 				MessageID: e.MessageID, UserID: e.UserID, Detail: e.Detail, CreatedAt: e.CreatedAt}
 		}
-		writeJSON(w, http.StatusOK, newList(out, ""))
+		writeJSON(w, http.StatusOK, newList(out, next))
 		return nil
 	}
 }

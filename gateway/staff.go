@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"time"
 
@@ -93,12 +95,18 @@ func handleStatusAction(d *Deps, action conversations.Action) apiFunc {
 		c := conversations.StatusChange{AccountID: me.AccountID, ConversationID: id, Actor: me, Action: action, At: d.Clock.Now()}
 		if action == conversations.ActionSnooze {
 			var in struct {
-				Until *time.Time `json:"until"`
+				Until *string `json:"until"`
 			}
 			if err := decode(w, r, &in); err != nil {
 				return err
 			}
-			c.Until = in.Until
+			if in.Until != nil {
+				until, err := time.Parse(time.RFC3339Nano, *in.Until)
+				if err != nil {
+					return parley.Invalid(map[string]string{"until": "must be an RFC 3339 time, e.g. 2030-01-02T15:04:05Z"})
+				}
+				c.Until = &until
+			}
 		} else if err := decodeOptional(w, r); err != nil {
 			return err
 		}
@@ -114,13 +122,18 @@ func handleStatusAction(d *Deps, action conversations.Action) apiFunc {
 	}
 }
 
-// decodeOptional accepts an empty body or an empty JSON object.
+// decodeOptional accepts no body (also when sent chunked, with no
+// Content-Length) or an empty JSON object; anything else is the usual error.
 func decodeOptional(w http.ResponseWriter, r *http.Request) error {
-	if r.ContentLength == 0 {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		return decodeError(err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	var none struct{}
-	return decode(w, r, &none)
+	return decodeFrom(bytes.NewReader(body), &none)
 }
 
 func handleAssign(d *Deps) apiFunc {

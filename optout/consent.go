@@ -67,8 +67,8 @@ type Event struct {
 type Register interface {
 	// GetConsent returns the phone's consent; a phone never seen is not opted out.
 	GetConsent(ctx context.Context, accountID parley.ID, phone string) (Consent, error)
-	// ListConsentEvents returns the phone's audit log, oldest first.
-	ListConsentEvents(ctx context.Context, accountID parley.ID, phone string) ([]Event, error)
+	// ListConsentEvents returns a page of the phone's audit log, oldest first.
+	ListConsentEvents(ctx context.Context, accountID parley.ID, phone string, page parley.Page) (events []Event, nextCursor string, err error)
 	// RecordConsent applies a change and logs it. changed is false when the
 	// phone already was in that state; the event is logged either way.
 	RecordConsent(ctx context.Context, c Change) (changed bool, err error)

@@ -137,7 +137,7 @@ func TestCreateUser(t *testing.T) {
 				}
 			})
 		}
-		users, err := db.ListUsers(ctx, a.account.ID)
+		users, _, err := db.ListUsers(ctx, a.account.ID, parley.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +222,7 @@ func TestGetUserOfAnotherAccount(t *testing.T) {
 		b := newTenant(t, db, sidB, bizB)
 		_, err := db.GetUser(ctx, b.account.ID, a.admin.ID)
 		wantKind(t, err, parley.ENOTFOUND)
-		if users, err := db.ListUsers(ctx, b.account.ID); err != nil || len(users) != 1 || users[0].ID != b.admin.ID {
+		if users, _, err := db.ListUsers(ctx, b.account.ID, parley.Page{}); err != nil || len(users) != 1 || users[0].ID != b.admin.ID {
 			t.Errorf("ListUsers(b) = %+v, %v; want only b's admin", users, err)
 		}
 	})

@@ -33,18 +33,23 @@ func (db *DB) CreateInbox(ctx context.Context, i conversations.Inbox) (conversat
 	return i, err
 }
 
-// ListInboxes lists the account's inboxes.
-func (db *DB) ListInboxes(ctx context.Context, accountID parley.ID) ([]conversations.Inbox, error) {
-	var rows []inboxRow
-	const q = `SELECT id, account_id, name, kind, created_at FROM inboxes WHERE account_id = ? ORDER BY id`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), accountID); err != nil {
-		return nil, translate(err)
+// ListInboxes lists a page of the account's inboxes by id.
+func (db *DB) ListInboxes(ctx context.Context, accountID parley.ID, page parley.Page) ([]conversations.Inbox, string, error) {
+	cond, args, limit, err := idPage(page, "id")
+	if err != nil {
+		return nil, "", err
 	}
+	var rows []inboxRow
+	q := `SELECT id, account_id, name, kind, created_at FROM inboxes WHERE account_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
+		return nil, "", translate(err)
+	}
+	rows, next := idCursor(rows, page, func(r inboxRow) int64 { return r.ID })
 	out := make([]conversations.Inbox, len(rows))
 	for i, r := range rows {
 		out[i] = r.inbox()
 	}
-	return out, nil
+	return out, next, nil
 }
 
 type channelRow struct {
@@ -94,17 +99,23 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	return c, err
 }
 
-// ListChannels lists the account's channels.
-func (db *DB) ListChannels(ctx context.Context, accountID parley.ID) ([]conversations.Channel, error) {
-	var rows []channelRow
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(`SELECT `+channelColumns+` FROM channels WHERE account_id = ? ORDER BY id`), accountID); err != nil {
-		return nil, translate(err)
+// ListChannels lists a page of the account's channels by id.
+func (db *DB) ListChannels(ctx context.Context, accountID parley.ID, page parley.Page) ([]conversations.Channel, string, error) {
+	cond, args, limit, err := idPage(page, "id")
+	if err != nil {
+		return nil, "", err
 	}
+	var rows []channelRow
+	q := `SELECT ` + channelColumns + ` FROM channels WHERE account_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
+		return nil, "", translate(err)
+	}
+	rows, next := idCursor(rows, page, func(r channelRow) int64 { return r.ID })
 	out := make([]conversations.Channel, len(rows))
 	for i, r := range rows {
 		out[i] = r.channel()
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // FindInboundRoute finds the channel an inbound text was sent to. A

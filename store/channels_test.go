@@ -66,7 +66,7 @@ func TestCreateChannel(t *testing.T) {
 				if err != nil {
 					t.Fatalf("CreateChannel: %v", err)
 				}
-				list, err := db.ListChannels(ctx, c.AccountID)
+				list, _, err := db.ListChannels(ctx, c.AccountID, parley.Page{})
 				if err != nil {
 					t.Fatal(err)
 				}

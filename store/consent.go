@@ -28,30 +28,37 @@ func (db *DB) GetConsent(ctx context.Context, accountID parley.ID, phone string)
 	return optout.Consent{Phone: phone, OptedOut: row.OptedOut, Keyword: row.Keyword, MessageID: idPtr(row.MessageID), ChangedAt: &at}, nil
 }
 
-// ListConsentEvents returns a phone's consent audit log, oldest first.
-func (db *DB) ListConsentEvents(ctx context.Context, accountID parley.ID, phone string) ([]optout.Event, error) {
-	var rows []struct {
-		ID        int64  `db:"id"`
-		Phone     string `db:"phone"`
-		Action    string `db:"action"`
-		Source    string `db:"source"`
-		Keyword   string `db:"keyword"`
-		MessageID *int64 `db:"message_id"`
-		UserID    *int64 `db:"user_id"`
-		Detail    string `db:"detail"`
-		CreatedAt int64  `db:"created_at"`
+type consentEventRow struct {
+	ID        int64  `db:"id"`
+	Phone     string `db:"phone"`
+	Action    string `db:"action"`
+	Source    string `db:"source"`
+	Keyword   string `db:"keyword"`
+	MessageID *int64 `db:"message_id"`
+	UserID    *int64 `db:"user_id"`
+	Detail    string `db:"detail"`
+	CreatedAt int64  `db:"created_at"`
+}
+
+// ListConsentEvents returns a page of a phone's consent audit log, oldest first.
+func (db *DB) ListConsentEvents(ctx context.Context, accountID parley.ID, phone string, page parley.Page) ([]optout.Event, string, error) {
+	cond, args, limit, err := idPage(page, "id")
+	if err != nil {
+		return nil, "", err
 	}
-	const q = `SELECT id, phone, action, source, keyword, message_id, user_id, detail, created_at
-FROM consent_events WHERE account_id = ? AND phone = ? ORDER BY id`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), accountID, phone); err != nil {
-		return nil, translate(err)
+	var rows []consentEventRow
+	q := `SELECT id, phone, action, source, keyword, message_id, user_id, detail, created_at
+FROM consent_events WHERE account_id = ? AND phone = ? AND ` + cond + ` ORDER BY id LIMIT ?`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID, phone}, args...), limit)...); err != nil {
+		return nil, "", translate(err)
 	}
+	rows, next := idCursor(rows, page, func(r consentEventRow) int64 { return r.ID })
 	out := make([]optout.Event, len(rows))
 	for i, r := range rows {
 		out[i] = optout.Event{ID: parley.ID(r.ID), Phone: r.Phone, Action: optout.Action(r.Action), Source: optout.Source(r.Source),
 			Keyword: r.Keyword, MessageID: idPtr(r.MessageID), UserID: idPtr(r.UserID), Detail: r.Detail, CreatedAt: fromMS(r.CreatedAt)}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // RecordConsent applies a consent change and logs it.

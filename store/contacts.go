@@ -212,6 +212,18 @@ func (db *DB) UpdateContact(ctx context.Context, accountID, contactID parley.ID,
 					return err
 				}
 			}
+			// A number's threads belong to whoever owns the number: a phone
+			// moved here brings its conversations along.
+			if len(c.Phones) > 0 {
+				q, args, err := sqlx.In(`UPDATE conversations SET contact_id = ?, updated_at = ? WHERE account_id = ? AND contact_phone IN (?) AND contact_id <> ?`,
+					c.ID, ms(at), accountID, c.Phones, c.ID)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+					return err
+				}
+			}
 		}
 		c.UpdatedAt = at
 		out = c

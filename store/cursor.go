@@ -39,3 +39,30 @@ func decodeCursor(cursor string, n int) ([]int64, error) {
 	}
 	return key, nil
 }
+
+// idPage is the keyset of lists ordered by id, oldest first: the condition
+// and argument that start after the cursor, and the LIMIT that fetches one
+// row more than the page to tell whether there is a next one.
+func idPage(page parley.Page, column string) (cond string, args []any, limit int, err error) {
+	page = page.Normalize()
+	cond = "1 = 1"
+	if page.Cursor != "" {
+		key, err := decodeCursor(page.Cursor, 1)
+		if err != nil {
+			return "", nil, 0, err
+		}
+		cond, args = column+" > ?", []any{key[0]}
+	}
+	return cond, args, page.Limit + 1, nil
+}
+
+// idCursor trims a fetched page to its limit and returns the cursor of the
+// next page, "" when there is none.
+func idCursor[T any](rows []T, page parley.Page, id func(T) int64) ([]T, string) {
+	page = page.Normalize()
+	if len(rows) <= page.Limit {
+		return rows, ""
+	}
+	rows = rows[:page.Limit]
+	return rows, encodeCursor(id(rows[len(rows)-1]))
+}

@@ -186,7 +186,7 @@ func isConstraintViolation(err error) bool {
 		case "23502", "23503", "23514": // not_null_violation, foreign_key_violation, check_violation
 			return true
 		}
-		return false
+		return pgUnstorableText[string(pe.Code)]
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
@@ -197,6 +197,11 @@ func isConstraintViolation(err error) bool {
 	}
 	return false
 }
+
+// PostgreSQL's codes for text it cannot store: a NUL or an invalid byte
+// sequence in text (22021) or JSON (22P05). Domain validation rejects these
+// first; this keeps any that slip through a client error, not a 500.
+var pgUnstorableText = map[string]bool{"22021": true, "22P05": true}
 
 func isUniqueViolation(err error) bool {
 	var pe *pq.Error

@@ -488,7 +488,7 @@ func TestIngestConsent(t *testing.T) {
 				if got := outbox(t, db); !slices.Equal(got, wantOutbox) {
 					t.Errorf("outbox = %+v; want %+v", got, wantOutbox)
 				}
-				events, err := db.ListConsentEvents(ctx, a.account.ID, alice)
+				events, _, err := db.ListConsentEvents(ctx, a.account.ID, alice, parley.Page{Limit: 200})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -667,7 +667,7 @@ func TestIngestConcurrentStops(t *testing.T) {
 		if got := outbox(t, db); len(got) != 1 || got[0].Purpose != campaigns.PurposeOptOutConfirmation {
 			t.Errorf("outbox = %+v; want one opt-out confirmation", got)
 		}
-		if events, _ := db.ListConsentEvents(ctx, a.account.ID, alice); len(events) != n {
+		if events, _, _ := db.ListConsentEvents(ctx, a.account.ID, alice, parley.Page{Limit: 200}); len(events) != n {
 			t.Errorf("%d consent events; want every STOP logged (%d)", len(events), n)
 		}
 	})

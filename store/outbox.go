@@ -325,7 +325,8 @@ func (d dialect) lockCarrierID(ctx context.Context, tx *sqlx.Tx, carrierID strin
 // forUpdateOf locks the rows of one table of a join (PostgreSQL only).
 func (d dialect) forUpdateOf(table string) string {
 	if d.name == "postgres" {
-		return " FOR UPDATE OF " + table
+		// NO KEY: rows that reference this one may still be inserted.
+		return " FOR NO KEY UPDATE OF " + table
 	}
 	return ""
 }

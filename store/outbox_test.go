@@ -237,7 +237,7 @@ func TestMarkFailed(t *testing.T) {
 				if consent.OptedOut != tt.unsubscribed {
 					t.Errorf("opted out = %v; want %v", consent.OptedOut, tt.unsubscribed)
 				}
-				events, _ := db.ListConsentEvents(ctx, a.account.ID, alice)
+				events, _, _ := db.ListConsentEvents(ctx, a.account.ID, alice, parley.Page{Limit: 200})
 				if !tt.unsubscribed {
 					if len(events) != 0 {
 						t.Errorf("consent events = %+v; want none", events)
@@ -272,7 +272,7 @@ func TestMarkSkipped(t *testing.T) {
 		if got := claim(t, db, t0.Add(time.Hour), 10); len(got) != 0 {
 			t.Errorf("a skipped item was claimed again: %+v", got)
 		}
-		if events, _ := db.ListConsentEvents(ctx, a.account.ID, alice); len(events) != 0 {
+		if events, _, _ := db.ListConsentEvents(ctx, a.account.ID, alice, parley.Page{Limit: 200}); len(events) != 0 {
 			t.Errorf("skipping logged consent events %+v", events)
 		}
 	})

@@ -14,8 +14,8 @@ import (
 	"github.com/parleyhq/parley/store"
 )
 
-// addUser creates a staff member of the tenant's account.
-func (tn *tenant) addUser(t testing.TB, email string, role conversations.Role, viewAll bool) conversations.User {
+// staffUser creates a staff member of the tenant's account.
+func (tn *tenant) staffUser(t testing.TB, email string, role conversations.Role, viewAll bool) conversations.User {
 	t.Helper()
 	u, _, err := tn.db.CreateUser(ctx, tn.account.ID, conversations.NewUser{Email: email, Name: "Staff " + email, Role: role,
 		ViewAllConversations: viewAll}, conversations.NewTokenSecret(), t0)
@@ -25,8 +25,8 @@ func (tn *tenant) addUser(t testing.TB, email string, role conversations.Role, v
 	return u
 }
 
-// assign sets a conversation's assignee as actor, failing the test on error.
-func (tn *tenant) assign(t testing.TB, actor conversations.User, convID parley.ID, to *parley.ID, at time.Time) conversations.Conversation {
+// staffAssign sets a conversation's assignee as actor, failing the test on error.
+func (tn *tenant) staffAssign(t testing.TB, actor conversations.User, convID parley.ID, to *parley.ID, at time.Time) conversations.Conversation {
 	t.Helper()
 	c, err := tn.db.Assign(ctx, conversations.Assignment{AccountID: tn.account.ID, ConversationID: convID, Actor: actor, AssigneeID: to, At: at})
 	if err != nil {
@@ -35,8 +35,8 @@ func (tn *tenant) assign(t testing.TB, actor conversations.User, convID parley.I
 	return c
 }
 
-// snooze snoozes a conversation as the tenant's admin until the given time.
-func (tn *tenant) snooze(t testing.TB, convID parley.ID, until, at time.Time) {
+// staffSnooze snoozes a conversation as the tenant's admin until the given time.
+func (tn *tenant) staffSnooze(t testing.TB, convID parley.ID, until, at time.Time) {
 	t.Helper()
 	_, err := tn.db.ChangeStatus(ctx, conversations.StatusChange{AccountID: tn.account.ID, ConversationID: convID, Actor: tn.admin,
 		Action: conversations.ActionSnooze, Until: &until, At: at})
@@ -45,10 +45,8 @@ func (tn *tenant) snooze(t testing.TB, convID parley.ID, until, at time.Time) {
 	}
 }
 
-func idp(id parley.ID) *parley.ID { return &id }
-
-// snoozeEndedEvents counts the system's "snooze ended" entries in the log.
-func snoozeEndedEvents(t testing.TB, db *store.DB, convID ...parley.ID) int {
+// staffSnoozeEnded counts the system's "snooze ended" entries in the log.
+func staffSnoozeEnded(t testing.TB, db *store.DB, convID ...parley.ID) int {
 	t.Helper()
 	q := `SELECT COUNT(*) FROM conversation_events WHERE type = 'status_changed' AND actor_type = 'system'
 AND CAST(data AS TEXT) LIKE '%snooze_ended%'`
@@ -58,7 +56,7 @@ AND CAST(data AS TEXT) LIKE '%snooze_ended%'`
 	return count(t, db, q)
 }
 
-func convIDs(cs []conversations.Conversation) []parley.ID {
+func staffConvIDs(cs []conversations.Conversation) []parley.ID {
 	out := make([]parley.ID, len(cs))
 	for i, c := range cs {
 		out[i] = c.ID
@@ -74,8 +72,8 @@ func TestWakeSnoozedWakesOnlyDueConversationsOnce(t *testing.T) {
 		soon := a.receive(t, text{from: alice, body: "soon"}).Conversation
 		later := a.receive(t, text{from: bob, body: "later"}).Conversation
 		untouched := a.receive(t, text{from: alice2, body: "not snoozed"}).Conversation
-		a.snooze(t, soon.ID, t0.Add(time.Hour), t0)
-		a.snooze(t, later.ID, t0.Add(3*time.Hour), t0)
+		a.staffSnooze(t, soon.ID, t0.Add(time.Hour), t0)
+		a.staffSnooze(t, later.ID, t0.Add(3*time.Hour), t0)
 
 		steps := []struct {
 			name string
@@ -95,7 +93,7 @@ func TestWakeSnoozedWakesOnlyDueConversationsOnce(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: WakeSnoozed: %v", s.name, err)
 			}
-			if got := convIDs(woken); !slices.Equal(got, s.want) {
+			if got := staffConvIDs(woken); !slices.Equal(got, s.want) {
 				t.Errorf("%s: woke %v; want %v", s.name, got, s.want)
 			}
 			for _, c := range woken {
@@ -112,7 +110,7 @@ func TestWakeSnoozedWakesOnlyDueConversationsOnce(t *testing.T) {
 			if got.Status != conversations.StatusOpen || got.SnoozedUntil != nil {
 				t.Errorf("conversation %d after waking: %s until %v", c.ID, got.Status, got.SnoozedUntil)
 			}
-			if n := snoozeEndedEvents(t, db, c.ID); n != 1 {
+			if n := staffSnoozeEnded(t, db, c.ID); n != 1 {
 				t.Errorf("conversation %d has %d snooze_ended events; want 1", c.ID, n)
 			}
 		}
@@ -138,7 +136,7 @@ func TestWakeSnoozedConcurrentInstancesWakeEachOnce(t *testing.T) {
 		for round := range rounds {
 			at := t0.Add(time.Duration(round) * 24 * time.Hour)
 			for _, id := range all {
-				a.snooze(t, id, at.Add(time.Hour), at)
+				a.staffSnooze(t, id, at.Add(time.Hour), at)
 			}
 			var (
 				wg    sync.WaitGroup
@@ -173,7 +171,7 @@ func TestWakeSnoozedConcurrentInstancesWakeEachOnce(t *testing.T) {
 				t.Errorf("round %d: the %d instances woke %d conversations in total (%v); want each of the %d exactly once",
 					round, workers, len(woken), woken, convs)
 			}
-			if n := snoozeEndedEvents(t, db); n != convs*(round+1) {
+			if n := staffSnoozeEnded(t, db); n != convs*(round+1) {
 				t.Errorf("round %d: %d snooze_ended events; want %d", round, n, convs*(round+1))
 			}
 		}
@@ -185,10 +183,10 @@ func TestQueueReplyRules(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		a := newTenant(t, db, sidA, bizA)
 		b := newTenant(t, db, sidB, bizB)
-		ann := a.addUser(t, "ann@example.com", conversations.RoleAgent, false)
-		ben := a.addUser(t, "ben@example.com", conversations.RoleAgent, false)
-		vic := a.addUser(t, "vic@example.com", conversations.RoleAgent, true) // sees all, not an admin
-		otherAdmin := a.addUser(t, "boss@example.com", conversations.RoleAdmin, false)
+		ann := a.staffUser(t, "ann@example.com", conversations.RoleAgent, false)
+		ben := a.staffUser(t, "ben@example.com", conversations.RoleAgent, false)
+		vic := a.staffUser(t, "vic@example.com", conversations.RoleAgent, true) // sees all, not an admin
+		otherAdmin := a.staffUser(t, "boss@example.com", conversations.RoleAdmin, false)
 
 		phoneSeq := 0
 		newConv := func(t *testing.T, assignee *parley.ID) conversations.Conversation {
@@ -196,7 +194,7 @@ func TestQueueReplyRules(t *testing.T) {
 			phoneSeq++
 			c := a.receive(t, text{from: fmt.Sprintf("+1415555%04d", 4000+phoneSeq), body: "hello"}).Conversation
 			if assignee != nil {
-				c = a.assign(t, a.admin, c.ID, assignee, t0)
+				c = a.staffAssign(t, a.admin, c.ID, assignee, t0)
 			}
 			return c
 		}
@@ -270,14 +268,14 @@ func TestQueueReplyRules(t *testing.T) {
 			if _, err := reply(ann, c); err != nil {
 				t.Fatalf("owner's reply: %v", err)
 			}
-			a.assign(t, a.admin, c.ID, &ben.ID, t0.Add(2*time.Minute))
+			a.staffAssign(t, a.admin, c.ID, &ben.ID, t0.Add(2*time.Minute))
 			// c still says ann owns it; the store must not trust that.
 			_, err := reply(ann, c)
 			wantKind(t, err, parley.EFORBIDDEN)
 		})
 
 		t.Run("two view-all agents racing for an unassigned conversation: one wins", func(t *testing.T) {
-			vic2 := a.addUser(t, "vic2@example.com", conversations.RoleAgent, true)
+			vic2 := a.staffUser(t, "vic2@example.com", conversations.RoleAgent, true)
 			for i := range 5 {
 				c := newConv(t, nil)
 				errs := make([]error, 2)
@@ -331,8 +329,8 @@ func TestQueueReplyRules(t *testing.T) {
 	})
 }
 
-// notificationsOf lists every notification of the user, in list order.
-func notificationsOf(t testing.TB, db *store.DB, u conversations.User) []conversations.Notification {
+// staffNotificationsOf lists every notification of the user, in list order.
+func staffNotificationsOf(t testing.TB, db *store.DB, u conversations.User) []conversations.Notification {
 	t.Helper()
 	ns, next, err := db.ListNotifications(ctx, u.AccountID, u.ID, conversations.Page{Limit: conversations.MaxPageLimit})
 	if err != nil || next != "" {
@@ -346,8 +344,8 @@ func TestAssignRules(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		a := newTenant(t, db, sidA, bizA)
 		b := newTenant(t, db, sidB, bizB)
-		ann := a.addUser(t, "ann@example.com", conversations.RoleAgent, false)
-		ben := a.addUser(t, "ben@example.com", conversations.RoleAgent, false)
+		ann := a.staffUser(t, "ann@example.com", conversations.RoleAgent, false)
+		ben := a.staffUser(t, "ben@example.com", conversations.RoleAgent, false)
 		c := a.receive(t, text{from: alice, body: "hi"}).Conversation
 
 		t.Run("to an unknown or foreign user is invalid", func(t *testing.T) {
@@ -365,25 +363,25 @@ func TestAssignRules(t *testing.T) {
 		})
 
 		t.Run("the assignee is notified", func(t *testing.T) {
-			got := a.assign(t, a.admin, c.ID, &ann.ID, t0.Add(time.Minute))
+			got := a.staffAssign(t, a.admin, c.ID, &ann.ID, t0.Add(time.Minute))
 			if got.AssigneeID == nil || *got.AssigneeID != ann.ID {
 				t.Fatalf("assignee = %v; want ann", got.AssigneeID)
 			}
-			ns := notificationsOf(t, db, ann)
+			ns := staffNotificationsOf(t, db, ann)
 			if len(ns) != 1 || ns[0].Kind != conversations.NotifyAssigned || ns[0].ConversationID != c.ID ||
 				ns[0].ActorID == nil || *ns[0].ActorID != a.admin.ID || ns[0].ReadAt != nil {
 				t.Errorf("ann's notifications = %+v; want one unread conversation_assigned by the admin", ns)
 			}
 			// Assigning again to the same person changes nothing.
-			a.assign(t, a.admin, c.ID, &ann.ID, t0.Add(2*time.Minute))
-			if n := len(notificationsOf(t, db, ann)); n != 1 {
+			a.staffAssign(t, a.admin, c.ID, &ann.ID, t0.Add(2*time.Minute))
+			if n := len(staffNotificationsOf(t, db, ann)); n != 1 {
 				t.Errorf("a repeated assignment notified again: %d notifications", n)
 			}
 		})
 
 		t.Run("an agent hands their conversation to a colleague", func(t *testing.T) {
-			a.assign(t, ann, c.ID, &ben.ID, t0.Add(3*time.Minute))
-			ns := notificationsOf(t, db, ben)
+			a.staffAssign(t, ann, c.ID, &ben.ID, t0.Add(3*time.Minute))
+			ns := staffNotificationsOf(t, db, ben)
 			if len(ns) != 1 || ns[0].ActorID == nil || *ns[0].ActorID != ann.ID {
 				t.Errorf("ben's notifications = %+v; want one from ann", ns)
 			}
@@ -394,7 +392,7 @@ func TestAssignRules(t *testing.T) {
 
 		t.Run("self-assignment notifies nobody", func(t *testing.T) {
 			c2 := a.receive(t, text{from: bob, body: "hi"}).Conversation
-			a.assign(t, a.admin, c2.ID, &a.admin.ID, t0.Add(4*time.Minute))
+			a.staffAssign(t, a.admin, c2.ID, &a.admin.ID, t0.Add(4*time.Minute))
 			// A reply that takes an unassigned conversation is a self-assignment too.
 			c3 := a.receive(t, text{from: alice2, body: "hi"}).Conversation
 			r := conversations.Reply{AccountID: a.account.ID, ConversationID: c3.ID, Author: a.admin, Body: "hello", At: t0.Add(5 * time.Minute)}
@@ -404,7 +402,7 @@ func TestAssignRules(t *testing.T) {
 			if _, err := db.QueueReply(ctx, r); err != nil {
 				t.Fatal(err)
 			}
-			if ns := notificationsOf(t, db, a.admin); len(ns) != 0 {
+			if ns := staffNotificationsOf(t, db, a.admin); len(ns) != 0 {
 				t.Errorf("the admin got %d notifications for taking conversations themself: %+v", len(ns), ns)
 			}
 			if got, _ := db.GetConversation(ctx, a.account.ID, c3.ID); got.AssigneeID == nil || *got.AssigneeID != a.admin.ID {
@@ -413,12 +411,12 @@ func TestAssignRules(t *testing.T) {
 		})
 
 		t.Run("unassigning notifies nobody and is logged", func(t *testing.T) {
-			before := len(notificationsOf(t, db, ben))
-			got := a.assign(t, a.admin, c.ID, nil, t0.Add(6*time.Minute))
+			before := len(staffNotificationsOf(t, db, ben))
+			got := a.staffAssign(t, a.admin, c.ID, nil, t0.Add(6*time.Minute))
 			if got.AssigneeID != nil {
 				t.Errorf("assignee after unassigning = %v", *got.AssigneeID)
 			}
-			if n := len(notificationsOf(t, db, ben)); n != before {
+			if n := len(staffNotificationsOf(t, db, ben)); n != before {
 				t.Errorf("unassigning notified the former assignee")
 			}
 			types := eventTypes(t, db, c.ID)
@@ -440,15 +438,15 @@ func TestListNotificationsOrderAndPages(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		a := newTenant(t, db, sidA, bizA)
 		b := newTenant(t, db, sidB, bizB)
-		ann := a.addUser(t, "ann@example.com", conversations.RoleAgent, false)
-		ben := a.addUser(t, "ben@example.com", conversations.RoleAgent, false)
+		ann := a.staffUser(t, "ann@example.com", conversations.RoleAgent, false)
+		ben := a.staffUser(t, "ben@example.com", conversations.RoleAgent, false)
 
 		// Seven conversations assigned to ann, then a text in each of the
 		// first two: nine notifications, oldest first.
 		var convs []conversations.Conversation
 		for i := range 7 {
 			c := a.receive(t, text{from: fmt.Sprintf("+1415555%04d", 5000+i), body: "hi", at: t0.Add(time.Duration(i) * time.Minute)}).Conversation
-			a.assign(t, a.admin, c.ID, &ann.ID, t0.Add(time.Duration(i)*time.Minute))
+			a.staffAssign(t, a.admin, c.ID, &ann.ID, t0.Add(time.Duration(i)*time.Minute))
 			convs = append(convs, c)
 		}
 		for i := range 2 {
@@ -456,9 +454,9 @@ func TestListNotificationsOrderAndPages(t *testing.T) {
 		}
 		// ben has one of his own.
 		cb := a.receive(t, text{from: alice, body: "for ben"}).Conversation
-		a.assign(t, a.admin, cb.ID, &ben.ID, t0)
+		a.staffAssign(t, a.admin, cb.ID, &ben.ID, t0)
 
-		all := notificationsOf(t, db, ann)
+		all := staffNotificationsOf(t, db, ann)
 		if len(all) != 9 {
 			t.Fatalf("ann has %d notifications; want 9", len(all))
 		}
@@ -485,7 +483,7 @@ func TestListNotificationsOrderAndPages(t *testing.T) {
 			}
 		}
 		wantOrder = append(wantOrder, readIDs...) // then read, newest first
-		now := notificationsOf(t, db, ann)
+		now := staffNotificationsOf(t, db, ann)
 		var got []parley.ID
 		for i, n := range now {
 			got = append(got, n.ID)
@@ -551,17 +549,17 @@ func TestListNotificationsOrderAndPages(t *testing.T) {
 		})
 
 		t.Run("users see only their own", func(t *testing.T) {
-			ns := notificationsOf(t, db, ben)
+			ns := staffNotificationsOf(t, db, ben)
 			if len(ns) != 1 || ns[0].ConversationID != cb.ID {
 				t.Errorf("ben's notifications = %+v", ns)
 			}
-			if ns := notificationsOf(t, db, b.admin); len(ns) != 0 {
+			if ns := staffNotificationsOf(t, db, b.admin); len(ns) != 0 {
 				t.Errorf("another account's admin sees %d notifications", len(ns))
 			}
 		})
 
 		t.Run("marking someone else's is not found", func(t *testing.T) {
-			bensID := notificationsOf(t, db, ben)[0].ID
+			bensID := staffNotificationsOf(t, db, ben)[0].ID
 			tests := []struct {
 				name              string
 				account, user, id parley.ID
@@ -576,7 +574,7 @@ func TestListNotificationsOrderAndPages(t *testing.T) {
 					wantKind(t, err, parley.ENOTFOUND)
 				})
 			}
-			if ns := notificationsOf(t, db, ben); ns[0].ReadAt != nil {
+			if ns := staffNotificationsOf(t, db, ben); ns[0].ReadAt != nil {
 				t.Errorf("ben's notification was marked read by someone else")
 			}
 		})
@@ -648,8 +646,8 @@ func TestConcurrentSameStaffActionsApplyOnce(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		a := newTenant(t, db, sidA, bizA)
-		ann := a.addUser(t, "ann@example.com", conversations.RoleAgent, false)
-		boss := a.addUser(t, "boss@example.com", conversations.RoleAdmin, false)
+		ann := a.staffUser(t, "ann@example.com", conversations.RoleAgent, false)
+		boss := a.staffUser(t, "boss@example.com", conversations.RoleAdmin, false)
 		const n = 6
 		for round := range 3 {
 			c := a.receive(t, text{from: fmt.Sprintf("+1415555%04d", 6000+round), body: "hi"}).Conversation

@@ -68,17 +68,23 @@ func (db *DB) GetUser(ctx context.Context, accountID, userID parley.ID) (convers
 	return row.user(), translate(err)
 }
 
-// ListUsers lists the account's users by id.
-func (db *DB) ListUsers(ctx context.Context, accountID parley.ID) ([]conversations.User, error) {
-	var rows []userRow
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(`SELECT `+userColumns+` FROM users WHERE account_id = ? ORDER BY id`), accountID); err != nil {
-		return nil, translate(err)
+// ListUsers lists a page of the account's users by id.
+func (db *DB) ListUsers(ctx context.Context, accountID parley.ID, page parley.Page) ([]conversations.User, string, error) {
+	cond, args, limit, err := idPage(page, "id")
+	if err != nil {
+		return nil, "", err
 	}
+	var rows []userRow
+	q := `SELECT ` + userColumns + ` FROM users WHERE account_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
+		return nil, "", translate(err)
+	}
+	rows, next := idCursor(rows, page, func(r userRow) int64 { return r.ID })
 	users := make([]conversations.User, len(rows))
 	for i, r := range rows {
 		users[i] = r.user()
 	}
-	return users, nil
+	return users, next, nil
 }
 
 const updateUser = `UPDATE users SET name = ?, role = ?, view_all_conversations = ?, available = ?, updated_at = ?
