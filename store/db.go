@@ -109,7 +109,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
-	db, err := sqlx.Open("postgres", rawURL)
+	db, err := sqlx.Open("postgres", withBinaryParameters(rawURL))
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
@@ -121,6 +121,23 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("store: open postgres %s: %w", redact(rawURL), err)
 	}
 	return &DB{db: db, dialect: postgresDialect, URL: redact(rawURL)}, nil
+}
+
+// withBinaryParameters turns on lib/pq's binary_parameters unless the URL
+// sets it: with it, a statement with parameters takes one round trip to
+// the server instead of two (Parse, Bind and Execute go in one flush),
+// which nearly halves the latency of a multi-statement transaction.
+func withBinaryParameters(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	if q.Get("binary_parameters") == "" {
+		q.Set("binary_parameters", "yes")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // redact removes the password from a database URL.
