@@ -103,11 +103,7 @@ func handleListUsers(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]userJSON, len(users))
-		for i, u := range users {
-			out[i] = toUserJSON(u)
-		}
-		writeJSON(w, http.StatusOK, newList(out, next))
+		writePage(w, users, next, toUserJSON)
 		return nil
 	}
 }
@@ -288,11 +284,7 @@ func handleListInboxes(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]inboxJSON, len(inboxes))
-		for i, x := range inboxes {
-			out[i] = toInboxJSON(x)
-		}
-		writeJSON(w, http.StatusOK, newList(out, next))
+		writePage(w, inboxes, next, toInboxJSON)
 		return nil
 	}
 }
@@ -360,11 +352,7 @@ func handleListChannels(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]channelJSON, len(chans))
-		for i, c := range chans {
-			out[i] = d.toChannelJSON(c)
-		}
-		writeJSON(w, http.StatusOK, newList(out, next))
+		writePage(w, chans, next, d.toChannelJSON)
 		return nil
 	}
 }

@@ -83,11 +83,7 @@ func handleListContacts(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]contactJSON, len(contacts))
-		for i, c := range contacts {
-			out[i] = toContactJSON(c)
-		}
-		writeJSON(w, http.StatusOK, newList(out, next))
+		writePage(w, contacts, next, toContactJSON)
 		return nil
 	}
 }

@@ -160,11 +160,7 @@ func listConversations(w http.ResponseWriter, r *http.Request, d *Deps, f conver
 	if err != nil {
 		return err
 	}
-	out := make([]conversationJSON, len(convs))
-	for i, c := range convs {
-		out[i] = toConversationJSON(c)
-	}
-	writeJSON(w, http.StatusOK, newList(out, next))
+	writePage(w, convs, next, toConversationJSON)
 	return nil
 }
 
@@ -211,11 +207,7 @@ func handleListMessages(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]messageJSON, len(msgs))
-		for i, m := range msgs {
-			out[i] = toMessageJSON(m)
-		}
-		writeJSON(w, http.StatusOK, newList(out, next))
+		writePage(w, msgs, next, toMessageJSON)
 		return nil
 	}
 }

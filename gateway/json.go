@@ -124,6 +124,15 @@ type list[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
+// writePage answers with a page of items converted to their JSON form.
+func writePage[T, J any](w http.ResponseWriter, items []T, next string, toJSON func(T) J) {
+	out := make([]J, len(items))
+	for i, it := range items {
+		out[i] = toJSON(it)
+	}
+	writeJSON(w, http.StatusOK, newList(out, next))
+}
+
 func newList[T any](data []T, next string) list[T] {
 	if data == nil {
 		data = []T{}

@@ -38,6 +38,11 @@ type consentEventJSON struct {
 	CreatedAt time.Time  `json:"created_at"`
 }
 
+func toConsentEventJSON(e optout.Event) consentEventJSON {
+	return consentEventJSON{ID: e.ID, Phone: e.Phone, Action: string(e.Action), Source: string(e.Source), Keyword: e.Keyword,
+		MessageID: e.MessageID, UserID: e.UserID, Detail: e.Detail, CreatedAt: e.CreatedAt}
+}
+
 func handleGetOptOut(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		phone, err := phoneParam(r, "phone")
@@ -70,12 +75,7 @@ func handleOptOutEvents(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]consentEventJSON, len(events))
-		for i, e := range events {
-			out[i] = consentEventJSON{ID: e.ID, Phone: e.Phone, Action: string(e.Action), Source: string(e.Source), Keyword: e.Keyword,
-				MessageID: e.MessageID, UserID: e.UserID, Detail: e.Detail, CreatedAt: e.CreatedAt}
-		}
-		writeJSON(w, http.StatusOK, newList(out, next))
+		writePage(w, events, next, toConsentEventJSON)
 		return nil
 	}
 }

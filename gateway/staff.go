@@ -208,6 +208,11 @@ type eventJSON struct {
 	CreatedAt      time.Time      `json:"created_at"`
 }
 
+func toEventJSON(e conversations.Event) eventJSON {
+	return eventJSON{ID: e.ID, ConversationID: e.ConversationID, Type: string(e.Type), ActorType: string(e.ActorType),
+		ActorID: e.ActorID, Data: e.Data, CreatedAt: e.CreatedAt}
+}
+
 func handleListEvents(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		c, err := visibleConversation(r, d)
@@ -222,12 +227,7 @@ func handleListEvents(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]eventJSON, len(events))
-		for i, e := range events {
-			out[i] = eventJSON{ID: e.ID, ConversationID: e.ConversationID, Type: string(e.Type), ActorType: string(e.ActorType),
-				ActorID: e.ActorID, Data: e.Data, CreatedAt: e.CreatedAt}
-		}
-		writeJSON(w, http.StatusOK, newList(out, next))
+		writePage(w, events, next, toEventJSON)
 		return nil
 	}
 }
@@ -259,11 +259,7 @@ func handleListNotifications(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		out := make([]notificationJSON, len(ns))
-		for i, n := range ns {
-			out[i] = toNotificationJSON(n)
-		}
-		writeJSON(w, http.StatusOK, newList(out, next))
+		writePage(w, ns, next, toNotificationJSON)
 		return nil
 	}
 }

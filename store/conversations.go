@@ -260,29 +260,19 @@ func (r messageRow) message() (conversations.Message, error) {
 
 // ListMessages lists a conversation's messages, oldest first.
 func (db *DB) ListMessages(ctx context.Context, accountID, conversationID parley.ID, page conversations.Page) ([]conversations.Message, string, error) {
-	page = page.Normalize()
 	if _, err := db.GetConversation(ctx, accountID, conversationID); err != nil {
 		return nil, "", err
 	}
-	where, args := "account_id = ? AND conversation_id = ?", []any{accountID, conversationID}
-	if page.Cursor != "" {
-		key, err := decodeCursor(page.Cursor, 1)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = where+" AND id > ?", append(args, key[0])
+	cond, args, limit, err := idPage(page, "id")
+	if err != nil {
+		return nil, "", err
 	}
-	args = append(args, page.Limit+1)
 	var rows []messageRow
-	q := `SELECT ` + messageColumns + ` FROM messages WHERE ` + where + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
+	q := `SELECT ` + messageColumns + ` FROM messages WHERE account_id = ? AND conversation_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID, conversationID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(rows) > page.Limit {
-		rows = rows[:page.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := idCursor(rows, page, func(r messageRow) int64 { return r.ID })
 	out := make([]conversations.Message, len(rows))
 	for i, r := range rows {
 		m, err := r.message()

@@ -224,29 +224,20 @@ type eventRow struct {
 
 // ListEvents lists a conversation's activity log, oldest first.
 func (db *DB) ListEvents(ctx context.Context, accountID, conversationID parley.ID, page conversations.Page) ([]conversations.Event, string, error) {
-	page = page.Normalize()
 	if _, err := db.GetConversation(ctx, accountID, conversationID); err != nil {
 		return nil, "", err
 	}
-	where, args := "account_id = ? AND conversation_id = ?", []any{accountID, conversationID}
-	if page.Cursor != "" {
-		key, err := decodeCursor(page.Cursor, 1)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = where+" AND id > ?", append(args, key[0])
+	cond, args, limit, err := idPage(page, "id")
+	if err != nil {
+		return nil, "", err
 	}
 	var rows []eventRow
 	q := `SELECT id, account_id, conversation_id, type, actor_type, actor_id, data, created_at FROM conversation_events
-WHERE ` + where + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(args, page.Limit+1)...); err != nil {
+WHERE account_id = ? AND conversation_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID, conversationID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(rows) > page.Limit {
-		rows = rows[:page.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := idCursor(rows, page, func(r eventRow) int64 { return r.ID })
 	out := make([]conversations.Event, len(rows))
 	for i, r := range rows {
 		out[i] = conversations.Event{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), ConversationID: parley.ID(r.ConversationID),
