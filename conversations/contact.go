@@ -18,8 +18,11 @@ type Contact struct {
 	Type       string
 	Attributes map[string]any
 	Phones     []string // E.164, in the order they were added
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Relationships maps a relationship ("counselor") to the user routing
+	// chose for the contact; routing prefers them next time.
+	Relationships map[string]parley.ID
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // maxPhonesPerContact bounds a contact's phone list; a larger list is a

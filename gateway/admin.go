@@ -45,6 +45,9 @@ func handlePatchMe(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
+		if u.Available {
+			d.AutoAssign.CapacityFreed(u.AccountID)
+		}
 		writeJSON(w, http.StatusOK, toUserJSON(u))
 		return nil
 	}
@@ -188,6 +191,9 @@ func handlePatchUser(d *Deps) apiFunc {
 		u, err := d.Store.UpdateUser(r.Context(), currentUser(r).AccountID, id, p, d.Clock.Now())
 		if err != nil {
 			return err
+		}
+		if u.Available {
+			d.AutoAssign.CapacityFreed(u.AccountID)
 		}
 		writeJSON(w, http.StatusOK, toUserJSON(u))
 		return nil

@@ -16,13 +16,19 @@ type contactJSON struct {
 	Type       string         `json:"type"`
 	Attributes map[string]any `json:"attributes"`
 	Phones     []string       `json:"phones"`
-	CreatedAt  time.Time      `json:"created_at"`
-	UpdatedAt  time.Time      `json:"updated_at"`
+	// Relationships: relationship name to user id, set by routing.
+	Relationships map[string]parley.ID `json:"relationships"`
+	CreatedAt     time.Time            `json:"created_at"`
+	UpdatedAt     time.Time            `json:"updated_at"`
 }
 
 func toContactJSON(c conversations.Contact) contactJSON {
+	rels := c.Relationships
+	if rels == nil {
+		rels = map[string]parley.ID{}
+	}
 	return contactJSON{ID: c.ID, Name: c.Name, Type: c.Type, Attributes: c.Attributes, Phones: c.Phones,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		Relationships: rels, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 func handleCreateContact(d *Deps) apiFunc {

@@ -67,6 +67,16 @@ func routes(d *Deps) http.Handler {
 	api("/notifications", handleListNotifications(d), http.MethodGet)
 	api("/notifications/{id}/read", handleReadNotification(d), http.MethodPost)
 
+	api("/routing-tables", handleListRoutingTables(d), http.MethodGet)
+	api("/routing-tables", handleCreateRoutingTable(d), http.MethodPost)
+	api("/routing-tables/{id}", handleGetRoutingTable(d), http.MethodGet)
+	api("/routing-tables/{id}", handleReplaceRoutingTable(d), http.MethodPut)
+	api("/routing-tables/{id}", handleDeleteRoutingTable(d), http.MethodDelete)
+	api("/routing-tables/{id}/simulate", handleSimulate(d), http.MethodPost)
+	api("/contact-types", handleListContactTypes(d), http.MethodGet)
+	api("/contact-types", handleCreateContactType(d), http.MethodPost)
+	api("/contact-types/{id}", handleUpdateContactType(d), http.MethodPut)
+
 	api("/optouts", handleGetOptOut(d), http.MethodGet)
 	api("/optouts", handleCreateOptOut(d), http.MethodPost)
 	api("/optouts/{phone}/events", handleOptOutEvents(d), http.MethodGet)

@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/optout"
+	"github.com/parleyhq/parley/routing"
 )
 
 // Deps is everything the handlers need.
@@ -27,6 +28,9 @@ type Deps struct {
 	Consent  optout.Register
 	Ingester *conversations.Ingester
 	Staff    conversations.StaffStore
+	Routing  routing.Store
+	// AutoAssign is told what may need assigning after a change commits.
+	AutoAssign AutoAssigner
 	// PublicURL is PARLEY_PUBLIC_URL without a trailing slash: webhook
 	// signatures are checked against it and webhook URLs are built from it.
 	PublicURL string
@@ -41,6 +45,9 @@ func NewHandler(d Deps) http.Handler {
 	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
 	if d.OutboxChanged == nil {
 		d.OutboxChanged = func() {}
+	}
+	if d.AutoAssign == nil {
+		d.AutoAssign = noAutoAssign{}
 	}
 	h := routes(&d)
 	// Outermost first: request id and logger, then access log, then
@@ -126,3 +133,9 @@ func pageFrom(r *http.Request) (conversations.Page, error) {
 	}
 	return p.Normalize(), nil
 }
+
+// noAutoAssign is the AutoAssigner of a handler built without one.
+type noAutoAssign struct{}
+
+func (noAutoAssign) Assign(parley.ID, parley.ID) {}
+func (noAutoAssign) CapacityFreed(parley.ID)     {}

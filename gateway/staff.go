@@ -117,6 +117,7 @@ func handleStatusAction(d *Deps, action conversations.Action) apiFunc {
 		if err != nil {
 			return err
 		}
+		d.afterConversationChange(conv)
 		writeJSON(w, http.StatusOK, toConversationJSON(conv))
 		return nil
 	}
@@ -158,6 +159,8 @@ func handleAssign(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
+		// The previous assignee has one conversation fewer.
+		d.AutoAssign.CapacityFreed(conv.AccountID)
 		writeJSON(w, http.StatusOK, toConversationJSON(conv))
 		return nil
 	}
@@ -305,5 +308,16 @@ func handlePatchContact(d *Deps) apiFunc {
 		}
 		writeJSON(w, http.StatusOK, toContactJSON(c))
 		return nil
+	}
+}
+
+// afterConversationChange tells auto-assignment about a staff change: a
+// conversation left new/open frees its assignee's capacity; one (re)opened
+// without an assignee waits for one.
+func (d *Deps) afterConversationChange(c conversations.Conversation) {
+	if freesCapacity(c.Status) {
+		d.AutoAssign.CapacityFreed(c.AccountID)
+	} else if c.AssigneeID == nil {
+		d.AutoAssign.Assign(c.AccountID, c.ID)
 	}
 }

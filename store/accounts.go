@@ -85,8 +85,8 @@ func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(c
 		if out, err = fn(cur); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE accounts SET settings = ?, updated_at = ? WHERE id = ?`),
-			encodeSettings(out), ms(time.Now()), accountID)
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE accounts SET settings = ?, auto_assign = ?, updated_at = ? WHERE id = ?`),
+			encodeSettings(out), out.AllowAutoAssignment, ms(time.Now()), accountID)
 		return err
 	})
 	return out, err

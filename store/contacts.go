@@ -45,6 +45,7 @@ func (db *DB) CreateContact(ctx context.Context, c conversations.Contact) (conve
 			return err
 		}
 		c.ID = id
+		c.Relationships = map[string]parley.ID{}
 		for i, p := range c.Phones {
 			if err := addContactPhone(ctx, tx, c.AccountID, id, p, i); err != nil {
 				return err
@@ -90,7 +91,40 @@ func (db *DB) GetContact(ctx context.Context, accountID, contactID parley.ID) (c
 	if err != nil {
 		return conversations.Contact{}, err
 	}
-	return row.contact(phones[row.ID])
+	c, err := row.contact(phones[row.ID])
+	if err != nil {
+		return c, err
+	}
+	rels, err := contactRelationships(ctx, db.db, []int64{row.ID})
+	c.Relationships = rels[row.ID]
+	return c, err
+}
+
+// contactRelationships loads the relationships of several contacts.
+func contactRelationships(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64]map[string]parley.ID, error) {
+	out := make(map[int64]map[string]parley.ID, len(ids))
+	for _, id := range ids {
+		out[id] = map[string]parley.ID{}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	query, args, err := sqlx.In(`SELECT contact_id, relationship, user_id FROM contact_relationships WHERE contact_id IN (?)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ContactID    int64  `db:"contact_id"`
+		Relationship string `db:"relationship"`
+		UserID       int64  `db:"user_id"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, rebind(q, query), args...); err != nil {
+		return nil, translate(err)
+	}
+	for _, r := range rows {
+		out[r.ContactID][r.Relationship] = parley.ID(r.UserID)
+	}
+	return out, nil
 }
 
 // contactPhones loads the phones of several contacts in one query.
@@ -160,11 +194,16 @@ func (db *DB) FindContacts(ctx context.Context, f conversations.ContactFilter) (
 	if err != nil {
 		return nil, "", err
 	}
+	rels, err := contactRelationships(ctx, db.db, ids)
+	if err != nil {
+		return nil, "", err
+	}
 	out := make([]conversations.Contact, len(rows))
 	for i, r := range rows {
 		if out[i], err = r.contact(phones[r.ID]); err != nil {
 			return nil, "", err
 		}
+		out[i].Relationships = rels[r.ID]
 	}
 	return out, next, nil
 }
@@ -192,6 +231,11 @@ func (db *DB) UpdateContact(ctx context.Context, accountID, contactID parley.ID,
 		if err != nil {
 			return err
 		}
+		rels, err := contactRelationships(ctx, tx, []int64{row.ID})
+		if err != nil {
+			return err
+		}
+		c.Relationships = rels[row.ID]
 		if err := applyContactPatch(&c, p); err != nil {
 			return err
 		}

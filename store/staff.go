@@ -97,6 +97,11 @@ func (db *DB) Assign(ctx context.Context, a conversations.Assignment) (conversat
 // setAssignee changes the assignee, logs it and notifies the new assignee
 // unless they assigned themself. actor is nil for the system.
 func setAssignee(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversation, to *parley.ID, actor *conversations.User, reason string, at time.Time) error {
+	return setAssigneeWith(ctx, tx, conv, to, actor, reason, nil, at)
+}
+
+// setAssigneeWith is setAssignee with more detail for the event.
+func setAssigneeWith(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversation, to *parley.ID, actor *conversations.User, reason string, detail map[string]any, at time.Time) error {
 	if (to == nil && conv.AssigneeID == nil) || (to != nil && conv.AssigneeID != nil && *to == *conv.AssigneeID) {
 		return nil
 	}
@@ -109,6 +114,9 @@ func setAssignee(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversati
 		actorType, actorID = conversations.ActorUser, &actor.ID
 	}
 	data := map[string]any{"from": conv.AssigneeID, "to": to, "reason": reason}
+	for k, v := range detail {
+		data[k] = v
+	}
 	if err := insertEvent(ctx, tx, conv.AccountID, conv.ID, conversations.EventAssigneeChanged, actorType, actorID, data, at); err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/gateway"
 	"github.com/parleyhq/parley/gateway/twilio"
+	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -32,6 +33,7 @@ type Main struct {
 
 	DB         *store.DB
 	Dispatcher *campaigns.Dispatcher
+	Assigner   *routing.Assigner
 
 	scheduler *cron.Cron
 
@@ -84,13 +86,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Store: m.DB, Sender: sender, Clock: m.Clock, Log: m.Log.With().Str("component", "dispatcher").Logger(),
 		StatusCallbackURL: m.Config.PublicURL + "/webhooks/twilio/status", Poll: m.DispatcherPoll,
 	}
+	m.Assigner = &routing.Assigner{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "assigner").Logger()}
 	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock, AfterCommit: func(res conversations.IngestResult) {
 		if res.Reply != nil {
 			m.Dispatcher.Notify()
 		}
+		if res.NeedsAssignment() {
+			m.Assigner.Assign(res.Conversation.AccountID, res.Conversation.ID)
+		}
 	}}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
+		Routing: m.DB, AutoAssign: m.Assigner,
 		PublicURL: m.Config.PublicURL, Ready: m.ready, OutboxChanged: m.Dispatcher.Notify,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
@@ -106,6 +113,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.goBackground(func() { _ = m.Dispatcher.Run(bgCtx) })
+	m.goBackground(func() { m.Assigner.Run(bgCtx) })
 	if err := m.startScheduler(bgCtx); err != nil {
 		return err
 	}
@@ -219,8 +227,20 @@ func writeSecretFile(path, secret string) error {
 func (m *Main) startScheduler(ctx context.Context) error {
 	m.scheduler = cron.New(cron.WithSeconds(), cron.WithLocation(time.UTC),
 		cron.WithChain(cron.Recover(cronLogger{m.Log}), cron.SkipIfStillRunning(cronLogger{m.Log})))
-	waker := &conversations.SnoozeWaker{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "snooze").Logger()}
+	waker := &conversations.SnoozeWaker{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "snooze").Logger(),
+		AfterWake: func(woken []conversations.Conversation) {
+			for _, c := range woken {
+				if c.AssigneeID == nil {
+					m.Assigner.Assign(c.AccountID, c.ID)
+				}
+			}
+		}}
 	if _, err := m.scheduler.AddFunc("* * * * * *", func() { waker.Wake(ctx) }); err != nil {
+		return err
+	}
+	// Whatever waits for an assignee (a queue that overflowed, a process
+	// that died with work queued) is picked up within seconds.
+	if _, err := m.scheduler.AddFunc("*/5 * * * * *", func() { m.Assigner.Sweep(ctx, 0) }); err != nil {
 		return err
 	}
 	m.scheduler.Start()

@@ -1,0 +1,114 @@
+package routing
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parleyhq/parley"
+)
+
+// Assigner runs auto-assignment off the request path. Ingest and staff
+// actions tell it what changed after their transactions commit; it never
+// blocks them. Nothing is lost if a process dies with work queued: the
+// periodic Sweep assigns every conversation still waiting.
+type Assigner struct {
+	Store Store
+	Clock parley.Clock
+	Log   zerolog.Logger
+	// OnDecision, when set, sees every decision and how long it took.
+	OnDecision func(d Decision, took time.Duration)
+
+	once  sync.Once
+	queue chan job
+}
+
+type job struct {
+	accountID      parley.ID
+	conversationID parley.ID // 0: sweep the account's backlog
+}
+
+// queueSize bounds the work waiting in memory; beyond it work is left to
+// the periodic sweep rather than slowing the caller.
+const queueSize = 10_000
+
+func (a *Assigner) init() { a.once.Do(func() { a.queue = make(chan job, queueSize) }) }
+
+// Assign asks for a conversation that became new or open without an
+// assignee to be assigned.
+func (a *Assigner) Assign(accountID, conversationID parley.ID) { a.enqueue(job{accountID, conversationID}) }
+
+// CapacityFreed asks for the account's waiting conversations to be
+// assigned: a conversation was resolved, closed or unassigned, a user
+// became available or a capacity was raised.
+func (a *Assigner) CapacityFreed(accountID parley.ID) { a.enqueue(job{accountID: accountID}) }
+
+func (a *Assigner) enqueue(j job) {
+	a.init()
+	select {
+	case a.queue <- j:
+	default:
+		a.Log.Warn().Msg("auto-assignment queue full; the periodic sweep will catch up")
+	}
+}
+
+// Run works the queue until ctx ends.
+func (a *Assigner) Run(ctx context.Context) {
+	a.init()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-a.queue:
+			if j.conversationID == 0 {
+				a.Sweep(ctx, j.accountID)
+			} else {
+				a.assign(ctx, j.accountID, j.conversationID)
+			}
+		}
+	}
+}
+
+// sweepBatch is how many waiting conversations one sweep looks at.
+const sweepBatch = 200
+
+// Sweep assigns waiting conversations, longest-waiting first: of one
+// account, or of every account that allows auto-assignment when accountID
+// is 0.
+func (a *Assigner) Sweep(ctx context.Context, accountID parley.ID) {
+	waiting, err := a.Store.WaitingConversations(ctx, accountID, sweepBatch)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.Log.Error().Err(err).Msg("listing waiting conversations failed")
+		}
+		return
+	}
+	for _, w := range waiting {
+		if ctx.Err() != nil {
+			return
+		}
+		a.assign(ctx, w.AccountID, w.ID)
+	}
+}
+
+func (a *Assigner) assign(ctx context.Context, accountID, conversationID parley.ID) {
+	start := time.Now()
+	d, err := a.Store.AutoAssign(ctx, accountID, conversationID, a.Clock.Now())
+	if err != nil {
+		if ctx.Err() == nil && !parley.IsKind(err, parley.ENOTFOUND) {
+			a.Log.Error().Err(err).Stringer("conversation_id", conversationID).Msg("auto-assignment failed")
+		}
+		return
+	}
+	if a.OnDecision != nil {
+		a.OnDecision(d, time.Since(start))
+	}
+}
+
+// Waiting is a conversation waiting for an assignee.
+type Waiting struct {
+	AccountID parley.ID
+	ID        parley.ID
+}
