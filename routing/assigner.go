@@ -38,7 +38,9 @@ func (a *Assigner) init() { a.once.Do(func() { a.queue = make(chan job, queueSiz
 
 // Assign asks for a conversation that became new or open without an
 // assignee to be assigned.
-func (a *Assigner) Assign(accountID, conversationID parley.ID) { a.enqueue(job{accountID, conversationID}) }
+func (a *Assigner) Assign(accountID, conversationID parley.ID) {
+	a.enqueue(job{accountID, conversationID})
+}
 
 // CapacityFreed asks for the account's waiting conversations to be
 // assigned: a conversation was resolved, closed or unassigned, a user
@@ -76,20 +78,28 @@ const sweepBatch = 200
 
 // Sweep assigns waiting conversations, longest-waiting first: of one
 // account, or of every account that allows auto-assignment when accountID
-// is 0.
+// is 0. It pages through all of them, so conversations nobody can take
+// (a team away) never hide the ones behind them that someone can.
 func (a *Assigner) Sweep(ctx context.Context, accountID parley.ID) {
-	waiting, err := a.Store.WaitingConversations(ctx, accountID, sweepBatch)
-	if err != nil {
-		if ctx.Err() == nil {
-			a.Log.Error().Err(err).Msg("listing waiting conversations failed")
-		}
-		return
-	}
-	for _, w := range waiting {
-		if ctx.Err() != nil {
+	var after Waiting
+	for ctx.Err() == nil {
+		waiting, err := a.Store.WaitingConversations(ctx, accountID, after, sweepBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.Log.Error().Err(err).Msg("listing waiting conversations failed")
+			}
 			return
 		}
-		a.assign(ctx, w.AccountID, w.ID)
+		for _, w := range waiting {
+			if ctx.Err() != nil {
+				return
+			}
+			a.assign(ctx, w.AccountID, w.ID)
+		}
+		if len(waiting) < sweepBatch {
+			return
+		}
+		after = waiting[len(waiting)-1]
 	}
 }
 
@@ -107,8 +117,10 @@ func (a *Assigner) assign(ctx context.Context, accountID, conversationID parley.
 	}
 }
 
-// Waiting is a conversation waiting for an assignee.
+// Waiting is a conversation waiting for an assignee; CreatedAt orders the
+// wait (with ID breaking ties).
 type Waiting struct {
 	AccountID parley.ID
 	ID        parley.ID
+	CreatedAt time.Time
 }

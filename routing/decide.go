@@ -80,10 +80,11 @@ func Decide(t Table, s Subject, agents map[parley.ID]Agent) Decision {
 	return d
 }
 
-// stickyEntry finds the first matching entry that lists the sticky user and
-// under whose capacity they are.
+// stickyEntry finds a matching entry that lists the sticky user and under
+// whose capacity they are, the first such in table order.
 func stickyEntry(t Table, s Subject, agents map[parley.ID]Agent, d *Decision) (int, bool) {
 	a := agents[*s.Sticky]
+	listed := false
 	for i, e := range t.Entries {
 		if e.Conditions.mismatch(s) != "" || !contains(e.UserIDs, *s.Sticky) {
 			continue
@@ -91,16 +92,22 @@ func stickyEntry(t Table, s Subject, agents map[parley.ID]Agent, d *Decision) (i
 		if eligible(a, e) {
 			return i, true
 		}
-		d.Passed = append(d.Passed, fmt.Sprintf("the contact's %s, user %s, is unavailable or at capacity", s.Relationship, *s.Sticky))
-		return 0, false
+		listed = true
 	}
-	d.Passed = append(d.Passed, fmt.Sprintf("the contact's %s, user %s, is in no matching pool", s.Relationship, *s.Sticky))
+	if listed {
+		d.Passed = append(d.Passed, fmt.Sprintf("the contact's %s, user %s, is unavailable or at capacity", s.Relationship, *s.Sticky))
+	} else {
+		d.Passed = append(d.Passed, fmt.Sprintf("the contact's %s, user %s, is in no matching pool", s.Relationship, *s.Sticky))
+	}
 	return 0, false
 }
 
 // pick returns the pool position the entry's strategy chooses.
 func pick(e Entry, agents map[parley.ID]Agent) (int, bool) {
 	n := len(e.UserIDs)
+	if n == 0 {
+		return 0, false // Validate refuses empty pools; never divide by zero
+	}
 	switch e.Strategy {
 	case RoundRobin:
 		start := ((e.Cursor % n) + n) % n

@@ -204,7 +204,9 @@ type Store interface {
 	// Simulate decides for a contact's most recent conversation (or a
 	// fresh one) with the given table, without assigning.
 	Simulate(ctx context.Context, accountID, tableID, contactID parley.ID) (Decision, error)
-	// WaitingConversations lists unassigned new/open conversations of
-	// accounts that allow auto-assignment, longest-waiting first.
-	WaitingConversations(ctx context.Context, accountID parley.ID, limit int) ([]Waiting, error)
+	// WaitingConversations lists a page of the unassigned new/open
+	// conversations of accounts that allow auto-assignment (of one account
+	// when accountID is not 0), longest-waiting first, after the given one
+	// (the zero Waiting starts at the beginning).
+	WaitingConversations(ctx context.Context, accountID parley.ID, after Waiting, limit int) ([]Waiting, error)
 }

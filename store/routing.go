@@ -462,23 +462,28 @@ func (db *DB) Simulate(ctx context.Context, accountID, tableID, contactID parley
 
 // WaitingConversations lists unassigned new/open conversations of accounts
 // that auto-assign, longest-waiting first.
-func (db *DB) WaitingConversations(ctx context.Context, accountID parley.ID, limit int) ([]routing.Waiting, error) {
-	q := `SELECT cv.account_id, cv.id FROM conversations cv JOIN accounts a ON a.id = cv.account_id
+func (db *DB) WaitingConversations(ctx context.Context, accountID parley.ID, after routing.Waiting, limit int) ([]routing.Waiting, error) {
+	q := `SELECT cv.account_id, cv.id, cv.created_at FROM conversations cv JOIN accounts a ON a.id = cv.account_id
 WHERE cv.assignee_id IS NULL AND cv.status IN ('new', 'open') AND a.auto_assign`
 	args := []any{}
 	if accountID != 0 {
 		q, args = q+` AND cv.account_id = ?`, append(args, accountID)
 	}
+	if after.ID != 0 {
+		at := ms(after.CreatedAt)
+		q, args = q+` AND (cv.created_at > ? OR (cv.created_at = ? AND cv.id > ?))`, append(args, at, at, after.ID)
+	}
 	var rows []struct {
 		AccountID int64 `db:"account_id"`
 		ID        int64 `db:"id"`
+		CreatedAt int64 `db:"created_at"`
 	}
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q+` ORDER BY cv.created_at, cv.id LIMIT ?`), append(args, limit)...); err != nil {
 		return nil, translate(err)
 	}
 	out := make([]routing.Waiting, len(rows))
 	for i, r := range rows {
-		out[i] = routing.Waiting{AccountID: parley.ID(r.AccountID), ID: parley.ID(r.ID)}
+		out[i] = routing.Waiting{AccountID: parley.ID(r.AccountID), ID: parley.ID(r.ID), CreatedAt: fromMS(r.CreatedAt)}
 	}
 	return out, nil
 }
