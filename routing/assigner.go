@@ -23,6 +23,10 @@ type Assigner struct {
 
 	once  sync.Once
 	queue chan job
+	// sweeping holds the accounts with a sweep queued: many freed places
+	// in a row need one walk of the backlog, not one each.
+	mu       sync.Mutex
+	sweeping map[parley.ID]bool
 }
 
 type job struct {
@@ -34,7 +38,12 @@ type job struct {
 // the periodic sweep rather than slowing the caller.
 const queueSize = 10_000
 
-func (a *Assigner) init() { a.once.Do(func() { a.queue = make(chan job, queueSize) }) }
+func (a *Assigner) init() {
+	a.once.Do(func() {
+		a.queue = make(chan job, queueSize)
+		a.sweeping = map[parley.ID]bool{}
+	})
+}
 
 // Assign asks for a conversation that became new or open without an
 // assignee to be assigned.
@@ -45,14 +54,27 @@ func (a *Assigner) Assign(accountID, conversationID parley.ID) {
 // CapacityFreed asks for the account's waiting conversations to be
 // assigned: a conversation was resolved, closed or unassigned, a user
 // became available or a capacity was raised.
-func (a *Assigner) CapacityFreed(accountID parley.ID) { a.enqueue(job{accountID: accountID}) }
+func (a *Assigner) CapacityFreed(accountID parley.ID) {
+	a.init()
+	a.mu.Lock()
+	queued := a.sweeping[accountID]
+	a.sweeping[accountID] = true
+	a.mu.Unlock()
+	if !queued && !a.enqueue(job{accountID: accountID}) {
+		a.mu.Lock()
+		delete(a.sweeping, accountID)
+		a.mu.Unlock()
+	}
+}
 
-func (a *Assigner) enqueue(j job) {
+func (a *Assigner) enqueue(j job) bool {
 	a.init()
 	select {
 	case a.queue <- j:
+		return true
 	default:
 		a.Log.Warn().Msg("auto-assignment queue full; the periodic sweep will catch up")
+		return false
 	}
 }
 
@@ -65,6 +87,11 @@ func (a *Assigner) Run(ctx context.Context) {
 			return
 		case j := <-a.queue:
 			if j.conversationID == 0 {
+				// Clear the mark first: a place freed during the walk
+				// queues the next one.
+				a.mu.Lock()
+				delete(a.sweeping, j.accountID)
+				a.mu.Unlock()
 				a.Sweep(ctx, j.accountID)
 			} else {
 				a.assign(ctx, j.accountID, j.conversationID)
@@ -117,10 +144,10 @@ func (a *Assigner) assign(ctx context.Context, accountID, conversationID parley.
 	}
 }
 
-// Waiting is a conversation waiting for an assignee; CreatedAt orders the
-// wait (with ID breaking ties).
+// Waiting is a conversation waiting for an assignee since Since (when it
+// last became new or open without one); ID breaks ties.
 type Waiting struct {
 	AccountID parley.ID
 	ID        parley.ID
-	CreatedAt time.Time
+	Since     time.Time
 }

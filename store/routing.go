@@ -377,8 +377,14 @@ func tableFor(ctx context.Context, q sqlx.QueryerContext, accountID parley.ID, c
 // every user in the table's pools.
 func loadAgents(ctx context.Context, q sqlx.QueryerContext, accountID parley.ID, t routing.Table) (map[parley.ID]routing.Agent, error) {
 	var ids []parley.ID
+	seen := map[parley.ID]bool{}
 	for _, e := range t.Entries {
-		ids = append(ids, e.UserIDs...)
+		for _, id := range e.UserIDs {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
 	}
 	agents := map[parley.ID]routing.Agent{}
 	if len(ids) == 0 {
@@ -461,29 +467,29 @@ func (db *DB) Simulate(ctx context.Context, accountID, tableID, contactID parley
 }
 
 // WaitingConversations lists unassigned new/open conversations of accounts
-// that auto-assign, longest-waiting first.
+// that auto-assign, longest-waiting first (waiting_since, migration 00008).
 func (db *DB) WaitingConversations(ctx context.Context, accountID parley.ID, after routing.Waiting, limit int) ([]routing.Waiting, error) {
-	q := `SELECT cv.account_id, cv.id, cv.created_at FROM conversations cv JOIN accounts a ON a.id = cv.account_id
+	q := `SELECT cv.account_id, cv.id, cv.waiting_since FROM conversations cv JOIN accounts a ON a.id = cv.account_id
 WHERE cv.assignee_id IS NULL AND cv.status IN ('new', 'open') AND a.auto_assign`
 	args := []any{}
 	if accountID != 0 {
 		q, args = q+` AND cv.account_id = ?`, append(args, accountID)
 	}
 	if after.ID != 0 {
-		at := ms(after.CreatedAt)
-		q, args = q+` AND (cv.created_at > ? OR (cv.created_at = ? AND cv.id > ?))`, append(args, at, at, after.ID)
+		at := ms(after.Since)
+		q, args = q+` AND (cv.waiting_since > ? OR (cv.waiting_since = ? AND cv.id > ?))`, append(args, at, at, after.ID)
 	}
 	var rows []struct {
 		AccountID int64 `db:"account_id"`
 		ID        int64 `db:"id"`
-		CreatedAt int64 `db:"created_at"`
+		Since     int64 `db:"waiting_since"`
 	}
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q+` ORDER BY cv.created_at, cv.id LIMIT ?`), append(args, limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q+` ORDER BY cv.waiting_since, cv.id LIMIT ?`), append(args, limit)...); err != nil {
 		return nil, translate(err)
 	}
 	out := make([]routing.Waiting, len(rows))
 	for i, r := range rows {
-		out[i] = routing.Waiting{AccountID: parley.ID(r.AccountID), ID: parley.ID(r.ID), CreatedAt: fromMS(r.CreatedAt)}
+		out[i] = routing.Waiting{AccountID: parley.ID(r.AccountID), ID: parley.ID(r.ID), Since: fromMS(r.Since)}
 	}
 	return out, nil
 }
