@@ -64,6 +64,7 @@ func routes(d *Deps) http.Handler {
 		api("/conversations/{id}/"+string(a), handleStatusAction(d, a), http.MethodPost)
 	}
 	api("/messages/preview", handlePreview(d), http.MethodPost)
+	api("/quick-messages", handleQuickMessage(d), http.MethodPost)
 	api("/notifications", handleListNotifications(d), http.MethodGet)
 	api("/notifications/{id}/read", handleReadNotification(d), http.MethodPost)
 

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/optout"
 	"github.com/parleyhq/parley/routing"
@@ -29,6 +30,7 @@ type Deps struct {
 	Ingester *conversations.Ingester
 	Staff    conversations.StaffStore
 	Routing  routing.Store
+	Quick    campaigns.QuickStore
 	// AutoAssign is told what may need assigning after a change commits.
 	AutoAssign AutoAssigner
 	// PublicURL is PARLEY_PUBLIC_URL without a trailing slash: webhook

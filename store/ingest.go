@@ -162,12 +162,18 @@ func lockConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel
 }
 
 func insertConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
+	return insertConversationRow(ctx, tx, ch, contactID, p.Text.From, p.Text.To, status, nil, p.At)
+}
+
+// insertConversationRow creates the (channel, contact phone) conversation.
+func insertConversationRow(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
+	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
 	const q = `INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
-    business_phone, status, priority, last_message_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?) RETURNING id`
+    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?) RETURNING id`
 	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(q), ch.AccountID, ch.ID, ch.InboxID, contactID, p.Text.From, reversedDigits(p.Text.From),
-		p.Text.To, string(status), ms(p.At), ms(p.At), ms(p.At))
+	err := tx.GetContext(ctx, &id, tx.Rebind(q), ch.AccountID, ch.ID, ch.InboxID, contactID, contactPhone, reversedDigits(contactPhone),
+		businessPhone, string(status), assignee, ms(at), ms(at), ms(at))
 	return parley.ID(id), err
 }
 

@@ -97,7 +97,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
-		Routing: m.DB, AutoAssign: m.Assigner,
+		Routing: m.DB, AutoAssign: m.Assigner, Quick: m.DB,
 		PublicURL: m.Config.PublicURL, Ready: m.ready, OutboxChanged: m.Dispatcher.Notify,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+)
+
+// QueueQuickMessage queues a quick message to every recipient in one
+// transaction: all of it is durable before the sender hears "accepted".
+func (db *DB) QueueQuickMessage(ctx context.Context, q campaigns.QuickMessage, phones []string) (campaigns.QuickResult, error) {
+	var res campaigns.QuickResult
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res = campaigns.QuickResult{}
+		var row channelRow
+		err := tx.GetContext(ctx, &row, tx.Rebind(`SELECT `+channelColumns+` FROM channels WHERE account_id = ? AND id = ?`), q.AccountID, q.ChannelID)
+		if parley.IsKind(translate(err), parley.ENOTFOUND) {
+			return parley.Invalid(map[string]string{"channel_id": "no such channel"})
+		} else if err != nil {
+			return err
+		}
+		ch := row.channel()
+		all, skipped, err := db.contactRecipients(ctx, tx, q, phones)
+		if err != nil {
+			return err
+		}
+		res.Skipped = skipped
+		for _, phone := range all {
+			sent, skip, err := db.quickTo(ctx, tx, ch, q, phone)
+			if err != nil {
+				return fmt.Errorf("quick message to %s: %w", phone, err)
+			}
+			if skip != "" {
+				res.Skipped = append(res.Skipped, campaigns.QuickSkip{To: phone, Reason: skip})
+				continue
+			}
+			res.Messages = append(res.Messages, sent)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// contactRecipients adds the first phone of each contact id to phones,
+// keeping the order and dropping repeats.
+func (db *DB) contactRecipients(ctx context.Context, tx *sqlx.Tx, q campaigns.QuickMessage, phones []string) ([]string, []campaigns.QuickSkip, error) {
+	seen := map[string]bool{}
+	for _, p := range phones {
+		seen[p] = true
+	}
+	var skipped []campaigns.QuickSkip
+	for _, id := range q.ContactIDs {
+		var one int
+		err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM contacts WHERE account_id = ? AND id = ?`), q.AccountID, id)
+		if parley.IsKind(translate(err), parley.ENOTFOUND) {
+			return nil, nil, parley.Invalid(map[string]string{"contact_ids": fmt.Sprintf("no contact %s", id)})
+		} else if err != nil {
+			return nil, nil, err
+		}
+		byContact, err := db.contactPhones(ctx, tx, []int64{int64(id)})
+		if err != nil {
+			return nil, nil, err
+		}
+		own := byContact[int64(id)]
+		if len(own) == 0 {
+			skipped = append(skipped, campaigns.QuickSkip{To: "contact:" + id.String(), Reason: campaigns.SkipNoPhone})
+			continue
+		}
+		if !seen[own[0]] {
+			seen[own[0]] = true
+			phones = append(phones, own[0])
+		}
+	}
+	return phones, skipped, nil
+}
+
+// quickTo queues the text to one phone, or says why it is skipped.
+func (db *DB) quickTo(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, q campaigns.QuickMessage, phone string) (campaigns.QuickSent, string, error) {
+	var optedOut []bool
+	if err := tx.SelectContext(ctx, &optedOut, tx.Rebind(`SELECT opted_out FROM consents WHERE account_id = ? AND phone = ?`), q.AccountID, phone); err != nil {
+		return campaigns.QuickSent{}, "", err
+	}
+	if len(optedOut) == 1 && optedOut[0] {
+		return campaigns.QuickSent{}, campaigns.SkipOptedOut, nil
+	}
+	conv, err := db.quickConversation(ctx, tx, ch, q, phone)
+	if err != nil {
+		return campaigns.QuickSent{}, "", err
+	}
+	if conv.AssigneeID != nil && *conv.AssigneeID != q.Sender.ID && !q.Sender.IsAdmin() {
+		// The same rule as replies: someone else's conversation is theirs.
+		return campaigns.QuickSent{}, campaigns.SkipAssigned, nil
+	}
+	if conv.AssigneeID == nil {
+		if err := setAssignee(ctx, tx, conv, &q.Sender.ID, &q.Sender, "quick_message", q.At); err != nil {
+			return campaigns.QuickSent{}, "", err
+		}
+	}
+	m, err := enqueueText(ctx, tx, outboundDraft{AccountID: q.AccountID, ConversationID: conv.ID, ChannelID: ch.ID, To: phone,
+		Body: q.Body, AuthorID: &q.Sender.ID, Purpose: campaigns.PurposeQuickMessage,
+		Segments: q.Segmentation.Segments, Encoding: q.Segmentation.Encoding}, q.At)
+	if err != nil {
+		return campaigns.QuickSent{}, "", err
+	}
+	return campaigns.QuickSent{To: phone, ConversationID: conv.ID, MessageID: m.ID}, "", nil
+}
+
+// quickConversation finds the phone's conversation on the channel or
+// creates it pending (waiting for the customer), assigned to the sender.
+func (db *DB) quickConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, q campaigns.QuickMessage, phone string) (conversations.Conversation, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM conversations WHERE channel_id = ? AND contact_phone = ?`), ch.ID, phone)
+	if err == nil {
+		return db.lockForAction(ctx, tx, q.AccountID, parley.ID(id))
+	}
+	if !parley.IsKind(translate(err), parley.ENOTFOUND) {
+		return conversations.Conversation{}, err
+	}
+	contactID, err := findOrCreateContact(ctx, tx, q.AccountID, phone, q.At)
+	if err != nil {
+		return conversations.Conversation{}, err
+	}
+	convID, err := insertConversationRow(ctx, tx, ch, contactID, phone, ch.PhoneNumber, conversations.StatusPending, &q.Sender.ID, q.At)
+	if err != nil {
+		return conversations.Conversation{}, err
+	}
+	err = insertEvent(ctx, tx, q.AccountID, convID, conversations.EventCreated, conversations.ActorUser, &q.Sender.ID,
+		map[string]any{"status": conversations.StatusPending, "reason": "quick_message", "assignee_id": q.Sender.ID}, q.At)
+	if err != nil {
+		return conversations.Conversation{}, err
+	}
+	return getConversation(ctx, tx, q.AccountID, convID)
+}
+
