@@ -136,4 +136,3 @@ func (db *DB) quickConversation(ctx context.Context, tx *sqlx.Tx, ch conversatio
 	}
 	return getConversation(ctx, tx, q.AccountID, convID)
 }
-
