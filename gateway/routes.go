@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 )
 
@@ -65,6 +66,14 @@ func routes(d *Deps) http.Handler {
 	}
 	api("/messages/preview", handlePreview(d), http.MethodPost)
 	api("/quick-messages", handleQuickMessage(d), http.MethodPost)
+	api("/campaigns", handleListCampaigns(d), http.MethodGet)
+	api("/campaigns", handleCreateCampaign(d), http.MethodPost)
+	api("/campaigns/{id}", handleGetCampaign(d), http.MethodGet)
+	api("/campaigns/{id}/recipients", handleListRecipients(d), http.MethodGet)
+	api("/campaigns/{id}/start", handleCampaignAction(d, campaigns.ActionStart), http.MethodPost)
+	api("/campaigns/{id}/pause", handleCampaignAction(d, campaigns.ActionPause), http.MethodPost)
+	api("/campaigns/{id}/resume", handleCampaignAction(d, campaigns.ActionResume), http.MethodPost)
+	api("/campaigns/{id}/cancel", handleCampaignAction(d, campaigns.ActionCancel), http.MethodPost)
 	api("/notifications", handleListNotifications(d), http.MethodGet)
 	api("/notifications/{id}/read", handleReadNotification(d), http.MethodPost)
 

@@ -23,14 +23,15 @@ import (
 
 // Deps is everything the handlers need.
 type Deps struct {
-	Log      zerolog.Logger
-	Clock    parley.Clock
-	Store    conversations.Store
-	Consent  optout.Register
-	Ingester *conversations.Ingester
-	Staff    conversations.StaffStore
-	Routing  routing.Store
-	Quick    campaigns.QuickStore
+	Log       zerolog.Logger
+	Clock     parley.Clock
+	Store     conversations.Store
+	Consent   optout.Register
+	Ingester  *conversations.Ingester
+	Staff     conversations.StaffStore
+	Routing   routing.Store
+	Quick     campaigns.QuickStore
+	Campaigns campaigns.CampaignStore
 	// AutoAssign is told what may need assigning after a change commits.
 	AutoAssign AutoAssigner
 	// PublicURL is PARLEY_PUBLIC_URL without a trailing slash: webhook

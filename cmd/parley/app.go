@@ -97,7 +97,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
-		Routing: m.DB, AutoAssign: m.Assigner, Quick: m.DB,
+		Routing: m.DB, AutoAssign: m.Assigner, Quick: m.DB, Campaigns: m.DB,
 		PublicURL: m.Config.PublicURL, Ready: m.ready, OutboxChanged: m.Dispatcher.Notify,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
@@ -236,6 +236,19 @@ func (m *Main) startScheduler(ctx context.Context) error {
 			}
 		}}
 	if _, err := m.scheduler.AddFunc("* * * * * *", func() { waker.Wake(ctx) }); err != nil {
+		return err
+	}
+	// Campaigns advance a tick a second: a batch of the audience expanded,
+	// up to each campaign's rate of texts queued.
+	if _, err := m.scheduler.AddFunc("* * * * * *", func() {
+		n, err := m.DB.AdvanceCampaigns(ctx, m.Clock.Now(), time.Second)
+		if err != nil && ctx.Err() == nil {
+			m.Log.Error().Err(err).Msg("advancing campaigns failed")
+		}
+		if n > 0 {
+			m.Dispatcher.Notify()
+		}
+	}); err != nil {
 		return err
 	}
 	// Whatever waits for an assignee (a queue that overflowed, a process

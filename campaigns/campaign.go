@@ -1,0 +1,206 @@
+package campaigns
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+// Status is where a campaign is in its life.
+type Status string
+
+// Campaign statuses: draft → (scheduled →) sending → completed, with
+// paused and cancelled on the way.
+const (
+	StatusDraft     Status = "draft"
+	StatusScheduled Status = "scheduled"
+	StatusSending   Status = "sending"
+	StatusPaused    Status = "paused"
+	StatusCompleted Status = "completed"
+	StatusCancelled Status = "cancelled"
+)
+
+// Origin types, kept for the outbound report.
+var originTypes = map[string]bool{"quick_message": true, "campaign": true, "flow": true, "template": true, "webhook": true}
+
+// Audience says who receives a campaign: contacts, phone numbers, or the
+// contacts matching a filter on type and attributes.
+type Audience struct {
+	ContactIDs []parley.ID     `json:"contact_ids,omitempty"`
+	Phones     []string        `json:"phones,omitempty"`
+	Filter     *AudienceFilter `json:"filter,omitempty"`
+}
+
+// AudienceFilter selects contacts: all given conditions must hold.
+type AudienceFilter struct {
+	ContactType string         `json:"contact_type,omitempty"`
+	Attributes  map[string]any `json:"attributes,omitempty"` // equals (strings, numbers, booleans)
+}
+
+// Campaign is a text sent to an audience, each recipient in their thread.
+type Campaign struct {
+	ID            parley.ID
+	AccountID     parley.ID
+	Name          string
+	ChannelID     parley.ID
+	Body          string
+	Audience      Audience
+	OriginType    string
+	Status        Status
+	SendAt        *time.Time
+	Schedule      string // a cron expression for recurring campaigns (stored; runs are a later step)
+	RatePerSecond int
+	CreatedBy     parley.ID
+	Counts        Counts
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Counts are a campaign's live figures.
+type Counts struct {
+	Recipients      int `json:"recipients"`
+	Queued          int `json:"queued"`
+	Sent            int `json:"sent"`
+	Delivered       int `json:"delivered"`
+	Failed          int `json:"failed"`
+	SkippedOptedOut int `json:"skipped_opted_out"`
+}
+
+// Limits on a campaign.
+const (
+	DefaultRatePerSecond = 10
+	MaxRatePerSecond     = 1000
+	maxAudienceList      = 100_000 // ids or phones inline; larger audiences use a filter
+)
+
+// Validate checks a new campaign and parses its template.
+func (c *Campaign) Validate(now time.Time) error {
+	fields := map[string]string{}
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Name == "" || len(c.Name) > 200 {
+		fields["name"] = "is required, at most 200 bytes"
+	}
+	if c.ChannelID == 0 {
+		fields["channel_id"] = "is required"
+	}
+	reply := conversations.Reply{Body: c.Body}
+	if err := reply.Validate(); err != nil || strings.TrimSpace(c.Body) == "" {
+		fields["body"] = "is required: text of at most 1600 characters"
+	} else if _, err := ParseTemplate(c.Body); err != nil {
+		fields["body"] = err.(*parley.Error).Fields["body"]
+	}
+	a := c.Audience
+	switch n := len(a.ContactIDs) + len(a.Phones); {
+	case n == 0 && a.Filter == nil:
+		fields["audience"] = "name contact_ids, phones or a filter"
+	case n > maxAudienceList:
+		fields["audience"] = "at most 100000 ids and phones; use a filter for more"
+	}
+	for i, raw := range a.Phones {
+		p, err := conversations.NormalizePhone(raw)
+		if err != nil {
+			fields["audience.phones"] = "\"" + raw + "\" is not a phone number"
+			break
+		}
+		c.Audience.Phones[i] = p
+	}
+	if c.OriginType == "" {
+		c.OriginType = "campaign"
+	}
+	if !originTypes[c.OriginType] {
+		fields["origin_type"] = "must be quick_message, campaign, flow, template or webhook"
+	}
+	if c.RatePerSecond == 0 {
+		c.RatePerSecond = DefaultRatePerSecond
+	}
+	if c.RatePerSecond < 1 || c.RatePerSecond > MaxRatePerSecond {
+		fields["rate_per_second"] = "must be from 1 to 1000"
+	}
+	if c.SendAt != nil && !c.SendAt.After(now) {
+		fields["send_at"] = "must be in the future"
+	}
+	if c.Schedule != "" {
+		if _, err := cron.ParseStandard(c.Schedule); err != nil {
+			fields["schedule"] = "must be a cron expression (minute hour day month weekday)"
+		}
+	}
+	if len(fields) > 0 {
+		return parley.Invalid(fields)
+	}
+	return nil
+}
+
+// RecipientStatus is where one recipient of a campaign is.
+type RecipientStatus string
+
+// Recipient statuses; a queued recipient's delivery is its message's status.
+const (
+	RecipientPending         RecipientStatus = "pending"
+	RecipientQueued          RecipientStatus = "queued"
+	RecipientSkippedOptedOut RecipientStatus = "skipped_opted_out"
+	RecipientCancelled       RecipientStatus = "cancelled"
+)
+
+// CampaignRecipient is one recipient row.
+type CampaignRecipient struct {
+	ID             parley.ID
+	ContactID      *parley.ID
+	Phone          string
+	Status         string // pending, skipped_opted_out, cancelled, or the message's status once queued
+	MessageID      *parley.ID
+	ConversationID *parley.ID
+	UpdatedAt      time.Time
+}
+
+// CampaignStore persists campaigns and runs them.
+type CampaignStore interface {
+	CreateCampaign(ctx context.Context, c Campaign) (Campaign, error)
+	GetCampaign(ctx context.Context, accountID, id parley.ID) (Campaign, error)
+	ListCampaigns(ctx context.Context, accountID parley.ID, page parley.Page) ([]Campaign, string, error)
+	// TransitionCampaign applies an action; ECONFLICT (code
+	// campaign_state) when the action is not allowed from its status.
+	TransitionCampaign(ctx context.Context, accountID, id parley.ID, action Action, at time.Time) (Campaign, error)
+	ListRecipients(ctx context.Context, accountID, campaignID parley.ID, status string, page parley.Page) ([]CampaignRecipient, string, error)
+	// AdvanceCampaigns does one tick of work: scheduled campaigns that are
+	// due start, sending ones expand their audience by a batch and queue up
+	// to their rate of texts, finished ones complete. It reports how many
+	// texts it queued.
+	AdvanceCampaigns(ctx context.Context, now time.Time, tick time.Duration) (int, error)
+}
+
+// Action is what staff do to a campaign.
+type Action string
+
+// Campaign actions.
+const (
+	ActionStart  Action = "start"
+	ActionPause  Action = "pause"
+	ActionResume Action = "resume"
+	ActionCancel Action = "cancel"
+)
+
+// Next returns the status an action leads to from a status, false when it
+// is not allowed. Start and resume lead to scheduled while send_at is
+// still ahead, to sending otherwise.
+func (a Action) Next(from Status, sendAtAhead bool) (Status, bool) {
+	run := StatusSending
+	if sendAtAhead {
+		run = StatusScheduled
+	}
+	switch {
+	case a == ActionStart && from == StatusDraft:
+		return run, true
+	case a == ActionPause && (from == StatusSending || from == StatusScheduled):
+		return StatusPaused, true
+	case a == ActionResume && from == StatusPaused:
+		return run, true
+	case a == ActionCancel && from != StatusCompleted && from != StatusCancelled:
+		return StatusCancelled, true
+	}
+	return "", false
+}

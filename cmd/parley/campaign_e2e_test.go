@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// campaignCounts reads a campaign's live counts.
+func (e *env) campaign(id string) map[string]any {
+	e.t.Helper()
+	return e.must(200, e.admin("GET", "/v1/campaigns/"+id, nil))
+}
+
+func counts(c map[string]any) map[string]int {
+	out := map[string]int{}
+	for k, v := range c["counts"].(map[string]any) {
+		out[k] = int(v.(float64))
+	}
+	return out
+}
+
+func TestCampaignReachesItsAudienceInTheirThreads(t *testing.T) {
+	e := boot(t, "")
+	ch := e.setupChannel(nil)
+	gold := e.must(201, e.admin("POST", "/v1/contacts", map[string]any{"name": "Ada Lovelace", "type": "customer",
+		"attributes": map[string]any{"plan": "gold"}, "phones": []string{"+14155550501"}}))
+	e.must(201, e.admin("POST", "/v1/contacts", map[string]any{"name": "Alan Turing", "type": "customer",
+		"attributes": map[string]any{"plan": "free"}, "phones": []string{"+14155550502"}}))
+	e.must(201, e.admin("POST", "/v1/contacts", map[string]any{"name": "Grace Hopper", "type": "customer",
+		"attributes": map[string]any{"plan": "gold"}, "phones": []string{"+14155550503"}}))
+	e.must(201, e.admin("POST", "/v1/optouts", map[string]any{"phone": "+14155550503"}))
+
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Gold renewals", "channel_id": ch["id"],
+		"body": "Hi {{first_name|there}}, your {{attributes.plan}} plan renews soon.", "rate_per_second": 50,
+		"audience": map[string]any{"filter": map[string]any{"contact_type": "customer", "attributes": map[string]any{"plan": "gold"}}}}))
+	if c["status"] != "draft" {
+		t.Fatalf("new campaign status %v, want draft", c["status"])
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(e.carrier.Messages()); n != 0 {
+		t.Fatalf("a draft sent %d texts", n)
+	}
+	e.must(200, e.admin("POST", fmt.Sprintf("/v1/campaigns/%s/start", c["id"]), nil))
+	e.eventually("the campaign completed", func() bool { return e.campaign(c["id"].(string))["status"] == "completed" })
+	e.eventually("the text delivered", func() bool { return counts(e.campaign(c["id"].(string)))["delivered"] == 1 })
+
+	got := counts(e.campaign(c["id"].(string)))
+	if got["recipients"] != 2 || got["skipped_opted_out"] != 1 || got["delivered"] != 1 {
+		t.Errorf("counts = %v, want 2 recipients (the gold ones), 1 skipped (opted out), 1 delivered", got)
+	}
+	if texts := e.received("+14155550501"); len(texts) != 1 || texts[0] != "Hi Ada, your gold plan renews soon." {
+		t.Errorf("Ada received %q", texts)
+	}
+	if texts := e.received("+14155550502"); len(texts) != 0 {
+		t.Errorf("a free-plan contact received %q", texts)
+	}
+	if texts := e.received("+14155550503"); len(texts) != 0 {
+		t.Errorf("an opted-out contact received %q", texts)
+	}
+
+	// The text is in Ada's thread; her answer reopens it in context.
+	threads := e.must(200, e.admin("GET", fmt.Sprintf("/v1/contacts/%s/conversations", gold["id"]), nil))["data"].([]any)
+	conv := threads[0].(map[string]any)
+	if conv["status"] != "pending" {
+		t.Errorf("campaign thread status %v, want pending", conv["status"])
+	}
+	e.text("+14155550501", "Yes please renew")
+	msgs := e.must(200, e.admin("GET", fmt.Sprintf("/v1/conversations/%s/messages", conv["id"]), nil))["data"].([]any)
+	if len(msgs) != 2 || msgs[0].(map[string]any)["campaign_id"] != c["id"] {
+		t.Errorf("thread = %v", msgs)
+	}
+	conv = e.must(200, e.admin("GET", "/v1/conversations/"+conv["id"].(string), nil))
+	if conv["status"] != "open" {
+		t.Errorf("after the answer: %v, want open", conv["status"])
+	}
+	recips := e.must(200, e.admin("GET", fmt.Sprintf("/v1/campaigns/%s/recipients?status=skipped_opted_out", c["id"]), nil))["data"].([]any)
+	if len(recips) != 1 || recips[0].(map[string]any)["phone"] != "+14155550503" {
+		t.Errorf("skipped recipients = %v", recips)
+	}
+}
+
+func TestCampaignRateLifecycleAndValidation(t *testing.T) {
+	e := boot(t, "")
+	ch := e.setupChannel(nil)
+	phones := make([]string, 30)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+1628%07d", 2000000+i)
+	}
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Slow", "channel_id": ch["id"], "body": "Hello",
+		"rate_per_second": 5, "audience": map[string]any{"phones": phones}}))
+	id := c["id"].(string)
+	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
+	time.Sleep(1200 * time.Millisecond)
+	paused := e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/pause", nil))
+	if paused["status"] != "paused" {
+		t.Fatalf("pause: %v", paused["status"])
+	}
+	time.Sleep(1500 * time.Millisecond)
+	atPause := len(e.carrier.Messages())
+	if atPause == 0 || atPause > 15 {
+		t.Errorf("%d texts after about a second at 5/s; want a few, not all 30", atPause)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(e.carrier.Messages()); n != atPause {
+		t.Errorf("a paused campaign went on sending: %d → %d", atPause, n)
+	}
+	wantAPIError(t, e.admin("POST", "/v1/campaigns/"+id+"/start", nil), 409, "campaign_state")
+	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/resume", nil))
+	time.Sleep(1200 * time.Millisecond)
+	cancelled := e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/cancel", nil))
+	if cancelled["status"] != "cancelled" {
+		t.Fatalf("cancel: %v", cancelled["status"])
+	}
+	time.Sleep(1500 * time.Millisecond)
+	final := len(e.carrier.Messages())
+	if final >= 30 {
+		t.Errorf("a cancelled campaign sent all %d texts", final)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(e.carrier.Messages()); n != final {
+		t.Errorf("texts went on after cancel: %d → %d", final, n)
+	}
+	wantAPIError(t, e.admin("POST", "/v1/campaigns/"+id+"/resume", nil), 409, "campaign_state")
+
+	tests := []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"unknown field in the template", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi {{firstname}}", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "body"},
+		{"no audience", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi"}, "audience"},
+		{"a phone that is not one", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "audience": map[string]any{"phones": []string{"nope"}}}, "audience.phones"},
+		{"send_at in the past", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "send_at": "2020-01-01T00:00:00Z", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "send_at"},
+		{"bad cron", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "schedule": "every day", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "schedule"},
+		{"bad rate", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "rate_per_second": 5000, "audience": map[string]any{"phones": []string{"+14155550501"}}}, "rate_per_second"},
+		{"unknown channel", map[string]any{"name": "x", "channel_id": "999", "body": "Hi", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "channel_id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantAPIError(t, e.admin("POST", "/v1/campaigns", tt.body), 422, "", tt.field)
+		})
+	}
+}

@@ -1,0 +1,529 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+)
+
+type campaignRow struct {
+	ID            int64  `db:"id"`
+	AccountID     int64  `db:"account_id"`
+	Name          string `db:"name"`
+	ChannelID     int64  `db:"channel_id"`
+	Body          string `db:"body"`
+	Audience      string `db:"audience"`
+	OriginType    string `db:"origin_type"`
+	Status        string `db:"status"`
+	SendAt        *int64 `db:"send_at"`
+	Schedule      string `db:"schedule"`
+	RatePerSecond int    `db:"rate_per_second"`
+	CreatedBy     int64  `db:"created_by"`
+	ExpandStage   int    `db:"expand_stage"`
+	ExpandCursor  int64  `db:"expand_cursor"`
+	CreatedAt     int64  `db:"created_at"`
+	UpdatedAt     int64  `db:"updated_at"`
+}
+
+const campaignColumns = `id, account_id, name, channel_id, body, audience, origin_type, status, send_at, schedule,
+rate_per_second, created_by, expand_stage, expand_cursor, created_at, updated_at`
+
+func (r campaignRow) campaign() (campaigns.Campaign, error) {
+	c := campaigns.Campaign{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), Name: r.Name, ChannelID: parley.ID(r.ChannelID),
+		Body: r.Body, OriginType: r.OriginType, Status: campaigns.Status(r.Status), SendAt: fromMSPtr(r.SendAt), Schedule: r.Schedule,
+		RatePerSecond: r.RatePerSecond, CreatedBy: parley.ID(r.CreatedBy), CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt)}
+	err := json.Unmarshal([]byte(r.Audience), &c.Audience)
+	return c, err
+}
+
+// CreateCampaign stores a draft.
+func (db *DB) CreateCampaign(ctx context.Context, c campaigns.Campaign) (campaigns.Campaign, error) {
+	audience, err := json.Marshal(c.Audience)
+	if err != nil {
+		return c, err
+	}
+	var row campaignRow
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var one int
+		err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM channels WHERE account_id = ? AND id = ?`), c.AccountID, c.ChannelID)
+		if parley.IsKind(translate(err), parley.ENOTFOUND) {
+			return parley.Invalid(map[string]string{"channel_id": "no such channel"})
+		} else if err != nil {
+			return err
+		}
+		q := `INSERT INTO campaigns (account_id, name, channel_id, body, audience, origin_type, status, send_at, schedule,
+    rate_per_second, created_by, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING ` + campaignColumns
+		return tx.GetContext(ctx, &row, tx.Rebind(q), c.AccountID, c.Name, c.ChannelID, c.Body, string(audience), c.OriginType,
+			msPtr(c.SendAt), c.Schedule, c.RatePerSecond, c.CreatedBy, ms(c.CreatedAt), ms(c.UpdatedAt))
+	})
+	if err != nil {
+		return c, err
+	}
+	return row.campaign()
+}
+
+// GetCampaign returns a campaign with its live counts.
+func (db *DB) GetCampaign(ctx context.Context, accountID, id parley.ID) (campaigns.Campaign, error) {
+	var row campaignRow
+	if err := db.db.GetContext(ctx, &row, db.db.Rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE account_id = ? AND id = ?`), accountID, id); err != nil {
+		return campaigns.Campaign{}, translate(err)
+	}
+	c, err := row.campaign()
+	if err != nil {
+		return c, err
+	}
+	c.Counts, err = campaignCounts(ctx, db.db, c.ID)
+	return c, err
+}
+
+// campaignCounts derives the figures from the recipients and their messages.
+func campaignCounts(ctx context.Context, q sqlx.QueryerContext, campaignID parley.ID) (campaigns.Counts, error) {
+	var c struct {
+		Recipients, Queued, Sent, Delivered, Failed, Skipped *int
+	}
+	const query = `SELECT COUNT(*) AS recipients,
+    SUM(CASE WHEN r.status = 'pending' OR m.status IN ('queued', 'sending') THEN 1 ELSE 0 END) AS queued,
+    SUM(CASE WHEN m.status = 'sent' THEN 1 ELSE 0 END) AS sent,
+    SUM(CASE WHEN m.status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
+    SUM(CASE WHEN m.status IN ('failed', 'undelivered') THEN 1 ELSE 0 END) AS failed,
+    SUM(CASE WHEN r.status = 'skipped_opted_out' THEN 1 ELSE 0 END) AS skipped
+FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ?`
+	row := q.QueryRowxContext(ctx, rebind(q, query), campaignID)
+	if err := row.Scan(&c.Recipients, &c.Queued, &c.Sent, &c.Delivered, &c.Failed, &c.Skipped); err != nil {
+		return campaigns.Counts{}, translate(err)
+	}
+	v := func(p *int) int {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	return campaigns.Counts{Recipients: v(c.Recipients), Queued: v(c.Queued), Sent: v(c.Sent), Delivered: v(c.Delivered),
+		Failed: v(c.Failed), SkippedOptedOut: v(c.Skipped)}, nil
+}
+
+// ListCampaigns lists a page of the account's campaigns, newest first.
+func (db *DB) ListCampaigns(ctx context.Context, accountID parley.ID, page parley.Page) ([]campaigns.Campaign, string, error) {
+	page = page.Normalize()
+	where, args := "account_id = ?", []any{accountID}
+	if page.Cursor != "" {
+		key, err := decodeCursor(page.Cursor, 1)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = where+" AND id < ?", append(args, key[0])
+	}
+	var rows []campaignRow
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE `+where+` ORDER BY id DESC LIMIT ?`),
+		append(args, page.Limit+1)...); err != nil {
+		return nil, "", translate(err)
+	}
+	rows, next := idCursor(rows, page, func(r campaignRow) int64 { return r.ID })
+	out := make([]campaigns.Campaign, 0, len(rows))
+	for _, r := range rows {
+		c, err := r.campaign()
+		if err != nil {
+			return nil, "", err
+		}
+		if c.Counts, err = campaignCounts(ctx, db.db, c.ID); err != nil {
+			return nil, "", err
+		}
+		out = append(out, c)
+	}
+	return out, next, nil
+}
+
+// TransitionCampaign starts, pauses, resumes or cancels a campaign.
+func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, action campaigns.Action, at time.Time) (campaigns.Campaign, error) {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var row campaignRow
+		q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE account_id = ? AND id = ?` + db.dialect.forUpdate()
+		if err := tx.GetContext(ctx, &row, tx.Rebind(q), accountID, id); err != nil {
+			return err
+		}
+		from := campaigns.Status(row.Status)
+		target, ok := action.Next(from, row.SendAt != nil && *row.SendAt > ms(at))
+		if !ok {
+			return parley.Conflict("campaign_state", "cannot %s a %s campaign", action, from)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, next_batch_at = 0, updated_at = ? WHERE id = ?`),
+			string(target), ms(at), id); err != nil {
+			return err
+		}
+		if target == campaigns.StatusCancelled {
+			return cancelCampaign(ctx, tx, id, at)
+		}
+		return nil
+	})
+	if err != nil {
+		return campaigns.Campaign{}, err
+	}
+	return db.GetCampaign(ctx, accountID, id)
+}
+
+// cancelCampaign drops what has not gone: pending recipients, and queued
+// texts still waiting in the outbox (not those being sent this instant).
+func cancelCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = 'cancelled', updated_at = ? WHERE campaign_id = ? AND status = 'pending'`),
+		ms(at), id); err != nil {
+		return err
+	}
+	var msgIDs []int64
+	if err := tx.SelectContext(ctx, &msgIDs, tx.Rebind(`SELECT o.message_id FROM outbox o JOIN messages m ON m.id = o.message_id
+WHERE m.campaign_id = ? AND o.state = 'queued'`), id); err != nil || len(msgIDs) == 0 {
+		return err
+	}
+	for _, mid := range msgIDs {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM outbox WHERE message_id = ? AND state = 'queued'`), mid); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', updated_at = ? WHERE id = ?`), ms(at), mid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListRecipients lists a campaign's recipients by id, optionally by status
+// (pending, skipped_opted_out, cancelled, or a message status).
+func (db *DB) ListRecipients(ctx context.Context, accountID, campaignID parley.ID, status string, page parley.Page) ([]campaigns.CampaignRecipient, string, error) {
+	var one int
+	if err := db.db.GetContext(ctx, &one, db.db.Rebind(`SELECT 1 FROM campaigns WHERE account_id = ? AND id = ?`), accountID, campaignID); err != nil {
+		return nil, "", translate(err)
+	}
+	cond, args, limit, err := idPage(page, "r.id")
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT r.id, r.contact_id, r.phone, CASE WHEN r.status = 'queued' THEN m.status ELSE r.status END AS status,
+    r.message_id, r.conversation_id, r.updated_at
+FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id
+WHERE r.campaign_id = ? AND ` + cond
+	qargs := append([]any{campaignID}, args...)
+	if status != "" {
+		q += ` AND (CASE WHEN r.status = 'queued' THEN m.status ELSE r.status END) = ?`
+		qargs = append(qargs, status)
+	}
+	var rows []struct {
+		ID             int64  `db:"id"`
+		ContactID      *int64 `db:"contact_id"`
+		Phone          string `db:"phone"`
+		Status         string `db:"status"`
+		MessageID      *int64 `db:"message_id"`
+		ConversationID *int64 `db:"conversation_id"`
+		UpdatedAt      int64  `db:"updated_at"`
+	}
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q+` ORDER BY r.id LIMIT ?`), append(qargs, limit)...); err != nil {
+		return nil, "", translate(err)
+	}
+	next := ""
+	if len(rows) > page.Normalize().Limit {
+		rows = rows[:page.Normalize().Limit]
+		next = encodeCursor(rows[len(rows)-1].ID)
+	}
+	out := make([]campaigns.CampaignRecipient, len(rows))
+	for i, r := range rows {
+		out[i] = campaigns.CampaignRecipient{ID: parley.ID(r.ID), ContactID: idPtr(r.ContactID), Phone: r.Phone, Status: r.Status,
+			MessageID: idPtr(r.MessageID), ConversationID: idPtr(r.ConversationID), UpdatedAt: fromMS(r.UpdatedAt)}
+	}
+	return out, next, nil
+}
+
+// expandBatch is how many audience members one tick turns into recipients.
+const expandBatch = 1000
+
+// AdvanceCampaigns does one tick of campaign work (see CampaignStore).
+func (db *DB) AdvanceCampaigns(ctx context.Context, now time.Time, tick time.Duration) (int, error) {
+	var due []int64
+	if err := db.db.SelectContext(ctx, &due, db.db.Rebind(`SELECT id FROM campaigns
+WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? ORDER BY next_batch_at, id LIMIT 100`), ms(now)); err != nil {
+		return 0, translate(err)
+	}
+	queued := 0
+	for _, id := range due {
+		n, err := db.advanceCampaign(ctx, parley.ID(id), now, tick)
+		if err != nil {
+			return queued, fmt.Errorf("campaign %d: %w", id, err)
+		}
+		queued += n
+	}
+	return queued, nil
+}
+
+// advanceCampaign takes one campaign one tick further, under a lock that
+// makes other instances skip it: the rate holds however many run.
+func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, tick time.Duration) (int, error) {
+	queued := 0
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var row campaignRow
+		q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status IN ('scheduled', 'sending') AND next_batch_at <= ?` +
+			db.dialect.skipLockedRow()
+		err := tx.GetContext(ctx, &row, tx.Rebind(q), id, ms(now))
+		if parley.IsKind(translate(err), parley.ENOTFOUND) {
+			return nil // another instance has it, or it changed
+		} else if err != nil {
+			return err
+		}
+		c, err := row.campaign()
+		if err != nil {
+			return err
+		}
+		if c.Status == campaigns.StatusScheduled {
+			if c.SendAt != nil && c.SendAt.After(now) {
+				return nil
+			}
+			c.Status = campaigns.StatusSending
+		}
+		if row.ExpandStage < 3 {
+			if err := expandAudience(ctx, tx, &row, c, now); err != nil {
+				return err
+			}
+		}
+		if queued, err = queueRecipients(ctx, tx, c, row.RatePerSecond*max(1, int(tick/time.Second)), now); err != nil {
+			return err
+		}
+		status := c.Status
+		if row.ExpandStage == 3 && queued == 0 {
+			var pending int
+			if err := tx.GetContext(ctx, &pending, tx.Rebind(`SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'`), id); err != nil {
+				return err
+			}
+			if pending == 0 {
+				status = campaigns.StatusCompleted
+			}
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, expand_stage = ?, expand_cursor = ?, next_batch_at = ?, updated_at = ? WHERE id = ?`),
+			string(status), row.ExpandStage, row.ExpandCursor, ms(now.Add(tick)), ms(now), id)
+		return err
+	})
+	return queued, err
+}
+
+// skipLockedRow locks the selected row, skipping it when another
+// transaction holds it (PostgreSQL); SQLite's single writer needs nothing.
+func (d dialect) skipLockedRow() string {
+	if d.name == "postgres" {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// expandAudience turns the next batch of the audience into recipients:
+// the contact ids, then the phones, then the filter's contacts, a batch per
+// tick, resuming at expand_stage/expand_cursor.
+func expandAudience(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, now time.Time) error {
+	a := c.Audience
+	for budget := expandBatch; budget > 0 && row.ExpandStage < 3; {
+		var added int
+		var err error
+		switch row.ExpandStage {
+		case 0:
+			added, err = expandList(ctx, tx, row, c, len(a.ContactIDs), budget, func(i int) (*parley.ID, string, error) {
+				id := a.ContactIDs[i]
+				phones, err := contactPhonesTx(ctx, tx, c.AccountID, id)
+				if err != nil || len(phones) == 0 {
+					return &id, "", err
+				}
+				return &id, phones[0], nil
+			}, now)
+		case 1:
+			added, err = expandList(ctx, tx, row, c, len(a.Phones), budget, func(i int) (*parley.ID, string, error) {
+				return nil, a.Phones[i], nil
+			}, now)
+		case 2:
+			added, err = expandFilter(ctx, tx, row, c, budget, now)
+		}
+		if err != nil {
+			return err
+		}
+		budget -= max(added, 1)
+	}
+	return nil
+}
+
+func contactPhonesTx(ctx context.Context, tx *sqlx.Tx, accountID, contactID parley.ID) ([]string, error) {
+	var phones []string
+	err := tx.SelectContext(ctx, &phones, tx.Rebind(`SELECT phone FROM contact_phones WHERE account_id = ? AND contact_id = ? ORDER BY position`), accountID, contactID)
+	return phones, err
+}
+
+// expandList expands positions expand_cursor… of a list of n members.
+func expandList(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, n, budget int,
+	member func(i int) (*parley.ID, string, error), now time.Time) (int, error) {
+	start := int(row.ExpandCursor)
+	end := min(n, start+budget)
+	for i := start; i < end; i++ {
+		contactID, phone, err := member(i)
+		if err != nil {
+			return 0, err
+		}
+		if phone != "" {
+			if err := addRecipient(ctx, tx, c, contactID, phone, now); err != nil {
+				return 0, err
+			}
+		}
+	}
+	row.ExpandCursor = int64(end)
+	if end >= n {
+		row.ExpandStage, row.ExpandCursor = row.ExpandStage+1, 0
+	}
+	return end - start, nil
+}
+
+// expandFilter expands the next contacts of the filter by id.
+func expandFilter(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, budget int, now time.Time) (int, error) {
+	f := c.Audience.Filter
+	if f == nil {
+		row.ExpandStage, row.ExpandCursor = 3, 0
+		return 0, nil
+	}
+	q := `SELECT c.id, c.attributes, (SELECT p.phone FROM contact_phones p WHERE p.contact_id = c.id ORDER BY p.position LIMIT 1) AS phone
+FROM contacts c WHERE c.account_id = ? AND c.id > ?`
+	args := []any{c.AccountID, row.ExpandCursor}
+	if f.ContactType != "" {
+		q, args = q+` AND c.type = ?`, append(args, f.ContactType)
+	}
+	var rows []struct {
+		ID         int64   `db:"id"`
+		Attributes string  `db:"attributes"`
+		Phone      *string `db:"phone"`
+	}
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q+` ORDER BY c.id LIMIT ?`), append(args, budget)...); err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		row.ExpandCursor = r.ID
+		if r.Phone == nil || !attributesMatch(r.Attributes, f.Attributes) {
+			continue
+		}
+		id := parley.ID(r.ID)
+		if err := addRecipient(ctx, tx, c, &id, *r.Phone, now); err != nil {
+			return 0, err
+		}
+	}
+	if len(rows) < budget {
+		row.ExpandStage, row.ExpandCursor = 3, 0
+	}
+	return len(rows), nil
+}
+
+func attributesMatch(raw string, want map[string]any) bool {
+	if len(want) == 0 {
+		return true
+	}
+	var got map[string]any
+	if json.Unmarshal([]byte(raw), &got) != nil {
+		return false
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			return false
+		}
+	}
+	return true
+}
+
+func addRecipient(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, contactID *parley.ID, phone string, now time.Time) error {
+	const q = `INSERT INTO campaign_recipients (account_id, campaign_id, contact_id, phone, status, created_at, updated_at)
+VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (campaign_id, phone) DO NOTHING`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), c.AccountID, c.ID, contactID, phone, ms(now), ms(now))
+	return err
+}
+
+// queueRecipients queues up to n pending recipients' texts, each in the
+// recipient's conversation; opted-out phones are skipped.
+func queueRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, n int, now time.Time) (int, error) {
+	var pending []struct {
+		ID    int64  `db:"id"`
+		Phone string `db:"phone"`
+	}
+	if err := tx.SelectContext(ctx, &pending, tx.Rebind(`SELECT id, phone FROM campaign_recipients
+WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, n); err != nil || len(pending) == 0 {
+		return 0, err
+	}
+	tpl, err := campaigns.ParseTemplate(c.Body)
+	if err != nil {
+		return 0, err
+	}
+	var chRow channelRow
+	if err := tx.GetContext(ctx, &chRow, tx.Rebind(`SELECT `+channelColumns+` FROM channels WHERE id = ?`), c.ChannelID); err != nil {
+		return 0, err
+	}
+	ch := chRow.channel()
+	queued := 0
+	for _, r := range pending {
+		status, msgID, convID, err := queueRecipient(ctx, tx, c, ch, tpl, r.Phone, now)
+		if err != nil {
+			return queued, err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = ?, message_id = ?, conversation_id = ?, updated_at = ? WHERE id = ?`),
+			status, msgID, convID, ms(now), r.ID); err != nil {
+			return queued, err
+		}
+		if status == string(campaigns.RecipientQueued) {
+			queued++
+		}
+	}
+	return queued, nil
+}
+
+func queueRecipient(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, ch conversations.Channel, tpl campaigns.Template, phone string, now time.Time) (string, *parley.ID, *parley.ID, error) {
+	var optedOut []bool
+	if err := tx.SelectContext(ctx, &optedOut, tx.Rebind(`SELECT opted_out FROM consents WHERE account_id = ? AND phone = ?`), c.AccountID, phone); err != nil {
+		return "", nil, nil, err
+	}
+	if len(optedOut) == 1 && optedOut[0] {
+		return string(campaigns.RecipientSkippedOptedOut), nil, nil, nil
+	}
+	contactID, err := findOrCreateContact(ctx, tx, c.AccountID, phone, now)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	var contact contactRow
+	if err := tx.GetContext(ctx, &contact, tx.Rebind(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`), contactID); err != nil {
+		return "", nil, nil, err
+	}
+	var attrs map[string]any
+	_ = json.Unmarshal([]byte(contact.Attributes), &attrs)
+	body := tpl.Render(campaigns.Recipient{Name: contact.Name, Phone: phone, Attributes: attrs})
+	convID, err := campaignConversation(ctx, tx, ch, contactID, phone, c, now)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	seg := conversations.Segment(body)
+	m, err := enqueueText(ctx, tx, outboundDraft{AccountID: c.AccountID, ConversationID: convID, ChannelID: ch.ID, To: phone, Body: body,
+		CampaignID: &c.ID, Purpose: c.OriginType, Segments: seg.Segments, Encoding: seg.Encoding}, now)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return string(campaigns.RecipientQueued), &m.ID, &convID, nil
+}
+
+// campaignConversation is the recipient's thread on the channel, created
+// pending (waiting for the customer) and unassigned when there is none: a
+// reply opens it and auto-assignment takes it from there.
+func campaignConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, phone string, c campaigns.Campaign, now time.Time) (parley.ID, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM conversations WHERE channel_id = ? AND contact_phone = ?`), ch.ID, phone)
+	if err == nil {
+		return parley.ID(id), nil
+	}
+	if !parley.IsKind(translate(err), parley.ENOTFOUND) {
+		return 0, err
+	}
+	convID, err := insertConversationRow(ctx, tx, ch, contactID, phone, ch.PhoneNumber, conversations.StatusPending, nil, now)
+	if err != nil {
+		return 0, err
+	}
+	return convID, insertEvent(ctx, tx, c.AccountID, convID, conversations.EventCreated, conversations.ActorSystem, nil,
+		map[string]any{"status": conversations.StatusPending, "reason": "campaign", "campaign_id": c.ID}, now)
+}
