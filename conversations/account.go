@@ -25,6 +25,8 @@ type Settings struct {
 	OptOutReply         string
 	OptInReply          string
 	Keywords            optout.Keywords
+	// QuietHours holds campaign texts inside a local-time window; nil: none.
+	QuietHours *QuietHours
 }
 
 // DefaultSettings are a new account's settings: carrier-style confirmation
@@ -46,6 +48,8 @@ type SettingsPatch struct {
 	OptOutReply         *string
 	OptInReply          *string
 	Keywords            *KeywordsPatch
+	// QuietHours: nil leaves them, a nil *QuietHours removes them.
+	QuietHours **QuietHours
 }
 
 // KeywordsPatch replaces some of the keyword lists; a list left out keeps
@@ -110,6 +114,16 @@ func (p SettingsPatch) Apply(s Settings) (Settings, error) {
 	setText(&s.OptInReply, p.OptInReply, "opt_in_reply")
 	if p.Keywords != nil {
 		s.Keywords = p.Keywords.apply(s.Keywords, fields)
+	}
+	if p.QuietHours != nil {
+		if q := *p.QuietHours; q != nil {
+			if err := q.Validate(); err != nil {
+				for k, v := range err.(*parley.Error).Fields {
+					fields[k] = v
+				}
+			}
+		}
+		s.QuietHours = *p.QuietHours
 	}
 	if len(fields) > 0 {
 		return s, parley.Invalid(fields)

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -54,11 +56,12 @@ func handlePatchMe(d *Deps) apiFunc {
 }
 
 type settingsJSON struct {
-	AllowAutoAssignment bool            `json:"allow_auto_assignment"`
-	HelpText            string          `json:"help_text"`
-	OptOutReply         string          `json:"opt_out_reply"`
-	OptInReply          string          `json:"opt_in_reply"`
-	Keywords            optout.Keywords `json:"keywords"`
+	AllowAutoAssignment bool                      `json:"allow_auto_assignment"`
+	HelpText            string                    `json:"help_text"`
+	OptOutReply         string                    `json:"opt_out_reply"`
+	OptInReply          string                    `json:"opt_in_reply"`
+	Keywords            optout.Keywords           `json:"keywords"`
+	QuietHours          *conversations.QuietHours `json:"quiet_hours"`
 }
 
 func handleGetSettings(d *Deps) apiFunc {
@@ -83,11 +86,21 @@ func handlePatchSettings(d *Deps) apiFunc {
 			OptOutReply         *string                      `json:"opt_out_reply"`
 			OptInReply          *string                      `json:"opt_in_reply"`
 			Keywords            *conversations.KeywordsPatch `json:"keywords"`
+			QuietHours          json.RawMessage              `json:"quiet_hours"`
 		}
 		if err := decode(w, r, &in); err != nil {
 			return err
 		}
-		s, err := d.Store.UpdateSettings(r.Context(), currentUser(r).AccountID, conversations.SettingsPatch(in).Apply)
+		patch := conversations.SettingsPatch{AllowAutoAssignment: in.AllowAutoAssignment, HelpText: in.HelpText,
+			OptOutReply: in.OptOutReply, OptInReply: in.OptInReply, Keywords: in.Keywords}
+		if len(in.QuietHours) > 0 {
+			var q *conversations.QuietHours
+			if err := decodeFrom(bytes.NewReader(in.QuietHours), &q); err != nil {
+				return parley.Invalid(map[string]string{"quiet_hours": "must be {start, end, timezone} or null"})
+			}
+			patch.QuietHours = &q
+		}
+		s, err := d.Store.UpdateSettings(r.Context(), currentUser(r).AccountID, patch.Apply)
 		if err != nil {
 			return err
 		}

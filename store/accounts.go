@@ -15,11 +15,12 @@ import (
 
 // settingsJSON is the stored form of an account's settings.
 type settingsJSON struct {
-	AllowAutoAssignment bool            `json:"allow_auto_assignment"`
-	HelpText            string          `json:"help_text"`
-	OptOutReply         string          `json:"opt_out_reply"`
-	OptInReply          string          `json:"opt_in_reply"`
-	Keywords            optout.Keywords `json:"keywords"`
+	AllowAutoAssignment bool                      `json:"allow_auto_assignment"`
+	HelpText            string                    `json:"help_text"`
+	OptOutReply         string                    `json:"opt_out_reply"`
+	OptInReply          string                    `json:"opt_in_reply"`
+	Keywords            optout.Keywords           `json:"keywords"`
+	QuietHours          *conversations.QuietHours `json:"quiet_hours,omitempty"`
 }
 
 func encodeSettings(s conversations.Settings) string {

@@ -442,12 +442,26 @@ VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (campaign_id, phone) DO NOTHING
 // queueRecipients queues up to n pending recipients' texts, each in the
 // recipient's conversation; opted-out phones are skipped.
 func queueRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, n int, now time.Time) (int, error) {
+	var raw string
+	if err := tx.GetContext(ctx, &raw, tx.Rebind(`SELECT settings FROM accounts WHERE id = ?`), c.AccountID); err != nil {
+		return 0, err
+	}
+	settings, err := decodeSettings(raw)
+	if err != nil {
+		return 0, err
+	}
+	// Look further than n: recipients in quiet hours wait, and must not
+	// hold up the ones behind them whose clocks say it is day.
+	look := n
+	if settings.QuietHours != nil {
+		look = n * 10
+	}
 	var pending []struct {
 		ID    int64  `db:"id"`
 		Phone string `db:"phone"`
 	}
 	if err := tx.SelectContext(ctx, &pending, tx.Rebind(`SELECT id, phone FROM campaign_recipients
-WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, n); err != nil || len(pending) == 0 {
+WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, look); err != nil || len(pending) == 0 {
 		return 0, err
 	}
 	tpl, err := campaigns.ParseTemplate(c.Body)
@@ -459,8 +473,15 @@ WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, n); er
 		return 0, err
 	}
 	ch := chRow.channel()
-	queued := 0
+	queued, handled := 0, 0
 	for _, r := range pending {
+		if handled == n {
+			break
+		}
+		if settings.QuietHours != nil && settings.QuietHours.QuietFor(now, r.Phone) {
+			continue
+		}
+		handled++
 		status, msgID, convID, err := queueRecipient(ctx, tx, c, ch, tpl, r.Phone, now)
 		if err != nil {
 			return queued, err

@@ -142,3 +142,41 @@ func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestCampaignQuietHours: at 23:00 in New York a New York number waits
+// while a California number (20:00 there) is texted; the next morning the
+// New York number gets its text and the campaign completes.
+func TestCampaignQuietHours(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 6, 2, 3, 0, 0, 0, time.UTC)} // 23:00 New York, 20:00 Los Angeles
+	e := boot(t, "", withClock(clock))
+	ch := e.setupChannel(nil)
+	s := e.must(200, e.admin("PATCH", "/v1/settings/conversations", map[string]any{
+		"quiet_hours": map[string]any{"start": "21:00", "end": "08:00", "timezone": "America/New_York"}}))
+	if s["quiet_hours"] == nil {
+		t.Fatalf("settings = %v", s)
+	}
+	wantAPIError(t, e.admin("PATCH", "/v1/settings/conversations", map[string]any{
+		"quiet_hours": map[string]any{"start": "9pm", "end": "08:00", "timezone": "Mars/Base"}}), 422, "", "quiet_hours.start", "quiet_hours.timezone")
+
+	ny, la := "+12125550601", "+14155550602"
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Evening", "channel_id": ch["id"], "body": "Hello",
+		"audience": map[string]any{"phones": []string{ny, la}}}))
+	e.must(200, e.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))
+	e.eventually("the California text", func() bool { return len(e.received(la)) == 1 })
+	time.Sleep(1500 * time.Millisecond)
+	if got := e.received(ny); len(got) != 0 {
+		t.Fatalf("a New York number was texted at 23:00 its time: %q", got)
+	}
+	if st := e.campaign(c["id"].(string))["status"]; st != "sending" {
+		t.Errorf("status while a recipient waits = %v, want sending", st)
+	}
+	clock.Advance(10 * time.Hour) // 09:00 New York
+	e.eventually("the New York text in the morning", func() bool { return len(e.received(ny)) == 1 })
+	clock.Advance(2 * time.Second) // the campaign's next tick is due on Parley's clock
+	e.eventually("the campaign completed", func() bool { return e.campaign(c["id"].(string))["status"] == "completed" })
+
+	// Clearing the quiet hours.
+	if s := e.must(200, e.admin("PATCH", "/v1/settings/conversations", map[string]any{"quiet_hours": nil})); s["quiet_hours"] != nil {
+		t.Errorf("quiet_hours after null = %v", s["quiet_hours"])
+	}
+}
