@@ -33,7 +33,8 @@ type Dispatcher struct {
 	// Batch is how many items one claim takes.
 	Batch int
 	// Lease is how long a claimed item stays invisible to other workers.
-	// It must be longer than a send can take.
+	// It must be longer than a send can take, and a carrier lookup before
+	// it: an item whose lease expires is taken for a crashed send.
 	Lease time.Duration
 	// Poll is how often the outbox is polled when nobody calls Notify.
 	Poll time.Duration
@@ -143,6 +144,13 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem) error {
 	text := item.Text
 	text.MessageID = item.MessageID
 	text.StatusCallbackURL = d.StatusCallbackURL
+	if item.Reclaimed {
+		done, err := d.reconcile(ctx, item, text)
+		if done || err != nil {
+			return err
+		}
+	}
+	started := d.Clock.Now()
 	res, err := d.Sender.Send(ctx, text)
 	now := d.Clock.Now()
 	if err == nil {
@@ -156,11 +164,65 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem) error {
 	if !errors.As(err, &se) {
 		se = &SendError{Message: err.Error(), Temporary: true}
 	}
+	// An answer settles this attempt. Without one (a timeout, a dropped
+	// connection) the carrier may have the text, so the retry looks it up
+	// first, as after a crash.
+	item.Reclaimed, item.ClaimedAt = false, time.Time{}
+	if se.Temporary && se.HTTPStatus == 0 {
+		item.Reclaimed, item.ClaimedAt = true, started
+	}
 	if se.Temporary && item.Attempts+1 < d.MaxAttempts {
 		return d.Store.MarkRetry(ctx, item, now.Add(Backoff(item.Attempts+1)), se.Error(), now)
 	}
 	d.Log.Warn().Stringer("message_id", item.MessageID).Int("code", se.Code).Int("http_status", se.HTTPStatus).Msg("text failed")
 	return d.Store.MarkFailed(ctx, item, se.Code, se.Message, se.Code == codeUnsubscribed, now)
+}
+
+// ClockSkew widens the window in which a reclaimed item is looked up: the
+// carrier stamps a text with its own clock, which may run behind Parley's,
+// and Twilio's timestamps drop the fraction of a second.
+const ClockSkew = time.Minute
+
+// reconcile settles a reclaimed item with the carrier's own list before
+// any send: found, it is recorded as sent with the carrier's id; unknown,
+// it waits for another lookup. done is false only when the carrier never
+// got the text, which may then be sent.
+func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text OutboundText) (done bool, err error) {
+	log := d.Log.With().Stringer("message_id", item.MessageID).Logger()
+	res, found, err := d.Sender.Lookup(ctx, text, item.ClaimedAt.Add(-ClockSkew))
+	now := d.Clock.Now()
+	switch {
+	case err != nil:
+		// Never send on a guess: the lookup is retried, and if it never
+		// succeeds the text fails rather than risk reaching the phone twice.
+		reason := "could not look up an interrupted send at the carrier: " + err.Error()
+		if item.Attempts+1 < d.MaxAttempts {
+			log.Warn().Err(err).Msg("carrier lookup failed; will look again")
+			return true, d.Store.MarkRetry(ctx, item, now.Add(Backoff(item.Attempts+1)), reason, now)
+		}
+		log.Warn().Err(err).Msg("carrier lookup kept failing; text failed without a resend")
+		return true, d.Store.MarkFailed(ctx, item, 0, reason, false, now)
+	case !found:
+		log.Info().Msg("interrupted send never reached the carrier; sending")
+		return false, nil
+	}
+	err = d.Store.MarkSent(ctx, item, Sent{
+		CarrierMessageID: res.CarrierMessageID,
+		Status:           initialStatus(res.Status),
+		Segments:         res.Segments,
+	}, now)
+	if parley.IsKind(err, parley.ECONFLICT) {
+		// The match is another message's: a twin text, same body to the
+		// same number in the window. Whether this one reached the carrier
+		// cannot be told, so it fails instead of risking a second copy.
+		log.Warn().Str("carrier_message_id", res.CarrierMessageID).Msg("carrier lookup matched another message's text; failed without a resend")
+		return true, d.Store.MarkFailed(ctx, item, 0,
+			"an interrupted send could not be told apart from an identical text sent just before it", false, now)
+	}
+	if err == nil {
+		log.Info().Str("carrier_message_id", res.CarrierMessageID).Msg("interrupted send had reached the carrier; recorded, not resent")
+	}
+	return true, err
 }
 
 // initialStatus maps a carrier's first status to Parley's. Twilio answers

@@ -14,19 +14,21 @@ import (
 
 // memOutbox is an in-memory OutboxStore that records outcomes.
 type memOutbox struct {
-	mu       sync.Mutex
-	queued   []OutboxItem
-	optedOut map[string]bool
-	sent     map[parley.ID]Sent
-	retried  map[parley.ID]time.Time
-	failed   map[parley.ID]int
-	unsubbed []string
-	skipped  []parley.ID
+	mu        sync.Mutex
+	queued    []OutboxItem
+	optedOut  map[string]bool
+	sent      map[parley.ID]Sent
+	retried   map[parley.ID]time.Time
+	retriedAs map[parley.ID]OutboxItem // the item as MarkRetry got it
+	failed    map[parley.ID]int
+	taken     map[string]bool // carrier ids already other messages'
+	unsubbed  []string
+	skipped   []parley.ID
 }
 
 func newMemOutbox(items ...OutboxItem) *memOutbox {
 	return &memOutbox{queued: items, optedOut: map[string]bool{}, sent: map[parley.ID]Sent{},
-		retried: map[parley.ID]time.Time{}, failed: map[parley.ID]int{}}
+		retried: map[parley.ID]time.Time{}, retriedAs: map[parley.ID]OutboxItem{}, failed: map[parley.ID]int{}, taken: map[string]bool{}}
 }
 
 func (m *memOutbox) ClaimOutbox(_ context.Context, _ time.Time, _ time.Duration, limit int) ([]OutboxItem, error) {
@@ -47,6 +49,9 @@ func (m *memOutbox) OptedOut(_ context.Context, _ parley.ID, phone string) (bool
 func (m *memOutbox) MarkSent(_ context.Context, item OutboxItem, s Sent, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.taken[s.CarrierMessageID] {
+		return parley.Errorf(parley.ECONFLICT, "carrier id %s is another message's", s.CarrierMessageID)
+	}
 	m.sent[item.ID] = s
 	return nil
 }
@@ -55,6 +60,7 @@ func (m *memOutbox) MarkRetry(_ context.Context, item OutboxItem, at time.Time, 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.retried[item.ID] = at
+	m.retriedAs[item.ID] = item
 	return nil
 }
 
@@ -75,12 +81,27 @@ func (m *memOutbox) MarkSkipped(_ context.Context, item OutboxItem, _ time.Time)
 	return nil
 }
 
-// scriptedSender answers each To number with a fixed result.
+// scriptedSender answers each To number with a fixed result. Its carrier
+// already has the texts in has, and fails every lookup with lookupErr.
 type scriptedSender struct {
-	mu    sync.Mutex
-	errs  map[string]error
-	calls []OutboundText
-	delay time.Duration
+	mu        sync.Mutex
+	errs      map[string]error
+	calls     []OutboundText
+	delay     time.Duration
+	has       map[string]SendResult
+	lookupErr error
+	lookups   []time.Time // since of each Lookup
+}
+
+func (s *scriptedSender) Lookup(_ context.Context, t OutboundText, since time.Time) (SendResult, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lookups = append(s.lookups, since)
+	if s.lookupErr != nil {
+		return SendResult{}, false, s.lookupErr
+	}
+	res, ok := s.has[t.To]
+	return res, ok, nil
 }
 
 func (s *scriptedSender) Send(ctx context.Context, t OutboundText) (SendResult, error) {
@@ -99,61 +120,126 @@ func item(id parley.ID, to, purpose string, attempts int) OutboxItem {
 		Text: OutboundText{To: to, Body: "hello", From: "+14155550199"}}
 }
 
+// epoch is the dispatcher's clock in these tests.
+var epoch = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+
+// reclaimed is an item whose earlier send began two minutes ago and was
+// never recorded: its sender crashed.
+func reclaimed(it OutboxItem) OutboxItem {
+	it.Reclaimed, it.ClaimedAt = true, epoch.Add(-2*time.Minute)
+	return it
+}
+
 func newDispatcher(store OutboxStore, sender Sender) *Dispatcher {
-	return &Dispatcher{Store: store, Sender: sender, Clock: &parley.FixedClock{T: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)},
+	return &Dispatcher{Store: store, Sender: sender, Clock: &parley.FixedClock{T: epoch},
 		Log: zerolog.Nop(), StatusCallbackURL: "https://parley.example.com/webhooks/twilio/status", MaxAttempts: 3}
 }
 
 func TestDispatchOutcomes(t *testing.T) {
+	const earlier = "SMearlier" // the carrier's id for a text an interrupted send got through
 	tests := []struct {
-		name      string
-		item      OutboxItem
-		optedOut  bool
-		sendErr   error
-		wantSent  bool
-		wantRetry bool
-		wantFail  int
-		wantSkip  bool
-		wantUnsub bool
-		wantCall  bool
+		name       string
+		item       OutboxItem
+		optedOut   bool
+		sendErr    error
+		carrierHas bool  // the carrier already has the text, as earlier
+		lookupErr  error // the carrier's list cannot be read
+		taken      bool  // earlier is already another message's
+		wantSent   bool
+		wantSid    string // the carrier id recorded; "" for any
+		wantRetry  bool
+		wantFail   int
+		wantFailed bool // failed without a carrier code
+		wantSkip   bool
+		wantUnsub  bool
+		wantCall   bool // Send was called
+		wantLookup bool // Lookup was called
+		// wantUnresolved: the retry keeps the item Reclaimed, so its next
+		// attempt looks it up again before any send.
+		wantUnresolved bool
 	}{
-		{name: "accepted", item: item(1, "+1555", PurposeReply, 0), wantSent: true, wantCall: true},
+		{name: "accepted", item: item(1, "+1555", PurposeReply, 0), wantSent: true, wantSid: "SM+1555", wantCall: true},
 		{name: "opted out at send time is skipped, never sent", item: item(1, "+1555", PurposeReply, 0), optedOut: true, wantSkip: true},
 		{name: "the opt-out confirmation itself still goes out", item: item(1, "+1555", PurposeOptOutConfirmation, 0), optedOut: true, wantSent: true, wantCall: true},
 		{name: "429 is retried", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 429, Code: 20429, Temporary: true}, wantRetry: true, wantCall: true},
-		{name: "network failure is retried", item: item(1, "+1555", PurposeReply, 0), sendErr: errors.New("connection refused"), wantRetry: true, wantCall: true},
+		{name: "network failure is retried, looking the text up first", item: item(1, "+1555", PurposeReply, 0), sendErr: errors.New("connection reset"), wantRetry: true, wantCall: true, wantUnresolved: true},
+		{name: "no answer in time is retried, looking the text up first", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{Message: "no answer", Temporary: true}, wantRetry: true, wantCall: true, wantUnresolved: true},
 		{name: "temporary failure on the last attempt fails", item: item(1, "+1555", PurposeReply, 2), sendErr: &SendError{HTTPStatus: 503, Temporary: true}, wantFail: 0, wantCall: true},
 		{name: "4xx fails with the carrier code", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 400, Code: 21211}, wantFail: 21211, wantCall: true},
 		{name: "21610 fails and records an opt-out", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 400, Code: 21610}, wantFail: 21610, wantUnsub: true, wantCall: true},
+
+		{name: "reclaimed and the carrier has it: recorded with its id, not sent again", item: reclaimed(item(1, "+1555", PurposeReply, 0)), carrierHas: true,
+			wantSent: true, wantSid: earlier, wantLookup: true},
+		{name: "reclaimed and the carrier never got it: sent", item: reclaimed(item(1, "+1555", PurposeReply, 0)),
+			wantSent: true, wantSid: "SM+1555", wantLookup: true, wantCall: true},
+		{name: "reclaimed and the lookup fails: retried, not sent blind", item: reclaimed(item(1, "+1555", PurposeReply, 0)), lookupErr: errors.New("http 503"),
+			wantRetry: true, wantLookup: true, wantUnresolved: true},
+		{name: "reclaimed and the lookup fails on the last attempt: failed, not sent blind", item: reclaimed(item(1, "+1555", PurposeReply, 2)), lookupErr: errors.New("http 503"),
+			wantFailed: true, wantLookup: true},
+		{name: "reclaimed and the match is another message's text: failed, not sent", item: reclaimed(item(1, "+1555", PurposeReply, 0)), carrierHas: true, taken: true,
+			wantFailed: true, wantLookup: true},
+		{name: "reclaimed, never got it, then 429: a plain retry", item: reclaimed(item(1, "+1555", PurposeReply, 0)), sendErr: &SendError{HTTPStatus: 429, Code: 20429, Temporary: true},
+			wantRetry: true, wantLookup: true, wantCall: true},
+		{name: "reclaimed but opted out meanwhile: skipped without asking the carrier", item: reclaimed(item(1, "+1555", PurposeReply, 0)), optedOut: true, carrierHas: true,
+			wantSkip: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := newMemOutbox(tt.item)
 			store.optedOut["+1555"] = tt.optedOut
-			sender := &scriptedSender{errs: map[string]error{"+1555": tt.sendErr}}
+			store.taken[earlier] = tt.taken
+			sender := &scriptedSender{errs: map[string]error{"+1555": tt.sendErr}, has: map[string]SendResult{}, lookupErr: tt.lookupErr}
+			if tt.carrierHas {
+				sender.has["+1555"] = SendResult{CarrierMessageID: earlier, Status: "delivered", Segments: 1}
+			}
 			d := newDispatcher(store, sender)
 			d.init()
 			if _, err := d.drainOnce(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			_, sent := store.sent[1]
+			sent, isSent := store.sent[1]
 			_, retried := store.retried[1]
 			code, failed := store.failed[1]
-			if sent != tt.wantSent || retried != tt.wantRetry || len(store.skipped) == 1 != tt.wantSkip || (len(store.unsubbed) == 1) != tt.wantUnsub {
-				t.Errorf("sent=%v retried=%v skipped=%v unsubscribed=%v", sent, retried, store.skipped, store.unsubbed)
+			if isSent != tt.wantSent || retried != tt.wantRetry || len(store.skipped) == 1 != tt.wantSkip || (len(store.unsubbed) == 1) != tt.wantUnsub {
+				t.Errorf("sent=%v retried=%v skipped=%v unsubscribed=%v", isSent, retried, store.skipped, store.unsubbed)
 			}
-			wantFailed := tt.wantFail != 0 || (tt.sendErr != nil && !tt.wantRetry)
+			wantFailed := tt.wantFail != 0 || tt.wantFailed || (tt.sendErr != nil && !tt.wantRetry)
 			if failed != wantFailed || code != tt.wantFail {
 				t.Errorf("failed=%v code=%d, want failed=%v code=%d", failed, code, wantFailed, tt.wantFail)
 			}
 			if (len(sender.calls) == 1) != tt.wantCall {
-				t.Errorf("carrier calls = %d", len(sender.calls))
+				t.Errorf("carrier sends = %d, want %d", len(sender.calls), map[bool]int{true: 1}[tt.wantCall])
 			}
 			if tt.wantCall && sender.calls[0].StatusCallbackURL != d.StatusCallbackURL {
 				t.Errorf("StatusCallback = %q", sender.calls[0].StatusCallbackURL)
 			}
-			if tt.wantSent && store.sent[1].Status != "sending" {
-				t.Errorf("status after the carrier accepted = %q, want sending", store.sent[1].Status)
+			if tt.wantSent && sent.Status != "sending" {
+				t.Errorf("status after the carrier accepted = %q, want sending", sent.Status)
+			}
+			if tt.wantSid != "" && sent.CarrierMessageID != tt.wantSid {
+				t.Errorf("recorded carrier id %q, want %q", sent.CarrierMessageID, tt.wantSid)
+			}
+			if (len(sender.lookups) == 1) != tt.wantLookup {
+				t.Errorf("carrier lookups = %d", len(sender.lookups))
+			}
+			if tt.wantLookup {
+				// The window starts at the crashed attempt, widened for the
+				// carrier's clock.
+				if want := tt.item.ClaimedAt.Add(-ClockSkew); !sender.lookups[0].Equal(want) {
+					t.Errorf("looked up since %v, want %v", sender.lookups[0], want)
+				}
+			}
+			if retried {
+				again := store.retriedAs[1]
+				if again.Reclaimed != tt.wantUnresolved {
+					t.Errorf("retry Reclaimed = %v, want %v", again.Reclaimed, tt.wantUnresolved)
+				}
+				if tt.wantUnresolved && !tt.item.Reclaimed && !again.ClaimedAt.Equal(epoch) {
+					t.Errorf("unanswered send's retry ClaimedAt = %v, want when it started (%v)", again.ClaimedAt, epoch)
+				}
+				if tt.wantUnresolved && tt.item.Reclaimed && !again.ClaimedAt.Equal(tt.item.ClaimedAt) {
+					t.Errorf("retry ClaimedAt = %v, want the crashed attempt's %v", again.ClaimedAt, tt.item.ClaimedAt)
+				}
 			}
 		})
 	}

@@ -23,6 +23,17 @@ type OutboxItem struct {
 	Purpose   string
 	Attempts  int
 	Text      OutboundText
+
+	// Reclaimed reports that an earlier attempt may have reached the
+	// carrier without Parley learning its outcome: the item's lease
+	// expired while it was being sent (the sender crashed or hung), or a
+	// send got no answer. Such an item is looked up at the carrier before
+	// it is sent again, never resent on a guess.
+	Reclaimed bool
+	// ClaimedAt is when that earlier, unresolved attempt started; zero
+	// unless Reclaimed. A text it handed to the carrier was created there
+	// at or after ClaimedAt (give or take the clocks' skew).
+	ClaimedAt time.Time
 }
 
 // ExemptFromConsent reports whether the text may be sent to a phone that
@@ -40,13 +51,19 @@ type Sent struct {
 type OutboxStore interface {
 	// ClaimOutbox leases up to limit due items to this worker until
 	// now+lease. A claimed item is invisible to other workers until its
-	// lease expires.
+	// lease expires. An item claimed again because its lease expired
+	// comes back Reclaimed, with ClaimedAt the start of the claim that
+	// expired.
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
 	// OptedOut reports whether the phone has opted out in the account.
 	OptedOut(ctx context.Context, accountID parley.ID, phone string) (bool, error)
-	// MarkSent records the carrier's acceptance and removes the item.
+	// MarkSent records the carrier's acceptance and removes the item. It
+	// returns ECONFLICT when the carrier id is already another message's
+	// in the channel.
 	MarkSent(ctx context.Context, item OutboxItem, s Sent, at time.Time) error
-	// MarkRetry releases the item for another attempt at retryAt.
+	// MarkRetry releases the item for another attempt at retryAt. A
+	// Reclaimed item stays unresolved: its next claim is Reclaimed again,
+	// with the item's ClaimedAt.
 	MarkRetry(ctx context.Context, item OutboxItem, retryAt time.Time, reason string, at time.Time) error
 	// MarkFailed fails the item's message with the carrier code. When
 	// unsubscribed is true the phone is recorded as opted out too.

@@ -8,6 +8,7 @@ package campaigns
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -51,9 +52,27 @@ func (e *SendError) Error() string {
 	return fmt.Sprintf("carrier refused text: http %d code %d: %s", e.HTTPStatus, e.Code, e.Message)
 }
 
-// Sender hands texts to a carrier. Send returns a *SendError when the
-// carrier answered with an error, or another error for transport failures
-// (which are treated as temporary).
+// Sender hands texts to a carrier.
 type Sender interface {
+	// Send hands t to the carrier. It returns a *SendError when the carrier
+	// answered with an error, or another error for transport failures
+	// (which are treated as temporary). A failure with no answer at all
+	// leaves it unknown whether the carrier took the text.
 	Send(ctx context.Context, t OutboundText) (SendResult, error)
+
+	// Lookup asks the carrier whether it accepted t at or after since: a
+	// message to the same To, from the same From (or through the same
+	// MessagingServiceSID), with the same Body. It returns the carrier's
+	// id and current status of the newest such message, and false when
+	// there is none. An error means the carrier could not be asked or its
+	// list could not be searched to since; the answer is then unknown, and
+	// the text must not be sent again on a guess.
+	//
+	// Body is part of the match because one number is often texted twice
+	// in the window (a reply, then an auto-reply): matching on the
+	// addresses alone would take the other text for this one and drop it.
+	// Two texts with the same body to the same number in the window remain
+	// indistinguishable; the dispatcher refuses a match that is already
+	// another message's.
+	Lookup(ctx context.Context, t OutboundText, since time.Time) (SendResult, bool, error)
 }

@@ -34,6 +34,7 @@ var outboxPriority = map[string]int{
 	campaigns.PurposeOptOutConfirmation: 0,
 	campaigns.PurposeAutoReply:          0,
 	campaigns.PurposeReply:              1,
+	campaigns.PurposeQuickMessage:       1,
 }
 
 const bulkPriority = 10
@@ -83,17 +84,23 @@ type outboxRow struct {
 	channelRow
 }
 
-// ClaimOutbox leases due items. PostgreSQL skips rows other claimers hold
-// (FOR UPDATE SKIP LOCKED); SQLite's immediate transaction is the only
-// writer, so its claim cannot overlap another.
+// ClaimOutbox leases due items: queued ones whose time has come and
+// sending ones whose lease expired, which come back Reclaimed with the
+// start of the claim that expired. Every claim stamps claimed_at.
+// PostgreSQL skips rows other claimers hold (FOR UPDATE SKIP LOCKED);
+// SQLite's immediate transaction is the only writer, so its claim cannot
+// overlap another.
 func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]campaigns.OutboxItem, error) {
-	claim := `UPDATE outbox SET state = 'sending', lease_expires_at = ?, updated_at = ?
-WHERE id IN (
-    SELECT id FROM outbox
-    WHERE (state = 'queued' AND available_at <= ?) OR (state = 'sending' AND lease_expires_at <= ?)
-    ORDER BY priority, available_at, id
-    LIMIT ?` + db.dialect.skipLocked + `
-) RETURNING id`
+	// The rows are read before they are updated: RETURNING would give the
+	// new state and claim time, and the old ones say whether this is a
+	// reclaim and since when the text may be at the carrier. A row claimed
+	// by a binary older than claimed_at has none; its updated_at is that
+	// claim's time.
+	pick := `SELECT id, state, COALESCE(claimed_at, updated_at) AS claimed_at FROM outbox
+WHERE (state = 'queued' AND available_at <= ?) OR (state = 'sending' AND lease_expires_at <= ?)
+ORDER BY priority, available_at, id
+LIMIT ?` + db.dialect.skipLocked
+	const claim = `UPDATE outbox SET state = 'sending', lease_expires_at = ?, claimed_at = ?, updated_at = ? WHERE id IN (?)`
 	const load = `SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
        c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
        c.auth_token, c.carrier_handles_optout, c.created_at
@@ -101,11 +108,30 @@ FROM outbox o JOIN messages m ON m.id = o.message_id JOIN channels c ON c.id = o
 WHERE o.id IN (?) ORDER BY o.priority, o.id`
 	var items []campaigns.OutboxItem
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var ids []int64
-		if err := tx.SelectContext(ctx, &ids, tx.Rebind(claim), ms(now.Add(lease)), ms(now), ms(now), ms(now), limit); err != nil || len(ids) == 0 {
+		var due []struct {
+			ID        int64  `db:"id"`
+			State     string `db:"state"`
+			ClaimedAt int64  `db:"claimed_at"`
+		}
+		if err := tx.SelectContext(ctx, &due, tx.Rebind(pick), ms(now), ms(now), limit); err != nil || len(due) == 0 {
 			return err
 		}
-		q, args, err := sqlx.In(load, ids)
+		ids := make([]int64, len(due))
+		reclaimed := make(map[int64]time.Time)
+		for i, r := range due {
+			ids[i] = r.ID
+			if r.State == "sending" {
+				reclaimed[r.ID] = fromMS(r.ClaimedAt)
+			}
+		}
+		q, args, err := sqlx.In(claim, ms(now.Add(lease)), ms(now), ms(now), ids)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			return err
+		}
+		q, args, err = sqlx.In(load, ids)
 		if err != nil {
 			return err
 		}
@@ -126,6 +152,7 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 			if err != nil {
 				return err
 			}
+			item.ClaimedAt, item.Reclaimed = reclaimed[r.ID]
 			items = append(items, item)
 		}
 		return rows.Err()
@@ -176,9 +203,18 @@ func deleteOutbox(ctx context.Context, tx *sqlx.Tx, id parley.ID) error {
 	return err
 }
 
-// MarkRetry releases the item for another attempt.
+// MarkRetry releases the item for another attempt. A reclaimed item is
+// not queued but stays sending, leased until retryAt with the unresolved
+// attempt's claim time: its next claim is a reclaim again, so it is looked
+// up at the carrier before any send.
 func (db *DB) MarkRetry(ctx context.Context, item campaigns.OutboxItem, retryAt time.Time, reason string, at time.Time) error {
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if item.Reclaimed {
+			const q = `UPDATE outbox SET state = 'sending', attempts = attempts + 1, available_at = ?, lease_expires_at = ?,
+    claimed_at = ?, last_error = ?, updated_at = ? WHERE id = ?`
+			_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(retryAt), ms(retryAt), ms(item.ClaimedAt), reason, ms(at), item.ID)
+			return err
+		}
 		const q = `UPDATE outbox SET state = 'queued', attempts = attempts + 1, available_at = ?, lease_expires_at = NULL,
     last_error = ?, updated_at = ? WHERE id = ?`
 		_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(retryAt), reason, ms(at), item.ID)

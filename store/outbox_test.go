@@ -115,8 +115,93 @@ func TestClaimOutbox(t *testing.T) {
 			if tt.want > 0 && !slices.Equal(sortedIDs(got), sortedIDs(items)) {
 				t.Fatalf("%s: claimed %v; want %v", tt.name, messageIDs(got), messageIDs(items))
 			}
+			for _, it := range got {
+				if !it.Reclaimed || !it.ClaimedAt.Equal(now) {
+					t.Errorf("%s: item %d Reclaimed=%v ClaimedAt=%v; want reclaimed from the claim at %v", tt.name, it.ID, it.Reclaimed, it.ClaimedAt, now)
+				}
+			}
 		}
 	})
+}
+
+// An item whose sender died mid-send comes back Reclaimed once its lease
+// expires, with the start of the dead claim: the window in which the text
+// may have reached the carrier.
+func TestClaimOutboxReclaim(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		a.queueHelp(t, alice)
+
+		first := t0.Add(time.Second)
+		fresh := claimOne(t, db, first)
+		if fresh.Reclaimed || !fresh.ClaimedAt.IsZero() {
+			t.Fatalf("a first claim came back Reclaimed=%v ClaimedAt=%v; want a plain claim", fresh.Reclaimed, fresh.ClaimedAt)
+		}
+		// Not completed: the process died. Two minutes on, a 1-minute
+		// lease has long expired.
+		second := first.Add(2 * time.Minute)
+		again := claimOne(t, db, second)
+		if again.ID != fresh.ID || !again.Reclaimed || !again.ClaimedAt.Equal(first) {
+			t.Fatalf("reclaim = id %d Reclaimed=%v ClaimedAt=%v; want item %d Reclaimed at %v", again.ID, again.Reclaimed, again.ClaimedAt, fresh.ID, first)
+		}
+		if again.Text.Body != fresh.Text.Body || again.Text.To != fresh.Text.To {
+			t.Errorf("reclaimed text %+v; want %+v", again.Text, fresh.Text)
+		}
+
+		// The reclaim died too: the next one reports the reclaim's start.
+		third := second.Add(2 * time.Minute)
+		if it := claimOne(t, db, third); !it.Reclaimed || !it.ClaimedAt.Equal(second) {
+			t.Fatalf("second reclaim: Reclaimed=%v ClaimedAt=%v; want the first reclaim's start %v", it.Reclaimed, it.ClaimedAt, second)
+		}
+	})
+}
+
+// A reclaimed item whose carrier lookup failed is retried unresolved: not
+// before its retry time, and then as a reclaim of the original attempt,
+// so it is looked up again rather than sent.
+func TestMarkRetryKeepsReclaimUnresolved(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		reclaimed     bool
+		wantReclaimed bool
+	}{
+		{"a reclaimed item stays unresolved", true, true},
+		{"a plain retry is a plain claim", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			forEachDB(t, func(t *testing.T, db *store.DB) {
+				a := newTenant(t, db, sidA, bizA)
+				a.queueHelp(t, alice)
+				it := claimOne(t, db, t0)
+				if tt.reclaimed {
+					it = claimOne(t, db, t0.Add(2*lease))
+					if !it.Reclaimed || !it.ClaimedAt.Equal(t0) {
+						t.Fatalf("reclaim = %+v", it)
+					}
+				}
+				now := t0.Add(3 * lease)
+				retryAt := now.Add(10 * time.Minute)
+				if err := db.MarkRetry(ctx, it, retryAt, "lookup failed: http 503", now); err != nil {
+					t.Fatalf("MarkRetry: %v", err)
+				}
+				if got := claim(t, db, retryAt.Add(-time.Millisecond), 10); len(got) != 0 {
+					t.Fatalf("claimed %+v before its retry time", got)
+				}
+				next := claimOne(t, db, retryAt)
+				if next.ID != it.ID || next.Attempts != 1 || next.Reclaimed != tt.wantReclaimed {
+					t.Fatalf("retry = id %d attempts %d Reclaimed=%v; want item %d, 1 attempt, Reclaimed=%v",
+						next.ID, next.Attempts, next.Reclaimed, it.ID, tt.wantReclaimed)
+				}
+				if tt.wantReclaimed && !next.ClaimedAt.Equal(t0) {
+					t.Errorf("retry ClaimedAt = %v; want the crashed attempt's %v", next.ClaimedAt, t0)
+				}
+			})
+		})
+	}
 }
 
 func sortedIDs(items []campaigns.OutboxItem) []parley.ID {
@@ -174,6 +259,36 @@ func TestMarkSent(t *testing.T) {
 		if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
 			CarrierMessageID: "SMout1", Status: conversations.MessageDelivered, At: at}); err != nil {
 			t.Errorf("ApplyStatus after MarkSent: %v", err)
+		}
+	})
+}
+
+// A carrier id is one message's: recording it for another (a reconciled
+// send that matched a twin text) is refused, and the item is kept.
+func TestMarkSentCarrierIDTaken(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		a.queueHelp(t, alice)
+		twin := a.queueHelp(t, alice)
+		items := claim(t, db, t0.Add(time.Second), 10)
+		if len(items) != 2 {
+			t.Fatalf("claimed %d items; want 2", len(items))
+		}
+		first, second := items[0], items[1]
+		if second.MessageID != twin.ID {
+			first, second = second, first
+		}
+		at := t0.Add(2 * time.Second)
+		if err := db.MarkSent(ctx, first, campaigns.Sent{CarrierMessageID: "SMtwin", Status: "sending"}, at); err != nil {
+			t.Fatal(err)
+		}
+		wantKind(t, db.MarkSent(ctx, second, campaigns.Sent{CarrierMessageID: "SMtwin", Status: "sending"}, at), parley.ECONFLICT)
+		if m := getMessage(t, db, a.account.ID, twin.ConversationID, twin.ID); m.CarrierMessageID != "" || m.Status != conversations.MessageQueued {
+			t.Errorf("twin after the refused MarkSent = %+v; want unchanged", m)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM outbox WHERE id = ?`, second.ID); n != 1 {
+			t.Errorf("the twin's outbox row is gone after a refused MarkSent")
 		}
 	})
 }

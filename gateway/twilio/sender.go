@@ -95,18 +95,7 @@ func (s *Sender) Send(ctx context.Context, t campaigns.OutboundText) (campaigns.
 
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	call := &callTransport{ctx: callCtx, next: s.http.Transport}
-	hc := *s.http
-	hc.Transport = call
-
-	c := &client.Client{
-		Credentials: client.NewCredentials(t.CarrierAccountID, t.AuthToken),
-		HTTPClient:  &hc,
-	}
-	c.SetAccountSid(t.CarrierAccountID)
-	// Only the 2010 API service: twilio.NewRestClientWithParams would
-	// build (and the binary would link) all of Twilio's products.
-	svc := api.NewApiServiceWithClient(c)
+	svc, call := s.service(callCtx, t)
 
 	p := &api.CreateMessageParams{}
 	p.SetTo(t.To)
@@ -141,6 +130,112 @@ func (s *Sender) Send(ctx context.Context, t campaigns.OutboundText) (campaigns.
 		res.Segments = n
 	}
 	return res, nil
+}
+
+// service returns a twilio-go API client with t's channel credentials
+// whose every request runs under ctx, and the transport that remembers the
+// HTTP status of the last answer.
+func (s *Sender) service(ctx context.Context, t campaigns.OutboundText) (*api.ApiService, *callTransport) {
+	call := &callTransport{ctx: ctx, next: s.http.Transport}
+	hc := *s.http
+	hc.Transport = call
+	c := &client.Client{
+		Credentials: client.NewCredentials(t.CarrierAccountID, t.AuthToken),
+		HTTPClient:  &hc,
+	}
+	c.SetAccountSid(t.CarrierAccountID)
+	// Only the 2010 API service: twilio.NewRestClientWithParams would
+	// build (and the binary would link) all of Twilio's products.
+	return api.NewApiServiceWithClient(c), call
+}
+
+// Lookup bounds: a reclaimed text is searched for among at most
+// lookupLimit of Twilio's messages to its number, read lookupPageSize at a
+// time, newest first.
+const (
+	lookupLimit    = 200
+	lookupPageSize = 50
+)
+
+// Lookup searches Twilio's list of the account's messages for t, created
+// at or after since (see campaigns.Sender). It filters by To, by From when
+// t has one, and by DateSent from since's day: Twilio documents DateSent as
+// a GMT day, so the list is a superset and since is applied to each
+// message's date_created here. A text sent through a Messaging Service is
+// listed with the number the service picked, so it is matched on
+// messaging_service_sid instead of From.
+//
+// At most lookupLimit messages are read. If that many are all newer than
+// since, the window was not searched to its start and Lookup returns an
+// error rather than a "not found" it cannot vouch for.
+//
+// (unverified) Twilio fills date_sent only once it hands a text on; a
+// text still in Twilio's queue may be left out of a DateSent-filtered list.
+// The dispatcher's lease (a minute) is normally well past that queueing.
+func (s *Sender) Lookup(ctx context.Context, t campaigns.OutboundText, since time.Time) (campaigns.SendResult, bool, error) {
+	if t.CarrierAccountID == "" || t.AuthToken == "" {
+		return campaigns.SendResult{}, false, errors.New("twilio: the channel has no Twilio account SID or auth token")
+	}
+	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	svc, call := s.service(callCtx, t)
+
+	since = since.UTC()
+	p := &api.ListMessageParams{}
+	p.SetTo(t.To)
+	if t.MessagingServiceSID == "" {
+		p.SetFrom(t.From)
+	}
+	// twilio-go sends the time as RFC 3339; midnight UTC reads the same
+	// whether Twilio takes it as a day or as an instant.
+	p.SetDateSentAfter(time.Date(since.Year(), since.Month(), since.Day(), 0, 0, 0, 0, time.UTC))
+	p.SetPageSize(lookupPageSize)
+	p.SetLimit(lookupLimit)
+	msgs, err := svc.ListMessage(p)
+	if err != nil {
+		if ctx.Err() != nil {
+			return campaigns.SendResult{}, false, fmt.Errorf("twilio: lookup abandoned: %w", context.Cause(ctx))
+		}
+		if callCtx.Err() != nil {
+			return campaigns.SendResult{}, false, fmt.Errorf("twilio: no answer to a lookup within %v", s.timeout)
+		}
+		return campaigns.SendResult{}, false, fmt.Errorf("twilio: lookup (http %d): %w", call.status, err)
+	}
+	windowDone := len(msgs) < lookupLimit
+	for _, m := range msgs {
+		created, err := time.Parse(time.RFC1123Z, deref(m.DateCreated))
+		if err != nil {
+			return campaigns.SendResult{}, false, fmt.Errorf("twilio: lookup: message %s has an unreadable date_created %q", deref(m.Sid), deref(m.DateCreated))
+		}
+		if created.Before(since) {
+			windowDone = true // newest first: the rest are older still
+			continue
+		}
+		if sameText(m, t) && deref(m.Sid) != "" {
+			res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: deref(m.Status)}
+			if n, err := strconv.Atoi(deref(m.NumSegments)); err == nil && n > 0 {
+				res.Segments = n
+			}
+			return res, true, nil
+		}
+	}
+	if !windowDone {
+		return campaigns.SendResult{}, false, fmt.Errorf("twilio: lookup: the newest %d messages to %s all came after %s; the rest of the window was not searched",
+			lookupLimit, t.To, since.Format(time.RFC3339))
+	}
+	return campaigns.SendResult{}, false, nil
+}
+
+// sameText reports whether Twilio's message is t: outbound, to t.To, from
+// t's sender, with t's body.
+func sameText(m api.ApiV2010Message, t campaigns.OutboundText) bool {
+	if deref(m.To) != t.To || deref(m.Body) != t.Body || strings.HasPrefix(deref(m.Direction), "inbound") {
+		return false
+	}
+	if t.MessagingServiceSID != "" {
+		return deref(m.MessagingServiceSid) == t.MessagingServiceSID
+	}
+	return deref(m.From) == t.From
 }
 
 // sendError classifies a failed CreateMessage. status is the HTTP status of

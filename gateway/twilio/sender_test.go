@@ -9,12 +9,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/gateway/twilio"
+	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
 )
 
 // Fake credentials must be alphanumeric, or twilio-go refuses them locally.
@@ -347,4 +349,224 @@ func TestNewSenderBaseURL(t *testing.T) {
 			t.Error("NewSender accepted a negative timeout")
 		}
 	})
+}
+
+// startFakeCarrier serves the fake carrier with the test account.
+func startFakeCarrier(t *testing.T) string {
+	t.Helper()
+	c := twiliotest.New(twiliotest.Config{Accounts: map[string]string{testAccount: testToken}})
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	t.Cleanup(c.Close)
+	return srv.URL
+}
+
+// TestSenderLookup finds texts the fake carrier accepted, through its
+// Messages list, and tells them from their neighbours.
+func TestSenderLookup(t *testing.T) {
+	viaService := text()
+	viaService.From, viaService.MessagingServiceSID = "", serviceSid
+	with := func(edit func(*campaigns.OutboundText)) campaigns.OutboundText {
+		tx := text()
+		edit(&tx)
+		return tx
+	}
+	otherBody := with(func(tx *campaigns.OutboundText) { tx.Body = "Your order shipped" })
+	otherFrom := with(func(tx *campaigns.OutboundText) { tx.From = "+14155550198" })
+	otherTo := with(func(tx *campaigns.OutboundText) { tx.To = "+14155550101" })
+	otherService := viaService
+	otherService.MessagingServiceSID = "MG" + strings.Repeat("0", 32)
+
+	tests := []struct {
+		name      string
+		carrier   []campaigns.OutboundText // sent first, oldest first
+		lookup    campaigns.OutboundText
+		since     time.Duration // from just before the sends
+		wantIndex int           // which sent text Lookup finds; -1 for none
+	}{
+		{name: "the text the carrier accepted", carrier: []campaigns.OutboundText{text()}, lookup: text(), wantIndex: 0},
+		{name: "nothing sent", lookup: text(), wantIndex: -1},
+		{name: "another text to the same number is not it", carrier: []campaigns.OutboundText{otherBody}, lookup: text(), wantIndex: -1},
+		{name: "the same text from another number is not it", carrier: []campaigns.OutboundText{otherFrom}, lookup: text(), wantIndex: -1},
+		{name: "the same text to another number is not it", carrier: []campaigns.OutboundText{otherTo}, lookup: text(), wantIndex: -1},
+		{name: "found among other texts to the number", carrier: []campaigns.OutboundText{otherBody, text(), otherFrom, otherBody}, lookup: text(), wantIndex: 1},
+		{name: "the newest of identical texts", carrier: []campaigns.OutboundText{text(), otherBody, text()}, lookup: text(), wantIndex: 2},
+		{name: "created before since is not it", carrier: []campaigns.OutboundText{text()}, lookup: text(), since: 2 * time.Second, wantIndex: -1},
+		{name: "since on an earlier day", carrier: []campaigns.OutboundText{text()}, lookup: text(), since: -36 * time.Hour, wantIndex: 0},
+		{name: "through a messaging service", carrier: []campaigns.OutboundText{text(), viaService}, lookup: viaService, wantIndex: 1},
+		{name: "through another messaging service is not it", carrier: []campaigns.OutboundText{otherService}, lookup: viaService, wantIndex: -1},
+		{name: "from the number is not the service's", carrier: []campaigns.OutboundText{text()}, lookup: viaService, wantIndex: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestSender(t, startFakeCarrier(t))
+			// The fake's times, like Twilio's, are whole seconds.
+			start := time.Now().Truncate(time.Second)
+			var sids []string
+			for _, tx := range tt.carrier {
+				res, err := s.Send(context.Background(), tx)
+				if err != nil {
+					t.Fatalf("Send: %v", err)
+				}
+				sids = append(sids, res.CarrierMessageID)
+			}
+			got, found, err := s.Lookup(context.Background(), tt.lookup, start.Add(tt.since))
+			if err != nil {
+				t.Fatalf("Lookup: %v", err)
+			}
+			if tt.wantIndex < 0 {
+				if found {
+					t.Errorf("Lookup found %+v; want none", got)
+				}
+				return
+			}
+			if !found || got.CarrierMessageID != sids[tt.wantIndex] {
+				t.Fatalf("Lookup = %+v, %v; want %s (sent %v)", got, found, sids[tt.wantIndex], sids)
+			}
+			if got.Status == "" || got.Segments != 1 {
+				t.Errorf("Lookup = %+v; want the carrier's status and segments", got)
+			}
+		})
+	}
+}
+
+// TestSenderLookupPages follows the list past its first page, and refuses
+// to answer "not found" when its bound cut the window short.
+func TestSenderLookupPages(t *testing.T) {
+	sendAll := func(t *testing.T, s *twilio.Sender, n int, body string) {
+		t.Helper()
+		tx := text()
+		for i := range n {
+			tx.Body = fmt.Sprintf("%s %d", body, i)
+			if _, err := s.Send(context.Background(), tx); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+		}
+	}
+	t.Run("found on a later page", func(t *testing.T) {
+		s := newTestSender(t, startFakeCarrier(t))
+		start := time.Now().Truncate(time.Second)
+		want, err := s.Send(context.Background(), text())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sendAll(t, s, 120, "Reminder") // newer: the text is on page three
+		got, found, err := s.Lookup(context.Background(), text(), start)
+		if err != nil || !found || got.CarrierMessageID != want.CarrierMessageID {
+			t.Fatalf("Lookup = %+v, %v, %v; want %s", got, found, err, want.CarrierMessageID)
+		}
+	})
+	t.Run("window not searched to its start", func(t *testing.T) {
+		s := newTestSender(t, startFakeCarrier(t))
+		start := time.Now().Truncate(time.Second)
+		if _, err := s.Send(context.Background(), text()); err != nil {
+			t.Fatal(err)
+		}
+		sendAll(t, s, 250, "Reminder")
+		if got, found, err := s.Lookup(context.Background(), text(), start); err == nil {
+			t.Fatalf("Lookup = %+v, %v, nil; want an error: the window has more texts than it reads", got, found)
+		}
+	})
+}
+
+// TestSenderLookupRequest checks what Lookup asks Twilio for, and that a
+// list it cannot get or read is an error, never "not found".
+func TestSenderLookupRequest(t *testing.T) {
+	// messageJSON's text was created at 14:32:10 UTC; the time filter
+	// itself is tested against the fake carrier above.
+	since := time.Date(2026, 8, 17, 14, 0, 0, 0, time.UTC)
+	page := func(messages ...string) string {
+		return `{"messages": [` + strings.Join(messages, ",") + `], "next_page_uri": null, "page": 0, "page_size": 50, "start": 0, "end": 0}`
+	}
+	viaService := text()
+	viaService.From, viaService.MessagingServiceSID = "", serviceSid
+
+	tests := []struct {
+		name      string
+		text      campaigns.OutboundText
+		status    int
+		answer    string
+		wantQuery url.Values
+		wantFound bool
+		wantErr   bool
+	}{
+		{name: "from a number", text: text(), status: 200, answer: page(messageJSON(sentSid, "delivered", "1")),
+			wantQuery: url.Values{"To": {"+14155550100"}, "From": {"+14155550199"}, "DateSent>": {"2026-08-17T00:00:00Z"}, "PageSize": {"50"}},
+			wantFound: true},
+		{name: "through a messaging service", text: viaService, status: 200, answer: page(messageJSON(sentSid, "delivered", "1")),
+			wantQuery: url.Values{"To": {"+14155550100"}, "DateSent>": {"2026-08-17T00:00:00Z"}, "PageSize": {"50"}}},
+		{name: "an inbound text is not it", text: text(), status: 200,
+			answer: page(strings.Replace(messageJSON(sentSid, "received", "1"), "outbound-api", "inbound", 1))},
+		{name: "unreadable date_created", text: text(), status: 200,
+			answer: page(strings.Replace(messageJSON(sentSid, "delivered", "1"), "Mon, 17 Aug 2026 14:32:10 +0000", "yesterday", 1)), wantErr: true},
+		{name: "Twilio is down", text: text(), status: 503, answer: errorJSON(503, 20503, "Service Unavailable"), wantErr: true},
+		{name: "bad credentials", text: text(), status: 401, answer: errorJSON(401, 20003, "Authenticate"), wantErr: true},
+		{name: "not Twilio's answer", text: text(), status: 200, answer: `<html>`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var query url.Values
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if want := "/2010-04-01/Accounts/" + testAccount + "/Messages.json"; r.Method != http.MethodGet || r.URL.Path != want {
+					t.Errorf("request %s %s, want GET %s", r.Method, r.URL.Path, want)
+				}
+				if user, pass, ok := r.BasicAuth(); !ok || user != testAccount || pass != testToken {
+					t.Errorf("basic auth = %q, %q, %v; want the channel's credentials", user, pass, ok)
+				}
+				query = r.URL.Query()
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				fmt.Fprint(w, tt.answer)
+			}))
+			defer srv.Close()
+
+			got, found, err := newTestSender(t, srv.URL).Lookup(context.Background(), tt.text, since)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Lookup error = %v, want error %v", err, tt.wantErr)
+			}
+			if found != tt.wantFound {
+				t.Errorf("Lookup = %+v, found %v; want found %v", got, found, tt.wantFound)
+			}
+			if tt.wantFound && (got != campaigns.SendResult{CarrierMessageID: sentSid, Status: "delivered", Segments: 1}) {
+				t.Errorf("Lookup = %+v", got)
+			}
+			for k, v := range tt.wantQuery {
+				if !slices.Equal(query[k], v) {
+					t.Errorf("query %s = %q, want %q", k, query[k], v)
+				}
+			}
+			if tt.wantQuery != nil && len(query) != len(tt.wantQuery) {
+				t.Errorf("query = %v, want %v", query, tt.wantQuery)
+			}
+		})
+	}
+
+	t.Run("since's UTC day", func(t *testing.T) {
+		var got string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = r.URL.Query().Get("DateSent>")
+			fmt.Fprint(w, page())
+		}))
+		defer srv.Close()
+		// 21:31 PDT is 04:31 UTC the next day.
+		late := time.Date(2026, 8, 17, 21, 31, 0, 0, time.FixedZone("PDT", -7*3600))
+		if _, _, err := newTestSender(t, srv.URL).Lookup(context.Background(), text(), late); err != nil {
+			t.Fatal(err)
+		}
+		if got != "2026-08-18T00:00:00Z" {
+			t.Errorf("DateSent> = %q, want the start of since's UTC day", got)
+		}
+	})
+}
+
+func TestSenderLookupMissingCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("a lookup without credentials reached Twilio")
+	}))
+	defer srv.Close()
+	tx := text()
+	tx.CarrierAccountID = ""
+	if _, _, err := newTestSender(t, srv.URL).Lookup(context.Background(), tx, time.Now()); err == nil {
+		t.Error("Lookup without credentials answered")
+	}
 }
