@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -58,6 +59,11 @@ func reversedDigits(phone string) string {
 type DB struct {
 	db      *sqlx.DB
 	dialect dialect
+	// writers queues SQLite's write transactions in the process. SQLite
+	// has one writer; left to its busy handler, waiting writers poll and
+	// one can starve while others take the lock back to back (a webhook
+	// behind a backlog sweep). A Go mutex hands the lock over in turn.
+	writers *sync.Mutex
 	// URL is the database URL without its password, for logs.
 	URL string
 }
@@ -105,7 +111,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	return &DB{db: db, dialect: sqliteDialect, URL: "sqlite://" + path}, nil
+	return &DB{db: db, dialect: sqliteDialect, URL: "sqlite://" + path, writers: &sync.Mutex{}}, nil
 }
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
@@ -167,6 +173,10 @@ func (db *DB) SQL() *sqlx.DB { return db.db }
 
 // inTx runs fn in a transaction, committing when it returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if db.writers != nil {
+		db.writers.Lock()
+		defer db.writers.Unlock()
+	}
 	tx, err := db.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return translate(err)
