@@ -91,29 +91,27 @@ func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 		"rate_per_second": 5, "audience": map[string]any{"phones": phones}}))
 	id := c["id"].(string)
 	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
-	time.Sleep(1200 * time.Millisecond)
+	e.eventually("the first texts", func() bool { return len(e.carrier.Messages()) > 0 })
 	paused := e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/pause", nil))
 	if paused["status"] != "paused" {
 		t.Fatalf("pause: %v", paused["status"])
 	}
-	time.Sleep(1500 * time.Millisecond)
-	atPause := len(e.carrier.Messages())
-	if atPause == 0 || atPause > 15 {
-		t.Errorf("%d texts after about a second at 5/s; want a few, not all 30", atPause)
+	atPause := e.settledTexts()
+	if atPause >= 30 {
+		t.Fatalf("all %d texts went out at 5/s before the pause", atPause)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // a tick and more: a paused campaign queues nothing
 	if n := len(e.carrier.Messages()); n != atPause {
 		t.Errorf("a paused campaign went on sending: %d → %d", atPause, n)
 	}
 	wantAPIError(t, e.admin("POST", "/v1/campaigns/"+id+"/start", nil), 409, "campaign_state")
 	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/resume", nil))
-	time.Sleep(1200 * time.Millisecond)
+	e.eventually("sending again", func() bool { return len(e.carrier.Messages()) > atPause })
 	cancelled := e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/cancel", nil))
 	if cancelled["status"] != "cancelled" {
 		t.Fatalf("cancel: %v", cancelled["status"])
 	}
-	time.Sleep(1500 * time.Millisecond)
-	final := len(e.carrier.Messages())
+	final := e.settledTexts()
 	if final >= 30 {
 		t.Errorf("a cancelled campaign sent all %d texts", final)
 	}
@@ -179,4 +177,21 @@ func TestCampaignQuietHours(t *testing.T) {
 	if s := e.must(200, e.admin("PATCH", "/v1/settings/conversations", map[string]any{"quiet_hours": nil})); s["quiet_hours"] != nil {
 		t.Errorf("quiet_hours after null = %v", s["quiet_hours"])
 	}
+}
+
+// settledTexts waits until the texts already handed to the outbox have
+// reached the carrier (the count stops changing) and returns the count.
+func (e *env) settledTexts() int {
+	e.t.Helper()
+	last, stable := -1, 0
+	e.eventually("the outbox to settle", func() bool {
+		n := len(e.carrier.Messages())
+		if n == last {
+			stable++
+		} else {
+			last, stable = n, 0
+		}
+		return stable >= 25 // 25 polls of 20 ms: half a second without a new text
+	})
+	return last
 }
