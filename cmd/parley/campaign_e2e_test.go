@@ -195,3 +195,51 @@ func (e *env) settledTexts() int {
 	})
 	return last
 }
+
+// TestStopMidCampaign: a phone that opts out while a campaign is running
+// gets nothing after its STOP but the confirmation.
+func TestStopMidCampaign(t *testing.T) {
+	e := boot(t, "")
+	ch := e.setupChannel(nil)
+	phones := make([]string, 12)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+1628%07d", 3000000+i)
+	}
+	last := phones[len(phones)-1]
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Trickle", "channel_id": ch["id"], "body": "Campaign text",
+		"rate_per_second": 2, "audience": map[string]any{"phones": phones}}))
+	e.must(200, e.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))
+	e.eventually("the first campaign texts", func() bool { return len(e.received(phones[0])) == 1 })
+	e.text(last, "STOP")
+	e.eventually("the campaign completed", func() bool { return e.campaign(c["id"].(string))["status"] == "completed" })
+	e.settledTexts()
+	for _, body := range e.received(last) {
+		if body == "Campaign text" {
+			t.Errorf("%s received the campaign after its STOP", last)
+		}
+	}
+	if got := counts(e.campaign(c["id"].(string))); got["skipped_opted_out"] != 1 || got["recipients"] != 12 {
+		t.Errorf("counts = %v, want 1 skipped of 12", got)
+	}
+}
+
+// TestCampaignSendAt: a campaign started before its send_at waits as
+// scheduled, then sends when Parley's clock reaches it.
+func TestCampaignSendAt(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)}
+	e := boot(t, "", withClock(clock))
+	ch := e.setupChannel(nil)
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Tomorrow", "channel_id": ch["id"], "body": "Good morning",
+		"send_at": "2026-03-03T15:00:00Z", "audience": map[string]any{"phones": []string{"+14155550701"}}}))
+	if st := e.must(200, e.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))["status"]; st != "scheduled" {
+		t.Fatalf("status after start = %v, want scheduled", st)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if got := e.received("+14155550701"); len(got) != 0 {
+		t.Fatalf("sent before send_at: %q", got)
+	}
+	clock.Advance(24*time.Hour + time.Second)
+	e.eventually("the text at send_at", func() bool { return len(e.received("+14155550701")) == 1 })
+	clock.Advance(2 * time.Second)
+	e.eventually("the campaign completed", func() bool { return e.campaign(c["id"].(string))["status"] == "completed" })
+}
