@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -114,19 +115,49 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	return &DB{db: db, dialect: sqliteDialect, URL: "sqlite://" + path, writers: &sync.Mutex{}}, nil
 }
 
+// defaultMaxConns is a PostgreSQL pool's size unless the URL's
+// parley_max_conns says otherwise. Several instances share the server's
+// max_connections (100 by default): size pools so their sum fits.
+const defaultMaxConns = 32
+
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
+	rawURL, maxConns, err := poolSize(rawURL)
+	if err != nil {
+		return nil, err
+	}
 	db, err := sqlx.Open("postgres", withBinaryParameters(rawURL))
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open postgres %s: %w", redact(rawURL), err)
 	}
 	return &DB{db: db, dialect: postgresDialect, URL: redact(rawURL)}, nil
+}
+
+// poolSize reads and removes Parley's own parley_max_conns parameter
+// (lib/pq would send an unknown parameter to the server, which refuses it).
+func poolSize(rawURL string) (string, int, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL, defaultMaxConns, nil
+	}
+	q := u.Query()
+	raw := q.Get("parley_max_conns")
+	if raw == "" {
+		return rawURL, defaultMaxConns, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		return "", 0, fmt.Errorf("store: parley_max_conns=%q: want a whole number of at least 1", raw)
+	}
+	q.Del("parley_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
 }
 
 // withBinaryParameters turns on lib/pq's binary_parameters unless the URL

@@ -28,7 +28,7 @@ const (
 
 // env is one booted Parley with its fake carrier.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	main    *Main
 	carrier *twiliotest.Carrier
 	base    string // where Parley really listens
@@ -40,7 +40,7 @@ type envOption func(*Config, *twiliotest.Config)
 
 // boot starts the real program on :0 against dbURL (a fresh SQLite file
 // when empty), with a fake carrier as Twilio's API and as the phones.
-func boot(t *testing.T, dbURL string, opts ...envOption) *env {
+func boot(t testing.TB, dbURL string, opts ...envOption) *env {
 	t.Helper()
 	if dbURL == "" {
 		dbURL = "sqlite://" + filepath.Join(t.TempDir(), "parley.db")

@@ -221,6 +221,10 @@ func postgresSchemaURL(tb testing.TB) string {
 	u, _ := url.Parse(pg.dbURL)
 	q := u.Query()
 	q.Set("options", "-csearch_path="+schema)
+	// Test packages run side by side and tests in parallel, each with its
+	// own pool: keep every pool small so together they stay well under
+	// the server's max_connections.
+	q.Set("parley_max_conns", "10")
 	u.RawQuery = q.Encode()
 	return u.String()
 }
