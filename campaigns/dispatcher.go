@@ -43,6 +43,8 @@ type Dispatcher struct {
 
 	wake chan struct{}
 	once sync.Once
+	// Throttle paces each sender channel at its messages per second.
+	Throttle *Throttle
 }
 
 func (d *Dispatcher) init() {
@@ -59,6 +61,9 @@ func (d *Dispatcher) init() {
 		}
 		if d.Poll <= 0 {
 			d.Poll = time.Second
+		}
+		if d.Throttle == nil {
+			d.Throttle = &Throttle{}
 		}
 		if d.MaxAttempts <= 0 {
 			d.MaxAttempts = 8
@@ -149,6 +154,9 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem) error {
 		if done || err != nil {
 			return err
 		}
+	}
+	if err := d.Throttle.Wait(ctx, item.ChannelID, item.ChannelMPS, d.Clock.Now()); err != nil {
+		return d.Store.MarkRetry(ctx, item, d.Clock.Now(), "throttle: "+err.Error(), d.Clock.Now())
 	}
 	started := d.Clock.Now()
 	res, err := d.Sender.Send(ctx, text)

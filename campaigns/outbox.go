@@ -23,6 +23,9 @@ type OutboxItem struct {
 	Purpose   string
 	Attempts  int
 	Text      OutboundText
+	// ChannelID and ChannelMPS pace sends per sender (Throttle).
+	ChannelID  parley.ID
+	ChannelMPS float64
 
 	// Reclaimed reports that an earlier attempt may have reached the
 	// carrier without Parley learning its outcome: the item's lease

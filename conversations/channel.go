@@ -67,7 +67,9 @@ type Channel struct {
 	CarrierAccountID     string // Twilio AccountSid
 	AuthToken            string // never leaves the server
 	CarrierHandlesOptOut bool
-	CreatedAt            time.Time
+	// MessagesPerSecond paces sends from this channel; 0: no limit.
+	MessagesPerSecond float64
+	CreatedAt         time.Time
 }
 
 var (
@@ -104,6 +106,9 @@ func (c *Channel) Validate() error {
 		fields["auth_token"] = "is required"
 	} else if len(c.AuthToken) > 200 {
 		fields["auth_token"] = "must be at most 200 bytes"
+	}
+	if c.MessagesPerSecond < 0 || c.MessagesPerSecond > 1000 {
+		fields["messages_per_second"] = "must be from 0 (no limit) to 1000"
 	}
 	if len(fields) > 0 {
 		return parley.Invalid(fields)

@@ -316,6 +316,7 @@ type channelJSON struct {
 	InboxID              parley.ID `json:"inbox_id"`
 	AccountSID           string    `json:"account_sid"`
 	CarrierHandlesOptOut bool      `json:"carrier_handles_optout"`
+	MessagesPerSecond    float64   `json:"messages_per_second"`
 	InboundWebhookURL    string    `json:"inbound_webhook_url"`
 	StatusWebhookURL     string    `json:"status_webhook_url"`
 	CreatedAt            time.Time `json:"created_at"`
@@ -324,7 +325,7 @@ type channelJSON struct {
 // toChannelJSON never includes the auth token.
 func (d *Deps) toChannelJSON(c conversations.Channel) channelJSON {
 	return channelJSON{ID: c.ID, Carrier: c.Carrier, PhoneNumber: c.PhoneNumber, MessagingServiceSID: c.MessagingServiceSID,
-		InboxID: c.InboxID, AccountSID: c.CarrierAccountID, CarrierHandlesOptOut: c.CarrierHandlesOptOut,
+		InboxID: c.InboxID, AccountSID: c.CarrierAccountID, CarrierHandlesOptOut: c.CarrierHandlesOptOut, MessagesPerSecond: c.MessagesPerSecond,
 		InboundWebhookURL: d.PublicURL + "/webhooks/" + c.Carrier + "/messages",
 		StatusWebhookURL:  d.PublicURL + "/webhooks/" + c.Carrier + "/status", CreatedAt: c.CreatedAt}
 }
@@ -342,13 +343,14 @@ func handleCreateChannel(d *Deps) apiFunc {
 			AuthToken            string    `json:"auth_token"`
 			MessagingServiceSID  string    `json:"messaging_service_sid"`
 			CarrierHandlesOptOut bool      `json:"carrier_handles_optout"`
+			MessagesPerSecond    float64   `json:"messages_per_second"`
 		}
 		if err := decode(w, r, &in); err != nil {
 			return err
 		}
 		c := conversations.Channel{AccountID: currentUser(r).AccountID, InboxID: in.InboxID, Carrier: in.Carrier,
 			PhoneNumber: in.PhoneNumber, MessagingServiceSID: in.MessagingServiceSID, CarrierAccountID: in.AccountSID,
-			AuthToken: in.AuthToken, CarrierHandlesOptOut: in.CarrierHandlesOptOut, CreatedAt: d.Clock.Now()}
+			AuthToken: in.AuthToken, CarrierHandlesOptOut: in.CarrierHandlesOptOut, MessagesPerSecond: in.MessagesPerSecond, CreatedAt: d.Clock.Now()}
 		if err := c.Validate(); err != nil {
 			return err
 		}

@@ -53,32 +53,36 @@ func (db *DB) ListInboxes(ctx context.Context, accountID parley.ID, page parley.
 }
 
 type channelRow struct {
-	ID                   int64  `db:"id"`
-	AccountID            int64  `db:"account_id"`
-	InboxID              int64  `db:"inbox_id"`
-	Carrier              string `db:"carrier"`
-	PhoneNumber          string `db:"phone_number"`
-	MessagingServiceSID  string `db:"messaging_service_sid"`
-	CarrierAccountID     string `db:"carrier_account_id"`
-	AuthToken            string `db:"auth_token"`
-	CarrierHandlesOptOut bool   `db:"carrier_handles_optout"`
-	CreatedAt            int64  `db:"created_at"`
+	ID                   int64   `db:"id"`
+	AccountID            int64   `db:"account_id"`
+	InboxID              int64   `db:"inbox_id"`
+	Carrier              string  `db:"carrier"`
+	PhoneNumber          string  `db:"phone_number"`
+	MessagingServiceSID  string  `db:"messaging_service_sid"`
+	CarrierAccountID     string  `db:"carrier_account_id"`
+	AuthToken            string  `db:"auth_token"`
+	CarrierHandlesOptOut bool    `db:"carrier_handles_optout"`
+	MessagesPerSecond    float64 `db:"messages_per_second"`
+	CreatedAt            int64   `db:"created_at"`
 }
 
-const channelColumns = `id, account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token, carrier_handles_optout, created_at`
+const channelColumns = `id, account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token,
+carrier_handles_optout, messages_per_second, created_at`
 
 func (r channelRow) channel() conversations.Channel {
 	return conversations.Channel{
 		ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), InboxID: parley.ID(r.InboxID), Carrier: r.Carrier,
 		PhoneNumber: r.PhoneNumber, MessagingServiceSID: r.MessagingServiceSID, CarrierAccountID: r.CarrierAccountID,
-		AuthToken: r.AuthToken, CarrierHandlesOptOut: r.CarrierHandlesOptOut, CreatedAt: fromMS(r.CreatedAt),
+		AuthToken: r.AuthToken, CarrierHandlesOptOut: r.CarrierHandlesOptOut, MessagesPerSecond: r.MessagesPerSecond,
+		CreatedAt: fromMS(r.CreatedAt),
 	}
 }
 
 // CreateChannel connects a channel to an inbox of the account.
 func (db *DB) CreateChannel(ctx context.Context, c conversations.Channel) (conversations.Channel, error) {
-	const q = `INSERT INTO channels (account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token, carrier_handles_optout, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	const q = `INSERT INTO channels (account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token,
+    carrier_handles_optout, messages_per_second, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		var inbox int64
 		if err := tx.GetContext(ctx, &inbox, tx.Rebind(`SELECT id FROM inboxes WHERE account_id = ? AND id = ?`), c.AccountID, c.InboxID); err != nil {
@@ -89,7 +93,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 		}
 		var id int64
 		err := tx.GetContext(ctx, &id, tx.Rebind(q), c.AccountID, c.InboxID, c.Carrier, c.PhoneNumber, c.MessagingServiceSID,
-			c.CarrierAccountID, c.AuthToken, c.CarrierHandlesOptOut, ms(c.CreatedAt))
+			c.CarrierAccountID, c.AuthToken, c.CarrierHandlesOptOut, c.MessagesPerSecond, ms(c.CreatedAt))
 		c.ID = parley.ID(id)
 		return err
 	})
@@ -125,7 +129,7 @@ func (db *DB) FindInboundRoute(ctx context.Context, carrier, carrierAccountID, t
 	// Cross-account by design: the carrier's ids are what identify the
 	// account here. The unique indexes on channels make the match unique.
 	const q = `SELECT c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
-       c.auth_token, c.carrier_handles_optout, c.created_at, a.settings
+       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at, a.settings
 FROM channels c JOIN accounts a ON a.id = c.account_id
 WHERE c.carrier = ? AND c.carrier_account_id = ?
   AND ((c.messaging_service_sid <> '' AND c.messaging_service_sid = ?) OR (c.messaging_service_sid = '' AND c.phone_number = ?))

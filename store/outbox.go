@@ -103,7 +103,7 @@ LIMIT ?` + db.dialect.skipLocked
 	const claim = `UPDATE outbox SET state = 'sending', lease_expires_at = ?, claimed_at = ?, updated_at = ? WHERE id IN (?)`
 	const load = `SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
        c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
-       c.auth_token, c.carrier_handles_optout, c.created_at
+       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at
 FROM outbox o JOIN messages m ON m.id = o.message_id JOIN channels c ON c.id = o.channel_id
 WHERE o.id IN (?) ORDER BY o.priority, o.id`
 	var items []campaigns.OutboxItem
@@ -145,7 +145,7 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 			c := &r.channelRow
 			if err := rows.Scan(&r.ID, &r.AccountID, &r.MessageID, &r.Purpose, &r.Attempts, &r.ToPhone, &r.Body, &r.MediaURLs,
 				&c.ID, &c.AccountID, &c.InboxID, &c.Carrier, &c.PhoneNumber, &c.MessagingServiceSID, &c.CarrierAccountID,
-				&c.AuthToken, &c.CarrierHandlesOptOut, &c.CreatedAt); err != nil {
+				&c.AuthToken, &c.CarrierHandlesOptOut, &c.MessagesPerSecond, &c.CreatedAt); err != nil {
 				return err
 			}
 			item, err := r.item()
@@ -167,6 +167,7 @@ func (r outboxRow) item() (campaigns.OutboxItem, error) {
 	}
 	return campaigns.OutboxItem{
 		ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), MessageID: parley.ID(r.MessageID), Purpose: r.Purpose, Attempts: r.Attempts,
+		ChannelID: parley.ID(r.channelRow.ID), ChannelMPS: r.MessagesPerSecond,
 		Text: campaigns.OutboundText{
 			CarrierAccountID: r.CarrierAccountID, AuthToken: r.AuthToken, From: r.PhoneNumber,
 			MessagingServiceSID: r.MessagingServiceSID, To: r.ToPhone, Body: r.Body, MediaURLs: media,

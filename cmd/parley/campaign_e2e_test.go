@@ -243,3 +243,30 @@ func TestCampaignSendAt(t *testing.T) {
 	clock.Advance(2 * time.Second)
 	e.eventually("the campaign completed", func() bool { return e.campaign(c["id"].(string))["status"] == "completed" })
 }
+
+// TestChannelThroughputLimit: a channel limited to 2 texts a second never
+// sends faster, whatever the campaign's own rate.
+func TestChannelThroughputLimit(t *testing.T) {
+	e := boot(t, "")
+	ch := e.setupChannel(map[string]any{"messages_per_second": 2})
+	if ch["messages_per_second"] != float64(2) {
+		t.Fatalf("channel = %v", ch)
+	}
+	wantAPIError(t, e.admin("POST", "/v1/channels", map[string]any{"carrier": "twilio", "phone_number": "+14155550198",
+		"inbox_id": ch["inbox_id"], "account_sid": accountSID, "auth_token": authToken, "messages_per_second": -1}), 422, "", "messages_per_second")
+	phones := make([]string, 6)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+1628%07d", 4000000+i)
+	}
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Fast", "channel_id": ch["id"], "body": "Hi",
+		"rate_per_second": 100, "audience": map[string]any{"phones": phones}}))
+	e.must(200, e.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))
+	e.eventually("every text", func() bool { return len(e.carrier.Messages()) == len(phones) })
+	msgs := e.carrier.Messages()
+	for i := 1; i < len(msgs); i++ {
+		// 2/s: at least 500 ms apart (a little slack for the clocks involved).
+		if gap := msgs[i].DateCreated.Sub(msgs[i-1].DateCreated); gap < 450*time.Millisecond {
+			t.Errorf("texts %d and %d only %v apart on a 2/s channel", i-1, i, gap)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package campaigns
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/parleyhq/parley"
+)
+
+// Throttle paces sends per sender channel with token buckets
+// (golang.org/x/time/rate), at the channel's messages per second. The
+// buckets are the process's: with several instances each keeps its own,
+// so a channel's limit is per instance.
+type Throttle struct {
+	// Sleep waits; tests replace it to observe the pacing without waiting.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	mu      sync.Mutex
+	buckets map[parley.ID]*rate.Limiter
+}
+
+// Wait blocks until the channel may send one more text at time now. A
+// channel without a limit (mps 0) never waits.
+func (t *Throttle) Wait(ctx context.Context, channelID parley.ID, mps float64, now time.Time) error {
+	if mps <= 0 {
+		return nil
+	}
+	r := t.bucket(channelID, mps).ReserveN(now, 1)
+	if !r.OK() {
+		return context.DeadlineExceeded // a burst of 1 always allows one token; unreachable
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		return t.sleep(ctx, d)
+	}
+	return nil
+}
+
+func (t *Throttle) bucket(channelID parley.ID, mps float64) *rate.Limiter {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.buckets == nil {
+		t.buckets = map[parley.ID]*rate.Limiter{}
+	}
+	b, ok := t.buckets[channelID]
+	if !ok {
+		// A burst of one: texts go out evenly spaced, as carriers count them.
+		b = rate.NewLimiter(rate.Limit(mps), 1)
+		t.buckets[channelID] = b
+	} else if b.Limit() != rate.Limit(mps) {
+		b.SetLimit(rate.Limit(mps)) // the channel's setting changed
+	}
+	return b
+}
+
+func (t *Throttle) sleep(ctx context.Context, d time.Duration) error {
+	if t.Sleep != nil {
+		return t.Sleep(ctx, d)
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}

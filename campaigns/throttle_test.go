@@ -1,0 +1,62 @@
+package campaigns
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+func TestThrottlePacesEachChannel(t *testing.T) {
+	var waited []time.Duration
+	th := &Throttle{Sleep: func(_ context.Context, d time.Duration) error { waited = append(waited, d); return nil }}
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	wait := func(ch parley.ID, mps float64) {
+		if err := th.Wait(context.Background(), ch, mps, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Three texts at once on a 2/s channel go out at 0, 0.5 and 1 s.
+	wait(1, 2)
+	wait(1, 2)
+	wait(1, 2)
+	if len(waited) != 2 || waited[0] != 500*time.Millisecond || waited[1] != time.Second {
+		t.Errorf("waits on a 2/s channel = %v, want [500ms 1s]", waited)
+	}
+	// Another channel has its own bucket; a channel without a limit never waits.
+	waited = nil
+	wait(2, 2)
+	wait(3, 0)
+	wait(3, 0)
+	if len(waited) != 0 {
+		t.Errorf("independent or unlimited channels waited %v", waited)
+	}
+	// A second later the 2/s channel's backlog has drained by two tokens.
+	now = now.Add(2 * time.Second)
+	wait(1, 2)
+	if len(waited) != 0 {
+		t.Errorf("after the backlog drained: waited %v", waited)
+	}
+}
+
+func TestDispatcherWaitsForTheChannelsPace(t *testing.T) {
+	var items []OutboxItem
+	for i := 1; i <= 4; i++ {
+		it := item(parley.ID(i), "+1555", PurposeReply, 0)
+		it.ChannelID, it.ChannelMPS = 7, 1
+		items = append(items, it)
+	}
+	store := newMemOutbox(items...)
+	d := newDispatcher(store, &scriptedSender{})
+	var waited []time.Duration
+	d.Throttle = &Throttle{Sleep: func(_ context.Context, w time.Duration) error { waited = append(waited, w); return nil }}
+	d.Workers = 1
+	d.init()
+	if _, err := d.drainOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.sent) != 4 || len(waited) != 3 || waited[2] != 3*time.Second {
+		t.Errorf("sent %d, waits %v; want 4 sent, waits of 1s, 2s, 3s on a 1/s channel (the clock is fixed)", len(store.sent), waited)
+	}
+}
