@@ -43,6 +43,9 @@ type Dispatcher struct {
 
 	wake chan struct{}
 	once sync.Once
+	// campaignPace holds a bucket per campaign (kept apart from the
+	// channels' buckets: the ids would collide).
+	campaignPace *Throttle
 	// Throttle paces each sender channel at its messages per second.
 	Throttle *Throttle
 }
@@ -60,11 +63,14 @@ func (d *Dispatcher) init() {
 			d.Lease = time.Minute
 		}
 		if d.Poll <= 0 {
-			d.Poll = time.Second
+			// Short enough that texts spread across a second (campaign
+			// batches) go out close to their time.
+			d.Poll = 200 * time.Millisecond
 		}
 		if d.Throttle == nil {
 			d.Throttle = &Throttle{}
 		}
+		d.campaignPace = &Throttle{Sleep: d.Throttle.Sleep}
 		if d.MaxAttempts <= 0 {
 			d.MaxAttempts = 8
 		}
@@ -157,6 +163,11 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem) error {
 	}
 	if err := d.Throttle.Wait(ctx, item.ChannelID, item.ChannelMPS, d.Clock.Now()); err != nil {
 		return d.Store.MarkRetry(ctx, item, d.Clock.Now(), "throttle: "+err.Error(), d.Clock.Now())
+	}
+	if item.CampaignID != 0 {
+		if err := d.campaignPace.Wait(ctx, item.CampaignID, item.CampaignRate, d.Clock.Now()); err != nil {
+			return d.Store.MarkRetry(ctx, item, d.Clock.Now(), "throttle: "+err.Error(), d.Clock.Now())
+		}
 	}
 	started := d.Clock.Now()
 	res, err := d.Sender.Send(ctx, text)

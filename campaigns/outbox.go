@@ -26,6 +26,10 @@ type OutboxItem struct {
 	// ChannelID and ChannelMPS pace sends per sender (Throttle).
 	ChannelID  parley.ID
 	ChannelMPS float64
+	// CampaignID and CampaignRate pace a campaign's texts at send time,
+	// so a backlog never goes out faster than the campaign's rate.
+	CampaignID   parley.ID
+	CampaignRate float64
 
 	// Reclaimed reports that an earlier attempt may have reached the
 	// carrier without Parley learning its outcome: the item's lease

@@ -29,12 +29,13 @@ type campaignRow struct {
 	CreatedBy     int64  `db:"created_by"`
 	ExpandStage   int    `db:"expand_stage"`
 	ExpandCursor  int64  `db:"expand_cursor"`
+	NextBatchAt   int64  `db:"next_batch_at"`
 	CreatedAt     int64  `db:"created_at"`
 	UpdatedAt     int64  `db:"updated_at"`
 }
 
 const campaignColumns = `id, account_id, name, channel_id, body, audience, origin_type, status, send_at, schedule,
-rate_per_second, created_by, expand_stage, expand_cursor, created_at, updated_at`
+rate_per_second, created_by, expand_stage, expand_cursor, next_batch_at, created_at, updated_at`
 
 func (r campaignRow) campaign() (campaigns.Campaign, error) {
 	c := campaigns.Campaign{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), Name: r.Name, ChannelID: parley.ID(r.ChannelID),
@@ -288,7 +289,9 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 				return err
 			}
 		}
-		if queued, err = queueRecipients(ctx, tx, c, row.RatePerSecond*max(1, int(tick/time.Second)), now); err != nil {
+		due := ticksDue(row.NextBatchAt, now, tick)
+		n := row.RatePerSecond * max(1, int(tick/time.Second)) * due
+		if queued, err = queueRecipients(ctx, tx, c, n, now, tick*time.Duration(due)); err != nil {
 			return err
 		}
 		status := c.Status
@@ -302,10 +305,38 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 			}
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, expand_stage = ?, expand_cursor = ?, next_batch_at = ?, updated_at = ? WHERE id = ?`),
-			string(status), row.ExpandStage, row.ExpandCursor, ms(now.Add(tick)), ms(now), id)
+			string(status), row.ExpandStage, row.ExpandCursor, ms(nextBatch(row.NextBatchAt, due, now, tick)), ms(now), id)
 		return err
 	})
 	return queued, err
+}
+
+// maxCatchUp bounds how many missed ticks one late tick makes up for.
+const maxCatchUp = 5
+
+// ticksDue is how many ticks' worth of texts a campaign is owed now: one,
+// plus those a late or skipped tick missed since its batch was due (the
+// scheduler skips a tick while the last one still runs). Making them up
+// keeps the average at the campaign's rate.
+func ticksDue(prev int64, now time.Time, tick time.Duration) int {
+	if prev <= 0 {
+		return 1
+	}
+	behind := now.Sub(fromMS(prev))
+	return min(maxCatchUp, 1+int(behind/tick))
+}
+
+// nextBatch keeps a campaign's batches on their schedule: due ticks after
+// the last one was due, so a tick that fires a little early or late does
+// not push every later batch back. After a stall (paused, or behind by
+// more than maxCatchUp) it restarts from now.
+func nextBatch(prev int64, due int, now time.Time, tick time.Duration) time.Time {
+	if prev > 0 {
+		if next := fromMS(prev).Add(tick * time.Duration(due)); next.After(now) {
+			return next
+		}
+	}
+	return now.Add(tick)
 }
 
 // skipLockedRow locks the selected row, skipping it when another
@@ -441,7 +472,7 @@ VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (campaign_id, phone) DO NOTHING
 
 // queueRecipients queues up to n pending recipients' texts, each in the
 // recipient's conversation; opted-out phones are skipped.
-func queueRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, n int, now time.Time) (int, error) {
+func queueRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, n int, now time.Time, tick time.Duration) (int, error) {
 	var raw string
 	if err := tx.GetContext(ctx, &raw, tx.Rebind(`SELECT settings FROM accounts WHERE id = ?`), c.AccountID); err != nil {
 		return 0, err
@@ -482,7 +513,9 @@ WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, look);
 			continue
 		}
 		handled++
-		status, msgID, convID, err := queueRecipient(ctx, tx, c, ch, tpl, r.Phone, now)
+		// Spread the batch over the tick: one text every tick/n.
+		sendAt := now.Add(tick * time.Duration(handled-1) / time.Duration(n))
+		status, msgID, convID, err := queueRecipient(ctx, tx, c, ch, tpl, r.Phone, now, sendAt)
 		if err != nil {
 			return queued, err
 		}
@@ -497,7 +530,7 @@ WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, look);
 	return queued, nil
 }
 
-func queueRecipient(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, ch conversations.Channel, tpl campaigns.Template, phone string, now time.Time) (string, *parley.ID, *parley.ID, error) {
+func queueRecipient(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, ch conversations.Channel, tpl campaigns.Template, phone string, now, sendAt time.Time) (string, *parley.ID, *parley.ID, error) {
 	var optedOut []bool
 	if err := tx.SelectContext(ctx, &optedOut, tx.Rebind(`SELECT opted_out FROM consents WHERE account_id = ? AND phone = ?`), c.AccountID, phone); err != nil {
 		return "", nil, nil, err
@@ -522,7 +555,7 @@ func queueRecipient(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, ch c
 	}
 	seg := conversations.Segment(body)
 	m, err := enqueueText(ctx, tx, outboundDraft{AccountID: c.AccountID, ConversationID: convID, ChannelID: ch.ID, To: phone, Body: body,
-		CampaignID: &c.ID, Purpose: c.OriginType, Segments: seg.Segments, Encoding: seg.Encoding}, now)
+		CampaignID: &c.ID, Purpose: c.OriginType, Segments: seg.Segments, Encoding: seg.Encoding, AvailableAt: sendAt}, now)
 	if err != nil {
 		return "", nil, nil, err
 	}

@@ -26,6 +26,9 @@ type outboundDraft struct {
 	Purpose        string
 	Segments       int
 	Encoding       string
+	// AvailableAt delays the send; zero: at once. Campaign batches spread
+	// their texts across the second instead of handing them over at once.
+	AvailableAt time.Time
 }
 
 // Outbox priorities: lower is claimed first, so a staff reply or a consent
@@ -61,7 +64,11 @@ VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING
 	}
 	const qo = `INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`
-	if _, err := tx.ExecContext(ctx, tx.Rebind(qo), d.AccountID, id, d.ChannelID, d.To, d.Purpose, prio, ms(at), ms(at), ms(at)); err != nil {
+	available := at
+	if d.AvailableAt.After(at) {
+		available = d.AvailableAt
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(qo), d.AccountID, id, d.ChannelID, d.To, d.Purpose, prio, ms(available), ms(at), ms(at)); err != nil {
 		return conversations.Message{}, err
 	}
 	const qc = `UPDATE conversations SET last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
@@ -81,6 +88,9 @@ type outboxRow struct {
 	ToPhone   string `db:"to_phone"`
 	Body      string `db:"body"`
 	MediaURLs string `db:"media_urls"`
+	// The campaign of a campaign text, and its rate, for pacing.
+	CampaignID   int64   `db:"campaign_id"`
+	CampaignRate float64 `db:"campaign_rate"`
 	channelRow
 }
 
@@ -103,8 +113,10 @@ LIMIT ?` + db.dialect.skipLocked
 	const claim = `UPDATE outbox SET state = 'sending', lease_expires_at = ?, claimed_at = ?, updated_at = ? WHERE id IN (?)`
 	const load = `SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
        c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
-       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at
+       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at,
+       COALESCE(m.campaign_id, 0), COALESCE(cp.rate_per_second, 0)
 FROM outbox o JOIN messages m ON m.id = o.message_id JOIN channels c ON c.id = o.channel_id
+LEFT JOIN campaigns cp ON cp.id = m.campaign_id
 WHERE o.id IN (?) ORDER BY o.priority, o.id`
 	var items []campaigns.OutboxItem
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -145,7 +157,7 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 			c := &r.channelRow
 			if err := rows.Scan(&r.ID, &r.AccountID, &r.MessageID, &r.Purpose, &r.Attempts, &r.ToPhone, &r.Body, &r.MediaURLs,
 				&c.ID, &c.AccountID, &c.InboxID, &c.Carrier, &c.PhoneNumber, &c.MessagingServiceSID, &c.CarrierAccountID,
-				&c.AuthToken, &c.CarrierHandlesOptOut, &c.MessagesPerSecond, &c.CreatedAt); err != nil {
+				&c.AuthToken, &c.CarrierHandlesOptOut, &c.MessagesPerSecond, &c.CreatedAt, &r.CampaignID, &r.CampaignRate); err != nil {
 				return err
 			}
 			item, err := r.item()
@@ -168,6 +180,7 @@ func (r outboxRow) item() (campaigns.OutboxItem, error) {
 	return campaigns.OutboxItem{
 		ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), MessageID: parley.ID(r.MessageID), Purpose: r.Purpose, Attempts: r.Attempts,
 		ChannelID: parley.ID(r.channelRow.ID), ChannelMPS: r.MessagesPerSecond,
+		CampaignID: parley.ID(r.CampaignID), CampaignRate: r.CampaignRate,
 		Text: campaigns.OutboundText{
 			CarrierAccountID: r.CarrierAccountID, AuthToken: r.AuthToken, From: r.PhoneNumber,
 			MessagingServiceSID: r.MessagingServiceSID, To: r.ToPhone, Body: r.Body, MediaURLs: media,

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -38,4 +40,53 @@ func BenchmarkCampaignDispatch(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "texts/s")
 		})
 	}
+}
+
+// BenchmarkCampaignRateAccuracy runs a campaign at a set rate and reports
+// the rate achieved at the carrier and the most texts in any one-second
+// window. PARLEY_BENCH_RATE (default 50) and PARLEY_BENCH_SECONDS (default
+// 10; the figure uses 60) size it; b.N is ignored beyond one run.
+func BenchmarkCampaignRateAccuracy(b *testing.B) {
+	rate, seconds := envInt("PARLEY_BENCH_RATE", 50), envInt("PARLEY_BENCH_SECONDS", 10)
+	for _, dialect := range storetest.Dialects {
+		b.Run(dialect, func(b *testing.B) {
+			e := boot(b, storetest.URL(b, dialect), func(c *Config, fc *twiliotestConfig) { c.LogLevel = "warn" })
+			ch := e.setupChannel(nil)
+			n := rate * seconds
+			phones := make([]string, n)
+			for i := range phones {
+				phones[i] = fmt.Sprintf("+1628%07d", 2000000+i)
+			}
+			c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "rate", "channel_id": ch["id"], "body": "Hello",
+				"rate_per_second": rate, "audience": map[string]any{"phones": phones}}))
+			b.ResetTimer()
+			e.must(200, e.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))
+			deadline := time.Now().Add(time.Duration(seconds)*time.Second*3 + time.Minute)
+			for len(e.carrier.Messages()) < n {
+				if time.Now().After(deadline) {
+					b.Fatalf("only %d of %d texts", len(e.carrier.Messages()), n)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			b.StopTimer()
+			msgs := e.carrier.Messages()
+			first, last := msgs[0].DateCreated, msgs[len(msgs)-1].DateCreated
+			burst := 0
+			for i, j := 0, 0; i < len(msgs); i++ { // the widest one-second window
+				for msgs[i].DateCreated.Sub(msgs[j].DateCreated) >= time.Second {
+					j++
+				}
+				burst = max(burst, i-j+1)
+			}
+			b.ReportMetric(float64(n-1)/last.Sub(first).Seconds(), "texts/s")
+			b.ReportMetric(float64(burst), "max-texts-in-1s")
+		})
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
