@@ -24,7 +24,7 @@ type Store interface {
 
 	GetSettings(ctx context.Context, accountID parley.ID) (Settings, error)
 	// UpdateSettings reads, changes with fn and writes the settings atomically.
-	UpdateSettings(ctx context.Context, accountID parley.ID, fn func(Settings) (Settings, error)) (Settings, error)
+	UpdateSettings(ctx context.Context, accountID parley.ID, fn func(Settings) (Settings, error), at time.Time) (Settings, error)
 
 	CreateUser(ctx context.Context, accountID parley.ID, u NewUser, secret TokenSecret, at time.Time) (User, Token, error)
 	GetUser(ctx context.Context, accountID, userID parley.ID) (User, error)

@@ -100,7 +100,7 @@ func handlePatchSettings(d *Deps) apiFunc {
 			}
 			patch.QuietHours = &q
 		}
-		s, err := d.Store.UpdateSettings(r.Context(), currentUser(r).AccountID, patch.Apply)
+		s, err := d.Store.UpdateSettings(r.Context(), currentUser(r).AccountID, patch.Apply, d.Clock.Now())
 		if err != nil {
 			return err
 		}

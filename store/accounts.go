@@ -72,7 +72,7 @@ func (db *DB) GetSettings(ctx context.Context, accountID parley.ID) (conversatio
 }
 
 // UpdateSettings changes an account's settings atomically.
-func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(conversations.Settings) (conversations.Settings, error)) (conversations.Settings, error) {
+func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(conversations.Settings) (conversations.Settings, error), at time.Time) (conversations.Settings, error) {
 	var out conversations.Settings
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		var raw string
@@ -87,7 +87,7 @@ func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(c
 			return err
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE accounts SET settings = ?, auto_assign = ?, updated_at = ? WHERE id = ?`),
-			encodeSettings(out), out.AllowAutoAssignment, ms(time.Now()), accountID)
+			encodeSettings(out), out.AllowAutoAssignment, ms(at), accountID)
 		return err
 	})
 	return out, err

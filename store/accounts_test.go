@@ -257,7 +257,7 @@ func TestSettings(t *testing.T) {
 		want.AllowAutoAssignment = true
 		want.HelpText = "Acme: call 555-0100. Msg&data rates may apply. Reply STOP to opt out."
 		want.Keywords = optout.Keywords{OptOut: []string{"STOP", "ARRET"}, OptIn: []string{"START"}, Help: []string{"AIDE"}}
-		got, err := db.UpdateSettings(ctx, a.account.ID, func(conversations.Settings) (conversations.Settings, error) { return want, nil })
+		got, err := db.UpdateSettings(ctx, a.account.ID, func(conversations.Settings) (conversations.Settings, error) { return want, nil }, t0)
 		if err != nil {
 			t.Fatalf("UpdateSettings: %v", err)
 		}
@@ -282,7 +282,7 @@ func TestSettings(t *testing.T) {
 		if _, err := db.UpdateSettings(ctx, a.account.ID, func(s conversations.Settings) (conversations.Settings, error) {
 			s.HelpText = "half-written"
 			return s, boom
-		}); !errors.Is(err, boom) {
+		}, t0); !errors.Is(err, boom) {
 			t.Errorf("UpdateSettings with a failing change = %v; want boom", err)
 		}
 		if s, _ := db.GetSettings(ctx, a.account.ID); s.HelpText != want.HelpText {
@@ -295,7 +295,7 @@ func TestSettings(t *testing.T) {
 		}
 		_, err = db.GetSettings(ctx, 999999)
 		wantKind(t, err, parley.ENOTFOUND)
-		_, err = db.UpdateSettings(ctx, 999999, func(s conversations.Settings) (conversations.Settings, error) { return s, nil })
+		_, err = db.UpdateSettings(ctx, 999999, func(s conversations.Settings) (conversations.Settings, error) { return s, nil }, t0)
 		wantKind(t, err, parley.ENOTFOUND)
 	})
 }
@@ -323,7 +323,7 @@ func TestUpdateSettingsDuringTraffic(t *testing.T) {
 		if _, err := db.UpdateSettings(wait, a.account.ID, func(s conversations.Settings) (conversations.Settings, error) {
 			s.AllowAutoAssignment = true
 			return s, nil
-		}); err != nil {
+		}, t0); err != nil {
 			t.Fatalf("UpdateSettings blocked behind a transaction that only references the account: %v", err)
 		}
 	})

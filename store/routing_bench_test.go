@@ -53,7 +53,7 @@ WHERE account_id = ? AND channel_id = ? AND id % ? = ?`, id, a.account.ID, seede
 					if _, err := db.UpdateSettings(ctx, a.account.ID, func(s conversations.Settings) (conversations.Settings, error) {
 						s.AllowAutoAssignment = true
 						return s, nil
-					}); err != nil {
+					}, t0); err != nil {
 						b.Fatalf("settings: %v", err)
 					}
 					route, err := db.FindInboundRoute(ctx, conversations.CarrierTwilio, sidA, bizA, "")

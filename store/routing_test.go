@@ -54,7 +54,7 @@ func (d *desk) autoAssignment(t testing.TB, on bool) {
 	if _, err := d.db.UpdateSettings(ctx, d.account.ID, func(s conversations.Settings) (conversations.Settings, error) {
 		s.AllowAutoAssignment = on
 		return s, nil
-	}); err != nil {
+	}, t0); err != nil {
 		t.Fatalf("UpdateSettings: %v", err)
 	}
 }
