@@ -85,6 +85,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Dispatcher = &campaigns.Dispatcher{
 		Store: m.DB, Sender: sender, Clock: m.Clock, Log: m.Log.With().Str("component", "dispatcher").Logger(),
 		StatusCallbackURL: m.Config.PublicURL + "/webhooks/twilio/status", Poll: m.DispatcherPoll,
+		Lease: m.Config.lease,
 	}
 	m.Assigner = &routing.Assigner{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "assigner").Logger()}
 	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock, AfterCommit: func(res conversations.IngestResult) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-isatty"
 
@@ -24,6 +25,12 @@ type Config struct {
 	TwilioAPIURL   string
 	// TokenFile is where a generated bootstrap token is written.
 	TokenFile string
+	// OutboxLease is how long a claimed outbox text stays with the process
+	// that claimed it; after it, another process reconciles it with the
+	// carrier (a Go duration, e.g. "1m").
+	OutboxLease string
+
+	lease time.Duration
 
 	// clock replaces the wall clock in tests (snoozes, schedules).
 	clock parley.Clock
@@ -44,6 +51,7 @@ var settings = []setting{
 	{"PARLEY_LOG_FORMAT", "log-format", "", "console or json (default: console on a terminal, json otherwise)", func(c *Config) *string { return &c.LogFormat }},
 	{"PARLEY_TWILIO_API_URL", "twilio-api-url", "", "base URL replacing https://api.twilio.com (fake carrier, tests)", func(c *Config) *string { return &c.TwilioAPIURL }},
 	{"PARLEY_TOKEN_FILE", "token-file", "parley-admin.token", "where a generated bootstrap token is written (mode 0600)", func(c *Config) *string { return &c.TokenFile }},
+	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
 }
 
 // flags returns a flag set for a command, bound to cfg, with defaults
@@ -76,5 +84,13 @@ func (c *Config) finish(stdout io.Writer) error {
 	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return fmt.Errorf("PARLEY_PUBLIC_URL: want an http(s) URL, got %q", c.PublicURL)
 	}
+	if c.OutboxLease == "" {
+		c.OutboxLease = "1m"
+	}
+	lease, err := time.ParseDuration(c.OutboxLease)
+	if err != nil || lease < time.Second {
+		return fmt.Errorf("PARLEY_OUTBOX_LEASE: want a duration of at least 1s, e.g. 1m, got %q", c.OutboxLease)
+	}
+	c.lease = lease
 	return nil
 }

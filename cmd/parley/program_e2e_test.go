@@ -37,13 +37,15 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 	vars := map[string]string{
 		"PARLEY_ADDR": "127.0.0.1:9999", "PARLEY_DATABASE_URL": "sqlite://x.db", "PARLEY_PUBLIC_URL": "https://p.example.com/",
 		"PARLEY_BOOTSTRAP_TOKEN": "tok", "PARLEY_LOG_LEVEL": "warn", "PARLEY_LOG_FORMAT": "json", "PARLEY_TWILIO_API_URL": "http://127.0.0.1:1",
+		"PARLEY_OUTBOX_LEASE": "30s",
 	}
 	cfg, err := parseConfig("serve", nil, getenvFrom(vars), io.Discard, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "127.0.0.1:9999", DatabaseURL: "sqlite://x.db", PublicURL: "https://p.example.com", BootstrapToken: "tok",
-		LogLevel: "warn", LogFormat: "json", TwilioAPIURL: "http://127.0.0.1:1", TokenFile: "parley-admin.token"}
+		LogLevel: "warn", LogFormat: "json", TwilioAPIURL: "http://127.0.0.1:1", TokenFile: "parley-admin.token",
+		OutboxLease: "30s", lease: 30 * time.Second}
 	if cfg != want {
 		t.Errorf("from environment:\n got %+v\nwant %+v", cfg, want)
 	}
@@ -53,6 +55,11 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 	}
 	if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_PUBLIC_URL": "parley.example.com"}), io.Discard, io.Discard, nil); err == nil {
 		t.Error("a public URL without a scheme was accepted")
+	}
+	for _, bad := range []string{"soon", "10ms"} {
+		if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_OUTBOX_LEASE": bad}), io.Discard, io.Discard, nil); err == nil {
+			t.Errorf("outbox lease %q was accepted", bad)
+		}
 	}
 }
 
