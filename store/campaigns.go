@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -239,9 +238,6 @@ WHERE r.campaign_id = ? AND ` + cond
 	return out, next, nil
 }
 
-// expandBatch is how many audience members one tick turns into recipients.
-const expandBatch = 1000
-
 // AdvanceCampaigns does one tick of campaign work (see CampaignStore).
 func (db *DB) AdvanceCampaigns(ctx context.Context, now time.Time, tick time.Duration) (int, error) {
 	var due []int64
@@ -260,42 +256,26 @@ WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? ORDER BY next_ba
 	return queued, nil
 }
 
-// advanceCampaign takes one campaign one tick further, under a lock that
-// makes other instances skip it: the rate holds however many run.
+// advanceCampaign takes one campaign one tick further: more of its
+// audience becomes recipients, then a batch of texts is queued.
 func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, tick time.Duration) (int, error) {
+	if err := db.expandCampaign(ctx, id, now); err != nil {
+		return 0, fmt.Errorf("expanding the audience: %w", err)
+	}
 	queued := 0
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var row campaignRow
-		q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status IN ('scheduled', 'sending') AND next_batch_at <= ?` +
-			db.dialect.skipLockedRow()
-		err := tx.GetContext(ctx, &row, tx.Rebind(q), id, ms(now))
-		if parley.IsKind(translate(err), parley.ENOTFOUND) {
-			return nil // another instance has it, or it changed
-		} else if err != nil {
+		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now)
+		if err != nil || !ok {
 			return err
 		}
-		c, err := row.campaign()
-		if err != nil {
-			return err
-		}
-		if c.Status == campaigns.StatusScheduled {
-			if c.SendAt != nil && c.SendAt.After(now) {
-				return nil
-			}
-			c.Status = campaigns.StatusSending
-		}
-		if row.ExpandStage < 3 {
-			if err := expandAudience(ctx, tx, &row, c, now); err != nil {
-				return err
-			}
-		}
+		c.Status = campaigns.StatusSending
 		due := ticksDue(row.NextBatchAt, now, tick)
 		n := row.RatePerSecond * max(1, int(tick/time.Second)) * due
 		if queued, err = queueRecipients(ctx, tx, c, n, now, tick*time.Duration(due)); err != nil {
 			return err
 		}
 		status := c.Status
-		if row.ExpandStage == 3 && queued == 0 {
+		if row.ExpandStage == stageExpanded && queued == 0 {
 			var pending int
 			if err := tx.GetContext(ctx, &pending, tx.Rebind(`SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'`), id); err != nil {
 				return err
@@ -304,11 +284,44 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 				status = campaigns.StatusCompleted
 			}
 		}
-		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, expand_stage = ?, expand_cursor = ?, next_batch_at = ?, updated_at = ? WHERE id = ?`),
-			string(status), row.ExpandStage, row.ExpandCursor, ms(nextBatch(row.NextBatchAt, due, now, tick)), ms(now), id)
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, next_batch_at = ?, updated_at = ? WHERE id = ?`),
+			string(status), ms(nextBatch(row.NextBatchAt, due, now, tick)), ms(now), id)
 		return err
 	})
 	return queued, err
+}
+
+// lockDueCampaign reads a campaign whose batch is due under a lock that
+// makes other instances skip it, so the rate holds however many run. ok
+// is false when another instance has it, it changed, or its send_at is
+// still ahead.
+func (db *DB) lockDueCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, now time.Time) (campaignRow, campaigns.Campaign, bool, error) {
+	var row campaignRow
+	q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status IN ('scheduled', 'sending') AND next_batch_at <= ?` +
+		db.dialect.skipLockedRow()
+	err := tx.GetContext(ctx, &row, tx.Rebind(q), id, ms(now))
+	if parley.IsKind(translate(err), parley.ENOTFOUND) {
+		return row, campaigns.Campaign{}, false, nil
+	} else if err != nil {
+		return row, campaigns.Campaign{}, false, err
+	}
+	c, err := row.campaign()
+	if err != nil {
+		return row, c, false, err
+	}
+	if c.Status == campaigns.StatusScheduled && c.SendAt != nil && c.SendAt.After(now) {
+		return row, c, false, nil
+	}
+	return row, c, true, nil
+}
+
+// skipLockedRow locks the selected row, skipping it when another
+// transaction holds it (PostgreSQL); SQLite's single writer needs nothing.
+func (d dialect) skipLockedRow() string {
+	if d.name == "postgres" {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
 }
 
 // maxCatchUp bounds how many missed ticks one late tick makes up for.
@@ -337,137 +350,6 @@ func nextBatch(prev int64, due int, now time.Time, tick time.Duration) time.Time
 		}
 	}
 	return now.Add(tick)
-}
-
-// skipLockedRow locks the selected row, skipping it when another
-// transaction holds it (PostgreSQL); SQLite's single writer needs nothing.
-func (d dialect) skipLockedRow() string {
-	if d.name == "postgres" {
-		return " FOR UPDATE SKIP LOCKED"
-	}
-	return ""
-}
-
-// expandAudience turns the next batch of the audience into recipients:
-// the contact ids, then the phones, then the filter's contacts, a batch per
-// tick, resuming at expand_stage/expand_cursor.
-func expandAudience(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, now time.Time) error {
-	a := c.Audience
-	for budget := expandBatch; budget > 0 && row.ExpandStage < 3; {
-		var added int
-		var err error
-		switch row.ExpandStage {
-		case 0:
-			added, err = expandList(ctx, tx, row, c, len(a.ContactIDs), budget, func(i int) (*parley.ID, string, error) {
-				id := a.ContactIDs[i]
-				phones, err := contactPhonesTx(ctx, tx, c.AccountID, id)
-				if err != nil || len(phones) == 0 {
-					return &id, "", err
-				}
-				return &id, phones[0], nil
-			}, now)
-		case 1:
-			added, err = expandList(ctx, tx, row, c, len(a.Phones), budget, func(i int) (*parley.ID, string, error) {
-				return nil, a.Phones[i], nil
-			}, now)
-		case 2:
-			added, err = expandFilter(ctx, tx, row, c, budget, now)
-		}
-		if err != nil {
-			return err
-		}
-		budget -= max(added, 1)
-	}
-	return nil
-}
-
-func contactPhonesTx(ctx context.Context, tx *sqlx.Tx, accountID, contactID parley.ID) ([]string, error) {
-	var phones []string
-	err := tx.SelectContext(ctx, &phones, tx.Rebind(`SELECT phone FROM contact_phones WHERE account_id = ? AND contact_id = ? ORDER BY position`), accountID, contactID)
-	return phones, err
-}
-
-// expandList expands positions expand_cursor… of a list of n members.
-func expandList(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, n, budget int,
-	member func(i int) (*parley.ID, string, error), now time.Time) (int, error) {
-	start := int(row.ExpandCursor)
-	end := min(n, start+budget)
-	for i := start; i < end; i++ {
-		contactID, phone, err := member(i)
-		if err != nil {
-			return 0, err
-		}
-		if phone != "" {
-			if err := addRecipient(ctx, tx, c, contactID, phone, now); err != nil {
-				return 0, err
-			}
-		}
-	}
-	row.ExpandCursor = int64(end)
-	if end >= n {
-		row.ExpandStage, row.ExpandCursor = row.ExpandStage+1, 0
-	}
-	return end - start, nil
-}
-
-// expandFilter expands the next contacts of the filter by id.
-func expandFilter(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, budget int, now time.Time) (int, error) {
-	f := c.Audience.Filter
-	if f == nil {
-		row.ExpandStage, row.ExpandCursor = 3, 0
-		return 0, nil
-	}
-	q := `SELECT c.id, c.attributes, (SELECT p.phone FROM contact_phones p WHERE p.contact_id = c.id ORDER BY p.position LIMIT 1) AS phone
-FROM contacts c WHERE c.account_id = ? AND c.id > ?`
-	args := []any{c.AccountID, row.ExpandCursor}
-	if f.ContactType != "" {
-		q, args = q+` AND c.type = ?`, append(args, f.ContactType)
-	}
-	var rows []struct {
-		ID         int64   `db:"id"`
-		Attributes string  `db:"attributes"`
-		Phone      *string `db:"phone"`
-	}
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q+` ORDER BY c.id LIMIT ?`), append(args, budget)...); err != nil {
-		return 0, err
-	}
-	for _, r := range rows {
-		row.ExpandCursor = r.ID
-		if r.Phone == nil || !attributesMatch(r.Attributes, f.Attributes) {
-			continue
-		}
-		id := parley.ID(r.ID)
-		if err := addRecipient(ctx, tx, c, &id, *r.Phone, now); err != nil {
-			return 0, err
-		}
-	}
-	if len(rows) < budget {
-		row.ExpandStage, row.ExpandCursor = 3, 0
-	}
-	return len(rows), nil
-}
-
-func attributesMatch(raw string, want map[string]any) bool {
-	if len(want) == 0 {
-		return true
-	}
-	var got map[string]any
-	if json.Unmarshal([]byte(raw), &got) != nil {
-		return false
-	}
-	for k, v := range want {
-		if !reflect.DeepEqual(got[k], v) {
-			return false
-		}
-	}
-	return true
-}
-
-func addRecipient(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, contactID *parley.ID, phone string, now time.Time) error {
-	const q = `INSERT INTO campaign_recipients (account_id, campaign_id, contact_id, phone, status, created_at, updated_at)
-VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (campaign_id, phone) DO NOTHING`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), c.AccountID, c.ID, contactID, phone, ms(now), ms(now))
-	return err
 }
 
 // queueRecipients queues up to n pending recipients' texts, each in the

@@ -19,8 +19,13 @@ type SeedSpec struct {
 	Conversations int
 	Messages      int // in total, spread over the conversations
 	Agents        int
-	Now           time.Time
-	Seed          uint64 // for a reproducible data set
+	// Contacts, when more than Conversations, adds contacts without a
+	// conversation (campaign audiences); ContactType is every seeded
+	// contact's type.
+	Contacts    int
+	ContactType string
+	Now         time.Time
+	Seed        uint64 // for a reproducible data set
 	// Progress is told how many rows of each table have been written.
 	Progress func(table string, done, total int)
 }
@@ -170,12 +175,12 @@ var (
 )
 
 func (g *seedGen) contacts(ctx context.Context, db *DB) error {
-	n := g.spec.Conversations
+	n := max(g.spec.Conversations, g.spec.Contacts)
 	return insertBatches(ctx, db, "contacts", n, g.spec.Progress, func(i int) (string, []any) {
 		id := g.base["contacts"] + int64(i)
 		name := firstNames[g.rng.IntN(len(firstNames))] + " " + lastNames[g.rng.IntN(len(lastNames))]
 		at := ms(g.spec.Now)
-		return "(?, ?, ?, '', '{}', ?, ?)", []any{id, g.spec.AccountID, name, at, at}
+		return "(?, ?, ?, ?, '{}', ?, ?)", []any{id, g.spec.AccountID, name, g.spec.ContactType, at, at}
 	}, `INSERT INTO contacts (id, account_id, name, type, attributes, created_at, updated_at) VALUES `, func(ctx context.Context, tx *sqlx.Tx, from, to int) error {
 		// The phones of the same batch.
 		var vals []string

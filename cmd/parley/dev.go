@@ -47,6 +47,8 @@ func runDevSeed(ctx context.Context, args []string, getenv func(string) string, 
 		fs.IntVar(&spec.Conversations, "conversations", 100_000, "conversations (one contact and phone each)")
 		fs.IntVar(&spec.Messages, "messages", 1_000_000, "messages in total")
 		fs.IntVar(&spec.Agents, "agents", 50, "agents to assign conversations to")
+		fs.IntVar(&spec.Contacts, "contacts", 0, "contacts in all, when more than conversations (the rest have no conversation: campaign audiences)")
+		fs.StringVar(&spec.ContactType, "contact-type", "", "every seeded contact's type (for a campaign filter)")
 		fs.Int64Var(&account, "account-id", 0, "the account to fill (default: a new account)")
 		fs.Uint64Var(&spec.Seed, "seed", 1, "random seed (same seed, same data)")
 	})
@@ -81,9 +83,12 @@ func runDevSeed(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "seeded %d conversations and %d messages in %s: inbox %s, channel %s, agents %s…%s\n",
-		spec.Conversations, spec.Messages, time.Since(start).Round(time.Second), res.InboxID, res.ChannelID,
-		res.AgentIDs[0], res.AgentIDs[len(res.AgentIDs)-1])
+	fmt.Fprintf(stdout, "seeded %d contacts, %d conversations and %d messages in %s: inbox %s, channel %s",
+		max(spec.Contacts, spec.Conversations), spec.Conversations, spec.Messages, time.Since(start).Round(time.Second), res.InboxID, res.ChannelID)
+	if len(res.AgentIDs) > 0 {
+		fmt.Fprintf(stdout, ", agents %s…%s", res.AgentIDs[0], res.AgentIDs[len(res.AgentIDs)-1])
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
 

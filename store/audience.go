@@ -1,0 +1,249 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+)
+
+// A campaign's audience becomes campaign_recipients rows in stages — its
+// contact ids, then its phones, then the contacts its filter matches —
+// resuming at the campaign's expand_stage and expand_cursor. Only one chunk
+// is in memory at a time, so a million recipients cost what a few thousand
+// do.
+const (
+	stageContactIDs = 0
+	stagePhones     = 1
+	stageFilter     = 2
+	stageExpanded   = 3
+)
+
+const (
+	// expandChunk is how many audience members one transaction expands:
+	// small enough that SQLite's single writer is not held for long.
+	expandChunk = 5000
+	// expandBudget bounds the expansion work of one campaign per tick
+	// (beyond its first chunk), leaving the tick to the sending.
+	expandBudget = 400 * time.Millisecond
+	// insertRows is how many recipients one INSERT writes: each row binds
+	// 6 parameters, far below both databases' limits.
+	insertRows = 500
+)
+
+// expandCampaign expands the next chunks of a campaign's audience, one
+// transaction per chunk, until it is done or the tick's budget is spent.
+func (db *DB) expandCampaign(ctx context.Context, id parley.ID, now time.Time) error {
+	start := time.Now() // a work budget on the wall clock, not domain time
+	for {
+		done, err := db.expandChunk(ctx, id, now)
+		if err != nil || done || time.Since(start) >= expandBudget {
+			return err
+		}
+	}
+}
+
+// expandChunk expands one chunk under the campaign's lock and stores where
+// the next one starts. done is true when nothing is left (or the campaign
+// is not due, or another instance holds it).
+func (db *DB) expandChunk(ctx context.Context, id parley.ID, now time.Time) (done bool, err error) {
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now)
+		if err != nil || !ok || row.ExpandStage >= stageExpanded {
+			done = true
+			return err
+		}
+		members, err := nextAudienceChunk(ctx, tx, &row, c)
+		if err != nil {
+			return err
+		}
+		if err := insertRecipients(ctx, tx, c, members, now); err != nil {
+			return err
+		}
+		done = row.ExpandStage >= stageExpanded
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET expand_stage = ?, expand_cursor = ? WHERE id = ?`),
+			row.ExpandStage, row.ExpandCursor, id)
+		return err
+	})
+	return done, err
+}
+
+// audienceMember is one recipient-to-be; contactID is nil for a phone
+// given without a contact.
+type audienceMember struct {
+	contactID *parley.ID
+	phone     string
+}
+
+// nextAudienceChunk reads up to expandChunk members from where the row's
+// stage and cursor point, moving them on.
+func nextAudienceChunk(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign) ([]audienceMember, error) {
+	var members []audienceMember
+	for budget := expandChunk; budget > 0 && row.ExpandStage < stageExpanded; {
+		var read int
+		var err error
+		switch row.ExpandStage {
+		case stageContactIDs:
+			read, err = expandContactIDs(ctx, tx, row, c, budget, &members)
+		case stagePhones:
+			read = expandPhones(row, c, budget, &members)
+		case stageFilter:
+			read, err = expandFilter(ctx, tx, row, c, budget, &members)
+		}
+		if err != nil {
+			return nil, err
+		}
+		budget -= max(read, 1)
+	}
+	return members, nil
+}
+
+// advanceList moves the row past a list read up to end, on to the next
+// stage when all n members are read.
+func (r *campaignRow) advanceList(end, n int) {
+	r.ExpandCursor = int64(end)
+	if end >= n {
+		r.ExpandStage, r.ExpandCursor = r.ExpandStage+1, 0
+	}
+}
+
+// expandContactIDs reads the next listed contacts with their first phone;
+// contacts without a phone, or not of the account, are left out.
+func expandContactIDs(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, budget int, out *[]audienceMember) (int, error) {
+	ids := c.Audience.ContactIDs
+	start := int(row.ExpandCursor)
+	end := min(len(ids), start+budget)
+	for lo := start; lo < end; lo += insertRows {
+		chunk := ids[lo:min(end, lo+insertRows)]
+		first, err := firstPhones(ctx, tx, c.AccountID, chunk)
+		if err != nil {
+			return 0, err
+		}
+		for _, id := range chunk {
+			if phone, ok := first[id]; ok {
+				*out = append(*out, audienceMember{contactID: &id, phone: phone})
+			}
+		}
+	}
+	row.advanceList(end, len(ids))
+	return end - start, nil
+}
+
+// firstPhones maps each of the account's contacts among ids to its first
+// phone.
+func firstPhones(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, ids []parley.ID) (map[parley.ID]string, error) {
+	q, args, err := sqlx.In(`SELECT contact_id, phone FROM contact_phones WHERE account_id = ? AND contact_id IN (?)
+ORDER BY contact_id, position`, accountID, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ContactID int64  `db:"contact_id"`
+		Phone     string `db:"phone"`
+	}
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	first := make(map[parley.ID]string, len(rows))
+	for _, r := range rows {
+		if _, seen := first[parley.ID(r.ContactID)]; !seen {
+			first[parley.ID(r.ContactID)] = r.Phone
+		}
+	}
+	return first, nil
+}
+
+// expandPhones reads the next listed phones.
+func expandPhones(row *campaignRow, c campaigns.Campaign, budget int, out *[]audienceMember) int {
+	phones := c.Audience.Phones
+	start := int(row.ExpandCursor)
+	end := min(len(phones), start+budget)
+	for _, p := range phones[start:end] {
+		*out = append(*out, audienceMember{phone: p})
+	}
+	row.advanceList(end, len(phones))
+	return end - start
+}
+
+// expandFilter reads the filter's next contacts in id order, the cursor
+// being the last id read.
+func expandFilter(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, budget int, out *[]audienceMember) (int, error) {
+	f := c.Audience.Filter
+	if f == nil {
+		row.ExpandStage, row.ExpandCursor = stageExpanded, 0
+		return 0, nil
+	}
+	q := `SELECT c.id, c.attributes, (SELECT p.phone FROM contact_phones p WHERE p.contact_id = c.id ORDER BY p.position LIMIT 1) AS phone
+FROM contacts c WHERE c.account_id = ? AND c.id > ?`
+	args := []any{c.AccountID, row.ExpandCursor}
+	if f.ContactType != "" {
+		q, args = q+` AND c.type = ?`, append(args, f.ContactType)
+	}
+	var rows []struct {
+		ID         int64   `db:"id"`
+		Attributes string  `db:"attributes"`
+		Phone      *string `db:"phone"`
+	}
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q+` ORDER BY c.id LIMIT ?`), append(args, budget)...); err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		row.ExpandCursor = r.ID
+		if r.Phone == nil || !attributesMatch(r.Attributes, f.Attributes) {
+			continue
+		}
+		id := parley.ID(r.ID)
+		*out = append(*out, audienceMember{contactID: &id, phone: *r.Phone})
+	}
+	if len(rows) < budget {
+		row.ExpandStage, row.ExpandCursor = stageExpanded, 0
+	}
+	return len(rows), nil
+}
+
+// attributesMatch says whether a contact's attributes (JSON) hold every
+// wanted value.
+func attributesMatch(raw string, want map[string]any) bool {
+	if len(want) == 0 {
+		return true
+	}
+	var got map[string]any
+	if json.Unmarshal([]byte(raw), &got) != nil {
+		return false
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			return false
+		}
+	}
+	return true
+}
+
+// insertRecipients writes members as pending recipients, insertRows per
+// statement; a phone already in the campaign is left as it is.
+func insertRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, members []audienceMember, now time.Time) error {
+	for lo := 0; lo < len(members); lo += insertRows {
+		chunk := members[lo:min(len(members), lo+insertRows)]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO campaign_recipients (account_id, campaign_id, contact_id, phone, status, created_at, updated_at) VALUES `)
+		args := make([]any, 0, 6*len(chunk))
+		for i, m := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(`(?, ?, ?, ?, 'pending', ?, ?)`)
+			args = append(args, c.AccountID, c.ID, m.contactID, m.phone, ms(now), ms(now))
+		}
+		q.WriteString(` ON CONFLICT (campaign_id, phone) DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package store_test
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/storetest"
+)
+
+// startCampaign creates and starts a campaign on the tenant's channel.
+func (tn *tenant) startCampaign(t testing.TB, a campaigns.Audience, rate int) campaigns.Campaign {
+	t.Helper()
+	c, err := tn.db.CreateCampaign(ctx, campaigns.Campaign{AccountID: tn.account.ID, Name: "Spring offer", ChannelID: tn.channel.ID,
+		Body: "Hi {{first_name|there}}", Audience: a, OriginType: "campaign", RatePerSecond: rate, CreatedBy: tn.admin.ID,
+		CreatedAt: t0, UpdatedAt: t0})
+	if err != nil {
+		t.Fatalf("CreateCampaign: %v", err)
+	}
+	if c, err = tn.db.TransitionCampaign(ctx, tn.account.ID, c.ID, campaigns.ActionStart, t0); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return c
+}
+
+// recipientPhones lists a campaign's recipients' phones in recipient order.
+func recipientPhones(t testing.TB, db *store.DB, campaignID parley.ID) []string {
+	t.Helper()
+	var phones []string
+	if err := db.SQL().SelectContext(ctx, &phones, db.SQL().Rebind(`SELECT phone FROM campaign_recipients WHERE campaign_id = ? ORDER BY id`),
+		campaignID); err != nil {
+		t.Fatal(err)
+	}
+	return phones
+}
+
+func TestAudienceExpansion(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		other := newTenant(t, db, newSID("AC"), bizB)
+
+		ann := newContact(t, db, tn.account.ID, "Ann Lee", "+14155551001", "+14155551002") // her first phone
+		noPhone := newContact(t, db, tn.account.ID, "No Phone")
+		stranger := newContact(t, db, other.account.ID, "Someone Else's", "+14155551003")
+		var leads []string
+		for i := range 30 {
+			attrs := map[string]any{"plan": "pro"}
+			if i%3 == 0 {
+				attrs["plan"] = "free"
+			}
+			phone := fmt.Sprintf("+1415556%04d", i)
+			_, err := db.CreateContact(ctx, conversations.Contact{AccountID: tn.account.ID, Name: fmt.Sprintf("Lead %d", i), Type: "lead",
+				Attributes: attrs, Phones: []string{phone}, CreatedAt: t0, UpdatedAt: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i%3 != 0 {
+				leads = append(leads, phone)
+			}
+		}
+		newContact(t, db, tn.account.ID, "Not a lead", "+14155559999")
+
+		// More phones than one transaction expands, so the expansion
+		// resumes across chunks and stages; Ann's phone and a lead's
+		// phone appear twice and are kept once.
+		var phones []string
+		for i := range 12_000 {
+			phones = append(phones, fmt.Sprintf("+1628%07d", i))
+		}
+		phones = append(phones, "+14155551001", leads[0])
+		c := tn.startCampaign(t, campaigns.Audience{
+			ContactIDs: []parley.ID{ann.ID, noPhone.ID, stranger.ID, ann.ID, 999_999},
+			Phones:     phones,
+			Filter:     &campaigns.AudienceFilter{ContactType: "lead", Attributes: map[string]any{"plan": "pro"}},
+		}, 1)
+
+		now := t0
+		for range 10 {
+			now = now.Add(time.Second)
+			if _, err := db.AdvanceCampaigns(ctx, now, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := recipientPhones(t, db, c.ID)
+		want := append([]string{"+14155551001"}, phones[:12_000]...)
+		want = append(want, leads...) // leads[0] as a listed phone, the rest from the filter
+		if len(got) != len(want) {
+			t.Fatalf("%d recipients, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("recipient %d is %s, want %s (contact ids, then phones, then the filter, each once)", i, got[i], want[i])
+			}
+		}
+		c, err := db.GetCampaign(ctx, tn.account.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Counts.Recipients != len(want) {
+			t.Errorf("counts say %d recipients, want %d", c.Counts.Recipients, len(want))
+		}
+	})
+}
+
+// BenchmarkAudienceExpansion expands a filter audience of
+// PARLEY_BENCH_RECIPIENTS contacts (default 20,000) through
+// AdvanceCampaigns ticks and reports recipients per second.
+func BenchmarkAudienceExpansion(b *testing.B) {
+	n := 20_000
+	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_RECIPIENTS")); err == nil && v > 0 {
+		n = v
+	}
+	for _, dialect := range storetest.Dialects {
+		b.Run(dialect, func(b *testing.B) { benchmarkExpansion(b, storetest.MustOpen(b, dialect), n) })
+	}
+}
+
+func benchmarkExpansion(b *testing.B, db *store.DB, n int) {
+	{
+		tn := newTenant(b, db, newSID("AC"), bizA)
+		if _, err := db.Seed(ctx, store.SeedSpec{AccountID: tn.account.ID, Contacts: n, ContactType: "customer", Now: t0}); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		var total time.Duration
+		for i := range b.N {
+			c := tn.startCampaign(b, campaigns.Audience{Filter: &campaigns.AudienceFilter{ContactType: "customer"}}, 1)
+			began := time.Now()
+			now := t0.Add(time.Duration(i) * time.Hour)
+			for expanded := 0; expanded < n; {
+				now = now.Add(time.Second)
+				if _, err := db.AdvanceCampaigns(ctx, now, time.Second); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.SQL().GetContext(ctx, &expanded, db.SQL().Rebind(`SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ?`), c.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+			total += time.Since(began)
+			if _, err := db.TransitionCampaign(ctx, tn.account.ID, c.ID, campaigns.ActionCancel, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "recipients/s")
+		b.ReportMetric(0, "ns/op")
+	}
+}
