@@ -44,16 +44,24 @@ type AudienceFilter struct {
 
 // Campaign is a text sent to an audience, each recipient in their thread.
 type Campaign struct {
-	ID            parley.ID
-	AccountID     parley.ID
-	Name          string
-	ChannelID     parley.ID
-	Body          string
-	Audience      Audience
-	OriginType    string
-	Status        Status
-	SendAt        *time.Time
-	Schedule      string // a cron expression for recurring campaigns (stored; runs are a later step)
+	ID         parley.ID
+	AccountID  parley.ID
+	Name       string
+	ChannelID  parley.ID
+	Body       string
+	Audience   Audience
+	OriginType string
+	Status     Status
+	SendAt     *time.Time
+	// Schedule is a cron expression (robfig/cron's standard syntax, with
+	// an optional CRON_TZ= prefix; UTC otherwise) that makes the campaign
+	// recurring: started, it stays scheduled, and each time the schedule
+	// fires a run begins — a campaign of its own with ParentID set, its
+	// own recipients and counts. NextRunAt is the next fire time while it
+	// is scheduled.
+	Schedule      string
+	ParentID      *parley.ID
+	NextRunAt     *time.Time
 	RatePerSecond int
 	CreatedBy     parley.ID
 	Counts        Counts
@@ -69,6 +77,62 @@ type Counts struct {
 	Delivered       int `json:"delivered"`
 	Failed          int `json:"failed"`
 	SkippedOptedOut int `json:"skipped_opted_out"`
+}
+
+// MinRunInterval is the shortest time allowed between two runs of a
+// recurring campaign: a schedule is for texting people, not for polling.
+const MinRunInterval = time.Hour
+
+// validSchedule checks a cron schedule and how often it fires.
+func validSchedule(schedule string, now time.Time) error {
+	s, err := cron.ParseStandard(schedule)
+	if err != nil {
+		return parley.Errorf(parley.EINVALID, "must be a cron expression (minute hour day-of-month month day-of-week, optionally after CRON_TZ=Zone)")
+	}
+	first := s.Next(now)
+	if first.IsZero() {
+		return parley.Errorf(parley.EINVALID, "never fires")
+	}
+	// Two fires closer than the minimum anywhere in the next week (a
+	// schedule may be sparse on some days, dense on others).
+	for at, end := first, now.Add(7*24*time.Hour); at.Before(end); {
+		next := s.Next(at)
+		if next.IsZero() {
+			break
+		}
+		if next.Sub(at) < MinRunInterval {
+			return parley.Errorf(parley.EINVALID, "fires more often than once an hour")
+		}
+		at = next
+	}
+	return nil
+}
+
+// Recurring reports whether the campaign runs on a schedule.
+func (c Campaign) Recurring() bool { return c.Schedule != "" }
+
+// NextRun is when a recurring campaign's schedule next fires after now,
+// not before its send_at.
+func (c Campaign) NextRun(now time.Time) (time.Time, error) {
+	s, err := cron.ParseStandard(c.Schedule)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if c.SendAt != nil && c.SendAt.After(now) {
+		now = c.SendAt.Add(-time.Second) // a fire at send_at itself counts
+	}
+	return s.Next(now), nil
+}
+
+// Run is the campaign a recurring campaign's schedule starts at a fire
+// time: the same text to the same audience, a campaign of its own.
+func (c Campaign) Run(at time.Time) Campaign {
+	run := c
+	run.ID, run.ParentID, run.Schedule, run.SendAt, run.NextRunAt = 0, &c.ID, "", nil, nil
+	run.Name = c.Name + " — " + at.UTC().Format("2006-01-02 15:04 UTC")
+	run.Status, run.Counts = StatusSending, Counts{}
+	run.CreatedAt, run.UpdatedAt = at, at
+	return run
 }
 
 // Limits on a campaign.
@@ -125,8 +189,8 @@ func (c *Campaign) Validate(now time.Time) error {
 		fields["send_at"] = "must be in the future"
 	}
 	if c.Schedule != "" {
-		if _, err := cron.ParseStandard(c.Schedule); err != nil {
-			fields["schedule"] = "must be a cron expression (minute hour day month weekday)"
+		if err := validSchedule(c.Schedule, now); err != nil {
+			fields["schedule"] = err.Error()
 		}
 	}
 	if len(fields) > 0 {
@@ -161,7 +225,9 @@ type CampaignRecipient struct {
 type CampaignStore interface {
 	CreateCampaign(ctx context.Context, c Campaign) (Campaign, error)
 	GetCampaign(ctx context.Context, accountID, id parley.ID) (Campaign, error)
-	ListCampaigns(ctx context.Context, accountID parley.ID, page parley.Page) ([]Campaign, string, error)
+	// ListCampaigns lists the account's campaigns, newest first; with a
+	// parent, only that recurring campaign's runs.
+	ListCampaigns(ctx context.Context, accountID parley.ID, parent *parley.ID, page parley.Page) ([]Campaign, string, error)
 	// TransitionCampaign applies an action; ECONFLICT (code
 	// campaign_state) when the action is not allowed from its status.
 	TransitionCampaign(ctx context.Context, accountID, id parley.ID, action Action, at time.Time) (Campaign, error)
@@ -185,11 +251,12 @@ const (
 )
 
 // Next returns the status an action leads to from a status, false when it
-// is not allowed. Start and resume lead to scheduled while send_at is
-// still ahead, to sending otherwise.
-func (a Action) Next(from Status, sendAtAhead bool) (Status, bool) {
+// is not allowed. Start and resume lead to scheduled when the campaign
+// waits (send_at still ahead, or a recurring schedule), to sending
+// otherwise.
+func (a Action) Next(from Status, waits bool) (Status, bool) {
 	run := StatusSending
-	if sendAtAhead {
+	if waits {
 		run = StatusScheduled
 	}
 	switch {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 
 	"github.com/parleyhq/parley"
 )
@@ -123,35 +124,62 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 	sem := make(chan struct{}, d.Workers)
 	var wg sync.WaitGroup
 	for _, item := range items {
+		// Turns are given in claim order (replies first), one item after
+		// the other, before any worker runs.
+		wait, later := d.turn(item, d.Clock.Now())
+		if later > 0 {
+			if err := d.Store.Defer(sendCtx, item, d.Clock.Now().Add(later), d.Clock.Now()); err != nil {
+				d.Log.Error().Err(err).Stringer("message_id", item.MessageID).Msg("putting a text back until its turn failed; its lease will expire")
+			}
+			continue
+		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			d.dispatch(sendCtx, item)
+			d.dispatch(sendCtx, item, wait)
 		}()
 	}
 	wg.Wait()
 	return len(items), nil
 }
 
-// dispatch sends one item and records the outcome.
-func (d *Dispatcher) dispatch(ctx context.Context, item OutboxItem) {
+// turn books the item's turn with its sender channel's and its campaign's
+// token buckets. A turn within the poll interval is kept and waited for
+// (wait); a later one is given back and the text goes back to the outbox
+// until then (later), so that no text waits in this process holding a
+// turn that whatever is first in line then — a staff reply before
+// campaign texts — should have.
+func (d *Dispatcher) turn(item OutboxItem, now time.Time) (wait, later time.Duration) {
+	booked := []*rate.Reservation{
+		d.Throttle.reserve(item.ChannelID, item.ChannelMPS, now),
+		d.campaignPace.reserve(item.CampaignID, item.CampaignRate, now),
+	}
+	for _, r := range booked {
+		if r != nil {
+			wait = max(wait, r.DelayFrom(now))
+		}
+	}
+	if wait <= d.Poll {
+		return wait, 0
+	}
+	for _, r := range booked {
+		if r != nil {
+			r.CancelAt(now)
+		}
+	}
+	return 0, wait
+}
+
+// dispatch sends one item once its turn comes and records the outcome.
+func (d *Dispatcher) dispatch(ctx context.Context, item OutboxItem, wait time.Duration) {
 	log := d.Log.With().Stringer("message_id", item.MessageID).Logger()
-	if err := d.send(ctx, item); err != nil {
+	if err := d.send(ctx, item, wait); err != nil {
 		log.Error().Err(err).Msg("recording outbox outcome failed; the lease will expire and the item be retried")
 	}
 }
 
-func (d *Dispatcher) send(ctx context.Context, item OutboxItem) error {
-	if !item.ExemptFromConsent() {
-		out, err := d.Store.OptedOut(ctx, item.AccountID, item.Text.To)
-		if err != nil {
-			return err
-		}
-		if out {
-			return d.Store.MarkSkipped(ctx, item, d.Clock.Now())
-		}
-	}
+func (d *Dispatcher) send(ctx context.Context, item OutboxItem, wait time.Duration) error {
 	text := item.Text
 	text.MessageID = item.MessageID
 	text.StatusCallbackURL = d.StatusCallbackURL
@@ -161,13 +189,19 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem) error {
 			return err
 		}
 	}
-	if err := d.Throttle.Wait(ctx, item.ChannelID, item.ChannelMPS, d.Clock.Now()); err != nil {
-		return d.Store.MarkRetry(ctx, item, d.Clock.Now(), "throttle: "+err.Error(), d.Clock.Now())
-	}
-	if item.CampaignID != 0 {
-		if err := d.campaignPace.Wait(ctx, item.CampaignID, item.CampaignRate, d.Clock.Now()); err != nil {
+	if wait > 0 {
+		if err := d.Throttle.sleep(ctx, wait); err != nil {
 			return d.Store.MarkRetry(ctx, item, d.Clock.Now(), "throttle: "+err.Error(), d.Clock.Now())
 		}
+	}
+	// Consent and the campaign are checked last, after any wait: a STOP
+	// or a cancel that lands while the text waits for its turn holds it.
+	hold, err := d.Store.Hold(ctx, item)
+	if err != nil {
+		return err
+	}
+	if hold != HoldNone {
+		return d.Store.MarkSkipped(ctx, item, hold, d.Clock.Now())
 	}
 	started := d.Clock.Now()
 	res, err := d.Sender.Send(ctx, text)

@@ -20,15 +20,19 @@ type memOutbox struct {
 	sent      map[parley.ID]Sent
 	retried   map[parley.ID]time.Time
 	retriedAs map[parley.ID]OutboxItem // the item as MarkRetry got it
+	deferred  map[parley.ID]time.Time
 	failed    map[parley.ID]int
 	taken     map[string]bool // carrier ids already other messages'
 	unsubbed  []string
 	skipped   []parley.ID
+	holds     []Hold // why each skipped item was held
+	cancelled map[parley.ID]bool
 }
 
 func newMemOutbox(items ...OutboxItem) *memOutbox {
 	return &memOutbox{queued: items, optedOut: map[string]bool{}, sent: map[parley.ID]Sent{},
-		retried: map[parley.ID]time.Time{}, retriedAs: map[parley.ID]OutboxItem{}, failed: map[parley.ID]int{}, taken: map[string]bool{}}
+		retried: map[parley.ID]time.Time{}, retriedAs: map[parley.ID]OutboxItem{}, failed: map[parley.ID]int{}, taken: map[string]bool{},
+		cancelled: map[parley.ID]bool{}, deferred: map[parley.ID]time.Time{}}
 }
 
 func (m *memOutbox) ClaimOutbox(_ context.Context, _ time.Time, _ time.Duration, limit int) ([]OutboxItem, error) {
@@ -40,10 +44,16 @@ func (m *memOutbox) ClaimOutbox(_ context.Context, _ time.Time, _ time.Duration,
 	return items, nil
 }
 
-func (m *memOutbox) OptedOut(_ context.Context, _ parley.ID, phone string) (bool, error) {
+func (m *memOutbox) Hold(_ context.Context, item OutboxItem) (Hold, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.optedOut[phone], nil
+	switch {
+	case m.optedOut[item.Text.To] && !item.ExemptFromConsent():
+		return HoldOptedOut, nil
+	case m.cancelled[item.CampaignID]:
+		return HoldCampaignCancelled, nil
+	}
+	return HoldNone, nil
 }
 
 func (m *memOutbox) MarkSent(_ context.Context, item OutboxItem, s Sent, _ time.Time) error {
@@ -64,6 +74,13 @@ func (m *memOutbox) MarkRetry(_ context.Context, item OutboxItem, at time.Time, 
 	return nil
 }
 
+func (m *memOutbox) Defer(_ context.Context, item OutboxItem, until time.Time, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.deferred[item.ID] = until
+	return nil
+}
+
 func (m *memOutbox) MarkFailed(_ context.Context, item OutboxItem, code int, _ string, unsubscribed bool, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -74,10 +91,11 @@ func (m *memOutbox) MarkFailed(_ context.Context, item OutboxItem, code int, _ s
 	return nil
 }
 
-func (m *memOutbox) MarkSkipped(_ context.Context, item OutboxItem, _ time.Time) error {
+func (m *memOutbox) MarkSkipped(_ context.Context, item OutboxItem, hold Hold, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.skipped = append(m.skipped, item.ID)
+	m.holds = append(m.holds, hold)
 	return nil
 }
 
@@ -120,6 +138,12 @@ func item(id parley.ID, to, purpose string, attempts int) OutboxItem {
 		Text: OutboundText{To: to, Body: "hello", From: "+14155550199"}}
 }
 
+// campaignItem makes it a text of campaign 7.
+func campaignItem(it OutboxItem) OutboxItem {
+	it.CampaignID = 7
+	return it
+}
+
 // epoch is the dispatcher's clock in these tests.
 var epoch = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 
@@ -151,6 +175,8 @@ func TestDispatchOutcomes(t *testing.T) {
 		wantFail   int
 		wantFailed bool // failed without a carrier code
 		wantSkip   bool
+		wantHold   Hold
+		cancelled  bool // campaign 7 was cancelled
 		wantUnsub  bool
 		wantCall   bool // Send was called
 		wantLookup bool // Lookup was called
@@ -159,7 +185,7 @@ func TestDispatchOutcomes(t *testing.T) {
 		wantUnresolved bool
 	}{
 		{name: "accepted", item: item(1, "+1555", PurposeReply, 0), wantSent: true, wantSid: "SM+1555", wantCall: true},
-		{name: "opted out at send time is skipped, never sent", item: item(1, "+1555", PurposeReply, 0), optedOut: true, wantSkip: true},
+		{name: "opted out at send time is skipped, never sent", item: item(1, "+1555", PurposeReply, 0), optedOut: true, wantSkip: true, wantHold: HoldOptedOut},
 		{name: "the opt-out confirmation itself still goes out", item: item(1, "+1555", PurposeOptOutConfirmation, 0), optedOut: true, wantSent: true, wantCall: true},
 		{name: "429 is retried", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 429, Code: 20429, Temporary: true}, wantRetry: true, wantCall: true},
 		{name: "network failure is retried, looking the text up first", item: item(1, "+1555", PurposeReply, 0), sendErr: errors.New("connection reset"), wantRetry: true, wantCall: true, wantUnresolved: true},
@@ -180,14 +206,21 @@ func TestDispatchOutcomes(t *testing.T) {
 			wantFailed: true, wantLookup: true},
 		{name: "reclaimed, never got it, then 429: a plain retry", item: reclaimed(item(1, "+1555", PurposeReply, 0)), sendErr: &SendError{HTTPStatus: 429, Code: 20429, Temporary: true},
 			wantRetry: true, wantLookup: true, wantCall: true},
-		{name: "reclaimed but opted out meanwhile: skipped without asking the carrier", item: reclaimed(item(1, "+1555", PurposeReply, 0)), optedOut: true, carrierHas: true,
-			wantSkip: true},
+		{name: "reclaimed, opted out meanwhile, and the carrier has it: recorded as sent, the truth", item: reclaimed(item(1, "+1555", PurposeReply, 0)), optedOut: true, carrierHas: true,
+			wantSent: true, wantSid: earlier, wantLookup: true},
+		{name: "reclaimed, opted out meanwhile, and the carrier never got it: skipped", item: reclaimed(item(1, "+1555", PurposeReply, 0)), optedOut: true,
+			wantSkip: true, wantHold: HoldOptedOut, wantLookup: true},
+		{name: "its campaign was cancelled: skipped, never sent", item: campaignItem(item(1, "+1555", "campaign", 0)), cancelled: true,
+			wantSkip: true, wantHold: HoldCampaignCancelled},
+		{name: "a running campaign's text: sent", item: campaignItem(item(1, "+1555", "campaign", 0)),
+			wantSent: true, wantCall: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := newMemOutbox(tt.item)
 			store.optedOut["+1555"] = tt.optedOut
 			store.taken[earlier] = tt.taken
+			store.cancelled[7] = tt.cancelled
 			sender := &scriptedSender{errs: map[string]error{"+1555": tt.sendErr}, has: map[string]SendResult{}, lookupErr: tt.lookupErr}
 			if tt.carrierHas {
 				sender.has["+1555"] = SendResult{CarrierMessageID: earlier, Status: "delivered", Segments: 1}
@@ -202,6 +235,9 @@ func TestDispatchOutcomes(t *testing.T) {
 			code, failed := store.failed[1]
 			if isSent != tt.wantSent || retried != tt.wantRetry || len(store.skipped) == 1 != tt.wantSkip || (len(store.unsubbed) == 1) != tt.wantUnsub {
 				t.Errorf("sent=%v retried=%v skipped=%v unsubscribed=%v", isSent, retried, store.skipped, store.unsubbed)
+			}
+			if tt.wantSkip && store.holds[0] != tt.wantHold {
+				t.Errorf("held for %q, want %q", store.holds[0], tt.wantHold)
 			}
 			wantFailed := tt.wantFail != 0 || tt.wantFailed || (tt.sendErr != nil && !tt.wantRetry)
 			if failed != wantFailed || code != tt.wantFail {

@@ -47,6 +47,16 @@ type OutboxItem struct {
 // opted out: only the confirmation of that very opt-out.
 func (i OutboxItem) ExemptFromConsent() bool { return i.Purpose == PurposeOptOutConfirmation }
 
+// Hold is why a claimed item is not sent after all; HoldNone sends it.
+type Hold string
+
+// Holds.
+const (
+	HoldNone              Hold = ""
+	HoldOptedOut          Hold = "opted_out"
+	HoldCampaignCancelled Hold = "campaign_cancelled"
+)
+
 // Sent is a carrier's acceptance of an item.
 type Sent struct {
 	CarrierMessageID string
@@ -62,8 +72,10 @@ type OutboxStore interface {
 	// comes back Reclaimed, with ClaimedAt the start of the claim that
 	// expired.
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
-	// OptedOut reports whether the phone has opted out in the account.
-	OptedOut(ctx context.Context, accountID parley.ID, phone string) (bool, error)
+	// Hold says whether the item must not be sent after all, checked the
+	// moment before it is: the phone opted out, or its campaign was
+	// cancelled.
+	Hold(ctx context.Context, item OutboxItem) (Hold, error)
 	// MarkSent records the carrier's acceptance and removes the item. It
 	// returns ECONFLICT when the carrier id is already another message's
 	// in the channel.
@@ -72,10 +84,14 @@ type OutboxStore interface {
 	// Reclaimed item stays unresolved: its next claim is Reclaimed again,
 	// with the item's ClaimedAt.
 	MarkRetry(ctx context.Context, item OutboxItem, retryAt time.Time, reason string, at time.Time) error
+	// Defer puts the item back until a later turn without counting an
+	// attempt; a Reclaimed item stays unresolved, as with MarkRetry.
+	Defer(ctx context.Context, item OutboxItem, until time.Time, at time.Time) error
 	// MarkFailed fails the item's message with the carrier code. When
 	// unsubscribed is true the phone is recorded as opted out too.
 	MarkFailed(ctx context.Context, item OutboxItem, code int, reason string, unsubscribed bool, at time.Time) error
-	// MarkSkipped fails the item's message without sending because the
-	// phone opted out.
-	MarkSkipped(ctx context.Context, item OutboxItem, at time.Time) error
+	// MarkSkipped drops the item without sending for the hold's reason:
+	// its message fails (opted out: with code 21610) and a campaign
+	// recipient becomes skipped_opted_out or cancelled.
+	MarkSkipped(ctx context.Context, item OutboxItem, hold Hold, at time.Time) error
 }

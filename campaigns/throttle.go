@@ -25,17 +25,21 @@ type Throttle struct {
 // Wait blocks until the channel may send one more text at time now. A
 // channel without a limit (mps 0) never waits.
 func (t *Throttle) Wait(ctx context.Context, channelID parley.ID, mps float64, now time.Time) error {
+	if r := t.reserve(channelID, mps, now); r != nil {
+		if d := r.DelayFrom(now); d > 0 {
+			return t.sleep(ctx, d)
+		}
+	}
+	return nil
+}
+
+// reserve books the next turn of key's bucket at now: nil when there is
+// no limit (mps 0). A burst of one always allows a turn, later or not.
+func (t *Throttle) reserve(key parley.ID, mps float64, now time.Time) *rate.Reservation {
 	if mps <= 0 {
 		return nil
 	}
-	r := t.bucket(channelID, mps).ReserveN(now, 1)
-	if !r.OK() {
-		return context.DeadlineExceeded // a burst of 1 always allows one token; unreachable
-	}
-	if d := r.DelayFrom(now); d > 0 {
-		return t.sleep(ctx, d)
-	}
-	return nil
+	return t.bucket(key, mps).ReserveN(now, 1)
 }
 
 func (t *Throttle) bucket(channelID parley.ID, mps float64) *rate.Limiter {

@@ -40,7 +40,10 @@ func TestThrottlePacesEachChannel(t *testing.T) {
 	}
 }
 
-func TestDispatcherWaitsForTheChannelsPace(t *testing.T) {
+// TestDispatcherTakesNearTurnsAndDefersFarOnes: on a 1/s channel the
+// dispatcher waits for turns within its poll interval and puts the other
+// texts back in the outbox until their turn, without counting an attempt.
+func TestDispatcherTakesNearTurnsAndDefersFarOnes(t *testing.T) {
 	var items []OutboxItem
 	for i := 1; i <= 4; i++ {
 		it := item(parley.ID(i), "+1555", PurposeReply, 0)
@@ -51,12 +54,16 @@ func TestDispatcherWaitsForTheChannelsPace(t *testing.T) {
 	d := newDispatcher(store, &scriptedSender{})
 	var waited []time.Duration
 	d.Throttle = &Throttle{Sleep: func(_ context.Context, w time.Duration) error { waited = append(waited, w); return nil }}
-	d.Workers = 1
+	d.Workers, d.Poll = 1, 2*time.Second
 	d.init()
 	if _, err := d.drainOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(store.sent) != 4 || len(waited) != 3 || waited[2] != 3*time.Second {
-		t.Errorf("sent %d, waits %v; want 4 sent, waits of 1s, 2s, 3s on a 1/s channel (the clock is fixed)", len(store.sent), waited)
+	if len(store.sent) != 3 || len(waited) != 2 || waited[0] != time.Second || waited[1] != 2*time.Second {
+		t.Errorf("sent %d, waits %v; want 3 sent after waits of 1s and 2s (the clock is fixed)", len(store.sent), waited)
+	}
+	if at, ok := store.deferred[4]; !ok || !at.Equal(epoch.Add(3*time.Second)) || len(store.retried) != 0 {
+		t.Errorf("the fourth text deferred to %v (%v), retried %v; want back in the outbox until its turn at +3s, no attempt counted",
+			at, ok, store.retried)
 	}
 }

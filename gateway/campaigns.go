@@ -18,6 +18,8 @@ type campaignJSON struct {
 	Status        string             `json:"status"`
 	SendAt        *time.Time         `json:"send_at"`
 	Schedule      string             `json:"schedule,omitempty"`
+	NextRunAt     *time.Time         `json:"next_run_at"`
+	ParentID      *parley.ID         `json:"parent_id"`
 	RatePerSecond int                `json:"rate_per_second"`
 	CreatedBy     parley.ID          `json:"created_by"`
 	Counts        campaigns.Counts   `json:"counts"`
@@ -27,7 +29,7 @@ type campaignJSON struct {
 
 func toCampaignJSON(c campaigns.Campaign) campaignJSON {
 	return campaignJSON{ID: c.ID, Name: c.Name, ChannelID: c.ChannelID, Body: c.Body, Audience: c.Audience, OriginType: c.OriginType,
-		Status: string(c.Status), SendAt: c.SendAt, Schedule: c.Schedule, RatePerSecond: c.RatePerSecond, CreatedBy: c.CreatedBy,
+		Status: string(c.Status), SendAt: c.SendAt, Schedule: c.Schedule, NextRunAt: c.NextRunAt, ParentID: c.ParentID, RatePerSecond: c.RatePerSecond, CreatedBy: c.CreatedBy,
 		Counts: c.Counts, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
@@ -94,7 +96,15 @@ func handleListCampaigns(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		cs, next, err := d.Campaigns.ListCampaigns(r.Context(), currentUser(r).AccountID, page)
+		var parent *parley.ID
+		if raw := r.URL.Query().Get("parent_id"); raw != "" {
+			id, err := parley.ParseID(raw)
+			if err != nil {
+				return parley.Invalid(map[string]string{"parent_id": "must be a campaign id"})
+			}
+			parent = &id
+		}
+		cs, next, err := d.Campaigns.ListCampaigns(r.Context(), currentUser(r).AccountID, parent, page)
 		if err != nil {
 			return err
 		}

@@ -29,29 +29,28 @@ type campaignRow struct {
 	ExpandStage   int    `db:"expand_stage"`
 	ExpandCursor  int64  `db:"expand_cursor"`
 	NextBatchAt   int64  `db:"next_batch_at"`
+	ParentID      *int64 `db:"parent_id"`
+	NextRunAt     *int64 `db:"next_run_at"`
 	CreatedAt     int64  `db:"created_at"`
 	UpdatedAt     int64  `db:"updated_at"`
 }
 
 const campaignColumns = `id, account_id, name, channel_id, body, audience, origin_type, status, send_at, schedule,
-rate_per_second, created_by, expand_stage, expand_cursor, next_batch_at, created_at, updated_at`
+rate_per_second, created_by, expand_stage, expand_cursor, next_batch_at, parent_id, next_run_at, created_at, updated_at`
 
 func (r campaignRow) campaign() (campaigns.Campaign, error) {
 	c := campaigns.Campaign{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), Name: r.Name, ChannelID: parley.ID(r.ChannelID),
 		Body: r.Body, OriginType: r.OriginType, Status: campaigns.Status(r.Status), SendAt: fromMSPtr(r.SendAt), Schedule: r.Schedule,
-		RatePerSecond: r.RatePerSecond, CreatedBy: parley.ID(r.CreatedBy), CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt)}
+		RatePerSecond: r.RatePerSecond, CreatedBy: parley.ID(r.CreatedBy), ParentID: idPtr(r.ParentID), NextRunAt: fromMSPtr(r.NextRunAt),
+		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt)}
 	err := json.Unmarshal([]byte(r.Audience), &c.Audience)
 	return c, err
 }
 
 // CreateCampaign stores a draft.
 func (db *DB) CreateCampaign(ctx context.Context, c campaigns.Campaign) (campaigns.Campaign, error) {
-	audience, err := json.Marshal(c.Audience)
-	if err != nil {
-		return c, err
-	}
 	var row campaignRow
-	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		var one int
 		err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM channels WHERE account_id = ? AND id = ?`), c.AccountID, c.ChannelID)
 		if parley.IsKind(translate(err), parley.ENOTFOUND) {
@@ -59,16 +58,29 @@ func (db *DB) CreateCampaign(ctx context.Context, c campaigns.Campaign) (campaig
 		} else if err != nil {
 			return err
 		}
-		q := `INSERT INTO campaigns (account_id, name, channel_id, body, audience, origin_type, status, send_at, schedule,
-    rate_per_second, created_by, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING ` + campaignColumns
-		return tx.GetContext(ctx, &row, tx.Rebind(q), c.AccountID, c.Name, c.ChannelID, c.Body, string(audience), c.OriginType,
-			msPtr(c.SendAt), c.Schedule, c.RatePerSecond, c.CreatedBy, ms(c.CreatedAt), ms(c.UpdatedAt))
+		c.Status = campaigns.StatusDraft
+		row, err = insertCampaign(ctx, tx, c)
+		return err
 	})
 	if err != nil {
 		return c, err
 	}
 	return row.campaign()
+}
+
+// insertCampaign writes a new campaign row as c says.
+func insertCampaign(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign) (campaignRow, error) {
+	var row campaignRow
+	audience, err := json.Marshal(c.Audience)
+	if err != nil {
+		return row, err
+	}
+	q := `INSERT INTO campaigns (account_id, name, channel_id, body, audience, origin_type, status, send_at, schedule,
+    rate_per_second, created_by, parent_id, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ` + campaignColumns
+	err = tx.GetContext(ctx, &row, tx.Rebind(q), c.AccountID, c.Name, c.ChannelID, c.Body, string(audience), c.OriginType,
+		string(c.Status), msPtr(c.SendAt), c.Schedule, c.RatePerSecond, c.CreatedBy, c.ParentID, ms(c.CreatedAt), ms(c.UpdatedAt))
+	return row, err
 }
 
 // GetCampaign returns a campaign with its live counts.
@@ -94,7 +106,7 @@ func campaignCounts(ctx context.Context, q sqlx.QueryerContext, campaignID parle
     SUM(CASE WHEN r.status = 'pending' OR m.status IN ('queued', 'sending') THEN 1 ELSE 0 END) AS queued,
     SUM(CASE WHEN m.status = 'sent' THEN 1 ELSE 0 END) AS sent,
     SUM(CASE WHEN m.status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
-    SUM(CASE WHEN m.status IN ('failed', 'undelivered') THEN 1 ELSE 0 END) AS failed,
+    SUM(CASE WHEN r.status = 'queued' AND m.status IN ('failed', 'undelivered') THEN 1 ELSE 0 END) AS failed,
     SUM(CASE WHEN r.status = 'skipped_opted_out' THEN 1 ELSE 0 END) AS skipped
 FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ?`
 	row := q.QueryRowxContext(ctx, rebind(q, query), campaignID)
@@ -111,10 +123,14 @@ FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.c
 		Failed: v(c.Failed), SkippedOptedOut: v(c.Skipped)}, nil
 }
 
-// ListCampaigns lists a page of the account's campaigns, newest first.
-func (db *DB) ListCampaigns(ctx context.Context, accountID parley.ID, page parley.Page) ([]campaigns.Campaign, string, error) {
+// ListCampaigns lists a page of the account's campaigns, newest first, or
+// of one recurring campaign's runs.
+func (db *DB) ListCampaigns(ctx context.Context, accountID parley.ID, parent *parley.ID, page parley.Page) ([]campaigns.Campaign, string, error) {
 	page = page.Normalize()
 	where, args := "account_id = ?", []any{accountID}
+	if parent != nil {
+		where, args = where+" AND parent_id = ?", append(args, *parent)
+	}
 	if page.Cursor != "" {
 		key, err := decodeCursor(page.Cursor, 1)
 		if err != nil {
@@ -150,13 +166,27 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 		if err := tx.GetContext(ctx, &row, tx.Rebind(q), accountID, id); err != nil {
 			return err
 		}
-		from := campaigns.Status(row.Status)
-		target, ok := action.Next(from, row.SendAt != nil && *row.SendAt > ms(at))
+		c, err := row.campaign()
+		if err != nil {
+			return err
+		}
+		from := c.Status
+		target, ok := action.Next(from, c.Recurring() || (c.SendAt != nil && c.SendAt.After(at)))
 		if !ok {
 			return parley.Conflict("campaign_state", "cannot %s a %s campaign", action, from)
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, next_batch_at = 0, updated_at = ? WHERE id = ?`),
-			string(target), ms(at), id); err != nil {
+		// A recurring campaign waits for its next fire time while it is
+		// scheduled; paused or cancelled, it has none.
+		var nextRun *int64
+		if c.Recurring() && target == campaigns.StatusScheduled {
+			next, err := c.NextRun(at)
+			if err != nil {
+				return err
+			}
+			nextRun = msPtr(&next)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, next_batch_at = 0, next_run_at = ?, updated_at = ? WHERE id = ?`),
+			string(target), nextRun, ms(at), id); err != nil {
 			return err
 		}
 		if target == campaigns.StatusCancelled {
@@ -171,7 +201,8 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 }
 
 // cancelCampaign drops what has not gone: pending recipients, and queued
-// texts still waiting in the outbox (not those being sent this instant).
+// texts still waiting in the outbox. A text a dispatcher holds is dropped
+// by the dispatcher itself, which checks the campaign just before sending.
 func cancelCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = 'cancelled', updated_at = ? WHERE campaign_id = ? AND status = 'pending'`),
 		ms(at), id); err != nil {
@@ -187,6 +218,9 @@ WHERE m.campaign_id = ? AND o.state = 'queued'`), id); err != nil || len(msgIDs)
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', updated_at = ? WHERE id = ?`), ms(at), mid); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = 'cancelled', updated_at = ? WHERE message_id = ?`), ms(at), mid); err != nil {
 			return err
 		}
 	}
@@ -240,9 +274,12 @@ WHERE r.campaign_id = ? AND ` + cond
 
 // AdvanceCampaigns does one tick of campaign work (see CampaignStore).
 func (db *DB) AdvanceCampaigns(ctx context.Context, now time.Time, tick time.Duration) (int, error) {
+	if err := db.startDueRuns(ctx, now); err != nil {
+		return 0, fmt.Errorf("starting recurring runs: %w", err)
+	}
 	var due []int64
 	if err := db.db.SelectContext(ctx, &due, db.db.Rebind(`SELECT id FROM campaigns
-WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? ORDER BY next_batch_at, id LIMIT 100`), ms(now)); err != nil {
+WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? AND schedule = '' ORDER BY next_batch_at, id LIMIT 100`), ms(now)); err != nil {
 		return 0, translate(err)
 	}
 	queued := 0
@@ -254,6 +291,47 @@ WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? ORDER BY next_ba
 		queued += n
 	}
 	return queued, nil
+}
+
+// startDueRuns starts a run of every recurring campaign whose schedule
+// has fired. The parent's row lock and its moved next_run_at make each
+// fire start one run however many instances tick; a fire missed while no
+// instance ran starts one run, not one per missed fire.
+func (db *DB) startDueRuns(ctx context.Context, now time.Time) error {
+	var due []int64
+	if err := db.db.SelectContext(ctx, &due, db.db.Rebind(`SELECT id FROM campaigns
+WHERE status = 'scheduled' AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at, id LIMIT 100`), ms(now)); err != nil {
+		return translate(err)
+	}
+	for _, id := range due {
+		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+			var row campaignRow
+			q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status = 'scheduled' AND next_run_at <= ?` + db.dialect.skipLockedRow()
+			err := tx.GetContext(ctx, &row, tx.Rebind(q), id, ms(now))
+			if parley.IsKind(translate(err), parley.ENOTFOUND) {
+				return nil // another instance started it, or it changed
+			} else if err != nil {
+				return err
+			}
+			parent, err := row.campaign()
+			if err != nil {
+				return err
+			}
+			if _, err := insertCampaign(ctx, tx, parent.Run(now)); err != nil {
+				return err
+			}
+			next, err := parent.NextRun(now)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET next_run_at = ?, updated_at = ? WHERE id = ?`), ms(next), ms(now), id)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("campaign %d: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // advanceCampaign takes one campaign one tick further: more of its
@@ -276,11 +354,11 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		}
 		status := c.Status
 		if row.ExpandStage == stageExpanded && queued == 0 {
-			var pending int
-			if err := tx.GetContext(ctx, &pending, tx.Rebind(`SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'`), id); err != nil {
+			done, err := campaignDone(ctx, tx, id)
+			if err != nil {
 				return err
 			}
-			if pending == 0 {
+			if done {
 				status = campaigns.StatusCompleted
 			}
 		}
@@ -289,6 +367,16 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		return err
 	})
 	return queued, err
+}
+
+// campaignDone reports whether every recipient of an expanded campaign
+// has been handled: none pending, and none of its texts still in the
+// outbox (the outbox holds only texts not yet sent, so the scan is short).
+func campaignDone(ctx context.Context, tx *sqlx.Tx, id parley.ID) (bool, error) {
+	var left []int
+	err := tx.SelectContext(ctx, &left, tx.Rebind(`SELECT 1 FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'
+UNION ALL SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.campaign_id = ? LIMIT 1`), id, id)
+	return len(left) == 0, err
 }
 
 // lockDueCampaign reads a campaign whose batch is due under a lock that

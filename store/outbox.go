@@ -194,6 +194,27 @@ func (db *DB) OptedOut(ctx context.Context, accountID parley.ID, phone string) (
 	return c.OptedOut, err
 }
 
+// Hold reads the phone's consent and the item's campaign in one query.
+func (db *DB) Hold(ctx context.Context, item campaigns.OutboxItem) (campaigns.Hold, error) {
+	var h struct {
+		OptedOut  bool `db:"opted_out"`
+		Cancelled bool `db:"cancelled"`
+	}
+	const q = `SELECT
+    COALESCE((SELECT opted_out FROM consents WHERE account_id = ? AND phone = ?), FALSE) AS opted_out,
+    COALESCE((SELECT status = 'cancelled' FROM campaigns WHERE id = ?), FALSE) AS cancelled`
+	if err := db.db.GetContext(ctx, &h, db.db.Rebind(q), item.AccountID, item.Text.To, item.CampaignID); err != nil {
+		return campaigns.HoldNone, translate(err)
+	}
+	switch {
+	case h.OptedOut && !item.ExemptFromConsent():
+		return campaigns.HoldOptedOut, nil
+	case h.Cancelled:
+		return campaigns.HoldCampaignCancelled, nil
+	}
+	return campaigns.HoldNone, nil
+}
+
 // MarkSent records the carrier's acceptance and removes the item.
 func (db *DB) MarkSent(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -222,16 +243,27 @@ func deleteOutbox(ctx context.Context, tx *sqlx.Tx, id parley.ID) error {
 // attempt's claim time: its next claim is a reclaim again, so it is looked
 // up at the carrier before any send.
 func (db *DB) MarkRetry(ctx context.Context, item campaigns.OutboxItem, retryAt time.Time, reason string, at time.Time) error {
+	return db.release(ctx, item, retryAt, 1, reason, at)
+}
+
+// Defer puts the item back until its turn, not counting an attempt.
+func (db *DB) Defer(ctx context.Context, item campaigns.OutboxItem, until time.Time, at time.Time) error {
+	return db.release(ctx, item, until, 0, "", at)
+}
+
+// release makes the item due again at retryAt. A reclaimed item stays
+// sending, leased until then, keeping the unresolved attempt's claimed_at.
+func (db *DB) release(ctx context.Context, item campaigns.OutboxItem, retryAt time.Time, attempt int, reason string, at time.Time) error {
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if item.Reclaimed {
-			const q = `UPDATE outbox SET state = 'sending', attempts = attempts + 1, available_at = ?, lease_expires_at = ?,
-    claimed_at = ?, last_error = ?, updated_at = ? WHERE id = ?`
-			_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(retryAt), ms(retryAt), ms(item.ClaimedAt), reason, ms(at), item.ID)
+			const q = `UPDATE outbox SET state = 'sending', attempts = attempts + ?, available_at = ?, lease_expires_at = ?,
+    claimed_at = ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, updated_at = ? WHERE id = ?`
+			_, err := tx.ExecContext(ctx, tx.Rebind(q), attempt, ms(retryAt), ms(retryAt), ms(item.ClaimedAt), reason, reason, ms(at), item.ID)
 			return err
 		}
-		const q = `UPDATE outbox SET state = 'queued', attempts = attempts + 1, available_at = ?, lease_expires_at = NULL,
-    last_error = ?, updated_at = ? WHERE id = ?`
-		_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(retryAt), reason, ms(at), item.ID)
+		const q = `UPDATE outbox SET state = 'queued', attempts = attempts + ?, available_at = ?, lease_expires_at = NULL,
+    last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, updated_at = ? WHERE id = ?`
+		_, err := tx.ExecContext(ctx, tx.Rebind(q), attempt, ms(retryAt), reason, reason, ms(at), item.ID)
 		return err
 	})
 }
@@ -257,11 +289,21 @@ func (db *DB) MarkFailed(ctx context.Context, item campaigns.OutboxItem, code in
 // "recipient unsubscribed", which is what sending would have produced.
 const codeOptedOut = 21610
 
-// MarkSkipped fails the message without sending: the phone opted out.
-func (db *DB) MarkSkipped(ctx context.Context, item campaigns.OutboxItem, at time.Time) error {
+// MarkSkipped fails the message without sending, for the hold's reason.
+func (db *DB) MarkSkipped(ctx context.Context, item campaigns.OutboxItem, hold campaigns.Hold, at time.Time) error {
+	code, recipient := 0, campaigns.RecipientCancelled
+	if hold == campaigns.HoldOptedOut {
+		code, recipient = codeOptedOut, campaigns.RecipientSkippedOptedOut
+	}
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := failMessage(ctx, tx, item.MessageID, codeOptedOut, at); err != nil {
+		if err := failMessage(ctx, tx, item.MessageID, code, at); err != nil {
 			return err
+		}
+		if item.CampaignID != 0 {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = ?, updated_at = ? WHERE message_id = ?`),
+				string(recipient), ms(at), item.MessageID); err != nil {
+				return err
+			}
 		}
 		return deleteOutbox(ctx, tx, item.ID)
 	})

@@ -377,7 +377,7 @@ func TestMarkSkipped(t *testing.T) {
 		a := newTenant(t, db, sidA, bizA)
 		reply := a.queueHelp(t, alice)
 		it := claimOne(t, db, t0)
-		if err := db.MarkSkipped(ctx, it, t0.Add(time.Second)); err != nil {
+		if err := db.MarkSkipped(ctx, it, campaigns.HoldOptedOut, t0.Add(time.Second)); err != nil {
 			t.Fatalf("MarkSkipped: %v", err)
 		}
 		m := getMessage(t, db, a.account.ID, reply.ConversationID, reply.ID)

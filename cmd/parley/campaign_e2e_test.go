@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -268,5 +269,129 @@ func TestChannelThroughputLimit(t *testing.T) {
 		if gap := msgs[i].DateCreated.Sub(msgs[i-1].DateCreated); gap < 450*time.Millisecond {
 			t.Errorf("texts %d and %d only %v apart on a 2/s channel", i-1, i, gap)
 		}
+	}
+}
+
+// TestRecurringCampaign: a campaign with a cron schedule starts a run each
+// time the schedule fires; each run is a campaign of its own whose texts
+// reach the audience again; pause skips fires; a bad schedule is a 422.
+func TestRecurringCampaign(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)}
+	e := boot(t, "", withClock(clock))
+	ch := e.setupChannel(nil)
+	const phone = "+14155550801"
+	for schedule, problem := range map[string]string{"* * * * *": "more often than once an hour", "at nine": "cron expression"} {
+		r := e.admin("POST", "/v1/campaigns", map[string]any{"name": "Too often", "channel_id": ch["id"], "body": "Hi",
+			"schedule": schedule, "audience": map[string]any{"phones": []string{phone}}})
+		wantAPIError(t, r, 422, "", "schedule")
+		if got := r.JSON()["error"].(map[string]any)["fields"].(map[string]any)["schedule"]; !strings.Contains(fmt.Sprint(got), problem) {
+			t.Errorf("schedule %q: field error %v, want it to say %q", schedule, got, problem)
+		}
+	}
+
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Daily tip", "channel_id": ch["id"], "body": "Tip {{first_name|friend}}",
+		"schedule": "CRON_TZ=America/New_York 0 9 * * *", "audience": map[string]any{"phones": []string{phone}}}))
+	id := c["id"].(string)
+	c = e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
+	if c["status"] != "scheduled" || c["next_run_at"] != "2026-03-03T14:00:00Z" {
+		t.Fatalf("started: status %v, next run %v; want scheduled for 09:00 in New York", c["status"], c["next_run_at"])
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if got := e.received(phone); len(got) != 0 {
+		t.Fatalf("sent before the first run: %q", got)
+	}
+
+	clock.Advance(23*time.Hour + time.Second) // 14:00:01 UTC the next day
+	e.eventually("the first run's text", func() bool { return len(e.received(phone)) == 1 })
+	clock.Advance(24 * time.Hour) // the second day's run
+	e.eventually("the second run's text", func() bool { return len(e.received(phone)) == 2 })
+	if got := e.received(phone); got[0] != "Tip friend" || got[1] != "Tip friend" {
+		t.Errorf("texts %q", got)
+	}
+	list := e.must(200, e.admin("GET", "/v1/campaigns?parent_id="+id, nil))["data"].([]any)
+	if len(list) != 2 {
+		t.Fatalf("%d runs listed, want 2", len(list))
+	}
+	for _, r := range list {
+		run := r.(map[string]any)
+		if run["parent_id"] != id || !strings.HasPrefix(run["name"].(string), "Daily tip — 2026-03-0") {
+			t.Errorf("run %v", run)
+		}
+		e.eventually("the run's counts", func() bool { return counts(e.campaign(run["id"].(string)))["recipients"] == 1 })
+	}
+	if p := e.campaign(id); p["status"] != "scheduled" || p["next_run_at"] != "2026-03-05T14:00:00Z" {
+		t.Errorf("after two runs: status %v, next %v", p["status"], p["next_run_at"])
+	}
+
+	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/pause", nil))
+	clock.Advance(24 * time.Hour)
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(e.received(phone)); n != 2 {
+		t.Errorf("%d texts after a fire while paused, want still 2", n)
+	}
+	wantAPIError(t, e.admin("GET", "/v1/campaigns?parent_id=abc", nil), 422, "", "parent_id")
+}
+
+// TestCancelHoldsTextsWaitingForTheirTurn: texts a dispatcher has already
+// taken from the outbox and is pacing through a slow channel are not sent
+// once their campaign is cancelled; their recipients say cancelled.
+func TestCancelHoldsTextsWaitingForTheirTurn(t *testing.T) {
+	e := boot(t, "")
+	ch := e.setupChannel(map[string]any{"messages_per_second": 1})
+	phones := make([]string, 12)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+1628%07d", 3000000+i)
+	}
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Slow lane", "channel_id": ch["id"], "body": "Hello",
+		"rate_per_second": 12, "audience": map[string]any{"phones": phones}}))
+	id := c["id"].(string)
+	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
+	// The twelve are queued within the first second; by the third text the
+	// dispatcher holds the rest, waiting for the channel's one a second.
+	e.eventually("the first texts", func() bool { return len(e.carrier.Messages()) >= 3 })
+	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/cancel", nil))
+	atCancel := len(e.carrier.Messages())
+	time.Sleep(3 * time.Second) // three more turns of the channel
+	final := len(e.carrier.Messages())
+	if final > atCancel+1 { // one may have been on the wire as the cancel landed
+		t.Errorf("texts went on after cancel: %d → %d", atCancel, final)
+	}
+	e.eventually("the held texts settled", func() bool {
+		recips := e.must(200, e.admin("GET", "/v1/campaigns/"+id+"/recipients?status=cancelled&limit=200", nil))["data"].([]any)
+		return len(recips) == len(phones)-final
+	})
+	cn := counts(e.campaign(id))
+	if cn["queued"] != 0 || cn["failed"] != 0 || cn["sent"]+cn["delivered"] != final {
+		t.Errorf("counts after cancel %v; want nothing queued or failed, %d sent", cn, final)
+	}
+}
+
+// TestReplyGoesBeforeACampaignOnASlowChannel: on a channel limited to one
+// text a second, a staff reply written while a campaign is going out takes
+// the next turn instead of waiting behind the campaign's texts.
+func TestReplyGoesBeforeACampaignOnASlowChannel(t *testing.T) {
+	e := boot(t, "")
+	ch := e.setupChannel(map[string]any{"messages_per_second": 1})
+	const customer = "+14155550901"
+	e.text(customer, "Hi, is my order ready?")
+	conv := e.must(200, e.admin("GET", "/v1/conversations?contact_phone=%2B14155550901", nil))["data"].([]any)[0].(map[string]any)
+	phones := make([]string, 15)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+1628%07d", 4000000+i)
+	}
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Busy lane", "channel_id": ch["id"], "body": "Spring sale",
+		"rate_per_second": 15, "audience": map[string]any{"phones": phones}}))
+	e.must(200, e.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))
+	e.eventually("the campaign under way", func() bool { return len(e.carrier.Messages()) >= 3 })
+
+	e.must(202, e.admin("POST", "/v1/conversations/"+conv["id"].(string)+"/messages", map[string]any{"body": "Yes, it is ready"}))
+	before := len(e.carrier.Messages())
+	e.eventually("the reply at the phone", func() bool { return len(e.received(customer)) == 1 })
+	// The reply waits at most for the text already holding the turn.
+	if ahead := len(e.carrier.Messages()) - 1 - before; ahead > 1 {
+		t.Errorf("%d campaign texts went out between the reply and its delivery; want at most the one holding the turn", ahead)
+	}
+	if n := len(e.carrier.Messages()); n >= len(phones)+1 {
+		t.Errorf("the reply went out after the whole campaign (%d texts)", n)
 	}
 }
