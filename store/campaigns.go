@@ -348,7 +348,16 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		}
 		c.Status = campaigns.StatusSending
 		due := ticksDue(row.NextBatchAt, now, tick)
-		n := row.RatePerSecond * max(1, int(tick/time.Second)) * due
+		perTick := row.RatePerSecond * max(1, int(tick/time.Second))
+		waiting, err := campaignWaiting(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		// Backpressure: when the dispatcher or the carrier is slower than
+		// the rate, texts of earlier batches still wait in the outbox; new
+		// ones are held back so the outbox keeps at most maxAhead ticks of
+		// the campaign, and the tick's time goes to the audience instead.
+		n := min(perTick*due, max(0, maxAhead*perTick-waiting))
 		if queued, err = queueRecipients(ctx, tx, c, n, now, tick*time.Duration(due)); err != nil {
 			return err
 		}
@@ -367,6 +376,17 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		return err
 	})
 	return queued, err
+}
+
+// maxAhead is how many ticks of a campaign's texts the outbox may hold.
+const maxAhead = 2
+
+// campaignWaiting counts the campaign's texts still in the outbox (a short
+// scan: the outbox holds only texts not yet sent, a few ticks' worth).
+func campaignWaiting(ctx context.Context, tx *sqlx.Tx, id parley.ID) (int, error) {
+	var n int
+	err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.campaign_id = ?`), id)
+	return n, err
 }
 
 // campaignDone reports whether every recipient of an expanded campaign

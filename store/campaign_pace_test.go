@@ -1,0 +1,47 @@
+package store_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/store"
+)
+
+// TestCampaignBackpressure: when nothing drains the outbox (the dispatcher
+// or the carrier is slower than the rate), a campaign stops queueing at two
+// ticks of texts instead of filling the outbox, and goes on once they leave.
+func TestCampaignBackpressure(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		phones := make([]string, 100)
+		for i := range phones {
+			phones[i] = fmt.Sprintf("+1628%07d", 5000000+i)
+		}
+		c := tn.startCampaign(t, campaigns.Audience{Phones: phones}, 10)
+		now := t0
+		for range 6 {
+			now = now.Add(time.Second)
+			tn.advance(t, now)
+		}
+		if n := len(outbox(t, db)); n != 20 {
+			t.Fatalf("%d texts in the outbox after 6 ticks at 10/s with nothing sent; want 20 (two ticks)", n)
+		}
+		// The dispatcher catches up: the campaign goes on.
+		for _, it := range claim(t, db, now.Add(time.Minute), 100) {
+			if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: newSID("SM"), Status: "sent"}, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now = now.Add(time.Second)
+		tn.advance(t, now)
+		if n := len(outbox(t, db)); n != 10 {
+			t.Errorf("%d texts in the outbox after the backlog left; want the next tick's 10", n)
+		}
+		got, _ := db.GetCampaign(ctx, tn.account.ID, c.ID)
+		if got.Counts.Recipients != 100 || got.Counts.Sent != 20 || got.Counts.Queued != 80 {
+			t.Errorf("counts %+v; want 100 recipients, 20 sent, 80 queued or pending", got.Counts)
+		}
+	})
+}
