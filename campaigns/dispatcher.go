@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/time/rate"
 
 	"github.com/parleyhq/parley"
 )
@@ -44,11 +43,13 @@ type Dispatcher struct {
 
 	wake chan struct{}
 	once sync.Once
-	// campaignPace holds a bucket per campaign (kept apart from the
-	// channels' buckets: the ids would collide).
+	// Sleep waits for a text's turn; tests replace it to observe the
+	// pacing without waiting.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	// campaignPace holds a token bucket per campaign: a backlog of a
+	// campaign's texts never goes out faster than its rate.
 	campaignPace *Throttle
-	// Throttle paces each sender channel at its messages per second.
-	Throttle *Throttle
 }
 
 func (d *Dispatcher) init() {
@@ -68,10 +69,7 @@ func (d *Dispatcher) init() {
 			// batches) go out close to their time.
 			d.Poll = 200 * time.Millisecond
 		}
-		if d.Throttle == nil {
-			d.Throttle = &Throttle{}
-		}
-		d.campaignPace = &Throttle{Sleep: d.Throttle.Sleep}
+		d.campaignPace = &Throttle{}
 		if d.MaxAttempts <= 0 {
 			d.MaxAttempts = 8
 		}
@@ -126,7 +124,11 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 	for _, item := range items {
 		// Turns are given in claim order (replies first), one item after
 		// the other, before any worker runs.
-		wait, later := d.turn(item, d.Clock.Now())
+		wait, later, err := d.turn(sendCtx, item, d.Clock.Now())
+		if err != nil {
+			d.Log.Error().Err(err).Stringer("message_id", item.MessageID).Msg("booking a turn to send failed; trying again shortly")
+			later = d.Poll
+		}
 		if later > 0 {
 			if err := d.Store.Defer(sendCtx, item, d.Clock.Now().Add(later), d.Clock.Now()); err != nil {
 				d.Log.Error().Err(err).Stringer("message_id", item.MessageID).Msg("putting a text back until its turn failed; its lease will expire")
@@ -144,31 +146,44 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 	return len(items), nil
 }
 
-// turn books the item's turn with its sender channel's and its campaign's
-// token buckets. A turn within the poll interval is kept and waited for
-// (wait); a later one is given back and the text goes back to the outbox
+// turn books the item's turn: its campaign's (a token bucket in this
+// process; the campaign's batches already keep its rate across instances)
+// and its sender channel's (booked in the database, shared by every
+// instance). A turn within the poll interval is kept and waited for
+// (wait); a later one is not booked and the text goes back to the outbox
 // until then (later), so that no text waits in this process holding a
 // turn that whatever is first in line then — a staff reply before
 // campaign texts — should have.
-func (d *Dispatcher) turn(item OutboxItem, now time.Time) (wait, later time.Duration) {
-	booked := []*rate.Reservation{
-		d.Throttle.reserve(item.ChannelID, item.ChannelMPS, now),
-		d.campaignPace.reserve(item.CampaignID, item.CampaignRate, now),
-	}
-	for _, r := range booked {
-		if r != nil {
-			wait = max(wait, r.DelayFrom(now))
+func (d *Dispatcher) turn(ctx context.Context, item OutboxItem, now time.Time) (wait, later time.Duration, err error) {
+	pace := d.campaignPace.reserve(item.CampaignID, item.CampaignRate, now)
+	giveBack := func() {
+		if pace != nil {
+			pace.CancelAt(now)
 		}
 	}
-	if wait <= d.Poll {
-		return wait, 0
+	if pace != nil {
+		wait = pace.DelayFrom(now)
 	}
-	for _, r := range booked {
-		if r != nil {
-			r.CancelAt(now)
+	if wait > d.Poll {
+		giveBack()
+		return 0, wait, nil
+	}
+	if item.ChannelMPS > 0 {
+		at, booked, err := d.Store.BookTurn(ctx, item.ChannelID, item.ChannelMPS, now, d.Poll)
+		if err != nil || !booked {
+			giveBack()
+			return 0, max(at.Sub(now), time.Millisecond), err
 		}
+		wait = max(wait, at.Sub(now))
 	}
-	return 0, wait
+	return wait, 0, nil
+}
+
+func (d *Dispatcher) sleep(ctx context.Context, wait time.Duration) error {
+	if d.Sleep != nil {
+		return d.Sleep(ctx, wait)
+	}
+	return sleep(ctx, wait)
 }
 
 // dispatch sends one item once its turn comes and records the outcome.
@@ -190,7 +205,7 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem, wait time.Durati
 		}
 	}
 	if wait > 0 {
-		if err := d.Throttle.sleep(ctx, wait); err != nil {
+		if err := d.sleep(ctx, wait); err != nil {
 			return d.Store.MarkRetry(ctx, item, d.Clock.Now(), "throttle: "+err.Error(), d.Clock.Now())
 		}
 	}

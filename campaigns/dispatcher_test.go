@@ -21,6 +21,7 @@ type memOutbox struct {
 	retried   map[parley.ID]time.Time
 	retriedAs map[parley.ID]OutboxItem // the item as MarkRetry got it
 	deferred  map[parley.ID]time.Time
+	nextTurn  map[parley.ID]time.Time
 	failed    map[parley.ID]int
 	taken     map[string]bool // carrier ids already other messages'
 	unsubbed  []string
@@ -32,7 +33,8 @@ type memOutbox struct {
 func newMemOutbox(items ...OutboxItem) *memOutbox {
 	return &memOutbox{queued: items, optedOut: map[string]bool{}, sent: map[parley.ID]Sent{},
 		retried: map[parley.ID]time.Time{}, retriedAs: map[parley.ID]OutboxItem{}, failed: map[parley.ID]int{}, taken: map[string]bool{},
-		cancelled: map[parley.ID]bool{}, deferred: map[parley.ID]time.Time{}}
+		cancelled: map[parley.ID]bool{}, deferred: map[parley.ID]time.Time{},
+		nextTurn: map[parley.ID]time.Time{}}
 }
 
 func (m *memOutbox) ClaimOutbox(_ context.Context, _ time.Time, _ time.Duration, limit int) ([]OutboxItem, error) {
@@ -72,6 +74,22 @@ func (m *memOutbox) MarkRetry(_ context.Context, item OutboxItem, at time.Time, 
 	m.retried[item.ID] = at
 	m.retriedAs[item.ID] = item
 	return nil
+}
+
+// BookTurn keeps each channel's next free turn, as the database does.
+func (m *memOutbox) BookTurn(_ context.Context, channelID parley.ID, mps float64, now time.Time, within time.Duration) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next := m.nextTurn[channelID]
+	if next.After(now.Add(within)) {
+		return next, false, nil
+	}
+	turn := now
+	if next.After(now) {
+		turn = next
+	}
+	m.nextTurn[channelID] = turn.Add(time.Duration(float64(time.Second) / mps))
+	return turn, true, nil
 }
 
 func (m *memOutbox) Defer(_ context.Context, item OutboxItem, until time.Time, _ time.Time) error {

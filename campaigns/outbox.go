@@ -84,6 +84,10 @@ type OutboxStore interface {
 	// Reclaimed item stays unresolved: its next claim is Reclaimed again,
 	// with the item's ClaimedAt.
 	MarkRetry(ctx context.Context, item OutboxItem, retryAt time.Time, reason string, at time.Time) error
+	// BookTurn books the channel's next turn to send at mps texts a second
+	// if it comes by now+within, for every instance sharing the channel:
+	// booked, at is the turn; not booked, at is when the next turn comes.
+	BookTurn(ctx context.Context, channelID parley.ID, mps float64, now time.Time, within time.Duration) (at time.Time, booked bool, err error)
 	// Defer puts the item back until a later turn without counting an
 	// attempt; a Reclaimed item stays unresolved, as with MarkRetry.
 	Defer(ctx context.Context, item OutboxItem, until time.Time, at time.Time) error

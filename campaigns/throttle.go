@@ -10,10 +10,10 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// Throttle paces sends per sender channel with token buckets
-// (golang.org/x/time/rate), at the channel's messages per second. The
-// buckets are the process's: with several instances each keeps its own,
-// so a channel's limit is per instance.
+// Throttle paces sends per key (a campaign) with token buckets
+// (golang.org/x/time/rate) of a burst of one. The buckets are the
+// process's own; a sender channel's limit, which must hold across
+// instances, is booked in the database instead (OutboxStore.BookTurn).
 type Throttle struct {
 	// Sleep waits; tests replace it to observe the pacing without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -22,10 +22,10 @@ type Throttle struct {
 	buckets map[parley.ID]*rate.Limiter
 }
 
-// Wait blocks until the channel may send one more text at time now. A
-// channel without a limit (mps 0) never waits.
-func (t *Throttle) Wait(ctx context.Context, channelID parley.ID, mps float64, now time.Time) error {
-	if r := t.reserve(channelID, mps, now); r != nil {
+// Wait blocks until key may send one more text at time now. A key
+// without a limit (mps 0) never waits.
+func (t *Throttle) Wait(ctx context.Context, key parley.ID, mps float64, now time.Time) error {
+	if r := t.reserve(key, mps, now); r != nil {
 		if d := r.DelayFrom(now); d > 0 {
 			return t.sleep(ctx, d)
 		}
@@ -42,19 +42,19 @@ func (t *Throttle) reserve(key parley.ID, mps float64, now time.Time) *rate.Rese
 	return t.bucket(key, mps).ReserveN(now, 1)
 }
 
-func (t *Throttle) bucket(channelID parley.ID, mps float64) *rate.Limiter {
+func (t *Throttle) bucket(key parley.ID, mps float64) *rate.Limiter {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.buckets == nil {
 		t.buckets = map[parley.ID]*rate.Limiter{}
 	}
-	b, ok := t.buckets[channelID]
+	b, ok := t.buckets[key]
 	if !ok {
 		// A burst of one: texts go out evenly spaced, as carriers count them.
 		b = rate.NewLimiter(rate.Limit(mps), 1)
-		t.buckets[channelID] = b
+		t.buckets[key] = b
 	} else if b.Limit() != rate.Limit(mps) {
-		b.SetLimit(rate.Limit(mps)) // the channel's setting changed
+		b.SetLimit(rate.Limit(mps)) // the setting changed
 	}
 	return b
 }
@@ -63,6 +63,11 @@ func (t *Throttle) sleep(ctx context.Context, d time.Duration) error {
 	if t.Sleep != nil {
 		return t.Sleep(ctx, d)
 	}
+	return sleep(ctx, d)
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {

@@ -8,7 +8,7 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-func TestThrottlePacesEachChannel(t *testing.T) {
+func TestThrottlePacesEachKey(t *testing.T) {
 	var waited []time.Duration
 	th := &Throttle{Sleep: func(_ context.Context, d time.Duration) error { waited = append(waited, d); return nil }}
 	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
@@ -53,7 +53,7 @@ func TestDispatcherTakesNearTurnsAndDefersFarOnes(t *testing.T) {
 	store := newMemOutbox(items...)
 	d := newDispatcher(store, &scriptedSender{})
 	var waited []time.Duration
-	d.Throttle = &Throttle{Sleep: func(_ context.Context, w time.Duration) error { waited = append(waited, w); return nil }}
+	d.Sleep = func(_ context.Context, w time.Duration) error { waited = append(waited, w); return nil }
 	d.Workers, d.Poll = 1, 2*time.Second
 	d.init()
 	if _, err := d.drainOnce(context.Background()); err != nil {

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -152,4 +155,31 @@ func (db *DB) FindStatusRoute(ctx context.Context, carrier, carrierAccountID str
 	const q = `SELECT ` + channelColumns + ` FROM channels WHERE carrier = ? AND carrier_account_id = ? ORDER BY id LIMIT 1`
 	err := db.db.GetContext(ctx, &row, db.db.Rebind(q), carrier, carrierAccountID)
 	return row.channel(), translate(err)
+}
+
+// BookTurn books a paced channel's next turn in the shared next_turn_us:
+// the turn is the later of now and the next free turn, and the next free
+// turn moves on by 1/mps. A turn further off than within is not booked.
+func (db *DB) BookTurn(ctx context.Context, channelID parley.ID, mps float64, now time.Time, within time.Duration) (time.Time, bool, error) {
+	interval := max(int64(1), int64(1e6/mps))
+	nowUS := now.UnixMicro()
+	var next int64
+	booked := true
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &next, tx.Rebind(`UPDATE channels
+SET next_turn_us = (CASE WHEN next_turn_us > ? THEN next_turn_us ELSE ? END) + ?
+WHERE id = ? AND next_turn_us <= ? RETURNING next_turn_us`), nowUS, nowUS, interval, channelID, nowUS+within.Microseconds())
+		if errors.Is(err, sql.ErrNoRows) {
+			booked = false
+			return tx.GetContext(ctx, &next, tx.Rebind(`SELECT next_turn_us FROM channels WHERE id = ?`), channelID)
+		}
+		return err
+	})
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	if booked {
+		return time.UnixMicro(next - interval).UTC(), true, nil
+	}
+	return time.UnixMicro(next).UTC(), false, nil
 }

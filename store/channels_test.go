@@ -1,8 +1,11 @@
 package store_test
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
@@ -151,5 +154,58 @@ func TestFindStatusRoute(t *testing.T) {
 		wantKind(t, err, parley.ENOTFOUND)
 		_, err = db.FindStatusRoute(ctx, "telnyx", sidA)
 		wantKind(t, err, parley.ENOTFOUND)
+	})
+}
+
+// TestBookTurn: a paced channel's turns are handed out one interval apart
+// however many dispatchers ask at once, and a turn too far off is not
+// booked but reported.
+func TestBookTurn(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		const askers, mps = 8, 4 // a turn every 250 ms
+		turns := make(chan time.Time, askers)
+		var wg sync.WaitGroup
+		for range askers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				at, booked, err := db.BookTurn(ctx, tn.channel.ID, mps, t0, time.Second)
+				if err != nil {
+					t.Error(err)
+				} else if booked {
+					turns <- at
+				}
+			}()
+		}
+		wg.Wait()
+		close(turns)
+		var got []time.Time
+		for at := range turns {
+			got = append(got, at)
+		}
+		slices.SortFunc(got, time.Time.Compare)
+		// Turns at 0, 250, 500, 750 and 1000 ms are within a second; the
+		// other three askers are told to come back.
+		if len(got) != 5 {
+			t.Fatalf("%d turns booked within a second at 4/s, want 5: %v", len(got), got)
+		}
+		for i, at := range got {
+			if want := t0.Add(time.Duration(i) * 250 * time.Millisecond); !at.Equal(want) {
+				t.Errorf("turn %d at %v, want %v", i, at, want)
+			}
+		}
+		at, booked, err := db.BookTurn(ctx, tn.channel.ID, mps, t0, time.Second)
+		if err != nil || booked || !at.Equal(t0.Add(1250*time.Millisecond)) {
+			t.Errorf("a turn beyond the window: %v booked=%v %v; want the next turn, 1.25 s, not booked", at, booked, err)
+		}
+		// Later, an idle channel's turn is now: no credit was saved up.
+		later := t0.Add(time.Minute)
+		if at, booked, _ := db.BookTurn(ctx, tn.channel.ID, mps, later, 0); !booked || !at.Equal(later) {
+			t.Errorf("idle channel: turn %v booked=%v, want now", at, booked)
+		}
+		if _, booked, _ := db.BookTurn(ctx, tn.channel.ID, mps, later, 0); booked {
+			t.Error("a second turn at the same instant was booked with no wait allowed")
+		}
 	})
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
+	"github.com/parleyhq/parley/store/storetest"
 )
 
 // campaignCounts reads a campaign's live counts.
@@ -394,4 +398,30 @@ func TestReplyGoesBeforeACampaignOnASlowChannel(t *testing.T) {
 	if n := len(e.carrier.Messages()); n >= len(phones)+1 {
 		t.Errorf("the reply went out after the whole campaign (%d texts)", n)
 	}
+}
+
+// TestChannelThroughputAcrossInstances: two programs on one PostgreSQL
+// share a 2/s channel's turns: together they never send faster.
+func TestChannelThroughputAcrossInstances(t *testing.T) {
+	dbURL := storetest.URL(t, "postgres") // skips loudly without PostgreSQL
+	e1 := boot(t, dbURL)
+	e2 := boot(t, dbURL)
+	ch := e1.setupChannel(map[string]any{"messages_per_second": 2})
+	phones := make([]string, 8)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+1628%07d", 4100000+i)
+	}
+	c := e1.must(201, e1.admin("POST", "/v1/campaigns", map[string]any{"name": "Shared lane", "channel_id": ch["id"], "body": "Hi",
+		"rate_per_second": 100, "audience": map[string]any{"phones": phones}}))
+	e1.must(200, e1.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))
+	all := func() []twiliotest.Message { return append(e1.carrier.Messages(), e2.carrier.Messages()...) }
+	e1.eventually("every text", func() bool { return len(all()) == len(phones) })
+	msgs := all()
+	slices.SortFunc(msgs, func(a, b twiliotest.Message) int { return a.DateCreated.Compare(b.DateCreated) })
+	for i := 1; i < len(msgs); i++ {
+		if gap := msgs[i].DateCreated.Sub(msgs[i-1].DateCreated); gap < 450*time.Millisecond {
+			t.Errorf("texts %d and %d only %v apart on a 2/s channel shared by two programs", i-1, i, gap)
+		}
+	}
+	t.Logf("texts sent by each program: %d and %d", len(e1.carrier.Messages()), len(e2.carrier.Messages()))
 }
