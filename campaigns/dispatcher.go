@@ -43,6 +43,11 @@ type Dispatcher struct {
 
 	wake chan struct{}
 	once sync.Once
+	// Carrier names the Sender's carrier in what Observer hears.
+	Carrier string
+	// Observer, when set, hears how each attempt to send went (metrics).
+	Observer SendObserver
+
 	// Sleep waits for a text's turn; tests replace it to observe the
 	// pacing without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -179,6 +184,20 @@ func (d *Dispatcher) turn(ctx context.Context, item OutboxItem, now time.Time) (
 	return wait, 0, nil
 }
 
+// SendObserver hears the outcome of each attempt to send a text: sent,
+// retry, failed (with the carrier's error code), held (opted out or
+// cancelled at send time) or reconciled (an interrupted send found at the
+// carrier), and how long the carrier call took.
+type SendObserver interface {
+	ObserveSend(carrier, outcome string, code int, took time.Duration)
+}
+
+func (d *Dispatcher) observe(outcome string, code int, took time.Duration) {
+	if d.Observer != nil {
+		d.Observer.ObserveSend(d.Carrier, outcome, code, took)
+	}
+}
+
 func (d *Dispatcher) sleep(ctx context.Context, wait time.Duration) error {
 	if d.Sleep != nil {
 		return d.Sleep(ctx, wait)
@@ -216,12 +235,14 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem, wait time.Durati
 		return err
 	}
 	if hold != HoldNone {
+		d.observe("held", 0, 0)
 		return d.Store.MarkSkipped(ctx, item, hold, d.Clock.Now())
 	}
-	started := d.Clock.Now()
+	started, wall := d.Clock.Now(), time.Now()
 	res, err := d.Sender.Send(ctx, text)
-	now := d.Clock.Now()
+	now, took := d.Clock.Now(), time.Since(wall)
 	if err == nil {
+		d.observe("sent", 0, took)
 		return d.Store.MarkSent(ctx, item, Sent{
 			CarrierMessageID: res.CarrierMessageID,
 			Status:           initialStatus(res.Status),
@@ -240,8 +261,10 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem, wait time.Durati
 		item.Reclaimed, item.ClaimedAt = true, started
 	}
 	if se.Temporary && item.Attempts+1 < d.MaxAttempts {
+		d.observe("retry", se.Code, took)
 		return d.Store.MarkRetry(ctx, item, now.Add(Backoff(item.Attempts+1)), se.Error(), now)
 	}
+	d.observe("failed", se.Code, took)
 	d.Log.Warn().Stringer("message_id", item.MessageID).Int("code", se.Code).Int("http_status", se.HTTPStatus).Msg("text failed")
 	return d.Store.MarkFailed(ctx, item, se.Code, se.Message, se.Code == codeUnsubscribed, now)
 }
@@ -288,6 +311,7 @@ func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text Outbou
 			"an interrupted send could not be told apart from an identical text sent just before it", false, now)
 	}
 	if err == nil {
+		d.observe("reconciled", 0, 0)
 		log.Info().Str("carrier_message_id", res.CarrierMessageID).Msg("interrupted send had reached the carrier; recorded, not resent")
 	}
 	return true, err

@@ -15,10 +15,21 @@ func routes(d *Deps) http.Handler {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	var m Metrics = noMetrics{}
+	if d.Metrics != nil {
+		m = d.Metrics
+	}
+	r.Use(instrument(m))
 
 	r.Handle("/healthz", handleHealthz()).Methods(http.MethodGet)
 	r.Handle("/readyz", handleReadyz(d)).Methods(http.MethodGet)
 	r.Handle("/openapi.json", handleOpenAPI()).Methods(http.MethodGet)
+	// Prometheus scrapes without a token: the metrics carry no tenant data.
+	metrics := d.MetricsHandler
+	if metrics == nil {
+		metrics = http.HandlerFunc(notFound)
+	}
+	r.Handle("/metrics", metrics).Methods(http.MethodGet)
 
 	// Carrier webhooks: authenticated by the carrier's signature.
 	r.Handle("/webhooks/twilio/messages", handleTwilioInbound(d)).Methods(http.MethodPost)

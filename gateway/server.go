@@ -41,6 +41,9 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// OutboxChanged wakes the dispatcher after a text was queued.
 	OutboxChanged func()
+	// Metrics is told of every request; MetricsHandler serves /metrics.
+	Metrics        Metrics
+	MetricsHandler http.Handler
 }
 
 // NewHandler returns Parley's HTTP handler.

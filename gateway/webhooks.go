@@ -46,6 +46,9 @@ func handleTwilioInbound(d *Deps) http.Handler {
 			return err
 		}
 		hlog.FromRequest(r).Debug().Stringer("conversation_id", res.Conversation.ID).Bool("duplicate", res.Duplicate).Msg("inbound text")
+		if res.Duplicate {
+			noteOutcome(r, "duplicate")
+		}
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte(twilio.EmptyTwiML))

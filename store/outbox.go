@@ -422,3 +422,19 @@ func (d dialect) forUpdateOf(table string) string {
 	}
 	return ""
 }
+
+// OutboxDepth counts the outbox's texts by state (for /metrics).
+func (db *DB) OutboxDepth(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		State string `db:"state"`
+		N     int    `db:"n"`
+	}
+	if err := db.db.SelectContext(ctx, &rows, `SELECT state, COUNT(*) AS n FROM outbox GROUP BY state`); err != nil {
+		return nil, translate(err)
+	}
+	depth := make(map[string]int, len(rows))
+	for _, r := range rows {
+		depth[r.State] = r.N
+	}
+	return depth, nil
+}

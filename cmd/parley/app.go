@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/gateway"
+	"github.com/parleyhq/parley/metrics"
 	"github.com/parleyhq/parley/gateway/twilio"
 	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/store"
@@ -34,6 +35,7 @@ type Main struct {
 	DB         *store.DB
 	Dispatcher *campaigns.Dispatcher
 	Assigner   *routing.Assigner
+	Metrics    *metrics.Metrics
 
 	scheduler *cron.Cron
 
@@ -82,12 +84,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	m.Metrics = metrics.New()
+	m.Metrics.WatchDB(m.DB.Dialect(), m.DB.SQL().DB)
+	m.Metrics.WatchOutbox(m.DB.OutboxDepth)
 	m.Dispatcher = &campaigns.Dispatcher{
 		Store: m.DB, Sender: sender, Clock: m.Clock, Log: m.Log.With().Str("component", "dispatcher").Logger(),
 		StatusCallbackURL: m.Config.PublicURL + "/webhooks/twilio/status", Poll: m.DispatcherPoll,
-		Lease: m.Config.lease,
+		Lease: m.Config.lease, Carrier: conversations.CarrierTwilio, Observer: m.Metrics,
 	}
-	m.Assigner = &routing.Assigner{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "assigner").Logger()}
+	m.Assigner = &routing.Assigner{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "assigner").Logger(),
+		OnDecision: func(d routing.Decision, took time.Duration) { m.Metrics.ObserveAssignment(d.UserID != nil, took) }}
 	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock, AfterCommit: func(res conversations.IngestResult) {
 		if res.Reply != nil {
 			m.Dispatcher.Notify()
@@ -100,6 +106,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
 		Routing: m.DB, AutoAssign: m.Assigner, Quick: m.DB, Campaigns: m.DB,
 		PublicURL: m.Config.PublicURL, Ready: m.ready, OutboxChanged: m.Dispatcher.Notify,
+		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err
