@@ -8,6 +8,7 @@
 //	curl -d '{"from":"+15555550100","to":"+15555550111","body":"Hi"}' localhost:8090/fake/inbound
 //	curl 'localhost:8090/fake/messages?to=%2B15555550100'
 //	curl -X DELETE localhost:8090/fake/messages
+//	curl localhost:8090/fake/count   # {"accepted": N}: cheap at a million texts
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: carrier, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withCount(carrier), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("parley_url", opts.parleyURL).
@@ -209,4 +211,44 @@ func (c codesFlag) Set(v string) error {
 	}
 	c[number] = n
 	return nil
+}
+
+// withCount serves GET /fake/count, {"accepted": N}, the number of texts
+// the REST API has accepted (answered 201). Benchmarks poll it every second;
+// GET /fake/messages would copy a million texts each time.
+func withCount(carrier http.Handler) http.Handler {
+	var accepted atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fake/count" {
+			if r.Method != http.MethodGet {
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"accepted":%d}`+"\n", accepted.Load())
+			return
+		}
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/Messages.json") {
+			sw := &statusWriter{ResponseWriter: w}
+			carrier.ServeHTTP(sw, r)
+			if sw.status == http.StatusCreated {
+				accepted.Add(1)
+			}
+			return
+		}
+		carrier.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
 }

@@ -40,6 +40,18 @@ func TestRun(t *testing.T) {
 		t.Fatalf("CreateMessage: %v", err)
 	}
 	waitForLine(t, out, regexp.MustCompile(`text to \+14155550199 from \+14155550100: Your table is ready`))
+	if _, err := tw.Api.CreateMessage(new(api.CreateMessageParams).SetTo("+14155550199")); err == nil {
+		t.Fatal("CreateMessage without a sender or body succeeded")
+	}
+	if resp, err := http.Get("http://" + addr + "/fake/count"); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.TrimSpace(string(body)) != `{"accepted":1}` {
+			t.Errorf("GET /fake/count = %s, want 1 accepted (the refused create not counted)", body)
+		}
+	}
 
 	resp, err := http.Post("http://"+addr+"/fake/inbound", "application/json",
 		strings.NewReader(`{"from": "+14155550199", "to": "+14155550100", "body": "On my way"}`))

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# campaign-1m.sh: a million-recipient campaign through the real parley
+# binary and the fake carrier, measuring what issue "campaigns at scale"
+# asks: Parley's peak RSS while the campaign runs (target < 150 MB) and the
+# time to expand its audience.
+#
+#   DB=postgres scripts/campaign-1m.sh
+#   DB=sqlite RECIPIENTS=20000 SEND_SECONDS=20 scripts/campaign-1m.sh
+#
+# Environment:
+#   DB            postgres (default) or sqlite
+#   RECIPIENTS    contacts seeded and targeted (default 1000000)
+#   SEND_SECONDS  how long to go on sending once the audience is expanded
+#                 (default 300; 0: until the campaign completes)
+#   RATE          the campaign's rate_per_second (default 1000, the maximum)
+#   EXPAND_TIMEOUT  give up when expansion takes longer (default 3600 s)
+#   PGURL         PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
+#   SAMPLES       if set, a file to copy the per-second samples (TSV) to
+#   KEEP=1        keep the temporary directory (logs, samples, SQLite file)
+#
+# It builds both binaries, creates a fresh database, seeds it with
+# `parley dev seed`, starts the fake carrier and `parley serve` on free
+# ports, creates an inbox, a channel and a campaign to every seeded contact
+# through the API, starts it, and samples once a second parley's VmRSS and
+# VmHWM (/proc/PID/status), the texts the fake carrier accepted
+# (GET /fake/count) and the campaign's expand_stage (3: the whole audience
+# is in campaign_recipients). The last line is JSON.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DB=${DB:-postgres}
+RECIPIENTS=${RECIPIENTS:-1000000}
+SEND_SECONDS=${SEND_SECONDS:-300}
+RATE=${RATE:-1000}
+EXPAND_TIMEOUT=${EXPAND_TIMEOUT:-3600}
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+case $DB in postgres | sqlite) ;; *)
+	echo "DB must be postgres or sqlite" >&2
+	exit 2
+	;;
+esac
+
+SID=AC1m000000000000000000000000000000
+TOKEN=token1m000000000000000000000000
+BUSINESS=+14155550199
+
+TMP=$(mktemp -d /tmp/campaign-1m.XXXXXX)
+DBNAME=parley_c1m_$$_$(date +%s)
+fake_pid= parley_pid=
+cleanup() {
+	local rc=$?
+	set +e
+	[ -n "$parley_pid" ] && kill "$parley_pid" 2>/dev/null && wait "$parley_pid" 2>/dev/null
+	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
+	if [ "$DB" = postgres ]; then
+		psql "$PGURL/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" >/dev/null 2>&1
+	fi
+	[ -n "${SAMPLES:-}" ] && [ -f "$TMP/samples.tsv" ] && cp "$TMP/samples.tsv" "$SAMPLES"
+	if [ "${KEEP:-}" = 1 ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '%s %s\n' "$(date +%T)" "$*"; }
+now() { date +%s.%N; }
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+log "building bin/parley and bin/fakecarrier"
+go build -o bin/parley ./cmd/parley
+go build -o bin/fakecarrier ./cmd/fakecarrier
+
+if [ "$DB" = postgres ]; then
+	psql "$PGURL/postgres?sslmode=disable" -qc "CREATE DATABASE $DBNAME" >/dev/null
+	DBURL="$PGURL/$DBNAME?sslmode=disable"
+	sql() { psql "$DBURL" -XAtqc "$1"; }
+else
+	DBURL="sqlite://$TMP/parley.db"
+	sql() { sqlite3 -cmd '.timeout 5000' "$TMP/parley.db" "$1"; }
+fi
+export PARLEY_DATABASE_URL=$DBURL
+
+log "seeding $RECIPIENTS contacts ($DB)"
+t0=$(now)
+bin/parley dev seed --contacts "$RECIPIENTS" --conversations 0 --messages 0 --agents 0 \
+	--contact-type customer >"$TMP/seed.log" 2>&1 || {
+	cat "$TMP/seed.log" >&2
+	exit 1
+}
+seed_s=$(echo "$(now) - $t0" | bc)
+token=$(sed -nE 's/.*its admin token: (\S+).*/\1/p' "$TMP/seed.log")
+log "seeded in $(printf %.0f "$seed_s") s: $(tail -1 "$TMP/seed.log")"
+
+PPORT=$(freeport)
+FPORT=$(freeport)
+PARLEY=http://127.0.0.1:$PPORT
+FAKE=http://127.0.0.1:$FPORT
+bin/fakecarrier -addr "127.0.0.1:$FPORT" -parley-url "$PARLEY" -public-url "$PARLEY" \
+	-account "$SID:$TOKEN" -log-level warn >"$TMP/fakecarrier.log" 2>&1 &
+fake_pid=$!
+(cd "$TMP" && PARLEY_ADDR=127.0.0.1:$PPORT PARLEY_PUBLIC_URL=$PARLEY PARLEY_TWILIO_API_URL=$FAKE \
+	PARLEY_LOG_LEVEL=warn PARLEY_LOG_FORMAT=json PARLEY_TOKEN_FILE=$TMP/token \
+	exec "$ROOT/bin/parley" serve) >"$TMP/parley.log" 2>&1 &
+parley_pid=$!
+for _ in $(seq 1 100); do
+	curl -fs "$PARLEY/readyz" >/dev/null 2>&1 && curl -fs "$FAKE/fake/count" >/dev/null 2>&1 && break
+	kill -0 "$parley_pid" 2>/dev/null || {
+		cat "$TMP/parley.log" >&2
+		exit 1
+	}
+	sleep 0.1
+done
+
+api() {
+	local out
+	out=$(curl -sS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -w '\n%{http_code}' "$@")
+	case ${out##*$'\n'} in 2??) echo "${out%$'\n'*}" ;; *)
+		echo "API $*: $out" >&2
+		return 1
+		;;
+	esac
+}
+inbox=$(api -X POST "$PARLEY/v1/inboxes" -d '{"name":"Campaigns","kind":"support"}' | jq -r .id)
+channel=$(api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"twilio\",\"phone_number\":\"$BUSINESS\",\"inbox_id\":\"$inbox\",
+	\"account_sid\":\"$SID\",\"auth_token\":\"$TOKEN\"}" | jq -r .id)
+campaign=$(api -X POST "$PARLEY/v1/campaigns" -d "{\"name\":\"Million\",\"channel_id\":\"$channel\",
+	\"body\":\"Hi {{first_name|there}}\",\"audience\":{\"filter\":{\"contact_type\":\"customer\"}},\"rate_per_second\":$RATE}" | jq -r .id)
+
+rss_of() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$parley_pid/status"; } # kB
+mb() { printf %.1f "$(echo "scale=2; $1 / 1024" | bc)"; }
+sent_now() { curl -fsS "$FAKE/fake/count" | jq -r .accepted; }
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$parley_pid/stat"; } # utime+stime
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+printf 't_s\tphase\texpand_stage\texpand_cursor\tstatus\tsent\trss_kb\thwm_kb\n' >"$TMP/samples.tsv"
+rss0=$(rss_of VmRSS)
+log "parley pid $parley_pid (RSS $(mb "$rss0") MB before the campaign); starting campaign $campaign to $RECIPIENTS recipients at $RATE/s"
+load_start=$(load1) cpu_start=$(cpu_s)
+api -X POST "$PARLEY/v1/campaigns/$campaign/start" >/dev/null
+start=$(now)
+
+# Expansion: the stage is polled four times a second for the time, the
+# rest once a second.
+phase=expanding stage=0 status=sending i=0
+expand_s= expand_hwm= sent_at_expand=
+while :; do
+	kill -0 "$parley_pid" 2>/dev/null || {
+		log "parley exited"
+		tail -20 "$TMP/parley.log" >&2
+		exit 1
+	}
+	read -r stage cursor status <<<"$(sql "SELECT expand_stage || ' ' || expand_cursor || ' ' || status FROM campaigns WHERE id = $campaign")"
+	t=$(echo "$(now) - $start" | bc)
+	if [ "$phase" = expanding ] && [ "$stage" -ge 3 ]; then
+		expand_s=$t expand_hwm=$(rss_of VmHWM) sent_at_expand=$(sent_now) cpu_expand=$(cpu_s)
+		recipients=$(sql "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $campaign")
+		log "expanded: $recipients recipients in $(printf %.1f "$t") s; VmHWM $(mb "$expand_hwm") MB; $sent_at_expand texts sent meanwhile"
+		phase=sending
+	fi
+	if [ $((i % 4)) = 0 ] || [ "$phase" = sending ]; then
+		rss=$(rss_of VmRSS) hwm=$(rss_of VmHWM) sent=$(sent_now)
+		printf '%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$phase" "$stage" "$cursor" "$status" "$sent" "$rss" "$hwm" >>"$TMP/samples.tsv"
+		if [ $((i % 40)) = 0 ] || { [ "$phase" = sending ] && [ $(((${t%.*} + 0) % 10)) = 0 ]; }; then
+			log "t=$(printf %.0f "$t")s $phase stage=$stage cursor=$cursor status=$status sent=$sent rss=$(mb "$rss")MB hwm=$(mb "$hwm")MB"
+		fi
+	fi
+	if [ "$phase" = sending ]; then
+		since=$(echo "$t - $expand_s" | bc)
+		if [ "$status" != sending ] && [ "$status" != scheduled ]; then
+			log "campaign $status"
+			break
+		fi
+		if [ "$SEND_SECONDS" != 0 ] && [ "$(echo "$since >= $SEND_SECONDS" | bc)" = 1 ]; then break; fi
+		sleep 1
+	else
+		if [ "$(echo "$t >= $EXPAND_TIMEOUT" | bc)" = 1 ]; then
+			recipients=$(sql "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $campaign")
+			sent=$(sent_now) hwm=$(rss_of VmHWM) rss=$(rss_of VmRSS)
+			log "expansion not done after $EXPAND_TIMEOUT s: stage $stage, cursor $cursor, $recipients recipients ($(echo "$recipients / $t" | bc)/s), $sent texts sent, VmRSS $(mb "$rss") MB, VmHWM $(mb "$hwm") MB"
+			grep -E '"level":"(error|warn)"' "$TMP/parley.log" | head -10 | cut -c1-400
+			printf '{"kind":"campaign_1m","db":"%s","recipients":%s,"expand_s":null,"expanded":%s,"after_s":%.0f,"peak_rss_mb":%s,"rss_end_mb":%s,"sent":%s,"load1_start":%s,"load1_end":%s}\n' \
+				"$DB" "$RECIPIENTS" "$recipients" "$t" "$(mb "$hwm")" "$(mb "$rss")" "$sent" "$load_start" "$(load1)"
+			exit 1
+		fi
+		i=$((i + 1))
+		sleep 0.25
+	fi
+done
+
+end_t=$(echo "$(now) - $start" | bc)
+rss_end=$(rss_of VmRSS)
+hwm_end=$(rss_of VmHWM)
+sent_end=$(sent_now)
+cpu_end=$(cpu_s) load_end=$(load1)
+send_s=$(echo "$end_t - $expand_s" | bc)
+rate=$(printf %.1f "$(echo "scale=2; ($sent_end - $sent_at_expand) / $send_s" | bc)")
+statuses=$(sql "SELECT status || '=' || COUNT(*) FROM messages WHERE campaign_id = $campaign GROUP BY status ORDER BY status" | tr '\n' ' ')
+# RSS after 60, 120 and 300 s of sending (the first sample at or after
+# each; "-" when sending stopped sooner).
+rss_at() {
+	awk -F'\t' -v e="$expand_s" -v a="$1" 'NR > 1 && $2 == "sending" && $1 - e >= a { printf "%.1f", $7 / 1024; found = 1; exit }
+		END { if (!found) print "-" }' "$TMP/samples.tsv"
+}
+r60=$(rss_at 60) r120=$(rss_at 120) r300=$(rss_at 300)
+errors=$(grep -c '"level":"error"' "$TMP/parley.log" || true)
+warns=$(grep -c '"level":"warn"' "$TMP/parley.log" || true)
+
+echo
+echo "database            $DB ($(if [ "$DB" = postgres ]; then sql 'SHOW server_version'; else sqlite3 --version | cut -d' ' -f1; fi))"
+echo "recipients          $recipients (seeded in $(printf %.0f "$seed_s") s)"
+echo "expansion           $(printf %.1f "$expand_s") s ($(echo "$recipients / $expand_s" | bc) recipients/s)"
+echo "peak RSS (VmHWM)    expanding: $(mb "$expand_hwm") MB; overall: $(mb "$hwm_end") MB (RSS before start $(mb "$rss0") MB)"
+echo "RSS                 at end: $(mb "$rss_end") MB; after 60/120/300 s of sending: $r60/$r120/$r300 MB"
+echo "texts sent          $sent_end ($sent_at_expand during expansion); $rate/s over $(printf %.0f "$send_s") s after expansion"
+echo "campaign            status $status; messages by status: $statuses"
+echo "parley CPU          $(printf %.1f "$(echo "$cpu_expand - $cpu_start" | bc)") s expanding, $(printf %.1f "$(echo "$cpu_end - $cpu_expand" | bc)") s sending; machine load average $load_start at start, $load_end at end ($(nproc) CPUs)"
+echo "parley log          $errors errors, $warns warnings"
+if [ "$((errors + warns))" -gt 0 ]; then
+	grep -E '"level":"(error|warn)"' "$TMP/parley.log" | head -10 | cut -c1-400
+fi
+printf '{"kind":"campaign_1m","db":"%s","recipients":%s,"expand_s":%.1f,"peak_rss_mb":%s,"peak_rss_expand_mb":%s,"rss_end_mb":%s,"send_rate":%s,"sent":%s,"seconds":%.0f,"errors":%s,"load1_start":%s,"load1_end":%s}\n' \
+	"$DB" "$recipients" "$expand_s" "$(mb "$hwm_end")" "$(mb "$expand_hwm")" "$(mb "$rss_end")" "$rate" "$sent_end" "$end_t" "$errors" "$load_start" "$load_end"
