@@ -19,7 +19,7 @@ import (
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/gateway"
-	"github.com/parleyhq/parley/metrics"
+	"github.com/parleyhq/parley/gateway/metrics"
 	"github.com/parleyhq/parley/gateway/twilio"
 	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/store"
