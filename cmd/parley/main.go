@@ -48,6 +48,7 @@ commands:
   account create --name NAME [--token T] create a tenant with its first admin; prints the admin token
   version                               print the version
   dev seed|listbench                    measurement tools: synthetic data, list latency and query plans
+  bench                                 load: signed webhooks at Parley (closed or open loop) against the raw ingest ceiling
 
 Every command reads the PARLEY_* environment variables; "parley serve -h" lists them.
 `
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	case "dev":
 		return runDev(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "parley", version)
 		return nil

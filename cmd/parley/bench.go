@@ -1,0 +1,449 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
+	"github.com/parleyhq/parley/store"
+)
+
+// benchSpec is one load run (`parley bench`).
+type benchSpec struct {
+	Mode     string        // closed: Clients loop as fast as answers come; open: Rate arrivals a second
+	Clients  int           // closed loop: concurrent clients; also the ceiling's concurrency
+	Rate     float64       // open loop: webhooks a second
+	Duration time.Duration // of each phase
+	Warmup   time.Duration
+	Mix      benchMix
+	Ceiling  bool // also run the raw ingest ceiling
+	Target   string
+	Public   string
+}
+
+// benchMix weighs the kinds of webhook sent.
+type benchMix struct{ New, Reply, Duplicate, Stop, Status int }
+
+func (m benchMix) total() int { return m.New + m.Reply + m.Duplicate + m.Stop + m.Status }
+
+func parseMix(s string) (benchMix, error) {
+	var m benchMix
+	fields := map[string]*int{"new": &m.New, "reply": &m.Reply, "duplicate": &m.Duplicate, "stop": &m.Stop, "status": &m.Status}
+	for _, part := range strings.Split(s, ",") {
+		name, weight, ok := strings.Cut(strings.TrimSpace(part), "=")
+		dst, known := fields[name]
+		n, err := strconv.Atoi(weight)
+		if !ok || !known || err != nil || n < 0 {
+			return m, fmt.Errorf("--mix: want kind=weight,… with kinds new, reply, duplicate, stop, status; got %q", part)
+		}
+		*dst = n
+	}
+	if m.total() == 0 {
+		return m, errors.New("--mix: the weights add up to nothing")
+	}
+	return m, nil
+}
+
+// benchCredentials are the bench account's carrier credentials: the fake
+// carrier signs with them and Parley checks them.
+const (
+	benchAccountSID = "ACbench0000000000000000000000000"
+	benchAuthToken  = "benchtoken000000000000000000000"
+)
+
+// runBench drives signed Twilio webhooks at Parley and, with --ceiling,
+// runs the same ingest transactions straight against the database with
+// the same concurrency; it prints a summary and one JSON line.
+func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var spec benchSpec
+	var mix string
+	cfg, err := parseConfig("bench", args, getenv, stdout, stderr, func(_ *Config, fs *flag.FlagSet) {
+		fs.StringVar(&spec.Mode, "mode", "closed", "closed (clients send as fast as answers come) or open (a fixed arrival rate)")
+		fs.IntVar(&spec.Clients, "clients", 16, "closed loop: concurrent clients (and the ceiling's concurrency)")
+		fs.Float64Var(&spec.Rate, "rate", 200, "open loop: webhooks a second")
+		fs.DurationVar(&spec.Duration, "duration", 20*time.Second, "how long each phase is measured")
+		fs.DurationVar(&spec.Warmup, "warmup", 3*time.Second, "unmeasured load before each phase")
+		fs.StringVar(&mix, "mix", "new=25,reply=50,duplicate=5,stop=5,status=15", "kinds of webhook and their weights")
+		fs.BoolVar(&spec.Ceiling, "ceiling", true, "also measure the raw ingest transaction on the database, no HTTP, same concurrency")
+		fs.StringVar(&spec.Target, "target", "", "a running Parley's base URL on the same database (default: start one in this process)")
+		fs.StringVar(&spec.Public, "target-public-url", "", "the target's PARLEY_PUBLIC_URL, signed over (default: --target)")
+	})
+	if err != nil {
+		return err
+	}
+	if spec.Mix, err = parseMix(mix); err != nil {
+		return err
+	}
+	if spec.Mode != "closed" && spec.Mode != "open" {
+		return fmt.Errorf("--mode: want closed or open, got %q", spec.Mode)
+	}
+	if spec.Clients < 1 || spec.Rate <= 0 || spec.Duration <= 0 {
+		return errors.New("--clients, --rate and --duration must be positive")
+	}
+	b, err := newBench(ctx, cfg, spec, stderr)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	res, err := b.run(ctx)
+	if err != nil {
+		return err
+	}
+	res.print(stdout)
+	return nil
+}
+
+// bench is one run's world: the database, the bench account's channel,
+// the fake carrier playing the phones and Twilio's API, and Parley.
+type bench struct {
+	spec    benchSpec
+	db      *store.DB
+	route   conversations.InboundRoute
+	carrier *twiliotest.Carrier
+	fake    *httptest.Server
+	parley  *Main
+	phones  *phoneBook
+	log     io.Writer
+	cleanup []func()
+}
+
+func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*bench, error) {
+	b := &bench{spec: spec, log: log}
+	db, err := openDev(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	b.db = db
+	b.cleanup = append(b.cleanup, func() { db.Close() })
+	// Each run texts a number of its own, so runs on one database never
+	// meet each other's threads.
+	business := validNumber("628", time.Now().UnixMilli())
+	acc, _, err := db.CreateAccount(ctx, "Bench "+business, conversations.NewUser{Email: "bench" + business[1:] + "@bench.example",
+		Name: "Bench", Role: conversations.RoleAdmin}, conversations.NewTokenSecret(), time.Now())
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	inbox, err := db.CreateInbox(ctx, conversations.Inbox{AccountID: acc.ID, Name: "Bench", Kind: conversations.InboxSupport, CreatedAt: time.Now()})
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	sid := fmt.Sprintf("ACbench%025d", time.Now().UnixNano()%1e18)
+	if _, err := db.CreateChannel(ctx, conversations.Channel{AccountID: acc.ID, InboxID: inbox.ID, Carrier: conversations.CarrierTwilio,
+		PhoneNumber: business, CarrierAccountID: sid, AuthToken: benchAuthToken, CreatedAt: time.Now()}); err != nil {
+		b.close()
+		return nil, err
+	}
+	if b.route, err = db.FindInboundRoute(ctx, conversations.CarrierTwilio, sid, business, ""); err != nil {
+		b.close()
+		return nil, err
+	}
+	b.phones = &phoneBook{business: business, account: sid, next: rand.Int64N(8_000_000)}
+
+	var carrier atomic.Pointer[twiliotest.Carrier]
+	b.fake = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { carrier.Load().ServeHTTP(w, r) }))
+	b.cleanup = append(b.cleanup, b.fake.Close)
+	target, public := spec.Target, spec.Public
+	if target == "" {
+		// Parley in this process, on the same database, with the fake
+		// carrier as Twilio's API.
+		pcfg := cfg
+		pcfg.Addr, pcfg.TwilioAPIURL, pcfg.LogLevel, pcfg.LogFormat = "127.0.0.1:0", b.fake.URL, "error", "json"
+		pcfg.TokenFile = filepath.Join(os.TempDir(), "parley-bench.token")
+		b.parley = NewMain(pcfg, log)
+		if err := b.parley.Run(ctx); err != nil {
+			b.close()
+			return nil, err
+		}
+		b.cleanup = append(b.cleanup, func() { b.parley.Close() })
+		target, public = "http://"+b.parley.Addr(), pcfg.PublicURL
+	}
+	if public == "" {
+		public = target
+	}
+	c := twiliotest.New(twiliotest.Config{Accounts: map[string]string{sid: benchAuthToken}, ParleyURL: target, PublicURL: public,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}})
+	carrier.Store(c)
+	b.carrier = c
+	b.cleanup = append(b.cleanup, c.Close)
+	return b, nil
+}
+
+func (b *bench) close() {
+	for i := len(b.cleanup) - 1; i >= 0; i-- {
+		b.cleanup[i]()
+	}
+}
+
+// benchResult is what a run measured.
+type benchResult struct {
+	DB         string  `json:"db"`
+	Mode       string  `json:"mode"`
+	Clients    int     `json:"clients,omitempty"`
+	Rate       float64 `json:"rate,omitempty"`
+	Seconds    float64 `json:"seconds"`
+	Requests   int64   `json:"requests"`
+	Errors     int64   `json:"errors"`
+	RPS        float64 `json:"rps"`
+	P50        float64 `json:"p50_ms"`
+	P90        float64 `json:"p90_ms"`
+	P99        float64 `json:"p99_ms"`
+	Max        float64 `json:"max_ms"`
+	CeilingTPS float64 `json:"ceiling_tps,omitempty"`
+	Ratio      float64 `json:"ratio,omitempty"`
+}
+
+func (b *bench) run(ctx context.Context) (benchResult, error) {
+	res := benchResult{DB: b.db.Dialect(), Mode: b.spec.Mode}
+	fmt.Fprintf(b.log, "bench: %s loop on %s for %s (after %s warm-up)\n", b.spec.Mode, res.DB, b.spec.Duration, b.spec.Warmup)
+	hist, n, errs, took := b.phase(ctx, b.webhook)
+	res.Seconds, res.Requests, res.Errors = took.Seconds(), n, errs
+	res.RPS = float64(n) / took.Seconds()
+	ms := func(q float64) float64 { return float64(hist.ValueAtQuantile(q)) / 1000 }
+	res.P50, res.P90, res.P99, res.Max = ms(50), ms(90), ms(99), float64(hist.Max())/1000
+	if b.spec.Mode == "closed" {
+		res.Clients = b.spec.Clients
+	} else {
+		res.Rate = b.spec.Rate
+	}
+	if b.spec.Ceiling {
+		fmt.Fprintf(b.log, "bench: the ceiling, the same ingest transactions on the database with %d clients\n", b.spec.Clients)
+		closed := b.spec
+		closed.Mode = "closed"
+		b.spec, closed = closed, b.spec
+		_, cn, _, ctook := b.phase(ctx, b.ingestDirect)
+		b.spec = closed
+		res.CeilingTPS = float64(cn) / ctook.Seconds()
+		res.Ratio = res.RPS / res.CeilingTPS
+	}
+	return res, nil
+}
+
+// phase runs op under the spec's loop for the warm-up, then measures it
+// for the duration: a latency histogram (µs), how many ran and failed.
+func (b *bench) phase(ctx context.Context, op func(ctx context.Context, rng *rand.Rand) error) (*hdrhistogram.Histogram, int64, int64, time.Duration) {
+	hist := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
+	var mu sync.Mutex
+	var count, errs atomic.Int64
+	var firstErr sync.Once
+	start := time.Now()
+	measureFrom := start.Add(b.spec.Warmup)
+	end := measureFrom.Add(b.spec.Duration)
+	record := func(intended time.Time, err error) {
+		done := time.Now()
+		if intended.Before(measureFrom) || done.After(end) {
+			return
+		}
+		count.Add(1)
+		if err != nil {
+			errs.Add(1)
+			firstErr.Do(func() { fmt.Fprintf(b.log, "bench: first error: %v\n", err) })
+		}
+		mu.Lock()
+		_ = hist.RecordValue(done.Sub(intended).Microseconds())
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	if b.spec.Mode == "closed" {
+		for i := range b.spec.Clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(i), uint64(start.UnixNano())))
+				for time.Now().Before(end) && ctx.Err() == nil {
+					began := time.Now()
+					record(began, op(ctx, rng))
+				}
+			}()
+		}
+	} else {
+		// Open loop: arrivals at fixed times whatever the answers, each
+		// timed from when it was due, so a stall shows in the latencies
+		// instead of slowing the arrivals (coordinated omission).
+		interval := time.Duration(float64(time.Second) / b.spec.Rate)
+		for i := 0; ctx.Err() == nil; i++ {
+			due := start.Add(time.Duration(i) * interval)
+			if !due.Before(end) {
+				break
+			}
+			time.Sleep(time.Until(due))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(i), uint64(start.UnixNano())))
+				record(due, op(ctx, rng))
+			}()
+		}
+	}
+	wg.Wait()
+	return hist, count.Load(), errs.Load(), b.spec.Duration
+}
+
+// webhook sends one webhook of the mix to Parley; a non-200 is an error.
+func (b *bench) webhook(ctx context.Context, rng *rand.Rand) error {
+	kind := b.pick(rng)
+	if kind == "status" {
+		if sid, ok := b.phones.outboundSid(b.carrier, rng); ok {
+			code, err := b.carrier.SendStatus(ctx, sid, "delivered", 0)
+			return answered(code, err)
+		}
+		kind = "reply"
+	}
+	in := b.phones.text(kind, rng)
+	res, err := b.carrier.SendInbound(ctx, twiliotest.Inbound{AccountSid: b.phones.account, From: in.From, To: in.To, Body: in.Body, MessageSid: in.CarrierMessageID})
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("inbound webhook answered %d: %s", res.StatusCode, res.Body)
+	}
+	return err
+}
+
+func answered(code int, err error) error {
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("status callback answered %d", code)
+	}
+	return err
+}
+
+// ingestDirect runs the ingest transaction of one text of the mix straight
+// on the database: what Parley's webhook commits, without HTTP, signature
+// or routing. Status callbacks are replaced by replies: the ceiling is the
+// inbound transaction's.
+func (b *bench) ingestDirect(ctx context.Context, rng *rand.Rand) error {
+	kind := b.pick(rng)
+	if kind == "status" {
+		kind = "reply"
+	}
+	in := b.phones.text(kind, rng)
+	ing := conversations.Ingester{Store: b.db, Clock: parleyClock}
+	_, err := ing.Ingest(ctx, b.route, in)
+	return err
+}
+
+func (b *bench) pick(rng *rand.Rand) string {
+	m := b.spec.Mix
+	n := rng.IntN(m.total())
+	for _, k := range []struct {
+		name   string
+		weight int
+	}{{"new", m.New}, {"reply", m.Reply}, {"duplicate", m.Duplicate}, {"stop", m.Stop}, {"status", m.Status}} {
+		if n < k.weight {
+			return k.name
+		}
+		n -= k.weight
+	}
+	return "reply"
+}
+
+func (r benchResult) print(w io.Writer) {
+	fmt.Fprintf(w, "%s, %s loop: %d webhooks in %.1f s = %.0f/s, %d errors\n", r.DB, r.Mode, r.Requests, r.Seconds, r.RPS, r.Errors)
+	fmt.Fprintf(w, "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", r.P50, r.P90, r.P99, r.Max)
+	if r.CeilingTPS > 0 {
+		fmt.Fprintf(w, "ceiling: %.0f ingest transactions/s straight on the database; ratio %.2f\n", r.CeilingTPS, r.Ratio)
+	}
+	line, _ := json.Marshal(struct {
+		Kind string `json:"kind"`
+		benchResult
+	}{"ingest", r})
+	fmt.Fprintln(w, string(line))
+}
+
+var parleyClock = parley.SystemClock{}
+
+// phoneBook makes the texts of the mix: new phones, replies from known
+// ones, resent duplicates, STOP and START, and finds sids of texts Parley
+// sent for status callbacks.
+type phoneBook struct {
+	business, account string
+
+	mu     sync.Mutex
+	next   int64
+	known  []string
+	stops  map[string]bool             // phones that last said STOP
+	recent []conversations.InboundText // a ring of sent texts, to resend
+	sids   []string
+	sidsAt time.Time
+}
+
+// validNumber is the n-th (modulo 8 million) valid US number of an area
+// code: exchanges start at 200.
+func validNumber(area string, n int64) string {
+	n %= 8_000_000
+	return fmt.Sprintf("+1%s%03d%04d", area, 200+n/10_000, n%10_000)
+}
+
+var benchWords = strings.Fields("hi hello thanks please when can you come by my order quote today tomorrow price job visit time is it ready")
+
+func (p *phoneBook) text(kind string, rng *rand.Rand) conversations.InboundText {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if kind == "duplicate" && len(p.recent) > 0 {
+		return p.recent[rng.IntN(len(p.recent))]
+	}
+	var from string
+	if kind == "new" || len(p.known) == 0 {
+		p.next++
+		from = validNumber("415", p.next)
+		p.known = append(p.known, from)
+	} else {
+		from = p.known[rng.IntN(len(p.known))]
+	}
+	words := make([]string, 3+rng.IntN(10))
+	for i := range words {
+		words[i] = benchWords[rng.IntN(len(benchWords))]
+	}
+	body := strings.Join(words, " ")
+	if kind == "stop" {
+		if p.stops == nil {
+			p.stops = map[string]bool{}
+		}
+		body = "STOP"
+		if p.stops[from] {
+			body = "START"
+		}
+		p.stops[from] = !p.stops[from]
+	}
+	in := conversations.InboundText{CarrierMessageID: fmt.Sprintf("SM%032x", rng.Uint64()), From: from, To: p.business, Body: body, Segments: 1}
+	if len(p.recent) < 1000 {
+		p.recent = append(p.recent, in)
+	} else {
+		p.recent[rng.IntN(len(p.recent))] = in
+	}
+	return in
+}
+
+// outboundSid picks a text Parley sent (a confirmation or an auto-reply)
+// from the fake carrier's list, refreshed at most every half second.
+func (p *phoneBook) outboundSid(c *twiliotest.Carrier, rng *rand.Rand) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.sidsAt) > 500*time.Millisecond {
+		p.sids = p.sids[:0]
+		for _, m := range c.Messages() {
+			p.sids = append(p.sids, m.Sid)
+		}
+		p.sidsAt = time.Now()
+	}
+	if len(p.sids) == 0 {
+		return "", false
+	}
+	return p.sids[rng.IntN(len(p.sids))], true
+}

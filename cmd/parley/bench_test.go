@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseMix(t *testing.T) {
+	m, err := parseMix("new=1, reply=2,duplicate=0,stop=3,status=4")
+	if err != nil || m != (benchMix{New: 1, Reply: 2, Stop: 3, Status: 4}) {
+		t.Errorf("parseMix = %+v, %v", m, err)
+	}
+	for _, bad := range []string{"new=1,hello=2", "new=-1", "new", "new=0,reply=0", "new=x"} {
+		if _, err := parseMix(bad); err == nil {
+			t.Errorf("parseMix(%q) accepted", bad)
+		}
+	}
+}
+
+// TestBenchDrivesParleyAndTheCeiling runs the load tool briefly in both
+// loops on SQLite: every webhook answered 200, latencies recorded, the
+// ceiling measured, and the last line is the JSON summary.
+func TestBenchDrivesParleyAndTheCeiling(t *testing.T) {
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "bench.db")
+	for _, mode := range []string{"closed", "open"} {
+		t.Run(mode, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			args := []string{"bench", "--mode", mode, "--clients", "4", "--rate", "50", "--duration", "1s", "--warmup", "200ms",
+				"--mix", "new=2,reply=4,duplicate=1,stop=1,status=2"}
+			err := run(context.Background(), args, getenvFrom(map[string]string{"PARLEY_DATABASE_URL": dbURL}), &out, &errs)
+			if err != nil {
+				t.Fatalf("bench: %v\n%s", err, errs.String())
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			var res struct {
+				Kind       string  `json:"kind"`
+				DB         string  `json:"db"`
+				Requests   int     `json:"requests"`
+				Errors     int     `json:"errors"`
+				RPS        float64 `json:"rps"`
+				P50        float64 `json:"p50_ms"`
+				P99        float64 `json:"p99_ms"`
+				CeilingTPS float64 `json:"ceiling_tps"`
+				Ratio      float64 `json:"ratio"`
+			}
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+				t.Fatalf("the last line is not the JSON summary: %v\n%s", err, out.String())
+			}
+			if res.Kind != "ingest" || res.DB != "sqlite" || res.Requests == 0 || res.Errors != 0 || res.RPS <= 0 ||
+				res.P50 <= 0 || res.P99 < res.P50 || res.CeilingTPS <= 0 || res.Ratio <= 0 {
+				t.Errorf("summary %+v\n%s%s", res, out.String(), errs.String())
+			}
+		})
+	}
+	if err := run(context.Background(), []string{"bench", "--mode", "sideways"}, getenvFrom(nil), io.Discard, io.Discard); err == nil {
+		t.Error("an unknown mode was accepted")
+	}
+}
