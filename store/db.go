@@ -65,6 +65,9 @@ type DB struct {
 	// one can starve while others take the lock back to back (a webhook
 	// behind a backlog sweep). A Go mutex hands the lock over in turn.
 	writers *sync.Mutex
+	// group batches inbound texts into shared transactions (PostgreSQL,
+	// unless the URL says parley_group_commit=off).
+	group *groupCommit
 	// URL is the database URL without its password, for logs.
 	URL string
 }
@@ -125,6 +128,10 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	rawURL, groupCommitOn, err := groupCommitSetting(rawURL)
+	if err != nil {
+		return nil, err
+	}
 	db, err := sqlx.Open("postgres", withBinaryParameters(rawURL))
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
@@ -136,7 +143,11 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open postgres %s: %w", redact(rawURL), err)
 	}
-	return &DB{db: db, dialect: postgresDialect, URL: redact(rawURL)}, nil
+	out := &DB{db: db, dialect: postgresDialect, URL: redact(rawURL)}
+	if groupCommitOn {
+		out.group = newGroupCommit(out)
+	}
+	return out, nil
 }
 
 // poolSize reads and removes Parley's own parley_max_conns parameter
@@ -158,6 +169,26 @@ func poolSize(rawURL string) (string, int, error) {
 	q.Del("parley_max_conns")
 	u.RawQuery = q.Encode()
 	return u.String(), n, nil
+}
+
+// groupCommitSetting reads and removes parley_group_commit (on by
+// default; "off" gives every inbound text a transaction of its own).
+func groupCommitSetting(rawURL string) (string, bool, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL, true, nil
+	}
+	q := u.Query()
+	raw := q.Get("parley_group_commit")
+	if raw == "" {
+		return rawURL, true, nil
+	}
+	if raw != "on" && raw != "off" {
+		return "", false, fmt.Errorf("store: parley_group_commit=%q: want on or off", raw)
+	}
+	q.Del("parley_group_commit")
+	u.RawQuery = q.Encode()
+	return u.String(), raw == "on", nil
 }
 
 // withBinaryParameters turns on lib/pq's binary_parameters unless the URL
@@ -192,8 +223,13 @@ func redact(rawURL string) string {
 // Dialect names the database: "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.dialect.name }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.db.Close() }
+// Close closes the database, after the group commit's batches.
+func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
+	return db.db.Close()
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }

@@ -14,12 +14,22 @@ import (
 	"github.com/parleyhq/parley/optout"
 )
 
-// Ingest applies an inbound text in one transaction.
+// Ingest applies an inbound text: on PostgreSQL with group commit, in one
+// transaction with the texts arriving beside it (see groupCommit), else in
+// a transaction of its own.
+func (db *DB) Ingest(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
+	if db.group != nil {
+		return db.group.ingest(ctx, p)
+	}
+	return db.IngestAlone(ctx, p)
+}
+
+// IngestAlone applies an inbound text in a transaction of its own.
 //
 // Two first texts from one phone may race to create its contact or
 // conversation; the loser hits a unique index, and the whole transaction is
 // retried, when it finds what the winner created.
-func (db *DB) Ingest(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
+func (db *DB) IngestAlone(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
 	var res conversations.IngestResult
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+// groupCommit writes inbound texts that arrive together in one
+// transaction: a worker takes a waiting text, gathers those arriving in
+// the next groupMaxWait (at most groupMaxBatch), applies each under a
+// savepoint and commits once. Every webhook is answered only after the
+// commit that holds its text, so what Parley acknowledges is durable, as
+// with a transaction per text; the commit's flush to disk, the larger part
+// of a short transaction's cost, is shared.
+//
+// Each text is the same ingest as alone, so idempotency and the state
+// machine are unchanged: a duplicate in the same batch finds the first
+// copy, which its transaction already holds. A text that fails rolls back
+// to its savepoint and gets its own error, leaving its neighbours alone; a
+// text that lost a race with another transaction (a unique index) and a
+// batch whose commit fails are retried one text per transaction.
+type groupCommit struct {
+	db    *DB
+	calls chan *ingestCall
+	stop  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+	// batches and texts count what was committed, for GroupCommitStats.
+	batches, texts atomic.Int64
+}
+
+// Batching bounds: a text waits at most groupMaxWait for company; a batch
+// holds at most groupMaxBatch texts; groupWorkers batches commit side by
+// side, so one slow commit does not hold every webhook.
+const (
+	groupMaxWait  = time.Millisecond
+	groupMaxBatch = 64
+	groupWorkers  = 4
+)
+
+type ingestCall struct {
+	ctx  context.Context
+	plan conversations.IngestPlan
+	res  conversations.IngestResult
+	err  error
+	done chan struct{}
+}
+
+func newGroupCommit(db *DB) *groupCommit {
+	return &groupCommit{db: db, calls: make(chan *ingestCall), stop: make(chan struct{})}
+}
+
+func (g *groupCommit) ingest(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
+	g.once.Do(func() {
+		for range groupWorkers {
+			g.wg.Add(1)
+			go g.work()
+		}
+	})
+	call := &ingestCall{ctx: ctx, plan: p, done: make(chan struct{})}
+	select {
+	case g.calls <- call:
+	case <-ctx.Done():
+		return conversations.IngestResult{}, ctx.Err()
+	case <-g.stop:
+		return g.db.IngestAlone(ctx, p)
+	}
+	// Not cut short by ctx: once taken, the text may be committed, and the
+	// caller must learn what happened to it.
+	<-call.done
+	return call.res, call.err
+}
+
+// close stops the workers once their batches are done.
+func (g *groupCommit) close() {
+	close(g.stop)
+	g.wg.Wait()
+}
+
+func (g *groupCommit) work() {
+	defer g.wg.Done()
+	for {
+		select {
+		case first := <-g.calls:
+			g.commit(g.gather(first))
+		case <-g.stop:
+			return
+		}
+	}
+}
+
+// gather collects the texts arriving within groupMaxWait of the first.
+func (g *groupCommit) gather(first *ingestCall) []*ingestCall {
+	batch := []*ingestCall{first}
+	timer := time.NewTimer(groupMaxWait)
+	defer timer.Stop()
+	for len(batch) < groupMaxBatch {
+		select {
+		case c := <-g.calls:
+			batch = append(batch, c)
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit writes a batch in one transaction and answers its callers.
+func (g *groupCommit) commit(batch []*ingestCall) {
+	plans := make([]conversations.IngestPlan, len(batch))
+	for i, c := range batch {
+		plans[i] = c.plan
+	}
+	// The batch is not any one caller's: a caller giving up must not roll
+	// back its neighbours.
+	results, errs := g.db.IngestBatch(context.WithoutCancel(batch[0].ctx), plans)
+	g.batches.Add(1)
+	g.texts.Add(int64(len(batch)))
+	for i, c := range batch {
+		c.res, c.err = results[i], errs[i]
+		close(c.done)
+	}
+}
+
+// GroupCommitStats reports how many batches the group commit wrote and
+// how many texts they held; zeros when it is off.
+func (db *DB) GroupCommitStats() (batches, texts int64) {
+	if db.group == nil {
+		return 0, 0
+	}
+	return db.group.batches.Load(), db.group.texts.Load()
+}
+
+// IngestBatch applies texts in one transaction, each under a savepoint so
+// that its failure is its own, and returns each text's result and error
+// in the order given. A text that lost a race with another transaction (a
+// unique index), and every text when the transaction itself fails, is
+// retried in a transaction of its own.
+func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan) ([]conversations.IngestResult, []error) {
+	results := make([]conversations.IngestResult, len(plans))
+	errs := make([]error, len(plans))
+	// Rows are locked in (channel, phone) order, so batches committing side
+	// by side never wait on each other in a cycle; the order is stable, so
+	// a phone's texts keep their order of arrival.
+	order := make([]int, len(plans))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(plans[a].Channel.ID, plans[b].Channel.ID), cmp.Compare(plans[a].Text.From, plans[b].Text.From))
+	})
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, i := range order {
+			if err := applySaved(ctx, tx, plans[i], &results[i], &errs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := range plans {
+		if err != nil || parley.IsKind(errs[i], parley.ECONFLICT) {
+			results[i], errs[i] = db.IngestAlone(ctx, plans[i])
+		}
+	}
+	return results, errs
+}
+
+// applySaved ingests one text under a savepoint; its failure is its own
+// (res, textErr). The error returned is the transaction's: the batch
+// cannot go on.
+func applySaved(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan, res *conversations.IngestResult, textErr *error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT text`); err != nil {
+		return err
+	}
+	*res, *textErr = ingest(ctx, tx, p)
+	if *textErr != nil {
+		*res, *textErr = conversations.IngestResult{}, translate(*textErr)
+		_, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT text; RELEASE SAVEPOINT text`)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT text`)
+	return err
+}
