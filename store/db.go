@@ -150,45 +150,44 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	return out, nil
 }
 
-// poolSize reads and removes Parley's own parley_max_conns parameter
-// (lib/pq would send an unknown parameter to the server, which refuses it).
-func poolSize(rawURL string) (string, int, error) {
+// takeParam reads and removes one of Parley's own URL parameters: lib/pq
+// would send an unknown parameter to the server, which refuses it.
+func takeParam(rawURL, name string) (rest, value string) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return rawURL, defaultMaxConns, nil
+		return rawURL, ""
 	}
 	q := u.Query()
-	raw := q.Get("parley_max_conns")
+	value = q.Get(name)
+	if value == "" {
+		return rawURL, ""
+	}
+	q.Del(name)
+	u.RawQuery = q.Encode()
+	return u.String(), value
+}
+
+// poolSize reads parley_max_conns.
+func poolSize(rawURL string) (string, int, error) {
+	rest, raw := takeParam(rawURL, "parley_max_conns")
 	if raw == "" {
-		return rawURL, defaultMaxConns, nil
+		return rest, defaultMaxConns, nil
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 1 {
 		return "", 0, fmt.Errorf("store: parley_max_conns=%q: want a whole number of at least 1", raw)
 	}
-	q.Del("parley_max_conns")
-	u.RawQuery = q.Encode()
-	return u.String(), n, nil
+	return rest, n, nil
 }
 
-// groupCommitSetting reads and removes parley_group_commit (on by
-// default; "off" gives every inbound text a transaction of its own).
+// groupCommitSetting reads parley_group_commit (on by default; "off" gives
+// every inbound text a transaction of its own).
 func groupCommitSetting(rawURL string) (string, bool, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return rawURL, true, nil
-	}
-	q := u.Query()
-	raw := q.Get("parley_group_commit")
-	if raw == "" {
-		return rawURL, true, nil
-	}
-	if raw != "on" && raw != "off" {
+	rest, raw := takeParam(rawURL, "parley_group_commit")
+	if raw != "" && raw != "on" && raw != "off" {
 		return "", false, fmt.Errorf("store: parley_group_commit=%q: want on or off", raw)
 	}
-	q.Del("parley_group_commit")
-	u.RawQuery = q.Encode()
-	return u.String(), raw == "on", nil
+	return rest, raw != "off", nil
 }
 
 // withBinaryParameters turns on lib/pq's binary_parameters unless the URL

@@ -22,3 +22,21 @@ func TestPoolSizeParameter(t *testing.T) {
 		})
 	}
 }
+
+func TestGroupCommitParameter(t *testing.T) {
+	tests := []struct {
+		url, wantURL string
+		on, ok       bool
+	}{
+		{"postgres://u@h/db?sslmode=disable", "postgres://u@h/db?sslmode=disable", true, true},
+		{"postgres://u@h/db?parley_group_commit=off&sslmode=disable", "postgres://u@h/db?sslmode=disable", false, true},
+		{"postgres://u@h/db?parley_group_commit=on", "postgres://u@h/db", true, true},
+		{"postgres://u@h/db?parley_group_commit=maybe", "", false, false},
+	}
+	for _, tt := range tests {
+		got, on, err := groupCommitSetting(tt.url)
+		if (err == nil) != tt.ok || on != tt.on || (tt.ok && got != tt.wantURL) {
+			t.Errorf("groupCommitSetting(%q) = %q, %v, %v; want %q, %v", tt.url, got, on, err, tt.wantURL, tt.on)
+		}
+	}
+}
