@@ -460,6 +460,12 @@ func nextBatch(prev int64, due int, now time.Time, tick time.Duration) time.Time
 	return now.Add(tick)
 }
 
+// queueBudget bounds the time one tick spends queueing a campaign's texts:
+// when the database is slower than the rate, the tick still ends in time
+// to expand the audience further and to serve the other campaigns, and
+// the next tick makes up what was not queued.
+const queueBudget = 500 * time.Millisecond
+
 // queueRecipients queues up to n pending recipients' texts, each in the
 // recipient's conversation; opted-out phones are skipped.
 func queueRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, n int, now time.Time, tick time.Duration) (int, error) {
@@ -495,8 +501,9 @@ WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, look);
 	}
 	ch := chRow.channel()
 	queued, handled := 0, 0
+	began := time.Now() // a work budget on the wall clock, not domain time
 	for _, r := range pending {
-		if handled == n {
+		if handled == n || time.Since(began) > queueBudget {
 			break
 		}
 		if settings.QuietHours != nil && settings.QuietHours.QuietFor(now, r.Phone) {
