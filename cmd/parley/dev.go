@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -140,6 +141,13 @@ WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY C
 		{"view=mine q=gutter", conversations.ConversationFilter{AccountID: acc, AssigneeID: parley.ID(agent), Query: "gutter"}},
 	}
 	fmt.Fprintf(stdout, "database %s, %d runs each, page of 50\n", db.URL, runs)
+	summary := listSummary{Kind: "inbox", DB: db.Dialect()}
+	if err := db.SQL().GetContext(ctx, &summary.Conversations, db.SQL().Rebind(`SELECT COUNT(*) FROM conversations WHERE account_id = ?`), account); err != nil {
+		return err
+	}
+	if err := db.SQL().GetContext(ctx, &summary.Messages, db.SQL().Rebind(`SELECT COUNT(*) FROM messages WHERE account_id = ?`), account); err != nil {
+		return err
+	}
 	for _, c := range cases {
 		f := c.f
 		f.Page = conversations.Page{Limit: 50}
@@ -166,9 +174,11 @@ WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY C
 			n = len(got)
 		}
 		slices.Sort(durations)
+		p50, p95 := durations[len(durations)/2], durations[len(durations)*95/100]
 		fmt.Fprintf(stdout, "%-28s rows=%-3d median=%-9s p95=%-9s max=%s\n", c.name, n,
-			durations[len(durations)/2].Round(time.Microsecond), durations[len(durations)*95/100].Round(time.Microsecond),
-			durations[len(durations)-1].Round(time.Microsecond))
+			p50.Round(time.Microsecond), p95.Round(time.Microsecond), durations[len(durations)-1].Round(time.Microsecond))
+		summary.Queries = append(summary.Queries, listFigure{Name: c.name, P50: ms(p50), P95: ms(p95)})
+		summary.WorstP95 = max(summary.WorstP95, ms(p95))
 		if explain {
 			plan, err := db.ExplainConversations(ctx, f)
 			if err != nil {
@@ -177,5 +187,29 @@ WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY C
 			fmt.Fprintf(stdout, "%s\n", plan)
 		}
 	}
+	line, err := json.Marshal(summary)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, string(line))
 	return nil
 }
+
+// listSummary is listbench's closing JSON line.
+type listSummary struct {
+	Kind          string       `json:"kind"`
+	DB            string       `json:"db"`
+	Conversations int          `json:"conversations"`
+	Messages      int          `json:"messages"`
+	WorstP95      float64      `json:"worst_p95_ms"`
+	Queries       []listFigure `json:"queries"`
+}
+
+type listFigure struct {
+	Name string  `json:"name"`
+	P50  float64 `json:"p50_ms"`
+	P95  float64 `json:"p95_ms"`
+}
+
+// ms is a duration in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDevSeedAndListBench: the measurement tools seed an inbox and measure
+// every list the inbox asks for, ending with one JSON line.
+func TestDevSeedAndListBench(t *testing.T) {
+	env := getenvFrom(map[string]string{"PARLEY_DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "dev.db")})
+	var seeded bytes.Buffer
+	if err := run(context.Background(), []string{"dev", "seed", "--conversations", "300", "--messages", "1500", "--agents", "3",
+		"--contacts", "400", "--contact-type", "customer"}, env, &seeded, io.Discard); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	if !strings.Contains(seeded.String(), "seeded 400 contacts, 300 conversations and 1500 messages") {
+		t.Errorf("seed said %q", seeded.String())
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"dev", "listbench", "--runs", "5", "--explain=false"}, env, &out, io.Discard); err != nil {
+		t.Fatalf("listbench: %v\n%s", err, out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var sum listSummary
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatalf("last line is not the JSON summary: %v\n%s", err, out.String())
+	}
+	if sum.Kind != "inbox" || sum.DB != "sqlite" || sum.Conversations != 300 || sum.Messages != 1500 || len(sum.Queries) != 10 || sum.WorstP95 <= 0 {
+		t.Errorf("summary %+v", sum)
+	}
+}
