@@ -41,7 +41,11 @@ fuzz: ## run every fuzz test for FUZZTIME each (default 30s)
 	$(GO) test ./conversations -run='^$$' -fuzz='^FuzzSegment$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s
 
 .PHONY: bench
-bench: ## ingest benchmarks on SQLite and PostgreSQL, BENCHCOUNT runs each (compare medians)
+bench: ## a short run of every measurement (ingest vs. its ceiling, inbox lists, a campaign), printing JSON lines
+	scripts/bench.sh
+
+.PHONY: bench-go
+bench-go: ## the Go benchmarks of the ingest path on SQLite and PostgreSQL, BENCHCOUNT runs each (compare medians)
 	scripts/ensure-postgres.sh
 	$(GO) test ./gateway -run='^$$' -bench=InboundWebhook -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT)
 	$(GO) test ./store -run='^$$' -bench=Ingest -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# make bench: a short run of every measurement, each ending in one JSON
+# line, all of them repeated at the end. About three minutes on 2 cores.
+#
+#   ingest    parley bench, closed loop, on SQLite and on PostgreSQL, with
+#             the raw ingest ceiling at the same concurrency and the ratio;
+#             then an open loop at half the closed loop's rate (p99 there)
+#   inbox     dev seed (20k conversations, 200k messages) + dev listbench
+#   campaign  scripts/campaign-1m.sh at 50,000 recipients, 10 s of sending
+#
+# Longer runs: BENCH_SECONDS (default 8) per ingest phase; the README's
+# Performance section gives the commands of the long runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER=${BENCH_SECONDS:-8}
+CLIENTS=${BENCH_CLIENTS:-16}
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+scripts/ensure-postgres.sh
+go build -o bin/parley ./cmd/parley
+work=$(mktemp -d)
+lines=$work/lines
+pgdbs=()
+cleanup() {
+	for db in "${pgdbs[@]}"; do psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+pgdb() { # a fresh PostgreSQL database; prints its URL
+	local name="parley_bench_$1_$$"
+	psql "$PGURL/postgres" -qc "CREATE DATABASE $name" >/dev/null
+	pgdbs+=("$name")
+	echo "$PGURL/$name?sslmode=disable"
+}
+have_pg=1
+pg_isready -q -h 127.0.0.1 -p 5432 || have_pg=0
+# keep runs the JSON line of a command's output.
+keep() { tee /dev/stderr | grep '^{' | tail -1 >>"$lines"; }
+
+for db in sqlite postgres; do
+	if [ "$db" = postgres ] && [ $have_pg = 0 ]; then
+		echo "bench: PostgreSQL is not reachable; its runs are skipped" >&2
+		continue
+	fi
+	if [ "$db" = sqlite ]; then url="sqlite://$work/ingest.db"; else url=$(pgdb ingest); fi
+	echo "== ingest, $db, closed loop, $CLIENTS clients" >&2
+	PARLEY_DATABASE_URL=$url bin/parley bench --mode closed --clients "$CLIENTS" --duration "${SECONDS_PER}s" --warmup 2s 2>&1 | keep
+	rps=$(tail -1 "$lines" | sed -E 's/.*"rps":([0-9.]+).*/\1/')
+	half=$(awk -v r="$rps" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : h) }')
+	echo "== ingest, $db, open loop at $half/s (half the closed loop's rate)" >&2
+	PARLEY_DATABASE_URL=$url bin/parley bench --mode open --rate "$half" --duration "${SECONDS_PER}s" --warmup 2s --ceiling=false 2>&1 | keep
+done
+
+if [ $have_pg = 1 ]; then
+	url=$(pgdb inbox)
+	echo "== inbox lists, postgres, 20,000 conversations and 200,000 messages" >&2
+	PARLEY_DATABASE_URL=$url bin/parley dev seed --conversations 20000 --messages 200000 --agents 20 >/dev/null
+	PARLEY_DATABASE_URL=$url bin/parley dev listbench --runs 30 --explain=false 2>&1 | keep
+fi
+
+for db in sqlite postgres; do
+	if [ "$db" = postgres ] && [ $have_pg = 0 ]; then continue; fi
+	echo "== campaign, $db, 50,000 recipients" >&2
+	DB=$db RECIPIENTS=50000 SEND_SECONDS=10 PGURL=$PGURL scripts/campaign-1m.sh 2>&1 | keep
+done
+
+echo
+echo "== JSON lines"
+cat "$lines"
