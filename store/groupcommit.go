@@ -34,8 +34,9 @@ type groupCommit struct {
 	stop  chan struct{}
 	once  sync.Once
 	wg    sync.WaitGroup
-	// batches and texts count what was committed, for GroupCommitStats.
-	batches, texts atomic.Int64
+	// batches and texts count what was committed, for GroupCommitStats;
+	// committing, the batches being written now.
+	batches, texts, committing atomic.Int64
 }
 
 // Batching bounds: a text waits at most groupMaxWait for company; a batch
@@ -99,8 +100,22 @@ func (g *groupCommit) work() {
 }
 
 // gather collects the texts arriving within groupMaxWait of the first.
+// Like PostgreSQL's commit_siblings, it waits only when other batches are
+// committing: alone, a text has nobody to share its commit with, and
+// waiting would only add to its latency.
 func (g *groupCommit) gather(first *ingestCall) []*ingestCall {
 	batch := []*ingestCall{first}
+	if g.committing.Load() == 0 {
+		for len(batch) < groupMaxBatch { // only those already waiting
+			select {
+			case c := <-g.calls:
+				batch = append(batch, c)
+			default:
+				return batch
+			}
+		}
+		return batch
+	}
 	timer := time.NewTimer(groupMaxWait)
 	defer timer.Stop()
 	for len(batch) < groupMaxBatch {
@@ -122,7 +137,9 @@ func (g *groupCommit) commit(batch []*ingestCall) {
 	}
 	// The batch is not any one caller's: a caller giving up must not roll
 	// back its neighbours.
+	g.committing.Add(1)
 	results, errs := g.db.IngestBatch(context.WithoutCancel(batch[0].ctx), plans)
+	g.committing.Add(-1)
 	g.batches.Add(1)
 	g.texts.Add(int64(len(batch)))
 	for i, c := range batch {
