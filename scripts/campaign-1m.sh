@@ -70,6 +70,11 @@ freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 log "building bin/parley and bin/fakecarrier"
 go build -o bin/parley ./cmd/parley
 go build -o bin/fakecarrier ./cmd/fakecarrier
+# The code measured: the commit, and how many non-test Go files the working
+# tree changes beside it (others may be editing while this runs).
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$({ git diff --name-only HEAD -- '*.go' ':!*_test.go'; git ls-files --others --exclude-standard -- '*.go' ':!*_test.go'; } 2>/dev/null | wc -l)
+log "measuring $rev ($dirty uncommitted non-test Go files)"
 
 if [ "$DB" = postgres ]; then
 	psql "$PGURL/postgres?sslmode=disable" -qc "CREATE DATABASE $DBNAME" >/dev/null
@@ -178,9 +183,9 @@ while :; do
 			recipients=$(sql "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $campaign")
 			sent=$(sent_now) hwm=$(rss_of VmHWM) rss=$(rss_of VmRSS)
 			log "expansion not done after $EXPAND_TIMEOUT s: stage $stage, cursor $cursor, $recipients recipients ($(echo "$recipients / $t" | bc)/s), $sent texts sent, VmRSS $(mb "$rss") MB, VmHWM $(mb "$hwm") MB"
-			grep -E '"level":"(error|warn)"' "$TMP/parley.log" | head -10 | cut -c1-400
-			printf '{"kind":"campaign_1m","db":"%s","recipients":%s,"expand_s":null,"expanded":%s,"after_s":%.0f,"peak_rss_mb":%s,"rss_end_mb":%s,"sent":%s,"load1_start":%s,"load1_end":%s}\n' \
-				"$DB" "$RECIPIENTS" "$recipients" "$t" "$(mb "$hwm")" "$(mb "$rss")" "$sent" "$load_start" "$(load1)"
+			grep -E '"level":"(error|warn)"' "$TMP/parley.log" | head -10 | cut -c1-400 || true
+			printf '{"kind":"campaign_1m","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"expand_s":null,"expanded":%s,"after_s":%.0f,"peak_rss_mb":%s,"rss_end_mb":%s,"sent":%s,"load1_start":%s,"load1_end":%s}\n' \
+				"$rev" "$dirty" "$DB" "$RECIPIENTS" "$recipients" "$t" "$(mb "$hwm")" "$(mb "$rss")" "$sent" "$load_start" "$(load1)"
 			exit 1
 		fi
 		i=$((i + 1))
@@ -207,6 +212,7 @@ errors=$(grep -c '"level":"error"' "$TMP/parley.log" || true)
 warns=$(grep -c '"level":"warn"' "$TMP/parley.log" || true)
 
 echo
+echo "code                $rev ($dirty uncommitted non-test Go files)"
 echo "database            $DB ($(if [ "$DB" = postgres ]; then sql 'SHOW server_version'; else sqlite3 --version | cut -d' ' -f1; fi))"
 echo "recipients          $recipients (seeded in $(printf %.0f "$seed_s") s)"
 echo "expansion           $(printf %.1f "$expand_s") s ($(echo "$recipients / $expand_s" | bc) recipients/s)"
@@ -219,5 +225,5 @@ echo "parley log          $errors errors, $warns warnings"
 if [ "$((errors + warns))" -gt 0 ]; then
 	grep -E '"level":"(error|warn)"' "$TMP/parley.log" | head -10 | cut -c1-400
 fi
-printf '{"kind":"campaign_1m","db":"%s","recipients":%s,"expand_s":%.1f,"peak_rss_mb":%s,"peak_rss_expand_mb":%s,"rss_end_mb":%s,"send_rate":%s,"sent":%s,"seconds":%.0f,"errors":%s,"load1_start":%s,"load1_end":%s}\n' \
-	"$DB" "$recipients" "$expand_s" "$(mb "$hwm_end")" "$(mb "$expand_hwm")" "$(mb "$rss_end")" "$rate" "$sent_end" "$end_t" "$errors" "$load_start" "$load_end"
+printf '{"kind":"campaign_1m","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"expand_s":%.1f,"peak_rss_mb":%s,"peak_rss_expand_mb":%s,"rss_end_mb":%s,"send_rate":%s,"sent":%s,"seconds":%.0f,"errors":%s,"load1_start":%s,"load1_end":%s}\n' \
+	"$rev" "$dirty" "$DB" "$recipients" "$expand_s" "$(mb "$hwm_end")" "$(mb "$expand_hwm")" "$(mb "$rss_end")" "$rate" "$sent_end" "$end_t" "$errors" "$load_start" "$load_end"
