@@ -36,6 +36,10 @@ type Dispatcher struct {
 	// It must be longer than a send can take, and a carrier lookup before
 	// it: an item whose lease expires is taken for a crashed send.
 	Lease time.Duration
+	// SendTimeout is the longest a carrier call may take (the Sender's
+	// own timeout); the lease is renewed before a send it might not
+	// outlast.
+	SendTimeout time.Duration
 	// Poll is how often the outbox is polled when nobody calls Notify.
 	Poll time.Duration
 	// MaxAttempts bounds retries of temporary failures.
@@ -68,6 +72,9 @@ func (d *Dispatcher) init() {
 		}
 		if d.Lease <= 0 {
 			d.Lease = time.Minute
+		}
+		if d.SendTimeout <= 0 {
+			d.SendTimeout = 10 * time.Second
 		}
 		if d.Poll <= 0 {
 			// Short enough that texts spread across a second (campaign
@@ -198,6 +205,20 @@ func (d *Dispatcher) observe(outcome string, code int, took time.Duration) {
 	}
 }
 
+// leaseMargin is kept on a lease beyond the send's timeout, for the
+// instances' clocks to differ a little.
+const leaseMargin = 5 * time.Second
+
+// keepLease makes sure the item's lease outlasts a send starting now,
+// renewing it when it would not; false when the claim is no longer ours.
+func (d *Dispatcher) keepLease(ctx context.Context, item OutboxItem) (bool, error) {
+	now := d.Clock.Now()
+	if item.LeaseUntil.IsZero() || now.Add(d.SendTimeout+leaseMargin).Before(item.LeaseUntil) {
+		return true, nil
+	}
+	return d.Store.RenewLease(ctx, item, now.Add(d.Lease))
+}
+
 func (d *Dispatcher) sleep(ctx context.Context, wait time.Duration) error {
 	if d.Sleep != nil {
 		return d.Sleep(ctx, wait)
@@ -227,6 +248,14 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem, wait time.Durati
 		if err := d.sleep(ctx, wait); err != nil {
 			return d.Store.MarkRetry(ctx, item, d.Clock.Now(), "throttle: "+err.Error(), d.Clock.Now())
 		}
+	}
+	// The lease must outlast the send: a worker that lost it (a stall
+	// past its end, and another worker took the text) must not send too.
+	if owned, err := d.keepLease(ctx, item); err != nil || !owned {
+		if err == nil {
+			d.Log.Warn().Stringer("message_id", item.MessageID).Msg("lease lost before sending: another worker has the text; not sent here")
+		}
+		return err
 	}
 	// Consent and the campaign are checked last, after any wait: a STOP
 	// or a cancel that lands while the text waits for its turn holds it.

@@ -22,6 +22,8 @@ type memOutbox struct {
 	retriedAs map[parley.ID]OutboxItem // the item as MarkRetry got it
 	deferred  map[parley.ID]time.Time
 	nextTurn  map[parley.ID]time.Time
+	lostLease map[parley.ID]bool // another worker took these items
+	renewed   map[parley.ID]time.Time
 	failed    map[parley.ID]int
 	taken     map[string]bool // carrier ids already other messages'
 	unsubbed  []string
@@ -34,7 +36,7 @@ func newMemOutbox(items ...OutboxItem) *memOutbox {
 	return &memOutbox{queued: items, optedOut: map[string]bool{}, sent: map[parley.ID]Sent{},
 		retried: map[parley.ID]time.Time{}, retriedAs: map[parley.ID]OutboxItem{}, failed: map[parley.ID]int{}, taken: map[string]bool{},
 		cancelled: map[parley.ID]bool{}, deferred: map[parley.ID]time.Time{},
-		nextTurn: map[parley.ID]time.Time{}}
+		nextTurn: map[parley.ID]time.Time{}, lostLease: map[parley.ID]bool{}, renewed: map[parley.ID]time.Time{}}
 }
 
 func (m *memOutbox) ClaimOutbox(_ context.Context, _ time.Time, _ time.Duration, limit int) ([]OutboxItem, error) {
@@ -90,6 +92,16 @@ func (m *memOutbox) BookTurn(_ context.Context, channelID parley.ID, mps float64
 	}
 	m.nextTurn[channelID] = turn.Add(time.Duration(float64(time.Second) / mps))
 	return turn, true, nil
+}
+
+func (m *memOutbox) RenewLease(_ context.Context, item OutboxItem, until time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.lostLease[item.ID] {
+		return false, nil
+	}
+	m.renewed[item.ID] = until
+	return true, nil
 }
 
 func (m *memOutbox) Defer(_ context.Context, item OutboxItem, until time.Time, _ time.Time) error {
@@ -341,5 +353,38 @@ func TestShutdownFinishesClaimedSends(t *testing.T) {
 	defer store.mu.Unlock()
 	if len(store.sent) != 20 {
 		t.Errorf("%d of 20 claimed texts recorded after shutdown: claimed work must be finished", len(store.sent))
+	}
+}
+
+// TestDispatcherKeepsItsLease: a text whose lease would end during the send
+// is renewed first; when another worker has taken it meanwhile, it is not
+// sent here, and nothing is recorded over the other worker's outcome.
+func TestDispatcherKeepsItsLease(t *testing.T) {
+	fresh := item(1, "+1555", PurposeReply, 0)
+	fresh.LeaseUntil = epoch.Add(time.Minute)
+	ending := item(2, "+1556", PurposeReply, 0)
+	ending.LeaseUntil = epoch.Add(3 * time.Second) // less than a send's timeout
+	lost := item(3, "+1557", PurposeReply, 0)
+	lost.LeaseUntil = epoch.Add(3 * time.Second)
+	store := newMemOutbox(fresh, ending, lost)
+	store.lostLease[3] = true
+	sender := &scriptedSender{}
+	d := newDispatcher(store, sender)
+	d.Lease = time.Minute
+	d.init()
+	if _, err := d.drainOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := store.sent[1]; !ok || store.renewed[1] != (time.Time{}) {
+		t.Errorf("a text with a long lease left: sent=%v renewed=%v; want sent without a renewal", ok, store.renewed[1])
+	}
+	if _, ok := store.sent[2]; !ok || !store.renewed[2].Equal(epoch.Add(time.Minute)) {
+		t.Errorf("a text whose lease was ending: sent=%v renewed to %v; want renewed for a full lease, then sent", ok, store.renewed[2])
+	}
+	_, sent := store.sent[3]
+	_, retried := store.retried[3]
+	_, failed := store.failed[3]
+	if sent || retried || failed || len(sender.calls) != 2 {
+		t.Errorf("a text whose lease was lost: sent=%v retried=%v failed=%v, carrier calls %d; want it left to its new owner", sent, retried, failed, len(sender.calls))
 	}
 }

@@ -31,6 +31,10 @@ type OutboxItem struct {
 	CampaignID   parley.ID
 	CampaignRate float64
 
+	// LeasedAt and LeaseUntil are this claim's time and the end of its
+	// lease: past LeaseUntil another worker may take the item.
+	LeasedAt, LeaseUntil time.Time
+
 	// Reclaimed reports that an earlier attempt may have reached the
 	// carrier without Parley learning its outcome: the item's lease
 	// expired while it was being sent (the sender crashed or hung), or a
@@ -72,6 +76,10 @@ type OutboxStore interface {
 	// comes back Reclaimed, with ClaimedAt the start of the claim that
 	// expired.
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
+	// RenewLease extends this claim's lease to until, false when the claim
+	// is no longer the item's (its lease expired and another worker took
+	// it, or its outcome was recorded).
+	RenewLease(ctx context.Context, item OutboxItem, until time.Time) (bool, error)
 	// Hold says whether the item must not be sent after all, checked the
 	// moment before it is: the phone opted out, or its campaign was
 	// cancelled.

@@ -337,6 +337,9 @@ WHERE status = 'scheduled' AND next_run_at IS NOT NULL AND next_run_at <= ? ORDE
 // advanceCampaign takes one campaign one tick further: more of its
 // audience becomes recipients, then a batch of texts is queued.
 func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, tick time.Duration) (int, error) {
+	// Expansion and queueing share the tick's work budget (wall clock):
+	// queueing has what expansion left, and never less than queueMin.
+	began := time.Now()
 	if err := db.expandCampaign(ctx, id, now); err != nil {
 		return 0, fmt.Errorf("expanding the audience: %w", err)
 	}
@@ -358,7 +361,11 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		// ones are held back so the outbox keeps at most maxAhead ticks of
 		// the campaign, and the tick's time goes to the audience instead.
 		n := min(perTick*due, max(0, maxAhead*perTick-waiting))
-		if queued, err = queueRecipients(ctx, tx, c, n, now, tick*time.Duration(due)); err != nil {
+		stop := began.Add(tickBudget)
+		if least := time.Now().Add(queueMin); stop.Before(least) {
+			stop = least
+		}
+		if queued, err = queueRecipients(ctx, tx, c, n, now, tick*time.Duration(due), stop); err != nil {
 			return err
 		}
 		status := c.Status
@@ -460,15 +467,19 @@ func nextBatch(prev int64, due int, now time.Time, tick time.Duration) time.Time
 	return now.Add(tick)
 }
 
-// queueBudget bounds the time one tick spends queueing a campaign's texts:
-// when the database is slower than the rate, the tick still ends in time
-// to expand the audience further and to serve the other campaigns, and
-// the next tick makes up what was not queued.
-const queueBudget = 500 * time.Millisecond
+// A campaign's tick of work is bounded on the wall clock: when the
+// database is slower than the rate, the tick still ends in time for the
+// next one and for the other campaigns, and the next tick makes up what
+// was not queued. Queueing gets what expansion left of tickBudget, and at
+// least queueMin.
+const (
+	tickBudget = 850 * time.Millisecond
+	queueMin   = 300 * time.Millisecond
+)
 
 // queueRecipients queues up to n pending recipients' texts, each in the
 // recipient's conversation; opted-out phones are skipped.
-func queueRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, n int, now time.Time, tick time.Duration) (int, error) {
+func queueRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, n int, now time.Time, tick time.Duration, stop time.Time) (int, error) {
 	var raw string
 	if err := tx.GetContext(ctx, &raw, tx.Rebind(`SELECT settings FROM accounts WHERE id = ?`), c.AccountID); err != nil {
 		return 0, err
@@ -501,9 +512,8 @@ WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, look);
 	}
 	ch := chRow.channel()
 	queued, handled := 0, 0
-	began := time.Now() // a work budget on the wall clock, not domain time
 	for _, r := range pending {
-		if handled == n || time.Since(began) > queueBudget {
+		if handled == n || time.Now().After(stop) {
 			break
 		}
 		if settings.QuietHours != nil && settings.QuietHours.QuietFor(now, r.Phone) {

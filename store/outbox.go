@@ -165,6 +165,7 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 				return err
 			}
 			item.ClaimedAt, item.Reclaimed = reclaimed[r.ID]
+			item.LeasedAt, item.LeaseUntil = fromMS(ms(now)), fromMS(ms(now.Add(lease)))
 			items = append(items, item)
 		}
 		return rows.Err()
@@ -192,6 +193,18 @@ func (r outboxRow) item() (campaigns.OutboxItem, error) {
 func (db *DB) OptedOut(ctx context.Context, accountID parley.ID, phone string) (bool, error) {
 	c, err := db.GetConsent(ctx, accountID, phone)
 	return c.OptedOut, err
+}
+
+// RenewLease extends the lease of the claim made at item.LeasedAt; the
+// claim time, stored in claimed_at, tells this claim from a later one.
+func (db *DB) RenewLease(ctx context.Context, item campaigns.OutboxItem, until time.Time) (bool, error) {
+	res, err := db.db.ExecContext(ctx, db.db.Rebind(`UPDATE outbox SET lease_expires_at = ?
+WHERE id = ? AND state = 'sending' AND claimed_at = ?`), ms(until), item.ID, ms(item.LeasedAt))
+	if err != nil {
+		return false, translate(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // Hold reads the phone's consent and the item's campaign in one query.

@@ -449,3 +449,33 @@ func TestClaimOutboxConcurrent(t *testing.T) {
 		t.Logf("%d of %d workers got items: %v", busy, workers, []int{len(claimed[0]), len(claimed[1]), len(claimed[2]), len(claimed[3])})
 	})
 }
+
+// TestRenewLease: a claim renews its own lease, and once its lease has
+// expired and another worker has claimed the text, it no longer can.
+func TestRenewLease(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		a.queueHelp(t, alice)
+		first := claimOne(t, db, t0)
+		if !first.LeaseUntil.Equal(t0.Add(lease)) {
+			t.Errorf("lease until %v, want %v", first.LeaseUntil, t0.Add(lease))
+		}
+		if ok, err := db.RenewLease(ctx, first, t0.Add(2*lease)); err != nil || !ok {
+			t.Fatalf("renewing its own lease: %v %v", ok, err)
+		}
+		if got := claim(t, db, t0.Add(lease+time.Second), 10); len(got) != 0 {
+			t.Fatalf("a renewed lease was taken at its old end: %+v", got)
+		}
+		second := claimOne(t, db, t0.Add(2*lease+time.Second)) // the renewed lease ran out too
+		if !second.Reclaimed {
+			t.Error("the second claim is not a reclaim")
+		}
+		if ok, err := db.RenewLease(ctx, first, t0.Add(3*lease)); err != nil || ok {
+			t.Errorf("the first claim renewed a lease another worker holds: %v %v", ok, err)
+		}
+		if ok, _ := db.RenewLease(ctx, second, t0.Add(3*lease)); !ok {
+			t.Error("the second claim cannot renew its own lease")
+		}
+	})
+}

@@ -90,7 +90,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Dispatcher = &campaigns.Dispatcher{
 		Store: m.DB, Sender: sender, Clock: m.Clock, Log: m.Log.With().Str("component", "dispatcher").Logger(),
 		StatusCallbackURL: m.Config.PublicURL + "/webhooks/twilio/status", Poll: m.DispatcherPoll,
-		Lease: m.Config.lease, Carrier: conversations.CarrierTwilio, Observer: m.Metrics,
+		Lease: m.Config.lease, SendTimeout: twilio.DefaultTimeout, Carrier: conversations.CarrierTwilio, Observer: m.Metrics,
 	}
 	m.Assigner = &routing.Assigner{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "assigner").Logger(),
 		OnDecision: func(d routing.Decision, took time.Duration) { m.Metrics.ObserveAssignment(d.UserID != nil, took) }}

@@ -13,6 +13,9 @@ import (
 	"github.com/parleyhq/parley"
 )
 
+// minOutboxLease is the shortest outbox lease accepted.
+const minOutboxLease = 15 * time.Second
+
 // Config is every PARLEY_* setting of API.md. Each is read from the
 // environment and may be overridden by the flag of the same name.
 type Config struct {
@@ -88,8 +91,10 @@ func (c *Config) finish(stdout io.Writer) error {
 		c.OutboxLease = "1m"
 	}
 	lease, err := time.ParseDuration(c.OutboxLease)
-	if err != nil || lease < time.Second {
-		return fmt.Errorf("PARLEY_OUTBOX_LEASE: want a duration of at least 1s, e.g. 1m, got %q", c.OutboxLease)
+	// A lease shorter than a send (the carrier call's timeout and a
+	// margin) would be renewed before nearly every send.
+	if err != nil || lease < minOutboxLease {
+		return fmt.Errorf("PARLEY_OUTBOX_LEASE: want a duration of at least %s (a send's timeout and a margin), e.g. 1m, got %q", minOutboxLease, c.OutboxLease)
 	}
 	c.lease = lease
 	return nil

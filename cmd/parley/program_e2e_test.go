@@ -56,7 +56,7 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 	if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_PUBLIC_URL": "parley.example.com"}), io.Discard, io.Discard, nil); err == nil {
 		t.Error("a public URL without a scheme was accepted")
 	}
-	for _, bad := range []string{"soon", "10ms"} {
+	for _, bad := range []string{"soon", "10ms", "5s"} {
 		if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_OUTBOX_LEASE": bad}), io.Discard, io.Discard, nil); err == nil {
 			t.Errorf("outbox lease %q was accepted", bad)
 		}
