@@ -17,6 +17,8 @@
 #   PGURL         PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
 #   SAMPLES       if set, a file to copy the per-second samples (TSV) to
 #   KEEP=1        keep the temporary directory (logs, samples, SQLite file)
+#   REV           the revision to report (default: git rev-parse HEAD), e.g.
+#                 when run from a `git archive` of a commit
 #
 # It builds both binaries, creates a fresh database, seeds it with
 # `parley dev seed`, starts the fake carrier and `parley serve` on free
@@ -72,7 +74,7 @@ go build -o bin/parley ./cmd/parley
 go build -o bin/fakecarrier ./cmd/fakecarrier
 # The code measured: the commit, and how many non-test Go files the working
 # tree changes beside it (others may be editing while this runs).
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+rev=${REV:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 dirty=$({ git diff --name-only HEAD -- '*.go' ':!*_test.go'; git ls-files --others --exclude-standard -- '*.go' ':!*_test.go'; } 2>/dev/null | wc -l)
 log "measuring $rev ($dirty uncommitted non-test Go files)"
 
