@@ -352,7 +352,7 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		c.Status = campaigns.StatusSending
 		due := ticksDue(row.NextBatchAt, now, tick)
 		perTick := row.RatePerSecond * max(1, int(tick/time.Second))
-		waiting, err := campaignWaiting(ctx, tx, id)
+		waiting, err := campaignWaiting(ctx, tx, id, now)
 		if err != nil {
 			return err
 		}
@@ -388,11 +388,14 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 // maxAhead is how many ticks of a campaign's texts the outbox may hold.
 const maxAhead = 2
 
-// campaignWaiting counts the campaign's texts still in the outbox (a short
-// scan: the outbox holds only texts not yet sent, a few ticks' worth).
-func campaignWaiting(ctx context.Context, tx *sqlx.Tx, id parley.ID) (int, error) {
+// campaignWaiting counts the campaign's texts overdue in the outbox: due
+// already and not sent, the sign that sending lags (texts spread over the
+// coming tick are not). A short scan: the outbox holds only texts not yet
+// sent, a few ticks' worth.
+func campaignWaiting(ctx context.Context, tx *sqlx.Tx, id parley.ID, now time.Time) (int, error) {
 	var n int
-	err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.campaign_id = ?`), id)
+	err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id
+WHERE m.campaign_id = ? AND o.available_at <= ?`), id, ms(now))
 	return n, err
 }
 
