@@ -308,6 +308,13 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
+// isDeadlock reports PostgreSQL's deadlock abort (40P01): the victim's
+// transaction was rolled back and may simply be run again.
+func isDeadlock(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
 // ms is a time as stored: Unix milliseconds, UTC.
 func ms(t time.Time) int64 { return t.UnixMilli() }
 

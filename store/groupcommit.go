@@ -160,8 +160,8 @@ func (db *DB) GroupCommitStats() (batches, texts int64) {
 // IngestBatch applies texts in one transaction, each under a savepoint so
 // that its failure is its own, and returns each text's result and error
 // in the order given. A text that lost a race with another transaction (a
-// unique index), and every text when the transaction itself fails, is
-// retried in a transaction of its own.
+// unique index) or was a deadlock's victim, and every text when the
+// transaction itself fails, is retried in a transaction of its own.
 func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan) ([]conversations.IngestResult, []error) {
 	results := make([]conversations.IngestResult, len(plans))
 	errs := make([]error, len(plans))
@@ -184,7 +184,7 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 		return nil
 	})
 	for i := range plans {
-		if err != nil || parley.IsKind(errs[i], parley.ECONFLICT) {
+		if err != nil || parley.IsKind(errs[i], parley.ECONFLICT) || isDeadlock(errs[i]) {
 			results[i], errs[i] = db.IngestAlone(ctx, plans[i])
 		}
 	}

@@ -28,7 +28,10 @@ func (db *DB) Ingest(ctx context.Context, p conversations.IngestPlan) (conversat
 //
 // Two first texts from one phone may race to create its contact or
 // conversation; the loser hits a unique index, and the whole transaction is
-// retried, when it finds what the winner created.
+// retried, when it finds what the winner created. A deadlock is retried
+// too: a group-commit batch holding one phone's consent row while it locks
+// the phone's conversation on another channel can meet a text locking in
+// the opposite order, and PostgreSQL aborts one of the two.
 func (db *DB) IngestAlone(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
 	var res conversations.IngestResult
 	var err error
@@ -37,7 +40,7 @@ func (db *DB) IngestAlone(ctx context.Context, p conversations.IngestPlan) (conv
 			res, err = ingest(ctx, tx, p)
 			return err
 		})
-		if !parley.IsKind(err, parley.ECONFLICT) {
+		if !parley.IsKind(err, parley.ECONFLICT) && !isDeadlock(err) {
 			break
 		}
 	}
