@@ -75,7 +75,7 @@ go build -o bin/fakecarrier ./cmd/fakecarrier
 # The code measured: the commit, and how many non-test Go files the working
 # tree changes beside it (others may be editing while this runs).
 rev=${REV:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
-dirty=$({ git diff --name-only HEAD -- '*.go' ':!*_test.go'; git ls-files --others --exclude-standard -- '*.go' ':!*_test.go'; } 2>/dev/null | wc -l)
+dirty=$({ git diff --name-only HEAD -- '*.go' ':!*_test.go'; git ls-files --others --exclude-standard -- '*.go' ':!*_test.go'; } 2>/dev/null | wc -l || true)
 log "measuring $rev ($dirty uncommitted non-test Go files)"
 
 if [ "$DB" = postgres ]; then
