@@ -25,11 +25,13 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-pgdb() { # a fresh PostgreSQL database; prints its URL
+# pgdb creates a fresh PostgreSQL database and sets url to it. Not a
+# $(...) function: the name must reach pgdbs in this shell, for cleanup.
+pgdb() {
 	local name="parley_bench_$1_$$"
 	psql "$PGURL/postgres" -qc "CREATE DATABASE $name" >/dev/null
 	pgdbs+=("$name")
-	echo "$PGURL/$name?sslmode=disable"
+	url="$PGURL/$name?sslmode=disable"
 }
 have_pg=1
 pg_isready -q -h 127.0.0.1 -p 5432 || have_pg=0
@@ -41,7 +43,7 @@ for db in sqlite postgres; do
 		echo "bench: PostgreSQL is not reachable; its runs are skipped" >&2
 		continue
 	fi
-	if [ "$db" = sqlite ]; then url="sqlite://$work/ingest.db"; else url=$(pgdb ingest); fi
+	if [ "$db" = sqlite ]; then url="sqlite://$work/ingest.db"; else pgdb ingest; fi
 	echo "== ingest, $db, closed loop, $CLIENTS clients" >&2
 	PARLEY_DATABASE_URL=$url bin/parley bench --mode closed --clients "$CLIENTS" --duration "${SECONDS_PER}s" --warmup 2s 2>&1 | keep
 	rps=$(tail -1 "$lines" | sed -E 's/.*"rps":([0-9.]+).*/\1/')
@@ -51,7 +53,7 @@ for db in sqlite postgres; do
 done
 
 if [ $have_pg = 1 ]; then
-	url=$(pgdb inbox)
+	pgdb inbox
 	echo "== inbox lists, postgres, 20,000 conversations and 200,000 messages" >&2
 	PARLEY_DATABASE_URL=$url bin/parley dev seed --conversations 20000 --messages 200000 --agents 20 >/dev/null
 	PARLEY_DATABASE_URL=$url bin/parley dev listbench --runs 30 --explain=false 2>&1 | keep

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -230,18 +229,13 @@ func attributesMatch(raw string, want map[string]any) bool {
 func insertRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, members []audienceMember, now time.Time) error {
 	for lo := 0; lo < len(members); lo += insertRows {
 		chunk := members[lo:min(len(members), lo+insertRows)]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO campaign_recipients (account_id, campaign_id, contact_id, phone, status, created_at, updated_at) VALUES `)
 		args := make([]any, 0, 6*len(chunk))
-		for i, m := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString(`(?, ?, ?, ?, 'pending', ?, ?)`)
+		for _, m := range chunk {
 			args = append(args, c.AccountID, c.ID, m.contactID, m.phone, ms(now), ms(now))
 		}
-		q.WriteString(` ON CONFLICT (campaign_id, phone) DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+		q := valuesRows(`INSERT INTO campaign_recipients (account_id, campaign_id, contact_id, phone, status, created_at, updated_at) VALUES `,
+			`(?, ?, ?, ?, 'pending', ?, ?)`, len(chunk)) + ` ON CONFLICT (campaign_id, phone) DO NOTHING`
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -11,17 +12,56 @@ import (
 	"github.com/parleyhq/parley/conversations"
 )
 
+// event is one entry of a conversation's activity log, to be written.
+type event struct {
+	conversationID parley.ID
+	typ            conversations.EventType
+	actor          conversations.ActorType
+	actorID        *parley.ID
+	data           map[string]any
+	at             time.Time
+}
+
 // insertEvent appends to a conversation's activity log.
 func insertEvent(ctx context.Context, tx *sqlx.Tx, accountID, conversationID parley.ID, typ conversations.EventType,
 	actor conversations.ActorType, actorID *parley.ID, data map[string]any, at time.Time) error {
-	if data == nil {
-		data = map[string]any{}
+	return insertEvents(ctx, tx, accountID, []event{{conversationID, typ, actor, actorID, data, at}})
+}
+
+// insertEvents appends entries to the activity logs of an account's
+// conversations in one statement.
+func insertEvents(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, events []event) error {
+	if len(events) == 0 {
+		return nil
 	}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return err
+	args := make([]any, 0, 7*len(events))
+	for _, e := range events {
+		data := e.data
+		if data == nil {
+			data = map[string]any{}
+		}
+		raw, err := json.Marshal(data)
+		if err != nil {
+			return err
+		}
+		args = append(args, accountID, e.conversationID, string(e.typ), string(e.actor), e.actorID, string(raw), ms(e.at))
 	}
-	const q = `INSERT INTO conversation_events (account_id, conversation_id, type, actor_type, actor_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	_, err = tx.ExecContext(ctx, tx.Rebind(q), accountID, conversationID, string(typ), string(actor), actorID, string(raw), ms(at))
+	q := valuesRows(`INSERT INTO conversation_events (account_id, conversation_id, type, actor_type, actor_id, data, created_at) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?)`, len(events))
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
 	return err
+}
+
+// valuesRows is an INSERT of n rows: head, then row n times.
+func valuesRows(head, row string, n int) string {
+	var q strings.Builder
+	q.Grow(len(head) + n*(len(row)+2))
+	q.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(row)
+	}
+	return q.String()
 }

@@ -1,16 +1,11 @@
 package store
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 )
 
@@ -155,55 +150,4 @@ func (db *DB) GroupCommitStats() (batches, texts int64) {
 		return 0, 0
 	}
 	return db.group.batches.Load(), db.group.texts.Load()
-}
-
-// IngestBatch applies texts in one transaction, each under a savepoint so
-// that its failure is its own, and returns each text's result and error
-// in the order given. A text that lost a race with another transaction (a
-// unique index) or was a deadlock's victim, and every text when the
-// transaction itself fails, is retried in a transaction of its own.
-func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan) ([]conversations.IngestResult, []error) {
-	results := make([]conversations.IngestResult, len(plans))
-	errs := make([]error, len(plans))
-	// Rows are locked in (channel, phone) order, so batches committing side
-	// by side never wait on each other in a cycle; the order is stable, so
-	// a phone's texts keep their order of arrival.
-	order := make([]int, len(plans))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(plans[a].Channel.ID, plans[b].Channel.ID), cmp.Compare(plans[a].Text.From, plans[b].Text.From))
-	})
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		for _, i := range order {
-			if err := applySaved(ctx, tx, plans[i], &results[i], &errs[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	for i := range plans {
-		if err != nil || parley.IsKind(errs[i], parley.ECONFLICT) || isDeadlock(errs[i]) {
-			results[i], errs[i] = db.IngestAlone(ctx, plans[i])
-		}
-	}
-	return results, errs
-}
-
-// applySaved ingests one text under a savepoint; its failure is its own
-// (res, textErr). The error returned is the transaction's: the batch
-// cannot go on.
-func applySaved(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan, res *conversations.IngestResult, textErr *error) error {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT text`); err != nil {
-		return err
-	}
-	*res, *textErr = ingest(ctx, tx, p)
-	if *textErr != nil {
-		*res, *textErr = conversations.IngestResult{}, translate(*textErr)
-		_, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT text; RELEASE SAVEPOINT text`)
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT text`)
-	return err
 }

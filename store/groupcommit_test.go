@@ -2,8 +2,11 @@ package store_test
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
@@ -90,4 +93,134 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 	if n := count(t, db, `SELECT COUNT(*) FROM messages`); n != texts {
 		t.Errorf("%d messages, want %d", n, texts)
 	}
+}
+
+// TestIngestBatchMatchesOneByOne: a random script of texts (new threads,
+// replies, carrier retries, several texts of a phone in one batch, consent
+// keywords, revocation-like texts) with staff resolving and assigning in
+// between, played through IngestBatch on one account and one text per
+// transaction on another, leaves the same results and the same threads:
+// statuses, assignees, messages, activity logs, notifications and consent.
+func TestIngestBatchMatchesOneByOne(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		batched := newTenant(t, db, newSID("AC"), bizA)
+		alone := newTenant(t, db, newSID("AC"), bizB)
+		rng := rand.New(rand.NewPCG(6, 6))
+		phones := make([]string, 10)
+		for i := range phones {
+			phones[i] = fmt.Sprintf("+1415555%04d", 4000+i)
+		}
+		bodies := []string{"hi", "can I get a quote", "STOP", "START", "HELP", "please stop texting me", "thanks!"}
+		type text struct{ from, body, sid string }
+		var sent []text
+		at := t0
+		for round := range 60 {
+			at = at.Add(time.Minute)
+			if round%7 == 6 { // staff: resolve one thread, assign another to the admin
+				resolve, assign := phones[rng.IntN(len(phones))], phones[rng.IntN(len(phones))]
+				batched.staffAct(t, resolve, assign, at)
+				alone.staffAct(t, resolve, assign, at)
+				continue
+			}
+			texts := make([]text, 1+rng.IntN(12))
+			for k := range texts {
+				texts[k] = text{phones[rng.IntN(len(phones))], bodies[rng.IntN(len(bodies))], newSID("SM")}
+				if len(sent) > 0 && rng.IntN(8) == 0 {
+					texts[k] = sent[rng.IntN(len(sent))] // a carrier's retry, maybe of a text in this batch
+				}
+				sent = append(sent, texts[k])
+			}
+			var plans []conversations.IngestPlan
+			for _, x := range texts {
+				p := batched.plan(t, x.from, x.body, "b"+x.sid)
+				p.At = at
+				plans = append(plans, p)
+			}
+			got, errs := db.IngestBatch(ctx, plans)
+			for k, x := range texts {
+				p := alone.plan(t, x.from, x.body, "a"+x.sid)
+				p.At = at
+				want, err := db.IngestAlone(ctx, p)
+				if err != nil || errs[k] != nil {
+					t.Fatalf("round %d text %d: batched error %v, alone %v", round, k, errs[k], err)
+				}
+				if g, w := outcome(got[k]), outcome(want); g != w {
+					t.Errorf("round %d text %d (%+v): batched %s, alone %s", round, k, x, g, w)
+				}
+			}
+		}
+		for _, phone := range phones {
+			if g, w := batched.thread(t, phone), alone.thread(t, phone); g != w {
+				t.Errorf("%s batched:\n%s\nalone:\n%s", phone, g, w)
+			}
+		}
+	})
+}
+
+// outcome is what a text's ingest result says, ids apart.
+func outcome(r conversations.IngestResult) string {
+	return fmt.Sprintf("dup=%v created=%v transition=%+v consent=%v reply=%v status=%s assigned=%v body=%q",
+		r.Duplicate, r.Created, r.Transition, r.ConsentChanged, r.Reply != nil, r.Conversation.Status,
+		r.Conversation.AssigneeID != nil, r.Message.Body)
+}
+
+// staffAct resolves the conversation with one phone and assigns the one
+// with another to the admin, where they exist.
+func (tn *tenant) staffAct(t *testing.T, resolve, assign string, at time.Time) {
+	t.Helper()
+	if id, ok := tn.conversationWith(t, resolve); ok {
+		if _, err := tn.db.ChangeStatus(ctx, conversations.StatusChange{AccountID: tn.account.ID, ConversationID: id,
+			Actor: tn.admin, Action: conversations.ActionResolve, At: at}); err != nil && !parley.IsKind(err, parley.EINVALID) {
+			t.Fatal(err)
+		}
+	}
+	if id, ok := tn.conversationWith(t, assign); ok {
+		if _, err := tn.db.Assign(ctx, conversations.Assignment{AccountID: tn.account.ID, ConversationID: id,
+			Actor: tn.admin, AssigneeID: &tn.admin.ID, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (tn *tenant) conversationWith(t *testing.T, phone string) (parley.ID, bool) {
+	t.Helper()
+	var id int64
+	err := tn.db.SQL().GetContext(ctx, &id, tn.db.SQL().Rebind(`SELECT id FROM conversations WHERE channel_id = ? AND contact_phone = ?`), tn.channel.ID, phone)
+	return parley.ID(id), err == nil
+}
+
+// thread describes the conversation with a phone, ids apart: its state,
+// its messages, its activity log, the admin's notifications of it and the
+// phone's consent.
+func (tn *tenant) thread(t *testing.T, phone string) string {
+	t.Helper()
+	id, ok := tn.conversationWith(t, phone)
+	if !ok {
+		return "no conversation"
+	}
+	c, err := tn.db.GetConversation(ctx, tn.account.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "status=%s assigned=%v opted_out=%v last=%s inbound=%v flagged=%v\n", c.Status, c.AssigneeID != nil, c.OptedOut,
+		c.LastMessageAt.Format(time.TimeOnly), c.LastInboundAt.Format(time.TimeOnly), c.RevocationFlaggedAt != nil)
+	msgs, _, err := tn.db.ListMessages(ctx, tn.account.ID, id, parley.Page{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "  %s %s %q\n", m.Direction, m.Status, strings.ReplaceAll(m.Body, tn.account.Name, "the account"))
+	}
+	events, _, err := tn.db.ListEvents(ctx, tn.account.ID, id, parley.Page{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		delete(e.Data, "from") // assignees' ids differ between the accounts
+		delete(e.Data, "to")
+		fmt.Fprintf(&b, "  event %s %s %v\n", e.Type, e.ActorType, e.Data)
+	}
+	fmt.Fprintf(&b, "  notifications %d\n", count(t, tn.db, `SELECT COUNT(*) FROM notifications WHERE conversation_id = ?`, int64(id)))
+	return b.String()
 }

@@ -81,18 +81,17 @@ func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conve
 	if err != nil {
 		return res, fmt.Errorf("insert message: %w", err)
 	}
-	if err := updateOnInbound(ctx, tx, conv, p, res.Transition); err != nil {
+	if err := updateOnInbound(ctx, tx, inboundUpdate{conv, p, res.Transition}); err != nil {
 		return res, fmt.Errorf("update conversation: %w", err)
 	}
-	if err := logInboundEvents(ctx, tx, ch.AccountID, conv, contactID, p, res.Transition, exists); err != nil {
+	if err := insertEvents(ctx, tx, ch.AccountID, inboundEvents(conv, contactID, p, res.Transition, exists)); err != nil {
 		return res, fmt.Errorf("log events: %w", err)
 	}
 	if res.ConsentChanged, err = applyIntent(ctx, tx, ch.AccountID, conv.ID, msgID, p); err != nil {
 		return res, fmt.Errorf("consent: %w", err)
 	}
-	if owner := conv.AssigneeID; owner != nil && !res.Transition.ClearAssignee {
-		if err := notify(ctx, tx, conversations.Notification{AccountID: ch.AccountID, UserID: parley.ID(*owner),
-			Kind: conversations.NotifyInbound, ConversationID: conv.ID, MessageID: &msgID, CreatedAt: p.At}); err != nil {
+	if n, ok := inboundNotification(conv, p, res.Transition, msgID); ok {
+		if err := notify(ctx, tx, n); err != nil {
 			return res, fmt.Errorf("notify assignee: %w", err)
 		}
 	}
@@ -138,6 +137,11 @@ func findOrCreateContact(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, 
 	if !parley.IsKind(translate(err), parley.ENOTFOUND) {
 		return 0, err
 	}
+	return createContact(ctx, tx, accountID, phone, at)
+}
+
+// createContact creates the unnamed contact of a phone's first text.
+func createContact(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string, at time.Time) (parley.ID, error) {
 	cid, err := insertContact(ctx, tx, conversations.Contact{AccountID: accountID, Attributes: map[string]any{}, CreatedAt: at, UpdatedAt: at})
 	if err != nil {
 		return 0, err
@@ -181,31 +185,109 @@ func insertConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Chann
 // insertConversationRow creates the (channel, contact phone) conversation.
 func insertConversationRow(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
 	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
-	const q = `INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
-    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?) RETURNING id`
-	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(q), ch.AccountID, ch.ID, ch.InboxID, contactID, contactPhone, reversedDigits(contactPhone),
-		businessPhone, string(status), assignee, ms(at), ms(at), ms(at))
-	return parley.ID(id), err
-}
-
-func insertInboundMessage(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, convID parley.ID, p conversations.IngestPlan) (parley.ID, error) {
-	media, err := json.Marshal(nonNil(p.Text.MediaURLs))
+	ids, err := insertConversationRows(ctx, tx, []newConversation{{ch, contactID, contactPhone, businessPhone, status, assignee, at}})
 	if err != nil {
 		return 0, err
 	}
-	const q = `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
-    carrier_message_id, segments, created_at, updated_at)
-VALUES (?, ?, ?, 'inbound', 'text', ?, ?, 'received', ?, ?, ?, ?) RETURNING id`
-	var carrierID *string // NULL: the unique index ignores it
-	if p.Text.CarrierMessageID != "" {
-		carrierID = &p.Text.CarrierMessageID
+	return ids[0], nil
+}
+
+// newConversation is a (channel, contact phone) conversation to create.
+type newConversation struct {
+	ch                          conversations.Channel
+	contactID                   parley.ID
+	contactPhone, businessPhone string
+	status                      conversations.Status
+	assignee                    *parley.ID
+	at                          time.Time
+}
+
+// insertConversationRows creates conversations in one statement and
+// returns their ids in the order given.
+func insertConversationRows(ctx context.Context, tx *sqlx.Tx, rows []newConversation) ([]parley.ID, error) {
+	args := make([]any, 0, 12*len(rows))
+	for _, r := range rows {
+		args = append(args, r.ch.AccountID, r.ch.ID, r.ch.InboxID, r.contactID, r.contactPhone, reversedDigits(r.contactPhone),
+			r.businessPhone, string(r.status), r.assignee, ms(r.at), ms(r.at), ms(r.at))
 	}
-	var id int64
-	err = tx.GetContext(ctx, &id, tx.Rebind(q), ch.AccountID, convID, ch.ID, p.Text.Body, string(media),
-		carrierID, p.Text.Segments, ms(p.At), ms(p.At))
-	return parley.ID(id), err
+	q := valuesRows(`INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
+    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?)`, len(rows)) + ` RETURNING id, channel_id, contact_phone`
+	var created []struct {
+		ID           int64  `db:"id"`
+		ChannelID    int64  `db:"channel_id"`
+		ContactPhone string `db:"contact_phone"`
+	}
+	if err := tx.SelectContext(ctx, &created, tx.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	// RETURNING's order is not promised: (channel, phone) is the key.
+	byKey := make(map[convKey]parley.ID, len(created))
+	for _, c := range created {
+		byKey[convKey{parley.ID(c.ChannelID), c.ContactPhone}] = parley.ID(c.ID)
+	}
+	ids := make([]parley.ID, len(rows))
+	for i, r := range rows {
+		ids[i] = byKey[convKey{r.ch.ID, r.contactPhone}]
+	}
+	return ids, nil
+}
+
+// convKey names a conversation by its unique (channel, contact phone).
+type convKey struct {
+	channel parley.ID
+	phone   string
+}
+
+func insertInboundMessage(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, convID parley.ID, p conversations.IngestPlan) (parley.ID, error) {
+	ids, err := insertInboundMessages(ctx, tx, []inboundMessage{{convID, p}})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// inboundMessage is an inbound text to store in its conversation.
+type inboundMessage struct {
+	conversationID parley.ID
+	p              conversations.IngestPlan
+}
+
+// insertInboundMessages stores texts of distinct conversations in one
+// statement and returns their ids in the order given.
+func insertInboundMessages(ctx context.Context, tx *sqlx.Tx, texts []inboundMessage) ([]parley.ID, error) {
+	args := make([]any, 0, 9*len(texts))
+	for _, t := range texts {
+		media, err := json.Marshal(nonNil(t.p.Text.MediaURLs))
+		if err != nil {
+			return nil, err
+		}
+		var carrierID *string // NULL: the unique index ignores it
+		if t.p.Text.CarrierMessageID != "" {
+			carrierID = &t.p.Text.CarrierMessageID
+		}
+		args = append(args, t.p.Channel.AccountID, t.conversationID, t.p.Channel.ID, t.p.Text.Body, string(media),
+			carrierID, t.p.Text.Segments, ms(t.p.At), ms(t.p.At))
+	}
+	q := valuesRows(`INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
+    carrier_message_id, segments, created_at, updated_at) VALUES `,
+		`(?, ?, ?, 'inbound', 'text', ?, ?, 'received', ?, ?, ?, ?)`, len(texts)) + ` RETURNING id, conversation_id`
+	var stored []struct {
+		ID             int64 `db:"id"`
+		ConversationID int64 `db:"conversation_id"`
+	}
+	if err := tx.SelectContext(ctx, &stored, tx.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	byConv := make(map[parley.ID]parley.ID, len(stored))
+	for _, m := range stored {
+		byConv[parley.ID(m.ConversationID)] = parley.ID(m.ID)
+	}
+	ids := make([]parley.ID, len(texts))
+	for i, t := range texts {
+		ids[i] = byConv[t.conversationID]
+	}
+	return ids, nil
 }
 
 func nonNil(s []string) []string {
@@ -215,55 +297,76 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func updateOnInbound(ctx context.Context, tx *sqlx.Tx, c convState, p conversations.IngestPlan, t conversations.InboundTransition) error {
-	assignee := c.AssigneeID
-	if t.ClearAssignee {
-		assignee = nil
-	}
-	var flagged *int64
-	if p.RevocationSuspected {
-		v := ms(p.At)
-		flagged = &v
+// inboundUpdate is what an inbound text changes on its conversation.
+type inboundUpdate struct {
+	c convState
+	p conversations.IngestPlan
+	t conversations.InboundTransition
+}
+
+// updateOnInbound applies inbound texts to their conversations, one text
+// per conversation, in one statement.
+func updateOnInbound(ctx context.Context, tx *sqlx.Tx, updates ...inboundUpdate) error {
+	args := make([]any, 0, 6*len(updates))
+	for _, u := range updates {
+		assignee := u.c.AssigneeID
+		if u.t.ClearAssignee {
+			assignee = nil
+		}
+		var flagged *int64
+		if u.p.RevocationSuspected {
+			v := ms(u.p.At)
+			flagged = &v
+		}
+		args = append(args, int64(u.c.ID), string(u.t.Status), assignee, u.p.Text.To, ms(u.p.At), flagged)
 	}
 	// A reopened conversation is no longer snoozed. Activity times only
-	// move forward: webhooks may commit out of order.
-	const q = `UPDATE conversations SET status = ?, assignee_id = ?, business_phone = ?,
-    last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END,
-    last_inbound_at = CASE WHEN last_inbound_at > ? THEN last_inbound_at ELSE ? END,
-    snoozed_until = CASE WHEN ? = 'snoozed' THEN snoozed_until ELSE NULL END,
-    revocation_flagged_at = COALESCE(?, revocation_flagged_at), updated_at = ?
-WHERE id = ?`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), string(t.Status), assignee, p.Text.To, ms(p.At), ms(p.At), ms(p.At), ms(p.At),
-		string(t.Status), flagged, ms(p.At), c.ID)
+	// move forward: webhooks may commit out of order. The casts type the
+	// VALUES columns for PostgreSQL, which would take them for text.
+	q := valuesRows(`WITH v (id, status, assignee_id, business_phone, at, flagged) AS (VALUES `,
+		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(updates)) + `)
+UPDATE conversations SET status = v.status, assignee_id = v.assignee_id, business_phone = v.business_phone,
+    last_message_at = CASE WHEN conversations.last_message_at > v.at THEN conversations.last_message_at ELSE v.at END,
+    last_inbound_at = CASE WHEN conversations.last_inbound_at > v.at THEN conversations.last_inbound_at ELSE v.at END,
+    snoozed_until = CASE WHEN v.status = 'snoozed' THEN conversations.snoozed_until ELSE NULL END,
+    revocation_flagged_at = COALESCE(v.flagged, conversations.revocation_flagged_at), updated_at = v.at
+FROM v WHERE conversations.id = v.id`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
 	return err
 }
 
-func logInboundEvents(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, c convState, contactID parley.ID,
-	p conversations.IngestPlan, t conversations.InboundTransition, existed bool) error {
+// inboundEvents lists the activity-log entries an inbound text writes
+// besides its consent keyword's: the conversation's creation or change of
+// status, an assignee cleared on reopening, a suspected revocation.
+func inboundEvents(c convState, contactID parley.ID, p conversations.IngestPlan, t conversations.InboundTransition, existed bool) []event {
 	contact := &contactID
-	at := p.At
+	var events []event
 	if !existed {
-		if err := insertEvent(ctx, tx, accountID, c.ID, conversations.EventCreated, conversations.ActorContact, contact,
-			map[string]any{"status": t.Status}, at); err != nil {
-			return err
-		}
+		events = append(events, event{c.ID, conversations.EventCreated, conversations.ActorContact, contact,
+			map[string]any{"status": t.Status}, p.At})
 	} else if t.Changed {
-		if err := insertEvent(ctx, tx, accountID, c.ID, conversations.EventStatusChanged, conversations.ActorContact, contact,
-			map[string]any{"from": c.Status, "to": t.Status, "reason": "inbound"}, at); err != nil {
-			return err
-		}
+		events = append(events, event{c.ID, conversations.EventStatusChanged, conversations.ActorContact, contact,
+			map[string]any{"from": c.Status, "to": t.Status, "reason": "inbound"}, p.At})
 	}
 	if t.ClearAssignee && c.AssigneeID != nil {
-		if err := insertEvent(ctx, tx, accountID, c.ID, conversations.EventAssigneeChanged, conversations.ActorSystem, nil,
-			map[string]any{"from": parley.ID(*c.AssigneeID), "to": nil, "reason": "reopened_after_close"}, at); err != nil {
-			return err
-		}
+		events = append(events, event{c.ID, conversations.EventAssigneeChanged, conversations.ActorSystem, nil,
+			map[string]any{"from": parley.ID(*c.AssigneeID), "to": nil, "reason": "reopened_after_close"}, p.At})
 	}
 	if p.RevocationSuspected {
-		return insertEvent(ctx, tx, accountID, c.ID, conversations.EventRevocationFlagged, conversations.ActorContact, contact,
-			map[string]any{"reason": "text reads like a request to stop texting"}, at)
+		events = append(events, event{c.ID, conversations.EventRevocationFlagged, conversations.ActorContact, contact,
+			map[string]any{"reason": "text reads like a request to stop texting"}, p.At})
 	}
-	return nil
+	return events
+}
+
+// inboundNotification tells the conversation's assignee of the text,
+// unless the text took the conversation from them.
+func inboundNotification(c convState, p conversations.IngestPlan, t conversations.InboundTransition, msgID parley.ID) (conversations.Notification, bool) {
+	if c.AssigneeID == nil || t.ClearAssignee {
+		return conversations.Notification{}, false
+	}
+	return conversations.Notification{AccountID: p.Channel.AccountID, UserID: parley.ID(*c.AssigneeID),
+		Kind: conversations.NotifyInbound, ConversationID: c.ID, MessageID: &msgID, CreatedAt: p.At}, true
 }
 
 // applyIntent records a consent keyword: the account-wide register, its

@@ -10,11 +10,19 @@ import (
 	"github.com/parleyhq/parley/conversations"
 )
 
-// notify writes a notification in the caller's transaction.
-func notify(ctx context.Context, tx *sqlx.Tx, n conversations.Notification) error {
-	const q = `INSERT INTO notifications (account_id, user_id, kind, conversation_id, message_id, actor_id, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), n.AccountID, n.UserID, string(n.Kind), n.ConversationID, n.MessageID, n.ActorID, ms(n.CreatedAt))
+// notify writes notifications in the caller's transaction, in one
+// statement.
+func notify(ctx context.Context, tx *sqlx.Tx, ns ...conversations.Notification) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 7*len(ns))
+	for _, n := range ns {
+		args = append(args, n.AccountID, n.UserID, string(n.Kind), n.ConversationID, n.MessageID, n.ActorID, ms(n.CreatedAt))
+	}
+	q := valuesRows(`INSERT INTO notifications (account_id, user_id, kind, conversation_id, message_id, actor_id, created_at) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?)`, len(ns))
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
 	return err
 }
 

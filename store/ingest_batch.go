@@ -1,0 +1,343 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/optout"
+)
+
+// IngestBatch applies texts in one transaction and returns each text's
+// result and error in the order given, as if each had had a transaction
+// of its own.
+//
+// Most texts of a batch are plain: no consent keyword, not a carrier's
+// retry, the only text of their phone in the batch. Those are written
+// together, a statement per step for all of them (look up, create, store,
+// update, log), which is where a batch saves over a transaction per text:
+// a dozen round trips and statements per text become a dozen per batch.
+// The others go through the very steps of a lone text, each under a
+// savepoint so that its failure is its own.
+//
+// A text that lost a race with another transaction (a unique index) or was
+// a deadlock's victim, and every text when the transaction itself fails
+// (a plain text's write failing fails the statement it shares), is
+// retried in a transaction of its own.
+func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan) ([]conversations.IngestResult, []error) {
+	results := make([]conversations.IngestResult, len(plans))
+	errs := make([]error, len(plans))
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		b, err := lookUpBatch(ctx, tx, plans)
+		if err != nil {
+			return err
+		}
+		for _, i := range b.alone {
+			if err := applySaved(ctx, tx, plans[i], &results[i], &errs[i]); err != nil {
+				return err
+			}
+		}
+		return b.applyPlain(ctx, tx, results)
+	})
+	for i := range plans {
+		if err != nil || parley.IsKind(errs[i], parley.ECONFLICT) || isDeadlock(errs[i]) {
+			results[i], errs[i] = db.IngestAlone(ctx, plans[i])
+		}
+	}
+	return results, errs
+}
+
+// applySaved ingests one text under a savepoint; its failure is its own
+// (res, textErr). The error returned is the transaction's: the batch
+// cannot go on.
+func applySaved(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan, res *conversations.IngestResult, textErr *error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT text`); err != nil {
+		return err
+	}
+	*res, *textErr = ingest(ctx, tx, p)
+	if *textErr != nil {
+		*res, *textErr = conversations.IngestResult{}, translate(*textErr)
+		_, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT text; RELEASE SAVEPOINT text`)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT text`)
+	return err
+}
+
+// textBatch is a batch sorted out: the texts that go alone, in lock order,
+// and the plain ones with what the look-ups found of them.
+type textBatch struct {
+	alone []int
+	plain []*plainText
+}
+
+// plainText is a plain text of a batch on its way through the steps.
+type plainText struct {
+	i         int // in the batch
+	p         conversations.IngestPlan
+	contactID parley.ID
+	conv      convState
+	exists    bool
+	t         conversations.InboundTransition
+	msgID     parley.ID
+}
+
+// lookUpBatch sorts a batch's texts into plain and alone, finds the plain
+// texts' contacts, and locks every existing conversation of the batch.
+func lookUpBatch(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (textBatch, error) {
+	var b textBatch
+	// A phone's texts keep their order of arrival: the sort is stable.
+	order := make([]int, len(plans))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(plans[a].Channel.ID, plans[b].Channel.ID), cmp.Compare(plans[a].Text.From, plans[b].Text.From))
+	})
+	seen, err := seenCarrierIDs(ctx, tx, plans)
+	if err != nil {
+		return b, err
+	}
+	phones := map[string]int{}
+	sids := map[carrierKey]int{}
+	for _, p := range plans {
+		phones[p.Text.From]++
+		sids[carrierKey{p.Channel.ID, p.Text.CarrierMessageID}]++
+	}
+	for _, i := range order {
+		p := plans[i]
+		sid := carrierKey{p.Channel.ID, p.Text.CarrierMessageID}
+		if p.Intent != optout.IntentNone || phones[p.Text.From] > 1 || (sid.id != "" && (sids[sid] > 1 || seen[sid])) {
+			b.alone = append(b.alone, i)
+			continue
+		}
+		b.plain = append(b.plain, &plainText{i: i, p: p})
+	}
+	convs, err := lockConversations(ctx, tx, plans)
+	if err != nil {
+		return b, err
+	}
+	contacts, err := findContacts(ctx, tx, b.plain)
+	if err != nil {
+		return b, err
+	}
+	for _, pt := range b.plain {
+		pt.conv, pt.exists = convs[convKey{pt.p.Channel.ID, pt.p.Text.From}]
+		pt.contactID = contacts[contactKey{pt.p.Channel.AccountID, pt.p.Text.From}]
+	}
+	return b, nil
+}
+
+// carrierKey is a text's idempotency key: its carrier id on its channel.
+type carrierKey struct {
+	channel parley.ID
+	id      string
+}
+
+// seenCarrierIDs finds which of the batch's carrier ids are stored
+// already: those texts are a carrier's retries.
+func seenCarrierIDs(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (map[carrierKey]bool, error) {
+	var ids []any
+	for _, p := range plans {
+		if p.Text.CarrierMessageID != "" {
+			ids = append(ids, p.Text.CarrierMessageID)
+		}
+	}
+	seen := map[carrierKey]bool{}
+	if len(ids) == 0 {
+		return seen, nil
+	}
+	// messages_carrier_id (carrier_message_id, channel_id): an index probe
+	// per id.
+	var rows []struct {
+		ChannelID int64  `db:"channel_id"`
+		ID        string `db:"carrier_message_id"`
+	}
+	q := `SELECT channel_id, carrier_message_id FROM messages WHERE carrier_message_id IN (` + placeholders(len(ids)) + `)`
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), ids...); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		seen[carrierKey{parley.ID(r.ChannelID), r.ID}] = true
+	}
+	return seen, nil
+}
+
+// lockConversations reads the batch's existing conversations and, on
+// PostgreSQL, locks them in id order, so that batches committing side by
+// side take their locks in one order and never wait on each other in a
+// cycle.
+func lockConversations(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (map[convKey]convState, error) {
+	keys := map[convKey]bool{}
+	var conds []string
+	var args []any
+	for _, p := range plans {
+		k := convKey{p.Channel.ID, p.Text.From}
+		if !keys[k] {
+			keys[k] = true
+			conds = append(conds, `(channel_id = ? AND contact_phone = ?)`)
+			args = append(args, p.Channel.ID, p.Text.From)
+		}
+	}
+	q := `SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations WHERE ` + strings.Join(conds, " OR ") + ` ORDER BY id`
+	if tx.DriverName() == "postgres" {
+		q += " FOR NO KEY UPDATE" // see lockConversation
+	}
+	var rows []struct {
+		convState
+		ChannelID    int64  `db:"channel_id"`
+		ContactPhone string `db:"contact_phone"`
+	}
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	convs := make(map[convKey]convState, len(rows))
+	for _, r := range rows {
+		convs[convKey{parley.ID(r.ChannelID), r.ContactPhone}] = r.convState
+	}
+	return convs, nil
+}
+
+// contactKey names a contact by one of its phones.
+type contactKey struct {
+	account parley.ID
+	phone   string
+}
+
+// findContacts finds the contacts owning the plain texts' phones.
+func findContacts(ctx context.Context, tx *sqlx.Tx, texts []*plainText) (map[contactKey]parley.ID, error) {
+	found := map[contactKey]parley.ID{}
+	if len(texts) == 0 {
+		return found, nil
+	}
+	conds := make([]string, len(texts))
+	args := make([]any, 0, 2*len(texts))
+	for i, pt := range texts {
+		conds[i] = `(account_id = ? AND phone = ?)`
+		args = append(args, pt.p.Channel.AccountID, pt.p.Text.From)
+	}
+	var rows []struct {
+		AccountID int64  `db:"account_id"`
+		Phone     string `db:"phone"`
+		ContactID int64  `db:"contact_id"`
+	}
+	q := `SELECT account_id, phone, contact_id FROM contact_phones WHERE ` + strings.Join(conds, " OR ")
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		found[contactKey{parley.ID(r.AccountID), r.Phone}] = parley.ID(r.ContactID)
+	}
+	return found, nil
+}
+
+// applyPlain writes the plain texts, each step one statement for all, in
+// the order of a lone text's ingest.
+func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx, results []conversations.IngestResult) error {
+	if len(b.plain) == 0 {
+		return nil
+	}
+	var fresh []newConversation
+	var freshTexts []*plainText
+	for _, pt := range b.plain {
+		if pt.contactID == 0 {
+			id, err := createContact(ctx, tx, pt.p.Channel.AccountID, pt.p.Text.From, pt.p.At)
+			if err != nil {
+				return fmt.Errorf("contact: %w", err)
+			}
+			pt.contactID = id
+		}
+		pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, false)
+		if !pt.exists {
+			fresh = append(fresh, newConversation{pt.p.Channel, pt.contactID, pt.p.Text.From, pt.p.Text.To, pt.t.Status, nil, pt.p.At})
+			freshTexts = append(freshTexts, pt)
+		}
+	}
+	if len(fresh) > 0 {
+		ids, err := insertConversationRows(ctx, tx, fresh)
+		if err != nil {
+			return fmt.Errorf("insert conversations: %w", err)
+		}
+		for k, pt := range freshTexts {
+			pt.conv.ID = ids[k]
+		}
+	}
+	texts := make([]inboundMessage, len(b.plain))
+	updates := make([]inboundUpdate, len(b.plain))
+	for k, pt := range b.plain {
+		texts[k] = inboundMessage{pt.conv.ID, pt.p}
+		updates[k] = inboundUpdate{pt.conv, pt.p, pt.t}
+	}
+	msgIDs, err := insertInboundMessages(ctx, tx, texts)
+	if err != nil {
+		return fmt.Errorf("insert messages: %w", err)
+	}
+	if err := updateOnInbound(ctx, tx, updates...); err != nil {
+		return fmt.Errorf("update conversations: %w", err)
+	}
+	events := map[parley.ID][]event{} // by account
+	var notes []conversations.Notification
+	for k, pt := range b.plain {
+		pt.msgID = msgIDs[k]
+		acc := pt.p.Channel.AccountID
+		events[acc] = append(events[acc], inboundEvents(pt.conv, pt.contactID, pt.p, pt.t, pt.exists)...)
+		if n, ok := inboundNotification(pt.conv, pt.p, pt.t, pt.msgID); ok {
+			notes = append(notes, n)
+		}
+	}
+	for acc, evs := range events {
+		if err := insertEvents(ctx, tx, acc, evs); err != nil {
+			return fmt.Errorf("log events: %w", err)
+		}
+	}
+	if err := notify(ctx, tx, notes...); err != nil {
+		return fmt.Errorf("notify assignees: %w", err)
+	}
+	return b.readPlain(ctx, tx, results)
+}
+
+// readPlain reads back the plain texts' conversations and messages as
+// they now stand, into their results.
+func (b textBatch) readPlain(ctx context.Context, tx *sqlx.Tx, results []conversations.IngestResult) error {
+	convIDs := make([]any, len(b.plain))
+	msgIDs := make([]any, len(b.plain))
+	for k, pt := range b.plain {
+		convIDs[k], msgIDs[k] = int64(pt.conv.ID), int64(pt.msgID)
+	}
+	var convRows []conversationRow
+	if err := tx.SelectContext(ctx, &convRows, tx.Rebind(selectConversation+` WHERE cv.id IN (`+placeholders(len(convIDs))+`)`), convIDs...); err != nil {
+		return err
+	}
+	var msgRows []messageRow
+	if err := tx.SelectContext(ctx, &msgRows, tx.Rebind(`SELECT `+messageColumns+` FROM messages WHERE id IN (`+placeholders(len(msgIDs))+`)`), msgIDs...); err != nil {
+		return err
+	}
+	convs := make(map[parley.ID]conversations.Conversation, len(convRows))
+	for _, r := range convRows {
+		convs[parley.ID(r.ID)] = r.conversation()
+	}
+	msgs := make(map[parley.ID]conversations.Message, len(msgRows))
+	for _, r := range msgRows {
+		m, err := r.message()
+		if err != nil {
+			return err
+		}
+		msgs[m.ID] = m
+	}
+	for _, pt := range b.plain {
+		results[pt.i] = conversations.IngestResult{Conversation: convs[pt.conv.ID], Message: msgs[pt.msgID],
+			Created: !pt.exists, Transition: pt.t}
+	}
+	return nil
+}
+
+// placeholders is n comma-separated "?".
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
