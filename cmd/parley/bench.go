@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,9 @@ type benchSpec struct {
 	Ceiling  bool // also run the raw ingest ceiling
 	Target   string
 	Public   string
+	// CPUProfile, when set, is where the measured phase's CPU profile of
+	// this process (bench clients and, without --target, Parley) goes.
+	CPUProfile string
 }
 
 // benchMix weighs the kinds of webhook sent.
@@ -85,6 +89,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		fs.BoolVar(&spec.Ceiling, "ceiling", true, "also measure the raw ingest transaction on the database, no HTTP, same concurrency")
 		fs.StringVar(&spec.Target, "target", "", "a running Parley's base URL on the same database (default: start one in this process)")
 		fs.StringVar(&spec.Public, "target-public-url", "", "the target's PARLEY_PUBLIC_URL, signed over (default: --target)")
+		fs.StringVar(&spec.CPUProfile, "cpuprofile", "", "write the webhook phase's CPU profile of this process to this file")
 	})
 	if err != nil {
 		return err
@@ -210,12 +215,26 @@ type benchResult struct {
 	Max        float64 `json:"max_ms"`
 	CeilingTPS float64 `json:"ceiling_tps,omitempty"`
 	Ratio      float64 `json:"ratio,omitempty"`
+	// TextsPerCommit is how many texts Parley's group commit wrote per
+	// transaction (in-process Parley on PostgreSQL only).
+	TextsPerCommit float64 `json:"texts_per_commit,omitempty"`
 }
 
 func (b *bench) run(ctx context.Context) (benchResult, error) {
 	res := benchResult{DB: b.db.Dialect(), Mode: b.spec.Mode}
 	fmt.Fprintf(b.log, "bench: %s loop on %s for %s (after %s warm-up)\n", b.spec.Mode, res.DB, b.spec.Duration, b.spec.Warmup)
+	stop, err := b.profile()
+	if err != nil {
+		return res, err
+	}
+	batches0, texts0 := b.groupCommitStats()
 	hist, n, errs, took := b.phase(ctx, b.webhook)
+	if batches, texts := b.groupCommitStats(); batches > batches0 {
+		res.TextsPerCommit = float64(texts-texts0) / float64(batches-batches0)
+	}
+	if err := stop(); err != nil {
+		return res, err
+	}
 	res.Seconds, res.Requests, res.Errors = took.Seconds(), n, errs
 	res.RPS = float64(n) / took.Seconds()
 	ms := func(q float64) float64 { return float64(hist.ValueAtQuantile(q)) / 1000 }
@@ -236,6 +255,33 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		res.Ratio = res.RPS / res.CeilingTPS
 	}
 	return res, nil
+}
+
+// profile starts the CPU profile asked for; stop ends it.
+func (b *bench) profile() (stop func() error, err error) {
+	if b.spec.CPUProfile == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(b.spec.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
+}
+
+// groupCommitStats reads the in-process Parley's group commit counters.
+func (b *bench) groupCommitStats() (batches, texts int64) {
+	if b.parley == nil {
+		return 0, 0
+	}
+	return b.parley.DB.GroupCommitStats()
 }
 
 // phase runs op under the spec's loop for the warm-up, then measures it
@@ -370,6 +416,9 @@ func (r benchResult) print(w io.Writer) {
 	fmt.Fprintf(w, "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", r.P50, r.P90, r.P99, r.Max)
 	if r.CeilingTPS > 0 {
 		fmt.Fprintf(w, "ceiling: %.0f ingest transactions/s straight on the database; ratio %.2f\n", r.CeilingTPS, r.Ratio)
+	}
+	if r.TextsPerCommit > 0 {
+		fmt.Fprintf(w, "group commit: %.1f texts per transaction\n", r.TextsPerCommit)
 	}
 	line, _ := json.Marshal(struct {
 		Kind string `json:"kind"`

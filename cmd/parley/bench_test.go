@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parleyhq/parley/store/storetest"
 )
 
 func TestParseMix(t *testing.T) {
@@ -23,39 +24,48 @@ func TestParseMix(t *testing.T) {
 }
 
 // TestBenchDrivesParleyAndTheCeiling runs the load tool briefly in both
-// loops on SQLite: every webhook answered 200, latencies recorded, the
-// ceiling measured, and the last line is the JSON summary.
+// loops on each database: every webhook answered 200, latencies recorded,
+// the ceiling measured, group commit sharing transactions on PostgreSQL,
+// and the last line is the JSON summary.
 func TestBenchDrivesParleyAndTheCeiling(t *testing.T) {
-	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "bench.db")
-	for _, mode := range []string{"closed", "open"} {
-		t.Run(mode, func(t *testing.T) {
-			var out, errs bytes.Buffer
-			args := []string{"bench", "--mode", mode, "--clients", "4", "--rate", "50", "--duration", "1s", "--warmup", "200ms",
-				"--mix", "new=2,reply=4,duplicate=1,stop=1,status=2"}
-			err := run(context.Background(), args, getenvFrom(map[string]string{"PARLEY_DATABASE_URL": dbURL}), &out, &errs)
-			if err != nil {
-				t.Fatalf("bench: %v\n%s", err, errs.String())
-			}
-			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-			var res struct {
-				Kind       string  `json:"kind"`
-				DB         string  `json:"db"`
-				Requests   int     `json:"requests"`
-				Errors     int     `json:"errors"`
-				RPS        float64 `json:"rps"`
-				P50        float64 `json:"p50_ms"`
-				P99        float64 `json:"p99_ms"`
-				CeilingTPS float64 `json:"ceiling_tps"`
-				Ratio      float64 `json:"ratio"`
-			}
-			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-				t.Fatalf("the last line is not the JSON summary: %v\n%s", err, out.String())
-			}
-			if res.Kind != "ingest" || res.DB != "sqlite" || res.Requests == 0 || res.Errors != 0 || res.RPS <= 0 ||
-				res.P50 <= 0 || res.P99 < res.P50 || res.CeilingTPS <= 0 || res.Ratio <= 0 {
-				t.Errorf("summary %+v\n%s%s", res, out.String(), errs.String())
-			}
-		})
+	for _, dialect := range storetest.Dialects {
+		dbURL := storetest.URL(t, dialect)
+		for _, mode := range []string{"closed", "open"} {
+			t.Run(dialect+"/"+mode, func(t *testing.T) {
+				var out, errs bytes.Buffer
+				args := []string{"bench", "--mode", mode, "--clients", "4", "--rate", "50", "--duration", "1s", "--warmup", "200ms",
+					"--mix", "new=2,reply=4,duplicate=1,stop=1,status=2"}
+				err := run(context.Background(), args, getenvFrom(map[string]string{"PARLEY_DATABASE_URL": dbURL}), &out, &errs)
+				if err != nil {
+					t.Fatalf("bench: %v\n%s", err, errs.String())
+				}
+				lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+				var res struct {
+					Kind           string  `json:"kind"`
+					DB             string  `json:"db"`
+					Requests       int     `json:"requests"`
+					Errors         int     `json:"errors"`
+					RPS            float64 `json:"rps"`
+					P50            float64 `json:"p50_ms"`
+					P99            float64 `json:"p99_ms"`
+					CeilingTPS     float64 `json:"ceiling_tps"`
+					Ratio          float64 `json:"ratio"`
+					TextsPerCommit float64 `json:"texts_per_commit"`
+				}
+				if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+					t.Fatalf("the last line is not the JSON summary: %v\n%s", err, out.String())
+				}
+				if res.Kind != "ingest" || res.DB != dialect || res.Requests == 0 || res.Errors != 0 || res.RPS <= 0 ||
+					res.P50 <= 0 || res.P99 < res.P50 || res.CeilingTPS <= 0 || res.Ratio <= 0 {
+					t.Errorf("summary %+v\n%s%s", res, out.String(), errs.String())
+				}
+				// Group commit is PostgreSQL's, and each of its transactions
+				// holds at least one text.
+				if (dialect == "postgres") != (res.TextsPerCommit >= 1) {
+					t.Errorf("%s: %.2f texts per group commit", dialect, res.TextsPerCommit)
+				}
+			})
+		}
 	}
 	if err := run(context.Background(), []string{"bench", "--mode", "sideways"}, getenvFrom(nil), io.Discard, io.Discard); err == nil {
 		t.Error("an unknown mode was accepted")
