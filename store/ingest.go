@@ -77,10 +77,12 @@ func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conve
 			return res, fmt.Errorf("insert conversation: %w", err)
 		}
 	}
-	msgID, err := insertInboundMessage(ctx, tx, ch, conv.ID, p)
+	stored, err := insertInboundMessages(ctx, tx, []inboundMessage{{conv.ID, p}})
 	if err != nil {
 		return res, fmt.Errorf("insert message: %w", err)
 	}
+	res.Message = stored[0]
+	msgID := res.Message.ID
 	if err := updateOnInbound(ctx, tx, inboundUpdate{conv, p, res.Transition}); err != nil {
 		return res, fmt.Errorf("update conversation: %w", err)
 	}
@@ -102,10 +104,7 @@ func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conve
 		}
 		res.Reply = &m
 	}
-	if res.Conversation, err = getConversation(ctx, tx, ch.AccountID, conv.ID); err != nil {
-		return res, err
-	}
-	res.Message, err = getMessage(ctx, tx, ch.AccountID, msgID)
+	res.Conversation, err = getConversation(ctx, tx, ch.AccountID, conv.ID)
 	return res, err
 }
 
@@ -239,14 +238,6 @@ type convKey struct {
 	phone   string
 }
 
-func insertInboundMessage(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, convID parley.ID, p conversations.IngestPlan) (parley.ID, error) {
-	ids, err := insertInboundMessages(ctx, tx, []inboundMessage{{convID, p}})
-	if err != nil {
-		return 0, err
-	}
-	return ids[0], nil
-}
-
 // inboundMessage is an inbound text to store in its conversation.
 type inboundMessage struct {
 	conversationID parley.ID
@@ -254,8 +245,8 @@ type inboundMessage struct {
 }
 
 // insertInboundMessages stores texts of distinct conversations in one
-// statement and returns their ids in the order given.
-func insertInboundMessages(ctx context.Context, tx *sqlx.Tx, texts []inboundMessage) ([]parley.ID, error) {
+// statement and returns them as stored, in the order given.
+func insertInboundMessages(ctx context.Context, tx *sqlx.Tx, texts []inboundMessage) ([]conversations.Message, error) {
 	args := make([]any, 0, 9*len(texts))
 	for _, t := range texts {
 		media, err := json.Marshal(nonNil(t.p.Text.MediaURLs))
@@ -271,23 +262,25 @@ func insertInboundMessages(ctx context.Context, tx *sqlx.Tx, texts []inboundMess
 	}
 	q := valuesRows(`INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
     carrier_message_id, segments, created_at, updated_at) VALUES `,
-		`(?, ?, ?, 'inbound', 'text', ?, ?, 'received', ?, ?, ?, ?)`, len(texts)) + ` RETURNING id, conversation_id`
-	var stored []struct {
-		ID             int64 `db:"id"`
-		ConversationID int64 `db:"conversation_id"`
-	}
-	if err := tx.SelectContext(ctx, &stored, tx.Rebind(q), args...); err != nil {
+		`(?, ?, ?, 'inbound', 'text', ?, ?, 'received', ?, ?, ?, ?)`, len(texts)) + ` RETURNING ` + messageColumns
+	var rows []messageRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 		return nil, err
 	}
-	byConv := make(map[parley.ID]parley.ID, len(stored))
-	for _, m := range stored {
-		byConv[parley.ID(m.ConversationID)] = parley.ID(m.ID)
+	// RETURNING's order is not promised: a text's conversation is its key.
+	byConv := make(map[parley.ID]conversations.Message, len(rows))
+	for _, r := range rows {
+		m, err := r.message()
+		if err != nil {
+			return nil, err
+		}
+		byConv[m.ConversationID] = m
 	}
-	ids := make([]parley.ID, len(texts))
+	stored := make([]conversations.Message, len(texts))
 	for i, t := range texts {
-		ids[i] = byConv[t.conversationID]
+		stored[i] = byConv[t.conversationID]
 	}
-	return ids, nil
+	return stored, nil
 }
 
 func nonNil(s []string) []string {
@@ -318,14 +311,22 @@ func updateOnInbound(ctx context.Context, tx *sqlx.Tx, updates ...inboundUpdate)
 			v := ms(u.p.At)
 			flagged = &v
 		}
-		args = append(args, int64(u.c.ID), string(u.t.Status), assignee, u.p.Text.To, ms(u.p.At), flagged)
+		args = append(args, int64(u.c.ID), string(u.t.Status), assignee, u.p.Text.To, ms(u.p.At), flagged, u.p.Text.Body)
+	}
+	// On PostgreSQL the text's words join the conversation's search
+	// document here rather than in a trigger's second UPDATE of the row
+	// (migration 00014); SQLite's search tables keep their triggers.
+	search := ""
+	if tx.DriverName() == "postgres" {
+		search = `search_tsv = conversations.search_tsv || to_tsvector('simple', v.body), `
 	}
 	// A reopened conversation is no longer snoozed. Activity times only
 	// move forward: webhooks may commit out of order. The casts type the
 	// VALUES columns for PostgreSQL, which would take them for text.
-	q := valuesRows(`WITH v (id, status, assignee_id, business_phone, at, flagged) AS (VALUES `,
-		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(updates)) + `)
-UPDATE conversations SET status = v.status, assignee_id = v.assignee_id, business_phone = v.business_phone,
+	q := valuesRows(`WITH v (id, status, assignee_id, business_phone, at, flagged, body) AS (VALUES `,
+		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT))`,
+		len(updates)) + `)
+UPDATE conversations SET ` + search + `status = v.status, assignee_id = v.assignee_id, business_phone = v.business_phone,
     last_message_at = CASE WHEN conversations.last_message_at > v.at THEN conversations.last_message_at ELSE v.at END,
     last_inbound_at = CASE WHEN conversations.last_inbound_at > v.at THEN conversations.last_inbound_at ELSE v.at END,
     snoozed_until = CASE WHEN v.status = 'snoozed' THEN conversations.snoozed_until ELSE NULL END,

@@ -85,7 +85,7 @@ type plainText struct {
 	conv      convState
 	exists    bool
 	t         conversations.InboundTransition
-	msgID     parley.ID
+	msg       conversations.Message
 }
 
 // lookUpBatch sorts a batch's texts into plain and alone, finds the plain
@@ -274,7 +274,7 @@ func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx, results []conver
 		texts[k] = inboundMessage{pt.conv.ID, pt.p}
 		updates[k] = inboundUpdate{pt.conv, pt.p, pt.t}
 	}
-	msgIDs, err := insertInboundMessages(ctx, tx, texts)
+	stored, err := insertInboundMessages(ctx, tx, texts)
 	if err != nil {
 		return fmt.Errorf("insert messages: %w", err)
 	}
@@ -284,10 +284,10 @@ func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx, results []conver
 	events := map[parley.ID][]event{} // by account
 	var notes []conversations.Notification
 	for k, pt := range b.plain {
-		pt.msgID = msgIDs[k]
+		pt.msg = stored[k]
 		acc := pt.p.Channel.AccountID
 		events[acc] = append(events[acc], inboundEvents(pt.conv, pt.contactID, pt.p, pt.t, pt.exists)...)
-		if n, ok := inboundNotification(pt.conv, pt.p, pt.t, pt.msgID); ok {
+		if n, ok := inboundNotification(pt.conv, pt.p, pt.t, pt.msg.ID); ok {
 			notes = append(notes, n)
 		}
 	}
@@ -302,37 +302,23 @@ func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx, results []conver
 	return b.readPlain(ctx, tx, results)
 }
 
-// readPlain reads back the plain texts' conversations and messages as
-// they now stand, into their results.
+// readPlain reads back the plain texts' conversations as they now stand,
+// into their results.
 func (b textBatch) readPlain(ctx context.Context, tx *sqlx.Tx, results []conversations.IngestResult) error {
-	convIDs := make([]any, len(b.plain))
-	msgIDs := make([]any, len(b.plain))
+	ids := make([]any, len(b.plain))
 	for k, pt := range b.plain {
-		convIDs[k], msgIDs[k] = int64(pt.conv.ID), int64(pt.msgID)
+		ids[k] = int64(pt.conv.ID)
 	}
-	var convRows []conversationRow
-	if err := tx.SelectContext(ctx, &convRows, tx.Rebind(selectConversation+` WHERE cv.id IN (`+placeholders(len(convIDs))+`)`), convIDs...); err != nil {
+	var rows []conversationRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(selectConversation+` WHERE cv.id IN (`+placeholders(len(ids))+`)`), ids...); err != nil {
 		return err
 	}
-	var msgRows []messageRow
-	if err := tx.SelectContext(ctx, &msgRows, tx.Rebind(`SELECT `+messageColumns+` FROM messages WHERE id IN (`+placeholders(len(msgIDs))+`)`), msgIDs...); err != nil {
-		return err
-	}
-	convs := make(map[parley.ID]conversations.Conversation, len(convRows))
-	for _, r := range convRows {
+	convs := make(map[parley.ID]conversations.Conversation, len(rows))
+	for _, r := range rows {
 		convs[parley.ID(r.ID)] = r.conversation()
 	}
-	msgs := make(map[parley.ID]conversations.Message, len(msgRows))
-	for _, r := range msgRows {
-		m, err := r.message()
-		if err != nil {
-			return err
-		}
-		msgs[m.ID] = m
-	}
 	for _, pt := range b.plain {
-		results[pt.i] = conversations.IngestResult{Conversation: convs[pt.conv.ID], Message: msgs[pt.msgID],
-			Created: !pt.exists, Transition: pt.t}
+		results[pt.i] = conversations.IngestResult{Conversation: convs[pt.conv.ID], Message: pt.msg, Created: !pt.exists, Transition: pt.t}
 	}
 	return nil
 }
