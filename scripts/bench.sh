@@ -8,12 +8,17 @@
 #   inbox     dev seed (20k conversations, 200k messages) + dev listbench
 #   campaign  scripts/campaign-1m.sh at 50,000 recipients, 10 s of sending
 #
-# Longer runs: BENCH_SECONDS (default 8) per ingest phase; the README's
-# Performance section gives the commands of the long runs.
+# Arguments choose the parts (default: all three). Longer runs:
+# BENCH_SECONDS (default 8) per ingest phase, BENCH_RUNS (default 1)
+# repeats of each ingest run, e.g. the long ingest runs of the README:
+#   BENCH_SECONDS=60 BENCH_RUNS=3 scripts/bench.sh ingest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${BENCH_SECONDS:-8}
+RUNS=${BENCH_RUNS:-1}
 CLIENTS=${BENCH_CLIENTS:-16}
+parts=" ${*:-ingest inbox campaign} "
+want() { [[ $parts == *" $1 "* ]]; }
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 scripts/ensure-postgres.sh
 go build -o bin/parley ./cmd/parley
@@ -39,20 +44,24 @@ pg_isready -q -h 127.0.0.1 -p 5432 || have_pg=0
 keep() { tee /dev/stderr | grep '^{' | tail -1 >>"$lines"; }
 
 for db in sqlite postgres; do
+	want ingest || break
 	if [ "$db" = postgres ] && [ $have_pg = 0 ]; then
 		echo "bench: PostgreSQL is not reachable; its runs are skipped" >&2
 		continue
 	fi
-	if [ "$db" = sqlite ]; then url="sqlite://$work/ingest.db"; else pgdb ingest; fi
-	echo "== ingest, $db, closed loop, $CLIENTS clients" >&2
-	PARLEY_DATABASE_URL=$url bin/parley bench --mode closed --clients "$CLIENTS" --duration "${SECONDS_PER}s" --warmup 2s 2>&1 | keep
-	rps=$(tail -1 "$lines" | sed -E 's/.*"rps":([0-9.]+).*/\1/')
-	half=$(awk -v r="$rps" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : h) }')
-	echo "== ingest, $db, open loop at $half/s (half the closed loop's rate)" >&2
-	PARLEY_DATABASE_URL=$url bin/parley bench --mode open --rate "$half" --duration "${SECONDS_PER}s" --warmup 2s --ceiling=false 2>&1 | keep
+	for run in $(seq "$RUNS"); do
+		# A fresh database each run: runs do not inherit each other's rows.
+		if [ "$db" = sqlite ]; then url="sqlite://$work/ingest-$run.db"; else pgdb "ingest_$run"; fi
+		echo "== ingest, $db, run $run of $RUNS, closed loop, $CLIENTS clients" >&2
+		PARLEY_DATABASE_URL=$url bin/parley bench --mode closed --clients "$CLIENTS" --duration "${SECONDS_PER}s" --warmup 2s 2>&1 | keep
+		rps=$(tail -1 "$lines" | sed -E 's/.*"rps":([0-9.]+).*/\1/')
+		half=$(awk -v r="$rps" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : h) }')
+		echo "== ingest, $db, run $run of $RUNS, open loop at $half/s (half the closed loop's rate)" >&2
+		PARLEY_DATABASE_URL=$url bin/parley bench --mode open --rate "$half" --duration "${SECONDS_PER}s" --warmup 2s --ceiling=false 2>&1 | keep
+	done
 done
 
-if [ $have_pg = 1 ]; then
+if want inbox && [ $have_pg = 1 ]; then
 	pgdb inbox
 	echo "== inbox lists, postgres, 20,000 conversations and 200,000 messages" >&2
 	PARLEY_DATABASE_URL=$url bin/parley dev seed --conversations 20000 --messages 200000 --agents 20 >/dev/null
@@ -60,6 +69,7 @@ if [ $have_pg = 1 ]; then
 fi
 
 for db in sqlite postgres; do
+	want campaign || break
 	if [ "$db" = postgres ] && [ $have_pg = 0 ]; then continue; fi
 	echo "== campaign, $db, 50,000 recipients" >&2
 	DB=$db RECIPIENTS=50000 SEND_SECONDS=10 PGURL=$PGURL scripts/campaign-1m.sh 2>&1 | keep
