@@ -125,22 +125,11 @@ WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY C
 		}
 	}
 	acc := parley.ID(account)
-	cases := []struct {
-		name string
-		f    conversations.ConversationFilter
-	}{
-		{"view=all", conversations.ConversationFilter{AccountID: acc}},
-		{"view=all page 3", conversations.ConversationFilter{AccountID: acc}},
-		{"view=mine", conversations.ConversationFilter{AccountID: acc, AssigneeID: parley.ID(agent)}},
-		{"view=all status=new,open", conversations.ConversationFilter{AccountID: acc, Statuses: []conversations.Status{"new", "open"}}},
-		{"view=unassigned", conversations.ConversationFilter{AccountID: acc, Unassigned: true}},
-		{"q=gutter (rare word)", conversations.ConversationFilter{AccountID: acc, Query: "gutter"}},
-		{"q=quote (common word)", conversations.ConversationFilter{AccountID: acc, Query: "quote"}},
-		{"q=hopper (contact name)", conversations.ConversationFilter{AccountID: acc, Query: "hopper"}},
-		{"q=0042 (last digits)", conversations.ConversationFilter{AccountID: acc, Query: "0042"}},
-		{"view=mine q=gutter", conversations.ConversationFilter{AccountID: acc, AssigneeID: parley.ID(agent), Query: "gutter"}},
+	cases, err := listBenchCases(ctx, db, acc, parley.ID(agent))
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "database %s, %d runs each, page of 50\n", db.URL, runs)
+	fmt.Fprintf(stdout, "database %s, %d runs each, page of 50 unless said\n", db.URL, runs)
 	summary := listSummary{Kind: "inbox", DB: db.Dialect()}
 	if err := db.SQL().GetContext(ctx, &summary.Conversations, db.SQL().Rebind(`SELECT COUNT(*) FROM conversations WHERE account_id = ?`), account); err != nil {
 		return err
@@ -150,15 +139,19 @@ WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY C
 	}
 	for _, c := range cases {
 		f := c.f
-		f.Page = conversations.Page{Limit: 50}
-		if c.name == "view=all page 3" {
-			for i := 0; i < 2; i++ {
-				_, next, err := db.FindConversations(ctx, f)
-				if err != nil {
-					return err
-				}
-				f.Page.Cursor = next
+		f.AccountID = acc
+		if f.Page.Limit == 0 {
+			f.Page.Limit = 50
+		}
+		for i := 1; i < c.page; i++ {
+			_, next, err := db.FindConversations(ctx, f)
+			if err != nil {
+				return err
 			}
+			if next == "" {
+				break // a small inbox: measure its last page
+			}
+			f.Page.Cursor = next
 		}
 		durations := make([]time.Duration, 0, runs)
 		n := 0
@@ -175,7 +168,7 @@ WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY C
 		}
 		slices.Sort(durations)
 		p50, p95 := durations[len(durations)/2], durations[len(durations)*95/100]
-		fmt.Fprintf(stdout, "%-28s rows=%-3d median=%-9s p95=%-9s max=%s\n", c.name, n,
+		fmt.Fprintf(stdout, "%-46s rows=%-3d median=%-9s p95=%-9s max=%s\n", c.name, n,
 			p50.Round(time.Microsecond), p95.Round(time.Microsecond), durations[len(durations)-1].Round(time.Microsecond))
 		summary.Queries = append(summary.Queries, listFigure{Name: c.name, P50: ms(p50), P95: ms(p95)})
 		summary.WorstP95 = max(summary.WorstP95, ms(p95))
@@ -193,6 +186,115 @@ WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY C
 	}
 	fmt.Fprintln(stdout, string(line))
 	return nil
+}
+
+// listCase is one list the inbox asks for: a filter of GET
+// /v1/conversations (view=mine is AssigneeID, view=unassigned Unassigned),
+// measured on its page-th page.
+type listCase struct {
+	name string
+	f    conversations.ConversationFilter
+	page int
+}
+
+// listBenchCases are the lists measured: every view, each filter alone,
+// the combinations an inbox uses, and every form of q, alone and with a
+// view, on first and later pages. The first ten keep their names from
+// earlier measurements.
+func listBenchCases(ctx context.Context, db *store.DB, acc, agent parley.ID) ([]listCase, error) {
+	sql := db.SQL()
+	// The account's busiest inbox; an inbox without conversations (a new
+	// one), or an id no conversation has when the account has none such.
+	var inbox, emptyInbox, quietAgent, contact int64
+	var phone string
+	if err := sql.GetContext(ctx, &inbox, sql.Rebind(`SELECT inbox_id FROM conversations WHERE account_id = ?
+GROUP BY inbox_id ORDER BY COUNT(*) DESC LIMIT 1`), acc); err != nil {
+		return nil, err
+	}
+	if err := sql.GetContext(ctx, &emptyInbox, sql.Rebind(`SELECT COALESCE(MIN(id), (SELECT MAX(id) + 1 FROM inboxes)) FROM inboxes i
+WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM conversations cv WHERE cv.inbox_id = i.id)`), acc); err != nil {
+		return nil, err
+	}
+	// The least busy assignee, for assignee_id in view=all.
+	if err := sql.GetContext(ctx, &quietAgent, sql.Rebind(`SELECT assignee_id FROM conversations
+WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY COUNT(*), assignee_id LIMIT 1`), acc); err != nil {
+		return nil, err
+	}
+	// The most recent conversation's contact and phone.
+	if err := sql.QueryRowxContext(ctx, sql.Rebind(`SELECT contact_id, contact_phone FROM conversations WHERE account_id = ?
+ORDER BY last_message_at DESC, id DESC LIMIT 1`), acc).Scan(&contact, &phone); err != nil {
+		return nil, err
+	}
+	type filter = conversations.ConversationFilter
+	type st = conversations.Status
+	mine, in, quiet, empty := agent, parley.ID(inbox), parley.ID(quietAgent), parley.ID(emptyInbox)
+	newOpen := []st{"new", "open"}
+	return []listCase{
+		{"view=all", filter{}, 1},
+		{"view=all page 3", filter{}, 3},
+		{"view=mine", filter{AssigneeID: mine}, 1},
+		{"view=all status=new,open", filter{Statuses: newOpen}, 1},
+		{"view=unassigned", filter{Unassigned: true}, 1},
+		{"q=gutter (rare word)", filter{Query: "gutter"}, 1},
+		{"q=quote (common word)", filter{Query: "quote"}, 1},
+		{"q=hopper (contact name)", filter{Query: "hopper"}, 1},
+		{"q=0042 (last digits)", filter{Query: "0042"}, 1},
+		{"view=mine q=gutter", filter{AssigneeID: mine, Query: "gutter"}, 1},
+
+		// Each filter alone.
+		{"status=resolved", filter{Statuses: []st{"resolved"}}, 1},
+		{"status=snoozed", filter{Statuses: []st{"snoozed"}}, 1},
+		{"status=pending,snoozed,closed", filter{Statuses: []st{"pending", "snoozed", "closed"}}, 1},
+		{"inbox_id", filter{InboxID: in}, 1},
+		{"inbox_id (an empty inbox)", filter{InboxID: empty}, 1},
+		{"assignee_id (least busy agent)", filter{AssigneeID: quiet}, 1},
+		{"contact_phone", filter{ContactPhone: phone}, 1},
+		{"contact_id (a contact's conversations)", filter{ContactID: parley.ID(contact)}, 1},
+		{"view=all limit=200", filter{Page: conversations.Page{Limit: 200}}, 1},
+
+		// Combinations, and later pages.
+		{"view=all page 100", filter{}, 100},
+		{"view=mine page 3", filter{AssigneeID: mine}, 3},
+		{"view=mine status=new,open", filter{AssigneeID: mine, Statuses: newOpen}, 1},
+		{"view=mine status=snoozed", filter{AssigneeID: mine, Statuses: []st{"snoozed"}}, 1},
+		{"view=unassigned page 3", filter{Unassigned: true}, 3},
+		{"view=unassigned status=new,open", filter{Unassigned: true, Statuses: newOpen}, 1},
+		{"view=unassigned status=resolved,closed", filter{Unassigned: true, Statuses: []st{"resolved", "closed"}}, 1},
+		{"view=all status=new,open page 3", filter{Statuses: newOpen}, 3},
+		{"view=unassigned inbox_id status=new", filter{Unassigned: true, InboxID: in, Statuses: []st{"new"}}, 1},
+		{"inbox_id assignee_id status=open", filter{InboxID: in, AssigneeID: mine, Statuses: []st{"open"}}, 1},
+		{"view=unassigned inbox_id (an empty inbox)", filter{Unassigned: true, InboxID: empty}, 1},
+
+		// Every form of q.
+		{"q=gut (a prefix, while typing)", filter{Query: "gut"}, 1},
+		{"q=ada hopper (a full name)", filter{Query: "ada hopper"}, 1},
+		{"q=gutter quote (two words)", filter{Query: "gutter quote"}, 1},
+		{"q=quote today please (three words)", filter{Query: "quote today please"}, 1},
+		{"q=full phone (E.164)", filter{Query: phone}, 1},
+		{"q=(628) 200-004 (first digits)", filter{Query: "(628) 200-004"}, 1},
+		{"q=zqxj (no match)", filter{Query: "zqxj"}, 1},
+		{"q=gutter page 2", filter{Query: "gutter"}, 2},
+		{"q=quote page 3", filter{Query: "quote"}, 3},
+		{"q=hopper page 3", filter{Query: "hopper"}, 3},
+		{"q=hopper page 20", filter{Query: "hopper"}, 20},
+
+		// q with a view and filters.
+		{"view=mine q=quote", filter{AssigneeID: mine, Query: "quote"}, 1},
+		{"view=mine q=hopper", filter{AssigneeID: mine, Query: "hopper"}, 1},
+		{"view=mine q=ada hopper", filter{AssigneeID: mine, Query: "ada hopper"}, 1},
+		{"view=mine q=0042", filter{AssigneeID: mine, Query: "0042"}, 1},
+		{"view=mine q=zqxj (no match)", filter{AssigneeID: mine, Query: "zqxj"}, 1},
+		{"view=mine status=snoozed q=hopper", filter{AssigneeID: mine, Statuses: []st{"snoozed"}, Query: "hopper"}, 1},
+		{"view=mine status=new,open q=quote", filter{AssigneeID: mine, Statuses: newOpen, Query: "quote"}, 1},
+		{"view=unassigned q=quote", filter{Unassigned: true, Query: "quote"}, 1},
+		{"view=unassigned q=gutter", filter{Unassigned: true, Query: "gutter"}, 1},
+		{"view=unassigned status=new,open q=ada hopper", filter{Unassigned: true, Statuses: newOpen, Query: "ada hopper"}, 1},
+		{"view=all status=new,open q=hopper", filter{Statuses: newOpen, Query: "hopper"}, 1},
+		{"view=all status=snoozed q=gutter", filter{Statuses: []st{"snoozed"}, Query: "gutter"}, 1},
+		{"inbox_id q=gutter", filter{InboxID: in, Query: "gutter"}, 1},
+		{"inbox_id (an empty inbox) q=quote", filter{InboxID: empty, Query: "quote"}, 1},
+		{"contact_phone q=quote", filter{ContactPhone: phone, Query: "quote"}, 1},
+	}, nil
 }
 
 // listSummary is listbench's closing JSON line.
