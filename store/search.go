@@ -58,36 +58,45 @@ func (d dialect) contactsMatching() string {
 WHERE contacts_fts MATCH ? AND c.account_id = ?`
 }
 
+// searchCond is a conversation list's q as SQL.
+type searchCond struct {
+	cond string
+	args []any
+	// fullPhone: q is a whole phone number.
+	fullPhone bool
+}
+
 // conversationSearch is the WHERE condition for a conversation list's q:
 // the contact's phone (a full number in any spelling, or its first or last
 // digits), or a full-text match on message bodies or the contact's name.
-func (d dialect) conversationSearch(q string, accountID any) (string, []any) {
+func (d dialect) conversationSearch(q string, accountID any) searchCond {
 	var conds []string
-	var args []any
+	var out searchCond
 	if phone, err := conversations.NormalizePhone(q); err == nil {
-		conds, args = append(conds, "cv.contact_phone = ?"), append(args, phone)
+		conds, out.args, out.fullPhone = append(conds, "cv.contact_phone = ?"), append(out.args, phone), true
 	} else if digits, ok := phoneDigits(q); ok {
 		// Ranges, not LIKE '%…%': each uses an index. The digits may start
 		// the number (with or without the default country code) or end it.
 		conds = append(conds, "(cv.contact_phone >= ? AND cv.contact_phone < ?)",
 			"(cv.contact_phone >= ? AND cv.contact_phone < ?)", "(cv.contact_phone_rev >= ? AND cv.contact_phone_rev < ?)")
 		rev := reversedDigits(digits)
-		args = append(args, "+"+digits, "+"+digits+"\x7f", "+1"+digits, "+1"+digits+"\x7f", rev, rev+"\x7f")
+		out.args = append(out.args, "+"+digits, "+"+digits+"\x7f", "+1"+digits, "+1"+digits+"\x7f", rev, rev+"\x7f")
 	}
 	if terms := searchTerms(q); len(terms) > 0 {
 		match := d.textMatch(terms)
 		if d.name == "postgres" {
 			// The conversation's own search document (migration 00005).
-			conds, args = append(conds, "cv.search_tsv @@ to_tsquery('simple', ?)"), append(args, match)
+			conds, out.args = append(conds, "cv.search_tsv @@ to_tsquery('simple', ?)"), append(out.args, match)
 		} else {
 			conds = append(conds, "cv.id IN ("+d.messagesMatching()+")", "cv.contact_id IN ("+d.contactsMatching()+")")
-			args = append(args, match, accountID, match, accountID)
+			out.args = append(out.args, match, accountID, match, accountID)
 		}
 	}
 	if len(conds) == 0 {
-		return "1 = 0", nil
+		return searchCond{cond: "1 = 0"}
 	}
-	return "(" + strings.Join(conds, " OR ") + ")", args
+	out.cond = "(" + strings.Join(conds, " OR ") + ")"
+	return out
 }
 
 // phoneDigits reads "+1415", "0333" or "(415) 555" as a piece of a phone

@@ -1,8 +1,11 @@
 package store_test
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
@@ -120,4 +123,156 @@ WHERE channel_id = ? AND (body LIKE ? OR body LIKE ? OR body LIKE ? OR body = ?)
 			})
 		}
 	})
+}
+
+// TestConversationListsMatchAScan pages through every combination of view,
+// status list, inbox and q on an inbox larger than the search window and
+// compares each with a scan of all the account's conversations in Go:
+// whichever plan serves a list (window, hits, the status span on an index),
+// it must hold exactly the matching conversations, newest activity first.
+func TestConversationListsMatchAScan(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, newSID("AC"), bizA)
+		res, err := db.Seed(ctx, store.SeedSpec{AccountID: a.account.ID, Conversations: 3000, Messages: 18000, Agents: 3, Now: t0, Seed: 11})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type conv struct {
+			id, lastAt, assignee, inbox int64
+			status, phone, name         string
+			// docs are the words of the contact's name and of each text.
+			docs [][]string
+		}
+		var all []*conv
+		byID := map[int64]*conv{}
+		rows, err := db.SQL().QueryContext(ctx, db.SQL().Rebind(`SELECT cv.id, cv.last_message_at, COALESCE(cv.assignee_id, 0), cv.inbox_id,
+cv.status, cv.contact_phone, ct.name FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id WHERE cv.account_id = ?`), a.account.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			c := &conv{}
+			if err := rows.Scan(&c.id, &c.lastAt, &c.assignee, &c.inbox, &c.status, &c.phone, &c.name); err != nil {
+				t.Fatal(err)
+			}
+			c.docs = [][]string{words(c.name)}
+			all, byID[c.id] = append(all, c), c
+		}
+		rows.Close()
+		rows, err = db.SQL().QueryContext(ctx, db.SQL().Rebind(`SELECT conversation_id, body FROM messages WHERE account_id = ?`), a.account.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int64
+			var body string
+			if err := rows.Scan(&id, &body); err != nil {
+				t.Fatal(err)
+			}
+			byID[id].docs = append(byID[id].docs, words(body))
+		}
+		rows.Close()
+		slices.SortFunc(all, func(x, y *conv) int {
+			if x.lastAt != y.lastAt {
+				return cmp.Compare(y.lastAt, x.lastAt)
+			}
+			return cmp.Compare(y.id, x.id)
+		})
+		// On PostgreSQL a conversation is one search document; on SQLite
+		// every word must be in one text or in the contact's name.
+		docs := func(c *conv) [][]string {
+			if db.Dialect() == "sqlite" {
+				return c.docs
+			}
+			return [][]string{slices.Concat(c.docs...)}
+		}
+		matches := func(c *conv, q string) bool {
+			terms := words(q)
+			if len(terms) == 0 {
+				return true
+			}
+			if digits := strings.Trim(q, "0123456789"); digits == "" && len(q) >= 3 {
+				num := strings.TrimPrefix(c.phone, "+")
+				if strings.HasPrefix(num, q) || strings.HasPrefix(num, "1"+q) || strings.HasSuffix(num, q) {
+					return true
+				}
+			}
+			return slices.ContainsFunc(docs(c), func(doc []string) bool {
+				for i, term := range terms {
+					if !slices.ContainsFunc(doc, func(w string) bool {
+						return w == term || (i == len(terms)-1 && strings.HasPrefix(w, term))
+					}) {
+						return false
+					}
+				}
+				return true
+			})
+		}
+
+		agent := res.AgentIDs[0]
+		views := []struct {
+			name string
+			f    conversations.ConversationFilter
+			keep func(*conv) bool
+		}{
+			{"all", conversations.ConversationFilter{}, func(*conv) bool { return true }},
+			{"mine", conversations.ConversationFilter{AssigneeID: agent}, func(c *conv) bool { return c.assignee == int64(agent) }},
+			{"unassigned", conversations.ConversationFilter{Unassigned: true}, func(c *conv) bool { return c.assignee == 0 }},
+			{"inbox", conversations.ConversationFilter{InboxID: res.InboxID}, func(c *conv) bool { return c.inbox == int64(res.InboxID) }},
+			{"empty inbox", conversations.ConversationFilter{InboxID: a.inbox.ID}, func(c *conv) bool { return c.inbox == int64(a.inbox.ID) }},
+			{"unassigned in inbox", conversations.ConversationFilter{Unassigned: true, InboxID: res.InboxID},
+				func(c *conv) bool { return c.assignee == 0 && c.inbox == int64(res.InboxID) }},
+		}
+		statusLists := [][]conversations.Status{nil, {"open"}, {"new", "open"}, {"pending", "closed"}, {"snoozed", "resolved", "new"}}
+		queries := []string{"", "gutter", "quote", "hopper", "ada hopper", "gutter quote", "quote gut", "gut", "zqxj", "0042", "628200001"}
+		for _, v := range views {
+			for _, statuses := range statusLists {
+				for _, q := range queries {
+					var want []parley.ID
+					for _, c := range all {
+						if v.keep(c) && (statuses == nil || slices.Contains(statuses, conversations.Status(c.status))) && matches(c, q) {
+							want = append(want, parley.ID(c.id))
+						}
+					}
+					if q == "" && len(want) > 400 {
+						continue // long unfiltered lists: TestFindConversationsPagination
+					}
+					f := v.f
+					f.AccountID, f.Statuses, f.Query, f.Page = a.account.ID, statuses, q, conversations.Page{Limit: 37}
+					var got []parley.ID
+					for pages := 0; ; pages++ {
+						page, next, err := db.FindConversations(ctx, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, c := range page {
+							got = append(got, c.ID)
+						}
+						if next == "" || pages > 100 {
+							break
+						}
+						f.Page.Cursor = next
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("view=%s status=%v q=%q: got %d conversations, a scan finds %d (first difference at %d)",
+							v.name, statuses, q, len(got), len(want), firstDifference(got, want))
+					}
+				}
+			}
+		}
+	})
+}
+
+// words splits text as searches do: lower-case runs of letters and digits.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+func firstDifference(a, b []parley.ID) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

@@ -293,31 +293,27 @@ func insertBatches(ctx context.Context, db *DB, table string, n int, progress fu
 }
 
 // ExplainConversations returns the database's plans for a conversation
-// list: each query FindConversations may run, EXPLAIN ANALYZE on
-// PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
+// list: each query FindConversations runs for it, EXPLAIN (ANALYZE,
+// BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
 func (db *DB) ExplainConversations(ctx context.Context, f conversations.ConversationFilter) (string, error) {
 	page := f.Page.Normalize()
 	w, err := db.conversationFilterWhere(f, page)
 	if err != nil {
 		return "", err
 	}
-	prefix, col := "EXPLAIN (ANALYZE, BUFFERS) ", 0
-	if db.dialect.name == "sqlite" {
-		prefix, col = "EXPLAIN QUERY PLAN ", 3
-	}
 	var b strings.Builder
-	for i, plan := range db.conversationPlans(w) {
-		q, args := plan(w, page.Limit+1)
-		fmt.Fprintf(&b, "-- plan %d\n", i+1)
-		if err := explainInto(ctx, db, &b, prefix+q, args, col); err != nil {
-			return "", err
-		}
+	if _, err := db.findConversationRows(ctx, w, page.Limit+1, &b); err != nil {
+		return "", err
 	}
 	return b.String(), nil
 }
 
-func explainInto(ctx context.Context, db *DB, b *strings.Builder, q string, args []any, col int) error {
-	rows, err := db.db.QueryContext(ctx, db.db.Rebind(q), args...)
+func (db *DB) explainInto(ctx context.Context, b *strings.Builder, q string, args []any) error {
+	prefix, col := "EXPLAIN (ANALYZE, BUFFERS) ", 0
+	if db.dialect.name == "sqlite" {
+		prefix, col = "EXPLAIN QUERY PLAN ", 3
+	}
+	rows, err := db.db.QueryContext(ctx, db.db.Rebind(prefix+q), args...)
 	if err != nil {
 		return err
 	}
