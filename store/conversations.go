@@ -88,6 +88,9 @@ func rebind(q sqlx.QueryerContext, query string) string {
 type conversationWhere struct {
 	base, rest, search  []string
 	bargs, rargs, sargs []any
+	// hits is the search as the hits plan looks it up (see hitsSearch).
+	hits  string
+	hargs []any
 	// fullPhone: q is a whole phone number, whose matches are a handful.
 	fullPhone bool
 	// contact: the list of one contact or one phone, a handful of rows.
@@ -111,7 +114,7 @@ func (w conversationWhere) all() ([]string, []any) {
 // `parley dev listbench --runs 200`: p95 is the median of three runs;
 // plain lists without q read 51 index entries and 51 rows and sort nothing
 // unless said).
-func (db *DB) conversationFilterWhere(f conversations.ConversationFilter, page conversations.Page) (conversationWhere, error) {
+func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.ConversationFilter, page conversations.Page) (conversationWhere, error) {
 	w := conversationWhere{base: []string{"cv.account_id = ?"}, bargs: []any{f.AccountID}}
 	base := func(cond string, args ...any) { w.base, w.bargs = append(w.base, cond), append(w.bargs, args...) }
 	rest := func(cond string, args ...any) { w.rest, w.rargs = append(w.rest, cond), append(w.rargs, args...) }
@@ -199,8 +202,12 @@ func (db *DB) conversationFilterWhere(f conversations.ConversationFilter, page c
 		base("cv.last_message_at <= ? AND (cv.last_message_at < ? OR (cv.last_message_at = ? AND cv.id < ?))", key[0], key[0], key[0], key[1])
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		s := db.dialect.conversationSearch(q, f.AccountID)
-		w.search, w.sargs, w.fullPhone = []string{s.cond}, s.args, s.fullPhone
+		var stats func() (map[string]float64, float64)
+		if db.dialect.name == "postgres" {
+			stats = func() (map[string]float64, float64) { return db.termFrequencies(ctx) }
+		}
+		s := db.dialect.conversationSearch(q, f.AccountID, stats)
+		w.search, w.sargs, w.hits, w.hargs, w.fullPhone = []string{s.cond}, s.args, s.hits, s.hargs, s.fullPhone
 	}
 	return w, nil
 }
@@ -282,15 +289,15 @@ func windowSizeQuery(w conversationWhere) (string, []any) {
 func hitsQuery(w conversationWhere, limit int) (string, []any) {
 	conds, args := w.filter()
 	q := conversationColumns + ` FROM (SELECT * FROM (SELECT * FROM conversations cv WHERE cv.account_id = ? AND ` +
-		strings.Join(w.search, " AND ") + ` OFFSET 0) cv WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?) cv` +
+		w.hits + ` OFFSET 0) cv WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?) cv` +
 		conversationJoins + byActivity
-	return q, append(append(append([]any{w.bargs[0]}, w.sargs...), args...), limit)
+	return q, append(append(append([]any{w.bargs[0]}, w.hargs...), args...), limit)
 }
 
 // FindConversations lists conversations by last activity, newest first.
 func (db *DB) FindConversations(ctx context.Context, f conversations.ConversationFilter) ([]conversations.Conversation, string, error) {
 	page := f.Page.Normalize()
-	w, err := db.conversationFilterWhere(f, page)
+	w, err := db.conversationFilterWhere(ctx, f, page)
 	if err != nil {
 		return nil, "", err
 	}

@@ -70,6 +70,9 @@ type DB struct {
 	group *groupCommit
 	// URL is the database URL without its password, for logs.
 	URL string
+	// terms caches how common the search documents' words are
+	// (PostgreSQL; see search.go).
+	terms termStats
 }
 
 // dialect holds what differs between SQLite and PostgreSQL.

@@ -26,3 +26,33 @@ func TestStatusSpan(t *testing.T) {
 		}
 	}
 }
+
+func TestHitsSearch(t *testing.T) {
+	// As in a seeded inbox: names in 6% of conversations, common words in
+	// nearly all, rare words unlisted.
+	freq := map[string]float64{"ada": 0.0625, "hopper": 0.0625, "quote": 0.99, "quiet": 0.01, "hello": 0.9}
+	const rare = 0.06
+	tests := []struct {
+		terms []string
+		whole string
+		ok    bool
+	}{
+		{[]string{"gutter"}, "", false},             // one term: the whole query
+		{[]string{"gutter", "quo"}, "gutter", true}, // a rare word, a common prefix
+		{[]string{"gutter", "q"}, "gutter", true},   // the prefix spans quote and quiet
+		{[]string{"ada", "hopper"}, "", false},      // as common as each other
+		{[]string{"quote", "gut"}, "", false},       // the prefix is the rare part
+		{[]string{"hello", "quote", "ada", "qu"}, "hello & quote & ada", true},
+		{[]string{"gutter", "zzz"}, "", false}, // a prefix of nothing listed
+	}
+	for _, tt := range tests {
+		whole, ok := hitsSearch(tt.terms, freq, rare)
+		if whole != tt.whole || ok != tt.ok {
+			t.Errorf("hitsSearch(%v) = %q, %v; want %q, %v", tt.terms, whole, ok, tt.whole, tt.ok)
+		}
+	}
+	// Without statistics every word counts as common.
+	if _, ok := hitsSearch([]string{"gutter", "quo"}, map[string]float64{}, 1); ok {
+		t.Error("hitsSearch without statistics looked up part of the query")
+	}
+}

@@ -297,7 +297,7 @@ func insertBatches(ctx context.Context, db *DB, table string, n int, progress fu
 // BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
 func (db *DB) ExplainConversations(ctx context.Context, f conversations.ConversationFilter) (string, error) {
 	page := f.Page.Normalize()
-	w, err := db.conversationFilterWhere(f, page)
+	w, err := db.conversationFilterWhere(ctx, f, page)
 	if err != nil {
 		return "", err
 	}
