@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -68,6 +69,9 @@ type DB struct {
 	// group batches inbound texts into shared transactions (PostgreSQL,
 	// unless the URL says parley_group_commit=off).
 	group *groupCommit
+	// batchFallbacks counts batches whose shared transaction failed, every
+	// text then retried alone (see IngestBatch).
+	batchFallbacks atomic.Int64
 	// URL is the database URL without its password, for logs.
 	URL string
 	// terms caches how common the search documents' words are

@@ -11,18 +11,16 @@ import (
 
 // groupCommit writes inbound texts that arrive together in one
 // transaction: a worker takes a waiting text, gathers those arriving in
-// the next groupMaxWait (at most groupMaxBatch), applies each under a
-// savepoint and commits once. Every webhook is answered only after the
-// commit that holds its text, so what Parley acknowledges is durable, as
-// with a transaction per text; the commit's flush to disk, the larger part
-// of a short transaction's cost, is shared.
+// the next groupMaxWait while another batch commits (at most
+// groupMaxBatch), writes them with IngestBatch and commits once. Every
+// webhook is answered only after the commit that holds its text, so what
+// Parley acknowledges is durable, as with a transaction per text; the
+// statements and the commit's flush to disk are shared.
 //
-// Each text is the same ingest as alone, so idempotency and the state
-// machine are unchanged: a duplicate in the same batch finds the first
-// copy, which its transaction already holds. A text that fails rolls back
-// to its savepoint and gets its own error, leaving its neighbours alone; a
-// text that lost a race with another transaction (a unique index) and a
-// batch whose commit fails are retried one text per transaction.
+// IngestBatch gives each text the result it would have had alone, so
+// idempotency and the state machine are unchanged
+// (TestIngestBatchMatchesOneByOne); a text that fails gets its own error,
+// its neighbours theirs.
 type groupCommit struct {
 	db    *DB
 	calls chan *ingestCall
@@ -145,6 +143,11 @@ func (g *groupCommit) commit(batch []*ingestCall) {
 		close(c.done)
 	}
 }
+
+// BatchFallbacks reports how many batches failed as a whole, their texts
+// then written one transaction each: a deadlock, a text that failed a
+// statement it shared, a commit that failed.
+func (db *DB) BatchFallbacks() int64 { return db.batchFallbacks.Load() }
 
 // GroupCommitStats reports how many batches the group commit wrote and
 // how many texts they held; zeros when it is off.

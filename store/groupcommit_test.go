@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -62,7 +63,8 @@ func TestIngestBatch(t *testing.T) {
 }
 
 // TestGroupCommitSharesTransactions: on PostgreSQL, texts arriving
-// together through Ingest share transactions, and each is written once.
+// together through Ingest share transactions, and each is written once,
+// plain texts and a phone's several texts alike.
 func TestGroupCommitSharesTransactions(t *testing.T) {
 	db := storetest.MustOpen(t, "postgres")
 	tn := newTenant(t, db, newSID("AC"), bizA)
@@ -74,7 +76,7 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			from := fmt.Sprintf("+1415555%04d", 3000+i%48) // two texts per phone
+			from := fmt.Sprintf("+1415555%04d", 3000+i%64) // two texts for half the phones, one for the others
 			if _, err := db.Ingest(ctx, tn.plan(t, from, fmt.Sprintf("text %d", i), newSID("SM"))); err != nil {
 				t.Error(err)
 			}
@@ -87,8 +89,8 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 	if written != texts || batches >= texts {
 		t.Errorf("%d texts in %d transactions; want all %d, sharing transactions", written, batches, texts)
 	}
-	if n := count(t, db, `SELECT COUNT(*) FROM conversations`); n != 48 {
-		t.Errorf("%d conversations, want one per phone (48)", n)
+	if n := count(t, db, `SELECT COUNT(*) FROM conversations`); n != 64 {
+		t.Errorf("%d conversations, want one per phone (64)", n)
 	}
 	if n := count(t, db, `SELECT COUNT(*) FROM messages`); n != texts {
 		t.Errorf("%d messages, want %d", n, texts)
@@ -105,13 +107,21 @@ func TestIngestBatchMatchesOneByOne(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		batched := newTenant(t, db, newSID("AC"), bizA)
 		alone := newTenant(t, db, newSID("AC"), bizB)
+		// A second number each: a phone may text both in one batch.
+		second := map[*tenant]conversations.Channel{
+			batched: batched.addChannel(t, conversations.Channel{CarrierAccountID: batched.channel.CarrierAccountID, PhoneNumber: bizA2}),
+			alone:   alone.addChannel(t, conversations.Channel{CarrierAccountID: alone.channel.CarrierAccountID, PhoneNumber: "+14155550201"}),
+		}
 		rng := rand.New(rand.NewPCG(6, 6))
 		phones := make([]string, 10)
 		for i := range phones {
 			phones[i] = fmt.Sprintf("+1415555%04d", 4000+i)
 		}
 		bodies := []string{"hi", "can I get a quote", "STOP", "START", "HELP", "please stop texting me", "thanks!"}
-		type text struct{ from, body, sid string }
+		type text struct {
+			from, body, sid string
+			second          bool // to the tenant's second number
+		}
 		var sent []text
 		at := t0
 		for round := range 60 {
@@ -124,23 +134,36 @@ func TestIngestBatchMatchesOneByOne(t *testing.T) {
 			}
 			texts := make([]text, 1+rng.IntN(12))
 			for k := range texts {
-				texts[k] = text{phones[rng.IntN(len(phones))], bodies[rng.IntN(len(bodies))], newSID("SM")}
+				texts[k] = text{phones[rng.IntN(len(phones))], bodies[rng.IntN(len(bodies))], newSID("SM"), rng.IntN(4) == 0}
+				if rng.IntN(10) == 0 {
+					texts[k].sid = "" // no carrier id: never taken for a retry
+				}
 				if len(sent) > 0 && rng.IntN(8) == 0 {
 					texts[k] = sent[rng.IntN(len(sent))] // a carrier's retry, maybe of a text in this batch
 				}
 				sent = append(sent, texts[k])
 			}
 			var plans []conversations.IngestPlan
-			for _, x := range texts {
-				p := batched.plan(t, x.from, x.body, "b"+x.sid)
+			// plan is the text to one tenant, its carrier id that tenant's own.
+			plan := func(tn *tenant, prefix string, x text) conversations.IngestPlan {
+				sid := ""
+				if x.sid != "" {
+					sid = prefix + x.sid
+				}
+				p := tn.plan(t, x.from, x.body, sid)
+				if x.second {
+					p.Channel = second[tn]
+					p.Text.To = second[tn].PhoneNumber
+				}
 				p.At = at
-				plans = append(plans, p)
+				return p
+			}
+			for _, x := range texts {
+				plans = append(plans, plan(batched, "b", x))
 			}
 			got, errs := db.IngestBatch(ctx, plans)
 			for k, x := range texts {
-				p := alone.plan(t, x.from, x.body, "a"+x.sid)
-				p.At = at
-				want, err := db.IngestAlone(ctx, p)
+				want, err := db.IngestAlone(ctx, plan(alone, "a", x))
 				if err != nil || errs[k] != nil {
 					t.Fatalf("round %d text %d: batched error %v, alone %v", round, k, errs[k], err)
 				}
@@ -150,9 +173,80 @@ func TestIngestBatchMatchesOneByOne(t *testing.T) {
 			}
 		}
 		for _, phone := range phones {
-			if g, w := batched.thread(t, phone), alone.thread(t, phone); g != w {
-				t.Errorf("%s batched:\n%s\nalone:\n%s", phone, g, w)
+			for _, ch := range []bool{false, true} {
+				g := batched.thread(t, batched.pick(ch, second[batched]), phone)
+				w := alone.thread(t, alone.pick(ch, second[alone]), phone)
+				if g != w {
+					t.Errorf("%s (second number: %v) batched:\n%s\nalone:\n%s", phone, ch, g, w)
+				}
 			}
+		}
+	})
+}
+
+// TestBatchesCrossingNewPhones: two batches at once, each with a new
+// phone's two texts (taking a lone text's steps) and the other batch's new
+// phone once (plain), create the two contacts and conversations in one
+// order, so neither waits on the other in a cycle (PostgreSQL would abort
+// one after a second), and the later finds what the earlier created
+// instead of failing: no batch is written again one text at a time.
+func TestBatchesCrossingNewPhones(t *testing.T) {
+	db := storetest.MustOpen(t, "postgres")
+	tn := newTenant(t, db, newSID("AC"), bizA)
+	before := db.BatchFallbacks()
+	const rounds = 20
+	for r := range rounds {
+		p, q := fmt.Sprintf("+1415555%04d", 5000+2*r), fmt.Sprintf("+1415555%04d", 5001+2*r)
+		batches := [][]conversations.IngestPlan{
+			{tn.plan(t, p, "hi", newSID("SM")), tn.plan(t, p, "again", newSID("SM")), tn.plan(t, q, "hello", newSID("SM"))},
+			{tn.plan(t, q, "hi", newSID("SM")), tn.plan(t, q, "again", newSID("SM")), tn.plan(t, p, "hello", newSID("SM"))},
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for _, b := range batches {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if _, errs := db.IngestBatch(ctx, b); errors.Join(errs...) != nil {
+					t.Error(errors.Join(errs...))
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	if n := db.BatchFallbacks() - before; n != 0 {
+		t.Errorf("%d of %d batches failed as a whole (a deadlock or a conflict) and were written again one text at a time", n, 2*rounds)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM messages`); n != 6*rounds {
+		t.Errorf("%d messages, want %d", n, 6*rounds)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM conversations`); n != 2*rounds {
+		t.Errorf("%d conversations, want one per phone (%d)", n, 2*rounds)
+	}
+}
+
+// TestIngestBatchUnstorableTextFailsAlone: a text PostgreSQL refuses (a
+// NUL byte) fails alone; its neighbours are written in the shared
+// statements, not one by one after a failed batch.
+func TestIngestBatchUnstorableTextFailsAlone(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		before := db.BatchFallbacks()
+		_, errs := db.IngestBatch(ctx, []conversations.IngestPlan{
+			tn.plan(t, "+14155556001", "fine", newSID("SM")),
+			tn.plan(t, "+14155556002", "nul \x00 inside", newSID("SM")),
+			tn.plan(t, "+14155556003", "also fine", newSID("SM")),
+		})
+		if errs[0] != nil || errs[2] != nil {
+			t.Errorf("neighbours failed: %v", errs)
+		}
+		if db.Dialect() == "postgres" && errs[1] == nil {
+			t.Error("PostgreSQL stored a NUL byte?")
+		}
+		if n := db.BatchFallbacks() - before; n != 0 {
+			t.Errorf("the batch failed as a whole %d time(s)", n)
 		}
 	})
 }
@@ -183,18 +277,30 @@ func (tn *tenant) staffAct(t *testing.T, resolve, assign string, at time.Time) {
 }
 
 func (tn *tenant) conversationWith(t *testing.T, phone string) (parley.ID, bool) {
+	return tn.conversationOn(t, tn.channel, phone)
+}
+
+func (tn *tenant) conversationOn(t *testing.T, ch conversations.Channel, phone string) (parley.ID, bool) {
 	t.Helper()
 	var id int64
-	err := tn.db.SQL().GetContext(ctx, &id, tn.db.SQL().Rebind(`SELECT id FROM conversations WHERE channel_id = ? AND contact_phone = ?`), tn.channel.ID, phone)
+	err := tn.db.SQL().GetContext(ctx, &id, tn.db.SQL().Rebind(`SELECT id FROM conversations WHERE channel_id = ? AND contact_phone = ?`), ch.ID, phone)
 	return parley.ID(id), err == nil
 }
 
-// thread describes the conversation with a phone, ids apart: its state,
+// pick is the tenant's first number, or the one given when second.
+func (tn *tenant) pick(second bool, other conversations.Channel) conversations.Channel {
+	if second {
+		return other
+	}
+	return tn.channel
+}
+
+// thread describes the conversation of a number with a phone, ids apart: its state,
 // its messages, its activity log, the admin's notifications of it and the
 // phone's consent.
-func (tn *tenant) thread(t *testing.T, phone string) string {
+func (tn *tenant) thread(t *testing.T, ch conversations.Channel, phone string) string {
 	t.Helper()
-	id, ok := tn.conversationWith(t, phone)
+	id, ok := tn.conversationOn(t, ch, phone)
 	if !ok {
 		return "no conversation"
 	}

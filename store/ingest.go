@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,9 +31,10 @@ func (db *DB) Ingest(ctx context.Context, p conversations.IngestPlan) (conversat
 // Two first texts from one phone may race to create its contact or
 // conversation; the loser hits a unique index, and the whole transaction is
 // retried, when it finds what the winner created. A deadlock is retried
-// too: a group-commit batch holding one phone's consent row while it locks
-// the phone's conversation on another channel can meet a text locking in
-// the opposite order, and PostgreSQL aborts one of the two.
+// too: a group-commit batch holds the conversations of all its texts while
+// it works through them, and a lone text locking a phone's conversation
+// and then its consent row can meet it in the opposite order; PostgreSQL
+// aborts one of the two.
 func (db *DB) IngestAlone(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
 	var res conversations.IngestResult
 	var err error
@@ -139,6 +142,30 @@ func findOrCreateContact(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, 
 	return createContact(ctx, tx, accountID, phone, at)
 }
 
+// createContactIfAbsent creates the unnamed contact of a phone's first
+// text unless another transaction gave the phone a contact first (having
+// waited for it to commit), when it returns that contact.
+func createContactIfAbsent(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string, at time.Time) (parley.ID, error) {
+	cid, err := insertContact(ctx, tx, conversations.Contact{AccountID: accountID, Attributes: map[string]any{}, CreatedAt: at, UpdatedAt: at})
+	if err != nil {
+		return 0, err
+	}
+	r, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES (?, ?, ?, 0)
+ON CONFLICT (account_id, phone) DO NOTHING`), accountID, phone, cid)
+	if err != nil {
+		return 0, err
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 1 {
+		return cid, err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM contacts WHERE id = ?`), cid); err != nil {
+		return 0, err
+	}
+	var id int64
+	err = tx.GetContext(ctx, &id, tx.Rebind(`SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone = ?`), accountID, phone)
+	return parley.ID(id), err
+}
+
 // createContact creates the unnamed contact of a phone's first text.
 func createContact(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string, at time.Time) (parley.ID, error) {
 	cid, err := insertContact(ctx, tx, conversations.Contact{AccountID: accountID, Attributes: map[string]any{}, CreatedAt: at, UpdatedAt: at})
@@ -184,52 +211,33 @@ func insertConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Chann
 // insertConversationRow creates the (channel, contact phone) conversation.
 func insertConversationRow(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
 	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
-	ids, err := insertConversationRows(ctx, tx, []newConversation{{ch, contactID, contactPhone, businessPhone, status, assignee, at}})
-	if err != nil {
-		return 0, err
-	}
-	return ids[0], nil
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(insertConversationSQL+` RETURNING id`),
+		conversationArgs(ch, contactID, contactPhone, businessPhone, status, assignee, at)...)
+	return parley.ID(id), err
 }
 
-// newConversation is a (channel, contact phone) conversation to create.
-type newConversation struct {
-	ch                          conversations.Channel
-	contactID                   parley.ID
-	contactPhone, businessPhone string
-	status                      conversations.Status
-	assignee                    *parley.ID
-	at                          time.Time
+// insertConversationIfAbsent creates a text's conversation unless another
+// transaction created it first, when it returns 0 (having waited for that
+// transaction to commit).
+func insertConversationIfAbsent(ctx context.Context, tx *sqlx.Tx, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(insertConversationSQL+` ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id`),
+		conversationArgs(p.Channel, contactID, p.Text.From, p.Text.To, status, nil, p.At)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return parley.ID(id), err
 }
 
-// insertConversationRows creates conversations in one statement and
-// returns their ids in the order given.
-func insertConversationRows(ctx context.Context, tx *sqlx.Tx, rows []newConversation) ([]parley.ID, error) {
-	args := make([]any, 0, 12*len(rows))
-	for _, r := range rows {
-		args = append(args, r.ch.AccountID, r.ch.ID, r.ch.InboxID, r.contactID, r.contactPhone, reversedDigits(r.contactPhone),
-			r.businessPhone, string(r.status), r.assignee, ms(r.at), ms(r.at), ms(r.at))
-	}
-	q := valuesRows(`INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
-    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?)`, len(rows)) + ` RETURNING id, channel_id, contact_phone`
-	var created []struct {
-		ID           int64  `db:"id"`
-		ChannelID    int64  `db:"channel_id"`
-		ContactPhone string `db:"contact_phone"`
-	}
-	if err := tx.SelectContext(ctx, &created, tx.Rebind(q), args...); err != nil {
-		return nil, err
-	}
-	// RETURNING's order is not promised: (channel, phone) is the key.
-	byKey := make(map[convKey]parley.ID, len(created))
-	for _, c := range created {
-		byKey[convKey{parley.ID(c.ChannelID), c.ContactPhone}] = parley.ID(c.ID)
-	}
-	ids := make([]parley.ID, len(rows))
-	for i, r := range rows {
-		ids[i] = byKey[convKey{r.ch.ID, r.contactPhone}]
-	}
-	return ids, nil
+const insertConversationSQL = `INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
+    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?)`
+
+func conversationArgs(ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
+	status conversations.Status, assignee *parley.ID, at time.Time) []any {
+	return []any{ch.AccountID, ch.ID, ch.InboxID, contactID, contactPhone, reversedDigits(contactPhone),
+		businessPhone, string(status), assignee, ms(at), ms(at), ms(at)}
 }
 
 // convKey names a conversation by its unique (channel, contact phone).

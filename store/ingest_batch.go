@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -20,11 +21,16 @@ import (
 //
 // Most texts of a batch are plain: no consent keyword, not a carrier's
 // retry, the only text of their phone in the batch. Those are written
-// together, a statement per step for all of them (look up, create, store,
-// update, log), which is where a batch saves over a transaction per text:
-// a dozen round trips and statements per text become a dozen per batch.
-// The others go through the very steps of a lone text, each under a
-// savepoint so that its failure is its own.
+// together, a statement per step for all of them (look up, store, update,
+// log, notify, read back), which is where a batch saves over a transaction
+// per text: a dozen round trips and statements per text become a dozen
+// per batch. The others go through the very steps of a lone text, each
+// under a savepoint so that its failure is its own.
+//
+// Whatever a text creates (its contact, its conversation) is created in
+// one pass over the batch in phone order, the lone texts' steps included. Creating takes unique-index locks, and concurrent batches
+// taking them in one order never wait on each other in a cycle; the
+// conversations that exist are locked beforehand, in id order.
 //
 // A text that lost a race with another transaction (a unique index) or was
 // a deadlock's victim, and every text when the transaction itself fails
@@ -33,18 +39,28 @@ import (
 func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan) ([]conversations.IngestResult, []error) {
 	results := make([]conversations.IngestResult, len(plans))
 	errs := make([]error, len(plans))
+	if len(plans) == 0 {
+		return results, errs
+	}
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		b, err := lookUpBatch(ctx, tx, plans)
 		if err != nil {
 			return err
 		}
-		for _, i := range b.alone {
-			if err := applySaved(ctx, tx, plans[i], &results[i], &errs[i]); err != nil {
+		for _, i := range b.order {
+			if pt := b.plainAt[i]; pt != nil {
+				if err := pt.create(ctx, tx); err != nil {
+					return err
+				}
+			} else if err := applySaved(ctx, tx, plans[i], &results[i], &errs[i]); err != nil {
 				return err
 			}
 		}
 		return b.applyPlain(ctx, tx, results)
 	})
+	if err != nil {
+		db.batchFallbacks.Add(1)
+	}
 	for i := range plans {
 		if err != nil || parley.IsKind(errs[i], parley.ECONFLICT) || isDeadlock(errs[i]) {
 			results[i], errs[i] = db.IngestAlone(ctx, plans[i])
@@ -70,11 +86,12 @@ func applySaved(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan, re
 	return err
 }
 
-// textBatch is a batch sorted out: the texts that go alone, in lock order,
-// and the plain ones with what the look-ups found of them.
+// textBatch is a batch sorted out: every text in the order its creations
+// take locks, and the plain ones with what the look-ups found of them.
 type textBatch struct {
-	alone []int
-	plain []*plainText
+	order   []int
+	plain   []*plainText
+	plainAt map[int]*plainText // by index in the batch
 }
 
 // plainText is a plain text of a batch on its way through the steps.
@@ -88,18 +105,51 @@ type plainText struct {
 	msg       conversations.Message
 }
 
+// create gives a plain text its contact and conversation where it has
+// none, and decides its transition. A phone's first texts may arrive in
+// two batches at once: the later finds what the earlier created, as a
+// text coming after it would, instead of failing the statements its
+// batch shares.
+func (pt *plainText) create(ctx context.Context, tx *sqlx.Tx) error {
+	if pt.contactID == 0 {
+		id, err := createContactIfAbsent(ctx, tx, pt.p.Channel.AccountID, pt.p.Text.From, pt.p.At)
+		if err != nil {
+			return fmt.Errorf("contact: %w", err)
+		}
+		pt.contactID = id
+	}
+	pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, false)
+	if pt.exists {
+		return nil
+	}
+	id, err := insertConversationIfAbsent(ctx, tx, pt.contactID, pt.p, pt.t.Status)
+	if err != nil {
+		return fmt.Errorf("insert conversation: %w", err)
+	}
+	if id != 0 {
+		pt.conv.ID = id
+		return nil
+	}
+	if pt.conv, pt.exists, err = lockConversation(ctx, tx, pt.p.Channel, pt.p.Text.From); err != nil {
+		return err
+	}
+	pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, false)
+	return nil
+}
+
 // lookUpBatch sorts a batch's texts into plain and alone, finds the plain
 // texts' contacts, and locks every existing conversation of the batch.
 func lookUpBatch(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (textBatch, error) {
-	var b textBatch
-	// A phone's texts keep their order of arrival: the sort is stable.
-	order := make([]int, len(plans))
-	for i := range order {
-		order[i] = i
+	b := textBatch{plainAt: map[int]*plainText{}}
+	// By phone: a contact, its consent and its conversations are all keyed
+	// by the phone. A phone's texts keep their order of arrival, whatever
+	// number they went to (STOP to one, START to another): the sort is
+	// stable and looks at nothing else.
+	b.order = make([]int, len(plans))
+	for i := range b.order {
+		b.order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(plans[a].Channel.ID, plans[b].Channel.ID), cmp.Compare(plans[a].Text.From, plans[b].Text.From))
-	})
+	slices.SortStableFunc(b.order, func(x, y int) int { return cmp.Compare(plans[x].Text.From, plans[y].Text.From) })
 	seen, err := seenCarrierIDs(ctx, tx, plans)
 	if err != nil {
 		return b, err
@@ -110,14 +160,15 @@ func lookUpBatch(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestP
 		phones[p.Text.From]++
 		sids[carrierKey{p.Channel.ID, p.Text.CarrierMessageID}]++
 	}
-	for _, i := range order {
+	for _, i := range b.order {
 		p := plans[i]
 		sid := carrierKey{p.Channel.ID, p.Text.CarrierMessageID}
-		if p.Intent != optout.IntentNone || phones[p.Text.From] > 1 || (sid.id != "" && (sids[sid] > 1 || seen[sid])) {
-			b.alone = append(b.alone, i)
+		if p.Intent != optout.IntentNone || phones[p.Text.From] > 1 || (sid.id != "" && (sids[sid] > 1 || seen[sid])) || !storable(p.Text) {
 			continue
 		}
-		b.plain = append(b.plain, &plainText{i: i, p: p})
+		pt := &plainText{i: i, p: p}
+		b.plain = append(b.plain, pt)
+		b.plainAt[i] = pt
 	}
 	convs, err := lockConversations(ctx, tx, plans)
 	if err != nil {
@@ -132,6 +183,18 @@ func lookUpBatch(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestP
 		pt.contactID = contacts[contactKey{pt.p.Channel.AccountID, pt.p.Text.From}]
 	}
 	return b, nil
+}
+
+// storable reports whether PostgreSQL takes a text's strings: not invalid
+// UTF-8 nor a NUL byte. A text it would refuse goes alone, so its failure
+// does not fail the statement the plain texts share.
+func storable(t conversations.InboundText) bool {
+	for _, s := range append([]string{t.Body, t.From, t.To, t.CarrierMessageID}, t.MediaURLs...) {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // carrierKey is a text's idempotency key: its carrier id on its channel.
@@ -171,8 +234,7 @@ func seenCarrierIDs(ctx context.Context, tx *sqlx.Tx, plans []conversations.Inge
 
 // lockConversations reads the batch's existing conversations and, on
 // PostgreSQL, locks them in id order, so that batches committing side by
-// side take their locks in one order and never wait on each other in a
-// cycle.
+// side take these locks in one order.
 func lockConversations(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (map[convKey]convState, error) {
 	keys := map[convKey]bool{}
 	var conds []string
@@ -238,35 +300,11 @@ func findContacts(ctx context.Context, tx *sqlx.Tx, texts []*plainText) (map[con
 }
 
 // applyPlain writes the plain texts, each step one statement for all, in
-// the order of a lone text's ingest.
+// the order of a lone text's ingest; create has given each its contact,
+// conversation and transition.
 func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx, results []conversations.IngestResult) error {
 	if len(b.plain) == 0 {
 		return nil
-	}
-	var fresh []newConversation
-	var freshTexts []*plainText
-	for _, pt := range b.plain {
-		if pt.contactID == 0 {
-			id, err := createContact(ctx, tx, pt.p.Channel.AccountID, pt.p.Text.From, pt.p.At)
-			if err != nil {
-				return fmt.Errorf("contact: %w", err)
-			}
-			pt.contactID = id
-		}
-		pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, false)
-		if !pt.exists {
-			fresh = append(fresh, newConversation{pt.p.Channel, pt.contactID, pt.p.Text.From, pt.p.Text.To, pt.t.Status, nil, pt.p.At})
-			freshTexts = append(freshTexts, pt)
-		}
-	}
-	if len(fresh) > 0 {
-		ids, err := insertConversationRows(ctx, tx, fresh)
-		if err != nil {
-			return fmt.Errorf("insert conversations: %w", err)
-		}
-		for k, pt := range freshTexts {
-			pt.conv.ID = ids[k]
-		}
 	}
 	texts := make([]inboundMessage, len(b.plain))
 	updates := make([]inboundUpdate, len(b.plain))
