@@ -139,7 +139,7 @@ func findOrCreateContact(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, 
 	if !parley.IsKind(translate(err), parley.ENOTFOUND) {
 		return 0, err
 	}
-	return createContact(ctx, tx, accountID, phone, at)
+	return createContactIfAbsent(ctx, tx, accountID, phone, at)
 }
 
 // createContactIfAbsent creates the unnamed contact of a phone's first
@@ -164,15 +164,6 @@ ON CONFLICT (account_id, phone) DO NOTHING`), accountID, phone, cid)
 	var id int64
 	err = tx.GetContext(ctx, &id, tx.Rebind(`SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone = ?`), accountID, phone)
 	return parley.ID(id), err
-}
-
-// createContact creates the unnamed contact of a phone's first text.
-func createContact(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string, at time.Time) (parley.ID, error) {
-	cid, err := insertContact(ctx, tx, conversations.Contact{AccountID: accountID, Attributes: map[string]any{}, CreatedAt: at, UpdatedAt: at})
-	if err != nil {
-		return 0, err
-	}
-	return cid, addContactPhone(ctx, tx, accountID, cid, phone, 0)
 }
 
 // convState is the part of a conversation the state machine reads.
