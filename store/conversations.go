@@ -174,7 +174,7 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 			for _, s := range f.Statuses {
 				args = append(args, string(s))
 			}
-			rest("cv.status IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")+")", args...)
+			rest("cv.status IN ("+placeholders(len(f.Statuses))+")", args...)
 		}
 	}
 	// EXPLAIN contact_id / contact_phone: Index Scan using

@@ -131,15 +131,18 @@ func getMessage(ctx context.Context, q sqlx.QueryerContext, accountID, id parley
 // findOrCreateContact returns the contact owning phone, creating an unnamed
 // contact on first contact.
 func findOrCreateContact(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string, at time.Time) (parley.ID, error) {
-	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone = ?`), accountID, phone)
-	if err == nil {
-		return parley.ID(id), nil
-	}
-	if !parley.IsKind(translate(err), parley.ENOTFOUND) {
-		return 0, err
+	id, err := contactOfPhone(ctx, tx, accountID, phone)
+	if err == nil || !parley.IsKind(translate(err), parley.ENOTFOUND) {
+		return id, err
 	}
 	return createContactIfAbsent(ctx, tx, accountID, phone, at)
+}
+
+// contactOfPhone returns the contact a phone belongs to.
+func contactOfPhone(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string) (parley.ID, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone = ?`), accountID, phone)
+	return parley.ID(id), err
 }
 
 // createContactIfAbsent creates the unnamed contact of a phone's first
@@ -161,9 +164,7 @@ ON CONFLICT (account_id, phone) DO NOTHING`), accountID, phone, cid)
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM contacts WHERE id = ?`), cid); err != nil {
 		return 0, err
 	}
-	var id int64
-	err = tx.GetContext(ctx, &id, tx.Rebind(`SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone = ?`), accountID, phone)
-	return parley.ID(id), err
+	return contactOfPhone(ctx, tx, accountID, phone)
 }
 
 // convState is the part of a conversation the state machine reads.
