@@ -88,11 +88,9 @@ func rebind(q sqlx.QueryerContext, query string) string {
 type conversationWhere struct {
 	base, rest, search  []string
 	bargs, rargs, sargs []any
-	// hits is the search as the hits plan looks it up (see hitsSearch).
-	hits  string
-	hargs []any
-	// fullPhone: q is a whole phone number, whose matches are a handful.
-	fullPhone bool
+	// q is the search, which the hits plan looks up (see searchHits);
+	// q.fullPhone: a whole phone number, whose matches are a handful.
+	q searchCond
 	// contact: the list of one contact or one phone, a handful of rows.
 	contact bool
 }
@@ -202,12 +200,8 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 		base("cv.last_message_at <= ? AND (cv.last_message_at < ? OR (cv.last_message_at = ? AND cv.id < ?))", key[0], key[0], key[0], key[1])
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		var stats func() (map[string]float64, float64)
-		if db.dialect.name == "postgres" {
-			stats = func() (map[string]float64, float64) { return db.termFrequencies(ctx) }
-		}
-		s := db.dialect.conversationSearch(q, f.AccountID, stats)
-		w.search, w.sargs, w.hits, w.hargs, w.fullPhone = []string{s.cond}, s.args, s.hits, s.hargs, s.fullPhone
+		w.q = db.dialect.conversationSearch(q, f.AccountID)
+		w.search, w.sargs = []string{w.q.cond}, w.q.args
 	}
 	return w, nil
 }
@@ -286,12 +280,12 @@ func windowSizeQuery(w conversationWhere) (string, []any) {
 // q=ada hopper (6% of conversations each, 0.4% both): the window finds a
 // few, and GIN reads both 62,000-entry posting lists (15 ms) for 3,906
 // rows (3.5 ms); p95 34 ms.
-func hitsQuery(w conversationWhere, limit int) (string, []any) {
+func hitsQuery(w conversationWhere, hits string, hargs []any, limit int) (string, []any) {
 	conds, args := w.filter()
 	q := conversationColumns + ` FROM (SELECT * FROM (SELECT * FROM conversations cv WHERE cv.account_id = ? AND ` +
-		w.hits + ` OFFSET 0) cv WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?) cv` +
+		hits + ` OFFSET 0) cv WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?) cv` +
 		conversationJoins + byActivity
-	return q, append(append(append([]any{w.bargs[0]}, w.hargs...), args...), limit)
+	return q, append(append(append([]any{w.bargs[0]}, hargs...), args...), limit)
 }
 
 // FindConversations lists conversations by last activity, newest first.
@@ -349,7 +343,7 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 		q, args := plainQuery(w, limit)
 		return run("plain", q, args)
 	}
-	if !w.fullPhone {
+	if !w.q.fullPhone {
 		q, args := windowQuery(w, limit)
 		rows, err := run("window", q, args)
 		if err != nil || len(rows) >= limit {
@@ -370,7 +364,11 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 			return rows, nil
 		}
 	}
-	q, args := hitsQuery(w, limit)
+	hits, hargs, err := db.searchHits(ctx, w.q)
+	if err != nil {
+		return nil, err
+	}
+	q, args := hitsQuery(w, hits, hargs, limit)
 	return run("hits", q, args)
 }
 

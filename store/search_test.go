@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -282,4 +283,154 @@ func firstDifference(a, b []parley.ID) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestPrefixSearchFindsEveryWritersWords: on PostgreSQL a search past the
+// recency window spells its last term out as the words of search_words
+// (migration 00016), so every writer of a search document must add its new
+// words there, or that search misses the conversation. On an inbox larger
+// than the window, each writer brings a word no other document has; a
+// search for a prefix of it, with and without a common word before it,
+// must find that conversation and no other.
+func TestPrefixSearchFindsEveryWritersWords(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, newSID("AC"), bizA)
+		res, err := db.Seed(ctx, store.SeedSpec{AccountID: a.account.ID, Conversations: 2500, Messages: 5000, Agents: 2, Now: t0, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seeded []struct {
+			ID      parley.ID `db:"id"`
+			Phone   string    `db:"contact_phone"`
+			Contact parley.ID `db:"contact_id"`
+		}
+		if err := db.SQL().SelectContext(ctx, &seeded, db.SQL().Rebind(`SELECT id, contact_phone, contact_id FROM conversations
+WHERE channel_id = ? ORDER BY id LIMIT 4`), res.ChannelID); err != nil {
+			t.Fatal(err)
+		}
+		// Replies come to the seeded threads' own number.
+		var seedCh struct {
+			Number string `db:"phone_number"`
+			SID    string `db:"carrier_account_id"`
+		}
+		if err := db.SQL().GetContext(ctx, &seedCh, db.SQL().Rebind(`SELECT phone_number, carrier_account_id FROM channels WHERE id = ?`), res.ChannelID); err != nil {
+			t.Fatal(err)
+		}
+		// A prefix, and a search of two words ending with it: the
+		// conversation whose new word it starts.
+		type search struct {
+			prefix, two string
+			want        parley.ID
+		}
+		var searches []search
+
+		named := newContact(t, db, a.account.ID, "Zanzibar Quillfeather", "+14155550155")
+		id := a.receive(t, text{from: named.Phones[0], body: "hello"}).Conversation.ID
+		searches = append(searches, search{"quillf", "zanzibar quillf", id}) // a new thread: its contact's name
+
+		a.receive(t, text{from: seeded[0].Phone, to: seedCh.Number, carrierAccount: seedCh.SID, body: "the xylophonist called"})
+		searches = append(searches, search{"xylophoni", "the xylophoni", seeded[0].ID}) // a reply
+
+		route, err := db.FindInboundRoute(ctx, conversations.CarrierTwilio, seedCh.SID, seedCh.Number, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := conversations.InboundText{CarrierMessageID: newSID("SM"), From: seeded[1].Phone, To: seedCh.Number, Body: "ask the vibraphonist", Segments: 1}
+		if _, errs := db.IngestBatch(ctx, []conversations.IngestPlan{conversations.Plan(route, in, t0)}); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+		searches = append(searches, search{"vibraph", "the vibraph", seeded[1].ID}) // a text of a batch
+
+		if _, err := db.AddNote(ctx, conversations.Note{AccountID: a.account.ID, ConversationID: seeded[2].ID, Author: a.admin,
+			Body: "bring the marimbaphone", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		searches = append(searches, search{"marimbaph", "the marimbaph", seeded[2].ID}) // a note
+
+		renamed := "Ottoline Wobblesworth"
+		if _, err := db.UpdateContact(ctx, a.account.ID, seeded[3].Contact, conversations.ContactPatch{Name: &renamed}, t0); err != nil {
+			t.Fatal(err)
+		}
+		searches = append(searches, search{"wobblesw", "ottoline wobblesw", seeded[3].ID}) // a renamed contact
+
+		// A thread whose phone moves to another contact.
+		mover := newContact(t, db, a.account.ID, "Persimmon Quackenbush", "+14155550166")
+		none := []string{}
+		if _, err := db.UpdateContact(ctx, a.account.ID, seeded[0].Contact, conversations.ContactPatch{Phones: &none}, t0); err != nil {
+			t.Fatal(err)
+		}
+		phones := []string{mover.Phones[0], seeded[0].Phone}
+		if _, err := db.UpdateContact(ctx, a.account.ID, mover.ID, conversations.ContactPatch{Phones: &phones}, t0); err != nil {
+			t.Fatal(err)
+		}
+		searches = append(searches, search{"quackenb", "persimmon quackenb", seeded[0].ID})
+
+		// A prefix of more words than are worth spelling out: the hits
+		// plan reads it as a prefix, and still finds every conversation.
+		var many []parley.ID
+		for i := range 40 {
+			c := a.receive(t, text{from: fmt.Sprintf("+1415555%04d", 2000+i), body: fmt.Sprintf("code zzword%02d", i)}).Conversation
+			many = append(many, c.ID)
+		}
+		got, _, err := db.FindConversations(ctx, conversations.ConversationFilter{AccountID: a.account.ID, Query: "zzwor"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := conversationIDs(got); !slices.Equal(sorted(ids), many) {
+			t.Errorf("q=zzwor found %v, want %v", ids, many)
+		}
+		if db.Dialect() == "postgres" {
+			plan, err := db.ExplainConversations(ctx, conversations.ConversationFilter{AccountID: a.account.ID, Query: "zzwor"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, hits, _ := strings.Cut(plan, "-- hits"); !strings.Contains(hits, prefixInPlan("zzwor")) {
+				t.Errorf("q=zzwor: the hits plan spelled out 40 words:\n%s", plan)
+			}
+		}
+
+		for _, s := range searches {
+			for _, q := range []string{s.prefix, s.two} {
+				got, _, err := db.FindConversations(ctx, conversations.ConversationFilter{AccountID: a.account.ID, Query: q})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 1 || got[0].ID != s.want {
+					t.Errorf("q=%q found %v, want conversation %v alone", q, conversationIDs(got), s.want)
+				}
+				if db.Dialect() != "postgres" {
+					continue
+				}
+				// The list went past the window and looked the word up whole.
+				plan, err := db.ExplainConversations(ctx, conversations.ConversationFilter{AccountID: a.account.ID, Query: q})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, hits, ok := strings.Cut(plan, "-- hits")
+				if !ok || strings.Contains(hits, prefixInPlan(s.prefix)) {
+					t.Errorf("q=%q: the hits plan did not spell the prefix out:\n%s", q, plan)
+				}
+			}
+		}
+	})
+}
+
+func conversationIDs(cs []conversations.Conversation) []parley.ID {
+	ids := make([]parley.ID, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+func sorted(ids []parley.ID) []parley.ID {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
+// prefixInPlan is how EXPLAIN shows a prefix term: the tsquery 'word':* as
+// a quoted constant.
+func prefixInPlan(word string) string {
+	return "''" + word + "'':*"
 }

@@ -83,18 +83,20 @@ func (db *DB) Seed(ctx context.Context, s SeedSpec) (SeedResult, error) {
 			return res, err
 		}
 	}
-	if err := db.seedSearchTrigger(ctx, true); err != nil {
+	if err := db.rebuildSearch(ctx, ch.ID); err != nil {
+		_ = db.seedSearchTrigger(ctx, true)
 		return res, err
 	}
-	if err := db.rebuildSearch(ctx, ch.ID); err != nil {
+	if err := db.seedSearchTrigger(ctx, true); err != nil {
 		return res, err
 	}
 	return res, db.afterSeed(ctx)
 }
 
-// seedSearchTrigger switches PostgreSQL's per-message search trigger off
-// for a bulk load (rebuildSearch then builds the documents in one pass) and
-// back on. ALTER TABLE locks the table: a tool for measurement databases.
+// seedSearchTrigger switches PostgreSQL's per-row search triggers off for
+// a bulk load (rebuildSearch then builds the documents and their words in
+// one pass each) and back on. ALTER TABLE locks the tables: a tool for
+// measurement databases.
 func (db *DB) seedSearchTrigger(ctx context.Context, on bool) error {
 	if db.dialect.name != "postgres" {
 		return nil
@@ -103,11 +105,18 @@ func (db *DB) seedSearchTrigger(ctx context.Context, on bool) error {
 	if on {
 		verb = "ENABLE"
 	}
-	_, err := db.db.ExecContext(ctx, `ALTER TABLE messages `+verb+` TRIGGER messages_search_add`)
-	return err
+	for _, q := range []string{`ALTER TABLE messages ` + verb + ` TRIGGER messages_search_add`,
+		`ALTER TABLE conversations ` + verb + ` TRIGGER conversations_search_words`} {
+		if _, err := db.db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// rebuildSearch computes the search documents of a channel's conversations.
+// rebuildSearch computes the search documents of a channel's conversations
+// and adds their new words to search_words (what the triggers of
+// migrations 00005 and 00016 do a row at a time).
 func (db *DB) rebuildSearch(ctx context.Context, channelID parley.ID) error {
 	if db.dialect.name != "postgres" {
 		return nil
@@ -115,7 +124,13 @@ func (db *DB) rebuildSearch(ctx context.Context, channelID parley.ID) error {
 	const q = `UPDATE conversations cv SET search_tsv = to_tsvector('simple', ct.name) || to_tsvector('simple', COALESCE(agg.bodies, ''))
 FROM contacts ct, (SELECT conversation_id, string_agg(body, ' ') AS bodies FROM messages GROUP BY conversation_id) agg
 WHERE cv.channel_id = $1 AND ct.id = cv.contact_id AND agg.conversation_id = cv.id`
-	_, err := db.db.ExecContext(ctx, q, channelID)
+	if _, err := db.db.ExecContext(ctx, q, channelID); err != nil {
+		return err
+	}
+	const words = `INSERT INTO search_words (word)
+SELECT word FROM ts_stat(format('SELECT search_tsv FROM conversations WHERE channel_id = %s', $1::bigint)) s
+WHERE NOT EXISTS (SELECT 1 FROM search_words w WHERE w.word = s.word COLLATE "C")`
+	_, err := db.db.ExecContext(ctx, words, channelID)
 	return err
 }
 
