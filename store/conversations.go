@@ -264,6 +264,9 @@ func windowSizeQuery(w conversationWhere) (string, []any) {
 		` LIMIT ?) w`, append(append([]any{}, w.bargs...), searchWindow)
 }
 
+// hitColumns are the columns a list's filter and order read.
+const hitColumns = `cv.id, cv.account_id, cv.assignee_id, cv.inbox_id, cv.status, cv.contact_id, cv.contact_phone, cv.last_message_at`
+
 // hitsQuery collects every match through the search's own indexes (GIN
 // bitmap OR phone ranges: a subquery with OFFSET 0, which keeps the
 // filter's conditions out of it, so that the planner neither walks the
@@ -280,11 +283,16 @@ func windowSizeQuery(w conversationWhere) (string, []any) {
 // q=ada hopper (6% of conversations each, 0.4% both): the window finds a
 // few, and GIN reads both 62,000-entry posting lists (15 ms) for 3,906
 // rows (3.5 ms); p95 34 ms.
+//
+// The matches are sorted by id and activity only, with the columns the
+// filter reads; the page's rows are read whole afterwards. Sorting whole
+// rows copied every search document into the sort: q=ada hopper (3,906
+// matches) 22.3 ms, this way 16.9 ms (pgbench averages of the query).
 func hitsQuery(w conversationWhere, hits string, hargs []any, limit int) (string, []any) {
 	conds, args := w.filter()
-	q := conversationColumns + ` FROM (SELECT * FROM (SELECT * FROM conversations cv WHERE cv.account_id = ? AND ` +
-		hits + ` OFFSET 0) cv WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?) cv` +
-		conversationJoins + byActivity
+	q := conversationColumns + ` FROM (SELECT cv.id FROM (SELECT ` + hitColumns + ` FROM conversations cv WHERE cv.account_id = ? AND ` +
+		hits + ` OFFSET 0) cv WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?) h
+JOIN conversations cv ON cv.id = h.id` + conversationJoins + byActivity
 	return q, append(append(append([]any{w.bargs[0]}, hargs...), args...), limit)
 }
 
