@@ -376,6 +376,20 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 	if err != nil {
 		return nil, err
 	}
+	if cutoff, _, ok := db.recentSearch(ctx); ok && !w.q.fullPhone {
+		// The matches active after the recent index's cutoff: when they
+		// fill the page, every other match is older (recent_search.go).
+		// The cutoff is written into the SQL for the planner to see that
+		// the partial index covers the query.
+		q, args := hitsQuery(w, fmt.Sprintf("%s AND cv.last_message_at > %d", hits, cutoff), hargs, limit)
+		rows, err := run("recent hits", q, args)
+		if err != nil || len(rows) >= limit {
+			if err == nil {
+				db.recent.served.Add(1)
+			}
+			return rows, err
+		}
+	}
 	q, args := hitsQuery(w, hits, hargs, limit)
 	return run("hits", q, args)
 }

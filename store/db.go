@@ -77,6 +77,9 @@ type DB struct {
 	// terms caches how common the search documents' words are
 	// (PostgreSQL; see search.go).
 	terms termStats
+	// recent caches the cutoff of the recent search index (PostgreSQL;
+	// see recent_search.go).
+	recent recentCutoff
 }
 
 // dialect holds what differs between SQLite and PostgreSQL.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/parleyhq/parley"
@@ -145,129 +146,159 @@ func TestConversationListsMatchAScan(t *testing.T) {
 		if _, err := db.SQL().ExecContext(ctx, `ANALYZE`); err != nil {
 			t.Fatal(err)
 		}
-		type conv struct {
-			id, lastAt, assignee, inbox int64
-			status, phone, name         string
-			// docs are the words of the contact's name and of each text.
-			docs [][]string
-		}
-		var all []*conv
-		byID := map[int64]*conv{}
-		rows, err := db.SQL().QueryContext(ctx, db.SQL().Rebind(`SELECT cv.id, cv.last_message_at, COALESCE(cv.assignee_id, 0), cv.inbox_id,
+		// Every list twice on PostgreSQL: all matches sorted, then the
+		// recent ones first, from an index over the 90% most recently
+		// active (more than the window: with short pages it serves some
+		// lists alone).
+		checkLists := func(t *testing.T, limit int) {
+			t.Helper()
+			type conv struct {
+				id, lastAt, assignee, inbox int64
+				status, phone, name         string
+				// docs are the words of the contact's name and of each text.
+				docs [][]string
+			}
+			var all []*conv
+			byID := map[int64]*conv{}
+			rows, err := db.SQL().QueryContext(ctx, db.SQL().Rebind(`SELECT cv.id, cv.last_message_at, COALESCE(cv.assignee_id, 0), cv.inbox_id,
 cv.status, cv.contact_phone, ct.name FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id WHERE cv.account_id = ?`), a.account.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			c := &conv{}
-			if err := rows.Scan(&c.id, &c.lastAt, &c.assignee, &c.inbox, &c.status, &c.phone, &c.name); err != nil {
+			if err != nil {
 				t.Fatal(err)
 			}
-			c.docs = [][]string{words(c.name)}
-			all, byID[c.id] = append(all, c), c
-		}
-		rows.Close()
-		rows, err = db.SQL().QueryContext(ctx, db.SQL().Rebind(`SELECT conversation_id, body FROM messages WHERE account_id = ?`), a.account.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var id int64
-			var body string
-			if err := rows.Scan(&id, &body); err != nil {
+			for rows.Next() {
+				c := &conv{}
+				if err := rows.Scan(&c.id, &c.lastAt, &c.assignee, &c.inbox, &c.status, &c.phone, &c.name); err != nil {
+					t.Fatal(err)
+				}
+				c.docs = [][]string{words(c.name)}
+				all, byID[c.id] = append(all, c), c
+			}
+			rows.Close()
+			rows, err = db.SQL().QueryContext(ctx, db.SQL().Rebind(`SELECT conversation_id, body FROM messages WHERE account_id = ?`), a.account.ID)
+			if err != nil {
 				t.Fatal(err)
 			}
-			byID[id].docs = append(byID[id].docs, words(body))
-		}
-		rows.Close()
-		slices.SortFunc(all, func(x, y *conv) int {
-			if x.lastAt != y.lastAt {
-				return cmp.Compare(y.lastAt, x.lastAt)
+			for rows.Next() {
+				var id int64
+				var body string
+				if err := rows.Scan(&id, &body); err != nil {
+					t.Fatal(err)
+				}
+				byID[id].docs = append(byID[id].docs, words(body))
 			}
-			return cmp.Compare(y.id, x.id)
-		})
-		// On PostgreSQL a conversation is one search document; on SQLite
-		// every word must be in one text or in the contact's name.
-		docs := func(c *conv) [][]string {
-			if db.Dialect() == "sqlite" {
-				return c.docs
+			rows.Close()
+			slices.SortFunc(all, func(x, y *conv) int {
+				if x.lastAt != y.lastAt {
+					return cmp.Compare(y.lastAt, x.lastAt)
+				}
+				return cmp.Compare(y.id, x.id)
+			})
+			// On PostgreSQL a conversation is one search document; on SQLite
+			// every word must be in one text or in the contact's name.
+			docs := func(c *conv) [][]string {
+				if db.Dialect() == "sqlite" {
+					return c.docs
+				}
+				return [][]string{slices.Concat(c.docs...)}
 			}
-			return [][]string{slices.Concat(c.docs...)}
-		}
-		matches := func(c *conv, q string) bool {
-			terms := words(q)
-			if len(terms) == 0 {
-				return true
-			}
-			if digits := strings.Trim(q, "0123456789"); digits == "" && len(q) >= 3 {
-				num := strings.TrimPrefix(c.phone, "+")
-				if strings.HasPrefix(num, q) || strings.HasPrefix(num, "1"+q) || strings.HasSuffix(num, q) {
+			matches := func(c *conv, q string) bool {
+				terms := words(q)
+				if len(terms) == 0 {
 					return true
 				}
-			}
-			return slices.ContainsFunc(docs(c), func(doc []string) bool {
-				for i, term := range terms {
-					if !slices.ContainsFunc(doc, func(w string) bool {
-						return w == term || (i == len(terms)-1 && strings.HasPrefix(w, term))
-					}) {
-						return false
+				if digits := strings.Trim(q, "0123456789"); digits == "" && len(q) >= 3 {
+					num := strings.TrimPrefix(c.phone, "+")
+					if strings.HasPrefix(num, q) || strings.HasPrefix(num, "1"+q) || strings.HasSuffix(num, q) {
+						return true
 					}
 				}
-				return true
-			})
-		}
+				return slices.ContainsFunc(docs(c), func(doc []string) bool {
+					for i, term := range terms {
+						if !slices.ContainsFunc(doc, func(w string) bool {
+							return w == term || (i == len(terms)-1 && strings.HasPrefix(w, term))
+						}) {
+							return false
+						}
+					}
+					return true
+				})
+			}
 
-		agent := res.AgentIDs[0]
-		views := []struct {
-			name string
-			f    conversations.ConversationFilter
-			keep func(*conv) bool
-		}{
-			{"all", conversations.ConversationFilter{}, func(*conv) bool { return true }},
-			{"mine", conversations.ConversationFilter{AssigneeID: agent}, func(c *conv) bool { return c.assignee == int64(agent) }},
-			{"unassigned", conversations.ConversationFilter{Unassigned: true}, func(c *conv) bool { return c.assignee == 0 }},
-			{"inbox", conversations.ConversationFilter{InboxID: res.InboxID}, func(c *conv) bool { return c.inbox == int64(res.InboxID) }},
-			{"empty inbox", conversations.ConversationFilter{InboxID: a.inbox.ID}, func(c *conv) bool { return c.inbox == int64(a.inbox.ID) }},
-			{"unassigned in inbox", conversations.ConversationFilter{Unassigned: true, InboxID: res.InboxID},
-				func(c *conv) bool { return c.assignee == 0 && c.inbox == int64(res.InboxID) }},
-		}
-		statusLists := [][]conversations.Status{nil, {"open"}, {"new", "open"}, {"pending", "closed"}, {"snoozed", "resolved", "new"}}
-		queries := []string{"", "gutter", "quote", "hopper", "ada hopper", "gutter quote", "gutter hel", "quote gut", "gut", "zqxj", "0042", "628200001"}
-		for _, v := range views {
-			for _, statuses := range statusLists {
-				for _, q := range queries {
-					var want []parley.ID
-					for _, c := range all {
-						if v.keep(c) && (statuses == nil || slices.Contains(statuses, conversations.Status(c.status))) && matches(c, q) {
-							want = append(want, parley.ID(c.id))
+			agent := res.AgentIDs[0]
+			views := []struct {
+				name string
+				f    conversations.ConversationFilter
+				keep func(*conv) bool
+			}{
+				{"all", conversations.ConversationFilter{}, func(*conv) bool { return true }},
+				{"mine", conversations.ConversationFilter{AssigneeID: agent}, func(c *conv) bool { return c.assignee == int64(agent) }},
+				{"unassigned", conversations.ConversationFilter{Unassigned: true}, func(c *conv) bool { return c.assignee == 0 }},
+				{"inbox", conversations.ConversationFilter{InboxID: res.InboxID}, func(c *conv) bool { return c.inbox == int64(res.InboxID) }},
+				{"empty inbox", conversations.ConversationFilter{InboxID: a.inbox.ID}, func(c *conv) bool { return c.inbox == int64(a.inbox.ID) }},
+				{"unassigned in inbox", conversations.ConversationFilter{Unassigned: true, InboxID: res.InboxID},
+					func(c *conv) bool { return c.assignee == 0 && c.inbox == int64(res.InboxID) }},
+			}
+			statusLists := [][]conversations.Status{nil, {"open"}, {"new", "open"}, {"pending", "closed"}, {"snoozed", "resolved", "new"}}
+			queries := []string{"", "gutter", "quote", "hopper", "ada hopper", "gutter quote", "gutter hel", "quote gut", "gut", "zqxj", "0042", "628200001"}
+			for _, v := range views {
+				for _, statuses := range statusLists {
+					for _, q := range queries {
+						var want []parley.ID
+						for _, c := range all {
+							if v.keep(c) && (statuses == nil || slices.Contains(statuses, conversations.Status(c.status))) && matches(c, q) {
+								want = append(want, parley.ID(c.id))
+							}
 						}
-					}
-					if q == "" && len(want) > 400 {
-						continue // long unfiltered lists: TestFindConversationsPagination
-					}
-					f := v.f
-					f.AccountID, f.Statuses, f.Query, f.Page = a.account.ID, statuses, q, conversations.Page{Limit: 37}
-					var got []parley.ID
-					for pages := 0; ; pages++ {
-						page, next, err := db.FindConversations(ctx, f)
-						if err != nil {
-							t.Fatal(err)
+						if q == "" && len(want) > 400 {
+							continue // long unfiltered lists: TestFindConversationsPagination
 						}
-						for _, c := range page {
-							got = append(got, c.ID)
+						if len(want) > 90*limit {
+							continue // too many pages
 						}
-						if next == "" || pages > 100 {
-							break
+						f := v.f
+						f.AccountID, f.Statuses, f.Query, f.Page = a.account.ID, statuses, q, conversations.Page{Limit: limit}
+						var got []parley.ID
+						for pages := 0; ; pages++ {
+							page, next, err := db.FindConversations(ctx, f)
+							if err != nil {
+								t.Fatal(err)
+							}
+							for _, c := range page {
+								got = append(got, c.ID)
+							}
+							if next == "" || pages > 100 {
+								break
+							}
+							f.Page.Cursor = next
 						}
-						f.Page.Cursor = next
-					}
-					if !slices.Equal(got, want) {
-						t.Errorf("view=%s status=%v q=%q: got %d conversations, a scan finds %d (first difference at %d)",
-							v.name, statuses, q, len(got), len(want), firstDifference(got, want))
+						if !slices.Equal(got, want) {
+							t.Errorf("view=%s status=%v q=%q: got %d conversations, a scan finds %d (first difference at %d)",
+								v.name, statuses, q, len(got), len(want), firstDifference(got, want))
+						}
 					}
 				}
 			}
 		}
+		checkLists(t, 37)
+		if db.Dialect() != "postgres" {
+			return
+		}
+		if err := db.RebuildRecentSearch(ctx, 0.9, t0); err != nil {
+			t.Fatal(err)
+		}
+		// Pages of 5: q=ada hopper has 4 matches in the window of 2,000
+		// and 6 in the recent index.
+		checkLists(t, 5)
+		if db.RecentSearchServed() == 0 {
+			t.Error("the recent index served no list alone")
+		}
+		// An index over 70%, a little more than the window: the recent
+		// matches of q=ada hopper no longer fill a page of 5, and the older
+		// ones must follow.
+		if err := db.RebuildRecentSearch(ctx, 0.7, t0); err != nil {
+			t.Fatal(err)
+		}
+		checkLists(t, 5)
 	})
 }
 
@@ -433,4 +464,48 @@ func sorted(ids []parley.ID) []parley.ID {
 // a quoted constant.
 func prefixInPlan(word string) string {
 	return "''" + word + "'':*"
+}
+
+// TestRebuildRecentSearch: each rebuild leaves one recent index, over the
+// share of conversations asked for, and records when it was built.
+func TestRebuildRecentSearch(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, newSID("AC"), bizA)
+		if _, err := db.Seed(ctx, store.SeedSpec{AccountID: a.account.ID, Conversations: 400, Messages: 800, Agents: 1, Now: t0, Seed: 5}); err != nil {
+			t.Fatal(err)
+		}
+		if db.Dialect() != "postgres" {
+			if err := db.RebuildRecentSearch(ctx, 0.5, t0); err != nil || !db.RecentSearchBuiltAt(ctx).IsZero() {
+				t.Errorf("SQLite rebuilt a recent index: %v", err)
+			}
+			return
+		}
+		if !db.RecentSearchBuiltAt(ctx).IsZero() {
+			t.Error("a recent index before the first build")
+		}
+		covered := func() (indexes []string, rows int) {
+			if err := db.SQL().SelectContext(ctx, &indexes, `SELECT indexname FROM pg_indexes
+WHERE schemaname = current_schema() AND indexname LIKE 'conversations\_search\_recent\_%'`); err != nil {
+				t.Fatal(err)
+			}
+			rows = count(t, db, `SELECT COUNT(*) FROM conversations WHERE last_message_at > (SELECT cutoff FROM search_recent)`)
+			return indexes, rows
+		}
+		for i, share := range []float64{0.5, 0.1} {
+			at := t0.Add(time.Duration(i) * time.Hour)
+			if err := db.RebuildRecentSearch(ctx, share, at); err != nil {
+				t.Fatal(err)
+			}
+			indexes, rows := covered()
+			if len(indexes) != 1 {
+				t.Errorf("share %v: recent indexes %v, want one", share, indexes)
+			}
+			if want := int(share * 400); rows < want-10 || rows > want+10 {
+				t.Errorf("share %v: the index covers %d of 400 conversations", share, rows)
+			}
+			if got := db.RecentSearchBuiltAt(ctx); !got.Equal(at) {
+				t.Errorf("share %v: built at %v, want %v", share, got, at)
+			}
+		}
+	})
 }

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// PostgreSQL's search keeps a second GIN index, partial, over the most
+// recently active conversations: conversations_search_recent_<cutoff>,
+// WHERE last_message_at > cutoff. A search whose recency window comes up
+// short looks its matches up there first; when they fill the page they
+// are the newest matches of all (every other match is older than the
+// cutoff), so the list need not read and sort every match. At 1M
+// conversations, q=ada hopper (3,906 matches): 384 recent ones in 3.5 ms
+// against 17.9 ms for all (pgbench averages).
+//
+// The cutoff is fixed in the index's predicate, so the index is rebuilt
+// from time to time (RebuildRecentSearch) as activity moves on. Which
+// index exists never changes a result: the lookup is a condition on
+// last_message_at like any other, the index only makes it fast.
+
+// RecentSearchShare is the share of conversations, the most recently
+// active, that a rebuilt recent index covers.
+const RecentSearchShare = 0.1
+
+// RecentSearchAge is how old the recent index may grow before the
+// scheduler rebuilds it.
+const RecentSearchAge = 24 * time.Hour
+
+const recentIndexPrefix = "conversations_search_recent_"
+
+// recentCutoff caches the cutoff of the recent index (search_recent).
+type recentCutoff struct {
+	mu     sync.Mutex
+	at     time.Time
+	cutoff int64
+	built  time.Time
+	known  bool
+	// served counts the lists the recent index served alone.
+	served atomic.Int64
+}
+
+// recentCutoffAge is how long a process keeps the cutoff before reading it
+// again: another process's rebuild reaches it within this time, and until
+// then its lookups are as correct, only slower.
+const recentCutoffAge = time.Minute
+
+// recentSearch returns the recent index's cutoff and when it was built;
+// ok is false before the first build, and on SQLite.
+func (db *DB) recentSearch(ctx context.Context) (cutoff int64, built time.Time, ok bool) {
+	if db.dialect.name != "postgres" {
+		return 0, time.Time{}, false
+	}
+	r := &db.recent
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.at.IsZero() && time.Since(r.at) < recentCutoffAge {
+		return r.cutoff, r.built, r.known
+	}
+	var row struct {
+		Cutoff  int64 `db:"cutoff"`
+		BuiltAt int64 `db:"built_at"`
+	}
+	err := db.db.GetContext(ctx, &row, `SELECT cutoff, built_at FROM search_recent WHERE id = 1`)
+	if err != nil && err != sql.ErrNoRows {
+		return 0, time.Time{}, false // try again next time
+	}
+	r.at, r.known, r.cutoff, r.built = time.Now(), err == nil, row.Cutoff, time.Time{}
+	if r.known {
+		r.built = fromMS(row.BuiltAt)
+	}
+	return r.cutoff, r.built, r.known
+}
+
+// RecentSearchServed counts the lists the recent index served alone.
+func (db *DB) RecentSearchServed() int64 { return db.recent.served.Load() }
+
+// RecentSearchBuiltAt says when the recent index was last built; zero
+// before the first build, and always on SQLite.
+func (db *DB) RecentSearchBuiltAt(ctx context.Context) time.Time {
+	_, built, _ := db.recentSearch(ctx)
+	return built
+}
+
+// RebuildRecentSearch builds the recent index anew over the share of
+// conversations most recently active, records its cutoff, and drops the
+// previous one. Both are done CONCURRENTLY: texts keep coming in meanwhile
+// (the build takes about 2 s at 1M conversations). One process at a time:
+// while another holds the lock it returns at once. Nothing on SQLite, or
+// without conversations.
+func (db *DB) RebuildRecentSearch(ctx context.Context, share float64, now time.Time) error {
+	if db.dialect.name != "postgres" {
+		return nil
+	}
+	conn, err := db.db.Connx(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var locked bool
+	if err := conn.GetContext(ctx, &locked, `SELECT pg_try_advisory_lock(hashtextextended('search-recent:' || current_schema(), 0))`); err != nil || !locked {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended('search-recent:' || current_schema(), 0))`)
+	var cutoff sql.NullInt64
+	if err := conn.GetContext(ctx, &cutoff, `SELECT percentile_disc($1::float8) WITHIN GROUP (ORDER BY last_message_at) FROM conversations`, 1-share); err != nil || !cutoff.Valid {
+		return err
+	}
+	name := fmt.Sprintf("%s%d", recentIndexPrefix, cutoff.Int64)
+	// A build cut off earlier leaves an invalid index, perhaps of this name.
+	if err := db.dropRecentIndexes(ctx, conn, "", false); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON conversations USING GIN (search_tsv)
+WHERE last_message_at > %d`, name, cutoff.Int64)); err != nil {
+		return fmt.Errorf("store: build %s: %w", name, err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO search_recent (id, cutoff, built_at) VALUES (1, $1, $2)
+ON CONFLICT (id) DO UPDATE SET cutoff = EXCLUDED.cutoff, built_at = EXCLUDED.built_at`, cutoff.Int64, ms(now)); err != nil {
+		return err
+	}
+	db.recent.mu.Lock()
+	db.recent.at = time.Time{}
+	db.recent.mu.Unlock()
+	return db.dropRecentIndexes(ctx, conn, name, true)
+}
+
+// dropRecentIndexes drops the recent indexes but keep: every one when
+// valid is true, else only those an interrupted build left invalid.
+func (db *DB) dropRecentIndexes(ctx context.Context, conn interface {
+	SelectContext(context.Context, any, string, ...any) error
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, keep string, valid bool) error {
+	var names []string
+	if err := conn.SelectContext(ctx, &names, `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'conversations'::regclass AND starts_with(c.relname, $1) AND c.relname <> $2 AND ($3 OR NOT i.indisvalid)`,
+		recentIndexPrefix, keep, valid); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := conn.ExecContext(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+n); err != nil {
+			return fmt.Errorf("store: drop %s: %w", n, err)
+		}
+	}
+	return nil
+}
