@@ -264,6 +264,21 @@ func (m *Main) startScheduler(ctx context.Context) error {
 	if _, err := m.scheduler.AddFunc("*/5 * * * * *", func() { m.Assigner.Sweep(ctx, 0) }); err != nil {
 		return err
 	}
+	// PostgreSQL's recent search index follows activity (store/recent_search.go):
+	// rebuilt when a day old, checked at start and every ten minutes.
+	rebuildRecentSearch := func() {
+		built := m.DB.RecentSearchBuiltAt(ctx)
+		if !built.IsZero() && m.Clock.Now().Sub(built) < store.RecentSearchAge {
+			return
+		}
+		if err := m.DB.RebuildRecentSearch(ctx, store.RecentSearchShare, m.Clock.Now()); err != nil && ctx.Err() == nil {
+			m.Log.Error().Err(err).Msg("rebuilding the recent search index failed")
+		}
+	}
+	if _, err := m.scheduler.AddFunc("@every 10m", rebuildRecentSearch); err != nil {
+		return err
+	}
+	go rebuildRecentSearch()
 	m.scheduler.Start()
 	return nil
 }

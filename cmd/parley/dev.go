@@ -84,6 +84,10 @@ func runDevSeed(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	// As a running parley would within minutes (PostgreSQL).
+	if err := db.RebuildRecentSearch(ctx, store.RecentSearchShare, spec.Now); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "seeded %d contacts, %d conversations and %d messages in %s: inbox %s, channel %s",
 		max(spec.Contacts, spec.Conversations), spec.Conversations, spec.Messages, time.Since(start).Round(time.Second), res.InboxID, res.ChannelID)
 	if len(res.AgentIDs) > 0 {
