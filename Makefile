@@ -24,7 +24,7 @@ run: build ## serve Parley on SQLite with the fake carrier and a demo channel (s
 .PHONY: test
 test: ## run every test with the race detector, on SQLite and PostgreSQL
 	scripts/ensure-postgres.sh
-	$(GO) test -race -count=1 -timeout=20m ./...
+	$(GO) test -race -count=1 -timeout=30m ./...
 
 .PHONY: lint
 lint: ## gofmt and go vet
