@@ -281,8 +281,9 @@ const hitColumns = `cv.id, cv.account_id, cv.assignee_id, cv.inbox_id, cv.status
 // conversations_phone_rev (100 rows) and conversations_search; p95 7.5
 // ms. The weak spot is a search of common words that rarely meet, e.g.
 // q=ada hopper (6% of conversations each, 0.4% both): the window finds a
-// few, and GIN reads both 62,000-entry posting lists (15 ms) for 3,906
-// rows (3.5 ms); p95 34 ms.
+// few, and GIN intersects both 62,000-entry posting lists (7–9 ms) for
+// 3,906 rows (7–8 ms); the recent index (recent_search.go) serves it with
+// 384 (3.5 ms), but not a narrow view's share of them.
 //
 // The matches are sorted by id and activity only, with the columns the
 // filter reads; the page's rows are read whole afterwards. Sorting whole
@@ -328,8 +329,9 @@ func (db *DB) FindConversations(ctx context.Context, f conversations.Conversatio
 // A search on PostgreSQL picks its plan from what it finds rather than
 // from estimates (a prefix query's selectivity is a fixed guess): the
 // recency window first, which is exact whenever it fills the page or
-// holds the whole base; the index-collected hits otherwise. A full phone
-// number goes to the hits at once.
+// holds the whole base; the index-collected hits otherwise, the recent
+// ones first (recent_search.go). A full phone number goes to the hits at
+// once.
 //
 // With explain, each query run is also run under EXPLAIN (ANALYZE,
 // BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite, into explain.
