@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // PostgreSQL's search keeps a second GIN index, partial, over the most
@@ -112,7 +114,7 @@ func (db *DB) RebuildRecentSearch(ctx context.Context, share float64, now time.T
 	}
 	name := fmt.Sprintf("%s%d", recentIndexPrefix, cutoff.Int64)
 	// A build cut off earlier leaves an invalid index, perhaps of this name.
-	if err := db.dropRecentIndexes(ctx, conn, "", false); err != nil {
+	if err := dropRecentIndexes(ctx, conn, "", false); err != nil {
 		return err
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON conversations USING GIN (search_tsv)
@@ -126,15 +128,12 @@ ON CONFLICT (id) DO UPDATE SET cutoff = EXCLUDED.cutoff, built_at = EXCLUDED.bui
 	db.recent.mu.Lock()
 	db.recent.at = time.Time{}
 	db.recent.mu.Unlock()
-	return db.dropRecentIndexes(ctx, conn, name, true)
+	return dropRecentIndexes(ctx, conn, name, true)
 }
 
 // dropRecentIndexes drops the recent indexes but keep: every one when
 // valid is true, else only those an interrupted build left invalid.
-func (db *DB) dropRecentIndexes(ctx context.Context, conn interface {
-	SelectContext(context.Context, any, string, ...any) error
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, keep string, valid bool) error {
+func dropRecentIndexes(ctx context.Context, conn *sqlx.Conn, keep string, valid bool) error {
 	var names []string
 	if err := conn.SelectContext(ctx, &names, `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 WHERE i.indrelid = 'conversations'::regclass AND starts_with(c.relname, $1) AND c.relname <> $2 AND ($3 OR NOT i.indisvalid)`,
