@@ -387,7 +387,7 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 		rows, err := run("recent hits", q, args)
 		if err != nil || len(rows) >= limit {
 			if err == nil {
-				db.recent.served.Add(1)
+				db.recentServed.Add(1)
 			}
 			return rows, err
 		}

@@ -74,12 +74,13 @@ type DB struct {
 	batchFallbacks atomic.Int64
 	// URL is the database URL without its password, for logs.
 	URL string
-	// terms caches how common the search documents' words are
+	// terms keeps how common the search documents' words are
 	// (PostgreSQL; see search.go).
-	terms termStats
-	// recent caches the cutoff of the recent search index (PostgreSQL;
-	// see recent_search.go).
-	recent recentCutoff
+	terms reloaded[termStats]
+	// recent keeps the cutoff of the recent search index, recentServed
+	// counts the lists it served alone (PostgreSQL; see recent_search.go).
+	recent       reloaded[recentIndex]
+	recentServed atomic.Int64
 }
 
 // dialect holds what differs between SQLite and PostgreSQL.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -35,15 +33,12 @@ const RecentSearchAge = 24 * time.Hour
 
 const recentIndexPrefix = "conversations_search_recent_"
 
-// recentCutoff caches the cutoff of the recent index (search_recent).
-type recentCutoff struct {
-	mu     sync.Mutex
-	at     time.Time
+// recentIndex is the recent index as search_recent records it.
+type recentIndex struct {
 	cutoff int64
 	built  time.Time
-	known  bool
-	// served counts the lists the recent index served alone.
-	served atomic.Int64
+	// known is false before the first build.
+	known bool
 }
 
 // recentCutoffAge is how long a process keeps the cutoff before reading it
@@ -57,29 +52,24 @@ func (db *DB) recentSearch(ctx context.Context) (cutoff int64, built time.Time, 
 	if db.dialect.name != "postgres" {
 		return 0, time.Time{}, false
 	}
-	r := &db.recent
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.at.IsZero() && time.Since(r.at) < recentCutoffAge {
-		return r.cutoff, r.built, r.known
-	}
-	var row struct {
-		Cutoff  int64 `db:"cutoff"`
-		BuiltAt int64 `db:"built_at"`
-	}
-	err := db.db.GetContext(ctx, &row, `SELECT cutoff, built_at FROM search_recent WHERE id = 1`)
-	if err != nil && err != sql.ErrNoRows {
-		return 0, time.Time{}, false // try again next time
-	}
-	r.at, r.known, r.cutoff, r.built = time.Now(), err == nil, row.Cutoff, time.Time{}
-	if r.known {
-		r.built = fromMS(row.BuiltAt)
-	}
+	r := db.recent.get(recentCutoffAge, func() (recentIndex, bool) {
+		var row struct {
+			Cutoff  int64 `db:"cutoff"`
+			BuiltAt int64 `db:"built_at"`
+		}
+		switch err := db.db.GetContext(ctx, &row, `SELECT cutoff, built_at FROM search_recent WHERE id = 1`); {
+		case err == sql.ErrNoRows:
+			return recentIndex{}, true
+		case err != nil:
+			return recentIndex{}, false // read again next time
+		}
+		return recentIndex{cutoff: row.Cutoff, built: fromMS(row.BuiltAt), known: true}, true
+	})
 	return r.cutoff, r.built, r.known
 }
 
 // RecentSearchServed counts the lists the recent index served alone.
-func (db *DB) RecentSearchServed() int64 { return db.recent.served.Load() }
+func (db *DB) RecentSearchServed() int64 { return db.recentServed.Load() }
 
 // RecentSearchBuiltAt says when the recent index was last built; zero
 // before the first build, and always on SQLite.
@@ -125,9 +115,7 @@ WHERE last_message_at > %d`, name, cutoff.Int64)); err != nil {
 ON CONFLICT (id) DO UPDATE SET cutoff = EXCLUDED.cutoff, built_at = EXCLUDED.built_at`, cutoff.Int64, ms(now)); err != nil {
 		return err
 	}
-	db.recent.mu.Lock()
-	db.recent.at = time.Time{}
-	db.recent.mu.Unlock()
+	db.recent.forget()
 	return dropRecentIndexes(ctx, conn, name, true)
 }
 

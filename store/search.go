@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -157,13 +156,11 @@ func phoneDigits(q string) (string, bool) {
 	return b.String(), digits >= 3
 }
 
-// termStats caches PostgreSQL's statistics of the words of the search
+// termStats are PostgreSQL's statistics of the words of the search
 // documents (pg_stats.most_common_elems of conversations.search_tsv): the
 // share of conversations each common word is in. A search uses them to
 // leave a common prefix out of its index lookup (hitsSearch).
 type termStats struct {
-	mu   sync.Mutex
-	at   time.Time
 	freq map[string]float64
 	// rare is the share under which a word is not listed.
 	rare float64
@@ -173,30 +170,27 @@ type termStats struct {
 // them rarely, and they only choose between two correct plans.
 const termStatsAge = 10 * time.Minute
 
-// termFrequencies returns the cached statistics, loading them when old.
-// Without statistics (never analysed) freq is empty and rare is 1: every
-// word counts as common.
+// termFrequencies returns the kept statistics, loading them when old.
+// Without statistics (never analysed, or the read failed) freq is empty
+// and rare is 1: every word counts as common, until the next load.
 func (db *DB) termFrequencies(ctx context.Context) (freq map[string]float64, rare float64) {
-	t := &db.terms
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.freq != nil && time.Since(t.at) < termStatsAge {
-		return t.freq, t.rare
-	}
-	t.freq, t.rare, t.at = map[string]float64{}, 1, time.Now()
-	var elems pq.StringArray
-	var freqs pq.Float64Array
-	err := db.db.QueryRowContext(ctx, `SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats
+	t := db.terms.get(termStatsAge, func() (termStats, bool) {
+		t := termStats{freq: map[string]float64{}, rare: 1}
+		var elems pq.StringArray
+		var freqs pq.Float64Array
+		err := db.db.QueryRowContext(ctx, `SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats
 WHERE schemaname = current_schema() AND tablename = 'conversations' AND attname = 'search_tsv'`).Scan(&elems, &freqs)
-	// most_common_elem_freqs goes on with the least and the greatest
-	// frequency (and, for arrays but not tsvectors, the share of nulls).
-	if err != nil || len(elems) == 0 || len(freqs) < len(elems)+2 {
-		return t.freq, t.rare
-	}
-	for i, e := range elems {
-		t.freq[e] = freqs[i]
-	}
-	t.rare = freqs[len(elems)]
+		// most_common_elem_freqs goes on with the least and the greatest
+		// frequency (and, for arrays but not tsvectors, the share of nulls).
+		if err != nil || len(elems) == 0 || len(freqs) < len(elems)+2 {
+			return t, true
+		}
+		for i, e := range elems {
+			t.freq[e] = freqs[i]
+		}
+		t.rare = freqs[len(elems)]
+		return t, true
+	})
 	return t.freq, t.rare
 }
 
