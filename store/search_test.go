@@ -74,11 +74,7 @@ func TestConversationSearch(t *testing.T) {
 // window) and common ones (the window fills every page).
 func TestSearchFindsEveryMatchBeyondTheRecencyWindow(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		a := newTenant(t, db, newSID("AC"), bizA)
-		res, err := db.Seed(ctx, store.SeedSpec{AccountID: a.account.ID, Conversations: 3000, Messages: 30000, Agents: 3, Now: t0, Seed: 7})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, res := seededTenant(t, db, store.SeedSpec{Conversations: 3000, Messages: 30000, Agents: 3, Seed: 7})
 		for _, word := range []string{"gutter", "chimney", "quote", "tomorrow"} {
 			t.Run(word, func(t *testing.T) {
 				want := map[parley.ID]bool{}
@@ -134,11 +130,7 @@ WHERE channel_id = ? AND (body LIKE ? OR body LIKE ? OR body LIKE ? OR body = ?)
 // it must hold exactly the matching conversations, newest activity first.
 func TestConversationListsMatchAScan(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		a := newTenant(t, db, newSID("AC"), bizA)
-		res, err := db.Seed(ctx, store.SeedSpec{AccountID: a.account.ID, Conversations: 3000, Messages: 18000, Agents: 3, Now: t0, Seed: 11})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, res := seededTenant(t, db, store.SeedSpec{Conversations: 3000, Messages: 18000, Agents: 3, Seed: 11})
 		// A rare word with and without a common one: a search for both
 		// that looks the rare word up alone must still check the other.
 		a.receive(t, text{from: "+14155550111", body: "the gutter leaks"})
@@ -325,11 +317,7 @@ func firstDifference(a, b []parley.ID) int {
 // must find that conversation and no other.
 func TestPrefixSearchFindsEveryWritersWords(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		a := newTenant(t, db, newSID("AC"), bizA)
-		res, err := db.Seed(ctx, store.SeedSpec{AccountID: a.account.ID, Conversations: 2500, Messages: 5000, Agents: 2, Now: t0, Seed: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, res := seededTenant(t, db, store.SeedSpec{Conversations: 2500, Messages: 5000, Agents: 2, Seed: 3})
 		var seeded []struct {
 			ID      parley.ID `db:"id"`
 			Phone   string    `db:"contact_phone"`
@@ -470,10 +458,7 @@ func prefixInPlan(word string) string {
 // share of conversations asked for, and records when it was built.
 func TestRebuildRecentSearch(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		a := newTenant(t, db, newSID("AC"), bizA)
-		if _, err := db.Seed(ctx, store.SeedSpec{AccountID: a.account.ID, Conversations: 400, Messages: 800, Agents: 1, Now: t0, Seed: 5}); err != nil {
-			t.Fatal(err)
-		}
+		seededTenant(t, db, store.SeedSpec{Conversations: 400, Messages: 800, Agents: 1, Seed: 5})
 		if db.Dialect() != "postgres" {
 			if err := db.RebuildRecentSearch(ctx, 0.5, t0); err != nil || !db.RecentSearchBuiltAt(ctx).IsZero() {
 				t.Errorf("SQLite rebuilt a recent index: %v", err)
@@ -508,4 +493,17 @@ WHERE schemaname = current_schema() AND indexname LIKE 'conversations\_search\_r
 			}
 		}
 	})
+}
+
+// seededTenant is a tenant whose account spec seeds (at t0) into an inbox
+// and number of its own.
+func seededTenant(t *testing.T, db *store.DB, spec store.SeedSpec) (*tenant, store.SeedResult) {
+	t.Helper()
+	a := newTenant(t, db, newSID("AC"), bizA)
+	spec.AccountID, spec.Now = a.account.ID, t0
+	res, err := db.Seed(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, res
 }
