@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
@@ -93,6 +97,11 @@ type conversationWhere struct {
 	q searchCond
 	// contact: the list of one contact or one phone, a handful of rows.
 	contact bool
+	// view is the view's condition in the form its search index reads
+	// (migration 00018), for the hits plan to look up the view's matches
+	// alone (PostgreSQL's; SQLite has no hits plan).
+	view  string
+	vargs []any
 }
 
 // filter is every condition but the search.
@@ -125,6 +134,7 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 		// Index Cond (account_id, assignee_id), Limit 51; p95 1.2 ms.
 		base("cv.assignee_id = ?", f.AssigneeID)
 		walked = true
+		w.view, w.vargs = "conversation_assignee_word(cv.assignee_id) @@ ?::tsquery", []any{tsqueryWord(fmt.Sprintf("~%d", f.AssigneeID))}
 	}
 	if f.Unassigned {
 		// EXPLAIN view=unassigned: Index Scan using
@@ -137,6 +147,7 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 		} else {
 			base("cv.assignee_id IS NULL")
 			walked = true
+			w.view = "cv.assignee_id IS NULL"
 		}
 	}
 	if f.InboxID != 0 {
@@ -238,30 +249,36 @@ func plainQuery(w conversationWhere, limit int) (string, []any) {
 }
 
 // searchWindow is how many of the most recent conversations of the base
-// the first search plan looks through.
+// the window looks through, unless the statistics expect it to find
+// little (probeWindow).
 const searchWindow = 2000
 
-// windowQuery looks for matches among the searchWindow most recent
+// probeWindow is the window of a search the statistics expect to be
+// sparse (windowSize).
+const probeWindow = 500
+
+// windowQuery looks for matches among the size most recent
 // conversations of the base: a bounded walk of one index that fills the
 // page at once when matches are common. EXPLAIN q=quote: Index Scan using
 // conversations_activity, 51 rows read; p95 1.3 ms. q=hopper (6% of
 // conversations): 775 rows read; p95 2.2 ms. A full window (2,000 rows)
 // costs about 1.5 ms.
-func windowQuery(w conversationWhere, limit int) (string, []any) {
+func windowQuery(w conversationWhere, size, limit int) (string, []any) {
 	conds := append(append([]string{}, w.rest...), w.search...)
 	q := conversationColumns + ` FROM (SELECT * FROM conversations cv WHERE ` + strings.Join(w.base, " AND ") + byActivity +
 		` LIMIT ?) cv` + conversationJoins + ` WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?`
-	args := append(append(append(append([]any{}, w.bargs...), searchWindow), w.rargs...), w.sargs...)
+	args := append(append(append(append([]any{}, w.bargs...), size), w.rargs...), w.sargs...)
 	return q, append(args, limit)
 }
 
-// windowSizeQuery counts the window's rows: fewer than searchWindow means
-// the window held the whole base, so what it found is all there is.
-// EXPLAIN: Index Only Scan of the base's index, at most 2,000 entries,
-// 0.45 ms.
-func windowSizeQuery(w conversationWhere) (string, []any) {
-	return `SELECT COUNT(*) FROM (SELECT 1 FROM conversations cv WHERE ` + strings.Join(w.base, " AND ") + byActivity +
-		` LIMIT ?) w`, append(append([]any{}, w.bargs...), searchWindow)
+// windowEdgeQuery reads the activity of the window's last row: none when
+// the base is smaller than the window, so that what the window found is
+// all there is. EXPLAIN: Index Only Scan of the base's index, at most
+// 2,000 entries, 0.5 ms (status=snoozed, which filters
+// conversations_activity's entries: 2 ms).
+func windowEdgeQuery(w conversationWhere, size int) (string, []any) {
+	return `SELECT cv.last_message_at FROM conversations cv WHERE ` + strings.Join(w.base, " AND ") + byActivity +
+		` LIMIT 1 OFFSET ?`, append(append([]any{}, w.bargs...), size-1)
 }
 
 // hitColumns are the columns a list's filter and order read.
@@ -281,20 +298,52 @@ const hitColumns = `cv.id, cv.account_id, cv.assignee_id, cv.inbox_id, cv.status
 // conversations_phone_rev (100 rows) and conversations_search; p95 7.5
 // ms. The weak spot is a search of common words that rarely meet, e.g.
 // q=ada hopper (6% of conversations each, 0.4% both): the window finds a
-// few, and GIN intersects both 62,000-entry posting lists (7–9 ms) for
+// few, and GIN intersects both 62,000-entry posting lists (5–9 ms) for
 // 3,906 rows (7–8 ms); the recent index (recent_search.go) serves it with
-// 384 (3.5 ms), but not a narrow view's share of them.
+// 384 (3.5 ms), a narrow view its own index (inView).
 //
 // The matches are sorted by id and activity only, with the columns the
 // filter reads; the page's rows are read whole afterwards. Sorting whole
 // rows copied every search document into the sort: q=ada hopper (3,906
 // matches) 22.3 ms, this way 16.9 ms (pgbench averages of the query).
-func hitsQuery(w conversationWhere, hits string, hargs []any, limit int) (string, []any) {
+func hitsQuery(w conversationWhere, lookup string, largs []any, limit int) (string, []any) {
 	conds, args := w.filter()
 	q := conversationColumns + ` FROM (SELECT cv.id FROM (SELECT ` + hitColumns + ` FROM conversations cv WHERE cv.account_id = ? AND ` +
-		hits + ` OFFSET 0) cv WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?) h
+		lookup + ` OFFSET 0) cv WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?) h
 JOIN conversations cv ON cv.id = h.id` + conversationJoins + byActivity
-	return q, append(append(append([]any{w.bargs[0]}, hargs...), args...), limit)
+	return q, append(append(append([]any{w.bargs[0]}, largs...), args...), limit)
+}
+
+// inView is the hits' lookup narrowed to the view's matches, through the
+// view's search index (migration 00018). EXPLAIN view=mine q=ada hopper:
+// Bitmap Index Scan on conversations_search, Index Cond search_tsv @@
+// 'ada' & 'hopper' AND conversation_assignee_word(assignee_id) @@ '~25',
+// 49 rows; 5.2 ms for the hits (15.3 ms with the account's 3,906 matches
+// read and filtered). view=unassigned status=new,open q=ada hopper:
+// conversations_search_unassigned, 872 rows; 4.4 ms (15 ms).
+func (w conversationWhere) inView(h hitsLookup) (string, []any) {
+	return h.where(w.view, w.vargs)
+}
+
+// hitsCap bounds the matches the first plan of a search of rare words
+// reads (see cappedHitsQuery).
+const hitsCap = searchWindow
+
+// cappedHitsQuery collects at most hitsCap+1 of the view's matches and
+// returns how many it found with the ids of the page among them: the
+// list itself when they are fewer, so that a rare word's list costs its
+// matches rather than a walk of the window (q=gutter, 886 matches at 1M
+// conversations: the window read 2,000 rows for 7 of them, 5 ms; the
+// whole list now 2 ms). The cap bounds the cost when the statistics are
+// stale: a word in many more conversations than the last ANALYZE saw.
+// EXPLAIN view=all status=snoozed q=gutter: CTE m → Limit → Bitmap Heap
+// Scan on conversations (886 rows) ← Bitmap Index Scan on
+// conversations_search; 2.1 ms.
+func cappedHitsQuery(w conversationWhere, lookup string, largs []any, limit int) (string, []any) {
+	conds, args := w.filter()
+	q := `WITH m AS MATERIALIZED (SELECT ` + hitColumns + ` FROM conversations cv WHERE cv.account_id = ? AND ` + lookup + ` LIMIT ?)
+SELECT (SELECT COUNT(*) FROM m), ARRAY(SELECT cv.id FROM m cv WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?)`
+	return q, append(append(append(append([]any{w.bargs[0]}, largs...), hitsCap+1), args...), limit)
 }
 
 // FindConversations lists conversations by last activity, newest first.
@@ -327,63 +376,106 @@ func (db *DB) FindConversations(ctx context.Context, f conversations.Conversatio
 // index for.
 //
 // A search on PostgreSQL picks its plan from what it finds rather than
-// from estimates (a prefix query's selectivity is a fixed guess): the
-// recency window first, which is exact whenever it fills the page or
-// holds the whole base; the index-collected hits otherwise, the recent
-// ones first (recent_search.go). A full phone number goes to the hits at
-// once.
+// from the planner's estimates (a prefix query's selectivity is a fixed
+// guess), in this order:
+//
+//   - when the word statistics say the matches are few (fewMatches), the
+//     view's hits, capped: exact unless there turn out to be more;
+//   - the recency window, exact whenever it fills the page or holds the
+//     whole base;
+//   - the hits active since the recent index's cutoff (recent_search.go),
+//     unless the window reached back past it: exact when they fill the
+//     page;
+//   - all the view's hits.
+//
+// A full phone number goes to the hits at once.
 //
 // With explain, each query run is also run under EXPLAIN (ANALYZE,
 // BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite, into explain.
 func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, limit int, explain *strings.Builder) ([]conversationRow, error) {
+	explained := func(name string, q string, args []any) error {
+		if explain == nil {
+			return nil
+		}
+		fmt.Fprintf(explain, "-- %s\n", name)
+		return db.explainInto(ctx, explain, q, args)
+	}
 	run := func(name string, q string, args []any) ([]conversationRow, error) {
 		var rows []conversationRow
 		if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
 			return nil, translate(err)
 		}
-		if explain != nil {
-			fmt.Fprintf(explain, "-- %s: %d rows\n", name, len(rows))
-			if err := db.explainInto(ctx, explain, q, args); err != nil {
-				return nil, err
-			}
-		}
-		return rows, nil
+		return rows, explained(fmt.Sprintf("%s: %d rows", name, len(rows)), q, args)
 	}
 	if len(w.search) == 0 || db.dialect.name != "postgres" || w.contact {
 		q, args := plainQuery(w, limit)
 		return run("plain", q, args)
 	}
+	var hits hitsLookup
+	looked := false
+	lookUp := func() (err error) {
+		if !looked {
+			hits, err = db.searchHits(ctx, w.q)
+			looked = err == nil
+		}
+		return err
+	}
+	if len(w.q.phone) == 0 && db.fewMatches(ctx, w.q.terms) {
+		if err := lookUp(); err != nil {
+			return nil, err
+		}
+		lookup, largs := w.inView(hits)
+		q, args := cappedHitsQuery(w, lookup, largs, limit)
+		var found int
+		var ids pq.Int64Array
+		if err := db.db.QueryRowContext(ctx, db.db.Rebind(q), args...).Scan(&found, &ids); err != nil {
+			return nil, translate(err)
+		}
+		if err := explained(fmt.Sprintf("capped hits: %d found", found), q, args); err != nil {
+			return nil, err
+		}
+		if found <= hitsCap && len(ids) == 0 {
+			return nil, nil
+		}
+		if found <= hitsCap {
+			return run("capped hits' rows", selectConversation+` WHERE cv.id = ANY(?)`+byActivity, []any{ids})
+		}
+	}
+	// edge: the activity of the window's last row; the recent index's
+	// matches of the base are all in the window when its cutoff is not
+	// newer (view=mine, whose 2,000 most recent conversations reach back
+	// past the account's 100,000 most recent).
+	edge := int64(math.MaxInt64)
 	if !w.q.fullPhone {
-		q, args := windowQuery(w, limit)
+		size := db.windowSize(ctx, w.q.terms, limit)
+		q, args := windowQuery(w, size, limit)
 		rows, err := run("window", q, args)
 		if err != nil || len(rows) >= limit {
 			return rows, err
 		}
-		var n int
-		q, args = windowSizeQuery(w)
-		if err := db.db.GetContext(ctx, &n, db.db.Rebind(q), args...); err != nil {
-			return nil, translate(err)
-		}
-		if explain != nil {
-			fmt.Fprintf(explain, "-- window size: %d\n", n)
-			if err := db.explainInto(ctx, explain, q, args); err != nil {
-				return nil, err
-			}
-		}
-		if n < searchWindow {
+		q, args = windowEdgeQuery(w, size)
+		err = db.db.GetContext(ctx, &edge, db.db.Rebind(q), args...)
+		if errors.Is(err, sql.ErrNoRows) {
 			return rows, nil
 		}
+		if err != nil {
+			return nil, translate(err)
+		}
+		if err := explained(fmt.Sprintf("window edge: %d", edge), q, args); err != nil {
+			return nil, err
+		}
 	}
-	hits, hargs, err := db.searchHits(ctx, w.q)
-	if err != nil {
+	if err := lookUp(); err != nil {
 		return nil, err
 	}
-	if cutoff, _, ok := db.recentSearch(ctx); ok && !w.q.fullPhone {
+	if cutoff, _, ok := db.recentSearch(ctx); ok && !w.q.fullPhone && cutoff < edge {
 		// The matches active after the recent index's cutoff: when they
 		// fill the page, every other match is older (recent_search.go).
 		// The cutoff is written into the SQL for the planner to see that
-		// the partial index covers the query.
-		q, args := hitsQuery(w, fmt.Sprintf("%s AND cv.last_message_at > %d", hits, cutoff), hargs, limit)
+		// the partial index covers the query. Not narrowed to the view:
+		// the planner would AND the view's whole btree index in.
+		all, args := hits.where("", nil)
+		q, args := hitsQuery(w, fmt.Sprintf("%s AND cv.last_message_at > %d", all, cutoff), args, limit)
 		rows, err := run("recent hits", q, args)
 		if err != nil || len(rows) >= limit {
 			if err == nil {
@@ -392,7 +484,8 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 			return rows, err
 		}
 	}
-	q, args := hitsQuery(w, hits, hargs, limit)
+	lookup, largs := w.inView(hits)
+	q, args := hitsQuery(w, lookup, largs, limit)
 	return run("hits", q, args)
 }
 

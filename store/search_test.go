@@ -403,7 +403,7 @@ WHERE channel_id = ? ORDER BY id LIMIT 4`), res.ChannelID); err != nil {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, hits, _ := strings.Cut(plan, "-- hits"); !strings.Contains(hits, prefixInPlan("zzwor")) {
+			if !strings.Contains(hitsPlan(plan), prefixInPlan("zzwor")) {
 				t.Errorf("q=zzwor: the hits plan spelled out 40 words:\n%s", plan)
 			}
 		}
@@ -425,8 +425,7 @@ WHERE channel_id = ? ORDER BY id LIMIT 4`), res.ChannelID); err != nil {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, hits, ok := strings.Cut(plan, "-- hits")
-				if !ok || strings.Contains(hits, prefixInPlan(s.prefix)) {
+				if hits := hitsPlan(plan); hits == "" || strings.Contains(hits, prefixInPlan(s.prefix)) {
 					t.Errorf("q=%q: the hits plan did not spell the prefix out:\n%s", q, plan)
 				}
 			}
@@ -493,6 +492,83 @@ WHERE schemaname = current_schema() AND indexname LIKE 'conversations\_search\_r
 			}
 		}
 	})
+}
+
+// TestSearchPlansFollowTheStatistics: on PostgreSQL a search past the
+// window looks up only the view's matches (migration 00018); a word the
+// statistics call rare is collected at once, and one that has become
+// common since they were taken still lists right.
+func TestSearchPlansFollowTheStatistics(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		if db.Dialect() != "postgres" {
+			t.Skip("SQLite plans its FTS5 searches itself")
+		}
+		a, res := seededTenant(t, db, store.SeedSpec{Conversations: 3000, Messages: 18000, Agents: 3, Seed: 11})
+		a.receive(t, text{from: "+14155550111", body: "the gutter leaks"})
+		// A word added to every conversation after ANALYZE: the statistics
+		// still call it rare.
+		if _, err := db.SQL().ExecContext(ctx, `ANALYZE`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE conversations SET search_tsv = search_tsv || 'zzfresh'::tsvector WHERE account_id = $1`, a.account.ID); err != nil {
+			t.Fatal(err)
+		}
+		explain := func(f conversations.ConversationFilter) string {
+			t.Helper()
+			f.AccountID = a.account.ID
+			plan, err := db.ExplainConversations(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return plan
+		}
+		// The hits of view=mine come from the index with the assignee in it.
+		agent := res.AgentIDs[0]
+		plan := explain(conversations.ConversationFilter{AssigneeID: agent, Query: "ada hopper"})
+		lookup := fmt.Sprintf(`(conversation_assignee_word(assignee_id) @@ '''~%d'''::tsquery)`, agent)
+		if !strings.Contains(hitsPlan(plan), lookup) {
+			t.Errorf("view=mine q=ada hopper: the hits did not look the assignee up:\n%s", plan)
+		}
+		plan = explain(conversations.ConversationFilter{Unassigned: true, Query: "ada hopper"})
+		if !strings.Contains(hitsPlan(plan), "conversations_search_unassigned") {
+			t.Errorf("view=unassigned q=ada hopper: the hits did not use the unassigned's index:\n%s", plan)
+		}
+		// A rare word: its matches at once, no window.
+		plan = explain(conversations.ConversationFilter{Query: "gutter"})
+		if !strings.HasPrefix(plan, "-- capped hits: ") || strings.Contains(plan, "-- window") {
+			t.Errorf("q=gutter: not its matches at once:\n%s", plan)
+		}
+		// The fresh word is in 3,000 conversations: more than the cap, so
+		// the window lists them.
+		plan = explain(conversations.ConversationFilter{Query: "zzfresh"})
+		if !strings.HasPrefix(plan, "-- capped hits: 2001 found") || !strings.Contains(plan, "-- window: 51 rows") {
+			t.Errorf("q=zzfresh: the capped hits did not give way to the window:\n%s", plan)
+		}
+		got, _, err := db.FindConversations(ctx, conversations.ConversationFilter{AccountID: a.account.ID, Query: "zzfresh"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []parley.ID
+		if err := db.SQL().SelectContext(ctx, &want, `SELECT id FROM conversations WHERE account_id = $1
+ORDER BY last_message_at DESC, id DESC LIMIT 50`, a.account.ID); err != nil {
+			t.Fatal(err)
+		}
+		if ids := conversationIDs(got); !slices.Equal(ids, want) {
+			t.Errorf("q=zzfresh listed %v, want the 50 most recent conversations %v", ids, want)
+		}
+	})
+}
+
+// hitsPlan is the part of a list's plan from its first look-up of the
+// matches through the search indexes on; "" when it made none.
+func hitsPlan(plan string) string {
+	at := len(plan)
+	for _, mark := range []string{"-- capped hits", "-- recent hits", "-- hits"} {
+		if i := strings.Index(plan, mark); i >= 0 {
+			at = min(at, i)
+		}
+	}
+	return plan[at:]
 }
 
 // seededTenant is a tenant whose account spec seeds (at t0) into an inbox
