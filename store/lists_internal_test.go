@@ -82,3 +82,51 @@ func TestTermShares(t *testing.T) {
 		}
 	}
 }
+
+func TestRecentFallsShort(t *testing.T) {
+	// As at 1M seeded conversations: 50 agents with 1.6% each, 23.5%
+	// unassigned, 40% new or open; 99,884 in the recent index.
+	stats := termStats{
+		freq: map[string]float64{"ada": 0.0627, "hopper": 0.0627, "quote": 0.99}, rare: 0.00086, docs: 1e6,
+		assignee: valueStats{null: 0.235, freq: map[string]float64{"25": 0.0156}, other: 0.0153},
+		status:   valueStats{freq: map[string]float64{"new": 0.1, "open": 0.3, "resolved": 0.35}, other: 0.05},
+	}
+	const recent = 99884
+	search := func(q string) searchCond { return searchCond{terms: searchTerms(q)} }
+	mine := conversationWhere{view: "mine", assignee: 25}
+	unassigned := conversationWhere{view: "unassigned", unassigned: true}
+	tests := []struct {
+		name  string
+		w     conversationWhere
+		q     string
+		short bool
+	}{
+		{"view=mine q=ada hopper: 6 expected", mine, "ada hopper", true},
+		{"view=mine q=quote: a page and more", mine, "quote", false},
+		{"view=unassigned q=ada hopper: 92 expected", unassigned, "ada hopper", false},
+		{"view=unassigned status=new,open q=ada hopper: 37 expected", withStatuses(unassigned, "new", "open"), "ada hopper", true},
+		{"view=all: not narrowed, its hits are all the account's", conversationWhere{}, "ada hopper", false},
+		{"an agent the statistics do not list", conversationWhere{view: "mine", assignee: 7}, "ada hopper", true},
+	}
+	for _, tt := range tests {
+		tt.w.q = search(tt.q)
+		if got := recentFallsShort(tt.w, stats, recent, 51); got != tt.short {
+			t.Errorf("%s: recentFallsShort = %v", tt.name, got)
+		}
+	}
+	// Without statistics, or with phone digits in the search, the recent
+	// index is always tried.
+	mine.q = search("ada hopper")
+	if recentFallsShort(mine, termStats{freq: map[string]float64{}, rare: 1}, recent, 51) {
+		t.Error("without statistics the recent index was skipped")
+	}
+	mine.q.phone = []string{"cv.contact_phone = ?"}
+	if recentFallsShort(mine, stats, recent, 51) {
+		t.Error("a search with phone digits skipped the recent index")
+	}
+}
+
+func withStatuses(w conversationWhere, statuses ...conversations.Status) conversationWhere {
+	w.statuses = statuses
+	return w
+}

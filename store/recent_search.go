@@ -39,6 +39,9 @@ type recentIndex struct {
 	built  time.Time
 	// known is false before the first build.
 	known bool
+	// rows is how many conversations the index covers (its reltuples);
+	// 0 when unknown.
+	rows float64
 }
 
 // recentCutoffAge is how long a process keeps the cutoff before reading it
@@ -49,23 +52,30 @@ const recentCutoffAge = time.Minute
 // recentSearch returns the recent index's cutoff and when it was built;
 // ok is false before the first build, and on SQLite.
 func (db *DB) recentSearch(ctx context.Context) (cutoff int64, built time.Time, ok bool) {
+	r := db.recentIndex(ctx)
+	return r.cutoff, r.built, r.known
+}
+
+func (db *DB) recentIndex(ctx context.Context) recentIndex {
 	if db.dialect.name != "postgres" {
-		return 0, time.Time{}, false
+		return recentIndex{}
 	}
-	r := db.recent.get(recentCutoffAge, func() (recentIndex, bool) {
+	return db.recent.get(recentCutoffAge, func() (recentIndex, bool) {
 		var row struct {
-			Cutoff  int64 `db:"cutoff"`
-			BuiltAt int64 `db:"built_at"`
+			Cutoff  int64   `db:"cutoff"`
+			BuiltAt int64   `db:"built_at"`
+			Rows    float64 `db:"rows"`
 		}
-		switch err := db.db.GetContext(ctx, &row, `SELECT cutoff, built_at FROM search_recent WHERE id = 1`); {
+		switch err := db.db.GetContext(ctx, &row, `SELECT cutoff, built_at,
+COALESCE((SELECT reltuples FROM pg_class WHERE oid = to_regclass('`+recentIndexPrefix+`' || cutoff)), 0) AS rows
+FROM search_recent WHERE id = 1`); {
 		case err == sql.ErrNoRows:
 			return recentIndex{}, true
 		case err != nil:
 			return recentIndex{}, false // read again next time
 		}
-		return recentIndex{cutoff: row.Cutoff, built: fromMS(row.BuiltAt), known: true}, true
+		return recentIndex{cutoff: row.Cutoff, built: fromMS(row.BuiltAt), known: true, rows: max(row.Rows, 0)}, true
 	})
-	return r.cutoff, r.built, r.known
 }
 
 // RecentSearchServed counts the lists the recent index served alone.

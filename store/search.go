@@ -188,6 +188,25 @@ type termStats struct {
 	rare float64
 	// docs is how many conversations there are (pg_class.reltuples).
 	docs float64
+	// assignee and status are the statistics of the columns the views
+	// and status filters read.
+	assignee, status valueStats
+}
+
+// valueStats are a column's statistics (pg_stats): the share of nulls,
+// of each common value, and of each other value.
+type valueStats struct {
+	null  float64
+	freq  map[string]float64
+	other float64
+}
+
+// share is the share of conversations whose column holds value.
+func (v valueStats) share(value string) float64 {
+	if f, ok := v.freq[value]; ok {
+		return f
+	}
+	return v.other
 }
 
 // termStatsAge is how long the statistics are kept: ANALYZE refreshes
@@ -219,8 +238,33 @@ WHERE s.schemaname = current_schema() AND s.tablename = 'conversations' AND s.at
 			t.freq[e] = freqs[i]
 		}
 		t.rare = freqs[len(elems)]
+		t.assignee, t.status = db.valueStats(ctx, "assignee_id", t.docs), db.valueStats(ctx, "status", t.docs)
 		return t, true
 	})
+}
+
+// valueStats reads a column's statistics; without them every value
+// counts as in every conversation.
+func (db *DB) valueStats(ctx context.Context, column string, docs float64) valueStats {
+	v := valueStats{freq: map[string]float64{}, other: 1}
+	var distinct float64
+	var vals pq.StringArray
+	var freqs pq.Float64Array
+	err := db.db.QueryRowContext(ctx, `SELECT null_frac, n_distinct, COALESCE(most_common_vals::text::text[], '{}'), COALESCE(most_common_freqs, '{}')
+FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'conversations' AND attname = $1`, column).Scan(&v.null, &distinct, &vals, &freqs)
+	if err != nil || len(vals) != len(freqs) {
+		return valueStats{freq: map[string]float64{}, other: 1}
+	}
+	listed := 0.0
+	for i, val := range vals {
+		v.freq[val] = freqs[i]
+		listed += freqs[i]
+	}
+	if distinct < 0 { // a share of the rows
+		distinct = -distinct * docs
+	}
+	v.other = max(0, 1-v.null-listed) / max(1, distinct-float64(len(vals)))
+	return v
 }
 
 // fewMatches tells whether the word statistics put a search's matches
