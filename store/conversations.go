@@ -386,6 +386,27 @@ SELECT (SELECT COUNT(*) FROM m), ARRAY(SELECT cv.id FROM m cv WHERE ` + strings.
 	return q, append(append(append(append([]any{w.bargs[0]}, largs...), hitsCap+1), args...), limit)
 }
 
+// cappedHits runs cappedHitsQuery and reads the page's rows in the same
+// snapshot (a read-only repeatable-read transaction): read afterwards, a
+// conversation assigned or answered in between would be listed as it is
+// now, not as the filter saw it. No rows are read when found is over
+// hitsCap.
+func (db *DB) cappedHits(ctx context.Context, q string, args []any) (found int, rows []conversationRow, err error) {
+	tx, err := db.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return 0, nil, translate(err)
+	}
+	defer tx.Rollback()
+	var ids pq.Int64Array
+	if err := tx.QueryRowContext(ctx, tx.Rebind(q), args...).Scan(&found, &ids); err != nil {
+		return 0, nil, translate(err)
+	}
+	if found <= hitsCap && len(ids) > 0 {
+		err = tx.SelectContext(ctx, &rows, tx.Rebind(selectConversation+` WHERE cv.id = ANY(?)`+byActivity), ids)
+	}
+	return found, rows, translate(err)
+}
+
 // FindConversations lists conversations by last activity, newest first.
 func (db *DB) FindConversations(ctx context.Context, f conversations.ConversationFilter) ([]conversations.Conversation, string, error) {
 	page := f.Page.Normalize()
@@ -466,19 +487,15 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 		}
 		lookup, largs := w.inView(hits)
 		q, args := cappedHitsQuery(w, lookup, largs, limit)
-		var found int
-		var ids pq.Int64Array
-		if err := db.db.QueryRowContext(ctx, db.db.Rebind(q), args...).Scan(&found, &ids); err != nil {
-			return nil, translate(err)
+		found, rows, err := db.cappedHits(ctx, q, args)
+		if err != nil {
+			return nil, err
 		}
 		if err := explained(fmt.Sprintf("capped hits: %d found", found), q, args); err != nil {
 			return nil, err
 		}
-		if found <= hitsCap && len(ids) == 0 {
-			return nil, nil
-		}
 		if found <= hitsCap {
-			return run("capped hits' rows", selectConversation+` WHERE cv.id = ANY(?)`+byActivity, []any{ids})
+			return rows, nil
 		}
 	}
 	// edge: the activity of the window's last row; the recent index's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -39,8 +40,8 @@ type recentIndex struct {
 	built  time.Time
 	// known is false before the first build.
 	known bool
-	// rows is how many conversations the index covers (its reltuples);
-	// 0 when unknown.
+	// rows is how many conversations the index covered when built; 0
+	// when unknown.
 	rows float64
 }
 
@@ -62,19 +63,17 @@ func (db *DB) recentIndex(ctx context.Context) recentIndex {
 	}
 	return db.recent.get(recentCutoffAge, func() (recentIndex, bool) {
 		var row struct {
-			Cutoff  int64   `db:"cutoff"`
-			BuiltAt int64   `db:"built_at"`
-			Rows    float64 `db:"rows"`
+			Cutoff  int64 `db:"cutoff"`
+			BuiltAt int64 `db:"built_at"`
+			Covered int64 `db:"covered"`
 		}
-		switch err := db.db.GetContext(ctx, &row, `SELECT cutoff, built_at,
-COALESCE((SELECT reltuples FROM pg_class WHERE oid = to_regclass('`+recentIndexPrefix+`' || cutoff)), 0) AS rows
-FROM search_recent WHERE id = 1`); {
+		switch err := db.db.GetContext(ctx, &row, `SELECT cutoff, built_at, covered FROM search_recent WHERE id = 1`); {
 		case err == sql.ErrNoRows:
 			return recentIndex{}, true
 		case err != nil:
 			return recentIndex{}, false // read again next time
 		}
-		return recentIndex{cutoff: row.Cutoff, built: fromMS(row.BuiltAt), known: true, rows: max(row.Rows, 0)}, true
+		return recentIndex{cutoff: row.Cutoff, built: fromMS(row.BuiltAt), known: true, rows: float64(row.Covered)}, true
 	})
 }
 
@@ -109,7 +108,8 @@ func (db *DB) RebuildRecentSearch(ctx context.Context, share float64, now time.T
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended('search-recent:' || current_schema(), 0))`)
 	var cutoff sql.NullInt64
-	if err := conn.GetContext(ctx, &cutoff, `SELECT percentile_disc($1::float8) WITHIN GROUP (ORDER BY last_message_at) FROM conversations`, 1-share); err != nil || !cutoff.Valid {
+	var total int64
+	if err := conn.QueryRowxContext(ctx, `SELECT percentile_disc($1::float8) WITHIN GROUP (ORDER BY last_message_at), COUNT(*) FROM conversations`, 1-share).Scan(&cutoff, &total); err != nil || !cutoff.Valid {
 		return err
 	}
 	name := fmt.Sprintf("%s%d", recentIndexPrefix, cutoff.Int64)
@@ -121,8 +121,11 @@ func (db *DB) RebuildRecentSearch(ctx context.Context, share float64, now time.T
 WHERE last_message_at > %d`, name, cutoff.Int64)); err != nil {
 		return fmt.Errorf("store: build %s: %w", name, err)
 	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO search_recent (id, cutoff, built_at) VALUES (1, $1, $2)
-ON CONFLICT (id) DO UPDATE SET cutoff = EXCLUDED.cutoff, built_at = EXCLUDED.built_at`, cutoff.Int64, ms(now)); err != nil {
+	// The covered conversations, as many as the share asked for (ties at
+	// the cutoff aside).
+	covered := int64(math.Round(share * float64(total)))
+	if _, err := conn.ExecContext(ctx, `INSERT INTO search_recent (id, cutoff, built_at, covered) VALUES (1, $1, $2, $3)
+ON CONFLICT (id) DO UPDATE SET cutoff = EXCLUDED.cutoff, built_at = EXCLUDED.built_at, covered = EXCLUDED.covered`, cutoff.Int64, ms(now), covered); err != nil {
 		return err
 	}
 	db.recent.forget()

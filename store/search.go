@@ -180,8 +180,11 @@ func phoneDigits(q string) (string, bool) {
 
 // termStats are PostgreSQL's statistics of the words of the search
 // documents (pg_stats.most_common_elems of conversations.search_tsv): the
-// share of conversations each common word is in. A search uses them to
-// leave a common prefix out of its index lookup (hitsSearch).
+// share of conversations each common word is in; with them, those of the
+// columns views filter. A search uses them to choose its plan: to leave a
+// common prefix out of its index lookup (hitsSearch), to collect a rare
+// word's matches first (fewMatches), to shorten the window (windowSize)
+// and to skip the recent index (recentFallsShort).
 type termStats struct {
 	freq map[string]float64
 	// rare is the share under which a word is not listed.
@@ -243,17 +246,18 @@ WHERE s.schemaname = current_schema() AND s.tablename = 'conversations' AND s.at
 	})
 }
 
-// valueStats reads a column's statistics; without them every value
-// counts as in every conversation.
+// valueStats reads a column's statistics; without them every value, and
+// null, counts as in every conversation.
 func (db *DB) valueStats(ctx context.Context, column string, docs float64) valueStats {
-	v := valueStats{freq: map[string]float64{}, other: 1}
+	none := valueStats{null: 1, freq: map[string]float64{}, other: 1}
+	v := valueStats{freq: map[string]float64{}}
 	var distinct float64
 	var vals pq.StringArray
 	var freqs pq.Float64Array
 	err := db.db.QueryRowContext(ctx, `SELECT null_frac, n_distinct, COALESCE(most_common_vals::text::text[], '{}'), COALESCE(most_common_freqs, '{}')
 FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'conversations' AND attname = $1`, column).Scan(&v.null, &distinct, &vals, &freqs)
 	if err != nil || len(vals) != len(freqs) {
-		return valueStats{freq: map[string]float64{}, other: 1}
+		return none
 	}
 	listed := 0.0
 	for i, val := range vals {

@@ -138,10 +138,11 @@ func TestConversationListsMatchAScan(t *testing.T) {
 		if _, err := db.SQL().ExecContext(ctx, `ANALYZE`); err != nil {
 			t.Fatal(err)
 		}
-		// Every list twice on PostgreSQL: all matches sorted, then the
-		// recent ones first, from an index over the 90% most recently
-		// active (more than the window: with short pages it serves some
-		// lists alone).
+		// Every list on PostgreSQL with the statistics and without (which
+		// most word searches of this small inbox skip to their capped
+		// hits), then with the recent matches first, from an index over
+		// the 90% most recently active (more than the window: with short
+		// pages it serves some lists alone).
 		checkLists := func(t *testing.T, limit int) {
 			t.Helper()
 			type conv struct {
@@ -275,6 +276,8 @@ cv.status, cv.contact_phone, ct.name FROM conversations cv JOIN contacts ct ON c
 		if db.Dialect() != "postgres" {
 			return
 		}
+		db.PlanSearchesWithoutStatistics()
+		checkLists(t, 37)
 		if err := db.RebuildRecentSearch(ctx, 0.9, t0); err != nil {
 			t.Fatal(err)
 		}
@@ -284,6 +287,9 @@ cv.status, cv.contact_phone, ct.name FROM conversations cv JOIN contacts ct ON c
 		if db.RecentSearchServed() == 0 {
 			t.Error("the recent index served no list alone")
 		}
+		db.ForgetSearchStatistics()
+		checkLists(t, 5)
+		db.PlanSearchesWithoutStatistics()
 		// An index over 70%, a little more than the window: the recent
 		// matches of q=ada hopper no longer fill a page of 5, and the older
 		// ones must follow.
@@ -486,6 +492,10 @@ WHERE schemaname = current_schema() AND indexname LIKE 'conversations\_search\_r
 			}
 			if want := int(share * 400); rows < want-10 || rows > want+10 {
 				t.Errorf("share %v: the index covers %d of 400 conversations", share, rows)
+			}
+			// What searches estimate its matches by.
+			if recorded := count(t, db, `SELECT covered FROM search_recent`); recorded < rows-10 || recorded > rows+10 {
+				t.Errorf("share %v: recorded %d conversations covered, the index covers %d", share, recorded, rows)
 			}
 			if got := db.RecentSearchBuiltAt(ctx); !got.Equal(at) {
 				t.Errorf("share %v: built at %v, want %v", share, got, at)
