@@ -6,10 +6,9 @@ import "time"
 // ANALYZE, so that a test reaches the plans the statistics would skip,
 // until ForgetSearchStatistics.
 func (db *DB) PlanSearchesWithoutStatistics() {
-	none := valueStats{null: 1, freq: map[string]float64{}, other: 1}
 	db.terms.mu.Lock()
 	defer db.terms.mu.Unlock()
-	db.terms.v = termStats{freq: map[string]float64{}, rare: 1, assignee: none, status: none}
+	db.terms.v = noTermStats()
 	db.terms.at = time.Now().Add(24 * time.Hour)
 }
 

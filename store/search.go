@@ -204,6 +204,18 @@ type valueStats struct {
 	other float64
 }
 
+// noValueStats are a column's statistics before any ANALYZE: every
+// value, and null, counts as in every conversation.
+func noValueStats() valueStats {
+	return valueStats{null: 1, freq: map[string]float64{}, other: 1}
+}
+
+// noTermStats are the statistics before any ANALYZE: every word counts as
+// common.
+func noTermStats() termStats {
+	return termStats{freq: map[string]float64{}, rare: 1, assignee: noValueStats(), status: noValueStats()}
+}
+
 // share is the share of conversations whose column holds value.
 func (v valueStats) share(value string) float64 {
 	if f, ok := v.freq[value]; ok {
@@ -226,7 +238,7 @@ func (db *DB) termFrequencies(ctx context.Context) (freq map[string]float64, rar
 
 func (db *DB) termStats(ctx context.Context) termStats {
 	return db.terms.get(termStatsAge, func() (termStats, bool) {
-		t := termStats{freq: map[string]float64{}, rare: 1}
+		t := noTermStats()
 		var elems pq.StringArray
 		var freqs pq.Float64Array
 		err := db.db.QueryRowContext(ctx, `SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples
@@ -246,10 +258,8 @@ WHERE s.schemaname = current_schema() AND s.tablename = 'conversations' AND s.at
 	})
 }
 
-// valueStats reads a column's statistics; without them every value, and
-// null, counts as in every conversation.
+// valueStats reads a column's statistics (noValueStats without them).
 func (db *DB) valueStats(ctx context.Context, column string, docs float64) valueStats {
-	none := valueStats{null: 1, freq: map[string]float64{}, other: 1}
 	v := valueStats{freq: map[string]float64{}}
 	var distinct float64
 	var vals pq.StringArray
@@ -257,7 +267,7 @@ func (db *DB) valueStats(ctx context.Context, column string, docs float64) value
 	err := db.db.QueryRowContext(ctx, `SELECT null_frac, n_distinct, COALESCE(most_common_vals::text::text[], '{}'), COALESCE(most_common_freqs, '{}')
 FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'conversations' AND attname = $1`, column).Scan(&v.null, &distinct, &vals, &freqs)
 	if err != nil || len(vals) != len(freqs) {
-		return none
+		return noValueStats()
 	}
 	listed := 0.0
 	for i, val := range vals {
