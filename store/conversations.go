@@ -481,7 +481,8 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 		}
 		return err
 	}
-	if len(w.q.phone) == 0 && db.fewMatches(ctx, w.q.terms) {
+	stats := db.termStats(ctx)
+	if len(w.q.phone) == 0 && fewMatches(stats, w.q.terms) {
 		if err := lookUp(); err != nil {
 			return nil, err
 		}
@@ -504,7 +505,7 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 	// past the account's 100,000 most recent).
 	edge := int64(math.MaxInt64)
 	if !w.q.fullPhone {
-		size := db.windowSize(ctx, w.q.terms, limit)
+		size := windowSize(stats, w.q.terms, limit)
 		q, args := windowQuery(w, size, limit)
 		rows, err := run("window", q, args)
 		if err != nil || len(rows) >= limit {
@@ -525,7 +526,7 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 	if err := lookUp(); err != nil {
 		return nil, err
 	}
-	if r := db.recentIndex(ctx); r.known && !w.q.fullPhone && r.cutoff < edge && !recentFallsShort(w, db.termStats(ctx), r.rows, limit) {
+	if r := db.recentIndex(ctx); r.known && !w.q.fullPhone && r.cutoff < edge && !recentFallsShort(w, stats, r.rows, limit) {
 		// The matches active after the recent index's cutoff: when they
 		// fill the page, every other match is older (recent_search.go).
 		// The cutoff is written into the SQL for the planner to see that

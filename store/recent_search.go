@@ -50,13 +50,8 @@ type recentIndex struct {
 // then its lookups are as correct, only slower.
 const recentCutoffAge = time.Minute
 
-// recentSearch returns the recent index's cutoff and when it was built;
-// ok is false before the first build, and on SQLite.
-func (db *DB) recentSearch(ctx context.Context) (cutoff int64, built time.Time, ok bool) {
-	r := db.recentIndex(ctx)
-	return r.cutoff, r.built, r.known
-}
-
+// recentIndex returns the recent index as search_recent records it; not
+// known before the first build, and on SQLite.
 func (db *DB) recentIndex(ctx context.Context) recentIndex {
 	if db.dialect.name != "postgres" {
 		return recentIndex{}
@@ -83,8 +78,7 @@ func (db *DB) RecentSearchServed() int64 { return db.recentServed.Load() }
 // RecentSearchBuiltAt says when the recent index was last built; zero
 // before the first build, and always on SQLite.
 func (db *DB) RecentSearchBuiltAt(ctx context.Context) time.Time {
-	_, built, _ := db.recentSearch(ctx)
-	return built
+	return db.recentIndex(ctx).built
 }
 
 // RebuildRecentSearch builds the recent index anew over the share of

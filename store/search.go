@@ -285,8 +285,7 @@ FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'conversations
 // under hitsCap, so that the list collects them first (cappedHitsQuery).
 // The migration 00019 statistics list the words in more than about 0.1%
 // of the conversations; without statistics nothing counts as few.
-func (db *DB) fewMatches(ctx context.Context, terms []string) bool {
-	t := db.termStats(ctx)
+func fewMatches(t termStats, terms []string) bool {
 	return t.rare < 1 && matchShare(terms, t.freq, t.rare)*t.docs <= hitsCap
 }
 
@@ -340,8 +339,7 @@ func expectedShare(terms []string, freq map[string]float64, rare float64) float6
 // words go together more than the statistics can tell; otherwise it costs
 // a quarter of the walk it replaces (view=unassigned status=new,open:
 // 6 ms for 2,000 rows).
-func (db *DB) windowSize(ctx context.Context, terms []string, limit int) int {
-	t := db.termStats(ctx)
+func windowSize(t termStats, terms []string, limit int) int {
 	if len(terms) > 0 && t.rare < 1 && expectedShare(terms, t.freq, t.rare)*searchWindow < float64(limit)/2 {
 		return probeWindow
 	}
