@@ -90,6 +90,7 @@ func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(c
 			encodeSettings(out), out.AllowAutoAssignment, ms(at), accountID)
 		return err
 	})
+	db.routes.forget() // an inbound route holds its account's settings
 	return out, err
 }
 

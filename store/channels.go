@@ -100,6 +100,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 		c.ID = parley.ID(id)
 		return err
 	})
+	// A messaging service's channel wins over a number's (FindInboundRoute).
+	db.routes.forget()
 	if parley.IsKind(err, parley.ECONFLICT) {
 		err = &parley.Error{Kind: parley.ECONFLICT, Code: "channel_exists", Message: "this number or messaging service is already connected"}
 	}
@@ -129,6 +131,12 @@ func (db *DB) ListChannels(ctx context.Context, accountID parley.ID, page parley
 // messaging service channel wins over a single-number channel, because the
 // service is what the carrier says routed the text.
 func (db *DB) FindInboundRoute(ctx context.Context, carrier, carrierAccountID, to, serviceSID string) (conversations.InboundRoute, error) {
+	return cachedRead(&db.routes, &db.routes.inbound, inboundRouteKey{carrier, carrierAccountID, to, serviceSID}, func() (conversations.InboundRoute, error) {
+		return db.findInboundRoute(ctx, carrier, carrierAccountID, to, serviceSID)
+	})
+}
+
+func (db *DB) findInboundRoute(ctx context.Context, carrier, carrierAccountID, to, serviceSID string) (conversations.InboundRoute, error) {
 	// Cross-account by design: the carrier's ids are what identify the
 	// account here. The unique indexes on channels make the match unique.
 	const q = `SELECT c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
@@ -151,6 +159,12 @@ LIMIT 1`
 
 // FindStatusRoute finds a channel of the carrier account.
 func (db *DB) FindStatusRoute(ctx context.Context, carrier, carrierAccountID string) (conversations.Channel, error) {
+	return cachedRead(&db.routes, &db.routes.status, statusRouteKey{carrier, carrierAccountID}, func() (conversations.Channel, error) {
+		return db.findStatusRoute(ctx, carrier, carrierAccountID)
+	})
+}
+
+func (db *DB) findStatusRoute(ctx context.Context, carrier, carrierAccountID string) (conversations.Channel, error) {
 	var row channelRow
 	const q = `SELECT ` + channelColumns + ` FROM channels WHERE carrier = ? AND carrier_account_id = ? ORDER BY id LIMIT 1`
 	err := db.db.GetContext(ctx, &row, db.db.Rebind(q), carrier, carrierAccountID)

@@ -157,6 +157,72 @@ func TestFindStatusRoute(t *testing.T) {
 	})
 }
 
+// TestRoutesFollowChanges: webhooks' routes are kept between webhooks, yet
+// a channel connected or settings changed through this handle are seen by
+// the next look-up, and another instance's changes (a second handle on
+// the same database) once the kept route is older than the keep time.
+func TestRoutesFollowChanges(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		route := func(t *testing.T, mg string) conversations.InboundRoute {
+			t.Helper()
+			r, err := db.FindInboundRoute(ctx, conversations.CarrierTwilio, sidA, bizA, mg)
+			if err != nil {
+				t.Fatalf("FindInboundRoute: %v", err)
+			}
+			return r
+		}
+		setHelp := func(t *testing.T, on *store.DB, help string) {
+			t.Helper()
+			if _, err := on.UpdateSettings(ctx, a.account.ID, func(s conversations.Settings) (conversations.Settings, error) {
+				s.HelpText = help
+				return s, nil
+			}, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Until the service has a channel, its texts go to the number's.
+		if got := route(t, mgA).Channel.ID; got != a.channel.ID {
+			t.Fatalf("before the service's channel: routed to %d, want the number's %d", got, a.channel.ID)
+		}
+		pool := a.addChannel(t, conversations.Channel{CarrierAccountID: sidA, MessagingServiceSID: mgA})
+		if got := route(t, mgA).Channel.ID; got != pool.ID {
+			t.Errorf("after the service's channel was connected: routed to %d, want the service's %d", got, pool.ID)
+		}
+
+		route(t, "")
+		setHelp(t, db, "help, changed here")
+		if got := route(t, "").Settings.HelpText; got != "help, changed here" {
+			t.Errorf("help text after a change through this handle = %q", got)
+		}
+
+		other, err := store.Open(ctx, db.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		const keep = 300 * time.Millisecond
+		db.KeepRoutesFor(keep)
+		route(t, "")
+		setHelp(t, other, "help, changed by another instance")
+		deadline := time.Now().Add(keep + 5*time.Second)
+		for route(t, "").Settings.HelpText != "help, changed by another instance" {
+			if time.Now().After(deadline) {
+				t.Fatalf("another instance's change was not seen %s after the keep time of %s", 5*time.Second, keep)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+
+		// A status callback's channel is kept likewise.
+		ch, err := db.FindStatusRoute(ctx, conversations.CarrierTwilio, sidA)
+		if err != nil || ch.ID != a.channel.ID {
+			t.Fatalf("FindStatusRoute = %d, %v; want the first channel %d", ch.ID, err, a.channel.ID)
+		}
+	})
+}
+
 // TestBookTurn: a paced channel's turns are handed out one interval apart
 // however many dispatchers ask at once, and a turn too far off is not
 // booked but reported.

@@ -72,6 +72,8 @@ type DB struct {
 	// batchFallbacks counts batches whose shared transaction failed, every
 	// text then retried alone (see IngestBatch).
 	batchFallbacks atomic.Int64
+	// routes keeps the channels webhooks resolve to (see route_cache.go).
+	routes routeCache
 	// URL is the database URL without its password, for logs.
 	URL string
 	// terms keeps how common the search documents' words are

@@ -14,3 +14,11 @@ func (db *DB) PlanSearchesWithoutStatistics() {
 
 // ForgetSearchStatistics makes the next search read the statistics again.
 func (db *DB) ForgetSearchStatistics() { db.terms.forget() }
+
+// KeepRoutesFor sets how long db keeps the channels webhooks resolve to,
+// so that a test sees another handle's change without waiting routeTTL.
+func (db *DB) KeepRoutesFor(d time.Duration) {
+	db.routes.mu.Lock()
+	defer db.routes.mu.Unlock()
+	db.routes.ttl = d
+}

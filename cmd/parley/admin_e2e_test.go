@@ -426,6 +426,16 @@ func TestConversationSettings(t *testing.T) {
 		if got := e.received(from)[0]; got != help {
 			t.Errorf("phone received %q, want the new help text %q", got, help)
 		}
+
+		// The channel's route is kept between webhooks now; a change of
+		// the settings must reach the very next text all the same.
+		const changed = "Acme: text us any time, or call 555-0100."
+		e.must(200, e.admin("PATCH", "/v1/settings/conversations", map[string]any{"help_text": changed}))
+		e.text(from, "HELP")
+		e.eventually("the second help reply", func() bool { return len(e.received(from)) == 2 })
+		if got := e.received(from)[1]; got != changed {
+			t.Errorf("after the settings changed, the phone received %q, want %q", got, changed)
+		}
 	})
 }
 
