@@ -24,8 +24,10 @@ import (
 // together, a statement per step for all of them (look up, store, update,
 // log, notify, read back), which is where a batch saves over a transaction
 // per text: a dozen round trips and statements per text become a dozen
-// per batch. The others go through the very steps of a lone text, each
-// under a savepoint so that its failure is its own.
+// per batch. A carrier's retry of a text stored before, the only text of
+// its phone in the batch, is answered from the look-up and the read-back
+// alike, writing nothing. The others go through the very steps of a lone
+// text, each under a savepoint so that its failure is its own.
 //
 // Whatever a text creates (its contact, its conversation) is created in
 // one pass over the batch in phone order, the lone texts' steps included. Creating takes unique-index locks, and concurrent batches
@@ -48,7 +50,9 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 			return err
 		}
 		for _, i := range b.order {
-			if pt := b.plainAt[i]; pt != nil {
+			if _, ok := b.retries[i]; ok {
+				continue
+			} else if pt := b.plainAt[i]; pt != nil {
 				if err := pt.create(ctx, tx); err != nil {
 					return err
 				}
@@ -56,7 +60,10 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 				return err
 			}
 		}
-		return b.applyPlain(ctx, tx, results)
+		if err := b.applyPlain(ctx, tx); err != nil {
+			return err
+		}
+		return b.readBack(ctx, tx, results)
 	})
 	if err != nil {
 		db.batchFallbacks.Add(1)
@@ -87,11 +94,13 @@ func applySaved(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan, re
 }
 
 // textBatch is a batch sorted out: every text in the order its creations
-// take locks, and the plain ones with what the look-ups found of them.
+// take locks, the plain ones with what the look-ups found of them, and the
+// retries of stored texts with the stored message.
 type textBatch struct {
 	order   []int
 	plain   []*plainText
-	plainAt map[int]*plainText // by index in the batch
+	plainAt map[int]*plainText            // by index in the batch
+	retries map[int]conversations.Message // by index in the batch
 }
 
 // plainText is a plain text of a batch on its way through the steps.
@@ -140,7 +149,7 @@ func (pt *plainText) create(ctx context.Context, tx *sqlx.Tx) error {
 // lookUpBatch sorts a batch's texts into plain and alone, finds the plain
 // texts' contacts, and locks every existing conversation of the batch.
 func lookUpBatch(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (textBatch, error) {
-	b := textBatch{plainAt: map[int]*plainText{}}
+	b := textBatch{plainAt: map[int]*plainText{}, retries: map[int]conversations.Message{}}
 	// By phone: a contact, its consent and its conversations are all keyed
 	// by the phone. A phone's texts keep their order of arrival, whatever
 	// number they went to (STOP to one, START to another): the sort is
@@ -163,7 +172,12 @@ func lookUpBatch(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestP
 	for _, i := range b.order {
 		p := plans[i]
 		sid := carrierKey{p.Channel.ID, p.Text.CarrierMessageID}
-		if p.Intent != optout.IntentNone || phones[p.Text.From] > 1 || (sid.id != "" && (sids[sid] > 1 || seen[sid])) || !storable(p.Text) {
+		stored, retried := seen[sid]
+		if retried && phones[p.Text.From] == 1 {
+			b.retries[i] = stored
+			continue
+		}
+		if p.Intent != optout.IntentNone || phones[p.Text.From] > 1 || (sid.id != "" && (sids[sid] > 1 || retried)) || !storable(p.Text) {
 			continue
 		}
 		pt := &plainText{i: i, p: p}
@@ -203,31 +217,32 @@ type carrierKey struct {
 	id      string
 }
 
-// seenCarrierIDs finds which of the batch's carrier ids are stored
-// already: those texts are a carrier's retries.
-func seenCarrierIDs(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (map[carrierKey]bool, error) {
+// seenCarrierIDs finds the stored messages of the batch's carrier ids:
+// those texts are a carrier's retries.
+func seenCarrierIDs(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (map[carrierKey]conversations.Message, error) {
 	var ids []any
 	for _, p := range plans {
 		if p.Text.CarrierMessageID != "" {
 			ids = append(ids, p.Text.CarrierMessageID)
 		}
 	}
-	seen := map[carrierKey]bool{}
+	seen := map[carrierKey]conversations.Message{}
 	if len(ids) == 0 {
 		return seen, nil
 	}
 	// messages_carrier_id (carrier_message_id, channel_id): an index probe
-	// per id.
-	var rows []struct {
-		ChannelID int64  `db:"channel_id"`
-		ID        string `db:"carrier_message_id"`
-	}
-	q := `SELECT channel_id, carrier_message_id FROM messages WHERE carrier_message_id IN (` + placeholders(len(ids)) + `)`
+	// per id, and a row read only for a retry.
+	var rows []messageRow
+	q := `SELECT ` + messageColumns + ` FROM messages WHERE carrier_message_id IN (` + placeholders(len(ids)) + `)`
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), ids...); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
-		seen[carrierKey{parley.ID(r.ChannelID), r.ID}] = true
+		m, err := r.message()
+		if err != nil {
+			return nil, err
+		}
+		seen[carrierKey{m.ChannelID, m.CarrierMessageID}] = m
 	}
 	return seen, nil
 }
@@ -302,7 +317,7 @@ func findContacts(ctx context.Context, tx *sqlx.Tx, texts []*plainText) (map[con
 // applyPlain writes the plain texts, each step one statement for all, in
 // the order of a lone text's ingest; create has given each its contact,
 // conversation and transition.
-func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx, results []conversations.IngestResult) error {
+func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx) error {
 	if len(b.plain) == 0 {
 		return nil
 	}
@@ -337,15 +352,21 @@ func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx, results []conver
 	if err := notify(ctx, tx, notes...); err != nil {
 		return fmt.Errorf("notify assignees: %w", err)
 	}
-	return b.readPlain(ctx, tx, results)
+	return nil
 }
 
-// readPlain reads back the plain texts' conversations as they now stand,
-// into their results.
-func (b textBatch) readPlain(ctx context.Context, tx *sqlx.Tx, results []conversations.IngestResult) error {
-	ids := make([]any, len(b.plain))
-	for k, pt := range b.plain {
-		ids[k] = int64(pt.conv.ID)
+// readBack reads the conversations of the plain texts and the retries as
+// they now stand, into their results.
+func (b textBatch) readBack(ctx context.Context, tx *sqlx.Tx, results []conversations.IngestResult) error {
+	ids := make([]any, 0, len(b.plain)+len(b.retries))
+	for _, pt := range b.plain {
+		ids = append(ids, int64(pt.conv.ID))
+	}
+	for _, m := range b.retries {
+		ids = append(ids, int64(m.ConversationID))
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	var rows []conversationRow
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(selectConversation+` WHERE cv.id IN (`+placeholders(len(ids))+`)`), ids...); err != nil {
@@ -357,6 +378,9 @@ func (b textBatch) readPlain(ctx context.Context, tx *sqlx.Tx, results []convers
 	}
 	for _, pt := range b.plain {
 		results[pt.i] = conversations.IngestResult{Conversation: convs[pt.conv.ID], Message: pt.msg, Created: !pt.exists, Transition: pt.t}
+	}
+	for i, m := range b.retries {
+		results[i] = conversations.IngestResult{Duplicate: true, Message: m, Conversation: convs[m.ConversationID]}
 	}
 	return nil
 }
