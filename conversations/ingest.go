@@ -122,8 +122,10 @@ type Ingester struct {
 	Store IngestStore
 	Clock parley.Clock
 	// AfterCommit runs after a text is committed (auto-assignment, live
-	// updates, waking the dispatcher). It must not block the webhook.
-	AfterCommit func(IngestResult)
+	// updates, waking the dispatcher), with the route it came by: its
+	// account's settings say whether auto-assignment is on. It must not
+	// block the webhook.
+	AfterCommit func(InboundRoute, IngestResult)
 }
 
 // Ingest stores a verified inbound text.
@@ -133,7 +135,7 @@ func (in *Ingester) Ingest(ctx context.Context, route InboundRoute, text Inbound
 		return IngestResult{}, err
 	}
 	if !res.Duplicate && in.AfterCommit != nil {
-		in.AfterCommit(res)
+		in.AfterCommit(route, res)
 	}
 	return res, nil
 }

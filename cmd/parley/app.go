@@ -94,11 +94,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Assigner = &routing.Assigner{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "assigner").Logger(),
 		OnDecision: func(d routing.Decision, took time.Duration) { m.Metrics.ObserveAssignment(d.UserID != nil, took) }}
-	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock, AfterCommit: func(res conversations.IngestResult) {
+	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock, AfterCommit: func(route conversations.InboundRoute, res conversations.IngestResult) {
 		if res.Reply != nil {
 			m.Dispatcher.Notify()
 		}
-		if res.NeedsAssignment() {
+		// With auto-assignment off, asking would only read the setting
+		// again; once it is switched on, the sweep finds the waiting.
+		if res.NeedsAssignment() && route.Settings.AllowAutoAssignment {
 			m.Assigner.Assign(res.Conversation.AccountID, res.Conversation.ID)
 		}
 	}}
