@@ -31,8 +31,17 @@ func insertEvent(ctx context.Context, tx *sqlx.Tx, accountID, conversationID par
 // insertEvents appends entries to the activity logs of an account's
 // conversations in one statement.
 func insertEvents(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, events []event) error {
+	st, err := eventsStatement(accountID, events)
+	if err != nil {
+		return err
+	}
+	return execTogether(ctx, tx, st)
+}
+
+// eventsStatement is the insert of insertEvents.
+func eventsStatement(accountID parley.ID, events []event) (statement, error) {
 	if len(events) == 0 {
-		return nil
+		return statement{}, nil
 	}
 	args := make([]any, 0, 7*len(events))
 	for _, e := range events {
@@ -42,14 +51,13 @@ func insertEvents(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, events 
 		}
 		raw, err := json.Marshal(data)
 		if err != nil {
-			return err
+			return statement{}, err
 		}
 		args = append(args, accountID, e.conversationID, string(e.typ), string(e.actor), e.actorID, string(raw), ms(e.at))
 	}
 	q := valuesRows(`INSERT INTO conversation_events (account_id, conversation_id, type, actor_type, actor_id, data, created_at) VALUES `,
 		`(?, ?, ?, ?, ?, ?, ?)`, len(events))
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
-	return err
+	return statement{q, args}, nil
 }
 
 // valuesRows is an INSERT of n rows: head, then row n times.

@@ -300,7 +300,15 @@ type inboundUpdate struct {
 // updateOnInbound applies inbound texts to their conversations, one text
 // per conversation, in one statement.
 func updateOnInbound(ctx context.Context, tx *sqlx.Tx, updates ...inboundUpdate) error {
-	args := make([]any, 0, 6*len(updates))
+	return execTogether(ctx, tx, updateOnInboundStatement(tx.DriverName(), updates...))
+}
+
+// updateOnInboundStatement is the update of updateOnInbound.
+func updateOnInboundStatement(driver string, updates ...inboundUpdate) statement {
+	if len(updates) == 0 {
+		return statement{}
+	}
+	args := make([]any, 0, 7*len(updates))
 	for _, u := range updates {
 		assignee := u.c.AssigneeID
 		if u.t.ClearAssignee {
@@ -317,7 +325,7 @@ func updateOnInbound(ctx context.Context, tx *sqlx.Tx, updates ...inboundUpdate)
 	// document here rather than in a trigger's second UPDATE of the row
 	// (migration 00014); SQLite's search tables keep their triggers.
 	search := ""
-	if tx.DriverName() == "postgres" {
+	if driver == "postgres" {
 		search = `search_tsv = conversations.search_tsv || to_tsvector('simple', v.body), `
 	}
 	// A reopened conversation is no longer snoozed. Activity times only
@@ -332,8 +340,7 @@ UPDATE conversations SET ` + search + `status = v.status, assignee_id = v.assign
     snoozed_until = CASE WHEN v.status = 'snoozed' THEN conversations.snoozed_until ELSE NULL END,
     revocation_flagged_at = COALESCE(v.flagged, conversations.revocation_flagged_at), updated_at = v.at
 FROM v WHERE conversations.id = v.id`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
-	return err
+	return statement{q, args}
 }
 
 // inboundEvents lists the activity-log entries an inbound text writes

@@ -331,9 +331,6 @@ func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx) error {
 	if err != nil {
 		return fmt.Errorf("insert messages: %w", err)
 	}
-	if err := updateOnInbound(ctx, tx, updates...); err != nil {
-		return fmt.Errorf("update conversations: %w", err)
-	}
 	events := map[parley.ID][]event{} // by account
 	var notes []conversations.Notification
 	for k, pt := range b.plain {
@@ -344,13 +341,18 @@ func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx) error {
 			notes = append(notes, n)
 		}
 	}
+	// The conversations' updates, their activity and their assignees'
+	// notifications depend on none of each other: one round trip.
+	writes := []statement{updateOnInboundStatement(tx.DriverName(), updates...), notifyStatement(notes...)}
 	for acc, evs := range events {
-		if err := insertEvents(ctx, tx, acc, evs); err != nil {
-			return fmt.Errorf("log events: %w", err)
+		st, err := eventsStatement(acc, evs)
+		if err != nil {
+			return err
 		}
+		writes = append(writes, st)
 	}
-	if err := notify(ctx, tx, notes...); err != nil {
-		return fmt.Errorf("notify assignees: %w", err)
+	if err := execTogether(ctx, tx, writes...); err != nil {
+		return fmt.Errorf("update conversations, log events, notify assignees: %w", err)
 	}
 	return nil
 }

@@ -13,8 +13,13 @@ import (
 // notify writes notifications in the caller's transaction, in one
 // statement.
 func notify(ctx context.Context, tx *sqlx.Tx, ns ...conversations.Notification) error {
+	return execTogether(ctx, tx, notifyStatement(ns...))
+}
+
+// notifyStatement is the insert of notify.
+func notifyStatement(ns ...conversations.Notification) statement {
 	if len(ns) == 0 {
-		return nil
+		return statement{}
 	}
 	args := make([]any, 0, 7*len(ns))
 	for _, n := range ns {
@@ -22,8 +27,7 @@ func notify(ctx context.Context, tx *sqlx.Tx, ns ...conversations.Notification) 
 	}
 	q := valuesRows(`INSERT INTO notifications (account_id, user_id, kind, conversation_id, message_id, actor_id, created_at) VALUES `,
 		`(?, ?, ?, ?, ?, ?, ?)`, len(ns))
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
-	return err
+	return statement{q, args}
 }
 
 type notificationRow struct {
