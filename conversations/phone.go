@@ -2,6 +2,7 @@ package conversations
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -23,6 +24,9 @@ const DefaultRegion = "US"
 // would change the number the user meant. The result is a fixed point:
 // NormalizePhone(out) == out.
 func NormalizePhone(raw string) (string, error) {
+	if knownE164.has(raw) {
+		return raw, nil
+	}
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", invalidPhone(raw, "is empty")
@@ -59,7 +63,42 @@ func NormalizePhone(raw string) (string, error) {
 	if len(e164) > 1+15 {
 		return "", invalidPhone(raw, "has more than the 15 digits E.164 allows")
 	}
+	if e164 == raw {
+		knownE164.add(raw)
+	}
 	return e164, nil
+}
+
+// knownE164 remembers the numbers NormalizePhone found valid as written in
+// E.164, as carriers send them. libphonenumber's parse and validity check
+// run its metadata's regular expressions, tens of microseconds a number,
+// and every inbound webhook normalises the business number and the
+// contact's (a tenth of the gateway's CPU under load); the business
+// number is the same on every text and most contacts text more than once.
+// At max numbers it starts over, so any stream of numbers is held in
+// bounded memory.
+var knownE164 = numberSet{max: 1 << 14}
+
+type numberSet struct {
+	mu  sync.RWMutex
+	m   map[string]struct{}
+	max int
+}
+
+func (s *numberSet) has(n string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.m[n]
+	return ok
+}
+
+func (s *numberSet) add(n string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= s.max {
+		s.m = make(map[string]struct{})
+	}
+	s.m[n] = struct{}{}
 }
 
 // parseValidPhone parses s in DefaultRegion and reports whether it is a
