@@ -88,7 +88,10 @@ func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(c
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE accounts SET settings = ?, auto_assign = ?, updated_at = ? WHERE id = ?`),
 			encodeSettings(out), out.AllowAutoAssignment, ms(at), accountID)
-		return err
+		if err != nil {
+			return err
+		}
+		return announceRouteChange(ctx, tx)
 	})
 	db.routes.forget() // an inbound route holds its account's settings
 	return out, err

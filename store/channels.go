@@ -95,10 +95,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 			return err
 		}
 		var id int64
-		err := tx.GetContext(ctx, &id, tx.Rebind(q), c.AccountID, c.InboxID, c.Carrier, c.PhoneNumber, c.MessagingServiceSID,
-			c.CarrierAccountID, c.AuthToken, c.CarrierHandlesOptOut, c.MessagesPerSecond, ms(c.CreatedAt))
+		if err := tx.GetContext(ctx, &id, tx.Rebind(q), c.AccountID, c.InboxID, c.Carrier, c.PhoneNumber, c.MessagingServiceSID,
+			c.CarrierAccountID, c.AuthToken, c.CarrierHandlesOptOut, c.MessagesPerSecond, ms(c.CreatedAt)); err != nil {
+			return err
+		}
 		c.ID = parley.ID(id)
-		return err
+		return announceRouteChange(ctx, tx)
 	})
 	// A messaging service's channel wins over a number's (FindInboundRoute).
 	db.routes.forget()
@@ -131,7 +133,12 @@ func (db *DB) ListChannels(ctx context.Context, accountID parley.ID, page parley
 // messaging service channel wins over a single-number channel, because the
 // service is what the carrier says routed the text.
 func (db *DB) FindInboundRoute(ctx context.Context, carrier, carrierAccountID, to, serviceSID string) (conversations.InboundRoute, error) {
-	return cachedRead(&db.routes, &db.routes.inbound, inboundRouteKey{carrier, carrierAccountID, to, serviceSID}, func() (conversations.InboundRoute, error) {
+	// A text naming a service that has no channel goes to its number's
+	// channel, until the service's is connected: that answer is not kept.
+	keep := func(r conversations.InboundRoute) bool {
+		return serviceSID == "" || r.Channel.MessagingServiceSID != ""
+	}
+	return cachedRead(&db.routes, &db.routes.inbound, inboundRouteKey{carrier, carrierAccountID, to, serviceSID}, keep, func() (conversations.InboundRoute, error) {
 		return db.findInboundRoute(ctx, carrier, carrierAccountID, to, serviceSID)
 	})
 }
@@ -159,7 +166,7 @@ LIMIT 1`
 
 // FindStatusRoute finds a channel of the carrier account.
 func (db *DB) FindStatusRoute(ctx context.Context, carrier, carrierAccountID string) (conversations.Channel, error) {
-	return cachedRead(&db.routes, &db.routes.status, statusRouteKey{carrier, carrierAccountID}, func() (conversations.Channel, error) {
+	return cachedRead(&db.routes, &db.routes.status, statusRouteKey{carrier, carrierAccountID}, nil, func() (conversations.Channel, error) {
 		return db.findStatusRoute(ctx, carrier, carrierAccountID)
 	})
 }

@@ -72,8 +72,10 @@ type DB struct {
 	// batchFallbacks counts batches whose shared transaction failed, every
 	// text then retried alone (see IngestBatch).
 	batchFallbacks atomic.Int64
-	// routes keeps the channels webhooks resolve to (see route_cache.go).
-	routes routeCache
+	// routes keeps the channels webhooks resolve to, kept in step with
+	// other instances by routeListener on PostgreSQL (see route_cache.go).
+	routes        routeCache
+	routeListener *routeListener
 	// URL is the database URL without its password, for logs.
 	URL string
 	// terms keeps how common the search documents' words are
@@ -133,7 +135,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 
 // defaultMaxConns is a PostgreSQL pool's size unless the URL's
 // parley_max_conns says otherwise. Several instances share the server's
-// max_connections (100 by default): size pools so their sum fits.
+// max_connections (100 by default): size pools so their sum fits, with one
+// connection more each that listens for route changes.
 const defaultMaxConns = 32
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
@@ -160,6 +163,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	if groupCommitOn {
 		out.group = newGroupCommit(out)
 	}
+	out.routeListener = listenForRouteChanges(rawURL, &out.routes)
 	return out, nil
 }
 
@@ -239,6 +243,9 @@ func (db *DB) Dialect() string { return db.dialect.name }
 func (db *DB) Close() error {
 	if db.group != nil {
 		db.group.close()
+	}
+	if db.routeListener != nil {
+		db.routeListener.close()
 	}
 	return db.db.Close()
 }

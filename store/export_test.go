@@ -22,3 +22,10 @@ func (db *DB) KeepRoutesFor(d time.Duration) {
 	defer db.routes.mu.Unlock()
 	db.routes.ttl = d
 }
+
+// RoutesKept counts the inbound routes db keeps now.
+func (db *DB) RoutesKept() int {
+	db.routes.mu.Lock()
+	defer db.routes.mu.Unlock()
+	return len(db.routes.inbound)
+}

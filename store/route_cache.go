@@ -2,8 +2,12 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/parleyhq/parley/conversations"
 )
@@ -16,25 +20,33 @@ import (
 // outside the group commit's batch, and at 16 concurrent webhooks the
 // round trip on a loaded machine cost more than the read.
 //
-// Staleness is bounded two ways. This process's own writes (CreateChannel,
-// UpdateSettings) drop everything kept once they commit, so a change made
-// through this instance's API is seen by its next webhook. Another
-// instance's writes, or a command writing to the database beside a
-// running server, are seen within routeTTL, the age after which an entry is
-// read again. Misses are not kept: a channel just connected is found at
-// once, and webhooks for unknown numbers cannot fill the cache; a full
-// cache (routeCacheMax entries: a key holds the service id the carrier
-// sent, not only the channel's) starts over.
+// Every instance sees a change at once. This process's own writes
+// (CreateChannel, UpdateSettings) drop everything kept once they commit.
+// On PostgreSQL they also notify routesChannel in their transaction, and
+// every instance listens (listenForRouteChanges) and drops its routes on
+// a notification; while an instance is not listening (not yet, or its
+// connection dropped, when notifications may have been missed) it keeps
+// nothing. routeTTL bounds what no notification announces: a change made
+// in SQL by hand, or by a command writing to SQLite beside a running
+// server. Misses are not kept, nor a number's channel found for a text
+// that named a messaging service (connecting that service's channel must
+// win at once): a channel just connected is found at once, and webhooks
+// for unknown numbers cannot fill the cache. A full cache (routeCacheMax
+// entries: a key holds what the carrier sent, not only the channel's ids)
+// starts over.
 //
-// A read that began before a write committed may return what was true
+// A read that began before a change committed may return what was true
 // before it; the generation it started at keeps it from being kept.
 type routeCache struct {
 	mu      sync.Mutex
 	gen     uint64
 	inbound map[inboundRouteKey]cachedRoute[conversations.InboundRoute]
 	status  map[statusRouteKey]cachedRoute[conversations.Channel]
-	// ttl is routeTTL unless a test shortens it.
+	// ttl is routeTTL unless a test changes it.
 	ttl time.Duration
+	// needsListener: routes are kept only while listening is true
+	// (PostgreSQL, where other instances write).
+	needsListener, listening bool
 }
 
 const (
@@ -56,32 +68,107 @@ type cachedRoute[T any] struct {
 func (c *routeCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.forgetLocked()
+}
+
+func (c *routeCache) forgetLocked() {
 	c.gen++
 	c.inbound, c.status = nil, nil
 }
 
+// setListening records whether changes are being heard. Either way what
+// was kept is dropped: it may have missed a change, or been read before
+// the listening began.
+func (c *routeCache) setListening(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.forgetLocked()
+	c.listening = on
+}
+
+// keeps reports whether routes may be kept now; c.mu is held.
+func (c *routeCache) keeps() bool { return !c.needsListener || c.listening }
+
 // cachedRead returns m's fresh entry for key, or reads it with load and
-// keeps it unless the cache was forgotten meanwhile. m is one of c's maps,
-// passed by pointer because forget replaces them.
-func cachedRead[K comparable, V any](c *routeCache, m *map[K]cachedRoute[V], key K, load func() (V, error)) (V, error) {
+// keeps it unless the cache was forgotten meanwhile or keep (nil: keep
+// all) says not to. m is one of c's maps, passed by pointer because
+// forget replaces them.
+func cachedRead[K comparable, V any](c *routeCache, m *map[K]cachedRoute[V], key K, keep func(V) bool, load func() (V, error)) (V, error) {
 	c.mu.Lock()
 	e, ok := (*m)[key]
 	gen, ttl := c.gen, cmp.Or(c.ttl, routeTTL)
+	ok = ok && c.keeps()
 	c.mu.Unlock()
 	if ok && time.Since(e.at) < ttl {
 		return e.v, nil
 	}
 	v, err := load()
-	if err != nil {
+	if err != nil || (keep != nil && !keep(v)) {
 		return v, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen == gen {
+	if c.gen == gen && c.keeps() {
 		if *m == nil || len(*m) >= routeCacheMax {
 			*m = map[K]cachedRoute[V]{}
 		}
 		(*m)[key] = cachedRoute[V]{v, time.Now()}
 	}
 	return v, nil
+}
+
+// routesChannel is the PostgreSQL notification channel of route changes.
+const routesChannel = "parley_routes"
+
+// announceRouteChange tells every instance, once tx commits, to drop its
+// routes (PostgreSQL; SQLite has one instance).
+func announceRouteChange(ctx context.Context, tx *sqlx.Tx) error {
+	if tx.DriverName() != "postgres" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, routesChannel)
+	return err
+}
+
+// routeListener is an instance's PostgreSQL connection listening for
+// route changes.
+type routeListener struct {
+	l    *pq.Listener
+	done chan struct{}
+}
+
+// listenForRouteChanges listens on routesChannel on a connection of its
+// own (reconnecting when it drops) and keeps c in step: routes are kept
+// only while it listens, and dropped on every notification.
+func listenForRouteChanges(dsn string, c *routeCache) *routeListener {
+	c.mu.Lock()
+	c.needsListener = true
+	c.mu.Unlock()
+	l := pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, _ error) {
+		switch ev {
+		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
+			c.setListening(false)
+		case pq.ListenerEventReconnected: // the channel is listened to again
+			c.setListening(true)
+		}
+	})
+	rl := &routeListener{l: l, done: make(chan struct{})}
+	go func() {
+		// Listen waits for the first connection, however long it takes.
+		if err := l.Listen(routesChannel); err == nil {
+			c.setListening(true)
+		}
+	}()
+	go func() {
+		defer close(rl.done)
+		for range l.Notify { // nil after a reconnection, and closed by Close
+			c.forget()
+		}
+	}()
+	return rl
+}
+
+func (rl *routeListener) close() {
+	_ = rl.l.Close()
+	<-rl.done
 }
