@@ -71,10 +71,10 @@ func NormalizePhone(raw string) (string, error) {
 
 // knownE164 remembers the numbers NormalizePhone found valid as written in
 // E.164, as carriers send them. libphonenumber's parse and validity check
-// run its metadata's regular expressions, tens of microseconds a number,
-// and every inbound webhook normalises the business number and the
-// contact's (a tenth of the gateway's CPU under load); the business
-// number is the same on every text and most contacts text more than once.
+// run its metadata's regular expressions, and every inbound webhook
+// normalises the business number and the contact's (a measurable share of
+// the gateway's CPU: docs/PERFORMANCE.md); the business number is the same
+// on every text and most contacts text more than once.
 // At max numbers it starts over, so any stream of numbers is held in
 // bounded memory.
 var knownE164 = numberSet{max: 1 << 14}

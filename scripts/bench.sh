@@ -10,7 +10,8 @@
 #
 # Arguments choose the parts (default: all three). Longer runs:
 # BENCH_SECONDS (default 8) per ingest phase, BENCH_RUNS (default 1)
-# repeats of each ingest run, e.g. the long ingest runs of the README:
+# repeats of each ingest run, e.g. the long ingest runs of
+# docs/PERFORMANCE.md:
 #   BENCH_SECONDS=60 BENCH_RUNS=3 scripts/bench.sh ingest
 set -euo pipefail
 cd "$(dirname "$0")/.."

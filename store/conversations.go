@@ -141,12 +141,9 @@ func (w conversationWhere) all() ([]string, []any) {
 	return append(conds, w.search...), append(args, w.sargs...)
 }
 
-// conversationFilterWhere builds a filter's conditions. The plans quoted
-// below are PostgreSQL's at 1M conversations and 10M messages (`parley dev
-// seed --conversations 1000000 --messages 10000000 --agents 50`, then
-// `parley dev listbench --runs 200`: p95 is the median of three runs;
-// plain lists without q read 51 index entries and 51 rows and sort nothing
-// unless said).
+// conversationFilterWhere builds a filter's conditions, so that every
+// list walks one index ordered by activity and stops at the page (each
+// list's plan and cost at 1M conversations: docs/PERFORMANCE.md).
 func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.ConversationFilter, page conversations.Page) (conversationWhere, error) {
 	w := conversationWhere{base: []string{"cv.account_id = ?"}, bargs: []any{f.AccountID},
 		assignee: f.AssigneeID, unassigned: f.Unassigned, statuses: f.Statuses}
@@ -157,18 +154,14 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 	// else conversations_inbox; without them, conversations_activity.
 	walked := false
 	if f.AssigneeID != 0 {
-		// EXPLAIN view=mine: Index Scan using conversations_assignee,
-		// Index Cond (account_id, assignee_id), Limit 51; p95 1.2 ms.
 		base("cv.assignee_id = ?", f.AssigneeID)
 		walked = true
 		w.view, w.vargs = "conversation_assignee_word(cv.assignee_id) @@ ?::tsquery", []any{tsqueryWord(fmt.Sprintf("~%d", f.AssigneeID))}
 	}
 	if f.Unassigned {
-		// EXPLAIN view=unassigned: Index Scan using
-		// conversations_unassigned (partial: assignee_id IS NULL), Limit
-		// 51; p95 1.1 ms. Through conversations_assignee the planner
-		// filtered a walk of conversations_activity instead (a search's
-		// window read 8,206 rows for its 2,000).
+		// Walked through the partial index conversations_unassigned:
+		// through conversations_assignee the planner would filter a walk
+		// of conversations_activity instead.
 		if walked {
 			rest("cv.assignee_id IS NULL")
 		} else {
@@ -178,10 +171,8 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 		}
 	}
 	if f.InboxID != 0 {
-		// EXPLAIN inbox_id of an empty inbox: Index Scan using
-		// conversations_inbox, 0 rows, 0.02 ms; p95 0.48 ms (without it a
-		// walk of all 1M conversations: 264 ms). The account's only inbox
-		// walks conversations_activity; p95 1.1 ms.
+		// Walked through conversations_inbox, so that a small or empty
+		// inbox's list does not walk every conversation of the account.
 		if walked {
 			rest("cv.inbox_id = ?", f.InboxID)
 		} else {
@@ -189,13 +180,8 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 		}
 	}
 	if len(f.Statuses) > 0 {
-		// EXPLAIN status=snoozed: Index Scan using conversations_activity,
-		// Index Cond (account_id, status = 'snoozed'), Limit 51; p95 1.3
-		// ms. status=new,open: Index Cond status >= 'new' AND status <=
-		// 'open'; p95 1.1 ms. view=mine status=snoozed q=hopper: the
-		// window holds all 831 of the agent's snoozed conversations, so it
-		// is exact; p95 3.7 ms (before: the window walked all 15,000 of
-		// the agent's, then the hits plan read 62,827 rows: 586 ms).
+		// In the base: the index checks the status on its entries, and a
+		// search's window walks only conversations of those statuses.
 		lo, hi, exact := statusSpan(f.Statuses)
 		if lo == hi {
 			base("cv.status = ?", lo)
@@ -213,9 +199,8 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 			rest("cv.status IN ("+placeholders(len(f.Statuses))+")", args...)
 		}
 	}
-	// EXPLAIN contact_id / contact_phone: Index Scan using
-	// conversations_contact / conversations_phone, 1 row, sorted; p95 0.42
-	// / 0.49 ms, with q too (plainQuery).
+	// A contact's few conversations come from conversations_contact /
+	// conversations_phone, with q too (plainQuery).
 	if f.ContactID != 0 {
 		rest("cv.contact_id = ?", f.ContactID)
 		w.contact = true
@@ -231,10 +216,7 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 		}
 		// The first condition is implied by the second; it is the one an
 		// index can start its walk at (an OR is only a filter), so a
-		// later page costs what the first does. EXPLAIN view=all page
-		// 100: Index Scan using conversations_activity, Index Cond
-		// last_message_at <= …, 51 rows; p95 1.1 ms (with the OR alone:
-		// Filter, Rows Removed 4,950, 14 ms warm).
+		// later page costs what the first does.
 		base("cv.last_message_at <= ? AND (cv.last_message_at < ? OR (cv.last_message_at = ? AND cv.id < ?))", key[0], key[0], key[0], key[1])
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
@@ -267,9 +249,7 @@ func statusSpan(statuses []conversations.Status) (lo, hi string, exact bool) {
 
 const byActivity = ` ORDER BY cv.last_message_at DESC, cv.id DESC`
 
-// plainQuery selects the page with every condition in one WHERE. EXPLAIN
-// view=all: Limit → Nested Loop → Index Scan using conversations_activity
-// (51 rows), contacts by primary key; p95 1.2 ms (limit=200: 2.6 ms).
+// plainQuery selects the page with every condition in one WHERE.
 func plainQuery(w conversationWhere, limit int) (string, []any) {
 	conds, args := w.all()
 	return selectConversation + ` WHERE ` + strings.Join(conds, " AND ") + byActivity + ` LIMIT ?`, append(args, limit)
@@ -286,10 +266,7 @@ const probeWindow = 500
 
 // windowQuery looks for matches among the size most recent
 // conversations of the base: a bounded walk of one index that fills the
-// page at once when matches are common. EXPLAIN q=quote: Index Scan using
-// conversations_activity, 51 rows read; p95 1.3 ms. q=hopper (6% of
-// conversations): 775 rows read; p95 2.2 ms. A full window (2,000 rows)
-// costs about 1.5 ms.
+// page at once when matches are common.
 func windowQuery(w conversationWhere, size, limit int) (string, []any) {
 	conds := append(append([]string{}, w.rest...), w.search...)
 	q := conversationColumns + ` FROM (SELECT * FROM conversations cv WHERE ` + strings.Join(w.base, " AND ") + byActivity +
@@ -300,9 +277,7 @@ func windowQuery(w conversationWhere, size, limit int) (string, []any) {
 
 // windowEdgeQuery reads the activity of the window's last row: none when
 // the base is smaller than the window, so that what the window found is
-// all there is. EXPLAIN: Index Only Scan of the base's index, at most
-// 2,000 entries, 0.5 ms (status=snoozed, which filters
-// conversations_activity's entries: 2 ms).
+// all there is. It reads only the base's index.
 func windowEdgeQuery(w conversationWhere, size int) (string, []any) {
 	return `SELECT cv.last_message_at FROM conversations cv WHERE ` + strings.Join(w.base, " AND ") + byActivity +
 		` LIMIT 1 OFFSET ?`, append(append([]any{}, w.bargs...), size-1)
@@ -315,24 +290,14 @@ const hitColumns = `cv.id, cv.account_id, cv.assignee_id, cv.inbox_id, cv.status
 // bitmap OR phone ranges: a subquery with OFFSET 0, which keeps the
 // filter's conditions out of it, so that the planner neither walks the
 // recency index nor ANDs the bitmap with a filter's large one), checks the
-// filter on each, and sorts them: fast when matches are rare.
-//
-// EXPLAIN q=gutter (886 conversations): Bitmap Index Scan on
-// conversations_search → Bitmap Heap Scan (886 rows) → top-N heapsort,
-// 1.6 ms; the list's p95 8.2 ms with the window before it (38 ms median
-// before, when the hits were joined back to conversations and contacts
-// before sorting). q=0042: BitmapOr of conversations_phone (twice),
-// conversations_phone_rev (100 rows) and conversations_search; p95 7.5
-// ms. The weak spot is a search of common words that rarely meet, e.g.
-// q=ada hopper (6% of conversations each, 0.4% both): the window finds a
-// few, and GIN intersects both 62,000-entry posting lists (5–9 ms) for
-// 3,906 rows (7–8 ms); the recent index (recent_search.go) serves it with
-// 384 (3.5 ms), a narrow view its own index (inView).
+// filter on each, and sorts them: fast when matches are rare. Common
+// words that rarely meet are its weak spot (many postings, many rows):
+// the recent index (recent_search.go) and a view's own index (inView)
+// serve most of those.
 //
 // The matches are sorted by id and activity only, with the columns the
-// filter reads; the page's rows are read whole afterwards. Sorting whole
-// rows copied every search document into the sort: q=ada hopper (3,906
-// matches) 22.3 ms, this way 16.9 ms (pgbench averages of the query).
+// filter reads, and the page's rows are read whole afterwards: sorting
+// whole rows would copy every search document into the sort.
 func hitsQuery(w conversationWhere, lookup string, largs []any, limit int) (string, []any) {
 	conds, args := w.filter()
 	q := conversationColumns + ` FROM (SELECT cv.id FROM (SELECT ` + hitColumns + ` FROM conversations cv WHERE cv.account_id = ? AND ` +
@@ -342,22 +307,16 @@ JOIN conversations cv ON cv.id = h.id` + conversationJoins + byActivity
 }
 
 // inView is the hits' lookup narrowed to the view's matches, through the
-// view's search index (migration 00018). EXPLAIN view=mine q=ada hopper:
-// Bitmap Index Scan on conversations_search, Index Cond search_tsv @@
-// 'ada' & 'hopper' AND conversation_assignee_word(assignee_id) @@ '~25',
-// 49 rows; 5.2 ms for the hits (15.3 ms with the account's 3,906 matches
-// read and filtered). view=unassigned status=new,open q=ada hopper:
-// conversations_search_unassigned, 872 rows; 4.4 ms (15 ms).
+// view's search index (migration 00018), so that GIN intersects the view
+// with the words before any row is read.
 func (w conversationWhere) inView(h hitsLookup) (string, []any) {
 	return h.where(w.view, w.vargs)
 }
 
 // recentFallsShort tells whether the statistics expect the recent index
 // to hold less than a page of a narrowed view's matches, so that the list
-// goes to the view's own hits at once: view=mine q=ada hopper, 0.39% of
-// the 99,884 recent conversations, the agent's 1.6% of those: 6, and 5
-// found (2.3 ms). A view's hits cost what its own matches do, so a wrong
-// guess costs little.
+// goes to the view's own hits at once. A view's hits cost what its own
+// matches do, so a wrong guess costs little.
 func recentFallsShort(w conversationWhere, t termStats, recentRows float64, limit int) bool {
 	if w.view == "" || len(w.q.phone) > 0 || len(w.q.terms) == 0 || recentRows == 0 || t.rare == 1 {
 		return false
@@ -372,13 +331,9 @@ const hitsCap = searchWindow
 // cappedHitsQuery collects at most hitsCap+1 of the view's matches and
 // returns how many it found with the ids of the page among them: the
 // list itself when they are fewer, so that a rare word's list costs its
-// matches rather than a walk of the window (q=gutter, 886 matches at 1M
-// conversations: the window read 2,000 rows for 7 of them, 5 ms; the
-// whole list now 2 ms). The cap bounds the cost when the statistics are
-// stale: a word in many more conversations than the last ANALYZE saw.
-// EXPLAIN view=all status=snoozed q=gutter: CTE m → Limit → Bitmap Heap
-// Scan on conversations (886 rows) ← Bitmap Index Scan on
-// conversations_search; 2.1 ms.
+// matches rather than a walk of the window. The cap bounds the cost when
+// the statistics are stale: a word in many more conversations than the
+// last ANALYZE saw.
 func cappedHitsQuery(w conversationWhere, lookup string, largs []any, limit int) (string, []any) {
 	conds, args := w.filter()
 	q := `WITH m AS MATERIALIZED (SELECT ` + hitColumns + ` FROM conversations cv WHERE cv.account_id = ? AND ` + lookup + ` LIMIT ?)

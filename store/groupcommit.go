@@ -34,10 +34,9 @@ type groupCommit struct {
 
 // Batching bounds: a text waits at most groupMaxWait for company; a batch
 // holds at most groupMaxBatch texts; groupWorkers batches are written side
-// by side, one gathering while the other commits. Two workers made the
-// largest batches and the best ratio to the one-transaction-per-text
-// ceiling in `parley bench` (16 clients, 2 cores: about 5.5 texts per
-// transaction; three workers 4, four 3); a 2 ms wait beat 1 ms.
+// by side, one gathering while the other commits. These made the largest
+// batches and the best ratio to the one-transaction-per-text ceiling in
+// `parley bench` (docs/PERFORMANCE.md, "How ingest is built").
 const (
 	groupMaxWait  = 2 * time.Millisecond
 	groupMaxBatch = 64

@@ -15,9 +15,8 @@ import (
 // WHERE last_message_at > cutoff. A search whose recency window comes up
 // short looks its matches up there first; when they fill the page they
 // are the newest matches of all (every other match is older than the
-// cutoff), so the list need not read and sort every match. At 1M
-// conversations, q=ada hopper (3,906 matches): 384 recent ones in 3.5 ms
-// against 17.9 ms for all (pgbench averages).
+// cutoff), so the list need not read and sort every match: a fraction of
+// the cost for common words that rarely meet (docs/PERFORMANCE.md).
 //
 // The cutoff is fixed in the index's predicate, so the index is rebuilt
 // from time to time (RebuildRecentSearch) as activity moves on. Which
@@ -84,7 +83,7 @@ func (db *DB) RecentSearchBuiltAt(ctx context.Context) time.Time {
 // RebuildRecentSearch builds the recent index anew over the share of
 // conversations most recently active, records its cutoff, and drops the
 // previous one. Both are done CONCURRENTLY: texts keep coming in meanwhile
-// (the build takes about 2 s at 1M conversations). One process at a time:
+// (the build takes seconds at 1M conversations). One process at a time:
 // while another holds the lock it returns at once. Nothing on SQLite, or
 // without conversations.
 func (db *DB) RebuildRecentSearch(ctx context.Context, share float64, now time.Time) error {

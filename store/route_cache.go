@@ -14,11 +14,9 @@ import (
 
 // routeCache keeps the channels that webhooks resolve to. Every inbound
 // text and status callback first finds its channel (and, for a text, the
-// account's settings) by the carrier's ids; on a busy number that was a
-// read per webhook of rows that change only when an admin connects a
-// channel or edits the settings. It was the ingest path's one statement
-// outside the group commit's batch, and at 16 concurrent webhooks the
-// round trip on a loaded machine cost more than the read.
+// account's settings) by the carrier's ids; without the cache that is a
+// read per webhook, outside the group commit's batch, of rows that change
+// only when an admin connects a channel or edits the settings.
 //
 // Every instance sees a change at once. This process's own writes
 // (CreateChannel, UpdateSettings) drop everything kept once they commit.

@@ -111,15 +111,13 @@ func (d dialect) conversationSearch(q string, accountID any) searchCond {
 
 // searchHits is a PostgreSQL search as the hits plan collects its matches
 // through the indexes: the phone ranges, OR the text match in the form
-// GIN reads fastest. In order of preference:
+// GIN reads fastest. In order of preference (costs in docs/PERFORMANCE.md):
 //
 //   - the whole words alone, when they are much rarer than the prefix
-//     (hitsSearch), the full query checking each row found: q=gutter
-//     quote 1.5 ms, where GIN's 'gutter' & 'quote' reads all of 'quote'
-//     (8 ms);
+//     (hitsSearch), the full query checking each row found;
 //   - the last term, a prefix, spelled out as the whole words it stands
-//     for (prefixWords): q=ada hopper 15 ms for the GIN scan and the rows,
-//     32 ms with 'hopper':* (pgbench averages, 1M conversations);
+//     for (prefixWords): GIN intersects whole words as it goes, but reads
+//     a prefix's posting lists whole first;
 //   - the query as the window checks it.
 func (db *DB) searchHits(ctx context.Context, s searchCond) (hitsLookup, error) {
 	h := hitsLookup{phone: s.phone, pargs: s.pargs}
@@ -144,7 +142,7 @@ type hitsLookup struct {
 // where is the lookup as one condition; view, when set, narrows the text
 // match, whose index reads it too (migration 00018). The phone ranges
 // stay as they are: ANDed with them, the view's posting list would be
-// read whole into a bitmap (view=mine q=0042: 2.7 ms for 15,577 entries).
+// read whole into a bitmap.
 func (h hitsLookup) where(view string, vargs []any) (string, []any) {
 	conds, args := append([]string{}, h.phone...), append([]any{}, h.pargs...)
 	if h.text != "" {
@@ -334,11 +332,9 @@ func expectedShare(terms []string, freq map[string]float64, rare float64) float6
 
 // windowSize is how many of the base's most recent conversations the
 // window looks through: searchWindow, or probeWindow when the statistics
-// expect fewer than half a page in searchWindow (q=ada hopper: 0.39% of
-// conversations, 8 in 2,000). The probe still fills the page when the
-// words go together more than the statistics can tell; otherwise it costs
-// a quarter of the walk it replaces (view=unassigned status=new,open:
-// 6 ms for 2,000 rows).
+// expect fewer than half a page in searchWindow. The probe still fills
+// the page when the words go together more than the statistics can tell;
+// otherwise it costs a quarter of the walk it replaces.
 func windowSize(t termStats, terms []string, limit int) int {
 	if len(terms) > 0 && t.rare < 1 && expectedShare(terms, t.freq, t.rare)*searchWindow < float64(limit)/2 {
 		return probeWindow
@@ -348,8 +344,6 @@ func windowSize(t termStats, terms []string, limit int) int {
 
 // spelledOut is the text match with the prefix spelled out as words; ""
 // when no document has a word the prefix starts (no text match).
-// EXPLAIN q=ada hopper at 1M conversations: Bitmap Index Scan on
-// conversations_search, 'ada' & ('hopper'), 3,906 rows.
 func spelledOut(whole, words []string) (string, []any) {
 	switch {
 	case len(words) == 0:
@@ -379,15 +373,12 @@ func (db *DB) textHits(ctx context.Context, terms []string) (string, []any, erro
 
 // hitsSearch is the condition that collects a PostgreSQL search's matches
 // through the GIN index. A prefix term makes GIN read the whole posting
-// list of every word it prefixes: "gutter quo" read all of "quote", in
-// nearly every conversation (20 ms at 1M conversations). When a whole word
-// of the search is much rarer than what its prefix matches, the index
-// looks up the whole words only, and the full query checks the rows it
-// finds (ts_match_vq is @@ in a form no index serves). Otherwise it is
-// the full query. EXPLAIN q=gutter quote at 1M conversations: Bitmap Index
-// Scan on conversations_search for 'gutter' (886 rows), Filter
-// ts_match_vq(…'gutter' & 'quote':*); p95 7.0 ms (the full query in the
-// index: 17–21 ms for the GIN scan alone).
+// list of every word it prefixes ("gutter quo" reads all of "quote", in
+// nearly every conversation). When a whole word of the search is much
+// rarer than what its prefix matches, the index looks up the whole words
+// only, and the full query checks the rows it finds (ts_match_vq is @@ in
+// a form no index serves). Otherwise it is the full query. See
+// docs/PERFORMANCE.md for what each costs.
 func hitsSearch(terms []string, freq map[string]float64, rare float64) (exact string, ok bool) {
 	if len(terms) < 2 {
 		return "", false
@@ -428,9 +419,7 @@ const maxPrefixWords = 32
 //
 // The words are read a moment before the hits: a document committed in
 // between with a word new to every document is missed, as if the search
-// had run a moment earlier. EXPLAIN: Index Only Scan using
-// search_words_word, Index Cond word >= 'hopper' AND word < 'hopper\u{10ffff}',
-// Unique, Limit 33; 0.1 ms.
+// had run a moment earlier. The lookup is a range of search_words_word.
 func (db *DB) prefixWords(ctx context.Context, prefix string) (words []string, ok bool, err error) {
 	var parsed string
 	var found pq.StringArray

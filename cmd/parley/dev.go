@@ -203,8 +203,8 @@ type listCase struct {
 
 // listBenchCases are the lists measured: every view, each filter alone,
 // the combinations an inbox uses, and every form of q, alone and with a
-// view, on first and later pages. The first ten keep their names from
-// earlier measurements.
+// view, on first and later pages. The first ten keep their names, so
+// that docs/PERFORMANCE.md's figures stay comparable.
 func listBenchCases(ctx context.Context, db *store.DB, acc, agent parley.ID) ([]listCase, error) {
 	sql := db.SQL()
 	// The account's busiest inbox; an inbox without conversations (a new
