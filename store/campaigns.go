@@ -58,6 +58,9 @@ func (db *DB) CreateCampaign(ctx context.Context, c campaigns.Campaign) (campaig
 		} else if err != nil {
 			return err
 		}
+		if err := checkAudienceContacts(ctx, tx, c.AccountID, c.Audience.ContactIDs); err != nil {
+			return err
+		}
 		c.Status = campaigns.StatusDraft
 		row, err = insertCampaign(ctx, tx, c)
 		return err
