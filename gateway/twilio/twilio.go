@@ -41,8 +41,9 @@ const EmptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 // ReadForm reads a form-encoded webhook body and returns its raw values.
 // It reads at most MaxBodyBytes+1 bytes: a body over MaxBodyBytes, or of
 // more than 256 parameters, is ETOOLARGE; a body that is not
-// application/x-www-form-urlencoded or does not decode is EMALFORMED. A caller that knows the declared length turns
-// away a larger body before calling it.
+// application/x-www-form-urlencoded or does not decode is EMALFORMED. A
+// caller that knows the declared length turns away a larger body before
+// calling it.
 //
 // Only the body is read: the query string belongs to the signed URL, not to
 // the signed parameters, so ReadForm never merges it in the way
