@@ -2,6 +2,8 @@ package campaigns
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,15 +85,17 @@ type Counts struct {
 // recurring campaign: a schedule is for texting people, not for polling.
 const MinRunInterval = time.Hour
 
-// validSchedule checks a cron schedule and how often it fires.
-func validSchedule(schedule string, now time.Time) error {
+// scheduleProblem says why a cron schedule cannot run a recurring
+// campaign, or "". The words are the API's own: robfig/cron's errors quote
+// Go's parse errors and the raw fields.
+func scheduleProblem(schedule string, now time.Time) string {
 	s, err := cron.ParseStandard(schedule)
 	if err != nil {
-		return parley.Errorf(parley.EINVALID, "must be a cron expression (minute hour day-of-month month day-of-week, optionally after CRON_TZ=Zone)")
+		return cronSyntaxProblem(schedule)
 	}
 	first := s.Next(now)
 	if first.IsZero() {
-		return parley.Errorf(parley.EINVALID, "never fires")
+		return "never fires"
 	}
 	// Two fires closer than the minimum anywhere in the next week (a
 	// schedule may be sparse on some days, dense on others).
@@ -101,11 +105,45 @@ func validSchedule(schedule string, now time.Time) error {
 			break
 		}
 		if next.Sub(at) < MinRunInterval {
-			return parley.Errorf(parley.EINVALID, "fires more often than once an hour")
+			return "fires more often than once an hour"
 		}
 		at = next
 	}
-	return nil
+	return ""
+}
+
+// cronFields are the fields of a standard cron expression, in order, with
+// the values each takes.
+var cronFields = []struct{ name, values string }{
+	{"minute", "0-59"}, {"hour", "0-23"}, {"day-of-month", "1-31"}, {"month", "1-12 or JAN-DEC"}, {"day-of-week", "0-6 or SUN-SAT"},
+}
+
+// cronSyntaxProblem names what is wrong in a schedule cron cannot parse:
+// its time zone, its number of fields, or the first field cron refuses
+// when every other field is "*".
+func cronSyntaxProblem(schedule string) string {
+	const shape = "must be a cron expression: minute hour day-of-month month day-of-week, optionally after CRON_TZ=Zone, or @hourly, @daily, @weekly or @monthly"
+	spec := strings.TrimSpace(schedule)
+	if strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=") {
+		zone, rest, _ := strings.Cut(spec, " ")
+		_, name, _ := strings.Cut(zone, "=")
+		if _, err := time.LoadLocation(name); err != nil {
+			return "must be a cron expression whose CRON_TZ is a time zone such as America/New_York"
+		}
+		spec = rest
+	}
+	fields := strings.Fields(spec)
+	if len(fields) != len(cronFields) {
+		return shape
+	}
+	for i, f := range cronFields {
+		probe := slices.Repeat([]string{"*"}, len(cronFields))
+		probe[i] = fields[i]
+		if _, err := cron.ParseStandard(strings.Join(probe, " ")); err != nil {
+			return fmt.Sprintf("must be a cron expression: its %s field takes %s, or a list, range or step of them", f.name, f.values)
+		}
+	}
+	return shape
 }
 
 // Recurring reports whether the campaign runs on a schedule.
@@ -189,8 +227,8 @@ func (c *Campaign) Validate(now time.Time) error {
 		fields["send_at"] = "must be in the future"
 	}
 	if c.Schedule != "" {
-		if err := validSchedule(c.Schedule, now); err != nil {
-			fields["schedule"] = err.Error()
+		if problem := scheduleProblem(c.Schedule, now); problem != "" {
+			fields["schedule"] = problem
 		}
 	}
 	if len(fields) > 0 {

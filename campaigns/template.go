@@ -12,7 +12,8 @@ import (
 // A Template is a campaign body with fields: {{first_name}}, {{last_name}},
 // {{name}}, {{phone}} and {{attributes.KEY}} (a contact attribute), each
 // with an optional fallback for contacts that lack the value:
-// "Hi {{first_name|there}}". Parley parses it itself: the syntax is this
+// "Hi {{first_name|there}}". Spaces around the field and the fallback are
+// ignored. Parley parses it itself: the syntax is this
 // small on purpose (no logic, no HTML escaping — it is an SMS), and
 // text/template's would neither report unknown fields at creation nor
 // offer a fallback.
@@ -44,7 +45,9 @@ func ParseTemplate(body string) (Template, error) {
 		}
 		p := templatePart{field: field}
 		if m[4] >= 0 {
-			p.fallback = body[m[4]:m[5]]
+			// Spaces around the fallback are layout, as around the field:
+			// {{ first_name | there }} falls back to "there".
+			p.fallback = strings.TrimSpace(body[m[4]:m[5]])
 		}
 		t.parts = append(t.parts, p)
 		last = m[1]

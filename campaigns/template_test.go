@@ -22,6 +22,12 @@ func TestTemplates(t *testing.T) {
 		{"fallback unused", "Hi {{first_name|there}}", ada, "Hi Ada"},
 		{"fallback used", "Hi {{first_name|there}}", nobody, "Hi there"},
 		{"empty fallback", "Hi{{first_name|}}!", nobody, "Hi!"},
+		{"spaces around the fallback", "Hi {{ first_name | there }}!", nobody, "Hi there!"},
+		{"spaces around the field, fallback unused", "Hi {{ first_name | there }}!", ada, "Hi Ada!"},
+		{"spaces on one side only", "Hi {{first_name |there}}, {{ last_name|friend }}.", nobody, "Hi there, friend."},
+		{"spaces inside the fallback are kept", "Hi {{first_name| dear friend }}!", nobody, "Hi dear friend!"},
+		{"a blank fallback is empty", "Hi{{ first_name |   }}!", nobody, "Hi!"},
+		{"spaces around an attribute", "{{ attributes.plan | standard }} plan", nobody, "standard plan"},
 		{"string attribute", "Your {{attributes.plan}} plan", ada, "Your gold plan"},
 		{"number attribute", "{{attributes.visits}} visits", ada, "3 visits"},
 		{"fractional attribute", "{{attributes.rating}} stars", ada, "4.5 stars"},
@@ -63,7 +69,7 @@ func errorAs(err error, target **parley.Error) bool {
 }
 
 func FuzzTemplate(f *testing.F) {
-	for _, s := range []string{"Hi {{first_name|there}}", "{{attributes.plan}}", "{{", "}}{{", "{{name|{{x}}}}"} {
+	for _, s := range []string{"Hi {{first_name|there}}", "{{attributes.plan}}", "{{", "}}{{", "{{name|{{x}}}}", "Hi {{ first_name | there }}!"} {
 		f.Add(s, "Ada Lovelace")
 	}
 	f.Fuzz(func(t *testing.T, body, name string) {

@@ -29,7 +29,7 @@ const (
 )
 
 // newBenchHandler is Parley's real HTTP handler on db with one channel.
-func newBenchHandler(b *testing.B, db *store.DB) http.Handler {
+func newBenchHandler(b testing.TB, db *store.DB) http.Handler {
 	b.Helper()
 	ctx := context.Background()
 	clock := parley.SystemClock{}

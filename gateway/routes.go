@@ -8,6 +8,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/twilio"
 )
 
 // routes lists every route of Parley in one place.
@@ -31,9 +32,13 @@ func routes(d *Deps) http.Handler {
 	}
 	r.Handle("/metrics", metrics).Methods(http.MethodGet)
 
-	// Carrier webhooks: authenticated by the carrier's signature.
-	r.Handle("/webhooks/twilio/messages", handleTwilioInbound(d)).Methods(http.MethodPost)
-	r.Handle("/webhooks/twilio/status", handleTwilioStatus(d)).Methods(http.MethodPost)
+	// Carrier webhooks: authenticated by the carrier's signature, their
+	// bodies bounded before anything reads them.
+	webhook := func(path string, h http.Handler) {
+		r.Handle(path, limitBody(twilio.MaxBodyBytes, h)).Methods(http.MethodPost)
+	}
+	webhook("/webhooks/twilio/messages", handleTwilioInbound(d))
+	webhook("/webhooks/twilio/status", handleTwilioStatus(d))
 
 	// The API routes sit on the root router, each wrapped in bearer auth:
 	// a /v1 subrouter answers 404 instead of 405 for a method mismatch on

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"time"
 
@@ -132,6 +133,33 @@ func expandContactIDs(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c camp
 	}
 	row.advanceList(end, len(ids))
 	return end - start, nil
+}
+
+// checkAudienceContacts refuses an audience naming a contact the account
+// does not have (another account's included, without saying so), as a
+// quick message does: a 422 naming the first such id.
+func checkAudienceContacts(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, ids []parley.ID) error {
+	for lo := 0; lo < len(ids); lo += insertRows {
+		chunk := ids[lo:min(len(ids), lo+insertRows)]
+		q, args, err := sqlx.In(`SELECT id FROM contacts WHERE account_id = ? AND id IN (?)`, accountID, chunk)
+		if err != nil {
+			return err
+		}
+		var found []int64
+		if err := tx.SelectContext(ctx, &found, tx.Rebind(q), args...); err != nil {
+			return err
+		}
+		known := make(map[parley.ID]bool, len(found))
+		for _, id := range found {
+			known[parley.ID(id)] = true
+		}
+		for _, id := range chunk {
+			if !known[id] {
+				return parley.Invalid(map[string]string{"audience.contact_ids": fmt.Sprintf("no contact %s", id)})
+			}
+		}
+	}
+	return nil
 }
 
 // firstPhones maps each of the account's contacts among ids to its first

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -43,11 +44,9 @@ func recipientPhones(t testing.TB, db *store.DB, campaignID parley.ID) []string 
 func TestAudienceExpansion(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		tn := newTenant(t, db, newSID("AC"), bizA)
-		other := newTenant(t, db, newSID("AC"), bizB)
 
 		ann := newContact(t, db, tn.account.ID, "Ann Lee", "+14155551001", "+14155551002") // her first phone
 		noPhone := newContact(t, db, tn.account.ID, "No Phone")
-		stranger := newContact(t, db, other.account.ID, "Someone Else's", "+14155551003")
 		var leads []string
 		for i := range 30 {
 			attrs := map[string]any{"plan": "pro"}
@@ -75,7 +74,7 @@ func TestAudienceExpansion(t *testing.T) {
 		}
 		phones = append(phones, "+14155551001", leads[0])
 		c := tn.startCampaign(t, campaigns.Audience{
-			ContactIDs: []parley.ID{ann.ID, noPhone.ID, stranger.ID, ann.ID, 999_999},
+			ContactIDs: []parley.ID{ann.ID, noPhone.ID, ann.ID},
 			Phones:     phones,
 			Filter:     &campaigns.AudienceFilter{ContactType: "lead", Attributes: map[string]any{"plan": "pro"}},
 		}, 1)
@@ -105,6 +104,41 @@ func TestAudienceExpansion(t *testing.T) {
 		if c.Counts.Recipients != len(want) {
 			t.Errorf("counts say %d recipients, want %d", c.Counts.Recipients, len(want))
 		}
+	})
+}
+
+// TestCampaignAudienceIsTheAccountsContacts: a campaign naming another
+// account's contact, or an id that is no contact, is refused with a 422
+// naming audience.contact_ids, and nothing is stored; past a chunk of
+// ids too.
+func TestCampaignAudienceIsTheAccountsContacts(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		other := newTenant(t, db, newSID("AC"), bizB)
+		ann := newContact(t, db, tn.account.ID, "Ann Lee", "+14155551001")
+		stranger := newContact(t, db, other.account.ID, "Someone Else's", "+14155551003")
+		many := make([]parley.ID, 0, 1200)
+		for range 1200 {
+			many = append(many, ann.ID)
+		}
+		for name, ids := range map[string][]parley.ID{
+			"another account's contact":      {ann.ID, stranger.ID},
+			"no such contact":                {999_999, ann.ID},
+			"another's after a chunk of ids": append(many, stranger.ID),
+		} {
+			_, err := db.CreateCampaign(ctx, campaigns.Campaign{AccountID: tn.account.ID, Name: "Spring offer", ChannelID: tn.channel.ID,
+				Body: "Hi", Audience: campaigns.Audience{ContactIDs: ids}, OriginType: "campaign", RatePerSecond: 10,
+				CreatedBy: tn.admin.ID, CreatedAt: t0, UpdatedAt: t0})
+			wantKind(t, err, parley.EINVALID)
+			var pe *parley.Error
+			if !errors.As(err, &pe) || pe.Fields["audience.contact_ids"] == "" {
+				t.Errorf("%s: %v, want a field error on audience.contact_ids", name, err)
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM campaigns WHERE account_id = ?`, tn.account.ID); n != 0 {
+			t.Errorf("%d campaigns stored, want none", n)
+		}
+		tn.startCampaign(t, campaigns.Audience{ContactIDs: []parley.ID{ann.ID}}, 1)
 	})
 }
 

@@ -58,6 +58,9 @@ func (db *DB) CreateCampaign(ctx context.Context, c campaigns.Campaign) (campaig
 		} else if err != nil {
 			return err
 		}
+		if err := checkAudienceContacts(ctx, tx, c.AccountID, c.Audience.ContactIDs); err != nil {
+			return err
+		}
 		c.Status = campaigns.StatusDraft
 		row, err = insertCampaign(ctx, tx, c)
 		return err
@@ -584,9 +587,9 @@ func campaignConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Cha
 	if !parley.IsKind(translate(err), parley.ENOTFOUND) {
 		return 0, err
 	}
-	convID, err := insertConversationRow(ctx, tx, ch, contactID, phone, ch.PhoneNumber, conversations.StatusPending, nil, now)
-	if err != nil {
-		return 0, err
+	convID, created, err := insertOutboundConversation(ctx, tx, ch, contactID, phone, nil, now)
+	if err != nil || !created {
+		return convID, err
 	}
 	return convID, insertEvent(ctx, tx, c.AccountID, convID, conversations.EventCreated, conversations.ActorSystem, nil,
 		map[string]any{"status": conversations.StatusPending, "reason": "campaign", "campaign_id": c.ID}, now)

@@ -213,9 +213,17 @@ func insertConversationRow(ctx context.Context, tx *sqlx.Tx, ch conversations.Ch
 // transaction created it first, when it returns 0 (having waited for that
 // transaction to commit).
 func insertConversationIfAbsent(ctx context.Context, tx *sqlx.Tx, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
+	return insertConversationRowIfAbsent(ctx, tx, p.Channel, contactID, p.Text.From, p.Text.To, status, nil, p.At)
+}
+
+// insertConversationRowIfAbsent is insertConversationRow, unless another
+// transaction created the conversation first: then it returns 0, having
+// waited for that transaction to commit.
+func insertConversationRowIfAbsent(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
+	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(insertConversationSQL+` ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id`),
-		conversationArgs(p.Channel, contactID, p.Text.From, p.Text.To, status, nil, p.At)...)
+		conversationArgs(ch, contactID, contactPhone, businessPhone, status, assignee, at)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

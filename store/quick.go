@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -125,9 +126,12 @@ func (db *DB) quickConversation(ctx context.Context, tx *sqlx.Tx, ch conversatio
 	if err != nil {
 		return conversations.Conversation{}, err
 	}
-	convID, err := insertConversationRow(ctx, tx, ch, contactID, phone, ch.PhoneNumber, conversations.StatusPending, &q.Sender.ID, q.At)
+	convID, created, err := insertOutboundConversation(ctx, tx, ch, contactID, phone, &q.Sender.ID, q.At)
 	if err != nil {
 		return conversations.Conversation{}, err
+	}
+	if !created {
+		return db.lockForAction(ctx, tx, q.AccountID, convID)
 	}
 	err = insertEvent(ctx, tx, q.AccountID, convID, conversations.EventCreated, conversations.ActorUser, &q.Sender.ID,
 		map[string]any{"status": conversations.StatusPending, "reason": "quick_message", "assignee_id": q.Sender.ID}, q.At)
@@ -135,4 +139,19 @@ func (db *DB) quickConversation(ctx context.Context, tx *sqlx.Tx, ch conversatio
 		return conversations.Conversation{}, err
 	}
 	return getConversation(ctx, tx, q.AccountID, convID)
+}
+
+// insertOutboundConversation creates the phone's conversation on the
+// channel, pending (waiting for the customer). When a concurrent text to
+// the same phone created it first, it returns that conversation, committed,
+// with created false: both texts then go to the one thread.
+func insertOutboundConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, phone string,
+	assignee *parley.ID, at time.Time) (id parley.ID, created bool, err error) {
+	id, err = insertConversationRowIfAbsent(ctx, tx, ch, contactID, phone, ch.PhoneNumber, conversations.StatusPending, assignee, at)
+	if err != nil || id != 0 {
+		return id, true, err
+	}
+	var existing int64
+	err = tx.GetContext(ctx, &existing, tx.Rebind(`SELECT id FROM conversations WHERE channel_id = ? AND contact_phone = ?`), ch.ID, phone)
+	return parley.ID(existing), false, err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -105,6 +106,28 @@ func TestInboundMediaAndSegmentsAreKept(t *testing.T) {
 	}
 }
 
+// TestInboundMediaAreCappedAtTen: a text claiming more attachments than
+// Twilio allows keeps Twilio's ten, the first ones.
+func TestInboundMediaAreCappedAtTen(t *testing.T) {
+	e := boot(t, "")
+	e.setupChannel(nil)
+	var media []string
+	for i := range 12 {
+		media = append(media, fmt.Sprintf("https://api.twilio.com/media/ME%d.jpg", i))
+	}
+	res, err := e.carrier.SendInbound(context.Background(), twiliotest.Inbound{AccountSid: accountSID, From: "+14155550100", To: business,
+		Body: "too many photos", MediaURLs: media})
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("webhook: %v %d %s", err, res.StatusCode, res.Body)
+	}
+	convs := e.must(200, e.admin("GET", "/v1/conversations", nil))["data"].([]any)
+	msgs := e.must(200, e.admin("GET", fmt.Sprintf("/v1/conversations/%s/messages", convs[0].(map[string]any)["id"]), nil))["data"].([]any)
+	got := msgs[0].(map[string]any)["media_urls"].([]any)
+	if len(got) != 10 || got[9] != media[9] {
+		t.Errorf("media_urls = %v, want the first 10 of 12", got)
+	}
+}
+
 // webhookPost posts a raw form to a webhook path, signed with token over
 // the public URL when sign is true.
 func (e *env) webhookPost(path string, form url.Values, token string, sign bool) response {
@@ -190,27 +213,36 @@ func cloneForm(f url.Values) url.Values {
 func TestWebhookBadBodies(t *testing.T) {
 	e := boot(t, "")
 	e.setupChannel(nil)
-	post := func(contentType, body string) int {
-		req, _ := http.NewRequest("POST", e.base+"/webhooks/twilio/messages", strings.NewReader(body))
+	post := func(path, contentType, body string) response {
+		req, _ := http.NewRequest("POST", e.base+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
-		return res.StatusCode
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return response{Status: res.StatusCode, Header: res.Header, Body: raw}
 	}
+	// A real webhook is a few kilobytes; past 64 KiB nothing else is looked
+	// at, not even the content type.
+	overLimit := "AccountSid=" + accountSID + "&To=%2B14155550199&Body=" + strings.Repeat("a", 64<<10)
 	tests := []struct {
-		name, contentType, body string
-		status                  int
+		name, path, contentType, body string
+		status                        int
+		code                          string
 	}{
-		{"malformed percent-encoding", "application/x-www-form-urlencoded", "From=%ZZ&To=%2B1", 400},
-		{"over 1 MiB", "application/x-www-form-urlencoded", "Body=" + strings.Repeat("a", 1<<20+10), 413},
+		{"malformed percent-encoding", "/webhooks/twilio/messages", "application/x-www-form-urlencoded", "From=%ZZ&To=%2B1", 400, "malformed"},
+		{"over 64 KiB", "/webhooks/twilio/messages", "application/x-www-form-urlencoded", overLimit, 413, "too_large"},
+		{"over 64 KiB, not even a form", "/webhooks/twilio/messages", "application/json", overLimit, 413, "too_large"},
+		{"status callback over 64 KiB", "/webhooks/twilio/status", "application/x-www-form-urlencoded", overLimit, 413, "too_large"},
+		{"thousands of parameters", "/webhooks/twilio/messages", "application/x-www-form-urlencoded",
+			"AccountSid=" + accountSID + "&To=%2B14155550199" + strings.Repeat("&k=", 2000), 413, "too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := post(tt.contentType, tt.body); got != tt.status {
-				t.Errorf("status = %d, want %d", got, tt.status)
+			if got := post(tt.path, tt.contentType, tt.body); got.Status != tt.status || got.ErrorCode() != tt.code {
+				t.Errorf("answered %d %s, want %d with the API's error %q", got.Status, got.Body, tt.status, tt.code)
 			}
 		})
 	}

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -93,6 +95,27 @@ func TestVerifySignature(t *testing.T) {
 	}
 }
 
+// TestVerifySignatureCostIsLinear: a forged body of the largest size made
+// of short parameters costs the signature check a few times its size, not
+// its size squared.
+func TestVerifySignatureCostIsLinear(t *testing.T) {
+	form := url.Values{}
+	for size, i := 0, 0; size < 64<<10; i++ {
+		name := "k" + strconv.Itoa(i)
+		form.Set(name, "")
+		size += len(name) + len("=&")
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if twilio.VerifySignature("s3cr3tT0ken", "https://parley.example.com/webhooks/twilio/messages", form, "c2lnbmF0dXJl") {
+		t.Fatal("a forged signature was accepted")
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 2<<20 {
+		t.Errorf("checking the signature of a 64 KiB form of %d parameters allocated %d bytes, want at most 2 MiB", len(form), got)
+	}
+}
+
 // TestVerifySignatureOfReadForm checks the pair the handlers use: a body
 // read by ReadForm verifies against the public URL, query included, and
 // the query's values are not mistaken for signed parameters.
@@ -123,6 +146,13 @@ func TestReadForm(t *testing.T) {
 	const formType = "application/x-www-form-urlencoded"
 	big := "Body=" + strings.Repeat("a", twilio.MaxBodyBytes)
 	exact := "Body=" + strings.Repeat("a", twilio.MaxBodyBytes-len("Body="))
+	params := func(n int) string {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = "k" + strconv.Itoa(i) + "="
+		}
+		return strings.Join(names, "&")
+	}
 
 	tests := []struct {
 		name        string
@@ -138,6 +168,8 @@ func TestReadForm(t *testing.T) {
 		{name: "exactly the limit", contentType: formType, body: strings.NewReader(exact), wantBody: exact[len("Body="):]},
 		{name: "over the limit", contentType: formType, body: strings.NewReader(big), wantKind: parley.ETOOLARGE},
 		{name: "over the limit, length unknown", contentType: formType, body: strings.NewReader(big), unknownLen: true, wantKind: parley.ETOOLARGE},
+		{name: "256 parameters", contentType: formType, body: strings.NewReader(params(255) + "&Body=x"), wantBody: "x"},
+		{name: "257 parameters", contentType: formType, body: strings.NewReader(params(256) + "&Body=x"), wantKind: parley.ETOOLARGE},
 		{name: "bad percent-encoding", contentType: formType, body: strings.NewReader("Body=100%&From=%2B14155550100"), wantKind: parley.EMALFORMED},
 		{name: "bad percent-encoding in a key", contentType: formType, body: strings.NewReader("Bo%zzdy=x"), wantKind: parley.EMALFORMED},
 		{name: "json", contentType: "application/json", body: strings.NewReader(`{"Body":"Hi"}`), wantKind: parley.EMALFORMED},

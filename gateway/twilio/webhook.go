@@ -53,8 +53,10 @@ type StatusCallback struct {
 // "whatsapp:" addresses, short codes and alphanumeric senders are rejected,
 // because Parley cannot answer them over SMS. NumSegments is at least 1;
 // NumMedia to 0, and MediaUrl{N} (an http or https URL) must be present for
-// every N below it. Parameters Parley does not use (geo fields, ApiVersion,
-// WhatsApp's ProfileName, anything Twilio adds later) are ignored.
+// every N below it, up to MaxMedia: of a form claiming more, only the first
+// MaxMedia are read. Parameters Parley does not use (geo fields,
+// ApiVersion, WhatsApp's ProfileName, anything Twilio adds later) are
+// ignored.
 //
 // Every bad field is named in one EINVALID *parley.Error.
 func ParseInbound(form url.Values) (Inbound, error) {
@@ -81,7 +83,7 @@ func ParseInbound(form url.Values) (Inbound, error) {
 		in.NumSegments = n
 	}
 	if n, ok := count(form, "NumMedia", bad); ok {
-		in.Media = media(form, n, bad)
+		in.Media = media(form, min(n, MaxMedia), bad)
 	}
 
 	if len(bad) > 0 {
@@ -173,6 +175,9 @@ func MessageStatus(twilioStatus string) string {
 	return string(conversations.MessageUnknown)
 }
 
+// MaxMedia is the most attachments Twilio puts on one message.
+const MaxMedia = 10
+
 // maxSidLen is generous: Twilio SIDs are two letters and 32 hex digits.
 const maxSidLen = 64
 
@@ -258,7 +263,7 @@ func count(form url.Values, name string, bad map[string]string) (n int, ok bool)
 }
 
 // media returns the first n attachments. It stops at the first one that is
-// missing, so a forged NumMedia cannot make it loop.
+// missing.
 func media(form url.Values, n int, bad map[string]string) []Media {
 	var ms []Media
 	for i := range n {

@@ -2,6 +2,7 @@ package twilio_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -200,6 +202,25 @@ func TestParseInbound(t *testing.T) {
 	}
 }
 
+// TestParseInboundKeepsAtMostTenMedia: a form claiming thousands of
+// attachments, listing them all or only some, yields Twilio's ten at most.
+func TestParseInboundKeepsAtMostTenMedia(t *testing.T) {
+	for _, listed := range []int{5000, 12} {
+		form := seedForm(t, "inbound_mms.form", map[string]string{"NumMedia": "5000"})
+		for i := range listed {
+			form.Set("MediaUrl"+strconv.Itoa(i), mediaURL(fmt.Sprintf("ME%032d", i)))
+			form.Set("MediaContentType"+strconv.Itoa(i), "image/jpeg")
+		}
+		in, err := twilio.ParseInbound(form)
+		if err != nil {
+			t.Fatalf("NumMedia=5000 with %d listed: %v", listed, err)
+		}
+		if len(in.Media) != 10 || in.Media[9].URL != mediaURL(fmt.Sprintf("ME%032d", 9)) {
+			t.Errorf("NumMedia=5000 with %d listed: %d media, want the first 10", listed, len(in.Media))
+		}
+	}
+}
+
 func TestParseStatus(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -339,6 +360,9 @@ func FuzzParseInbound(f *testing.F) {
 		}
 		if in.NumSegments < 1 {
 			t.Fatalf("NumSegments = %d", in.NumSegments)
+		}
+		if len(in.Media) > twilio.MaxMedia {
+			t.Fatalf("%d media, more than Twilio's %d", len(in.Media), twilio.MaxMedia)
 		}
 		for _, m := range in.Media {
 			u, err := url.Parse(m.URL)

@@ -1,0 +1,58 @@
+package store_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/store"
+)
+
+// TestConcurrentQuickMessagesToANewPhone: twenty staff members text the
+// same new phone at once; every text is queued, in one conversation of
+// one contact, instead of all but the first failing on the conversation
+// the first created.
+func TestConcurrentQuickMessagesToANewPhone(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		const senders, phone = 20, "+14155550777"
+		results := make([]campaigns.QuickResult, senders)
+		errs := make([]error, senders)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				results[i], errs[i] = db.QueueQuickMessage(ctx, campaigns.QuickMessage{AccountID: tn.account.ID, Sender: tn.admin,
+					ChannelID: tn.channel.ID, Body: "Your table is ready", At: t0}, []string{phone})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		conversations := map[parley.ID]bool{}
+		for i := range senders {
+			if errs[i] != nil {
+				t.Fatalf("quick message %d: %v", i, errs[i])
+			}
+			if len(results[i].Messages) != 1 {
+				t.Fatalf("quick message %d queued %v, skipped %v; want its text queued", i, results[i].Messages, results[i].Skipped)
+			}
+			conversations[results[i].Messages[0].ConversationID] = true
+		}
+		if len(conversations) != 1 {
+			t.Errorf("the texts went to %d conversations, want one", len(conversations))
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM contact_phones WHERE account_id = ? AND phone = ?`, tn.account.ID, phone); n != 1 {
+			t.Errorf("the phone belongs to %d contacts, want one", n)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM contacts WHERE account_id = ?`, tn.account.ID); n != 1 {
+			t.Errorf("%d contacts, want one", n)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM messages WHERE account_id = ? AND direction = 'outbound'`, tn.account.ID); n != senders {
+			t.Errorf("%d texts stored, want %d", n, senders)
+		}
+	})
+}
