@@ -162,7 +162,10 @@ func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversati
 		if err != nil {
 			return err
 		}
-		if !conversations.CanReply(r.Author, conv) {
+		switch conversations.SendRefusal(r.Author, conv) {
+		case conversations.RefusedNotAssigned:
+			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you; assign it to yourself or ask an admin")
+		case conversations.RefusedAssignedElsewhere:
 			return parley.Errorf(parley.EFORBIDDEN, "this conversation is assigned to someone else")
 		}
 		if conv.OptedOut {
