@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -57,4 +58,14 @@ func TokenSecretFrom(secret string) (TokenSecret, error) {
 func HashToken(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
+}
+
+// TokenUseResolution is how precisely a token's last use is kept: noting
+// every request would make each one a database write.
+const TokenUseResolution = time.Minute
+
+// TokenUseDue reports whether a token last used at last (nil: never) is to
+// be noted as used at now.
+func TokenUseDue(last *time.Time, now time.Time) bool {
+	return last == nil || now.Sub(*last) >= TokenUseResolution
 }

@@ -29,7 +29,7 @@ func TestOperatorTokenPrefixRevealsNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantNoneOf(t, prefix, chosen)
-		if _, err := db.Authenticate(ctx, conversations.HashToken(chosen)); err != nil {
+		if err := authenticate(db, chosen, t0); err != nil {
 			t.Errorf("the operator's token: %v", err)
 		}
 	})
