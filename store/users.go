@@ -119,6 +119,11 @@ func (db *DB) UpdateUser(ctx context.Context, accountID, userID parley.ID, p con
 			row.Available = *p.Available
 		}
 		if p.Deactivates(row.user()) {
+			// Taken with auto-assignment's lock, no decision picks the
+			// user between this and the commit.
+			if err := db.dialect.lockAssignments(ctx, tx, accountID); err != nil {
+				return err
+			}
 			if err := releaseConversations(ctx, tx, accountID, userID, at); err != nil {
 				return err
 			}
@@ -141,9 +146,11 @@ const releaseBatch = 500
 // with an event saying why. The waiting_since triggers queue the new and
 // open ones for auto-assignment.
 func releaseConversations(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID, at time.Time) error {
+	// assignee_id is checked again outside the subquery: PostgreSQL
+	// re-checks only those conditions on a row a concurrent change held.
 	query, args, err := sqlx.In(`UPDATE conversations SET assignee_id = NULL, updated_at = ?
-WHERE id IN (SELECT id FROM conversations WHERE account_id = ? AND assignee_id = ? AND status IN (?) LIMIT ?) RETURNING id`,
-		ms(at), accountID, userID, conversations.ReleasedOnDeactivation, releaseBatch)
+WHERE assignee_id = ? AND id IN (SELECT id FROM conversations WHERE account_id = ? AND assignee_id = ? AND status IN (?) LIMIT ?)
+RETURNING id`, ms(at), userID, accountID, userID, conversations.ReleasedOnDeactivation, releaseBatch)
 	if err != nil {
 		return err
 	}
@@ -271,8 +278,9 @@ func (db *DB) RevokeToken(ctx context.Context, accountID, tokenID parley.ID, at 
 }
 
 // keepAnAdmin refuses to demote or deactivate the account's last active
-// admin: nobody could manage the account afterwards. The account row is locked so that two
-// admins demoting each other at once cannot both succeed.
+// admin: nobody could manage the account afterwards. The account row is
+// locked so that two admins demoting each other at once cannot both
+// succeed.
 func keepAnAdmin(ctx context.Context, tx *sqlx.Tx, d dialect, accountID, userID parley.ID) error {
 	var id int64
 	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM accounts WHERE id = ?`+d.forUpdate()), accountID); err != nil {
