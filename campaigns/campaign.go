@@ -309,3 +309,18 @@ func (a Action) Next(from Status, waits bool) (Status, bool) {
 	}
 	return "", false
 }
+
+// CheckRunner refuses a user who may not create campaigns or make them
+// send (Action.Sends). A campaign texts contacts whose conversations
+// nobody has, so it is for those the sending rule lets text such a
+// conversation: admins and users who see every conversation.
+func CheckRunner(u conversations.User) error {
+	if conversations.SendRefusal(u, conversations.Conversation{}) != "" {
+		return parley.Errorf(parley.EFORBIDDEN, "only admins and users who see all conversations create and start campaigns")
+	}
+	return nil
+}
+
+// Sends reports whether the action makes a campaign send (start, resume);
+// pausing and cancelling only stop texts, and anyone may.
+func (a Action) Sends() bool { return a == ActionStart || a == ActionResume }

@@ -19,7 +19,10 @@ const (
 	SkipOptedOut      = "opted_out"      // the phone said STOP
 	SkipInvalidNumber = "invalid_number" // not a phone number
 	SkipNoPhone       = "no_phone"       // a contact id whose contact has no phone
-	SkipAssigned      = "assigned_to_someone_else"
+	// The sending rule (conversations.SendRefusal) keeps the sender out of
+	// the phone's conversation.
+	SkipAssigned    = conversations.RefusedAssignedElsewhere
+	SkipNotAssigned = conversations.RefusedNotAssigned
 )
 
 // maxQuickRecipients bounds one quick message; more is a campaign.

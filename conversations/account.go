@@ -152,8 +152,20 @@ type User struct {
 	Role                 Role
 	ViewAllConversations bool
 	Available            bool
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
+	// Active is false once an admin deactivated the user (offboarding).
+	Active    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// CheckActive is asked by every way of authenticating (API tokens, web
+// sessions) once it has found its user: a deactivated user is cut off at
+// once, whatever credentials they still hold. EUNAUTHENTICATED when so.
+func (u User) CheckActive() error {
+	if !u.Active {
+		return parley.Errorf(parley.EUNAUTHENTICATED, "this user has been deactivated")
+	}
+	return nil
 }
 
 // IsAdmin reports whether u administers its account.
@@ -203,7 +215,30 @@ type UserPatch struct {
 	Role                 *Role
 	ViewAllConversations *bool
 	Available            *bool
+	// Active false deactivates the user: their tokens stop working and
+	// their conversations go back to the queue. True reactivates them,
+	// and their unrevoked tokens work again.
+	Active *bool
 }
+
+// Authorize checks that actor may apply the patch to user userID: only
+// an admin deactivates or reactivates, and never themself (the account
+// would lose the admin doing it, and with the last one, every admin).
+func (p UserPatch) Authorize(actor User, userID parley.ID) error {
+	if p.Active == nil {
+		return nil
+	}
+	if !actor.IsAdmin() {
+		return parley.Errorf(parley.EFORBIDDEN, "only admins activate and deactivate users")
+	}
+	if userID == actor.ID {
+		return parley.Invalid(map[string]string{"active": "you cannot deactivate or reactivate yourself; another admin can"})
+	}
+	return nil
+}
+
+// Deactivates reports whether the patch turns an active user u inactive.
+func (p UserPatch) Deactivates(u User) bool { return p.Active != nil && !*p.Active && u.Active }
 
 // Validate checks the patch.
 func (p UserPatch) Validate() error {
@@ -229,4 +264,16 @@ type Token struct {
 	Prefix    string
 	CreatedAt time.Time
 	RevokedAt *time.Time
+	// LastUsedAt is when it last authenticated, to TokenUseResolution.
+	LastUsedAt *time.Time
 }
+
+// ReasonUserDeactivated is the reason of the assignee change that puts a
+// deactivated user's conversation back in the queue.
+const ReasonUserDeactivated = "user_deactivated"
+
+// ReleasedOnDeactivation are the statuses of the conversations a
+// deactivated user gives up: every one that could come back to its
+// assignee. A closed one starts afresh, unassigned, when the contact
+// texts again, so it keeps who handled it.
+var ReleasedOnDeactivation = []Status{StatusNew, StatusOpen, StatusPending, StatusSnoozed, StatusResolved}

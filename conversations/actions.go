@@ -49,17 +49,29 @@ func CanSee(u User, c Conversation) bool {
 // notes): the same people who may see it.
 func CanAct(u User, c Conversation) bool { return CanSee(u, c) }
 
-// CanReply reports whether u may text the contact of c: when c is
-// assigned to someone else, only an admin may step in.
-func CanReply(u User, c Conversation) bool {
+// Why the sending rule refuses a text (SendRefusal). They are also the
+// reasons a quick message gives for a recipient it skips.
+const (
+	// RefusedNotAssigned: nobody has the conversation, and texting into it
+	// would open it to the sender; only those who see every conversation
+	// may take it that way.
+	RefusedNotAssigned = "not_assigned_to_you"
+	// RefusedAssignedElsewhere: it is a colleague's; only an admin steps in.
+	RefusedAssignedElsewhere = "assigned_to_someone_else"
+)
+
+// SendRefusal is the one rule for every path that texts a contact in a
+// conversation, replies, quick messages and campaigns alike: "" when u
+// may text into c, else why not. A campaign reaches conversations nobody
+// is assigned to, so only those this rule lets text one run campaigns.
+func SendRefusal(u User, c Conversation) string {
 	switch {
-	case c.AssigneeID == nil:
-		return u.CanViewAll()
-	case *c.AssigneeID == u.ID:
-		return true
-	default:
-		return u.IsAdmin()
+	case c.AssigneeID == nil && !u.CanViewAll():
+		return RefusedNotAssigned
+	case c.AssigneeID != nil && *c.AssigneeID != u.ID && !u.IsAdmin():
+		return RefusedAssignedElsewhere
 	}
+	return ""
 }
 
 // CanAssign reports whether u may change c's assignee: admins and view-all

@@ -18,9 +18,11 @@ type Store interface {
 	CountAccounts(ctx context.Context) (int, error)
 	// CreateAccount creates a tenant with its first admin and API token.
 	CreateAccount(ctx context.Context, name string, admin NewUser, secret TokenSecret, at time.Time) (Account, User, error)
-	// Authenticate finds the user of an unrevoked token by its hash;
-	// EUNAUTHENTICATED when none.
-	Authenticate(ctx context.Context, tokenHash string) (User, error)
+	// Authenticate finds the user of an unrevoked token by its hash and
+	// notes the token's use at `at` (written at most once a
+	// TokenUseResolution); EUNAUTHENTICATED when there is none or the user
+	// was deactivated (User.CheckActive).
+	Authenticate(ctx context.Context, tokenHash string, at time.Time) (User, error)
 
 	GetSettings(ctx context.Context, accountID parley.ID) (Settings, error)
 	// UpdateSettings reads, changes with fn and writes the settings atomically.
@@ -29,7 +31,14 @@ type Store interface {
 	CreateUser(ctx context.Context, accountID parley.ID, u NewUser, secret TokenSecret, at time.Time) (User, Token, error)
 	GetUser(ctx context.Context, accountID, userID parley.ID) (User, error)
 	ListUsers(ctx context.Context, accountID parley.ID, page Page) (users []User, nextCursor string, err error)
+	// UpdateUser applies a patch; one that deactivates the user also
+	// unassigns their conversations (ReleasedOnDeactivation), logging
+	// ReasonUserDeactivated. ECONFLICT (last_admin) when it would leave the
+	// account without an active admin.
 	UpdateUser(ctx context.Context, accountID, userID parley.ID, p UserPatch, at time.Time) (User, error)
+	// ListTokens lists a user's unrevoked tokens; ENOTFOUND when the user
+	// is not the account's.
+	ListTokens(ctx context.Context, accountID, userID parley.ID, page Page) (tokens []Token, nextCursor string, err error)
 	CreateToken(ctx context.Context, accountID, userID parley.ID, secret TokenSecret, at time.Time) (Token, error)
 	// RevokeToken revokes a token of the account; revoking twice is fine.
 	RevokeToken(ctx context.Context, accountID, tokenID parley.ID, at time.Time) error

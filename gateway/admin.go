@@ -18,13 +18,14 @@ type userJSON struct {
 	Role                 string    `json:"role"`
 	ViewAllConversations bool      `json:"view_all_conversations"`
 	Available            bool      `json:"available"`
+	Active               bool      `json:"active"`
 	CreatedAt            time.Time `json:"created_at"`
 	UpdatedAt            time.Time `json:"updated_at"`
 }
 
 func toUserJSON(u conversations.User) userJSON {
 	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), ViewAllConversations: u.ViewAllConversations,
-		Available: u.Available, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Available: u.Available, Active: u.Active, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 func handleGetMe(d *Deps) apiFunc {
@@ -189,11 +190,12 @@ func handlePatchUser(d *Deps) apiFunc {
 			Role                 *string `json:"role"`
 			ViewAllConversations *bool   `json:"view_all_conversations"`
 			Available            *bool   `json:"available"`
+			Active               *bool   `json:"active"`
 		}
 		if err := decode(w, r, &in); err != nil {
 			return err
 		}
-		p := conversations.UserPatch{Name: in.Name, ViewAllConversations: in.ViewAllConversations, Available: in.Available}
+		p := conversations.UserPatch{Name: in.Name, ViewAllConversations: in.ViewAllConversations, Available: in.Available, Active: in.Active}
 		if in.Role != nil {
 			role := conversations.Role(*in.Role)
 			p.Role = &role
@@ -201,16 +203,34 @@ func handlePatchUser(d *Deps) apiFunc {
 		if err := p.Validate(); err != nil {
 			return err
 		}
+		if err := p.Authorize(currentUser(r), id); err != nil {
+			return err
+		}
 		u, err := d.Store.UpdateUser(r.Context(), currentUser(r).AccountID, id, p, d.Clock.Now())
 		if err != nil {
 			return err
 		}
-		if u.Available {
+		// A user back at work takes conversations; a deactivated one's
+		// went back to the queue, for the others to take.
+		if u.Available || p.Active != nil {
 			d.AutoAssign.CapacityFreed(u.AccountID)
 		}
 		writeJSON(w, http.StatusOK, toUserJSON(u))
 		return nil
 	}
+}
+
+// checkTokenOwner lets admins manage anyone's tokens and users their own:
+// 404 for a user of another account, 403 for a colleague's.
+func checkTokenOwner(r *http.Request, d *Deps, userID parley.ID) error {
+	me := currentUser(r)
+	if _, err := d.Store.GetUser(r.Context(), me.AccountID, userID); err != nil {
+		return err
+	}
+	if !me.IsAdmin() && me.ID != userID {
+		return forbidden("only admins manage other users' tokens")
+	}
+	return nil
 }
 
 // handleCreateToken issues another token: admins for anyone, users for themselves.
@@ -224,11 +244,8 @@ func handleCreateToken(d *Deps) apiFunc {
 			return err
 		}
 		me := currentUser(r)
-		if _, err := d.Store.GetUser(r.Context(), me.AccountID, id); err != nil {
+		if err := checkTokenOwner(r, d, id); err != nil {
 			return err
-		}
-		if !me.IsAdmin() && me.ID != id {
-			return forbidden("only admins may create tokens for other users")
 		}
 		secret := conversations.NewTokenSecret()
 		tok, err := d.Store.CreateToken(r.Context(), me.AccountID, id, secret, d.Clock.Now())
@@ -236,6 +253,44 @@ func handleCreateToken(d *Deps) apiFunc {
 			return err
 		}
 		writeJSON(w, http.StatusCreated, tokenJSON{ID: tok.ID, UserID: tok.UserID, Prefix: tok.Prefix, Token: secret.Secret, CreatedAt: tok.CreatedAt})
+		return nil
+	}
+}
+
+// listedTokenJSON is a token as listed: never its secret.
+type listedTokenJSON struct {
+	ID         parley.ID  `json:"id"`
+	UserID     parley.ID  `json:"user_id"`
+	Prefix     string     `json:"prefix"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func toListedTokenJSON(t conversations.Token) listedTokenJSON {
+	return listedTokenJSON{ID: t.ID, UserID: t.UserID, Prefix: t.Prefix, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt}
+}
+
+// handleListTokens lists a user's unrevoked tokens: admins anyone's,
+// users their own.
+func handleListTokens(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		page, err := pageFrom(r)
+		if err != nil {
+			return err
+		}
+		if err := checkTokenOwner(r, d, id); err != nil {
+			return err
+		}
+		me := currentUser(r)
+		tokens, next, err := d.Store.ListTokens(r.Context(), me.AccountID, id, page)
+		if err != nil {
+			return err
+		}
+		writePage(w, tokens, next, toListedTokenJSON)
 		return nil
 	}
 }

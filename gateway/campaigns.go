@@ -49,6 +49,9 @@ func handleCreateCampaign(d *Deps) apiFunc {
 			return err
 		}
 		me := currentUser(r)
+		if err := campaigns.CheckRunner(me); err != nil {
+			return err
+		}
 		now := d.Clock.Now()
 		c := campaigns.Campaign{AccountID: me.AccountID, Name: in.Name, Body: in.Body, Audience: in.Audience, Schedule: in.Schedule,
 			RatePerSecond: in.RatePerSecond, OriginType: in.OriginType, CreatedBy: me.ID, CreatedAt: now, UpdatedAt: now}
@@ -122,6 +125,11 @@ func handleCampaignAction(d *Deps, action campaigns.Action) apiFunc {
 		}
 		if err := decodeOptional(w, r); err != nil {
 			return err
+		}
+		if action.Sends() {
+			if err := campaigns.CheckRunner(currentUser(r)); err != nil {
+				return err
+			}
 		}
 		c, err := d.Campaigns.TransitionCampaign(r.Context(), currentUser(r).AccountID, id, action, d.Clock.Now())
 		if err != nil {

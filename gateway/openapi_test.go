@@ -394,6 +394,8 @@ func TestOpenAPISchemasMatchResponses(t *testing.T) {
 		{"#/components/schemas/Error/properties/error", errorDetail{}},
 		{"#/components/schemas/User", userJSON{}},
 		{"#/components/schemas/Token", tokenJSON{}},
+		{"#/components/schemas/ListedToken", listedTokenJSON{}},
+		{"#/components/schemas/ListedTokenList", list[listedTokenJSON]{}},
 		{"#/components/schemas/Inbox", inboxJSON{}},
 		{"#/components/schemas/Channel", channelJSON{}},
 		{"#/components/schemas/Settings", settingsJSON{}},

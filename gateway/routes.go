@@ -55,6 +55,7 @@ func routes(d *Deps) http.Handler {
 	api("/users", handleCreateUser(d), http.MethodPost)
 	api("/users/{id}", handleGetUser(d), http.MethodGet)
 	api("/users/{id}", handlePatchUser(d), http.MethodPatch)
+	api("/users/{id}/tokens", handleListTokens(d), http.MethodGet)
 	api("/users/{id}/tokens", handleCreateToken(d), http.MethodPost)
 	api("/tokens/{id}", handleRevokeToken(d), http.MethodDelete)
 	api("/inboxes", handleListInboxes(d), http.MethodGet)

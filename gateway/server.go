@@ -98,7 +98,7 @@ func authenticate(d *Deps, next http.Handler) http.Handler {
 			writeError(w, r, parley.Errorf(parley.EUNAUTHENTICATED, "an Authorization: Bearer <token> header is required"))
 			return
 		}
-		user, err := d.Store.Authenticate(r.Context(), conversations.HashToken(strings.TrimSpace(secret)))
+		user, err := d.Store.Authenticate(r.Context(), conversations.HashToken(strings.TrimSpace(secret)), d.Clock.Now())
 		if err != nil {
 			if parley.IsKind(err, parley.EUNAUTHENTICATED) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="invalid_token"`)

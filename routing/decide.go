@@ -21,6 +21,9 @@ type Subject struct {
 
 // Agent is a pool member's state at decision time.
 type Agent struct {
+	// Active is false for a deactivated user, who is never picked, not
+	// even as a contact's sticky user.
+	Active    bool
 	Available bool
 	Load      int // new+open conversations assigned to the user
 }
@@ -95,7 +98,7 @@ func stickyEntry(t Table, s Subject, agents map[parley.ID]Agent, d *Decision) (i
 		listed = true
 	}
 	if listed {
-		d.Passed = append(d.Passed, fmt.Sprintf("the contact's %s, user %s, is unavailable or at capacity", s.Relationship, *s.Sticky))
+		d.Passed = append(d.Passed, fmt.Sprintf("the contact's %s, user %s, is deactivated, unavailable or at capacity", s.Relationship, *s.Sticky))
 	} else {
 		d.Passed = append(d.Passed, fmt.Sprintf("the contact's %s, user %s, is in no matching pool", s.Relationship, *s.Sticky))
 	}
@@ -135,7 +138,7 @@ func pick(e Entry, agents map[parley.ID]Agent) (int, bool) {
 }
 
 func eligible(a Agent, e Entry) bool {
-	return a.Available && (e.Capacity == nil || a.Load < *e.Capacity)
+	return a.Active && a.Available && (e.Capacity == nil || a.Load < *e.Capacity)
 }
 
 func contains(ids []parley.ID, id parley.ID) bool {

@@ -25,11 +25,14 @@ func capacity(n int) *int { return &n }
 func idp(id parley.ID) *parley.ID { return &id }
 
 // free is an available user with no conversations; busy has load of them.
-var free = routing.Agent{Available: true}
+var free = routing.Agent{Active: true, Available: true}
 
-func busy(load int) routing.Agent { return routing.Agent{Available: true, Load: load} }
+func busy(load int) routing.Agent { return routing.Agent{Active: true, Available: true, Load: load} }
 
-var away = routing.Agent{Available: false}
+var away = routing.Agent{Active: true, Available: false}
+
+// gone was deactivated; their own availability says they are free.
+var gone = routing.Agent{Active: false, Available: true}
 
 // everyoneFree makes every listed user available with no load.
 func everyoneFree(ids ...parley.ID) map[parley.ID]routing.Agent {
@@ -166,6 +169,31 @@ func TestDecideStrategies(t *testing.T) {
 			entry:  routing.Entry{Strategy: routing.LeastBusy, UserIDs: []parley.ID{ana, ben}},
 			agents: map[parley.ID]routing.Agent{ana: {Available: false, Load: 0}, ben: busy(9)},
 			want:   idp(ben),
+		},
+		{
+			name:   "priority never picks a deactivated user, first and free as they are",
+			entry:  routing.Entry{Strategy: routing.Priority, UserIDs: []parley.ID{cleo, ana}},
+			agents: map[parley.ID]routing.Agent{cleo: gone, ana: busy(7)},
+			want:   idp(ana),
+		},
+		{
+			name:       "round robin skips a deactivated user at the cursor",
+			entry:      routing.Entry{Strategy: routing.RoundRobin, UserIDs: []parley.ID{ana, ben, cleo}, Cursor: 1},
+			agents:     map[parley.ID]routing.Agent{ana: free, ben: gone, cleo: free},
+			want:       idp(cleo),
+			nextCursor: 0,
+		},
+		{
+			name:   "least busy never picks an idle deactivated user",
+			entry:  routing.Entry{Strategy: routing.LeastBusy, UserIDs: []parley.ID{ana, ben}},
+			agents: map[parley.ID]routing.Agent{ana: gone, ben: busy(9)},
+			want:   idp(ben),
+		},
+		{
+			name:   "a pool of deactivated users: nobody",
+			entry:  routing.Entry{Strategy: routing.Priority, UserIDs: []parley.ID{ana, ben}},
+			agents: map[parley.ID]routing.Agent{ana: gone, ben: gone},
+			want:   nil,
 		},
 		{
 			name:   "least busy ignores users at capacity",
@@ -450,6 +478,13 @@ func TestDecideSticky(t *testing.T) {
 			agents:  map[parley.ID]routing.Agent{ana: free, ben: away, cleo: free, dev: free},
 			want:    ana, sticky: false, entry: 0,
 			passed: "unavailable or at capacity",
+		},
+		{
+			name:    "a deactivated counselor: normal routing, explained",
+			subject: applicant(ben),
+			agents:  map[parley.ID]routing.Agent{ana: free, ben: gone, cleo: free, dev: free},
+			want:    ana, sticky: false, entry: 0,
+			passed: "deactivated",
 		},
 		{
 			name:    "a counselor at capacity: normal routing, explained",

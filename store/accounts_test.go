@@ -29,7 +29,7 @@ func TestCreateAccountAndAuthenticate(t *testing.T) {
 			t.Fatalf("CountAccounts = %d, %v; want 1", n, err)
 		}
 
-		got, err := db.Authenticate(ctx, conversations.HashToken(secret.Secret))
+		got, err := db.Authenticate(ctx, conversations.HashToken(secret.Secret), t0)
 		if err != nil {
 			t.Fatalf("Authenticate with the admin's token: %v", err)
 		}
@@ -46,7 +46,7 @@ func TestCreateAccountAndAuthenticate(t *testing.T) {
 		if tok.Prefix != second.Prefix || tok.UserID != admin.ID {
 			t.Errorf("CreateToken = %+v", tok)
 		}
-		if _, err := db.Authenticate(ctx, conversations.HashToken(second.Secret)); err != nil {
+		if _, err := db.Authenticate(ctx, conversations.HashToken(second.Secret), t0); err != nil {
 			t.Fatalf("Authenticate with the second token: %v", err)
 		}
 
@@ -60,19 +60,19 @@ func TestCreateAccountAndAuthenticate(t *testing.T) {
 			{"revoking", func() error { return db.RevokeToken(ctx, acc.ID, tok.ID, t0.Add(time.Hour)) }, ""},
 			{"revoking twice", func() error { return db.RevokeToken(ctx, acc.ID, tok.ID, t0.Add(2*time.Hour)) }, ""},
 			{"revoked token", func() error {
-				_, err := db.Authenticate(ctx, conversations.HashToken(second.Secret))
+				_, err := db.Authenticate(ctx, conversations.HashToken(second.Secret), t0)
 				return err
 			}, parley.EUNAUTHENTICATED},
 			{"first token still works", func() error {
-				_, err := db.Authenticate(ctx, conversations.HashToken(secret.Secret))
+				_, err := db.Authenticate(ctx, conversations.HashToken(secret.Secret), t0)
 				return err
 			}, ""},
 			{"unknown token", func() error {
-				_, err := db.Authenticate(ctx, conversations.HashToken("prl_nope"))
+				_, err := db.Authenticate(ctx, conversations.HashToken("prl_nope"), t0)
 				return err
 			}, parley.EUNAUTHENTICATED},
 			{"the secret itself is not the hash", func() error {
-				_, err := db.Authenticate(ctx, secret.Secret)
+				_, err := db.Authenticate(ctx, secret.Secret, t0)
 				return err
 			}, parley.EUNAUTHENTICATED},
 			{"token for another account's user", func() error {
@@ -105,7 +105,7 @@ func TestCreateUser(t *testing.T) {
 		if u.Role != conversations.RoleAgent || !u.Available || tok.UserID != u.ID {
 			t.Errorf("CreateUser = %+v, %+v", u, tok)
 		}
-		if got, err := db.Authenticate(ctx, secret.Hash); err != nil || got.ID != u.ID {
+		if got, err := db.Authenticate(ctx, secret.Hash, t0); err != nil || got.ID != u.ID {
 			t.Errorf("Authenticate new user = %+v, %v", got, err)
 		}
 

@@ -93,9 +93,8 @@ func (db *DB) quickTo(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel
 	if err != nil {
 		return campaigns.QuickSent{}, "", err
 	}
-	if conv.AssigneeID != nil && *conv.AssigneeID != q.Sender.ID && !q.Sender.IsAdmin() {
-		// The same rule as replies: someone else's conversation is theirs.
-		return campaigns.QuickSent{}, campaigns.SkipAssigned, nil
+	if why := conversations.SendRefusal(q.Sender, conv); why != "" {
+		return campaigns.QuickSent{}, why, nil
 	}
 	if conv.AssigneeID == nil {
 		if err := setAssignee(ctx, tx, conv, &q.Sender.ID, &q.Sender, "quick_message", q.At); err != nil {

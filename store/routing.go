@@ -390,19 +390,20 @@ func loadAgents(ctx context.Context, q sqlx.QueryerContext, accountID parley.ID,
 	if len(ids) == 0 {
 		return agents, nil
 	}
-	query, args, err := sqlx.In(`SELECT id, available FROM users WHERE account_id = ? AND id IN (?)`, accountID, ids)
+	query, args, err := sqlx.In(`SELECT id, active, available FROM users WHERE account_id = ? AND id IN (?)`, accountID, ids)
 	if err != nil {
 		return nil, err
 	}
 	var users []struct {
 		ID        int64 `db:"id"`
+		Active    bool  `db:"active"`
 		Available bool  `db:"available"`
 	}
 	if err := sqlx.SelectContext(ctx, q, &users, rebind(q, query), args...); err != nil {
 		return nil, translate(err)
 	}
 	for _, u := range users {
-		agents[parley.ID(u.ID)] = routing.Agent{Available: u.Available}
+		agents[parley.ID(u.ID)] = routing.Agent{Active: u.Active, Available: u.Available}
 	}
 	query, args, err = sqlx.In(`SELECT assignee_id, COUNT(*) AS load FROM conversations
 WHERE account_id = ? AND assignee_id IN (?) AND status IN ('new', 'open') GROUP BY assignee_id`, accountID, ids)

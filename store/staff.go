@@ -77,12 +77,15 @@ func (db *DB) Assign(ctx context.Context, a conversations.Assignment) (conversat
 			return parley.Errorf(parley.EFORBIDDEN, "only admins, users who see all conversations and the assignee may reassign it")
 		}
 		if a.AssigneeID != nil {
-			var one int
-			err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM users WHERE account_id = ? AND id = ?`), a.AccountID, *a.AssigneeID)
+			var active bool
+			err := tx.GetContext(ctx, &active, tx.Rebind(`SELECT active FROM users WHERE account_id = ? AND id = ?`), a.AccountID, *a.AssigneeID)
 			if parley.IsKind(translate(err), parley.ENOTFOUND) {
 				return parley.Invalid(map[string]string{"assignee_id": "no such user"})
 			} else if err != nil {
 				return err
+			}
+			if !active {
+				return parley.Invalid(map[string]string{"assignee_id": "this user was deactivated"})
 			}
 		}
 		if err := setAssignee(ctx, tx, conv, a.AssigneeID, &a.Actor, "assigned", a.At); err != nil {
@@ -162,7 +165,10 @@ func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversati
 		if err != nil {
 			return err
 		}
-		if !conversations.CanReply(r.Author, conv) {
+		switch conversations.SendRefusal(r.Author, conv) {
+		case conversations.RefusedNotAssigned:
+			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you; assign it to yourself or ask an admin")
+		case conversations.RefusedAssignedElsewhere:
 			return parley.Errorf(parley.EFORBIDDEN, "this conversation is assigned to someone else")
 		}
 		if conv.OptedOut {

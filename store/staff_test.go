@@ -685,3 +685,82 @@ func TestConcurrentSameStaffActionsApplyOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestQuickMessageFollowsTheSendingRule(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		ann := a.staffUser(t, "ann@example.com", conversations.RoleAgent, false)
+		ben := a.staffUser(t, "ben@example.com", conversations.RoleAgent, false)
+		vic := a.staffUser(t, "vic@example.com", conversations.RoleAgent, true)
+		seq := 0
+		tests := []struct {
+			name         string
+			sender       conversations.User
+			assignee     *parley.ID // of the phone's conversation; none when noConv
+			noConv       bool
+			skip         string
+			wantAssignee *parley.ID
+		}{
+			{"an agent into a colleague's conversation", ben, &ann.ID, false, campaigns.SkipAssigned, &ann.ID},
+			{"an agent into an unassigned conversation", ben, nil, false, campaigns.SkipNotAssigned, nil},
+			{"a view-all agent into an unassigned one takes it", vic, nil, false, "", &vic.ID},
+			{"an agent into their own conversation", ann, &ann.ID, false, "", &ann.ID},
+			{"an admin into an agent's conversation", a.admin, &ann.ID, false, "", &ann.ID},
+			{"an agent to a phone with no conversation gets it", ben, nil, true, "", &ben.ID},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				seq++
+				phone := fmt.Sprintf("+1415555%04d", 7000+seq)
+				var conv conversations.Conversation
+				if !tt.noConv {
+					conv = a.receive(t, text{from: phone, body: "hello"}).Conversation
+					if tt.assignee != nil {
+						conv = a.staffAssign(t, a.admin, conv.ID, tt.assignee, t0)
+					}
+				}
+				before, events := len(outbox(t, db)), len(eventTypes(t, db, conv.ID))
+				q := campaigns.QuickMessage{AccountID: a.account.ID, Sender: tt.sender, ChannelID: a.channel.ID, Body: "Hello", To: []string{phone},
+					At: t0.Add(time.Minute)}
+				phones, _, err := q.Recipients()
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := db.QueueQuickMessage(ctx, q, phones)
+				if err != nil {
+					t.Fatalf("QueueQuickMessage: %v", err)
+				}
+				if tt.skip != "" {
+					if len(res.Messages) != 0 || len(res.Skipped) != 1 || res.Skipped[0] != (campaigns.QuickSkip{To: phone, Reason: tt.skip}) {
+						t.Fatalf("result = %+v; want %s skipped: %s", res, phone, tt.skip)
+					}
+					got, err := db.GetConversation(ctx, a.account.ID, conv.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if rtWho(got.AssigneeID) != rtWho(tt.wantAssignee) || got.Status != conv.Status || !got.UpdatedAt.Equal(conv.UpdatedAt) {
+						t.Errorf("a skipped conversation changed: %+v; want it as it was: %+v", got, conv)
+					}
+					if n := len(outbox(t, db)); n != before {
+						t.Errorf("a skipped recipient queued %d texts", n-before)
+					}
+					if n := len(eventTypes(t, db, conv.ID)); n != events {
+						t.Errorf("a skipped recipient's conversation got %d events", n-events)
+					}
+					return
+				}
+				if len(res.Messages) != 1 || len(res.Skipped) != 0 {
+					t.Fatalf("result = %+v; want the text queued", res)
+				}
+				got, err := db.GetConversation(ctx, a.account.ID, res.Messages[0].ConversationID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rtWho(got.AssigneeID) != rtWho(tt.wantAssignee) {
+					t.Errorf("assignee after = %s; want %s", rtWho(got.AssigneeID), rtWho(tt.wantAssignee))
+				}
+			})
+		}
+	})
+}

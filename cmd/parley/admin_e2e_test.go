@@ -669,10 +669,10 @@ func TestAccountsAreIsolated(t *testing.T) {
 		}
 		return ""
 	}
-	if err := run(context.Background(), []string{"account", "create", "--name", "Acme", "--token", "acme-token"}, getenv, &out, &out); err != nil {
+	if err := run(context.Background(), []string{"account", "create", "--name", "Acme", "--token", "acme-admin-token-000000000000000000"}, getenv, &out, &out); err != nil {
 		t.Fatalf("account create: %v\n%s", err, out.String())
 	}
-	const acme = "acme-token"
+	const acme = "acme-admin-token-000000000000000000"
 	acmeMe := e.must(200, e.call(acme, "GET", "/v1/me", nil))
 	if acmeMe["role"] != "admin" || acmeMe["id"] == adminID {
 		t.Fatalf("acme admin = %v", acmeMe)

@@ -193,13 +193,15 @@ func (m *Main) bootstrap(ctx context.Context) error {
 	if err != nil || n > 0 {
 		return err
 	}
-	secret := conversations.TokenSecretFrom(m.Config.BootstrapToken)
 	generated := m.Config.BootstrapToken == ""
+	var secret conversations.TokenSecret
 	if generated {
 		secret = conversations.NewTokenSecret()
 		if err := writeSecretFile(m.Config.TokenFile, secret.Secret); err != nil {
 			return err
 		}
+	} else if secret, err = operatorSecret("PARLEY_BOOTSTRAP_TOKEN", m.Config.BootstrapToken); err != nil {
+		return err
 	}
 	admin := conversations.NewUser{Email: "admin@parley.local", Name: "Admin", Role: conversations.RoleAdmin}
 	if _, _, err := m.DB.CreateAccount(ctx, "default", admin, secret, m.Clock.Now()); err != nil {
@@ -212,6 +214,17 @@ func (m *Main) bootstrap(ctx context.Context) error {
 	}
 	ev.Msg("bootstrapped an empty database")
 	return nil
+}
+
+// operatorSecret wraps a token the operator chose; setting names it in
+// the error, e.g. "--token must be at least 32 characters".
+func operatorSecret(setting, token string) (conversations.TokenSecret, error) {
+	secret, err := conversations.TokenSecretFrom(token)
+	var pe *parley.Error
+	if errors.As(err, &pe) {
+		return secret, fmt.Errorf("%s %s", setting, pe.Message)
+	}
+	return secret, err
 }
 
 // writeSecretFile writes a secret readable by its owner only.

@@ -448,7 +448,7 @@ FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.c
 }
 
 // crashToken is the bootstrap admin's token of the processes.
-const crashToken = "e2e-crash-admin-token"
+const crashToken = "e2e-crash-admin-token-00000000000"
 
 // campaignTexts are the texts with the campaign's body.
 func campaignTexts(msgs []twiliotest.Message, body string) []twiliotest.Message {

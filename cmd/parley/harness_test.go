@@ -52,7 +52,7 @@ func boot(t testing.TB, dbURL string, opts ...envOption) *env {
 	t.Cleanup(fake.Close)
 
 	cfg := Config{
-		Addr: "127.0.0.1:0", DatabaseURL: dbURL, PublicURL: publicURL, BootstrapToken: "e2e-admin-token",
+		Addr: "127.0.0.1:0", DatabaseURL: dbURL, PublicURL: publicURL, BootstrapToken: "e2e-admin-token-00000000000000000",
 		LogLevel: "debug", LogFormat: "json", TwilioAPIURL: fake.URL, TokenFile: filepath.Join(t.TempDir(), "token"),
 	}
 	fc := twiliotest.Config{Accounts: map[string]string{accountSID: authToken}, PublicURL: publicURL,

@@ -157,7 +157,9 @@ func runAccountCreate(ctx context.Context, args []string, getenv func(string) st
 	}
 	secret := conversations.NewTokenSecret()
 	if token != "" {
-		secret = conversations.TokenSecretFrom(token)
+		if secret, err = operatorSecret("--token", token); err != nil {
+			return err
+		}
 	}
 	admin := conversations.NewUser{Email: email, Name: "Admin", Role: conversations.RoleAdmin}
 	if err := admin.Validate(); err != nil {

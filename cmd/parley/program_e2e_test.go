@@ -93,17 +93,17 @@ func TestMigrateThenAccountCreateThenServe(t *testing.T) {
 		t.Fatalf("migrate: %v %q", err, out.String())
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"account", "create", "--name", "Acme", "--token", "acme-admin-token"}, env, &out, &out); err != nil {
+	if err := run(context.Background(), []string{"account", "create", "--name", "Acme", "--token", "acme-admin-token-000000000000000000"}, env, &out, &out); err != nil {
 		t.Fatalf("account create: %v %q", err, out.String())
 	}
-	if !strings.Contains(out.String(), "acme-admin-token") {
+	if !strings.Contains(out.String(), "acme-admin-token-000000000000000000") {
 		t.Errorf("account create must print the admin token: %q", out.String())
 	}
 	if err := run(context.Background(), []string{"account", "create"}, env, &out, io.Discard); err == nil {
 		t.Error("account create without --name succeeded")
 	}
 	e := boot(t, dbURL, func(c *Config, _ *twiliotestConfig) { c.BootstrapToken = "" })
-	if r := e.call("acme-admin-token", "GET", "/v1/me", nil); r.Status != 200 {
+	if r := e.call("acme-admin-token-000000000000000000", "GET", "/v1/me", nil); r.Status != 200 {
 		t.Errorf("the created account's admin cannot sign in: %d", r.Status)
 	}
 	if _, err := os.Stat(e.main.Config.TokenFile); !os.IsNotExist(err) {

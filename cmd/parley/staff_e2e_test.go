@@ -78,10 +78,10 @@ func (e *env) staffSecondAccount() string {
 		}
 		return ""
 	}
-	if err := run(context.Background(), []string{"account", "create", "--name", "Acme", "--token", "acme-token"}, getenv, &out, &out); err != nil {
+	if err := run(context.Background(), []string{"account", "create", "--name", "Acme", "--token", "acme-admin-token-000000000000000000"}, getenv, &out, &out); err != nil {
 		e.t.Fatalf("account create: %v\n%s", err, out.String())
 	}
-	return "acme-token"
+	return "acme-admin-token-000000000000000000"
 }
 
 // staffEventsOf keeps the events of one type.

@@ -1,0 +1,197 @@
+package store_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/routing"
+	"github.com/parleyhq/parley/store"
+)
+
+// setActive deactivates or reactivates a user of the tenant.
+func (tn *tenant) setActive(t testing.TB, userID parley.ID, on bool, at time.Time) conversations.User {
+	t.Helper()
+	u, err := tn.db.UpdateUser(ctx, tn.account.ID, userID, conversations.UserPatch{Active: &on}, at)
+	if err != nil {
+		t.Fatalf("UpdateUser(active=%v): %v", on, err)
+	}
+	return u
+}
+
+// newToken gives a user of the tenant another token and returns its secret.
+func (tn *tenant) newToken(t testing.TB, userID parley.ID) (conversations.Token, string) {
+	t.Helper()
+	secret := conversations.NewTokenSecret()
+	tok, err := tn.db.CreateToken(ctx, tn.account.ID, userID, secret, t0)
+	if err != nil {
+		t.Fatalf("CreateToken: %v", err)
+	}
+	return tok, secret.Secret
+}
+
+func authenticate(db *store.DB, secret string, at time.Time) error {
+	_, err := db.Authenticate(ctx, conversations.HashToken(secret), at)
+	return err
+}
+
+func TestDeactivateUser(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		d := newDesk(t, db, sidA, bizA, 2)
+		d.autoAssignment(t, true)
+		ana, ben := d.staff[0].ID, d.staff[1].ID
+		// ana is first in line and the contact's counselor: everything
+		// would go to her but for her deactivation.
+		tb := d.table(t, "Admissions", false, routing.Entry{UserIDs: []parley.ID{ana, ben}, Strategy: routing.Priority})
+		d.contactType(t, "applicant", "counselor", &tb)
+		d.contact(t, "applicant", nil, rtPhone(1), rtPhone(2))
+		first := d.textFrom(t, rtPhone(1), 0)
+		if dec := d.autoAssign(t, first.ID); rtWho(dec.UserID) != ana.String() {
+			t.Fatalf("before: %+v; want ana", dec)
+		}
+		resolved, closed, bens := d.textFrom(t, rtPhone(3), time.Minute), d.textFrom(t, rtPhone(4), time.Minute), d.textFrom(t, rtPhone(5), time.Minute)
+		for _, c := range []conversations.Conversation{resolved, closed} {
+			d.staffAssign(t, d.admin, c.ID, &ana, t0)
+		}
+		d.staffAssign(t, d.admin, bens.ID, &ben, t0)
+		d.resolve(t, resolved.ID)
+		exec(t, db, `UPDATE conversations SET status = 'closed' WHERE id = ?`, closed.ID)
+		_, kept := d.newToken(t, ana)
+		revokedTok, revoked := d.newToken(t, ana)
+		if err := db.RevokeToken(ctx, d.account.ID, revokedTok.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+
+		at := t0.Add(2 * time.Hour)
+		if u := d.setActive(t, ana, false, at); u.Active || !u.Available {
+			t.Fatalf("after deactivating: %+v; want inactive, availability untouched", u)
+		}
+
+		wantKind(t, authenticate(db, kept, at), parley.EUNAUTHENTICATED)
+		for _, c := range []conversations.Conversation{first, resolved} {
+			if got := d.assignee(t, c.ID); got != nil {
+				t.Errorf("conversation %d still assigned to %v", c.ID, *got)
+			}
+			evs := d.assigneeEvents(t, c.ID)
+			last := evs[len(evs)-1]
+			if last.Data["reason"] != conversations.ReasonUserDeactivated || last.ActorType != conversations.ActorSystem || !last.CreatedAt.Equal(at) {
+				t.Errorf("conversation %d's last assignee event = %+v; want the system's, reason %s", c.ID, last, conversations.ReasonUserDeactivated)
+			}
+		}
+		if got := d.assignee(t, closed.ID); rtWho(got) != ana.String() {
+			t.Errorf("a closed conversation's assignee = %s; want ana kept (who handled it)", rtWho(got))
+		}
+		if got := d.assignee(t, bens.ID); rtWho(got) != ben.String() {
+			t.Errorf("a colleague's conversation went to %s", rtWho(got))
+		}
+
+		waiting, err := db.WaitingConversations(ctx, d.account.ID, routing.Waiting{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(waiting) != 1 || waiting[0].ID != first.ID {
+			t.Fatalf("waiting = %+v; want the new conversation back in the queue", waiting)
+		}
+		if dec := d.autoAssign(t, first.ID); rtWho(dec.UserID) != ben.String() || dec.Sticky {
+			t.Fatalf("the sweep's decision: %+v; want ben, never the deactivated counselor", dec)
+		}
+		second := d.textFrom(t, rtPhone(2), 3*time.Hour) // the counselor's contact again
+		if dec := d.autoAssign(t, second.ID); rtWho(dec.UserID) != ben.String() {
+			t.Fatalf("the contact's next conversation: %+v; want ben", dec)
+		}
+
+		_, err = db.Assign(ctx, conversations.Assignment{AccountID: d.account.ID, ConversationID: second.ID, Actor: d.admin, AssigneeID: &ana, At: at})
+		wantKind(t, err, parley.EINVALID)
+
+		d.setActive(t, ana, true, at.Add(time.Hour))
+		if err := authenticate(db, kept, at.Add(time.Hour)); err != nil {
+			t.Errorf("a reactivated user's token: %v; want it working again", err)
+		}
+		wantKind(t, authenticate(db, revoked, at.Add(time.Hour)), parley.EUNAUTHENTICATED)
+	})
+}
+
+func TestDeactivationKeepsAnActiveAdmin(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		other := a.staffUser(t, "boss@example.com", conversations.RoleAdmin, false)
+		a.setActive(t, other.ID, false, t0)
+		agent := conversations.RoleAgent
+		_, err := db.UpdateUser(ctx, a.account.ID, a.admin.ID, conversations.UserPatch{Role: &agent}, t0)
+		wantKind(t, err, parley.ECONFLICT, "last_admin")
+	})
+}
+
+func TestListTokensAndLastUse(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		b := newTenant(t, db, sidB, bizB)
+		ann := a.staffUser(t, "ann@example.com", conversations.RoleAgent, false)
+		first, firstSecret := a.newToken(t, ann.ID)
+		second, _ := a.newToken(t, ann.ID)
+		gone, _ := a.newToken(t, ann.ID)
+		if err := db.RevokeToken(ctx, a.account.ID, gone.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		list := func(page parley.Page) ([]conversations.Token, string) {
+			t.Helper()
+			toks, next, err := db.ListTokens(ctx, a.account.ID, ann.ID, page)
+			if err != nil {
+				t.Fatalf("ListTokens: %v", err)
+			}
+			return toks, next
+		}
+		lastUse := func() *time.Time {
+			t.Helper()
+			toks, _ := list(parley.Page{Limit: 50})
+			for _, tok := range toks {
+				if tok.ID == first.ID {
+					return tok.LastUsedAt
+				}
+			}
+			t.Fatalf("token %d not listed", first.ID)
+			return nil
+		}
+
+		// CreateUser's own token, then the two unrevoked ones.
+		toks, next := list(parley.Page{Limit: 50})
+		if len(toks) != 3 || toks[1].ID != first.ID || toks[2].ID != second.ID || next != "" {
+			t.Fatalf("tokens = %+v (next %q); want the first token and the two unrevoked ones, by id", toks, next)
+		}
+		for _, tok := range toks {
+			if tok.UserID != ann.ID || !strings.HasPrefix(tok.Prefix, "prl_") || tok.LastUsedAt != nil || !tok.CreatedAt.Equal(t0) {
+				t.Errorf("token = %+v; want ann's, prl_ prefix, never used", tok)
+			}
+		}
+		page, next := list(parley.Page{Limit: 2})
+		rest, last := list(parley.Page{Limit: 2, Cursor: next})
+		if len(page) != 2 || next == "" || len(rest) != 1 || rest[0].ID != second.ID || last != "" {
+			t.Errorf("pages = %d (next %q), %d (next %q); want 2 then 1", len(page), next, len(rest), last)
+		}
+		_, _, err := db.ListTokens(ctx, b.account.ID, ann.ID, parley.Page{Limit: 50})
+		wantKind(t, err, parley.ENOTFOUND)
+
+		for _, step := range []struct {
+			at, want time.Duration
+		}{
+			{0, 0},
+			{30 * time.Second, 0}, // within the minute: no write
+			{59 * time.Second, 0},
+			{61 * time.Second, 61 * time.Second},
+			{90 * time.Second, 61 * time.Second},
+			{3 * time.Hour, 3 * time.Hour},
+		} {
+			if err := authenticate(db, firstSecret, t0.Add(step.at)); err != nil {
+				t.Fatal(err)
+			}
+			if got := lastUse(); got == nil || !got.Equal(t0.Add(step.want)) {
+				t.Errorf("used at +%s: last_used_at = %v; want +%s", step.at, got, step.want)
+			}
+		}
+	})
+}
