@@ -21,7 +21,7 @@ import (
 // round trip on a loaded machine cost more than the read.
 //
 // Every instance sees a change at once. This process's own writes
-// (CreateChannel, UpdateSettings) drop everything kept once they commit.
+// (CreateChannel, UpdateChannel, DisconnectChannel, UpdateSettings) drop everything kept once they commit.
 // On PostgreSQL they also notify routesChannel in their transaction, and
 // every instance listens (listenForRouteChanges) and drops its routes on
 // a notification; while an instance is not listening (not yet, or its
@@ -41,7 +41,7 @@ type routeCache struct {
 	mu      sync.Mutex
 	gen     uint64
 	inbound map[inboundRouteKey]cachedRoute[conversations.InboundRoute]
-	status  map[statusRouteKey]cachedRoute[conversations.Channel]
+	status  map[statusRouteKey]cachedRoute[[]conversations.Channel]
 	// ttl is routeTTL unless a test changes it.
 	ttl time.Duration
 	// needsListener: routes are kept only while listening is true
