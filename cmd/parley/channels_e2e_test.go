@@ -144,18 +144,11 @@ func TestAnotherTenantCannotClaimACarrierAccount(t *testing.T) {
 
 // A status callback moves a text only when signed with the token of the
 // channel that sent it. A channel claimed under the same AccountSid before
-// channels were verified (written here straight to the database) cannot
-// forge it; an unknown MessageSid changes nothing.
+// channels were verified (written here straight to the database, before
+// A's) can neither forge A's statuses nor get A's genuine ones refused; an
+// unknown MessageSid changes nothing.
 func TestStatusCallbacksAreVerifiedByTheSendingChannel(t *testing.T) {
 	e := boot(t, "")
-	e.setupChannel(nil)
-	const customer = "+14155550124"
-	e.text(customer, "Hello")
-	convID := e.must(200, e.admin("GET", "/v1/conversations", nil))["data"].([]any)[0].(map[string]any)["id"].(string)
-	msgID := e.must(202, e.admin("POST", "/v1/conversations/"+convID+"/messages", map[string]any{"body": "On its way"}))["id"].(string)
-	e.eventually("the reply sent", func() bool { return e.message(convID, msgID)["status"] == "delivered" })
-	sid := e.message(convID, msgID)["carrier_message_id"].(string)
-
 	b := e.newAccount("legacy")
 	inboxB := e.must(201, e.call(b, "POST", "/v1/inboxes", map[string]any{"name": "Mine", "kind": "support"}))["id"].(string)
 	inboxBID, err := parley.ParseID(inboxB)
@@ -171,6 +164,14 @@ func TestStatusCallbacksAreVerifiedByTheSendingChannel(t *testing.T) {
 		Carrier: conversations.CarrierTwilio, CarrierAccountID: accountSID, PhoneNumber: spareNumber, AuthToken: forgedToken, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+
+	e.setupChannel(nil)
+	const customer = "+14155550124"
+	e.text(customer, "Hello")
+	convID := e.must(200, e.admin("GET", "/v1/conversations", nil))["data"].([]any)[0].(map[string]any)["id"].(string)
+	msgID := e.must(202, e.admin("POST", "/v1/conversations/"+convID+"/messages", map[string]any{"body": "On its way"}))["id"].(string)
+	e.eventually("the reply sent", func() bool { return e.message(convID, msgID)["status"] == "delivered" })
+	sid := e.message(convID, msgID)["carrier_message_id"].(string)
 
 	form := url.Values{"MessageSid": {sid}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"}, "AccountSid": {accountSID}}
 	if r := e.webhookPost("/webhooks/twilio/status", form, forgedToken, true); r.Status != 403 {
