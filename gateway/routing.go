@@ -194,7 +194,9 @@ func handleListRoutingTables(d *Deps) apiFunc {
 }
 
 func handleDeleteRoutingTable(d *Deps) apiFunc {
-	return adminDelete(d.Routing.DeleteRoutingTable)
+	return adminDelete(func(ctx context.Context, accountID, id parley.ID) error {
+		return d.Routing.DeleteRoutingTable(ctx, accountID, id)
+	})
 }
 
 type decisionJSON struct {
