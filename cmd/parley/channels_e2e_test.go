@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
+	"github.com/parleyhq/parley/store/storetest"
 )
 
 // Another tenant's Twilio account, numbers and services.
@@ -134,8 +135,14 @@ func TestAnotherTenantCannotClaimACarrierAccount(t *testing.T) {
 
 	const customer = "+14155550123"
 	e.text(customer, "Hello A")
-	conv := e.must(200, e.admin("GET", "/v1/conversations", nil))["data"].([]any)[0].(map[string]any)
-	convID := conv["id"].(string)
+	// A's messaging service is A's to connect, and its texts reach A.
+	e.must(201, e.admin("POST", "/v1/channels", channelBody(e.admin("GET", "/v1/inboxes", nil).Data()[0]["id"],
+		map[string]any{"phone_number": nil, "messaging_service_sid": serviceSID})))
+	if res, err := e.carrier.SendInbound(context.Background(), twiliotest.Inbound{AccountSid: accountSID, From: "+14155550127",
+		To: spareNumber, MessagingServiceSid: serviceSID, Body: "via the pool"}); err != nil || res.StatusCode != 200 {
+		t.Fatalf("A's text through its service: %v, %v", res.StatusCode, err)
+	}
+	convID := e.must(200, e.admin("GET", "/v1/conversations?contact_phone=%2B14155550123", nil))["data"].([]any)[0].(map[string]any)["id"].(string)
 	msg := e.must(202, e.admin("POST", "/v1/conversations/"+convID+"/messages", map[string]any{"body": "Hi, A here"}))
 	e.eventually("A's reply delivered by A's genuine callbacks", func() bool {
 		return e.message(convID, msg["id"].(string))["status"] == "delivered"
@@ -308,4 +315,47 @@ func TestDisconnectChannel(t *testing.T) {
 	// The number can be connected again, and receives again.
 	e.must(201, e.admin("POST", "/v1/channels", channelBody(ch["inbox_id"], nil)))
 	e.text(customer, "back")
+}
+
+// A token rotated or a channel disconnected on one instance holds on every
+// instance at once: the other drops the routes it kept.
+func TestChannelChangesReachEveryInstance(t *testing.T) {
+	dbURL := storetest.URL(t, "postgres") // skips loudly without PostgreSQL
+	e1 := boot(t, dbURL)
+	e2 := boot(t, dbURL)
+	ch := e1.setupChannel(nil)
+	const newToken = "e2etoken0000000000000000000000ee"
+	const customer = "+14155550128"
+	form := func(n int) url.Values { return inboundForm(customer, "hi", fmt.Sprintf("SM%032d", n)) }
+	if r := e2.webhookPost("/webhooks/twilio/messages", form(1), authToken, true); r.Status != 200 {
+		t.Fatalf("inbound on the second instance: %d", r.Status)
+	}
+
+	e1.carrier.AddAccount(accountSID, newToken)
+	e1.must(200, e1.admin("PATCH", "/v1/channels/"+ch["id"].(string), map[string]any{"auth_token": newToken}))
+	// Within 1.5 s: kept routes expire after 2 s without a notification.
+	n := 1
+	within(t, 1500*time.Millisecond, "the old token refused on the other instance", func() bool {
+		n++
+		return e2.webhookPost("/webhooks/twilio/messages", form(n), authToken, true).Status == 403
+	})
+	if r := e2.webhookPost("/webhooks/twilio/messages", form(n+1), newToken, true); r.Status != 200 {
+		t.Errorf("the new token on the other instance: %d", r.Status)
+	}
+
+	e1.must(204, e1.admin("DELETE", "/v1/channels/"+ch["id"].(string), nil))
+	within(t, 1500*time.Millisecond, "the disconnected channel's webhooks 404 on the other instance", func() bool {
+		n++
+		return e2.webhookPost("/webhooks/twilio/messages", form(n+1), newToken, true).Status == 404
+	})
+}
+
+// within polls cond until it holds, failing the test after d.
+func within(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+	}
 }
