@@ -16,6 +16,7 @@ const (
 	EUNAUTHENTICATED = "unauthenticated" // 401: no or bad credentials
 	ETOOLARGE        = "too_large"       // 413: body over the limit
 	EINTERNAL        = "internal"        // 500: a bug or an outage
+	EUPSTREAM        = "upstream"        // 502: a carrier could not be asked
 	ERATELIMITED     = "rate_limited"    // 429
 )
 

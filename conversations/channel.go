@@ -1,6 +1,7 @@
 package conversations
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"time"
@@ -70,6 +71,40 @@ type Channel struct {
 	// MessagesPerSecond paces sends from this channel; 0: no limit.
 	MessagesPerSecond float64
 	CreatedAt         time.Time
+	// DisconnectedAt is set once an admin disconnected the channel: its
+	// webhooks are refused and nothing more is sent from it.
+	DisconnectedAt *time.Time
+}
+
+// Connected reports whether the channel still receives and sends.
+func (c Channel) Connected() bool { return c.DisconnectedAt == nil }
+
+// Throughput bounds of a paced channel, in messages per second: from a
+// slow international long code to a short code (CARRIERS.md). Outside
+// them a pace means nothing a carrier offers, and a tiny one overflowed
+// the pacing interval into no pacing at all.
+const (
+	MinMessagesPerSecond = 0.01
+	MaxMessagesPerSecond = 1000
+)
+
+// checkMessagesPerSecond says why mps is not a channel's pace, or "".
+func checkMessagesPerSecond(mps float64) string {
+	if mps == 0 || (mps >= MinMessagesPerSecond && mps <= MaxMessagesPerSecond) { // false for NaN
+		return ""
+	}
+	return "must be 0 (no limit) or from 0.01 to 1000"
+}
+
+// checkAuthToken says why token cannot be a carrier auth token, or "".
+func checkAuthToken(token string) string {
+	switch {
+	case strings.TrimSpace(token) == "":
+		return "is required"
+	case len(token) > 200:
+		return "must be at most 200 bytes"
+	}
+	return ""
 }
 
 var (
@@ -102,16 +137,99 @@ func (c *Channel) Validate() error {
 	if !twilioAccountSID.MatchString(c.CarrierAccountID) {
 		fields["account_sid"] = "must be a Twilio Account SID (AC followed by 32 characters)"
 	}
-	if strings.TrimSpace(c.AuthToken) == "" {
-		fields["auth_token"] = "is required"
-	} else if len(c.AuthToken) > 200 {
-		fields["auth_token"] = "must be at most 200 bytes"
+	if why := checkAuthToken(c.AuthToken); why != "" {
+		fields["auth_token"] = why
 	}
-	if c.MessagesPerSecond < 0 || c.MessagesPerSecond > 1000 {
-		fields["messages_per_second"] = "must be from 0 (no limit) to 1000"
+	if why := checkMessagesPerSecond(c.MessagesPerSecond); why != "" {
+		fields["messages_per_second"] = why
 	}
 	if len(fields) > 0 {
 		return parley.Invalid(fields)
 	}
 	return nil
+}
+
+// ChannelPatch changes what an admin may change on a connected channel;
+// nil fields stay as they are. The number, service and carrier account
+// are the channel's identity and never change.
+type ChannelPatch struct {
+	AuthToken            *string
+	InboxID              *parley.ID
+	MessagesPerSecond    *float64
+	CarrierHandlesOptOut *bool
+}
+
+// Validate checks the fields the patch sets.
+func (p ChannelPatch) Validate() error {
+	fields := map[string]string{}
+	if p.AuthToken != nil {
+		if why := checkAuthToken(*p.AuthToken); why != "" {
+			fields["auth_token"] = why
+		}
+	}
+	if p.InboxID != nil && *p.InboxID == 0 {
+		fields["inbox_id"] = "must name an inbox"
+	}
+	if p.MessagesPerSecond != nil {
+		if why := checkMessagesPerSecond(*p.MessagesPerSecond); why != "" {
+			fields["messages_per_second"] = why
+		}
+	}
+	if len(fields) > 0 {
+		return parley.Invalid(fields)
+	}
+	return nil
+}
+
+// Error codes of a channel the carrier does not vouch for.
+const (
+	CodeCarrierCredentialsInvalid  = "carrier_credentials_invalid"
+	CodeNumberNotOnCarrierAccount  = "number_not_on_carrier_account"
+	CodeServiceNotOnCarrierAccount = "messaging_service_not_on_carrier_account"
+	CodeCarrierUnavailable         = "carrier_unavailable"
+	// CodeChannelDisconnected fails the texts still queued on a channel
+	// an admin disconnected, and refuses new ones.
+	CodeChannelDisconnected = "channel_disconnected"
+)
+
+// CarrierVerifier asks the carrier whether a channel's credentials own its
+// number and messaging service. A channel is stored, and a new token
+// kept, only once it said yes: otherwise anyone could claim another
+// tenant's carrier account and answer for its webhooks.
+type CarrierVerifier interface {
+	// VerifyChannel returns nil when the carrier accepts c's credentials
+	// and lists c's number and service on that account; EINVALID with
+	// one of the codes above when it does not; EUPSTREAM when the carrier
+	// cannot be asked.
+	VerifyChannel(ctx context.Context, c Channel) error
+}
+
+// CredentialsRejected is the carrier refusing a channel's credentials.
+func CredentialsRejected() error {
+	return &parley.Error{Kind: parley.EINVALID, Code: CodeCarrierCredentialsInvalid,
+		Message: "the carrier refused this account SID and auth token", Fields: map[string]string{"auth_token": "is not accepted by the carrier for this account_sid"}}
+}
+
+// NotOnCarrierAccount is the channel's number (field "phone_number") or
+// messaging service ("messaging_service_sid") missing from the carrier
+// account its credentials open.
+func NotOnCarrierAccount(field string) error {
+	code, what := CodeNumberNotOnCarrierAccount, "number"
+	if field == "messaging_service_sid" {
+		code, what = CodeServiceNotOnCarrierAccount, "messaging service"
+	}
+	return &parley.Error{Kind: parley.EINVALID, Code: code,
+		Message: "the carrier account of this account SID has no such " + what, Fields: map[string]string{field: "is not on this carrier account"}}
+}
+
+// CarrierUnavailable is a verification the carrier could not answer.
+func CarrierUnavailable(format string, args ...any) error {
+	e := parley.Errorf(parley.EUPSTREAM, format, args...)
+	e.Code = CodeCarrierUnavailable
+	return e
+}
+
+// ChannelDisconnected refuses a text on a disconnected channel.
+func ChannelDisconnected() error {
+	return parley.Conflict(CodeChannelDisconnected, "the channel was disconnected: connect a channel to send from")
 }

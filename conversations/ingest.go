@@ -93,9 +93,10 @@ type IngestStore interface {
 	// messaging service when serviceSID is set, else by business number.
 	// Returns ENOTFOUND when no channel matches.
 	FindInboundRoute(ctx context.Context, carrier, carrierAccountID, to, serviceSID string) (InboundRoute, error)
-	// FindStatusRoute finds a channel of the carrier account, to verify a
-	// status callback's signature. Returns ENOTFOUND when there is none.
-	FindStatusRoute(ctx context.Context, carrier, carrierAccountID string) (Channel, error)
+	// StatusRoutes finds the connected channels of a carrier account, one
+	// for each auth token they hold, to verify a status callback's
+	// signature. Returns ENOTFOUND when there is none.
+	StatusRoutes(ctx context.Context, carrier, carrierAccountID string) ([]Channel, error)
 	// Ingest applies a plan in one transaction: upsert the contact by phone,
 	// find or create the conversation, insert the message (a known carrier
 	// message id is a no-op with Duplicate set), apply the state machine
@@ -103,12 +104,16 @@ type IngestStore interface {
 	Ingest(ctx context.Context, p IngestPlan) (IngestResult, error)
 	// ApplyStatus moves an outbound message's status forward; a status that
 	// ranks lower than the current one is ignored. Returns ENOTFOUND when
-	// no outbound message of the channel's carrier account has that id.
+	// no outbound message of the channel's carrier account has that id (the
+	// receipt is kept for the text until its id is recorded), EFORBIDDEN
+	// when u.ChannelID's token is not the one the text was sent with.
 	ApplyStatus(ctx context.Context, u StatusUpdate) (Message, error)
 }
 
 // StatusUpdate is a delivery receipt.
 type StatusUpdate struct {
+	// ChannelID is the channel whose credentials verified the receipt.
+	ChannelID        parley.ID
 	Carrier          string
 	CarrierAccountID string
 	CarrierMessageID string

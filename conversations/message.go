@@ -61,16 +61,19 @@ func (s MessageStatus) Rank() int {
 
 // Message is one entry of a thread: a text either way, or an internal note.
 type Message struct {
-	ID               parley.ID
-	AccountID        parley.ID
-	ConversationID   parley.ID
-	ChannelID        parley.ID
-	Direction        Direction
-	Kind             MessageKind
-	Body             string
-	MediaURLs        []string
-	Status           MessageStatus
-	ErrorCode        *int
+	ID             parley.ID
+	AccountID      parley.ID
+	ConversationID parley.ID
+	ChannelID      parley.ID
+	Direction      Direction
+	Kind           MessageKind
+	Body           string
+	MediaURLs      []string
+	Status         MessageStatus
+	ErrorCode      *int
+	// ErrorReason says why a text failed when no carrier code does, e.g.
+	// channel_disconnected; "" otherwise.
+	ErrorReason      string
 	CarrierMessageID string
 	AuthorID         *parley.ID
 	CampaignID       *parley.ID

@@ -47,6 +47,13 @@ type Store interface {
 	ListInboxes(ctx context.Context, accountID parley.ID, page Page) (inboxes []Inbox, nextCursor string, err error)
 	CreateChannel(ctx context.Context, c Channel) (Channel, error)
 	ListChannels(ctx context.Context, accountID parley.ID, page Page) (channels []Channel, nextCursor string, err error)
+	GetChannel(ctx context.Context, accountID, channelID parley.ID) (Channel, error)
+	// UpdateChannel applies a validated patch to a connected channel;
+	// ECONFLICT (channel_disconnected) for a disconnected one.
+	UpdateChannel(ctx context.Context, accountID, channelID parley.ID, p ChannelPatch) (Channel, error)
+	// DisconnectChannel disconnects a channel and fails the texts still
+	// queued on it; disconnecting twice is a no-op.
+	DisconnectChannel(ctx context.Context, accountID, channelID parley.ID, at time.Time) error
 
 	// CreateContact creates a contact; ECONFLICT (code phone_taken) when a
 	// phone already belongs to another contact of the account.

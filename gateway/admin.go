@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -296,6 +297,14 @@ func handleListTokens(d *Deps) apiFunc {
 }
 
 func handleRevokeToken(d *Deps) apiFunc {
+	return adminDelete(func(ctx context.Context, accountID, id parley.ID) error {
+		return d.Store.RevokeToken(ctx, accountID, id, d.Clock.Now())
+	})
+}
+
+// adminDelete is an admin's DELETE of the account's {id}: 204 once del
+// did it.
+func adminDelete(del func(ctx context.Context, accountID, id parley.ID) error) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := requireAdmin(r); err != nil {
 			return err
@@ -304,7 +313,7 @@ func handleRevokeToken(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		if err := d.Store.RevokeToken(r.Context(), currentUser(r).AccountID, id, d.Clock.Now()); err != nil {
+		if err := del(r.Context(), currentUser(r).AccountID, id); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -375,14 +384,23 @@ type channelJSON struct {
 	InboundWebhookURL    string    `json:"inbound_webhook_url"`
 	StatusWebhookURL     string    `json:"status_webhook_url"`
 	CreatedAt            time.Time `json:"created_at"`
+	// Status is connected or disconnected; a disconnected channel stays
+	// listed, as its conversations and history do.
+	Status         string     `json:"status"`
+	DisconnectedAt *time.Time `json:"disconnected_at"`
 }
 
 // toChannelJSON never includes the auth token.
 func (d *Deps) toChannelJSON(c conversations.Channel) channelJSON {
-	return channelJSON{ID: c.ID, Carrier: c.Carrier, PhoneNumber: c.PhoneNumber, MessagingServiceSID: c.MessagingServiceSID,
+	out := channelJSON{ID: c.ID, Carrier: c.Carrier, PhoneNumber: c.PhoneNumber, MessagingServiceSID: c.MessagingServiceSID,
 		InboxID: c.InboxID, AccountSID: c.CarrierAccountID, CarrierHandlesOptOut: c.CarrierHandlesOptOut, MessagesPerSecond: c.MessagesPerSecond,
 		InboundWebhookURL: d.PublicURL + "/webhooks/" + c.Carrier + "/messages",
-		StatusWebhookURL:  d.PublicURL + "/webhooks/" + c.Carrier + "/status", CreatedAt: c.CreatedAt}
+		StatusWebhookURL:  d.PublicURL + "/webhooks/" + c.Carrier + "/status", CreatedAt: c.CreatedAt,
+		Status: "connected", DisconnectedAt: c.DisconnectedAt}
+	if !c.Connected() {
+		out.Status = "disconnected"
+	}
+	return out
 }
 
 func handleCreateChannel(d *Deps) apiFunc {
@@ -409,6 +427,9 @@ func handleCreateChannel(d *Deps) apiFunc {
 		if err := c.Validate(); err != nil {
 			return err
 		}
+		if err := d.Carrier.VerifyChannel(r.Context(), c); err != nil {
+			return err
+		}
 		c, err := d.Store.CreateChannel(r.Context(), c)
 		if err != nil {
 			return err
@@ -431,4 +452,59 @@ func handleListChannels(d *Deps) apiFunc {
 		writePage(w, chans, next, d.toChannelJSON)
 		return nil
 	}
+}
+
+// handlePatchChannel changes a channel; a new auth token is kept only once
+// the carrier accepts it, so a leaked token can be rotated.
+func handlePatchChannel(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := requireAdmin(r); err != nil {
+			return err
+		}
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			AuthToken            *string    `json:"auth_token"`
+			InboxID              *parley.ID `json:"inbox_id"`
+			MessagesPerSecond    *float64   `json:"messages_per_second"`
+			CarrierHandlesOptOut *bool      `json:"carrier_handles_optout"`
+		}
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		p := conversations.ChannelPatch{AuthToken: in.AuthToken, InboxID: in.InboxID, MessagesPerSecond: in.MessagesPerSecond,
+			CarrierHandlesOptOut: in.CarrierHandlesOptOut}
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		accountID := currentUser(r).AccountID
+		if p.AuthToken != nil {
+			c, err := d.Store.GetChannel(r.Context(), accountID, id)
+			if err != nil {
+				return err
+			}
+			if !c.Connected() {
+				return conversations.ChannelDisconnected()
+			}
+			c.AuthToken = *p.AuthToken
+			if err := d.Carrier.VerifyChannel(r.Context(), c); err != nil {
+				return err
+			}
+		}
+		c, err := d.Store.UpdateChannel(r.Context(), accountID, id, p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, d.toChannelJSON(c))
+		return nil
+	}
+}
+
+// handleDeleteChannel disconnects a channel; its history stays.
+func handleDeleteChannel(d *Deps) apiFunc {
+	return adminDelete(func(ctx context.Context, accountID, id parley.ID) error {
+		return d.Store.DisconnectChannel(ctx, accountID, id, d.Clock.Now())
+	})
 }

@@ -50,6 +50,7 @@ type messageJSON struct {
 	MediaURLs        []string   `json:"media_urls"`
 	Status           *string    `json:"status"` // null for notes: they are never sent
 	ErrorCode        *int       `json:"error_code"`
+	ErrorReason      *string    `json:"error_reason,omitempty"`
 	CarrierMessageID *string    `json:"carrier_message_id"`
 	AuthorID         *parley.ID `json:"author_id"`
 	CampaignID       *parley.ID `json:"campaign_id"`
@@ -63,6 +64,9 @@ func toMessageJSON(m conversations.Message) messageJSON {
 	out := messageJSON{ID: m.ID, ConversationID: m.ConversationID, Direction: string(m.Direction), Kind: string(m.Kind),
 		Body: m.Body, MediaURLs: m.MediaURLs, ErrorCode: m.ErrorCode, AuthorID: m.AuthorID,
 		CampaignID: m.CampaignID, Segments: m.Segments, Encoding: m.Encoding, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+	if m.ErrorReason != "" {
+		out.ErrorReason = &m.ErrorReason
+	}
 	if m.CarrierMessageID != "" {
 		out.CarrierMessageID = &m.CarrierMessageID
 	}

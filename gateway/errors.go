@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	parley.EINVALID:         http.StatusUnprocessableEntity,
 	parley.ERATELIMITED:     http.StatusTooManyRequests,
 	parley.EINTERNAL:        http.StatusInternalServerError,
+	parley.EUPSTREAM:        http.StatusBadGateway,
 }
 
 type errorBody struct {

@@ -518,7 +518,7 @@ func TestOpenAPIConversationAndMessageFields(t *testing.T) {
 			schema: "Message",
 			apiMD: []string{"id", "conversation_id", "direction", "kind", "body", "media_urls", "status", "error_code",
 				"carrier_message_id", "author_id", "campaign_id", "segments", "created_at"},
-			extensions: []string{"encoding", "updated_at"},
+			extensions: []string{"encoding", "updated_at", "error_reason"},
 		},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {

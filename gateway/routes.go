@@ -62,6 +62,8 @@ func routes(d *Deps) http.Handler {
 	api("/inboxes", handleCreateInbox(d), http.MethodPost)
 	api("/channels", handleListChannels(d), http.MethodGet)
 	api("/channels", handleCreateChannel(d), http.MethodPost)
+	api("/channels/{id}", handlePatchChannel(d), http.MethodPatch)
+	api("/channels/{id}", handleDeleteChannel(d), http.MethodDelete)
 
 	api("/contacts", handleListContacts(d), http.MethodGet)
 	api("/contacts", handleCreateContact(d), http.MethodPost)

@@ -194,20 +194,9 @@ func handleListRoutingTables(d *Deps) apiFunc {
 }
 
 func handleDeleteRoutingTable(d *Deps) apiFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := requireAdmin(r); err != nil {
-			return err
-		}
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		if err := d.Routing.DeleteRoutingTable(r.Context(), currentUser(r).AccountID, id); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
+	return adminDelete(func(ctx context.Context, accountID, id parley.ID) error {
+		return d.Routing.DeleteRoutingTable(ctx, accountID, id)
+	})
 }
 
 type decisionJSON struct {

@@ -32,6 +32,8 @@ type Deps struct {
 	Routing   routing.Store
 	Quick     campaigns.QuickStore
 	Campaigns campaigns.CampaignStore
+	// Carrier vouches for a channel's credentials before they are stored.
+	Carrier conversations.CarrierVerifier
 	// AutoAssign is told what may need assigning after a change commits.
 	AutoAssign AutoAssigner
 	// PublicURL is PARLEY_PUBLIC_URL without a trailing slash: webhook
@@ -54,6 +56,9 @@ func NewHandler(d Deps) http.Handler {
 	}
 	if d.AutoAssign == nil {
 		d.AutoAssign = noAutoAssign{}
+	}
+	if d.Carrier == nil {
+		d.Carrier = noCarrier{}
 	}
 	h := routes(&d)
 	// Outermost first: request id and logger, then access log, then
@@ -145,3 +150,11 @@ type noAutoAssign struct{}
 
 func (noAutoAssign) Assign(parley.ID, parley.ID) {}
 func (noAutoAssign) CapacityFreed(parley.ID)     {}
+
+// noCarrier is the CarrierVerifier of a handler built without one: it
+// vouches for nothing, so no channel is stored unverified.
+type noCarrier struct{}
+
+func (noCarrier) VerifyChannel(context.Context, conversations.Channel) error {
+	return conversations.CarrierUnavailable("no carrier client is configured to verify channels")
+}

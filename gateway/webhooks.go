@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/rs/zerolog/hlog"
 
@@ -71,21 +72,22 @@ func handleTwilioStatus(d *Deps) http.Handler {
 		if err != nil {
 			return err
 		}
-		ch, err := d.Store.FindStatusRoute(r.Context(), conversations.CarrierTwilio, form.Get("AccountSid"))
+		chs, err := d.Store.StatusRoutes(r.Context(), conversations.CarrierTwilio, form.Get("AccountSid"))
 		if err != nil {
 			if parley.IsKind(err, parley.ENOTFOUND) {
 				return parley.Errorf(parley.ENOTFOUND, "no channel is connected for this AccountSid")
 			}
 			return err
 		}
-		if !twilio.VerifySignature(ch.AuthToken, d.PublicURL+r.URL.RequestURI(), form, r.Header.Get("X-Twilio-Signature")) {
+		ch, ok := signedBy(chs, d.PublicURL+r.URL.RequestURI(), form, r.Header.Get("X-Twilio-Signature"))
+		if !ok {
 			return forbidden("the X-Twilio-Signature header is missing or wrong")
 		}
 		st, err := twilio.ParseStatus(form)
 		if err != nil {
 			return err
 		}
-		u := conversations.StatusUpdate{Carrier: conversations.CarrierTwilio, CarrierAccountID: st.AccountSid,
+		u := conversations.StatusUpdate{ChannelID: ch.ID, Carrier: conversations.CarrierTwilio, CarrierAccountID: st.AccountSid,
 			CarrierMessageID: st.MessageSid, Status: conversations.MessageStatus(twilio.MessageStatus(st.MessageStatus)), At: d.Clock.Now()}
 		if st.ErrorCode != 0 {
 			u.ErrorCode = &st.ErrorCode
@@ -100,4 +102,15 @@ func handleTwilioStatus(d *Deps) http.Handler {
 		w.WriteHeader(http.StatusOK)
 		return nil
 	})
+}
+
+// signedBy returns the channel whose token signed a status callback. The
+// store applies it only to a text sent with that token.
+func signedBy(chs []conversations.Channel, signedURL string, form url.Values, signature string) (conversations.Channel, bool) {
+	for _, ch := range chs {
+		if twilio.VerifySignature(ch.AuthToken, signedURL, form, signature) {
+			return ch, true
+		}
+	}
+	return conversations.Channel{}, false
 }

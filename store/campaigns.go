@@ -51,17 +51,21 @@ func (r campaignRow) campaign() (campaigns.Campaign, error) {
 func (db *DB) CreateCampaign(ctx context.Context, c campaigns.Campaign) (campaigns.Campaign, error) {
 	var row campaignRow
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var one int
-		err := tx.GetContext(ctx, &one, tx.Rebind(`SELECT 1 FROM channels WHERE account_id = ? AND id = ?`), c.AccountID, c.ChannelID)
-		if parley.IsKind(translate(err), parley.ENOTFOUND) {
-			return parley.Invalid(map[string]string{"channel_id": "no such channel"})
-		} else if err != nil {
+		var connected []bool
+		if err := tx.SelectContext(ctx, &connected, tx.Rebind(`SELECT disconnected_at IS NULL FROM channels WHERE account_id = ? AND id = ?`), c.AccountID, c.ChannelID); err != nil {
 			return err
+		}
+		switch {
+		case len(connected) == 0:
+			return parley.Invalid(map[string]string{"channel_id": "no such channel"})
+		case !connected[0]:
+			return conversations.ChannelDisconnected()
 		}
 		if err := checkAudienceContacts(ctx, tx, c.AccountID, c.Audience.ContactIDs); err != nil {
 			return err
 		}
 		c.Status = campaigns.StatusDraft
+		var err error
 		row, err = insertCampaign(ctx, tx, c)
 		return err
 	})
@@ -177,6 +181,11 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 		target, ok := action.Next(from, c.Recurring() || (c.SendAt != nil && c.SendAt.After(at)))
 		if !ok {
 			return parley.Conflict("campaign_state", "cannot %s a %s campaign", action, from)
+		}
+		if action == campaigns.ActionStart || action == campaigns.ActionResume {
+			if err := requireConnected(ctx, tx, c.ChannelID); err != nil {
+				return err
+			}
 		}
 		// A recurring campaign waits for its next fire time while it is
 		// scheduled; paused or cancelled, it has none.

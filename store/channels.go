@@ -67,17 +67,18 @@ type channelRow struct {
 	CarrierHandlesOptOut bool    `db:"carrier_handles_optout"`
 	MessagesPerSecond    float64 `db:"messages_per_second"`
 	CreatedAt            int64   `db:"created_at"`
+	DisconnectedAt       *int64  `db:"disconnected_at"`
 }
 
 const channelColumns = `id, account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token,
-carrier_handles_optout, messages_per_second, created_at`
+carrier_handles_optout, messages_per_second, created_at, disconnected_at`
 
 func (r channelRow) channel() conversations.Channel {
 	return conversations.Channel{
 		ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), InboxID: parley.ID(r.InboxID), Carrier: r.Carrier,
 		PhoneNumber: r.PhoneNumber, MessagingServiceSID: r.MessagingServiceSID, CarrierAccountID: r.CarrierAccountID,
 		AuthToken: r.AuthToken, CarrierHandlesOptOut: r.CarrierHandlesOptOut, MessagesPerSecond: r.MessagesPerSecond,
-		CreatedAt: fromMS(r.CreatedAt),
+		CreatedAt: fromMS(r.CreatedAt), DisconnectedAt: fromMSPtr(r.DisconnectedAt),
 	}
 }
 
@@ -87,11 +88,7 @@ func (db *DB) CreateChannel(ctx context.Context, c conversations.Channel) (conve
     carrier_handles_optout, messages_per_second, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var inbox int64
-		if err := tx.GetContext(ctx, &inbox, tx.Rebind(`SELECT id FROM inboxes WHERE account_id = ? AND id = ?`), c.AccountID, c.InboxID); err != nil {
-			if parley.IsKind(translate(err), parley.ENOTFOUND) {
-				return parley.Invalid(map[string]string{"inbox_id": "no such inbox"})
-			}
+		if err := checkInbox(ctx, tx, c.AccountID, c.InboxID); err != nil {
 			return err
 		}
 		var id int64
@@ -149,7 +146,7 @@ func (db *DB) findInboundRoute(ctx context.Context, carrier, carrierAccountID, t
 	const q = `SELECT c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
        c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at, a.settings
 FROM channels c JOIN accounts a ON a.id = c.account_id
-WHERE c.carrier = ? AND c.carrier_account_id = ?
+WHERE c.carrier = ? AND c.carrier_account_id = ? AND c.disconnected_at IS NULL
   AND ((c.messaging_service_sid <> '' AND c.messaging_service_sid = ?) OR (c.messaging_service_sid = '' AND c.phone_number = ?))
 ORDER BY c.messaging_service_sid DESC
 LIMIT 1`
@@ -164,18 +161,142 @@ LIMIT 1`
 	return conversations.InboundRoute{Channel: row.channel(), Settings: s}, err
 }
 
-// FindStatusRoute finds a channel of the carrier account.
-func (db *DB) FindStatusRoute(ctx context.Context, carrier, carrierAccountID string) (conversations.Channel, error) {
-	return cachedRead(&db.routes, &db.routes.status, statusRouteKey{carrier, carrierAccountID}, nil, func() (conversations.Channel, error) {
-		return db.findStatusRoute(ctx, carrier, carrierAccountID)
+// StatusRoutes finds the connected channels of the carrier account, one
+// for each auth token they hold (the oldest): a status callback is signed
+// with one of them. Which channel sent the text is ApplyStatus's to check.
+func (db *DB) StatusRoutes(ctx context.Context, carrier, carrierAccountID string) ([]conversations.Channel, error) {
+	return cachedRead(&db.routes, &db.routes.status, statusRouteKey{carrier, carrierAccountID}, nil, func() ([]conversations.Channel, error) {
+		return db.statusRoutes(ctx, carrier, carrierAccountID)
 	})
 }
 
-func (db *DB) findStatusRoute(ctx context.Context, carrier, carrierAccountID string) (conversations.Channel, error) {
+func (db *DB) statusRoutes(ctx context.Context, carrier, carrierAccountID string) ([]conversations.Channel, error) {
+	var rows []channelRow
+	const q = `SELECT ` + channelColumns + ` FROM channels WHERE id IN (
+    SELECT MIN(id) FROM channels WHERE carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL GROUP BY auth_token)
+ORDER BY id`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), carrier, carrierAccountID); err != nil {
+		return nil, translate(err)
+	}
+	if len(rows) == 0 {
+		return nil, parley.Errorf(parley.ENOTFOUND, "no channel is connected for this carrier account")
+	}
+	out := make([]conversations.Channel, len(rows))
+	for i, r := range rows {
+		out[i] = r.channel()
+	}
+	return out, nil
+}
+
+// GetChannel returns a channel of the account, connected or not.
+func (db *DB) GetChannel(ctx context.Context, accountID, id parley.ID) (conversations.Channel, error) {
 	var row channelRow
-	const q = `SELECT ` + channelColumns + ` FROM channels WHERE carrier = ? AND carrier_account_id = ? ORDER BY id LIMIT 1`
-	err := db.db.GetContext(ctx, &row, db.db.Rebind(q), carrier, carrierAccountID)
+	err := db.db.GetContext(ctx, &row, db.db.Rebind(`SELECT `+channelColumns+` FROM channels WHERE account_id = ? AND id = ?`), accountID, id)
 	return row.channel(), translate(err)
+}
+
+// UpdateChannel applies p to a connected channel of the account. Every
+// instance drops its routes: a webhook must be checked with the new token
+// at once.
+func (db *DB) UpdateChannel(ctx context.Context, accountID, id parley.ID, p conversations.ChannelPatch) (conversations.Channel, error) {
+	const q = `UPDATE channels SET auth_token = COALESCE(?, auth_token), inbox_id = COALESCE(?, inbox_id),
+    messages_per_second = COALESCE(?, messages_per_second), carrier_handles_optout = COALESCE(?, carrier_handles_optout)
+WHERE account_id = ? AND id = ?`
+	var out conversations.Channel
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		c, err := lockChannel(ctx, tx, db.dialect, accountID, id)
+		if err != nil {
+			return err
+		}
+		if !c.Connected() {
+			return conversations.ChannelDisconnected()
+		}
+		if p.InboxID != nil {
+			if err := checkInbox(ctx, tx, accountID, *p.InboxID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), p.AuthToken, p.InboxID, p.MessagesPerSecond, p.CarrierHandlesOptOut, accountID, id); err != nil {
+			return err
+		}
+		if out, err = lockChannel(ctx, tx, db.dialect, accountID, id); err != nil {
+			return err
+		}
+		return announceRouteChange(ctx, tx)
+	})
+	db.routes.forget()
+	return out, err
+}
+
+// DisconnectChannel disconnects a channel of the account: its webhooks
+// find no channel from then on, and the texts still queued on it fail with
+// channel_disconnected. A text already handed to the dispatcher finishes
+// its attempt. Disconnecting twice is a no-op.
+func (db *DB) DisconnectChannel(ctx context.Context, accountID, id parley.ID, at time.Time) error {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		c, err := lockChannel(ctx, tx, db.dialect, accountID, id)
+		if err != nil || !c.Connected() {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE channels SET disconnected_at = ? WHERE id = ?`), ms(at), id); err != nil {
+			return err
+		}
+		var queued []struct {
+			ID        int64 `db:"id"`
+			MessageID int64 `db:"message_id"`
+		}
+		if err := tx.SelectContext(ctx, &queued, tx.Rebind(`SELECT id, message_id FROM outbox WHERE channel_id = ? AND state = 'queued'`), id); err != nil {
+			return err
+		}
+		for _, o := range queued {
+			if err := failDisconnected(ctx, tx, parley.ID(o.ID), parley.ID(o.MessageID), at); err != nil {
+				return err
+			}
+		}
+		return announceRouteChange(ctx, tx)
+	})
+	db.routes.forget()
+	return err
+}
+
+// failDisconnected fails a text queued on a disconnected channel and
+// removes it from the outbox.
+func failDisconnected(ctx context.Context, tx *sqlx.Tx, outboxID, msgID parley.ID, at time.Time) error {
+	if err := failMessage(ctx, tx, msgID, 0, at); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET error_reason = ? WHERE id = ?`), conversations.CodeChannelDisconnected, msgID); err != nil {
+		return err
+	}
+	return deleteOutbox(ctx, tx, outboxID)
+}
+
+// lockChannel reads a channel of the account for update.
+func lockChannel(ctx context.Context, tx *sqlx.Tx, d dialect, accountID, id parley.ID) (conversations.Channel, error) {
+	var row channelRow
+	err := tx.GetContext(ctx, &row, tx.Rebind(`SELECT `+channelColumns+` FROM channels WHERE account_id = ? AND id = ?`+d.forUpdate()), accountID, id)
+	return row.channel(), translate(err)
+}
+
+// requireConnected refuses a new text on a disconnected channel.
+func requireConnected(ctx context.Context, tx *sqlx.Tx, channelID parley.ID) error {
+	var disconnected *int64
+	if err := tx.GetContext(ctx, &disconnected, tx.Rebind(`SELECT disconnected_at FROM channels WHERE id = ?`), channelID); err != nil {
+		return err
+	}
+	if disconnected != nil {
+		return conversations.ChannelDisconnected()
+	}
+	return nil
+}
+
+func checkInbox(ctx context.Context, tx *sqlx.Tx, accountID, inboxID parley.ID) error {
+	var inbox int64
+	err := tx.GetContext(ctx, &inbox, tx.Rebind(`SELECT id FROM inboxes WHERE account_id = ? AND id = ?`), accountID, inboxID)
+	if parley.IsKind(translate(err), parley.ENOTFOUND) {
+		return parley.Invalid(map[string]string{"inbox_id": "no such inbox"})
+	}
+	return err
 }
 
 // BookTurn books a paced channel's next turn in the shared next_turn_us:

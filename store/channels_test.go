@@ -136,23 +136,34 @@ func TestFindInboundRoute(t *testing.T) {
 	})
 }
 
-func TestFindStatusRoute(t *testing.T) {
+// A status callback is checked against each token the carrier account's
+// connected channels hold: one channel per token, disconnected ones left out.
+func TestStatusRoutes(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		a := newTenant(t, db, sidA, bizA)
 		a.addChannel(t, conversations.Channel{CarrierAccountID: sidA, MessagingServiceSID: mgA})
-		newTenant(t, db, sidB, bizB)
+		// A channel another tenant claimed under A's carrier account
+		// before channels were verified: its token is another.
+		b := newTenant(t, db, sidB, bizB)
+		claimed := b.addChannel(t, conversations.Channel{CarrierAccountID: sidA, PhoneNumber: bizA2, AuthToken: "b-token"})
 
-		ch, err := db.FindStatusRoute(ctx, conversations.CarrierTwilio, sidA)
+		chs, err := db.StatusRoutes(ctx, conversations.CarrierTwilio, sidA)
 		if err != nil {
-			t.Fatalf("FindStatusRoute: %v", err)
+			t.Fatalf("StatusRoutes: %v", err)
 		}
-		if ch.AccountID != a.account.ID || ch.CarrierAccountID != sidA || ch.AuthToken != a.channel.AuthToken {
-			t.Errorf("FindStatusRoute = %+v; want a channel of %s", ch, sidA)
+		if len(chs) != 2 || chs[0].ID != a.channel.ID || chs[1].ID != claimed.ID {
+			t.Errorf("StatusRoutes = %+v; want A's first channel and the claimed one", chs)
 		}
-		_, err = db.FindStatusRoute(ctx, conversations.CarrierTwilio, "AC"+strings.Repeat("c", 32))
+		if err := db.DisconnectChannel(ctx, b.account.ID, claimed.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		if chs, err = db.StatusRoutes(ctx, conversations.CarrierTwilio, sidA); err != nil || len(chs) != 1 || chs[0].ID != a.channel.ID {
+			t.Errorf("after disconnecting the claimed channel: %+v, %v", chs, err)
+		}
+		_, err = db.StatusRoutes(ctx, conversations.CarrierTwilio, "AC"+strings.Repeat("c", 32))
 		wantKind(t, err, parley.ENOTFOUND)
-		_, err = db.FindStatusRoute(ctx, "telnyx", sidA)
+		_, err = db.StatusRoutes(ctx, "telnyx", sidA)
 		wantKind(t, err, parley.ENOTFOUND)
 	})
 }
@@ -242,11 +253,30 @@ func TestRoutesFollowChanges(t *testing.T) {
 		setHelp(t, other, "help, changed by another instance")
 		eventually(t, "another instance's settings", func() bool { return route(t, "").Settings.HelpText == "help, changed by another instance" })
 
-		// A status callback's channel is kept likewise.
-		ch, err := db.FindStatusRoute(ctx, conversations.CarrierTwilio, sidA)
-		if err != nil || ch.ID != a.channel.ID {
-			t.Fatalf("FindStatusRoute = %d, %v; want the first channel %d", ch.ID, err, a.channel.ID)
+		// A status callback's channels are kept likewise.
+		chs, err := db.StatusRoutes(ctx, conversations.CarrierTwilio, sidA)
+		if err != nil || len(chs) != 1 || chs[0].ID != a.channel.ID {
+			t.Fatalf("StatusRoutes = %+v, %v; want the first channel %d", chs, err, a.channel.ID)
 		}
+
+		// A token rotated or a channel disconnected by another instance
+		// is seen by the webhooks here: the old token stops working.
+		rotated := "rotated-token"
+		if _, err := other.UpdateChannel(ctx, a.account.ID, a.channel.ID, conversations.ChannelPatch{AuthToken: &rotated}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "another instance's new token", func() bool { return route(t, "").Channel.AuthToken == rotated })
+		eventually(t, "another instance's new token for status callbacks", func() bool {
+			chs, err := db.StatusRoutes(ctx, conversations.CarrierTwilio, sidA)
+			return err == nil && slices.ContainsFunc(chs, func(c conversations.Channel) bool { return c.AuthToken == rotated })
+		})
+		if err := other.DisconnectChannel(ctx, a.account.ID, a.channel.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "another instance's disconnection", func() bool {
+			_, err := db.FindInboundRoute(ctx, conversations.CarrierTwilio, sidA, bizA, "")
+			return parley.IsKind(err, parley.ENOTFOUND)
+		})
 	})
 }
 

@@ -513,6 +513,7 @@ type messageRow struct {
 	MediaURLs        string  `db:"media_urls"`
 	Status           string  `db:"status"`
 	ErrorCode        *int    `db:"error_code"`
+	ErrorReason      *string `db:"error_reason"`
 	CarrierMessageID *string `db:"carrier_message_id"`
 	AuthorID         *int64  `db:"author_id"`
 	CampaignID       *int64  `db:"campaign_id"`
@@ -522,7 +523,7 @@ type messageRow struct {
 	UpdatedAt        int64   `db:"updated_at"`
 }
 
-const messageColumns = `id, account_id, conversation_id, channel_id, direction, kind, body, media_urls, status, error_code,
+const messageColumns = `id, account_id, conversation_id, channel_id, direction, kind, body, media_urls, status, error_code, error_reason,
 carrier_message_id, author_id, campaign_id, segments, encoding, created_at, updated_at`
 
 func (r messageRow) message() (conversations.Message, error) {
@@ -532,6 +533,9 @@ func (r messageRow) message() (conversations.Message, error) {
 		Body: r.Body, Status: conversations.MessageStatus(r.Status), ErrorCode: r.ErrorCode, AuthorID: idPtr(r.AuthorID),
 		CampaignID: idPtr(r.CampaignID), Segments: r.Segments, Encoding: r.Encoding,
 		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt),
+	}
+	if r.ErrorReason != nil {
+		m.ErrorReason = *r.ErrorReason
 	}
 	if r.CarrierMessageID != nil {
 		m.CarrierMessageID = *r.CarrierMessageID

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -113,13 +114,14 @@ LIMIT ?` + db.dialect.skipLocked
 	const claim = `UPDATE outbox SET state = 'sending', lease_expires_at = ?, claimed_at = ?, updated_at = ? WHERE id IN (?)`
 	const load = `SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
        c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
-       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at,
+       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at, c.disconnected_at,
        COALESCE(m.campaign_id, 0), COALESCE(cp.rate_per_second, 0)
 FROM outbox o JOIN messages m ON m.id = o.message_id JOIN channels c ON c.id = o.channel_id
 LEFT JOIN campaigns cp ON cp.id = m.campaign_id
 WHERE o.id IN (?) ORDER BY o.priority, o.id`
-	var items []campaigns.OutboxItem
+	var items, stranded []campaigns.OutboxItem
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		items, stranded = nil, nil
 		var due []struct {
 			ID        int64  `db:"id"`
 			State     string `db:"state"`
@@ -157,7 +159,7 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 			c := &r.channelRow
 			if err := rows.Scan(&r.ID, &r.AccountID, &r.MessageID, &r.Purpose, &r.Attempts, &r.ToPhone, &r.Body, &r.MediaURLs,
 				&c.ID, &c.AccountID, &c.InboxID, &c.Carrier, &c.PhoneNumber, &c.MessagingServiceSID, &c.CarrierAccountID,
-				&c.AuthToken, &c.CarrierHandlesOptOut, &c.MessagesPerSecond, &c.CreatedAt, &r.CampaignID, &r.CampaignRate); err != nil {
+				&c.AuthToken, &c.CarrierHandlesOptOut, &c.MessagesPerSecond, &c.CreatedAt, &c.DisconnectedAt, &r.CampaignID, &r.CampaignRate); err != nil {
 				return err
 			}
 			item, err := r.item()
@@ -167,10 +169,36 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 			item.ClaimedAt, item.Reclaimed = reclaimed[r.ID]
 			item.LeasedAt, item.LeaseUntil = fromMS(ms(now)), fromMS(ms(now.Add(lease)))
 			items = append(items, item)
+			if c.DisconnectedAt != nil && !item.Reclaimed {
+				stranded = append(stranded, item)
+			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		return db.failStranded(ctx, tx, &items, stranded, now)
 	})
 	return items, err
+}
+
+// failStranded fails, instead of handing to the dispatcher, the claimed
+// texts of channels disconnected since they were queued (a retry put
+// back, a campaign text queued in the meantime). A reclaimed text may be
+// at the carrier already and is left to the dispatcher to look up.
+func (db *DB) failStranded(ctx context.Context, tx *sqlx.Tx, items *[]campaigns.OutboxItem, stranded []campaigns.OutboxItem, now time.Time) error {
+	if len(stranded) == 0 {
+		return nil
+	}
+	drop := map[parley.ID]bool{}
+	for _, it := range stranded {
+		if err := failDisconnected(ctx, tx, it.ID, it.MessageID, now); err != nil {
+			return err
+		}
+		drop[it.ID] = true
+	}
+	*items = slices.DeleteFunc(*items, func(it campaigns.OutboxItem) bool { return drop[it.ID] })
+	return nil
 }
 
 func (r outboxRow) item() (campaigns.OutboxItem, error) {
@@ -239,7 +267,7 @@ WHERE id = ?`
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), s.CarrierMessageID, s.Status, s.Segments, s.Segments, ms(at), item.MessageID); err != nil {
 			return err
 		}
-		if err := applyEarlyStatuses(ctx, tx, item.MessageID, item.Text.CarrierAccountID, s.CarrierMessageID); err != nil {
+		if err := applyEarlyStatuses(ctx, tx, item.MessageID, item.Text.CarrierAccountID, item.Text.AuthToken, s.CarrierMessageID); err != nil {
 			return err
 		}
 		return deleteOutbox(ctx, tx, item.ID)
@@ -335,8 +363,11 @@ func failMessage(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, code int, at
 // text Parley never sent must not fill the table.
 const earlyStatusTTL = 24 * time.Hour
 
-// ApplyStatus moves an outbound message's status forward. A receipt for an
-// id not (yet) recorded is parked in early_statuses and ENOTFOUND returned.
+// ApplyStatus moves an outbound message's status forward, when the
+// receipt was verified with the token of the channel that sent it
+// (EFORBIDDEN otherwise). A receipt for an id not (yet) recorded is parked
+// in early_statuses with the channel that verified it, and ENOTFOUND
+// returned.
 func (db *DB) ApplyStatus(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
 	var out conversations.Message
 	parked := false
@@ -344,18 +375,26 @@ func (db *DB) ApplyStatus(ctx context.Context, u conversations.StatusUpdate) (co
 		if err := db.dialect.lockCarrierID(ctx, tx, u.CarrierMessageID); err != nil {
 			return err
 		}
-		q := `SELECT m.id, m.account_id FROM messages m JOIN channels c ON c.id = m.channel_id
+		// signed: the receipt was verified with the token of the text's
+		// channel (u.ChannelID's may be another channel of the same
+		// carrier account holding the same token).
+		q := `SELECT m.id, m.account_id, c.auth_token = v.auth_token AS signed
+FROM messages m JOIN channels c ON c.id = m.channel_id JOIN channels v ON v.id = ?
 WHERE m.carrier_message_id = ? AND m.direction = 'outbound' AND c.carrier = ? AND c.carrier_account_id = ?` + db.dialect.forUpdateOf("m")
 		var cur struct {
 			ID        int64 `db:"id"`
 			AccountID int64 `db:"account_id"`
+			Signed    bool  `db:"signed"`
 		}
-		err := tx.GetContext(ctx, &cur, tx.Rebind(q), u.CarrierMessageID, u.Carrier, u.CarrierAccountID)
+		err := tx.GetContext(ctx, &cur, tx.Rebind(q), u.ChannelID, u.CarrierMessageID, u.Carrier, u.CarrierAccountID)
 		if parley.IsKind(translate(err), parley.ENOTFOUND) {
 			parked = true
 			return parkStatus(ctx, tx, u)
 		} else if err != nil {
 			return err
+		}
+		if !cur.Signed {
+			return parley.Errorf(parley.EFORBIDDEN, "the receipt is not signed with the credentials of the channel that sent the text")
 		}
 		if err := advanceStatus(ctx, tx, parley.ID(cur.ID), u.Status, u.ErrorCode, u.At); err != nil {
 			return err
@@ -388,22 +427,25 @@ func parkStatus(ctx context.Context, tx *sqlx.Tx, u conversations.StatusUpdate) 
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM early_statuses WHERE received_at < ?`), ms(u.At.Add(-earlyStatusTTL))); err != nil {
 		return err
 	}
-	const q = `INSERT INTO early_statuses (carrier, carrier_account_id, carrier_message_id, status, error_code, received_at) VALUES (?, ?, ?, ?, ?, ?)`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), u.Carrier, u.CarrierAccountID, u.CarrierMessageID, string(u.Status), u.ErrorCode, ms(u.At))
+	const q = `INSERT INTO early_statuses (carrier, carrier_account_id, carrier_message_id, status, error_code, received_at, channel_id)
+VALUES (?, ?, ?, ?, ?, ?, ?)`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), u.Carrier, u.CarrierAccountID, u.CarrierMessageID, string(u.Status), u.ErrorCode, ms(u.At), u.ChannelID)
 	return err
 }
 
 // applyEarlyStatuses applies the receipts that arrived before the carrier
-// id was recorded, then forgets them.
-func applyEarlyStatuses(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, carrierAccountID, carrierID string) error {
+// id was recorded, then forgets them. Only those verified with the token
+// the text was sent with apply: another channel claiming the same carrier
+// account must not decide what became of this account's text.
+func applyEarlyStatuses(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, carrierAccountID, authToken, carrierID string) error {
 	var early []struct {
 		Status     string `db:"status"`
 		ErrorCode  *int   `db:"error_code"`
 		ReceivedAt int64  `db:"received_at"`
 	}
-	const q = `SELECT status, error_code, received_at FROM early_statuses
-WHERE carrier_message_id = ? AND carrier_account_id = ? ORDER BY id`
-	if err := tx.SelectContext(ctx, &early, tx.Rebind(q), carrierID, carrierAccountID); err != nil || len(early) == 0 {
+	const q = `SELECT e.status, e.error_code, e.received_at FROM early_statuses e JOIN channels v ON v.id = e.channel_id
+WHERE e.carrier_message_id = ? AND e.carrier_account_id = ? AND v.auth_token = ? ORDER BY e.id`
+	if err := tx.SelectContext(ctx, &early, tx.Rebind(q), carrierID, carrierAccountID, authToken); err != nil || len(early) == 0 {
 		return err
 	}
 	for _, s := range early {

@@ -256,7 +256,7 @@ func TestMarkSent(t *testing.T) {
 			t.Errorf("%d outbox rows after MarkSent; want 0", n)
 		}
 		// The carrier's receipts find the message by its id.
-		if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
+		if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: a.channel.ID, Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
 			CarrierMessageID: "SMout1", Status: conversations.MessageDelivered, At: at}); err != nil {
 			t.Errorf("ApplyStatus after MarkSent: %v", err)
 		}

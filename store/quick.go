@@ -26,6 +26,9 @@ func (db *DB) QueueQuickMessage(ctx context.Context, q campaigns.QuickMessage, p
 			return err
 		}
 		ch := row.channel()
+		if !ch.Connected() {
+			return conversations.ChannelDisconnected()
+		}
 		all, skipped, err := db.contactRecipients(ctx, tx, q, phones)
 		if err != nil {
 			return err

@@ -19,7 +19,7 @@ import (
 // only when an admin connects a channel or edits the settings.
 //
 // Every instance sees a change at once. This process's own writes
-// (CreateChannel, UpdateSettings) drop everything kept once they commit.
+// (CreateChannel, UpdateChannel, DisconnectChannel, UpdateSettings) drop everything kept once they commit.
 // On PostgreSQL they also notify routesChannel in their transaction, and
 // every instance listens (listenForRouteChanges) and drops its routes on
 // a notification; while an instance is not listening (not yet, or its
@@ -39,7 +39,7 @@ type routeCache struct {
 	mu      sync.Mutex
 	gen     uint64
 	inbound map[inboundRouteKey]cachedRoute[conversations.InboundRoute]
-	status  map[statusRouteKey]cachedRoute[conversations.Channel]
+	status  map[statusRouteKey]cachedRoute[[]conversations.Channel]
 	// ttl is routeTTL unless a test changes it.
 	ttl time.Duration
 	// needsListener: routes are kept only while listening is true

@@ -174,6 +174,9 @@ func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversati
 		if conv.OptedOut {
 			return parley.Conflict("contact_opted_out", "%s has opted out of texts from this account", conv.ContactPhone)
 		}
+		if err := requireConnected(ctx, tx, conv.ChannelID); err != nil {
+			return err
+		}
 		if conv.AssigneeID == nil {
 			if err := setAssignee(ctx, tx, conv, &r.Author.ID, &r.Author, "replied", r.At); err != nil {
 				return err

@@ -42,7 +42,7 @@ func TestApplyStatus(t *testing.T) {
 				var got conversations.Message
 				for i, r := range tt.receipts {
 					var err error
-					got, err = db.ApplyStatus(ctx, conversations.StatusUpdate{Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
+					got, err = db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: a.channel.ID, Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
 						CarrierMessageID: "SMout", Status: r.status, ErrorCode: r.code, At: t0.Add(time.Duration(i+2) * time.Second)})
 					if err != nil {
 						t.Fatalf("ApplyStatus %s: %v", r.status, err)
@@ -99,7 +99,7 @@ func TestApplyStatusNotFound(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				_, err := db.ApplyStatus(ctx, conversations.StatusUpdate{Carrier: tt.carrier, CarrierAccountID: tt.account,
+				_, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: a.channel.ID, Carrier: tt.carrier, CarrierAccountID: tt.account,
 					CarrierMessageID: tt.sid, Status: conversations.MessageDelivered, At: t0})
 				wantKind(t, err, parley.ENOTFOUND)
 			})
@@ -141,7 +141,7 @@ func TestApplyStatusBeforeMarkSent(t *testing.T) {
 				reply := a.queueHelp(t, alice)
 				it := claimOne(t, db, t0)
 				for i, u := range tt.receipts {
-					u.Carrier, u.CarrierMessageID, u.At = conversations.CarrierTwilio, "SMearly", t0.Add(time.Duration(i)*time.Millisecond)
+					u.ChannelID, u.Carrier, u.CarrierMessageID, u.At = a.channel.ID, conversations.CarrierTwilio, "SMearly", t0.Add(time.Duration(i)*time.Millisecond)
 					_, err := db.ApplyStatus(ctx, u)
 					wantKind(t, err, parley.ENOTFOUND)
 				}
@@ -153,7 +153,7 @@ func TestApplyStatusBeforeMarkSent(t *testing.T) {
 					t.Errorf("message = %s (code %v); want %s (code %v)", m.Status, deref(m.ErrorCode), tt.want, deref(tt.wantCode))
 				}
 				// Later receipts still move it forward from there.
-				got, err := db.ApplyStatus(ctx, conversations.StatusUpdate{Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
+				got, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: a.channel.ID, Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
 					CarrierMessageID: "SMearly", Status: conversations.MessageSent, At: t0.Add(2 * time.Second)})
 				if err != nil {
 					t.Fatal(err)

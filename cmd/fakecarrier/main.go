@@ -96,6 +96,7 @@ type options struct {
 	parleyURL       string
 	publicURL       string
 	accounts        accountsFlag
+	owns            ownsFlag
 	latency         time.Duration
 	rateLimitEvery  int
 	fail            codesFlag
@@ -106,7 +107,7 @@ type options struct {
 }
 
 func parseFlags(args []string, getenv func(string) string, out io.Writer) (options, error) {
-	opts := options{accounts: accountsFlag{}, fail: codesFlag{}, undeliverable: codesFlag{}}
+	opts := options{accounts: accountsFlag{}, owns: ownsFlag{}, fail: codesFlag{}, undeliverable: codesFlag{}}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&opts.addr, "addr", "127.0.0.1:8090", "listen address")
@@ -114,6 +115,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (optio
 	fs.StringVar(&opts.publicURL, "public-url", getenv("PARLEY_PUBLIC_URL"),
 		"Parley's PARLEY_PUBLIC_URL, which webhooks are signed over (default: $PARLEY_PUBLIC_URL, else -parley-url)")
 	fs.Var(opts.accounts, "account", "`SID:TOKEN` of an account to accept and sign with; repeatable (default the demo account "+demoAccountSid+":"+demoAuthToken+")")
+	fs.Var(opts.owns, "owns", "`SID:NUMBER` or SID:MG…: the account owns that number or Messaging Service, and no other account does; repeatable (an account that owns none owns every number nobody owns)")
 	fs.DurationVar(&opts.latency, "latency", 0, "delay added to every REST API answer")
 	fs.IntVar(&opts.rateLimitEvery, "rate-limit-every", 0, "answer every Nth send with HTTP 429 (Twilio 20429); 0 never")
 	fs.Var(opts.fail, "fail", "`NUMBER=CODE`: refuse sends to NUMBER with Twilio error CODE, e.g. +15555550100=21610; repeatable")
@@ -144,6 +146,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (optio
 func (o options) config(log zerolog.Logger) twiliotest.Config {
 	return twiliotest.Config{
 		Accounts:             o.accounts,
+		Owns:                 o.owns,
 		ParleyURL:            o.parleyURL,
 		PublicURL:            o.publicURL,
 		Latency:              o.latency,
@@ -195,6 +198,20 @@ func (a accountsFlag) Set(v string) error {
 		return errors.New("want SID:TOKEN, an AC… account SID and a token, both letters and digits only (twilio-go refuses others)")
 	}
 	a[sid] = token
+	return nil
+}
+
+// ownsFlag collects -owns SID:NUMBER and SID:MG… pairs.
+type ownsFlag map[string][]string
+
+func (o ownsFlag) String() string { return fmt.Sprintf("%d accounts", len(o)) }
+
+func (o ownsFlag) Set(v string) error {
+	sid, owned, ok := strings.Cut(v, ":")
+	if !ok || !strings.HasPrefix(sid, "AC") || !(strings.HasPrefix(owned, "+") || strings.HasPrefix(owned, "MG")) {
+		return errors.New("want SID:NUMBER or SID:MG…, an AC… account SID and an E.164 number or a Messaging Service SID")
+	}
+	o[sid] = append(o[sid], owned)
 	return nil
 }
 

@@ -8,11 +8,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
@@ -108,6 +110,8 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{name: "fail with a word", args: []string{"-fail", "+14155550100=unsubscribed"}},
 		{name: "unknown log level", args: []string{"-log-level", "loud"}},
 		{name: "stray argument", args: []string{"serve"}},
+		{name: "owns without a number", args: []string{"-owns", "ACabc"}},
+		{name: "owns a word", args: []string{"-owns", "ACabc:mine"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,6 +132,16 @@ func TestParseFlagsDefaults(t *testing.T) {
 		opts.accounts[demoAccountSid] != demoAuthToken || len(opts.accounts) != 1 ||
 		!opts.statusCallbacks || opts.statusDelay != 200*time.Millisecond {
 		t.Errorf("defaults = %+v", opts)
+	}
+}
+
+func TestParseFlagsOwns(t *testing.T) {
+	opts, err := parseFlags([]string{"fakecarrier", "-owns", "ACabc:+14155550100", "-owns", "ACabc:MGabc"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := opts.config(zerolog.Nop()).Owns["ACabc"]; !slices.Equal(got, []string{"+14155550100", "MGabc"}) {
+		t.Errorf("owns = %v", got)
 	}
 }
 

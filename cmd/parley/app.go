@@ -106,7 +106,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
-		Routing: m.DB, AutoAssign: m.Assigner, Quick: m.DB, Campaigns: m.DB,
+		Routing: m.DB, AutoAssign: m.Assigner, Quick: m.DB, Campaigns: m.DB, Carrier: sender,
 		PublicURL: m.Config.PublicURL, Ready: m.ready, OutboxChanged: m.Dispatcher.Notify,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
 	})

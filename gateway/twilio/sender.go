@@ -136,17 +136,25 @@ func (s *Sender) Send(ctx context.Context, t campaigns.OutboundText) (campaigns.
 // whose every request runs under ctx, and the transport that remembers the
 // HTTP status of the last answer.
 func (s *Sender) service(ctx context.Context, t campaigns.OutboundText) (*api.ApiService, *callTransport) {
+	c, call := s.client(ctx, t.CarrierAccountID, t.AuthToken)
+	// Only the 2010 API service: twilio.NewRestClientWithParams would
+	// build (and the binary would link) all of Twilio's products.
+	return api.NewApiServiceWithClient(c), call
+}
+
+// client returns a twilio-go client with the credentials whose every
+// request runs under ctx through the Sender's connections, and the
+// transport that remembers the HTTP status of the last answer.
+func (s *Sender) client(ctx context.Context, accountSID, authToken string) (*client.Client, *callTransport) {
 	call := &callTransport{ctx: ctx, next: s.http.Transport}
 	hc := *s.http
 	hc.Transport = call
 	c := &client.Client{
-		Credentials: client.NewCredentials(t.CarrierAccountID, t.AuthToken),
+		Credentials: client.NewCredentials(accountSID, authToken),
 		HTTPClient:  &hc,
 	}
-	c.SetAccountSid(t.CarrierAccountID)
-	// Only the 2010 API service: twilio.NewRestClientWithParams would
-	// build (and the binary would link) all of Twilio's products.
-	return api.NewApiServiceWithClient(c), call
+	c.SetAccountSid(accountSID)
+	return c, call
 }
 
 // Lookup bounds: a reclaimed text is searched for among at most
@@ -297,8 +305,8 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// rewriteTransport sends requests built for https://api.twilio.com to base
-// instead.
+// rewriteTransport sends requests built for any Twilio host
+// (api.twilio.com, messaging.twilio.com) to base instead.
 type rewriteTransport struct {
 	base *url.URL
 	next http.RoundTripper

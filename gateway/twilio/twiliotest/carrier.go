@@ -28,8 +28,13 @@ import (
 type Config struct {
 	// Accounts maps AccountSid to AuthToken: accepted by Basic auth on the
 	// REST API and used to sign the webhooks of that account. twilio-go
-	// refuses credentials that are not alphanumeric.
+	// refuses credentials that are not alphanumeric. AddAccount adds more.
 	Accounts map[string]string
+	// Owns maps an AccountSid to the phone numbers and Messaging Service
+	// SIDs it owns, which Parley checks when a channel is connected. A
+	// number or service no account lists belongs to every account that
+	// lists none, so a demo needs no list.
+	Owns map[string][]string
 	// ParleyURL is where Parley really listens, e.g. "http://127.0.0.1:8080";
 	// webhooks are sent there.
 	ParleyURL string
@@ -81,8 +86,7 @@ type Message struct {
 // REST API and the /fake/ control API; it is safe for concurrent use.
 type Carrier struct {
 	// From Config, fixed after New.
-	accounts    map[string]string
-	soleAccount string // the only account, used when an Inbound names none
+	accounts    *accountBook
 	parleyURL   string
 	publicURL   string
 	latency     time.Duration
@@ -112,7 +116,7 @@ type Carrier struct {
 // stop the status callbacks still pending.
 func New(cfg Config) *Carrier {
 	c := &Carrier{
-		accounts:    maps.Clone(cfg.Accounts),
+		accounts:    newAccountBook(cfg.Accounts, cfg.Owns),
 		parleyURL:   strings.TrimRight(cfg.ParleyURL, "/"),
 		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
 		latency:     cfg.Latency,
@@ -130,11 +134,6 @@ func New(cfg Config) *Carrier {
 	}
 	if c.client == nil {
 		c.client, c.ownsClient = defaultClient(), true
-	}
-	if len(c.accounts) == 1 {
-		for sid := range c.accounts {
-			c.soleAccount = sid
-		}
 	}
 	c.stopCtx, c.stop = context.WithCancel(context.Background())
 	c.handler = c.routes()

@@ -1,7 +1,6 @@
 package twiliotest
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -86,12 +85,8 @@ func (c *Carrier) restAPI(h restHandler) http.Handler {
 }
 
 func (c *Carrier) authenticate(r *http.Request) (string, bool) {
-	user, pass, ok := r.BasicAuth()
-	token, known := c.accounts[user]
-	if !ok || !known || user != r.PathValue("AccountSid") {
-		return "", false
-	}
-	return user, subtle.ConstantTimeCompare([]byte(token), []byte(pass)) == 1
+	account, ok := c.accounts.checkBasicAuth(r)
+	return account, ok && account == r.PathValue("AccountSid")
 }
 
 // apiError is the body of every Twilio REST error; twilio-go decodes it into

@@ -13,6 +13,9 @@ func (c *Carrier) routes() http.Handler {
 	mux.Handle("POST "+apiPrefix+"Messages.json", c.restAPI(c.handleCreateMessage))
 	mux.Handle("GET "+apiPrefix+"Messages.json", c.restAPI(c.handleListMessages))
 	mux.Handle("GET "+apiPrefix+"Messages/{file}", c.restAPI(c.handleFetchMessage))
+	mux.Handle("GET "+apiPrefix+"IncomingPhoneNumbers.json", c.restAPI(c.handleListIncomingNumbers))
+	// Twilio Messaging lives on messaging.twilio.com; Parley sends it here too.
+	mux.HandleFunc("GET /v1/Services/{Sid}", c.handleFetchService)
 	mux.HandleFunc("GET /fake/messages", c.handleFakeMessages)
 	mux.HandleFunc("DELETE /fake/messages", c.handleFakeReset)
 	mux.HandleFunc("POST /fake/inbound", c.handleFakeInbound)

@@ -70,9 +70,9 @@ func (c *Carrier) SendInbound(ctx context.Context, in Inbound) (InboundResult, e
 // account finds the token to sign with; an empty sid means the only account.
 func (c *Carrier) account(sid string) (string, string, error) {
 	if sid == "" {
-		sid = c.soleAccount
+		sid = c.accounts.sole()
 	}
-	token, ok := c.accounts[sid]
+	token, ok := c.accounts.token(sid)
 	if !ok {
 		return "", "", fmt.Errorf("%w %q", ErrUnknownAccount, sid)
 	}
@@ -202,7 +202,7 @@ func (c *Carrier) postStatus(ctx context.Context, rec *record) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	token := c.accounts[rec.account.Value()]
+	token, _ := c.accounts.token(rec.account.Value())
 	status, _, err := c.post(ctx, target, callback, token, statusParams(rec, time.Now()))
 	return status, err
 }
