@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,17 +58,20 @@ var settings = []setting{
 	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
 }
 
-// flags returns a flag set for a command, bound to cfg, with defaults
-// taken from the environment.
-func flags(name string, cfg *Config, getenv func(string) string, stderr io.Writer) *flag.FlagSet {
+// flags returns a flag set for a command, bound to cfg: every setting
+// is taken from the environment (or its default), and those named in
+// offered (all when nil) may be overridden by a flag.
+func flags(name string, cfg *Config, getenv func(string) string, offered []string) *flag.FlagSet {
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	for _, s := range settings {
 		def := s.def
 		if v := getenv(s.env); v != "" {
 			def = v
 		}
-		fs.StringVar(s.dst(cfg), s.flag, def, s.usage+" ($"+s.env+")")
+		*s.dst(cfg) = def
+		if offered == nil || slices.Contains(offered, s.flag) {
+			fs.StringVar(s.dst(cfg), s.flag, def, s.usage+" ($"+s.env+")")
+		}
 	}
 	return fs
 }
