@@ -114,7 +114,7 @@ func (e *env) webhookPost(path string, form url.Values, token string, sign bool)
 	if sign {
 		req.Header.Set("X-Twilio-Signature", twiliotest.Sign(token, publicURL+path, form))
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := checkedClient(e.t).Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
