@@ -33,8 +33,12 @@ type Config struct {
 	// that claimed it; after it, another process reconciles it with the
 	// carrier (a Go duration, e.g. "1m").
 	OutboxLease string
+	// ShutdownDrain is how long /readyz answers 503 after a stop signal
+	// while requests are still served (a Go duration, e.g. "5s").
+	ShutdownDrain string
 
 	lease time.Duration
+	drain time.Duration
 
 	// clock replaces the wall clock in tests (snoozes, schedules).
 	clock parley.Clock
@@ -56,6 +60,7 @@ var settings = []setting{
 	{"PARLEY_TWILIO_API_URL", "twilio-api-url", "", "base URL replacing https://api.twilio.com (fake carrier, tests)", func(c *Config) *string { return &c.TwilioAPIURL }},
 	{"PARLEY_TOKEN_FILE", "token-file", "parley-admin.token", "where a generated bootstrap token is written (mode 0600)", func(c *Config) *string { return &c.TokenFile }},
 	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
+	{"PARLEY_SHUTDOWN_DRAIN", "shutdown-drain", "5s", "on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still served, so load balancers stop sending (a second signal exits at once)", func(c *Config) *string { return &c.ShutdownDrain }},
 }
 
 // flags returns a flag set for a command, bound to cfg: every setting
@@ -101,5 +106,11 @@ func (c *Config) finish(stdout io.Writer) error {
 		return fmt.Errorf("PARLEY_OUTBOX_LEASE: want a duration of at least %s (a send's timeout and a margin), e.g. 1m, got %q", minOutboxLease, c.OutboxLease)
 	}
 	c.lease = lease
+	if c.ShutdownDrain == "" {
+		c.ShutdownDrain = "0s"
+	}
+	if c.drain, err = time.ParseDuration(c.ShutdownDrain); err != nil || c.drain < 0 {
+		return fmt.Errorf("PARLEY_SHUTDOWN_DRAIN: want a duration such as 5s or 0s, got %q", c.ShutdownDrain)
+	}
 	return nil
 }

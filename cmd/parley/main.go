@@ -29,6 +29,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Once shutting down, a second signal takes its default action: the
+	// process ends at once.
+	go func() { <-ctx.Done(); stop() }()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "parley:", err)
@@ -185,6 +188,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	<-ctx.Done()
+	m.Log.Info().Stringer("drain", m.Config.drain).Msg("shutting down: /readyz answers 503 while load balancers drain; a second signal exits at once")
+	m.Drain()
+	time.Sleep(m.Config.drain)
 	m.Log.Info().Msg("shutting down: finishing in-flight requests")
 	return m.Close()
 }
