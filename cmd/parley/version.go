@@ -24,7 +24,7 @@ type versionInfo struct {
 	// Revision, Modified and Time describe the VCS commit built; Go sets
 	// them when it builds from a checkout.
 	Revision string `json:"revision,omitempty"`
-	Modified bool   `json:"modified"`
+	Modified bool   `json:"modified,omitempty"`
 	Time     string `json:"time,omitempty"`
 	Go       string `json:"go,omitempty"`
 }
