@@ -193,7 +193,7 @@ func TestWebhookBadBodies(t *testing.T) {
 	post := func(contentType, body string) int {
 		req, _ := http.NewRequest("POST", e.base+"/webhooks/twilio/messages", strings.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
-		res, err := http.DefaultClient.Do(req)
+		res, err := checkedClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
