@@ -102,7 +102,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return runBench(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
