@@ -5,6 +5,10 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHTIME ?= 2s
 BENCHCOUNT ?= 5
+# VERSION is what parley version prints; the build info adds the revision.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# staticcheck runs at a pinned version through go run: nothing to install.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .DEFAULT_GOAL := help
 
@@ -14,7 +18,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build bin/parley and bin/fakecarrier
-	$(GO) build -o $(BIN)/parley ./cmd/parley
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/parley ./cmd/parley
 	$(GO) build -o $(BIN)/fakecarrier ./cmd/fakecarrier
 
 .PHONY: run
@@ -27,18 +31,19 @@ test: ## run every test with the race detector, on SQLite and PostgreSQL
 	$(GO) test -race -count=1 -timeout=30m ./...
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 .PHONY: fuzz
-fuzz: ## run every fuzz test for FUZZTIME each (default 30s)
-	$(GO) test ./optout -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME)
-	$(GO) test ./optout -run='^$$' -fuzz='^FuzzLooksLikeRevocation$$' -fuzztime=$(FUZZTIME)
-	$(GO) test ./conversations -run='^$$' -fuzz='^FuzzNormalizePhone$$' -fuzztime=$(FUZZTIME)
-	$(GO) test ./gateway/twilio -run='^$$' -fuzz='^FuzzParseInbound$$' -fuzztime=$(FUZZTIME)
-	$(GO) test ./gateway/twilio -run='^$$' -fuzz='^FuzzParseStatus$$' -fuzztime=$(FUZZTIME)
-	$(GO) test ./conversations -run='^$$' -fuzz='^FuzzSegment$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s
+fuzz: ## run every fuzz test (each func Fuzz… of every package) for FUZZTIME each (default 30s)
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for target in $$($(GO) test -list '^Fuzz' $$dir | grep '^Fuzz'); do \
+			echo "== $$dir $$target"; \
+			$(GO) test $$dir -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s; \
+		done; \
+	done
 
 .PHONY: bench
 bench: ## a short run of every measurement (ingest vs. its ceiling, inbox lists, a campaign), printing JSON lines

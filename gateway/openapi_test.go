@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 
@@ -558,5 +559,18 @@ func TestOpenAPIConversationAndMessageFields(t *testing.T) {
 	props, _ := contact["properties"].(map[string]any)
 	if len(props) != 2 || props["id"] == nil || props["name"] == nil {
 		t.Errorf("Conversation.contact has %v, want API.md's {id, name}", props)
+	}
+}
+
+// TestOpenAPIDocumentPassesTheValidator loads the document with
+// kin-openapi and validates it: the OpenAPI 3 rules the hand-written
+// checks above do not cover, and every example against its schema.
+func TestOpenAPIDocumentPassesTheValidator(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(openAPIDocument)
+	if err != nil {
+		t.Fatalf("kin-openapi cannot load gateway/openapi.json: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Errorf("gateway/openapi.json is not a valid OpenAPI 3 document: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -60,19 +61,31 @@ func NewHandler(d Deps) http.Handler {
 	if d.Carrier == nil {
 		d.Carrier = noCarrier{}
 	}
-	h := routes(&d)
-	// Outermost first: request id and logger, then access log, then
-	// panic recovery, so a panic is logged with its request id.
+	return withMiddleware(d.Log, routes(&d))
+}
+
+// withMiddleware wraps h in what every request goes through. Outermost
+// first: request id and logger, then access log, then panic recovery, so
+// a panic is logged with its request id.
+func withMiddleware(log zerolog.Logger, h http.Handler) http.Handler {
 	h = recoverer(h)
 	h = hlog.AccessHandler(accessLog)(h)
 	h = hlog.RequestIDHandler("req_id", "X-Request-Id")(h)
-	h = hlog.NewHandler(d.Log)(h)
-	return h
+	return hlog.NewHandler(log)(h)
 }
 
+// probePaths are polled by load balancers and Prometheus every few
+// seconds: at info they would drown the requests people make.
+var probePaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
 func accessLog(r *http.Request, status, size int, d time.Duration) {
-	hlog.FromRequest(r).Info().Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
-		Int("size", size).Dur("duration", d).Msg("request")
+	log := hlog.FromRequest(r)
+	ev := log.Info()
+	if probePaths[r.URL.Path] {
+		ev = log.Debug()
+	}
+	ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
+		Int("size", size).Float64("duration_ms", float64(d)/float64(time.Millisecond)).Msg("request")
 }
 
 // recoverer turns a panic into a 500 with no internals in the answer.
@@ -83,7 +96,9 @@ func recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				hlog.FromRequest(r).Error().Interface("panic", v).Stack().Msg("handler panicked")
+				// zerolog's Stack() needs an error with a stack; debug.Stack
+				// is the panicking goroutine's, taken here in its defer.
+				hlog.FromRequest(r).Error().Interface("panic", v).Str("stack", string(debug.Stack())).Msg("handler panicked")
 				writeError(w, r, parley.Errorf(parley.EINTERNAL, "internal error"))
 			}
 		}()

@@ -70,7 +70,7 @@ func (e *env) rawCall(method, path, authorization string, body []byte) response 
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := checkedClient(e.t).Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -49,7 +50,15 @@ type Main struct {
 	DispatcherPoll time.Duration
 	stopOnce       sync.Once
 	stopErr        error
+	// draining is set once shutdown begins: /readyz answers 503.
+	draining atomic.Bool
+	// bgGrace bounds the wait for background work at shutdown.
+	bgGrace time.Duration
 }
+
+// backgroundGrace is how long shutdown waits for the dispatcher, the
+// assigner and scheduled jobs before the process exits anyway.
+const backgroundGrace = 20 * time.Second
 
 // NewMain returns a program configured by cfg that logs to out.
 func NewMain(cfg Config, out io.Writer) *Main {
@@ -57,7 +66,7 @@ func NewMain(cfg Config, out io.Writer) *Main {
 	if cfg.clock != nil {
 		clock = cfg.clock
 	}
-	return &Main{Config: cfg, Clock: clock, out: out, Log: zerolog.Nop(), shutdown: 30 * time.Second}
+	return &Main{Config: cfg, Clock: clock, out: out, Log: zerolog.Nop(), shutdown: 30 * time.Second, bgGrace: backgroundGrace}
 }
 
 // Addr is the address the server listens on (useful with ":0").
@@ -141,27 +150,27 @@ func (m *Main) goBackground(fn func()) {
 	go func() { defer m.bg.Done(); fn() }()
 }
 
-// Close stops accepting requests, waits for in-flight ones and for the
-// dispatcher's in-flight sends, then closes the database.
+// Drain makes /readyz answer 503 from now on, while requests are still
+// served: load balancers stop sending before the server stops.
+func (m *Main) Drain() { m.draining.Store(true) }
+
+// Close stops accepting requests, waits for in-flight ones and, up to
+// bgGrace, for the dispatcher's in-flight sends and scheduled jobs, then
+// closes the database.
 func (m *Main) Close() error {
 	m.stopOnce.Do(func() { m.stopErr = m.stop() })
 	return m.stopErr
 }
 
 func (m *Main) stop() error {
+	m.Drain()
 	var errs []error
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.shutdown)
 		defer cancel()
 		errs = append(errs, m.server.Shutdown(ctx))
 	}
-	if m.scheduler != nil {
-		<-m.scheduler.Stop().Done() // let a running job finish
-	}
-	if m.cancel != nil {
-		m.cancel()
-	}
-	m.bg.Wait()
+	errs = append(errs, m.stopBackground())
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}
@@ -169,9 +178,39 @@ func (m *Main) stop() error {
 	return errors.Join(errs...)
 }
 
+// stopBackground lets a running scheduled job finish, stops the
+// dispatcher and loops, and waits for them, but no longer than bgGrace: a
+// job stuck on a dead database must not keep the process from exiting.
+func (m *Main) stopBackground() error {
+	done := make(chan struct{})
+	go func() {
+		if m.scheduler != nil {
+			<-m.scheduler.Stop().Done()
+		}
+		if m.cancel != nil {
+			m.cancel()
+		}
+		m.bg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(m.bgGrace):
+		if m.cancel != nil {
+			m.cancel()
+		}
+		m.Log.Error().Stringer("grace", m.bgGrace).Msg("background work still running after the shutdown grace; exiting anyway")
+		return fmt.Errorf("background work still running after %s", m.bgGrace)
+	}
+}
+
 // ready is /readyz: the database answers and its schema is current. The
 // reasons are generic: /readyz needs no auth and must not leak internals.
 func (m *Main) ready(ctx context.Context) error {
+	if m.draining.Load() {
+		return errors.New("shutting down")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := m.DB.Ping(ctx); err != nil {

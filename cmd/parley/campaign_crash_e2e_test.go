@@ -638,8 +638,9 @@ type parleyProcess struct {
 }
 
 // startParley starts `parley serve` against dbURL with its own log file,
-// configured only through PARLEY_* variables, and returns once it is ready.
-func startParley(t *testing.T, name, dbURL, twilioURL string, lease time.Duration) *parleyProcess {
+// configured only through PARLEY_* variables (env adds or overrides some),
+// and returns once it is ready.
+func startParley(t *testing.T, name, dbURL, twilioURL string, lease time.Duration, env ...string) *parleyProcess {
 	t.Helper()
 	dir := t.TempDir()
 	p := &parleyProcess{name: name, logPath: filepath.Join(dir, "parley.log"), exited: make(chan struct{})}
@@ -659,7 +660,9 @@ func startParley(t *testing.T, name, dbURL, twilioURL string, lease time.Duratio
 		"PARLEY_TWILIO_API_URL="+twilioURL,
 		"PARLEY_TOKEN_FILE="+filepath.Join(dir, "token"),
 		"PARLEY_OUTBOX_LEASE="+lease.String(),
+		"PARLEY_SHUTDOWN_DRAIN=0s",
 	)
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	err = p.cmd.Start()
 	logFile.Close() // the process has its own descriptor

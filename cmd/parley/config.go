@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,8 +33,12 @@ type Config struct {
 	// that claimed it; after it, another process reconciles it with the
 	// carrier (a Go duration, e.g. "1m").
 	OutboxLease string
+	// ShutdownDrain is how long /readyz answers 503 after a stop signal
+	// while requests are still served (a Go duration, e.g. "5s").
+	ShutdownDrain string
 
 	lease time.Duration
+	drain time.Duration
 
 	// clock replaces the wall clock in tests (snoozes, schedules).
 	clock parley.Clock
@@ -55,19 +60,23 @@ var settings = []setting{
 	{"PARLEY_TWILIO_API_URL", "twilio-api-url", "", "base URL replacing https://api.twilio.com (fake carrier, tests)", func(c *Config) *string { return &c.TwilioAPIURL }},
 	{"PARLEY_TOKEN_FILE", "token-file", "parley-admin.token", "where a generated bootstrap token is written (mode 0600)", func(c *Config) *string { return &c.TokenFile }},
 	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
+	{"PARLEY_SHUTDOWN_DRAIN", "shutdown-drain", "5s", "on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still served, so load balancers stop sending (a second signal exits at once)", func(c *Config) *string { return &c.ShutdownDrain }},
 }
 
-// flags returns a flag set for a command, bound to cfg, with defaults
-// taken from the environment.
-func flags(name string, cfg *Config, getenv func(string) string, stderr io.Writer) *flag.FlagSet {
+// flags returns a flag set for a command, bound to cfg: every setting
+// is taken from the environment (or its default), and those named in
+// offered (all when nil) may be overridden by a flag.
+func flags(name string, cfg *Config, getenv func(string) string, offered []string) *flag.FlagSet {
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	for _, s := range settings {
 		def := s.def
 		if v := getenv(s.env); v != "" {
 			def = v
 		}
-		fs.StringVar(s.dst(cfg), s.flag, def, s.usage+" ($"+s.env+")")
+		*s.dst(cfg) = def
+		if offered == nil || slices.Contains(offered, s.flag) {
+			fs.StringVar(s.dst(cfg), s.flag, def, s.usage+" ($"+s.env+")")
+		}
 	}
 	return fs
 }
@@ -97,5 +106,11 @@ func (c *Config) finish(stdout io.Writer) error {
 		return fmt.Errorf("PARLEY_OUTBOX_LEASE: want a duration of at least %s (a send's timeout and a margin), e.g. 1m, got %q", minOutboxLease, c.OutboxLease)
 	}
 	c.lease = lease
+	if c.ShutdownDrain == "" {
+		c.ShutdownDrain = "0s"
+	}
+	if c.drain, err = time.ParseDuration(c.ShutdownDrain); err != nil || c.drain < 0 {
+		return fmt.Errorf("PARLEY_SHUTDOWN_DRAIN: want a duration such as 5s or 0s, got %q", c.ShutdownDrain)
+	}
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/parleyhq/parley/store"
 )
 
+const devUsage = "usage: parley dev seed|listbench [flags]"
+
 // runDev is `parley dev …`: tools for measuring Parley, not for production.
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
@@ -23,8 +25,13 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		case "listbench":
 			return runDevListBench(ctx, args[1:], getenv, stdout, stderr)
 		}
+		if !isHelp(args[0]) {
+			return unknownCommand(stderr, "dev "+args[0])
+		}
+		fmt.Fprintln(stdout, devUsage)
+		return errHelp
 	}
-	fmt.Fprintln(stderr, "usage: parley dev seed|listbench [flags]")
+	fmt.Fprintln(stderr, devUsage)
 	return errUsage
 }
 

@@ -60,6 +60,9 @@ func boot(t testing.TB, dbURL string, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg, &fc)
 	}
+	if fc.HTTPClient == nil {
+		fc.HTTPClient = carrierClient(t)
+	}
 	logs := &syncBuffer{}
 	m := NewMain(cfg, logs)
 	m.DispatcherPoll = 50 * time.Millisecond
@@ -152,7 +155,7 @@ func (e *env) call(token, method, path string, body any) response {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := checkedClient(e.t).Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}

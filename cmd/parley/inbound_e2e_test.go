@@ -137,7 +137,7 @@ func (e *env) webhookPost(path string, form url.Values, token string, sign bool)
 	if sign {
 		req.Header.Set("X-Twilio-Signature", twiliotest.Sign(token, publicURL+path, form))
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := checkedClient(e.t).Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestWebhookBadBodies(t *testing.T) {
 	post := func(path, contentType, body string) response {
 		req, _ := http.NewRequest("POST", e.base+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
-		res, err := http.DefaultClient.Do(req)
+		res, err := checkedClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

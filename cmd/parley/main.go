@@ -1,9 +1,11 @@
 // Command parley is the Parley SMS conversations gateway.
 //
-//	parley serve                               serve the API and webhooks
-//	parley migrate                             migrate the database and exit
-//	parley account create --name N [--token T] create a tenant and its first admin
-//	parley version                             print the version
+//	parley serve                                         serve the API and webhooks
+//	parley migrate                                       migrate the database and exit
+//	parley account create --name N [--email E] [--token T] create a tenant and its first admin
+//	parley version [--json]                              print the version and revision
+//
+// "parley <command> -h" lists a command's flags.
 package main
 
 import (
@@ -24,12 +26,12 @@ import (
 	"github.com/parleyhq/parley/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Once shutting down, a second signal takes its default action: the
+	// process ends at once.
+	go func() { <-ctx.Done(); stop() }()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "parley:", err)
@@ -38,24 +40,39 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage")
+var (
+	// errUsage is a command line that is not understood; its usage was printed.
+	errUsage = errors.New("usage")
+	// errHelp is -h: the usage was printed to stdout, and that is success.
+	errHelp = errors.New("help")
+)
 
 const usage = `usage: parley <command> [flags]
 
 commands:
   serve                                 serve the API and carrier webhooks
   migrate                               migrate the database up and exit
-  account create --name NAME [--token T] create a tenant with its first admin; prints the admin token
-  version                               print the version
+  account create --name NAME [--email EMAIL] [--token TOKEN]
+                                        create a tenant with its first admin; prints the admin token
+  version [--json]                      print the version and the revision it was built from
   dev seed|listbench                    measurement tools: synthetic data, list latency and query plans
   bench                                 load: signed webhooks at Parley (closed or open loop) against the raw ingest ceiling
 
-Every command reads the PARLEY_* environment variables; "parley serve -h" lists them.
+"parley <command> -h" lists a command's flags. Every command reads the
+PARLEY_* environment variables; "parley serve -h" lists them.
 `
 
 // run is the whole program, with its environment passed in so that tests
 // can run it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
@@ -69,31 +86,96 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) > 1 && args[1] == "create" {
 			return runAccountCreate(ctx, args[2:], getenv, stdout, stderr)
 		}
+		accountUsage := "usage: parley account create " + commands["account create"].synopsis + "\n"
+		if len(args) == 1 {
+			fmt.Fprint(stderr, accountUsage)
+			return errUsage
+		}
+		if isHelp(args[1]) {
+			fmt.Fprint(stdout, accountUsage)
+			return errHelp
+		}
+		return unknownCommand(stderr, "account "+args[1])
 	case "dev":
 		return runDev(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "parley", version)
-		return nil
-	case "help", "-h", "--help":
+		return runVersion(args[1:], stdout, stderr)
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
+	return unknownCommand(stderr, args[0])
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// unknownCommand names what was not understood, then lists the commands.
+func unknownCommand(stderr io.Writer, name string) error {
+	fmt.Fprintf(stderr, "parley: unknown command %q\n\n%s", name, usage)
 	return errUsage
 }
 
+// commandSpec is what a command's -h shows: the rest of its usage line and
+// the settings it offers as flags. Every setting is still read from its
+// PARLEY_* variable, but only those a command uses are listed for it.
+type commandSpec struct {
+	synopsis string
+	settings []string // flag names; nil is every setting
+}
+
+var commands = map[string]commandSpec{
+	"serve":          {synopsis: "[flags]"},
+	"migrate":        {synopsis: "[flags]", settings: []string{"database-url"}},
+	"account create": {synopsis: "--name NAME [--email EMAIL] [--token TOKEN] [flags]", settings: []string{"database-url"}},
+	"dev seed":       {synopsis: "[flags]", settings: []string{"database-url"}},
+	"dev listbench":  {synopsis: "[flags]", settings: []string{"database-url"}},
+	"bench":          {synopsis: "[flags]", settings: []string{"database-url", "public-url", "outbox-lease"}},
+}
+
+// parseConfig reads the settings and the flags of the command name.
 func parseConfig(name string, args []string, getenv func(string) string, stdout, stderr io.Writer, extra func(*Config, *flag.FlagSet)) (Config, error) {
 	var cfg Config
-	fs := flags(name, &cfg, getenv, stderr)
+	spec := commands[name]
+	fs := flags(name, &cfg, getenv, spec.settings)
 	if extra != nil {
 		extra(&cfg, fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		return cfg, errUsage
+	if err := parseFlags(fs, args, spec, stdout, stderr); err != nil {
+		return cfg, err
 	}
 	return cfg, cfg.finish(stdout)
+}
+
+// parseFlags parses a command's flags: -h prints its usage to stdout
+// (errHelp), a bad flag or argument its error and usage to stderr (errUsage).
+func parseFlags(fs *flag.FlagSet, args []string, spec commandSpec, stdout, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // printed below, to stdout for -h
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout, fs, spec)
+		return errHelp
+	}
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+	}
+	if err != nil {
+		printUsage(stderr, fs, spec)
+		return errUsage
+	}
+	return nil
+}
+
+func printUsage(w io.Writer, fs *flag.FlagSet, spec commandSpec) {
+	fmt.Fprintf(w, "usage: %s %s\n\nflags:\n", fs.Name(), spec.synopsis)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -107,6 +189,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	<-ctx.Done()
+	m.Log.Info().Stringer("drain", m.Config.drain).Msg("shutting down: /readyz answers 503 while load balancers drain; a second signal exits at once")
+	m.Drain()
+	time.Sleep(m.Config.drain)
 	m.Log.Info().Msg("shutting down: finishing in-flight requests")
 	return m.Close()
 }

@@ -16,7 +16,7 @@ import (
 // scrape reads /metrics the way Prometheus does: no token.
 func (e *env) scrape() string {
 	e.t.Helper()
-	res, err := http.Get("http://" + e.main.Addr() + "/metrics")
+	res, err := checkedClient(e.t).Get("http://" + e.main.Addr() + "/metrics")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestMetrics(t *testing.T) {
 	req, _ := http.NewRequest("POST", "http://"+e.main.Addr()+"/webhooks/twilio/messages", strings.NewReader(forged.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Twilio-Signature", "bm90IHRoZSBzaWduYXR1cmU=")
-	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 403 {
+	if r, err := checkedClient(t).Do(req); err != nil || r.StatusCode != 403 {
 		t.Fatalf("forged webhook: %v %v", r, err)
 	}
 	e.text("+14155550304", "STOP") // a confirmation goes out through the outbox

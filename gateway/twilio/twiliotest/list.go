@@ -42,6 +42,7 @@ func parseListFilter(q url.Values, account string) (listFilter, error) {
 		}
 		day, err := parseDay(v)
 		if err != nil {
+			//lint:ignore ST1005 Twilio's own wording: it is the API error's message
 			return f, fmt.Errorf("Invalid %s: %s", name, v)
 		}
 		start, end := day.UnixNano(), day.AddDate(0, 0, 1).UnixNano()
