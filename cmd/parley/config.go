@@ -54,7 +54,7 @@ var settings = []setting{
 	{"PARLEY_ADDR", "addr", ":8080", "listen address", func(c *Config) *string { return &c.Addr }},
 	{"PARLEY_DATABASE_URL", "database-url", "sqlite://parley.db", "sqlite://PATH or postgres://…", func(c *Config) *string { return &c.DatabaseURL }},
 	{"PARLEY_PUBLIC_URL", "public-url", "http://localhost:8080", "external base URL: webhook signatures and callback URLs use it", func(c *Config) *string { return &c.PublicURL }},
-	{"PARLEY_BOOTSTRAP_TOKEN", "bootstrap-token", "", "the first admin's API token on an empty database (unset: generate one into --token-file)", func(c *Config) *string { return &c.BootstrapToken }},
+	{"PARLEY_BOOTSTRAP_TOKEN", "bootstrap-token", "", "the first admin's API token on an empty database, at least 32 characters (unset: generate one into --token-file)", func(c *Config) *string { return &c.BootstrapToken }},
 	{"PARLEY_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
 	{"PARLEY_LOG_FORMAT", "log-format", "", "console or json (default: console on a terminal, json otherwise)", func(c *Config) *string { return &c.LogFormat }},
 	{"PARLEY_TWILIO_API_URL", "twilio-api-url", "", "base URL replacing https://api.twilio.com (fake carrier, tests)", func(c *Config) *string { return &c.TwilioAPIURL }},

@@ -222,7 +222,7 @@ func runAccountCreate(ctx context.Context, args []string, getenv func(string) st
 	var name, token, email string
 	cfg, err := parseConfig("account create", args, getenv, stdout, stderr, func(_ *Config, fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "the account's name (required)")
-		fs.StringVar(&token, "token", "", "the admin's API token (default: generated)")
+		fs.StringVar(&token, "token", "", "the admin's API token, at least 32 characters (default: generated)")
 		fs.StringVar(&email, "email", "admin@parley.local", "the admin's email")
 	})
 	if err != nil {
