@@ -119,7 +119,7 @@ func (s *Sender) Send(ctx context.Context, t campaigns.OutboundText) (campaigns.
 	if err != nil {
 		return campaigns.SendResult{}, s.sendError(ctx, callCtx, call.status, err)
 	}
-	res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: deref(m.Status)}
+	res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: MessageStatus(deref(m.Status))}
 	if res.CarrierMessageID == "" {
 		return campaigns.SendResult{}, &campaigns.SendError{
 			HTTPStatus: call.status,
@@ -212,7 +212,7 @@ func (s *Sender) Lookup(ctx context.Context, t campaigns.OutboundText, since tim
 			continue
 		}
 		if sameText(m, t) && deref(m.Sid) != "" {
-			res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: deref(m.Status)}
+			res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: MessageStatus(deref(m.Status))}
 			if n, err := strconv.Atoi(deref(m.NumSegments)); err == nil && n > 0 {
 				res.Segments = n
 			}
