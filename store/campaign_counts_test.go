@@ -91,7 +91,11 @@ func TestCampaignCountsFollowEveryText(t *testing.T) {
 		}{
 			{"accepted without a receipt", func() { markSent(accepted, "sending") },
 				campaigns.Counts{Recipients: 7, Queued: 5, Sent: 1, SkippedOptedOut: 1}},
-			{"delivered", func() { markSent(delivered, "sending"); receipt(delivered, conversations.MessageSent); receipt(delivered, conversations.MessageDelivered) },
+			{"delivered", func() {
+				markSent(delivered, "sending")
+				receipt(delivered, conversations.MessageSent)
+				receipt(delivered, conversations.MessageDelivered)
+			},
 				campaigns.Counts{Recipients: 7, Queued: 4, Sent: 1, Delivered: 1, SkippedOptedOut: 1}},
 			{"undelivered", func() { markSent(undelivered, "sending"); receipt(undelivered, conversations.MessageUndelivered) },
 				campaigns.Counts{Recipients: 7, Queued: 3, Sent: 1, Delivered: 1, Failed: 1, SkippedOptedOut: 1}},
