@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,8 +33,12 @@ type Config struct {
 	// that claimed it; after it, another process reconciles it with the
 	// carrier (a Go duration, e.g. "1m").
 	OutboxLease string
+	// StatusChecksPerSecond bounds how many texts without a final status
+	// this process looks up at the carrier a second; "0" turns it off.
+	StatusChecksPerSecond string
 
-	lease time.Duration
+	lease        time.Duration
+	statusChecks int
 
 	// clock replaces the wall clock in tests (snoozes, schedules).
 	clock parley.Clock
@@ -55,6 +60,7 @@ var settings = []setting{
 	{"PARLEY_TWILIO_API_URL", "twilio-api-url", "", "base URL replacing https://api.twilio.com (fake carrier, tests)", func(c *Config) *string { return &c.TwilioAPIURL }},
 	{"PARLEY_TOKEN_FILE", "token-file", "parley-admin.token", "where a generated bootstrap token is written (mode 0600)", func(c *Config) *string { return &c.TokenFile }},
 	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
+	{"PARLEY_STATUS_CHECKS_PER_SECOND", "status-checks-per-second", "10", "texts without a final status an hour after sending that this process looks up at the carrier a second (0: none)", func(c *Config) *string { return &c.StatusChecksPerSecond }},
 }
 
 // flags returns a flag set for a command, bound to cfg, with defaults
@@ -97,5 +103,20 @@ func (c *Config) finish(stdout io.Writer) error {
 		return fmt.Errorf("PARLEY_OUTBOX_LEASE: want a duration of at least %s (a send's timeout and a margin), e.g. 1m, got %q", minOutboxLease, c.OutboxLease)
 	}
 	c.lease = lease
+	return c.finishStatusChecks()
+}
+
+// maxStatusChecksPerSecond keeps lookups well inside Twilio's API limits.
+const maxStatusChecksPerSecond = 100
+
+func (c *Config) finishStatusChecks() error {
+	if c.StatusChecksPerSecond == "" {
+		c.StatusChecksPerSecond = "10"
+	}
+	n, err := strconv.Atoi(c.StatusChecksPerSecond)
+	if err != nil || n < 0 || n > maxStatusChecksPerSecond {
+		return fmt.Errorf("PARLEY_STATUS_CHECKS_PER_SECOND: want a whole number from 0 to %d, got %q", maxStatusChecksPerSecond, c.StatusChecksPerSecond)
+	}
+	c.statusChecks = n
 	return nil
 }
