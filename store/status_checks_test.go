@@ -165,3 +165,24 @@ func TestStatusChecksClaimedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestStatusChecksBookedForTextsAlreadyWaiting: texts already waiting for
+// a receipt when the lookups arrive are looked up too.
+func TestStatusChecksBookedForTextsAlreadyWaiting(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		accepted := t0.Add(time.Second)
+		items := tn.sendCampaign(t, 3, accepted)
+		exec(t, db, `UPDATE messages SET status = 'delivered' WHERE id = ?`, items[0].MessageID)
+		if err := db.UndoLastMigration(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		checks := claimChecks(t, db, accepted.Add(time.Hour), 10)
+		if len(checks) != 2 || !checks[0].AcceptedAt.Equal(accepted) {
+			t.Errorf("after the migration: %+v due, want the 2 texts still without a final status", checks)
+		}
+	})
+}
