@@ -253,10 +253,21 @@ FROM campaign_recipients r JOIN messages m ON m.id = r.message_id WHERE r.campai
 	want := audienceSize - optedOut
 	// The campaign completed and the outbox drained: nothing is left that
 	// could still be sent. Then every receipt is recorded.
+	var atCompletion map[string]int // the counts when the campaign first read completed
 	settled := waitFor("the campaign completed and an empty outbox", 5*time.Minute, time.Second, func() bool {
 		var n int
-		return e.campaign(id)["status"] == "completed" && db.SQL().Get(&n, `SELECT COUNT(*) FROM outbox`) == nil && n == 0
+		c := e.campaign(id)
+		if c["status"] == "completed" && atCompletion == nil {
+			atCompletion = counts(c)
+		}
+		return c["status"] == "completed" && db.SQL().Get(&n, `SELECT COUNT(*) FROM outbox`) == nil && n == 0
 	})
+	// Completed means nothing is left to hand to the carrier, whether or
+	// not its receipts have come.
+	if sum := atCompletion["queued"] + atCompletion["sent"] + atCompletion["delivered"] + atCompletion["failed"] +
+		atCompletion["skipped_opted_out"]; atCompletion != nil && (atCompletion["queued"] != 0 || sum != atCompletion["recipients"]) {
+		t.Errorf("counts when the campaign completed %v: want none queued and every recipient counted once", atCompletion)
+	}
 	allSent := time.Since(started)
 	settled = settled && waitFor("every receipt", 60*time.Second, 250*time.Millisecond, func() bool {
 		got := counts(e.campaign(id))
