@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
 )
 
 // Twilio's code for "Attempt to send to unsubscribed recipient": the carrier
@@ -274,7 +275,7 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem, wait time.Durati
 		d.observe("sent", 0, took)
 		return d.Store.MarkSent(ctx, item, Sent{
 			CarrierMessageID: res.CarrierMessageID,
-			Status:           initialStatus(res.Status),
+			Status:           acceptedStatus(res.Status),
 			Segments:         res.Segments,
 		}, now)
 	}
@@ -304,7 +305,8 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem, wait time.Durati
 const ClockSkew = time.Minute
 
 // reconcile settles a reclaimed item with the carrier's own list before
-// any send: found, it is recorded as sent with the carrier's id; unknown,
+// any send: found, it is recorded with the carrier's id and the status the
+// carrier reports now (its callbacks may be long gone); unknown,
 // it waits for another lookup. done is false only when the carrier never
 // got the text, which may then be sent.
 func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text OutboundText) (done bool, err error) {
@@ -328,7 +330,7 @@ func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text Outbou
 	}
 	err = d.Store.MarkSent(ctx, item, Sent{
 		CarrierMessageID: res.CarrierMessageID,
-		Status:           initialStatus(res.Status),
+		Status:           acceptedStatus(res.Status),
 		Segments:         res.Segments,
 	}, now)
 	if parley.IsKind(err, parley.ECONFLICT) {
@@ -346,14 +348,16 @@ func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text Outbou
 	return true, err
 }
 
-// initialStatus maps a carrier's first status to Parley's. Twilio answers
-// queued, accepted or scheduled, which all mean "the carrier has it and is
-// sending": for Parley that is "sending", past its own outbox's "queued".
-func initialStatus(carrierStatus string) string {
-	if carrierStatus == "sent" {
-		return "sent"
+// acceptedStatus is the status to record for a text the carrier has: what
+// it reports (Sender results are in Parley's words), and at least
+// "sending", past Parley's own outbox's "queued" (Twilio's queued and
+// accepted mean that the carrier has the text and is sending it).
+func acceptedStatus(carrierStatus string) string {
+	s := conversations.MessageStatus(carrierStatus)
+	if s.Rank() < conversations.MessageSending.Rank() {
+		return string(conversations.MessageSending)
 	}
-	return "sending"
+	return carrierStatus
 }
 
 // Backoff is the wait before retry number attempt (1-based): exponential

@@ -64,7 +64,7 @@ const (
 // Sent is a carrier's acceptance of an item.
 type Sent struct {
 	CarrierMessageID string
-	Status           string // Parley message status: queued, sending or sent
+	Status           string // Parley message status: sending or later
 	Segments         int
 }
 

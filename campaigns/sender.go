@@ -34,8 +34,11 @@ type OutboundText struct {
 // SendResult is the carrier's answer to an accepted text.
 type SendResult struct {
 	CarrierMessageID string
-	Status           string // the carrier's initial status, e.g. "queued" or "accepted"
-	Segments         int    // 0 when the carrier did not say
+	// Status is the carrier's status in Parley's words (queued, sending,
+	// sent, delivered, undelivered, failed): its first status from Send,
+	// its current one from Lookup.
+	Status   string
+	Segments int // 0 when the carrier did not say
 }
 
 // SendError is a carrier's refusal. Temporary errors (HTTP 429 and 5xx,

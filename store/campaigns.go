@@ -104,15 +104,19 @@ func (db *DB) GetCampaign(ctx context.Context, accountID, id parley.ID) (campaig
 	return c, err
 }
 
-// campaignCounts derives the figures from the recipients and their messages.
+// campaignCounts derives the figures from the recipients and their
+// messages, each recipient in one of them (API.md): queued while pending
+// or in the outbox (message queued), sent once the carrier has it
+// (sending or sent), then delivered or failed. A cancelled recipient is in
+// none of them.
 func campaignCounts(ctx context.Context, q sqlx.QueryerContext, campaignID parley.ID) (campaigns.Counts, error) {
 	var c struct {
 		Recipients, Queued, Sent, Delivered, Failed, Skipped *int
 	}
 	const query = `SELECT COUNT(*) AS recipients,
-    SUM(CASE WHEN r.status = 'pending' OR m.status IN ('queued', 'sending') THEN 1 ELSE 0 END) AS queued,
-    SUM(CASE WHEN m.status = 'sent' THEN 1 ELSE 0 END) AS sent,
-    SUM(CASE WHEN m.status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
+    SUM(CASE WHEN r.status = 'pending' OR (r.status = 'queued' AND m.status = 'queued') THEN 1 ELSE 0 END) AS queued,
+    SUM(CASE WHEN r.status = 'queued' AND m.status IN ('sending', 'sent') THEN 1 ELSE 0 END) AS sent,
+    SUM(CASE WHEN r.status = 'queued' AND m.status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
     SUM(CASE WHEN r.status = 'queued' AND m.status IN ('failed', 'undelivered') THEN 1 ELSE 0 END) AS failed,
     SUM(CASE WHEN r.status = 'skipped_opted_out' THEN 1 ELSE 0 END) AS skipped
 FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ?`

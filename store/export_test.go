@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // PlanSearchesWithoutStatistics makes db plan its searches as before any
 // ANALYZE, so that a test reaches the plans the statistics would skip,
@@ -28,4 +31,15 @@ func (db *DB) RoutesKept() int {
 	db.routes.mu.Lock()
 	defer db.routes.mu.Unlock()
 	return len(db.routes.inbound)
+}
+
+// UndoLastMigration rolls the newest migration back, so that a test can
+// apply it again over data.
+func (db *DB) UndoLastMigration(ctx context.Context) error {
+	p, err := db.provider()
+	if err != nil {
+		return err
+	}
+	_, err = p.Down(ctx)
+	return err
 }

@@ -138,18 +138,14 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 				reclaimed[r.ID] = fromMS(r.ClaimedAt)
 			}
 		}
-		q, args, err := sqlx.In(claim, ms(now.Add(lease)), ms(now), ms(now), ids)
+		if err := execIn(ctx, tx, claim, ms(now.Add(lease)), ms(now), ms(now), ids); err != nil {
+			return err
+		}
+		q, args, err := rebindIn(tx, load, ids)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
-			return err
-		}
-		q, args, err = sqlx.In(load, ids)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -199,6 +195,23 @@ func (db *DB) failStranded(ctx context.Context, tx *sqlx.Tx, items *[]campaigns.
 	}
 	*items = slices.DeleteFunc(*items, func(it campaigns.OutboxItem) bool { return drop[it.ID] })
 	return nil
+}
+
+// rebindIn expands the IN (?) of query for a slice argument and rebinds
+// it for the database.
+func rebindIn(tx *sqlx.Tx, query string, args ...any) (string, []any, error) {
+	q, args, err := sqlx.In(query, args...)
+	return tx.Rebind(q), args, err
+}
+
+// execIn runs a statement with an IN (?) over a slice argument.
+func execIn(ctx context.Context, tx *sqlx.Tx, query string, args ...any) error {
+	q, args, err := rebindIn(tx, query, args...)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, q, args...)
+	return err
 }
 
 func (r outboxRow) item() (campaigns.OutboxItem, error) {
@@ -268,6 +281,9 @@ WHERE id = ?`
 			return err
 		}
 		if err := applyEarlyStatuses(ctx, tx, item.MessageID, item.Text.CarrierAccountID, item.Text.AuthToken, s.CarrierMessageID); err != nil {
+			return err
+		}
+		if err := scheduleStatusCheck(ctx, tx, item.MessageID, at); err != nil {
 			return err
 		}
 		return deleteOutbox(ctx, tx, item.ID)
@@ -419,8 +435,10 @@ func advanceStatus(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, status con
 		return nil
 	}
 	const up = `UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE id = ?`
-	_, err := tx.ExecContext(ctx, tx.Rebind(up), string(status), code, ms(at), msgID)
-	return err
+	if _, err := tx.ExecContext(ctx, tx.Rebind(up), string(status), code, ms(at), msgID); err != nil {
+		return err
+	}
+	return settleStatusCheck(ctx, tx, msgID, status)
 }
 
 func parkStatus(ctx context.Context, tx *sqlx.Tx, u conversations.StatusUpdate) error {

@@ -404,35 +404,12 @@ func TestClaimOutboxConcurrent(t *testing.T) {
 			want = append(want, a.queueHelp(t, alice).ID)
 		}
 		const workers = 4
-		claimed := make([][]parley.ID, workers)
-		errs := make([]error, workers)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				for {
-					items, err := db.ClaimOutbox(ctx, t0.Add(time.Second), lease, 7)
-					if err != nil {
-						errs[w] = err
-						return
-					}
-					if len(items) == 0 {
-						return
-					}
-					claimed[w] = append(claimed[w], messageIDs(items)...)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+		claimed := claimConcurrently(t, workers, func(int) ([]parley.ID, error) {
+			items, err := db.ClaimOutbox(ctx, t0.Add(time.Second), lease, 7)
+			return messageIDs(items), err
+		})
 		var all []parley.ID
 		for w := range workers {
-			if errs[w] != nil {
-				t.Fatalf("worker %d: %v", w, errs[w])
-			}
 			all = append(all, claimed[w]...)
 		}
 		slices.Sort(all)
@@ -448,6 +425,37 @@ func TestClaimOutboxConcurrent(t *testing.T) {
 		}
 		t.Logf("%d of %d workers got items: %v", busy, workers, []int{len(claimed[0]), len(claimed[1]), len(claimed[2]), len(claimed[3])})
 	})
+}
+
+// claimConcurrently runs workers that claim at once, each until its claim
+// comes back empty, and returns what each claimed.
+func claimConcurrently(t *testing.T, workers int, claim func(w int) ([]parley.ID, error)) [][]parley.ID {
+	t.Helper()
+	claimed := make([][]parley.ID, workers)
+	errs := make([]error, workers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			<-start
+			for {
+				ids, err := claim(w)
+				if err != nil || len(ids) == 0 {
+					errs[w] = err
+					return
+				}
+				claimed[w] = append(claimed[w], ids...)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for w, err := range errs {
+		if err != nil {
+			t.Fatalf("worker %d: %v", w, err)
+		}
+	}
+	return claimed
 }
 
 // TestRenewLease: a claim renews its own lease, and once its lease has

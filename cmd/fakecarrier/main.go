@@ -102,6 +102,7 @@ type options struct {
 	fail            codesFlag
 	undeliverable   codesFlag
 	statusCallbacks bool
+	dropCallbacks   bool
 	statusDelay     time.Duration
 	logLevel        zerolog.Level
 }
@@ -121,6 +122,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (optio
 	fs.Var(opts.fail, "fail", "`NUMBER=CODE`: refuse sends to NUMBER with Twilio error CODE, e.g. +15555550100=21610; repeatable")
 	fs.Var(opts.undeliverable, "undeliverable", "`NUMBER=CODE`: report texts to NUMBER undelivered with CODE, e.g. +15555550101=30003; repeatable")
 	fs.BoolVar(&opts.statusCallbacks, "status-callbacks", true, "post sent and delivered status callbacks")
+	fs.BoolVar(&opts.dropCallbacks, "drop-status-callbacks", false,
+		"move texts to sent and delivered but post no callback: Parley learns statuses only by fetching the message")
 	fs.DurationVar(&opts.statusDelay, "status-delay", 200*time.Millisecond, "delay before each status callback")
 	level := fs.String("log-level", "info", "debug, info, warn or error (info logs every text; use warn for benchmarks)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -154,6 +157,7 @@ func (o options) config(log zerolog.Logger) twiliotest.Config {
 		FailNumbers:          o.fail,
 		UndeliverableNumbers: o.undeliverable,
 		StatusCallbacks:      o.statusCallbacks,
+		DropStatusCallbacks:  o.dropCallbacks,
 		StatusDelay:          o.statusDelay,
 		Logger:               log,
 	}

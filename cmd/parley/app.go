@@ -133,6 +133,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.cancel = cancel
 	m.goBackground(func() { _ = m.Dispatcher.Run(bgCtx) })
 	m.goBackground(func() { m.Assigner.Run(bgCtx) })
+	// Texts whose receipts never came are looked up at the carrier.
+	statuses := &campaigns.StatusPoller{Store: m.DB, Carrier: sender, Clock: m.Clock,
+		Log: m.Log.With().Str("component", "status_checks").Logger(), PerSecond: m.Config.statusChecks}
+	m.goBackground(func() { statuses.Run(bgCtx) })
 	if err := m.startScheduler(bgCtx); err != nil {
 		return err
 	}

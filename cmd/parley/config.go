@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,9 +37,13 @@ type Config struct {
 	// ShutdownDrain is how long /readyz answers 503 after a stop signal
 	// while requests are still served (a Go duration, e.g. "5s").
 	ShutdownDrain string
+	// StatusChecksPerSecond bounds how many texts without a final status
+	// this process looks up at the carrier a second; "0" turns it off.
+	StatusChecksPerSecond string
 
-	lease time.Duration
-	drain time.Duration
+	lease        time.Duration
+	drain        time.Duration
+	statusChecks int
 
 	// clock replaces the wall clock in tests (snoozes, schedules).
 	clock parley.Clock
@@ -61,6 +66,7 @@ var settings = []setting{
 	{"PARLEY_TOKEN_FILE", "token-file", "parley-admin.token", "where a generated bootstrap token is written (mode 0600)", func(c *Config) *string { return &c.TokenFile }},
 	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
 	{"PARLEY_SHUTDOWN_DRAIN", "shutdown-drain", "5s", "on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still served, so load balancers stop sending (a second signal exits at once)", func(c *Config) *string { return &c.ShutdownDrain }},
+	{"PARLEY_STATUS_CHECKS_PER_SECOND", "status-checks-per-second", "10", "texts without a final status an hour after sending that this process looks up at the carrier a second (0: none)", func(c *Config) *string { return &c.StatusChecksPerSecond }},
 }
 
 // flags returns a flag set for a command, bound to cfg: every setting
@@ -112,5 +118,20 @@ func (c *Config) finish(stdout io.Writer) error {
 	if c.drain, err = time.ParseDuration(c.ShutdownDrain); err != nil || c.drain < 0 {
 		return fmt.Errorf("PARLEY_SHUTDOWN_DRAIN: want a duration such as 5s or 0s, got %q", c.ShutdownDrain)
 	}
+	return c.finishStatusChecks()
+}
+
+// maxStatusChecksPerSecond keeps lookups well inside Twilio's API limits.
+const maxStatusChecksPerSecond = 100
+
+func (c *Config) finishStatusChecks() error {
+	if c.StatusChecksPerSecond == "" {
+		c.StatusChecksPerSecond = "10"
+	}
+	n, err := strconv.Atoi(c.StatusChecksPerSecond)
+	if err != nil || n < 0 || n > maxStatusChecksPerSecond {
+		return fmt.Errorf("PARLEY_STATUS_CHECKS_PER_SECOND: want a whole number from 0 to %d, got %q", maxStatusChecksPerSecond, c.StatusChecksPerSecond)
+	}
+	c.statusChecks = n
 	return nil
 }

@@ -23,10 +23,14 @@ func TestInterruptedSendIsReconciled(t *testing.T) {
 	tests := []struct {
 		name       string
 		carrierHas bool // the dead process's send got through before it died
-		wantLog    string
+		// its receipts came while no Parley listened: only the carrier
+		// knows the text was delivered
+		receiptsLost bool
+		wantLog      string
 	}{
-		{"the carrier already has the text: recorded, not sent again", true, "interrupted send had reached the carrier"},
-		{"the carrier never got it: sent once", false, "interrupted send never reached the carrier"},
+		{"the carrier already has the text: recorded, not sent again", true, false, "interrupted send had reached the carrier"},
+		{"the carrier delivered it, its receipts lost: recorded delivered", true, true, "interrupted send had reached the carrier"},
+		{"the carrier never got it: sent once", false, false, "interrupted send never reached the carrier"},
 	}
 	for _, dialect := range storetest.Dialects {
 		for _, tt := range tests {
@@ -43,6 +47,9 @@ func TestInterruptedSendIsReconciled(t *testing.T) {
 				var earlierSid string
 				if tt.carrierHas {
 					earlierSid = e.sendAsTheDeadProcess(phone, body)
+				}
+				if tt.receiptsLost {
+					e.loseReceipts(earlierSid)
 				}
 				msgID := e.insertInterruptedSend(convID, phone, body, crashedAt)
 
@@ -94,6 +101,28 @@ func (e *env) sendAsTheDeadProcess(phone, body string) string {
 		e.t.Fatalf("send to the fake carrier: %v", err)
 	}
 	return res.CarrierMessageID
+}
+
+// loseReceipts waits for the carrier to deliver the text, then forgets
+// the receipts Parley kept for it: as if they had come while it was down.
+func (e *env) loseReceipts(sid string) {
+	e.t.Helper()
+	e.eventually("the carrier delivered the text", func() bool {
+		for _, m := range e.carrier.Messages() {
+			if m.Sid == sid {
+				return m.Status == "delivered"
+			}
+		}
+		return false
+	})
+	db := e.main.DB.SQL()
+	e.eventually("its receipts kept", func() bool {
+		var n int
+		return db.Get(&n, db.Rebind(`SELECT COUNT(*) FROM early_statuses WHERE carrier_message_id = ?`), sid) == nil && n == 2
+	})
+	if _, err := db.Exec(db.Rebind(`DELETE FROM early_statuses WHERE carrier_message_id = ?`), sid); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // insertInterruptedSend writes what a process leaves behind when it dies

@@ -37,7 +37,7 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 	vars := map[string]string{
 		"PARLEY_ADDR": "127.0.0.1:9999", "PARLEY_DATABASE_URL": "sqlite://x.db", "PARLEY_PUBLIC_URL": "https://p.example.com/",
 		"PARLEY_BOOTSTRAP_TOKEN": "tok", "PARLEY_LOG_LEVEL": "warn", "PARLEY_LOG_FORMAT": "json", "PARLEY_TWILIO_API_URL": "http://127.0.0.1:1",
-		"PARLEY_OUTBOX_LEASE": "30s", "PARLEY_SHUTDOWN_DRAIN": "2s",
+		"PARLEY_OUTBOX_LEASE": "30s", "PARLEY_SHUTDOWN_DRAIN": "2s", "PARLEY_STATUS_CHECKS_PER_SECOND": "3",
 	}
 	cfg, err := parseConfig("serve", nil, getenvFrom(vars), io.Discard, io.Discard, nil)
 	if err != nil {
@@ -45,7 +45,8 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 	}
 	want := Config{Addr: "127.0.0.1:9999", DatabaseURL: "sqlite://x.db", PublicURL: "https://p.example.com", BootstrapToken: "tok",
 		LogLevel: "warn", LogFormat: "json", TwilioAPIURL: "http://127.0.0.1:1", TokenFile: "parley-admin.token",
-		OutboxLease: "30s", lease: 30 * time.Second, ShutdownDrain: "2s", drain: 2 * time.Second}
+		OutboxLease: "30s", lease: 30 * time.Second, ShutdownDrain: "2s", drain: 2 * time.Second,
+		StatusChecksPerSecond: "3", statusChecks: 3}
 	if cfg != want {
 		t.Errorf("from environment:\n got %+v\nwant %+v", cfg, want)
 	}
@@ -59,6 +60,11 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 	for _, bad := range []string{"soon", "10ms", "5s"} {
 		if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_OUTBOX_LEASE": bad}), io.Discard, io.Discard, nil); err == nil {
 			t.Errorf("outbox lease %q was accepted", bad)
+		}
+	}
+	for _, bad := range []string{"-1", "1.5", "many", "1000"} {
+		if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_STATUS_CHECKS_PER_SECOND": bad}), io.Discard, io.Discard, nil); err == nil {
+			t.Errorf("%q status checks a second was accepted", bad)
 		}
 	}
 }

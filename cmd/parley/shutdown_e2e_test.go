@@ -17,7 +17,7 @@ func TestShutdownDrainsThenASecondSignalExits(t *testing.T) {
 	carrier := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(carrier.Close)
 	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "parley.db")
-	p := startParley(t, "parley", dbURL, carrier.URL, time.Minute, "PARLEY_SHUTDOWN_DRAIN=1m")
+	p := startParley(t, "parley", dbURL, carrier.URL, publicURL, time.Minute, "PARLEY_SHUTDOWN_DRAIN=1m")
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

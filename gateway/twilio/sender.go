@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
 )
 
 // DefaultTimeout bounds an API call when NewSender is given no timeout. It
@@ -31,7 +33,10 @@ type Sender struct {
 	timeout time.Duration
 }
 
-var _ campaigns.Sender = (*Sender)(nil)
+var (
+	_ campaigns.Sender        = (*Sender)(nil)
+	_ campaigns.StatusChecker = (*Sender)(nil)
+)
 
 // NewSender returns a Sender. apiBaseURL "" means Twilio itself; otherwise,
 // e.g. "http://127.0.0.1:8090", the scheme and host of every Twilio API
@@ -119,7 +124,7 @@ func (s *Sender) Send(ctx context.Context, t campaigns.OutboundText) (campaigns.
 	if err != nil {
 		return campaigns.SendResult{}, s.sendError(ctx, callCtx, call.status, err)
 	}
-	res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: deref(m.Status)}
+	res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: MessageStatus(deref(m.Status))}
 	if res.CarrierMessageID == "" {
 		return campaigns.SendResult{}, &campaigns.SendError{
 			HTTPStatus: call.status,
@@ -220,7 +225,7 @@ func (s *Sender) Lookup(ctx context.Context, t campaigns.OutboundText, since tim
 			continue
 		}
 		if sameText(m, t) && deref(m.Sid) != "" {
-			res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: deref(m.Status)}
+			res := campaigns.SendResult{CarrierMessageID: deref(m.Sid), Status: MessageStatus(deref(m.Status))}
 			if n, err := strconv.Atoi(deref(m.NumSegments)); err == nil && n > 0 {
 				res.Segments = n
 			}
@@ -233,6 +238,37 @@ func (s *Sender) Lookup(ctx context.Context, t campaigns.OutboundText, since tim
 	}
 	return campaigns.SendResult{}, false, nil
 }
+
+// CheckStatus fetches the message carrierMessageID from Twilio (GET
+// /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json) with t's channel
+// credentials and returns its current status (see campaigns.StatusChecker).
+// Errors are classified as Send's are: an answer such as 404 is a
+// *campaigns.SendError that is not temporary.
+func (s *Sender) CheckStatus(ctx context.Context, t campaigns.OutboundText, carrierMessageID string) (campaigns.CarrierStatus, error) {
+	if t.CarrierAccountID == "" || t.AuthToken == "" {
+		return campaigns.CarrierStatus{}, &campaigns.SendError{Message: "the channel has no Twilio account SID or auth token"}
+	}
+	if !sidPattern.MatchString(carrierMessageID) {
+		return campaigns.CarrierStatus{}, &campaigns.SendError{Message: fmt.Sprintf("%q is not a Twilio message sid", carrierMessageID)}
+	}
+	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	svc, call := s.service(callCtx, t)
+	m, err := svc.FetchMessage(carrierMessageID, nil)
+	if err != nil {
+		return campaigns.CarrierStatus{}, s.sendError(ctx, callCtx, call.status, err)
+	}
+	st := conversations.MessageStatus(MessageStatus(deref(m.Status)))
+	if st.Rank() == 0 {
+		return campaigns.CarrierStatus{}, &campaigns.SendError{HTTPStatus: call.status, Temporary: true,
+			Message: fmt.Sprintf("Twilio reports message %s as %q, not an outbound status", carrierMessageID, deref(m.Status))}
+	}
+	return campaigns.CarrierStatus{Status: st, ErrorCode: m.ErrorCode}, nil
+}
+
+// sidPattern is a message sid as Twilio makes them (SM or MM and hex), so
+// it can go into a path as it is.
+var sidPattern = regexp.MustCompile(`^[A-Z]{2}[0-9a-zA-Z]{1,62}$`)
 
 // sameText reports whether Twilio's message is t: outbound, to t.To, from
 // t's sender, with t's body.

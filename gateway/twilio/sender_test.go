@@ -132,7 +132,7 @@ func TestSenderSend(t *testing.T) {
 			wantSent: url.Values{"To": {"+14155550100"}, "From": {"+14155550199"}, "Body": {"Your table is ready"},
 				"StatusCallback": {"https://parley.example.com/webhooks/twilio/status"}}},
 		{name: "via a messaging service", text: viaService, status: 201, answer: messageJSON(sentSid, "accepted", "2"),
-			want: campaigns.SendResult{CarrierMessageID: sentSid, Status: "accepted", Segments: 2},
+			want: campaigns.SendResult{CarrierMessageID: sentSid, Status: "queued", Segments: 2}, // Parley's word for it
 			wantSent: url.Values{"To": {"+14155550100"}, "MessagingServiceSid": {serviceSid}, "Body": {"Your table is ready"},
 				"StatusCallback": {"https://parley.example.com/webhooks/twilio/status"}}},
 		{name: "with media", text: mms, status: 201, answer: messageJSON(sentSid, "queued", "1"),

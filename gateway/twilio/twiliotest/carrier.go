@@ -57,6 +57,11 @@ type Config struct {
 	// StatusCallback post "sent" and then "delivered" (or "undelivered" with
 	// an ErrorCode) to it.
 	StatusCallbacks bool
+	// DropStatusCallbacks, with StatusCallbacks, moves each text to "sent"
+	// and then its final status as usual but posts none of it: Parley
+	// learns the status only by fetching the message, as when Twilio
+	// cannot reach it.
+	DropStatusCallbacks bool
 	// StatusDelay is waited before each status callback.
 	StatusDelay time.Duration
 	// HTTPClient posts webhooks to Parley; the default has a 10 s timeout
@@ -94,6 +99,7 @@ type Carrier struct {
 	fail        map[string]int
 	undeliver   map[string]int
 	callbacks   bool
+	dropPosts   bool
 	statusDelay time.Duration
 	client      *http.Client
 	ownsClient  bool // the client is New's, so Close may close its connections
@@ -124,6 +130,7 @@ func New(cfg Config) *Carrier {
 		fail:        maps.Clone(cfg.FailNumbers),
 		undeliver:   maps.Clone(cfg.UndeliverableNumbers),
 		callbacks:   cfg.StatusCallbacks,
+		dropPosts:   cfg.DropStatusCallbacks,
 		statusDelay: cfg.StatusDelay,
 		client:      cfg.HTTPClient,
 		log:         cfg.Logger,

@@ -1,0 +1,158 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/optout"
+	"github.com/parleyhq/parley/store"
+)
+
+// campaignCounts reads the campaign's counts and checks that they add up
+// to its recipients.
+func (tn *tenant) campaignCounts(t testing.TB, id parley.ID) (campaigns.Status, campaigns.Counts) {
+	t.Helper()
+	c, err := tn.db.GetCampaign(ctx, tn.account.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Counts
+	if sum := n.Queued + n.Sent + n.Delivered + n.Failed + n.SkippedOptedOut; sum != n.Recipients {
+		t.Errorf("counts %+v add up to %d, not the %d recipients", n, sum, n.Recipients)
+	}
+	return c.Status, n
+}
+
+// TestCampaignCountsFollowEveryText: each recipient is counted where its
+// text is: queued until the carrier has it (in the outbox or being handed
+// over), sent once the carrier accepted it even if no receipt ever comes,
+// then delivered or failed; the campaign completes only once its outbox
+// is empty, with nothing queued.
+func TestCampaignCountsFollowEveryText(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		const (
+			accepted    = "+16285550001" // accepted, and no receipt ever comes
+			delivered   = "+16285550002"
+			undelivered = "+16285550003"
+			refused     = "+16285550004" // the carrier refuses the send
+			stopped     = "+16285550005" // STOP while the text waits in the outbox
+			crashed     = "+16285550006" // its sender died mid-send; the carrier has it
+			optedOut    = "+16285550007" // opted out before the start
+		)
+		phones := []string{accepted, delivered, undelivered, refused, stopped, crashed, optedOut}
+		if _, err := db.RecordConsent(ctx, optout.Change{AccountID: tn.account.ID, Phone: optedOut, Action: optout.ActionOptOut,
+			Source: optout.SourceStaff, At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		c := tn.startCampaign(t, campaigns.Audience{Phones: phones}, 100)
+		now := t0.Add(time.Second)
+		tn.advance(t, now)
+		want := campaigns.Counts{Recipients: 7, Queued: 6, SkippedOptedOut: 1}
+		if _, got := tn.campaignCounts(t, c.ID); got != want {
+			t.Fatalf("queued: counts %+v, want %+v", got, want)
+		}
+
+		items := map[string]campaigns.OutboxItem{}
+		for _, it := range claim(t, db, now.Add(time.Second), 10) {
+			items[it.Text.To] = it
+		}
+		if len(items) != 6 {
+			t.Fatalf("claimed %d texts, want 6", len(items))
+		}
+		now = now.Add(2 * time.Second)
+		tn.advance(t, now)
+		if status, got := tn.campaignCounts(t, c.ID); got != want || status != campaigns.StatusSending {
+			t.Fatalf("being handed over: %s with counts %+v, want sending with %+v", status, got, want)
+		}
+
+		sids := map[string]string{}
+		markSent := func(phone, status string) {
+			t.Helper()
+			sids[phone] = newSID("SM")
+			if err := db.MarkSent(ctx, items[phone], campaigns.Sent{CarrierMessageID: sids[phone], Status: status, Segments: 1}, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		receipt := func(phone string, status conversations.MessageStatus) {
+			t.Helper()
+			if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{Carrier: conversations.CarrierTwilio, CarrierAccountID: tn.channel.CarrierAccountID,
+				CarrierMessageID: sids[phone], Status: status, At: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		steps := []struct {
+			what string
+			do   func()
+			want campaigns.Counts
+		}{
+			{"accepted without a receipt", func() { markSent(accepted, "sending") },
+				campaigns.Counts{Recipients: 7, Queued: 5, Sent: 1, SkippedOptedOut: 1}},
+			{"delivered", func() {
+				markSent(delivered, "sending")
+				receipt(delivered, conversations.MessageSent)
+				receipt(delivered, conversations.MessageDelivered)
+			},
+				campaigns.Counts{Recipients: 7, Queued: 4, Sent: 1, Delivered: 1, SkippedOptedOut: 1}},
+			{"undelivered", func() { markSent(undelivered, "sending"); receipt(undelivered, conversations.MessageUndelivered) },
+				campaigns.Counts{Recipients: 7, Queued: 3, Sent: 1, Delivered: 1, Failed: 1, SkippedOptedOut: 1}},
+			{"refused by the carrier", func() {
+				if err := db.MarkFailed(ctx, items[refused], 21211, "invalid number", false, now); err != nil {
+					t.Fatal(err)
+				}
+			}, campaigns.Counts{Recipients: 7, Queued: 2, Sent: 1, Delivered: 1, Failed: 2, SkippedOptedOut: 1}},
+			{"opted out while queued", func() {
+				if err := db.MarkSkipped(ctx, items[stopped], campaigns.HoldOptedOut, now); err != nil {
+					t.Fatal(err)
+				}
+			}, campaigns.Counts{Recipients: 7, Queued: 1, Sent: 1, Delivered: 1, Failed: 2, SkippedOptedOut: 2}},
+			{"reconciled after a crash", func() {
+				// The lease expires; the next claim finds the text at the
+				// carrier, delivered meanwhile, and records that.
+				now = now.Add(2 * lease)
+				again := claimOne(t, db, now)
+				if !again.Reclaimed {
+					t.Fatal("the crashed send was not reclaimed")
+				}
+				items[crashed] = again
+				markSent(crashed, "delivered")
+			}, campaigns.Counts{Recipients: 7, Sent: 1, Delivered: 2, Failed: 2, SkippedOptedOut: 2}},
+		}
+		for _, s := range steps {
+			s.do()
+			if status, got := tn.campaignCounts(t, c.ID); got != s.want || status != campaigns.StatusSending {
+				t.Errorf("%s: %s with counts %+v, want sending with %+v", s.what, status, got, s.want)
+			}
+		}
+		now = now.Add(time.Second)
+		tn.advance(t, now)
+		if status, got := tn.campaignCounts(t, c.ID); status != campaigns.StatusCompleted || got.Queued != 0 {
+			t.Errorf("outbox empty: %s with counts %+v, want completed with none queued", status, got)
+		}
+	})
+}
+
+// TestCampaignNotCompletedWhileInTheOutbox: a text waiting for a retry
+// keeps its campaign sending.
+func TestCampaignNotCompletedWhileInTheOutbox(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		c := tn.startCampaign(t, campaigns.Audience{Phones: []string{"+16285550011"}}, 10)
+		now := t0.Add(time.Second)
+		tn.advance(t, now)
+		it := claimOne(t, db, now.Add(time.Second))
+		if err := db.MarkRetry(ctx, it, now.Add(time.Hour), "429", now); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			now = now.Add(time.Second)
+			tn.advance(t, now)
+		}
+		if status, got := tn.campaignCounts(t, c.ID); status != campaigns.StatusSending || got.Queued != 1 {
+			t.Errorf("a text waiting for its retry: %s with counts %+v, want sending with 1 queued", status, got)
+		}
+	})
+}

@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+)
+
+// scheduleStatusCheck books a lookup at the carrier of a text it accepted
+// at, should no final status come first (campaigns.FirstStatusCheck).
+func scheduleStatusCheck(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, at time.Time) error {
+	const q = `INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
+SELECT id, ?, 0, ? FROM messages WHERE id = ? AND status IN ('sending', 'sent')
+ON CONFLICT (message_id) DO NOTHING`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(at), ms(campaigns.FirstStatusCheck(at)), msgID)
+	return err
+}
+
+// settleStatusCheck forgets a text's lookup once its status is final.
+func settleStatusCheck(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, status conversations.MessageStatus) error {
+	if status.Rank() < conversations.MessageDelivered.Rank() {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM status_checks WHERE message_id = ?`), msgID)
+	return err
+}
+
+// ClaimStatusChecks takes up to limit texts whose lookup is due by now,
+// moving their next check to now+lease so that no other poller takes them
+// meanwhile. PostgreSQL pollers skip each other's rows; SQLite has one
+// writer.
+func (db *DB) ClaimStatusChecks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]campaigns.StatusCheck, error) {
+	pick := `SELECT message_id FROM status_checks WHERE next_check_at <= ? ORDER BY next_check_at, message_id LIMIT ?` + db.dialect.skipLocked
+	const claim = `UPDATE status_checks SET next_check_at = ? WHERE message_id IN (?)`
+	const load = `SELECT s.message_id, s.accepted_at, s.checks, m.carrier_message_id, m.channel_id, c.carrier_account_id, c.auth_token
+FROM status_checks s JOIN messages m ON m.id = s.message_id JOIN channels c ON c.id = m.channel_id
+WHERE s.message_id IN (?) ORDER BY s.message_id`
+	var out []campaigns.StatusCheck
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var ids []int64
+		if err := tx.SelectContext(ctx, &ids, tx.Rebind(pick), ms(now), limit); err != nil || len(ids) == 0 {
+			return err
+		}
+		if err := execIn(ctx, tx, claim, ms(now.Add(lease)), ids); err != nil {
+			return err
+		}
+		q, args, err := rebindIn(tx, load, ids)
+		if err != nil {
+			return err
+		}
+		var rows []struct {
+			MessageID        int64  `db:"message_id"`
+			AcceptedAt       int64  `db:"accepted_at"`
+			Checks           int    `db:"checks"`
+			CarrierMessageID string `db:"carrier_message_id"`
+			ChannelID        int64  `db:"channel_id"`
+			CarrierAccountID string `db:"carrier_account_id"`
+			AuthToken        string `db:"auth_token"`
+		}
+		if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			out = append(out, campaigns.StatusCheck{MessageID: parley.ID(r.MessageID), CarrierMessageID: r.CarrierMessageID,
+				AcceptedAt: fromMS(r.AcceptedAt), Checks: r.Checks,
+				Text: campaigns.OutboundText{MessageID: parley.ID(r.MessageID), CarrierAccountID: r.CarrierAccountID, AuthToken: r.AuthToken}})
+		}
+		return nil
+	})
+	return out, translate(err)
+}
+
+// RecordStatusCheck moves the text's status forward to what the carrier
+// said, as a status callback would, and books the next lookup at next, or
+// none when next is zero or the status is final.
+func (db *DB) RecordStatusCheck(ctx context.Context, c campaigns.StatusCheck, s campaigns.CarrierStatus, next time.Time, at time.Time) error {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Serialised with the text's status callbacks, as they are with
+		// each other.
+		if err := db.dialect.lockCarrierID(ctx, tx, c.CarrierMessageID); err != nil {
+			return err
+		}
+		if s.Status != "" {
+			if err := advanceStatus(ctx, tx, c.MessageID, s.Status, s.ErrorCode, at); err != nil {
+				return err
+			}
+		}
+		if next.IsZero() {
+			_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM status_checks WHERE message_id = ?`), c.MessageID)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE status_checks SET checks = checks + 1, next_check_at = ? WHERE message_id = ?`),
+			ms(next), c.MessageID)
+		return err
+	})
+	return translate(err)
+}
