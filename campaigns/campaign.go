@@ -79,6 +79,9 @@ type Counts struct {
 	Delivered       int `json:"delivered"`
 	Failed          int `json:"failed"`
 	SkippedOptedOut int `json:"skipped_opted_out"`
+	// Cancelled recipients were dropped by a cancel before the carrier had
+	// their text, so that a cancelled campaign's counts add up too.
+	Cancelled int `json:"cancelled"`
 }
 
 // MinRunInterval is the shortest time allowed between two runs of a

@@ -20,7 +20,7 @@ func (tn *tenant) campaignCounts(t testing.TB, id parley.ID) (campaigns.Status, 
 		t.Fatal(err)
 	}
 	n := c.Counts
-	if sum := n.Queued + n.Sent + n.Delivered + n.Failed + n.SkippedOptedOut; sum != n.Recipients {
+	if sum := n.Queued + n.Sent + n.Delivered + n.Failed + n.SkippedOptedOut + n.Cancelled; sum != n.Recipients {
 		t.Errorf("counts %+v add up to %d, not the %d recipients", n, sum, n.Recipients)
 	}
 	return c.Status, n
@@ -79,7 +79,7 @@ func TestCampaignCountsFollowEveryText(t *testing.T) {
 		}
 		receipt := func(phone string, status conversations.MessageStatus) {
 			t.Helper()
-			if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{Carrier: conversations.CarrierTwilio, CarrierAccountID: tn.channel.CarrierAccountID,
+			if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: tn.channel.ID, Carrier: conversations.CarrierTwilio, CarrierAccountID: tn.channel.CarrierAccountID,
 				CarrierMessageID: sids[phone], Status: status, At: now}); err != nil {
 				t.Fatal(err)
 			}
@@ -153,6 +153,29 @@ func TestCampaignNotCompletedWhileInTheOutbox(t *testing.T) {
 		}
 		if status, got := tn.campaignCounts(t, c.ID); status != campaigns.StatusSending || got.Queued != 1 {
 			t.Errorf("a text waiting for its retry: %s with counts %+v, want sending with 1 queued", status, got)
+		}
+	})
+}
+
+// TestCancelledCampaignCountsAddUp: a cancel drops what the carrier does
+// not have yet, and those recipients are counted as cancelled; what the
+// carrier already took keeps its count.
+func TestCancelledCampaignCountsAddUp(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		c := tn.startCampaign(t, campaigns.Audience{Phones: []string{"+16285550021", "+16285550022", "+16285550023"}}, 1)
+		now := t0.Add(time.Second)
+		tn.advance(t, now)
+		it := claimOne(t, db, now.Add(time.Second))
+		if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: newSID("SM"), Status: "sending", Segments: 1}, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.TransitionCampaign(ctx, tn.account.ID, c.ID, campaigns.ActionCancel, now); err != nil {
+			t.Fatal(err)
+		}
+		want := campaigns.Counts{Recipients: 3, Sent: 1, Cancelled: 2}
+		if status, got := tn.campaignCounts(t, c.ID); status != campaigns.StatusCancelled || got != want {
+			t.Errorf("cancelled: %s with counts %+v, want cancelled with %+v", status, got, want)
 		}
 	})
 }

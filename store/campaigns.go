@@ -107,21 +107,22 @@ func (db *DB) GetCampaign(ctx context.Context, accountID, id parley.ID) (campaig
 // campaignCounts derives the figures from the recipients and their
 // messages, each recipient in one of them (API.md): queued while pending
 // or in the outbox (message queued), sent once the carrier has it
-// (sending or sent), then delivered or failed. A cancelled recipient is in
-// none of them.
+// (sending, sent, or a status the carrier left unknown), then delivered or
+// failed; cancelled when a cancel dropped it before the carrier had it.
 func campaignCounts(ctx context.Context, q sqlx.QueryerContext, campaignID parley.ID) (campaigns.Counts, error) {
 	var c struct {
-		Recipients, Queued, Sent, Delivered, Failed, Skipped *int
+		Recipients, Queued, Sent, Delivered, Failed, Skipped, Cancelled *int
 	}
 	const query = `SELECT COUNT(*) AS recipients,
     SUM(CASE WHEN r.status = 'pending' OR (r.status = 'queued' AND m.status = 'queued') THEN 1 ELSE 0 END) AS queued,
-    SUM(CASE WHEN r.status = 'queued' AND m.status IN ('sending', 'sent') THEN 1 ELSE 0 END) AS sent,
+    SUM(CASE WHEN r.status = 'queued' AND m.status IN ('sending', 'sent', 'unknown') THEN 1 ELSE 0 END) AS sent,
     SUM(CASE WHEN r.status = 'queued' AND m.status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
     SUM(CASE WHEN r.status = 'queued' AND m.status IN ('failed', 'undelivered') THEN 1 ELSE 0 END) AS failed,
-    SUM(CASE WHEN r.status = 'skipped_opted_out' THEN 1 ELSE 0 END) AS skipped
+    SUM(CASE WHEN r.status = 'skipped_opted_out' THEN 1 ELSE 0 END) AS skipped,
+    SUM(CASE WHEN r.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled
 FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ?`
 	row := q.QueryRowxContext(ctx, rebind(q, query), campaignID)
-	if err := row.Scan(&c.Recipients, &c.Queued, &c.Sent, &c.Delivered, &c.Failed, &c.Skipped); err != nil {
+	if err := row.Scan(&c.Recipients, &c.Queued, &c.Sent, &c.Delivered, &c.Failed, &c.Skipped, &c.Cancelled); err != nil {
 		return campaigns.Counts{}, translate(err)
 	}
 	v := func(p *int) int {
@@ -131,7 +132,7 @@ FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.c
 		return *p
 	}
 	return campaigns.Counts{Recipients: v(c.Recipients), Queued: v(c.Queued), Sent: v(c.Sent), Delivered: v(c.Delivered),
-		Failed: v(c.Failed), SkippedOptedOut: v(c.Skipped)}, nil
+		Failed: v(c.Failed), SkippedOptedOut: v(c.Skipped), Cancelled: v(c.Cancelled)}, nil
 }
 
 // ListCampaigns lists a page of the account's campaigns, newest first, or

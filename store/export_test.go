@@ -33,13 +33,13 @@ func (db *DB) RoutesKept() int {
 	return len(db.routes.inbound)
 }
 
-// UndoLastMigration rolls the newest migration back, so that a test can
-// apply it again over data.
-func (db *DB) UndoLastMigration(ctx context.Context) error {
+// UndoMigrationsAfter rolls every migration newer than version back, so
+// that a test can apply them again over data.
+func (db *DB) UndoMigrationsAfter(ctx context.Context, version int64) error {
 	p, err := db.provider()
 	if err != nil {
 		return err
 	}
-	_, err = p.Down(ctx)
+	_, err = p.DownTo(ctx, version)
 	return err
 }

@@ -419,7 +419,7 @@ FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.c
 	if len(unsettled) == 0 {
 		t.Errorf("no text of the victim's is left without a receipt: the test did not lose them")
 	}
-	if sum := got["queued"] + got["sent"] + got["delivered"] + got["failed"] + got["skipped_opted_out"]; sum != got["recipients"] {
+	if sum := got["queued"] + got["sent"] + got["delivered"] + got["failed"] + got["skipped_opted_out"] + got["cancelled"]; sum != got["recipients"] {
 		t.Errorf("counts %v add up to %d, not the %d recipients", got, sum, got["recipients"])
 	}
 

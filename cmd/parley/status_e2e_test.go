@@ -44,7 +44,7 @@ func TestStatusesSettleWithoutCallbacks(t *testing.T) {
 				}
 				return delivered == len(phones)-1
 			})
-			want := map[string]int{"recipients": 12, "queued": 0, "sent": 11, "delivered": 0, "failed": 0, "skipped_opted_out": 1}
+			want := map[string]int{"recipients": 12, "queued": 0, "sent": 11, "delivered": 0, "failed": 0, "skipped_opted_out": 1, "cancelled": 0}
 			if got := counts(e.campaign(id)); !equalCounts(got, want) {
 				t.Fatalf("completed without receipts: counts %v, want %v", got, want)
 			}
