@@ -308,7 +308,8 @@ const ClockSkew = time.Minute
 // any send: found, it is recorded with the carrier's id and the status the
 // carrier reports now (its callbacks may be long gone); unknown,
 // it waits for another lookup. done is false only when the carrier never
-// got the text, which may then be sent.
+// got the text, which may then be sent, unless its channel was
+// disconnected.
 func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text OutboundText) (done bool, err error) {
 	log := d.Log.With().Stringer("message_id", item.MessageID).Logger()
 	res, found, err := d.Sender.Lookup(ctx, text, item.ClaimedAt.Add(-ClockSkew))
@@ -324,6 +325,10 @@ func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text Outbou
 		}
 		log.Warn().Err(err).Msg("carrier lookup kept failing; text failed without a resend")
 		return true, d.Store.MarkFailed(ctx, item, 0, reason, false, now)
+	case !found && item.ChannelDisconnected:
+		log.Info().Msg("interrupted send never reached the carrier, and its channel was disconnected; failed")
+		d.observe("held", 0, 0)
+		return true, d.Store.MarkSkipped(ctx, item, HoldChannelDisconnected, now)
 	case !found:
 		log.Info().Msg("interrupted send never reached the carrier; sending")
 		return false, nil

@@ -184,6 +184,12 @@ func reclaimed(it OutboxItem) OutboxItem {
 	return it
 }
 
+// disconnected makes the item's channel one disconnected since it was queued.
+func disconnected(it OutboxItem) OutboxItem {
+	it.ChannelDisconnected = true
+	return it
+}
+
 func newDispatcher(store OutboxStore, sender Sender) *Dispatcher {
 	return &Dispatcher{Store: store, Sender: sender, Clock: &parley.FixedClock{T: epoch},
 		Log: zerolog.Nop(), StatusCallbackURL: "https://parley.example.com/webhooks/twilio/status", MaxAttempts: 3}
@@ -240,6 +246,10 @@ func TestDispatchOutcomes(t *testing.T) {
 			wantSent: true, wantSid: earlier, wantLookup: true},
 		{name: "reclaimed, opted out meanwhile, and the carrier never got it: skipped", item: reclaimed(item(1, "+1555", PurposeReply, 0)), optedOut: true,
 			wantSkip: true, wantHold: HoldOptedOut, wantLookup: true},
+		{name: "reclaimed, its channel disconnected meanwhile, and the carrier never got it: failed, never sent",
+			item: disconnected(reclaimed(item(1, "+1555", PurposeReply, 0))), wantSkip: true, wantHold: HoldChannelDisconnected, wantLookup: true},
+		{name: "reclaimed, its channel disconnected meanwhile, and the carrier has it: recorded as sent", item: disconnected(reclaimed(item(1, "+1555", PurposeReply, 0))),
+			carrierHas: true, wantSent: true, wantSid: earlier, wantLookup: true},
 		{name: "its campaign was cancelled: skipped, never sent", item: campaignItem(item(1, "+1555", "campaign", 0)), cancelled: true,
 			wantSkip: true, wantHold: HoldCampaignCancelled},
 		{name: "a running campaign's text: sent", item: campaignItem(item(1, "+1555", "campaign", 0)),

@@ -30,6 +30,10 @@ type OutboxItem struct {
 	// so a backlog never goes out faster than the campaign's rate.
 	CampaignID   parley.ID
 	CampaignRate float64
+	// ChannelDisconnected reports that the channel was disconnected since
+	// the text was queued: a reclaimed text the carrier does not have is
+	// then failed, never sent.
+	ChannelDisconnected bool
 
 	// LeasedAt and LeaseUntil are this claim's time and the end of its
 	// lease: past LeaseUntil another worker may take the item.
@@ -59,6 +63,9 @@ const (
 	HoldNone              Hold = ""
 	HoldOptedOut          Hold = "opted_out"
 	HoldCampaignCancelled Hold = "campaign_cancelled"
+	// HoldChannelDisconnected: a reclaimed text of a disconnected channel
+	// the carrier never got.
+	HoldChannelDisconnected Hold = "channel_disconnected"
 )
 
 // Sent is a carrier's acceptance of an item.
@@ -103,7 +110,8 @@ type OutboxStore interface {
 	// unsubscribed is true the phone is recorded as opted out too.
 	MarkFailed(ctx context.Context, item OutboxItem, code int, reason string, unsubscribed bool, at time.Time) error
 	// MarkSkipped drops the item without sending for the hold's reason:
-	// its message fails (opted out: with code 21610) and a campaign
+	// its message fails (opted out: with code 21610; channel
+	// disconnected: with reason channel_disconnected) and a campaign
 	// recipient becomes skipped_opted_out or cancelled.
 	MarkSkipped(ctx context.Context, item OutboxItem, hold Hold, at time.Time) error
 }

@@ -233,3 +233,52 @@ func CarrierUnavailable(format string, args ...any) error {
 func ChannelDisconnected() error {
 	return parley.Conflict(CodeChannelDisconnected, "the channel was disconnected: connect a channel to send from")
 }
+
+// ChannelClaims finds and releases the channel, of any account, that holds
+// a number or messaging service on a carrier account.
+type ChannelClaims interface {
+	// ChannelHolding returns the connected channel holding c's number
+	// or service on c's carrier account; ENOTFOUND when none does.
+	ChannelHolding(ctx context.Context, c Channel) (Channel, error)
+	// ReleaseClaimedChannel disconnects c as DisconnectChannel does,
+	// unless its token changed since it was read.
+	ReleaseClaimedChannel(ctx context.Context, c Channel, at time.Time) error
+}
+
+// ChannelConnector is what ConnectChannel needs of the store.
+type ChannelConnector interface {
+	ChannelClaims
+	CreateChannel(ctx context.Context, c Channel) (Channel, error)
+}
+
+// ConnectChannel stores c, whose credentials the carrier verified. When
+// another account's channel holds c's number or service (claimed before
+// channels were verified), the carrier is asked about the holder's
+// credentials: refused, the holder is disconnected and c takes its place;
+// accepted, c is refused with channel_exists as before. The carrier is
+// asked between transactions, never inside one.
+func ConnectChannel(ctx context.Context, s ChannelConnector, v CarrierVerifier, c Channel, at time.Time) (Channel, error) {
+	created, err := s.CreateChannel(ctx, c)
+	if !parley.IsKind(err, parley.ECONFLICT) {
+		return created, err
+	}
+	holder, herr := s.ChannelHolding(ctx, c)
+	if parley.IsKind(herr, parley.ENOTFOUND) {
+		return s.CreateChannel(ctx, c) // released meanwhile
+	} else if herr != nil {
+		return created, herr
+	}
+	if holder.AccountID == c.AccountID {
+		return created, err
+	}
+	switch verr := v.VerifyChannel(ctx, holder); {
+	case verr == nil:
+		return created, err
+	case !parley.IsKind(verr, parley.EINVALID):
+		return created, verr // the carrier could not say
+	}
+	if err := s.ReleaseClaimedChannel(ctx, holder, at); err != nil {
+		return created, err
+	}
+	return s.CreateChannel(ctx, c)
+}

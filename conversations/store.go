@@ -51,9 +51,11 @@ type Store interface {
 	// UpdateChannel applies a validated patch to a connected channel;
 	// ECONFLICT (channel_disconnected) for a disconnected one.
 	UpdateChannel(ctx context.Context, accountID, channelID parley.ID, p ChannelPatch) (Channel, error)
-	// DisconnectChannel disconnects a channel and fails the texts still
-	// queued on it; disconnecting twice is a no-op.
+	// DisconnectChannel disconnects a channel, fails the texts still
+	// queued on it and cancels its campaigns; disconnecting twice is a
+	// no-op.
 	DisconnectChannel(ctx context.Context, accountID, channelID parley.ID, at time.Time) error
+	ChannelConnector
 
 	// CreateContact creates a contact; ECONFLICT (code phone_taken) when a
 	// phone already belongs to another contact of the account.

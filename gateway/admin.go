@@ -430,7 +430,7 @@ func handleCreateChannel(d *Deps) apiFunc {
 		if err := d.Carrier.VerifyChannel(r.Context(), c); err != nil {
 			return err
 		}
-		c, err := d.Store.CreateChannel(r.Context(), c)
+		c, err := conversations.ConnectChannel(r.Context(), d.Store, d.Carrier, c, d.Clock.Now())
 		if err != nil {
 			return err
 		}

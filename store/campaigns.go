@@ -217,6 +217,15 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 	return db.GetCampaign(ctx, accountID, id)
 }
 
+// cancelStrandedCampaign cancels a campaign whose channel is disconnected.
+func cancelStrandedCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = 'cancelled', next_batch_at = 0, next_run_at = NULL, updated_at = ? WHERE id = ?`),
+		ms(at), id); err != nil {
+		return err
+	}
+	return cancelCampaign(ctx, tx, id, at)
+}
+
 // cancelCampaign drops what has not gone: pending recipients, and queued
 // texts still waiting in the outbox. A text a dispatcher holds is dropped
 // by the dispatcher itself, which checks the campaign just before sending.
@@ -364,6 +373,13 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now)
 		if err != nil || !ok {
+			return err
+		}
+		if err := requireConnected(ctx, tx, c.ChannelID); err != nil {
+			if parley.IsKind(err, parley.ECONFLICT) {
+				// Disconnected before its campaigns were cancelled with it.
+				return cancelStrandedCampaign(ctx, tx, id, now)
+			}
 			return err
 		}
 		c.Status = campaigns.StatusSending

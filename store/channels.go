@@ -107,6 +107,19 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	return c, err
 }
 
+// ChannelHolding returns the connected channel, of any account, that
+// holds c's number or messaging service on c's carrier account: the one
+// CreateChannel's channel_exists is about.
+func (db *DB) ChannelHolding(ctx context.Context, c conversations.Channel) (conversations.Channel, error) {
+	const q = `SELECT ` + channelColumns + ` FROM channels
+WHERE carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL
+  AND ((? <> '' AND messaging_service_sid = ?) OR (? = '' AND messaging_service_sid = '' AND phone_number = ?))`
+	var row channelRow
+	err := db.db.GetContext(ctx, &row, db.db.Rebind(q), c.Carrier, c.CarrierAccountID,
+		c.MessagingServiceSID, c.MessagingServiceSID, c.MessagingServiceSID, c.PhoneNumber)
+	return row.channel(), translate(err)
+}
+
 // ListChannels lists a page of the account's channels by id.
 func (db *DB) ListChannels(ctx context.Context, accountID parley.ID, page parley.Page) ([]conversations.Channel, string, error) {
 	cond, args, limit, err := idPage(page, "id")
@@ -195,13 +208,17 @@ func (db *DB) GetChannel(ctx context.Context, accountID, id parley.ID) (conversa
 	return row.channel(), translate(err)
 }
 
-// UpdateChannel applies p to a connected channel of the account. Every
-// instance drops its routes: a webhook must be checked with the new token
-// at once.
+// UpdateChannel applies p to a connected channel of the account. A new
+// token goes to every connected channel of the account on the same
+// carrier account too: the carrier signs all their webhooks with the
+// account's current token. Every instance drops its routes: a webhook
+// must be checked with the new token at once.
 func (db *DB) UpdateChannel(ctx context.Context, accountID, id parley.ID, p conversations.ChannelPatch) (conversations.Channel, error) {
-	const q = `UPDATE channels SET auth_token = COALESCE(?, auth_token), inbox_id = COALESCE(?, inbox_id),
+	const q = `UPDATE channels SET inbox_id = COALESCE(?, inbox_id),
     messages_per_second = COALESCE(?, messages_per_second), carrier_handles_optout = COALESCE(?, carrier_handles_optout)
 WHERE account_id = ? AND id = ?`
+	const rotate = `UPDATE channels SET auth_token = ?
+WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL`
 	var out conversations.Channel
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		c, err := lockChannel(ctx, tx, db.dialect, accountID, id)
@@ -216,8 +233,13 @@ WHERE account_id = ? AND id = ?`
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q), p.AuthToken, p.InboxID, p.MessagesPerSecond, p.CarrierHandlesOptOut, accountID, id); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), p.InboxID, p.MessagesPerSecond, p.CarrierHandlesOptOut, accountID, id); err != nil {
 			return err
+		}
+		if p.AuthToken != nil {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(rotate), *p.AuthToken, accountID, c.Carrier, c.CarrierAccountID); err != nil {
+				return err
+			}
 		}
 		if out, err = lockChannel(ctx, tx, db.dialect, accountID, id); err != nil {
 			return err
@@ -229,33 +251,81 @@ WHERE account_id = ? AND id = ?`
 }
 
 // DisconnectChannel disconnects a channel of the account: its webhooks
-// find no channel from then on, and the texts still queued on it fail with
-// channel_disconnected. A text already handed to the dispatcher finishes
-// its attempt. Disconnecting twice is a no-op.
+// find no channel from then on, the texts still queued on it fail with
+// channel_disconnected, and its campaigns still to send are cancelled. A
+// text already handed to the dispatcher finishes its attempt.
+// Disconnecting twice is a no-op.
 func (db *DB) DisconnectChannel(ctx context.Context, accountID, id parley.ID, at time.Time) error {
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		c, err := lockChannel(ctx, tx, db.dialect, accountID, id)
 		if err != nil || !c.Connected() {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE channels SET disconnected_at = ? WHERE id = ?`), ms(at), id); err != nil {
-			return err
-		}
-		var queued []struct {
-			ID        int64 `db:"id"`
-			MessageID int64 `db:"message_id"`
-		}
-		if err := tx.SelectContext(ctx, &queued, tx.Rebind(`SELECT id, message_id FROM outbox WHERE channel_id = ? AND state = 'queued'`), id); err != nil {
-			return err
-		}
-		for _, o := range queued {
-			if err := failDisconnected(ctx, tx, parley.ID(o.ID), parley.ID(o.MessageID), at); err != nil {
-				return err
-			}
-		}
-		return announceRouteChange(ctx, tx)
+		return disconnect(ctx, tx, id, at)
 	})
 	db.routes.forget()
+	return err
+}
+
+// ReleaseClaimedChannel disconnects c, another tenant's channel whose
+// credentials the carrier refused, as DisconnectChannel does; it does
+// nothing when c's token changed since it was checked.
+func (db *DB) ReleaseClaimedChannel(ctx context.Context, c conversations.Channel, at time.Time) error {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		now, err := lockChannel(ctx, tx, db.dialect, c.AccountID, c.ID)
+		if err != nil || !now.Connected() || now.AuthToken != c.AuthToken {
+			return err
+		}
+		return disconnect(ctx, tx, c.ID, at)
+	})
+	db.routes.forget()
+	return err
+}
+
+// disconnect marks a locked, connected channel disconnected, cancels its
+// campaigns and fails its queued texts, in a few statements however many
+// there are.
+func disconnect(ctx context.Context, tx *sqlx.Tx, id parley.ID, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE channels SET disconnected_at = ? WHERE id = ?`), ms(at), id); err != nil {
+		return err
+	}
+	if err := cancelChannelCampaigns(ctx, tx, id, at); err != nil {
+		return err
+	}
+	if err := failQueuedOnChannel(ctx, tx, id, at); err != nil {
+		return err
+	}
+	return announceRouteChange(ctx, tx)
+}
+
+// cancelChannelCampaigns cancels the channel's campaigns that would still
+// send (recurring ones too, which then start no more runs); their pending
+// recipients are cancelled, and failQueuedOnChannel drops their queued texts.
+func cancelChannelCampaigns(ctx context.Context, tx *sqlx.Tx, channelID parley.ID, at time.Time) error {
+	const live = `SELECT id FROM campaigns WHERE channel_id = ? AND status IN ('scheduled', 'sending', 'paused')`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = 'cancelled', updated_at = ?
+WHERE status = 'pending' AND campaign_id IN (`+live+`)`), ms(at), channelID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = 'cancelled', next_batch_at = 0, next_run_at = NULL, updated_at = ?
+WHERE id IN (`+live+`)`), ms(at), channelID)
+	return err
+}
+
+// failQueuedOnChannel fails the texts still queued on a disconnected
+// channel with channel_disconnected and removes them from the outbox; a
+// campaign text's recipient is cancelled, as a cancel would have it.
+func failQueuedOnChannel(ctx context.Context, tx *sqlx.Tx, channelID parley.ID, at time.Time) error {
+	const queued = `SELECT message_id FROM outbox WHERE channel_id = ? AND state = 'queued'`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', error_code = NULL, error_reason = ?, updated_at = ?
+WHERE id IN (`+queued+`)`), conversations.CodeChannelDisconnected, ms(at), channelID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = 'cancelled', updated_at = ?
+WHERE status = 'queued' AND message_id IN (`+queued+`)`), ms(at), channelID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM outbox WHERE channel_id = ? AND state = 'queued'`), channelID)
 	return err
 }
 
@@ -265,10 +335,16 @@ func failDisconnected(ctx context.Context, tx *sqlx.Tx, outboxID, msgID parley.I
 	if err := failMessage(ctx, tx, msgID, 0, at); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET error_reason = ? WHERE id = ?`), conversations.CodeChannelDisconnected, msgID); err != nil {
+	if err := setErrorReason(ctx, tx, msgID, conversations.CodeChannelDisconnected); err != nil {
 		return err
 	}
 	return deleteOutbox(ctx, tx, outboxID)
+}
+
+// setErrorReason says why a text failed when no carrier code does.
+func setErrorReason(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, reason string) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET error_reason = ? WHERE id = ?`), reason, msgID)
+	return err
 }
 
 // lockChannel reads a channel of the account for update.

@@ -163,6 +163,7 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 				return err
 			}
 			item.ClaimedAt, item.Reclaimed = reclaimed[r.ID]
+			item.ChannelDisconnected = c.DisconnectedAt != nil
 			item.LeasedAt, item.LeaseUntil = fromMS(ms(now)), fromMS(ms(now.Add(lease)))
 			items = append(items, item)
 			if c.DisconnectedAt != nil && !item.Reclaimed {
@@ -355,6 +356,11 @@ func (db *DB) MarkSkipped(ctx context.Context, item campaigns.OutboxItem, hold c
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := failMessage(ctx, tx, item.MessageID, code, at); err != nil {
 			return err
+		}
+		if hold == campaigns.HoldChannelDisconnected {
+			if err := setErrorReason(ctx, tx, item.MessageID, conversations.CodeChannelDisconnected); err != nil {
+				return err
+			}
 		}
 		if item.CampaignID != 0 {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = ?, updated_at = ? WHERE message_id = ?`),

@@ -156,21 +156,7 @@ func TestAnotherTenantCannotClaimACarrierAccount(t *testing.T) {
 // unknown MessageSid changes nothing.
 func TestStatusCallbacksAreVerifiedByTheSendingChannel(t *testing.T) {
 	e := boot(t, "")
-	b := e.newAccount("legacy")
-	inboxB := e.must(201, e.call(b, "POST", "/v1/inboxes", map[string]any{"name": "Mine", "kind": "support"}))["id"].(string)
-	inboxBID, err := parley.ParseID(inboxB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var accountB parley.ID
-	if err := e.main.DB.SQL().Get(&accountB, e.main.DB.SQL().Rebind(`SELECT account_id FROM inboxes WHERE id = ?`), inboxBID); err != nil {
-		t.Fatal(err)
-	}
-	const forgedToken = "forgedtoken00000000000000000000"
-	if _, err := e.main.DB.CreateChannel(context.Background(), conversations.Channel{AccountID: accountB, InboxID: inboxBID,
-		Carrier: conversations.CarrierTwilio, CarrierAccountID: accountSID, PhoneNumber: spareNumber, AuthToken: forgedToken, CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	e.legacyClaim(e.newAccount("legacy"), conversations.Channel{PhoneNumber: spareNumber})
 
 	e.setupChannel(nil)
 	const customer = "+14155550124"
@@ -198,6 +184,133 @@ func TestStatusCallbacksAreVerifiedByTheSendingChannel(t *testing.T) {
 	}
 	// A's inbound texts still reach A.
 	e.text(customer, "still there?")
+}
+
+const forgedToken = "forgedtoken00000000000000000000"
+
+// legacyClaim connects c under the e2e account's AccountSid for the
+// tenant whose admin token is admin, with forgedToken, straight in the
+// database: as before channels were verified.
+func (e *env) legacyClaim(admin string, c conversations.Channel) conversations.Channel {
+	e.t.Helper()
+	inbox := e.must(201, e.call(admin, "POST", "/v1/inboxes", map[string]any{"name": "Mine", "kind": "support"}))["id"].(string)
+	inboxID, err := parley.ParseID(inbox)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.main.DB.SQL().Get(&c.AccountID, e.main.DB.SQL().Rebind(`SELECT account_id FROM inboxes WHERE id = ?`), inboxID); err != nil {
+		e.t.Fatal(err)
+	}
+	c.InboxID, c.Carrier, c.CarrierAccountID, c.AuthToken, c.CreatedAt = inboxID, conversations.CarrierTwilio, accountSID, forgedToken, time.Now()
+	c, err = e.main.DB.CreateChannel(context.Background(), c)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// A number and a messaging service another tenant claimed under A's
+// AccountSid before channels were verified, with a token the carrier
+// refuses, held A's texts hostage (403, lost). A connecting them with
+// credentials that verify takes them back: the claims are disconnected
+// and A receives. A channel whose credentials the carrier accepts keeps
+// its number (409).
+func TestAClaimTheCarrierRefusesGivesWay(t *testing.T) {
+	e := boot(t, "")
+	e.carrier.AddAccount(accountSID, "", business, spareNumber, serviceSID)
+	e.carrier.AddAccount(otherSID, otherToken, otherNumber, otherService)
+	b := e.newAccount("squatter")
+	e.legacyClaim(b, conversations.Channel{PhoneNumber: business})
+	e.legacyClaim(b, conversations.Channel{PhoneNumber: spareNumber, MessagingServiceSID: serviceSID})
+	const customer = "+14155550131"
+	if res, err := e.carrier.SendInbound(context.Background(), twiliotest.Inbound{AccountSid: accountSID, From: customer, To: business, Body: "lost"}); err != nil || res.StatusCode != 403 {
+		t.Fatalf("A's text while B holds A's number: %v, %v; want the 403 of the hijack", res.StatusCode, err)
+	}
+
+	ch := e.setupChannel(nil)
+	e.must(201, e.admin("POST", "/v1/channels", channelBody(ch["inbox_id"], map[string]any{"phone_number": nil, "messaging_service_sid": serviceSID})))
+	e.text(customer, "reaches A")
+	if res, err := e.carrier.SendInbound(context.Background(), twiliotest.Inbound{AccountSid: accountSID, From: customer,
+		To: spareNumber, MessagingServiceSid: serviceSID, Body: "via A's service"}); err != nil || res.StatusCode != 200 {
+		t.Errorf("A's text through its service: %v, %v", res.StatusCode, err)
+	}
+	if n := len(e.must(200, e.admin("GET", "/v1/conversations?contact_phone=%2B14155550131", nil))["data"].([]any)); n != 2 {
+		t.Errorf("A has %d conversations with the customer; want one on each channel", n)
+	}
+	for _, c := range e.must(200, e.call(b, "GET", "/v1/channels", nil))["data"].([]any) {
+		if c := c.(map[string]any); c["status"] != "disconnected" {
+			t.Errorf("B's refused claim after A connected: %v", c)
+		}
+	}
+
+	// B's own number, with credentials the carrier accepts, stays B's.
+	held := e.must(201, e.call(b, "POST", "/v1/channels", channelBody(e.call(b, "GET", "/v1/inboxes", nil).Data()[0]["id"],
+		map[string]any{"account_sid": otherSID, "auth_token": otherToken, "phone_number": otherNumber})))
+	wantAPIError(t, e.admin("POST", "/v1/channels", channelBody(ch["inbox_id"], map[string]any{"account_sid": otherSID, "auth_token": otherToken,
+		"phone_number": otherNumber})), 409, "channel_exists")
+	if got := e.must(200, e.call(b, "GET", "/v1/channels", nil))["data"].([]any); got[len(got)-1].(map[string]any)["status"] != "connected" {
+		t.Errorf("B's verified channel %v after A's attempt: %v", held["id"], got[len(got)-1])
+	}
+}
+
+// Twilio signs every webhook of an account with its current token: after
+// one channel's token is rotated, texts to the account's other number
+// verify with the new token too.
+func TestTokenRotationReachesTheAccountsOtherChannels(t *testing.T) {
+	e := boot(t, "")
+	e.carrier.AddAccount(accountSID, "", business, spareNumber)
+	ch := e.setupChannel(nil)
+	e.must(201, e.admin("POST", "/v1/channels", channelBody(ch["inbox_id"], map[string]any{"phone_number": spareNumber})))
+	const newToken = "e2etoken0000000000000000000000dd"
+	e.carrier.AddAccount(accountSID, newToken)
+	e.must(200, e.admin("PATCH", "/v1/channels/"+ch["id"].(string), map[string]any{"auth_token": newToken}))
+
+	for i, to := range []string{business, spareNumber} {
+		// The fake signs with the rotated token.
+		if res, err := e.carrier.SendInbound(context.Background(), twiliotest.Inbound{AccountSid: accountSID, From: fmt.Sprintf("+1415555014%d", i),
+			To: to, Body: "after the rotation"}); err != nil || res.StatusCode != 200 {
+			t.Errorf("text to %s signed with the new token: %v, %v; want 200", to, res.StatusCode, err)
+		}
+	}
+}
+
+// Disconnecting a channel cancels the campaign running on it: nothing
+// more goes out, and its counts add up with what was not sent cancelled.
+func TestDisconnectCancelsTheChannelsCampaigns(t *testing.T) {
+	e := boot(t, "")
+	ch := e.setupChannel(nil)
+	phones := make([]string, 30)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+1628%07d", 3000000+i)
+	}
+	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Slow", "channel_id": ch["id"], "body": "Hello",
+		"rate_per_second": 2, "audience": map[string]any{"phones": phones}}))
+	id := c["id"].(string)
+	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
+	e.eventually("the first texts", func() bool { return len(e.carrier.Messages()) > 0 })
+
+	e.must(204, e.admin("DELETE", "/v1/channels/"+ch["id"].(string), nil))
+	if got := e.must(200, e.admin("GET", "/v1/campaigns/"+id, nil)); got["status"] != "cancelled" {
+		t.Errorf("campaign right after disconnecting its channel: %v; want cancelled", got["status"])
+	}
+	var got map[string]any
+	var n map[string]int
+	e.eventually("the text in flight settled", func() bool {
+		got = e.must(200, e.admin("GET", "/v1/campaigns/"+id, nil))
+		n = counts(got)
+		return n["queued"] == 0
+	})
+	if got["status"] != "cancelled" || n["queued"] != 0 || n["cancelled"] == 0 {
+		t.Errorf("campaign after disconnecting its channel: %v with counts %v; want cancelled, nothing queued", got["status"], n)
+	}
+	if sum := n["queued"] + n["sent"] + n["delivered"] + n["failed"] + n["skipped_opted_out"] + n["cancelled"]; sum != 30 || n["recipients"] != 30 {
+		t.Errorf("counts %v add up to %d; want 30 recipients", n, sum)
+	}
+	sent := len(e.carrier.Messages())
+	time.Sleep(1500 * time.Millisecond) // a campaign tick and more
+	if now := len(e.carrier.Messages()); now != sent {
+		t.Errorf("texts went on after disconnecting: %d → %d", sent, now)
+	}
 }
 
 // PATCH rotates a leaked token: the carrier must accept the new one, and
