@@ -174,6 +174,10 @@ func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
 // CanViewAll reports whether u sees every conversation of the account.
 func (u User) CanViewAll() bool { return u.IsAdmin() || u.ViewAllConversations }
 
+// ManagesTokensOf reports whether u may list, issue and revoke the API
+// tokens of user owner: admins anyone's in the account, others their own.
+func (u User) ManagesTokensOf(owner parley.ID) bool { return u.IsAdmin() || u.ID == owner }
+
 // NewUser is the input for creating a user.
 type NewUser struct {
 	Email                string

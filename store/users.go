@@ -282,12 +282,20 @@ func createToken(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID, 
 	return conversations.Token{ID: parley.ID(id), AccountID: accountID, UserID: userID, Prefix: secret.Prefix, CreatedAt: at}, nil
 }
 
-// RevokeToken revokes a token of the account.
-func (db *DB) RevokeToken(ctx context.Context, accountID, tokenID parley.ID, at time.Time) error {
+// RevokeToken revokes a token of by's account that by manages; ENOTFOUND
+// for another's, as for one that does not exist.
+func (db *DB) RevokeToken(ctx context.Context, by conversations.User, tokenID parley.ID, at time.Time) error {
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var id int64
-		const q = `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ? AND id = ? RETURNING id`
-		return tx.GetContext(ctx, &id, tx.Rebind(q), ms(at), accountID, tokenID)
+		var owner int64
+		if err := tx.GetContext(ctx, &owner, tx.Rebind(`SELECT user_id FROM api_tokens WHERE account_id = ? AND id = ?`), by.AccountID, tokenID); err != nil {
+			return err
+		}
+		if !by.ManagesTokensOf(parley.ID(owner)) {
+			return parley.Errorf(parley.ENOTFOUND, "not found")
+		}
+		const q = `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`
+		_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(at), tokenID)
+		return err
 	})
 }
 

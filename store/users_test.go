@@ -66,7 +66,7 @@ func TestDeactivateUser(t *testing.T) {
 		exec(t, db, `UPDATE conversations SET status = 'closed' WHERE id = ?`, closed.ID)
 		_, kept := d.newToken(t, ana)
 		revokedTok, revoked := d.newToken(t, ana)
-		if err := db.RevokeToken(ctx, d.account.ID, revokedTok.ID, t0); err != nil {
+		if err := db.RevokeToken(ctx, d.admin, revokedTok.ID, t0); err != nil {
 			t.Fatal(err)
 		}
 
@@ -140,7 +140,7 @@ func TestListTokensAndLastUse(t *testing.T) {
 		first, firstSecret := a.newToken(t, ann.ID)
 		second, _ := a.newToken(t, ann.ID)
 		gone, _ := a.newToken(t, ann.ID)
-		if err := db.RevokeToken(ctx, a.account.ID, gone.ID, t0); err != nil {
+		if err := db.RevokeToken(ctx, a.admin, gone.ID, t0); err != nil {
 			t.Fatal(err)
 		}
 		list := func(page parley.Page) ([]conversations.Token, string) {
