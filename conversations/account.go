@@ -225,15 +225,13 @@ type UserPatch struct {
 	Active *bool
 }
 
-// Authorize checks that actor may apply the patch to user userID: only
-// an admin deactivates or reactivates, and never themself (the account
-// would lose the admin doing it, and with the last one, every admin).
+// Authorize checks that actor, an admin (only admins change users), may
+// apply the patch to user userID: never deactivating or reactivating
+// themself (the account would lose the admin doing it, and with the last
+// one, every admin).
 func (p UserPatch) Authorize(actor User, userID parley.ID) error {
 	if p.Active == nil {
 		return nil
-	}
-	if !actor.IsAdmin() {
-		return parley.Errorf(parley.EFORBIDDEN, "only admins activate and deactivate users")
 	}
 	if userID == actor.ID {
 		return parley.Invalid(map[string]string{"active": "you cannot deactivate or reactivate yourself; another admin can"})

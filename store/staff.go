@@ -171,11 +171,8 @@ func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversati
 		if err != nil {
 			return err
 		}
-		switch conversations.SendRefusal(r.Author, conv) {
-		case conversations.RefusedNotAssigned:
-			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you; assign it to yourself or ask an admin")
-		case conversations.RefusedAssignedElsewhere:
-			return parley.Errorf(parley.EFORBIDDEN, "this conversation is assigned to someone else")
+		if err := conversations.CheckSend(r.Author, conv); err != nil {
+			return err
 		}
 		if conv.OptedOut {
 			return parley.Conflict("contact_opted_out", "%s has opted out of texts from this account", conv.ContactPhone)
