@@ -313,17 +313,17 @@ func (a Action) Next(from Status, waits bool) (Status, bool) {
 	return "", false
 }
 
-// CheckRunner refuses a user who may not create campaigns or make them
-// send (Action.Sends). A campaign texts contacts whose conversations
-// nobody has, so it is for those the sending rule lets text such a
-// conversation: admins and users who see every conversation.
+// CheckRunner refuses a user who may not create campaigns or act on them
+// (start, pause, resume, cancel). A campaign texts contacts whose
+// conversations nobody, or a colleague, has, so by the sending rule
+// (conversations.SendRefusal) it is for admins and users who see every
+// conversation; stopping one is a decision about those texts too.
 func CheckRunner(u conversations.User) error {
-	if conversations.SendRefusal(u, conversations.Conversation{}) != "" {
-		return parley.Errorf(parley.EFORBIDDEN, "only admins and users who see all conversations create and start campaigns")
+	if !u.CanViewAll() {
+		return parley.Errorf(parley.EFORBIDDEN, "only admins and users who see all conversations create and run campaigns")
 	}
 	return nil
 }
 
-// Sends reports whether the action makes a campaign send (start, resume);
-// pausing and cancelling only stop texts, and anyone may.
+// Sends reports whether the action makes a campaign send (start, resume).
 func (a Action) Sends() bool { return a == ActionStart || a == ActionResume }

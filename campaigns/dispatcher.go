@@ -17,6 +17,12 @@ import (
 // itself holds an opt-out for the phone.
 const codeUnsubscribed = 21610
 
+// unsubscribedFailure reports whether a text the carrier reports in
+// status with code failed because the recipient unsubscribed.
+func unsubscribedFailure(status conversations.MessageStatus, code int) bool {
+	return code == codeUnsubscribed && (status == conversations.MessageFailed || status == conversations.MessageUndelivered)
+}
+
 // Dispatcher drains the outbox: it claims due items, checks consent at
 // send time, hands each text to the Sender and records the outcome.
 // Several dispatchers (in one or many processes) may share an outbox:
@@ -337,6 +343,7 @@ func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text Outbou
 		CarrierMessageID: res.CarrierMessageID,
 		Status:           acceptedStatus(res.Status),
 		Segments:         res.Segments,
+		ErrorCode:        res.ErrorCode,
 	}, now)
 	if parley.IsKind(err, parley.ECONFLICT) {
 		// The match is another message's: a twin text, same body to the

@@ -327,6 +327,39 @@ func TestDispatchOutcomes(t *testing.T) {
 	}
 }
 
+// A reconciled text the carrier already failed is recorded with the
+// carrier's code, and 21610 as the recipient's opt-out, as a refused send.
+func TestReconciledFailureKeepsTheCarrierCode(t *testing.T) {
+	tests := []struct {
+		name      string
+		found     SendResult
+		wantUnsub bool
+	}{
+		{"unsubscribed", SendResult{CarrierMessageID: "SMgone", Status: "failed", ErrorCode: 21610}, true},
+		{"unreachable", SendResult{CarrierMessageID: "SMgone", Status: "undelivered", ErrorCode: 30003}, false},
+		{"delivered after all", SendResult{CarrierMessageID: "SMgone", Status: "delivered"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMemOutbox(reclaimed(item(1, "+1555", PurposeReply, 0)))
+			sender := &scriptedSender{has: map[string]SendResult{"+1555": tt.found}}
+			d := newDispatcher(store, sender)
+			d.init()
+			if _, err := d.drainOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got, ok := store.sent[1]
+			if !ok || got.Status != tt.found.Status || got.ErrorCode != tt.found.ErrorCode || got.Unsubscribed() != tt.wantUnsub {
+				t.Errorf("recorded %+v (unsubscribed %v); want %s with code %d, unsubscribed %v", got, got.Unsubscribed(),
+					tt.found.Status, tt.found.ErrorCode, tt.wantUnsub)
+			}
+			if len(sender.calls) != 0 {
+				t.Errorf("sent again %d times", len(sender.calls))
+			}
+		})
+	}
+}
+
 func TestRetryIsScheduledInTheFuture(t *testing.T) {
 	store := newMemOutbox(item(1, "+1555", PurposeReply, 0))
 	d := newDispatcher(store, &scriptedSender{errs: map[string]error{"+1555": &SendError{HTTPStatus: 500, Temporary: true}}})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
 )
 
 // Outbox purposes. Replies go before bulk traffic; an opt-out confirmation
@@ -73,6 +74,16 @@ type Sent struct {
 	CarrierMessageID string
 	Status           string // Parley message status: sending or later
 	Segments         int
+	// ErrorCode is the carrier's code when it already failed the text
+	// (found by reconciliation); 0 when none.
+	ErrorCode int
+}
+
+// Unsubscribed reports whether the carrier failed the text because the
+// recipient opted out at the carrier: the phone is then recorded as opted
+// out, as MarkFailed does for a refused send.
+func (s Sent) Unsubscribed() bool {
+	return unsubscribedFailure(conversations.MessageStatus(s.Status), s.ErrorCode)
 }
 
 // OutboxStore is the durable outbox.
@@ -91,7 +102,9 @@ type OutboxStore interface {
 	// moment before it is: the phone opted out, or its campaign was
 	// cancelled.
 	Hold(ctx context.Context, item OutboxItem) (Hold, error)
-	// MarkSent records the carrier's acceptance and removes the item. It
+	// MarkSent records the carrier's acceptance and removes the item. A
+	// text the carrier already failed keeps its ErrorCode, and one it
+	// failed as Unsubscribed records the opt-out, as MarkFailed does. It
 	// returns ECONFLICT when the carrier id is already another message's
 	// in the channel.
 	MarkSent(ctx context.Context, item OutboxItem, s Sent, at time.Time) error

@@ -39,6 +39,9 @@ type SendResult struct {
 	// its current one from Lookup.
 	Status   string
 	Segments int // 0 when the carrier did not say
+	// ErrorCode is the carrier's code for a text it failed (from
+	// Lookup), e.g. Twilio 21610; 0 when none.
+	ErrorCode int
 }
 
 // SendError is a carrier's refusal. Temporary errors (HTTP 429 and 5xx,

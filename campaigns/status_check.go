@@ -61,6 +61,13 @@ type CarrierStatus struct {
 	ErrorCode *int
 }
 
+// Unsubscribed reports whether the carrier failed the text because the
+// recipient opted out at the carrier: the phone is then recorded as opted
+// out, as MarkFailed does for a refused send.
+func (s CarrierStatus) Unsubscribed() bool {
+	return s.ErrorCode != nil && unsubscribedFailure(s.Status, *s.ErrorCode)
+}
+
 // StatusChecker asks the carrier for a text's current status. A
 // *SendError that is not Temporary means the carrier will never say (the
 // text or the account is unknown to it).

@@ -174,6 +174,10 @@ func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
 // CanViewAll reports whether u sees every conversation of the account.
 func (u User) CanViewAll() bool { return u.IsAdmin() || u.ViewAllConversations }
 
+// ManagesTokensOf reports whether u may list, issue and revoke the API
+// tokens of user owner: admins anyone's in the account, others their own.
+func (u User) ManagesTokensOf(owner parley.ID) bool { return u.IsAdmin() || u.ID == owner }
+
 // NewUser is the input for creating a user.
 type NewUser struct {
 	Email                string
@@ -221,15 +225,13 @@ type UserPatch struct {
 	Active *bool
 }
 
-// Authorize checks that actor may apply the patch to user userID: only
-// an admin deactivates or reactivates, and never themself (the account
-// would lose the admin doing it, and with the last one, every admin).
+// Authorize checks that actor, an admin (only admins change users), may
+// apply the patch to user userID: never deactivating or reactivating
+// themself (the account would lose the admin doing it, and with the last
+// one, every admin).
 func (p UserPatch) Authorize(actor User, userID parley.ID) error {
 	if p.Active == nil {
 		return nil
-	}
-	if !actor.IsAdmin() {
-		return parley.Errorf(parley.EFORBIDDEN, "only admins activate and deactivate users")
 	}
 	if userID == actor.ID {
 		return parley.Invalid(map[string]string{"active": "you cannot deactivate or reactivate yourself; another admin can"})

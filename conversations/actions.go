@@ -74,6 +74,18 @@ func SendRefusal(u User, c Conversation) string {
 	return ""
 }
 
+// CheckSend is the sending rule (SendRefusal) as a reply meets it:
+// EFORBIDDEN, saying what to do, when u may not text into c.
+func CheckSend(u User, c Conversation) error {
+	switch SendRefusal(u, c) {
+	case RefusedNotAssigned:
+		return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you; assign it to yourself or ask an admin")
+	case RefusedAssignedElsewhere:
+		return parley.Errorf(parley.EFORBIDDEN, "this conversation is assigned to someone else")
+	}
+	return nil
+}
+
 // CanAssign reports whether u may change c's assignee: admins and view-all
 // users assign anyone; an agent may hand their own conversation to a
 // colleague or give it up.

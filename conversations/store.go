@@ -40,8 +40,10 @@ type Store interface {
 	// is not the account's.
 	ListTokens(ctx context.Context, accountID, userID parley.ID, page Page) (tokens []Token, nextCursor string, err error)
 	CreateToken(ctx context.Context, accountID, userID parley.ID, secret TokenSecret, at time.Time) (Token, error)
-	// RevokeToken revokes a token of the account; revoking twice is fine.
-	RevokeToken(ctx context.Context, accountID, tokenID parley.ID, at time.Time) error
+	// RevokeToken revokes a token of by's account that by manages
+	// (User.ManagesTokensOf); revoking twice is fine. ENOTFOUND for any
+	// other token, so that a colleague's tokens are not even seen.
+	RevokeToken(ctx context.Context, by User, tokenID parley.ID, at time.Time) error
 
 	CreateInbox(ctx context.Context, i Inbox) (Inbox, error)
 	ListInboxes(ctx context.Context, accountID parley.ID, page Page) (inboxes []Inbox, nextCursor string, err error)

@@ -126,10 +126,8 @@ func handleCampaignAction(d *Deps, action campaigns.Action) apiFunc {
 		if err := decodeOptional(w, r); err != nil {
 			return err
 		}
-		if action.Sends() {
-			if err := campaigns.CheckRunner(currentUser(r)); err != nil {
-				return err
-			}
+		if err := campaigns.CheckRunner(currentUser(r)); err != nil {
+			return err
 		}
 		c, err := d.Campaigns.TransitionCampaign(r.Context(), currentUser(r).AccountID, id, action, d.Clock.Now())
 		if err != nil {

@@ -108,3 +108,12 @@ func (d dialect) forUpdate() string {
 	}
 	return ""
 }
+
+// forShare locks the selected row against forUpdate (but not against
+// other readers sharing it) until the transaction ends.
+func (d dialect) forShare() string {
+	if d.name == "postgres" {
+		return " FOR SHARE"
+	}
+	return ""
+}

@@ -51,14 +51,26 @@ func TestCreateAccountAndAuthenticate(t *testing.T) {
 		}
 
 		other := newTenant(t, db, sidB, bizB)
+		agentSecret := conversations.NewTokenSecret()
+		agent, agentTok, err := db.CreateUser(ctx, acc.ID, conversations.NewUser{Email: "bo@example.com", Name: "Bo", Role: conversations.RoleAgent},
+			agentSecret, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
 		tests := []struct {
 			name string
 			run  func() error
 			kind string
 		}{
-			{"revoking another account's token", func() error { return db.RevokeToken(ctx, other.account.ID, tok.ID, t0) }, parley.ENOTFOUND},
-			{"revoking", func() error { return db.RevokeToken(ctx, acc.ID, tok.ID, t0.Add(time.Hour)) }, ""},
-			{"revoking twice", func() error { return db.RevokeToken(ctx, acc.ID, tok.ID, t0.Add(2*time.Hour)) }, ""},
+			{"revoking another account's token", func() error { return db.RevokeToken(ctx, other.admin, tok.ID, t0) }, parley.ENOTFOUND},
+			{"an agent revoking an admin's token", func() error { return db.RevokeToken(ctx, agent, tok.ID, t0) }, parley.ENOTFOUND},
+			{"revoking", func() error { return db.RevokeToken(ctx, admin, tok.ID, t0.Add(time.Hour)) }, ""},
+			{"revoking twice", func() error { return db.RevokeToken(ctx, admin, tok.ID, t0.Add(2*time.Hour)) }, ""},
+			{"an agent revoking their own token", func() error { return db.RevokeToken(ctx, agent, agentTok.ID, t0) }, ""},
+			{"an agent's revoked token", func() error {
+				_, err := db.Authenticate(ctx, conversations.HashToken(agentSecret.Secret), t0)
+				return err
+			}, parley.EUNAUTHENTICATED},
 			{"revoked token", func() error {
 				_, err := db.Authenticate(ctx, conversations.HashToken(second.Secret), t0)
 				return err

@@ -187,7 +187,7 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 		if !ok {
 			return parley.Conflict("campaign_state", "cannot %s a %s campaign", action, from)
 		}
-		if action == campaigns.ActionStart || action == campaigns.ActionResume {
+		if action.Sends() {
 			if err := requireConnected(ctx, tx, c.ChannelID); err != nil {
 				return err
 			}

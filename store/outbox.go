@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -276,10 +277,16 @@ func (db *DB) MarkSent(ctx context.Context, item campaigns.OutboxItem, s campaig
 		if err := db.dialect.lockCarrierID(ctx, tx, s.CarrierMessageID); err != nil {
 			return err
 		}
-		const q = `UPDATE messages SET carrier_message_id = ?, status = ?, segments = CASE WHEN ? > 0 THEN ? ELSE segments END, updated_at = ?
+		const q = `UPDATE messages SET carrier_message_id = ?, status = ?, segments = CASE WHEN ? > 0 THEN ? ELSE segments END,
+    error_code = COALESCE(?, error_code), updated_at = ?
 WHERE id = ?`
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q), s.CarrierMessageID, s.Status, s.Segments, s.Segments, ms(at), item.MessageID); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), s.CarrierMessageID, s.Status, s.Segments, s.Segments, codeOrNull(s.ErrorCode), ms(at), item.MessageID); err != nil {
 			return err
+		}
+		if s.Unsubscribed() {
+			if err := optOutAtCarrier(ctx, tx, item.AccountID, item.Text.To, s.ErrorCode, at); err != nil {
+				return err
+			}
 		}
 		if err := applyEarlyStatuses(ctx, tx, item.MessageID, item.Text.CarrierAccountID, item.Text.AuthToken, s.CarrierMessageID); err != nil {
 			return err
@@ -334,13 +341,27 @@ func (db *DB) MarkFailed(ctx context.Context, item campaigns.OutboxItem, code in
 			return err
 		}
 		if unsubscribed {
-			if _, err := recordConsent(ctx, tx, optout.Change{AccountID: item.AccountID, Phone: item.Text.To,
-				Action: optout.ActionOptOut, Source: optout.SourceCarrierError, Detail: reason, At: at}); err != nil {
+			if err := recordCarrierOptOut(ctx, tx, item.AccountID, item.Text.To, reason, at); err != nil {
 				return err
 			}
 		}
 		return deleteOutbox(ctx, tx, item.ID)
 	})
+}
+
+// recordCarrierOptOut records that the carrier failed a text to phone
+// because its owner unsubscribed at the carrier.
+func recordCarrierOptOut(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone, detail string, at time.Time) error {
+	_, err := recordConsent(ctx, tx, optout.Change{AccountID: accountID, Phone: phone,
+		Action: optout.ActionOptOut, Source: optout.SourceCarrierError, Detail: detail, At: at})
+	return err
+}
+
+// optOutAtCarrier is recordCarrierOptOut for a failure found at the
+// carrier after the send (reconciliation, a status lookup): the carrier's
+// code is all the detail there is.
+func optOutAtCarrier(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string, code int, at time.Time) error {
+	return recordCarrierOptOut(ctx, tx, accountID, phone, fmt.Sprintf("the carrier failed a text with code %d", code), at)
 }
 
 // codeOptedOut is the error code a skipped text carries: Twilio's
@@ -373,12 +394,16 @@ func (db *DB) MarkSkipped(ctx context.Context, item campaigns.OutboxItem, hold c
 }
 
 func failMessage(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, code int, at time.Time) error {
-	var codePtr *int
-	if code != 0 {
-		codePtr = &code
-	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', error_code = ?, updated_at = ? WHERE id = ?`), codePtr, ms(at), msgID)
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', error_code = ?, updated_at = ? WHERE id = ?`), codeOrNull(code), ms(at), msgID)
 	return err
+}
+
+// codeOrNull stores a carrier error code, NULL for none (0).
+func codeOrNull(code int) *int {
+	if code == 0 {
+		return nil
+	}
+	return &code
 }
 
 // earlyStatusTTL bounds how long a receipt for an unknown id is kept: a

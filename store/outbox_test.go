@@ -487,3 +487,71 @@ func TestRenewLease(t *testing.T) {
 		}
 	})
 }
+
+// A failure found at the carrier after the send (a reconciled send, a
+// status lookup) is recorded as MarkFailed records a refused one: the
+// carrier's code kept, and 21610 (recipient unsubscribed) an opt-out.
+func TestFailureFoundAtTheCarrier(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		status       conversations.MessageStatus
+		code         int
+		unsubscribed bool
+	}{
+		{"recipient unsubscribed", conversations.MessageFailed, 21610, true},
+		{"undelivered, unsubscribed", conversations.MessageUndelivered, 21610, true},
+		{"unreachable", conversations.MessageUndelivered, 30003, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			forEachDB(t, func(t *testing.T, db *store.DB) {
+				a := newTenant(t, db, sidA, bizA)
+				check := func(t *testing.T, msg conversations.Message, phone string) {
+					t.Helper()
+					m := getMessage(t, db, a.account.ID, msg.ConversationID, msg.ID)
+					if m.Status != tt.status || m.ErrorCode == nil || *m.ErrorCode != tt.code {
+						t.Errorf("message = %s, code %v; want %s with %d", m.Status, m.ErrorCode, tt.status, tt.code)
+					}
+					consent, _ := db.GetConsent(ctx, a.account.ID, phone)
+					if consent.OptedOut != tt.unsubscribed {
+						t.Errorf("opted out = %v; want %v", consent.OptedOut, tt.unsubscribed)
+					}
+					events, _, _ := db.ListConsentEvents(ctx, a.account.ID, phone, parley.Page{Limit: 200})
+					if tt.unsubscribed && (len(events) != 1 || events[0].Source != optout.SourceCarrierError) {
+						t.Errorf("consent events = %+v; want one carrier_error opt-out", events)
+					}
+				}
+				at := t0.Add(time.Second)
+
+				t.Run("reconciled", func(t *testing.T) {
+					reply := a.queueHelp(t, alice)
+					it := claimOne(t, db, t0)
+					if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: "SMfailed", Status: string(tt.status), ErrorCode: tt.code}, at); err != nil {
+						t.Fatalf("MarkSent: %v", err)
+					}
+					check(t, reply, alice)
+				})
+
+				t.Run("looked up", func(t *testing.T) {
+					items := a.sendCampaign(t, 1, at)
+					checks := claimChecks(t, db, at.Add(time.Hour), 10)
+					if len(checks) != 1 {
+						t.Fatalf("%d texts due for a lookup; want 1", len(checks))
+					}
+					code := tt.code
+					if err := db.RecordStatusCheck(ctx, checks[0], campaigns.CarrierStatus{Status: tt.status, ErrorCode: &code}, time.Time{}, at.Add(time.Hour)); err != nil {
+						t.Fatal(err)
+					}
+					var msg conversations.Message
+					if err := db.SQL().GetContext(ctx, &msg.ConversationID, db.SQL().Rebind(`SELECT conversation_id FROM messages WHERE id = ?`), items[0].MessageID); err != nil {
+						t.Fatal(err)
+					}
+					msg.ID = items[0].MessageID
+					check(t, msg, items[0].Text.To)
+				})
+			})
+		})
+	}
+}

@@ -18,6 +18,10 @@ func (db *DB) QueueQuickMessage(ctx context.Context, q campaigns.QuickMessage, p
 	var res campaigns.QuickResult
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		res = campaigns.QuickResult{}
+		// The texts may assign conversations to the sender.
+		if err := db.lockActiveSender(ctx, tx, q.AccountID, q.Sender.ID); err != nil {
+			return err
+		}
 		var row channelRow
 		err := tx.GetContext(ctx, &row, tx.Rebind(`SELECT `+channelColumns+` FROM channels WHERE account_id = ? AND id = ?`), q.AccountID, q.ChannelID)
 		if parley.IsKind(translate(err), parley.ENOTFOUND) {

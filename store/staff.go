@@ -69,6 +69,14 @@ func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (c
 func (db *DB) Assign(ctx context.Context, a conversations.Assignment) (conversations.Conversation, error) {
 	var out conversations.Conversation
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var assignee conversations.User
+		var assigneeErr error
+		if a.AssigneeID != nil {
+			assignee, assigneeErr = db.lockUser(ctx, tx, a.AccountID, *a.AssigneeID)
+			if assigneeErr != nil && !parley.IsKind(assigneeErr, parley.ENOTFOUND) {
+				return assigneeErr
+			}
+		}
 		conv, err := db.lockForAction(ctx, tx, a.AccountID, a.ConversationID)
 		if err != nil {
 			return err
@@ -76,17 +84,11 @@ func (db *DB) Assign(ctx context.Context, a conversations.Assignment) (conversat
 		if !conversations.CanAssign(a.Actor, conv) {
 			return parley.Errorf(parley.EFORBIDDEN, "only admins, users who see all conversations and the assignee may reassign it")
 		}
-		if a.AssigneeID != nil {
-			var active bool
-			err := tx.GetContext(ctx, &active, tx.Rebind(`SELECT active FROM users WHERE account_id = ? AND id = ?`), a.AccountID, *a.AssigneeID)
-			if parley.IsKind(translate(err), parley.ENOTFOUND) {
-				return parley.Invalid(map[string]string{"assignee_id": "no such user"})
-			} else if err != nil {
-				return err
-			}
-			if !active {
-				return parley.Invalid(map[string]string{"assignee_id": "this user was deactivated"})
-			}
+		switch {
+		case assigneeErr != nil:
+			return parley.Invalid(map[string]string{"assignee_id": "no such user"})
+		case a.AssigneeID != nil && !assignee.Active:
+			return parley.Invalid(map[string]string{"assignee_id": "this user was deactivated"})
 		}
 		if err := setAssignee(ctx, tx, conv, a.AssigneeID, &a.Actor, "assigned", a.At); err != nil {
 			return err
@@ -161,15 +163,16 @@ func (db *DB) SetPriority(ctx context.Context, p conversations.PriorityChange) (
 func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversations.Message, error) {
 	var out conversations.Message
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		// The reply may assign the conversation to its author.
+		if err := db.lockActiveSender(ctx, tx, r.AccountID, r.Author.ID); err != nil {
+			return err
+		}
 		conv, err := db.lockForAction(ctx, tx, r.AccountID, r.ConversationID)
 		if err != nil {
 			return err
 		}
-		switch conversations.SendRefusal(r.Author, conv) {
-		case conversations.RefusedNotAssigned:
-			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you; assign it to yourself or ask an admin")
-		case conversations.RefusedAssignedElsewhere:
-			return parley.Errorf(parley.EFORBIDDEN, "this conversation is assigned to someone else")
+		if err := conversations.CheckSend(r.Author, conv); err != nil {
+			return err
 		}
 		if conv.OptedOut {
 			return parley.Conflict("contact_opted_out", "%s has opted out of texts from this account", conv.ContactPhone)
@@ -193,6 +196,16 @@ func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversati
 		return err
 	})
 	return out, err
+}
+
+// lockActiveSender holds a sender who may be assigned what they text
+// (lockUser) and refuses one deactivated since they authenticated.
+func (db *DB) lockActiveSender(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID) error {
+	u, err := db.lockUser(ctx, tx, accountID, userID)
+	if err != nil {
+		return err
+	}
+	return u.CheckActive()
 }
 
 func (db *DB) openOnReply(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversation, r conversations.Reply) error {

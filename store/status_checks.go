@@ -75,6 +75,20 @@ WHERE s.message_id IN (?) ORDER BY s.message_id`
 	return out, translate(err)
 }
 
+// optOutRecipient records that the recipient of message msgID opted out
+// at the carrier, which failed the text with code.
+func optOutRecipient(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, code int, at time.Time) error {
+	var to struct {
+		AccountID int64  `db:"account_id"`
+		Phone     string `db:"contact_phone"`
+	}
+	const q = `SELECT m.account_id, cv.contact_phone FROM messages m JOIN conversations cv ON cv.id = m.conversation_id WHERE m.id = ?`
+	if err := tx.GetContext(ctx, &to, tx.Rebind(q), msgID); err != nil {
+		return err
+	}
+	return optOutAtCarrier(ctx, tx, parley.ID(to.AccountID), to.Phone, code, at)
+}
+
 // RecordStatusCheck moves the text's status forward to what the carrier
 // said, as a status callback would, and books the next lookup at next, or
 // none when next is zero or the status is final.
@@ -87,6 +101,11 @@ func (db *DB) RecordStatusCheck(ctx context.Context, c campaigns.StatusCheck, s 
 		}
 		if s.Status != "" {
 			if err := advanceStatus(ctx, tx, c.MessageID, s.Status, s.ErrorCode, at); err != nil {
+				return err
+			}
+		}
+		if s.Unsubscribed() {
+			if err := optOutRecipient(ctx, tx, c.MessageID, *s.ErrorCode, at); err != nil {
 				return err
 			}
 		}

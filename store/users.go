@@ -69,6 +69,18 @@ func (db *DB) GetUser(ctx context.Context, accountID, userID parley.ID) (convers
 	return row.user(), translate(err)
 }
 
+// lockUser reads a user of the account for an action that assigns them a
+// conversation and, on PostgreSQL, holds the row shared until commit. A
+// deactivation locks the row for update first, so either it waits for the
+// assignment to commit and then releases that conversation too, or the
+// assignment waits and sees the user inactive. Taken before any
+// conversation lock, in the order deactivation takes them.
+func (db *DB) lockUser(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID) (conversations.User, error) {
+	var row userRow
+	err := tx.GetContext(ctx, &row, tx.Rebind(selectUser+db.dialect.forShare()), accountID, userID)
+	return row.user(), translate(err)
+}
+
 // ListUsers lists a page of the account's users by id.
 func (db *DB) ListUsers(ctx context.Context, accountID parley.ID, page parley.Page) ([]conversations.User, string, error) {
 	cond, args, limit, err := idPage(page, "id")
@@ -96,8 +108,10 @@ WHERE account_id = ? AND id = ? RETURNING ` + userColumns
 func (db *DB) UpdateUser(ctx context.Context, accountID, userID parley.ID, p conversations.UserPatch, at time.Time) (conversations.User, error) {
 	var out userRow
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Locked first: an assignment to the user holds the row shared
+		// (lockUser), so none commits after releaseConversations ran.
 		var row userRow
-		if err := tx.GetContext(ctx, &row, tx.Rebind(selectUser), accountID, userID); err != nil {
+		if err := tx.GetContext(ctx, &row, tx.Rebind(selectUser+db.dialect.forUpdate()), accountID, userID); err != nil {
 			return err
 		}
 		if p.Name != nil {
@@ -268,12 +282,20 @@ func createToken(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID, 
 	return conversations.Token{ID: parley.ID(id), AccountID: accountID, UserID: userID, Prefix: secret.Prefix, CreatedAt: at}, nil
 }
 
-// RevokeToken revokes a token of the account.
-func (db *DB) RevokeToken(ctx context.Context, accountID, tokenID parley.ID, at time.Time) error {
+// RevokeToken revokes a token of by's account that by manages; ENOTFOUND
+// for another's, as for one that does not exist.
+func (db *DB) RevokeToken(ctx context.Context, by conversations.User, tokenID parley.ID, at time.Time) error {
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var id int64
-		const q = `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ? AND id = ? RETURNING id`
-		return tx.GetContext(ctx, &id, tx.Rebind(q), ms(at), accountID, tokenID)
+		var owner int64
+		if err := tx.GetContext(ctx, &owner, tx.Rebind(`SELECT user_id FROM api_tokens WHERE account_id = ? AND id = ?`), by.AccountID, tokenID); err != nil {
+			return err
+		}
+		if !by.ManagesTokensOf(parley.ID(owner)) {
+			return parley.Errorf(parley.ENOTFOUND, "not found")
+		}
+		const q = `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`
+		_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(at), tokenID)
+		return err
 	})
 }
 

@@ -1,11 +1,16 @@
 package store_test
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/store"
@@ -61,7 +66,7 @@ func TestDeactivateUser(t *testing.T) {
 		exec(t, db, `UPDATE conversations SET status = 'closed' WHERE id = ?`, closed.ID)
 		_, kept := d.newToken(t, ana)
 		revokedTok, revoked := d.newToken(t, ana)
-		if err := db.RevokeToken(ctx, d.account.ID, revokedTok.ID, t0); err != nil {
+		if err := db.RevokeToken(ctx, d.admin, revokedTok.ID, t0); err != nil {
 			t.Fatal(err)
 		}
 
@@ -135,7 +140,7 @@ func TestListTokensAndLastUse(t *testing.T) {
 		first, firstSecret := a.newToken(t, ann.ID)
 		second, _ := a.newToken(t, ann.ID)
 		gone, _ := a.newToken(t, ann.ID)
-		if err := db.RevokeToken(ctx, a.account.ID, gone.ID, t0); err != nil {
+		if err := db.RevokeToken(ctx, a.admin, gone.ID, t0); err != nil {
 			t.Fatal(err)
 		}
 		list := func(page parley.Page) ([]conversations.Token, string) {
@@ -194,4 +199,89 @@ func TestListTokensAndLastUse(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDeactivationRacesAssignments: while an admin deactivates ann, many
+// others give her conversations (assignments, her own replies and quick
+// messages). Each either lands before the deactivation, which then puts
+// the conversation back in the queue, or is refused; none leaves an open
+// conversation with a user who no longer works there.
+func TestDeactivationRacesAssignments(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		ann := a.staffUser(t, "ann@example.com", conversations.RoleAgent, true)
+		const rounds, perKind = 6, 8
+		phone := func(round, i int) string { return fmt.Sprintf("+1415556%04d", round*100+i) }
+		for round := range rounds {
+			at := t0.Add(time.Duration(round) * time.Hour)
+			if round > 0 {
+				a.setActive(t, ann.ID, true, at)
+			}
+			var convs []conversations.Conversation
+			for i := range 2 * perKind {
+				convs = append(convs, a.receive(t, text{from: phone(round, i), body: "hi", at: at}).Conversation)
+			}
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			errs := make(chan error, 3*perKind+1)
+			run := func(fn func() error) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					errs <- fn()
+				}()
+			}
+			for i := range perKind {
+				run(func() error {
+					_, err := db.Assign(ctx, conversations.Assignment{AccountID: a.account.ID, ConversationID: convs[i].ID, Actor: a.admin,
+						AssigneeID: &ann.ID, At: at})
+					return allowed(err, parley.EINVALID)
+				})
+				run(func() error {
+					r := conversations.Reply{AccountID: a.account.ID, ConversationID: convs[perKind+i].ID, Author: ann, Body: "On it", At: at}
+					if err := r.Validate(); err != nil {
+						return err
+					}
+					_, err := db.QueueReply(ctx, r)
+					return allowed(err, parley.EUNAUTHENTICATED)
+				})
+				run(func() error {
+					_, err := db.QueueQuickMessage(ctx, campaigns.QuickMessage{AccountID: a.account.ID, Sender: ann, ChannelID: a.channel.ID,
+						Body: "Your table is ready", At: at}, []string{phone(round, 50+i)})
+					return allowed(err, parley.EUNAUTHENTICATED)
+				})
+			}
+			run(func() error {
+				off := false
+				_, err := db.UpdateUser(ctx, a.account.ID, ann.ID, conversations.UserPatch{Active: &off}, at)
+				return err
+			})
+			close(start)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			query, args, err := sqlx.In(`SELECT COUNT(*) FROM conversations WHERE assignee_id = ? AND status IN (?)`,
+				ann.ID, conversations.ReleasedOnDeactivation)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, db, query, args...); n != 0 {
+				t.Fatalf("round %d: %d conversations stay with the deactivated user; want all back in the queue", round, n)
+			}
+		}
+	})
+}
+
+// allowed is nil for an error of the given kind, which the caller expects.
+func allowed(err error, kind string) error {
+	if parley.IsKind(err, kind) {
+		return nil
+	}
+	return err
 }

@@ -297,9 +297,25 @@ func TestTokensAreIssuedAndRevoked(t *testing.T) {
 		}
 	})
 
-	t.Run("an agent cannot revoke tokens", func(t *testing.T) {
-		wantAPIError(t, e.call(agentToken, "DELETE", "/v1/tokens/"+newID, nil), 403, "forbidden")
+	t.Run("an agent cannot revoke a colleague's or an admin's token", func(t *testing.T) {
+		_, otherToken, otherTokenID := e.addStaff("di@example.com", "agent", false)
+		adminTokens := e.must(200, e.admin("GET", "/v1/users/"+admin["id"].(string)+"/tokens", nil))["data"].([]any)
+		adminTokenID := adminTokens[0].(map[string]any)["id"].(string)
+		// 404, as for a token that does not exist: whether it does is not theirs to know.
+		wantAPIError(t, e.call(agentToken, "DELETE", "/v1/tokens/"+otherTokenID, nil), 404, "not_found")
+		wantAPIError(t, e.call(agentToken, "DELETE", "/v1/tokens/"+adminTokenID, nil), 404, "not_found")
+		e.must(200, e.call(otherToken, "GET", "/v1/me", nil))
+		e.must(200, e.admin("GET", "/v1/me", nil))
 		e.must(200, e.call(newToken, "GET", "/v1/me", nil))
+	})
+
+	t.Run("an agent revokes their own token", func(t *testing.T) {
+		own := e.must(201, e.call(agentToken, "POST", "/v1/users/"+agentID+"/tokens", nil))
+		if res := e.call(agentToken, "DELETE", "/v1/tokens/"+own["id"].(string), nil); res.Status != 204 {
+			t.Fatalf("revoking their own token = %d: %s", res.Status, res.Body)
+		}
+		wantAPIError(t, e.call(own["token"].(string), "GET", "/v1/me", nil), 401, "unauthenticated")
+		e.must(200, e.call(agentToken, "GET", "/v1/me", nil))
 	})
 
 	t.Run("a revoked token stops working, the others do not", func(t *testing.T) {

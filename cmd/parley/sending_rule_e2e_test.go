@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
+	"time"
 )
 
 // conversationOf returns the conversation of a phone, as the admin sees it.
@@ -100,5 +101,35 @@ func TestOnlyViewAllUsersRunCampaigns(t *testing.T) {
 	e.eventually("the campaign text", func() bool { return len(e.received("+14155550611")) == 1 })
 	if got := len(e.carrier.Messages()); got != 1 {
 		t.Errorf("%d texts sent; want only the started campaign's", got)
+	}
+}
+
+// An agent may not stop an admin's campaign either: pausing and
+// cancelling decide what contacts get as much as starting does.
+func TestOnlyViewAllUsersPauseAndCancelCampaigns(t *testing.T) {
+	e := boot(t, "")
+	ch := e.setupChannel(nil)
+	_, agentToken, _ := e.addStaff("agent@example.com", "agent", false)
+	_, viewAllToken, _ := e.addStaff("lead@example.com", "agent", true)
+	sendAt := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	body := map[string]any{"name": "Spring sale", "channel_id": ch["id"], "body": "Sale!", "send_at": sendAt,
+		"audience": map[string]any{"phones": []string{"+14155550612"}}}
+	id := e.must(201, e.admin("POST", "/v1/campaigns", body))["id"].(string)
+	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
+
+	for _, action := range []string{"pause", "cancel"} {
+		wantAPIError(t, e.call(agentToken, "POST", "/v1/campaigns/"+id+"/"+action, nil), 403, "forbidden")
+		if c := e.campaign(id); c["status"] != "scheduled" {
+			t.Fatalf("after the agent's %s: %v; want still scheduled", action, c["status"])
+		}
+	}
+	e.must(200, e.call(viewAllToken, "POST", "/v1/campaigns/"+id+"/pause", nil))
+	wantAPIError(t, e.call(agentToken, "POST", "/v1/campaigns/"+id+"/resume", nil), 403, "forbidden")
+	wantAPIError(t, e.call(agentToken, "POST", "/v1/campaigns/"+id+"/cancel", nil), 403, "forbidden")
+	if c := e.campaign(id); c["status"] != "paused" {
+		t.Fatalf("after the agent's resume and cancel: %v; want still paused", c["status"])
+	}
+	if c := e.must(200, e.call(viewAllToken, "POST", "/v1/campaigns/"+id+"/cancel", nil)); c["status"] != "cancelled" {
+		t.Errorf("after the view-all user's cancel: %v", c["status"])
 	}
 }

@@ -229,6 +229,9 @@ func (s *Sender) Lookup(ctx context.Context, t campaigns.OutboundText, since tim
 			if n, err := strconv.Atoi(deref(m.NumSegments)); err == nil && n > 0 {
 				res.Segments = n
 			}
+			if m.ErrorCode != nil {
+				res.ErrorCode = *m.ErrorCode
+			}
 			return res, true, nil
 		}
 	}

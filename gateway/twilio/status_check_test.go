@@ -48,6 +48,14 @@ func TestSenderCheckStatus(t *testing.T) {
 		}
 	}
 
+	// A reconciliation's lookup finds the carrier's code too.
+	tx := text()
+	tx.To = unreachable
+	found, ok, err := s.Lookup(context.Background(), tx, time.Now().Add(-time.Minute))
+	if err != nil || !ok || found.CarrierMessageID != undelivered || found.Status != "undelivered" || found.ErrorCode != 30003 {
+		t.Errorf("Lookup = %+v, %v, %v; want %s undelivered with code 30003", found, ok, err, undelivered)
+	}
+
 	code := 30003
 	for _, tt := range []struct {
 		name string
