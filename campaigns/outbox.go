@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/optout"
 )
 
 // Outbox purposes. Replies go before bulk traffic; an opt-out confirmation
@@ -15,6 +16,15 @@ const (
 	PurposeAutoReply          = "auto_reply"
 	PurposeOptOutConfirmation = "opt_out_confirmation"
 )
+
+// KeywordReplyPurpose is the outbox purpose of the reply to a consent
+// keyword: a STOP's confirmation must reach the phone that just opted out.
+func KeywordReplyPurpose(i optout.Intent) string {
+	if i == optout.IntentOptOut {
+		return PurposeOptOutConfirmation
+	}
+	return PurposeAutoReply
+}
 
 // OutboxItem is one claimed outbound text with what is needed to send it.
 type OutboxItem struct {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/routing"
 )
 
@@ -330,10 +329,4 @@ func handleListContactTypes(d *Deps) apiFunc {
 		writePage(w, cs, next, toContactTypeJSON)
 		return nil
 	}
-}
-
-// freesCapacity reports whether a status takes a conversation out of its
-// assignee's new+open load.
-func freesCapacity(s conversations.Status) bool {
-	return s != conversations.StatusNew && s != conversations.StatusOpen
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/routing"
 )
 
 // handleReply queues a staff text: 202, because the carrier has not seen it yet.
@@ -315,7 +316,7 @@ func handlePatchContact(d *Deps) apiFunc {
 // conversation left new/open frees its assignee's capacity; one (re)opened
 // without an assignee waits for one.
 func (d *Deps) afterConversationChange(c conversations.Conversation) {
-	if freesCapacity(c.Status) {
+	if routing.FreesCapacity(c.Status) {
 		d.AutoAssign.CapacityFreed(c.AccountID)
 	} else if c.AssigneeID == nil {
 		d.AutoAssign.Assign(c.AccountID, c.ID)

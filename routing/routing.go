@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
 )
 
 // Strategy picks a user from an entry's pool.
@@ -209,4 +210,10 @@ type Store interface {
 	// when accountID is not 0), longest-waiting first, after the given one
 	// (the zero Waiting starts at the beginning).
 	WaitingConversations(ctx context.Context, accountID parley.ID, after Waiting, limit int) ([]Waiting, error)
+}
+
+// FreesCapacity reports whether a conversation in status s is out of its
+// assignee's load, which counts only new and open conversations.
+func FreesCapacity(s conversations.Status) bool {
+	return s != conversations.StatusNew && s != conversations.StatusOpen
 }

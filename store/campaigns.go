@@ -364,7 +364,7 @@ WHERE status = 'scheduled' AND next_run_at IS NOT NULL AND next_run_at <= ? ORDE
 // audience becomes recipients, then a batch of texts is queued.
 func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, tick time.Duration) (int, error) {
 	// Expansion and queueing share the tick's work budget (wall clock):
-	// queueing has what expansion left, and never less than queueMin.
+	// queueing has what expansion left (campaigns.QueueDeadline).
 	began := time.Now()
 	if err := db.expandCampaign(ctx, id, now); err != nil {
 		return 0, fmt.Errorf("expanding the audience: %w", err)
@@ -383,21 +383,14 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 			return err
 		}
 		c.Status = campaigns.StatusSending
-		due := ticksDue(row.NextBatchAt, now, tick)
-		perTick := row.RatePerSecond * max(1, int(tick/time.Second))
+		due := campaigns.TicksDue(row.lastBatchDue(), now, tick)
 		waiting, err := campaignWaiting(ctx, tx, id, now)
 		if err != nil {
 			return err
 		}
-		// Backpressure: when the dispatcher or the carrier is slower than
-		// the rate, texts of earlier batches still wait in the outbox; new
-		// ones are held back so the outbox keeps at most maxAhead ticks of
-		// the campaign, and the tick's time goes to the audience instead.
-		n := min(perTick*due, max(0, maxAhead*perTick-waiting))
-		stop := began.Add(tickBudget)
-		if least := time.Now().Add(queueMin); stop.Before(least) {
-			stop = least
-		}
+		// Texts held back by backpressure leave the tick's time to the audience.
+		n := campaigns.BatchSize(row.RatePerSecond, tick, due, waiting)
+		stop := campaigns.QueueDeadline(began, time.Now())
 		if queued, err = queueRecipients(ctx, tx, c, n, now, tick*time.Duration(due), stop); err != nil {
 			return err
 		}
@@ -412,14 +405,11 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 			}
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, next_batch_at = ?, updated_at = ? WHERE id = ?`),
-			string(status), ms(nextBatch(row.NextBatchAt, due, now, tick)), ms(now), id)
+			string(status), ms(campaigns.NextBatch(row.lastBatchDue(), due, now, tick)), ms(now), id)
 		return err
 	})
 	return queued, err
 }
-
-// maxAhead is how many ticks of a campaign's texts the outbox may hold.
-const maxAhead = 2
 
 // campaignWaiting counts the campaign's texts overdue in the outbox: due
 // already and not sent, the sign that sending lags (texts spread over the
@@ -460,7 +450,7 @@ func (db *DB) lockDueCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, no
 	if err != nil {
 		return row, c, false, err
 	}
-	if c.Status == campaigns.StatusScheduled && c.SendAt != nil && c.SendAt.After(now) {
+	if c.Waits(now) {
 		return row, c, false, nil
 	}
 	return row, c, true, nil
@@ -475,43 +465,14 @@ func (d dialect) skipLockedRow() string {
 	return ""
 }
 
-// maxCatchUp bounds how many missed ticks one late tick makes up for.
-const maxCatchUp = 5
-
-// ticksDue is how many ticks' worth of texts a campaign is owed now: one,
-// plus those a late or skipped tick missed since its batch was due (the
-// scheduler skips a tick while the last one still runs). Making them up
-// keeps the average at the campaign's rate.
-func ticksDue(prev int64, now time.Time, tick time.Duration) int {
-	if prev <= 0 {
-		return 1
+// lastBatchDue is when the campaign's last batch was due; zero before
+// its first.
+func (r campaignRow) lastBatchDue() time.Time {
+	if r.NextBatchAt <= 0 {
+		return time.Time{}
 	}
-	behind := now.Sub(fromMS(prev))
-	return min(maxCatchUp, 1+int(behind/tick))
+	return fromMS(r.NextBatchAt)
 }
-
-// nextBatch keeps a campaign's batches on their schedule: due ticks after
-// the last one was due, so a tick that fires a little early or late does
-// not push every later batch back. After a stall (paused, or behind by
-// more than maxCatchUp) it restarts from now.
-func nextBatch(prev int64, due int, now time.Time, tick time.Duration) time.Time {
-	if prev > 0 {
-		if next := fromMS(prev).Add(tick * time.Duration(due)); next.After(now) {
-			return next
-		}
-	}
-	return now.Add(tick)
-}
-
-// A campaign's tick of work is bounded on the wall clock: when the
-// database is slower than the rate, the tick still ends in time for the
-// next one and for the other campaigns, and the next tick makes up what
-// was not queued. Queueing gets what expansion left of tickBudget, and at
-// least queueMin.
-const (
-	tickBudget = 850 * time.Millisecond
-	queueMin   = 300 * time.Millisecond
-)
 
 // queueRecipients queues up to n pending recipients' texts, each in the
 // recipient's conversation; opted-out phones are skipped.
@@ -524,12 +485,7 @@ func queueRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, n i
 	if err != nil {
 		return 0, err
 	}
-	// Look further than n: recipients in quiet hours wait, and must not
-	// hold up the ones behind them whose clocks say it is day.
-	look := n
-	if settings.QuietHours != nil {
-		look = n * 10
-	}
+	look := campaigns.PendingToRead(n, settings.QuietHours)
 	var pending []struct {
 		ID    int64  `db:"id"`
 		Phone string `db:"phone"`
@@ -552,12 +508,11 @@ WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, look);
 		if handled == n || time.Now().After(stop) {
 			break
 		}
-		if settings.QuietHours != nil && settings.QuietHours.QuietFor(now, r.Phone) {
+		if campaigns.InQuietHours(settings.QuietHours, now, r.Phone) {
 			continue
 		}
 		handled++
-		// Spread the batch over the tick: one text every tick/n.
-		sendAt := now.Add(tick * time.Duration(handled-1) / time.Duration(n))
+		sendAt := campaigns.SendAt(now, tick, handled-1, n)
 		status, msgID, convID, err := queueRecipient(ctx, tx, c, ch, tpl, r.Phone, now, sendAt)
 		if err != nil {
 			return queued, err
@@ -591,12 +546,11 @@ func queueRecipient(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, ch c
 	}
 	var attrs map[string]any
 	_ = json.Unmarshal([]byte(contact.Attributes), &attrs)
-	body := tpl.Render(campaigns.Recipient{Name: contact.Name, Phone: phone, Attributes: attrs})
+	body, seg := tpl.Text(campaigns.Recipient{Name: contact.Name, Phone: phone, Attributes: attrs})
 	convID, err := campaignConversation(ctx, tx, ch, contactID, phone, c, now)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	seg := conversations.Segment(body)
 	m, err := enqueueText(ctx, tx, outboundDraft{AccountID: c.AccountID, ConversationID: convID, ChannelID: ch.ID, To: phone, Body: body,
 		CampaignID: &c.ID, Purpose: c.OriginType, Segments: seg.Segments, Encoding: seg.Encoding, AvailableAt: sendAt}, now)
 	if err != nil {

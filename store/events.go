@@ -22,6 +22,15 @@ type event struct {
 	at             time.Time
 }
 
+// eventsOf are the entries the domain decided on, to be written.
+func eventsOf(decided []conversations.Event) []event {
+	events := make([]event, len(decided))
+	for i, e := range decided {
+		events[i] = event{e.ConversationID, e.Type, e.ActorType, e.ActorID, e.Data, e.CreatedAt}
+	}
+	return events
+}
+
 // insertEvent appends to a conversation's activity log.
 func insertEvent(ctx context.Context, tx *sqlx.Tx, accountID, conversationID parley.ID, typ conversations.EventType,
 	actor conversations.ActorType, actorID *parley.ID, data map[string]any, at time.Time) error {

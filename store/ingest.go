@@ -89,19 +89,20 @@ func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conve
 	if err := updateOnInbound(ctx, tx, inboundUpdate{conv, p, res.Transition}); err != nil {
 		return res, fmt.Errorf("update conversation: %w", err)
 	}
-	if err := insertEvents(ctx, tx, ch.AccountID, inboundEvents(conv, contactID, p, res.Transition, exists)); err != nil {
+	target := conv.target(contactID, exists)
+	if err := insertEvents(ctx, tx, ch.AccountID, eventsOf(p.Events(target, res.Transition))); err != nil {
 		return res, fmt.Errorf("log events: %w", err)
 	}
 	if res.ConsentChanged, err = applyIntent(ctx, tx, ch.AccountID, conv.ID, msgID, p); err != nil {
 		return res, fmt.Errorf("consent: %w", err)
 	}
-	if n, ok := inboundNotification(conv, p, res.Transition, msgID); ok {
+	if n, ok := p.Notification(target, res.Transition, msgID); ok {
 		if err := notify(ctx, tx, n); err != nil {
 			return res, fmt.Errorf("notify assignee: %w", err)
 		}
 	}
-	if reply, ok := replyFor(p, res.ConsentChanged); ok {
-		m, err := enqueueText(ctx, tx, reply.draft(ch, conv.ID, p), p.At)
+	if p.ReplyDue(res.ConsentChanged) {
+		m, err := enqueueText(ctx, tx, keywordReply(ch, conv.ID, p), p.At)
 		if err != nil {
 			return res, fmt.Errorf("queue reply: %w", err)
 		}
@@ -351,89 +352,37 @@ FROM v WHERE conversations.id = v.id`
 	return statement{q, args}
 }
 
-// inboundEvents lists the activity-log entries an inbound text writes
-// besides its consent keyword's: the conversation's creation or change of
-// status, an assignee cleared on reopening, a suspected revocation.
-func inboundEvents(c convState, contactID parley.ID, p conversations.IngestPlan, t conversations.InboundTransition, existed bool) []event {
-	contact := &contactID
-	var events []event
-	if !existed {
-		events = append(events, event{c.ID, conversations.EventCreated, conversations.ActorContact, contact,
-			map[string]any{"status": t.Status}, p.At})
-	} else if t.Changed {
-		events = append(events, event{c.ID, conversations.EventStatusChanged, conversations.ActorContact, contact,
-			map[string]any{"from": c.Status, "to": t.Status, "reason": "inbound"}, p.At})
+// target is the conversation as the domain's ingest decisions read it.
+func (c convState) target(contactID parley.ID, existed bool) conversations.InboundTarget {
+	var assignee *parley.ID
+	if c.AssigneeID != nil {
+		id := parley.ID(*c.AssigneeID)
+		assignee = &id
 	}
-	if t.ClearAssignee && c.AssigneeID != nil {
-		events = append(events, event{c.ID, conversations.EventAssigneeChanged, conversations.ActorSystem, nil,
-			map[string]any{"from": parley.ID(*c.AssigneeID), "to": nil, "reason": "reopened_after_close"}, p.At})
-	}
-	if p.RevocationSuspected {
-		events = append(events, event{c.ID, conversations.EventRevocationFlagged, conversations.ActorContact, contact,
-			map[string]any{"reason": "text reads like a request to stop texting"}, p.At})
-	}
-	return events
-}
-
-// inboundNotification tells the conversation's assignee of the text,
-// unless the text took the conversation from them.
-func inboundNotification(c convState, p conversations.IngestPlan, t conversations.InboundTransition, msgID parley.ID) (conversations.Notification, bool) {
-	if c.AssigneeID == nil || t.ClearAssignee {
-		return conversations.Notification{}, false
-	}
-	return conversations.Notification{AccountID: p.Channel.AccountID, UserID: parley.ID(*c.AssigneeID),
-		Kind: conversations.NotifyInbound, ConversationID: c.ID, MessageID: &msgID, CreatedAt: p.At}, true
+	return conversations.InboundTarget{ConversationID: c.ID, Status: c.Status, AssigneeID: assignee,
+		Existed: existed, ContactID: contactID}
 }
 
 // applyIntent records a consent keyword: the account-wide register, its
 // audit log and the conversation's activity log.
 func applyIntent(ctx context.Context, tx *sqlx.Tx, accountID, convID, msgID parley.ID, p conversations.IngestPlan) (bool, error) {
-	var action optout.Action
-	var event conversations.EventType
-	switch p.Intent {
-	case optout.IntentOptOut:
-		action, event = optout.ActionOptOut, conversations.EventOptedOut
-	case optout.IntentOptIn:
-		action, event = optout.ActionOptIn, conversations.EventOptedIn
-	case optout.IntentHelp:
-		return false, insertEvent(ctx, tx, accountID, convID, conversations.EventHelpRequested, conversations.ActorContact, nil,
-			map[string]any{"keyword": p.Keyword}, p.At)
-	default:
-		return false, nil
+	changed := false
+	if action, ok := p.ConsentAction(); ok {
+		var err error
+		changed, err = recordConsent(ctx, tx, optout.Change{AccountID: accountID, Phone: p.Text.From, Action: action,
+			Source: optout.SourceKeyword, Keyword: p.Keyword, MessageID: &msgID, At: p.At})
+		if err != nil {
+			return false, err
+		}
 	}
-	changed, err := recordConsent(ctx, tx, optout.Change{AccountID: accountID, Phone: p.Text.From, Action: action,
-		Source: optout.SourceKeyword, Keyword: p.Keyword, MessageID: &msgID, At: p.At})
-	if err != nil {
-		return false, err
+	if e, ok := p.KeywordEvent(convID, changed); ok {
+		return changed, insertEvents(ctx, tx, accountID, eventsOf([]conversations.Event{e}))
 	}
-	return changed, insertEvent(ctx, tx, accountID, convID, event, conversations.ActorContact, nil,
-		map[string]any{"keyword": p.Keyword, "changed": changed}, p.At)
+	return changed, nil
 }
 
-// autoReply is a confirmation or help text to queue.
-type autoReply struct {
-	body    string
-	purpose string
-}
-
-// replyFor decides whether the plan's reply goes out: help always, consent
-// confirmations only when the consent changed.
-func replyFor(p conversations.IngestPlan, consentChanged bool) (autoReply, bool) {
-	if p.Reply == "" {
-		return autoReply{}, false
-	}
-	switch p.Intent {
-	case optout.IntentHelp:
-		return autoReply{p.Reply, campaigns.PurposeAutoReply}, true
-	case optout.IntentOptIn:
-		return autoReply{p.Reply, campaigns.PurposeAutoReply}, consentChanged
-	case optout.IntentOptOut:
-		return autoReply{p.Reply, campaigns.PurposeOptOutConfirmation}, consentChanged
-	}
-	return autoReply{}, false
-}
-
-func (r autoReply) draft(ch conversations.Channel, convID parley.ID, p conversations.IngestPlan) outboundDraft {
+// keywordReply is the plan's reply, queued in the conversation.
+func keywordReply(ch conversations.Channel, convID parley.ID, p conversations.IngestPlan) outboundDraft {
 	return outboundDraft{AccountID: ch.AccountID, ConversationID: convID, ChannelID: ch.ID, To: p.Text.From,
-		Body: r.body, Purpose: r.purpose}
+		Body: p.Reply, Purpose: campaigns.KeywordReplyPurpose(p.Intent)}
 }

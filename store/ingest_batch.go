@@ -336,8 +336,9 @@ func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx) error {
 	for k, pt := range b.plain {
 		pt.msg = stored[k]
 		acc := pt.p.Channel.AccountID
-		events[acc] = append(events[acc], inboundEvents(pt.conv, pt.contactID, pt.p, pt.t, pt.exists)...)
-		if n, ok := inboundNotification(pt.conv, pt.p, pt.t, pt.msg.ID); ok {
+		target := pt.conv.target(pt.contactID, pt.exists)
+		events[acc] = append(events[acc], eventsOf(pt.p.Events(target, pt.t))...)
+		if n, ok := pt.p.Notification(target, pt.t, pt.msg.ID); ok {
 			notes = append(notes, n)
 		}
 	}
