@@ -423,7 +423,7 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 		}
 		return rows, explained(fmt.Sprintf("%s: %d rows", name, len(rows)), q, args)
 	}
-	if len(w.search) == 0 || db.dialect.name != "postgres" || w.contact {
+	if len(w.search) == 0 || !db.dialect.plansSearch() || w.contact {
 		q, args := plainQuery(w, limit)
 		return run("plain", q, args)
 	}

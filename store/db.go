@@ -87,20 +87,6 @@ type DB struct {
 	recentServed atomic.Int64
 }
 
-// dialect holds what differs between SQLite and PostgreSQL.
-type dialect struct {
-	name string // "sqlite" or "postgres"
-	// skipLocked is appended to a claim's inner SELECT so that concurrent
-	// claimers skip rows another transaction holds. SQLite has one writer
-	// and needs nothing.
-	skipLocked string
-}
-
-var (
-	sqliteDialect   = dialect{name: "sqlite"}
-	postgresDialect = dialect{name: "postgres", skipLocked: " FOR UPDATE SKIP LOCKED"}
-)
-
 // Open connects to the database named by rawURL: "sqlite://PATH" (PATH may
 // be relative) or "postgres://…". It does not migrate; see Migrate.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
@@ -237,7 +223,7 @@ func redact(rawURL string) string {
 }
 
 // Dialect names the database: "sqlite" or "postgres".
-func (db *DB) Dialect() string { return db.dialect.name }
+func (db *DB) Dialect() string { return db.dialect.name() }
 
 // Close closes the database, after the group commit's batches.
 func (db *DB) Close() error {

@@ -17,13 +17,13 @@ import (
 var migrations embed.FS
 
 func (db *DB) provider() (*goose.Provider, error) {
-	sub, err := fs.Sub(migrations, "migrations/"+db.dialect.name)
+	sub, err := fs.Sub(migrations, "migrations/"+db.dialect.name())
 	if err != nil {
 		return nil, err
 	}
 	gd := goose.DialectSQLite3
 	var opts []goose.ProviderOption
-	if db.dialect.name == "postgres" {
+	if db.dialect.name() == "postgres" {
 		gd = goose.DialectPostgres
 		// Several instances may start together: one migrates, the others
 		// wait on a session advisory lock.

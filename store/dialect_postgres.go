@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// postgresSQL is PostgreSQL's side of dialect: many writers at once, so
+// rows are locked, claims skip what others hold, and several instances
+// share the database.
+type postgresSQL struct{}
+
+func (postgresSQL) name() string { return "postgres" }
+
+// forUpdate is NO KEY UPDATE: every insert that references the row takes a
+// KEY SHARE lock for its foreign key, which FOR UPDATE would block.
+func (postgresSQL) forUpdate() string               { return " FOR NO KEY UPDATE" }
+func (postgresSQL) forUpdateOf(table string) string { return " FOR NO KEY UPDATE OF " + table }
+func (postgresSQL) forUpdateKeys() string           { return " FOR UPDATE" }
+func (postgresSQL) forShare() string                { return " FOR SHARE" }
+func (postgresSQL) skipLocked() string              { return " FOR UPDATE SKIP LOCKED" }
+func (postgresSQL) writesInWith() bool              { return true }
+func (postgresSQL) searchDocuments() bool           { return true }
+func (postgresSQL) plansSearch() bool               { return true }
+func (postgresSQL) sharesRoutes() bool              { return true }
+func (postgresSQL) explainPlan() (string, int)      { return "EXPLAIN (ANALYZE, BUFFERS) ", 0 }
+
+// lockKey takes a transaction-level advisory lock on the key's hash.
+func (postgresSQL) lockKey(ctx context.Context, tx *sqlx.Tx, key string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
+	return err
+}
+
+// inboundSearchSet joins the text's words to the conversation's search
+// document here rather than in a trigger's second UPDATE of the row
+// (migration 00014).
+func (postgresSQL) inboundSearchSet() string {
+	return `search_tsv = conversations.search_tsv || to_tsvector('simple', v.body), `
+}
+
+// moveIDsPast moves the tables' identity sequences past their largest id.
+func (postgresSQL) moveIDsPast(ctx context.Context, db *sqlx.DB, tables []string) error {
+	for _, t := range tables {
+		q := fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))`, t, t)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// textMatch is a to_tsquery of the terms, the last one a prefix.
+func (postgresSQL) textMatch(terms []string) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		parts[i] = t
+		if i == len(terms)-1 {
+			parts[i] += ":*"
+		}
+	}
+	return strings.Join(parts, " & ")
+}
+
+// textConds matches the conversation's own search document (migration
+// 00005).
+func (postgresSQL) textConds(match string, _ any) ([]string, []any) {
+	return []string{"cv.search_tsv @@ to_tsquery('simple', ?)"}, []any{match}
+}
