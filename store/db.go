@@ -23,9 +23,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/parleyhq/parley"
 )
@@ -275,50 +273,6 @@ func translate(err error) error {
 		return parley.Errorf(parley.EINVALID, "the values break a rule of the data model")
 	}
 	return err
-}
-
-// isConstraintViolation reports a CHECK, NOT NULL or foreign key violation.
-func isConstraintViolation(err error) bool {
-	var pe *pq.Error
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23502", "23503", "23514": // not_null_violation, foreign_key_violation, check_violation
-			return true
-		}
-		return pgUnstorableText[string(pe.Code)]
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return true
-		}
-	}
-	return false
-}
-
-// PostgreSQL's codes for text it cannot store: a NUL or an invalid byte
-// sequence in text (22021) or JSON (22P05). Domain validation rejects these
-// first; this keeps any that slip through a client error, not a 500.
-var pgUnstorableText = map[string]bool{"22021": true, "22P05": true}
-
-func isUniqueViolation(err error) bool {
-	var pe *pq.Error
-	if errors.As(err, &pe) {
-		return pe.Code == "23505"
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	return false
-}
-
-// isDeadlock reports PostgreSQL's deadlock abort (40P01): the victim's
-// transaction was rolled back and may simply be run again.
-func isDeadlock(err error) bool {
-	var pe *pq.Error
-	return errors.As(err, &pe) && pe.Code == "40P01"
 }
 
 // ms is a time as stored: Unix milliseconds, UTC.

@@ -69,6 +69,18 @@ type dialectSQL interface {
 	// told of changes (route_cache.go).
 	sharesRoutes() bool
 
+	// Errors. Each database recognises its own driver's errors and
+	// reports false for any other.
+
+	// uniqueViolation reports a unique or primary key violation.
+	uniqueViolation(err error) bool
+	// ruleViolation reports a CHECK, NOT NULL or foreign key violation,
+	// or input the database cannot store.
+	ruleViolation(err error) bool
+	// deadlockVictim reports a transaction aborted only so that another could
+	// go on (a deadlock's victim): it may simply be run again.
+	deadlockVictim(err error) bool
+
 	// Tooling: query plans and bulk loads.
 
 	// explainPlan is the prefix that makes a query show its plan, and the
@@ -91,4 +103,22 @@ func dialectOf(tx *sqlx.Tx) dialect {
 		return postgresDialect
 	}
 	return sqliteDialect
+}
+
+// isUniqueViolation reports a unique or primary key violation of either
+// database.
+func isUniqueViolation(err error) bool {
+	return sqliteDialect.uniqueViolation(err) || postgresDialect.uniqueViolation(err)
+}
+
+// isConstraintViolation reports a CHECK, NOT NULL or foreign key violation
+// of either database, or input it cannot store.
+func isConstraintViolation(err error) bool {
+	return sqliteDialect.ruleViolation(err) || postgresDialect.ruleViolation(err)
+}
+
+// isDeadlock reports a deadlock's victim, rolled back: it may simply be
+// run again.
+func isDeadlock(err error) bool {
+	return sqliteDialect.deadlockVictim(err) || postgresDialect.deadlockVictim(err)
 }

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // postgresSQL is PostgreSQL's side of dialect: many writers at once, so
@@ -68,4 +70,32 @@ func (postgresSQL) textMatch(terms []string) string {
 // 00005).
 func (postgresSQL) textConds(match string, _ any) ([]string, []any) {
 	return []string{"cv.search_tsv @@ to_tsquery('simple', ?)"}, []any{match}
+}
+
+func (postgresSQL) uniqueViolation(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func (postgresSQL) ruleViolation(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23502", "23503", "23514": // not_null_violation, foreign_key_violation, check_violation
+			return true
+		}
+		return pgUnstorableText[string(pe.Code)]
+	}
+	return false
+}
+
+// PostgreSQL's codes for text it cannot store: a NUL or an invalid byte
+// sequence in text (22021) or JSON (22P05). Domain validation rejects these
+// first; this keeps any that slip through a client error, not a 500.
+var pgUnstorableText = map[string]bool{"22021": true, "22P05": true}
+
+// deadlockVictim reports a deadlock's victim (40P01).
+func (postgresSQL) deadlockVictim(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "40P01"
 }

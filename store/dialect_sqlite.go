@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqliteSQL is SQLite's side of dialect. One writer at a time holds the
@@ -52,3 +55,22 @@ WHERE contacts_fts MATCH ? AND c.account_id = ?`
 	return []string{"cv.id IN (" + messages + ")", "cv.contact_id IN (" + contacts + ")"},
 		[]any{match, accountID, match, accountID}
 }
+
+func (sqliteSQL) uniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+func (sqliteSQL) ruleViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return true
+		}
+	}
+	return false
+}
+
+// deadlockVictim is false: one writer at a time cannot deadlock.
+func (sqliteSQL) deadlockVictim(error) bool { return false }
