@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
 )
 
 // dialect is what differs between SQLite and PostgreSQL. Queries are
@@ -15,8 +16,12 @@ type dialect struct{ dialectSQL }
 
 // dialectSQL is one database's side of dialect.
 type dialectSQL interface {
-	// name is the database's: "sqlite" or "postgres".
+	// name is the database's: "sqlite" or "postgres", also its folder
+	// of migrations.
 	name() string
+	// migrator is goose's dialect for the database and the options its
+	// migrations run with.
+	migrator() (goose.Dialect, []goose.ProviderOption, error)
 
 	// Row locks, appended to a SELECT and held until the transaction
 	// ends. SQLite's immediate transactions already hold the only write

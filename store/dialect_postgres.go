@@ -8,6 +8,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 // postgresSQL is PostgreSQL's side of dialect: many writers at once, so
@@ -29,6 +31,16 @@ func (postgresSQL) searchDocuments() bool           { return true }
 func (postgresSQL) plansSearch() bool               { return true }
 func (postgresSQL) sharesRoutes() bool              { return true }
 func (postgresSQL) explainPlan() (string, int)      { return "EXPLAIN (ANALYZE, BUFFERS) ", 0 }
+
+// migrator runs migrations under a session advisory lock: several
+// instances may start together, one migrates and the others wait.
+func (postgresSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return "", nil, err
+	}
+	return goose.DialectPostgres, []goose.ProviderOption{goose.WithSessionLocker(locker)}, nil
+}
 
 // lockKey takes a transaction-level advisory lock on the key's hash.
 func (postgresSQL) lockKey(ctx context.Context, tx *sqlx.Tx, key string) error {

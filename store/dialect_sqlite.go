@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -26,6 +27,10 @@ func (sqliteSQL) searchDocuments() bool      { return false }
 func (sqliteSQL) plansSearch() bool          { return false }
 func (sqliteSQL) sharesRoutes() bool         { return false } // one instance per file
 func (sqliteSQL) explainPlan() (string, int) { return "EXPLAIN QUERY PLAN ", 3 }
+
+func (sqliteSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
+	return goose.DialectSQLite3, nil, nil
+}
 
 func (sqliteSQL) lockKey(context.Context, *sqlx.Tx, string) error { return nil }
 
