@@ -96,24 +96,3 @@ func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(c
 	db.routes.forget() // an inbound route holds its account's settings
 	return out, err
 }
-
-// forUpdate locks the selected row against other writers until the
-// transaction ends. NO KEY UPDATE, not UPDATE: every insert that references
-// the row takes a KEY SHARE lock for its foreign key, and FOR UPDATE would
-// queue behind (and stall) all of them. SQLite's immediate transactions
-// already hold the only write lock.
-func (d dialect) forUpdate() string {
-	if d.name == "postgres" {
-		return " FOR NO KEY UPDATE"
-	}
-	return ""
-}
-
-// forShare locks the selected row against forUpdate (but not against
-// other readers sharing it) until the transaction ends.
-func (d dialect) forShare() string {
-	if d.name == "postgres" {
-		return " FOR SHARE"
-	}
-	return ""
-}

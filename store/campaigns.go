@@ -332,7 +332,7 @@ WHERE status = 'scheduled' AND next_run_at IS NOT NULL AND next_run_at <= ? ORDE
 	for _, id := range due {
 		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 			var row campaignRow
-			q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status = 'scheduled' AND next_run_at <= ?` + db.dialect.skipLockedRow()
+			q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status = 'scheduled' AND next_run_at <= ?` + db.dialect.skipLocked()
 			err := tx.GetContext(ctx, &row, tx.Rebind(q), id, ms(now))
 			if parley.IsKind(translate(err), parley.ENOTFOUND) {
 				return nil // another instance started it, or it changed
@@ -439,7 +439,7 @@ UNION ALL SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.
 func (db *DB) lockDueCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, now time.Time) (campaignRow, campaigns.Campaign, bool, error) {
 	var row campaignRow
 	q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status IN ('scheduled', 'sending') AND next_batch_at <= ?` +
-		db.dialect.skipLockedRow()
+		db.dialect.skipLocked()
 	err := tx.GetContext(ctx, &row, tx.Rebind(q), id, ms(now))
 	if parley.IsKind(translate(err), parley.ENOTFOUND) {
 		return row, campaigns.Campaign{}, false, nil
@@ -454,15 +454,6 @@ func (db *DB) lockDueCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, no
 		return row, c, false, nil
 	}
 	return row, c, true, nil
-}
-
-// skipLockedRow locks the selected row, skipping it when another
-// transaction holds it (PostgreSQL); SQLite's single writer needs nothing.
-func (d dialect) skipLockedRow() string {
-	if d.name == "postgres" {
-		return " FOR UPDATE SKIP LOCKED"
-	}
-	return ""
 }
 
 // lastBatchDue is when the campaign's last batch was due; zero before

@@ -23,9 +23,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/parleyhq/parley"
 )
@@ -86,20 +84,6 @@ type DB struct {
 	recent       reloaded[recentIndex]
 	recentServed atomic.Int64
 }
-
-// dialect holds what differs between SQLite and PostgreSQL.
-type dialect struct {
-	name string // "sqlite" or "postgres"
-	// skipLocked is appended to a claim's inner SELECT so that concurrent
-	// claimers skip rows another transaction holds. SQLite has one writer
-	// and needs nothing.
-	skipLocked string
-}
-
-var (
-	sqliteDialect   = dialect{name: "sqlite"}
-	postgresDialect = dialect{name: "postgres", skipLocked: " FOR UPDATE SKIP LOCKED"}
-)
 
 // Open connects to the database named by rawURL: "sqlite://PATH" (PATH may
 // be relative) or "postgres://…". It does not migrate; see Migrate.
@@ -237,7 +221,7 @@ func redact(rawURL string) string {
 }
 
 // Dialect names the database: "sqlite" or "postgres".
-func (db *DB) Dialect() string { return db.dialect.name }
+func (db *DB) Dialect() string { return db.dialect.name() }
 
 // Close closes the database, after the group commit's batches.
 func (db *DB) Close() error {
@@ -289,50 +273,6 @@ func translate(err error) error {
 		return parley.Errorf(parley.EINVALID, "the values break a rule of the data model")
 	}
 	return err
-}
-
-// isConstraintViolation reports a CHECK, NOT NULL or foreign key violation.
-func isConstraintViolation(err error) bool {
-	var pe *pq.Error
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23502", "23503", "23514": // not_null_violation, foreign_key_violation, check_violation
-			return true
-		}
-		return pgUnstorableText[string(pe.Code)]
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return true
-		}
-	}
-	return false
-}
-
-// PostgreSQL's codes for text it cannot store: a NUL or an invalid byte
-// sequence in text (22021) or JSON (22P05). Domain validation rejects these
-// first; this keeps any that slip through a client error, not a 500.
-var pgUnstorableText = map[string]bool{"22021": true, "22P05": true}
-
-func isUniqueViolation(err error) bool {
-	var pe *pq.Error
-	if errors.As(err, &pe) {
-		return pe.Code == "23505"
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	return false
-}
-
-// isDeadlock reports PostgreSQL's deadlock abort (40P01): the victim's
-// transaction was rolled back and may simply be run again.
-func isDeadlock(err error) bool {
-	var pe *pq.Error
-	return errors.As(err, &pe) && pe.Code == "40P01"
 }
 
 // ms is a time as stored: Unix milliseconds, UTC.

@@ -179,12 +179,8 @@ type convState struct {
 // PostgreSQL, locks it so concurrent texts apply the state machine in turn.
 func lockConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, phone string) (convState, bool, error) {
 	var c convState
-	q := `SELECT id, status, assignee_id FROM conversations WHERE channel_id = ? AND contact_phone = ?`
-	if tx.DriverName() == "postgres" {
-		// NO KEY UPDATE serialises texts of the conversation without
-		// blocking other transactions' inserts that reference it.
-		q += " FOR NO KEY UPDATE"
-	}
+	q := `SELECT id, status, assignee_id FROM conversations WHERE channel_id = ? AND contact_phone = ?` +
+		dialectOf(tx).forUpdate()
 	err := tx.GetContext(ctx, &c, tx.Rebind(q), ch.ID, phone)
 	if err != nil {
 		// sqlx allocates c's pointer fields before it learns there is no
@@ -309,11 +305,11 @@ type inboundUpdate struct {
 // updateOnInbound applies inbound texts to their conversations, one text
 // per conversation, in one statement.
 func updateOnInbound(ctx context.Context, tx *sqlx.Tx, updates ...inboundUpdate) error {
-	return execTogether(ctx, tx, updateOnInboundStatement(tx.DriverName(), updates...))
+	return execTogether(ctx, tx, updateOnInboundStatement(dialectOf(tx), updates...))
 }
 
 // updateOnInboundStatement is the update of updateOnInbound.
-func updateOnInboundStatement(driver string, updates ...inboundUpdate) statement {
+func updateOnInboundStatement(d dialect, updates ...inboundUpdate) statement {
 	if len(updates) == 0 {
 		return statement{}
 	}
@@ -330,20 +326,13 @@ func updateOnInboundStatement(driver string, updates ...inboundUpdate) statement
 		}
 		args = append(args, int64(u.c.ID), string(u.t.Status), assignee, u.p.Text.To, ms(u.p.At), flagged, u.p.Text.Body)
 	}
-	// On PostgreSQL the text's words join the conversation's search
-	// document here rather than in a trigger's second UPDATE of the row
-	// (migration 00014); SQLite's search tables keep their triggers.
-	search := ""
-	if driver == "postgres" {
-		search = `search_tsv = conversations.search_tsv || to_tsvector('simple', v.body), `
-	}
 	// A reopened conversation is no longer snoozed. Activity times only
 	// move forward: webhooks may commit out of order. The casts type the
 	// VALUES columns for PostgreSQL, which would take them for text.
 	q := valuesRows(`WITH v (id, status, assignee_id, business_phone, at, flagged, body) AS (VALUES `,
 		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT))`,
 		len(updates)) + `)
-UPDATE conversations SET ` + search + `status = v.status, assignee_id = v.assignee_id, business_phone = v.business_phone,
+UPDATE conversations SET ` + d.inboundSearchSet() + `status = v.status, assignee_id = v.assignee_id, business_phone = v.business_phone,
     last_message_at = CASE WHEN conversations.last_message_at > v.at THEN conversations.last_message_at ELSE v.at END,
     last_inbound_at = CASE WHEN conversations.last_inbound_at > v.at THEN conversations.last_inbound_at ELSE v.at END,
     snoozed_until = CASE WHEN v.status = 'snoozed' THEN conversations.snoozed_until ELSE NULL END,

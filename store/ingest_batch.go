@@ -263,9 +263,7 @@ func lockConversations(ctx context.Context, tx *sqlx.Tx, plans []conversations.I
 		}
 	}
 	q := `SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations WHERE ` + strings.Join(conds, " OR ") + ` ORDER BY id`
-	if tx.DriverName() == "postgres" {
-		q += " FOR NO KEY UPDATE" // see lockConversation
-	}
+	q += dialectOf(tx).forUpdate() // see lockConversation
 	var rows []struct {
 		convState
 		ChannelID    int64  `db:"channel_id"`
@@ -344,7 +342,7 @@ func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx) error {
 	}
 	// The conversations' updates, their activity and their assignees'
 	// notifications depend on none of each other: one round trip.
-	writes := []statement{updateOnInboundStatement(tx.DriverName(), updates...), notifyStatement(notes...)}
+	writes := []statement{updateOnInboundStatement(dialectOf(tx), updates...), notifyStatement(notes...)}
 	for acc, evs := range events {
 		st, err := eventsStatement(acc, evs)
 		if err != nil {

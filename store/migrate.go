@@ -7,7 +7,6 @@ import (
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 )
 
 // migrations holds one folder of goose SQL migrations per dialect. Both
@@ -17,21 +16,13 @@ import (
 var migrations embed.FS
 
 func (db *DB) provider() (*goose.Provider, error) {
-	sub, err := fs.Sub(migrations, "migrations/"+db.dialect.name)
+	sub, err := fs.Sub(migrations, "migrations/"+db.dialect.name())
 	if err != nil {
 		return nil, err
 	}
-	gd := goose.DialectSQLite3
-	var opts []goose.ProviderOption
-	if db.dialect.name == "postgres" {
-		gd = goose.DialectPostgres
-		// Several instances may start together: one migrates, the others
-		// wait on a session advisory lock.
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
+	gd, opts, err := db.dialect.migrator()
+	if err != nil {
+		return nil, err
 	}
 	return goose.NewProvider(gd, db.db.DB, sub, opts...)
 }

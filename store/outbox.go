@@ -111,7 +111,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 	pick := `SELECT id, state, COALESCE(claimed_at, updated_at) AS claimed_at FROM outbox
 WHERE (state = 'queued' AND available_at <= ?) OR (state = 'sending' AND lease_expires_at <= ?)
 ORDER BY priority, available_at, id
-LIMIT ?` + db.dialect.skipLocked
+LIMIT ?` + db.dialect.skipLocked()
 	const claim = `UPDATE outbox SET state = 'sending', lease_expires_at = ?, claimed_at = ?, updated_at = ? WHERE id IN (?)`
 	const load = `SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
        c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
@@ -511,20 +511,7 @@ WHERE e.carrier_message_id = ? AND e.carrier_account_id = ? AND v.auth_token = ?
 // parked while the id is being recorded would otherwise be seen by neither
 // transaction. SQLite's single writer already serialises them.
 func (d dialect) lockCarrierID(ctx context.Context, tx *sqlx.Tx, carrierID string) error {
-	if d.name != "postgres" {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "carrier-id:"+carrierID)
-	return err
-}
-
-// forUpdateOf locks the rows of one table of a join (PostgreSQL only).
-func (d dialect) forUpdateOf(table string) string {
-	if d.name == "postgres" {
-		// NO KEY: rows that reference this one may still be inserted.
-		return " FOR NO KEY UPDATE OF " + table
-	}
-	return ""
+	return d.lockKey(ctx, tx, "carrier-id:"+carrierID)
 }
 
 // OutboxDepth counts the outbox's texts by state (for /metrics).

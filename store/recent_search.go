@@ -52,7 +52,7 @@ const recentCutoffAge = time.Minute
 // recentIndex returns the recent index as search_recent records it; not
 // known before the first build, and on SQLite.
 func (db *DB) recentIndex(ctx context.Context) recentIndex {
-	if db.dialect.name != "postgres" {
+	if !db.dialect.plansSearch() {
 		return recentIndex{}
 	}
 	return db.recent.get(recentCutoffAge, func() (recentIndex, bool) {
@@ -87,7 +87,7 @@ func (db *DB) RecentSearchBuiltAt(ctx context.Context) time.Time {
 // while another holds the lock it returns at once. Nothing on SQLite, or
 // without conversations.
 func (db *DB) RebuildRecentSearch(ctx context.Context, share float64, now time.Time) error {
-	if db.dialect.name != "postgres" {
+	if !db.dialect.plansSearch() {
 		return nil
 	}
 	conn, err := db.db.Connx(ctx)

@@ -121,7 +121,7 @@ const routesChannel = "parley_routes"
 // announceRouteChange tells every instance, once tx commits, to drop its
 // routes (PostgreSQL; SQLite has one instance).
 func announceRouteChange(ctx context.Context, tx *sqlx.Tx) error {
-	if tx.DriverName() != "postgres" {
+	if !dialectOf(tx).sharesRoutes() {
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, routesChannel)

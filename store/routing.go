@@ -256,11 +256,7 @@ WHERE account_id = ? AND id = ? RETURNING ` + contactTypeColumns
 // round-robin cursors and capacity counts are read and moved by one
 // decision at a time, across every instance. SQLite has one writer.
 func (d dialect) lockAssignments(ctx context.Context, tx *sqlx.Tx, accountID parley.ID) error {
-	if d.name != "postgres" {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, fmt.Sprintf("assign:%d", accountID))
-	return err
+	return d.lockKey(ctx, tx, fmt.Sprintf("assign:%d", accountID))
 }
 
 // AutoAssign decides and applies an assignment in one transaction.
@@ -308,8 +304,8 @@ func decide(ctx context.Context, tx sqlx.QueryerContext, conv conversations.Conv
 		}
 	}
 	lock := ""
-	if txx, ok := tx.(*sqlx.Tx); ok && txx.DriverName() == "postgres" {
-		lock = " FOR UPDATE" // the round-robin cursors move in this transaction
+	if txx, ok := tx.(*sqlx.Tx); ok {
+		lock = dialectOf(txx).forUpdateKeys() // the round-robin cursors move in this transaction
 	}
 	t, err := getRoutingTable(ctx, tx, conv.AccountID, tableID, lock)
 	if err != nil {

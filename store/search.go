@@ -27,41 +27,6 @@ func searchTerms(q string) []string {
 	return terms
 }
 
-// textMatch returns the dialect's full-text query for terms: every term
-// must match, the last one as a prefix so that results come while typing.
-func (d dialect) textMatch(terms []string) string {
-	parts := make([]string, len(terms))
-	for i, t := range terms {
-		switch {
-		case d.name == "postgres" && i == len(terms)-1:
-			parts[i] = t + ":*"
-		case d.name == "postgres":
-			parts[i] = t
-		case i == len(terms)-1:
-			parts[i] = `"` + t + `"*`
-		default:
-			parts[i] = `"` + t + `"`
-		}
-	}
-	if d.name == "postgres" {
-		return strings.Join(parts, " & ")
-	}
-	return strings.Join(parts, " ")
-}
-
-// Full-text subqueries of SQLite: conversations whose messages, and
-// contacts whose names, match, through the FTS5 tables; account_id narrows
-// after the index lookup. (PostgreSQL searches conversations.search_tsv.)
-func (d dialect) messagesMatching() string {
-	return `SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
-WHERE messages_fts MATCH ? AND m.account_id = ?`
-}
-
-func (d dialect) contactsMatching() string {
-	return `SELECT c.id FROM contacts_fts f JOIN contacts c ON c.id = f.rowid
-WHERE contacts_fts MATCH ? AND c.account_id = ?`
-}
-
 // searchCond is a conversation list's q as SQL.
 type searchCond struct {
 	// cond checks a row.
@@ -94,13 +59,8 @@ func (d dialect) conversationSearch(q string, accountID any) searchCond {
 	conds, args := append([]string{}, out.phone...), append([]any{}, out.pargs...)
 	if out.terms = searchTerms(q); len(out.terms) > 0 {
 		match := d.textMatch(out.terms)
-		if d.name == "postgres" {
-			// The conversation's own search document (migration 00005).
-			conds, args = append(conds, "cv.search_tsv @@ to_tsquery('simple', ?)"), append(args, match)
-		} else {
-			conds = append(conds, "cv.id IN ("+d.messagesMatching()+")", "cv.contact_id IN ("+d.contactsMatching()+")")
-			args = append(args, match, accountID, match, accountID)
-		}
+		tconds, targs := d.textConds(match, accountID)
+		conds, args = append(conds, tconds...), append(args, targs...)
 	}
 	if len(conds) == 0 {
 		return searchCond{cond: "1 = 0"}

@@ -98,7 +98,7 @@ func (db *DB) Seed(ctx context.Context, s SeedSpec) (SeedResult, error) {
 // one pass each) and back on. ALTER TABLE locks the tables: a tool for
 // measurement databases.
 func (db *DB) seedSearchTrigger(ctx context.Context, on bool) error {
-	if db.dialect.name != "postgres" {
+	if !db.dialect.searchDocuments() {
 		return nil
 	}
 	verb := "DISABLE"
@@ -118,7 +118,7 @@ func (db *DB) seedSearchTrigger(ctx context.Context, on bool) error {
 // and adds their new words to search_words (what the triggers of
 // migrations 00005 and 00016 do a row at a time).
 func (db *DB) rebuildSearch(ctx context.Context, channelID parley.ID) error {
-	if db.dialect.name != "postgres" {
+	if !db.dialect.searchDocuments() {
 		return nil
 	}
 	const q = `UPDATE conversations cv SET search_tsv = to_tsvector('simple', ct.name) || to_tsvector('simple', COALESCE(agg.bodies, ''))
@@ -147,18 +147,11 @@ func (db *DB) nextIDs(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// afterSeed moves PostgreSQL's identity sequences past the explicit ids and
-// refreshes planner statistics.
+// afterSeed moves the generated ids past the explicit ones and refreshes
+// planner statistics.
 func (db *DB) afterSeed(ctx context.Context) error {
-	if db.dialect.name != "postgres" {
-		_, err := db.db.ExecContext(ctx, `ANALYZE`)
+	if err := db.dialect.moveIDsPast(ctx, db.db, []string{"contacts", "conversations", "messages"}); err != nil {
 		return err
-	}
-	for _, t := range []string{"contacts", "conversations", "messages"} {
-		q := fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))`, t, t)
-		if _, err := db.db.ExecContext(ctx, q); err != nil {
-			return err
-		}
 	}
 	_, err := db.db.ExecContext(ctx, `ANALYZE`)
 	return err
@@ -324,10 +317,7 @@ func (db *DB) ExplainConversations(ctx context.Context, f conversations.Conversa
 }
 
 func (db *DB) explainInto(ctx context.Context, b *strings.Builder, q string, args []any) error {
-	prefix, col := "EXPLAIN (ANALYZE, BUFFERS) ", 0
-	if db.dialect.name == "sqlite" {
-		prefix, col = "EXPLAIN QUERY PLAN ", 3
-	}
+	prefix, col := db.dialect.explainPlan()
 	rows, err := db.db.QueryContext(ctx, db.db.Rebind(prefix+q), args...)
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ func settleStatusCheck(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, status
 // meanwhile. PostgreSQL pollers skip each other's rows; SQLite has one
 // writer.
 func (db *DB) ClaimStatusChecks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]campaigns.StatusCheck, error) {
-	pick := `SELECT message_id FROM status_checks WHERE next_check_at <= ? ORDER BY next_check_at, message_id LIMIT ?` + db.dialect.skipLocked
+	pick := `SELECT message_id FROM status_checks WHERE next_check_at <= ? ORDER BY next_check_at, message_id LIMIT ?` + db.dialect.skipLocked()
 	const claim = `UPDATE status_checks SET next_check_at = ? WHERE message_id IN (?)`
 	const load = `SELECT s.message_id, s.accepted_at, s.checks, m.carrier_message_id, m.channel_id, c.carrier_account_id, c.auth_token
 FROM status_checks s JOIN messages m ON m.id = s.message_id JOIN channels c ON c.id = m.channel_id

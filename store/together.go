@@ -28,7 +28,7 @@ func execTogether(ctx context.Context, tx *sqlx.Tx, stmts ...statement) error {
 			todo = append(todo, s)
 		}
 	}
-	if tx.DriverName() != "postgres" || len(todo) < 2 {
+	if !dialectOf(tx).writesInWith() || len(todo) < 2 {
 		for _, s := range todo {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(s.query), s.args...); err != nil {
 				return err

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+)
+
+// dialect is what differs between SQLite and PostgreSQL. Queries are
+// written once with "?" and rebound; only the clauses and statements that
+// really differ sit behind dialectSQL, one implementation per database
+// (dialect_sqlite.go, dialect_postgres.go). What only combines them, the
+// same on both, is written as methods of dialect beside its callers.
+type dialect struct{ dialectSQL }
+
+// dialectSQL is one database's side of dialect.
+type dialectSQL interface {
+	// name is the database's: "sqlite" or "postgres", also its folder
+	// of migrations.
+	name() string
+	// migrator is goose's dialect for the database and the options its
+	// migrations run with.
+	migrator() (goose.Dialect, []goose.ProviderOption, error)
+
+	// Row locks, appended to a SELECT and held until the transaction
+	// ends. SQLite's immediate transactions already hold the only write
+	// lock, so there they are empty.
+
+	// forUpdate locks the selected rows against other writers, but not
+	// against inserts that reference them (their foreign keys' KEY SHARE
+	// locks would otherwise queue behind it, and stall).
+	forUpdate() string
+	// forUpdateOf is forUpdate for the rows of one table of a join.
+	forUpdateOf(table string) string
+	// forUpdateKeys locks the selected rows against every other lock,
+	// referencing inserts included.
+	forUpdateKeys() string
+	// forShare locks the selected rows against forUpdate, not against
+	// other readers sharing them.
+	forShare() string
+	// skipLocked locks the selected rows for update and skips those
+	// another transaction holds, so that concurrent claimers of queued
+	// work each take different rows.
+	skipLocked() string
+	// lockKey serialises the transactions that lock the same key, until
+	// each ends.
+	lockKey(ctx context.Context, tx *sqlx.Tx, key string) error
+	// writesInWith says whether several writes may run as one statement
+	// (data-modifying WITH; see execTogether).
+	writesInWith() bool
+
+	// Full-text search.
+
+	// textMatch is the full-text query for terms: every term must match,
+	// the last one as a prefix so that results come while typing.
+	textMatch(terms []string) string
+	// textConds are the conditions on a conversation list's row cv whose
+	// messages or contact's name match the textMatch query match.
+	textConds(match string, accountID any) ([]string, []any)
+	// inboundSearchSet is what an inbound text's UPDATE of its
+	// conversation (alias conversations, the text's body v.body) sets in
+	// the conversation's search document; "" where triggers keep it.
+	inboundSearchSet() string
+	// searchDocuments says whether conversations carry their own search
+	// document (search_tsv and the words of search_words).
+	searchDocuments() bool
+	// plansSearch says whether conversation searches are planned from word
+	// statistics and the recent index (search.go, recent_search.go)
+	// rather than run as one plain query.
+	plansSearch() bool
+
+	// sharesRoutes says whether other instances may cache routes, to be
+	// told of changes (route_cache.go).
+	sharesRoutes() bool
+
+	// Errors. Each database recognises its own driver's errors and
+	// reports false for any other.
+
+	// uniqueViolation reports a unique or primary key violation.
+	uniqueViolation(err error) bool
+	// ruleViolation reports a CHECK, NOT NULL or foreign key violation,
+	// or input the database cannot store.
+	ruleViolation(err error) bool
+	// deadlockVictim reports a transaction aborted only so that another could
+	// go on (a deadlock's victim): it may simply be run again.
+	deadlockVictim(err error) bool
+
+	// Tooling: query plans and bulk loads.
+
+	// explainPlan is the prefix that makes a query show its plan, and the
+	// column of the plan's rows that describes each step.
+	explainPlan() (prefix string, detail int)
+	// moveIDsPast makes the tables' next generated ids follow the rows
+	// inserted with explicit ids.
+	moveIDsPast(ctx context.Context, db *sqlx.DB, tables []string) error
+}
+
+var (
+	sqliteDialect   = dialect{sqliteSQL{}}
+	postgresDialect = dialect{postgresSQL{}}
+)
+
+// dialectOf is the dialect of tx, for helpers that only get the
+// transaction.
+func dialectOf(tx *sqlx.Tx) dialect {
+	if tx.DriverName() == (postgresSQL{}).name() {
+		return postgresDialect
+	}
+	return sqliteDialect
+}
+
+// isUniqueViolation reports a unique or primary key violation of either
+// database.
+func isUniqueViolation(err error) bool {
+	return sqliteDialect.uniqueViolation(err) || postgresDialect.uniqueViolation(err)
+}
+
+// isConstraintViolation reports a CHECK, NOT NULL or foreign key violation
+// of either database, or input it cannot store.
+func isConstraintViolation(err error) bool {
+	return sqliteDialect.ruleViolation(err) || postgresDialect.ruleViolation(err)
+}
+
+// isDeadlock reports a deadlock's victim, rolled back: it may simply be
+// run again.
+func isDeadlock(err error) bool {
+	return sqliteDialect.deadlockVictim(err) || postgresDialect.deadlockVictim(err)
+}

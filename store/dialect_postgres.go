@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// postgresSQL is PostgreSQL's side of dialect: many writers at once, so
+// rows are locked, claims skip what others hold, and several instances
+// share the database.
+type postgresSQL struct{}
+
+func (postgresSQL) name() string { return "postgres" }
+
+// forUpdate is NO KEY UPDATE: every insert that references the row takes a
+// KEY SHARE lock for its foreign key, which FOR UPDATE would block.
+func (postgresSQL) forUpdate() string               { return " FOR NO KEY UPDATE" }
+func (postgresSQL) forUpdateOf(table string) string { return " FOR NO KEY UPDATE OF " + table }
+func (postgresSQL) forUpdateKeys() string           { return " FOR UPDATE" }
+func (postgresSQL) forShare() string                { return " FOR SHARE" }
+func (postgresSQL) skipLocked() string              { return " FOR UPDATE SKIP LOCKED" }
+func (postgresSQL) writesInWith() bool              { return true }
+func (postgresSQL) searchDocuments() bool           { return true }
+func (postgresSQL) plansSearch() bool               { return true }
+func (postgresSQL) sharesRoutes() bool              { return true }
+func (postgresSQL) explainPlan() (string, int)      { return "EXPLAIN (ANALYZE, BUFFERS) ", 0 }
+
+// migrator runs migrations under a session advisory lock: several
+// instances may start together, one migrates and the others wait.
+func (postgresSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return "", nil, err
+	}
+	return goose.DialectPostgres, []goose.ProviderOption{goose.WithSessionLocker(locker)}, nil
+}
+
+// lockKey takes a transaction-level advisory lock on the key's hash.
+func (postgresSQL) lockKey(ctx context.Context, tx *sqlx.Tx, key string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
+	return err
+}
+
+// inboundSearchSet joins the text's words to the conversation's search
+// document here rather than in a trigger's second UPDATE of the row
+// (migration 00014).
+func (postgresSQL) inboundSearchSet() string {
+	return `search_tsv = conversations.search_tsv || to_tsvector('simple', v.body), `
+}
+
+// moveIDsPast moves the tables' identity sequences past their largest id.
+func (postgresSQL) moveIDsPast(ctx context.Context, db *sqlx.DB, tables []string) error {
+	for _, t := range tables {
+		q := fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))`, t, t)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// textMatch is a to_tsquery of the terms, the last one a prefix.
+func (postgresSQL) textMatch(terms []string) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		parts[i] = t
+		if i == len(terms)-1 {
+			parts[i] += ":*"
+		}
+	}
+	return strings.Join(parts, " & ")
+}
+
+// textConds matches the conversation's own search document (migration
+// 00005).
+func (postgresSQL) textConds(match string, _ any) ([]string, []any) {
+	return []string{"cv.search_tsv @@ to_tsquery('simple', ?)"}, []any{match}
+}
+
+func (postgresSQL) uniqueViolation(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func (postgresSQL) ruleViolation(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23502", "23503", "23514": // not_null_violation, foreign_key_violation, check_violation
+			return true
+		}
+		return pgUnstorableText[string(pe.Code)]
+	}
+	return false
+}
+
+// PostgreSQL's codes for text it cannot store: a NUL or an invalid byte
+// sequence in text (22021) or JSON (22P05). Domain validation rejects these
+// first; this keeps any that slip through a client error, not a 500.
+var pgUnstorableText = map[string]bool{"22021": true, "22P05": true}
+
+// deadlockVictim reports a deadlock's victim (40P01).
+func (postgresSQL) deadlockVictim(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}

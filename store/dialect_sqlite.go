@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqliteSQL is SQLite's side of dialect. One writer at a time holds the
+// whole database, so row locks and claims need nothing.
+type sqliteSQL struct{}
+
+func (sqliteSQL) name() string               { return "sqlite" }
+func (sqliteSQL) forUpdate() string          { return "" }
+func (sqliteSQL) forUpdateOf(string) string  { return "" }
+func (sqliteSQL) forUpdateKeys() string      { return "" }
+func (sqliteSQL) forShare() string           { return "" }
+func (sqliteSQL) skipLocked() string         { return "" }
+func (sqliteSQL) writesInWith() bool         { return false } // SQLite takes no writes inside WITH
+func (sqliteSQL) inboundSearchSet() string   { return "" }    // the FTS5 tables keep their triggers
+func (sqliteSQL) searchDocuments() bool      { return false }
+func (sqliteSQL) plansSearch() bool          { return false }
+func (sqliteSQL) sharesRoutes() bool         { return false } // one instance per file
+func (sqliteSQL) explainPlan() (string, int) { return "EXPLAIN QUERY PLAN ", 3 }
+
+func (sqliteSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
+	return goose.DialectSQLite3, nil, nil
+}
+
+func (sqliteSQL) lockKey(context.Context, *sqlx.Tx, string) error { return nil }
+
+// moveIDsPast needs nothing: a rowid is one more than the largest.
+func (sqliteSQL) moveIDsPast(context.Context, *sqlx.DB, []string) error { return nil }
+
+// textMatch is an FTS5 query of quoted terms, the last one a prefix.
+func (sqliteSQL) textMatch(terms []string) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		parts[i] = `"` + t + `"`
+		if i == len(terms)-1 {
+			parts[i] += "*"
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// textConds matches through the FTS5 tables: conversations whose messages,
+// and contacts whose names, match; account_id narrows after the index
+// lookup.
+func (sqliteSQL) textConds(match string, accountID any) ([]string, []any) {
+	const messages = `SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
+WHERE messages_fts MATCH ? AND m.account_id = ?`
+	const contacts = `SELECT c.id FROM contacts_fts f JOIN contacts c ON c.id = f.rowid
+WHERE contacts_fts MATCH ? AND c.account_id = ?`
+	return []string{"cv.id IN (" + messages + ")", "cv.contact_id IN (" + contacts + ")"},
+		[]any{match, accountID, match, accountID}
+}
+
+func (sqliteSQL) uniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+func (sqliteSQL) ruleViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return true
+		}
+	}
+	return false
+}
+
+// deadlockVictim is false: one writer at a time cannot deadlock.
+func (sqliteSQL) deadlockVictim(error) bool { return false }
