@@ -329,18 +329,6 @@ WHERE status = 'queued' AND message_id IN (`+queued+`)`), ms(at), channelID); er
 	return err
 }
 
-// failDisconnected fails a text queued on a disconnected channel and
-// removes it from the outbox.
-func failDisconnected(ctx context.Context, tx *sqlx.Tx, outboxID, msgID parley.ID, at time.Time) error {
-	if err := failMessage(ctx, tx, msgID, 0, at); err != nil {
-		return err
-	}
-	if err := setErrorReason(ctx, tx, msgID, conversations.CodeChannelDisconnected); err != nil {
-		return err
-	}
-	return deleteOutbox(ctx, tx, outboxID)
-}
-
 // setErrorReason says why a text failed when no carrier code does.
 func setErrorReason(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, reason string) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET error_reason = ? WHERE id = ?`), reason, msgID)

@@ -190,7 +190,7 @@ func (db *DB) failStranded(ctx context.Context, tx *sqlx.Tx, items *[]campaigns.
 	}
 	drop := map[parley.ID]bool{}
 	for _, it := range stranded {
-		if err := failDisconnected(ctx, tx, it.ID, it.MessageID, now); err != nil {
+		if err := skipText(ctx, tx, it, campaigns.HoldChannelDisconnected, now); err != nil {
 			return err
 		}
 		drop[it.ID] = true
@@ -370,27 +370,33 @@ const codeOptedOut = 21610
 
 // MarkSkipped fails the message without sending, for the hold's reason.
 func (db *DB) MarkSkipped(ctx context.Context, item campaigns.OutboxItem, hold campaigns.Hold, at time.Time) error {
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		return skipText(ctx, tx, item, hold, at)
+	})
+}
+
+// skipText fails a text that will not be sent, says why on the message
+// and on its campaign recipient, and takes it off the outbox.
+func skipText(ctx context.Context, tx *sqlx.Tx, item campaigns.OutboxItem, hold campaigns.Hold, at time.Time) error {
 	code, recipient := 0, campaigns.RecipientCancelled
 	if hold == campaigns.HoldOptedOut {
 		code, recipient = codeOptedOut, campaigns.RecipientSkippedOptedOut
 	}
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := failMessage(ctx, tx, item.MessageID, code, at); err != nil {
+	if err := failMessage(ctx, tx, item.MessageID, code, at); err != nil {
+		return err
+	}
+	if hold == campaigns.HoldChannelDisconnected {
+		if err := setErrorReason(ctx, tx, item.MessageID, conversations.CodeChannelDisconnected); err != nil {
 			return err
 		}
-		if hold == campaigns.HoldChannelDisconnected {
-			if err := setErrorReason(ctx, tx, item.MessageID, conversations.CodeChannelDisconnected); err != nil {
-				return err
-			}
+	}
+	if item.CampaignID != 0 {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = ?, updated_at = ? WHERE message_id = ?`),
+			string(recipient), ms(at), item.MessageID); err != nil {
+			return err
 		}
-		if item.CampaignID != 0 {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = ?, updated_at = ? WHERE message_id = ?`),
-				string(recipient), ms(at), item.MessageID); err != nil {
-				return err
-			}
-		}
-		return deleteOutbox(ctx, tx, item.ID)
-	})
+	}
+	return deleteOutbox(ctx, tx, item.ID)
 }
 
 func failMessage(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, code int, at time.Time) error {
