@@ -69,6 +69,11 @@ func TestMetrics(t *testing.T) {
 	e.eventually("the auto-assignments observed", func() bool {
 		return sample(e.scrape(), `parley_autoassign_duration_seconds_count{outcome="assigned"}`) >= 2
 	})
+	// The carrier holds the confirmation a moment before the outbox records
+	// the send, so the gauge settles rather than reads zero at once.
+	e.eventually("the outbox drained", func() bool {
+		return sample(e.scrape(), `parley_outbox_depth{state="sending"}`) == 0
+	})
 
 	m := e.scrape()
 	for series, want := range map[string]float64{
