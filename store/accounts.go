@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/optout"
@@ -49,7 +47,7 @@ const insertAccount = `INSERT INTO accounts (name, settings, created_at, updated
 func (db *DB) CreateAccount(ctx context.Context, name string, admin conversations.NewUser, secret conversations.TokenSecret, at time.Time) (conversations.Account, conversations.User, error) {
 	acc := conversations.Account{Name: name, Settings: conversations.DefaultSettings(name), CreatedAt: at}
 	var user conversations.User
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var id int64
 		if err := tx.GetContext(ctx, &id, tx.Rebind(insertAccount), name, encodeSettings(acc.Settings), ms(at), ms(at)); err != nil {
 			return err
@@ -74,7 +72,7 @@ func (db *DB) GetSettings(ctx context.Context, accountID parley.ID) (conversatio
 // UpdateSettings changes an account's settings atomically.
 func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(conversations.Settings) (conversations.Settings, error), at time.Time) (conversations.Settings, error) {
 	var out conversations.Settings
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var raw string
 		if err := tx.GetContext(ctx, &raw, tx.Rebind(`SELECT settings FROM accounts WHERE id = ?`+db.dialect.forUpdate()), accountID); err != nil {
 			return err

@@ -53,7 +53,7 @@ func (db *DB) expandCampaign(ctx context.Context, id parley.ID, now time.Time) e
 // the next one starts. done is true when nothing is left (or the campaign
 // is not due, or another instance holds it).
 func (db *DB) expandChunk(ctx context.Context, id parley.ID, now time.Time) (done bool, err error) {
-	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = db.inTx(ctx, func(tx *Tx) error {
 		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now)
 		if err != nil || !ok || row.ExpandStage >= stageExpanded {
 			done = true
@@ -83,7 +83,7 @@ type audienceMember struct {
 
 // nextAudienceChunk reads up to expandChunk members from where the row's
 // stage and cursor point, moving them on.
-func nextAudienceChunk(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign) ([]audienceMember, error) {
+func nextAudienceChunk(ctx context.Context, tx *Tx, row *campaignRow, c campaigns.Campaign) ([]audienceMember, error) {
 	var members []audienceMember
 	for budget := expandChunk; budget > 0 && row.ExpandStage < stageExpanded; {
 		var read int
@@ -115,7 +115,7 @@ func (r *campaignRow) advanceList(end, n int) {
 
 // expandContactIDs reads the next listed contacts with their first phone;
 // contacts without a phone, or not of the account, are left out.
-func expandContactIDs(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, budget int, out *[]audienceMember) (int, error) {
+func expandContactIDs(ctx context.Context, tx *Tx, row *campaignRow, c campaigns.Campaign, budget int, out *[]audienceMember) (int, error) {
 	ids := c.Audience.ContactIDs
 	start := int(row.ExpandCursor)
 	end := min(len(ids), start+budget)
@@ -138,7 +138,7 @@ func expandContactIDs(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c camp
 // checkAudienceContacts refuses an audience naming a contact the account
 // does not have (another account's included, without saying so), as a
 // quick message does: a 422 naming the first such id.
-func checkAudienceContacts(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, ids []parley.ID) error {
+func checkAudienceContacts(ctx context.Context, tx *Tx, accountID parley.ID, ids []parley.ID) error {
 	for lo := 0; lo < len(ids); lo += insertRows {
 		chunk := ids[lo:min(len(ids), lo+insertRows)]
 		q, args, err := sqlx.In(`SELECT id FROM contacts WHERE account_id = ? AND id IN (?)`, accountID, chunk)
@@ -164,7 +164,7 @@ func checkAudienceContacts(ctx context.Context, tx *sqlx.Tx, accountID parley.ID
 
 // firstPhones maps each of the account's contacts among ids to its first
 // phone.
-func firstPhones(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, ids []parley.ID) (map[parley.ID]string, error) {
+func firstPhones(ctx context.Context, tx *Tx, accountID parley.ID, ids []parley.ID) (map[parley.ID]string, error) {
 	q, args, err := sqlx.In(`SELECT contact_id, phone FROM contact_phones WHERE account_id = ? AND contact_id IN (?)
 ORDER BY contact_id, position`, accountID, ids)
 	if err != nil {
@@ -200,7 +200,7 @@ func expandPhones(row *campaignRow, c campaigns.Campaign, budget int, out *[]aud
 
 // expandFilter reads the filter's next contacts in id order, the cursor
 // being the last id read.
-func expandFilter(ctx context.Context, tx *sqlx.Tx, row *campaignRow, c campaigns.Campaign, budget int, out *[]audienceMember) (int, error) {
+func expandFilter(ctx context.Context, tx *Tx, row *campaignRow, c campaigns.Campaign, budget int, out *[]audienceMember) (int, error) {
 	f := c.Audience.Filter
 	if f == nil {
 		row.ExpandStage, row.ExpandCursor = stageExpanded, 0
@@ -254,7 +254,7 @@ func attributesMatch(raw string, want map[string]any) bool {
 
 // insertRecipients writes members as pending recipients, insertRows per
 // statement; a phone already in the campaign is left as it is.
-func insertRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, members []audienceMember, now time.Time) error {
+func insertRecipients(ctx context.Context, tx *Tx, c campaigns.Campaign, members []audienceMember, now time.Time) error {
 	for lo := 0; lo < len(members); lo += insertRows {
 		chunk := members[lo:min(len(members), lo+insertRows)]
 		args := make([]any, 0, 6*len(chunk))

@@ -50,7 +50,7 @@ func (r campaignRow) campaign() (campaigns.Campaign, error) {
 // CreateCampaign stores a draft.
 func (db *DB) CreateCampaign(ctx context.Context, c campaigns.Campaign) (campaigns.Campaign, error) {
 	var row campaignRow
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var connected []bool
 		if err := tx.SelectContext(ctx, &connected, tx.Rebind(`SELECT disconnected_at IS NULL FROM channels WHERE account_id = ? AND id = ?`), c.AccountID, c.ChannelID); err != nil {
 			return err
@@ -76,7 +76,7 @@ func (db *DB) CreateCampaign(ctx context.Context, c campaigns.Campaign) (campaig
 }
 
 // insertCampaign writes a new campaign row as c says.
-func insertCampaign(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign) (campaignRow, error) {
+func insertCampaign(ctx context.Context, tx *Tx, c campaigns.Campaign) (campaignRow, error) {
 	var row campaignRow
 	audience, err := json.Marshal(c.Audience)
 	if err != nil {
@@ -172,7 +172,7 @@ func (db *DB) ListCampaigns(ctx context.Context, accountID parley.ID, parent *pa
 
 // TransitionCampaign starts, pauses, resumes or cancels a campaign.
 func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, action campaigns.Action, at time.Time) (campaigns.Campaign, error) {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var row campaignRow
 		q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE account_id = ? AND id = ?` + db.dialect.forUpdate()
 		if err := tx.GetContext(ctx, &row, tx.Rebind(q), accountID, id); err != nil {
@@ -218,7 +218,7 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 }
 
 // cancelStrandedCampaign cancels a campaign whose channel is disconnected.
-func cancelStrandedCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, at time.Time) error {
+func cancelStrandedCampaign(ctx context.Context, tx *Tx, id parley.ID, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = 'cancelled', next_batch_at = 0, next_run_at = NULL, updated_at = ? WHERE id = ?`),
 		ms(at), id); err != nil {
 		return err
@@ -229,7 +229,7 @@ func cancelStrandedCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, at t
 // cancelCampaign drops what has not gone: pending recipients, and queued
 // texts still waiting in the outbox. A text a dispatcher holds is dropped
 // by the dispatcher itself, which checks the campaign just before sending.
-func cancelCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, at time.Time) error {
+func cancelCampaign(ctx context.Context, tx *Tx, id parley.ID, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = 'cancelled', updated_at = ? WHERE campaign_id = ? AND status = 'pending'`),
 		ms(at), id); err != nil {
 		return err
@@ -330,7 +330,7 @@ WHERE status = 'scheduled' AND next_run_at IS NOT NULL AND next_run_at <= ? ORDE
 		return translate(err)
 	}
 	for _, id := range due {
-		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := db.inTx(ctx, func(tx *Tx) error {
 			var row campaignRow
 			q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status = 'scheduled' AND next_run_at <= ?` + db.dialect.skipLocked()
 			err := tx.GetContext(ctx, &row, tx.Rebind(q), id, ms(now))
@@ -370,7 +370,7 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		return 0, fmt.Errorf("expanding the audience: %w", err)
 	}
 	queued := 0
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now)
 		if err != nil || !ok {
 			return err
@@ -415,7 +415,7 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 // already and not sent, the sign that sending lags (texts spread over the
 // coming tick are not). A short scan: the outbox holds only texts not yet
 // sent, a few ticks' worth.
-func campaignWaiting(ctx context.Context, tx *sqlx.Tx, id parley.ID, now time.Time) (int, error) {
+func campaignWaiting(ctx context.Context, tx *Tx, id parley.ID, now time.Time) (int, error) {
 	var n int
 	err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id
 WHERE m.campaign_id = ? AND o.available_at <= ?`), id, ms(now))
@@ -425,7 +425,7 @@ WHERE m.campaign_id = ? AND o.available_at <= ?`), id, ms(now))
 // campaignDone reports whether every recipient of an expanded campaign
 // has been handled: none pending, and none of its texts still in the
 // outbox (the outbox holds only texts not yet sent, so the scan is short).
-func campaignDone(ctx context.Context, tx *sqlx.Tx, id parley.ID) (bool, error) {
+func campaignDone(ctx context.Context, tx *Tx, id parley.ID) (bool, error) {
 	var left []int
 	err := tx.SelectContext(ctx, &left, tx.Rebind(`SELECT 1 FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'
 UNION ALL SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.campaign_id = ? LIMIT 1`), id, id)
@@ -436,7 +436,7 @@ UNION ALL SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.
 // makes other instances skip it, so the rate holds however many run. ok
 // is false when another instance has it, it changed, or its send_at is
 // still ahead.
-func (db *DB) lockDueCampaign(ctx context.Context, tx *sqlx.Tx, id parley.ID, now time.Time) (campaignRow, campaigns.Campaign, bool, error) {
+func (db *DB) lockDueCampaign(ctx context.Context, tx *Tx, id parley.ID, now time.Time) (campaignRow, campaigns.Campaign, bool, error) {
 	var row campaignRow
 	q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status IN ('scheduled', 'sending') AND next_batch_at <= ?` +
 		db.dialect.skipLocked()
@@ -467,7 +467,7 @@ func (r campaignRow) lastBatchDue() time.Time {
 
 // queueRecipients queues up to n pending recipients' texts, each in the
 // recipient's conversation; opted-out phones are skipped.
-func queueRecipients(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, n int, now time.Time, tick time.Duration, stop time.Time) (int, error) {
+func queueRecipients(ctx context.Context, tx *Tx, c campaigns.Campaign, n int, now time.Time, tick time.Duration, stop time.Time) (int, error) {
 	var raw string
 	if err := tx.GetContext(ctx, &raw, tx.Rebind(`SELECT settings FROM accounts WHERE id = ?`), c.AccountID); err != nil {
 		return 0, err
@@ -519,7 +519,7 @@ WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, look);
 	return queued, nil
 }
 
-func queueRecipient(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, ch conversations.Channel, tpl campaigns.Template, phone string, now, sendAt time.Time) (string, *parley.ID, *parley.ID, error) {
+func queueRecipient(ctx context.Context, tx *Tx, c campaigns.Campaign, ch conversations.Channel, tpl campaigns.Template, phone string, now, sendAt time.Time) (string, *parley.ID, *parley.ID, error) {
 	var optedOut []bool
 	if err := tx.SelectContext(ctx, &optedOut, tx.Rebind(`SELECT opted_out FROM consents WHERE account_id = ? AND phone = ?`), c.AccountID, phone); err != nil {
 		return "", nil, nil, err
@@ -553,7 +553,7 @@ func queueRecipient(ctx context.Context, tx *sqlx.Tx, c campaigns.Campaign, ch c
 // campaignConversation is the recipient's thread on the channel, created
 // pending (waiting for the customer) and unassigned when there is none: a
 // reply opens it and auto-assignment takes it from there.
-func campaignConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, phone string, c campaigns.Campaign, now time.Time) (parley.ID, error) {
+func campaignConversation(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, phone string, c campaigns.Campaign, now time.Time) (parley.ID, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM conversations WHERE channel_id = ? AND contact_phone = ?`), ch.ID, phone)
 	if err == nil {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 )
@@ -29,7 +27,7 @@ func (r inboxRow) inbox() conversations.Inbox {
 func (db *DB) CreateInbox(ctx context.Context, i conversations.Inbox) (conversations.Inbox, error) {
 	const q = `INSERT INTO inboxes (account_id, name, kind, created_at) VALUES (?, ?, ?, ?) RETURNING id`
 	var id int64
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		return tx.GetContext(ctx, &id, tx.Rebind(q), i.AccountID, i.Name, string(i.Kind), ms(i.CreatedAt))
 	})
 	i.ID = parley.ID(id)
@@ -87,7 +85,7 @@ func (db *DB) CreateChannel(ctx context.Context, c conversations.Channel) (conve
 	const q = `INSERT INTO channels (account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token,
     carrier_handles_optout, messages_per_second, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		if err := checkInbox(ctx, tx, c.AccountID, c.InboxID); err != nil {
 			return err
 		}
@@ -220,7 +218,7 @@ WHERE account_id = ? AND id = ?`
 	const rotate = `UPDATE channels SET auth_token = ?
 WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL`
 	var out conversations.Channel
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		c, err := lockChannel(ctx, tx, db.dialect, accountID, id)
 		if err != nil {
 			return err
@@ -256,7 +254,7 @@ WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected
 // text already handed to the dispatcher finishes its attempt.
 // Disconnecting twice is a no-op.
 func (db *DB) DisconnectChannel(ctx context.Context, accountID, id parley.ID, at time.Time) error {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		c, err := lockChannel(ctx, tx, db.dialect, accountID, id)
 		if err != nil || !c.Connected() {
 			return err
@@ -271,7 +269,7 @@ func (db *DB) DisconnectChannel(ctx context.Context, accountID, id parley.ID, at
 // credentials the carrier refused, as DisconnectChannel does; it does
 // nothing when c's token changed since it was checked.
 func (db *DB) ReleaseClaimedChannel(ctx context.Context, c conversations.Channel, at time.Time) error {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		now, err := lockChannel(ctx, tx, db.dialect, c.AccountID, c.ID)
 		if err != nil || !now.Connected() || now.AuthToken != c.AuthToken {
 			return err
@@ -285,7 +283,7 @@ func (db *DB) ReleaseClaimedChannel(ctx context.Context, c conversations.Channel
 // disconnect marks a locked, connected channel disconnected, cancels its
 // campaigns and fails its queued texts, in a few statements however many
 // there are.
-func disconnect(ctx context.Context, tx *sqlx.Tx, id parley.ID, at time.Time) error {
+func disconnect(ctx context.Context, tx *Tx, id parley.ID, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE channels SET disconnected_at = ? WHERE id = ?`), ms(at), id); err != nil {
 		return err
 	}
@@ -301,7 +299,7 @@ func disconnect(ctx context.Context, tx *sqlx.Tx, id parley.ID, at time.Time) er
 // cancelChannelCampaigns cancels the channel's campaigns that would still
 // send (recurring ones too, which then start no more runs); their pending
 // recipients are cancelled, and failQueuedOnChannel drops their queued texts.
-func cancelChannelCampaigns(ctx context.Context, tx *sqlx.Tx, channelID parley.ID, at time.Time) error {
+func cancelChannelCampaigns(ctx context.Context, tx *Tx, channelID parley.ID, at time.Time) error {
 	const live = `SELECT id FROM campaigns WHERE channel_id = ? AND status IN ('scheduled', 'sending', 'paused')`
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = 'cancelled', updated_at = ?
 WHERE status = 'pending' AND campaign_id IN (`+live+`)`), ms(at), channelID); err != nil {
@@ -315,7 +313,7 @@ WHERE id IN (`+live+`)`), ms(at), channelID)
 // failQueuedOnChannel fails the texts still queued on a disconnected
 // channel with channel_disconnected and removes them from the outbox; a
 // campaign text's recipient is cancelled, as a cancel would have it.
-func failQueuedOnChannel(ctx context.Context, tx *sqlx.Tx, channelID parley.ID, at time.Time) error {
+func failQueuedOnChannel(ctx context.Context, tx *Tx, channelID parley.ID, at time.Time) error {
 	const queued = `SELECT message_id FROM outbox WHERE channel_id = ? AND state = 'queued'`
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', error_code = NULL, error_reason = ?, updated_at = ?
 WHERE id IN (`+queued+`)`), conversations.CodeChannelDisconnected, ms(at), channelID); err != nil {
@@ -330,20 +328,20 @@ WHERE status = 'queued' AND message_id IN (`+queued+`)`), ms(at), channelID); er
 }
 
 // setErrorReason says why a text failed when no carrier code does.
-func setErrorReason(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, reason string) error {
+func setErrorReason(ctx context.Context, tx *Tx, msgID parley.ID, reason string) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET error_reason = ? WHERE id = ?`), reason, msgID)
 	return err
 }
 
 // lockChannel reads a channel of the account for update.
-func lockChannel(ctx context.Context, tx *sqlx.Tx, d dialect, accountID, id parley.ID) (conversations.Channel, error) {
+func lockChannel(ctx context.Context, tx *Tx, d dialect, accountID, id parley.ID) (conversations.Channel, error) {
 	var row channelRow
 	err := tx.GetContext(ctx, &row, tx.Rebind(`SELECT `+channelColumns+` FROM channels WHERE account_id = ? AND id = ?`+d.forUpdate()), accountID, id)
 	return row.channel(), translate(err)
 }
 
 // requireConnected refuses a new text on a disconnected channel.
-func requireConnected(ctx context.Context, tx *sqlx.Tx, channelID parley.ID) error {
+func requireConnected(ctx context.Context, tx *Tx, channelID parley.ID) error {
 	var disconnected *int64
 	if err := tx.GetContext(ctx, &disconnected, tx.Rebind(`SELECT disconnected_at FROM channels WHERE id = ?`), channelID); err != nil {
 		return err
@@ -354,7 +352,7 @@ func requireConnected(ctx context.Context, tx *sqlx.Tx, channelID parley.ID) err
 	return nil
 }
 
-func checkInbox(ctx context.Context, tx *sqlx.Tx, accountID, inboxID parley.ID) error {
+func checkInbox(ctx context.Context, tx *Tx, accountID, inboxID parley.ID) error {
 	var inbox int64
 	err := tx.GetContext(ctx, &inbox, tx.Rebind(`SELECT id FROM inboxes WHERE account_id = ? AND id = ?`), accountID, inboxID)
 	if parley.IsKind(translate(err), parley.ENOTFOUND) {
@@ -371,7 +369,7 @@ func (db *DB) BookTurn(ctx context.Context, channelID parley.ID, mps float64, no
 	nowUS := now.UnixMicro()
 	var next int64
 	booked := true
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		err := tx.GetContext(ctx, &next, tx.Rebind(`UPDATE channels
 SET next_turn_us = (CASE WHEN next_turn_us > ? THEN next_turn_us ELSE ? END) + ?
 WHERE id = ? AND next_turn_us <= ? RETURNING next_turn_us`), nowUS, nowUS, interval, channelID, nowUS+within.Microseconds())

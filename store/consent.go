@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/optout"
 )
@@ -64,7 +62,7 @@ FROM consent_events WHERE account_id = ? AND phone = ? AND ` + cond + ` ORDER BY
 // RecordConsent applies a consent change and logs it.
 func (db *DB) RecordConsent(ctx context.Context, c optout.Change) (bool, error) {
 	var changed bool
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var err error
 		changed, err = recordConsent(ctx, tx, c)
 		return err
@@ -77,7 +75,7 @@ func (db *DB) RecordConsent(ctx context.Context, c optout.Change) (bool, error) 
 // whether it did: atomic even when two STOPs race. An opt-in for a phone
 // that never opted out changes nothing (a "YES" answering a question must
 // not earn a "you have been resubscribed" text).
-func recordConsent(ctx context.Context, tx *sqlx.Tx, c optout.Change) (bool, error) {
+func recordConsent(ctx context.Context, tx *Tx, c optout.Change) (bool, error) {
 	const optOut = `INSERT INTO consents (account_id, phone, opted_out, keyword, message_id, changed_at) VALUES (?, ?, TRUE, ?, ?, ?)
 ON CONFLICT (account_id, phone) DO UPDATE SET opted_out = TRUE, keyword = excluded.keyword,
     message_id = excluded.message_id, changed_at = excluded.changed_at

@@ -39,7 +39,7 @@ func (r contactRow) contact(phones []string) (conversations.Contact, error) {
 
 // CreateContact creates a contact with its phones.
 func (db *DB) CreateContact(ctx context.Context, c conversations.Contact) (conversations.Contact, error) {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		id, err := insertContact(ctx, tx, c)
 		if err != nil {
 			return err
@@ -56,7 +56,7 @@ func (db *DB) CreateContact(ctx context.Context, c conversations.Contact) (conve
 	return c, err
 }
 
-func insertContact(ctx context.Context, tx *sqlx.Tx, c conversations.Contact) (parley.ID, error) {
+func insertContact(ctx context.Context, tx *Tx, c conversations.Contact) (parley.ID, error) {
 	const q = `INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
 	attrs, err := json.Marshal(c.Attributes)
 	if err != nil {
@@ -70,7 +70,7 @@ func insertContact(ctx context.Context, tx *sqlx.Tx, c conversations.Contact) (p
 	return parley.ID(id), err
 }
 
-func addContactPhone(ctx context.Context, tx *sqlx.Tx, accountID, contactID parley.ID, phone string, position int) error {
+func addContactPhone(ctx context.Context, tx *Tx, accountID, contactID parley.ID, phone string, position int) error {
 	const q = `INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES (?, ?, ?, ?)`
 	_, err := tx.ExecContext(ctx, tx.Rebind(q), accountID, phone, contactID, position)
 	if isUniqueViolation(err) {
@@ -217,7 +217,7 @@ func escapeLike(s string) string {
 // old one; a phone of another contact is a conflict and nothing is written.
 func (db *DB) UpdateContact(ctx context.Context, accountID, contactID parley.ID, p conversations.ContactPatch, at time.Time) (conversations.Contact, error) {
 	var out conversations.Contact
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var row contactRow
 		q := `SELECT ` + contactColumns + ` FROM contacts WHERE account_id = ? AND id = ?` + db.dialect.forUpdate()
 		if err := tx.GetContext(ctx, &row, tx.Rebind(q), accountID, contactID); err != nil {

@@ -75,7 +75,7 @@ func rebind(q sqlx.QueryerContext, query string) string {
 	switch v := q.(type) {
 	case *sqlx.DB:
 		return v.Rebind(query)
-	case *sqlx.Tx:
+	case *Tx:
 		return v.Rebind(query)
 	}
 	return query

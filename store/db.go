@@ -5,7 +5,7 @@
 // Queries are written once with "?" placeholders and rebound for
 // PostgreSQL; the few statements that really differ between the two live in
 // the dialect type. Every exported method is one transaction; unexported
-// helpers take the *sqlx.Tx. Times are stored as integer Unix milliseconds
+// helpers take the *Tx. Times are stored as integer Unix milliseconds
 // in both dialects.
 package store
 
@@ -26,6 +26,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/events"
 )
 
 func init() {
@@ -71,9 +72,9 @@ type DB struct {
 	// text then retried alone (see IngestBatch).
 	batchFallbacks atomic.Int64
 	// routes keeps the channels webhooks resolve to, kept in step with
-	// other instances by routeListener on PostgreSQL (see route_cache.go).
-	routes        routeCache
-	routeListener *routeListener
+	// other instances by listener on PostgreSQL (see route_cache.go, listen.go).
+	routes   routeCache
+	listener *listener
 	// URL is the database URL without its password, for logs.
 	URL string
 	// terms keeps how common the search documents' words are
@@ -83,6 +84,8 @@ type DB struct {
 	// counts the lists it served alone (PostgreSQL; see recent_search.go).
 	recent       reloaded[recentIndex]
 	recentServed atomic.Int64
+	// log is where committed events are announced (event_log.go).
+	log eventAnnouncer
 }
 
 // Open connects to the database named by rawURL: "sqlite://PATH" (PATH may
@@ -147,7 +150,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	if groupCommitOn {
 		out.group = newGroupCommit(out)
 	}
-	out.routeListener = listenForRouteChanges(rawURL, &out.routes)
+	out.listener = listen(rawURL, &out.routes, &out.log)
 	return out, nil
 }
 
@@ -228,8 +231,8 @@ func (db *DB) Close() error {
 	if db.group != nil {
 		db.group.close()
 	}
-	if db.routeListener != nil {
-		db.routeListener.close()
+	if db.listener != nil {
+		db.listener.close()
 	}
 	return db.db.Close()
 }
@@ -241,21 +244,33 @@ func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 // itself (the load tool's raw ceiling). Application code uses the methods.
 func (db *DB) SQL() *sqlx.DB { return db.db }
 
-// inTx runs fn in a transaction, committing when it returns nil.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+// inTx runs fn in a transaction, committing when it returns nil. The
+// events fn recorded are written last and announced after the commit.
+func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.writers != nil {
 		db.writers.Lock()
 		defer db.writers.Unlock()
 	}
-	tx, err := db.db.BeginTxx(ctx, nil)
+	stx, err := db.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return translate(err)
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
+	tx := &Tx{Tx: stx}
+	anns, err := func() ([]events.Announcement, error) {
+		if err := fn(tx); err != nil {
+			return nil, err
+		}
+		return tx.writeEvents(ctx)
+	}()
+	if err != nil {
+		_ = stx.Rollback()
 		return translate(err)
 	}
-	return translate(tx.Commit())
+	if err := stx.Commit(); err != nil {
+		return translate(err)
+	}
+	db.announce(anns)
+	return nil
 }
 
 // translate turns driver errors into parley error kinds; other errors pass.

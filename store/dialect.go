@@ -45,7 +45,7 @@ type dialectSQL interface {
 	skipLocked() string
 	// lockKey serialises the transactions that lock the same key, until
 	// each ends.
-	lockKey(ctx context.Context, tx *sqlx.Tx, key string) error
+	lockKey(ctx context.Context, tx *Tx, key string) error
 	// writesInWith says whether several writes may run as one statement
 	// (data-modifying WITH; see execTogether).
 	writesInWith() bool
@@ -70,9 +70,9 @@ type dialectSQL interface {
 	// rather than run as one plain query.
 	plansSearch() bool
 
-	// sharesRoutes says whether other instances may cache routes, to be
-	// told of changes (route_cache.go).
-	sharesRoutes() bool
+	// manyInstances says whether other instances may share the database:
+	// they are told of route changes and new events by NOTIFY.
+	manyInstances() bool
 
 	// Errors. Each database recognises its own driver's errors and
 	// reports false for any other.
@@ -103,7 +103,7 @@ var (
 
 // dialectOf is the dialect of tx, for helpers that only get the
 // transaction.
-func dialectOf(tx *sqlx.Tx) dialect {
+func dialectOf(tx *Tx) dialect {
 	if tx.DriverName() == (postgresSQL{}).name() {
 		return postgresDialect
 	}

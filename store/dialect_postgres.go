@@ -29,7 +29,7 @@ func (postgresSQL) skipLocked() string              { return " FOR UPDATE SKIP L
 func (postgresSQL) writesInWith() bool              { return true }
 func (postgresSQL) searchDocuments() bool           { return true }
 func (postgresSQL) plansSearch() bool               { return true }
-func (postgresSQL) sharesRoutes() bool              { return true }
+func (postgresSQL) manyInstances() bool             { return true }
 func (postgresSQL) explainPlan() (string, int)      { return "EXPLAIN (ANALYZE, BUFFERS) ", 0 }
 
 // migrator runs migrations under a session advisory lock: several
@@ -43,7 +43,7 @@ func (postgresSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
 }
 
 // lockKey takes a transaction-level advisory lock on the key's hash.
-func (postgresSQL) lockKey(ctx context.Context, tx *sqlx.Tx, key string) error {
+func (postgresSQL) lockKey(ctx context.Context, tx *Tx, key string) error {
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
 	return err
 }

@@ -25,14 +25,14 @@ func (sqliteSQL) writesInWith() bool         { return false } // SQLite takes no
 func (sqliteSQL) inboundSearchSet() string   { return "" }    // the FTS5 tables keep their triggers
 func (sqliteSQL) searchDocuments() bool      { return false }
 func (sqliteSQL) plansSearch() bool          { return false }
-func (sqliteSQL) sharesRoutes() bool         { return false } // one instance per file
+func (sqliteSQL) manyInstances() bool        { return false } // one instance per file
 func (sqliteSQL) explainPlan() (string, int) { return "EXPLAIN QUERY PLAN ", 3 }
 
 func (sqliteSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
 	return goose.DialectSQLite3, nil, nil
 }
 
-func (sqliteSQL) lockKey(context.Context, *sqlx.Tx, string) error { return nil }
+func (sqliteSQL) lockKey(context.Context, *Tx, string) error { return nil }
 
 // moveIDsPast needs nothing: a rowid is one more than the largest.
 func (sqliteSQL) moveIDsPast(context.Context, *sqlx.DB, []string) error { return nil }

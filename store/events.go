@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 )
@@ -32,14 +30,14 @@ func eventsOf(decided []conversations.Event) []event {
 }
 
 // insertEvent appends to a conversation's activity log.
-func insertEvent(ctx context.Context, tx *sqlx.Tx, accountID, conversationID parley.ID, typ conversations.EventType,
+func insertEvent(ctx context.Context, tx *Tx, accountID, conversationID parley.ID, typ conversations.EventType,
 	actor conversations.ActorType, actorID *parley.ID, data map[string]any, at time.Time) error {
 	return insertEvents(ctx, tx, accountID, []event{{conversationID, typ, actor, actorID, data, at}})
 }
 
 // insertEvents appends entries to the activity logs of an account's
 // conversations in one statement.
-func insertEvents(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, events []event) error {
+func insertEvents(ctx context.Context, tx *Tx, accountID parley.ID, events []event) error {
 	st, err := eventsStatement(accountID, events)
 	if err != nil {
 		return err

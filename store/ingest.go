@@ -39,7 +39,7 @@ func (db *DB) IngestAlone(ctx context.Context, p conversations.IngestPlan) (conv
 	var res conversations.IngestResult
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		err = db.inTx(ctx, func(tx *Tx) error {
 			res, err = ingest(ctx, tx, p)
 			return err
 		})
@@ -50,7 +50,7 @@ func (db *DB) IngestAlone(ctx context.Context, p conversations.IngestPlan) (conv
 	return res, err
 }
 
-func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conversations.IngestResult, error) {
+func ingest(ctx context.Context, tx *Tx, p conversations.IngestPlan) (conversations.IngestResult, error) {
 	var res conversations.IngestResult
 	ch := p.Channel
 	// A text without a carrier id has no idempotency key: it is stored,
@@ -112,7 +112,7 @@ func ingest(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan) (conve
 	return res, err
 }
 
-func findInboundDuplicate(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, carrierID string) (conversations.Message, error) {
+func findInboundDuplicate(ctx context.Context, tx *Tx, ch conversations.Channel, carrierID string) (conversations.Message, error) {
 	var row messageRow
 	q := `SELECT ` + messageColumns + ` FROM messages WHERE carrier_message_id = ? AND channel_id = ?`
 	if err := tx.GetContext(ctx, &row, tx.Rebind(q), carrierID, ch.ID); err != nil {
@@ -131,7 +131,7 @@ func getMessage(ctx context.Context, q sqlx.QueryerContext, accountID, id parley
 
 // findOrCreateContact returns the contact owning phone, creating an unnamed
 // contact on first contact.
-func findOrCreateContact(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string, at time.Time) (parley.ID, error) {
+func findOrCreateContact(ctx context.Context, tx *Tx, accountID parley.ID, phone string, at time.Time) (parley.ID, error) {
 	id, err := contactOfPhone(ctx, tx, accountID, phone)
 	if err == nil || !parley.IsKind(translate(err), parley.ENOTFOUND) {
 		return id, err
@@ -140,7 +140,7 @@ func findOrCreateContact(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, 
 }
 
 // contactOfPhone returns the contact a phone belongs to.
-func contactOfPhone(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string) (parley.ID, error) {
+func contactOfPhone(ctx context.Context, tx *Tx, accountID parley.ID, phone string) (parley.ID, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone = ?`), accountID, phone)
 	return parley.ID(id), err
@@ -149,7 +149,7 @@ func contactOfPhone(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone
 // createContactIfAbsent creates the unnamed contact of a phone's first
 // text unless another transaction gave the phone a contact first (having
 // waited for it to commit), when it returns that contact.
-func createContactIfAbsent(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string, at time.Time) (parley.ID, error) {
+func createContactIfAbsent(ctx context.Context, tx *Tx, accountID parley.ID, phone string, at time.Time) (parley.ID, error) {
 	cid, err := insertContact(ctx, tx, conversations.Contact{AccountID: accountID, Attributes: map[string]any{}, CreatedAt: at, UpdatedAt: at})
 	if err != nil {
 		return 0, err
@@ -177,7 +177,7 @@ type convState struct {
 
 // lockConversation reads the (channel, phone) conversation and, on
 // PostgreSQL, locks it so concurrent texts apply the state machine in turn.
-func lockConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, phone string) (convState, bool, error) {
+func lockConversation(ctx context.Context, tx *Tx, ch conversations.Channel, phone string) (convState, bool, error) {
 	var c convState
 	q := `SELECT id, status, assignee_id FROM conversations WHERE channel_id = ? AND contact_phone = ?` +
 		dialectOf(tx).forUpdate()
@@ -193,12 +193,12 @@ func lockConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel
 	return c, true, nil
 }
 
-func insertConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
+func insertConversation(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
 	return insertConversationRow(ctx, tx, ch, contactID, p.Text.From, p.Text.To, status, nil, p.At)
 }
 
 // insertConversationRow creates the (channel, contact phone) conversation.
-func insertConversationRow(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
+func insertConversationRow(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
 	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(insertConversationSQL+` RETURNING id`),
@@ -209,14 +209,14 @@ func insertConversationRow(ctx context.Context, tx *sqlx.Tx, ch conversations.Ch
 // insertConversationIfAbsent creates a text's conversation unless another
 // transaction created it first, when it returns 0 (having waited for that
 // transaction to commit).
-func insertConversationIfAbsent(ctx context.Context, tx *sqlx.Tx, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
+func insertConversationIfAbsent(ctx context.Context, tx *Tx, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
 	return insertConversationRowIfAbsent(ctx, tx, p.Channel, contactID, p.Text.From, p.Text.To, status, nil, p.At)
 }
 
 // insertConversationRowIfAbsent is insertConversationRow, unless another
 // transaction created the conversation first: then it returns 0, having
 // waited for that transaction to commit.
-func insertConversationRowIfAbsent(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
+func insertConversationRowIfAbsent(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
 	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(insertConversationSQL+` ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id`),
@@ -251,7 +251,7 @@ type inboundMessage struct {
 
 // insertInboundMessages stores texts of distinct conversations in one
 // statement and returns them as stored, in the order given.
-func insertInboundMessages(ctx context.Context, tx *sqlx.Tx, texts []inboundMessage) ([]conversations.Message, error) {
+func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage) ([]conversations.Message, error) {
 	args := make([]any, 0, 9*len(texts))
 	for _, t := range texts {
 		media, err := json.Marshal(nonNil(t.p.Text.MediaURLs))
@@ -304,7 +304,7 @@ type inboundUpdate struct {
 
 // updateOnInbound applies inbound texts to their conversations, one text
 // per conversation, in one statement.
-func updateOnInbound(ctx context.Context, tx *sqlx.Tx, updates ...inboundUpdate) error {
+func updateOnInbound(ctx context.Context, tx *Tx, updates ...inboundUpdate) error {
 	return execTogether(ctx, tx, updateOnInboundStatement(dialectOf(tx), updates...))
 }
 
@@ -354,7 +354,7 @@ func (c convState) target(contactID parley.ID, existed bool) conversations.Inbou
 
 // applyIntent records a consent keyword: the account-wide register, its
 // audit log and the conversation's activity log.
-func applyIntent(ctx context.Context, tx *sqlx.Tx, accountID, convID, msgID parley.ID, p conversations.IngestPlan) (bool, error) {
+func applyIntent(ctx context.Context, tx *Tx, accountID, convID, msgID parley.ID, p conversations.IngestPlan) (bool, error) {
 	changed := false
 	if action, ok := p.ConsentAction(); ok {
 		var err error

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/optout"
@@ -44,7 +42,7 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 	if len(plans) == 0 {
 		return results, errs
 	}
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		b, err := lookUpBatch(ctx, tx, plans)
 		if err != nil {
 			return err
@@ -79,7 +77,7 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 // applySaved ingests one text under a savepoint; its failure is its own
 // (res, textErr). The error returned is the transaction's: the batch
 // cannot go on.
-func applySaved(ctx context.Context, tx *sqlx.Tx, p conversations.IngestPlan, res *conversations.IngestResult, textErr *error) error {
+func applySaved(ctx context.Context, tx *Tx, p conversations.IngestPlan, res *conversations.IngestResult, textErr *error) error {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT text`); err != nil {
 		return err
 	}
@@ -119,7 +117,7 @@ type plainText struct {
 // two batches at once: the later finds what the earlier created, as a
 // text coming after it would, instead of failing the statements its
 // batch shares.
-func (pt *plainText) create(ctx context.Context, tx *sqlx.Tx) error {
+func (pt *plainText) create(ctx context.Context, tx *Tx) error {
 	if pt.contactID == 0 {
 		id, err := createContactIfAbsent(ctx, tx, pt.p.Channel.AccountID, pt.p.Text.From, pt.p.At)
 		if err != nil {
@@ -148,7 +146,7 @@ func (pt *plainText) create(ctx context.Context, tx *sqlx.Tx) error {
 
 // lookUpBatch sorts a batch's texts into plain and alone, finds the plain
 // texts' contacts, and locks every existing conversation of the batch.
-func lookUpBatch(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (textBatch, error) {
+func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) (textBatch, error) {
 	b := textBatch{plainAt: map[int]*plainText{}, retries: map[int]conversations.Message{}}
 	// By phone: a contact, its consent and its conversations are all keyed
 	// by the phone. A phone's texts keep their order of arrival, whatever
@@ -219,7 +217,7 @@ type carrierKey struct {
 
 // seenCarrierIDs finds the stored messages of the batch's carrier ids:
 // those texts are a carrier's retries.
-func seenCarrierIDs(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (map[carrierKey]conversations.Message, error) {
+func seenCarrierIDs(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) (map[carrierKey]conversations.Message, error) {
 	var ids []any
 	for _, p := range plans {
 		if p.Text.CarrierMessageID != "" {
@@ -250,7 +248,7 @@ func seenCarrierIDs(ctx context.Context, tx *sqlx.Tx, plans []conversations.Inge
 // lockConversations reads the batch's existing conversations and, on
 // PostgreSQL, locks them in id order, so that batches committing side by
 // side take these locks in one order.
-func lockConversations(ctx context.Context, tx *sqlx.Tx, plans []conversations.IngestPlan) (map[convKey]convState, error) {
+func lockConversations(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) (map[convKey]convState, error) {
 	keys := map[convKey]bool{}
 	var conds []string
 	var args []any
@@ -286,7 +284,7 @@ type contactKey struct {
 }
 
 // findContacts finds the contacts owning the plain texts' phones.
-func findContacts(ctx context.Context, tx *sqlx.Tx, texts []*plainText) (map[contactKey]parley.ID, error) {
+func findContacts(ctx context.Context, tx *Tx, texts []*plainText) (map[contactKey]parley.ID, error) {
 	found := map[contactKey]parley.ID{}
 	if len(texts) == 0 {
 		return found, nil
@@ -315,7 +313,7 @@ func findContacts(ctx context.Context, tx *sqlx.Tx, texts []*plainText) (map[con
 // applyPlain writes the plain texts, each step one statement for all, in
 // the order of a lone text's ingest; create has given each its contact,
 // conversation and transition.
-func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx) error {
+func (b textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	if len(b.plain) == 0 {
 		return nil
 	}
@@ -358,7 +356,7 @@ func (b textBatch) applyPlain(ctx context.Context, tx *sqlx.Tx) error {
 
 // readBack reads the conversations of the plain texts and the retries as
 // they now stand, into their results.
-func (b textBatch) readBack(ctx context.Context, tx *sqlx.Tx, results []conversations.IngestResult) error {
+func (b textBatch) readBack(ctx context.Context, tx *Tx, results []conversations.IngestResult) error {
 	ids := make([]any, 0, len(b.plain)+len(b.retries))
 	for _, pt := range b.plain {
 		ids = append(ids, int64(pt.conv.ID))

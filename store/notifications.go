@@ -4,15 +4,13 @@ import (
 	"context"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 )
 
 // notify writes notifications in the caller's transaction, in one
 // statement.
-func notify(ctx context.Context, tx *sqlx.Tx, ns ...conversations.Notification) error {
+func notify(ctx context.Context, tx *Tx, ns ...conversations.Notification) error {
 	return execTogether(ctx, tx, notifyStatement(ns...))
 }
 
@@ -92,7 +90,7 @@ func (db *DB) ListNotifications(ctx context.Context, accountID, userID parley.ID
 // it again keeps the first read time.
 func (db *DB) MarkNotificationRead(ctx context.Context, accountID, userID, id parley.ID, at time.Time) (conversations.Notification, error) {
 	var row notificationRow
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		q := `UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE account_id = ? AND user_id = ? AND id = ? RETURNING ` + notificationColumns
 		return tx.GetContext(ctx, &row, tx.Rebind(q), ms(at), accountID, userID, id)
 	})

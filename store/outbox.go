@@ -47,7 +47,7 @@ const bulkPriority = 10
 // enqueueText stores an outbound message as queued and puts it in the
 // outbox, in the caller's transaction: the text is durable before anyone is
 // told it was accepted.
-func enqueueText(ctx context.Context, tx *sqlx.Tx, d outboundDraft, at time.Time) (conversations.Message, error) {
+func enqueueText(ctx context.Context, tx *Tx, d outboundDraft, at time.Time) (conversations.Message, error) {
 	media, err := json.Marshal(nonNil(d.MediaURLs))
 	if err != nil {
 		return conversations.Message{}, err
@@ -121,7 +121,7 @@ FROM outbox o JOIN messages m ON m.id = o.message_id JOIN channels c ON c.id = o
 LEFT JOIN campaigns cp ON cp.id = m.campaign_id
 WHERE o.id IN (?) ORDER BY o.priority, o.id`
 	var items, stranded []campaigns.OutboxItem
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		items, stranded = nil, nil
 		var due []struct {
 			ID        int64  `db:"id"`
@@ -184,7 +184,7 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 // texts of channels disconnected since they were queued (a retry put
 // back, a campaign text queued in the meantime). A reclaimed text may be
 // at the carrier already and is left to the dispatcher to look up.
-func (db *DB) failStranded(ctx context.Context, tx *sqlx.Tx, items *[]campaigns.OutboxItem, stranded []campaigns.OutboxItem, now time.Time) error {
+func (db *DB) failStranded(ctx context.Context, tx *Tx, items *[]campaigns.OutboxItem, stranded []campaigns.OutboxItem, now time.Time) error {
 	if len(stranded) == 0 {
 		return nil
 	}
@@ -201,13 +201,13 @@ func (db *DB) failStranded(ctx context.Context, tx *sqlx.Tx, items *[]campaigns.
 
 // rebindIn expands the IN (?) of query for a slice argument and rebinds
 // it for the database.
-func rebindIn(tx *sqlx.Tx, query string, args ...any) (string, []any, error) {
+func rebindIn(tx *Tx, query string, args ...any) (string, []any, error) {
 	q, args, err := sqlx.In(query, args...)
 	return tx.Rebind(q), args, err
 }
 
 // execIn runs a statement with an IN (?) over a slice argument.
-func execIn(ctx context.Context, tx *sqlx.Tx, query string, args ...any) error {
+func execIn(ctx context.Context, tx *Tx, query string, args ...any) error {
 	q, args, err := rebindIn(tx, query, args...)
 	if err != nil {
 		return err
@@ -273,7 +273,7 @@ func (db *DB) Hold(ctx context.Context, item campaigns.OutboxItem) (campaigns.Ho
 
 // MarkSent records the carrier's acceptance and removes the item.
 func (db *DB) MarkSent(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+	return db.inTx(ctx, func(tx *Tx) error {
 		if err := db.dialect.lockCarrierID(ctx, tx, s.CarrierMessageID); err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ WHERE id = ?`
 	})
 }
 
-func deleteOutbox(ctx context.Context, tx *sqlx.Tx, id parley.ID) error {
+func deleteOutbox(ctx context.Context, tx *Tx, id parley.ID) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM outbox WHERE id = ?`), id)
 	return err
 }
@@ -319,7 +319,7 @@ func (db *DB) Defer(ctx context.Context, item campaigns.OutboxItem, until time.T
 // release makes the item due again at retryAt. A reclaimed item stays
 // sending, leased until then, keeping the unresolved attempt's claimed_at.
 func (db *DB) release(ctx context.Context, item campaigns.OutboxItem, retryAt time.Time, attempt int, reason string, at time.Time) error {
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+	return db.inTx(ctx, func(tx *Tx) error {
 		if item.Reclaimed {
 			const q = `UPDATE outbox SET state = 'sending', attempts = attempts + ?, available_at = ?, lease_expires_at = ?,
     claimed_at = ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, updated_at = ? WHERE id = ?`
@@ -336,7 +336,7 @@ func (db *DB) release(ctx context.Context, item campaigns.OutboxItem, retryAt ti
 // MarkFailed fails the message with the carrier's code and removes the
 // item; an "unsubscribed" refusal also records an opt-out.
 func (db *DB) MarkFailed(ctx context.Context, item campaigns.OutboxItem, code int, reason string, unsubscribed bool, at time.Time) error {
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+	return db.inTx(ctx, func(tx *Tx) error {
 		if err := failMessage(ctx, tx, item.MessageID, code, at); err != nil {
 			return err
 		}
@@ -351,7 +351,7 @@ func (db *DB) MarkFailed(ctx context.Context, item campaigns.OutboxItem, code in
 
 // recordCarrierOptOut records that the carrier failed a text to phone
 // because its owner unsubscribed at the carrier.
-func recordCarrierOptOut(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone, detail string, at time.Time) error {
+func recordCarrierOptOut(ctx context.Context, tx *Tx, accountID parley.ID, phone, detail string, at time.Time) error {
 	_, err := recordConsent(ctx, tx, optout.Change{AccountID: accountID, Phone: phone,
 		Action: optout.ActionOptOut, Source: optout.SourceCarrierError, Detail: detail, At: at})
 	return err
@@ -360,7 +360,7 @@ func recordCarrierOptOut(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, 
 // optOutAtCarrier is recordCarrierOptOut for a failure found at the
 // carrier after the send (reconciliation, a status lookup): the carrier's
 // code is all the detail there is.
-func optOutAtCarrier(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, phone string, code int, at time.Time) error {
+func optOutAtCarrier(ctx context.Context, tx *Tx, accountID parley.ID, phone string, code int, at time.Time) error {
 	return recordCarrierOptOut(ctx, tx, accountID, phone, fmt.Sprintf("the carrier failed a text with code %d", code), at)
 }
 
@@ -370,14 +370,14 @@ const codeOptedOut = 21610
 
 // MarkSkipped fails the message without sending, for the hold's reason.
 func (db *DB) MarkSkipped(ctx context.Context, item campaigns.OutboxItem, hold campaigns.Hold, at time.Time) error {
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+	return db.inTx(ctx, func(tx *Tx) error {
 		return skipText(ctx, tx, item, hold, at)
 	})
 }
 
 // skipText fails a text that will not be sent, says why on the message
 // and on its campaign recipient, and takes it off the outbox.
-func skipText(ctx context.Context, tx *sqlx.Tx, item campaigns.OutboxItem, hold campaigns.Hold, at time.Time) error {
+func skipText(ctx context.Context, tx *Tx, item campaigns.OutboxItem, hold campaigns.Hold, at time.Time) error {
 	code, recipient := 0, campaigns.RecipientCancelled
 	if hold == campaigns.HoldOptedOut {
 		code, recipient = codeOptedOut, campaigns.RecipientSkippedOptedOut
@@ -399,7 +399,7 @@ func skipText(ctx context.Context, tx *sqlx.Tx, item campaigns.OutboxItem, hold 
 	return deleteOutbox(ctx, tx, item.ID)
 }
 
-func failMessage(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, code int, at time.Time) error {
+func failMessage(ctx context.Context, tx *Tx, msgID parley.ID, code int, at time.Time) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', error_code = ?, updated_at = ? WHERE id = ?`), codeOrNull(code), ms(at), msgID)
 	return err
 }
@@ -424,7 +424,7 @@ const earlyStatusTTL = 24 * time.Hour
 func (db *DB) ApplyStatus(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
 	var out conversations.Message
 	parked := false
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		if err := db.dialect.lockCarrierID(ctx, tx, u.CarrierMessageID); err != nil {
 			return err
 		}
@@ -463,7 +463,7 @@ WHERE m.carrier_message_id = ? AND m.direction = 'outbound' AND c.carrier = ? AN
 
 // advanceStatus sets a message's status unless it ranks lower than the
 // current one: receipts arrive out of order, and delivered never goes back.
-func advanceStatus(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, status conversations.MessageStatus, code *int, at time.Time) error {
+func advanceStatus(ctx context.Context, tx *Tx, msgID parley.ID, status conversations.MessageStatus, code *int, at time.Time) error {
 	var cur string
 	if err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT status FROM messages WHERE id = ?`), msgID); err != nil {
 		return err
@@ -478,7 +478,7 @@ func advanceStatus(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, status con
 	return settleStatusCheck(ctx, tx, msgID, status)
 }
 
-func parkStatus(ctx context.Context, tx *sqlx.Tx, u conversations.StatusUpdate) error {
+func parkStatus(ctx context.Context, tx *Tx, u conversations.StatusUpdate) error {
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM early_statuses WHERE received_at < ?`), ms(u.At.Add(-earlyStatusTTL))); err != nil {
 		return err
 	}
@@ -492,7 +492,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`
 // id was recorded, then forgets them. Only those verified with the token
 // the text was sent with apply: another channel claiming the same carrier
 // account must not decide what became of this account's text.
-func applyEarlyStatuses(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, carrierAccountID, authToken, carrierID string) error {
+func applyEarlyStatuses(ctx context.Context, tx *Tx, msgID parley.ID, carrierAccountID, authToken, carrierID string) error {
 	var early []struct {
 		Status     string `db:"status"`
 		ErrorCode  *int   `db:"error_code"`
@@ -516,7 +516,7 @@ WHERE e.carrier_message_id = ? AND e.carrier_account_id = ? AND v.auth_token = ?
 // that apply a receipt for it. Under PostgreSQL's READ COMMITTED, a receipt
 // parked while the id is being recorded would otherwise be seen by neither
 // transaction. SQLite's single writer already serialises them.
-func (d dialect) lockCarrierID(ctx context.Context, tx *sqlx.Tx, carrierID string) error {
+func (d dialect) lockCarrierID(ctx context.Context, tx *Tx, carrierID string) error {
 	return d.lockKey(ctx, tx, "carrier-id:"+carrierID)
 }
 

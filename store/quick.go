@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
@@ -16,7 +14,7 @@ import (
 // transaction: all of it is durable before the sender hears "accepted".
 func (db *DB) QueueQuickMessage(ctx context.Context, q campaigns.QuickMessage, phones []string) (campaigns.QuickResult, error) {
 	var res campaigns.QuickResult
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		res = campaigns.QuickResult{}
 		// The texts may assign conversations to the sender.
 		if err := db.lockActiveSender(ctx, tx, q.AccountID, q.Sender.ID); err != nil {
@@ -56,7 +54,7 @@ func (db *DB) QueueQuickMessage(ctx context.Context, q campaigns.QuickMessage, p
 
 // contactRecipients adds the first phone of each contact id to phones,
 // keeping the order and dropping repeats.
-func (db *DB) contactRecipients(ctx context.Context, tx *sqlx.Tx, q campaigns.QuickMessage, phones []string) ([]string, []campaigns.QuickSkip, error) {
+func (db *DB) contactRecipients(ctx context.Context, tx *Tx, q campaigns.QuickMessage, phones []string) ([]string, []campaigns.QuickSkip, error) {
 	seen := map[string]bool{}
 	for _, p := range phones {
 		seen[p] = true
@@ -88,7 +86,7 @@ func (db *DB) contactRecipients(ctx context.Context, tx *sqlx.Tx, q campaigns.Qu
 }
 
 // quickTo queues the text to one phone, or says why it is skipped.
-func (db *DB) quickTo(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, q campaigns.QuickMessage, phone string) (campaigns.QuickSent, string, error) {
+func (db *DB) quickTo(ctx context.Context, tx *Tx, ch conversations.Channel, q campaigns.QuickMessage, phone string) (campaigns.QuickSent, string, error) {
 	var optedOut []bool
 	if err := tx.SelectContext(ctx, &optedOut, tx.Rebind(`SELECT opted_out FROM consents WHERE account_id = ? AND phone = ?`), q.AccountID, phone); err != nil {
 		return campaigns.QuickSent{}, "", err
@@ -119,7 +117,7 @@ func (db *DB) quickTo(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel
 
 // quickConversation finds the phone's conversation on the channel or
 // creates it pending (waiting for the customer), assigned to the sender.
-func (db *DB) quickConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, q campaigns.QuickMessage, phone string) (conversations.Conversation, error) {
+func (db *DB) quickConversation(ctx context.Context, tx *Tx, ch conversations.Channel, q campaigns.QuickMessage, phone string) (conversations.Conversation, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM conversations WHERE channel_id = ? AND contact_phone = ?`), ch.ID, phone)
 	if err == nil {
@@ -151,7 +149,7 @@ func (db *DB) quickConversation(ctx context.Context, tx *sqlx.Tx, ch conversatio
 // channel, pending (waiting for the customer). When a concurrent text to
 // the same phone created it first, it returns that conversation, committed,
 // with created false: both texts then go to the one thread.
-func insertOutboundConversation(ctx context.Context, tx *sqlx.Tx, ch conversations.Channel, contactID parley.ID, phone string,
+func insertOutboundConversation(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, phone string,
 	assignee *parley.ID, at time.Time) (id parley.ID, created bool, err error) {
 	id, err = insertConversationRowIfAbsent(ctx, tx, ch, contactID, phone, ch.PhoneNumber, conversations.StatusPending, assignee, at)
 	if err != nil || id != 0 {

@@ -6,9 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
-
 	"github.com/parleyhq/parley/conversations"
 )
 
@@ -21,7 +18,7 @@ import (
 // Every instance sees a change at once. This process's own writes
 // (CreateChannel, UpdateChannel, DisconnectChannel, UpdateSettings) drop everything kept once they commit.
 // On PostgreSQL they also notify routesChannel in their transaction, and
-// every instance listens (listenForRouteChanges) and drops its routes on
+// every instance listens (listen.go) and drops its routes on
 // a notification; while an instance is not listening (not yet, or its
 // connection dropped, when notifications may have been missed) it keeps
 // nothing. routeTTL bounds what no notification announces: a change made
@@ -120,53 +117,10 @@ const routesChannel = "parley_routes"
 
 // announceRouteChange tells every instance, once tx commits, to drop its
 // routes (PostgreSQL; SQLite has one instance).
-func announceRouteChange(ctx context.Context, tx *sqlx.Tx) error {
-	if !dialectOf(tx).sharesRoutes() {
+func announceRouteChange(ctx context.Context, tx *Tx) error {
+	if !dialectOf(tx).manyInstances() {
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, routesChannel)
 	return err
-}
-
-// routeListener is an instance's PostgreSQL connection listening for
-// route changes.
-type routeListener struct {
-	l    *pq.Listener
-	done chan struct{}
-}
-
-// listenForRouteChanges listens on routesChannel on a connection of its
-// own (reconnecting when it drops) and keeps c in step: routes are kept
-// only while it listens, and dropped on every notification.
-func listenForRouteChanges(dsn string, c *routeCache) *routeListener {
-	c.mu.Lock()
-	c.needsListener = true
-	c.mu.Unlock()
-	l := pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, _ error) {
-		switch ev {
-		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
-			c.setListening(false)
-		case pq.ListenerEventReconnected: // the channel is listened to again
-			c.setListening(true)
-		}
-	})
-	rl := &routeListener{l: l, done: make(chan struct{})}
-	go func() {
-		// Listen waits for the first connection, however long it takes.
-		if err := l.Listen(routesChannel); err == nil {
-			c.setListening(true)
-		}
-	}()
-	go func() {
-		defer close(rl.done)
-		for range l.Notify { // nil after a reconnection, and closed by Close
-			c.forget()
-		}
-	}()
-	return rl
-}
-
-func (rl *routeListener) close() {
-	_ = rl.l.Close()
-	<-rl.done
 }

@@ -45,7 +45,7 @@ func (r routingEntryRow) entry() (routing.Entry, error) {
 
 // CreateRoutingTable stores a new table with its entries.
 func (db *DB) CreateRoutingTable(ctx context.Context, t routing.Table) (routing.Table, error) {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		const q = `INSERT INTO routing_tables (account_id, name, is_default, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
 		var id int64
 		if err := tx.GetContext(ctx, &id, tx.Rebind(q), t.AccountID, t.Name, t.Default, ms(t.CreatedAt), ms(t.UpdatedAt)); err != nil {
@@ -60,7 +60,7 @@ func (db *DB) CreateRoutingTable(ctx context.Context, t routing.Table) (routing.
 	return t, err
 }
 
-func insertEntries(ctx context.Context, tx *sqlx.Tx, t *routing.Table) error {
+func insertEntries(ctx context.Context, tx *Tx, t *routing.Table) error {
 	const q = `INSERT INTO routing_entries (account_id, table_id, position, conditions, user_ids, strategy, capacity)
 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	for i := range t.Entries {
@@ -136,7 +136,7 @@ func (db *DB) ListRoutingTables(ctx context.Context, accountID parley.ID, page p
 
 // ReplaceRoutingTable replaces a table's name, default flag and entries.
 func (db *DB) ReplaceRoutingTable(ctx context.Context, t routing.Table) (routing.Table, error) {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var created int64
 		const q = `UPDATE routing_tables SET name = ?, is_default = ?, updated_at = ? WHERE account_id = ? AND id = ? RETURNING created_at`
 		if err := tx.GetContext(ctx, &created, tx.Rebind(q), t.Name, t.Default, ms(t.UpdatedAt), t.AccountID, t.ID); err != nil {
@@ -156,7 +156,7 @@ func (db *DB) ReplaceRoutingTable(ctx context.Context, t routing.Table) (routing
 
 // DeleteRoutingTable deletes a table no contact type uses.
 func (db *DB) DeleteRoutingTable(ctx context.Context, accountID, id parley.ID) error {
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+	return db.inTx(ctx, func(tx *Tx) error {
 		var users int
 		if err := tx.GetContext(ctx, &users, tx.Rebind(`SELECT COUNT(*) FROM contact_types WHERE account_id = ? AND routing_table_id = ?`), accountID, id); err != nil {
 			return err
@@ -187,7 +187,7 @@ func (r contactTypeRow) contactType() routing.ContactType {
 }
 
 // checkTable reports EINVALID unless the table belongs to the account.
-func checkTable(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, id *parley.ID) error {
+func checkTable(ctx context.Context, tx *Tx, accountID parley.ID, id *parley.ID) error {
 	if id == nil {
 		return nil
 	}
@@ -202,7 +202,7 @@ func checkTable(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, id *parle
 // CreateContactType stores a contact type.
 func (db *DB) CreateContactType(ctx context.Context, c routing.ContactType) (routing.ContactType, error) {
 	var row contactTypeRow
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		if err := checkTable(ctx, tx, c.AccountID, c.RoutingTableID); err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (db *DB) ListContactTypes(ctx context.Context, accountID parley.ID, page pa
 // UpdateContactType replaces a contact type's fields (PUT).
 func (db *DB) UpdateContactType(ctx context.Context, c routing.ContactType) (routing.ContactType, error) {
 	var row contactTypeRow
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		if err := checkTable(ctx, tx, c.AccountID, c.RoutingTableID); err != nil {
 			return err
 		}
@@ -255,14 +255,14 @@ WHERE account_id = ? AND id = ? RETURNING ` + contactTypeColumns
 // lockAssignments serialises the account's assignment decisions, so that
 // round-robin cursors and capacity counts are read and moved by one
 // decision at a time, across every instance. SQLite has one writer.
-func (d dialect) lockAssignments(ctx context.Context, tx *sqlx.Tx, accountID parley.ID) error {
+func (d dialect) lockAssignments(ctx context.Context, tx *Tx, accountID parley.ID) error {
 	return d.lockKey(ctx, tx, fmt.Sprintf("assign:%d", accountID))
 }
 
 // AutoAssign decides and applies an assignment in one transaction.
 func (db *DB) AutoAssign(ctx context.Context, accountID, conversationID parley.ID, at time.Time) (routing.Decision, error) {
 	var d routing.Decision
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		if err := db.dialect.lockAssignments(ctx, tx, accountID); err != nil {
 			return err
 		}
@@ -304,7 +304,7 @@ func decide(ctx context.Context, tx sqlx.QueryerContext, conv conversations.Conv
 		}
 	}
 	lock := ""
-	if txx, ok := tx.(*sqlx.Tx); ok {
+	if txx, ok := tx.(*Tx); ok {
 		lock = dialectOf(txx).forUpdateKeys() // the round-robin cursors move in this transaction
 	}
 	t, err := getRoutingTable(ctx, tx, conv.AccountID, tableID, lock)
@@ -423,7 +423,7 @@ WHERE account_id = ? AND assignee_id IN (?) AND status IN ('new', 'open') GROUP 
 
 // applyDecision assigns, moves the round-robin cursor and records the
 // relationship, all in the deciding transaction.
-func applyDecision(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversation, d routing.Decision, at time.Time) error {
+func applyDecision(ctx context.Context, tx *Tx, conv conversations.Conversation, d routing.Decision, at time.Time) error {
 	detail := map[string]any{"table_id": d.TableID, "table": d.TableName, "entry": d.EntryIndex, "strategy": d.Strategy, "sticky": d.Sticky}
 	if err := setAssigneeWith(ctx, tx, conv, d.UserID, nil, "auto_assigned", detail, at); err != nil {
 		return err

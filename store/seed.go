@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 )
@@ -189,7 +187,7 @@ func (g *seedGen) contacts(ctx context.Context, db *DB) error {
 		name := firstNames[g.rng.IntN(len(firstNames))] + " " + lastNames[g.rng.IntN(len(lastNames))]
 		at := ms(g.spec.Now)
 		return "(?, ?, ?, ?, '{}', ?, ?)", []any{id, g.spec.AccountID, name, g.spec.ContactType, at, at}
-	}, `INSERT INTO contacts (id, account_id, name, type, attributes, created_at, updated_at) VALUES `, func(ctx context.Context, tx *sqlx.Tx, from, to int) error {
+	}, `INSERT INTO contacts (id, account_id, name, type, attributes, created_at, updated_at) VALUES `, func(ctx context.Context, tx *Tx, from, to int) error {
 		// The phones of the same batch.
 		var vals []string
 		var args []any
@@ -271,7 +269,7 @@ func (g *seedGen) body() string {
 // insertBatches inserts n generated rows seedBatch at a time, one
 // transaction per batch; also runs in the same transaction when non-nil.
 func insertBatches(ctx context.Context, db *DB, table string, n int, progress func(string, int, int),
-	row func(i int) (string, []any), prefix string, also func(ctx context.Context, tx *sqlx.Tx, from, to int) error) error {
+	row func(i int) (string, []any), prefix string, also func(ctx context.Context, tx *Tx, from, to int) error) error {
 	for from := 0; from < n; from += seedBatch {
 		to := min(from+seedBatch, n)
 		vals := make([]string, 0, to-from)
@@ -281,7 +279,7 @@ func insertBatches(ctx context.Context, db *DB, table string, n int, progress fu
 			vals = append(vals, v)
 			args = append(args, a...)
 		}
-		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := db.inTx(ctx, func(tx *Tx) error {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(prefix+strings.Join(vals, ", ")), args...); err != nil {
 				return fmt.Errorf("seed %s: %w", table, err)
 			}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
@@ -15,14 +13,14 @@ import (
 // lockForAction reads a conversation for a staff action and, on
 // PostgreSQL, locks it until the action commits, so the permission check
 // and the write see the same assignee.
-func (db *DB) lockForAction(ctx context.Context, tx *sqlx.Tx, accountID, id parley.ID) (conversations.Conversation, error) {
+func (db *DB) lockForAction(ctx context.Context, tx *Tx, accountID, id parley.ID) (conversations.Conversation, error) {
 	var row conversationRow
 	q := selectConversation + ` WHERE cv.account_id = ? AND cv.id = ?` + db.dialect.forUpdateOf("cv")
 	err := tx.GetContext(ctx, &row, tx.Rebind(q), accountID, id)
 	return row.conversation(), translate(err)
 }
 
-func userEvent(ctx context.Context, tx *sqlx.Tx, c conversations.Conversation, typ conversations.EventType, actor conversations.User, data map[string]any, at time.Time) error {
+func userEvent(ctx context.Context, tx *Tx, c conversations.Conversation, typ conversations.EventType, actor conversations.User, data map[string]any, at time.Time) error {
 	return insertEvent(ctx, tx, c.AccountID, c.ID, typ, conversations.ActorUser, &actor.ID, data, at)
 }
 
@@ -30,7 +28,7 @@ func userEvent(ctx context.Context, tx *sqlx.Tx, c conversations.Conversation, t
 // a no-op that logs nothing; any other status clears a snooze.
 func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (conversations.Conversation, error) {
 	var out conversations.Conversation
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		conv, err := db.lockForAction(ctx, tx, c.AccountID, c.ConversationID)
 		if err != nil {
 			return err
@@ -68,7 +66,7 @@ func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (c
 // Assign sets or clears the assignee and notifies the new one.
 func (db *DB) Assign(ctx context.Context, a conversations.Assignment) (conversations.Conversation, error) {
 	var out conversations.Conversation
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var assignee conversations.User
 		var assigneeErr error
 		if a.AssigneeID != nil {
@@ -101,12 +99,12 @@ func (db *DB) Assign(ctx context.Context, a conversations.Assignment) (conversat
 
 // setAssignee changes the assignee, logs it and notifies the new assignee
 // unless they assigned themself. actor is nil for the system.
-func setAssignee(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversation, to *parley.ID, actor *conversations.User, reason string, at time.Time) error {
+func setAssignee(ctx context.Context, tx *Tx, conv conversations.Conversation, to *parley.ID, actor *conversations.User, reason string, at time.Time) error {
 	return setAssigneeWith(ctx, tx, conv, to, actor, reason, nil, at)
 }
 
 // setAssigneeWith is setAssignee with more detail for the event.
-func setAssigneeWith(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversation, to *parley.ID, actor *conversations.User, reason string, detail map[string]any, at time.Time) error {
+func setAssigneeWith(ctx context.Context, tx *Tx, conv conversations.Conversation, to *parley.ID, actor *conversations.User, reason string, detail map[string]any, at time.Time) error {
 	if (to == nil && conv.AssigneeID == nil) || (to != nil && conv.AssigneeID != nil && *to == *conv.AssigneeID) {
 		return nil
 	}
@@ -135,7 +133,7 @@ func setAssigneeWith(ctx context.Context, tx *sqlx.Tx, conv conversations.Conver
 // SetPriority sets a conversation's priority.
 func (db *DB) SetPriority(ctx context.Context, p conversations.PriorityChange) (conversations.Conversation, error) {
 	var out conversations.Conversation
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		conv, err := db.lockForAction(ctx, tx, p.AccountID, p.ConversationID)
 		if err != nil {
 			return err
@@ -162,7 +160,7 @@ func (db *DB) SetPriority(ctx context.Context, p conversations.PriorityChange) (
 // QueueReply stores a staff reply and queues it for the carrier.
 func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversations.Message, error) {
 	var out conversations.Message
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		// The reply may assign the conversation to its author.
 		if err := db.lockActiveSender(ctx, tx, r.AccountID, r.Author.ID); err != nil {
 			return err
@@ -200,7 +198,7 @@ func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversati
 
 // lockActiveSender holds a sender who may be assigned what they text
 // (lockUser) and refuses one deactivated since they authenticated.
-func (db *DB) lockActiveSender(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID) error {
+func (db *DB) lockActiveSender(ctx context.Context, tx *Tx, accountID, userID parley.ID) error {
 	u, err := db.lockUser(ctx, tx, accountID, userID)
 	if err != nil {
 		return err
@@ -208,7 +206,7 @@ func (db *DB) lockActiveSender(ctx context.Context, tx *sqlx.Tx, accountID, user
 	return u.CheckActive()
 }
 
-func (db *DB) openOnReply(ctx context.Context, tx *sqlx.Tx, conv conversations.Conversation, r conversations.Reply) error {
+func (db *DB) openOnReply(ctx context.Context, tx *Tx, conv conversations.Conversation, r conversations.Reply) error {
 	const q = `UPDATE conversations SET status = 'open', updated_at = ? WHERE id = ?`
 	if _, err := tx.ExecContext(ctx, tx.Rebind(q), ms(r.At), conv.ID); err != nil {
 		return err
@@ -220,7 +218,7 @@ func (db *DB) openOnReply(ctx context.Context, tx *sqlx.Tx, conv conversations.C
 // AddNote stores an internal note in the thread; it is never sent.
 func (db *DB) AddNote(ctx context.Context, n conversations.Note) (conversations.Message, error) {
 	var out conversations.Message
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		conv, err := db.lockForAction(ctx, tx, n.AccountID, n.ConversationID)
 		if err != nil {
 			return err
@@ -285,7 +283,7 @@ WHERE account_id = ? AND conversation_id = ? AND ` + cond + ` ORDER BY id LIMIT 
 // each conversation is woken, and logged, once.
 func (db *DB) WakeSnoozed(ctx context.Context, now time.Time) ([]conversations.Conversation, error) {
 	var out []conversations.Conversation
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var woken []struct {
 			ID        int64 `db:"id"`
 			AccountID int64 `db:"account_id"`

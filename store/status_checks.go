@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
@@ -13,7 +11,7 @@ import (
 
 // scheduleStatusCheck books a lookup at the carrier of a text it accepted
 // at, should no final status come first (campaigns.FirstStatusCheck).
-func scheduleStatusCheck(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, at time.Time) error {
+func scheduleStatusCheck(ctx context.Context, tx *Tx, msgID parley.ID, at time.Time) error {
 	const q = `INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
 SELECT id, ?, 0, ? FROM messages WHERE id = ? AND status IN ('sending', 'sent')
 ON CONFLICT (message_id) DO NOTHING`
@@ -22,7 +20,7 @@ ON CONFLICT (message_id) DO NOTHING`
 }
 
 // settleStatusCheck forgets a text's lookup once its status is final.
-func settleStatusCheck(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, status conversations.MessageStatus) error {
+func settleStatusCheck(ctx context.Context, tx *Tx, msgID parley.ID, status conversations.MessageStatus) error {
 	if status.Rank() < conversations.MessageDelivered.Rank() {
 		return nil
 	}
@@ -41,7 +39,7 @@ func (db *DB) ClaimStatusChecks(ctx context.Context, now time.Time, lease time.D
 FROM status_checks s JOIN messages m ON m.id = s.message_id JOIN channels c ON c.id = m.channel_id
 WHERE s.message_id IN (?) ORDER BY s.message_id`
 	var out []campaigns.StatusCheck
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var ids []int64
 		if err := tx.SelectContext(ctx, &ids, tx.Rebind(pick), ms(now), limit); err != nil || len(ids) == 0 {
 			return err
@@ -77,7 +75,7 @@ WHERE s.message_id IN (?) ORDER BY s.message_id`
 
 // optOutRecipient records that the recipient of message msgID opted out
 // at the carrier, which failed the text with code.
-func optOutRecipient(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, code int, at time.Time) error {
+func optOutRecipient(ctx context.Context, tx *Tx, msgID parley.ID, code int, at time.Time) error {
 	var to struct {
 		AccountID int64  `db:"account_id"`
 		Phone     string `db:"contact_phone"`
@@ -93,7 +91,7 @@ func optOutRecipient(ctx context.Context, tx *sqlx.Tx, msgID parley.ID, code int
 // said, as a status callback would, and books the next lookup at next, or
 // none when next is zero or the status is final.
 func (db *DB) RecordStatusCheck(ctx context.Context, c campaigns.StatusCheck, s campaigns.CarrierStatus, next time.Time, at time.Time) error {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		// Serialised with the text's status callbacks, as they are with
 		// each other.
 		if err := db.dialect.lockCarrierID(ctx, tx, c.CarrierMessageID); err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // statement is a write and its arguments, built apart from running it so
@@ -21,7 +19,7 @@ type statement struct {
 // notifications). They run on one snapshot and none sees another's
 // changes, so none may read what another writes. SQLite takes no writes
 // inside WITH and runs them in turn.
-func execTogether(ctx context.Context, tx *sqlx.Tx, stmts ...statement) error {
+func execTogether(ctx context.Context, tx *Tx, stmts ...statement) error {
 	var todo []statement
 	for _, s := range stmts {
 		if s.query != "" {

@@ -40,7 +40,7 @@ VALUES (?, ?, ?, ?, ?, TRUE, TRUE, ?, ?) RETURNING ` + userColumns
 func (db *DB) CreateUser(ctx context.Context, accountID parley.ID, u conversations.NewUser, secret conversations.TokenSecret, at time.Time) (conversations.User, conversations.Token, error) {
 	var user conversations.User
 	var tok conversations.Token
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var err error
 		user, tok, err = createUser(ctx, tx, accountID, u, secret, at)
 		return err
@@ -51,7 +51,7 @@ func (db *DB) CreateUser(ctx context.Context, accountID parley.ID, u conversatio
 	return user, tok, err
 }
 
-func createUser(ctx context.Context, tx *sqlx.Tx, accountID parley.ID, u conversations.NewUser, secret conversations.TokenSecret, at time.Time) (conversations.User, conversations.Token, error) {
+func createUser(ctx context.Context, tx *Tx, accountID parley.ID, u conversations.NewUser, secret conversations.TokenSecret, at time.Time) (conversations.User, conversations.Token, error) {
 	var row userRow
 	if err := tx.GetContext(ctx, &row, tx.Rebind(insertUser), accountID, u.Email, u.Name, string(u.Role), u.ViewAllConversations, ms(at), ms(at)); err != nil {
 		return conversations.User{}, conversations.Token{}, err
@@ -75,7 +75,7 @@ func (db *DB) GetUser(ctx context.Context, accountID, userID parley.ID) (convers
 // assignment to commit and then releases that conversation too, or the
 // assignment waits and sees the user inactive. Taken before any
 // conversation lock, in the order deactivation takes them.
-func (db *DB) lockUser(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID) (conversations.User, error) {
+func (db *DB) lockUser(ctx context.Context, tx *Tx, accountID, userID parley.ID) (conversations.User, error) {
 	var row userRow
 	err := tx.GetContext(ctx, &row, tx.Rebind(selectUser+db.dialect.forShare()), accountID, userID)
 	return row.user(), translate(err)
@@ -107,7 +107,7 @@ WHERE account_id = ? AND id = ? RETURNING ` + userColumns
 // conversations back in the queue in the same transaction.
 func (db *DB) UpdateUser(ctx context.Context, accountID, userID parley.ID, p conversations.UserPatch, at time.Time) (conversations.User, error) {
 	var out userRow
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		// Locked first: an assignment to the user holds the row shared
 		// (lockUser), so none commits after releaseConversations ran.
 		var row userRow
@@ -159,7 +159,7 @@ const releaseBatch = 500
 // could come back to them (conversations.ReleasedOnDeactivation), each
 // with an event saying why. The waiting_since triggers queue the new and
 // open ones for auto-assignment.
-func releaseConversations(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID, at time.Time) error {
+func releaseConversations(ctx context.Context, tx *Tx, accountID, userID parley.ID, at time.Time) error {
 	// assignee_id is checked again outside the subquery: PostgreSQL
 	// re-checks only those conditions on a row a concurrent change held.
 	query, args, err := sqlx.In(`UPDATE conversations SET assignee_id = NULL, updated_at = ?
@@ -261,7 +261,7 @@ WHERE account_id = ? AND user_id = ? AND revoked_at IS NULL AND ` + cond + ` ORD
 // CreateToken creates another API token for a user of the account.
 func (db *DB) CreateToken(ctx context.Context, accountID, userID parley.ID, secret conversations.TokenSecret, at time.Time) (conversations.Token, error) {
 	var tok conversations.Token
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *Tx) error {
 		var exists int
 		if err := tx.GetContext(ctx, &exists, tx.Rebind(`SELECT 1 FROM users WHERE account_id = ? AND id = ?`), accountID, userID); err != nil {
 			return err
@@ -273,7 +273,7 @@ func (db *DB) CreateToken(ctx context.Context, accountID, userID parley.ID, secr
 	return tok, err
 }
 
-func createToken(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID, secret conversations.TokenSecret, at time.Time) (conversations.Token, error) {
+func createToken(ctx context.Context, tx *Tx, accountID, userID parley.ID, secret conversations.TokenSecret, at time.Time) (conversations.Token, error) {
 	const q = `INSERT INTO api_tokens (account_id, user_id, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`
 	var id int64
 	if err := tx.GetContext(ctx, &id, tx.Rebind(q), accountID, userID, secret.Prefix, secret.Hash, ms(at)); err != nil {
@@ -285,7 +285,7 @@ func createToken(ctx context.Context, tx *sqlx.Tx, accountID, userID parley.ID, 
 // RevokeToken revokes a token of by's account that by manages; ENOTFOUND
 // for another's, as for one that does not exist.
 func (db *DB) RevokeToken(ctx context.Context, by conversations.User, tokenID parley.ID, at time.Time) error {
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+	return db.inTx(ctx, func(tx *Tx) error {
 		var owner int64
 		if err := tx.GetContext(ctx, &owner, tx.Rebind(`SELECT user_id FROM api_tokens WHERE account_id = ? AND id = ?`), by.AccountID, tokenID); err != nil {
 			return err
@@ -303,7 +303,7 @@ func (db *DB) RevokeToken(ctx context.Context, by conversations.User, tokenID pa
 // admin: nobody could manage the account afterwards. The account row is
 // locked so that two admins demoting each other at once cannot both
 // succeed.
-func keepAnAdmin(ctx context.Context, tx *sqlx.Tx, d dialect, accountID, userID parley.ID) error {
+func keepAnAdmin(ctx context.Context, tx *Tx, d dialect, accountID, userID parley.ID) error {
 	var id int64
 	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM accounts WHERE id = ?`+d.forUpdate()), accountID); err != nil {
 		return err

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/events"
+)
+
+// Tx is a write transaction. Besides the SQL transaction it carries the
+// events its changes make: they are written last, just before the commit,
+// and announced once it succeeded (the way wtf's store publishes events
+// from inside its transactions), so nothing is announced that did not
+// commit.
+type Tx struct {
+	*sqlx.Tx
+	pending []events.Event
+}
+
+// record adds an event to those the transaction writes. The position is
+// given at commit. A conversation changed several ways in one transaction
+// makes one conversation.updated (or only its conversation.created).
+func (tx *Tx) record(e events.Event) {
+	if e.Type == events.ConversationUpdated {
+		for i := range tx.pending {
+			p := &tx.pending[i]
+			if p.ConversationID == e.ConversationID && p.AccountID == e.AccountID &&
+				(p.Type == events.ConversationCreated || p.Type == events.ConversationUpdated) {
+				if p.Type == events.ConversationUpdated {
+					p.Data = appendChanges(p.Data, e.Data)
+				}
+				return
+			}
+		}
+	}
+	tx.pending = append(tx.pending, e)
+}
+
+// appendChanges merges two conversation.updated payloads ({"changes":[…]}).
+func appendChanges(a, b json.RawMessage) json.RawMessage {
+	var x, y struct {
+		Changes []json.RawMessage `json:"changes"`
+	}
+	_ = json.Unmarshal(a, &x)
+	_ = json.Unmarshal(b, &y)
+	out, _ := json.Marshal(map[string]any{"changes": append(x.Changes, y.Changes...)})
+	return out
+}
+
+// eventsChannel is the PostgreSQL notification channel of the log. A
+// payload is "account:first:last", positions only.
+const eventsChannel = "parley_events"
+
+// writeEvents writes the pending events, account by account in id order
+// (two transactions writing to the same accounts take their heads in the
+// same order), and returns what to announce after the commit.
+//
+// Each account's head row is locked from here to the commit: the next
+// transaction of the account waits for it, so positions commit in order
+// and a reader that saw position n has seen every position before it. It
+// is taken last so that it is held for as short a time as possible.
+func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
+	if len(tx.pending) == 0 {
+		return nil, nil
+	}
+	byAccount := map[parley.ID][]events.Event{}
+	var accounts []parley.ID
+	for _, e := range tx.pending {
+		if _, ok := byAccount[e.AccountID]; !ok {
+			accounts = append(accounts, e.AccountID)
+		}
+		byAccount[e.AccountID] = append(byAccount[e.AccountID], e)
+	}
+	slices.Sort(accounts)
+	anns := make([]events.Announcement, 0, len(accounts))
+	for _, acc := range accounts {
+		ann, err := tx.appendToLog(ctx, acc, byAccount[acc])
+		if err != nil {
+			return nil, err
+		}
+		anns = append(anns, ann)
+	}
+	tx.pending = nil
+	return anns, nil
+}
+
+// appendToLog writes one account's events, the webhook deliveries they
+// make, and on PostgreSQL the notification other instances read them by.
+func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events.Event) (events.Announcement, error) {
+	var last int64
+	if err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO event_heads (account_id, seq) VALUES (?, ?)
+ON CONFLICT (account_id) DO UPDATE SET seq = event_heads.seq + excluded.seq RETURNING seq`), accountID, len(evs)).Scan(&last); err != nil {
+		return events.Announcement{}, err
+	}
+	ann := events.Announcement{AccountID: accountID, First: last - int64(len(evs)) + 1, Last: last}
+	args := make([]any, 0, 9*len(evs))
+	for i, e := range evs {
+		data := e.Data
+		if len(data) == 0 {
+			data = json.RawMessage(`{}`)
+		}
+		args = append(args, accountID, ann.First+int64(i), string(e.Type), nullID(e.ConversationID), nullID(e.SubjectID),
+			e.ActorType, e.ActorID, string(data), ms(e.At))
+	}
+	q := valuesRows(`INSERT INTO events (account_id, seq, type, conversation_id, subject_id, actor_type, actor_id, data, created_at) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(evs))
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+		return ann, err
+	}
+	now := ms(evs[len(evs)-1].At)
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO webhook_deliveries (account_id, endpoint_id, event_seq, event_type, next_attempt_at, created_at)
+SELECT e.account_id, s.endpoint_id, e.seq, e.type, ?, ?
+FROM events e
+JOIN webhook_subscriptions s ON s.account_id = e.account_id AND s.type = e.type
+JOIN webhook_endpoints ep ON ep.id = s.endpoint_id AND ep.disabled_at IS NULL
+WHERE e.account_id = ? AND e.seq BETWEEN ? AND ?`), now, now, accountID, ann.First, ann.Last); err != nil {
+		return ann, err
+	}
+	if dialectOf(tx).manyInstances() {
+		payload := strconv.FormatInt(int64(accountID), 10) + ":" + strconv.FormatInt(ann.First, 10) + ":" + strconv.FormatInt(ann.Last, 10)
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, eventsChannel, payload); err != nil {
+			return ann, err
+		}
+	}
+	return ann, nil
+}
+
+// parseAnnouncement reads an eventsChannel payload.
+func parseAnnouncement(payload string) (events.Announcement, error) {
+	parts := strings.Split(payload, ":")
+	if len(parts) != 3 {
+		return events.Announcement{}, fmt.Errorf("event announcement %q", payload)
+	}
+	var n [3]int64
+	for i, p := range parts {
+		v, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return events.Announcement{}, fmt.Errorf("event announcement %q", payload)
+		}
+		n[i] = v
+	}
+	return events.Announcement{AccountID: parley.ID(n[0]), First: n[1], Last: n[2]}, nil
+}
+
+// nullID stores the zero id as NULL.
+func nullID(id parley.ID) any {
+	if id == 0 {
+		return nil
+	}
+	return int64(id)
+}
