@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/gateway"
 	"github.com/parleyhq/parley/gateway/metrics"
 	"github.com/parleyhq/parley/gateway/twilio"
@@ -37,6 +38,8 @@ type Main struct {
 	Dispatcher *campaigns.Dispatcher
 	Assigner   *routing.Assigner
 	Metrics    *metrics.Metrics
+	// Hub reads the event log and drives the effects and streams.
+	Hub *events.Hub
 
 	scheduler *cron.Cron
 
@@ -113,6 +116,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Assigner.Assign(res.Conversation.AccountID, res.Conversation.ID)
 		}
 	}}
+	m.Hub = &events.Hub{Log: m.DB, Logger: m.Log.With().Str("component", "events").Logger()}
+	m.DB.AnnounceTo(m.Hub)
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
 		Routing: m.DB, AutoAssign: m.Assigner, Quick: m.DB, Campaigns: m.DB, Carrier: sender,
@@ -131,6 +136,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
+	m.goBackground(func() { m.Hub.Run(bgCtx) })
 	m.goBackground(func() { _ = m.Dispatcher.Run(bgCtx) })
 	m.goBackground(func() { m.Assigner.Run(bgCtx) })
 	// Texts whose receipts never came are looked up at the carrier.
