@@ -19,8 +19,12 @@ type heard struct {
 	anns []events.Announcement
 }
 
-func (h *heard) Announced(a events.Announcement) { h.mu.Lock(); h.anns = append(h.anns, a); h.mu.Unlock() }
-func (h *heard) CatchUp()                        {}
+func (h *heard) Announced(a events.Announcement) {
+	h.mu.Lock()
+	h.anns = append(h.anns, a)
+	h.mu.Unlock()
+}
+func (h *heard) CatchUp() {}
 
 func (h *heard) last(acc parley.ID) int64 {
 	h.mu.Lock()
