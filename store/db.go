@@ -244,6 +244,10 @@ func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 // itself (the load tool's raw ceiling). Application code uses the methods.
 func (db *DB) SQL() *sqlx.DB { return db.db }
 
+// PoolStats are the connection pool's figures (open, in use, idle, waits),
+// for metrics.
+func (db *DB) PoolStats() sql.DBStats { return db.db.Stats() }
+
 // inTx runs fn in a transaction, committing when it returns nil. The
 // events fn recorded are written last and announced after the commit.
 func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
