@@ -61,9 +61,9 @@ type feed struct {
 	ring      []Event
 	// carried are events handed over with their announcements, by
 	// position, until read.
-	carried   map[int64]Event
-	fresh     bool // not read yet
-	subs      map[*Subscription]struct{}
+	carried map[int64]Event
+	fresh   bool // not read yet
+	subs    map[*Subscription]struct{}
 }
 
 func (h *Hub) init() {

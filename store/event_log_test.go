@@ -229,7 +229,7 @@ func TestEventsQueueWebhookDeliveries(t *testing.T) {
 		}
 		messages := endpoint(a.account.ID, false, "message.created")
 		both := endpoint(a.account.ID, false, "message.created", "conversation.created")
-		endpoint(a.account.ID, true, "message.created") // disabled
+		endpoint(a.account.ID, true, "message.created")  // disabled
 		endpoint(b.account.ID, false, "message.created") // another account's
 
 		a.receive(t, text{from: "+14155551234", body: "hello"})
