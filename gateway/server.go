@@ -18,6 +18,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
 	"github.com/parleyhq/parley/routing"
 )
@@ -44,6 +45,16 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// OutboxChanged wakes the dispatcher after a text was queued.
 	OutboxChanged func()
+	// Events is the instance's event hub, which /v1/stream follows, and
+	// Renderer renders what it sends (NewRenderer).
+	Events   *events.Hub
+	Renderer events.Renderer
+	// StreamHeartbeat is how often an idle stream sends a comment line
+	// (DefaultStreamHeartbeat when zero).
+	StreamHeartbeat time.Duration
+	// Closing is closed when the server begins to shut down: streams end
+	// then, so that shutting down does not wait for them.
+	Closing <-chan struct{}
 	// Metrics is told of every request; MetricsHandler serves /metrics.
 	Metrics        Metrics
 	MetricsHandler http.Handler

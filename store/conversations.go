@@ -347,3 +347,14 @@ func (db *DB) ListMessages(ctx context.Context, accountID, conversationID parley
 	}
 	return out, next, nil
 }
+
+// GetMessage reads one message or note of the account (an event's
+// subject); ENOTFOUND when there is none.
+func (db *DB) GetMessage(ctx context.Context, accountID, messageID parley.ID) (conversations.Message, error) {
+	var row messageRow
+	q := `SELECT ` + messageColumns + ` FROM messages WHERE account_id = ? AND id = ?`
+	if err := db.db.GetContext(ctx, &row, db.db.Rebind(q), accountID, messageID); err != nil {
+		return conversations.Message{}, translate(err)
+	}
+	return row.message()
+}

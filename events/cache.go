@@ -1,0 +1,63 @@
+package events
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/parleyhq/parley"
+)
+
+// renderTimeout bounds one rendering: it runs on behalf of every stream
+// waiting for it, so no single stream's context may cancel it.
+const renderTimeout = 10 * time.Second
+
+type renderKey struct {
+	account parley.ID
+	seq     int64
+}
+
+// cachedRenderer renders each event once per instance however many
+// streams and deliveries send it: a thousand streams on one account make
+// one read of the subject per event, not a thousand.
+type cachedRenderer struct {
+	next   Renderer
+	recent *lru.Cache[renderKey, Rendered]
+	flight singleflight.Group
+}
+
+// Cached puts a cache of the size most recent renderings in front of r,
+// keyed by the event's account and position. Concurrent renderings of one
+// event share a single call of r. Errors are not kept: the next caller
+// tries again.
+func Cached(r Renderer, size int) Renderer {
+	recent, err := lru.New[renderKey, Rendered](size)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return &cachedRenderer{next: r, recent: recent}
+}
+
+func (c *cachedRenderer) Render(ctx context.Context, e Event) (Rendered, error) {
+	k := renderKey{e.AccountID, e.Seq}
+	if r, ok := c.recent.Get(k); ok {
+		return r, nil
+	}
+	v, err, _ := c.flight.Do(strconv.FormatInt(int64(e.AccountID), 10)+":"+strconv.FormatInt(e.Seq, 10), func() (any, error) {
+		if r, ok := c.recent.Get(k); ok {
+			return r, nil
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
+		defer cancel()
+		r, err := c.next.Render(ctx, e)
+		if err != nil {
+			return Rendered{}, err
+		}
+		c.recent.Add(k, r)
+		return r, nil
+	})
+	return v.(Rendered), err
+}

@@ -1,0 +1,76 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// slowRenderer counts its calls and takes a while, as a database read does.
+type slowRenderer struct {
+	calls atomic.Int64
+	fail  atomic.Bool
+}
+
+func (r *slowRenderer) Render(ctx context.Context, e Event) (Rendered, error) {
+	r.calls.Add(1)
+	time.Sleep(20 * time.Millisecond)
+	if err := ctx.Err(); err != nil {
+		return Rendered{}, err
+	}
+	if r.fail.Load() {
+		return Rendered{}, errors.New("database down")
+	}
+	return Rendered{Data: []byte(`{"seq":` + string(rune('0'+e.Seq)) + `}`)}, nil
+}
+
+func TestCachedRendersAnEventOnceForManyStreams(t *testing.T) {
+	inner := &slowRenderer{}
+	r := Cached(inner, 16)
+	e := Event{AccountID: 1, Seq: 3, Type: MessageCreated}
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := r.Render(context.Background(), e)
+			if err != nil || string(got.Data) != `{"seq":3}` {
+				t.Errorf("render = %s, %v", got.Data, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if _, err := r.Render(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if n := inner.calls.Load(); n != 1 {
+		t.Fatalf("201 renderings of one event read the subject %d times, want 1", n)
+	}
+	// The same position of another account is another event.
+	if _, err := r.Render(context.Background(), Event{AccountID: 2, Seq: 3}); err != nil || inner.calls.Load() != 2 {
+		t.Fatalf("another account's event: %v, %d calls", err, inner.calls.Load())
+	}
+}
+
+func TestCachedKeepsNoErrorAndOutlivesACancelledCaller(t *testing.T) {
+	inner := &slowRenderer{}
+	inner.fail.Store(true)
+	r := Cached(inner, 16)
+	e := Event{AccountID: 1, Seq: 4}
+	if _, err := r.Render(context.Background(), e); err == nil {
+		t.Fatal("the failure was not reported")
+	}
+	inner.fail.Store(false)
+	if got, err := r.Render(context.Background(), e); err != nil || len(got.Data) == 0 {
+		t.Fatalf("after the failure: %s, %v; want a fresh rendering", got.Data, err)
+	}
+	// A stream that went away while rendering does not fail the others.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := r.Render(ctx, Event{AccountID: 1, Seq: 5}); err != nil {
+		t.Fatalf("rendering for a gone caller: %v", err)
+	}
+}
