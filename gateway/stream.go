@@ -156,17 +156,20 @@ func mayStream(u conversations.User, r events.Rendered) bool {
 type stream struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
+	buf []byte
 	err error
 }
 
 // send writes what the instance has read after pos that u may see, and
-// returns the position it reached.
+// returns the position it reached. The events at hand go out together,
+// flushed at once: none waits for a later one.
 func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.Subscription, u conversations.User, pos int64) (int64, error) {
 	for {
 		evs, err := sub.After(ctx, pos, streamBatch)
 		if err != nil || len(evs) == 0 {
 			return pos, err
 		}
+		s.extend()
 		// Positions have no gaps: a hole is what retention pruned while
 		// the client was reading behind it.
 		if evs[0].Seq != pos+1 {
@@ -190,32 +193,51 @@ func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.S
 	}
 }
 
-// event writes one event. Every write is given streamWriteWait from now.
+// event writes one event. A busy account's events go to every stream:
+// each is assembled in the stream's own buffer, with no allocation.
 func (s *stream) event(e events.Event, data []byte) {
-	s.write("id: " + strconv.FormatInt(e.Seq, 10) + "\nevent: " + string(e.Type) + "\ndata: " + string(data) + "\n\n")
-	// Each event goes out at once: a client waits for no batch.
-	_ = s.flush()
+	b := append(s.buf[:0], "id: "...)
+	b = strconv.AppendInt(b, e.Seq, 10)
+	b = append(append(b, "\nevent: "...), e.Type...)
+	b = append(append(b, "\ndata: "...), data...)
+	s.buf = append(b, "\n\n"...)
+	s.writeBytes(s.buf)
 }
 
 // reset tells the client that events it missed are gone: it refetches
 // what it shows, and resumes after pos. (An EventSource dispatches no
 // event without data, hence the empty object.)
 func (s *stream) reset(pos int64) {
+	s.extend()
 	s.write("id: " + strconv.FormatInt(pos, 10) + "\nevent: reset\ndata: {}\n\n")
 }
 
 // comment writes a comment line, which clients ignore.
-func (s *stream) comment(text string) { s.write(": " + text + "\n\n") }
+func (s *stream) comment(text string) {
+	s.extend()
+	s.write(": " + text + "\n\n")
+}
 
-func (s *stream) write(text string) {
+// extend gives the writes that follow streamWriteWait from now.
+func (s *stream) extend() {
 	if s.err != nil {
 		return
 	}
 	if err := s.rc.SetWriteDeadline(time.Now().Add(streamWriteWait)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		s.err = err
-		return
 	}
-	_, s.err = io.WriteString(s.w, text)
+}
+
+func (s *stream) write(text string) {
+	if s.err == nil {
+		_, s.err = io.WriteString(s.w, text)
+	}
+}
+
+func (s *stream) writeBytes(b []byte) {
+	if s.err == nil {
+		_, s.err = s.w.Write(b)
+	}
 }
 
 func (s *stream) flush() error {
