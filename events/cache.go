@@ -43,11 +43,15 @@ func Cached(r Renderer, size int) Renderer {
 
 func (c *cachedRenderer) Render(ctx context.Context, e Event) (Rendered, error) {
 	k := renderKey{e.AccountID, e.Seq}
-	if r, ok := c.recent.Get(k); ok {
+	// Peek, not Get: a hit takes a shared lock, not the exclusive one
+	// that moving the entry up would; every stream of a busy account asks
+	// for the same entries at once. Events are asked for in order, so the
+	// cache evicting the first added is as good as the least used.
+	if r, ok := c.recent.Peek(k); ok {
 		return r, nil
 	}
 	v, err, _ := c.flight.Do(strconv.FormatInt(int64(e.AccountID), 10)+":"+strconv.FormatInt(e.Seq, 10), func() (any, error) {
-		if r, ok := c.recent.Get(k); ok {
+		if r, ok := c.recent.Peek(k); ok {
 			return r, nil
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)

@@ -25,6 +25,10 @@ const DefaultStreamHeartbeat = 15 * time.Second
 // that reads is kept however long it stays.
 const streamWriteWait = 15 * time.Second
 
+// streamPace is the shortest time between two writes of events to a
+// stream while events keep coming.
+const streamPace = 25 * time.Millisecond
+
 // streamBatch is how many events a stream reads at a time when catching
 // up.
 const streamBatch = 200
@@ -75,6 +79,7 @@ func handleStream(d *Deps) apiFunc {
 		tick := time.NewTicker(heartbeat)
 		defer tick.Stop()
 		for {
+			sent := s.flushes
 			if pos, err = s.send(ctx, d.Renderer, sub, me, pos); err != nil {
 				// A write that failed is a client gone or too slow to read.
 				if s.err == nil && !isGone(ctx, err) {
@@ -82,8 +87,18 @@ func handleStream(d *Deps) apiFunc {
 				}
 				return nil
 			}
+			// While events keep coming, a stream writes at most once a
+			// streamPace: a write and a flush (a system call at each end)
+			// per commit for every stream would take the CPU the commits
+			// need. A lone event still goes out at once.
+			wait := sub.Wake()
+			var pace <-chan time.Time
+			if s.flushes > sent {
+				wait, pace = nil, time.After(streamPace)
+			}
 			select {
-			case <-sub.Wake():
+			case <-wait:
+			case <-pace:
 			case <-tick.C:
 				s.comment("heartbeat")
 				if s.flush() != nil {
@@ -158,6 +173,8 @@ type stream struct {
 	rc  *http.ResponseController
 	buf []byte
 	err error
+	// flushes counts the flushes that sent events.
+	flushes int
 }
 
 // send writes what the instance has read after pos that u may see, and
@@ -190,6 +207,7 @@ func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.S
 		if err := s.flush(); err != nil {
 			return pos, err
 		}
+		s.flushes++
 	}
 }
 
