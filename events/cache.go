@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -27,6 +28,24 @@ type cachedRenderer struct {
 	next   Renderer
 	recent *lru.Cache[renderKey, Rendered]
 	flight singleflight.Group
+	// ahead are the renderings Prefetch started and not finished; at
+	// most prefetchers of them read at once, so that prefetching never
+	// takes the database connections the writes need.
+	ahead       sync.Map // renderKey → struct{}
+	prefetchers chan struct{}
+}
+
+// prefetchers bounds the renderings Prefetch runs at once.
+const prefetchers = 4
+
+// Prefetcher renders events ahead of their use.
+type Prefetcher interface {
+	// Prefetch starts rendering, each in the background, those of evs
+	// that are neither rendered nor being rendered: a stream about to send
+	// a commit's worth of events waits for the slowest of them, not for
+	// each in turn (with every other stream of the account waiting with
+	// it).
+	Prefetch(evs []Event)
 }
 
 // Cached puts a cache of the size most recent renderings in front of r,
@@ -38,7 +57,28 @@ func Cached(r Renderer, size int) Renderer {
 	if err != nil {
 		panic(err) // only for a size below 1
 	}
-	return &cachedRenderer{next: r, recent: recent}
+	return &cachedRenderer{next: r, recent: recent, prefetchers: make(chan struct{}, prefetchers)}
+}
+
+func (c *cachedRenderer) Prefetch(evs []Event) {
+	for _, e := range evs {
+		k := renderKey{e.AccountID, e.Seq}
+		if !e.Type.Public() {
+			continue
+		}
+		if _, ok := c.recent.Peek(k); ok {
+			continue
+		}
+		if _, started := c.ahead.LoadOrStore(k, struct{}{}); started {
+			continue
+		}
+		go func() {
+			defer c.ahead.Delete(k)
+			c.prefetchers <- struct{}{}
+			defer func() { <-c.prefetchers }()
+			_, _ = c.Render(context.Background(), e) // a failure is met again by the stream
+		}()
+	}
 }
 
 func (c *cachedRenderer) Render(ctx context.Context, e Event) (Rendered, error) {

@@ -74,3 +74,28 @@ func TestCachedKeepsNoErrorAndOutlivesACancelledCaller(t *testing.T) {
 		t.Fatalf("rendering for a gone caller: %v", err)
 	}
 }
+
+func TestPrefetchRendersABatchTogether(t *testing.T) {
+	inner := &slowRenderer{} // 20 ms a rendering
+	r := Cached(inner, 64)
+	var batch []Event
+	for seq := int64(1); seq <= 20; seq++ {
+		batch = append(batch, Event{AccountID: 1, Seq: seq, Type: MessageCreated})
+	}
+	batch = append(batch, Event{AccountID: 1, Seq: 21, Type: UserUpdated}) // never sent: not rendered
+	start := time.Now()
+	r.(Prefetcher).Prefetch(batch)
+	r.(Prefetcher).Prefetch(batch) // a second stream with the same batch
+	for _, e := range batch[:20] {
+		if _, err := r.Render(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// In turn, 20 renderings take 400 ms; four at a time about 100.
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Errorf("a prefetched batch of 20 took %v to render", took)
+	}
+	if n := inner.calls.Load(); n != 20 {
+		t.Errorf("%d renderings, want one per public event (20)", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog/hlog"
@@ -25,9 +26,23 @@ const DefaultStreamHeartbeat = 15 * time.Second
 // that reads is kept however long it stays.
 const streamWriteWait = 15 * time.Second
 
-// streamPace is the shortest time between two writes of events to a
-// stream while events keep coming.
-const streamPace = 25 * time.Millisecond
+// While events keep coming, a stream writes at most once a pace: a write
+// and a flush (a system call at each end) per commit for every stream
+// would take the CPU the commits need. The pace grows with the streams
+// open on the instance, so that all of them together flush about
+// 1/streamPacePerStream times a second (10,000: the write system calls
+// of a thousand streams measured at two thirds of a core, docs/
+// PERFORMANCE.md), up to streamPaceMax; a handful of streams are paced
+// by less than a millisecond. A lone event always goes out at once.
+const (
+	streamPacePerStream = 100 * time.Microsecond
+	streamPaceMax       = 100 * time.Millisecond
+)
+
+// streamPace is the pace of each of n open streams.
+func streamPace(n int64) time.Duration {
+	return min(streamPaceMax, time.Duration(n)*streamPacePerStream)
+}
 
 // streamBatch is how many events a stream reads at a time when catching
 // up.
@@ -39,6 +54,7 @@ const streamBatch = 200
 // memory when recent and from the log otherwise, so a slow client never
 // holds the hub up: it catches up at its own pace.
 func handleStream(d *Deps) apiFunc {
+	var open atomic.Int64 // streams open on this handler
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if d.Events == nil || d.Renderer == nil {
 			return parley.Errorf(parley.ENOTFOUND, "live updates are not served by this instance")
@@ -54,6 +70,8 @@ func handleStream(d *Deps) apiFunc {
 			return err
 		}
 		defer sub.Close()
+		open.Add(1)
+		defer open.Add(-1)
 		oldest, head, err := d.Events.Log.EventBounds(ctx, me.AccountID)
 		if err != nil {
 			return err
@@ -87,14 +105,11 @@ func handleStream(d *Deps) apiFunc {
 				}
 				return nil
 			}
-			// While events keep coming, a stream writes at most once a
-			// streamPace: a write and a flush (a system call at each end)
-			// per commit for every stream would take the CPU the commits
-			// need. A lone event still goes out at once.
+			// Events just went out: the next wait for more is paced.
 			wait := sub.Wake()
 			var pace <-chan time.Time
 			if s.flushes > sent {
-				wait, pace = nil, time.After(streamPace)
+				wait, pace = nil, time.After(streamPace(open.Load()))
 			}
 			select {
 			case <-wait:
@@ -192,6 +207,10 @@ func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.S
 		if evs[0].Seq != pos+1 {
 			s.reset(evs[0].Seq - 1)
 		}
+		if p, ok := render.(events.Prefetcher); ok {
+			p.Prefetch(evs)
+		}
+		s.buf = s.buf[:0]
 		for _, e := range evs {
 			if e.Type.Public() {
 				rd, err := render.Render(ctx, e)
@@ -199,11 +218,14 @@ func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.S
 					return pos, err
 				}
 				if mayStream(u, rd) {
-					s.event(e, rd.Data)
+					s.appendEvent(e, rd.Data)
 				}
 			}
 			pos = e.Seq
 		}
+		// One write for the batch: written event by event, a batch
+		// larger than the response's buffer goes out in many system calls.
+		s.writeBytes(s.buf)
 		if err := s.flush(); err != nil {
 			return pos, err
 		}
@@ -211,15 +233,15 @@ func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.S
 	}
 }
 
-// event writes one event. A busy account's events go to every stream:
-// each is assembled in the stream's own buffer, with no allocation.
-func (s *stream) event(e events.Event, data []byte) {
-	b := append(s.buf[:0], "id: "...)
+// appendEvent adds one event to the batch in the stream's buffer. A busy
+// account's events go to every stream: the buffer is reused, so they
+// are formatted with no allocation.
+func (s *stream) appendEvent(e events.Event, data []byte) {
+	b := append(s.buf, "id: "...)
 	b = strconv.AppendInt(b, e.Seq, 10)
 	b = append(append(b, "\nevent: "...), e.Type...)
 	b = append(append(b, "\ndata: "...), data...)
 	s.buf = append(b, "\n\n"...)
-	s.writeBytes(s.buf)
 }
 
 // reset tells the client that events it missed are gone: it refetches
@@ -253,7 +275,7 @@ func (s *stream) write(text string) {
 }
 
 func (s *stream) writeBytes(b []byte) {
-	if s.err == nil {
+	if s.err == nil && len(b) > 0 {
 		_, s.err = s.w.Write(b)
 	}
 }
