@@ -96,7 +96,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ` + campaignColumns
 // GetCampaign returns a campaign with its live counts.
 func (db *DB) GetCampaign(ctx context.Context, accountID, id parley.ID) (campaigns.Campaign, error) {
 	var row campaignRow
-	if err := db.db.GetContext(ctx, &row, db.db.Rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE account_id = ? AND id = ?`), accountID, id); err != nil {
+	if err := db.db.GetContext(ctx, &row, db.rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE account_id = ? AND id = ?`), accountID, id); err != nil {
 		return campaigns.Campaign{}, translate(err)
 	}
 	c, err := row.campaign()
@@ -154,7 +154,7 @@ func (db *DB) ListCampaigns(ctx context.Context, accountID parley.ID, parent *pa
 		where, args = where+" AND id < ?", append(args, key[0])
 	}
 	var rows []campaignRow
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE `+where+` ORDER BY id DESC LIMIT ?`),
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE `+where+` ORDER BY id DESC LIMIT ?`),
 		append(args, page.Limit+1)...); err != nil {
 		return nil, "", translate(err)
 	}
@@ -267,7 +267,7 @@ WHERE m.campaign_id = ? AND o.state = 'queued'`), id); err != nil || len(msgIDs)
 // (pending, skipped_opted_out, cancelled, or a message status).
 func (db *DB) ListRecipients(ctx context.Context, accountID, campaignID parley.ID, status string, page parley.Page) ([]campaigns.CampaignRecipient, string, error) {
 	var one int
-	if err := db.db.GetContext(ctx, &one, db.db.Rebind(`SELECT 1 FROM campaigns WHERE account_id = ? AND id = ?`), accountID, campaignID); err != nil {
+	if err := db.db.GetContext(ctx, &one, db.rebind(`SELECT 1 FROM campaigns WHERE account_id = ? AND id = ?`), accountID, campaignID); err != nil {
 		return nil, "", translate(err)
 	}
 	cond, args, limit, err := idPage(page, "r.id")
@@ -292,7 +292,7 @@ WHERE r.campaign_id = ? AND ` + cond
 		ConversationID *int64 `db:"conversation_id"`
 		UpdatedAt      int64  `db:"updated_at"`
 	}
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q+` ORDER BY r.id LIMIT ?`), append(qargs, limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q+` ORDER BY r.id LIMIT ?`), append(qargs, limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	next := ""
@@ -314,7 +314,7 @@ func (db *DB) AdvanceCampaigns(ctx context.Context, now time.Time, tick time.Dur
 		return 0, fmt.Errorf("starting recurring runs: %w", err)
 	}
 	var due []int64
-	if err := db.db.SelectContext(ctx, &due, db.db.Rebind(`SELECT id FROM campaigns
+	if err := db.db.SelectContext(ctx, &due, db.rebind(`SELECT id FROM campaigns
 WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? AND schedule = '' ORDER BY next_batch_at, id LIMIT 100`), ms(now)); err != nil {
 		return 0, translate(err)
 	}
@@ -335,7 +335,7 @@ WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? AND schedule = '
 // instance ran starts one run, not one per missed fire.
 func (db *DB) startDueRuns(ctx context.Context, now time.Time) error {
 	var due []int64
-	if err := db.db.SelectContext(ctx, &due, db.db.Rebind(`SELECT id FROM campaigns
+	if err := db.db.SelectContext(ctx, &due, db.rebind(`SELECT id FROM campaigns
 WHERE status = 'scheduled' AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at, id LIMIT 100`), ms(now)); err != nil {
 		return translate(err)
 	}
@@ -405,15 +405,11 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		if queued, err = queueRecipients(ctx, tx, c, n, now, tick*time.Duration(due), stop); err != nil {
 			return err
 		}
-		status := c.Status
-		if row.ExpandStage == stageExpanded && queued == 0 {
-			done, err := campaignDone(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			if done {
-				status = campaigns.StatusCompleted
-			}
+		status, err := campaigns.TickStatus(row.ExpandStage == stageExpanded, queued, func() (bool, error) {
+			return campaignLeft(ctx, tx, id)
+		})
+		if err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, next_batch_at = ?, updated_at = ? WHERE id = ?`),
 			string(status), ms(campaigns.NextBatch(row.lastBatchDue(), due, now, tick)), ms(now), id)
@@ -438,14 +434,14 @@ WHERE m.campaign_id = ? AND o.available_at <= ?`), id, ms(now))
 	return n, err
 }
 
-// campaignDone reports whether every recipient of an expanded campaign
-// has been handled: none pending, and none of its texts still in the
-// outbox (the outbox holds only texts not yet sent, so the scan is short).
-func campaignDone(ctx context.Context, tx *Tx, id parley.ID) (bool, error) {
+// campaignLeft reports whether a campaign has recipients pending or
+// texts still in the outbox (which holds only texts not yet sent, so the
+// scan is short).
+func campaignLeft(ctx context.Context, tx *Tx, id parley.ID) (bool, error) {
 	var left []int
 	err := tx.SelectContext(ctx, &left, tx.Rebind(`SELECT 1 FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'
 UNION ALL SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.campaign_id = ? LIMIT 1`), id, id)
-	return len(left) == 0, err
+	return len(left) > 0, err
 }
 
 // lockDueCampaign reads a campaign whose batch is due under a lock that

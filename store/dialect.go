@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/events"
 )
 
 // dialect is what differs between SQLite and PostgreSQL. Queries are
@@ -62,14 +64,15 @@ type dialectSQL interface {
 	// conversation (alias conversations, the text's body v.body) sets in
 	// the conversation's search document; "" where triggers keep it.
 	inboundSearchSet() string
-	// searchDocuments says whether conversations carry their own search
-	// document (search_tsv and the words of search_words).
-	searchDocuments() bool
 	// plansSearch says whether conversation searches are planned from word
 	// statistics and the recent index (search.go, recent_search.go)
 	// rather than run as one plain query.
 	plansSearch() bool
 
+	// appendEvents writes an account's events after its head (taken
+	// and held to the commit), with the webhook deliveries they make, and
+	// returns the new head (tx.go).
+	appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, evs []events.Event) (int64, error)
 	// manyInstances says whether other instances may share the database:
 	// they are told of route changes and new events by NOTIFY.
 	manyInstances() bool
@@ -85,15 +88,6 @@ type dialectSQL interface {
 	// deadlockVictim reports a transaction aborted only so that another could
 	// go on (a deadlock's victim): it may simply be run again.
 	deadlockVictim(err error) bool
-
-	// Tooling: query plans and bulk loads.
-
-	// explainPlan is the prefix that makes a query show its plan, and the
-	// column of the plan's rows that describes each step.
-	explainPlan() (prefix string, detail int)
-	// moveIDsPast makes the tables' next generated ids follow the rows
-	// inserted with explicit ids.
-	moveIDsPast(ctx context.Context, db *sqlx.DB, tables []string) error
 }
 
 var (

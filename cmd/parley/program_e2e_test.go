@@ -38,6 +38,7 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 		"PARLEY_ADDR": "127.0.0.1:9999", "PARLEY_DATABASE_URL": "sqlite://x.db", "PARLEY_PUBLIC_URL": "https://p.example.com/",
 		"PARLEY_BOOTSTRAP_TOKEN": "tok", "PARLEY_LOG_LEVEL": "warn", "PARLEY_LOG_FORMAT": "json", "PARLEY_TWILIO_API_URL": "http://127.0.0.1:1",
 		"PARLEY_OUTBOX_LEASE": "30s", "PARLEY_SHUTDOWN_DRAIN": "2s", "PARLEY_STATUS_CHECKS_PER_SECOND": "3",
+		"PARLEY_EVENT_RETENTION": "36h",
 	}
 	cfg, err := parseConfig("serve", nil, getenvFrom(vars), io.Discard, io.Discard, nil)
 	if err != nil {
@@ -46,7 +47,7 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 	want := Config{Addr: "127.0.0.1:9999", DatabaseURL: "sqlite://x.db", PublicURL: "https://p.example.com", BootstrapToken: "tok",
 		LogLevel: "warn", LogFormat: "json", TwilioAPIURL: "http://127.0.0.1:1", TokenFile: "parley-admin.token",
 		OutboxLease: "30s", lease: 30 * time.Second, ShutdownDrain: "2s", drain: 2 * time.Second,
-		StatusChecksPerSecond: "3", statusChecks: 3}
+		StatusChecksPerSecond: "3", statusChecks: 3, EventRetention: "36h", retention: 36 * time.Hour}
 	if cfg != want {
 		t.Errorf("from environment:\n got %+v\nwant %+v", cfg, want)
 	}
@@ -65,6 +66,11 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 	for _, bad := range []string{"-1", "1.5", "many", "1000"} {
 		if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_STATUS_CHECKS_PER_SECOND": bad}), io.Discard, io.Discard, nil); err == nil {
 			t.Errorf("%q status checks a second was accepted", bad)
+		}
+	}
+	for _, bad := range []string{"1h", "23h59m", "forever"} {
+		if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_EVENT_RETENTION": bad}), io.Discard, io.Discard, nil); err == nil {
+			t.Errorf("an event retention of %q was accepted", bad)
 		}
 	}
 }
@@ -127,7 +133,7 @@ func TestRefusesASchemaNewerThanItKnows(t *testing.T) {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, 1)`); err != nil {
+	if _, err := rawSQL(t, dbURL).ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, 1)`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
