@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
@@ -16,6 +17,10 @@ type SubjectStore interface {
 	GetConversation(ctx context.Context, accountID, conversationID parley.ID) (conversations.Conversation, error)
 	// GetMessage reads a message or a note.
 	GetMessage(ctx context.Context, accountID, messageID parley.ID) (conversations.Message, error)
+	// GetMessages and GetConversations read many by id, leaving out
+	// those they do not find.
+	GetMessages(ctx context.Context, accountID parley.ID, ids []parley.ID) ([]conversations.Message, error)
+	GetConversations(ctx context.Context, accountID parley.ID, ids []parley.ID) ([]conversations.Conversation, error)
 	// GetNotification reads a notification, whoever it is for.
 	GetNotification(ctx context.Context, accountID, notificationID parley.ID) (conversations.Notification, error)
 	GetCampaign(ctx context.Context, accountID, campaignID parley.ID) (campaigns.Campaign, error)
@@ -66,8 +71,7 @@ func (r renderer) conversation(ctx context.Context, accountID, id parley.ID) (ev
 	if err != nil {
 		return events.Rendered{}, err
 	}
-	data, err := json.Marshal(toConversationJSON(c))
-	return events.Rendered{Data: data, InConversation: true, Assignee: c.AssigneeID}, err
+	return conversationRendering(map[parley.ID]conversations.Conversation{id: c}, id)
 }
 
 // message renders a message or a note; who may see it is who may see its
@@ -81,8 +85,7 @@ func (r renderer) message(ctx context.Context, accountID, id parley.ID) (events.
 	if err != nil {
 		return events.Rendered{}, err
 	}
-	data, err := json.Marshal(toMessageJSON(m))
-	return events.Rendered{Data: data, InConversation: true, Assignee: c.AssigneeID}, err
+	return messageRendering(map[parley.ID]conversations.Message{id: m}, map[parley.ID]conversations.Conversation{c.ID: c}, id)
 }
 
 // campaign renders a campaign for everyone of the account: GET
@@ -104,4 +107,78 @@ func (r renderer) notification(ctx context.Context, accountID, id parley.ID) (ev
 	}
 	data, err := json.Marshal(toNotificationJSON(n))
 	return events.Rendered{Data: data, Recipient: &n.UserID}, err
+}
+
+// RenderAll renders a batch of one account's events (a commit's worth, as
+// a stream meets them) with one read of their messages and one of their
+// conversations, however many there are; other subjects one by one.
+func (r renderer) RenderAll(ctx context.Context, evs []events.Event) ([]events.Rendered, error) {
+	out := make([]events.Rendered, len(evs))
+	if len(evs) == 0 {
+		return out, nil
+	}
+	acc := evs[0].AccountID
+	var msgIDs, convIDs []parley.ID
+	for _, e := range evs {
+		if e.AccountID != acc {
+			return nil, fmt.Errorf("render: a batch of several accounts' events")
+		}
+		switch e.Type {
+		case events.ConversationCreated, events.ConversationUpdated:
+			convIDs = append(convIDs, e.SubjectID)
+		case events.MessageCreated, events.MessageUpdated, events.NoteCreated:
+			msgIDs = append(msgIDs, e.SubjectID)
+		}
+	}
+	msgs, err := r.store.GetMessages(ctx, acc, msgIDs)
+	if err != nil {
+		return nil, err
+	}
+	byMsg := make(map[parley.ID]conversations.Message, len(msgs))
+	for _, m := range msgs {
+		byMsg[m.ID] = m
+		convIDs = append(convIDs, m.ConversationID)
+	}
+	convs, err := r.store.GetConversations(ctx, acc, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	byConv := make(map[parley.ID]conversations.Conversation, len(convs))
+	for _, c := range convs {
+		byConv[c.ID] = c
+	}
+	for i, e := range evs {
+		var err error
+		switch e.Type {
+		case events.ConversationCreated, events.ConversationUpdated:
+			out[i], err = conversationRendering(byConv, e.SubjectID)
+		case events.MessageCreated, events.MessageUpdated, events.NoteCreated:
+			out[i], err = messageRendering(byMsg, byConv, e.SubjectID)
+		default:
+			out[i], err = r.Render(ctx, e)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func conversationRendering(byConv map[parley.ID]conversations.Conversation, id parley.ID) (events.Rendered, error) {
+	c, ok := byConv[id]
+	if !ok {
+		return events.Rendered{Gone: true}, nil
+	}
+	data, err := json.Marshal(toConversationJSON(c))
+	return events.Rendered{Data: data, InConversation: true, Assignee: c.AssigneeID}, err
+}
+
+func messageRendering(byMsg map[parley.ID]conversations.Message, byConv map[parley.ID]conversations.Conversation, id parley.ID) (events.Rendered, error) {
+	m, ok := byMsg[id]
+	c, found := byConv[m.ConversationID]
+	if !ok || !found {
+		return events.Rendered{Gone: true}, nil
+	}
+	data, err := json.Marshal(toMessageJSON(m))
+	return events.Rendered{Data: data, InConversation: true, Assignee: c.AssigneeID}, err
 }
