@@ -45,7 +45,7 @@ half_rate() {
 	fresh "$1"
 	echo "== closed loop on $1, to find half the ingest rate" >&2
 	rps=$(PARLEY_DATABASE_URL=$url bin/parley bench --mode closed --clients 16 --duration 8s --warmup 2s --ceiling=false 2>&1 |
-		tee /dev/stderr | grep '^{' | sed -E 's/.*"rps":([0-9.]+).*/\1/')
+		tee -a /dev/stderr | grep '^{' | sed -E 's/.*"rps":([0-9.]+).*/\1/')
 	half=$(awk -v r="$rps" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : h) }')
 }
 echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
