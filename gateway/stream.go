@@ -28,12 +28,12 @@ const streamWriteWait = 15 * time.Second
 
 // While events keep coming, a stream writes at most once a pace: a write
 // and a flush (a system call at each end) per commit for every stream
-// would take the CPU the commits need. The pace grows with the streams
-// open on the instance, so that all of them together flush about
-// 1/streamPacePerStream times a second (10,000: the write system calls
-// of a thousand streams measured at two thirds of a core, docs/
-// PERFORMANCE.md), up to streamPaceMax; a handful of streams are paced
-// by less than a millisecond. A lone event always goes out at once.
+// would take the CPU the commits need (with 1,000 streams, system calls
+// were the largest part of the profile: docs/PERFORMANCE.md). The pace
+// grows with the streams open on the instance, so that all of them
+// together flush about 1/streamPacePerStream (10,000) times a second, up
+// to streamPaceMax; a handful of streams are paced by less than a
+// millisecond. A lone event always goes out at once.
 const (
 	streamPacePerStream = 100 * time.Microsecond
 	streamPaceMax       = 100 * time.Millisecond
