@@ -95,6 +95,10 @@ func routes(d *Deps) http.Handler {
 	api("/campaigns/{id}/cancel", handleCampaignAction(d, campaigns.ActionCancel), http.MethodPost)
 	api("/notifications", handleListNotifications(d), http.MethodGet)
 	api("/notifications/{id}/read", handleReadNotification(d), http.MethodPost)
+	// Live updates. Browsers' EventSource cannot set headers: when the web
+	// inbox's session cookie exists, it authenticates this route as well
+	// (the seam is authenticate, which every /v1 route goes through).
+	api("/stream", handleStream(d), http.MethodGet)
 
 	api("/routing-tables", handleListRoutingTables(d), http.MethodGet)
 	api("/routing-tables", handleCreateRoutingTable(d), http.MethodPost)

@@ -18,6 +18,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
 	"github.com/parleyhq/parley/routing"
 )
@@ -40,6 +41,16 @@ type Deps struct {
 	PublicURL string
 	// Ready reports whether the service can take traffic (/readyz).
 	Ready func(ctx context.Context) error
+	// Events is the instance's event hub, which /v1/stream follows, and
+	// Renderer renders what it sends (NewRenderer).
+	Events   *events.Hub
+	Renderer events.Renderer
+	// StreamHeartbeat is how often an idle stream sends a comment line
+	// (DefaultStreamHeartbeat when zero).
+	StreamHeartbeat time.Duration
+	// Closing is closed when the server begins to shut down: streams end
+	// then, so that shutting down does not wait for them.
+	Closing <-chan struct{}
 	// Metrics is told of every request; MetricsHandler serves /metrics.
 	Metrics        Metrics
 	MetricsHandler http.Handler

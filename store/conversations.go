@@ -347,3 +347,61 @@ func (db *DB) ListMessages(ctx context.Context, accountID, conversationID parley
 	}
 	return out, next, nil
 }
+
+// GetMessages reads messages or notes of the account by id, in no
+// particular order; ids it does not find are left out (the subjects of a
+// batch of events).
+func (db *DB) GetMessages(ctx context.Context, accountID parley.ID, ids []parley.ID) ([]conversations.Message, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In(`SELECT `+messageColumns+` FROM messages WHERE account_id = ? AND id IN (?)`, accountID, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []messageRow
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]conversations.Message, 0, len(rows))
+	for _, r := range rows {
+		m, err := r.message()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// GetConversations reads conversations of the account by id, in no
+// particular order; ids it does not find are left out.
+func (db *DB) GetConversations(ctx context.Context, accountID parley.ID, ids []parley.ID) ([]conversations.Conversation, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In(selectConversation+` WHERE cv.account_id = ? AND cv.id IN (?)`, accountID, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []conversationRow
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]conversations.Conversation, len(rows))
+	for i, r := range rows {
+		out[i] = r.conversation()
+	}
+	return out, nil
+}
+
+// GetMessage reads one message or note of the account (an event's
+// subject); ENOTFOUND when there is none.
+func (db *DB) GetMessage(ctx context.Context, accountID, messageID parley.ID) (conversations.Message, error) {
+	var row messageRow
+	q := `SELECT ` + messageColumns + ` FROM messages WHERE account_id = ? AND id = ?`
+	if err := db.db.GetContext(ctx, &row, db.db.Rebind(q), accountID, messageID); err != nil {
+		return conversations.Message{}, translate(err)
+	}
+	return row.message()
+}

@@ -90,6 +90,17 @@ func (db *DB) ListNotifications(ctx context.Context, accountID, userID parley.ID
 	return out, next, nil
 }
 
+// GetNotification reads one notification of the account (an event's
+// subject), whoever it is for; ENOTFOUND when there is none.
+func (db *DB) GetNotification(ctx context.Context, accountID, id parley.ID) (conversations.Notification, error) {
+	var row notificationRow
+	q := `SELECT ` + notificationColumns + ` FROM notifications WHERE account_id = ? AND id = ?`
+	if err := db.db.GetContext(ctx, &row, db.db.Rebind(q), accountID, id); err != nil {
+		return conversations.Notification{}, translate(err)
+	}
+	return row.notification(), nil
+}
+
 // MarkNotificationRead marks one of the user's notifications read; marking
 // it again keeps the first read time.
 func (db *DB) MarkNotificationRead(ctx context.Context, accountID, userID, id parley.ID, at time.Time) (conversations.Notification, error) {

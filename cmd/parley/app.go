@@ -40,6 +40,9 @@ type Main struct {
 	Metrics    *metrics.Metrics
 	// Hub reads the event log and drives the effects and streams.
 	Hub *events.Hub
+	// Renderer renders events as the API shows them, once per instance,
+	// for streams and outbound webhooks alike.
+	Renderer events.Renderer
 
 	scheduler *cron.Cron
 
@@ -113,22 +116,32 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Hub = &events.Hub{Log: m.DB, Logger: m.Log.With().Str("component", "events").Logger(),
 		Effects: []events.Effect{m.Dispatcher.React, m.Assigner.React}}
 	m.DB.AnnounceTo(m.Hub)
+	m.Renderer = gateway.NewRenderer(m.DB)
+	// Streams end as soon as shutdown begins: http.Server.Shutdown waits
+	// for active requests, and a stream never finishes on its own.
+	closing := make(chan struct{})
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
 		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Carrier: sender,
 		PublicURL: m.Config.PublicURL, Ready: m.ready,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
+		Events: m.Hub, Renderer: m.Renderer, StreamHeartbeat: m.Config.heartbeat, Closing: closing,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err
+	}
+	writeTimeout := 30 * time.Second
+	if m.Config.writeTimeout > 0 {
+		writeTimeout = m.Config.writeTimeout
 	}
 	m.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 	}
+	m.server.RegisterOnShutdown(func() { close(closing) })
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.goBackground(func() { m.Hub.Run(bgCtx) })

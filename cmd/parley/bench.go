@@ -41,6 +41,11 @@ type benchSpec struct {
 	// CPUProfile, when set, is where the measured phase's CPU profile of
 	// this process (bench clients and, without --target, Parley) goes.
 	CPUProfile string
+	// Streams is how many GET /v1/stream clients follow the bench
+	// account meanwhile; StreamSecond opens them on a second Parley on
+	// the same database (PostgreSQL), not the one texted.
+	Streams      int
+	StreamSecond bool
 }
 
 // benchMix weighs the kinds of webhook sent.
@@ -90,6 +95,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		fs.StringVar(&spec.Target, "target", "", "a running Parley's base URL on the same database (default: start one in this process)")
 		fs.StringVar(&spec.Public, "target-public-url", "", "the target's PARLEY_PUBLIC_URL, signed over (default: --target)")
 		fs.StringVar(&spec.CPUProfile, "cpuprofile", "", "write the webhook phase's CPU profile of this process to this file")
+		fs.IntVar(&spec.Streams, "streams", 0, "live streams (GET /v1/stream, as the account's admin) timing each inbound text from its arrival to the client")
+		fs.BoolVar(&spec.StreamSecond, "stream-second-instance", false, "open the streams on a second Parley in this process on the same PostgreSQL database")
 	})
 	if err != nil {
 		return err
@@ -100,8 +107,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if spec.Mode != "closed" && spec.Mode != "open" {
 		return fmt.Errorf("--mode: want closed or open, got %q", spec.Mode)
 	}
-	if spec.Clients < 1 || spec.Rate <= 0 || spec.Duration <= 0 {
-		return errors.New("--clients, --rate and --duration must be positive")
+	if spec.Clients < 1 || spec.Rate <= 0 || spec.Duration <= 0 || spec.Streams < 0 {
+		return errors.New("--clients, --rate and --duration must be positive, --streams not negative")
+	}
+	if spec.StreamSecond && (spec.Streams == 0 || spec.Target != "" || !strings.HasPrefix(cfg.DatabaseURL, "postgres")) {
+		return errors.New("--stream-second-instance needs --streams, PostgreSQL and no --target")
 	}
 	b, err := newBench(ctx, cfg, spec, stderr)
 	if err != nil {
@@ -128,6 +138,10 @@ type bench struct {
 	phones  *phoneBook
 	log     io.Writer
 	cleanup []func()
+	// token is the bench account admin's; streams are where the streams
+	// connect.
+	token   string
+	streams string
 }
 
 func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*bench, error) {
@@ -141,8 +155,10 @@ func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*
 	// Each run texts a number of its own, so runs on one database never
 	// meet each other's threads.
 	business := validNumber("628", time.Now().UnixMilli())
+	secret := conversations.NewTokenSecret()
+	b.token = secret.Secret
 	acc, _, err := db.CreateAccount(ctx, "Bench "+business, conversations.NewUser{Email: "bench" + business[1:] + "@bench.example",
-		Name: "Bench", Role: conversations.RoleAdmin}, conversations.NewTokenSecret(), time.Now())
+		Name: "Bench", Role: conversations.RoleAdmin}, secret, time.Now())
 	if err != nil {
 		b.close()
 		return nil, err
@@ -182,6 +198,15 @@ func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*
 		b.cleanup = append(b.cleanup, func() { b.parley.Close() })
 		target, public = "http://"+b.parley.Addr(), pcfg.PublicURL
 	}
+	b.streams = target
+	if spec.StreamSecond {
+		second, err := b.secondParley(ctx, cfg)
+		if err != nil {
+			b.close()
+			return nil, err
+		}
+		b.streams = second
+	}
 	if public == "" {
 		public = target
 	}
@@ -191,6 +216,20 @@ func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*
 	b.carrier = c
 	b.cleanup = append(b.cleanup, c.Close)
 	return b, nil
+}
+
+// secondParley starts another Parley in this process on the bench's
+// database, as a second instance would run, and returns its base URL.
+func (b *bench) secondParley(ctx context.Context, cfg Config) (string, error) {
+	pcfg := cfg
+	pcfg.Addr, pcfg.TwilioAPIURL, pcfg.LogLevel, pcfg.LogFormat = "127.0.0.1:0", b.fake.URL, "error", "json"
+	pcfg.TokenFile = filepath.Join(os.TempDir(), "parley-bench-second.token")
+	second := NewMain(pcfg, b.log)
+	if err := second.Run(ctx); err != nil {
+		return "", err
+	}
+	b.cleanup = append(b.cleanup, func() { second.Close() })
+	return "http://" + second.Addr(), nil
 }
 
 func (b *bench) close() {
@@ -218,6 +257,8 @@ type benchResult struct {
 	// TextsPerCommit is how many texts Parley's group commit wrote per
 	// transaction (in-process Parley on PostgreSQL only).
 	TextsPerCommit float64 `json:"texts_per_commit,omitempty"`
+	// Streams is what live streams measured meanwhile (--streams).
+	*streamResult `json:",omitempty"`
 }
 
 func (b *bench) run(ctx context.Context) (benchResult, error) {
@@ -227,8 +268,25 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	if err != nil {
 		return res, err
 	}
+	var streams *streamWatch
+	if b.spec.Streams > 0 {
+		fmt.Fprintf(b.log, "bench: opening %d streams on %s\n", b.spec.Streams, b.streams)
+		if streams, err = openStreams(ctx, b.streams, b.token, b.spec.Streams, b.log); err != nil {
+			return res, err
+		}
+		from := time.Now().Add(b.spec.Warmup)
+		streams.window(from, from.Add(b.spec.Duration))
+	}
 	batches0, texts0 := b.groupCommitStats()
 	hist, n, errs, took := b.phase(ctx, b.webhook)
+	if streams != nil {
+		instance := "same"
+		if b.spec.StreamSecond {
+			instance = "second"
+		}
+		r := streams.result(instance)
+		res.streamResult = &r
+	}
 	if batches, texts := b.groupCommitStats(); batches > batches0 {
 		res.TextsPerCommit = float64(texts-texts0) / float64(batches-batches0)
 	}
@@ -419,6 +477,9 @@ func (r benchResult) print(w io.Writer) {
 	}
 	if r.TextsPerCommit > 0 {
 		fmt.Fprintf(w, "group commit: %.1f texts per transaction\n", r.TextsPerCommit)
+	}
+	if r.streamResult != nil {
+		r.streamResult.print(w)
 	}
 	line, _ := json.Marshal(struct {
 		Kind string `json:"kind"`

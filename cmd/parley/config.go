@@ -51,6 +51,10 @@ type Config struct {
 
 	// clock replaces the wall clock in tests (snoozes, schedules).
 	clock parley.Clock
+	// heartbeat and writeTimeout replace the streams' heartbeat interval
+	// and the server's write timeout in tests.
+	heartbeat    time.Duration
+	writeTimeout time.Duration
 }
 
 // setting is one configuration variable.

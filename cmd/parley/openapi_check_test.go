@@ -43,6 +43,7 @@ var openAPI = sync.OnceValues(func() (*openAPIDoc, error) {
 	// TwiML answers are checked as strings, like any body kin-openapi
 	// cannot parse.
 	openapi3filter.RegisterBodyDecoder("text/xml", openapi3filter.FileBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.FileBodyDecoder)
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, err
