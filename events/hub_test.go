@@ -163,3 +163,19 @@ func TestCarriedEventsAreNotReadBack(t *testing.T) {
 		t.Fatalf("the log was read %d times for events the hub was handed", log.reads)
 	}
 }
+
+func TestFormerAssignee(t *testing.T) {
+	moved := Event{Type: ConversationUpdated, Data: []byte(`{"changes":[{"type":"assignee_changed","from":"4","to":"5"}]}`)}
+	if got := moved.FormerAssignee(); got == nil || *got != 4 {
+		t.Fatalf("former assignee %v, want 4", got)
+	}
+	for _, e := range []Event{
+		{Type: ConversationUpdated, Data: []byte(`{"changes":[{"type":"assignee_changed","from":null,"to":"5"}]}`)},
+		{Type: ConversationUpdated, Data: []byte(`{"changes":[{"type":"status_changed","from":"open","to":"resolved"}]}`)},
+		{Type: MessageCreated, Data: []byte(`{}`)},
+	} {
+		if got := e.FormerAssignee(); got != nil {
+			t.Errorf("%s %s: former assignee %v, want none", e.Type, e.Data, *got)
+		}
+	}
+}

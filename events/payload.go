@@ -37,6 +37,25 @@ func (e Event) ConversationChanges() []Change {
 	return d.Changes
 }
 
+// FormerAssignee is the user a conversation.updated took the conversation
+// from, if it did: they see that event (it leaves their inbox) though not
+// the conversation any more.
+func (e Event) FormerAssignee() *parley.ID {
+	if e.Type != ConversationUpdated {
+		return nil
+	}
+	for _, c := range e.ConversationChanges() {
+		if c.Type != "assignee_changed" || IsNull(c.From) {
+			continue
+		}
+		var id parley.ID
+		if json.Unmarshal(c.From, &id) == nil {
+			return &id
+		}
+	}
+	return nil
+}
+
 // MessageState reads a message event's direction and status.
 func (e Event) MessageState() (direction, status string) {
 	var d struct {

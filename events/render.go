@@ -16,6 +16,9 @@ type Rendered struct {
 	// (conversations.CanSee).
 	InConversation bool
 	Assignee       *parley.ID
+	// FormerAssignee, when set, also sees it: the conversation was just
+	// taken from them (Event.FormerAssignee).
+	FormerAssignee *parley.ID
 	// AdminsOnly: only admins see it (campaigns).
 	AdminsOnly bool
 	// Recipient, when set, is the only user who may see it (a

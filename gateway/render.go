@@ -63,6 +63,7 @@ func (r renderer) Render(ctx context.Context, e events.Event) (events.Rendered, 
 	if parley.IsKind(err, parley.ENOTFOUND) {
 		return events.Rendered{Gone: true}, nil
 	}
+	out.FormerAssignee = e.FormerAssignee()
 	return out, err
 }
 
@@ -152,6 +153,7 @@ func (r renderer) RenderAll(ctx context.Context, evs []events.Event) ([]events.R
 		switch e.Type {
 		case events.ConversationCreated, events.ConversationUpdated:
 			out[i], err = conversationRendering(byConv, e.SubjectID)
+			out[i].FormerAssignee = e.FormerAssignee()
 		case events.MessageCreated, events.MessageUpdated, events.NoteCreated:
 			out[i], err = messageRendering(byMsg, byConv, e.SubjectID)
 		default:

@@ -176,7 +176,8 @@ func mayStream(u conversations.User, r events.Rendered) bool {
 	case r.AdminsOnly:
 		return u.IsAdmin()
 	case r.InConversation:
-		return conversations.CanSee(u, conversations.Conversation{AssigneeID: r.Assignee})
+		return conversations.CanSee(u, conversations.Conversation{AssigneeID: r.Assignee}) ||
+			(r.FormerAssignee != nil && *r.FormerAssignee == u.ID)
 	}
 	return true
 }

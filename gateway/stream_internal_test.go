@@ -53,6 +53,8 @@ func TestMayStream(t *testing.T) {
 		{"an admin, admin-only", admin, events.Rendered{AdminsOnly: true}, true},
 		{"an agent, a campaign", agent, events.Rendered{}, true},
 		{"an admin, something gone", admin, events.Rendered{Gone: true}, false},
+		{"an agent, their conversation given to a colleague", agent, events.Rendered{InConversation: true, Assignee: &bob, FormerAssignee: &ann}, true},
+		{"an agent, a colleague's conversation moved on", agent, events.Rendered{InConversation: true, Assignee: &ann, FormerAssignee: &bob}, true},
 	} {
 		if got := mayStream(tt.u, tt.r); got != tt.wants {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.wants)
