@@ -276,6 +276,16 @@ func TestStreamShowsEachUserWhatTheyMaySee(t *testing.T) {
 			if id, err := strconv.ParseInt(lastText.ID, 10, 64); err != nil || id <= 0 {
 				t.Errorf("event id %q, want a log position", lastText.ID)
 			}
+
+			// Given to Bob, Ann's conversation leaves Ann's inbox: she is
+			// sent that change, and nothing of it after.
+			e.staffAssign(annConv, bob["id"].(string))
+			annS.until("Ann's conversation given to Bob, on Ann's stream", func(ev sseEvent) bool {
+				return ev.Type == "conversation.updated" && inConversation(ev, annConv) && ev.JSON()["assignee_id"] == bob["id"]
+			})
+			bobS.until("Ann's conversation given to Bob, on Bob's stream", func(ev sseEvent) bool {
+				return ev.Type == "conversation.updated" && inConversation(ev, annConv) && ev.JSON()["assignee_id"] == bob["id"]
+			})
 		})
 	}
 }
