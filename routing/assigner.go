@@ -71,6 +71,7 @@ func (a *Assigner) Assign(accountID, conversationID parley.ID) {
 // React is the assigner's effect: it runs on every committed event (see
 // ReactionTo) and only queues work.
 func (a *Assigner) React(e events.Event) {
+	a.init()
 	switch ReactionTo(e) {
 	case AssignConversation:
 		a.enqueue(job{accountID: e.AccountID, conversationID: e.ConversationID, ifAllowed: true})
