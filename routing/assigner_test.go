@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/routing"
 )
 
@@ -39,6 +40,13 @@ type fakeStore struct {
 	fail        map[parley.ID]error // AutoAssign's error per conversation
 	called      chan struct{}       // one send per AutoAssign, when buffered
 	blockAssign chan struct{}       // when set, AutoAssign waits on it
+	allowed     map[parley.ID]bool  // AutoAssignAllowed's answer per account
+}
+
+func (f *fakeStore) AutoAssignAllowed(_ context.Context, accountID parley.ID) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.allowed[accountID], nil
 }
 
 func (f *fakeStore) AutoAssign(ctx context.Context, accountID, conversationID parley.ID, at time.Time) (routing.Decision, error) {
@@ -383,5 +391,34 @@ func TestAssignerRunStopsWithItsContext(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run kept going after its context ended")
+	}
+}
+
+// The assigner's effect: events queue work, from the hub's goroutine while
+// Run works, and only for accounts that allow auto-assignment.
+func TestAssignerReactsToEvents(t *testing.T) {
+	f := &fakeStore{called: make(chan struct{}, 16), allowed: map[parley.ID]bool{1: true}}
+	a := newAssigner(f, nil)
+	created := func(acc, conv parley.ID) events.Event {
+		return events.Event{AccountID: acc, ConversationID: conv, Type: events.ConversationCreated, Data: []byte(`{"status":"new"}`)}
+	}
+	done := make(chan struct{})
+	go func() { // as the hub does, while Run starts
+		defer close(done)
+		a.React(events.Event{AccountID: 2, Type: events.SettingsUpdated})
+		a.React(created(2, 43)) // account 2 does not allow it
+		a.React(created(1, 42))
+	}()
+	run(t, a)
+	<-done
+	got := waitCalls(t, f, 1)
+	time.Sleep(50 * time.Millisecond)
+	if got = f.assignCalls(); !slices.Equal(got, []assignCall{{1, 42, t0}}) {
+		t.Fatalf("AutoAssign calls %v; want only account 1's conversation 42", got)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !slices.Contains(f.sweeps, 2) {
+		t.Errorf("settings.updated swept %v; want account 2's waiting conversations tried", f.sweeps)
 	}
 }
