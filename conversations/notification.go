@@ -15,6 +15,9 @@ const (
 	NotifyAssigned NotificationKind = "conversation_assigned"
 	// NotifyInbound: a new text arrived in a conversation the user owns.
 	NotifyInbound NotificationKind = "inbound_message"
+	// NotifyWebhookDisabled: Parley disabled a webhook endpoint of the
+	// account (it answered 410, or failed for days); admins are told.
+	NotifyWebhookDisabled NotificationKind = "webhook_endpoint_disabled"
 )
 
 // Notification tells one user about one thing that needs them. It is a
@@ -25,8 +28,12 @@ type Notification struct {
 	AccountID      parley.ID
 	UserID         parley.ID
 	Kind           NotificationKind
+	// ConversationID is zero for a notification about no conversation.
 	ConversationID parley.ID
 	MessageID      *parley.ID
+	// WebhookEndpointID is the endpoint a webhook_endpoint_disabled
+	// notification is about.
+	WebhookEndpointID *parley.ID
 	ActorID        *parley.ID // who caused it; nil for the contact or the system
 	ReadAt         *time.Time
 	CreatedAt      time.Time

@@ -18,6 +18,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
 	"github.com/parleyhq/parley/routing"
 )
@@ -44,6 +45,12 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// OutboxChanged wakes the dispatcher after a text was queued.
 	OutboxChanged func()
+	// Webhooks keeps outbound webhook endpoints; WebhookGuard vets their
+	// URLs; WebhooksChanged wakes the deliverer after deliveries were
+	// queued or re-enabled.
+	Webhooks        events.EndpointStore
+	WebhookGuard    *events.Guard
+	WebhooksChanged func()
 	// Metrics is told of every request; MetricsHandler serves /metrics.
 	Metrics        Metrics
 	MetricsHandler http.Handler
@@ -54,6 +61,12 @@ func NewHandler(d Deps) http.Handler {
 	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
 	if d.OutboxChanged == nil {
 		d.OutboxChanged = func() {}
+	}
+	if d.WebhooksChanged == nil {
+		d.WebhooksChanged = func() {}
+	}
+	if d.WebhookGuard == nil {
+		d.WebhookGuard = &events.Guard{}
 	}
 	if d.AutoAssign == nil {
 		d.AutoAssign = noAutoAssign{}

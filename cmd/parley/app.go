@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/gateway"
 	"github.com/parleyhq/parley/gateway/metrics"
 	"github.com/parleyhq/parley/gateway/twilio"
@@ -37,6 +38,9 @@ type Main struct {
 	Dispatcher *campaigns.Dispatcher
 	Assigner   *routing.Assigner
 	Metrics    *metrics.Metrics
+	// Webhooks delivers outbound webhooks; Wake it when deliveries were
+	// made.
+	Webhooks *events.Deliverer
 
 	scheduler *cron.Cron
 
@@ -48,8 +52,11 @@ type Main struct {
 	shutdown time.Duration
 	// DispatcherPoll overrides how often the outbox is polled (tests).
 	DispatcherPoll time.Duration
-	stopOnce       sync.Once
-	stopErr        error
+	// WebhookPoll overrides how often due webhook deliveries are looked
+	// for without a Wake (tests).
+	WebhookPoll time.Duration
+	stopOnce    sync.Once
+	stopErr     error
 	// draining is set once shutdown begins: /readyz answers 503.
 	draining atomic.Bool
 	// bgGrace bounds the wait for background work at shutdown.
@@ -113,11 +120,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Assigner.Assign(res.Conversation.AccountID, res.Conversation.ID)
 		}
 	}}
+	guard := &events.Guard{AllowPrivate: m.Config.allowPrivate, Resolver: m.Config.resolver}
+	m.Webhooks = &events.Deliverer{Store: m.DB, Client: guard.Client(events.Timeout, 64), Clock: m.Clock,
+		Log: m.Log.With().Str("component", "webhooks").Logger(), Workers: 64, Poll: m.WebhookPoll}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
 		Routing: m.DB, AutoAssign: m.Assigner, Quick: m.DB, Campaigns: m.DB, Carrier: sender,
 		PublicURL: m.Config.PublicURL, Ready: m.ready, OutboxChanged: m.Dispatcher.Notify,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
+		Webhooks: m.DB, WebhookGuard: guard, WebhooksChanged: m.Webhooks.Wake,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err
@@ -133,6 +144,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.cancel = cancel
 	m.goBackground(func() { _ = m.Dispatcher.Run(bgCtx) })
 	m.goBackground(func() { m.Assigner.Run(bgCtx) })
+	m.goBackground(func() { m.Webhooks.Run(bgCtx) })
 	// Texts whose receipts never came are looked up at the carrier.
 	statuses := &campaigns.StatusPoller{Store: m.DB, Carrier: sender, Clock: m.Clock,
 		Log: m.Log.With().Str("component", "status_checks").Logger(), PerSecond: m.Config.statusChecks}

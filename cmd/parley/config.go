@@ -13,6 +13,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/events"
 )
 
 // minOutboxLease is the shortest outbox lease accepted.
@@ -40,13 +41,19 @@ type Config struct {
 	// StatusChecksPerSecond bounds how many texts without a final status
 	// this process looks up at the carrier a second; "0" turns it off.
 	StatusChecksPerSecond string
+	// WebhookAllowPrivate lets webhook endpoints point to loopback,
+	// private and link-local addresses ("true"; default "false").
+	WebhookAllowPrivate string
 
 	lease        time.Duration
+	allowPrivate bool
 	drain        time.Duration
 	statusChecks int
 
 	// clock replaces the wall clock in tests (snoozes, schedules).
 	clock parley.Clock
+	// resolver replaces DNS for webhook URLs in tests.
+	resolver events.Resolver
 }
 
 // setting is one configuration variable.
@@ -67,6 +74,7 @@ var settings = []setting{
 	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
 	{"PARLEY_SHUTDOWN_DRAIN", "shutdown-drain", "5s", "on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still served, so load balancers stop sending (a second signal exits at once)", func(c *Config) *string { return &c.ShutdownDrain }},
 	{"PARLEY_STATUS_CHECKS_PER_SECOND", "status-checks-per-second", "10", "texts without a final status an hour after sending that this process looks up at the carrier a second (0: none)", func(c *Config) *string { return &c.StatusChecksPerSecond }},
+	{"PARLEY_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "false", "let webhook endpoints reach loopback, private and link-local addresses (true or false)", func(c *Config) *string { return &c.WebhookAllowPrivate }},
 }
 
 // flags returns a flag set for a command, bound to cfg: every setting
@@ -118,7 +126,22 @@ func (c *Config) finish(stdout io.Writer) error {
 	if c.drain, err = time.ParseDuration(c.ShutdownDrain); err != nil || c.drain < 0 {
 		return fmt.Errorf("PARLEY_SHUTDOWN_DRAIN: want a duration such as 5s or 0s, got %q", c.ShutdownDrain)
 	}
-	return c.finishStatusChecks()
+	if err := c.finishStatusChecks(); err != nil {
+		return err
+	}
+	return c.finishWebhooks()
+}
+
+func (c *Config) finishWebhooks() error {
+	if c.WebhookAllowPrivate == "" {
+		c.WebhookAllowPrivate = "false"
+	}
+	allow, err := strconv.ParseBool(c.WebhookAllowPrivate)
+	if err != nil {
+		return fmt.Errorf("PARLEY_WEBHOOK_ALLOW_PRIVATE: want true or false, got %q", c.WebhookAllowPrivate)
+	}
+	c.allowPrivate = allow
+	return nil
 }
 
 // maxStatusChecksPerSecond keeps lookups well inside Twilio's API limits.

@@ -1,0 +1,16 @@
+-- +goose Up
+-- Webhook delivery (events/deliver.go). A claim moves next_attempt_at to
+-- the end of its lease, so a crashed instance's claims come due again;
+-- claimed_at tells the claim that records an attempt from a later one.
+ALTER TABLE webhook_deliveries ADD COLUMN claimed_at BIGINT;
+
+-- An endpoint disabled for failing tells the account's admins: a
+-- notification that concerns an endpoint, not a conversation.
+ALTER TABLE notifications ALTER COLUMN conversation_id DROP NOT NULL;
+ALTER TABLE notifications ADD COLUMN webhook_endpoint_id BIGINT REFERENCES webhook_endpoints (id) ON DELETE CASCADE;
+
+-- +goose Down
+DELETE FROM notifications WHERE conversation_id IS NULL;
+ALTER TABLE notifications DROP COLUMN webhook_endpoint_id;
+ALTER TABLE notifications ALTER COLUMN conversation_id SET NOT NULL;
+ALTER TABLE webhook_deliveries DROP COLUMN claimed_at;
