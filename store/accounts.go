@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
 )
 
@@ -89,6 +90,7 @@ func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(c
 		if err != nil {
 			return err
 		}
+		tx.recordAdmin(accountID, events.SettingsUpdated, 0, at)
 		return announceRouteChange(ctx, tx)
 	})
 	db.routes.forget() // an inbound route holds its account's settings

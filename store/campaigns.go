@@ -87,6 +87,9 @@ func insertCampaign(ctx context.Context, tx *Tx, c campaigns.Campaign) (campaign
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ` + campaignColumns
 	err = tx.GetContext(ctx, &row, tx.Rebind(q), c.AccountID, c.Name, c.ChannelID, c.Body, string(audience), c.OriginType,
 		string(c.Status), msPtr(c.SendAt), c.Schedule, c.RatePerSecond, c.CreatedBy, c.ParentID, ms(c.CreatedAt), ms(c.UpdatedAt))
+	if err == nil {
+		tx.recordCampaign(c.AccountID, parley.ID(row.ID), string(c.Status), c.CreatedAt)
+	}
 	return row, err
 }
 
@@ -206,6 +209,7 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 			string(target), nextRun, ms(at), id); err != nil {
 			return err
 		}
+		tx.recordCampaign(accountID, id, string(target), at)
 		if target == campaigns.StatusCancelled {
 			return cancelCampaign(ctx, tx, id, at)
 		}
@@ -218,11 +222,12 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 }
 
 // cancelStrandedCampaign cancels a campaign whose channel is disconnected.
-func cancelStrandedCampaign(ctx context.Context, tx *Tx, id parley.ID, at time.Time) error {
+func cancelStrandedCampaign(ctx context.Context, tx *Tx, accountID, id parley.ID, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = 'cancelled', next_batch_at = 0, next_run_at = NULL, updated_at = ? WHERE id = ?`),
 		ms(at), id); err != nil {
 		return err
 	}
+	tx.recordCampaign(accountID, id, string(campaigns.StatusCancelled), at)
 	return cancelCampaign(ctx, tx, id, at)
 }
 
@@ -243,9 +248,14 @@ WHERE m.campaign_id = ? AND o.state = 'queued'`), id); err != nil || len(msgIDs)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM outbox WHERE message_id = ? AND state = 'queued'`), mid); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', updated_at = ? WHERE id = ?`), ms(at), mid); err != nil {
+		var m struct {
+			AccountID      int64 `db:"account_id"`
+			ConversationID int64 `db:"conversation_id"`
+		}
+		if err := tx.GetContext(ctx, &m, tx.Rebind(`UPDATE messages SET status = 'failed', updated_at = ? WHERE id = ? RETURNING account_id, conversation_id`), ms(at), mid); err != nil {
 			return err
 		}
+		tx.recordMessageStatus(parley.ID(m.AccountID), parley.ID(m.ConversationID), parley.ID(mid), string(conversations.MessageFailed), at)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = 'cancelled', updated_at = ? WHERE message_id = ?`), ms(at), mid); err != nil {
 			return err
 		}
@@ -378,10 +388,11 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		if err := requireConnected(ctx, tx, c.ChannelID); err != nil {
 			if parley.IsKind(err, parley.ECONFLICT) {
 				// Disconnected before its campaigns were cancelled with it.
-				return cancelStrandedCampaign(ctx, tx, id, now)
+				return cancelStrandedCampaign(ctx, tx, c.AccountID, id, now)
 			}
 			return err
 		}
+		from := c.Status
 		c.Status = campaigns.StatusSending
 		due := campaigns.TicksDue(row.lastBatchDue(), now, tick)
 		waiting, err := campaignWaiting(ctx, tx, id, now)
@@ -406,6 +417,11 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, next_batch_at = ?, updated_at = ? WHERE id = ?`),
 			string(status), ms(campaigns.NextBatch(row.lastBatchDue(), due, now, tick)), ms(now), id)
+		// A tick that queued texts or moved the campaign on changed what a
+		// GET shows: at most one event a tick (a second) per campaign.
+		if queued > 0 || status != from {
+			tx.recordCampaign(c.AccountID, id, string(status), now)
+		}
 		return err
 	})
 	return queued, err

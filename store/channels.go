@@ -305,9 +305,18 @@ func cancelChannelCampaigns(ctx context.Context, tx *Tx, channelID parley.ID, at
 WHERE status = 'pending' AND campaign_id IN (`+live+`)`), ms(at), channelID); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = 'cancelled', next_batch_at = 0, next_run_at = NULL, updated_at = ?
-WHERE id IN (`+live+`)`), ms(at), channelID)
-	return err
+	var cancelled []struct {
+		ID        int64 `db:"id"`
+		AccountID int64 `db:"account_id"`
+	}
+	if err := tx.SelectContext(ctx, &cancelled, tx.Rebind(`UPDATE campaigns SET status = 'cancelled', next_batch_at = 0, next_run_at = NULL, updated_at = ?
+WHERE id IN (`+live+`) RETURNING id, account_id`), ms(at), channelID); err != nil {
+		return err
+	}
+	for _, c := range cancelled {
+		tx.recordCampaign(parley.ID(c.AccountID), parley.ID(c.ID), "cancelled", at)
+	}
+	return nil
 }
 
 // failQueuedOnChannel fails the texts still queued on a disconnected
@@ -315,9 +324,17 @@ WHERE id IN (`+live+`)`), ms(at), channelID)
 // campaign text's recipient is cancelled, as a cancel would have it.
 func failQueuedOnChannel(ctx context.Context, tx *Tx, channelID parley.ID, at time.Time) error {
 	const queued = `SELECT message_id FROM outbox WHERE channel_id = ? AND state = 'queued'`
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', error_code = NULL, error_reason = ?, updated_at = ?
-WHERE id IN (`+queued+`)`), conversations.CodeChannelDisconnected, ms(at), channelID); err != nil {
+	var failed []struct {
+		ID             int64 `db:"id"`
+		AccountID      int64 `db:"account_id"`
+		ConversationID int64 `db:"conversation_id"`
+	}
+	if err := tx.SelectContext(ctx, &failed, tx.Rebind(`UPDATE messages SET status = 'failed', error_code = NULL, error_reason = ?, updated_at = ?
+WHERE id IN (`+queued+`) RETURNING id, account_id, conversation_id`), conversations.CodeChannelDisconnected, ms(at), channelID); err != nil {
 		return err
+	}
+	for _, m := range failed {
+		tx.recordMessageStatus(parley.ID(m.AccountID), parley.ID(m.ConversationID), parley.ID(m.ID), string(conversations.MessageFailed), at)
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE campaign_recipients SET status = 'cancelled', updated_at = ?
 WHERE status = 'queued' AND message_id IN (`+queued+`)`), ms(at), channelID); err != nil {

@@ -38,18 +38,20 @@ func insertEvent(ctx context.Context, tx *Tx, accountID, conversationID parley.I
 // insertEvents appends entries to the activity logs of an account's
 // conversations in one statement.
 func insertEvents(ctx context.Context, tx *Tx, accountID parley.ID, events []event) error {
-	st, err := eventsStatement(accountID, events)
+	st, err := eventsStatement(tx, accountID, events)
 	if err != nil {
 		return err
 	}
 	return execTogether(ctx, tx, st)
 }
 
-// eventsStatement is the insert of insertEvents.
-func eventsStatement(accountID parley.ID, events []event) (statement, error) {
+// eventsStatement is the insert of insertEvents; the log's conversation
+// events are recorded with it.
+func eventsStatement(tx *Tx, accountID parley.ID, events []event) (statement, error) {
 	if len(events) == 0 {
 		return statement{}, nil
 	}
+	tx.recordConversationEvents(accountID, events)
 	args := make([]any, 0, 7*len(events))
 	for _, e := range events {
 		data := e.data

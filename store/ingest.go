@@ -13,6 +13,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
 )
 
@@ -284,6 +285,7 @@ func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage) 
 	stored := make([]conversations.Message, len(texts))
 	for i, t := range texts {
 		stored[i] = byConv[t.conversationID]
+		tx.recordMessage(events.MessageCreated, stored[i], conversations.ActorContact, nil, t.p.At)
 	}
 	return stored, nil
 }

@@ -338,11 +338,14 @@ func (b textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 			notes = append(notes, n)
 		}
 	}
-	// The conversations' updates, their activity and their assignees'
-	// notifications depend on none of each other: one round trip.
-	writes := []statement{updateOnInboundStatement(dialectOf(tx), updates...), notifyStatement(notes...)}
+	// The conversations' updates and their activity depend on none of
+	// each other: one round trip. The notifications' ids are read back.
+	if err := notify(ctx, tx, notes...); err != nil {
+		return fmt.Errorf("notify assignees: %w", err)
+	}
+	writes := []statement{updateOnInboundStatement(dialectOf(tx), updates...)}
 	for acc, evs := range events {
-		st, err := eventsStatement(acc, evs)
+		st, err := eventsStatement(tx, acc, evs)
 		if err != nil {
 			return err
 		}

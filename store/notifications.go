@@ -9,23 +9,27 @@ import (
 )
 
 // notify writes notifications in the caller's transaction, in one
-// statement.
+// statement, and records notification.created for each.
 func notify(ctx context.Context, tx *Tx, ns ...conversations.Notification) error {
-	return execTogether(ctx, tx, notifyStatement(ns...))
-}
-
-// notifyStatement is the insert of notify.
-func notifyStatement(ns ...conversations.Notification) statement {
 	if len(ns) == 0 {
-		return statement{}
+		return nil
 	}
 	args := make([]any, 0, 7*len(ns))
 	for _, n := range ns {
 		args = append(args, n.AccountID, n.UserID, string(n.Kind), n.ConversationID, n.MessageID, n.ActorID, ms(n.CreatedAt))
 	}
 	q := valuesRows(`INSERT INTO notifications (account_id, user_id, kind, conversation_id, message_id, actor_id, created_at) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?)`, len(ns))
-	return statement{q, args}
+		`(?, ?, ?, ?, ?, ?, ?)`, len(ns)) + ` RETURNING ` + notificationColumns
+	var rows []notificationRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return err
+	}
+	stored := make([]conversations.Notification, len(rows))
+	for i, r := range rows {
+		stored[i] = r.notification()
+	}
+	tx.recordNotifications(stored)
+	return nil
 }
 
 type notificationRow struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
 )
 
@@ -78,7 +79,15 @@ WHERE id = ?`
 	if _, err := tx.ExecContext(ctx, tx.Rebind(qc), ms(at), ms(at), ms(at), d.ConversationID); err != nil {
 		return conversations.Message{}, err
 	}
-	return getMessage(ctx, tx, d.AccountID, parley.ID(id))
+	m, err := getMessage(ctx, tx, d.AccountID, parley.ID(id))
+	if err == nil {
+		actor := conversations.ActorSystem
+		if d.AuthorID != nil {
+			actor = conversations.ActorUser
+		}
+		tx.recordMessage(events.MessageCreated, m, actor, d.AuthorID, at)
+	}
+	return m, err
 }
 
 type outboxRow struct {
@@ -283,6 +292,7 @@ WHERE id = ?`
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), s.CarrierMessageID, s.Status, s.Segments, s.Segments, codeOrNull(s.ErrorCode), ms(at), item.MessageID); err != nil {
 			return err
 		}
+		tx.recordMessageStatus(item.AccountID, 0, item.MessageID, string(s.Status), at)
 		if s.Unsubscribed() {
 			if err := optOutAtCarrier(ctx, tx, item.AccountID, item.Text.To, s.ErrorCode, at); err != nil {
 				return err
@@ -337,7 +347,7 @@ func (db *DB) release(ctx context.Context, item campaigns.OutboxItem, retryAt ti
 // item; an "unsubscribed" refusal also records an opt-out.
 func (db *DB) MarkFailed(ctx context.Context, item campaigns.OutboxItem, code int, reason string, unsubscribed bool, at time.Time) error {
 	return db.inTx(ctx, func(tx *Tx) error {
-		if err := failMessage(ctx, tx, item.MessageID, code, at); err != nil {
+		if err := failMessage(ctx, tx, item.AccountID, item.MessageID, code, at); err != nil {
 			return err
 		}
 		if unsubscribed {
@@ -382,7 +392,7 @@ func skipText(ctx context.Context, tx *Tx, item campaigns.OutboxItem, hold campa
 	if hold == campaigns.HoldOptedOut {
 		code, recipient = codeOptedOut, campaigns.RecipientSkippedOptedOut
 	}
-	if err := failMessage(ctx, tx, item.MessageID, code, at); err != nil {
+	if err := failMessage(ctx, tx, item.AccountID, item.MessageID, code, at); err != nil {
 		return err
 	}
 	if hold == campaigns.HoldChannelDisconnected {
@@ -399,8 +409,9 @@ func skipText(ctx context.Context, tx *Tx, item campaigns.OutboxItem, hold campa
 	return deleteOutbox(ctx, tx, item.ID)
 }
 
-func failMessage(ctx context.Context, tx *Tx, msgID parley.ID, code int, at time.Time) error {
+func failMessage(ctx context.Context, tx *Tx, accountID, msgID parley.ID, code int, at time.Time) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE messages SET status = 'failed', error_code = ?, updated_at = ? WHERE id = ?`), codeOrNull(code), ms(at), msgID)
+	tx.recordMessageStatus(accountID, 0, msgID, string(conversations.MessageFailed), at)
 	return err
 }
 
@@ -464,17 +475,22 @@ WHERE m.carrier_message_id = ? AND m.direction = 'outbound' AND c.carrier = ? AN
 // advanceStatus sets a message's status unless it ranks lower than the
 // current one: receipts arrive out of order, and delivered never goes back.
 func advanceStatus(ctx context.Context, tx *Tx, msgID parley.ID, status conversations.MessageStatus, code *int, at time.Time) error {
-	var cur string
-	if err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT status FROM messages WHERE id = ?`), msgID); err != nil {
+	var cur struct {
+		Status         string `db:"status"`
+		AccountID      int64  `db:"account_id"`
+		ConversationID int64  `db:"conversation_id"`
+	}
+	if err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT status, account_id, conversation_id FROM messages WHERE id = ?`), msgID); err != nil {
 		return err
 	}
-	if status.Rank() <= conversations.MessageStatus(cur).Rank() {
+	if status.Rank() <= conversations.MessageStatus(cur.Status).Rank() {
 		return nil
 	}
 	const up = `UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), updated_at = ? WHERE id = ?`
 	if _, err := tx.ExecContext(ctx, tx.Rebind(up), string(status), code, ms(at), msgID); err != nil {
 		return err
 	}
+	tx.recordMessageStatus(parley.ID(cur.AccountID), parley.ID(cur.ConversationID), msgID, string(status), at)
 	return settleStatusCheck(ctx, tx, msgID, status)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/routing"
 )
 
@@ -52,6 +53,7 @@ func (db *DB) CreateRoutingTable(ctx context.Context, t routing.Table) (routing.
 			return err
 		}
 		t.ID = parley.ID(id)
+		tx.recordAdmin(t.AccountID, events.RoutingUpdated, t.ID, t.UpdatedAt)
 		return insertEntries(ctx, tx, &t)
 	})
 	if parley.IsKind(err, parley.ECONFLICT) {
@@ -143,6 +145,7 @@ func (db *DB) ReplaceRoutingTable(ctx context.Context, t routing.Table) (routing
 			return err
 		}
 		t.CreatedAt = fromMS(created)
+		tx.recordAdmin(t.AccountID, events.RoutingUpdated, t.ID, t.UpdatedAt)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM routing_entries WHERE table_id = ?`), t.ID); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 )
 
 // lockForAction reads a conversation for a staff action and, on
@@ -234,6 +235,7 @@ VALUES (?, ?, ?, 'outbound', 'note', ?, '[]', '', ?, ?, ?) RETURNING id`
 			return err
 		}
 		out, err = getMessage(ctx, tx, n.AccountID, parley.ID(id))
+		tx.recordMessage(events.NoteCreated, out, conversations.ActorUser, &n.Author.ID, n.At)
 		return err
 	})
 	return out, err

@@ -26,7 +26,8 @@ type Tx struct {
 
 // record adds an event to those the transaction writes. The position is
 // given at commit. A conversation changed several ways in one transaction
-// makes one conversation.updated (or only its conversation.created).
+// makes one conversation.updated (or only its conversation.created); a
+// message or campaign, one event with its last state.
 func (tx *Tx) record(e events.Event) {
 	if e.Type == events.ConversationUpdated {
 		for i := range tx.pending {
@@ -40,7 +41,24 @@ func (tx *Tx) record(e events.Event) {
 			}
 		}
 	}
+	if e.Type == events.MessageUpdated || e.Type == events.CampaignUpdated {
+		for i := range tx.pending {
+			p := &tx.pending[i]
+			if p.SubjectID == e.SubjectID && p.AccountID == e.AccountID && sameSubject(p.Type, e.Type) {
+				if p.Type == e.Type {
+					p.Data, p.At = e.Data, e.At
+				}
+				return
+			}
+		}
+	}
 	tx.pending = append(tx.pending, e)
+}
+
+// sameSubject: an event of type a already says a subject changed as one of
+// type b would (a message created and then updated in one transaction).
+func sameSubject(a, b events.Type) bool {
+	return a == b || (a == events.MessageCreated && b == events.MessageUpdated)
 }
 
 // appendChanges merges two conversation.updated payloads ({"changes":[…]}).

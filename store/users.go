@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 )
 
 type userRow struct {
@@ -145,6 +146,7 @@ func (db *DB) UpdateUser(ctx context.Context, accountID, userID parley.ID, p con
 		if p.Active != nil {
 			row.Active = *p.Active
 		}
+		tx.recordAdmin(accountID, events.UserUpdated, userID, at)
 		return tx.GetContext(ctx, &out, tx.Rebind(updateUser), row.Name, row.Role, row.ViewAllConversations, row.Available, row.Active,
 			ms(at), accountID, userID)
 	})

@@ -476,8 +476,17 @@ WHERE id = ? AND disabled_at IS NULL`), ms(a.At), a.Disable, ms(a.At), a.Endpoin
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err
 	}
-	const q = `INSERT INTO notifications (account_id, user_id, kind, webhook_endpoint_id, created_at)
-SELECT account_id, id, ?, ?, ? FROM users WHERE account_id = ? AND role = 'admin' AND active`
-	_, err = tx.ExecContext(ctx, tx.Rebind(q), string(conversations.NotifyWebhookDisabled), a.EndpointID, ms(a.At), a.AccountID)
-	return err
+	q := `INSERT INTO notifications (account_id, user_id, kind, webhook_endpoint_id, created_at)
+SELECT account_id, id, ?, ?, ? FROM users WHERE account_id = ? AND role = 'admin' AND active
+RETURNING ` + notificationColumns
+	var rows []notificationRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), string(conversations.NotifyWebhookDisabled), a.EndpointID, ms(a.At), a.AccountID); err != nil {
+		return err
+	}
+	stored := make([]conversations.Notification, len(rows))
+	for i, r := range rows {
+		stored[i] = r.notification()
+	}
+	tx.recordNotifications(stored)
+	return nil
 }

@@ -38,6 +38,8 @@ type Main struct {
 	Dispatcher *campaigns.Dispatcher
 	Assigner   *routing.Assigner
 	Metrics    *metrics.Metrics
+	// Hub reads the event log and drives the effects and streams.
+	Hub *events.Hub
 	// Webhooks delivers outbound webhooks; Wake it when deliveries were
 	// made.
 	Webhooks *events.Deliverer
@@ -120,6 +122,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Assigner.Assign(res.Conversation.AccountID, res.Conversation.ID)
 		}
 	}}
+	m.Hub = &events.Hub{Log: m.DB, Logger: m.Log.With().Str("component", "events").Logger()}
+	m.DB.AnnounceTo(m.Hub)
 	guard := &events.Guard{AllowPrivate: m.Config.allowPrivate, Resolver: m.Config.resolver}
 	m.Webhooks = &events.Deliverer{Store: m.DB, Client: guard.Client(events.Timeout, 64), Clock: m.Clock,
 		Log: m.Log.With().Str("component", "webhooks").Logger(), Workers: 64, Poll: m.WebhookPoll}
@@ -142,6 +146,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
+	m.goBackground(func() { m.Hub.Run(bgCtx) })
 	m.goBackground(func() { _ = m.Dispatcher.Run(bgCtx) })
 	m.goBackground(func() { m.Assigner.Run(bgCtx) })
 	m.goBackground(func() { m.Webhooks.Run(bgCtx) })

@@ -1,0 +1,201 @@
+package store_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
+	"github.com/parleyhq/parley/store"
+)
+
+// heard collects what the store announces.
+type heard struct {
+	mu   sync.Mutex
+	anns []events.Announcement
+}
+
+func (h *heard) Announced(a events.Announcement) {
+	h.mu.Lock()
+	h.anns = append(h.anns, a)
+	h.mu.Unlock()
+}
+func (h *heard) CatchUp() {}
+
+func (h *heard) last(acc parley.ID) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var n int64
+	for _, a := range h.anns {
+		if a.AccountID == acc && a.Last > n {
+			n = a.Last
+		}
+	}
+	return n
+}
+
+func logOf(t *testing.T, db *store.DB, acc parley.ID, after int64) []events.Event {
+	t.Helper()
+	evs, err := db.EventsAfter(ctx, acc, after, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func types(evs []events.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = fmt.Sprintf("%d %s", e.Seq, e.Type)
+	}
+	return out
+}
+
+func TestEventLogRecordsChangesInTheirTransaction(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		h := &heard{}
+		db.AnnounceTo(h)
+		a := newTenant(t, db, sidA, bizA)
+		b := newTenant(t, db, sidB, bizB)
+		res := a.receive(t, text{from: "+14155551234", body: "Is the shop open?"})
+		conv := res.Conversation
+
+		evs := logOf(t, db, a.account.ID, 0)
+		got := fmt.Sprint(types(evs))
+		if got != "[1 message.created 2 conversation.created]" && got != "[1 conversation.created 2 message.created]" {
+			t.Fatalf("a first text logged %s", got)
+		}
+		for _, e := range evs {
+			if e.ConversationID != conv.ID {
+				t.Errorf("%s concerns conversation %d, want %d", e.Type, e.ConversationID, conv.ID)
+			}
+		}
+		if h.last(a.account.ID) != 2 {
+			t.Fatalf("announced up to %d, want 2", h.last(a.account.ID))
+		}
+		// Another account counts its own positions.
+		b.receive(t, text{from: "+14155551234", body: "hello"})
+		if evs := logOf(t, db, b.account.ID, 0); len(evs) != 2 || evs[0].Seq != 1 {
+			t.Fatalf("account B's log %v", types(evs))
+		}
+
+		// A staff note and an assignment in their own transactions.
+		if _, err := db.AddNote(ctx, conversations.Note{AccountID: a.account.ID, ConversationID: conv.ID, Author: a.admin, Body: "regular", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Assign(ctx, conversations.Assignment{AccountID: a.account.ID, ConversationID: conv.ID, Actor: a.admin, AssigneeID: &a.admin.ID, At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		evs = logOf(t, db, a.account.ID, 2)
+		if fmt.Sprint(types(evs)) != "[3 note.created 4 conversation.updated]" {
+			t.Fatalf("after a note and an assignment: %v", types(evs))
+		}
+		if string(evs[1].Data) == "{}" || evs[1].ActorID == nil || *evs[1].ActorID != a.admin.ID {
+			t.Errorf("the assignment's event says %s by %v", evs[1].Data, evs[1].ActorID)
+		}
+
+		// What fails writes nothing and takes no position.
+		stranger := conversations.User{ID: a.admin.ID + 999, AccountID: a.account.ID, Role: conversations.RoleAgent}
+		if _, err := db.AddNote(ctx, conversations.Note{AccountID: a.account.ID, ConversationID: conv.ID, Author: stranger, Body: "x", At: t0}); err == nil {
+			t.Fatal("a note by someone who may not act was stored")
+		}
+		a.receive(t, text{from: "+14155551234", body: "still there?"})
+		evs = logOf(t, db, a.account.ID, 4)
+		// The text notifies its assignee, in the same transaction.
+		if fmt.Sprint(types(evs)) != "[5 message.created 6 notification.created]" {
+			t.Fatalf("after a refused note and a text: %v", types(evs))
+		}
+		var note struct {
+			UserID parley.ID `json:"user_id"`
+		}
+		if err := json.Unmarshal(evs[1].Data, &note); err != nil || evs[1].SubjectID == 0 || note.UserID != a.admin.ID {
+			t.Errorf("the notification's event names notification %d, says %s", evs[1].SubjectID, evs[1].Data)
+		}
+		if h.last(a.account.ID) != 6 {
+			t.Fatalf("announced up to %d, want 6", h.last(a.account.ID))
+		}
+	})
+}
+
+// Positions commit in order: a reader that saw n never later finds an
+// event before n, however many transactions write at once.
+func TestEventPositionsAreDenseUnderConcurrentWrites(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		const writers, each = 6, 15
+		done := make(chan struct{})
+		gaps := make(chan string, 1)
+		go func() { // a reader following the log as a stream would
+			var last int64
+			for {
+				evs, err := db.EventsAfter(ctx, a.account.ID, last, 100)
+				if err != nil {
+					gaps <- err.Error()
+					return
+				}
+				for _, e := range evs {
+					if e.Seq != last+1 {
+						gaps <- fmt.Sprintf("read %d after %d", e.Seq, last)
+						return
+					}
+					last = e.Seq
+				}
+				select {
+				case <-done:
+					if len(evs) == 0 {
+						gaps <- ""
+						return
+					}
+				default:
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					a.receive(t, text{from: fmt.Sprintf("+1415556%02d%02d", w, i), body: "hi"})
+				}
+			}()
+		}
+		wg.Wait()
+		close(done)
+		if g := <-gaps; g != "" {
+			t.Fatal(g)
+		}
+		oldest, head, err := db.EventBounds(ctx, a.account.ID)
+		if err != nil || oldest != 1 || head != 2*writers*each {
+			t.Fatalf("bounds %d..%d (%v), want 1..%d", oldest, head, err, 2*writers*each)
+		}
+	})
+}
+
+func TestPruningKeepsPositionsCounting(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		a.receive(t, text{from: "+14155551234", body: "old", at: t0})
+		a.receive(t, text{from: "+14155551234", body: "new", at: t0.Add(48 * time.Hour)})
+		n, err := db.PruneEvents(ctx, t0.Add(24*time.Hour), 1000)
+		if err != nil || n != 2 {
+			t.Fatalf("pruned %d (%v), want the first text's 2 events", n, err)
+		}
+		oldest, head, _ := db.EventBounds(ctx, a.account.ID)
+		if oldest != 3 || head != 3 {
+			t.Fatalf("bounds %d..%d, want 3..3", oldest, head)
+		}
+		a.receive(t, text{from: "+14155551235", body: "next", at: t0.Add(49 * time.Hour)})
+		if evs := logOf(t, db, a.account.ID, 3); len(evs) != 2 || evs[0].Seq != 4 {
+			t.Fatalf("after pruning the log goes on at %v", types(evs))
+		}
+	})
+}
