@@ -23,7 +23,7 @@ type Resolver interface {
 // ErrForbiddenAddress is the refusal of an address inside the network
 // Parley runs in (loopback, private, link-local…): a webhook URL must
 // not become a way to reach it (SSRF).
-var ErrForbiddenAddress = errors.New("the address is not a public one")
+var ErrForbiddenAddress = errors.New("not a public address")
 
 // Guard keeps webhook deliveries away from non-public addresses. The URL
 // is checked when an endpoint is saved, for a clear error then, and every
