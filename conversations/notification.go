@@ -24,17 +24,17 @@ const (
 // row written in the same transaction as its cause, so a live stream (SSE)
 // can later deliver rows as they are committed without changing the model.
 type Notification struct {
-	ID             parley.ID
-	AccountID      parley.ID
-	UserID         parley.ID
-	Kind           NotificationKind
+	ID        parley.ID
+	AccountID parley.ID
+	UserID    parley.ID
+	Kind      NotificationKind
 	// ConversationID is zero for a notification about no conversation.
 	ConversationID parley.ID
 	MessageID      *parley.ID
 	// WebhookEndpointID is the endpoint a webhook_endpoint_disabled
 	// notification is about.
 	WebhookEndpointID *parley.ID
-	ActorID        *parley.ID // who caused it; nil for the contact or the system
-	ReadAt         *time.Time
-	CreatedAt      time.Time
+	ActorID           *parley.ID // who caused it; nil for the contact or the system
+	ReadAt            *time.Time
+	CreatedAt         time.Time
 }
