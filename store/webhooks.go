@@ -406,50 +406,89 @@ func scanClaim(rows *sql.Rows) (events.Claim, error) {
 }
 
 // RecordWebhookAttempts records attempts made under their claims, and
-// what they mean for their endpoints, in one transaction.
+// what they mean for their endpoints, in one transaction: one statement
+// for the deliveries, and one per endpoint whose state changes.
 func (db *DB) RecordWebhookAttempts(ctx context.Context, attempts []events.Attempt) error {
 	if len(attempts) == 0 {
 		return nil
 	}
 	return db.inTx(ctx, func(tx *Tx) error {
-		for _, a := range attempts {
-			recorded, err := recordAttempt(ctx, tx, a)
-			if err != nil {
-				return err
-			}
-			if recorded {
-				if err := judgeEndpoint(ctx, tx, a); err != nil {
-					return err
-				}
-			}
+		recorded, err := recordAttempts(ctx, tx, attempts)
+		if err != nil {
+			return err
 		}
-		return nil
+		return judgeEndpoints(ctx, tx, attempts, recorded)
 	})
 }
 
-// recordAttempt updates the delivery, unless another claim took it over
-// since (its lease ran out): then false.
-func recordAttempt(ctx context.Context, tx *Tx, a events.Attempt) (bool, error) {
-	const q = `UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1,
-    next_attempt_at = CASE WHEN ? = 'pending' THEN ? ELSE next_attempt_at END,
-    body = COALESCE(?, body), last_status = ?, last_latency_ms = ?, last_error = ?, last_excerpt = ?,
-    delivered_at = CASE WHEN ? = 'succeeded' THEN ? ELSE delivered_at END
-WHERE id = ? AND claimed_at = ?`
-	var body, status any
-	if a.Body != nil {
-		body = string(a.Body)
+// recordAttempts updates the deliveries, except those another claim took
+// over since (their lease ran out), and returns the ids it updated.
+func recordAttempts(ctx context.Context, tx *Tx, attempts []events.Attempt) (map[parley.ID]bool, error) {
+	// Casts type the VALUES columns for PostgreSQL, which would take the
+	// parameters for text.
+	const row = `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),
+CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))`
+	q := valuesRows(`WITH v (id, claimed_at, state, next_at, body, status, latency, error, excerpt, at) AS (VALUES `, row, len(attempts)) + `)
+UPDATE webhook_deliveries SET state = v.state, attempts = webhook_deliveries.attempts + 1,
+    next_attempt_at = CASE WHEN v.state = 'pending' THEN v.next_at ELSE webhook_deliveries.next_attempt_at END,
+    body = COALESCE(v.body, webhook_deliveries.body), last_status = v.status, last_latency_ms = v.latency,
+    last_error = v.error, last_excerpt = v.excerpt,
+    delivered_at = CASE WHEN v.state = 'succeeded' THEN v.at ELSE webhook_deliveries.delivered_at END
+FROM v WHERE webhook_deliveries.id = v.id AND webhook_deliveries.claimed_at = v.claimed_at
+RETURNING webhook_deliveries.id`
+	args := make([]any, 0, 10*len(attempts))
+	for _, a := range attempts {
+		var body, status any
+		if a.Body != nil {
+			body = string(a.Body)
+		}
+		if a.Status != 0 {
+			status = a.Status
+		}
+		args = append(args, a.DeliveryID, ms(a.ClaimedAt), string(a.State), ms(a.NextAttemptAt), body, status,
+			a.Latency.Milliseconds(), a.Error, a.Excerpt, ms(a.At))
 	}
-	if a.Status != 0 {
-		status = a.Status
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, tx.Rebind(q), args...); err != nil {
+		return nil, err
 	}
-	state := string(a.State)
-	res, err := tx.ExecContext(ctx, tx.Rebind(q), state, state, ms(a.NextAttemptAt), body, status, a.Latency.Milliseconds(),
-		a.Error, a.Excerpt, state, ms(a.At), a.DeliveryID, ms(a.ClaimedAt))
-	if err != nil {
-		return false, err
+	recorded := make(map[parley.ID]bool, len(ids))
+	for _, id := range ids {
+		recorded[parley.ID(id)] = true
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return recorded, nil
+}
+
+// judgeEndpoints applies the recorded attempts to their endpoints, each
+// endpoint judged by its latest attempt and disabled by any that says so.
+func judgeEndpoints(ctx context.Context, tx *Tx, attempts []events.Attempt, recorded map[parley.ID]bool) error {
+	latest := map[parley.ID]events.Attempt{}
+	var order []parley.ID
+	for _, a := range attempts {
+		if !recorded[a.DeliveryID] {
+			continue
+		}
+		prev, seen := latest[a.EndpointID]
+		if !seen {
+			order = append(order, a.EndpointID)
+		}
+		if !seen || !a.At.Before(prev.At) {
+			disable := prev.Disable
+			prev = a
+			if prev.Disable == "" {
+				prev.Disable = disable
+			}
+		} else if prev.Disable == "" {
+			prev.Disable = a.Disable
+		}
+		latest[a.EndpointID] = prev
+	}
+	for _, id := range order {
+		if err := judgeEndpoint(ctx, tx, latest[id]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // judgeEndpoint keeps the endpoint's failing state and disables it when
