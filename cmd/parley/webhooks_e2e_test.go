@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -232,4 +235,54 @@ func TestWebhookEndpointsAreAdminsAndValidated(t *testing.T) {
 		t.Fatalf("the other account lists %d endpoints", n)
 	}
 	e.must(204, e.call(other, "DELETE", "/v1/webhook-endpoints/"+id, nil))
+}
+
+// rebindingResolver answers one host a public address until told to
+// answer loopback: DNS rebinding.
+type rebindingResolver struct {
+	mu sync.Mutex
+	ip string
+}
+
+func (r *rebindingResolver) set(ip string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ip = ip
+}
+
+func (r *rebindingResolver) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return []net.IPAddr{{IP: net.ParseIP(r.ip)}}, nil
+}
+
+// TestWebhookDNSRebindingIsRefusedAndLogged: a host that resolved to a
+// public address when registered resolves to loopback when the delivery
+// is made. Parley does not connect, and the delivery log says why.
+func TestWebhookDNSRebindingIsRefusedAndLogged(t *testing.T) {
+	dns := &rebindingResolver{ip: "93.184.216.34"}
+	e := boot(t, "", func(c *Config, _ *twiliotest.Config) { c.resolver = dns })
+	rc := newHookReceiver(t)
+	port := rc.srv.Listener.Addr().(*net.TCPAddr).Port
+	id := e.must(201, e.admin("POST", "/v1/webhook-endpoints", map[string]any{
+		"url": fmt.Sprintf("http://hooks.rebind.example:%d/hook", port), "events": []string{"message.created"}}))["id"].(string)
+	dns.set("127.0.0.1")
+	e.must(202, e.admin("POST", "/v1/webhook-endpoints/"+id+"/test", nil))
+	e.eventually("the attempt recorded", func() bool {
+		ds := e.admin("GET", "/v1/webhook-endpoints/"+id+"/deliveries", nil).Data()
+		return len(ds) == 1 && ds[0]["attempts"] == float64(1)
+	})
+	d := e.admin("GET", "/v1/webhook-endpoints/"+id+"/deliveries", nil).Data()[0]
+	if d["state"] != "failed" || d["status_code"] != nil || !strings.Contains(fmt.Sprint(d["error"]), "not a public address: 127.0.0.1") {
+		t.Fatalf("the delivery log says %v", d)
+	}
+	if n := len(rc.requests()); n != 0 {
+		t.Fatalf("the receiver on loopback got %d requests", n)
+	}
+	// Registering the rebound host now is refused outright.
+	r := e.admin("POST", "/v1/webhook-endpoints", map[string]any{
+		"url": fmt.Sprintf("http://hooks.rebind.example:%d/other", port), "events": []string{"message.created"}})
+	if r.Status != 422 || r.ErrorCode() != "webhook_url_forbidden" {
+		t.Fatalf("registering a host resolving to loopback: %d %s", r.Status, r.Body)
+	}
 }
