@@ -263,3 +263,63 @@ func TestAGoneSubjectIsNotSent(t *testing.T) {
 		t.Fatal("something was sent")
 	}
 }
+
+// memStore hands out its claims once and keeps what is recorded.
+type memStore struct {
+	mu       sync.Mutex
+	claims   []events.Claim
+	recorded map[parley.ID]int
+}
+
+func (s *memStore) ClaimWebhookDeliveries(_ context.Context, _ time.Time, _ time.Duration, limit int) ([]events.Claim, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := min(limit, len(s.claims))
+	out := s.claims[:n]
+	s.claims = s.claims[n:]
+	return out, nil
+}
+
+func (s *memStore) RecordWebhookAttempts(_ context.Context, as []events.Attempt) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range as {
+		s.recorded[a.DeliveryID]++
+	}
+	return nil
+}
+
+// TestRunRecordsEveryClaimBeforeReturning: stopped while deliveries are
+// in flight, Run finishes and records each one (none is left leased).
+func TestRunRecordsEveryClaimBeforeReturning(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(20 * time.Millisecond) }))
+	defer slow.Close()
+	st := &memStore{recorded: map[parley.ID]int{}}
+	for i := range 100 {
+		c := claimFor(slow.URL, t0)
+		c.Delivery.ID = parley.ID(i + 1)
+		st.claims = append(st.claims, c)
+	}
+	d := localDeliverer(&parley.FixedClock{T: t0})
+	d.Store, d.Workers, d.Batch = st, 8, 8
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	<-done
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	claimed := 100 - len(st.claims)
+	if claimed == 0 || claimed == 100 {
+		t.Fatalf("%d claimed before the stop; the test wants some, not all", claimed)
+	}
+	if len(st.recorded) != claimed {
+		t.Fatalf("%d claimed, %d recorded", claimed, len(st.recorded))
+	}
+	for id, n := range st.recorded {
+		if n != 1 {
+			t.Errorf("delivery %d recorded %d times", id, n)
+		}
+	}
+}
