@@ -125,7 +125,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Hub = &events.Hub{Log: m.DB, Logger: m.Log.With().Str("component", "events").Logger()}
 	m.DB.AnnounceTo(m.Hub)
 	guard := &events.Guard{AllowPrivate: m.Config.allowPrivate, Resolver: m.Config.resolver}
-	m.Webhooks = &events.Deliverer{Store: m.DB, Client: guard.Client(events.Timeout, 64), Clock: m.Clock,
+	m.Webhooks = &events.Deliverer{Store: m.DB, Renderer: m.Config.renderer, Client: guard.Client(events.Timeout, 64), Clock: m.Clock,
 		Log: m.Log.With().Str("component", "webhooks").Logger(), Workers: 64, Poll: m.WebhookPoll}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,

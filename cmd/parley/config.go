@@ -54,6 +54,9 @@ type Config struct {
 	clock parley.Clock
 	// resolver replaces DNS for webhook URLs in tests.
 	resolver events.Resolver
+	// renderer renders events for webhook bodies in tests, standing in
+	// for the gateway's until that is wired.
+	renderer events.Renderer
 }
 
 // setting is one configuration variable.

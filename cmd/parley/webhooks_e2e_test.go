@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
 )
 
@@ -284,5 +286,44 @@ func TestWebhookDNSRebindingIsRefusedAndLogged(t *testing.T) {
 		"url": fmt.Sprintf("http://hooks.rebind.example:%d/other", port), "events": []string{"message.created"}})
 	if r.Status != 422 || r.ErrorCode() != "webhook_url_forbidden" {
 		t.Fatalf("registering a host resolving to loopback: %d %s", r.Status, r.Body)
+	}
+}
+
+// subjectRenderer renders an event as {"id": subject, "conversation_id"}.
+type subjectRenderer struct{}
+
+func (subjectRenderer) Render(_ context.Context, ev events.Event) (events.Rendered, error) {
+	data, _ := json.Marshal(map[string]string{"id": ev.SubjectID.String(), "conversation_id": ev.ConversationID.String()})
+	return events.Rendered{Data: data}, nil
+}
+
+// TestWebhookInboundTextIsDelivered: a text arrives through the carrier
+// and the endpoint subscribed to message.created receives it, signed.
+func TestWebhookInboundTextIsDelivered(t *testing.T) {
+	e := boot(t, "", withPrivateWebhooks(), func(c *Config, _ *twiliotest.Config) { c.renderer = subjectRenderer{} })
+	e.setupChannel(nil)
+	rc := newHookReceiver(t)
+	secret := e.must(201, e.admin("POST", "/v1/webhook-endpoints", map[string]any{
+		"url": rc.srv.URL + "/hook", "events": []string{"message.created"}}))["secret"].(string)
+	e.text("+14155551234", "Is the shop open on Sunday?")
+	e.eventually("the delivery", func() bool { return len(rc.requests()) == 1 })
+	r := rc.requests()[0]
+	verify(t, secret, r)
+	var body struct {
+		Type      string            `json:"type"`
+		Timestamp time.Time         `json:"timestamp"`
+		Data      map[string]string `json:"data"`
+	}
+	if err := json.Unmarshal(r.body, &body); err != nil || body.Type != "message.created" || body.Timestamp.IsZero() {
+		t.Fatalf("body %s (%v)", r.body, err)
+	}
+	conv := e.admin("GET", "/v1/conversations", nil).Data()[0]
+	msgs := e.admin("GET", "/v1/conversations/"+conv["id"].(string)+"/messages", nil).Data()
+	if len(msgs) != 1 || body.Data["id"] != msgs[0]["id"] || body.Data["conversation_id"] != conv["id"] {
+		t.Fatalf("delivered %v; the conversation %v has %v", body.Data, conv["id"], msgs)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(rc.requests()); n != 1 {
+		t.Fatalf("%d deliveries for one text subscribed to message.created only", n)
 	}
 }
