@@ -17,6 +17,7 @@ import (
 
 	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
+	"github.com/parleyhq/parley/store/storetest"
 )
 
 // hookReceiver is an integration's webhook endpoint: it answers with the
@@ -168,33 +169,37 @@ func TestWebhookSecretRotationSignsTwice(t *testing.T) {
 // TestWebhookGoneDisablesTheEndpoint: a 410 disables the endpoint and
 // tells the admin; re-enabling it clears that.
 func TestWebhookGoneDisablesTheEndpoint(t *testing.T) {
-	e := boot(t, "", withPrivateWebhooks())
-	rc := newHookReceiver(t)
-	id := e.must(201, e.admin("POST", "/v1/webhook-endpoints", map[string]any{"url": rc.srv.URL, "events": []string{"message.created"}}))["id"].(string)
-	rc.answer(http.StatusGone)
-	e.must(202, e.admin("POST", "/v1/webhook-endpoints/"+id+"/test", nil))
-	e.eventually("the endpoint disabled", func() bool {
-		return e.must(200, e.admin("GET", "/v1/webhook-endpoints/"+id, nil))["enabled"] == false
-	})
-	ep := e.admin("GET", "/v1/webhook-endpoints/"+id, nil).JSON()
-	if ep["disabled_reason"] != "endpoint_gone" || ep["disabled_at"] == nil {
-		t.Fatalf("disabled endpoint %v", ep)
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := boot(t, storetest.URL(t, dialect), withPrivateWebhooks())
+			rc := newHookReceiver(t)
+			id := e.must(201, e.admin("POST", "/v1/webhook-endpoints", map[string]any{"url": rc.srv.URL, "events": []string{"message.created"}}))["id"].(string)
+			rc.answer(http.StatusGone)
+			e.must(202, e.admin("POST", "/v1/webhook-endpoints/"+id+"/test", nil))
+			e.eventually("the endpoint disabled", func() bool {
+				return e.must(200, e.admin("GET", "/v1/webhook-endpoints/"+id, nil))["enabled"] == false
+			})
+			ep := e.admin("GET", "/v1/webhook-endpoints/"+id, nil).JSON()
+			if ep["disabled_reason"] != "endpoint_gone" || ep["disabled_at"] == nil {
+				t.Fatalf("disabled endpoint %v", ep)
+			}
+			ns := e.admin("GET", "/v1/notifications", nil).Data()
+			if len(ns) != 1 || ns[0]["kind"] != "webhook_endpoint_disabled" || ns[0]["webhook_endpoint_id"] != id || ns[0]["conversation_id"] != nil {
+				t.Fatalf("the admin's notifications: %v", ns)
+			}
+			// Disabled, it takes nothing; re-enabled, the test event queued meanwhile goes out.
+			e.must(202, e.admin("POST", "/v1/webhook-endpoints/"+id+"/test", nil))
+			time.Sleep(100 * time.Millisecond)
+			if n := len(rc.requests()); n != 1 {
+				t.Fatalf("a disabled endpoint got %d requests", n)
+			}
+			ep = e.must(200, e.admin("PATCH", "/v1/webhook-endpoints/"+id, map[string]any{"enabled": true}))
+			if ep["enabled"] != true || ep["disabled_reason"] != nil || ep["failing_since"] != nil {
+				t.Fatalf("re-enabled %v", ep)
+			}
+			e.eventually("the queued test event", func() bool { return len(rc.requests()) == 2 })
+		})
 	}
-	ns := e.admin("GET", "/v1/notifications", nil).Data()
-	if len(ns) != 1 || ns[0]["kind"] != "webhook_endpoint_disabled" || ns[0]["webhook_endpoint_id"] != id || ns[0]["conversation_id"] != nil {
-		t.Fatalf("the admin's notifications: %v", ns)
-	}
-	// Disabled, it takes nothing; re-enabled, the test event queued meanwhile goes out.
-	e.must(202, e.admin("POST", "/v1/webhook-endpoints/"+id+"/test", nil))
-	time.Sleep(100 * time.Millisecond)
-	if n := len(rc.requests()); n != 1 {
-		t.Fatalf("a disabled endpoint got %d requests", n)
-	}
-	ep = e.must(200, e.admin("PATCH", "/v1/webhook-endpoints/"+id, map[string]any{"enabled": true}))
-	if ep["enabled"] != true || ep["disabled_reason"] != nil || ep["failing_since"] != nil {
-		t.Fatalf("re-enabled %v", ep)
-	}
-	e.eventually("the queued test event", func() bool { return len(rc.requests()) == 2 })
 }
 
 // TestWebhookEndpointsAreAdminsAndValidated: validation names the field,
@@ -300,30 +305,34 @@ func (subjectRenderer) Render(_ context.Context, ev events.Event) (events.Render
 // TestWebhookInboundTextIsDelivered: a text arrives through the carrier
 // and the endpoint subscribed to message.created receives it, signed.
 func TestWebhookInboundTextIsDelivered(t *testing.T) {
-	e := boot(t, "", withPrivateWebhooks(), func(c *Config, _ *twiliotest.Config) { c.renderer = subjectRenderer{} })
-	e.setupChannel(nil)
-	rc := newHookReceiver(t)
-	secret := e.must(201, e.admin("POST", "/v1/webhook-endpoints", map[string]any{
-		"url": rc.srv.URL + "/hook", "events": []string{"message.created"}}))["secret"].(string)
-	e.text("+14155551234", "Is the shop open on Sunday?")
-	e.eventually("the delivery", func() bool { return len(rc.requests()) == 1 })
-	r := rc.requests()[0]
-	verify(t, secret, r)
-	var body struct {
-		Type      string            `json:"type"`
-		Timestamp time.Time         `json:"timestamp"`
-		Data      map[string]string `json:"data"`
-	}
-	if err := json.Unmarshal(r.body, &body); err != nil || body.Type != "message.created" || body.Timestamp.IsZero() {
-		t.Fatalf("body %s (%v)", r.body, err)
-	}
-	conv := e.admin("GET", "/v1/conversations", nil).Data()[0]
-	msgs := e.admin("GET", "/v1/conversations/"+conv["id"].(string)+"/messages", nil).Data()
-	if len(msgs) != 1 || body.Data["id"] != msgs[0]["id"] || body.Data["conversation_id"] != conv["id"] {
-		t.Fatalf("delivered %v; the conversation %v has %v", body.Data, conv["id"], msgs)
-	}
-	time.Sleep(100 * time.Millisecond)
-	if n := len(rc.requests()); n != 1 {
-		t.Fatalf("%d deliveries for one text subscribed to message.created only", n)
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := boot(t, storetest.URL(t, dialect), withPrivateWebhooks(), func(c *Config, _ *twiliotest.Config) { c.renderer = subjectRenderer{} })
+			e.setupChannel(nil)
+			rc := newHookReceiver(t)
+			secret := e.must(201, e.admin("POST", "/v1/webhook-endpoints", map[string]any{
+				"url": rc.srv.URL + "/hook", "events": []string{"message.created"}}))["secret"].(string)
+			e.text("+14155551234", "Is the shop open on Sunday?")
+			e.eventually("the delivery", func() bool { return len(rc.requests()) == 1 })
+			r := rc.requests()[0]
+			verify(t, secret, r)
+			var body struct {
+				Type      string            `json:"type"`
+				Timestamp time.Time         `json:"timestamp"`
+				Data      map[string]string `json:"data"`
+			}
+			if err := json.Unmarshal(r.body, &body); err != nil || body.Type != "message.created" || body.Timestamp.IsZero() {
+				t.Fatalf("body %s (%v)", r.body, err)
+			}
+			conv := e.admin("GET", "/v1/conversations", nil).Data()[0]
+			msgs := e.admin("GET", "/v1/conversations/"+conv["id"].(string)+"/messages", nil).Data()
+			if len(msgs) != 1 || body.Data["id"] != msgs[0]["id"] || body.Data["conversation_id"] != conv["id"] {
+				t.Fatalf("delivered %v; the conversation %v has %v", body.Data, conv["id"], msgs)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if n := len(rc.requests()); n != 1 {
+				t.Fatalf("%d deliveries for one text subscribed to message.created only", n)
+			}
+		})
 	}
 }
