@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 )
 
 // Twilio's code for "Attempt to send to unsubscribed recipient": the carrier
@@ -379,4 +380,17 @@ func Backoff(attempt int) time.Duration {
 	ceiling := time.Second << min(attempt-1, 9)
 	ceiling = min(ceiling, 5*time.Minute)
 	return ceiling/2 + rand.N(ceiling/2+1)
+}
+
+// React is the dispatcher's effect: a text queued, or a campaign tick that
+// queued texts, wakes it.
+func (d *Dispatcher) React(e events.Event) {
+	switch e.Type {
+	case events.MessageCreated:
+		if dir, status := e.MessageState(); dir == string(conversations.Outbound) && status == string(conversations.MessageQueued) {
+			d.Notify()
+		}
+	case events.CampaignUpdated:
+		d.Notify()
+	}
 }

@@ -122,15 +122,12 @@ type StatusUpdate struct {
 	At               time.Time
 }
 
-// Ingester runs the inbound pipeline around the store's transaction.
+// Ingester runs the inbound pipeline around the store's transaction. What
+// follows a commit (a keyword reply sent, auto-assignment, live updates)
+// reacts to the events the transaction wrote.
 type Ingester struct {
 	Store IngestStore
 	Clock parley.Clock
-	// AfterCommit runs after a text is committed (auto-assignment, live
-	// updates, waking the dispatcher), with the route it came by: its
-	// account's settings say whether auto-assignment is on. It must not
-	// block the webhook.
-	AfterCommit func(InboundRoute, IngestResult)
 }
 
 // Ingest stores a verified inbound text.
@@ -138,9 +135,6 @@ func (in *Ingester) Ingest(ctx context.Context, route InboundRoute, text Inbound
 	res, err := in.Store.Ingest(ctx, Plan(route, text, in.Clock.Now()))
 	if err != nil {
 		return IngestResult{}, err
-	}
-	if !res.Duplicate && in.AfterCommit != nil {
-		in.AfterCommit(route, res)
 	}
 	return res, nil
 }

@@ -18,9 +18,6 @@ type SnoozeWaker struct {
 	}
 	Clock parley.Clock
 	Log   zerolog.Logger
-	// AfterWake receives the reopened conversations (auto-assignment,
-	// live updates).
-	AfterWake func([]Conversation)
 }
 
 // Wake reopens what is due now.
@@ -34,8 +31,5 @@ func (w *SnoozeWaker) Wake(ctx context.Context) {
 	}
 	if len(woken) > 0 {
 		w.Log.Info().Int("conversations", len(woken)).Msg("snoozes ended")
-		if w.AfterWake != nil {
-			w.AfterWake(woken)
-		}
 	}
 }

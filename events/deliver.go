@@ -156,6 +156,14 @@ func (d *Deliverer) Wake() {
 	}
 }
 
+// React is the Hub's effect: a public event committed may have made
+// deliveries (store/tx.go makes them in its transaction).
+func (d *Deliverer) React(e Event) {
+	if e.Type.Public() {
+		d.Wake()
+	}
+}
+
 // Run delivers until ctx is cancelled. Every claimed delivery is
 // attempted and recorded before it returns: shutdown leaves none leased.
 // Deliveries are claimed as workers free up, and results recorded in

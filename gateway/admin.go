@@ -49,9 +49,6 @@ func handlePatchMe(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		if u.Available {
-			d.AutoAssign.CapacityFreed(u.AccountID)
-		}
 		writeJSON(w, http.StatusOK, toUserJSON(u))
 		return nil
 	}
@@ -210,11 +207,6 @@ func handlePatchUser(d *Deps) apiFunc {
 		u, err := d.Store.UpdateUser(r.Context(), currentUser(r).AccountID, id, p, d.Clock.Now())
 		if err != nil {
 			return err
-		}
-		// A user back at work takes conversations; a deactivated one's
-		// went back to the queue, for the others to take.
-		if u.Available || p.Active != nil {
-			d.AutoAssign.CapacityFreed(u.AccountID)
 		}
 		writeJSON(w, http.StatusOK, toUserJSON(u))
 		return nil

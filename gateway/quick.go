@@ -44,9 +44,6 @@ func handleQuickMessage(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		if len(res.Messages) > 0 {
-			d.OutboxChanged()
-		}
 		out := struct {
 			Messages []quickSentJSON `json:"messages"`
 			Skipped  []quickSkipJSON `json:"skipped"`

@@ -9,12 +9,6 @@ import (
 	"github.com/parleyhq/parley/routing"
 )
 
-// AutoAssigner is told, after a change commits, what may need assigning.
-type AutoAssigner interface {
-	Assign(accountID, conversationID parley.ID)
-	CapacityFreed(accountID parley.ID)
-}
-
 type entryJSON struct {
 	ID         parley.ID          `json:"id"`
 	Conditions routing.Conditions `json:"conditions"`
@@ -129,7 +123,6 @@ func handleCreateRoutingTable(d *Deps) apiFunc {
 		if t, err = d.Routing.CreateRoutingTable(r.Context(), t); err != nil {
 			return err
 		}
-		d.AutoAssign.CapacityFreed(t.AccountID)
 		writeJSON(w, http.StatusCreated, toRoutingTableJSON(t))
 		return nil
 	}
@@ -155,8 +148,6 @@ func handleReplaceRoutingTable(d *Deps) apiFunc {
 		if t, err = d.Routing.ReplaceRoutingTable(r.Context(), t); err != nil {
 			return err
 		}
-		// A raised capacity or a new pool member may take waiting work.
-		d.AutoAssign.CapacityFreed(t.AccountID)
 		writeJSON(w, http.StatusOK, toRoutingTableJSON(t))
 		return nil
 	}

@@ -36,21 +36,15 @@ type Deps struct {
 	Campaigns campaigns.CampaignStore
 	// Carrier vouches for a channel's credentials before they are stored.
 	Carrier conversations.CarrierVerifier
-	// AutoAssign is told what may need assigning after a change commits.
-	AutoAssign AutoAssigner
 	// PublicURL is PARLEY_PUBLIC_URL without a trailing slash: webhook
 	// signatures are checked against it and webhook URLs are built from it.
 	PublicURL string
 	// Ready reports whether the service can take traffic (/readyz).
 	Ready func(ctx context.Context) error
-	// OutboxChanged wakes the dispatcher after a text was queued.
-	OutboxChanged func()
 	// Webhooks keeps outbound webhook endpoints; WebhookGuard vets their
-	// URLs; WebhooksChanged wakes the deliverer after deliveries were
-	// queued or re-enabled.
-	Webhooks        events.EndpointStore
-	WebhookGuard    *events.Guard
-	WebhooksChanged func()
+	// URLs.
+	Webhooks     events.EndpointStore
+	WebhookGuard *events.Guard
 	// Metrics is told of every request; MetricsHandler serves /metrics.
 	Metrics        Metrics
 	MetricsHandler http.Handler
@@ -59,20 +53,11 @@ type Deps struct {
 // NewHandler returns Parley's HTTP handler.
 func NewHandler(d Deps) http.Handler {
 	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
-	if d.OutboxChanged == nil {
-		d.OutboxChanged = func() {}
-	}
-	if d.WebhooksChanged == nil {
-		d.WebhooksChanged = func() {}
+	if d.Carrier == nil {
+		d.Carrier = noCarrier{}
 	}
 	if d.WebhookGuard == nil {
 		d.WebhookGuard = &events.Guard{}
-	}
-	if d.AutoAssign == nil {
-		d.AutoAssign = noAutoAssign{}
-	}
-	if d.Carrier == nil {
-		d.Carrier = noCarrier{}
 	}
 	return withMiddleware(d.Log, routes(&d))
 }
@@ -172,12 +157,6 @@ func pageFrom(r *http.Request) (conversations.Page, error) {
 	}
 	return p.Normalize(), nil
 }
-
-// noAutoAssign is the AutoAssigner of a handler built without one.
-type noAutoAssign struct{}
-
-func (noAutoAssign) Assign(parley.ID, parley.ID) {}
-func (noAutoAssign) CapacityFreed(parley.ID)     {}
 
 // noCarrier is the CarrierVerifier of a handler built without one: it
 // vouches for nothing, so no channel is stored unverified.

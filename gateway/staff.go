@@ -8,7 +8,6 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
-	"github.com/parleyhq/parley/routing"
 )
 
 // handleReply queues a staff text: 202, because the carrier has not seen it yet.
@@ -34,7 +33,6 @@ func handleReply(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		d.OutboxChanged()
 		writeJSON(w, http.StatusAccepted, toMessageJSON(m))
 		return nil
 	}
@@ -118,7 +116,6 @@ func handleStatusAction(d *Deps, action conversations.Action) apiFunc {
 		if err != nil {
 			return err
 		}
-		d.afterConversationChange(conv)
 		writeJSON(w, http.StatusOK, toConversationJSON(conv))
 		return nil
 	}
@@ -160,8 +157,6 @@ func handleAssign(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		// The previous assignee has one conversation fewer.
-		d.AutoAssign.CapacityFreed(conv.AccountID)
 		writeJSON(w, http.StatusOK, toConversationJSON(conv))
 		return nil
 	}
@@ -315,16 +310,5 @@ func handlePatchContact(d *Deps) apiFunc {
 		}
 		writeJSON(w, http.StatusOK, toContactJSON(c))
 		return nil
-	}
-}
-
-// afterConversationChange tells auto-assignment about a staff change: a
-// conversation left new/open frees its assignee's capacity; one (re)opened
-// without an assignee waits for one.
-func (d *Deps) afterConversationChange(c conversations.Conversation) {
-	if routing.FreesCapacity(c.Status) {
-		d.AutoAssign.CapacityFreed(c.AccountID)
-	} else if c.AssigneeID == nil {
-		d.AutoAssign.Assign(c.AccountID, c.ID)
 	}
 }

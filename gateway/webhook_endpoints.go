@@ -156,9 +156,6 @@ func handlePatchWebhookEndpoint(d *Deps) apiFunc {
 		if e, err = d.Webhooks.UpdateWebhookEndpoint(r.Context(), changed); err != nil {
 			return err
 		}
-		if e.DisabledAt == nil {
-			d.WebhooksChanged() // re-enabled: its pending deliveries are due
-		}
 		writeJSON(w, http.StatusOK, toWebhookEndpointJSON(e))
 		return nil
 	}
@@ -261,7 +258,6 @@ func handleRetryWebhookDelivery(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		d.WebhooksChanged()
 		writeJSON(w, http.StatusAccepted, toWebhookDeliveryJSON(dl))
 		return nil
 	}
@@ -281,7 +277,6 @@ func handleTestWebhookEndpoint(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		d.WebhooksChanged()
 		writeJSON(w, http.StatusAccepted, toWebhookDeliveryJSON(dl))
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/events"
 )
 
 // Assigner runs auto-assignment off the request path. Ingest and staff
@@ -27,11 +28,26 @@ type Assigner struct {
 	// in a row need one walk of the backlog, not one each.
 	mu       sync.Mutex
 	sweeping map[parley.ID]bool
+	// allowed caches whether each account allows auto-assignment, for
+	// allowedFor; settings.updated drops an account's entry.
+	allowed map[parley.ID]allowedEntry
 }
+
+type allowedEntry struct {
+	on bool
+	at time.Time
+}
+
+// allowedTTL bounds how long a cached setting is trusted without a
+// settings.updated event to say it changed (one might be read late).
+const allowedTTL = 30 * time.Second
 
 type job struct {
 	accountID      parley.ID
 	conversationID parley.ID // 0: sweep the account's backlog
+	// ifAllowed: skip unless the account allows auto-assignment (an
+	// event's job; most accounts never switch it on).
+	ifAllowed bool
 }
 
 // queueSize bounds the work waiting in memory; beyond it work is left to
@@ -42,13 +58,49 @@ func (a *Assigner) init() {
 	a.once.Do(func() {
 		a.queue = make(chan job, queueSize)
 		a.sweeping = map[parley.ID]bool{}
+		a.allowed = map[parley.ID]allowedEntry{}
 	})
 }
 
 // Assign asks for a conversation that became new or open without an
 // assignee to be assigned.
 func (a *Assigner) Assign(accountID, conversationID parley.ID) {
-	a.enqueue(job{accountID, conversationID})
+	a.enqueue(job{accountID: accountID, conversationID: conversationID})
+}
+
+// React is the assigner's effect: it runs on every committed event (see
+// ReactionTo) and only queues work.
+func (a *Assigner) React(e events.Event) {
+	switch ReactionTo(e) {
+	case AssignConversation:
+		a.enqueue(job{accountID: e.AccountID, conversationID: e.ConversationID, ifAllowed: true})
+	case FillFreedCapacity:
+		if e.Type == events.SettingsUpdated {
+			a.mu.Lock()
+			delete(a.allowed, e.AccountID)
+			a.mu.Unlock()
+		}
+		a.CapacityFreed(e.AccountID)
+	}
+}
+
+// allowedFor reports whether an account allows auto-assignment, from the
+// cache when it is fresh.
+func (a *Assigner) allowedFor(ctx context.Context, accountID parley.ID) bool {
+	a.mu.Lock()
+	e, ok := a.allowed[accountID]
+	a.mu.Unlock()
+	if ok && time.Since(e.at) < allowedTTL {
+		return e.on
+	}
+	on, err := a.Store.AutoAssignAllowed(ctx, accountID)
+	if err != nil {
+		return true // AutoAssign checks again
+	}
+	a.mu.Lock()
+	a.allowed[accountID] = allowedEntry{on, time.Now()}
+	a.mu.Unlock()
+	return on
 }
 
 // CapacityFreed asks for the account's waiting conversations to be
@@ -93,7 +145,7 @@ func (a *Assigner) Run(ctx context.Context) {
 				delete(a.sweeping, j.accountID)
 				a.mu.Unlock()
 				a.Sweep(ctx, j.accountID)
-			} else {
+			} else if !j.ifAllowed || a.allowedFor(ctx, j.accountID) {
 				a.assign(ctx, j.accountID, j.conversationID)
 			}
 		}

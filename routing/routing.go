@@ -202,6 +202,9 @@ type Store interface {
 	// is new or open without an assignee, when the account allows it. It
 	// returns the decision; Decision.UserID is nil when nobody was picked.
 	AutoAssign(ctx context.Context, accountID, conversationID parley.ID, at time.Time) (Decision, error)
+	// AutoAssignAllowed reports whether the account has auto-assignment
+	// switched on.
+	AutoAssignAllowed(ctx context.Context, accountID parley.ID) (bool, error)
 	// Simulate decides for a contact's most recent conversation (or a
 	// fresh one) with the given table, without assigning.
 	Simulate(ctx context.Context, accountID, tableID, contactID parley.ID) (Decision, error)

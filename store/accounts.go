@@ -64,7 +64,7 @@ func (db *DB) CreateAccount(ctx context.Context, name string, admin conversation
 // GetSettings returns an account's settings.
 func (db *DB) GetSettings(ctx context.Context, accountID parley.ID) (conversations.Settings, error) {
 	var raw string
-	if err := db.db.GetContext(ctx, &raw, db.db.Rebind(`SELECT settings FROM accounts WHERE id = ?`), accountID); err != nil {
+	if err := db.db.GetContext(ctx, &raw, db.rebind(`SELECT settings FROM accounts WHERE id = ?`), accountID); err != nil {
 		return conversations.Settings{}, translate(err)
 	}
 	return decodeSettings(raw)
@@ -95,4 +95,11 @@ func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(c
 	})
 	db.routes.forget() // an inbound route holds its account's settings
 	return out, err
+}
+
+// AutoAssignAllowed reports whether the account has auto-assignment on.
+func (db *DB) AutoAssignAllowed(ctx context.Context, accountID parley.ID) (bool, error) {
+	var on bool
+	err := db.db.GetContext(ctx, &on, db.rebind(`SELECT auto_assign FROM accounts WHERE id = ?`), accountID)
+	return on, translate(err)
 }

@@ -96,7 +96,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ` + campaignColumns
 // GetCampaign returns a campaign with its live counts.
 func (db *DB) GetCampaign(ctx context.Context, accountID, id parley.ID) (campaigns.Campaign, error) {
 	var row campaignRow
-	if err := db.db.GetContext(ctx, &row, db.db.Rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE account_id = ? AND id = ?`), accountID, id); err != nil {
+	if err := db.db.GetContext(ctx, &row, db.rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE account_id = ? AND id = ?`), accountID, id); err != nil {
 		return campaigns.Campaign{}, translate(err)
 	}
 	c, err := row.campaign()
@@ -154,7 +154,7 @@ func (db *DB) ListCampaigns(ctx context.Context, accountID parley.ID, parent *pa
 		where, args = where+" AND id < ?", append(args, key[0])
 	}
 	var rows []campaignRow
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE `+where+` ORDER BY id DESC LIMIT ?`),
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE `+where+` ORDER BY id DESC LIMIT ?`),
 		append(args, page.Limit+1)...); err != nil {
 		return nil, "", translate(err)
 	}
@@ -267,7 +267,7 @@ WHERE m.campaign_id = ? AND o.state = 'queued'`), id); err != nil || len(msgIDs)
 // (pending, skipped_opted_out, cancelled, or a message status).
 func (db *DB) ListRecipients(ctx context.Context, accountID, campaignID parley.ID, status string, page parley.Page) ([]campaigns.CampaignRecipient, string, error) {
 	var one int
-	if err := db.db.GetContext(ctx, &one, db.db.Rebind(`SELECT 1 FROM campaigns WHERE account_id = ? AND id = ?`), accountID, campaignID); err != nil {
+	if err := db.db.GetContext(ctx, &one, db.rebind(`SELECT 1 FROM campaigns WHERE account_id = ? AND id = ?`), accountID, campaignID); err != nil {
 		return nil, "", translate(err)
 	}
 	cond, args, limit, err := idPage(page, "r.id")
@@ -292,7 +292,7 @@ WHERE r.campaign_id = ? AND ` + cond
 		ConversationID *int64 `db:"conversation_id"`
 		UpdatedAt      int64  `db:"updated_at"`
 	}
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q+` ORDER BY r.id LIMIT ?`), append(qargs, limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q+` ORDER BY r.id LIMIT ?`), append(qargs, limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	next := ""
@@ -314,7 +314,7 @@ func (db *DB) AdvanceCampaigns(ctx context.Context, now time.Time, tick time.Dur
 		return 0, fmt.Errorf("starting recurring runs: %w", err)
 	}
 	var due []int64
-	if err := db.db.SelectContext(ctx, &due, db.db.Rebind(`SELECT id FROM campaigns
+	if err := db.db.SelectContext(ctx, &due, db.rebind(`SELECT id FROM campaigns
 WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? AND schedule = '' ORDER BY next_batch_at, id LIMIT 100`), ms(now)); err != nil {
 		return 0, translate(err)
 	}
@@ -335,7 +335,7 @@ WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? AND schedule = '
 // instance ran starts one run, not one per missed fire.
 func (db *DB) startDueRuns(ctx context.Context, now time.Time) error {
 	var due []int64
-	if err := db.db.SelectContext(ctx, &due, db.db.Rebind(`SELECT id FROM campaigns
+	if err := db.db.SelectContext(ctx, &due, db.rebind(`SELECT id FROM campaigns
 WHERE status = 'scheduled' AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at, id LIMIT 100`), ms(now)); err != nil {
 		return translate(err)
 	}

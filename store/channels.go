@@ -42,7 +42,7 @@ func (db *DB) ListInboxes(ctx context.Context, accountID parley.ID, page parley.
 	}
 	var rows []inboxRow
 	q := `SELECT id, account_id, name, kind, created_at FROM inboxes WHERE account_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	rows, next := idCursor(rows, page, func(r inboxRow) int64 { return r.ID })
@@ -113,7 +113,7 @@ func (db *DB) ChannelHolding(ctx context.Context, c conversations.Channel) (conv
 WHERE carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL
   AND ((? <> '' AND messaging_service_sid = ?) OR (? = '' AND messaging_service_sid = '' AND phone_number = ?))`
 	var row channelRow
-	err := db.db.GetContext(ctx, &row, db.db.Rebind(q), c.Carrier, c.CarrierAccountID,
+	err := db.db.GetContext(ctx, &row, db.rebind(q), c.Carrier, c.CarrierAccountID,
 		c.MessagingServiceSID, c.MessagingServiceSID, c.MessagingServiceSID, c.PhoneNumber)
 	return row.channel(), translate(err)
 }
@@ -126,7 +126,7 @@ func (db *DB) ListChannels(ctx context.Context, accountID parley.ID, page parley
 	}
 	var rows []channelRow
 	q := `SELECT ` + channelColumns + ` FROM channels WHERE account_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	rows, next := idCursor(rows, page, func(r channelRow) int64 { return r.ID })
@@ -165,7 +165,7 @@ LIMIT 1`
 		channelRow
 		Settings string `db:"settings"`
 	}
-	if err := db.db.GetContext(ctx, &row, db.db.Rebind(q), carrier, carrierAccountID, serviceSID, to); err != nil {
+	if err := db.db.GetContext(ctx, &row, db.rebind(q), carrier, carrierAccountID, serviceSID, to); err != nil {
 		return conversations.InboundRoute{}, translate(err)
 	}
 	s, err := decodeSettings(row.Settings)
@@ -186,7 +186,7 @@ func (db *DB) statusRoutes(ctx context.Context, carrier, carrierAccountID string
 	const q = `SELECT ` + channelColumns + ` FROM channels WHERE id IN (
     SELECT MIN(id) FROM channels WHERE carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL GROUP BY auth_token)
 ORDER BY id`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), carrier, carrierAccountID); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), carrier, carrierAccountID); err != nil {
 		return nil, translate(err)
 	}
 	if len(rows) == 0 {
@@ -202,7 +202,7 @@ ORDER BY id`
 // GetChannel returns a channel of the account, connected or not.
 func (db *DB) GetChannel(ctx context.Context, accountID, id parley.ID) (conversations.Channel, error) {
 	var row channelRow
-	err := db.db.GetContext(ctx, &row, db.db.Rebind(`SELECT `+channelColumns+` FROM channels WHERE account_id = ? AND id = ?`), accountID, id)
+	err := db.db.GetContext(ctx, &row, db.rebind(`SELECT `+channelColumns+` FROM channels WHERE account_id = ? AND id = ?`), accountID, id)
 	return row.channel(), translate(err)
 }
 

@@ -16,7 +16,7 @@ func (db *DB) GetConsent(ctx context.Context, accountID parley.ID, phone string)
 		ChangedAt int64  `db:"changed_at"`
 	}
 	const q = `SELECT opted_out, keyword, message_id, changed_at FROM consents WHERE account_id = ? AND phone = ?`
-	err := db.db.GetContext(ctx, &row, db.db.Rebind(q), accountID, phone)
+	err := db.db.GetContext(ctx, &row, db.rebind(q), accountID, phone)
 	if err = translate(err); parley.IsKind(err, parley.ENOTFOUND) {
 		return optout.Consent{Phone: phone}, nil
 	} else if err != nil {
@@ -47,7 +47,7 @@ func (db *DB) ListConsentEvents(ctx context.Context, accountID parley.ID, phone 
 	var rows []consentEventRow
 	q := `SELECT id, phone, action, source, keyword, message_id, user_id, detail, created_at
 FROM consent_events WHERE account_id = ? AND phone = ? AND ` + cond + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID, phone}, args...), limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{accountID, phone}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	rows, next := idCursor(rows, page, func(r consentEventRow) int64 { return r.ID })

@@ -84,7 +84,7 @@ func addContactPhone(ctx context.Context, tx *Tx, accountID, contactID parley.ID
 func (db *DB) GetContact(ctx context.Context, accountID, contactID parley.ID) (conversations.Contact, error) {
 	var row contactRow
 	q := `SELECT ` + contactColumns + ` FROM contacts WHERE account_id = ? AND id = ?`
-	if err := db.db.GetContext(ctx, &row, db.db.Rebind(q), accountID, contactID); err != nil {
+	if err := db.db.GetContext(ctx, &row, db.rebind(q), accountID, contactID); err != nil {
 		return conversations.Contact{}, translate(err)
 	}
 	phones, err := db.contactPhones(ctx, db.db, []int64{row.ID})
@@ -137,7 +137,7 @@ func (db *DB) contactPhones(ctx context.Context, q sqlx.QueryerContext, ids []in
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryxContext(ctx, db.db.Rebind(query), args...)
+	rows, err := q.QueryxContext(ctx, db.rebind(query), args...)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -178,7 +178,7 @@ func (db *DB) FindContacts(ctx context.Context, f conversations.ContactFilter) (
 		strings.Join(where, " AND ") + ` ORDER BY c.id DESC LIMIT ?`
 	args = append(args, page.Limit+1)
 	var rows []contactRow
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), args...); err != nil {
 		return nil, "", translate(err)
 	}
 	next := ""

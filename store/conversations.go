@@ -74,7 +74,7 @@ func getConversation(ctx context.Context, q sqlx.QueryerContext, accountID, id p
 func rebind(q sqlx.QueryerContext, query string) string {
 	switch v := q.(type) {
 	case *sqlx.DB:
-		return v.Rebind(query)
+		return rebindFor(sqlx.BindType(v.DriverName()), query)
 	case *Tx:
 		return v.Rebind(query)
 	}
@@ -333,7 +333,7 @@ func (db *DB) ListMessages(ctx context.Context, accountID, conversationID parley
 	}
 	var rows []messageRow
 	q := `SELECT ` + messageColumns + ` FROM messages WHERE account_id = ? AND conversation_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID, conversationID}, args...), limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{accountID, conversationID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	rows, next := idCursor(rows, page, func(r messageRow) int64 { return r.ID })

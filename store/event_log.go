@@ -76,7 +76,7 @@ const eventColumns = `account_id, seq, type, conversation_id, subject_id, actor_
 // final: no event will ever appear between two it returned.
 func (db *DB) EventsAfter(ctx context.Context, accountID parley.ID, after int64, limit int) ([]events.Event, error) {
 	var rows []logRow
-	err := db.db.SelectContext(ctx, &rows, db.db.Rebind(`SELECT `+eventColumns+` FROM events
+	err := db.db.SelectContext(ctx, &rows, db.rebind(`SELECT `+eventColumns+` FROM events
 WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`), accountID, after, limit)
 	if err != nil {
 		return nil, translate(err)
@@ -91,7 +91,7 @@ WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`), accountID, after, limit
 // EventBounds are an account's oldest kept position (0 when none is kept)
 // and its head (0 before its first event).
 func (db *DB) EventBounds(ctx context.Context, accountID parley.ID) (oldest, head int64, err error) {
-	err = db.db.QueryRowxContext(ctx, db.db.Rebind(`SELECT
+	err = db.db.QueryRowxContext(ctx, db.rebind(`SELECT
 COALESCE((SELECT seq FROM events WHERE account_id = ? ORDER BY seq LIMIT 1), 0),
 COALESCE((SELECT seq FROM event_heads WHERE account_id = ?), 0)`), accountID, accountID).Scan(&oldest, &head)
 	return oldest, head, translate(err)

@@ -74,6 +74,14 @@ func TestEventLogRecordsChangesInTheirTransaction(t *testing.T) {
 			if e.ConversationID != conv.ID {
 				t.Errorf("%s concerns conversation %d, want %d", e.Type, e.ConversationID, conv.ID)
 			}
+			// The effects read what the conversation became and where a
+			// message went.
+			if status, assignee := e.CreatedState(); e.Type == events.ConversationCreated && (status != "new" || assignee != nil) {
+				t.Errorf("conversation.created says status %q, assignee %v", status, assignee)
+			}
+			if dir, status := e.MessageState(); e.Type == events.MessageCreated && (dir != "inbound" || status != "received") {
+				t.Errorf("message.created says %s, %s", dir, status)
+			}
 		}
 		if h.last(a.account.ID) != 2 {
 			t.Fatalf("announced up to %d, want 2", h.last(a.account.ID))

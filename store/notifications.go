@@ -75,7 +75,7 @@ func (db *DB) ListNotifications(ctx context.Context, accountID, userID parley.ID
 	}
 	var rows []notificationRow
 	q := `SELECT ` + notificationColumns + ` FROM notifications WHERE ` + where + ` ORDER BY ` + readRank + `, id DESC LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(args, page.Limit+1)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(args, page.Limit+1)...); err != nil {
 		return nil, "", translate(err)
 	}
 	next := ""

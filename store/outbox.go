@@ -250,7 +250,7 @@ func (db *DB) OptedOut(ctx context.Context, accountID parley.ID, phone string) (
 // RenewLease extends the lease of the claim made at item.LeasedAt; the
 // claim time, stored in claimed_at, tells this claim from a later one.
 func (db *DB) RenewLease(ctx context.Context, item campaigns.OutboxItem, until time.Time) (bool, error) {
-	res, err := db.db.ExecContext(ctx, db.db.Rebind(`UPDATE outbox SET lease_expires_at = ?
+	res, err := db.db.ExecContext(ctx, db.rebind(`UPDATE outbox SET lease_expires_at = ?
 WHERE id = ? AND state = 'sending' AND claimed_at = ?`), ms(until), item.ID, ms(item.LeasedAt))
 	if err != nil {
 		return false, translate(err)
@@ -268,7 +268,7 @@ func (db *DB) Hold(ctx context.Context, item campaigns.OutboxItem) (campaigns.Ho
 	const q = `SELECT
     COALESCE((SELECT opted_out FROM consents WHERE account_id = ? AND phone = ?), FALSE) AS opted_out,
     COALESCE((SELECT status = 'cancelled' FROM campaigns WHERE id = ?), FALSE) AS cancelled`
-	if err := db.db.GetContext(ctx, &h, db.db.Rebind(q), item.AccountID, item.Text.To, item.CampaignID); err != nil {
+	if err := db.db.GetContext(ctx, &h, db.rebind(q), item.AccountID, item.Text.To, item.CampaignID); err != nil {
 		return campaigns.HoldNone, translate(err)
 	}
 	switch {

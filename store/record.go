@@ -17,9 +17,11 @@ import (
 func (tx *Tx) recordConversationEvents(accountID parley.ID, entries []event) {
 	for _, e := range entries {
 		typ := events.ConversationUpdated
-		data := json.RawMessage(`{}`)
+		var data json.RawMessage
 		if e.typ == conversations.EventCreated {
+			// What it was created as: its status, its assignee if any.
 			typ = events.ConversationCreated
+			data, _ = json.Marshal(e.data)
 		} else {
 			change := map[string]any{"type": string(e.typ)}
 			for k, v := range e.data {
@@ -33,9 +35,12 @@ func (tx *Tx) recordConversationEvents(accountID parley.ID, entries []event) {
 }
 
 // recordMessage adds message.created, message.updated or note.created.
+// Its data says the message's direction and status, which the effects
+// read (a queued outbound text wakes the dispatcher).
 func (tx *Tx) recordMessage(typ events.Type, m conversations.Message, actor conversations.ActorType, actorID *parley.ID, at time.Time) {
+	data, _ := json.Marshal(map[string]string{"direction": string(m.Direction), "status": string(m.Status)})
 	tx.record(events.Event{AccountID: m.AccountID, Type: typ, ConversationID: m.ConversationID, SubjectID: m.ID,
-		ActorType: string(actor), ActorID: actorID, At: at})
+		ActorType: string(actor), ActorID: actorID, Data: data, At: at})
 }
 
 // recordMessageStatus adds message.updated for a status the carrier (or

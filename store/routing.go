@@ -121,7 +121,7 @@ func (db *DB) ListRoutingTables(ctx context.Context, accountID parley.ID, page p
 	}
 	var ids []int64
 	q := `SELECT id FROM routing_tables WHERE account_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &ids, db.db.Rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &ids, db.rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	ids, next := idCursor(ids, page, func(id int64) int64 { return id })
@@ -227,7 +227,7 @@ func (db *DB) ListContactTypes(ctx context.Context, accountID parley.ID, page pa
 	}
 	var rows []contactTypeRow
 	q := `SELECT ` + contactTypeColumns + ` FROM contact_types WHERE account_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	rows, next := idCursor(rows, page, func(r contactTypeRow) int64 { return r.ID })
@@ -453,7 +453,7 @@ func (db *DB) Simulate(ctx context.Context, accountID, tableID, contactID parley
 		return routing.Decision{}, err
 	}
 	var row conversationRow
-	err := db.db.GetContext(ctx, &row, db.db.Rebind(selectConversation+` WHERE cv.account_id = ? AND cv.contact_id = ? ORDER BY cv.last_message_at DESC LIMIT 1`), accountID, contactID)
+	err := db.db.GetContext(ctx, &row, db.rebind(selectConversation+` WHERE cv.account_id = ? AND cv.contact_id = ? ORDER BY cv.last_message_at DESC LIMIT 1`), accountID, contactID)
 	conv := row.conversation()
 	if parley.IsKind(translate(err), parley.ENOTFOUND) {
 		if _, err := db.GetContact(ctx, accountID, contactID); err != nil {
@@ -484,7 +484,7 @@ WHERE cv.assignee_id IS NULL AND cv.status IN ('new', 'open') AND a.auto_assign`
 		ID        int64 `db:"id"`
 		Since     int64 `db:"waiting_since"`
 	}
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q+` ORDER BY cv.waiting_since, cv.id LIMIT ?`), append(args, limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q+` ORDER BY cv.waiting_since, cv.id LIMIT ?`), append(args, limit)...); err != nil {
 		return nil, translate(err)
 	}
 	out := make([]routing.Waiting, len(rows))

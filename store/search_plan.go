@@ -156,7 +156,7 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 	}
 	run := func(name string, q string, args []any) ([]conversationRow, error) {
 		var rows []conversationRow
-		if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
+		if err := db.db.SelectContext(ctx, &rows, db.rebind(q), args...); err != nil {
 			return nil, translate(err)
 		}
 		return rows, explained(fmt.Sprintf("%s: %d rows", name, len(rows)), q, args)
@@ -205,7 +205,7 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 			return rows, err
 		}
 		q, args = windowEdgeQuery(w, size)
-		err = db.db.GetContext(ctx, &edge, db.db.Rebind(q), args...)
+		err = db.db.GetContext(ctx, &edge, db.rebind(q), args...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return rows, nil
 		}

@@ -316,7 +316,7 @@ func (db *DB) ExplainConversations(ctx context.Context, f conversations.Conversa
 
 func (db *DB) explainInto(ctx context.Context, b *strings.Builder, q string, args []any) error {
 	prefix, col := db.dialect.explainPlan()
-	rows, err := db.db.QueryContext(ctx, db.db.Rebind(prefix+q), args...)
+	rows, err := db.db.QueryContext(ctx, db.rebind(prefix+q), args...)
 	if err != nil {
 		return err
 	}

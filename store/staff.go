@@ -264,7 +264,7 @@ func (db *DB) ListEvents(ctx context.Context, accountID, conversationID parley.I
 	var rows []eventRow
 	q := `SELECT id, account_id, conversation_id, type, actor_type, actor_id, data, created_at FROM conversation_events
 WHERE account_id = ? AND conversation_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID, conversationID}, args...), limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{accountID, conversationID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	rows, next := idCursor(rows, page, func(r eventRow) int64 { return r.ID })

@@ -66,7 +66,7 @@ const selectUser = `SELECT ` + userColumns + ` FROM users WHERE account_id = ? A
 // GetUser returns a user of the account.
 func (db *DB) GetUser(ctx context.Context, accountID, userID parley.ID) (conversations.User, error) {
 	var row userRow
-	err := db.db.GetContext(ctx, &row, db.db.Rebind(selectUser), accountID, userID)
+	err := db.db.GetContext(ctx, &row, db.rebind(selectUser), accountID, userID)
 	return row.user(), translate(err)
 }
 
@@ -90,7 +90,7 @@ func (db *DB) ListUsers(ctx context.Context, accountID parley.ID, page parley.Pa
 	}
 	var rows []userRow
 	q := `SELECT ` + userColumns + ` FROM users WHERE account_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{accountID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	rows, next := idCursor(rows, page, func(r userRow) int64 { return r.ID })
@@ -201,7 +201,7 @@ WHERE t.token_hash = ? AND t.revoked_at IS NULL`
 		TokenID    int64  `db:"token_id"`
 		LastUsedAt *int64 `db:"last_used_at"`
 	}
-	err := db.db.GetContext(ctx, &row, db.db.Rebind(q), tokenHash)
+	err := db.db.GetContext(ctx, &row, db.rebind(q), tokenHash)
 	if err != nil {
 		if parley.IsKind(translate(err), parley.ENOTFOUND) {
 			return conversations.User{}, parley.Errorf(parley.EUNAUTHENTICATED, "invalid or revoked API token")
@@ -215,7 +215,7 @@ WHERE t.token_hash = ? AND t.revoked_at IS NULL`
 	if conversations.TokenUseDue(fromMSPtr(row.LastUsedAt), at) {
 		// Never backwards: another instance may have noted a later use.
 		const touch = `UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`
-		if _, err := db.db.ExecContext(ctx, db.db.Rebind(touch), ms(at), row.TokenID, ms(at)); err != nil {
+		if _, err := db.db.ExecContext(ctx, db.rebind(touch), ms(at), row.TokenID, ms(at)); err != nil {
 			return conversations.User{}, translate(err)
 		}
 	}
@@ -249,7 +249,7 @@ func (db *DB) ListTokens(ctx context.Context, accountID, userID parley.ID, page 
 	var rows []tokenRow
 	q := `SELECT id, account_id, user_id, prefix, created_at, last_used_at FROM api_tokens
 WHERE account_id = ? AND user_id = ? AND revoked_at IS NULL AND ` + cond + ` ORDER BY id LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(append([]any{accountID, userID}, args...), limit)...); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{accountID, userID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
 	}
 	rows, next := idCursor(rows, page, func(r tokenRow) int64 { return r.ID })

@@ -112,27 +112,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Assigner = &routing.Assigner{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "assigner").Logger(),
 		OnDecision: func(d routing.Decision, took time.Duration) { m.Metrics.ObserveAssignment(d.UserID != nil, took) }}
-	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock, AfterCommit: func(route conversations.InboundRoute, res conversations.IngestResult) {
-		if res.Reply != nil {
-			m.Dispatcher.Notify()
-		}
-		// With auto-assignment off, asking would only read the setting
-		// again; once it is switched on, the sweep finds the waiting.
-		if res.NeedsAssignment() && route.Settings.AllowAutoAssignment {
-			m.Assigner.Assign(res.Conversation.AccountID, res.Conversation.ID)
-		}
-	}}
-	m.Hub = &events.Hub{Log: m.DB, Logger: m.Log.With().Str("component", "events").Logger()}
-	m.DB.AnnounceTo(m.Hub)
+	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock}
+	// Every after-commit effect reacts to the event log, here and only
+	// here: the dispatcher wakes for queued texts, the assigner for
+	// conversations waiting and capacity freed.
 	guard := &events.Guard{AllowPrivate: m.Config.allowPrivate, Resolver: m.Config.resolver}
 	m.Webhooks = &events.Deliverer{Store: m.DB, Renderer: m.Config.renderer, Client: guard.Client(events.Timeout, 64), Clock: m.Clock,
 		Log: m.Log.With().Str("component", "webhooks").Logger(), Workers: 64, Poll: m.WebhookPoll}
+	m.Hub = &events.Hub{Log: m.DB, Logger: m.Log.With().Str("component", "events").Logger(),
+		Effects: []events.Effect{m.Dispatcher.React, m.Assigner.React, m.Webhooks.React}}
+	m.DB.AnnounceTo(m.Hub)
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
-		Routing: m.DB, AutoAssign: m.Assigner, Quick: m.DB, Campaigns: m.DB, Carrier: sender,
-		PublicURL: m.Config.PublicURL, Ready: m.ready, OutboxChanged: m.Dispatcher.Notify,
+		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Carrier: sender,
+		PublicURL: m.Config.PublicURL, Ready: m.ready,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
-		Webhooks: m.DB, WebhookGuard: guard, WebhooksChanged: m.Webhooks.Wake,
+		Webhooks: m.DB, WebhookGuard: guard,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err
@@ -310,26 +305,15 @@ func writeSecretFile(path, secret string) error {
 func (m *Main) startScheduler(ctx context.Context) error {
 	m.scheduler = cron.New(cron.WithSeconds(), cron.WithLocation(time.UTC),
 		cron.WithChain(cron.Recover(cronLogger{m.Log}), cron.SkipIfStillRunning(cronLogger{m.Log})))
-	waker := &conversations.SnoozeWaker{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "snooze").Logger(),
-		AfterWake: func(woken []conversations.Conversation) {
-			for _, c := range woken {
-				if c.AssigneeID == nil {
-					m.Assigner.Assign(c.AccountID, c.ID)
-				}
-			}
-		}}
+	waker := &conversations.SnoozeWaker{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "snooze").Logger()}
 	if _, err := m.scheduler.AddFunc("* * * * * *", func() { waker.Wake(ctx) }); err != nil {
 		return err
 	}
 	// Campaigns advance a tick a second: a batch of the audience expanded,
 	// up to each campaign's rate of texts queued.
 	if _, err := m.scheduler.AddFunc("* * * * * *", func() {
-		n, err := m.DB.AdvanceCampaigns(ctx, m.Clock.Now(), time.Second)
-		if err != nil && ctx.Err() == nil {
+		if _, err := m.DB.AdvanceCampaigns(ctx, m.Clock.Now(), time.Second); err != nil && ctx.Err() == nil {
 			m.Log.Error().Err(err).Msg("advancing campaigns failed")
-		}
-		if n > 0 {
-			m.Dispatcher.Notify()
 		}
 	}); err != nil {
 		return err
@@ -337,6 +321,11 @@ func (m *Main) startScheduler(ctx context.Context) error {
 	// Whatever waits for an assignee (a queue that overflowed, a process
 	// that died with work queued) is picked up within seconds.
 	if _, err := m.scheduler.AddFunc("*/5 * * * * *", func() { m.Assigner.Sweep(ctx, 0) }); err != nil {
+		return err
+	}
+	// The event log keeps PARLEY_EVENT_RETENTION; older events go in
+	// batches, so a backlog never holds one long transaction.
+	if _, err := m.scheduler.AddFunc("@every 10m", func() { m.pruneEvents(ctx) }); err != nil {
 		return err
 	}
 	// PostgreSQL's recent search index follows activity (store/recent_search.go):
@@ -365,4 +354,29 @@ func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug().Fields(kv).Msg("
 
 func (l cronLogger) Error(err error, msg string, kv ...any) {
 	l.log.Error().Err(err).Fields(kv).Msg("scheduler: " + msg)
+}
+
+// pruneBatch is how many events one pruning transaction deletes.
+const pruneBatch = 5000
+
+// pruneEvents deletes the events older than the retention.
+func (m *Main) pruneEvents(ctx context.Context) {
+	cutoff := m.Clock.Now().Add(-m.Config.retention)
+	total := 0
+	for ctx.Err() == nil {
+		n, err := m.DB.PruneEvents(ctx, cutoff, pruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.Log.Error().Err(err).Msg("pruning the event log failed")
+			}
+			return
+		}
+		total += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		m.Log.Info().Int("events", total).Time("before", cutoff).Msg("pruned the event log")
+	}
 }

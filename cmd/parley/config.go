@@ -44,7 +44,11 @@ type Config struct {
 	// WebhookAllowPrivate lets webhook endpoints point to loopback,
 	// private and link-local addresses ("true"; default "false").
 	WebhookAllowPrivate string
+	// EventRetention is how long the event log keeps events (streams
+	// resume and webhooks catch up within it); at least 24h.
+	EventRetention string
 
+	retention    time.Duration
 	lease        time.Duration
 	allowPrivate bool
 	drain        time.Duration
@@ -78,6 +82,7 @@ var settings = []setting{
 	{"PARLEY_SHUTDOWN_DRAIN", "shutdown-drain", "5s", "on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still served, so load balancers stop sending (a second signal exits at once)", func(c *Config) *string { return &c.ShutdownDrain }},
 	{"PARLEY_STATUS_CHECKS_PER_SECOND", "status-checks-per-second", "10", "texts without a final status an hour after sending that this process looks up at the carrier a second (0: none)", func(c *Config) *string { return &c.StatusChecksPerSecond }},
 	{"PARLEY_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "false", "let webhook endpoints reach loopback, private and link-local addresses (true or false)", func(c *Config) *string { return &c.WebhookAllowPrivate }},
+	{"PARLEY_EVENT_RETENTION", "event-retention", "72h", "how long the event log keeps events for streams resuming with Last-Event-ID (at least 24h)", func(c *Config) *string { return &c.EventRetention }},
 }
 
 // flags returns a flag set for a command, bound to cfg: every setting
@@ -129,6 +134,12 @@ func (c *Config) finish(stdout io.Writer) error {
 	if c.drain, err = time.ParseDuration(c.ShutdownDrain); err != nil || c.drain < 0 {
 		return fmt.Errorf("PARLEY_SHUTDOWN_DRAIN: want a duration such as 5s or 0s, got %q", c.ShutdownDrain)
 	}
+	if c.EventRetention == "" {
+		c.EventRetention = "72h"
+	}
+	if c.retention, err = time.ParseDuration(c.EventRetention); err != nil || c.retention < minEventRetention {
+		return fmt.Errorf("PARLEY_EVENT_RETENTION: want a duration of at least 24h, e.g. 72h, got %q", c.EventRetention)
+	}
 	if err := c.finishStatusChecks(); err != nil {
 		return err
 	}
@@ -146,6 +157,9 @@ func (c *Config) finishWebhooks() error {
 	c.allowPrivate = allow
 	return nil
 }
+
+// minEventRetention is API.md's promise: a stream resumes within a day.
+const minEventRetention = 24 * time.Hour
 
 // maxStatusChecksPerSecond keeps lookups well inside Twilio's API limits.
 const maxStatusChecksPerSecond = 100
