@@ -32,6 +32,10 @@ const (
 // disabled and the account's admins are told.
 const FailingFor = 5 * 24 * time.Hour
 
+// DeliveryLogRetention is how long finished deliveries stay in an
+// endpoint's delivery log.
+const DeliveryLogRetention = 30 * 24 * time.Hour
+
 // RotationOverlap is how long the previous secret keeps signing after a
 // rotation, so a receiver can switch secrets without losing deliveries.
 const RotationOverlap = 24 * time.Hour

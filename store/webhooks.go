@@ -529,3 +529,20 @@ RETURNING ` + notificationColumns
 	tx.recordNotifications(stored)
 	return nil
 }
+
+// PruneWebhookDeliveries deletes up to limit finished deliveries made
+// before cutoff and says how many; the caller repeats while it deletes a
+// full batch. Pending ones stay, however old.
+func (db *DB) PruneWebhookDeliveries(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM webhook_deliveries WHERE id IN
+(SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ? LIMIT ?)`), ms(cutoff), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}

@@ -246,3 +246,26 @@ func TestWebhookClaimsDoNotOverlap(t *testing.T) {
 		}
 	})
 }
+
+func TestWebhookDeliveryLogIsPrunedWhenFinished(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		e := a.addEndpoint(t, "message.created")
+		a.receive(t, text{from: "+14155551234", body: "delivered"})
+		cs := claimHooks(t, db, t0.Add(time.Second), 10)
+		done := events.Attempt{DeliveryID: cs[0].Delivery.ID, EndpointID: e.ID, AccountID: a.account.ID, ClaimedAt: cs[0].ClaimedAt,
+			At: t0.Add(time.Second), Status: 200, State: events.DeliverySucceeded, Answered: true}
+		if err := db.RecordWebhookAttempts(ctx, []events.Attempt{done}); err != nil {
+			t.Fatal(err)
+		}
+		a.receive(t, text{from: "+14155551234", body: "still pending"})
+		n, err := db.PruneWebhookDeliveries(ctx, t0.Add(time.Hour), 100)
+		if err != nil || n != 1 {
+			t.Fatalf("pruned %d (%v), want the delivered one", n, err)
+		}
+		if d := onlyDelivery(t, a, e); d.State != events.DeliveryPending {
+			t.Fatalf("left %+v, want the pending one", d)
+		}
+	})
+}

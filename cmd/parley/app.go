@@ -379,4 +379,23 @@ func (m *Main) pruneEvents(ctx context.Context) {
 	if total > 0 {
 		m.Log.Info().Int("events", total).Time("before", cutoff).Msg("pruned the event log")
 	}
+	m.pruneWebhookDeliveries(ctx)
+}
+
+// pruneWebhookDeliveries deletes finished deliveries past the delivery
+// log's retention.
+func (m *Main) pruneWebhookDeliveries(ctx context.Context) {
+	cutoff := m.Clock.Now().Add(-events.DeliveryLogRetention)
+	for ctx.Err() == nil {
+		n, err := m.DB.PruneWebhookDeliveries(ctx, cutoff, pruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.Log.Error().Err(err).Msg("pruning webhook deliveries failed")
+			}
+			return
+		}
+		if n < pruneBatch {
+			return
+		}
+	}
 }

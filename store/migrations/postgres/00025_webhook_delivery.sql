@@ -4,6 +4,9 @@
 -- claimed_at tells the claim that records an attempt from a later one.
 ALTER TABLE webhook_deliveries ADD COLUMN claimed_at BIGINT;
 
+-- The delivery log keeps finished deliveries for a while (pruned by age).
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (created_at) WHERE state <> 'pending';
+
 -- An endpoint disabled for failing tells the account's admins: a
 -- notification that concerns an endpoint, not a conversation.
 ALTER TABLE notifications ALTER COLUMN conversation_id DROP NOT NULL;
@@ -13,4 +16,5 @@ ALTER TABLE notifications ADD COLUMN webhook_endpoint_id BIGINT REFERENCES webho
 DELETE FROM notifications WHERE conversation_id IS NULL;
 ALTER TABLE notifications DROP COLUMN webhook_endpoint_id;
 ALTER TABLE notifications ALTER COLUMN conversation_id SET NOT NULL;
+DROP INDEX webhook_deliveries_finished;
 ALTER TABLE webhook_deliveries DROP COLUMN claimed_at;

@@ -4,6 +4,9 @@
 -- claimed_at tells the claim that records an attempt from a later one.
 ALTER TABLE webhook_deliveries ADD COLUMN claimed_at INTEGER;
 
+-- The delivery log keeps finished deliveries for a while (pruned by age).
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (created_at) WHERE state <> 'pending';
+
 -- An endpoint disabled for failing tells the account's admins: a
 -- notification that concerns an endpoint, not a conversation. SQLite
 -- cannot drop NOT NULL in place, so the table is rebuilt.
@@ -42,4 +45,5 @@ INSERT INTO notifications_old SELECT id, account_id, user_id, kind, conversation
 DROP TABLE notifications;
 ALTER TABLE notifications_old RENAME TO notifications;
 CREATE INDEX notifications_user ON notifications (user_id, (CASE WHEN read_at IS NULL THEN 0 ELSE 1 END), id DESC);
+DROP INDEX webhook_deliveries_finished;
 ALTER TABLE webhook_deliveries DROP COLUMN claimed_at;
