@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -100,7 +101,7 @@ func (db *DB) GetWebhookEndpoint(ctx context.Context, accountID, id parley.ID) (
 
 // notFound names what a missing row was.
 func notFound(err error, what string) error {
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return parley.Errorf(parley.ENOTFOUND, "no such %s", what)
 	}
 	return translate(err)
