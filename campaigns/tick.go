@@ -103,3 +103,18 @@ func (t Template) Text(r Recipient) (string, conversations.Segmentation) {
 	body := t.Render(r)
 	return body, conversations.Segment(body)
 }
+
+// TickStatus is a campaign's status after a tick that queued texts: it
+// completes once its audience is fully expanded, the tick queued nothing
+// and nothing is left (a recipient pending, a text waiting to be sent).
+// left is asked only then: it reads the database.
+func TickStatus(expanded bool, queued int, left func() (bool, error)) (Status, error) {
+	if !expanded || queued > 0 {
+		return StatusSending, nil
+	}
+	more, err := left()
+	if err != nil || more {
+		return StatusSending, err
+	}
+	return StatusCompleted, nil
+}

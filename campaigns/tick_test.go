@@ -154,3 +154,29 @@ func TestTemplateText(t *testing.T) {
 		t.Errorf("encoding = %s, want UCS-2 for the check mark", seg.Encoding)
 	}
 }
+
+func TestTickStatusCompletesOnlyWhenNothingIsLeft(t *testing.T) {
+	asked := 0
+	left := func(more bool) func() (bool, error) {
+		return func() (bool, error) { asked++; return more, nil }
+	}
+	for _, c := range []struct {
+		name     string
+		expanded bool
+		queued   int
+		more     bool
+		want     Status
+	}{
+		{"the audience is still being expanded", false, 0, false, StatusSending},
+		{"the tick queued texts", true, 3, false, StatusSending},
+		{"texts still wait in the outbox", true, 0, true, StatusSending},
+		{"everything handled", true, 0, false, StatusCompleted},
+	} {
+		if got, _ := TickStatus(c.expanded, c.queued, left(c.more)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+	if asked != 2 {
+		t.Errorf("the database was asked %d times, want only when the rest allowed completing (2)", asked)
+	}
+}

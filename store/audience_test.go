@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/devdb"
 	"github.com/parleyhq/parley/store/storetest"
 )
 
@@ -158,7 +159,7 @@ func BenchmarkAudienceExpansion(b *testing.B) {
 func benchmarkExpansion(b *testing.B, db *store.DB, n int) {
 	{
 		tn := newTenant(b, db, newSID("AC"), bizA)
-		if _, err := db.Seed(ctx, store.SeedSpec{AccountID: tn.account.ID, Contacts: n, ContactType: "customer", Now: t0}); err != nil {
+		if _, err := storetest.DevDB(b, db).Seed(ctx, db, devdb.SeedSpec{AccountID: tn.account.ID, Contacts: n, ContactType: "customer", Now: t0}); err != nil {
 			b.Fatal(err)
 		}
 		b.ResetTimer()

@@ -405,15 +405,11 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 		if queued, err = queueRecipients(ctx, tx, c, n, now, tick*time.Duration(due), stop); err != nil {
 			return err
 		}
-		status := c.Status
-		if row.ExpandStage == stageExpanded && queued == 0 {
-			done, err := campaignDone(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			if done {
-				status = campaigns.StatusCompleted
-			}
+		status, err := campaigns.TickStatus(row.ExpandStage == stageExpanded, queued, func() (bool, error) {
+			return campaignLeft(ctx, tx, id)
+		})
+		if err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE campaigns SET status = ?, next_batch_at = ?, updated_at = ? WHERE id = ?`),
 			string(status), ms(campaigns.NextBatch(row.lastBatchDue(), due, now, tick)), ms(now), id)
@@ -438,14 +434,14 @@ WHERE m.campaign_id = ? AND o.available_at <= ?`), id, ms(now))
 	return n, err
 }
 
-// campaignDone reports whether every recipient of an expanded campaign
-// has been handled: none pending, and none of its texts still in the
-// outbox (the outbox holds only texts not yet sent, so the scan is short).
-func campaignDone(ctx context.Context, tx *Tx, id parley.ID) (bool, error) {
+// campaignLeft reports whether a campaign has recipients pending or
+// texts still in the outbox (which holds only texts not yet sent, so the
+// scan is short).
+func campaignLeft(ctx context.Context, tx *Tx, id parley.ID) (bool, error) {
 	var left []int
 	err := tx.SelectContext(ctx, &left, tx.Rebind(`SELECT 1 FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'
 UNION ALL SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.campaign_id = ? LIMIT 1`), id, id)
-	return len(left) == 0, err
+	return len(left) > 0, err
 }
 
 // lockDueCampaign reads a campaign whose batch is due under a lock that

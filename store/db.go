@@ -104,12 +104,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: sqlite url has no path")
 	}
-	// WAL lets readers run beside the writer; _txlock=immediate takes the
-	// write lock at BEGIN so two writers queue on busy_timeout instead of
-	// failing with SQLITE_BUSY halfway through a transaction.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sqlx.Open("sqlite", dsn)
+	db, err := sqlx.Open("sqlite", sqliteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -118,6 +113,40 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
 	return &DB{db: db, dialect: sqliteDialect, URL: "sqlite://" + path, writers: &sync.Mutex{}}, nil
+}
+
+// sqliteDSN is the data source of the SQLite file at path. WAL lets
+// readers run beside the writer; _txlock=immediate takes the write lock at
+// BEGIN so two writers queue on busy_timeout instead of failing with
+// SQLITE_BUSY halfway through a transaction.
+func sqliteDSN(path string) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// DataSource is the database/sql driver and data source name Open
+// connects to rawURL with, for tools that keep a connection of their own
+// beside the store's (store/devdb): the same SQLite pragmas and the same
+// PostgreSQL parameters, Parley's own taken out.
+func DataSource(rawURL string) (driver, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		path := strings.TrimPrefix(rawURL, "sqlite://")
+		if path == "" {
+			return "", "", errors.New("store: sqlite url has no path")
+		}
+		return "sqlite", sqliteDSN(path), nil
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		rest, _, err := poolSize(rawURL)
+		if err != nil {
+			return "", "", err
+		}
+		if rest, _, err = groupCommitSetting(rest); err != nil {
+			return "", "", err
+		}
+		return "postgres", withBinaryParameters(rest), nil
+	}
+	return "", "", fmt.Errorf("store: database url %q: want sqlite://PATH or postgres://…", redact(rawURL))
 }
 
 // defaultMaxConns is a PostgreSQL pool's size unless the URL's
@@ -240,9 +269,9 @@ func (db *DB) Close() error {
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 
-// SQL exposes the connection pool for tools that measure the database
-// itself (the load tool's raw ceiling). Application code uses the methods.
-func (db *DB) SQL() *sqlx.DB { return db.db }
+// PoolStats are the connection pool's figures (open, in use, idle, waits),
+// for metrics.
+func (db *DB) PoolStats() sql.DBStats { return db.db.Stats() }
 
 // inTx runs fn in a transaction, committing when it returns nil. The
 // events fn recorded are written last and announced after the commit.

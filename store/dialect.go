@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
 )
 
@@ -62,9 +61,6 @@ type dialectSQL interface {
 	// conversation (alias conversations, the text's body v.body) sets in
 	// the conversation's search document; "" where triggers keep it.
 	inboundSearchSet() string
-	// searchDocuments says whether conversations carry their own search
-	// document (search_tsv and the words of search_words).
-	searchDocuments() bool
 	// plansSearch says whether conversation searches are planned from word
 	// statistics and the recent index (search.go, recent_search.go)
 	// rather than run as one plain query.
@@ -85,15 +81,6 @@ type dialectSQL interface {
 	// deadlockVictim reports a transaction aborted only so that another could
 	// go on (a deadlock's victim): it may simply be run again.
 	deadlockVictim(err error) bool
-
-	// Tooling: query plans and bulk loads.
-
-	// explainPlan is the prefix that makes a query show its plan, and the
-	// column of the plan's rows that describes each step.
-	explainPlan() (prefix string, detail int)
-	// moveIDsPast makes the tables' next generated ids follow the rows
-	// inserted with explicit ids.
-	moveIDsPast(ctx context.Context, db *sqlx.DB, tables []string) error
 }
 
 var (

@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -27,10 +25,8 @@ func (postgresSQL) forUpdateKeys() string           { return " FOR UPDATE" }
 func (postgresSQL) forShare() string                { return " FOR SHARE" }
 func (postgresSQL) skipLocked() string              { return " FOR UPDATE SKIP LOCKED" }
 func (postgresSQL) writesInWith() bool              { return true }
-func (postgresSQL) searchDocuments() bool           { return true }
 func (postgresSQL) plansSearch() bool               { return true }
 func (postgresSQL) manyInstances() bool             { return true }
-func (postgresSQL) explainPlan() (string, int)      { return "EXPLAIN (ANALYZE, BUFFERS) ", 0 }
 
 // migrator runs migrations under a session advisory lock: several
 // instances may start together, one migrates and the others wait.
@@ -53,17 +49,6 @@ func (postgresSQL) lockKey(ctx context.Context, tx *Tx, key string) error {
 // (migration 00014).
 func (postgresSQL) inboundSearchSet() string {
 	return `search_tsv = conversations.search_tsv || to_tsvector('simple', v.body), `
-}
-
-// moveIDsPast moves the tables' identity sequences past their largest id.
-func (postgresSQL) moveIDsPast(ctx context.Context, db *sqlx.DB, tables []string) error {
-	for _, t := range tables {
-		q := fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))`, t, t)
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // textMatch is a to_tsquery of the terms, the last one a prefix.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -15,27 +14,22 @@ import (
 // whole database, so row locks and claims need nothing.
 type sqliteSQL struct{}
 
-func (sqliteSQL) name() string               { return "sqlite" }
-func (sqliteSQL) forUpdate() string          { return "" }
-func (sqliteSQL) forUpdateOf(string) string  { return "" }
-func (sqliteSQL) forUpdateKeys() string      { return "" }
-func (sqliteSQL) forShare() string           { return "" }
-func (sqliteSQL) skipLocked() string         { return "" }
-func (sqliteSQL) writesInWith() bool         { return false } // SQLite takes no writes inside WITH
-func (sqliteSQL) inboundSearchSet() string   { return "" }    // the FTS5 tables keep their triggers
-func (sqliteSQL) searchDocuments() bool      { return false }
-func (sqliteSQL) plansSearch() bool          { return false }
-func (sqliteSQL) manyInstances() bool        { return false } // one instance per file
-func (sqliteSQL) explainPlan() (string, int) { return "EXPLAIN QUERY PLAN ", 3 }
+func (sqliteSQL) name() string              { return "sqlite" }
+func (sqliteSQL) forUpdate() string         { return "" }
+func (sqliteSQL) forUpdateOf(string) string { return "" }
+func (sqliteSQL) forUpdateKeys() string     { return "" }
+func (sqliteSQL) forShare() string          { return "" }
+func (sqliteSQL) skipLocked() string        { return "" }
+func (sqliteSQL) writesInWith() bool        { return false } // SQLite takes no writes inside WITH
+func (sqliteSQL) inboundSearchSet() string  { return "" }    // the FTS5 tables keep their triggers
+func (sqliteSQL) plansSearch() bool         { return false }
+func (sqliteSQL) manyInstances() bool       { return false } // one instance per file
 
 func (sqliteSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
 	return goose.DialectSQLite3, nil, nil
 }
 
 func (sqliteSQL) lockKey(context.Context, *Tx, string) error { return nil }
-
-// moveIDsPast needs nothing: a rowid is one more than the largest.
-func (sqliteSQL) moveIDsPast(context.Context, *sqlx.DB, []string) error { return nil }
 
 // textMatch is an FTS5 query of quoted terms, the last one a prefix.
 func (sqliteSQL) textMatch(terms []string) string {

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // PlanSearchesWithoutStatistics makes db plan its searches as before any
@@ -43,3 +45,7 @@ func (db *DB) UndoMigrationsAfter(ctx context.Context, version int64) error {
 	_, err = p.DownTo(ctx, version)
 	return err
 }
+
+// SQL is the connection pool, for tests that read or write rows the
+// methods do not show.
+func (db *DB) SQL() *sqlx.DB { return db.db }

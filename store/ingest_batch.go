@@ -125,7 +125,7 @@ func (pt *plainText) create(ctx context.Context, tx *Tx) error {
 		}
 		pt.contactID = id
 	}
-	pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, false)
+	pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, pt.p.KeywordOnly())
 	if pt.exists {
 		return nil
 	}
@@ -140,7 +140,7 @@ func (pt *plainText) create(ctx context.Context, tx *Tx) error {
 	if pt.conv, pt.exists, err = lockConversation(ctx, tx, pt.p.Channel, pt.p.Text.From); err != nil {
 		return err
 	}
-	pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, false)
+	pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, pt.p.KeywordOnly())
 	return nil
 }
 

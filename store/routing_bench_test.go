@@ -8,7 +8,7 @@ import (
 
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/routing"
-	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/devdb"
 	"github.com/parleyhq/parley/store/storetest"
 )
 
@@ -32,7 +32,7 @@ func BenchmarkAutoAssign(b *testing.B) {
 				b.Run(string(strategy), func(b *testing.B) {
 					db := storetest.MustOpen(b, dialect)
 					a := newTenant(b, db, sidA, bizA)
-					seeded, err := db.Seed(ctx, store.SeedSpec{AccountID: a.account.ID, Conversations: open, Messages: 2 * open,
+					seeded, err := storetest.DevDB(b, db).Seed(ctx, db, devdb.SeedSpec{AccountID: a.account.ID, Conversations: open, Messages: 2 * open,
 						Agents: agents, Now: t0, Seed: 42})
 					if err != nil {
 						b.Fatalf("seed: %v", err)

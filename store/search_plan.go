@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/lib/pq"
+
+	"github.com/parleyhq/parley/conversations"
 )
 
 // The search planner: PostgreSQL's conversation searches pick their plan
@@ -144,22 +146,20 @@ func (db *DB) cappedHits(ctx context.Context, q string, args []any) (found int, 
 //
 // A full phone number goes to the hits at once.
 //
-// With explain, each query run is also run under EXPLAIN (ANALYZE,
-// BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite, into explain.
-func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, limit int, explain *strings.Builder) ([]conversationRow, error) {
-	explained := func(name string, q string, args []any) error {
-		if explain == nil {
-			return nil
+// With trace, each statement run is also told to trace, after it ran.
+func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, limit int, trace func(ListQuery)) ([]conversationRow, error) {
+	traced := func(step string, q string, args []any) {
+		if trace != nil {
+			trace(ListQuery{Step: step, SQL: q, Args: args})
 		}
-		fmt.Fprintf(explain, "-- %s\n", name)
-		return db.explainInto(ctx, explain, q, args)
 	}
 	run := func(name string, q string, args []any) ([]conversationRow, error) {
 		var rows []conversationRow
 		if err := db.db.SelectContext(ctx, &rows, db.rebind(q), args...); err != nil {
 			return nil, translate(err)
 		}
-		return rows, explained(fmt.Sprintf("%s: %d rows", name, len(rows)), q, args)
+		traced(fmt.Sprintf("%s: %d rows", name, len(rows)), q, args)
+		return rows, nil
 	}
 	if len(w.search) == 0 || !db.dialect.plansSearch() || w.contact {
 		q, args := plainQuery(w, limit)
@@ -185,9 +185,7 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 		if err != nil {
 			return nil, err
 		}
-		if err := explained(fmt.Sprintf("capped hits: %d found", found), q, args); err != nil {
-			return nil, err
-		}
+		traced(fmt.Sprintf("capped hits: %d found", found), q, args)
 		if found <= hitsCap {
 			return rows, nil
 		}
@@ -212,9 +210,7 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 		if err != nil {
 			return nil, translate(err)
 		}
-		if err := explained(fmt.Sprintf("window edge: %d", edge), q, args); err != nil {
-			return nil, err
-		}
+		traced(fmt.Sprintf("window edge: %d", edge), q, args)
 	}
 	if err := lookUp(); err != nil {
 		return nil, err
@@ -238,4 +234,27 @@ func (db *DB) findConversationRows(ctx context.Context, w conversationWhere, lim
 	lookup, largs := w.inView(hits)
 	q, args := hitsQuery(w, lookup, largs, limit)
 	return run("hits", q, args)
+}
+
+// ListQuery is one statement a conversation list ran: the planner's step
+// and what it found, and the statement ("?" placeholders) with its
+// arguments.
+type ListQuery struct {
+	Step string
+	SQL  string
+	Args []any
+}
+
+// TraceConversations lists conversations as FindConversations does and
+// returns the statements it ran, in order, for tools that show their plans
+// (store/devdb).
+func (db *DB) TraceConversations(ctx context.Context, f conversations.ConversationFilter) ([]ListQuery, error) {
+	page := f.Page.Normalize()
+	w, err := db.conversationFilterWhere(ctx, f, page)
+	if err != nil {
+		return nil, err
+	}
+	var ran []ListQuery
+	_, err = db.findConversationRows(ctx, w, page.Limit+1, func(q ListQuery) { ran = append(ran, q) })
+	return ran, err
 }

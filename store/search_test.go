@@ -12,6 +12,8 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/devdb"
+	"github.com/parleyhq/parley/store/storetest"
 )
 
 func TestConversationSearch(t *testing.T) {
@@ -74,7 +76,7 @@ func TestConversationSearch(t *testing.T) {
 // window) and common ones (the window fills every page).
 func TestSearchFindsEveryMatchBeyondTheRecencyWindow(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		a, res := seededTenant(t, db, store.SeedSpec{Conversations: 3000, Messages: 30000, Agents: 3, Seed: 7})
+		a, res := seededTenant(t, db, devdb.SeedSpec{Conversations: 3000, Messages: 30000, Agents: 3, Seed: 7})
 		for _, word := range []string{"gutter", "chimney", "quote", "tomorrow"} {
 			t.Run(word, func(t *testing.T) {
 				want := map[parley.ID]bool{}
@@ -130,7 +132,7 @@ WHERE channel_id = ? AND (body LIKE ? OR body LIKE ? OR body LIKE ? OR body = ?)
 // it must hold exactly the matching conversations, newest activity first.
 func TestConversationListsMatchAScan(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		a, res := seededTenant(t, db, store.SeedSpec{Conversations: 3000, Messages: 18000, Agents: 3, Seed: 11})
+		a, res := seededTenant(t, db, devdb.SeedSpec{Conversations: 3000, Messages: 18000, Agents: 3, Seed: 11})
 		// A rare word with and without a common one: a search for both
 		// that looks the rare word up alone must still check the other.
 		a.receive(t, text{from: "+14155550111", body: "the gutter leaks"})
@@ -323,7 +325,7 @@ func firstDifference(a, b []parley.ID) int {
 // must find that conversation and no other.
 func TestPrefixSearchFindsEveryWritersWords(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		a, res := seededTenant(t, db, store.SeedSpec{Conversations: 2500, Messages: 5000, Agents: 2, Seed: 3})
+		a, res := seededTenant(t, db, devdb.SeedSpec{Conversations: 2500, Messages: 5000, Agents: 2, Seed: 3})
 		var seeded []struct {
 			ID      parley.ID `db:"id"`
 			Phone   string    `db:"contact_phone"`
@@ -405,7 +407,7 @@ WHERE channel_id = ? ORDER BY id LIMIT 4`), res.ChannelID); err != nil {
 			t.Errorf("q=zzwor found %v, want %v", ids, many)
 		}
 		if db.Dialect() == "postgres" {
-			plan, err := db.ExplainConversations(ctx, conversations.ConversationFilter{AccountID: a.account.ID, Query: "zzwor"})
+			plan, err := explainList(t, db, conversations.ConversationFilter{AccountID: a.account.ID, Query: "zzwor"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -427,7 +429,7 @@ WHERE channel_id = ? ORDER BY id LIMIT 4`), res.ChannelID); err != nil {
 					continue
 				}
 				// The list went past the window and looked the word up whole.
-				plan, err := db.ExplainConversations(ctx, conversations.ConversationFilter{AccountID: a.account.ID, Query: q})
+				plan, err := explainList(t, db, conversations.ConversationFilter{AccountID: a.account.ID, Query: q})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -463,7 +465,7 @@ func prefixInPlan(word string) string {
 // share of conversations asked for, and records when it was built.
 func TestRebuildRecentSearch(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		seededTenant(t, db, store.SeedSpec{Conversations: 400, Messages: 800, Agents: 1, Seed: 5})
+		seededTenant(t, db, devdb.SeedSpec{Conversations: 400, Messages: 800, Agents: 1, Seed: 5})
 		if db.Dialect() != "postgres" {
 			if err := db.RebuildRecentSearch(ctx, 0.5, t0); err != nil || !db.RecentSearchBuiltAt(ctx).IsZero() {
 				t.Errorf("SQLite rebuilt a recent index: %v", err)
@@ -513,7 +515,7 @@ func TestSearchPlansFollowTheStatistics(t *testing.T) {
 		if db.Dialect() != "postgres" {
 			t.Skip("SQLite plans its FTS5 searches itself")
 		}
-		a, res := seededTenant(t, db, store.SeedSpec{Conversations: 3000, Messages: 18000, Agents: 3, Seed: 11})
+		a, res := seededTenant(t, db, devdb.SeedSpec{Conversations: 3000, Messages: 18000, Agents: 3, Seed: 11})
 		a.receive(t, text{from: "+14155550111", body: "the gutter leaks"})
 		// A word added to every conversation after ANALYZE: the statistics
 		// still call it rare.
@@ -526,7 +528,7 @@ func TestSearchPlansFollowTheStatistics(t *testing.T) {
 		explain := func(f conversations.ConversationFilter) string {
 			t.Helper()
 			f.AccountID = a.account.ID
-			plan, err := db.ExplainConversations(ctx, f)
+			plan, err := explainList(t, db, f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -583,13 +585,19 @@ func hitsPlan(plan string) string {
 
 // seededTenant is a tenant whose account spec seeds (at t0) into an inbox
 // and number of its own.
-func seededTenant(t *testing.T, db *store.DB, spec store.SeedSpec) (*tenant, store.SeedResult) {
+func seededTenant(t *testing.T, db *store.DB, spec devdb.SeedSpec) (*tenant, devdb.SeedResult) {
 	t.Helper()
 	a := newTenant(t, db, newSID("AC"), bizA)
 	spec.AccountID, spec.Now = a.account.ID, t0
-	res, err := db.Seed(ctx, spec)
+	res, err := storetest.DevDB(t, db).Seed(ctx, db, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a, res
+}
+
+// explainList is the plans of the statements a list runs (devdb).
+func explainList(t *testing.T, db *store.DB, f conversations.ConversationFilter) (string, error) {
+	t.Helper()
+	return storetest.DevDB(t, db).ExplainConversations(ctx, db, f)
 }

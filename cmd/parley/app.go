@@ -103,7 +103,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.Metrics = metrics.New()
-	m.Metrics.WatchDB(m.DB.Dialect(), m.DB.SQL().DB)
+	m.Metrics.WatchDB(m.DB.Dialect(), m.DB.PoolStats)
 	m.Metrics.WatchOutbox(m.DB.OutboxDepth)
 	m.Dispatcher = &campaigns.Dispatcher{
 		Store: m.DB, Sender: sender, Clock: m.Clock, Log: m.Log.With().Str("component", "dispatcher").Logger(),

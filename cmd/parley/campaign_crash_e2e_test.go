@@ -24,8 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
-	"github.com/parleyhq/parley/store"
 	"github.com/parleyhq/parley/store/storetest"
 )
 
@@ -115,11 +116,7 @@ func TestCampaignSurvivesAKilledProcess(t *testing.T) {
 	e := &env{t: t, carrier: carrier, base: survivor.base, token: crashToken, logs: &syncBuffer{}}
 	e.must(200, call(t, victim.base, "GET", "/v1/me")) // the victim serves the same account
 
-	db, err := store.Open(context.Background(), dbURL) // for the evidence the API does not show
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := rawSQL(t, dbURL) // for the evidence the API does not show
 
 	ch := e.setupChannel(nil)
 	for p := range optedBefore {
@@ -196,7 +193,7 @@ func TestCampaignSurvivesAKilledProcess(t *testing.T) {
 	must(waitFor("the first campaign text", 120*time.Second, 20*time.Millisecond, func() bool { return creates() > 0 }))
 	stopAll(stopLate, func(p string) (bool, string) {
 		var status []string
-		err := db.SQL().Select(&status, `SELECT status FROM campaign_recipients WHERE campaign_id = $1 AND phone = $2`, campaignID, p)
+		err := db.Select(&status, `SELECT status FROM campaign_recipients WHERE campaign_id = $1 AND phone = $2`, campaignID, p)
 		return err == nil && (len(status) == 0 || status[0] != "queued"), fmt.Sprint("a recipient ", status, err)
 	})
 	must(waitFor("a refused send to every held phone", 180*time.Second, 50*time.Millisecond, func() bool {
@@ -215,7 +212,7 @@ func TestCampaignSurvivesAKilledProcess(t *testing.T) {
 			Status    string `db:"status"`
 			ErrorCode int64  `db:"error_code"`
 		}
-		err := db.SQL().Get(&m, `SELECT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id) AS in_outbox, m.status, COALESCE(m.error_code, 0) AS error_code
+		err := db.Get(&m, `SELECT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id) AS in_outbox, m.status, COALESCE(m.error_code, 0) AS error_code
 FROM campaign_recipients r JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = $1 AND r.phone = $2`, campaignID, p)
 		return err == nil && (m.InOutbox || m.Status == "failed" && m.ErrorCode == 21610), fmt.Sprintf("%+v (%v)", m, err)
 	})
@@ -267,7 +264,7 @@ FROM campaign_recipients r JOIN messages m ON m.id = r.message_id WHERE r.campai
 		if c["status"] == "completed" && atCompletion == nil {
 			atCompletion = counts(c)
 		}
-		return c["status"] == "completed" && db.SQL().Get(&n, `SELECT COUNT(*) FROM outbox`) == nil && n == 0
+		return c["status"] == "completed" && db.Get(&n, `SELECT COUNT(*) FROM outbox`) == nil && n == 0
 	})
 	// Completed means nothing is left to hand to the carrier, whether or
 	// not its receipts have come.
@@ -280,7 +277,7 @@ FROM campaign_recipients r JOIN messages m ON m.id = r.message_id WHERE r.campai
 	var unsettled []string
 	settled = settled && waitFor("every receipt", 60*time.Second, 250*time.Millisecond, func() bool {
 		unsettled = nil
-		err := db.SQL().Select(&unsettled, `SELECT carrier_message_id FROM messages WHERE campaign_id = $1 AND status IN ('sending', 'sent')`, campaignID)
+		err := db.Select(&unsettled, `SELECT carrier_message_id FROM messages WHERE campaign_id = $1 AND status IN ('sending', 'sent')`, campaignID)
 		return err == nil && !slices.ContainsFunc(unsettled, func(sid string) bool { return !front.sentByVictim(sid) })
 	})
 	allDelivered := time.Since(started)
@@ -366,7 +363,7 @@ FROM campaign_recipients r JOIN messages m ON m.id = r.message_id WHERE r.campai
 		CarrierID *string `db:"carrier_message_id"`
 		ErrorCode *int64  `db:"error_code"`
 	}
-	if err := db.SQL().Select(&rows, `SELECT r.phone, r.status, m.status AS msg_status, m.carrier_message_id, m.error_code
+	if err := db.Select(&rows, `SELECT r.phone, r.status, m.status AS msg_status, m.carrier_message_id, m.error_code
 FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = $1`, campaignID); err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +395,7 @@ FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.c
 		}
 	}
 	var campaignMessages int
-	if err := db.SQL().Get(&campaignMessages, `SELECT COUNT(*) FROM messages WHERE campaign_id = $1`, campaignID); err != nil {
+	if err := db.Get(&campaignMessages, `SELECT COUNT(*) FROM messages WHERE campaign_id = $1`, campaignID); err != nil {
 		t.Fatal(err)
 	}
 	if campaignMessages != want+len(stopQueued) {
@@ -510,7 +507,7 @@ func deref[T any](p *T) string {
 
 // dumpPhones logs what the database holds for phones the test blames: the
 // recipient row, the messages of the phone's thread and any outbox rows.
-func dumpPhones(t *testing.T, db *store.DB, campaignID int64, phones []string) {
+func dumpPhones(t *testing.T, db *sqlx.DB, campaignID int64, phones []string) {
 	t.Helper()
 	phones = slices.Compact(slices.Sorted(slices.Values(phones)))
 	if len(phones) > 20 {
@@ -520,7 +517,7 @@ func dumpPhones(t *testing.T, db *store.DB, campaignID int64, phones []string) {
 	for _, p := range phones {
 		var out []string
 		q := func(label, query string, args ...any) {
-			rows, err := db.SQL().Queryx(query, args...)
+			rows, err := db.Queryx(query, args...)
 			if err != nil {
 				out = append(out, fmt.Sprintf("  %s: %v", label, err))
 				return

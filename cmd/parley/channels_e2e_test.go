@@ -198,7 +198,8 @@ func (e *env) legacyClaim(admin string, c conversations.Channel) conversations.C
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.main.DB.SQL().Get(&c.AccountID, e.main.DB.SQL().Rebind(`SELECT account_id FROM inboxes WHERE id = ?`), inboxID); err != nil {
+	db := e.rawSQL()
+	if err := db.Get(&c.AccountID, db.Rebind(`SELECT account_id FROM inboxes WHERE id = ?`), inboxID); err != nil {
 		e.t.Fatal(err)
 	}
 	c.InboxID, c.Carrier, c.CarrierAccountID, c.AuthToken, c.CreatedAt = inboxID, conversations.CarrierTwilio, accountSID, forgedToken, time.Now()

@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/devdb"
 )
 
 const devUsage = "usage: parley dev seed|listbench [flags]"
@@ -47,9 +48,24 @@ func openDev(ctx context.Context, cfg Config) (*store.DB, error) {
 	return db, nil
 }
 
+// openTools opens the migrated store and the measuring tools' own
+// connection beside it; closing closes both.
+func openTools(ctx context.Context, cfg Config) (*store.DB, *devdb.DB, func(), error) {
+	db, err := openDev(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tools, err := devdb.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	return db, tools, func() { tools.Close(); db.Close() }, nil
+}
+
 // runDevSeed fills an account with synthetic conversations and messages.
 func runDevSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var spec store.SeedSpec
+	var spec devdb.SeedSpec
 	var account int64
 	cfg, err := parseConfig("dev seed", args, getenv, stdout, stderr, func(_ *Config, fs *flag.FlagSet) {
 		fs.IntVar(&spec.Conversations, "conversations", 100_000, "conversations (one contact and phone each)")
@@ -63,11 +79,11 @@ func runDevSeed(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	db, err := openDev(ctx, cfg)
+	db, tools, closeAll, err := openTools(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeAll()
 	spec.AccountID, spec.Now = parley.ID(account), parley.SystemClock{}.Now()
 	if account == 0 {
 		secret := conversations.NewTokenSecret()
@@ -87,7 +103,7 @@ func runDevSeed(ctx context.Context, args []string, getenv func(string) string, 
 		}
 	}
 	start := time.Now()
-	res, err := db.Seed(ctx, spec)
+	res, err := tools.Seed(ctx, db, spec)
 	if err != nil {
 		return err
 	}
@@ -119,33 +135,30 @@ func runDevListBench(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	db, err := openDev(ctx, cfg)
+	db, tools, closeAll, err := openTools(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if account == 0 {
-		if err := db.SQL().GetContext(ctx, &account, `SELECT account_id FROM conversations GROUP BY account_id ORDER BY COUNT(*) DESC LIMIT 1`); err != nil {
+	defer closeAll()
+	acc, mine := parley.ID(account), parley.ID(agent)
+	if acc == 0 {
+		if acc, err = tools.BusiestAccount(ctx); err != nil {
 			return fmt.Errorf("no conversations to measure: run parley dev seed first: %w", err)
 		}
 	}
-	if agent == 0 {
-		if err := db.SQL().GetContext(ctx, &agent, db.SQL().Rebind(`SELECT assignee_id FROM conversations
-WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY COUNT(*) DESC LIMIT 1`), account); err != nil {
+	if mine == 0 {
+		if mine, err = tools.BusiestAssignee(ctx, acc); err != nil {
 			return fmt.Errorf("no assigned conversations to measure view=mine with: %w", err)
 		}
 	}
-	acc := parley.ID(account)
-	cases, err := listBenchCases(ctx, db, acc, parley.ID(agent))
+	subjects, err := tools.ListSubjects(ctx, acc)
 	if err != nil {
 		return err
 	}
+	cases := listBenchCases(mine, subjects)
 	fmt.Fprintf(stdout, "database %s, %d runs each, page of 50 unless said\n", db.URL, runs)
 	summary := listSummary{Kind: "inbox", DB: db.Dialect()}
-	if err := db.SQL().GetContext(ctx, &summary.Conversations, db.SQL().Rebind(`SELECT COUNT(*) FROM conversations WHERE account_id = ?`), account); err != nil {
-		return err
-	}
-	if err := db.SQL().GetContext(ctx, &summary.Messages, db.SQL().Rebind(`SELECT COUNT(*) FROM messages WHERE account_id = ?`), account); err != nil {
+	if summary.Conversations, summary.Messages, err = tools.Size(ctx, acc); err != nil {
 		return err
 	}
 	for _, c := range cases {
@@ -184,7 +197,7 @@ WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY C
 		summary.Queries = append(summary.Queries, listFigure{Name: c.name, P50: ms(p50), P95: ms(p95)})
 		summary.WorstP95 = max(summary.WorstP95, ms(p95))
 		if explain {
-			plan, err := db.ExplainConversations(ctx, f)
+			plan, err := tools.ExplainConversations(ctx, db, f)
 			if err != nil {
 				return err
 			}
@@ -212,33 +225,10 @@ type listCase struct {
 // the combinations an inbox uses, and every form of q, alone and with a
 // view, on first and later pages. The first ten keep their names, so
 // that docs/PERFORMANCE.md's figures stay comparable.
-func listBenchCases(ctx context.Context, db *store.DB, acc, agent parley.ID) ([]listCase, error) {
-	sql := db.SQL()
-	// The account's busiest inbox; an inbox without conversations (a new
-	// one), or an id no conversation has when the account has none such.
-	var inbox, emptyInbox, quietAgent, contact int64
-	var phone string
-	if err := sql.GetContext(ctx, &inbox, sql.Rebind(`SELECT inbox_id FROM conversations WHERE account_id = ?
-GROUP BY inbox_id ORDER BY COUNT(*) DESC LIMIT 1`), acc); err != nil {
-		return nil, err
-	}
-	if err := sql.GetContext(ctx, &emptyInbox, sql.Rebind(`SELECT COALESCE(MIN(id), (SELECT MAX(id) + 1 FROM inboxes)) FROM inboxes i
-WHERE account_id = ? AND NOT EXISTS (SELECT 1 FROM conversations cv WHERE cv.inbox_id = i.id)`), acc); err != nil {
-		return nil, err
-	}
-	// The least busy assignee, for assignee_id in view=all.
-	if err := sql.GetContext(ctx, &quietAgent, sql.Rebind(`SELECT assignee_id FROM conversations
-WHERE account_id = ? AND assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY COUNT(*), assignee_id LIMIT 1`), acc); err != nil {
-		return nil, err
-	}
-	// The most recent conversation's contact and phone.
-	if err := sql.QueryRowxContext(ctx, sql.Rebind(`SELECT contact_id, contact_phone FROM conversations WHERE account_id = ?
-ORDER BY last_message_at DESC, id DESC LIMIT 1`), acc).Scan(&contact, &phone); err != nil {
-		return nil, err
-	}
+func listBenchCases(mine parley.ID, s devdb.ListSubjects) []listCase {
 	type filter = conversations.ConversationFilter
 	type st = conversations.Status
-	mine, in, quiet, empty := agent, parley.ID(inbox), parley.ID(quietAgent), parley.ID(emptyInbox)
+	in, quiet, empty, phone := s.Inbox, s.QuietAgent, s.EmptyInbox, s.Phone
 	newOpen := []st{"new", "open"}
 	return []listCase{
 		{"view=all", filter{}, 1},
@@ -260,7 +250,7 @@ ORDER BY last_message_at DESC, id DESC LIMIT 1`), acc).Scan(&contact, &phone); e
 		{"inbox_id (an empty inbox)", filter{InboxID: empty}, 1},
 		{"assignee_id (least busy agent)", filter{AssigneeID: quiet}, 1},
 		{"contact_phone", filter{ContactPhone: phone}, 1},
-		{"contact_id (a contact's conversations)", filter{ContactID: parley.ID(contact)}, 1},
+		{"contact_id (a contact's conversations)", filter{ContactID: s.Contact}, 1},
 		{"view=all limit=200", filter{Page: conversations.Page{Limit: 200}}, 1},
 
 		// Combinations, and later pages.
@@ -305,7 +295,7 @@ ORDER BY last_message_at DESC, id DESC LIMIT 1`), acc).Scan(&contact, &phone); e
 		{"inbox_id q=gutter", filter{InboxID: in, Query: "gutter"}, 1},
 		{"inbox_id (an empty inbox) q=quote", filter{InboxID: empty, Query: "quote"}, 1},
 		{"contact_phone q=quote", filter{ContactPhone: phone, Query: "quote"}, 1},
-	}, nil
+	}
 }
 
 // listSummary is listbench's closing JSON line.

@@ -11,7 +11,8 @@ import (
 )
 
 // TestDevSeedAndListBench: the measurement tools seed an inbox and measure
-// every list the inbox asks for, ending with one JSON line.
+// every list the inbox asks for, with each statement's plan, ending with
+// one JSON line.
 func TestDevSeedAndListBench(t *testing.T) {
 	env := getenvFrom(map[string]string{"PARLEY_DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "dev.db")})
 	var seeded bytes.Buffer
@@ -23,8 +24,12 @@ func TestDevSeedAndListBench(t *testing.T) {
 		t.Errorf("seed said %q", seeded.String())
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"dev", "listbench", "--runs", "5", "--explain=false"}, env, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"dev", "listbench", "--runs", "5"}, env, &out, io.Discard); err != nil {
 		t.Fatalf("listbench: %v\n%s", err, out.String())
+	}
+	// Each list is followed by the plan of the statement it ran.
+	if !strings.Contains(out.String(), "-- plain: 51 rows\nSEARCH cv USING INDEX conversations_activity") {
+		t.Errorf("no plan of view=all's statement:\n%s", out.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var sum listSummary

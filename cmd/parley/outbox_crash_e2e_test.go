@@ -74,7 +74,7 @@ func TestInterruptedSendIsReconciled(t *testing.T) {
 					t.Errorf("the carrier's text is %s; want the one the dead process sent, %s", texts[0], earlierSid)
 				}
 				var left int
-				db := e.main.DB.SQL()
+				db := e.rawSQL()
 				if err := db.Get(&left, db.Rebind(`SELECT COUNT(*) FROM outbox WHERE message_id = ?`), msgID); err != nil || left != 0 {
 					t.Errorf("outbox rows left for the message: %d (%v); want none", left, err)
 				}
@@ -115,7 +115,7 @@ func (e *env) loseReceipts(sid string) {
 		}
 		return false
 	})
-	db := e.main.DB.SQL()
+	db := e.rawSQL()
 	e.eventually("its receipts kept", func() bool {
 		var n int
 		return db.Get(&n, db.Rebind(`SELECT COUNT(*) FROM early_statuses WHERE carrier_message_id = ?`), sid) == nil && n == 2
@@ -130,7 +130,7 @@ func (e *env) loseReceipts(sid string) {
 // row sending, claimed at claimedAt, with a lease that has expired.
 func (e *env) insertInterruptedSend(convID, phone, body string, claimedAt time.Time) string {
 	e.t.Helper()
-	db := e.main.DB.SQL()
+	db := e.rawSQL()
 	tx, err := db.Beginx()
 	if err != nil {
 		e.t.Fatal(err)

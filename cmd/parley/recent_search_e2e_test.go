@@ -7,6 +7,7 @@ import (
 
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/devdb"
 	"github.com/parleyhq/parley/store/storetest"
 )
 
@@ -32,7 +33,12 @@ func TestServeBuildsTheRecentSearchIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Seed(ctx, store.SeedSpec{AccountID: acc.ID, Conversations: 300, Messages: 600, Agents: 1, Now: now, Seed: 9}); err != nil {
+	tools, err := devdb.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tools.Close()
+	if _, err := tools.Seed(ctx, db, devdb.SeedSpec{AccountID: acc.ID, Conversations: 300, Messages: 600, Agents: 1, Now: now, Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
 	if !db.RecentSearchBuiltAt(ctx).IsZero() {
@@ -43,7 +49,7 @@ func TestServeBuildsTheRecentSearchIndex(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	var n int
 	for time.Now().Before(deadline) {
-		if err := db.SQL().GetContext(ctx, &n, `SELECT COUNT(*) FROM search_recent`); err != nil {
+		if err := tools.SQL().GetContext(ctx, &n, `SELECT COUNT(*) FROM search_recent`); err != nil {
 			t.Fatal(err)
 		}
 		if n == 1 {
@@ -55,7 +61,7 @@ func TestServeBuildsTheRecentSearchIndex(t *testing.T) {
 		t.Fatal("parley serve built no recent search index within 20 s")
 	}
 	var indexes int
-	if err := db.SQL().GetContext(ctx, &indexes, `SELECT COUNT(*) FROM pg_indexes
+	if err := tools.SQL().GetContext(ctx, &indexes, `SELECT COUNT(*) FROM pg_indexes
 WHERE schemaname = current_schema() AND indexname LIKE 'conversations\_search\_recent\_%'`); err != nil {
 		t.Fatal(err)
 	}

@@ -115,14 +115,17 @@ func (m *Metrics) ObserveAssignment(assigned bool, took time.Duration) {
 	m.assign.WithLabelValues(outcome).Observe(took.Seconds())
 }
 
+// PoolStats reads a database connection pool's figures.
+type PoolStats func() sql.DBStats
+
 // WatchDB exports the connection pool's figures (open, in use, idle,
 // waits and their total time, …) as go_sql_* series labelled
-// db_name=name.
-func (m *Metrics) WatchDB(name string, db *sql.DB) {
+// db_name=name, read at each scrape.
+func (m *Metrics) WatchDB(name string, stats PoolStats) {
 	if m == nil {
 		return
 	}
-	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
+	m.reg.MustRegister(newPoolCollector(name, stats))
 }
 
 // OutboxDepth counts the outbox's texts by state (queued, sending).

@@ -32,6 +32,7 @@ import (
 	_ "github.com/lib/pq" // the maintenance connection
 
 	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/devdb"
 )
 
 // Dialects are the databases every store test runs on.
@@ -193,8 +194,31 @@ func MustOpenEmpty(tb testing.TB, dialect string) *store.DB {
 	if err != nil {
 		tb.Fatalf("storetest: %v", err)
 	}
-	tb.Cleanup(func() { db.Close() })
+	urls.Store(db, rawURL)
+	tb.Cleanup(func() {
+		urls.Delete(db)
+		db.Close()
+	})
 	return db
+}
+
+// urls holds the URL of each database MustOpenEmpty opened, for DevDB.
+var urls sync.Map // *store.DB → string
+
+// DevDB opens the measuring tools' connection (store/devdb) to a database
+// MustOpen or MustOpenEmpty returned, closed when the test ends.
+func DevDB(tb testing.TB, db *store.DB) *devdb.DB {
+	tb.Helper()
+	rawURL, ok := urls.Load(db)
+	if !ok {
+		tb.Fatal("storetest: DevDB wants a database storetest opened")
+	}
+	tools, err := devdb.Open(context.Background(), rawURL.(string))
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	tb.Cleanup(func() { tools.Close() })
+	return tools
 }
 
 // postgresSchemaURL creates a schema of its own for the test and returns

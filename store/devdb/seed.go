@@ -1,4 +1,4 @@
-package store
+package devdb
 
 import (
 	"context"
@@ -7,8 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/store"
 )
 
 // SeedSpec sizes a synthetic inbox for measurements (`parley dev seed`).
@@ -42,61 +45,62 @@ const seedBatch = 1000
 // Seed fills an account with realistic-looking conversations and messages:
 // contacts with one phone each, statuses and assignees in the proportions
 // of a busy inbox, and message bodies drawn from a vocabulary in which some
-// words are rare (selective searches) and some common. Rows get explicit
-// ids so that millions insert in large batches without RETURNING.
-func (db *DB) Seed(ctx context.Context, s SeedSpec) (SeedResult, error) {
+// words are rare (selective searches) and some common. The inbox, channel
+// and agents are created through st; the rows in bulk get explicit ids, so
+// that millions insert in large batches without RETURNING.
+func (d *DB) Seed(ctx context.Context, st *store.DB, s SeedSpec) (SeedResult, error) {
 	rng := rand.New(rand.NewPCG(s.Seed, s.Seed^0x5eed))
 	var res SeedResult
 	tag := fmt.Sprintf("%d", s.Now.UnixMilli())
-	inbox, err := db.CreateInbox(ctx, conversations.Inbox{AccountID: s.AccountID, Name: "Seeded " + tag, Kind: conversations.InboxSupport, CreatedAt: s.Now})
+	inbox, err := st.CreateInbox(ctx, conversations.Inbox{AccountID: s.AccountID, Name: "Seeded " + tag, Kind: conversations.InboxSupport, CreatedAt: s.Now})
 	if err != nil {
 		return res, err
 	}
 	res.InboxID = inbox.ID
-	ch, err := db.CreateChannel(ctx, conversations.Channel{AccountID: s.AccountID, InboxID: inbox.ID, Carrier: conversations.CarrierTwilio,
+	ch, err := st.CreateChannel(ctx, conversations.Channel{AccountID: s.AccountID, InboxID: inbox.ID, Carrier: conversations.CarrierTwilio,
 		PhoneNumber: "+1628" + tag[len(tag)-7:], CarrierAccountID: "ACseed" + tag, AuthToken: "seed", CreatedAt: s.Now})
 	if err != nil {
 		return res, err
 	}
 	res.ChannelID = ch.ID
 	for i := 0; i < s.Agents; i++ {
-		u, _, err := db.CreateUser(ctx, s.AccountID, conversations.NewUser{Email: fmt.Sprintf("agent%d-%s@seed.example", i, tag),
+		u, _, err := st.CreateUser(ctx, s.AccountID, conversations.NewUser{Email: fmt.Sprintf("agent%d-%s@seed.example", i, tag),
 			Name: fmt.Sprintf("Agent %d", i), Role: conversations.RoleAgent}, conversations.NewTokenSecret(), s.Now)
 		if err != nil {
 			return res, err
 		}
 		res.AgentIDs = append(res.AgentIDs, u.ID)
 	}
-	base, err := db.nextIDs(ctx)
+	base, err := d.nextIDs(ctx)
 	if err != nil {
 		return res, err
 	}
 	g := seedGen{spec: s, res: res, rng: rng, ch: ch, base: base}
-	if err := db.seedSearchTrigger(ctx, false); err != nil {
+	if err := d.seedSearchTrigger(ctx, false); err != nil {
 		return res, err
 	}
 	for _, step := range []func(context.Context, *DB) error{g.contacts, g.conversations, g.messages} {
-		if err := step(ctx, db); err != nil {
-			_ = db.seedSearchTrigger(ctx, true)
+		if err := step(ctx, d); err != nil {
+			_ = d.seedSearchTrigger(ctx, true)
 			return res, err
 		}
 	}
-	if err := db.rebuildSearch(ctx, ch.ID); err != nil {
-		_ = db.seedSearchTrigger(ctx, true)
+	if err := d.rebuildSearch(ctx, ch.ID); err != nil {
+		_ = d.seedSearchTrigger(ctx, true)
 		return res, err
 	}
-	if err := db.seedSearchTrigger(ctx, true); err != nil {
+	if err := d.seedSearchTrigger(ctx, true); err != nil {
 		return res, err
 	}
-	return res, db.afterSeed(ctx)
+	return res, d.afterSeed(ctx)
 }
 
 // seedSearchTrigger switches PostgreSQL's per-row search triggers off for
 // a bulk load (rebuildSearch then builds the documents and their words in
 // one pass each) and back on. ALTER TABLE locks the tables: a tool for
 // measurement databases.
-func (db *DB) seedSearchTrigger(ctx context.Context, on bool) error {
-	if !db.dialect.searchDocuments() {
+func (d *DB) seedSearchTrigger(ctx context.Context, on bool) error {
+	if !d.searchDocuments() {
 		return nil
 	}
 	verb := "DISABLE"
@@ -105,39 +109,44 @@ func (db *DB) seedSearchTrigger(ctx context.Context, on bool) error {
 	}
 	for _, q := range []string{`ALTER TABLE messages ` + verb + ` TRIGGER messages_search_add`,
 		`ALTER TABLE conversations ` + verb + ` TRIGGER conversations_search_words`} {
-		if _, err := db.db.ExecContext(ctx, q); err != nil {
+		if _, err := d.db.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// searchDocuments says whether conversations carry their own search
+// document (search_tsv and the words of search_words): PostgreSQL's. On
+// SQLite the FTS5 tables' triggers keep the search index as rows go in.
+func (d *DB) searchDocuments() bool { return d.postgres }
+
 // rebuildSearch computes the search documents of a channel's conversations
 // and adds their new words to search_words (what the triggers of
 // migrations 00005 and 00016 do a row at a time).
-func (db *DB) rebuildSearch(ctx context.Context, channelID parley.ID) error {
-	if !db.dialect.searchDocuments() {
+func (d *DB) rebuildSearch(ctx context.Context, channelID parley.ID) error {
+	if !d.searchDocuments() {
 		return nil
 	}
 	const q = `UPDATE conversations cv SET search_tsv = to_tsvector('simple', ct.name) || to_tsvector('simple', COALESCE(agg.bodies, ''))
 FROM contacts ct, (SELECT conversation_id, string_agg(body, ' ') AS bodies FROM messages GROUP BY conversation_id) agg
 WHERE cv.channel_id = $1 AND ct.id = cv.contact_id AND agg.conversation_id = cv.id`
-	if _, err := db.db.ExecContext(ctx, q, channelID); err != nil {
+	if _, err := d.db.ExecContext(ctx, q, channelID); err != nil {
 		return err
 	}
 	const words = `INSERT INTO search_words (word)
 SELECT word FROM ts_stat(format('SELECT search_tsv FROM conversations WHERE channel_id = %s', $1::bigint)) s
 WHERE NOT EXISTS (SELECT 1 FROM search_words w WHERE w.word = s.word COLLATE "C")`
-	_, err := db.db.ExecContext(ctx, words, channelID)
+	_, err := d.db.ExecContext(ctx, words, channelID)
 	return err
 }
 
 // nextIDs returns the first free id of each seeded table.
-func (db *DB) nextIDs(ctx context.Context) (map[string]int64, error) {
+func (d *DB) nextIDs(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, t := range []string{"contacts", "conversations", "messages"} {
 		var max int64
-		if err := db.db.GetContext(ctx, &max, `SELECT COALESCE(MAX(id), 0) FROM `+t); err != nil {
+		if err := d.db.GetContext(ctx, &max, `SELECT COALESCE(MAX(id), 0) FROM `+t); err != nil {
 			return nil, err
 		}
 		out[t] = max + 1
@@ -147,11 +156,11 @@ func (db *DB) nextIDs(ctx context.Context) (map[string]int64, error) {
 
 // afterSeed moves the generated ids past the explicit ones and refreshes
 // planner statistics.
-func (db *DB) afterSeed(ctx context.Context) error {
-	if err := db.dialect.moveIDsPast(ctx, db.db, []string{"contacts", "conversations", "messages"}); err != nil {
+func (d *DB) afterSeed(ctx context.Context) error {
+	if err := d.moveIDsPast(ctx, []string{"contacts", "conversations", "messages"}); err != nil {
 		return err
 	}
-	_, err := db.db.ExecContext(ctx, `ANALYZE`)
+	_, err := d.db.ExecContext(ctx, `ANALYZE`)
 	return err
 }
 
@@ -187,7 +196,7 @@ func (g *seedGen) contacts(ctx context.Context, db *DB) error {
 		name := firstNames[g.rng.IntN(len(firstNames))] + " " + lastNames[g.rng.IntN(len(lastNames))]
 		at := ms(g.spec.Now)
 		return "(?, ?, ?, ?, '{}', ?, ?)", []any{id, g.spec.AccountID, name, g.spec.ContactType, at, at}
-	}, `INSERT INTO contacts (id, account_id, name, type, attributes, created_at, updated_at) VALUES `, func(ctx context.Context, tx *Tx, from, to int) error {
+	}, `INSERT INTO contacts (id, account_id, name, type, attributes, created_at, updated_at) VALUES `, func(ctx context.Context, tx *sqlx.Tx, from, to int) error {
 		// The phones of the same batch.
 		var vals []string
 		var args []any
@@ -269,7 +278,7 @@ func (g *seedGen) body() string {
 // insertBatches inserts n generated rows seedBatch at a time, one
 // transaction per batch; also runs in the same transaction when non-nil.
 func insertBatches(ctx context.Context, db *DB, table string, n int, progress func(string, int, int),
-	row func(i int) (string, []any), prefix string, also func(ctx context.Context, tx *Tx, from, to int) error) error {
+	row func(i int) (string, []any), prefix string, also func(ctx context.Context, tx *sqlx.Tx, from, to int) error) error {
 	for from := 0; from < n; from += seedBatch {
 		to := min(from+seedBatch, n)
 		vals := make([]string, 0, to-from)
@@ -279,7 +288,7 @@ func insertBatches(ctx context.Context, db *DB, table string, n int, progress fu
 			vals = append(vals, v)
 			args = append(args, a...)
 		}
-		err := db.inTx(ctx, func(tx *Tx) error {
+		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(prefix+strings.Join(vals, ", ")), args...); err != nil {
 				return fmt.Errorf("seed %s: %w", table, err)
 			}
@@ -298,40 +307,32 @@ func insertBatches(ctx context.Context, db *DB, table string, n int, progress fu
 	return nil
 }
 
-// ExplainConversations returns the database's plans for a conversation
-// list: each query FindConversations runs for it, EXPLAIN (ANALYZE,
-// BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
-func (db *DB) ExplainConversations(ctx context.Context, f conversations.ConversationFilter) (string, error) {
-	page := f.Page.Normalize()
-	w, err := db.conversationFilterWhere(ctx, f, page)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if _, err := db.findConversationRows(ctx, w, page.Limit+1, &b); err != nil {
-		return "", err
-	}
-	return b.String(), nil
-}
-
-func (db *DB) explainInto(ctx context.Context, b *strings.Builder, q string, args []any) error {
-	prefix, col := db.dialect.explainPlan()
-	rows, err := db.db.QueryContext(ctx, db.rebind(prefix+q), args...)
+// inTx runs fn in a transaction of the tools' connection, committing when
+// it returns nil.
+func (d *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := d.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		fmt.Fprintf(b, "%s\n", vals[col])
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
-	return rows.Err()
+	return tx.Commit()
+}
+
+// ms is a time as the store keeps it: Unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// reversedDigits is a phone's digits back to front, as the store keeps
+// contact_phone_rev for searches by a number's last digits (the seeded
+// lists' "q=0042" finds nothing if the two ever differ).
+func reversedDigits(phone string) string {
+	out := make([]byte, 0, len(phone))
+	for i := len(phone) - 1; i >= 0; i-- {
+		if c := phone[i]; c >= '0' && c <= '9' {
+			out = append(out, c)
+		}
+	}
+	return string(out)
 }
