@@ -81,6 +81,9 @@ type Attempt struct {
 	// Failed: it did not (starts it). Neither: the failure was not the
 	// endpoint's (the event could not be rendered).
 	Answered, Failed bool
+	// Recovered: the endpoint answered after failing; its deliveries
+	// waiting out a backoff are due at once, not hours later.
+	Recovered bool
 	// Disable, when set, disables the endpoint for this reason and tells
 	// the account's admins.
 	Disable string
@@ -457,6 +460,7 @@ func (d *Deliverer) judge(a Attempt, c Claim, res answer) Attempt {
 	switch s := res.status; {
 	case s >= 200 && s < 300:
 		a.State, a.Answered = DeliverySucceeded, true
+		a.Recovered = c.Endpoint.FailingSince != nil
 		return a
 	case res.forbidden:
 		a.State, a.Failed = DeliveryFailed, true

@@ -323,3 +323,17 @@ func TestRunRecordsEveryClaimBeforeReturning(t *testing.T) {
 		}
 	}
 }
+
+func TestASuccessAfterFailuresIsARecovery(t *testing.T) {
+	_, url := newReceiver(t, 200)
+	d := localDeliverer(&parley.FixedClock{T: t0})
+	c := claimFor(url, t0)
+	if a := d.Attempt(context.Background(), c); a.Recovered {
+		t.Fatal("a success of a healthy endpoint is a recovery")
+	}
+	since := t0.Add(-time.Hour)
+	c.Endpoint.FailingSince = &since
+	if a := d.Attempt(context.Background(), c); !a.Recovered || !a.Answered {
+		t.Fatalf("a success of a failing endpoint: %+v, want a recovery", a)
+	}
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -220,11 +221,12 @@ type deliveryRow struct {
 	LastExcerpt   string  `db:"last_excerpt"`
 	DeliveredAt   *int64  `db:"delivered_at"`
 	ClaimedAt     *int64  `db:"claimed_at"`
+	LastAttemptAt *int64  `db:"last_attempt_at"`
 	CreatedAt     int64   `db:"created_at"`
 }
 
 const deliveryColumns = `id, account_id, endpoint_id, event_seq, event_type, state, attempts, next_attempt_at, body,
-last_status, last_latency_ms, last_error, last_excerpt, delivered_at, claimed_at, created_at`
+last_status, last_latency_ms, last_error, last_excerpt, delivered_at, claimed_at, last_attempt_at, created_at`
 
 func (r deliveryRow) delivery() events.Delivery {
 	d := events.Delivery{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), EndpointID: parley.ID(r.EndpointID),
@@ -240,9 +242,7 @@ func (r deliveryRow) delivery() events.Delivery {
 	if r.LastLatencyMS != nil {
 		d.LastLatency = time.Duration(*r.LastLatencyMS) * time.Millisecond
 	}
-	if r.Attempts > 0 {
-		d.LastAttemptAt = fromMSPtr(r.ClaimedAt)
-	}
+	d.LastAttemptAt = fromMSPtr(r.LastAttemptAt)
 	return d
 }
 
@@ -333,7 +333,7 @@ WHERE state = 'pending' AND next_attempt_at <= ?
 ORDER BY next_attempt_at, id LIMIT ?` + db.dialect.skipLocked()
 	const claim = `UPDATE webhook_deliveries SET next_attempt_at = ?, claimed_at = ? WHERE id IN (?)`
 	const load = `SELECT d.id, d.account_id, d.endpoint_id, d.event_seq, d.event_type, d.state, d.attempts, d.next_attempt_at, d.body,
-       d.last_status, d.last_latency_ms, d.last_error, d.last_excerpt, d.delivered_at, d.claimed_at, d.created_at,
+       d.last_status, d.last_latency_ms, d.last_error, d.last_excerpt, d.delivered_at, d.claimed_at, d.last_attempt_at, d.created_at,
        ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.failing_since,
        e.seq, e.type, e.conversation_id, e.subject_id, e.actor_type, e.actor_id, e.data, e.created_at
 FROM webhook_deliveries d JOIN webhook_endpoints ep ON ep.id = d.endpoint_id
@@ -384,7 +384,7 @@ func scanClaim(rows *sql.Rows) (events.Claim, error) {
 		}
 	)
 	if err := rows.Scan(&d.ID, &d.AccountID, &d.EndpointID, &d.EventSeq, &d.EventType, &d.State, &d.Attempts, &d.NextAttemptAt, &d.Body,
-		&d.LastStatus, &d.LastLatencyMS, &d.LastError, &d.LastExcerpt, &d.DeliveredAt, &d.ClaimedAt, &d.CreatedAt,
+		&d.LastStatus, &d.LastLatencyMS, &d.LastError, &d.LastExcerpt, &d.DeliveredAt, &d.ClaimedAt, &d.LastAttemptAt, &d.CreatedAt,
 		&ep.URL, &ep.Secret, &ep.PreviousSecret, &ep.PreviousExpiresAt, &ep.FailingSince,
 		&e.Seq, &e.Type, &e.ConversationID, &e.Subject, &e.ActorType, &e.ActorID, &e.Data, &e.CreatedAt); err != nil {
 		return events.Claim{}, err
@@ -434,7 +434,8 @@ UPDATE webhook_deliveries SET state = v.state, attempts = webhook_deliveries.att
     next_attempt_at = CASE WHEN v.state = 'pending' THEN v.next_at ELSE webhook_deliveries.next_attempt_at END,
     body = COALESCE(v.body, webhook_deliveries.body), last_status = v.status, last_latency_ms = v.latency,
     last_error = v.error, last_excerpt = v.excerpt,
-    delivered_at = CASE WHEN v.state = 'succeeded' THEN v.at ELSE webhook_deliveries.delivered_at END
+    delivered_at = CASE WHEN v.state = 'succeeded' THEN v.at ELSE webhook_deliveries.delivered_at END,
+    last_attempt_at = v.at, claimed_at = NULL
 FROM v WHERE webhook_deliveries.id = v.id AND webhook_deliveries.claimed_at = v.claimed_at
 RETURNING webhook_deliveries.id`
 	args := make([]any, 0, 10*len(attempts))
@@ -473,15 +474,16 @@ func judgeEndpoints(ctx context.Context, tx *Tx, attempts []events.Attempt, reco
 		if !seen {
 			order = append(order, a.EndpointID)
 		}
+		// The latest attempt decides; a disabling or a recovery in the
+		// batch is kept.
+		disable, recovered := prev.Disable, prev.Recovered || a.Recovered
 		if !seen || !a.At.Before(prev.At) {
-			disable := prev.Disable
 			prev = a
-			if prev.Disable == "" {
-				prev.Disable = disable
-			}
-		} else if prev.Disable == "" {
-			prev.Disable = a.Disable
 		}
+		if prev.Disable == "" {
+			prev.Disable = cmp.Or(disable, a.Disable)
+		}
+		prev.Recovered = recovered
 		latest[a.EndpointID] = prev
 	}
 	for _, id := range order {
@@ -498,6 +500,13 @@ func judgeEndpoint(ctx context.Context, tx *Tx, a events.Attempt) error {
 	switch {
 	case a.Answered:
 		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`), a.EndpointID)
+		if err != nil || !a.Recovered {
+			return err
+		}
+		// Its deliveries waiting out a backoff are due now; those in
+		// flight (claimed_at set) are left to their claim.
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE webhook_deliveries SET next_attempt_at = ?
+WHERE endpoint_id = ? AND state = 'pending' AND claimed_at IS NULL AND next_attempt_at > ?`), ms(a.At), a.EndpointID, ms(a.At))
 		return err
 	case a.Failed:
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE webhook_endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`),

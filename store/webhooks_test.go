@@ -269,3 +269,71 @@ func TestWebhookDeliveryLogIsPrunedWhenFinished(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookRecoveryBringsTheBacklogForward: when a failing endpoint
+// answers again, its deliveries waiting out a backoff are due at once;
+// one in flight elsewhere is left to its claim.
+func TestWebhookRecoveryBringsTheBacklogForward(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		e := a.addEndpoint(t, "message.created")
+		for i := range 3 {
+			a.receive(t, text{from: "+14155551234", body: fmt.Sprint("text ", i)})
+		}
+		at := t0.Add(time.Second)
+		cs := claimHooks(t, db, at, 2)
+		var failed []events.Attempt
+		for i, c := range cs {
+			failed = append(failed, events.Attempt{DeliveryID: c.Delivery.ID, EndpointID: e.ID, AccountID: a.account.ID, ClaimedAt: c.ClaimedAt,
+				At: at, Status: 503, State: events.DeliveryPending, NextAttemptAt: at.Add(time.Duration(i+1) * time.Hour), Failed: true})
+		}
+		if err := db.RecordWebhookAttempts(ctx, failed); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(time.Minute)
+		third := claimHooks(t, db, at, 10)
+		if len(third) != 1 || third[0].Endpoint.FailingSince == nil {
+			t.Fatalf("claimed %+v, want the third, its endpoint failing", third)
+		}
+		// Another instance claims nothing more; the third's success is a recovery.
+		ok := events.Attempt{DeliveryID: third[0].Delivery.ID, EndpointID: e.ID, AccountID: a.account.ID, ClaimedAt: third[0].ClaimedAt,
+			At: at, Status: 200, State: events.DeliverySucceeded, Answered: true, Recovered: true}
+		if err := db.RecordWebhookAttempts(ctx, []events.Attempt{ok}); err != nil {
+			t.Fatal(err)
+		}
+		if due := claimHooks(t, db, at, 10); len(due) != 2 {
+			t.Fatalf("after the recovery %d deliveries are due, want the 2 backing off", len(due))
+		}
+	})
+}
+
+func TestWebhookRecoveryLeavesDeliveriesInFlight(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		e := a.addEndpoint(t, "message.created")
+		a.receive(t, text{from: "+14155551234", body: "one"})
+		a.receive(t, text{from: "+14155551234", body: "two"})
+		at := t0.Add(time.Second)
+		first := claimHooks(t, db, at, 1)
+		fail := events.Attempt{DeliveryID: first[0].Delivery.ID, EndpointID: e.ID, AccountID: a.account.ID, ClaimedAt: first[0].ClaimedAt,
+			At: at, Status: 503, State: events.DeliveryPending, NextAttemptAt: at.Add(time.Second), Failed: true}
+		if err := db.RecordWebhookAttempts(ctx, []events.Attempt{fail}); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(2 * time.Second)
+		both := claimHooks(t, db, at, 10) // the retry and the second, both in flight now
+		if len(both) != 2 {
+			t.Fatalf("claimed %d", len(both))
+		}
+		ok := events.Attempt{DeliveryID: both[1].Delivery.ID, EndpointID: e.ID, AccountID: a.account.ID, ClaimedAt: both[1].ClaimedAt,
+			At: at, Status: 200, State: events.DeliverySucceeded, Answered: true, Recovered: true}
+		if err := db.RecordWebhookAttempts(ctx, []events.Attempt{ok}); err != nil {
+			t.Fatal(err)
+		}
+		if again := claimHooks(t, db, at, 10); len(again) != 0 {
+			t.Fatalf("a delivery in flight was made due again: %+v", again)
+		}
+	})
+}
