@@ -91,6 +91,9 @@ type Event struct {
 type Announcement struct {
 	AccountID   parley.ID
 	First, Last int64
+	// Events, within the process that committed them, are the events
+	// themselves: the hub need not read back what it was just handed.
+	Events []Event
 }
 
 // Listener hears of committed events.

@@ -51,12 +51,19 @@ const ringSize = 2048
 // readBatch is how many events one read of the log takes.
 const readBatch = 500
 
+// maxCarried bounds the events an account keeps from announcements before
+// the hub reads them; past it, they are read from the log.
+const maxCarried = 10_000
+
 type feed struct {
 	read      int64 // the last position read and handed out
 	announced int64 // the highest position announced (or -1: read to the end)
 	ring      []Event
-	fresh     bool // not read yet
-	subs      map[*Subscription]struct{}
+	// carried are events handed over with their announcements, by
+	// position, until read.
+	carried map[int64]Event
+	fresh   bool // not read yet
+	subs    map[*Subscription]struct{}
 }
 
 func (h *Hub) init() {
@@ -82,6 +89,14 @@ func (h *Hub) Announced(ann Announcement) {
 	}
 	if ann.Last > f.announced && f.announced >= 0 {
 		f.announced = ann.Last
+	}
+	if len(ann.Events) > 0 && ann.Last > f.read && len(f.carried) < maxCarried {
+		if f.carried == nil {
+			f.carried = map[int64]Event{}
+		}
+		for _, e := range ann.Events {
+			f.carried[e.Seq] = e
+		}
 	}
 	h.mu.Unlock()
 	h.signal()
@@ -162,8 +177,12 @@ func (h *Hub) readAccount(ctx context.Context, acc parley.ID) {
 		h.mu.Lock()
 		f := h.feeds[acc]
 		after, target := f.read, f.announced
+		evs := f.takeCarried(after)
 		h.mu.Unlock()
-		evs, err := h.Log.EventsAfter(ctx, acc, after, readBatch)
+		var err error
+		if len(evs) == 0 {
+			evs, err = h.Log.EventsAfter(ctx, acc, after, readBatch)
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				h.Logger.Error().Err(err).Uint64("account_id", uint64(acc)).Msg("reading the event log failed")
@@ -204,6 +223,27 @@ func (h *Hub) readAccount(ctx context.Context, acc parley.ID) {
 			return
 		}
 	}
+}
+
+// takeCarried takes the carried events that follow position after, in
+// order, and drops those before it.
+func (f *feed) takeCarried(after int64) []Event {
+	var out []Event
+	for {
+		e, ok := f.carried[after+1]
+		if !ok {
+			break
+		}
+		out = append(out, e)
+		delete(f.carried, after+1)
+		after++
+	}
+	for seq := range f.carried {
+		if seq <= after {
+			delete(f.carried, seq)
+		}
+	}
+	return out
 }
 
 func (h *Hub) closeAll() {

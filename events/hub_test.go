@@ -138,3 +138,28 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Events handed over with their announcement (this process's commits) are
+// not read back from the log.
+func TestCarriedEventsAreNotReadBack(t *testing.T) {
+	log := &memLog{}
+	var mu sync.Mutex
+	n := 0
+	h := &Hub{Log: log, Effects: []Effect{func(Event) { mu.Lock(); n++; mu.Unlock() }}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.Run(ctx)
+	for range 3 {
+		ann := log.add(5, MessageCreated, ConversationUpdated)
+		log.mu.Lock()
+		ann.Events = append([]Event(nil), log.evs[5][ann.First-1:]...)
+		log.mu.Unlock()
+		h.Announced(ann)
+	}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return n == 6 })
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if log.reads != 0 {
+		t.Fatalf("the log was read %d times for events the hub was handed", log.reads)
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"context"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/events"
 )
 
 // dialect is what differs between SQLite and PostgreSQL. Queries are
@@ -66,6 +69,10 @@ type dialectSQL interface {
 	// rather than run as one plain query.
 	plansSearch() bool
 
+	// appendEvents writes an account's events after its head (taken
+	// and held to the commit), with the webhook deliveries they make, and
+	// returns the new head (tx.go).
+	appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, evs []events.Event) (int64, error)
 	// manyInstances says whether other instances may share the database:
 	// they are told of route changes and new events by NOTIFY.
 	manyInstances() bool

@@ -207,3 +207,43 @@ func TestPruningKeepsPositionsCounting(t *testing.T) {
 		}
 	})
 }
+
+// Deliveries are queued in the transaction that writes the events, for
+// the endpoints subscribed to their types and not disabled.
+func TestEventsQueueWebhookDeliveries(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		b := newTenant(t, db, sidB, bizB)
+		endpoint := func(acc parley.ID, disabled bool, types ...string) int {
+			var at any
+			if disabled {
+				at = 1
+			}
+			exec(t, db, `INSERT INTO webhook_endpoints (account_id, url, secret, disabled_at, created_at, updated_at) VALUES (?, 'https://example.com/hook', 'whsec_x', ?, 0, 0)`, acc, at)
+			id := count(t, db, `SELECT MAX(id) FROM webhook_endpoints`)
+			for _, typ := range types {
+				exec(t, db, `INSERT INTO webhook_subscriptions (account_id, type, endpoint_id) VALUES (?, ?, ?)`, acc, typ, id)
+			}
+			return id
+		}
+		messages := endpoint(a.account.ID, false, "message.created")
+		both := endpoint(a.account.ID, false, "message.created", "conversation.created")
+		endpoint(a.account.ID, true, "message.created")  // disabled
+		endpoint(b.account.ID, false, "message.created") // another account's
+
+		a.receive(t, text{from: "+14155551234", body: "hello"})
+		a.receive(t, text{from: "+14155551234", body: "again"})
+		for id, want := range map[int]int{messages: 2, both: 3} {
+			if n := count(t, db, `SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ? AND state = 'pending'`, id); n != want {
+				t.Errorf("endpoint %d got %d deliveries, want %d", id, n, want)
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM webhook_deliveries`); n != 5 {
+			t.Errorf("%d deliveries in all, want 5 (none for the disabled endpoint or account B's)", n)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.account_id = d.account_id AND e.seq = d.event_seq AND e.type = d.event_type`); n != 5 {
+			t.Errorf("%d deliveries point at their event, want 5", n)
+		}
+	})
+}

@@ -109,45 +109,40 @@ func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
 	return anns, nil
 }
 
-// appendToLog writes one account's events, the webhook deliveries they
-// make, and on PostgreSQL the notification other instances read them by.
+// appendToLog writes one account's events and the webhook deliveries they
+// make (and on PostgreSQL the notification other instances read them by):
+// one statement on PostgreSQL, two on SQLite (see the dialects'
+// appendEvents).
 func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events.Event) (events.Announcement, error) {
-	var last int64
-	if err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO event_heads (account_id, seq) VALUES (?, ?)
-ON CONFLICT (account_id) DO UPDATE SET seq = event_heads.seq + excluded.seq RETURNING seq`), accountID, len(evs)).Scan(&last); err != nil {
+	last, err := dialectOf(tx).appendEvents(ctx, tx, accountID, evs)
+	if err != nil {
 		return events.Announcement{}, err
 	}
-	ann := events.Announcement{AccountID: accountID, First: last - int64(len(evs)) + 1, Last: last}
-	args := make([]any, 0, 9*len(evs))
+	ann := events.Announcement{AccountID: accountID, First: last - int64(len(evs)) + 1, Last: last, Events: evs}
+	for i := range evs {
+		evs[i].Seq = ann.First + int64(i)
+	}
+	return ann, nil
+}
+
+// eventValues are the rows of an account's events: row is one row's
+// placeholders; the arguments follow the events' order, the first
+// position being n plus the row's number (1, 2, …).
+func eventValues(evs []events.Event, row func(i int) string) (string, []any) {
+	var q strings.Builder
+	args := make([]any, 0, 8*len(evs))
 	for i, e := range evs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(row(i))
 		data := e.Data
 		if len(data) == 0 {
 			data = json.RawMessage(`{}`)
 		}
-		args = append(args, accountID, ann.First+int64(i), string(e.Type), nullID(e.ConversationID), nullID(e.SubjectID),
-			e.ActorType, e.ActorID, string(data), ms(e.At))
+		args = append(args, string(e.Type), nullID(e.ConversationID), nullID(e.SubjectID), e.ActorType, e.ActorID, string(data), ms(e.At))
 	}
-	q := valuesRows(`INSERT INTO events (account_id, seq, type, conversation_id, subject_id, actor_type, actor_id, data, created_at) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(evs))
-	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
-		return ann, err
-	}
-	now := ms(evs[len(evs)-1].At)
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO webhook_deliveries (account_id, endpoint_id, event_seq, event_type, next_attempt_at, created_at)
-SELECT e.account_id, s.endpoint_id, e.seq, e.type, ?, ?
-FROM events e
-JOIN webhook_subscriptions s ON s.account_id = e.account_id AND s.type = e.type
-JOIN webhook_endpoints ep ON ep.id = s.endpoint_id AND ep.disabled_at IS NULL
-WHERE e.account_id = ? AND e.seq BETWEEN ? AND ?`), now, now, accountID, ann.First, ann.Last); err != nil {
-		return ann, err
-	}
-	if dialectOf(tx).manyInstances() {
-		payload := strconv.FormatInt(int64(accountID), 10) + ":" + strconv.FormatInt(ann.First, 10) + ":" + strconv.FormatInt(ann.Last, 10)
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, eventsChannel, payload); err != nil {
-			return ann, err
-		}
-	}
-	return ann, nil
+	return q.String(), args
 }
 
 // parseAnnouncement reads an eventsChannel payload.

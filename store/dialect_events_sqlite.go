@@ -1,0 +1,30 @@
+package store
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/events"
+)
+
+// appendEvents is two statements on SQLite: the head moved, then the
+// events inserted after it. The events_fan_out trigger (migration 00025)
+// queues their webhook deliveries: SQLite parses a statement each time it
+// runs, a trigger once with the schema, and an account without endpoints
+// then costs one index probe per event.
+func (sqliteSQL) appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, evs []events.Event) (int64, error) {
+	n := len(evs)
+	var last int64
+	if err := tx.QueryRowxContext(ctx, `INSERT INTO event_heads (account_id, seq) VALUES (?, ?)
+ON CONFLICT (account_id) DO UPDATE SET seq = event_heads.seq + excluded.seq RETURNING seq`, accountID, n).Scan(&last); err != nil {
+		return 0, err
+	}
+	rows, vargs := eventValues(evs, func(int) string { return "(?, ?, ?, ?, ?, ?, ?, ?, ?)" })
+	args := make([]any, 0, len(vargs)+2*n)
+	for i := range evs {
+		args = append(args, accountID, last-int64(n)+int64(i)+1)
+		args = append(args, vargs[7*i:7*i+7]...)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (account_id, seq, type, conversation_id, subject_id, actor_type, actor_id, data, created_at) VALUES `+rows, args...)
+	return last, err
+}
