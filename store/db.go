@@ -86,6 +86,8 @@ type DB struct {
 	recentServed atomic.Int64
 	// log is where committed events are announced (event_log.go).
 	log eventAnnouncer
+	// sequencer numbers committed events (PostgreSQL; sequencer.go).
+	sequencer *sequencer
 }
 
 // Open connects to the database named by rawURL: "sqlite://PATH" (PATH may
@@ -180,6 +182,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		out.group = newGroupCommit(out)
 	}
 	out.listener = listen(rawURL, &out.routes, &out.log)
+	out.sequencer = startSequencer(out)
 	return out, nil
 }
 
@@ -260,6 +263,9 @@ func (db *DB) Close() error {
 	if db.group != nil {
 		db.group.close()
 	}
+	if db.sequencer != nil {
+		db.sequencer.close()
+	}
 	if db.listener != nil {
 		db.listener.close()
 	}
@@ -299,6 +305,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return translate(err)
 	}
 	db.announce(anns)
+	if tx.unnumbered && db.sequencer != nil {
+		db.sequencer.wakeUp()
+	}
 	return nil
 }
 

@@ -69,10 +69,13 @@ type dialectSQL interface {
 	// rather than run as one plain query.
 	plansSearch() bool
 
-	// appendEvents writes an account's events after its head (taken
-	// and held to the commit), with the webhook deliveries they make, and
-	// returns the new head (tx.go).
+	// appendEvents writes an account's events. Where numbersAtCommit, it
+	// numbers them after the account's head (taken and held to the
+	// commit), queues their webhook deliveries and returns the new head;
+	// elsewhere the sequencer does that once they committed (tx.go,
+	// sequencer.go).
 	appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, evs []events.Event) (int64, error)
+	numbersAtCommit() bool
 	// manyInstances says whether other instances may share the database:
 	// they are told of route changes and new events by NOTIFY.
 	manyInstances() bool

@@ -92,7 +92,7 @@ WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`), accountID, after, limit
 // and its head (0 before its first event).
 func (db *DB) EventBounds(ctx context.Context, accountID parley.ID) (oldest, head int64, err error) {
 	err = db.db.QueryRowxContext(ctx, db.rebind(`SELECT
-COALESCE((SELECT seq FROM events WHERE account_id = ? ORDER BY seq LIMIT 1), 0),
+COALESCE((SELECT seq FROM events WHERE account_id = ? AND seq IS NOT NULL ORDER BY seq LIMIT 1), 0),
 COALESCE((SELECT seq FROM event_heads WHERE account_id = ?), 0)`), accountID, accountID).Scan(&oldest, &head)
 	return oldest, head, translate(err)
 }
@@ -104,7 +104,7 @@ func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time, limit int) (int
 	var n int64
 	err := db.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM events WHERE (account_id, seq) IN
-(SELECT account_id, seq FROM events WHERE created_at < ? LIMIT ?)`), ms(cutoff), limit)
+(SELECT account_id, seq FROM events WHERE created_at < ? AND seq IS NOT NULL LIMIT ?)`), ms(cutoff), limit)
 		if err != nil {
 			return err
 		}

@@ -40,11 +40,21 @@ func (h *heard) last(acc parley.ID) int64 {
 
 func logOf(t *testing.T, db *store.DB, acc parley.ID, after int64) []events.Event {
 	t.Helper()
+	settle(t, db)
 	evs, err := db.EventsAfter(ctx, acc, after, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return evs
+}
+
+// settle numbers what was committed (PostgreSQL's sequencer would, a
+// moment later).
+func settle(t *testing.T, db *store.DB) {
+	t.Helper()
+	if err := db.NumberEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func types(evs []events.Event) []string {
@@ -83,6 +93,7 @@ func TestEventLogRecordsChangesInTheirTransaction(t *testing.T) {
 				t.Errorf("message.created says %s, %s", dir, status)
 			}
 		}
+		settle(t, db)
 		if h.last(a.account.ID) != 2 {
 			t.Fatalf("announced up to %d, want 2", h.last(a.account.ID))
 		}
@@ -124,6 +135,7 @@ func TestEventLogRecordsChangesInTheirTransaction(t *testing.T) {
 		if err := json.Unmarshal(evs[1].Data, &note); err != nil || evs[1].SubjectID == 0 || note.UserID != a.admin.ID {
 			t.Errorf("the notification's event names notification %d, says %s", evs[1].SubjectID, evs[1].Data)
 		}
+		settle(t, db)
 		if h.last(a.account.ID) != 6 {
 			t.Fatalf("announced up to %d, want 6", h.last(a.account.ID))
 		}
@@ -142,6 +154,10 @@ func TestEventPositionsAreDenseUnderConcurrentWrites(t *testing.T) {
 		go func() { // a reader following the log as a stream would
 			var last int64
 			for {
+				if err := db.NumberEvents(ctx); err != nil {
+					gaps <- err.Error()
+					return
+				}
 				evs, err := db.EventsAfter(ctx, a.account.ID, last, 100)
 				if err != nil {
 					gaps <- err.Error()
@@ -176,6 +192,7 @@ func TestEventPositionsAreDenseUnderConcurrentWrites(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		settle(t, db)
 		close(done)
 		if g := <-gaps; g != "" {
 			t.Fatal(g)
@@ -193,6 +210,7 @@ func TestPruningKeepsPositionsCounting(t *testing.T) {
 		a := newTenant(t, db, sidA, bizA)
 		a.receive(t, text{from: "+14155551234", body: "old", at: t0})
 		a.receive(t, text{from: "+14155551234", body: "new", at: t0.Add(48 * time.Hour)})
+		settle(t, db)
 		n, err := db.PruneEvents(ctx, t0.Add(24*time.Hour), 1000)
 		if err != nil || n != 2 {
 			t.Fatalf("pruned %d (%v), want the first text's 2 events", n, err)
@@ -234,6 +252,7 @@ func TestEventsQueueWebhookDeliveries(t *testing.T) {
 
 		a.receive(t, text{from: "+14155551234", body: "hello"})
 		a.receive(t, text{from: "+14155551234", body: "again"})
+		settle(t, db)
 		for id, want := range map[int]int{messages: 2, both: 3} {
 			if n := count(t, db, `SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ? AND state = 'pending'`, id); n != want {
 				t.Errorf("endpoint %d got %d deliveries, want %d", id, n, want)

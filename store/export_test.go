@@ -49,3 +49,13 @@ func (db *DB) UndoMigrationsAfter(ctx context.Context, version int64) error {
 // SQL is the connection pool, for tests that read or write rows the
 // methods do not show.
 func (db *DB) SQL() *sqlx.DB { return db.db }
+
+// NumberEvents numbers the committed events now, as the sequencer would
+// (PostgreSQL; SQLite numbers them at the commit).
+func (db *DB) NumberEvents(ctx context.Context) error {
+	if db.sequencer == nil {
+		return nil
+	}
+	_, err := db.numberEvents(ctx)
+	return err
+}

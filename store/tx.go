@@ -22,6 +22,8 @@ import (
 type Tx struct {
 	*sqlx.Tx
 	pending []events.Event
+	// unnumbered: events were written for the sequencer to number.
+	unnumbered bool
 }
 
 // record adds an event to those the transaction writes. The position is
@@ -80,10 +82,12 @@ const eventsChannel = "parley_events"
 // (two transactions writing to the same accounts take their heads in the
 // same order), and returns what to announce after the commit.
 //
-// Each account's head row is locked from here to the commit: the next
-// transaction of the account waits for it, so positions commit in order
-// and a reader that saw position n has seen every position before it. It
-// is taken last so that it is held for as short a time as possible.
+// Where events are numbered at the commit (SQLite), each account's head
+// row is locked from here to the commit: the next transaction of the
+// account waits for it, so positions commit in order and a reader that saw
+// position n has seen every position before it. It is taken last so that
+// it is held for as short a time as possible. On PostgreSQL the sequencer
+// gives the same guarantee without putting writers in line.
 func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
 	if len(tx.pending) == 0 {
 		return nil, nil
@@ -99,30 +103,33 @@ func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
 	slices.Sort(accounts)
 	anns := make([]events.Announcement, 0, len(accounts))
 	for _, acc := range accounts {
-		ann, err := tx.appendToLog(ctx, acc, byAccount[acc])
+		ann, numbered, err := tx.appendToLog(ctx, acc, byAccount[acc])
 		if err != nil {
 			return nil, err
 		}
-		anns = append(anns, ann)
+		if numbered {
+			anns = append(anns, ann)
+		}
 	}
 	tx.pending = nil
 	return anns, nil
 }
 
-// appendToLog writes one account's events and the webhook deliveries they
-// make (and on PostgreSQL the notification other instances read them by):
-// one statement on PostgreSQL, two on SQLite (see the dialects'
-// appendEvents).
-func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events.Event) (events.Announcement, error) {
-	last, err := dialectOf(tx).appendEvents(ctx, tx, accountID, evs)
-	if err != nil {
-		return events.Announcement{}, err
+// appendToLog writes one account's events (tx.go's dialects say how),
+// and says what to announce once they are numbered at the commit: nothing
+// when the sequencer numbers them later.
+func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events.Event) (events.Announcement, bool, error) {
+	d := dialectOf(tx)
+	last, err := d.appendEvents(ctx, tx, accountID, evs)
+	if err != nil || !d.numbersAtCommit() {
+		tx.unnumbered = err == nil
+		return events.Announcement{}, false, err
 	}
 	ann := events.Announcement{AccountID: accountID, First: last - int64(len(evs)) + 1, Last: last, Events: evs}
 	for i := range evs {
 		evs[i].Seq = ann.First + int64(i)
 	}
-	return ann, nil
+	return ann, true, nil
 }
 
 // eventValues are the rows of an account's events: row is one row's

@@ -1,24 +1,28 @@
 -- +goose Up
 -- The account event log (events/). Every change writes its events in its
--- own transaction; seq numbers an account's events 1, 2, 3… in commit
--- order: the head is taken last in the transaction and held to commit.
+-- own transaction, unnumbered; the sequencer (store/sequencer.go) numbers
+-- each account's committed events 1, 2, 3… after them, one sequencer at a
+-- time, and moves the account's head.
 CREATE TABLE event_heads (
     account_id  BIGINT PRIMARY KEY,
     seq         BIGINT NOT NULL
 );
 
 CREATE TABLE events (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     account_id       BIGINT NOT NULL,
-    seq              BIGINT NOT NULL,
+    seq              BIGINT,
     type             TEXT   NOT NULL,
     conversation_id  BIGINT,
     subject_id       BIGINT,
     actor_type       TEXT   NOT NULL DEFAULT '',
     actor_id         BIGINT,
     data             JSONB NOT NULL DEFAULT '{}',
-    created_at       BIGINT NOT NULL,
-    PRIMARY KEY (account_id, seq)
+    created_at       BIGINT NOT NULL
 );
+CREATE UNIQUE INDEX events_position ON events (account_id, seq);
+-- What the sequencer has still to number.
+CREATE INDEX events_unnumbered ON events (id) WHERE seq IS NULL;
 -- Pruning deletes by age (PARLEY_EVENT_RETENTION).
 CREATE INDEX events_created ON events (created_at);
 
