@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/optout"
 )
 
@@ -97,5 +98,28 @@ RETURNING account_id`
 	const log = `INSERT INTO consent_events (account_id, phone, action, source, keyword, message_id, user_id, detail, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	_, err = tx.ExecContext(ctx, tx.Rebind(log), c.AccountID, c.Phone, string(c.Action), string(c.Source), c.Keyword, c.MessageID, c.UserID, c.Detail, ms(c.At))
-	return len(got) == 1, err
+	if err != nil || len(got) == 0 {
+		return false, err
+	}
+	return true, recordConsentChange(ctx, tx, c)
+}
+
+// recordConsentChange logs conversation.updated for every conversation
+// with the phone: each shows whether its contact opted out.
+func recordConsentChange(ctx context.Context, tx *Tx, c optout.Change) error {
+	var convs []int64
+	if err := tx.SelectContext(ctx, &convs, tx.Rebind(`SELECT id FROM conversations WHERE account_id = ? AND contact_phone = ?`), c.AccountID, c.Phone); err != nil {
+		return err
+	}
+	typ := conversations.EventOptedOut
+	if c.Action != optout.ActionOptOut {
+		typ = conversations.EventOptedIn
+	}
+	entries := make([]event, len(convs))
+	for i, id := range convs {
+		entries[i] = event{conversationID: parley.ID(id), typ: typ, actor: conversations.ActorSystem,
+			data: map[string]any{"source": string(c.Source)}, at: c.At}
+	}
+	tx.recordConversationEvents(c.AccountID, entries)
+	return nil
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -263,6 +264,29 @@ func TestEventsQueueWebhookDeliveries(t *testing.T) {
 		}
 		if n := count(t, db, `SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.account_id = d.account_id AND e.seq = d.event_seq AND e.type = d.event_type`); n != 5 {
 			t.Errorf("%d deliveries point at their event, want 5", n)
+		}
+	})
+}
+
+// A consent change shows on every conversation with the phone.
+func TestConsentChangesUpdateThePhonesConversations(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		second := a.addChannel(t, conversations.Channel{CarrierAccountID: sidA, PhoneNumber: bizA2})
+		first := a.receive(t, text{from: "+14155551234", body: "hello"}).Conversation
+		other := a.receive(t, text{from: "+14155551234", to: second.PhoneNumber, body: "hi there"}).Conversation
+		settle(t, db)
+		_, head, _ := db.EventBounds(ctx, a.account.ID)
+		a.receive(t, text{from: "+14155551234", body: "STOP"})
+		updated := map[parley.ID]bool{}
+		for _, e := range logOf(t, db, a.account.ID, head) {
+			if e.Type == events.ConversationUpdated && strings.Contains(string(e.Data), "opted_out") {
+				updated[e.ConversationID] = true
+			}
+		}
+		if !updated[first.ID] || !updated[other.ID] {
+			t.Fatalf("after STOP, conversation.updated (opted_out) for %v; want both %d and %d", updated, first.ID, other.ID)
 		}
 	})
 }

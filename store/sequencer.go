@@ -63,9 +63,10 @@ func (s *sequencer) run() {
 	tick := time.NewTicker(sequencerTick)
 	defer tick.Stop()
 	for {
+		stopping := false
 		select {
 		case <-s.stop:
-			return
+			stopping = true // what this process committed last is numbered before it goes
 		case <-s.wake:
 		case <-tick.C:
 		}
@@ -74,6 +75,9 @@ func (s *sequencer) run() {
 			if err != nil || n < sequenceBatch {
 				break
 			}
+		}
+		if stopping {
+			return
 		}
 	}
 }
