@@ -55,6 +55,11 @@ bench-go: ## the Go benchmarks of the ingest path on SQLite and PostgreSQL, BENC
 	$(GO) test ./gateway -run='^$$' -bench=InboundWebhook -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT)
 	$(GO) test ./store -run='^$$' -bench=Ingest -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT)
 
+.PHONY: bench-webhooks
+bench-webhooks: ## outbound webhook deliveries a second to a local receiver on SQLite and PostgreSQL, 3 runs each
+	scripts/ensure-postgres.sh
+	$(GO) test ./store -run='^$$' -bench=WebhookDelivery -benchtime=1x -count=3
+
 .PHONY: clean
 clean: ## remove build output and the demo database
 	rm -rf $(BIN) parley.db parley.db-wal parley.db-shm parley-admin.token

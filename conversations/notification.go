@@ -15,19 +15,26 @@ const (
 	NotifyAssigned NotificationKind = "conversation_assigned"
 	// NotifyInbound: a new text arrived in a conversation the user owns.
 	NotifyInbound NotificationKind = "inbound_message"
+	// NotifyWebhookDisabled: Parley disabled a webhook endpoint of the
+	// account (it answered 410, or failed for days); admins are told.
+	NotifyWebhookDisabled NotificationKind = "webhook_endpoint_disabled"
 )
 
 // Notification tells one user about one thing that needs them. It is a
 // row written in the same transaction as its cause, so a live stream (SSE)
 // can later deliver rows as they are committed without changing the model.
 type Notification struct {
-	ID             parley.ID
-	AccountID      parley.ID
-	UserID         parley.ID
-	Kind           NotificationKind
+	ID        parley.ID
+	AccountID parley.ID
+	UserID    parley.ID
+	Kind      NotificationKind
+	// ConversationID is zero for a notification about no conversation.
 	ConversationID parley.ID
 	MessageID      *parley.ID
-	ActorID        *parley.ID // who caused it; nil for the contact or the system
-	ReadAt         *time.Time
-	CreatedAt      time.Time
+	// WebhookEndpointID is the endpoint a webhook_endpoint_disabled
+	// notification is about.
+	WebhookEndpointID *parley.ID
+	ActorID           *parley.ID // who caused it; nil for the contact or the system
+	ReadAt            *time.Time
+	CreatedAt         time.Time
 }

@@ -407,6 +407,8 @@ func TestOpenAPISchemasMatchResponses(t *testing.T) {
 		{"#/components/schemas/Message", messageJSON{}},
 		{"#/components/schemas/Event", eventJSON{}},
 		{"#/components/schemas/Notification", notificationJSON{}},
+		{"#/components/schemas/WebhookEndpoint", webhookEndpointJSON{}},
+		{"#/components/schemas/WebhookDelivery", webhookDeliveryJSON{}},
 		{"#/components/schemas/Consent", consentJSON{}},
 		{"#/components/schemas/ConsentEvent", consentEventJSON{}},
 		{"#/components/schemas/ConversationList", list[conversationJSON]{}},

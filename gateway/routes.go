@@ -110,6 +110,16 @@ func routes(d *Deps) http.Handler {
 	api("/contact-types", handleCreateContactType(d), http.MethodPost)
 	api("/contact-types/{id}", handleUpdateContactType(d), http.MethodPut)
 
+	api("/webhook-endpoints", handleListWebhookEndpoints(d), http.MethodGet)
+	api("/webhook-endpoints", handleCreateWebhookEndpoint(d), http.MethodPost)
+	api("/webhook-endpoints/{id}", handleGetWebhookEndpoint(d), http.MethodGet)
+	api("/webhook-endpoints/{id}", handlePatchWebhookEndpoint(d), http.MethodPatch)
+	api("/webhook-endpoints/{id}", handleDeleteWebhookEndpoint(d), http.MethodDelete)
+	api("/webhook-endpoints/{id}/rotate-secret", handleRotateWebhookSecret(d), http.MethodPost)
+	api("/webhook-endpoints/{id}/test", handleTestWebhookEndpoint(d), http.MethodPost)
+	api("/webhook-endpoints/{id}/deliveries", handleListWebhookDeliveries(d), http.MethodGet)
+	api("/webhook-endpoints/{id}/deliveries/{delivery_id}/retry", handleRetryWebhookDelivery(d), http.MethodPost)
+
 	api("/optouts", handleGetOptOut(d), http.MethodGet)
 	api("/optouts", handleCreateOptOut(d), http.MethodPost)
 	api("/optouts/{phone}/events", handleOptOutEvents(d), http.MethodGet)

@@ -51,6 +51,10 @@ type Deps struct {
 	// Closing is closed when the server begins to shut down: streams end
 	// then, so that shutting down does not wait for them.
 	Closing <-chan struct{}
+	// Webhooks keeps outbound webhook endpoints; WebhookGuard vets their
+	// URLs.
+	Webhooks     events.EndpointStore
+	WebhookGuard *events.Guard
 	// Metrics is told of every request; MetricsHandler serves /metrics.
 	Metrics        Metrics
 	MetricsHandler http.Handler
@@ -61,6 +65,9 @@ func NewHandler(d Deps) http.Handler {
 	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
 	if d.Carrier == nil {
 		d.Carrier = noCarrier{}
+	}
+	if d.WebhookGuard == nil {
+		d.WebhookGuard = &events.Guard{}
 	}
 	return withMiddleware(d.Log, routes(&d))
 }

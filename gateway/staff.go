@@ -234,17 +234,23 @@ func handleListEvents(d *Deps) apiFunc {
 type notificationJSON struct {
 	ID             parley.ID  `json:"id"`
 	Kind           string     `json:"kind"`
-	ConversationID parley.ID  `json:"conversation_id"`
+	ConversationID *parley.ID `json:"conversation_id"`
 	MessageID      *parley.ID `json:"message_id"`
-	ActorID        *parley.ID `json:"actor_id"`
-	Read           bool       `json:"read"`
-	ReadAt         *time.Time `json:"read_at"`
-	CreatedAt      time.Time  `json:"created_at"`
+	// WebhookEndpointID: the endpoint of a webhook_endpoint_disabled.
+	WebhookEndpointID *parley.ID `json:"webhook_endpoint_id,omitempty"`
+	ActorID           *parley.ID `json:"actor_id"`
+	Read              bool       `json:"read"`
+	ReadAt            *time.Time `json:"read_at"`
+	CreatedAt         time.Time  `json:"created_at"`
 }
 
 func toNotificationJSON(n conversations.Notification) notificationJSON {
-	return notificationJSON{ID: n.ID, Kind: string(n.Kind), ConversationID: n.ConversationID, MessageID: n.MessageID,
+	j := notificationJSON{ID: n.ID, Kind: string(n.Kind), MessageID: n.MessageID, WebhookEndpointID: n.WebhookEndpointID,
 		ActorID: n.ActorID, Read: n.ReadAt != nil, ReadAt: n.ReadAt, CreatedAt: n.CreatedAt}
+	if n.ConversationID != 0 {
+		j.ConversationID = &n.ConversationID
+	}
+	return j
 }
 
 func handleListNotifications(d *Deps) apiFunc {

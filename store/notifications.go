@@ -37,23 +37,28 @@ type notificationRow struct {
 	AccountID      int64  `db:"account_id"`
 	UserID         int64  `db:"user_id"`
 	Kind           string `db:"kind"`
-	ConversationID int64  `db:"conversation_id"`
+	ConversationID *int64 `db:"conversation_id"`
 	MessageID      *int64 `db:"message_id"`
+	EndpointID     *int64 `db:"webhook_endpoint_id"`
 	ActorID        *int64 `db:"actor_id"`
 	ReadAt         *int64 `db:"read_at"`
 	CreatedAt      int64  `db:"created_at"`
 }
 
-const notificationColumns = `id, account_id, user_id, kind, conversation_id, message_id, actor_id, read_at, created_at`
+const notificationColumns = `id, account_id, user_id, kind, conversation_id, message_id, webhook_endpoint_id, actor_id, read_at, created_at`
 
 // readRank orders unread (0) before read (1); the index on notifications
 // uses the same expression.
 const readRank = `(CASE WHEN read_at IS NULL THEN 0 ELSE 1 END)`
 
 func (r notificationRow) notification() conversations.Notification {
-	return conversations.Notification{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), UserID: parley.ID(r.UserID),
-		Kind: conversations.NotificationKind(r.Kind), ConversationID: parley.ID(r.ConversationID), MessageID: idPtr(r.MessageID),
+	n := conversations.Notification{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), UserID: parley.ID(r.UserID),
+		Kind: conversations.NotificationKind(r.Kind), MessageID: idPtr(r.MessageID), WebhookEndpointID: idPtr(r.EndpointID),
 		ActorID: idPtr(r.ActorID), ReadAt: fromMSPtr(r.ReadAt), CreatedAt: fromMS(r.CreatedAt)}
+	if r.ConversationID != nil {
+		n.ConversationID = parley.ID(*r.ConversationID)
+	}
+	return n
 }
 
 // ListNotifications lists a user's notifications: unread first, newest first.

@@ -43,6 +43,8 @@ type Main struct {
 	// Renderer renders events as the API shows them, once per instance,
 	// for streams and outbound webhooks alike.
 	Renderer events.Renderer
+	// Webhooks delivers outbound webhooks; the hub wakes it.
+	Webhooks *events.Deliverer
 
 	scheduler *cron.Cron
 
@@ -54,8 +56,11 @@ type Main struct {
 	shutdown time.Duration
 	// DispatcherPoll overrides how often the outbox is polled (tests).
 	DispatcherPoll time.Duration
-	stopOnce       sync.Once
-	stopErr        error
+	// WebhookPoll overrides how often due webhook deliveries are looked
+	// for without a Wake (tests).
+	WebhookPoll time.Duration
+	stopOnce    sync.Once
+	stopErr     error
 	// draining is set once shutdown begins: /readyz answers 503.
 	draining atomic.Bool
 	// bgGrace bounds the wait for background work at shutdown.
@@ -113,10 +118,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// Every after-commit effect reacts to the event log, here and only
 	// here: the dispatcher wakes for queued texts, the assigner for
 	// conversations waiting and capacity freed.
-	m.Hub = &events.Hub{Log: m.DB, Logger: m.Log.With().Str("component", "events").Logger(),
-		Effects: []events.Effect{m.Dispatcher.React, m.Assigner.React}}
-	m.DB.AnnounceTo(m.Hub)
 	m.Renderer = gateway.NewRenderer(m.DB)
+	guard := &events.Guard{AllowPrivate: m.Config.allowPrivate, Resolver: m.Config.resolver}
+	m.Webhooks = &events.Deliverer{Store: m.DB, Renderer: m.Renderer, Client: guard.Client(events.Timeout, 64), Clock: m.Clock,
+		Log: m.Log.With().Str("component", "webhooks").Logger(), Workers: 64, Poll: m.WebhookPoll}
+	m.Hub = &events.Hub{Log: m.DB, Logger: m.Log.With().Str("component", "events").Logger(),
+		Effects: []events.Effect{m.Dispatcher.React, m.Assigner.React, m.Webhooks.React}}
+	m.DB.AnnounceTo(m.Hub)
 	// Streams end as soon as shutdown begins: http.Server.Shutdown waits
 	// for active requests, and a stream never finishes on its own.
 	closing := make(chan struct{})
@@ -126,6 +134,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		PublicURL: m.Config.PublicURL, Ready: m.ready,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
 		Events: m.Hub, Renderer: m.Renderer, StreamHeartbeat: m.Config.heartbeat, Closing: closing,
+		Webhooks: m.DB, WebhookGuard: guard,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err
@@ -147,6 +156,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.goBackground(func() { m.Hub.Run(bgCtx) })
 	m.goBackground(func() { _ = m.Dispatcher.Run(bgCtx) })
 	m.goBackground(func() { m.Assigner.Run(bgCtx) })
+	m.goBackground(func() { m.Webhooks.Run(bgCtx) })
 	// Texts whose receipts never came are looked up at the carrier.
 	statuses := &campaigns.StatusPoller{Store: m.DB, Carrier: sender, Clock: m.Clock,
 		Log: m.Log.With().Str("component", "status_checks").Logger(), PerSecond: m.Config.statusChecks}
@@ -380,5 +390,24 @@ func (m *Main) pruneEvents(ctx context.Context) {
 	}
 	if total > 0 {
 		m.Log.Info().Int("events", total).Time("before", cutoff).Msg("pruned the event log")
+	}
+	m.pruneWebhookDeliveries(ctx)
+}
+
+// pruneWebhookDeliveries deletes finished deliveries past the delivery
+// log's retention.
+func (m *Main) pruneWebhookDeliveries(ctx context.Context) {
+	cutoff := m.Clock.Now().Add(-events.DeliveryLogRetention)
+	for ctx.Err() == nil {
+		n, err := m.DB.PruneWebhookDeliveries(ctx, cutoff, pruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.Log.Error().Err(err).Msg("pruning webhook deliveries failed")
+			}
+			return
+		}
+		if n < pruneBatch {
+			return
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/events"
 )
 
 // minOutboxLease is the shortest outbox lease accepted.
@@ -40,12 +41,16 @@ type Config struct {
 	// StatusChecksPerSecond bounds how many texts without a final status
 	// this process looks up at the carrier a second; "0" turns it off.
 	StatusChecksPerSecond string
+	// WebhookAllowPrivate lets webhook endpoints point to loopback,
+	// private and link-local addresses ("true"; default "false").
+	WebhookAllowPrivate string
 	// EventRetention is how long the event log keeps events (streams
 	// resume and webhooks catch up within it); at least 24h.
 	EventRetention string
 
 	retention    time.Duration
 	lease        time.Duration
+	allowPrivate bool
 	drain        time.Duration
 	statusChecks int
 
@@ -55,6 +60,8 @@ type Config struct {
 	// and the server's write timeout in tests.
 	heartbeat    time.Duration
 	writeTimeout time.Duration
+	// resolver replaces DNS for webhook URLs in tests.
+	resolver events.Resolver
 }
 
 // setting is one configuration variable.
@@ -75,6 +82,7 @@ var settings = []setting{
 	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
 	{"PARLEY_SHUTDOWN_DRAIN", "shutdown-drain", "5s", "on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still served, so load balancers stop sending (a second signal exits at once)", func(c *Config) *string { return &c.ShutdownDrain }},
 	{"PARLEY_STATUS_CHECKS_PER_SECOND", "status-checks-per-second", "10", "texts without a final status an hour after sending that this process looks up at the carrier a second (0: none)", func(c *Config) *string { return &c.StatusChecksPerSecond }},
+	{"PARLEY_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "false", "let webhook endpoints reach loopback, private and link-local addresses (true or false)", func(c *Config) *string { return &c.WebhookAllowPrivate }},
 	{"PARLEY_EVENT_RETENTION", "event-retention", "72h", "how long the event log keeps events for streams resuming with Last-Event-ID (at least 24h)", func(c *Config) *string { return &c.EventRetention }},
 }
 
@@ -133,7 +141,22 @@ func (c *Config) finish(stdout io.Writer) error {
 	if c.retention, err = time.ParseDuration(c.EventRetention); err != nil || c.retention < minEventRetention {
 		return fmt.Errorf("PARLEY_EVENT_RETENTION: want a duration of at least 24h, e.g. 72h, got %q", c.EventRetention)
 	}
-	return c.finishStatusChecks()
+	if err := c.finishStatusChecks(); err != nil {
+		return err
+	}
+	return c.finishWebhooks()
+}
+
+func (c *Config) finishWebhooks() error {
+	if c.WebhookAllowPrivate == "" {
+		c.WebhookAllowPrivate = "false"
+	}
+	allow, err := strconv.ParseBool(c.WebhookAllowPrivate)
+	if err != nil {
+		return fmt.Errorf("PARLEY_WEBHOOK_ALLOW_PRIVATE: want true or false, got %q", c.WebhookAllowPrivate)
+	}
+	c.allowPrivate = allow
+	return nil
 }
 
 // minEventRetention is API.md's promise: a stream resumes within a day.

@@ -66,6 +66,7 @@ func boot(t testing.TB, dbURL string, opts ...envOption) *env {
 	logs := &syncBuffer{}
 	m := NewMain(cfg, logs)
 	m.DispatcherPoll = 50 * time.Millisecond
+	m.WebhookPoll = 50 * time.Millisecond
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("boot parley: %v\n%s", err, logs.String())
 	}

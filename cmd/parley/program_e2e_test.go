@@ -38,7 +38,8 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 		"PARLEY_ADDR": "127.0.0.1:9999", "PARLEY_DATABASE_URL": "sqlite://x.db", "PARLEY_PUBLIC_URL": "https://p.example.com/",
 		"PARLEY_BOOTSTRAP_TOKEN": "tok", "PARLEY_LOG_LEVEL": "warn", "PARLEY_LOG_FORMAT": "json", "PARLEY_TWILIO_API_URL": "http://127.0.0.1:1",
 		"PARLEY_OUTBOX_LEASE": "30s", "PARLEY_SHUTDOWN_DRAIN": "2s", "PARLEY_STATUS_CHECKS_PER_SECOND": "3",
-		"PARLEY_EVENT_RETENTION": "36h",
+		"PARLEY_WEBHOOK_ALLOW_PRIVATE": "true",
+		"PARLEY_EVENT_RETENTION":       "36h",
 	}
 	cfg, err := parseConfig("serve", nil, getenvFrom(vars), io.Discard, io.Discard, nil)
 	if err != nil {
@@ -47,7 +48,8 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 	want := Config{Addr: "127.0.0.1:9999", DatabaseURL: "sqlite://x.db", PublicURL: "https://p.example.com", BootstrapToken: "tok",
 		LogLevel: "warn", LogFormat: "json", TwilioAPIURL: "http://127.0.0.1:1", TokenFile: "parley-admin.token",
 		OutboxLease: "30s", lease: 30 * time.Second, ShutdownDrain: "2s", drain: 2 * time.Second,
-		StatusChecksPerSecond: "3", statusChecks: 3, EventRetention: "36h", retention: 36 * time.Hour}
+		StatusChecksPerSecond: "3", statusChecks: 3, EventRetention: "36h", retention: 36 * time.Hour,
+		WebhookAllowPrivate: "true", allowPrivate: true}
 	if cfg != want {
 		t.Errorf("from environment:\n got %+v\nwant %+v", cfg, want)
 	}
@@ -67,6 +69,12 @@ func TestEveryDocumentedSettingIsAFlagAndAnEnvVar(t *testing.T) {
 		if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_STATUS_CHECKS_PER_SECOND": bad}), io.Discard, io.Discard, nil); err == nil {
 			t.Errorf("%q status checks a second was accepted", bad)
 		}
+	}
+	if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_WEBHOOK_ALLOW_PRIVATE": "sometimes"}), io.Discard, io.Discard, nil); err == nil {
+		t.Error("PARLEY_WEBHOOK_ALLOW_PRIVATE=sometimes was accepted")
+	}
+	if cfg, err := parseConfig("serve", nil, getenvFrom(nil), io.Discard, io.Discard, nil); err != nil || cfg.allowPrivate {
+		t.Errorf("private webhook targets are allowed by default (%v)", err)
 	}
 	for _, bad := range []string{"1h", "23h59m", "forever"} {
 		if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{"PARLEY_EVENT_RETENTION": bad}), io.Discard, io.Discard, nil); err == nil {
