@@ -234,3 +234,33 @@ func TestReleaseClaimedChannel(t *testing.T) {
 		wantKind(t, err, parley.ENOTFOUND)
 	})
 }
+
+// A text the dispatcher holds while its channel is disconnected misses the
+// disconnect's sweep of queued texts; when the dispatcher puts it back (a
+// throttle, a retry) it fails instead of waiting in the queue.
+func TestATextPutBackAfterADisconnectFails(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		tn.startCampaign(t, campaigns.Audience{Phones: []string{"+16285550111"}}, 1)
+		now := t0.Add(time.Second)
+		tn.advance(t, now)
+		items := claim(t, db, now, 10)
+		if len(items) != 1 {
+			t.Fatalf("claimed %d texts, want 1", len(items))
+		}
+		if err := db.DisconnectChannel(ctx, tn.account.ID, tn.channel.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Defer(ctx, items[0], now.Add(time.Minute), now); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM outbox`); n != 0 {
+			t.Errorf("%d texts left in the outbox of a disconnected channel", n)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM messages WHERE id = ? AND status = 'failed' AND error_reason = ?`,
+			items[0].MessageID, conversations.CodeChannelDisconnected); n != 1 {
+			t.Errorf("the text put back is not failed as channel_disconnected")
+		}
+	})
+}

@@ -330,6 +330,17 @@ func (db *DB) Defer(ctx context.Context, item campaigns.OutboxItem, until time.T
 // sending, leased until then, keeping the unresolved attempt's claimed_at.
 func (db *DB) release(ctx context.Context, item campaigns.OutboxItem, retryAt time.Time, attempt int, reason string, at time.Time) error {
 	return db.inTx(ctx, func(tx *Tx) error {
+		// A text claimed while its channel was disconnected missed the
+		// disconnect's sweep of queued texts: it fails now rather than
+		// wait in the queue for its turn. The shared lock orders this
+		// with a disconnect in progress.
+		var disconnected *int64
+		if err := tx.GetContext(ctx, &disconnected, tx.Rebind(`SELECT disconnected_at FROM channels WHERE id = ?`+db.dialect.forShare()), item.ChannelID); err != nil {
+			return err
+		}
+		if disconnected != nil && !item.Reclaimed {
+			return skipText(ctx, tx, item, campaigns.HoldChannelDisconnected, at)
+		}
 		if item.Reclaimed {
 			const q = `UPDATE outbox SET state = 'sending', attempts = attempts + ?, available_at = ?, lease_expires_at = ?,
     claimed_at = ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, updated_at = ? WHERE id = ?`
