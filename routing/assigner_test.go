@@ -411,9 +411,9 @@ func TestAssignerReactsToEvents(t *testing.T) {
 	}()
 	run(t, a)
 	<-done
-	got := waitCalls(t, f, 1)
-	time.Sleep(50 * time.Millisecond)
-	if got = f.assignCalls(); !slices.Equal(got, []assignCall{{1, 42, t0}}) {
+	waitCalls(t, f, 1)
+	time.Sleep(50 * time.Millisecond) // nothing else follows
+	if got := f.assignCalls(); !slices.Equal(got, []assignCall{{1, 42, t0}}) {
 		t.Fatalf("AutoAssign calls %v; want only account 1's conversation 42", got)
 	}
 	f.mu.Lock()
