@@ -63,6 +63,14 @@ func sameSubject(a, b events.Type) bool {
 	return a == b || (a == events.MessageCreated && b == events.MessageUpdated)
 }
 
+// createdFirst ranks conversation.created before every other event.
+func createdFirst(e events.Event) int {
+	if e.Type == events.ConversationCreated {
+		return 0
+	}
+	return 1
+}
+
 // appendChanges merges two conversation.updated payloads ({"changes":[…]}).
 func appendChanges(a, b json.RawMessage) json.RawMessage {
 	var x, y struct {
@@ -101,6 +109,12 @@ func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
 		byAccount[e.AccountID] = append(byAccount[e.AccountID], e)
 	}
 	slices.Sort(accounts)
+	for _, acc := range accounts {
+		// A conversation is announced before what happens in it.
+		slices.SortStableFunc(byAccount[acc], func(a, b events.Event) int {
+			return createdFirst(a) - createdFirst(b)
+		})
+	}
 	anns := make([]events.Announcement, 0, len(accounts))
 	for _, acc := range accounts {
 		ann, numbered, err := tx.appendToLog(ctx, acc, byAccount[acc])
