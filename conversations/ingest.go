@@ -60,7 +60,9 @@ type IngestResult struct {
 }
 
 // NeedsAssignment reports whether the text left the conversation new or
-// open without an assignee: auto-assignment's trigger.
+// open without an assignee. Auto-assignment itself reacts to the logged
+// conversation events (routing.ReactionTo); this says the same of one
+// result, for the store's tests.
 func (r IngestResult) NeedsAssignment() bool {
 	c := r.Conversation
 	return !r.Duplicate && r.Transition.Changed && c.AssigneeID == nil &&
