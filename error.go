@@ -3,6 +3,7 @@ package parley
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Error kinds. Domain code and store return them; the gateway maps each to
@@ -64,3 +65,26 @@ func ErrorKind(err error) string {
 
 // IsKind reports whether err is a parley Error of the given kind.
 func IsKind(err error, kind string) bool { return ErrorKind(err) == kind }
+
+// statusOf maps error kinds to HTTP statuses: the one table of it, used by
+// the JSON API and the web inbox alike.
+var statusOf = map[string]int{
+	EMALFORMED:       http.StatusBadRequest,
+	EUNAUTHENTICATED: http.StatusUnauthorized,
+	EFORBIDDEN:       http.StatusForbidden,
+	ENOTFOUND:        http.StatusNotFound,
+	ECONFLICT:        http.StatusConflict,
+	ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	EINVALID:         http.StatusUnprocessableEntity,
+	ERATELIMITED:     http.StatusTooManyRequests,
+	EINTERNAL:        http.StatusInternalServerError,
+	EUPSTREAM:        http.StatusBadGateway,
+}
+
+// HTTPStatus is the HTTP status of an error kind; 500 for an unknown one.
+func HTTPStatus(kind string) int {
+	if s, ok := statusOf[kind]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}

@@ -9,20 +9,6 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// statusOf maps error kinds to HTTP statuses: the one table of it.
-var statusOf = map[string]int{
-	parley.EMALFORMED:       http.StatusBadRequest,
-	parley.EUNAUTHENTICATED: http.StatusUnauthorized,
-	parley.EFORBIDDEN:       http.StatusForbidden,
-	parley.ENOTFOUND:        http.StatusNotFound,
-	parley.ECONFLICT:        http.StatusConflict,
-	parley.ETOOLARGE:        http.StatusRequestEntityTooLarge,
-	parley.EINVALID:         http.StatusUnprocessableEntity,
-	parley.ERATELIMITED:     http.StatusTooManyRequests,
-	parley.EINTERNAL:        http.StatusInternalServerError,
-	parley.EUPSTREAM:        http.StatusBadGateway,
-}
-
 type errorBody struct {
 	Error errorDetail `json:"error"`
 }
@@ -41,10 +27,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		hlog.FromRequest(r).Error().Err(err).Msg("internal error")
 		pe = &parley.Error{Kind: parley.EINTERNAL, Code: parley.EINTERNAL, Message: "internal error"}
 	}
-	status, ok := statusOf[pe.Kind]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := parley.HTTPStatus(pe.Kind)
 	if status >= 500 && pe.Kind != parley.EINTERNAL {
 		hlog.FromRequest(r).Error().Err(err).Msg("server error")
 	}

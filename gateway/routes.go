@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -123,6 +124,11 @@ func routes(d *Deps) http.Handler {
 	api("/optouts", handleGetOptOut(d), http.MethodGet)
 	api("/optouts", handleCreateOptOut(d), http.MethodPost)
 	api("/optouts/{phone}/events", handleOptOutEvents(d), http.MethodGet)
+	// Everything else is the web inbox's; /v1 and /webhooks stay the API's
+	// so that their unknown paths get the API's JSON 404.
+	if d.Web != nil {
+		r.MatcherFunc(notAPI).Handler(d.Web)
+	}
 	return r
 }
 
@@ -157,4 +163,9 @@ func handleReadyz(d *Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+}
+
+func notAPI(r *http.Request, _ *mux.RouteMatch) bool {
+	p := r.URL.Path
+	return !strings.HasPrefix(p, "/v1/") && p != "/v1" && !strings.HasPrefix(p, "/webhooks/")
 }

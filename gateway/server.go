@@ -55,6 +55,11 @@ type Deps struct {
 	// URLs.
 	Webhooks     events.EndpointStore
 	WebhookGuard *events.Guard
+	// Web serves every path the API and the webhooks do not: the staff
+	// web inbox. CookieAuth lets API requests from its pages authenticate
+	// with the session cookie (EUNAUTHENTICATED when there is none).
+	Web        http.Handler
+	CookieAuth func(r *http.Request) (conversations.User, error)
 	// Metrics is told of every request; MetricsHandler serves /metrics.
 	Metrics        Metrics
 	MetricsHandler http.Handler
@@ -119,16 +124,13 @@ type userKey struct{}
 // authenticate requires a valid bearer token and puts its user in the context.
 func authenticate(d *Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Auth schemes are case-insensitive (RFC 7235 §2.1).
-		scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-			writeError(w, r, parley.Errorf(parley.EUNAUTHENTICATED, "an Authorization: Bearer <token> header is required"))
-			return
-		}
-		user, err := d.Store.Authenticate(r.Context(), conversations.HashToken(strings.TrimSpace(secret)), d.Clock.Now())
+		user, err := requestUser(d, r)
 		if err != nil {
-			if parley.IsKind(err, parley.EUNAUTHENTICATED) {
+			switch {
+			case !parley.IsKind(err, parley.EUNAUTHENTICATED):
+			case r.Header.Get("Authorization") == "":
+				w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+			default:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="invalid_token"`)
 			}
 			writeError(w, r, err)
@@ -139,6 +141,23 @@ func authenticate(d *Deps, next http.Handler) http.Handler {
 		})
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
 	})
+}
+
+// requestUser finds the user of a bearer token or, from the web inbox's
+// pages, of the session cookie.
+func requestUser(d *Deps, r *http.Request) (conversations.User, error) {
+	header := r.Header.Get("Authorization")
+	if header == "" && d.CookieAuth != nil {
+		if u, err := d.CookieAuth(r); err == nil || !parley.IsKind(err, parley.EUNAUTHENTICATED) {
+			return u, err
+		}
+	}
+	// Auth schemes are case-insensitive (RFC 7235 §2.1).
+	scheme, secret, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		return conversations.User{}, parley.Errorf(parley.EUNAUTHENTICATED, "an Authorization: Bearer <token> header is required")
+	}
+	return d.Store.Authenticate(r.Context(), conversations.HashToken(strings.TrimSpace(secret)), d.Clock.Now())
 }
 
 // currentUser is the authenticated user of an API request.

@@ -142,6 +142,9 @@ func (db *DB) UpdateUser(ctx context.Context, accountID, userID parley.ID, p con
 			if err := releaseConversations(ctx, tx, accountID, userID, at); err != nil {
 				return err
 			}
+			if err := revokeSessions(ctx, tx, userID, at); err != nil {
+				return err
+			}
 		}
 		if p.Active != nil {
 			row.Active = *p.Active

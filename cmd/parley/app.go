@@ -25,6 +25,7 @@ import (
 	"github.com/parleyhq/parley/gateway/twilio"
 	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/web"
 )
 
 // Main is the running program: Run starts it, Close stops it. End-to-end
@@ -128,13 +129,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// Streams end as soon as shutdown begins: http.Server.Shutdown waits
 	// for active requests, and a stream never finishes on its own.
 	closing := make(chan struct{})
+	inbox, err := web.New(web.Deps{
+		Log: m.Log, Clock: m.Clock, Store: m.DB, Sessions: m.DB, Staff: m.DB, Consent: m.DB, Routing: m.DB,
+		Quick: m.DB, Campaigns: m.DB, Carrier: sender, Webhooks: m.DB, Guard: guard, PublicURL: m.Config.PublicURL,
+	})
+	if err != nil {
+		return err
+	}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
 		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Carrier: sender,
 		PublicURL: m.Config.PublicURL, Ready: m.ready,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
 		Events: m.Hub, Renderer: m.Renderer, StreamHeartbeat: m.Config.heartbeat, Closing: closing,
-		Webhooks: m.DB, WebhookGuard: guard,
+		Webhooks: m.DB, WebhookGuard: guard, Web: inbox, CookieAuth: inbox.Authenticate,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err

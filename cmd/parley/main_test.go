@@ -4,6 +4,9 @@ import (
 	"os"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/store/storetest"
 )
 
@@ -18,5 +21,7 @@ func TestMain(m *testing.M) {
 		main() // exits non-zero itself on failure
 		os.Exit(0)
 	}
+	// Sign-ins in tests need not cost a quarter of a second of CPU each.
+	conversations.PasswordCost = bcrypt.MinCost
 	storetest.Main(m)
 }

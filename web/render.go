@@ -1,0 +1,313 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages holds each page parsed with the layout and the partials, as
+// miniflux does: a page's template defines "content", and may define
+// panes ("pane:list", …) that the script fetches on their own.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+func parsePages() (*pages, error) {
+	names, err := fs.Glob(templateFS, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, file := range names {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html", file)
+		if err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", file, err)
+		}
+		p.byName[name] = t
+	}
+	return p, nil
+}
+
+// view is what every page's template is given: the signed-in user, the
+// form token, a flash message, the current path for the navigation, and
+// the page's own data.
+type view struct {
+	Title string
+	Me    conversations.User
+	CSRF  string
+	Flash string
+	Path  string
+	Query url.Values
+	Data  any
+}
+
+// render writes a page, or only the pane the request names in ?pane=
+// (that is how the script refreshes one part of a page).
+func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title string, data any) error {
+	t, ok := s.pages.byName[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	v := view{Title: title, Path: r.URL.Path, Query: r.URL.Query(), Data: data}
+	if a, ok := signedIn(r); ok {
+		v.Me, v.CSRF = a.user, a.csrf
+	}
+	name := "layout"
+	if pane := r.URL.Query().Get("pane"); pane != "" {
+		name = "pane:" + pane
+		if t.Lookup(name) == nil {
+			return parley.Errorf(parley.ENOTFOUND, "this page has no pane %q", pane)
+		}
+	} else {
+		v.Flash = takeFlash(w, r)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
+		return fmt.Errorf("web: render %s: %w", page, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// fail answers a request whose handler returned err: a page with the
+// error for a plain GET; for a form posted by the script, the status and
+// the message as text (the script shows it); for a plain form post, a
+// flash message and back to where the form was.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := errorStatus(err)
+	msg := errorText(err)
+	if status >= 500 {
+		hlog.FromRequest(r).Error().Err(err).Msg("web request failed")
+	}
+	switch {
+	case r.Method != http.MethodGet && r.Method != http.MethodHead && isBackground(r):
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprint(w, msg)
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		setFlash(w, msg)
+		http.Redirect(w, r, backTo(r), http.StatusSeeOther)
+	default:
+		w.WriteHeader(status)
+		if rerr := s.render(w, r, "error", "Error", map[string]any{"Status": status, "Message": msg}); rerr != nil {
+			http.Error(w, msg, status)
+		}
+	}
+}
+
+// refuse answers a forged or stale form with its status and the error
+// page: nothing is done, and nothing redirects.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	status := errorStatus(err)
+	w.WriteHeader(status)
+	if isBackground(r) {
+		fmt.Fprint(w, errorText(err))
+		return
+	}
+	if rerr := s.render(w, r, "error", "Error", map[string]any{"Status": status, "Message": errorText(err)}); rerr != nil {
+		http.Error(w, errorText(err), status)
+	}
+}
+
+// errorStatus maps a domain error to its HTTP status, as the API does.
+func errorStatus(err error) int {
+	var pe *parley.Error
+	if !errors.As(err, &pe) {
+		return http.StatusInternalServerError
+	}
+	return parley.HTTPStatus(pe.Kind)
+}
+
+// errorText is what a person is shown: the domain's message and each
+// invalid field, never an internal error's text.
+func errorText(err error) string {
+	var e *parley.Error
+	if !errors.As(err, &e) || parley.HTTPStatus(e.Kind) >= 500 {
+		return "Something went wrong on our side. Please try again."
+	}
+	if len(e.Fields) == 0 {
+		return e.Message
+	}
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = strings.ReplaceAll(k, "_", " ") + " " + e.Fields[k]
+	}
+	return "Please check: " + strings.Join(parts, "; ") + "."
+}
+
+// isBackground reports whether the script sent the form (it sets this
+// header); a browser without script posts it plainly.
+func isBackground(r *http.Request) bool { return r.Header.Get("X-Parley-Background") == "1" }
+
+// backTo is where a plain form post returns: the form's "next" field when
+// it is a path of this site, else the page the form was on.
+func backTo(r *http.Request) string {
+	if next := r.PostFormValue("next"); localPath(next) {
+		return next
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && localPath(ref.Path) {
+		return ref.RequestURI()
+	}
+	return "/inbox"
+}
+
+// localPath reports whether p is a path on this site (not //host or a URL).
+func localPath(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\")
+}
+
+// done answers a successful form post: 303 to next (or back).
+func done(w http.ResponseWriter, r *http.Request, next string) error {
+	if !localPath(next) {
+		next = backTo(r)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+const flashCookie = "parley_flash"
+
+func setFlash(w http.ResponseWriter, msg string) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(msg), Path: "/", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}
+
+func takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1})
+	msg, _ := url.QueryUnescape(c.Value)
+	return msg
+}
+
+// assetVersions maps each static file to a hash of its content: pages
+// link to /static/app.js?v=…, so a new release is fetched at once and the
+// files can be cached for a year.
+var assetVersions = func() map[string]string {
+	out := map[string]string{}
+	_ = fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := staticFS.ReadFile(p)
+		sum := sha256.Sum256(b)
+		out[strings.TrimPrefix(p, "static/")] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return out
+}()
+
+func staticFiles() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("v") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// contentSecurityPolicy allows this site's own scripts, styles and
+// connections only: no inline script, no third party, no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+var funcs = template.FuncMap{
+	"asset": func(name string) string { return "/static/" + name + "?v=" + assetVersions[name] },
+	// ago is a short relative time, as inbox lists show it.
+	"ago": func(t time.Time) string { return ago(time.Now(), t) },
+	// when is an absolute time for a title attribute or a detail pane.
+	"when": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+	// iso is a time for <time datetime> and datetime-local inputs.
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
+	},
+	// with builds a map for passing several values to a partial.
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[fmt.Sprint(kv[i])] = kv[i+1]
+		}
+		return m
+	},
+	// query returns the current query with key set to value (removed when
+	// empty), for filter links that keep the other filters.
+	"query": func(q url.Values, kv ...string) string {
+		out := url.Values{}
+		for k, v := range q {
+			if k != "pane" && k != "cursor" {
+				out[k] = v
+			}
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				out.Del(kv[i])
+			} else {
+				out.Set(kv[i], kv[i+1])
+			}
+		}
+		if len(out) == 0 {
+			return ""
+		}
+		return "?" + out.Encode()
+	},
+}
+
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	case d < 7*24*time.Hour:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	}
+	return t.UTC().Format("2 Jan")
+}
