@@ -85,5 +85,6 @@ func (s *Server) routes() *mux.Router {
 	s.campaignRoutes(r)
 	s.notificationRoutes(r)
 	s.settingsRoutes(r)
+	s.settingsRoutingRoutes(r)
 	return r
 }
