@@ -143,7 +143,7 @@ var commands = map[string]commandSpec{
 	"serve":             {synopsis: "[flags]"},
 	"migrate":           {synopsis: "[flags]", settings: []string{"database-url"}},
 	"account create":    {synopsis: "--name NAME [--email EMAIL] [--token TOKEN] [flags]", settings: []string{"database-url"}},
-	"user set-password": {synopsis: "--email EMAIL [--account ID] [flags] < password", settings: []string{"database-url"}},
+	"user set-password": {synopsis: "--email EMAIL [--account ID] [flags]  (the password is typed, or read from stdin)", settings: []string{"database-url"}},
 	"dev seed":          {synopsis: "[flags]", settings: []string{"database-url"}},
 	"dev listbench":     {synopsis: "[flags]", settings: []string{"database-url"}},
 	"bench":             {synopsis: "[flags]", settings: []string{"database-url", "public-url", "outbox-lease"}},
