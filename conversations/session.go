@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -109,6 +110,10 @@ func SessionUsable(created, seen, now time.Time) bool {
 	return now.Before(created.Add(SessionLifetime)) && now.Before(seen.Add(SessionIdle))
 }
 
+// NormalEmail is an email as sign-in looks it up: users' emails are
+// stored lowercased (NewUser.Validate).
+func NormalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
 // ErrBadCredentials is the one answer to a failed sign-in: it does not
 // say whether the email exists.
 var ErrBadCredentials = parley.Errorf(parley.EUNAUTHENTICATED, "the email or the password is wrong")
@@ -116,17 +121,45 @@ var ErrBadCredentials = parley.Errorf(parley.EUNAUTHENTICATED, "the email or the
 // IsBadCredentials reports whether err is a failed sign-in.
 func IsBadCredentials(err error) bool { return errors.Is(err, ErrBadCredentials) }
 
+// SetPasswordPath is where a set-password link leads, before its secret.
+const SetPasswordPath = "/set-password/"
+
+// PasswordLink is a set-password link just issued: its URL holds the
+// secret and is shown once.
+type PasswordLink struct {
+	URL       string
+	ExpiresAt time.Time
+}
+
+// PasswordLinkStore keeps set-password links.
+type PasswordLinkStore interface {
+	// CreatePasswordLink stores a one-time link's hash for the user,
+	// usable until expires.
+	CreatePasswordLink(ctx context.Context, accountID, userID parley.ID, linkHash string, at, expires time.Time) error
+}
+
+// NewPasswordLink issues a one-time link, under publicURL (Parley's
+// PARLEY_PUBLIC_URL), where the user chooses a password: it works for
+// PasswordLinkLifetime, and only its hash is stored. Issuing another
+// leaves earlier ones usable until they expire.
+func NewPasswordLink(ctx context.Context, s PasswordLinkStore, publicURL string, u User, now time.Time) (PasswordLink, error) {
+	secret := NewTokenSecret()
+	expires := now.Add(PasswordLinkLifetime)
+	if err := s.CreatePasswordLink(ctx, u.AccountID, u.ID, secret.Hash, now, expires); err != nil {
+		return PasswordLink{}, err
+	}
+	return PasswordLink{URL: strings.TrimRight(publicURL, "/") + SetPasswordPath + secret.Secret, ExpiresAt: expires}, nil
+}
+
 // SessionStore keeps passwords, set-password links and web sessions.
 type SessionStore interface {
+	PasswordLinkStore
 	// UsersByEmail returns the active users with this email (one per
 	// account at most) and their password hashes ("" when none is set).
 	UsersByEmail(ctx context.Context, email string) ([]UserPassword, error)
 	// SetPassword stores a new password hash for the user and revokes
 	// every session of theirs; ENOTFOUND when there is no such user.
 	SetPassword(ctx context.Context, accountID, userID parley.ID, hash string, at time.Time) error
-	// CreatePasswordLink stores a one-time link's hash for the user,
-	// usable until expires.
-	CreatePasswordLink(ctx context.Context, accountID, userID parley.ID, linkHash string, at, expires time.Time) error
 	// UsePasswordLink sets the password of the link's user and spends the
 	// link, in one transaction; ENOTFOUND when the link is unknown, spent,
 	// expired or its user deactivated.

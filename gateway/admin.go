@@ -169,7 +169,12 @@ func handleCreateUser(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u), "token": secret.Secret, "token_id": tok.ID})
+		link, err := conversations.NewPasswordLink(r.Context(), d.PasswordLinks, d.PublicURL, u, d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u), "token": secret.Secret, "token_id": tok.ID,
+			"set_password_url": link.URL})
 		return nil
 	}
 }

@@ -36,8 +36,11 @@ type Deps struct {
 	Campaigns campaigns.CampaignStore
 	// Carrier vouches for a channel's credentials before they are stored.
 	Carrier conversations.CarrierVerifier
+	// PasswordLinks keeps the set-password links POST /v1/users issues.
+	PasswordLinks conversations.PasswordLinkStore
 	// PublicURL is PARLEY_PUBLIC_URL without a trailing slash: webhook
-	// signatures are checked against it and webhook URLs are built from it.
+	// signatures are checked against it, and webhook URLs and
+	// set-password links are built from it.
 	PublicURL string
 	// Ready reports whether the service can take traffic (/readyz).
 	Ready func(ctx context.Context) error

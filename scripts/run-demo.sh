@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # make run: Parley on the embedded SQLite database with the fake carrier
-# playing Twilio and the phones, and a demo inbox and channel, so that a
-# text can be sent in and its answer seen (README "Walkthrough").
+# playing Twilio and the phones, and a demo inbox, channel, agent and four
+# threads (new, assigned, opted out, with a note), so that the web inbox
+# has something to show at once (README "Walkthrough"). Running it again
+# adds nothing: every step checks first, and the demo texts carry fixed
+# carrier ids, which Parley takes only once.
+#
+# PARLEY_DEMO_PASSWORD sets the demo users' password (default below); it is
+# set when the demo agent is created, that is on the first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEMO_ACCOUNT_SID=ACdemo0000000000000000000000000000
 DEMO_AUTH_TOKEN=demotoken0000000000000000000000
 DEMO_NUMBER=+14155550199
+DEMO_PASSWORD=${PARLEY_DEMO_PASSWORD:-parley-demo}
+ADMIN_EMAIL=admin@parley.local
+AGENT_EMAIL=ann@parley.local
 PARLEY=http://127.0.0.1:8080
 FAKE=http://127.0.0.1:8090
 
@@ -19,7 +28,7 @@ parley_pid=$!
 trap 'kill $fake_pid $parley_pid 2>/dev/null || true; wait' EXIT INT TERM
 
 for _ in $(seq 1 50); do
-	curl -fs "$PARLEY/readyz" >/dev/null 2>&1 && break
+	curl -fs "$PARLEY/readyz" >/dev/null 2>&1 && curl -fs "$FAKE/fake/count" >/dev/null 2>&1 && break
 	sleep 0.2
 done
 if [ ! -f parley-admin.token ]; then
@@ -27,18 +36,67 @@ if [ ! -f parley-admin.token ]; then
 	wait
 fi
 token=$(cat parley-admin.token)
-api() { curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
+api() { curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
+# first_id prints the first "id" of the JSON on stdin: the object's own, or
+# the first item's of a list.
+first_id() { grep -o '"id":"[0-9]*"' | sed -n '1s/[^0-9]//gp'; }
+# has PATTERN: whether stdin matches; it reads it all, so that the writer
+# never dies of a closed pipe (pipefail).
+has() { grep -e "$1" >/dev/null; }
 
-if ! api "$PARLEY/v1/channels" | grep -q "$DEMO_NUMBER"; then
-	inbox=$(api -X POST "$PARLEY/v1/inboxes" -d '{"name":"Demo support","kind":"support"}' | sed -E 's/.*"id":"([0-9]+)".*/\1/')
+if ! api "$PARLEY/v1/channels" | has "$DEMO_NUMBER"; then
+	inbox=$(api -X POST "$PARLEY/v1/inboxes" -d '{"name":"Demo support","kind":"support"}' | first_id)
 	api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"twilio\",\"phone_number\":\"$DEMO_NUMBER\",\"inbox_id\":\"$inbox\",
 		\"account_sid\":\"$DEMO_ACCOUNT_SID\",\"auth_token\":\"$DEMO_AUTH_TOKEN\"}" >/dev/null
 fi
 
+# The demo agent, and passwords for the web inbox (set from the shell, as an
+# operator would: parley user set-password).
+agent=$(api "$PARLEY/v1/users?limit=100" | grep -o "\"id\":\"[0-9]*\",\"email\":\"$AGENT_EMAIL\"" | first_id || true)
+if [ -z "$agent" ]; then
+	agent=$(api -X POST "$PARLEY/v1/users" -d "{\"email\":\"$AGENT_EMAIL\",\"name\":\"Ann Agent\",\"role\":\"agent\"}" | first_id)
+	for email in "$ADMIN_EMAIL" "$AGENT_EMAIL"; do
+		printf '%s\n' "$DEMO_PASSWORD" | bin/parley user set-password --email "$email" >/dev/null
+	done
+fi
+
+# text PHONE SID BODY: the phone texts the demo number through the fake
+# carrier; the fixed SID makes a second run's text a duplicate Parley drops.
+text() {
+	curl -fsS "$FAKE/fake/inbound" -H 'Content-Type: application/json' \
+		-d "{\"from\":\"$1\",\"to\":\"$DEMO_NUMBER\",\"message_sid\":\"$2\",\"body\":\"$3\"}" >/dev/null
+}
+conversation() { api "$PARLEY/v1/conversations?contact_phone=%2B${1#+}" | first_id; }
+
+# Assigned to the agent.
+text +14155550112 SM00000000000000000000000000de0102 "Hi, my order 4521 still hasn't arrived. Can you check?"
+conv=$(conversation +14155550112)
+if ! api "$PARLEY/v1/conversations/$conv" | has "\"assignee_id\":\"$agent\""; then
+	api -X POST "$PARLEY/v1/conversations/$conv/assign" -d "{\"assignee_id\":\"$agent\"}" >/dev/null
+fi
+# Opted out: the keyword reply goes back through the fake carrier, and the
+# opt-out resolves the thread; reopened, it shows in the inbox's open list.
+if [ -z "$(conversation +14155550113)" ]; then
+	text +14155550113 SM00000000000000000000000000de0113 "Thanks, but I'd rather not get texts about this."
+	text +14155550113 SM00000000000000000000000000de0103 "STOP"
+	api -X POST "$PARLEY/v1/conversations/$(conversation +14155550113)/reopen" >/dev/null
+fi
+# With a note for colleagues.
+text +14155550114 SM00000000000000000000000000de0104 "Can I still change the delivery address for tomorrow?"
+conv=$(conversation +14155550114)
+if ! api "$PARLEY/v1/conversations/$conv/messages" | has '"kind":"note"'; then
+	api -X POST "$PARLEY/v1/conversations/$conv/notes" \
+		-d '{"body":"Warehouse says address changes are fine until 6pm the day before."}' >/dev/null
+fi
+# New, and so at the top of the list.
+text +14155550111 SM00000000000000000000000000de0101 "Hello! Do you have any appointments left this Friday?"
+
 cat <<MSG
 
-  Parley is serving on $PARLEY (SQLite: parley.db), the fake carrier on $FAKE.
-  Demo channel: $DEMO_NUMBER. Admin token: in ./parley-admin.token.
+  Parley's web inbox: http://127.0.0.1:8080/
+    sign in as $ADMIN_EMAIL (admin) or $AGENT_EMAIL (agent), password: $DEMO_PASSWORD
+  API: $PARLEY/v1 with the admin token in ./parley-admin.token (SQLite: parley.db).
+  Fake carrier (the phones): $FAKE; demo channel: $DEMO_NUMBER.
   Try the README walkthrough in another terminal. Ctrl-C stops both.
 
 MSG

@@ -126,8 +126,8 @@ func (s *Server) sessionRoutes(r *mux.Router) {
 	r.Handle("/login", s.public(s.loginPage)).Methods(http.MethodGet)
 	r.Handle("/login", s.public(s.login)).Methods(http.MethodPost)
 	r.Handle("/logout", s.page(s.logout)).Methods(http.MethodPost)
-	r.Handle("/set-password/{link}", s.public(s.setPasswordPage)).Methods(http.MethodGet)
-	r.Handle("/set-password/{link}", s.public(s.setPassword)).Methods(http.MethodPost)
+	r.Handle(conversations.SetPasswordPath+"{link}", s.public(s.setPasswordPage)).Methods(http.MethodGet)
+	r.Handle(conversations.SetPasswordPath+"{link}", s.public(s.setPassword)).Methods(http.MethodPost)
 }
 
 type loginData struct {
@@ -145,7 +145,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 // counts against the email's and the address's budget before the password
 // is checked, so guessing is slow whether or not the email exists.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	email := conversations.NormalEmail(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
 	data := loginData{Email: email, Next: r.PostFormValue("next")}
 	if wait, ok := s.logins.allow(email, clientIP(r)); !ok {

@@ -132,12 +132,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	inbox, err := web.New(web.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Sessions: m.DB, Staff: m.DB, Consent: m.DB, Routing: m.DB,
 		Quick: m.DB, Campaigns: m.DB, Carrier: sender, Webhooks: m.DB, Guard: guard, PublicURL: m.Config.PublicURL,
+		LoginLimit: m.Config.loginLimit,
 	})
 	if err != nil {
 		return err
 	}
 	handler := gateway.NewHandler(gateway.Deps{
-		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB,
+		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB, PasswordLinks: m.DB,
 		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Carrier: sender,
 		PublicURL: m.Config.PublicURL, Ready: m.ready,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/events"
+	"github.com/parleyhq/parley/web"
 )
 
 // minOutboxLease is the shortest outbox lease accepted.
@@ -62,6 +63,8 @@ type Config struct {
 	writeTimeout time.Duration
 	// resolver replaces DNS for webhook URLs in tests.
 	resolver events.Resolver
+	// loginLimit replaces the web inbox's sign-in rate limit in tests.
+	loginLimit web.LoginLimit
 }
 
 // setting is one configuration variable.

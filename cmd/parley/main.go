@@ -3,6 +3,7 @@
 //	parley serve                                         serve the API and webhooks
 //	parley migrate                                       migrate the database and exit
 //	parley account create --name N [--email E] [--token T] create a tenant and its first admin
+//	parley user set-password --email E [--account A]      set a web inbox password, read from stdin
 //	parley version [--json]                              print the version and revision
 //
 // "parley <command> -h" lists a command's flags.
@@ -16,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,7 +34,7 @@ func main() {
 	// Once shutting down, a second signal takes its default action: the
 	// process ends at once.
 	go func() { <-ctx.Done(); stop() }()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := runWithStdin(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "parley:", err)
 		}
@@ -54,6 +56,8 @@ commands:
   migrate                               migrate the database up and exit
   account create --name NAME [--email EMAIL] [--token TOKEN]
                                         create a tenant with its first admin; prints the admin token
+  user set-password --email EMAIL [--account ID]
+                                        set a user's web inbox password, read from stdin (no echo on a terminal)
   version [--json]                      print the version and the revision it was built from
   dev seed|listbench                    measurement tools: synthetic data, list latency and query plans
   bench                                 load: signed webhooks at Parley (closed or open loop) against the raw ingest ceiling
@@ -63,16 +67,21 @@ PARLEY_* environment variables; "parley serve -h" lists them.
 `
 
 // run is the whole program, with its environment passed in so that tests
-// can run it.
+// can run it; its standard input is empty.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	err := dispatch(ctx, args, getenv, stdout, stderr)
+	return runWithStdin(ctx, args, getenv, strings.NewReader(""), stdout, stderr)
+}
+
+// runWithStdin is run reading stdin (parley user set-password does).
+func runWithStdin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
 	if errors.Is(err, errHelp) {
 		return nil
 	}
 	return err
 }
 
-func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
@@ -96,6 +105,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return errHelp
 		}
 		return unknownCommand(stderr, "account "+args[1])
+	case "user":
+		return runUser(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "dev":
 		return runDev(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
@@ -129,12 +140,13 @@ type commandSpec struct {
 }
 
 var commands = map[string]commandSpec{
-	"serve":          {synopsis: "[flags]"},
-	"migrate":        {synopsis: "[flags]", settings: []string{"database-url"}},
-	"account create": {synopsis: "--name NAME [--email EMAIL] [--token TOKEN] [flags]", settings: []string{"database-url"}},
-	"dev seed":       {synopsis: "[flags]", settings: []string{"database-url"}},
-	"dev listbench":  {synopsis: "[flags]", settings: []string{"database-url"}},
-	"bench":          {synopsis: "[flags]", settings: []string{"database-url", "public-url", "outbox-lease"}},
+	"serve":             {synopsis: "[flags]"},
+	"migrate":           {synopsis: "[flags]", settings: []string{"database-url"}},
+	"account create":    {synopsis: "--name NAME [--email EMAIL] [--token TOKEN] [flags]", settings: []string{"database-url"}},
+	"user set-password": {synopsis: "--email EMAIL [--account ID] [flags]  (the password is typed, or read from stdin)", settings: []string{"database-url"}},
+	"dev seed":          {synopsis: "[flags]", settings: []string{"database-url"}},
+	"dev listbench":     {synopsis: "[flags]", settings: []string{"database-url"}},
+	"bench":             {synopsis: "[flags]", settings: []string{"database-url", "public-url", "outbox-lease"}},
 }
 
 // parseConfig reads the settings and the flags of the command name.
