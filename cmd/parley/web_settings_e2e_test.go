@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -42,6 +43,14 @@ func TestWebSettings(t *testing.T) {
 			if got := e.must(200, e.admin("GET", "/v1/settings/conversations", nil)); got["allow_auto_assignment"] != true {
 				t.Fatalf("after the switch the API says %v", got)
 			}
+
+			// Quiet hours, with the window the form suggests.
+			b.do(chromedp.Click(chromedp.CSS("#quiet-on")),
+				chromedp.Click(chromedp.CSS("form:has(#quiet-on) button[type=submit]")))
+			within(t, 10*time.Second, "quiet hours in the API", func() bool {
+				q, _ := e.must(200, e.admin("GET", "/v1/settings/conversations", nil))["quiet_hours"].(map[string]any)
+				return q["start"] == "21:00" && q["end"] == "08:00" && q["timezone"] == "America/New_York"
+			})
 
 			// Invite: the link is shown once, and a second browser uses it.
 			b.open("/settings/users")
