@@ -1,6 +1,7 @@
 package conversations
 
 import (
+	"context"
 	"errors"
 	"net/mail"
 	"strings"
@@ -279,3 +280,20 @@ const ReasonUserDeactivated = "user_deactivated"
 // assignee. A closed one starts afresh, unassigned, when the contact
 // texts again, so it keeps who handled it.
 var ReleasedOnDeactivation = []Status{StatusNew, StatusOpen, StatusPending, StatusSnoozed, StatusResolved}
+
+// UserUpdater is what ChangeUser needs of the store.
+type UserUpdater interface {
+	UpdateUser(ctx context.Context, accountID, userID parley.ID, p UserPatch, at time.Time) (User, error)
+}
+
+// ChangeUser applies admin actor's patch to user userID of the actor's
+// account once it is valid and allowed (never deactivating oneself).
+func ChangeUser(ctx context.Context, s UserUpdater, actor User, userID parley.ID, p UserPatch, at time.Time) (User, error) {
+	if err := p.Validate(); err != nil {
+		return User{}, err
+	}
+	if err := p.Authorize(actor, userID); err != nil {
+		return User{}, err
+	}
+	return s.UpdateUser(ctx, actor.AccountID, userID, p, at)
+}

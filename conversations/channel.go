@@ -282,3 +282,51 @@ func ConnectChannel(ctx context.Context, s ChannelConnector, v CarrierVerifier, 
 	}
 	return s.CreateChannel(ctx, c)
 }
+
+// WebhookURLs are the addresses to paste into the carrier's console for
+// channel c of a Parley reached at publicURL: its texts and their statuses.
+func (c Channel) WebhookURLs(publicURL string) (inbound, status string) {
+	base := strings.TrimRight(publicURL, "/") + "/webhooks/" + c.Carrier
+	return base + "/messages", base + "/status"
+}
+
+// AddChannel checks a new channel, has the carrier vouch for its
+// credentials and connects it (ConnectChannel).
+func AddChannel(ctx context.Context, s ChannelConnector, v CarrierVerifier, c Channel, at time.Time) (Channel, error) {
+	if err := c.Validate(); err != nil {
+		return Channel{}, err
+	}
+	if err := v.VerifyChannel(ctx, c); err != nil {
+		return Channel{}, err
+	}
+	return ConnectChannel(ctx, s, v, c, at)
+}
+
+// ChannelChanger is what ChangeChannel needs of the store.
+type ChannelChanger interface {
+	GetChannel(ctx context.Context, accountID, channelID parley.ID) (Channel, error)
+	UpdateChannel(ctx context.Context, accountID, channelID parley.ID, p ChannelPatch) (Channel, error)
+}
+
+// ChangeChannel applies a patch to a connected channel. A new auth token
+// is kept only once the carrier accepts it, so a leaked token can be
+// rotated.
+func ChangeChannel(ctx context.Context, s ChannelChanger, v CarrierVerifier, accountID, channelID parley.ID, p ChannelPatch) (Channel, error) {
+	if err := p.Validate(); err != nil {
+		return Channel{}, err
+	}
+	if p.AuthToken != nil {
+		c, err := s.GetChannel(ctx, accountID, channelID)
+		if err != nil {
+			return Channel{}, err
+		}
+		if !c.Connected() {
+			return Channel{}, ChannelDisconnected()
+		}
+		c.AuthToken = *p.AuthToken
+		if err := v.VerifyChannel(ctx, c); err != nil {
+			return Channel{}, err
+		}
+	}
+	return s.UpdateChannel(ctx, accountID, channelID, p)
+}

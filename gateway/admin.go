@@ -203,13 +203,7 @@ func handlePatchUser(d *Deps) apiFunc {
 			role := conversations.Role(*in.Role)
 			p.Role = &role
 		}
-		if err := p.Validate(); err != nil {
-			return err
-		}
-		if err := p.Authorize(currentUser(r), id); err != nil {
-			return err
-		}
-		u, err := d.Store.UpdateUser(r.Context(), currentUser(r).AccountID, id, p, d.Clock.Now())
+		u, err := conversations.ChangeUser(r.Context(), d.Store, currentUser(r), id, p, d.Clock.Now())
 		if err != nil {
 			return err
 		}
@@ -399,10 +393,10 @@ type channelJSON struct {
 
 // toChannelJSON never includes the auth token.
 func (d *Deps) toChannelJSON(c conversations.Channel) channelJSON {
+	inbound, status := c.WebhookURLs(d.PublicURL)
 	out := channelJSON{ID: c.ID, Carrier: c.Carrier, PhoneNumber: c.PhoneNumber, MessagingServiceSID: c.MessagingServiceSID,
 		InboxID: c.InboxID, AccountSID: c.CarrierAccountID, CarrierHandlesOptOut: c.CarrierHandlesOptOut, MessagesPerSecond: c.MessagesPerSecond,
-		InboundWebhookURL: d.PublicURL + "/webhooks/" + c.Carrier + "/messages",
-		StatusWebhookURL:  d.PublicURL + "/webhooks/" + c.Carrier + "/status", CreatedAt: c.CreatedAt,
+		InboundWebhookURL: inbound, StatusWebhookURL: status, CreatedAt: c.CreatedAt,
 		Status: "connected", DisconnectedAt: c.DisconnectedAt}
 	if !c.Connected() {
 		out.Status = "disconnected"
@@ -431,13 +425,7 @@ func handleCreateChannel(d *Deps) apiFunc {
 		c := conversations.Channel{AccountID: currentUser(r).AccountID, InboxID: in.InboxID, Carrier: in.Carrier,
 			PhoneNumber: in.PhoneNumber, MessagingServiceSID: in.MessagingServiceSID, CarrierAccountID: in.AccountSID,
 			AuthToken: in.AuthToken, CarrierHandlesOptOut: in.CarrierHandlesOptOut, MessagesPerSecond: in.MessagesPerSecond, CreatedAt: d.Clock.Now()}
-		if err := c.Validate(); err != nil {
-			return err
-		}
-		if err := d.Carrier.VerifyChannel(r.Context(), c); err != nil {
-			return err
-		}
-		c, err := conversations.ConnectChannel(r.Context(), d.Store, d.Carrier, c, d.Clock.Now())
+		c, err := conversations.AddChannel(r.Context(), d.Store, d.Carrier, c, d.Clock.Now())
 		if err != nil {
 			return err
 		}
@@ -461,8 +449,7 @@ func handleListChannels(d *Deps) apiFunc {
 	}
 }
 
-// handlePatchChannel changes a channel; a new auth token is kept only once
-// the carrier accepts it, so a leaked token can be rotated.
+// handlePatchChannel changes a channel (conversations.ChangeChannel).
 func handlePatchChannel(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := requireAdmin(r); err != nil {
@@ -483,24 +470,7 @@ func handlePatchChannel(d *Deps) apiFunc {
 		}
 		p := conversations.ChannelPatch{AuthToken: in.AuthToken, InboxID: in.InboxID, MessagesPerSecond: in.MessagesPerSecond,
 			CarrierHandlesOptOut: in.CarrierHandlesOptOut}
-		if err := p.Validate(); err != nil {
-			return err
-		}
-		accountID := currentUser(r).AccountID
-		if p.AuthToken != nil {
-			c, err := d.Store.GetChannel(r.Context(), accountID, id)
-			if err != nil {
-				return err
-			}
-			if !c.Connected() {
-				return conversations.ChannelDisconnected()
-			}
-			c.AuthToken = *p.AuthToken
-			if err := d.Carrier.VerifyChannel(r.Context(), c); err != nil {
-				return err
-			}
-		}
-		c, err := d.Store.UpdateChannel(r.Context(), accountID, id, p)
+		c, err := conversations.ChangeChannel(r.Context(), d.Store, d.Carrier, currentUser(r).AccountID, id, p)
 		if err != nil {
 			return err
 		}
