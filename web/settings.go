@@ -206,12 +206,8 @@ func (s *Server) newPasswordLink(w http.ResponseWriter, r *http.Request) error {
 // issuePasswordLink stores a one-time set-password link for u and returns
 // its address.
 func (s *Server) issuePasswordLink(ctx context.Context, u conversations.User) (string, error) {
-	secret := conversations.NewTokenSecret()
-	now := s.d.Clock.Now()
-	if err := s.d.Sessions.CreatePasswordLink(ctx, u.AccountID, u.ID, secret.Hash, now, now.Add(conversations.PasswordLinkLifetime)); err != nil {
-		return "", err
-	}
-	return s.d.PublicURL + "/set-password/" + secret.Secret, nil
+	link, err := conversations.NewPasswordLink(ctx, s.d.Sessions, s.d.PublicURL, u, s.d.Clock.Now())
+	return link.URL, err
 }
 
 // changeUser is a post that changes the {id} user as PATCH /v1/users/{id}
