@@ -23,8 +23,8 @@ func TestWebContacts(t *testing.T) {
 			e := boot(t, storetest.URL(t, dialect))
 			e.setupChannel(nil)
 			admin := e.adminMember()
-			webContactFlow(t, e, admin)
-			webQuickFlow(t, e, admin)
+			grace := webContactFlow(t, e, admin)
+			webQuickFlow(t, e, admin, grace)
 			webNotificationFlow(t, e)
 		})
 	}
@@ -39,7 +39,8 @@ func signedIn(e *env, m staffMember) *tab {
 	return b
 }
 
-func webContactFlow(t *testing.T, e *env, admin staffMember) {
+// webContactFlow creates, finds and edits a contact; it returns its id.
+func webContactFlow(t *testing.T, e *env, admin staffMember) string {
 	const phone = "+14155550501"
 	b := signedIn(e, admin)
 	b.open("/contacts/new")
@@ -88,7 +89,7 @@ func webContactFlow(t *testing.T, e *env, admin staffMember) {
 	// Its Conversations tab lists the thread the phone starts.
 	b.waitText(".contact-conversations", "No conversations")
 	e.text(phone, "Hello, it's Grace")
-	conv := e.must(200, e.admin("GET", "/v1/conversations?contact_phone="+url.QueryEscape(phone), nil))["data"].([]any)[0].(map[string]any)
+	conv := e.conversationOf(phone)
 	if conv["contact"].(map[string]any)["id"] != id {
 		t.Fatalf("the phone's conversation belongs to contact %v, want %s", conv["contact"], id)
 	}
@@ -97,32 +98,41 @@ func webContactFlow(t *testing.T, e *env, admin staffMember) {
 	if want := fmt.Sprintf("/inbox/conversations/%v", conv["id"]); href != want {
 		t.Errorf("the conversations tab links to %q, want %q", href, want)
 	}
+	return id
 }
 
-func webQuickFlow(t *testing.T, e *env, admin staffMember) {
-	const ok, out = "+14155550601", "+14155550602"
-	b := signedIn(e, admin)
+// webQuickFlow sends a quick message to two numbers, one opted out, and
+// to the contact (picked from its record's link).
+func webQuickFlow(t *testing.T, e *env, admin staffMember, contactID string) {
+	const ok, out, contactPhone = "+14155550601", "+14155550602", "+14155550501"
 	e.must(201, e.admin("POST", "/v1/optouts", map[string]any{"phone": out}))
-	b.open("/quick")
+	b := signedIn(e, admin)
+	b.open("/contacts/" + contactID)
+	b.do(chromedp.Click(chromedp.CSS(".page-head a[href^='/quick']")), chromedp.WaitVisible(chromedp.CSS(".quick-form")))
+	if !eval[bool](b, `document.querySelector(".quick-contacts input[name=contact_id]:checked")?.value === `+fmt.Sprintf("%q", contactID)) {
+		t.Errorf("the contact's quick message link did not pick the contact: %s", b.text(".quick-form"))
+	}
 	b.do(
 		chromedp.SendKeys(chromedp.CSS("#quick-to"), ok+", "+out),
 		chromedp.SendKeys(chromedp.CSS("#quick-body"), "Your table is ready."),
 		chromedp.Click(chromedp.CSS(".quick-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS(".quick-result")),
 	)
-	if got := b.text(".quick-result h2"); got != "Sent to 1, skipped 1" {
+	if got := b.text(".quick-result h2"); got != "Sent to 2, skipped 1" {
 		t.Errorf("the result says %q", got)
 	}
-	if got := b.text(".quick-sent"); !strings.Contains(got, ok) {
-		t.Errorf("queued: %q, want %s", got, ok)
+	if got := b.text(".quick-sent"); !strings.Contains(got, ok) || !strings.Contains(got, contactPhone) {
+		t.Errorf("queued: %q, want %s and the contact's %s", got, ok, contactPhone)
 	}
 	skipped := b.text(".quick-skipped")
 	if !strings.Contains(skipped, out) || !strings.Contains(skipped, "Opted out") || strings.Contains(skipped, ok) {
 		t.Errorf("skipped: %q, want %s as opted out", skipped, out)
 	}
-	e.eventually("the text at "+ok, func() bool { return len(e.received(ok)) == 1 })
-	if got := e.received(ok); got[0] != "Your table is ready." {
-		t.Errorf("the phone received %q", got)
+	for _, phone := range []string{ok, contactPhone} {
+		e.eventually("the text at "+phone, func() bool { return len(e.received(phone)) == 1 })
+		if got := e.received(phone); got[0] != "Your table is ready." {
+			t.Errorf("%s received %q", phone, got)
+		}
 	}
 	if got := e.received(out); len(got) != 0 {
 		t.Errorf("the opted-out phone received %q", got)
@@ -148,7 +158,7 @@ func webNotificationFlow(t *testing.T, e *env) {
 	b.waitText(".notification-list", "No notifications")
 
 	e.text(phone, "Can someone help me?")
-	conv := e.must(200, e.admin("GET", "/v1/conversations?contact_phone="+url.QueryEscape(phone), nil))["data"].([]any)[0].(map[string]any)
+	conv := e.conversationOf(phone)
 	e.must(200, e.admin("POST", fmt.Sprintf("/v1/conversations/%v/assign", conv["id"]), map[string]any{"assignee_id": agent.ID}))
 
 	// It appears without a reload, unread, linking to the conversation.
