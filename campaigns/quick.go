@@ -101,6 +101,22 @@ func (q *QuickMessage) Recipients() ([]string, []QuickSkip, error) {
 	return phones, skipped, nil
 }
 
+// Send validates the message and queues it through store. The result
+// names every recipient: the queued ones, and the skipped ones with why
+// (typed text that is not a number first).
+func (q QuickMessage) Send(ctx context.Context, store QuickStore) (QuickResult, error) {
+	phones, invalid, err := q.Recipients()
+	if err != nil {
+		return QuickResult{}, err
+	}
+	res, err := store.QueueQuickMessage(ctx, q, phones)
+	if err != nil {
+		return QuickResult{}, err
+	}
+	res.Skipped = append(invalid, res.Skipped...)
+	return res, nil
+}
+
 // QuickStore queues quick messages.
 type QuickStore interface {
 	// QueueQuickMessage queues the text to every phone and contact in one

@@ -77,6 +77,24 @@ type ContactFilter struct {
 	Page      Page
 }
 
+// Validate checks the filter's search text.
+func (f ContactFilter) Validate() error {
+	if !isText(f.Query) {
+		return parley.Invalid(map[string]string{"q": "must be text"})
+	}
+	return nil
+}
+
+// ContactConversations selects the conversations of a contact that u may
+// see: all of them for admins and view-all users, an agent's own.
+func ContactConversations(u User, contactID parley.ID, page Page) ConversationFilter {
+	f := ConversationFilter{AccountID: u.AccountID, ContactID: contactID, Page: page}
+	if !u.CanViewAll() {
+		f.AssigneeID = u.ID
+	}
+	return f
+}
+
 // isText reports whether s is valid UTF-8 without NUL: what both databases
 // store in a text column (PostgreSQL refuses NUL outright).
 func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

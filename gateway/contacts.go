@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
@@ -79,8 +78,8 @@ func handleListContacts(d *Deps) apiFunc {
 			return err
 		}
 		f := conversations.ContactFilter{AccountID: currentUser(r).AccountID, Query: r.URL.Query().Get("q"), Page: page}
-		if strings.ContainsRune(f.Query, 0) || !utf8.ValidString(f.Query) {
-			return parley.Invalid(map[string]string{"q": "must be text"})
+		if err := f.Validate(); err != nil {
+			return err
 		}
 		if f.Phone, err = phoneParam(r, "phone"); err != nil {
 			return err
@@ -125,10 +124,6 @@ func handleContactConversations(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		f := conversations.ConversationFilter{AccountID: me.AccountID, ContactID: id, Page: page}
-		if !me.CanViewAll() {
-			f.AssigneeID = me.ID
-		}
-		return listConversations(w, r, d, f)
+		return listConversations(w, r, d, conversations.ContactConversations(me, id, page))
 	}
 }

@@ -36,11 +36,7 @@ func handleQuickMessage(d *Deps) apiFunc {
 		if in.ChannelID != nil {
 			q.ChannelID = *in.ChannelID
 		}
-		phones, invalid, err := q.Recipients()
-		if err != nil {
-			return err
-		}
-		res, err := d.Quick.QueueQuickMessage(r.Context(), q, phones)
+		res, err := q.Send(r.Context(), d.Quick)
 		if err != nil {
 			return err
 		}
@@ -51,7 +47,7 @@ func handleQuickMessage(d *Deps) apiFunc {
 		for _, m := range res.Messages {
 			out.Messages = append(out.Messages, quickSentJSON(m))
 		}
-		for _, s := range append(invalid, res.Skipped...) {
+		for _, s := range res.Skipped {
 			out.Skipped = append(out.Skipped, quickSkipJSON(s))
 		}
 		writeJSON(w, http.StatusAccepted, out)
