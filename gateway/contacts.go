@@ -125,10 +125,6 @@ func handleContactConversations(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		f := conversations.ConversationFilter{AccountID: me.AccountID, ContactID: id, Page: page}
-		if !me.CanViewAll() {
-			f.AssigneeID = me.ID
-		}
-		return listConversations(w, r, d, f)
+		return listConversations(w, r, d, conversations.ContactConversations(me, id, page))
 	}
 }
