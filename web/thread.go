@@ -35,7 +35,7 @@ type threadData struct {
 	// panes' own addresses.
 	Query, ThreadSrc, DetailsSrc string
 	SnoozeMin                    string // now, as a datetime-local value
-	Entries   []entry
+	Entries                      []entry
 	// Older links to the page before this one ("" at the start); Latest
 	// back to the newest page when this is an older one.
 	Older, Latest string
@@ -182,7 +182,7 @@ func (s *Server) loadThread(r *http.Request, conv conversations.Conversation, li
 	t := &threadData{Conv: conv, URL: conversationURL(conv.ID, q), Now: s.d.Clock.Now().UTC(),
 		CanAct: conversations.CanAct(u, conv), CanAssign: conversations.CanAssign(u, conv),
 		SendRefusal: sendRefusalText(conversations.CheckSend(u, conv)),
-		Statuses: []conversations.Action{conversations.ActionReopen, conversations.ActionPending, conversations.ActionClose},
+		Statuses:    []conversations.Action{conversations.ActionReopen, conversations.ActionPending, conversations.ActionClose},
 		Priorities: []conversations.Priority{conversations.PriorityNone, conversations.PriorityLow, conversations.PriorityMedium,
 			conversations.PriorityHigh, conversations.PriorityUrgent}}
 	t.Next = nextInList(list.Conversations, conv.ID, q)
@@ -198,6 +198,7 @@ func (s *Server) loadThread(r *http.Request, conv conversations.Conversation, li
 		}
 		before = id
 		t.Latest = t.URL
+		t.ThreadSrc = withParam(withParam(t.URL, "before", raw), "pane", "thread") // an older page stays put
 	}
 	page, err := s.d.Store.ReadThread(ctx, u.AccountID, conv.ID, before, threadPageSize)
 	if err != nil {
@@ -275,7 +276,8 @@ func nextInList(list []conversations.Conversation, id parley.ID, query string) s
 }
 
 // timeline merges a page's messages and events in time order; an event
-// that happened with a text (a reply opening the conversation) follows it.
+// that happened with a text (a reply opening the conversation) follows
+// it, but for the conversation's creation, which comes first.
 func timeline(p conversations.ThreadPage, names map[parley.ID]string) []entry {
 	out := make([]entry, 0, len(p.Messages)+len(p.Events))
 	for i := range p.Messages {
@@ -290,7 +292,19 @@ func timeline(p conversations.ThreadPage, names map[parley.ID]string) []entry {
 		ev := &p.Events[i]
 		out = append(out, entry{At: ev.CreatedAt, Event: ev, Text: eventText(*ev, names)})
 	}
-	slices.SortStableFunc(out, func(a, b entry) int { return a.At.Compare(b.At) })
+	// A conversation's creation comes before the text that created it.
+	rank := func(e entry) int {
+		if e.Event != nil && e.Event.Type == conversations.EventCreated {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(out, func(a, b entry) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return rank(a) - rank(b)
+	})
 	return out
 }
 

@@ -16,8 +16,8 @@ import (
 
 // TestWebThread works a thread in the browser on both databases: resolve
 // and next from the keyboard; two staff on one thread, where one's reply,
-// assignment and note reach the other's open page live; the reply
-// counter; notes that are never sent; the switcher between a contact's
+// assignment, note, priority and snooze reach the other's open page
+// live; the reply counter; notes that are never sent; the switcher between a contact's
 // numbers; the opted-out and revocation banners; an agent refused a
 // colleague's conversation; and the time a live update takes from commit
 // to another browser's page.
@@ -97,6 +97,16 @@ func TestWebThread(t *testing.T) {
 				t.Fatalf("the phone received %q, want only the reply (never the note)", got)
 			}
 
+			// Priority, and a snooze until a time the form reads as UTC.
+			a.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("priority");
+				s.value = "urgent"; s.dispatchEvent(new Event("change", {bubbles: true})); })()`))
+			b.waitText("#details-priority", "Urgent")
+			a.do(chromedp.SetValue("#snooze-until", "2030-01-02T15:04"), chromedp.Click(".thread-snooze button"))
+			b.waitText("#thread-status", "Snoozed")
+			if until := e.must(200, e.admin("GET", "/v1/conversations/"+c1, nil))["snoozed_until"]; until != "2030-01-02T15:04:00Z" {
+				t.Fatalf("snoozed until %v, want 2030-01-02T15:04:00Z", until)
+			}
+
 			// An agent cannot open a colleague's conversation.
 			c := e.browser()
 			c.signIn(ann.Email, ann.Password)
@@ -107,7 +117,7 @@ func TestWebThread(t *testing.T) {
 			// A contact who texted two business numbers: a switcher.
 			second := "+14155550198"
 			e.must(201, e.admin("POST", "/v1/channels", map[string]any{"carrier": "twilio", "phone_number": second,
-				"inbox_id": e.must(200, e.admin("GET", "/v1/channels", nil))["data"].([]any)[0].(map[string]any)["inbox_id"],
+				"inbox_id":    e.must(200, e.admin("GET", "/v1/channels", nil))["data"].([]any)[0].(map[string]any)["inbox_id"],
 				"account_sid": accountSID, "auth_token": authToken}))
 			res, err := e.carrier.SendInbound(context.Background(), twiliotest.Inbound{AccountSid: accountSID, From: p1, To: second, Body: "Other line"})
 			if err != nil || res.StatusCode != 200 {
