@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
 	"github.com/parleyhq/parley/store/storetest"
@@ -43,6 +44,7 @@ func TestWebThread(t *testing.T) {
 			// next one of the list (c1, older than c2).
 			a.open("/inbox/conversations/" + c2)
 			a.waitText("#thread-title", p2)
+			a.waitLive()
 			a.do(chromedp.KeyEvent("e"))
 			a.waitPath("/inbox/conversations/" + c1)
 			a.waitText("#thread-title", p1)
@@ -55,6 +57,8 @@ func TestWebThread(t *testing.T) {
 			b.signIn(bea.Email, bea.Password)
 			b.open("/inbox/conversations/" + c1)
 			b.waitText("#thread-title", p1)
+			a.waitLive()
+			b.waitLive()
 
 			a.do(chromedp.KeyEvent("r")) // r focuses the reply box
 			if id := eval[string](a, "document.activeElement.id"); id != "reply-body" {
@@ -62,11 +66,11 @@ func TestWebThread(t *testing.T) {
 			}
 			a.do(chromedp.KeyEvent("Thanks, on it 👍"))
 			a.waitText("#reply-counter", "1 segment · UCS-2")
-			a.do(chromedp.SetValue("#reply-body", strings.Repeat("x", 161)))
-			a.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("reply-body").dispatchEvent(new Event("input", {bubbles: true}))`))
+			a.input("#reply-body", strings.Repeat("x", 161))
 			a.waitText("#reply-counter", "2 segments · GSM-7 · 161 characters")
-			a.do(chromedp.Evaluate[chromedp.Void](`(() => { const el = document.getElementById("reply-body"); el.value = ""; })()`))
-			a.do(chromedp.SendKeys("#reply-body", "Thanks, on it"), chromedp.Click(".thread-reply button[type=submit]"))
+			a.input("#reply-body", "")
+			a.do(chromedp.KeyEvent("Thanks, on it"))
+			a.js(`document.querySelector(".thread-reply").requestSubmit()`)
 			b.waitText(".thread-scroll", "Thanks, on it") // live, no reload
 			a.waitText(".thread-msg.outbound .thread-status", "delivered")
 			if got := eval[string](a, `document.getElementById("reply-body").value`); got != "" {
@@ -74,18 +78,19 @@ func TestWebThread(t *testing.T) {
 			}
 
 			// A's assignment reaches B's open page.
-			a.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.getElementById("assign-to");
-				s.value = %q; s.dispatchEvent(new Event("change", {bubbles: true})); })()`, bea.ID)))
+			a.choose("#assign-to", bea.ID)
 			b.waitText("#details-assignee", "Bea Lead")
 			b.waitText(".thread-scroll", "assigned it to Bea Lead")
 
 			// B keeps a draft while A's note arrives; the note is no text.
-			b.do(chromedp.SendKeys("#reply-body", "draft in progress"))
-			a.do(chromedp.KeyEvent("n"))
+			b.js(`document.getElementById("reply-body").focus()`)
+			b.do(chromedp.KeyEvent("draft in progress"))
+			a.do(chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent("n")) // leave the reply box, then n
 			if id := eval[string](a, "document.activeElement.id"); id != "note-body" {
 				t.Fatalf("n focused %q, want the note box", id)
 			}
-			a.do(chromedp.KeyEvent("VIP, be nice"), chromedp.Click(".thread-note button[type=submit]"))
+			a.do(chromedp.KeyEvent("VIP, be nice"))
+			a.js(`document.querySelector(".thread-note").requestSubmit()`)
 			b.waitText(".thread-msg.note", "VIP, be nice")
 			b.waitText(".thread-msg.note", "Note · not sent")
 			if got := eval[string](b, `document.getElementById("reply-body").value`); got != "draft in progress" {
@@ -98,10 +103,10 @@ func TestWebThread(t *testing.T) {
 			}
 
 			// Priority, and a snooze until a time the form reads as UTC.
-			a.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("priority");
-				s.value = "urgent"; s.dispatchEvent(new Event("change", {bubbles: true})); })()`))
+			a.choose("#priority", "urgent")
 			b.waitText("#details-priority", "Urgent")
-			a.do(chromedp.SetValue("#snooze-until", "2030-01-02T15:04"), chromedp.Click(".thread-snooze button"))
+			a.input("#snooze-until", "2030-01-02T15:04")
+			a.js(`document.querySelector(".thread-snooze").requestSubmit()`)
 			b.waitText("#thread-status", "Snoozed")
 			if until := e.must(200, e.admin("GET", "/v1/conversations/"+c1, nil))["snoozed_until"]; until != "2030-01-02T15:04:00Z" {
 				t.Fatalf("snoozed until %v, want 2030-01-02T15:04:00Z", until)
@@ -125,7 +130,7 @@ func TestWebThread(t *testing.T) {
 			}
 			a.open("/inbox/conversations/" + c1)
 			a.waitText(".thread-numbers", second)
-			a.do(chromedp.Click(".thread-numbers a:not([aria-current])"))
+			a.js(`document.querySelector(".thread-numbers a:not([aria-current])").click()`)
 			a.waitText(".thread-scroll", "Other line")
 
 			// Opted out: the banner says why and sending is off.
@@ -143,7 +148,8 @@ func TestWebThread(t *testing.T) {
 			// Live latency: inbound texts committed, timed to B's DOM.
 			b.open("/inbox/conversations/" + c1)
 			b.waitText("#thread-title", p1)
-			b.do(chromedp.Evaluate[chromedp.Void](`(() => {
+			b.waitLive()
+			b.js(`(() => {
 				window.seen = {};
 				new MutationObserver(() => {
 					for (const el of document.querySelectorAll(".thread-body")) {
@@ -151,8 +157,7 @@ func TestWebThread(t *testing.T) {
 						if (t.startsWith("live-") && !(t in window.seen)) window.seen[t] = Date.now();
 					}
 				}).observe(document.body, {subtree: true, childList: true, characterData: true});
-			})()`))
-			time.Sleep(300 * time.Millisecond) // the stream is connected
+			})()`)
 			var lat []time.Duration
 			for i := range 20 {
 				body := fmt.Sprintf("live-%d", i)
@@ -181,18 +186,58 @@ func TestWebThread(t *testing.T) {
 	}
 }
 
-// waitPath waits until the tab's page is at path (10 s).
+// waitPath waits until the tab's page is at path (10 s); while it
+// navigates, the page cannot be asked.
 func (b *tab) waitPath(path string) {
 	b.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got := eval[string](b, "location.pathname")
-		if got == path {
+		ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string]("location.pathname"))
+		cancel()
+		if err == nil && got == path {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("browser: the page stayed at %s, want %s", got, path)
+			b.t.Fatalf("browser: the page stayed at %s (%v), want %s", got, err, path)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitLive waits until the page's script runs and its event stream is
+// open (10 s): before that, keys do nothing and events are missed.
+func (b *tab) waitLive() {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !eval[bool](b, "!!window.parleyStream && window.parleyStream.readyState === 1") {
+		if time.Now().After(deadline) {
+			b.t.Fatal("browser: the page's event stream never opened")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The pane a test acts on may be swapped by a live refresh at any moment,
+// so these act on the page's current elements by script, never through
+// node handles that a refresh invalidates.
+
+// js runs a statement in the page.
+func (b *tab) js(code string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](code))
+}
+
+// input sets a field's value as typing would (an input event follows).
+func (b *tab) input(sel, value string) {
+	b.t.Helper()
+	b.js(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
+		el.dispatchEvent(new Event("input", {bubbles: true})); })()`, sel, value))
+}
+
+// choose picks a select's option as a person would (a change event follows).
+func (b *tab) choose(sel, value string) {
+	b.t.Helper()
+	b.js(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
+		el.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value))
 }

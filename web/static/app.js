@@ -4,7 +4,8 @@
 //
 // What a template can ask of it:
 //   <form data-bg>                    send in the background, then refresh
-//                                     the panes; data-reset clears it after.
+//                                     the panes; data-reset clears it after
+//                                     (give it an id: a refresh may swap it).
 //   <section data-pane="list" data-src="/inbox?…&pane=list"
 //            data-live="conversation message"
 //            data-live-conversation="42">
@@ -163,11 +164,14 @@ document.addEventListener("submit", async (ev) => {
     location.assign(to.pathname + to.search);
     return;
   }
-  if (form.dataset.reset !== undefined) {
-    form.reset();
-    form.querySelectorAll("textarea, input").forEach((el) => el.dispatchEvent(new Event("input", { bubbles: true })));
+  // A live refresh may have swapped the form while it was sent (a reply
+  // announces itself on the stream): its successor, by id, is the one.
+  const sent = form.isConnected || !form.id ? form : document.getElementById(form.id) || form;
+  if (sent.dataset.reset !== undefined) {
+    sent.reset();
+    sent.querySelectorAll("textarea, input").forEach((el) => el.dispatchEvent(new Event("input", { bubbles: true })));
   }
-  form.dispatchEvent(new CustomEvent("parley:sent", { bubbles: true }));
+  sent.dispatchEvent(new CustomEvent("parley:sent", { bubbles: true }));
   refreshAll();
 });
 
