@@ -13,6 +13,7 @@ import (
 // ECONFLICT for a uniqueness clash, EINVALID for input a constraint rejects.
 type Store interface {
 	IngestStore
+	ThreadReader
 
 	// CountAccounts reports how many accounts exist (bootstrap on empty).
 	CountAccounts(ctx context.Context) (int, error)

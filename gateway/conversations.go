@@ -168,22 +168,14 @@ func listConversations(w http.ResponseWriter, r *http.Request, d *Deps, f conver
 	return nil
 }
 
-// visibleConversation loads a conversation the caller may see: admins and
-// view-all users see all of the account's, agents their own.
+// visibleConversation loads the {id} conversation if the caller may see
+// it (conversations.Visible).
 func visibleConversation(r *http.Request, d *Deps) (conversations.Conversation, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return conversations.Conversation{}, err
 	}
-	me := currentUser(r)
-	c, err := d.Store.GetConversation(r.Context(), me.AccountID, id)
-	if err != nil {
-		return c, err
-	}
-	if !conversations.CanSee(me, c) {
-		return c, forbidden("this conversation is not assigned to you")
-	}
-	return c, nil
+	return conversations.Visible(r.Context(), d.Store, currentUser(r), id)
 }
 
 func handleGetConversation(d *Deps) apiFunc {

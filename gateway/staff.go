@@ -100,9 +100,9 @@ func handleStatusAction(d *Deps, action conversations.Action) apiFunc {
 				return err
 			}
 			if in.Until != nil {
-				until, err := time.Parse(time.RFC3339Nano, *in.Until)
+				until, err := conversations.ParseSnoozeUntil(*in.Until, nil)
 				if err != nil {
-					return parley.Invalid(map[string]string{"until": "must be an RFC 3339 time, e.g. 2030-01-02T15:04:05Z"})
+					return err
 				}
 				c.Until = &until
 			}

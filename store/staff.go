@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -262,7 +261,7 @@ func (db *DB) ListEvents(ctx context.Context, accountID, conversationID parley.I
 		return nil, "", err
 	}
 	var rows []eventRow
-	q := `SELECT id, account_id, conversation_id, type, actor_type, actor_id, data, created_at FROM conversation_events
+	q := `SELECT ` + activityColumns + ` FROM conversation_events
 WHERE account_id = ? AND conversation_id = ? AND ` + cond + ` ORDER BY id LIMIT ?`
 	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{accountID, conversationID}, args...), limit)...); err != nil {
 		return nil, "", translate(err)
@@ -270,9 +269,7 @@ WHERE account_id = ? AND conversation_id = ? AND ` + cond + ` ORDER BY id LIMIT 
 	rows, next := idCursor(rows, page, func(r eventRow) int64 { return r.ID })
 	out := make([]conversations.Event, len(rows))
 	for i, r := range rows {
-		out[i] = conversations.Event{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), ConversationID: parley.ID(r.ConversationID),
-			Type: conversations.EventType(r.Type), ActorType: conversations.ActorType(r.ActorType), ActorID: idPtr(r.ActorID), CreatedAt: fromMS(r.CreatedAt)}
-		if err := json.Unmarshal([]byte(r.Data), &out[i].Data); err != nil {
+		if out[i], err = r.event(); err != nil {
 			return nil, "", err
 		}
 	}

@@ -4,7 +4,8 @@
 //
 // What a template can ask of it:
 //   <form data-bg>                    send in the background, then refresh
-//                                     the panes; data-reset clears it after.
+//                                     the panes; data-reset clears it after
+//                                     (give it an id: a refresh may swap it).
 //   <section data-pane="list" data-src="/inbox?…&pane=list"
 //            data-live="conversation message"
 //            data-live-conversation="42">
@@ -50,9 +51,26 @@ async function refresh(pane) {
   if (!res.ok) return;
   const html = await res.text();
   const kept = keep(pane);
-  pane.innerHTML = html;
+  swap(pane, html);
   restore(pane, kept);
   pane.dispatchEvent(new CustomEvent("parley:refreshed", { bubbles: true }));
+}
+
+// swap puts a fetched pane in place. A pane template renders its own
+// element (<section data-pane="x" …>): its attributes (data-src, the
+// conversation it follows) replace the old ones and its children the old
+// children, so panes never nest inside themselves.
+function swap(pane, html) {
+  const tpl = document.createElement("template");
+  tpl.innerHTML = html;
+  const root = tpl.content.firstElementChild;
+  if (!root || tpl.content.children.length !== 1 || root.dataset.pane !== pane.dataset.pane) {
+    pane.innerHTML = html;
+    return;
+  }
+  for (const a of [...pane.attributes]) if (!root.hasAttribute(a.name)) pane.removeAttribute(a.name);
+  for (const a of [...root.attributes]) pane.setAttribute(a.name, a.value);
+  pane.replaceChildren(...root.childNodes);
 }
 
 // schedule coalesces the refreshes a burst of events asks for.
@@ -146,11 +164,14 @@ document.addEventListener("submit", async (ev) => {
     location.assign(to.pathname + to.search);
     return;
   }
-  if (form.dataset.reset !== undefined) {
-    form.reset();
-    form.querySelectorAll("textarea, input").forEach((el) => el.dispatchEvent(new Event("input", { bubbles: true })));
+  // A live refresh may have swapped the form while it was sent (a reply
+  // announces itself on the stream): its successor, by id, is the one.
+  const sent = form.isConnected || !form.id ? form : document.getElementById(form.id) || form;
+  if (sent.dataset.reset !== undefined) {
+    sent.reset();
+    sent.querySelectorAll("textarea, input").forEach((el) => el.dispatchEvent(new Event("input", { bubbles: true })));
   }
-  form.dispatchEvent(new CustomEvent("parley:sent", { bubbles: true }));
+  sent.dispatchEvent(new CustomEvent("parley:sent", { bubbles: true }));
   refreshAll();
 });
 
@@ -236,5 +257,67 @@ document.addEventListener("click", (ev) => {
   const help = document.getElementById("shortcuts");
   if (help && !help.open) help.showModal();
 });
+
+// ---- the thread: reply box, counter, selects -----------------------
+
+// A thread opens at its newest text.
+function threadToBottom() {
+  document.querySelectorAll(".thread [data-scroll]").forEach((el) => { el.scrollTop = el.scrollHeight; });
+}
+
+// The reply box's counter: segments, encoding and characters of the draft,
+// from the server's own segmenter (POST /v1/messages/preview), debounced.
+const preview = { timer: 0, body: null, text: "", seq: 0 };
+
+function showCount(text) {
+  const out = document.getElementById("reply-counter");
+  if (out && out.textContent !== text) out.textContent = text;
+}
+
+async function countReply(body) {
+  const seq = ++preview.seq;
+  let res;
+  try {
+    res = await fetch("/v1/messages/preview", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ body }),
+    });
+  } catch {
+    return;
+  }
+  if (!res.ok || seq !== preview.seq) return;
+  const p = await res.json();
+  const enc = p.encoding === "UCS-2" ? "UCS-2 (Unicode)" : p.encoding;
+  preview.body = body;
+  preview.text = `${p.segments} ${p.segments === 1 ? "segment" : "segments"} · ${enc} · ${p.characters} characters`;
+  showCount(preview.text);
+}
+
+document.addEventListener("input", (ev) => {
+  if (!(ev.target instanceof HTMLTextAreaElement) || ev.target.id !== "reply-body") return;
+  const body = ev.target.value;
+  clearTimeout(preview.timer);
+  if (body === "") {
+    preview.seq++;
+    preview.body = "";
+    showCount("");
+    return;
+  }
+  if (body === preview.body) { // a refreshed pane: the count is known
+    showCount(preview.text);
+    return;
+  }
+  preview.timer = setTimeout(() => countReply(body), 200);
+});
+
+// A select marked data-autosubmit (assignee, priority) sends its form.
+document.addEventListener("change", (ev) => {
+  const el = ev.target;
+  if (el instanceof HTMLSelectElement && el.dataset.autosubmit !== undefined && el.form) el.form.requestSubmit();
+});
+
+threadToBottom(); // a module runs once the page is parsed
 
 listen();
