@@ -49,17 +49,6 @@ func Visible(ctx context.Context, s ConversationGetter, u User, id parley.ID) (C
 	return c, nil
 }
 
-// ContactConversations selects the conversations of a contact that u may
-// see: one per number the contact texted from (or business number that
-// texted them), all of them for those who see every conversation.
-func ContactConversations(u User, contactID parley.ID, page Page) ConversationFilter {
-	f := ConversationFilter{AccountID: u.AccountID, ContactID: contactID, Page: page}
-	if !u.CanViewAll() {
-		f.AssigneeID = u.ID
-	}
-	return f
-}
-
 // The layouts of a snooze time: RFC 3339 always; a form's datetime-local
 // value ("2030-01-02T15:04", seconds optional) where a location is given.
 var localLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
