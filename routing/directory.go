@@ -80,3 +80,13 @@ func Simulate(ctx context.Context, s Store, accountID, tableID, contactID parley
 	}
 	return dec, err
 }
+
+// Tables reads all of an account's routing tables.
+func Tables(ctx context.Context, s Store, accountID parley.ID) ([]Table, error) {
+	return all(func(p parley.Page) ([]Table, string, error) { return s.ListRoutingTables(ctx, accountID, p) })
+}
+
+// ContactTypes reads all of an account's contact types.
+func ContactTypes(ctx context.Context, s Store, accountID parley.ID) ([]ContactType, error) {
+	return all(func(p parley.Page) ([]ContactType, string, error) { return s.ListContactTypes(ctx, accountID, p) })
+}
