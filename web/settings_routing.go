@@ -34,12 +34,12 @@ func (s *Server) settingsRoutingRoutes(r *mux.Router) {
 	get("/settings/webhooks", s.webhooks)
 	post("/settings/webhooks", s.createWebhook)
 	get("/settings/webhooks/{id:[0-9]+}", s.webhook)
-	post("/settings/webhooks/{id:[0-9]+}", s.changeWebhook)
-	post("/settings/webhooks/{id:[0-9]+}/enabled", s.enableWebhook)
+	post("/settings/webhooks/{id:[0-9]+}", s.onEndpoint(s.changeWebhook))
+	post("/settings/webhooks/{id:[0-9]+}/enabled", s.onEndpoint(s.enableWebhook))
 	post("/settings/webhooks/{id:[0-9]+}/rotate", s.rotateWebhookSecret)
-	post("/settings/webhooks/{id:[0-9]+}/test", s.testWebhook)
-	post("/settings/webhooks/{id:[0-9]+}/delete", s.deleteWebhook)
-	post("/settings/webhooks/{id:[0-9]+}/deliveries/{delivery:[0-9]+}/retry", s.retryWebhookDelivery)
+	post("/settings/webhooks/{id:[0-9]+}/test", s.onEndpoint(s.testWebhook))
+	post("/settings/webhooks/{id:[0-9]+}/delete", s.onEndpoint(s.deleteWebhook))
+	post("/settings/webhooks/{id:[0-9]+}/deliveries/{delivery:[0-9]+}/retry", s.onEndpoint(s.retryWebhookDelivery))
 }
 
 // forAdmins wraps a page only admins may open: anyone else gets 403.
@@ -147,12 +147,17 @@ func (s *Server) newRoutingTable(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, "settings_routing_table", "New routing table", ed)
 }
 
-func (s *Server) routingTable(w http.ResponseWriter, r *http.Request) error {
+// pathTable reads the {id} routing table of the admin's account.
+func (s *Server) pathTable(r *http.Request) (routing.Table, error) {
 	id, err := varID(r, "id")
 	if err != nil {
-		return err
+		return routing.Table{}, err
 	}
-	t, err := s.d.Routing.GetRoutingTable(r.Context(), me(r).AccountID, id)
+	return s.d.Routing.GetRoutingTable(r.Context(), me(r).AccountID, id)
+}
+
+func (s *Server) routingTable(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.pathTable(r)
 	if err != nil {
 		return err
 	}
@@ -261,11 +266,7 @@ func (s *Server) createRoutingTable(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) replaceRoutingTable(w http.ResponseWriter, r *http.Request) error {
-	id, err := varID(r, "id")
-	if err != nil {
-		return err
-	}
-	t, err := s.d.Routing.GetRoutingTable(r.Context(), me(r).AccountID, id)
+	t, err := s.pathTable(r)
 	if err != nil {
 		return err
 	}

@@ -158,35 +158,60 @@ func (s *Server) renderWebhook(w http.ResponseWriter, r *http.Request, e events.
 	return s.render(w, r, "settings_webhooks_endpoint", "Webhook "+e.URL, data)
 }
 
-// changeWebhook saves an endpoint's URL, events and description.
-func (s *Server) changeWebhook(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.endpoint(r)
-	if err != nil {
-		return err
+// onEndpoint makes a handler of a form about the {id} endpoint: act does
+// what it asks and says where to go after.
+func (s *Server) onEndpoint(act func(r *http.Request, e events.Endpoint) (string, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		e, err := s.endpoint(r)
+		if err != nil {
+			return err
+		}
+		next, err := act(r, e)
+		if err != nil {
+			return err
+		}
+		return done(w, r, next)
 	}
+}
+
+// changeWebhook saves an endpoint's URL, events and description.
+func (s *Server) changeWebhook(r *http.Request, e events.Endpoint) (string, error) {
 	url, description := r.PostFormValue("url"), r.PostFormValue("description")
 	types := r.PostForm["events"]
 	if types == nil {
 		types = []string{} // none ticked: refused as naming no event
 	}
 	p := events.EndpointPatch{URL: &url, Events: types, Description: &description}
-	if _, err := events.ChangeEndpoint(r.Context(), s.d.Webhooks, s.guard(), e, p, s.d.Clock.Now()); err != nil {
-		return err
-	}
-	return done(w, r, "/settings/webhooks/"+e.ID.String())
+	_, err := events.ChangeEndpoint(r.Context(), s.d.Webhooks, s.guard(), e, p, s.d.Clock.Now())
+	return "/settings/webhooks/" + e.ID.String(), err
 }
 
-// enableWebhook enables or disables an endpoint (enabled=true|false).
-func (s *Server) enableWebhook(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.endpoint(r)
-	if err != nil {
-		return err
-	}
+// enableWebhook enables or disables an endpoint (enabled=true|false) and
+// goes back to the form's page.
+func (s *Server) enableWebhook(r *http.Request, e events.Endpoint) (string, error) {
 	on := r.PostFormValue("enabled") == "true"
-	if _, err := events.ChangeEndpoint(r.Context(), s.d.Webhooks, s.guard(), e, events.EndpointPatch{Enabled: &on}, s.d.Clock.Now()); err != nil {
-		return err
+	_, err := events.ChangeEndpoint(r.Context(), s.d.Webhooks, s.guard(), e, events.EndpointPatch{Enabled: &on}, s.d.Clock.Now())
+	return "", err
+}
+
+// testWebhook queues a test event and goes to the delivery log.
+func (s *Server) testWebhook(r *http.Request, e events.Endpoint) (string, error) {
+	_, err := events.SendTest(r.Context(), s.d.Webhooks, e, s.d.Clock.Now())
+	return "/settings/webhooks/" + e.ID.String(), err
+}
+
+func (s *Server) deleteWebhook(r *http.Request, e events.Endpoint) (string, error) {
+	return "/settings/webhooks", s.d.Webhooks.DeleteWebhookEndpoint(r.Context(), e.AccountID, e.ID)
+}
+
+// retryWebhookDelivery makes a delivery due at once.
+func (s *Server) retryWebhookDelivery(r *http.Request, e events.Endpoint) (string, error) {
+	id, err := varID(r, "delivery")
+	if err != nil {
+		return "", err
 	}
-	return done(w, r, "")
+	_, err = s.d.Webhooks.RetryWebhookDelivery(r.Context(), e.AccountID, e.ID, id, s.d.Clock.Now())
+	return "/settings/webhooks/" + e.ID.String(), err
 }
 
 // rotateWebhookSecret gives an endpoint a new secret and answers with its
@@ -200,43 +225,4 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	return s.renderWebhook(w, r, e, &e)
-}
-
-// testWebhook queues a test event and goes to the delivery log.
-func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.endpoint(r)
-	if err != nil {
-		return err
-	}
-	if _, err := events.SendTest(r.Context(), s.d.Webhooks, e, s.d.Clock.Now()); err != nil {
-		return err
-	}
-	return done(w, r, "/settings/webhooks/"+e.ID.String())
-}
-
-func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.endpoint(r)
-	if err != nil {
-		return err
-	}
-	if err := s.d.Webhooks.DeleteWebhookEndpoint(r.Context(), e.AccountID, e.ID); err != nil {
-		return err
-	}
-	return done(w, r, "/settings/webhooks")
-}
-
-// retryWebhookDelivery makes a delivery due at once.
-func (s *Server) retryWebhookDelivery(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.endpoint(r)
-	if err != nil {
-		return err
-	}
-	id, err := varID(r, "delivery")
-	if err != nil {
-		return err
-	}
-	if _, err := s.d.Webhooks.RetryWebhookDelivery(r.Context(), e.AccountID, e.ID, id, s.d.Clock.Now()); err != nil {
-		return err
-	}
-	return done(w, r, "/settings/webhooks/"+e.ID.String())
 }
