@@ -58,57 +58,11 @@ func (d *Deps) routingTableFrom(w http.ResponseWriter, r *http.Request) (routing
 	for _, e := range in.Entries {
 		t.Entries = append(t.Entries, routing.Entry{Conditions: e.Conditions, UserIDs: e.UserIDs, Strategy: e.Strategy, Capacity: e.Capacity})
 	}
-	known, err := d.accountIDs(r.Context(), me.AccountID)
+	dir, err := routing.LoadDirectory(r.Context(), d.Store, me.AccountID)
 	if err != nil {
 		return t, err
 	}
-	return t, t.Validate(known.users, known.inboxes, known.channels)
-}
-
-// accountIDSets are the ids a routing table may refer to.
-type accountIDSets struct{ users, inboxes, channels func(parley.ID) bool }
-
-func (d *Deps) accountIDs(ctx context.Context, accountID parley.ID) (accountIDSets, error) {
-	users, inboxes, channels := map[parley.ID]bool{}, map[parley.ID]bool{}, map[parley.ID]bool{}
-	all := parley.Page{Limit: parley.MaxPageLimit}
-	if err := eachPage(all, func(p parley.Page) (string, error) {
-		us, next, err := d.Store.ListUsers(ctx, accountID, p)
-		for _, u := range us {
-			users[u.ID] = true
-		}
-		return next, err
-	}); err != nil {
-		return accountIDSets{}, err
-	}
-	if err := eachPage(all, func(p parley.Page) (string, error) {
-		is, next, err := d.Store.ListInboxes(ctx, accountID, p)
-		for _, i := range is {
-			inboxes[i.ID] = true
-		}
-		return next, err
-	}); err != nil {
-		return accountIDSets{}, err
-	}
-	err := eachPage(all, func(p parley.Page) (string, error) {
-		cs, next, err := d.Store.ListChannels(ctx, accountID, p)
-		for _, c := range cs {
-			channels[c.ID] = true
-		}
-		return next, err
-	})
-	has := func(m map[parley.ID]bool) func(parley.ID) bool { return func(id parley.ID) bool { return m[id] } }
-	return accountIDSets{has(users), has(inboxes), has(channels)}, err
-}
-
-// eachPage calls fetch for every page of a list.
-func eachPage(p parley.Page, fetch func(parley.Page) (string, error)) error {
-	for {
-		next, err := fetch(p)
-		if err != nil || next == "" {
-			return err
-		}
-		p.Cursor = next
-	}
+	return t, dir.Validate(&t)
 }
 
 func handleCreateRoutingTable(d *Deps) apiFunc {
@@ -217,12 +171,7 @@ func handleSimulate(d *Deps) apiFunc {
 		if in.ContactID == nil {
 			return parley.Invalid(map[string]string{"contact_id": "is required"})
 		}
-		dec, err := d.Routing.Simulate(r.Context(), currentUser(r).AccountID, id, *in.ContactID)
-		if parley.IsKind(err, parley.ENOTFOUND) {
-			if _, terr := d.Routing.GetRoutingTable(r.Context(), currentUser(r).AccountID, id); terr == nil {
-				return parley.Invalid(map[string]string{"contact_id": "no such contact"})
-			}
-		}
+		dec, err := routing.Simulate(r.Context(), d.Routing, currentUser(r).AccountID, id, *in.ContactID)
 		if err != nil {
 			return err
 		}

@@ -69,14 +69,8 @@ func handleCreateWebhookEndpoint(d *Deps) apiFunc {
 		if err := decode(w, r, &in); err != nil {
 			return err
 		}
-		e, err := events.NewEndpoint(currentUser(r).AccountID, in.URL, in.Events, in.Description, d.Clock.Now())
+		e, err := events.CreateEndpoint(r.Context(), d.Webhooks, d.WebhookGuard, currentUser(r).AccountID, in.URL, in.Events, in.Description, d.Clock.Now())
 		if err != nil {
-			return err
-		}
-		if err := d.WebhookGuard.CheckURL(r.Context(), e.URL); err != nil {
-			return err
-		}
-		if e, err = d.Webhooks.CreateWebhookEndpoint(r.Context(), e); err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusCreated, withSecret(e))
@@ -144,16 +138,8 @@ func handlePatchWebhookEndpoint(d *Deps) apiFunc {
 		if keys["events"] && in.Events == nil {
 			in.Events = []string{} // null names no event: refused as empty
 		}
-		changed, err := e.Apply(events.EndpointPatch{URL: in.URL, Events: in.Events, Description: in.Description, Enabled: in.Enabled}, d.Clock.Now())
-		if err != nil {
-			return err
-		}
-		if in.URL != nil {
-			if err := d.WebhookGuard.CheckURL(r.Context(), changed.URL); err != nil {
-				return err
-			}
-		}
-		if e, err = d.Webhooks.UpdateWebhookEndpoint(r.Context(), changed); err != nil {
+		patch := events.EndpointPatch{URL: in.URL, Events: in.Events, Description: in.Description, Enabled: in.Enabled}
+		if e, err = events.ChangeEndpoint(r.Context(), d.Webhooks, d.WebhookGuard, e, patch, d.Clock.Now()); err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, toWebhookEndpointJSON(e))
@@ -170,7 +156,7 @@ func handleRotateWebhookSecret(d *Deps) apiFunc {
 		if err := decodeOptional(w, r); err != nil {
 			return err
 		}
-		if e, err = d.Webhooks.UpdateWebhookEndpoint(r.Context(), e.Rotate(d.Clock.Now())); err != nil {
+		if e, err = events.RotateSecret(r.Context(), d.Webhooks, e, d.Clock.Now()); err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, withSecret(e))
@@ -272,8 +258,7 @@ func handleTestWebhookEndpoint(d *Deps) apiFunc {
 		if err := decodeOptional(w, r); err != nil {
 			return err
 		}
-		now := d.Clock.Now()
-		dl, err := d.Webhooks.CreateTestDelivery(r.Context(), e.AccountID, e.ID, events.TestEnvelope(e.ID, now), now)
+		dl, err := events.SendTest(r.Context(), d.Webhooks, e, d.Clock.Now())
 		if err != nil {
 			return err
 		}
