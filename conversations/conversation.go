@@ -104,6 +104,7 @@ type ConversationFilter struct {
 	Unassigned   bool
 	ContactID    parley.ID
 	ContactPhone string
+	Priority     Priority // "" for any
 	// Query matches message bodies and the contact's name (full-text,
 	// the last word as a prefix) or the contact's phone.
 	Query string

@@ -71,4 +71,6 @@ type Store interface {
 	GetConversation(ctx context.Context, accountID, conversationID parley.ID) (Conversation, error)
 	// ListMessages lists a conversation's messages oldest first.
 	ListMessages(ctx context.Context, accountID, conversationID parley.ID, page Page) (msgs []Message, nextCursor string, err error)
+
+	GlanceStore
 }

@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"net/http"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
@@ -80,73 +78,18 @@ func toMessageJSON(m conversations.Message) messageJSON {
 	return out
 }
 
-// conversationFilter reads the list query of API.md and applies the view
-// rules: admins and view-all users default to view=all, others to mine;
-// view=all or unassigned without the permission is 403.
+// conversationFilter reads the list query of API.md: the view rules and
+// filters are conversations.ParseListQuery's, shared with the web inbox.
 func conversationFilter(r *http.Request) (conversations.ConversationFilter, error) {
-	me := currentUser(r)
-	q := r.URL.Query()
-	f := conversations.ConversationFilter{AccountID: me.AccountID, Query: q.Get("q")}
-	if strings.ContainsRune(f.Query, 0) || !utf8.ValidString(f.Query) {
-		return f, parley.Invalid(map[string]string{"q": "must be text"})
-	}
-	var err error
-	if f.Page, err = pageFrom(r); err != nil {
+	f, _, err := conversations.ParseListQuery(currentUser(r), r.URL.Query())
+	if err != nil {
 		return f, err
 	}
-	view := q.Get("view")
-	if view == "" {
-		view = "mine"
-		if me.CanViewAll() {
-			view = "all"
-		}
-	}
-	switch view {
-	case "all":
-	case "mine":
-		f.AssigneeID = me.ID
-	case "unassigned":
-		f.Unassigned = true
-	default:
-		return f, parley.Invalid(map[string]string{"view": "must be all, mine or unassigned"})
-	}
-	if view != "mine" && !me.CanViewAll() {
-		return f, forbidden("view=%s needs the view_all_conversations permission", view)
-	}
-	fields := map[string]string{}
-	if raw := q.Get("status"); raw != "" {
-		for _, s := range strings.Split(raw, ",") {
-			st := conversations.Status(strings.TrimSpace(s))
-			if !st.Valid() {
-				fields["status"] = "must be a comma list of new, open, pending, snoozed, resolved, closed"
-				break
-			}
-			f.Statuses = append(f.Statuses, st)
-		}
-	}
-	if raw := q.Get("inbox_id"); raw != "" {
-		if f.InboxID, err = parley.ParseID(raw); err != nil {
-			fields["inbox_id"] = "must be an inbox id"
-		}
-	}
-	if raw := q.Get("assignee_id"); raw != "" {
-		id, err := parley.ParseID(raw)
-		switch {
-		case err != nil:
-			fields["assignee_id"] = "must be a user id"
-		case view == "mine" && id != me.ID:
-			return f, forbidden("assignee_id of another user needs the view_all_conversations permission")
-		default:
-			f.AssigneeID = id
-		}
-	}
 	if f.ContactPhone, err = phoneParam(r, "contact_phone"); err != nil {
-		fields["contact_phone"] = "must be a phone number"
+		return f, err
 	}
-	if len(fields) > 0 {
-		return f, parley.Invalid(fields)
-	}
-	return f, nil
+	f.Page, err = pageFrom(r)
+	return f, err
 }
 
 func handleListConversations(d *Deps) apiFunc {

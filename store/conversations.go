@@ -205,6 +205,11 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 		rest("cv.contact_phone = ?", f.ContactPhone)
 		w.contact = true
 	}
+	if f.Priority != "" {
+		// Checked on the rows the base's index walks: no index leads
+		// with the priority.
+		rest("cv.priority = ?", string(f.Priority))
+	}
 	if page.Cursor != "" {
 		key, err := decodeCursor(page.Cursor, 2)
 		if err != nil {

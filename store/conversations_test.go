@@ -31,6 +31,8 @@ func TestFindConversationsFilters(t *testing.T) {
 		salesConv := a.receive(t, text{from: alice, to: bizA2, body: "sales one", at: at(4)}).Conversation
 		setStatus(t, db, openConv.ID, conversations.StatusOpen, &a.admin.ID)
 		setStatus(t, db, resolvedConv.ID, conversations.StatusResolved, &a.admin.ID)
+		exec(t, db, `UPDATE conversations SET priority = ? WHERE id = ?`, "high", openConv.ID)
+		exec(t, db, `UPDATE conversations SET priority = ? WHERE id = ?`, "urgent", salesConv.ID)
 		b.receive(t, text{from: alice, body: "other account", at: at(5)})
 
 		tests := []struct {
@@ -55,6 +57,12 @@ func TestFindConversationsFilters(t *testing.T) {
 			{"q by part of the contact phone", conversations.ConversationFilter{Query: "550333"}, []parley.ID{resolvedConv.ID}},
 			{"q with % is literal", conversations.ConversationFilter{Query: "%"}, nil},
 			{"q and status", conversations.ConversationFilter{Query: alice, Statuses: []conversations.Status{conversations.StatusNew}}, []parley.ID{salesConv.ID, newConv.ID}},
+			{"priority", conversations.ConversationFilter{Priority: conversations.PriorityHigh}, []parley.ID{openConv.ID}},
+			{"priority nobody has", conversations.ConversationFilter{Priority: conversations.PriorityLow}, nil},
+			{"priority none", conversations.ConversationFilter{Priority: conversations.PriorityNone}, []parley.ID{resolvedConv.ID, newConv.ID}},
+			{"priority and assignee", conversations.ConversationFilter{AssigneeID: a.admin.ID, Priority: conversations.PriorityHigh}, []parley.ID{openConv.ID}},
+			{"q and priority", conversations.ConversationFilter{Query: alice, Priority: conversations.PriorityUrgent}, []parley.ID{salesConv.ID}},
+			{"q by a word and priority", conversations.ConversationFilter{Query: "one", Priority: conversations.PriorityHigh}, []parley.ID{openConv.ID}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

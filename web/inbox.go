@@ -1,10 +1,14 @@
 package web
 
 import (
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 
 	"github.com/gorilla/mux"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 )
 
@@ -12,6 +16,10 @@ import (
 // and its details (thread.go). /inbox shows the list alone;
 // /inbox/conversations/{id} shows all three. Both keep the list's filters
 // in the query string, and ?pane=list|thread|details renders one pane.
+//
+// The list reads the query words of GET /v1/conversations
+// (conversations.ParseListQuery: view, status, inbox_id, assignee_id,
+// priority, q) and cursor, so a list's URL is the API's.
 
 func (s *Server) inboxRoutes(r *mux.Router) {
 	r.Handle("/inbox", s.page(s.inbox)).Methods(http.MethodGet)
@@ -27,21 +35,133 @@ type inboxData struct {
 
 // listData is the conversation list pane.
 type listData struct {
+	// Conversations are the page's conversations, newest activity first;
+	// Rows the same with what each row shows.
 	Conversations []conversations.Conversation
+	Rows          []listRow
+	View          conversations.View
+	Views         []conversations.View // the view tabs the user may choose
+	Statuses      []conversations.Status
+	Status        string // the status tab's value: "" for all statuses
+	Priorities    []conversations.Priority
+	Filter        conversations.ConversationFilter
+	Inboxes       []conversations.Inbox
+	Assignees     []conversations.User // for the assignee filter: only for those who see all
+	Filtered      int                  // how many of inbox, assignee and priority are chosen
+	Src           string               // the pane's own URL
+	Older, Newest string               // the next page's link, the first page's; "" when none
 }
 
-// loadList reads the list pane for the request's filters.
+// listRow is one conversation of the list.
+type listRow struct {
+	conversations.Conversation
+	Glance  conversations.Glance
+	Name    string // the contact's name, else the phone
+	Href    string // the thread, keeping the list's query
+	Unread  bool
+	Current bool // the open thread
+}
+
+// statusTabs are the list's status tabs, after "All statuses".
+var statusTabs = []conversations.Status{conversations.StatusNew, conversations.StatusOpen, conversations.StatusPending,
+	conversations.StatusSnoozed, conversations.StatusResolved, conversations.StatusClosed}
+
+// priorities are the priority filter's choices, most pressing first.
+var priorities = []conversations.Priority{conversations.PriorityUrgent, conversations.PriorityHigh,
+	conversations.PriorityMedium, conversations.PriorityLow, conversations.PriorityNone}
+
+// loadList reads the list pane for the request's filters: one query for
+// the page and one for its rows' glances, whatever the page's length.
 func (s *Server) loadList(r *http.Request) (listData, error) {
 	u := me(r)
-	f := conversations.ConversationFilter{AccountID: u.AccountID, Page: conversations.Page{}.Normalize()}
-	if !u.CanViewAll() {
-		f.AssigneeID = u.ID
-	}
-	convs, _, err := s.d.Store.FindConversations(r.Context(), f)
+	ctx := r.Context()
+	query := r.URL.Query()
+	f, view, err := conversations.ParseListQuery(u, query)
 	if err != nil {
 		return listData{}, err
 	}
-	return listData{Conversations: convs}, nil
+	f.Page = conversations.Page{Cursor: query.Get("cursor")}.Normalize()
+	convs, next, err := s.d.Store.FindConversations(ctx, f)
+	if err != nil {
+		return listData{}, err
+	}
+	ids := make([]parley.ID, len(convs))
+	for i, c := range convs {
+		ids[i] = c.ID
+	}
+	glances, err := s.d.Store.GlanceConversations(ctx, u.AccountID, u.ID, ids)
+	if err != nil {
+		return listData{}, err
+	}
+	inboxes, _, err := s.d.Store.ListInboxes(ctx, u.AccountID, conversations.Page{Limit: conversations.MaxPageLimit})
+	if err != nil {
+		return listData{}, err
+	}
+	d := listData{Conversations: convs, View: view, Views: conversations.Views(u), Statuses: statusTabs,
+		Priorities: priorities, Status: query.Get("status"), Filter: f, Inboxes: inboxes}
+	if u.CanViewAll() {
+		users, _, err := s.d.Store.ListUsers(ctx, u.AccountID, conversations.Page{Limit: conversations.MaxPageLimit})
+		if err != nil {
+			return listData{}, err
+		}
+		d.Assignees = slices.DeleteFunc(users, func(u conversations.User) bool { return !u.Active })
+	}
+	for _, v := range []string{"inbox_id", "assignee_id", "priority"} {
+		if query.Get(v) != "" {
+			d.Filtered++
+		}
+	}
+
+	// The list's own query (its filters and page) is kept by the pane's
+	// URL and by every row's link, so that a refresh or an opened thread
+	// shows the same list.
+	keep := url.Values{}
+	for k, v := range query {
+		if k != "pane" && k != "before" {
+			keep[k] = v
+		}
+	}
+	open, _ := parley.ParseID(mux.Vars(r)["id"])
+	for _, c := range convs {
+		g := glances[c.ID]
+		row := listRow{Conversation: c, Glance: g, Name: c.ContactName, Href: "/inbox/conversations/" + c.ID.String() + withQuery(keep),
+			Current: c.ID == open}
+		if row.Name == "" {
+			row.Name = c.ContactPhone
+		}
+		// The open thread is being read: a text arriving in it is seen.
+		row.Unread = g.Unread(c) && !row.Current
+		d.Rows = append(d.Rows, row)
+	}
+	pane := maps.Clone(keep)
+	pane.Set("pane", "list")
+	d.Src = r.URL.Path + withQuery(pane)
+	if next != "" {
+		older := maps.Clone(keep)
+		older.Set("cursor", next)
+		d.Older = r.URL.Path + withQuery(older)
+	}
+	if keep.Has("cursor") {
+		keep.Del("cursor")
+		d.Newest = r.URL.Path + withQuery(keep)
+	}
+	return d, nil
+}
+
+// withQuery is "?" and q encoded, or "" when q is empty.
+func withQuery(q url.Values) string {
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// markRead notes that the signed-in user opened conversation id now: the
+// list shows it unread again once a text comes in after. Opening a
+// thread calls it (thread.go), before the list is read.
+func (s *Server) markRead(r *http.Request, id parley.ID) error {
+	u := me(r)
+	return s.d.Store.MarkConversationRead(r.Context(), u.AccountID, u.ID, id, s.d.Clock.Now())
 }
 
 func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {

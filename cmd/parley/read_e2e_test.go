@@ -176,6 +176,8 @@ func TestConversationListFilters(t *testing.T) {
 	e.must(201, e.admin("POST", "/v1/contacts", map[string]any{"name": "Grace Hopper", "phones": []string{"+14155550100"}}))
 	e.text("+14155550100", "to support")
 	e.textNumber(otherNumber, "+14155550101", "to sales")
+	sales := e.admin("GET", "/v1/conversations?contact_phone="+url.QueryEscape("+14155550101"), nil).Data()[0]
+	e.must(200, e.admin("PATCH", "/v1/conversations/"+sales["id"].(string), map[string]any{"priority": "high"}))
 
 	tests := []struct {
 		name   string
@@ -199,6 +201,10 @@ func TestConversationListFilters(t *testing.T) {
 		{"inbox_id of the second inbox", "inbox_id=" + inboxB["id"].(string), []string{"+14155550101"}, ""},
 		{"inbox_id unknown", "inbox_id=999999", nil, ""},
 		{"inbox_id malformed", "inbox_id=abc", nil, "inbox_id"},
+		{"priority=high", "priority=high", []string{"+14155550101"}, ""},
+		{"priority=none", "priority=none", []string{"+14155550100"}, ""},
+		{"priority=urgent", "priority=urgent", nil, ""},
+		{"priority=bogus", "priority=bogus", nil, "priority"},
 		{"filters combine", "inbox_id=" + inboxB["id"].(string) + "&contact_phone=" + url.QueryEscape("+14155550100"), nil, ""},
 		// API.md lists q= among the filters; an ignored q would answer
 		// every thread to a search that matches none.

@@ -208,6 +208,19 @@ function listen() {
   window.parleyStream = source;
 }
 
+// ---- leaving the page -------------------------------------------------
+
+// A page the browser keeps for the back button would keep its stream open,
+// and a few such pages use up the browser's connections to the server, so
+// that the next page never loads: the stream closes when the page is left,
+// and opens again, with the panes fetched afresh, if it comes back.
+window.addEventListener("pagehide", () => window.parleyStream?.close());
+window.addEventListener("pageshow", (ev) => {
+  if (!ev.persisted) return;
+  listen();
+  refreshAll();
+});
+
 // ---- keyboard -------------------------------------------------------
 
 function typing(el) {
