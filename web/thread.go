@@ -130,6 +130,13 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 	}
 	data := inboxData{}
 	pane := r.URL.Query().Get("pane")
+	// Opening the thread reads it, and so does a live refresh of an open
+	// thread: first, so that the list on this same page shows it read.
+	if pane == "" || pane == "thread" {
+		if err := s.markRead(r, conv.ID); err != nil {
+			return err
+		}
+	}
 	// The list is read for the list pane, and for the thread: "resolve and
 	// next" needs the conversation after this one.
 	if pane == "" || pane == "list" || pane == "thread" {
@@ -142,9 +149,6 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	// TODO(inbox-list): opening the thread marks it read once s.markRead
-	// exists (web/inbox.go); the call belongs here, for pane == "":
-	//   if err := s.markRead(r, conv.ID); err != nil { return err }
 	title := conv.ContactName
 	if title == "" {
 		title = conv.ContactPhone

@@ -334,17 +334,3 @@ document.addEventListener("change", (ev) => {
 threadToBottom(); // a module runs once the page is parsed
 
 listen();
-
-// ---- the back/forward cache ----------------------------------------
-// (added by settings-routing) Chromium keeps a page left by navigation in
-// its back/forward cache with its EventSource still connected: after a
-// few pages the browser's six connections to the host are all streams
-// and every fetch and form waits. Close the stream when the page is
-// hidden; open it again, and catch up, when the page comes back.
-
-window.addEventListener("pagehide", () => window.parleyStream?.close());
-window.addEventListener("pageshow", (ev) => {
-  if (!ev.persisted) return;
-  listen();
-  refreshAll();
-});
