@@ -30,17 +30,8 @@ func (s *Server) actionRoutes(r *mux.Router) {
 	}
 }
 
-// pathConversation is the {id} of a conversation's path.
-func pathConversation(r *http.Request) (parley.ID, error) {
-	id, err := parley.ParseID(mux.Vars(r)["id"])
-	if err != nil {
-		return 0, parley.Errorf(parley.ENOTFOUND, "there is no such conversation")
-	}
-	return id, nil
-}
-
 func (s *Server) reply(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathConversation(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -56,7 +47,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) note(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathConversation(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -73,7 +64,7 @@ func (s *Server) note(w http.ResponseWriter, r *http.Request) error {
 
 // assign sets the assignee_id field's user; an empty one unassigns.
 func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathConversation(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -93,7 +84,7 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) priority(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathConversation(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -114,7 +105,7 @@ func (s *Server) priority(w http.ResponseWriter, r *http.Request) error {
 // is in UTC.
 func (s *Server) statusAction(action conversations.Action) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathConversation(r)
+		id, err := pathID(r)
 		if err != nil {
 			return err
 		}

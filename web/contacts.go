@@ -135,7 +135,7 @@ func (d contactData) Assignee(c conversations.Conversation) string {
 }
 
 func (s *Server) loadContact(r *http.Request) (conversations.Contact, error) {
-	id, err := parley.ParseID(mux.Vars(r)["id"])
+	id, err := pathID(r)
 	if err != nil {
 		return conversations.Contact{}, err
 	}
@@ -180,7 +180,7 @@ func (s *Server) editContact(w http.ResponseWriter, r *http.Request) error {
 // updateContact applies the edit form as PATCH /v1/contacts/{id} would:
 // every field of the form is set, the phone list replaced.
 func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
-	id, err := parley.ParseID(mux.Vars(r)["id"])
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}

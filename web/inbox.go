@@ -121,7 +121,7 @@ func (s *Server) loadList(r *http.Request) (listData, error) {
 			keep[k] = v
 		}
 	}
-	open, _ := parley.ParseID(mux.Vars(r)["id"])
+	open, _ := pathID(r)
 	for _, c := range convs {
 		g := glances[c.ID]
 		row := listRow{Conversation: c, Glance: g, Name: c.ContactName, Href: "/inbox/conversations/" + c.ID.String() + withQuery(keep),

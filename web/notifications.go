@@ -92,7 +92,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) error {
-	id, err := parley.ParseID(mux.Vars(r)["id"])
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}

@@ -44,15 +44,6 @@ func (s *Server) adminPage(h handlerFunc) http.Handler {
 	})
 }
 
-// settingsID is the {id} of the request's path.
-func settingsID(r *http.Request) (parley.ID, error) {
-	id, err := parley.ParseID(mux.Vars(r)["id"])
-	if err != nil {
-		return 0, parley.Errorf(parley.ENOTFOUND, "there is no such item")
-	}
-	return id, nil
-}
-
 // settingsPageSize is how many users, inboxes or channels a page lists;
 // ?cursor= goes on.
 var settingsPageSize = conversations.Page{Limit: conversations.MaxPageLimit}
@@ -185,7 +176,7 @@ func (s *Server) inviteUser(w http.ResponseWriter, r *http.Request) error {
 // newPasswordLink makes another set-password link for a user (a lost
 // first one, a forgotten password).
 func (s *Server) newPasswordLink(w http.ResponseWriter, r *http.Request) error {
-	id, err := settingsID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -214,7 +205,7 @@ func (s *Server) issuePasswordLink(ctx context.Context, u conversations.User) (s
 // does, with the patch its form gives.
 func (s *Server) changeUser(patch func(r *http.Request) conversations.UserPatch) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := settingsID(r)
+		id, err := pathID(r)
 		if err != nil {
 			return err
 		}
@@ -344,7 +335,7 @@ func (s *Server) connectChannel(w http.ResponseWriter, r *http.Request) error {
 // rotateChannelToken replaces a channel's auth token once the carrier
 // accepts the new one.
 func (s *Server) rotateChannelToken(w http.ResponseWriter, r *http.Request) error {
-	id, err := settingsID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -358,7 +349,7 @@ func (s *Server) rotateChannelToken(w http.ResponseWriter, r *http.Request) erro
 // disconnectChannel disconnects a channel once the form's box says the
 // admin means it (no script needed to confirm).
 func (s *Server) disconnectChannel(w http.ResponseWriter, r *http.Request) error {
-	id, err := settingsID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,9 @@ import (
 // webhooks, the admin settings that shape where texts and events go.
 func (s *Server) settingsRoutingRoutes(r *mux.Router) {
 	get := func(path string, h handlerFunc) {
-		r.Handle(path, s.forAdmins(h)).Methods(http.MethodGet, http.MethodHead)
+		r.Handle(path, s.adminPage(h)).Methods(http.MethodGet, http.MethodHead)
 	}
-	post := func(path string, h handlerFunc) { r.Handle(path, s.forAdmins(h)).Methods(http.MethodPost) }
+	post := func(path string, h handlerFunc) { r.Handle(path, s.adminPage(h)).Methods(http.MethodPost) }
 
 	get("/settings/routing", s.routingTables)
 	get("/settings/routing/new", s.newRoutingTable)
@@ -40,25 +40,6 @@ func (s *Server) settingsRoutingRoutes(r *mux.Router) {
 	post("/settings/webhooks/{id:[0-9]+}/test", s.onEndpoint(s.testWebhook))
 	post("/settings/webhooks/{id:[0-9]+}/delete", s.onEndpoint(s.deleteWebhook))
 	post("/settings/webhooks/{id:[0-9]+}/deliveries/{delivery:[0-9]+}/retry", s.onEndpoint(s.retryWebhookDelivery))
-}
-
-// forAdmins wraps a page only admins may open: anyone else gets 403.
-func (s *Server) forAdmins(h handlerFunc) http.Handler {
-	return s.page(func(w http.ResponseWriter, r *http.Request) error {
-		if !me(r).IsAdmin() {
-			return parley.Errorf(parley.EFORBIDDEN, "Only admins can see and change these settings.")
-		}
-		return h(w, r)
-	})
-}
-
-// varID is the id in the route variable name.
-func varID(r *http.Request, name string) (parley.ID, error) {
-	id, err := parley.ParseID(mux.Vars(r)[name])
-	if err != nil {
-		return 0, parley.Errorf(parley.ENOTFOUND, "there is no page at %s", r.URL.Path)
-	}
-	return id, nil
 }
 
 // routingTablesData is the routing tables' list.

@@ -158,7 +158,7 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 
 // visible loads the {id} conversation if the signed-in user may see it.
 func (s *Server) visible(r *http.Request) (conversations.Conversation, error) {
-	id, err := pathConversation(r)
+	id, err := pathID(r)
 	if err != nil {
 		return conversations.Conversation{}, err
 	}

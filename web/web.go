@@ -88,3 +88,16 @@ func (s *Server) routes() *mux.Router {
 	s.settingsRoutingRoutes(r)
 	return r
 }
+
+// pathID is the {id} of the request's path; a malformed one names nothing
+// (ENOTFOUND), as in the API.
+func pathID(r *http.Request) (parley.ID, error) { return varID(r, "id") }
+
+// varID is the id in the path variable name.
+func varID(r *http.Request, name string) (parley.ID, error) {
+	id, err := parley.ParseID(mux.Vars(r)[name])
+	if err != nil {
+		return 0, parley.Errorf(parley.ENOTFOUND, "there is no page at %s", r.URL.Path)
+	}
+	return id, nil
+}
