@@ -12,8 +12,8 @@ import (
 	"github.com/parleyhq/parley/store/storetest"
 )
 
-// status is the HTTP status the signed-in tab gets for a GET of path.
-func (b *tab) status(path string) int {
+// fetchStatus is the HTTP status the signed-in tab gets for a GET of path.
+func (b *tab) fetchStatus(path string) int {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
@@ -116,7 +116,7 @@ func TestWebSettingsRouting(t *testing.T) {
 			a.signIn(agent.Email, agent.Password)
 			for _, path := range []string{"/settings/routing", "/settings/routing/" + tableID, "/settings/contact-types",
 				"/settings/webhooks"} {
-				if got := a.status(path); got != 403 {
+				if got := a.fetchStatus(path); got != 403 {
 					t.Errorf("an agent's GET %s answered %d, want 403", path, got)
 				}
 			}
