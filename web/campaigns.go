@@ -233,7 +233,14 @@ func (s *Server) campaignNewPost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	zone := sendAtZone(settings.QuietHours)
-	switch r.PostFormValue("do") {
+	do := r.PostFormValue("do")
+	if do == "enter" { // Enter in a field: find when a search is typed, else preview
+		do = "preview"
+		if strings.TrimSpace(f.Query) != "" {
+			do = "find"
+		}
+	}
+	switch do {
 	case "find":
 		return s.renderCampaignForm(w, r, f, http.StatusOK)
 	case "create":
@@ -249,7 +256,7 @@ func (s *Server) campaignNewPost(w http.ResponseWriter, r *http.Request) error {
 			return s.refusedCampaignForm(w, r, f, err)
 		}
 		return done(w, r, "/campaigns/"+c.ID.String())
-	default: // "preview", and Enter in any field
+	default: // "preview"
 		draft, err := f.draft(zone)
 		if err == nil {
 			f.Preview, err = s.preview(r, draft)

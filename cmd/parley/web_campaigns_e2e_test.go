@@ -13,12 +13,12 @@ import (
 )
 
 // TestWebCampaigns: an admin writes a campaign with a template field in
-// the browser (a refused form keeps what was typed), previews one
-// recipient's text with its segments, creates and starts it, and watches
-// its counts reach completed without a reload, then reads its recipients
-// by status; a scheduled campaign is paused, resumed and cancelled from
-// its page; an agent without view-all sees campaigns but can neither
-// create nor start one.
+// the browser (finding contacts and a refused form keep what was typed),
+// previews one recipient's text with its segments, creates and starts it,
+// and watches its counts reach completed without a reload, then reads its
+// recipients by status; a scheduled campaign made with the form's send-at
+// and rate is paused, resumed and cancelled from its page; an agent
+// without view-all sees campaigns but can neither create nor start one.
 func TestWebCampaigns(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
@@ -29,7 +29,7 @@ func TestWebCampaigns(t *testing.T) {
 				return c["id"].(string)
 			}
 			ada, alan, grace := contact("Ada Lovelace", "+14155550701"), contact("Alan Turing", "+14155550702"), contact("Grace Hopper", "+14155550703")
-			contact("Edsger Dijkstra", "+14155550704") // not chosen
+			edsger := contact("Edsger Dijkstra", "+14155550704") // not chosen
 			e.must(201, e.admin("POST", "/v1/optouts", map[string]any{"phone": "+14155550703"}))
 
 			admin := e.adminMember()
@@ -39,11 +39,20 @@ func TestWebCampaigns(t *testing.T) {
 			// Write it; creating without a name is refused and keeps the rest.
 			b.open("/campaigns/new")
 			body := "Hi {{ first_name | there }}, your renewal is due this week."
+			box := func(id string) string { return fmt.Sprintf("input[name=contact_id][value='%s']", id) }
 			b.do(
 				chromedp.SendKeys(chromedp.CSS("#body"), body),
-				chromedp.Click(chromedp.CSS(fmt.Sprintf("input[name=contact_id][value='%s']", ada))),
-				chromedp.Click(chromedp.CSS(fmt.Sprintf("input[name=contact_id][value='%s']", alan))),
-				chromedp.Click(chromedp.CSS(fmt.Sprintf("input[name=contact_id][value='%s']", grace))),
+				chromedp.Click(chromedp.CSS(box(ada))),
+				chromedp.Click(chromedp.CSS(box(alan))),
+				chromedp.SendKeys(chromedp.CSS("#q"), "Grace\r"), // Enter in the search finds
+				chromedp.WaitNotPresent(chromedp.CSS(box(edsger))),
+			)
+			// The found contacts join the chosen ones, and the text stays.
+			if got := eval[string](b, `document.getElementById("body").value + "|" + [...document.querySelectorAll("input[name=contact_id]:checked")].length`); got != body+"|2" {
+				t.Fatalf("after Find the form holds %q, want the text and 2 chosen contacts", got)
+			}
+			b.do(
+				chromedp.Click(chromedp.CSS(box(grace))),
 				chromedp.Click(chromedp.CSS("button[name=do][value=create]")),
 				chromedp.WaitVisible(chromedp.CSS("#name-error")),
 			)
