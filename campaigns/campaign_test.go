@@ -138,3 +138,28 @@ func TestPreview(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRunner: only admins and users who see every conversation create
+// and run campaigns, which text into conversations that may be anyone's.
+func TestCheckRunner(t *testing.T) {
+	tests := []struct {
+		name string
+		user conversations.User
+		ok   bool
+	}{
+		{"admin", conversations.User{Role: conversations.RoleAdmin}, true},
+		{"agent who sees all", conversations.User{Role: conversations.RoleAgent, ViewAllConversations: true}, true},
+		{"agent", conversations.User{Role: conversations.RoleAgent}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckRunner(tt.user)
+			if tt.ok != (err == nil) {
+				t.Fatalf("CheckRunner = %v, want allowed %v", err, tt.ok)
+			}
+			if err != nil && !parley.IsKind(err, parley.EFORBIDDEN) {
+				t.Fatalf("refusal is %v, want forbidden", err)
+			}
+		})
+	}
+}

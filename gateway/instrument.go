@@ -48,6 +48,8 @@ func instrument(m Metrics) mux.MiddlewareFunc {
 			if cur := mux.CurrentRoute(r); cur != nil {
 				if tpl, err := cur.GetPathTemplate(); err == nil {
 					route = tpl
+				} else if name := cur.GetName(); name != "" {
+					route = name // the web inbox's pages, one series
 				}
 			}
 			var outcome string

@@ -127,7 +127,7 @@ func routes(d *Deps) http.Handler {
 	// Everything else is the web inbox's; /v1 and /webhooks stay the API's
 	// so that their unknown paths get the API's JSON 404.
 	if d.Web != nil {
-		r.MatcherFunc(notAPI).Handler(d.Web)
+		r.MatcherFunc(notAPI).Handler(d.Web).Name("web")
 	}
 	return r
 }
