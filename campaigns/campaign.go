@@ -327,3 +327,61 @@ func CheckRunner(u conversations.User) error {
 
 // Sends reports whether the action makes a campaign send (start, resume).
 func (a Action) Sends() bool { return a == ActionStart || a == ActionResume }
+
+// Draft is a new campaign as staff ask for it, through the API's JSON body
+// or the web inbox's form: each parses its own input into one, and Draft
+// makes the campaign by the same rules.
+type Draft struct {
+	Name          string
+	ChannelID     parley.ID
+	Body          string
+	Audience      Audience
+	SendAt        *time.Time
+	Schedule      string
+	RatePerSecond int
+	OriginType    string
+}
+
+// Campaign is the draft as a new campaign of by's account at now, checked:
+// EFORBIDDEN unless by may run campaigns (CheckRunner), EINVALID for what
+// Validate refuses.
+func (d Draft) Campaign(by conversations.User, now time.Time) (Campaign, error) {
+	if err := CheckRunner(by); err != nil {
+		return Campaign{}, err
+	}
+	c := Campaign{AccountID: by.AccountID, Name: d.Name, ChannelID: d.ChannelID, Body: d.Body, Audience: d.Audience,
+		Schedule: d.Schedule, RatePerSecond: d.RatePerSecond, OriginType: d.OriginType, CreatedBy: by.ID, CreatedAt: now, UpdatedAt: now}
+	if d.SendAt != nil {
+		at := d.SendAt.UTC().Truncate(time.Millisecond)
+		c.SendAt = &at
+	}
+	if err := c.Validate(now); err != nil {
+		return Campaign{}, err
+	}
+	return c, nil
+}
+
+// Preview is body as one recipient would receive it, and its segments:
+// what a person checks before creating a campaign. EINVALID (on "body")
+// when the template does not parse.
+func Preview(body string, r Recipient) (string, conversations.Segmentation, error) {
+	if strings.TrimSpace(body) == "" {
+		return "", conversations.Segmentation{}, parley.Invalid(map[string]string{"body": "is required"})
+	}
+	t, err := ParseTemplate(body)
+	if err != nil {
+		return "", conversations.Segmentation{}, err
+	}
+	text, seg := t.Text(r)
+	return text, seg, nil
+}
+
+// Act applies an action to a campaign for by: EFORBIDDEN unless by may run
+// campaigns (CheckRunner); ECONFLICT (campaign_state) when the campaign's
+// status does not allow it.
+func Act(ctx context.Context, store CampaignStore, by conversations.User, id parley.ID, a Action, now time.Time) (Campaign, error) {
+	if err := CheckRunner(by); err != nil {
+		return Campaign{}, err
+	}
+	return store.TransitionCampaign(ctx, by.AccountID, id, a, now)
+}

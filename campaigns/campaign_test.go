@@ -89,6 +89,56 @@ func TestRecurringCampaignsWaitWhenStarted(t *testing.T) {
 	}
 }
 
+// TestDraftCampaign: a draft becomes a campaign of its author's account
+// only for those who may run campaigns, validated, its send_at in UTC to
+// the millisecond.
+func TestDraftCampaign(t *testing.T) {
+	now := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
+	at := time.Date(2026, 3, 3, 9, 30, 0, 123456789, time.FixedZone("EST", -5*3600))
+	d := Draft{Name: " Renewals ", ChannelID: 7, Body: "Hi {{first_name|there}}", Audience: Audience{Phones: []string{"(415) 555-0100"}}, SendAt: &at}
+	admin := conversations.User{ID: 3, AccountID: 9, Role: conversations.RoleAdmin}
+	c, err := d.Campaign(admin, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 3, 3, 14, 30, 0, 123000000, time.UTC)
+	if c.AccountID != 9 || c.CreatedBy != 3 || c.Name != "Renewals" || c.RatePerSecond != DefaultRatePerSecond ||
+		!c.SendAt.Equal(want) || c.SendAt.Location() != time.UTC || c.Audience.Phones[0] != "+14155550100" || !c.CreatedAt.Equal(now) {
+		t.Errorf("campaign = %+v (send_at %v)", c, c.SendAt)
+	}
+	agent := conversations.User{ID: 4, AccountID: 9, Role: conversations.RoleAgent}
+	if _, err := d.Campaign(agent, now); !parley.IsKind(err, parley.EFORBIDDEN) {
+		t.Errorf("an agent without view-all: %v, want EFORBIDDEN", err)
+	}
+	agent.ViewAllConversations = true
+	if _, err := d.Campaign(agent, now); err != nil {
+		t.Errorf("an agent with view-all: %v", err)
+	}
+	d.Body = "Hi {{firstname}}"
+	if _, err := d.Campaign(admin, now); !parley.IsKind(err, parley.EINVALID) {
+		t.Errorf("an unknown field: %v, want EINVALID", err)
+	}
+}
+
+func TestPreview(t *testing.T) {
+	text, seg, err := Preview("Hi {{ first_name | there }}, see you soon", Recipient{Name: "Ada Lovelace"})
+	if err != nil || text != "Hi Ada, see you soon" || seg.Segments != 1 || seg.Encoding != conversations.EncodingGSM7 {
+		t.Errorf("Preview = %q, %+v, %v", text, seg, err)
+	}
+	// The segments are the recipient's own: an emoji in a name makes it UCS-2.
+	if _, seg, _ := Preview("Hi {{name}}", Recipient{Name: "Ada 🎉"}); seg.Encoding != conversations.EncodingUCS2 {
+		t.Errorf("a name with an emoji: %+v", seg)
+	}
+	if text, _, _ := Preview("Hi {{first_name|there}}", Recipient{}); text != "Hi there" {
+		t.Errorf("without a name: %q", text)
+	}
+	for _, body := range []string{"", "  ", "Hi {{nickname}}", "Hi {{first_name"} {
+		if _, _, err := Preview(body, Recipient{}); !parley.IsKind(err, parley.EINVALID) {
+			t.Errorf("Preview(%q): %v, want EINVALID", body, err)
+		}
+	}
+}
+
 // TestCheckRunner: only admins and users who see every conversation create
 // and run campaigns, which text into conversations that may be anyone's.
 func TestCheckRunner(t *testing.T) {

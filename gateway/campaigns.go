@@ -52,25 +52,23 @@ func handleCreateCampaign(d *Deps) apiFunc {
 		if err := campaigns.CheckRunner(me); err != nil {
 			return err
 		}
-		now := d.Clock.Now()
-		c := campaigns.Campaign{AccountID: me.AccountID, Name: in.Name, Body: in.Body, Audience: in.Audience, Schedule: in.Schedule,
-			RatePerSecond: in.RatePerSecond, OriginType: in.OriginType, CreatedBy: me.ID, CreatedAt: now, UpdatedAt: now}
+		draft := campaigns.Draft{Name: in.Name, Body: in.Body, Audience: in.Audience, Schedule: in.Schedule,
+			RatePerSecond: in.RatePerSecond, OriginType: in.OriginType}
 		if in.ChannelID != nil {
-			c.ChannelID = *in.ChannelID
+			draft.ChannelID = *in.ChannelID
 		}
 		if in.SendAt != nil {
 			at, err := time.Parse(time.RFC3339Nano, *in.SendAt)
 			if err != nil {
 				return parley.Invalid(map[string]string{"send_at": "must be an RFC 3339 time"})
 			}
-			at = at.UTC().Truncate(time.Millisecond)
-			c.SendAt = &at
+			draft.SendAt = &at
 		}
-		if err := c.Validate(now); err != nil {
+		c, err := draft.Campaign(me, d.Clock.Now())
+		if err != nil {
 			return err
 		}
-		c, err := d.Campaigns.CreateCampaign(r.Context(), c)
-		if err != nil {
+		if c, err = d.Campaigns.CreateCampaign(r.Context(), c); err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusCreated, toCampaignJSON(c))
@@ -126,10 +124,7 @@ func handleCampaignAction(d *Deps, action campaigns.Action) apiFunc {
 		if err := decodeOptional(w, r); err != nil {
 			return err
 		}
-		if err := campaigns.CheckRunner(currentUser(r)); err != nil {
-			return err
-		}
-		c, err := d.Campaigns.TransitionCampaign(r.Context(), currentUser(r).AccountID, id, action, d.Clock.Now())
+		c, err := campaigns.Act(r.Context(), d.Campaigns, currentUser(r), id, action, d.Clock.Now())
 		if err != nil {
 			return err
 		}
