@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -376,9 +375,9 @@ func (f campaignForm) draft(zone *time.Location) (campaigns.Draft, error) {
 		}
 	}
 	d.Audience.Phones = phones
-	attrs, problem := parseAttributes(f.Attributes)
-	if problem != "" {
-		bad["attributes"] = problem
+	attrs, err := parseAttributes(f.Attributes)
+	if err != nil {
+		bad["attributes"] = err.Error()
 	}
 	if f.ContactType != "" || len(attrs) > 0 {
 		d.Audience.Filter = &campaigns.AudienceFilter{ContactType: f.ContactType, Attributes: attrs}
@@ -401,35 +400,6 @@ func (f campaignForm) draft(zone *time.Location) (campaigns.Draft, error) {
 		return d, parley.Invalid(bad)
 	}
 	return d, nil
-}
-
-// parseAttributes reads "key = value" lines; a value that reads as JSON (a
-// number, true, false, a quoted string) is that value, anything else the
-// text itself.
-func parseAttributes(text string) (map[string]any, string) {
-	out := map[string]any{}
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" {
-			return nil, "must be lines of key = value"
-		}
-		var x any
-		if err := json.Unmarshal([]byte(v), &x); err != nil {
-			x = v
-		}
-		switch x.(type) {
-		case string, float64, bool:
-		default:
-			x = v
-		}
-		out[k] = x
-	}
-	return out, ""
 }
 
 // preview renders the draft's text for its first recipient: the first

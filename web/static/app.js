@@ -333,8 +333,6 @@ document.addEventListener("change", (ev) => {
 
 threadToBottom(); // a module runs once the page is parsed
 
-listen();
-
 // ---- campaigns: panes kept live by their campaigns' texts -----------
 // <section data-pane data-src data-live-campaign="42 43">: also re-fetched
 // when a text of one of those campaigns changes (a receipt moves its
@@ -348,16 +346,4 @@ document.addEventListener("parley:event", (ev) => {
   });
 });
 
-// ---- the back/forward cache ----------------------------------------
-// (added by campaigns, as inbox-list and settings-routing do: keep one on
-// merge) Chromium keeps a page left by navigation in its back/forward
-// cache with its EventSource still connected: after a few pages the
-// browser's six connections to the host are all streams and every fetch
-// and form waits. Close the stream when the page is hidden; open it
-// again, and catch up, when the page comes back.
-window.addEventListener("pagehide", () => window.parleyStream?.close());
-window.addEventListener("pageshow", (ev) => {
-  if (!ev.persisted) return;
-  listen();
-  refreshAll();
-});
+listen();
