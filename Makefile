@@ -60,6 +60,10 @@ bench-webhooks: ## outbound webhook deliveries a second to a local receiver on S
 	scripts/ensure-postgres.sh
 	$(GO) test ./store -run='^$$' -bench=WebhookDelivery -benchtime=1x -count=3
 
+.PHONY: screenshots
+screenshots: ## retake the web inbox's pictures in docs/screenshots (needs chromium)
+	PARLEY_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test ./cmd/parley -run '^TestWebScreenshots$$' -count=1
+
 .PHONY: clean
 clean: ## remove build output and the demo database
 	rm -rf $(BIN) parley.db parley.db-wal parley.db-shm parley-admin.token
