@@ -134,14 +134,14 @@ type PasswordLink struct {
 // PasswordLinkStore keeps set-password links.
 type PasswordLinkStore interface {
 	// CreatePasswordLink stores a one-time link's hash for the user,
-	// usable until expires.
+	// usable until expires; the user's earlier links stop working.
 	CreatePasswordLink(ctx context.Context, accountID, userID parley.ID, linkHash string, at, expires time.Time) error
 }
 
 // NewPasswordLink issues a one-time link, under publicURL (Parley's
 // PARLEY_PUBLIC_URL), where the user chooses a password: it works for
-// PasswordLinkLifetime, and only its hash is stored. Issuing another
-// leaves earlier ones usable until they expire.
+// PasswordLinkLifetime, and only its hash is stored. Issuing another, or
+// using one, ends the user's earlier links.
 func NewPasswordLink(ctx context.Context, s PasswordLinkStore, publicURL string, u User, now time.Time) (PasswordLink, error) {
 	secret := NewTokenSecret()
 	expires := now.Add(PasswordLinkLifetime)
@@ -161,7 +161,7 @@ type SessionStore interface {
 	// every session of theirs; ENOTFOUND when there is no such user.
 	SetPassword(ctx context.Context, accountID, userID parley.ID, hash string, at time.Time) error
 	// UsePasswordLink sets the password of the link's user and spends the
-	// link, in one transaction; ENOTFOUND when the link is unknown, spent,
+	// link and the user's other links, in one transaction; ENOTFOUND when the link is unknown, spent,
 	// expired or its user deactivated.
 	UsePasswordLink(ctx context.Context, linkHash, passwordHash string, at time.Time) (User, error)
 	// PasswordLinkUser is the user an unspent, unexpired link is for;

@@ -65,3 +65,14 @@ func logLine(t *testing.T, logs *bytes.Buffer, msg string) map[string]any {
 	t.Fatalf("no log line %q in:\n%s", msg, logs)
 	return nil
 }
+
+// TestLoggedPathHidesLinkSecrets: a set-password link's secret is a
+// credential; the access log keeps only the route.
+func TestLoggedPathHidesLinkSecrets(t *testing.T) {
+	if got := loggedPath("/set-password/prl_abcdefgh"); strings.Contains(got, "prl_abcdefgh") {
+		t.Fatalf("logged %q", got)
+	}
+	if got := loggedPath("/inbox/conversations/4"); got != "/inbox/conversations/4" {
+		t.Fatalf("logged %q for an ordinary path", got)
+	}
+}

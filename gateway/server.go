@@ -100,8 +100,17 @@ func accessLog(r *http.Request, status, size int, d time.Duration) {
 	if probePaths[r.URL.Path] {
 		ev = log.Debug()
 	}
-	ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
+	ev.Str("method", r.Method).Str("path", loggedPath(r.URL.Path)).Int("status", status).
 		Int("size", size).Float64("duration_ms", float64(d)/float64(time.Millisecond)).Msg("request")
+}
+
+// loggedPath is a request's path as the access log keeps it: a
+// set-password link's secret is a credential and stays out of the logs.
+func loggedPath(p string) string {
+	if strings.HasPrefix(p, conversations.SetPasswordPath) {
+		return conversations.SetPasswordPath + "…"
+	}
+	return p
 }
 
 // recoverer turns a panic into a 500 with no internals in the answer.

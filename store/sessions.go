@@ -57,11 +57,18 @@ func revokeSessions(ctx context.Context, tx *Tx, userID parley.ID, at time.Time)
 	return err
 }
 
-// CreatePasswordLink stores a one-time set-password link's hash.
+// CreatePasswordLink stores a one-time set-password link's hash; the
+// user's earlier links stop working (the new one replaces a lost one).
 func (db *DB) CreatePasswordLink(ctx context.Context, accountID, userID parley.ID, linkHash string, at, expires time.Time) error {
-	const q = `INSERT INTO password_links (account_id, user_id, link_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`
-	_, err := db.db.ExecContext(ctx, db.rebind(q), accountID, userID, linkHash, ms(at), ms(expires))
-	return translate(err)
+	return db.inTx(ctx, func(tx *Tx) error {
+		const spend = `UPDATE password_links SET used_at = ? WHERE account_id = ? AND user_id = ? AND used_at IS NULL`
+		if _, err := tx.ExecContext(ctx, tx.Rebind(spend), ms(at), accountID, userID); err != nil {
+			return err
+		}
+		const q = `INSERT INTO password_links (account_id, user_id, link_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`
+		_, err := tx.ExecContext(ctx, tx.Rebind(q), accountID, userID, linkHash, ms(at), ms(expires))
+		return err
+	})
 }
 
 const selectLinkUser = `SELECT u.id, u.account_id, u.email, u.name, u.role, u.view_all_conversations, u.available, u.active, u.created_at, u.updated_at
@@ -93,6 +100,12 @@ func (db *DB) UsePasswordLink(ctx context.Context, linkHash, passwordHash string
 			return parley.Errorf(parley.ENOTFOUND, "not found")
 		}
 		if err := tx.GetContext(ctx, &row, tx.Rebind(selectLinkUser), linkHash); err != nil {
+			return err
+		}
+		// The user's other links die with it: a link reissued because
+		// the first went astray must not leave that one working.
+		const spendOthers = `UPDATE password_links SET used_at = ? WHERE user_id = ? AND used_at IS NULL`
+		if _, err := tx.ExecContext(ctx, tx.Rebind(spendOthers), ms(at), row.ID); err != nil {
 			return err
 		}
 		return setPassword(ctx, tx, parley.ID(row.AccountID), parley.ID(row.ID), passwordHash, at)

@@ -148,6 +148,21 @@ func TestPasswordLinks(t *testing.T) {
 				t.Fatalf("a spent link changed the password to %q", got)
 			}
 		})
+		t.Run("a new link ends the earlier ones", func(t *testing.T) {
+			bea := tn.agent(t, "bea.link@example.com")
+			lost := link(bea)
+			sent := link(bea) // reissued: the first went astray
+			_, err := db.PasswordLinkUser(ctx, lost, t0.Add(time.Minute))
+			wantKind(t, err, parley.ENOTFOUND)
+			if _, err := db.UsePasswordLink(ctx, sent, "hash-b", t0.Add(time.Minute)); err != nil {
+				t.Fatalf("the reissued link: %v", err)
+			}
+			_, err = db.UsePasswordLink(ctx, lost, "hash-evil", t0.Add(2*time.Minute))
+			wantKind(t, err, parley.ENOTFOUND)
+			if got := passwordHash(t, db, bea.Email); got != "hash-b" {
+				t.Fatalf("password hash %q, want hash-b", got)
+			}
+		})
 		t.Run("expiry", func(t *testing.T) {
 			ben := tn.agent(t, "ben.link@example.com")
 			h := link(ben)

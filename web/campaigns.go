@@ -87,7 +87,7 @@ type campaignData struct {
 
 func (s *Server) campaignShow(w http.ResponseWriter, r *http.Request) error {
 	u := me(r)
-	id, err := parley.ParseID(mux.Vars(r)["id"])
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}

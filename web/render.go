@@ -182,9 +182,20 @@ func backTo(r *http.Request) string {
 	return "/inbox"
 }
 
-// localPath reports whether p is a path on this site (not //host or a URL).
+// localPath reports whether p is a path on this site: not //host, not a
+// URL, and no control character or backslash anywhere (browsers drop tabs
+// and newlines and read "\\" as "/", so "/\t/evil" would leave the site).
 func localPath(p string) bool {
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\")
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == ""
 }
 
 // done answers a successful form post: 303 to next (or back).

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -175,21 +176,43 @@ func (s *Server) checkPassword(ctx context.Context, email, password string) (con
 	if err != nil {
 		return conversations.User{}, err
 	}
+	compared := false
 	for _, u := range users {
+		if u.PasswordHash == "" {
+			continue
+		}
+		compared = true
 		if conversations.PasswordMatches(u.PasswordHash, password) {
 			return u.User, nil
 		}
 	}
+	if !compared {
+		// As long as a wrong password for a real user: the time taken
+		// must not tell whether the email is someone's.
+		conversations.PasswordMatches(decoyHash(), password)
+	}
 	return conversations.User{}, conversations.ErrBadCredentials
 }
 
+// decoyHash is a hash no password matches, made at the current cost.
+var decoyHash = sync.OnceValue(func() string {
+	h, _ := conversations.HashPassword("decoy password, never anyone's")
+	return h
+})
+
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user conversations.User) error {
+	// A session the browser already had ends: one browser, one session.
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		if err := s.d.Sessions.EndSession(r.Context(), conversations.HashToken(c.Value), s.d.Clock.Now()); err != nil {
+			return err
+		}
+	}
 	secret := conversations.NewSessionSecret()
 	if _, err := s.d.Sessions.CreateSession(r.Context(), user, secret.Hash, s.d.Clock.Now()); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret.Secret, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: overTLS(r), MaxAge: int(conversations.SessionLifetime / time.Second)})
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(r), MaxAge: int(conversations.SessionLifetime / time.Second)})
 	return nil
 }
 
@@ -249,6 +272,13 @@ func nextPage(next string) string {
 		return next
 	}
 	return "/inbox"
+}
+
+// secureCookies reports whether the session cookie is marked Secure: when
+// PARLEY_PUBLIC_URL is https (a proxy terminates TLS), or the request came
+// over TLS.
+func (s *Server) secureCookies(r *http.Request) bool {
+	return strings.HasPrefix(s.d.PublicURL, "https://") || overTLS(r)
 }
 
 // overTLS reports whether the browser reached Parley over https, directly

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -312,5 +313,56 @@ func TestWebSignInRateLimited(t *testing.T) {
 				t.Fatalf("the refused sign-in opened %s", got)
 			}
 		})
+	}
+}
+
+// TestWebSignInAgainEndsTheOldSession: signing in from a browser that has
+// a session ends that one (one browser, one session), and the cookie is
+// Secure because PARLEY_PUBLIC_URL is https even though this request is not.
+func TestWebSignInAgainEndsTheOldSession(t *testing.T) {
+	e := boot(t, "")
+	admin := e.adminMember()
+	signIn := func(old *http.Cookie) *http.Cookie {
+		t.Helper()
+		form := url.Values{"email": {admin.Email}, "password": {admin.Password}}
+		req, _ := http.NewRequest("POST", e.base+"/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if old != nil {
+			req.AddCookie(old)
+		}
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		for _, c := range res.Cookies() {
+			if c.Name == "parley_session" && c.Value != "" {
+				if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+					t.Errorf("session cookie Secure=%v HttpOnly=%v SameSite=%v", c.Secure, c.HttpOnly, c.SameSite)
+				}
+				return c
+			}
+		}
+		t.Fatalf("sign-in answered %d without a session cookie", res.StatusCode)
+		return nil
+	}
+	works := func(c *http.Cookie) bool {
+		req, _ := http.NewRequest("GET", e.base+"/v1/me", nil)
+		req.AddCookie(c)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}
+	first := signIn(nil)
+	second := signIn(first)
+	if works(first) {
+		t.Error("the first session still works after signing in again from the same browser")
+	}
+	if !works(second) {
+		t.Error("the new session does not work")
 	}
 }
