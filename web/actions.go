@@ -101,8 +101,9 @@ func (s *Server) priority(w http.ResponseWriter, r *http.Request) error {
 }
 
 // statusAction resolves, reopens, closes, sets pending or snoozes. A
-// snooze's "until" comes from a datetime-local field, which the form says
-// is in UTC.
+// snooze's "until" comes from a datetime-local field, read in the zone
+// the script puts in "tz" (the browser's), or in UTC without script, as
+// the form then says.
 func (s *Server) statusAction(action conversations.Action) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)
@@ -113,7 +114,11 @@ func (s *Server) statusAction(action conversations.Action) handlerFunc {
 		c := conversations.StatusChange{AccountID: u.AccountID, ConversationID: id, Actor: u, Action: action, At: s.d.Clock.Now()}
 		if action == conversations.ActionSnooze {
 			if raw := r.PostFormValue("until"); raw != "" {
-				until, err := conversations.ParseSnoozeUntil(raw, time.UTC)
+				zone, err := formZone(r.PostFormValue("tz"))
+				if err != nil {
+					return err
+				}
+				until, err := conversations.ParseSnoozeUntil(raw, zone)
 				if err != nil {
 					return err
 				}
@@ -128,4 +133,17 @@ func (s *Server) statusAction(action conversations.Action) handlerFunc {
 		}
 		return done(w, r, r.PostFormValue("next"))
 	}
+}
+
+// formZone is the time zone a form's local times are in: the IANA name
+// the script sends, UTC when there is none.
+func formZone(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
+	}
+	zone, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, parley.Invalid(map[string]string{"tz": "must be a time zone such as Europe/Paris"})
+	}
+	return zone, nil
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // time zones (quiet hours, snoozes) on hosts without a zone database
 
 	"github.com/rs/zerolog"
 

@@ -331,6 +331,24 @@ document.addEventListener("change", (ev) => {
   if (el instanceof HTMLSelectElement && el.dataset.autosubmit !== undefined && el.form) el.form.requestSubmit();
 });
 
+// ---- local times ----------------------------------------------------
+// A form's datetime-local field is read in the browser's time zone: the
+// script names it in the form (without script the server reads UTC, and
+// the label says so) and sets the field's earliest value to now, here.
+
+const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+function localTimes(root) {
+  root.querySelectorAll("input[data-browser-zone]").forEach((el) => { el.value = zone; });
+  root.querySelectorAll("[data-zone-name]").forEach((el) => { el.textContent = `(${zone})`; });
+  const now = new Date();
+  const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  root.querySelectorAll("input[type=datetime-local][data-min-now]").forEach((el) => { el.min = local; });
+}
+
+localTimes(document);
+document.addEventListener("parley:refreshed", (ev) => localTimes(ev.target));
+
 threadToBottom(); // a module runs once the page is parsed
 
 // ---- campaigns: panes kept live by their campaigns' texts -----------
