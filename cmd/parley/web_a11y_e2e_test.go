@@ -1,0 +1,55 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestWebControlsHaveNames: on every screen, each form control and button
+// has a name a screen reader can say (a <label>, aria-label or
+// aria-labelledby, or a button's text), and each page has one <h1> or a
+// labelled main region. Pages are visited as an admin, with data in them.
+func TestWebControlsHaveNames(t *testing.T) {
+	e := boot(t, "")
+	channel := e.setupChannel(nil)["id"].(string)
+	admin := e.adminMember()
+	e.text("+14155550171", "Hello, a question about my booking")
+	conv := e.conversationOf("+14155550171")["id"].(string)
+	contact := e.must(201, e.admin("POST", "/v1/contacts", map[string]any{"name": "Lin", "phones": []string{"+14155550172"}}))["id"].(string)
+	camp := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Spring", "channel_id": channel, "body": "Hi {{ first_name | there }}",
+		"audience": map[string]any{"contact_ids": []string{contact}}}))["id"].(string)
+	ann := e.staff("Ann Agent", "agent", false)
+	table := e.rtTable("Sales", false, rtEntry("round_robin", []map[string]any{{"id": ann.ID}}, nil))["id"].(string)
+
+	b := e.browser()
+	b.signIn(admin.Email, admin.Password)
+	pages := []string{
+		"/inbox", "/inbox/conversations/" + conv, "/contacts", "/contacts/new", "/contacts/" + contact,
+		"/contacts/" + contact + "/edit", "/quick", "/campaigns", "/campaigns/new", "/campaigns/" + camp,
+		"/notifications", "/settings", "/settings/users", "/settings/inboxes", "/settings/channels",
+		"/settings/routing", "/settings/routing/" + table, "/settings/contact-types", "/settings/webhooks",
+	}
+	const unnamed = `(() => {
+		const named = (el) => {
+			if (el.type === "hidden" || el.closest("[hidden]")) return true;
+			if (el.getAttribute("aria-label") || el.getAttribute("aria-labelledby")) return true;
+			if (el.labels && el.labels.length > 0 && [...el.labels].some((l) => l.textContent.trim())) return true;
+			if ((el.tagName === "BUTTON" || el.tagName === "SUMMARY") && el.textContent.trim()) return true;
+			if (el.tagName === "INPUT" && ["submit", "button", "reset"].includes(el.type) && el.value) return true;
+			return false;
+		};
+		const bad = [...document.querySelectorAll("input, select, textarea, button")].filter((el) => !named(el));
+		const h1 = document.querySelectorAll("h1").length;
+		return bad.map((el) => el.outerHTML.slice(0, 160)).concat(h1 === 0 && !document.querySelector("[aria-label] h2, section[aria-label]") ? ["no <h1> and no labelled region"] : []).join("\n");
+	})()`
+	for _, p := range pages {
+		b.open(p)
+		if path := eval[string](b, "location.pathname"); !strings.HasPrefix(p, path) {
+			t.Errorf("%s went to %s", p, path)
+			continue
+		}
+		if bad := eval[string](b, unnamed); bad != "" {
+			t.Errorf("%s has controls without a name:\n%s", p, bad)
+		}
+	}
+}
