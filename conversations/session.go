@@ -136,6 +136,45 @@ type PasswordLinkStore interface {
 	// CreatePasswordLink stores a one-time link's hash for the user,
 	// usable until expires; the user's earlier links stop working.
 	CreatePasswordLink(ctx context.Context, accountID, userID parley.ID, linkHash string, at, expires time.Time) error
+	// InviteUser creates a user, with a first API token when token is
+	// not nil, and their set-password link (linkHash, usable until
+	// expires) in one transaction: none of them exists unless all do.
+	// ECONFLICT (code email_taken) when the email is in use.
+	InviteUser(ctx context.Context, accountID parley.ID, u NewUser, token *TokenSecret, linkHash string, at, expires time.Time) (User, Token, error)
+}
+
+// Invitation is a user just invited: their set-password link, shown once,
+// and, when one was asked for, their first API token and its secret.
+type Invitation struct {
+	User        User
+	Link        PasswordLink
+	Token       Token
+	TokenSecret string
+}
+
+// InviteUser creates a user of the account and a set-password link for
+// them, as one change. withToken also gives them a first API token (POST
+// /v1/users answers with it); the web invite asks for none, so no token
+// exists that nobody holds.
+func InviteUser(ctx context.Context, s PasswordLinkStore, publicURL string, accountID parley.ID, nu NewUser, withToken bool, now time.Time) (Invitation, error) {
+	if err := nu.Validate(); err != nil {
+		return Invitation{}, err
+	}
+	var token *TokenSecret
+	if withToken {
+		t := NewTokenSecret()
+		token = &t
+	}
+	secret, link := newPasswordLink(publicURL, now)
+	u, tok, err := s.InviteUser(ctx, accountID, nu, token, secret.Hash, now, link.ExpiresAt)
+	if err != nil {
+		return Invitation{}, err
+	}
+	inv := Invitation{User: u, Link: link}
+	if token != nil {
+		inv.Token, inv.TokenSecret = tok, token.Secret
+	}
+	return inv, nil
 }
 
 // NewPasswordLink issues a one-time link, under publicURL (Parley's
@@ -143,12 +182,18 @@ type PasswordLinkStore interface {
 // PasswordLinkLifetime, and only its hash is stored. Issuing another, or
 // using one, ends the user's earlier links.
 func NewPasswordLink(ctx context.Context, s PasswordLinkStore, publicURL string, u User, now time.Time) (PasswordLink, error) {
-	secret := NewTokenSecret()
-	expires := now.Add(PasswordLinkLifetime)
-	if err := s.CreatePasswordLink(ctx, u.AccountID, u.ID, secret.Hash, now, expires); err != nil {
+	secret, link := newPasswordLink(publicURL, now)
+	if err := s.CreatePasswordLink(ctx, u.AccountID, u.ID, secret.Hash, now, link.ExpiresAt); err != nil {
 		return PasswordLink{}, err
 	}
-	return PasswordLink{URL: strings.TrimRight(publicURL, "/") + SetPasswordPath + secret.Secret, ExpiresAt: expires}, nil
+	return link, nil
+}
+
+// newPasswordLink makes a link's secret (only its hash is stored) and
+// its address, usable for PasswordLinkLifetime from now.
+func newPasswordLink(publicURL string, now time.Time) (TokenSecret, PasswordLink) {
+	secret := NewTokenSecret()
+	return secret, PasswordLink{URL: strings.TrimRight(publicURL, "/") + SetPasswordPath + secret.Secret, ExpiresAt: now.Add(PasswordLinkLifetime)}
 }
 
 // SessionStore keeps passwords, set-password links and web sessions.

@@ -161,20 +161,12 @@ func handleCreateUser(d *Deps) apiFunc {
 			return err
 		}
 		nu := conversations.NewUser{Email: in.Email, Name: in.Name, Role: conversations.Role(in.Role), ViewAllConversations: in.ViewAllConversations}
-		if err := nu.Validate(); err != nil {
-			return err
-		}
-		secret := conversations.NewTokenSecret()
-		u, tok, err := d.Store.CreateUser(r.Context(), currentUser(r).AccountID, nu, secret, d.Clock.Now())
+		inv, err := conversations.InviteUser(r.Context(), d.PasswordLinks, d.PublicURL, currentUser(r).AccountID, nu, true, d.Clock.Now())
 		if err != nil {
 			return err
 		}
-		link, err := conversations.NewPasswordLink(r.Context(), d.PasswordLinks, d.PublicURL, u, d.Clock.Now())
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u), "token": secret.Secret, "token_id": tok.ID,
-			"set_password_url": link.URL})
+		writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(inv.User), "token": inv.TokenSecret, "token_id": inv.Token.ID,
+			"set_password_url": inv.Link.URL})
 		return nil
 	}
 }

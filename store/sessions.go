@@ -65,10 +65,14 @@ func (db *DB) CreatePasswordLink(ctx context.Context, accountID, userID parley.I
 		if _, err := tx.ExecContext(ctx, tx.Rebind(spend), ms(at), accountID, userID); err != nil {
 			return err
 		}
-		const q = `INSERT INTO password_links (account_id, user_id, link_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`
-		_, err := tx.ExecContext(ctx, tx.Rebind(q), accountID, userID, linkHash, ms(at), ms(expires))
-		return err
+		return insertPasswordLink(ctx, tx, accountID, userID, linkHash, at, expires)
 	})
+}
+
+func insertPasswordLink(ctx context.Context, tx *Tx, accountID, userID parley.ID, linkHash string, at, expires time.Time) error {
+	const q = `INSERT INTO password_links (account_id, user_id, link_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), accountID, userID, linkHash, ms(at), ms(expires))
+	return err
 }
 
 const selectLinkUser = `SELECT u.id, u.account_id, u.email, u.name, u.role, u.view_all_conversations, u.available, u.active, u.created_at, u.updated_at

@@ -46,19 +46,50 @@ func (db *DB) CreateUser(ctx context.Context, accountID parley.ID, u conversatio
 		user, tok, err = createUser(ctx, tx, accountID, u, secret, at)
 		return err
 	})
+	return user, tok, emailTaken(err)
+}
+
+// InviteUser creates a user, their first API token when token is not
+// nil, and their set-password link in one transaction.
+func (db *DB) InviteUser(ctx context.Context, accountID parley.ID, u conversations.NewUser, token *conversations.TokenSecret, linkHash string, at, expires time.Time) (conversations.User, conversations.Token, error) {
+	var user conversations.User
+	var tok conversations.Token
+	err := db.inTx(ctx, func(tx *Tx) error {
+		var err error
+		if user, err = insertNewUser(ctx, tx, accountID, u, at); err != nil {
+			return err
+		}
+		if token != nil {
+			if tok, err = createToken(ctx, tx, accountID, user.ID, *token, at); err != nil {
+				return err
+			}
+		}
+		return insertPasswordLink(ctx, tx, accountID, user.ID, linkHash, at, expires)
+	})
+	return user, tok, emailTaken(err)
+}
+
+// emailTaken says what a conflict creating a user means.
+func emailTaken(err error) error {
 	if parley.IsKind(err, parley.ECONFLICT) {
-		err = &parley.Error{Kind: parley.ECONFLICT, Code: "email_taken", Message: "a user with this email already exists"}
+		return &parley.Error{Kind: parley.ECONFLICT, Code: "email_taken", Message: "a user with this email already exists"}
 	}
-	return user, tok, err
+	return err
 }
 
 func createUser(ctx context.Context, tx *Tx, accountID parley.ID, u conversations.NewUser, secret conversations.TokenSecret, at time.Time) (conversations.User, conversations.Token, error) {
-	var row userRow
-	if err := tx.GetContext(ctx, &row, tx.Rebind(insertUser), accountID, u.Email, u.Name, string(u.Role), u.ViewAllConversations, ms(at), ms(at)); err != nil {
+	user, err := insertNewUser(ctx, tx, accountID, u, at)
+	if err != nil {
 		return conversations.User{}, conversations.Token{}, err
 	}
-	tok, err := createToken(ctx, tx, accountID, parley.ID(row.ID), secret, at)
-	return row.user(), tok, err
+	tok, err := createToken(ctx, tx, accountID, user.ID, secret, at)
+	return user, tok, err
+}
+
+func insertNewUser(ctx context.Context, tx *Tx, accountID parley.ID, u conversations.NewUser, at time.Time) (conversations.User, error) {
+	var row userRow
+	err := tx.GetContext(ctx, &row, tx.Rebind(insertUser), accountID, u.Email, u.Name, string(u.Role), u.ViewAllConversations, ms(at), ms(at))
+	return row.user(), err
 }
 
 const selectUser = `SELECT ` + userColumns + ` FROM users WHERE account_id = ? AND id = ?`

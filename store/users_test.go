@@ -285,3 +285,80 @@ func allowed(err error, kind string) error {
 	}
 	return err
 }
+
+// TestInviteUser: an invite creates the user and their set-password link
+// together, with an API token only when asked; when any part fails,
+// nothing of it is left.
+func TestInviteUser(t *testing.T) {
+	t.Parallel()
+	const publicURL = "https://parley.example"
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, sidA, bizA)
+		linkUser := func(inv conversations.Invitation) parley.ID {
+			t.Helper()
+			secret := strings.TrimPrefix(inv.Link.URL, publicURL+conversations.SetPasswordPath)
+			u, err := db.PasswordLinkUser(ctx, conversations.HashToken(secret), t0.Add(time.Hour))
+			if err != nil {
+				t.Fatalf("the invite's link %s: %v", inv.Link.URL, err)
+			}
+			return u.ID
+		}
+		tokens := func(u parley.ID) []conversations.Token {
+			t.Helper()
+			toks, _, err := db.ListTokens(ctx, tn.account.ID, u, conversations.Page{Limit: 10})
+			if err != nil {
+				t.Fatalf("ListTokens: %v", err)
+			}
+			return toks
+		}
+
+		// The web's invite: a user and a link, no token nobody holds.
+		web, err := conversations.InviteUser(ctx, db, publicURL, tn.account.ID,
+			conversations.NewUser{Email: "bea@example.com", Name: "Bea", Role: conversations.RoleAgent}, false, t0)
+		if err != nil {
+			t.Fatalf("InviteUser without a token: %v", err)
+		}
+		if got := linkUser(web); got != web.User.ID {
+			t.Errorf("the link is for user %s, want %s", got, web.User.ID)
+		}
+		if toks := tokens(web.User.ID); len(toks) != 0 || web.TokenSecret != "" {
+			t.Errorf("a web invite left tokens %v (secret %q), want none", toks, web.TokenSecret)
+		}
+
+		// The API's invite: the token too, its secret answered.
+		api, err := conversations.InviteUser(ctx, db, publicURL, tn.account.ID,
+			conversations.NewUser{Email: "cal@example.com", Name: "Cal", Role: conversations.RoleAgent}, true, t0)
+		if err != nil {
+			t.Fatalf("InviteUser with a token: %v", err)
+		}
+		linkUser(api)
+		if toks := tokens(api.User.ID); len(toks) != 1 || toks[0].ID != api.Token.ID || api.TokenSecret == "" {
+			t.Errorf("an API invite has tokens %v (answered %s), want its one token", toks, api.Token.ID)
+		}
+		if u, err := db.Authenticate(ctx, conversations.HashToken(api.TokenSecret), t0); err != nil || u.ID != api.User.ID {
+			t.Errorf("the answered token authenticates %v, %v; want %s", u.ID, err, api.User.ID)
+		}
+
+		// A taken email is refused as the API says it.
+		_, err = conversations.InviteUser(ctx, db, publicURL, tn.account.ID,
+			conversations.NewUser{Email: "bea@example.com", Name: "Bea Again", Role: conversations.RoleAgent}, false, t0)
+		wantKind(t, err, parley.ECONFLICT)
+
+		// The link failing (its hash already used) leaves no user behind.
+		taken := conversations.NewTokenSecret()
+		if err := db.CreatePasswordLink(ctx, tn.account.ID, tn.admin.ID, taken.Hash, t0, t0.Add(time.Hour)); err != nil {
+			t.Fatalf("CreatePasswordLink: %v", err)
+		}
+		tok := conversations.NewTokenSecret()
+		if _, _, err := db.InviteUser(ctx, tn.account.ID, conversations.NewUser{Email: "dee@example.com", Name: "Dee", Role: conversations.RoleAgent},
+			&tok, taken.Hash, t0, t0.Add(time.Hour)); err == nil {
+			t.Fatal("an invite whose link could not be stored succeeded")
+		}
+		if us, err := db.UsersByEmail(ctx, "dee@example.com"); err != nil || len(us) != 0 {
+			t.Errorf("after the failed invite the email has users %v (%v), want none", us, err)
+		}
+		if _, err := db.Authenticate(ctx, tok.Hash, t0); err == nil {
+			t.Error("the failed invite's token authenticates")
+		}
+	})
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -14,13 +15,18 @@ import (
 
 // Quick message: one text to several numbers and contacts, as POST
 // /v1/quick-messages sends it. The form posts plainly (no background
-// send): the answer is the result page, which says what was queued and
-// what was skipped and why.
+// send) and is answered with a redirect to the result page, which says
+// what was queued and what was skipped and why: reloading it sends
+// nothing again.
 
 func (s *Server) quickRoutes(r *mux.Router) {
 	r.Handle("/quick", s.page(s.quick)).Methods(http.MethodGet)
 	r.Handle("/quick", s.page(s.sendQuick)).Methods(http.MethodPost)
+	r.Handle("/quick/sent", s.page(s.quickSent)).Methods(http.MethodGet)
 }
+
+// maxQuickResult bounds the entries a result address may name.
+const maxQuickResult = 1000
 
 // maxPickedContacts bounds the contacts a link may preselect.
 const maxPickedContacts = 50
@@ -126,8 +132,9 @@ func (s *Server) quick(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, "quick", "Quick message", d)
 }
 
-// sendQuick sends the form as POST /v1/quick-messages does and answers
-// with the result. A form the domain finds invalid comes back as typed,
+// sendQuick sends the form as POST /v1/quick-messages does and redirects
+// to the result's own address (quickSent), so a reload sends nothing
+// again. A form the domain finds invalid comes back as typed,
 // with what to fix.
 func (s *Server) sendQuick(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
@@ -154,8 +161,60 @@ func (s *Server) sendQuick(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d.Result = &res
-	return s.render(w, r, "quick", "Quick message sent", d)
+	return done(w, r, quickResultPath(res))
+}
+
+// quickResultPath is the result page's address: the conversations texted
+// (by id) and the recipients skipped, each as its reason code and what
+// was typed or found ("opted_out:+14155550602").
+func quickResultPath(res campaigns.QuickResult) string {
+	q := url.Values{}
+	for _, m := range res.Messages {
+		q.Add("c", m.ConversationID.String())
+	}
+	for _, sk := range res.Skipped {
+		q.Add("s", sk.Reason+":"+sk.To)
+	}
+	return "/quick/sent?" + q.Encode()
+}
+
+// quickSkipReasons are the reason codes a result address may carry.
+var quickSkipReasons = map[string]bool{campaigns.SkipOptedOut: true, campaigns.SkipInvalidNumber: true,
+	campaigns.SkipNoPhone: true, campaigns.SkipAssigned: true, campaigns.SkipNotAssigned: true}
+
+// quickSent shows a quick message's result from its address. The
+// conversations are read again, each only if the person may see it;
+// entries that are not ids or known reasons are left out.
+func (s *Server) quickSent(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	res := &campaigns.QuickResult{}
+	for i, raw := range q["c"] {
+		if i == maxQuickResult {
+			break
+		}
+		id, err := parley.ParseID(raw)
+		if err != nil {
+			continue
+		}
+		c, err := conversations.Visible(r.Context(), s.d.Store, me(r), id)
+		if parley.IsKind(err, parley.ENOTFOUND) || parley.IsKind(err, parley.EFORBIDDEN) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		res.Messages = append(res.Messages, campaigns.QuickSent{To: c.ContactPhone, ConversationID: c.ID})
+	}
+	for i, raw := range q["s"] {
+		if i == maxQuickResult {
+			break
+		}
+		reason, to, ok := strings.Cut(raw, ":")
+		if !ok || !quickSkipReasons[reason] {
+			continue
+		}
+		res.Skipped = append(res.Skipped, campaigns.QuickSkip{To: to, Reason: reason})
+	}
+	return s.render(w, r, "quick", "Quick message sent", quickData{Result: res})
 }
 
 // quickErrorText says what to fix in the form's words.

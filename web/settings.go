@@ -128,6 +128,10 @@ type usersData struct {
 	// Link is a set-password link just made for LinkUser: shown once.
 	Link     string
 	LinkUser conversations.User
+	// Invite is the invite form as typed when it was refused, and Error
+	// what to fix.
+	Invite conversations.NewUser
+	Error  string
 }
 
 func (s *Server) loadUsers(r *http.Request) (usersData, error) {
@@ -154,23 +158,26 @@ func (s *Server) showPasswordLink(w http.ResponseWriter, r *http.Request, u conv
 	return s.render(w, r, "settings_users", "Users · Settings", d)
 }
 
-// inviteUser creates a user as POST /v1/users does and shows a link for
-// them to choose a password.
+// inviteUser creates a user as POST /v1/users does, without the API
+// token (nobody would hold it), and shows a link for them to choose a
+// password. A refused invite comes back as typed, with what to fix.
 func (s *Server) inviteUser(w http.ResponseWriter, r *http.Request) error {
 	nu := conversations.NewUser{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"),
 		Role: conversations.Role(r.PostFormValue("role")), ViewAllConversations: ticked(r, "view_all_conversations")}
-	if err := nu.Validate(); err != nil {
+	inv, err := conversations.InviteUser(r.Context(), s.d.Sessions, s.d.PublicURL, me(r).AccountID, nu, false, s.d.Clock.Now())
+	if err != nil && !parley.IsKind(err, parley.EINVALID) && !parley.IsKind(err, parley.ECONFLICT) {
 		return err
 	}
-	u, _, err := s.d.Store.CreateUser(r.Context(), me(r).AccountID, nu, conversations.NewTokenSecret(), s.d.Clock.Now())
-	if err != nil {
-		return err
+	if err == nil {
+		return s.showPasswordLink(w, r, inv.User, inv.Link.URL)
 	}
-	link, err := s.issuePasswordLink(r.Context(), u)
-	if err != nil {
-		return err
+	d, lerr := s.loadUsers(r)
+	if lerr != nil {
+		return lerr
 	}
-	return s.showPasswordLink(w, r, u, link)
+	d.Invite, d.Error = nu, errorText(err)
+	w.WriteHeader(errorStatus(err))
+	return s.render(w, r, "settings_users", "Users · Settings", d)
 }
 
 // newPasswordLink makes another set-password link for a user (a lost

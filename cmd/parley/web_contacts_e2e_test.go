@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -136,6 +137,36 @@ func webQuickFlow(t *testing.T, e *env, admin staffMember, contactID string) {
 	}
 	if got := e.received(out); len(got) != 0 {
 		t.Errorf("the opted-out phone received %q", got)
+	}
+
+	// The result has its own address: reloading it shows the result
+	// again and sends nothing more.
+	if got := eval[string](b, "location.pathname"); got != "/quick/sent" {
+		t.Fatalf("after sending the page is %s, want the result's own address /quick/sent", got)
+	}
+	messages := func() int {
+		id := fmt.Sprint(e.conversationOf(ok)["id"])
+		return len(e.must(200, e.admin("GET", "/v1/conversations/"+id+"/messages", nil))["data"].([]any))
+	}
+	before := messages()
+	b.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".quick-result")))
+	if got := b.text(".quick-result h2"); got != "Sent to 2, skipped 1" {
+		t.Errorf("the reloaded result says %q", got)
+	}
+	if got := b.text(".quick-skipped"); !strings.Contains(got, out) || !strings.Contains(got, "Opted out") {
+		t.Errorf("the reloaded result skipped: %q, want %s as opted out", got, out)
+	}
+	if got := b.text(".quick-sent"); !strings.Contains(got, ok) || !strings.Contains(got, contactPhone) {
+		t.Errorf("the reloaded result queued: %q", got)
+	}
+	if after := messages(); after != before {
+		t.Errorf("reloading the result made the conversation's messages %d, was %d", after, before)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, phone := range []string{ok, contactPhone} {
+		if got := e.received(phone); len(got) != 1 {
+			t.Errorf("after reloading the result %s received %q, want the one text", phone, got)
+		}
 	}
 
 	// A form the domain refuses comes back as typed, with the reason.

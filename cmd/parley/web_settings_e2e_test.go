@@ -74,6 +74,23 @@ func TestWebSettings(t *testing.T) {
 				t.Fatalf("after choosing a password Bea is on %s, want /inbox", got)
 			}
 
+			// Inviting her email again is refused beside the form, which
+			// keeps what was typed.
+			b.open("/settings/users")
+			b.do(chromedp.SendKeys(chromedp.CSS("#invite-name"), "Bea Twice"),
+				chromedp.SendKeys(chromedp.CSS("#invite-email"), "bea@example.com"),
+				chromedp.Click(chromedp.CSS("form[action='/settings/users'] button[type=submit]")),
+				chromedp.WaitVisible(chromedp.CSS("#invite-error")))
+			if got := b.text("#invite-error"); !strings.Contains(got, "already exists") {
+				t.Errorf("a duplicate invite says %q", got)
+			}
+			if got := eval[string](b, `document.getElementById("invite-name").value + " " + document.getElementById("invite-email").value`); got != "Bea Twice bea@example.com" {
+				t.Errorf("the refused invite kept %q, want what was typed", got)
+			}
+			if n := eval[int](b, `document.querySelectorAll("#set-password-link").length`); n != 0 {
+				t.Errorf("a refused invite shows a set-password link")
+			}
+
 			// An admin cannot deactivate themself: the domain's word shows.
 			b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf("form[action='/settings/users/%s/active'] button", admin.ID))))
 			b.waitText("#alert", "cannot deactivate")
