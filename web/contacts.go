@@ -210,21 +210,15 @@ func contactTitle(c conversations.Contact) string {
 // accountUserNames maps the account's users to their names, for showing who a
 // conversation is assigned to or who did something.
 func (s *Server) accountUserNames(ctx context.Context, accountID parley.ID) (map[parley.ID]string, error) {
-	names := map[parley.ID]string{}
-	page := conversations.Page{Limit: conversations.MaxPageLimit}
-	for {
-		users, next, err := s.d.Store.ListUsers(ctx, accountID, page)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			names[u.ID] = u.Name
-		}
-		if next == "" {
-			return names, nil
-		}
-		page.Cursor = next
+	users, err := s.allUsers(ctx, accountID)
+	if err != nil {
+		return nil, err
 	}
+	names := map[parley.ID]string{}
+	for _, u := range users {
+		names[u.ID] = u.Name
+	}
+	return names, nil
 }
 
 // splitEntries reads a text box of items one a line or separated by commas
