@@ -309,7 +309,7 @@ func (s *Server) renderCampaignForm(w http.ResponseWriter, r *http.Request, f ca
 		if f.Channels, err = s.connectedChannels(ctx, u.AccountID); err != nil {
 			return err
 		}
-		if f.ContactTypes, _, err = s.d.Routing.ListContactTypes(ctx, u.AccountID, parley.Page{Limit: parley.MaxPageLimit}); err != nil {
+		if f.ContactTypes, err = routing.ContactTypes(ctx, s.d.Routing, u.AccountID); err != nil {
 			return err
 		}
 		seen := map[parley.ID]bool{}

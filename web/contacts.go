@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/routing"
 )
 
 // Contacts: a searchable list a page at a time, a record page with the
@@ -65,7 +66,7 @@ func (s *Server) contactForm(ctx context.Context, c conversations.Contact) (cont
 		}
 		f.Attributes = string(b)
 	}
-	types, _, err := s.d.Routing.ListContactTypes(ctx, c.AccountID, conversations.Page{Limit: conversations.MaxPageLimit})
+	types, err := routing.ContactTypes(ctx, s.d.Routing, c.AccountID)
 	if err != nil {
 		return f, err
 	}

@@ -462,22 +462,17 @@ func (s *Server) optOutReason(ctx context.Context, accountID parley.ID, c optout
 	if c.Keyword != "" {
 		return fmt.Sprintf("The contact texted %q%s.", c.Keyword, since), nil
 	}
+	events, err := parley.All(func(p parley.Page) ([]optout.Event, string, error) {
+		return s.d.Consent.ListConsentEvents(ctx, accountID, c.Phone, p)
+	})
+	if err != nil {
+		return "", err
+	}
 	var last *optout.Event
-	page := parley.Page{Limit: parley.MaxPageLimit}
-	for {
-		events, next, err := s.d.Consent.ListConsentEvents(ctx, accountID, c.Phone, page)
-		if err != nil {
-			return "", err
+	for i := range events {
+		if events[i].Action == optout.ActionOptOut {
+			last = &events[i]
 		}
-		for i := range events {
-			if events[i].Action == optout.ActionOptOut {
-				last = &events[i]
-			}
-		}
-		if next == "" {
-			break
-		}
-		page.Cursor = next
 	}
 	switch {
 	case last == nil:
