@@ -105,3 +105,19 @@ func (p Page) Normalize() Page {
 	}
 	return p
 }
+
+// All reads every page of a keyset-paged list: fetch is called with the
+// largest page, then with each next cursor until one comes back empty.
+// The rows read before an error are returned with it.
+func All[T any](fetch func(Page) ([]T, string, error)) ([]T, error) {
+	var out []T
+	p := Page{Limit: MaxPageLimit}
+	for {
+		items, next, err := fetch(p)
+		out = append(out, items...)
+		if err != nil || next == "" {
+			return out, err
+		}
+		p.Cursor = next
+	}
+}

@@ -2,6 +2,8 @@ package parley_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -60,5 +62,39 @@ func TestParseIDRejectsWhatNamesNothing(t *testing.T) {
 	}
 	if id, err := parley.ParseID("17"); err != nil || id != 17 {
 		t.Errorf("ParseID(17) = %v, %v", id, err)
+	}
+}
+
+func TestAllJoinsEveryPage(t *testing.T) {
+	pages := map[string]struct {
+		items []int
+		next  string
+	}{"": {[]int{1, 2}, "a"}, "a": {[]int{3}, "b"}, "b": {[]int{4, 5}, ""}}
+	var asked []parley.Page
+	got, err := parley.All(func(p parley.Page) ([]int, string, error) {
+		asked = append(asked, p)
+		pg := pages[p.Cursor]
+		return pg.items, pg.next, nil
+	})
+	if err != nil || fmt.Sprint(got) != "[1 2 3 4 5]" {
+		t.Fatalf("All = %v, %v; want every page joined", got, err)
+	}
+	if len(asked) != 3 || asked[0].Limit != parley.MaxPageLimit || asked[2].Cursor != "b" {
+		t.Errorf("pages asked = %+v; want 3, of the largest size, following the cursors", asked)
+	}
+}
+
+func TestAllStopsOnError(t *testing.T) {
+	boom := errors.New("boom")
+	calls := 0
+	got, err := parley.All(func(p parley.Page) ([]int, string, error) {
+		calls++
+		if p.Cursor == "" {
+			return []int{1}, "next", nil
+		}
+		return nil, "more", boom
+	})
+	if !errors.Is(err, boom) || calls != 2 || fmt.Sprint(got) != "[1]" {
+		t.Errorf("All = %v, %v after %d calls; want the error after the second page", got, err, calls)
 	}
 }

@@ -26,28 +26,14 @@ type Directory struct {
 func LoadDirectory(ctx context.Context, s DirectoryStore, accountID parley.ID) (Directory, error) {
 	var d Directory
 	var err error
-	if d.Users, err = all(func(p parley.Page) ([]conversations.User, string, error) { return s.ListUsers(ctx, accountID, p) }); err != nil {
+	if d.Users, err = parley.All(func(p parley.Page) ([]conversations.User, string, error) { return s.ListUsers(ctx, accountID, p) }); err != nil {
 		return d, err
 	}
-	if d.Inboxes, err = all(func(p parley.Page) ([]conversations.Inbox, string, error) { return s.ListInboxes(ctx, accountID, p) }); err != nil {
+	if d.Inboxes, err = parley.All(func(p parley.Page) ([]conversations.Inbox, string, error) { return s.ListInboxes(ctx, accountID, p) }); err != nil {
 		return d, err
 	}
-	d.Channels, err = all(func(p parley.Page) ([]conversations.Channel, string, error) { return s.ListChannels(ctx, accountID, p) })
+	d.Channels, err = parley.All(func(p parley.Page) ([]conversations.Channel, string, error) { return s.ListChannels(ctx, accountID, p) })
 	return d, err
-}
-
-// all reads every page of a list.
-func all[T any](fetch func(parley.Page) ([]T, string, error)) ([]T, error) {
-	var out []T
-	p := parley.Page{Limit: parley.MaxPageLimit}
-	for {
-		items, next, err := fetch(p)
-		out = append(out, items...)
-		if err != nil || next == "" {
-			return out, err
-		}
-		p.Cursor = next
-	}
 }
 
 // Validate checks a table (Table.Validate) against the directory: its
@@ -83,10 +69,10 @@ func Simulate(ctx context.Context, s Store, accountID, tableID, contactID parley
 
 // Tables reads all of an account's routing tables.
 func Tables(ctx context.Context, s Store, accountID parley.ID) ([]Table, error) {
-	return all(func(p parley.Page) ([]Table, string, error) { return s.ListRoutingTables(ctx, accountID, p) })
+	return parley.All(func(p parley.Page) ([]Table, string, error) { return s.ListRoutingTables(ctx, accountID, p) })
 }
 
 // ContactTypes reads all of an account's contact types.
 func ContactTypes(ctx context.Context, s Store, accountID parley.ID) ([]ContactType, error) {
-	return all(func(p parley.Page) ([]ContactType, string, error) { return s.ListContactTypes(ctx, accountID, p) })
+	return parley.All(func(p parley.Page) ([]ContactType, string, error) { return s.ListContactTypes(ctx, accountID, p) })
 }

@@ -139,11 +139,12 @@ func campaignQuery(status, cursor, pane string) string {
 	return v.Encode()
 }
 
-// channelLabel names a channel for a person: its number or service.
+// channelLabel names a channel for a person: its number or messaging
+// service, and whether it is disconnected. Pages show it as {{channel .}}.
 func channelLabel(ch conversations.Channel) string {
 	label := ch.PhoneNumber
 	if label == "" {
-		label = ch.MessagingServiceSID
+		label = "Messaging service " + ch.MessagingServiceSID
 	}
 	if !ch.Connected() {
 		label += " (disconnected)"
@@ -198,10 +199,12 @@ type campaignPreview struct {
 
 func (s *Server) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	f := campaignForm{Checked: map[parley.ID]bool{}}
-	for _, raw := range r.URL.Query()["contact_id"] {
-		if id, err := parley.ParseID(raw); err == nil {
-			f.Checked[id] = true
-		}
+	ids, err := pickedContacts(r.URL.Query()["contact_id"])
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		f.Checked[id] = true
 	}
 	return s.renderCampaignForm(w, r, f, http.StatusOK)
 }
@@ -222,10 +225,12 @@ func (s *Server) campaignNewPost(w http.ResponseWriter, r *http.Request) error {
 		{&f.Attributes, "attributes"}, {&f.SendAt, "send_at"}, {&f.Schedule, "schedule"}, {&f.Rate, "rate_per_second"}, {&f.Query, "q"}} {
 		*k.to = r.PostFormValue(k.name)
 	}
-	for _, raw := range r.PostForm["contact_id"] {
-		if id, err := parley.ParseID(raw); err == nil {
-			f.Checked[id] = true
-		}
+	ids, err := pickedContacts(r.PostForm["contact_id"])
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		f.Checked[id] = true
 	}
 	settings, err := s.d.Store.GetSettings(r.Context(), u.AccountID)
 	if err != nil {
@@ -301,16 +306,10 @@ func (s *Server) renderCampaignForm(w http.ResponseWriter, r *http.Request, f ca
 			return err
 		}
 		f.Quiet, f.Zone, f.DefaultRPS = settings.QuietHours, sendAtZone(settings.QuietHours).String(), campaigns.DefaultRatePerSecond
-		chans, _, err := s.d.Store.ListChannels(ctx, u.AccountID, parley.Page{Limit: parley.MaxPageLimit})
-		if err != nil {
+		if f.Channels, err = s.connectedChannels(ctx, u.AccountID); err != nil {
 			return err
 		}
-		for _, ch := range chans {
-			if ch.Connected() {
-				f.Channels = append(f.Channels, ch)
-			}
-		}
-		if f.ContactTypes, _, err = s.d.Routing.ListContactTypes(ctx, u.AccountID, parley.Page{Limit: parley.MaxPageLimit}); err != nil {
+		if f.ContactTypes, err = routing.ContactTypes(ctx, s.d.Routing, u.AccountID); err != nil {
 			return err
 		}
 		seen := map[parley.ID]bool{}
@@ -367,14 +366,7 @@ func (f campaignForm) draft(zone *time.Location) (campaigns.Draft, error) {
 		d.Audience.ContactIDs = append(d.Audience.ContactIDs, id)
 	}
 	slices.Sort(d.Audience.ContactIDs)
-	d.Audience.Phones = strings.FieldsFunc(f.Phones, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ';' })
-	phones := d.Audience.Phones[:0]
-	for _, p := range d.Audience.Phones {
-		if p = strings.TrimSpace(p); p != "" {
-			phones = append(phones, p)
-		}
-	}
-	d.Audience.Phones = phones
+	d.Audience.Phones = splitEntries(f.Phones)
 	attrs, err := parseAttributes(f.Attributes)
 	if err != nil {
 		bad["attributes"] = err.Error()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/routing"
 )
 
 // Contacts: a searchable list a page at a time, a record page with the
@@ -65,7 +66,7 @@ func (s *Server) contactForm(ctx context.Context, c conversations.Contact) (cont
 		}
 		f.Attributes = string(b)
 	}
-	types, _, err := s.d.Routing.ListContactTypes(ctx, c.AccountID, conversations.Page{Limit: conversations.MaxPageLimit})
+	types, err := routing.ContactTypes(ctx, s.d.Routing, c.AccountID)
 	if err != nil {
 		return f, err
 	}
@@ -210,21 +211,15 @@ func contactTitle(c conversations.Contact) string {
 // accountUserNames maps the account's users to their names, for showing who a
 // conversation is assigned to or who did something.
 func (s *Server) accountUserNames(ctx context.Context, accountID parley.ID) (map[parley.ID]string, error) {
-	names := map[parley.ID]string{}
-	page := conversations.Page{Limit: conversations.MaxPageLimit}
-	for {
-		users, next, err := s.d.Store.ListUsers(ctx, accountID, page)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			names[u.ID] = u.Name
-		}
-		if next == "" {
-			return names, nil
-		}
-		page.Cursor = next
+	users, err := s.allUsers(ctx, accountID)
+	if err != nil {
+		return nil, err
 	}
+	names := map[parley.ID]string{}
+	for _, u := range users {
+		names[u.ID] = u.Name
+	}
+	return names, nil
 }
 
 // splitEntries reads a text box of items one a line or separated by commas

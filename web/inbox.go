@@ -93,14 +93,14 @@ func (s *Server) loadList(r *http.Request) (listData, error) {
 	if err != nil {
 		return listData{}, err
 	}
-	inboxes, _, err := s.d.Store.ListInboxes(ctx, u.AccountID, conversations.Page{Limit: conversations.MaxPageLimit})
+	inboxes, err := s.allInboxes(ctx, u.AccountID)
 	if err != nil {
 		return listData{}, err
 	}
 	d := listData{Conversations: convs, View: view, Views: conversations.Views(u), Statuses: statusTabs,
 		Priorities: priorities, Status: query.Get("status"), Filter: f, Inboxes: inboxes}
 	if u.CanViewAll() {
-		users, _, err := s.d.Store.ListUsers(ctx, u.AccountID, conversations.Page{Limit: conversations.MaxPageLimit})
+		users, err := s.allUsers(ctx, u.AccountID)
 		if err != nil {
 			return listData{}, err
 		}

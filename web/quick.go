@@ -28,8 +28,29 @@ func (s *Server) quickRoutes(r *mux.Router) {
 // maxQuickResult bounds the entries a result address may name.
 const maxQuickResult = 1000
 
-// maxPickedContacts bounds the contacts a link may preselect.
+// maxPickedContacts bounds the contacts a form or link may pick one by
+// one (each is read on its own): more is refused, not cut.
 const maxPickedContacts = 50
+
+// pickedContacts reads the contact_id values of a form or link: the ids,
+// once each, those that name nothing left out. More than
+// maxPickedContacts is EINVALID.
+func pickedContacts(raw []string) ([]parley.ID, error) {
+	var ids []parley.ID
+	seen := map[parley.ID]bool{}
+	for _, v := range raw {
+		id, err := parley.ParseID(v)
+		if err != nil || seen[id] {
+			continue
+		}
+		if len(ids) == maxPickedContacts {
+			return nil, parley.Errorf(parley.EINVALID, "at most %d contacts can be picked one by one; for more, type their numbers or use a campaign's filter", maxPickedContacts)
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
 
 // quickData is the quick message page: the form (as typed) and, after a
 // send, its result.
@@ -64,37 +85,24 @@ func (quickData) Reason(reason string) string {
 	return strings.ReplaceAll(reason, "_", " ")
 }
 
-// ChannelLabel names a channel by its number or messaging service.
-func (quickData) ChannelLabel(c conversations.Channel) string {
-	if c.PhoneNumber != "" {
-		return c.PhoneNumber
-	}
-	return "Messaging service " + c.MessagingServiceSID
-}
-
 // quickForm loads what the form offers: the connected channels, the
 // contacts picked (ids) and those a search found.
 func (s *Server) quickForm(r *http.Request, picked []string, search string) (quickData, error) {
 	ctx, u := r.Context(), me(r)
 	d := quickData{Search: search}
-	chans, _, err := s.d.Store.ListChannels(ctx, u.AccountID, conversations.Page{Limit: conversations.MaxPageLimit})
-	if err != nil {
+	var err error
+	if d.Channels, err = s.connectedChannels(ctx, u.AccountID); err != nil {
 		return d, err
-	}
-	for _, c := range chans {
-		if c.Connected() {
-			d.Channels = append(d.Channels, c)
-		}
 	}
 	if len(d.Channels) == 1 {
 		d.ChannelID = d.Channels[0].ID
 	}
+	ids, err := pickedContacts(picked)
+	if err != nil {
+		return d, err
+	}
 	seen := map[parley.ID]bool{}
-	for _, raw := range picked {
-		id, err := parley.ParseID(raw)
-		if err != nil || seen[id] || len(d.Picked) == maxPickedContacts {
-			continue
-		}
+	for _, id := range ids {
 		c, err := s.d.Store.GetContact(ctx, u.AccountID, id)
 		if parley.IsKind(err, parley.ENOTFOUND) {
 			continue

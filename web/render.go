@@ -277,6 +277,8 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
 	},
+	// channel names a channel for a person (channelLabel).
+	"channel": channelLabel,
 	// with builds a map for passing several values to a partial.
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}

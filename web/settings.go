@@ -294,7 +294,7 @@ func (s *Server) channelsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	inboxes, _, err := s.d.Store.ListInboxes(r.Context(), accountID, settingsPageSize)
+	inboxes, err := s.allInboxes(r.Context(), accountID)
 	if err != nil {
 		return err
 	}

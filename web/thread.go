@@ -234,9 +234,13 @@ func (s *Server) loadThread(r *http.Request, conv conversations.Conversation, li
 	if len(others) > 1 || (len(others) == 1 && others[0].ID != conv.ID) {
 		t.Others = others
 	}
-	if t.Inbox, err = s.inboxName(ctx, u.AccountID, conv.InboxID); err != nil {
-		return nil, err
+	inboxes := list.Inboxes
+	if inboxes == nil { // the list was not read (the details pane alone)
+		if inboxes, err = s.allInboxes(ctx, u.AccountID); err != nil {
+			return nil, err
+		}
 	}
+	t.Inbox = inboxName(inboxes, conv.InboxID)
 	if t.Consent, err = s.d.Consent.GetConsent(ctx, u.AccountID, conv.ContactPhone); err != nil {
 		return nil, err
 	}
@@ -410,40 +414,42 @@ func sendRefusalText(err error) string {
 	return errorText(err)
 }
 
-// allUsers lists the account's users, for names and the assignee select.
+// allUsers lists all the account's users, for names and the assignee select.
 func (s *Server) allUsers(ctx context.Context, accountID parley.ID) ([]conversations.User, error) {
-	var all []conversations.User
-	page := conversations.Page{Limit: conversations.MaxPageLimit}
-	for {
-		users, next, err := s.d.Store.ListUsers(ctx, accountID, page)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, users...)
-		if next == "" {
-			return all, nil
-		}
-		page.Cursor = next
-	}
+	return parley.All(func(p parley.Page) ([]conversations.User, string, error) {
+		return s.d.Store.ListUsers(ctx, accountID, p)
+	})
 }
 
-func (s *Server) inboxName(ctx context.Context, accountID, inboxID parley.ID) (string, error) {
-	page := conversations.Page{Limit: conversations.MaxPageLimit}
-	for {
-		inboxes, next, err := s.d.Store.ListInboxes(ctx, accountID, page)
-		if err != nil {
-			return "", err
+// allInboxes lists all the account's inboxes.
+func (s *Server) allInboxes(ctx context.Context, accountID parley.ID) ([]conversations.Inbox, error) {
+	return parley.All(func(p parley.Page) ([]conversations.Inbox, string, error) {
+		return s.d.Store.ListInboxes(ctx, accountID, p)
+	})
+}
+
+// allChannels lists all the account's channels.
+func (s *Server) allChannels(ctx context.Context, accountID parley.ID) ([]conversations.Channel, error) {
+	return parley.All(func(p parley.Page) ([]conversations.Channel, string, error) {
+		return s.d.Store.ListChannels(ctx, accountID, p)
+	})
+}
+
+// connectedChannels lists the account's channels that can send: what a
+// form that sends offers.
+func (s *Server) connectedChannels(ctx context.Context, accountID parley.ID) ([]conversations.Channel, error) {
+	chans, err := s.allChannels(ctx, accountID)
+	return slices.DeleteFunc(chans, func(c conversations.Channel) bool { return !c.Connected() }), err
+}
+
+// inboxName names inbox id among inboxes ("" when it is not there).
+func inboxName(inboxes []conversations.Inbox, id parley.ID) string {
+	for _, i := range inboxes {
+		if i.ID == id {
+			return i.Name
 		}
-		for _, i := range inboxes {
-			if i.ID == inboxID {
-				return i.Name, nil
-			}
-		}
-		if next == "" {
-			return "", nil
-		}
-		page.Cursor = next
 	}
+	return ""
 }
 
 // optOutReason says how a phone came to be opted out: the keyword it
@@ -456,22 +462,17 @@ func (s *Server) optOutReason(ctx context.Context, accountID parley.ID, c optout
 	if c.Keyword != "" {
 		return fmt.Sprintf("The contact texted %q%s.", c.Keyword, since), nil
 	}
+	events, err := parley.All(func(p parley.Page) ([]optout.Event, string, error) {
+		return s.d.Consent.ListConsentEvents(ctx, accountID, c.Phone, p)
+	})
+	if err != nil {
+		return "", err
+	}
 	var last *optout.Event
-	page := parley.Page{Limit: parley.MaxPageLimit}
-	for {
-		events, next, err := s.d.Consent.ListConsentEvents(ctx, accountID, c.Phone, page)
-		if err != nil {
-			return "", err
+	for i := range events {
+		if events[i].Action == optout.ActionOptOut {
+			last = &events[i]
 		}
-		for i := range events {
-			if events[i].Action == optout.ActionOptOut {
-				last = &events[i]
-			}
-		}
-		if next == "" {
-			break
-		}
-		page.Cursor = next
 	}
 	switch {
 	case last == nil:

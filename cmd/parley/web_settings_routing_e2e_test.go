@@ -200,6 +200,20 @@ func TestWebSettingsWebhooks(t *testing.T) {
 				t.Fatalf("after rotation the secret shown is %q", rotated)
 			}
 
+			// On the endpoint's page, Disable and Enable change its badge
+			// and button without a reload.
+			b.open("/settings/webhooks/" + id)
+			eval[bool](b, `window.stillHere = true`)
+			b.do(chromedp.Click(".webhooks-endpoint form[action$='/enabled'] button"))
+			b.waitText(".webhooks-endpoint", "disabled by an admin")
+			b.waitText(".webhooks-endpoint form[action$='/enabled'] button", "Enable")
+			b.do(chromedp.Click(".webhooks-endpoint form[action$='/enabled'] button"))
+			b.waitText(".webhooks-endpoint .badge.open", "enabled")
+			b.waitText(".webhooks-endpoint form[action$='/enabled'] button", "Disable")
+			if !eval[bool](b, `window.stillHere === true`) {
+				t.Fatal("enabling and disabling reloaded the page")
+			}
+
 			// Disable, then delete.
 			b.open("/settings/webhooks")
 			b.do(chromedp.Click("#hook-" + id + " form[action$='/enabled'] button"))
