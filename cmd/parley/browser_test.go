@@ -238,3 +238,18 @@ func (e *env) withPassword(u map[string]any) staffMember {
 	}
 	return staffMember{ID: user.ID.String(), Email: email, Password: password}
 }
+
+// click clicks the element sel matches now, by script: a live refresh may
+// swap a pane between finding a node and clicking it, which a DevTools
+// node handle does not survive.
+func (b *tab) click(sel string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el) return false; el.click(); return true; })()`, sel)
+	deadline := time.Now().Add(10 * time.Second)
+	for !eval[bool](b, js) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: nothing to click at %s", sel)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

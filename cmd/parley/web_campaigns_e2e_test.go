@@ -89,7 +89,7 @@ func TestWebCampaigns(t *testing.T) {
 			}
 			id := strings.TrimPrefix(eval[string](b, "location.pathname"), "/campaigns/")
 			eval[int](b, "window.parleyNoReload = 1")
-			b.do(chromedp.Click(chromedp.CSS("form[action$='/start'] button")))
+			b.click("form[action$='/start'] button")
 			// The texts go through the outbox and the carrier's receipts
 			// (on a busy machine, longer than a page waits); once the
 			// server has them, the page shows them without a reload.
@@ -149,7 +149,7 @@ func TestWebCampaigns(t *testing.T) {
 				t.Fatalf("the form made phones %v", phones)
 			}
 			for _, step := range []struct{ button, want string }{{"start", "Scheduled"}, {"pause", "Paused"}, {"resume", "Scheduled"}, {"cancel", "Cancelled"}} {
-				b.do(chromedp.Click(chromedp.CSS("form[action$='/" + step.button + "'] button")))
+				b.click("form[action$='/" + step.button + "'] button")
 				b.waitText(".campaign-state", step.want)
 				if got := e.campaign(sid)["status"]; !strings.EqualFold(fmt.Sprint(got), step.want) {
 					t.Fatalf("after %s the API says %v, want %s", step.button, got, step.want)

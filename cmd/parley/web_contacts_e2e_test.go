@@ -200,7 +200,7 @@ func webNotificationFlow(t *testing.T, e *env) {
 		t.Errorf("the notification links to %q, want %q", href, want)
 	}
 
-	b.do(chromedp.Click(chromedp.CSS(".notification.unread button[type=submit]")))
+	b.click(".notification.unread button[type=submit]")
 	b.waitText(".notification-count", "Nothing unread")
 	b.open("/notifications")
 	if n := eval[int](b, `document.querySelectorAll(".notification.unread").length`); n != 0 {

@@ -58,13 +58,13 @@ func TestWebInboxList(t *testing.T) {
 
 			// Status tabs, views, search and filters narrow the list, each
 			// in the URL the next one keeps.
-			a.do(chromedp.Click(".list-statuses a[href*='status=resolved']"))
+			a.click(".list-statuses a[href*='status=resolved']")
 			waitListRows(a, done)
-			a.do(chromedp.Click(".list-statuses a:first-child"))
+			a.click(".list-statuses a:first-child")
 			waitListRows(a, done, refund, grace)
-			a.do(chromedp.Click(".list-views a[href*='view=unassigned']"))
+			a.click(".list-views a[href*='view=unassigned']")
 			waitListRows(a, done, grace)
-			a.do(chromedp.Click(".list-statuses a[href*='status=new']"))
+			a.click(".list-statuses a[href*='status=new']")
 			waitListRows(a, grace)
 			if got := eval[string](a, "location.search"); !strings.Contains(got, "view=unassigned") || !strings.Contains(got, "status=new") {
 				t.Errorf("the list's URL is %q; want the view and the status in it", got)
@@ -81,9 +81,9 @@ func TestWebInboxList(t *testing.T) {
 				t.Errorf("/ focused %q, want the search box", id)
 			}
 			a.open("/inbox")
-			a.do(chromedp.Click(chromedp.CSS(".list-more summary")))
+			a.click(".list-more summary")
 			chooseOption(a, "#list-priority", "high")
-			a.do(chromedp.Click(chromedp.CSS(".list-more button[type=submit]")))
+			a.click(".list-more button[type=submit]")
 			waitListRows(a, refund)
 			a.open("/inbox?assignee_id=" + ann.ID)
 			waitListRows(a, refund)
@@ -141,7 +141,7 @@ func TestWebInboxList(t *testing.T) {
 				e.text(fmt.Sprintf("+1415555%04d", 1000+i), "Bulk")
 			}
 			a.open("/inbox?view=unassigned")
-			a.do(chromedp.Click(chromedp.CSS(".list-pages a[rel=next]")))
+			a.click(".list-pages a[rel=next]")
 			waitListRows(a, done)
 			if got := eval[string](a, "location.search"); !strings.Contains(got, "cursor=") || !strings.Contains(got, "view=unassigned") {
 				t.Errorf("the older page is at %q; want a cursor and the view", got)

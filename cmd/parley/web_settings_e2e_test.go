@@ -92,17 +92,17 @@ func TestWebSettings(t *testing.T) {
 			}
 
 			// An admin cannot deactivate themself: the domain's word shows.
-			b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf("form[action='/settings/users/%s/active'] button", admin.ID))))
+			b.click(fmt.Sprintf("form[action='/settings/users/%s/active'] button", admin.ID))
 			b.waitText("#alert", "cannot deactivate")
 
 			// Deactivating Ann ends her open session.
-			b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf("form[action='/settings/users/%s/active'] button", agent.ID))))
+			b.click(fmt.Sprintf("form[action='/settings/users/%s/active'] button", agent.ID))
 			b.waitText("#user-"+agent.ID, "Deactivated")
 			ann.open("/inbox")
 			if got := eval[string](ann, "location.pathname"); got != "/login" {
 				t.Fatalf("a deactivated agent's next page is %s, want /login", got)
 			}
-			b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf("form[action='/settings/users/%s/active'] button", agent.ID))))
+			b.click(fmt.Sprintf("form[action='/settings/users/%s/active'] button", agent.ID))
 			b.waitText("#user-"+agent.ID, "Active")
 		})
 	}
@@ -169,7 +169,7 @@ func TestWebSettingsChannels(t *testing.T) {
 			// so does the server (for a browser that does not check).
 			disconnect := chromedp.CSS(fmt.Sprintf("form[action='/settings/channels/%s/disconnect'] button", id))
 			eval[bool](b, fmt.Sprintf(`document.querySelector("#confirm-%s").required = false`, id))
-			b.do(chromedp.Click(disconnect))
+			b.click(string(disconnect))
 			b.waitText("#alert", "must be ticked")
 			if got := e.admin("GET", "/v1/channels", nil).Data()[0]["status"]; got != "connected" {
 				t.Fatalf("disconnect without confirming left the channel %v", got)

@@ -101,14 +101,14 @@ func TestWebSettingsRouting(t *testing.T) {
 				t.Fatalf("the simulation says %q", verdict)
 			}
 			eval[string](b, `document.getElementById("sim-phone").value = "+14155550602"`)
-			b.do(chromedp.Click("#simulate button[type=submit]"))
+			b.click("#simulate button[type=submit]")
 			b.waitText(".routing-verdict", "nobody")
 			if passed := b.text(".routing-passed"); !strings.Contains(passed, `contact type is "", not "applicant"`) {
 				t.Fatalf("passed over: %q", passed)
 			}
 
 			// The table in use cannot be deleted: the page says why.
-			b.do(chromedp.Click("form.routing-delete button"))
+			b.click("form.routing-delete button")
 			b.waitText("#alert", "contact type(s) route with this table")
 
 			// An agent is refused all of it.
@@ -162,7 +162,7 @@ func TestWebSettingsWebhooks(t *testing.T) {
 
 			// A test event the receiver refuses: the log says 400.
 			rc.answer(400)
-			b.do(chromedp.Click("#hook-" + id + " form[action$='/test'] button"))
+			b.click("#hook-" + id + " form[action$='/test'] button")
 			b.do(chromedp.WaitVisible(".webhooks-log, .webhooks-page .empty"))
 			if path := eval[string](b, "location.pathname"); path != "/settings/webhooks/"+id {
 				t.Fatalf("after Send test event the page is %s", path)
@@ -179,7 +179,7 @@ func TestWebSettingsWebhooks(t *testing.T) {
 			}
 
 			// Retry: delivered, with the same id, both signed with the secret.
-			b.do(chromedp.Click(".webhooks-delivery form[action$='/retry'] button"))
+			b.click(".webhooks-delivery form[action$='/retry'] button")
 			e.eventually("the retry", func() bool { return len(rc.requests()) == 2 })
 			e.eventually("the success logged", func() bool {
 				b.open("/settings/webhooks/" + id)
@@ -204,10 +204,10 @@ func TestWebSettingsWebhooks(t *testing.T) {
 			// and button without a reload.
 			b.open("/settings/webhooks/" + id)
 			eval[bool](b, `window.stillHere = true`)
-			b.do(chromedp.Click(".webhooks-endpoint form[action$='/enabled'] button"))
+			b.click(".webhooks-endpoint form[action$='/enabled'] button")
 			b.waitText(".webhooks-endpoint", "disabled by an admin")
 			b.waitText(".webhooks-endpoint form[action$='/enabled'] button", "Enable")
-			b.do(chromedp.Click(".webhooks-endpoint form[action$='/enabled'] button"))
+			b.click(".webhooks-endpoint form[action$='/enabled'] button")
 			b.waitText(".webhooks-endpoint .badge.open", "enabled")
 			b.waitText(".webhooks-endpoint form[action$='/enabled'] button", "Disable")
 			if !eval[bool](b, `window.stillHere === true`) {
@@ -216,9 +216,9 @@ func TestWebSettingsWebhooks(t *testing.T) {
 
 			// Disable, then delete.
 			b.open("/settings/webhooks")
-			b.do(chromedp.Click("#hook-" + id + " form[action$='/enabled'] button"))
+			b.click("#hook-" + id + " form[action$='/enabled'] button")
 			b.waitText("#hook-"+id, "disabled by an admin")
-			b.do(chromedp.Click("#hook-" + id + " form[action$='/delete'] button"))
+			b.click("#hook-" + id + " form[action$='/delete'] button")
 			b.waitText("[data-pane=endpoints]", "No endpoints yet")
 			if n := len(e.admin("GET", "/v1/webhook-endpoints", nil).Data()); n != 0 {
 				t.Fatalf("%d endpoints after deleting", n)
