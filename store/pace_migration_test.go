@@ -1,10 +1,7 @@
 package store_test
 
 import (
-	"os"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/parleyhq/parley/store/storetest"
 )
@@ -18,17 +15,7 @@ func TestMigrationRaisesTinyPaces(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			db := storetest.MustOpenEmpty(t, dialect)
-			gd := goose.DialectSQLite3
-			if dialect == "postgres" {
-				gd = goose.DialectPostgres
-			}
-			p, err := goose.NewProvider(gd, db.SQL().DB, os.DirFS("migrations/"+dialect))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(ctx, 21); err != nil {
-				t.Fatalf("migrate to 21: %v", err)
-			}
+			migrateUpTo(t, db, dialect, 21)
 			exec(t, db, `INSERT INTO accounts (id, name, settings, created_at, updated_at) VALUES (1, 'Acme', '{}', 0, 0)`)
 			exec(t, db, `INSERT INTO inboxes (id, account_id, name, kind, created_at) VALUES (1, 1, 'Support', 'support', 0)`)
 			paces := map[string]float64{"+14155550101": 1e-30, "+14155550102": 0, "+14155550103": 5}

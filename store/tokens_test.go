@@ -59,17 +59,7 @@ func TestMigrationHidesOperatorTokenPrefixes(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			db := storetest.MustOpenEmpty(t, dialect)
-			gd := goose.DialectSQLite3
-			if dialect == "postgres" {
-				gd = goose.DialectPostgres
-			}
-			p, err := goose.NewProvider(gd, db.SQL().DB, os.DirFS("migrations/"+dialect))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.UpTo(ctx, before); err != nil {
-				t.Fatalf("migrate to %d: %v", before, err)
-			}
+			migrateUpTo(t, db, dialect, before)
 			exec(t, db, `INSERT INTO accounts (id, name, settings, created_at, updated_at) VALUES (1, 'Acme', '{}', 0, 0)`)
 			exec(t, db, `INSERT INTO users (id, account_id, email, name, role, created_at, updated_at) VALUES (1, 1, 'a@example.com', 'A', 'admin', 0, 0)`)
 			generated := conversations.NewTokenSecret()
@@ -103,5 +93,22 @@ func TestMigrationHidesOperatorTokenPrefixes(t *testing.T) {
 				wantNoneOf(t, strings.TrimPrefix(prefix, "sha256:"), strings.TrimPrefix(secret, "prl_"))
 			}
 		})
+	}
+}
+
+// migrateUpTo migrates an empty database of dialect up to version only,
+// so that a test can write rows as they were before a later migration.
+func migrateUpTo(t *testing.T, db *store.DB, dialect string, version int64) {
+	t.Helper()
+	gd := goose.DialectSQLite3
+	if dialect == "postgres" {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, db.SQL().DB, os.DirFS("migrations/"+dialect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		t.Fatalf("migrate to %d: %v", version, err)
 	}
 }
