@@ -101,37 +101,39 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 // flash message and back to where the form was.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := errorStatus(err)
-	msg := errorText(err)
 	if status >= 500 {
 		hlog.FromRequest(r).Error().Err(err).Msg("web request failed")
 	}
-	switch {
-	case r.Method != http.MethodGet && r.Method != http.MethodHead && isBackground(r):
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(status)
-		fmt.Fprint(w, msg)
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
-		setFlash(w, msg)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && !isBackground(r) {
+		setFlash(w, errorText(err))
 		http.Redirect(w, r, backTo(r), http.StatusSeeOther)
-	default:
-		w.WriteHeader(status)
-		if rerr := s.render(w, r, "error", "Error", map[string]any{"Status": status, "Message": msg}); rerr != nil {
-			http.Error(w, msg, status)
-		}
+		return
 	}
+	s.answerError(w, r, status, errorText(err))
 }
 
 // refuse answers a forged or stale form with its status and the error
 // page: nothing is done, and nothing redirects.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	status := errorStatus(err)
-	w.WriteHeader(status)
+	s.answerError(w, r, errorStatus(err), errorText(err))
+}
+
+// answerError writes an error with its status: as text to the script,
+// else as the error page.
+func (s *Server) answerError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	if isBackground(r) {
-		fmt.Fprint(w, errorText(err))
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprint(w, msg)
 		return
 	}
-	if rerr := s.render(w, r, "error", "Error", map[string]any{"Status": status, "Message": errorText(err)}); rerr != nil {
-		http.Error(w, errorText(err), status)
+	// Set before the status: render's own headers would come too late.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := s.render(w, r, "error", "Error", map[string]any{"Status": status, "Message": msg}); err != nil {
+		hlog.FromRequest(r).Error().Err(err).Msg("render the error page")
+		fmt.Fprint(w, msg)
 	}
 }
 
