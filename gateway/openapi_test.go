@@ -244,9 +244,14 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		if bearer["type"] != "http" || bearer["scheme"] != "bearer" {
 			t.Errorf("components.securitySchemes.bearer = %v, want an http bearer scheme", bearer)
 		}
-		// Operations without their own security inherit this one.
-		if sec, _ := doc["security"].([]any); len(sec) != 1 || deref(doc, sec[0])["bearer"] == nil {
-			t.Errorf("global security = %v, want [{bearer: []}]", doc["security"])
+		session := deref(doc, map[string]any{"$ref": "#/components/securitySchemes/session"})
+		if session["type"] != "apiKey" || session["in"] != "cookie" || session["name"] != "parley_session" {
+			t.Errorf("components.securitySchemes.session = %v, want the parley_session cookie", session)
+		}
+		// Operations without their own security inherit this one: a
+		// bearer token, or the web inbox's session cookie.
+		if sec, _ := doc["security"].([]any); len(sec) != 2 || deref(doc, sec[0])["bearer"] == nil || deref(doc, sec[1])["session"] == nil {
+			t.Errorf("global security = %v, want [{bearer: []}, {session: []}]", doc["security"])
 		}
 	})
 
