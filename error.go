@@ -63,6 +63,35 @@ func ErrorKind(err error) string {
 	return EINTERNAL
 }
 
+// MergeInvalid folds validations done one after the other into one
+// answer: a 422 naming every field of the validation errors (EINVALID)
+// among errs, an earlier error's message kept for a field two name. The
+// first error of another kind is returned as it is; nil when all are nil.
+func MergeInvalid(errs ...error) error {
+	var fields map[string]string
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != EINVALID {
+			return err
+		}
+		if fields == nil {
+			fields = map[string]string{}
+		}
+		for k, v := range e.Fields {
+			if _, ok := fields[k]; !ok {
+				fields[k] = v
+			}
+		}
+	}
+	if fields == nil {
+		return nil
+	}
+	return Invalid(fields)
+}
+
 // IsKind reports whether err is a parley Error of the given kind.
 func IsKind(err error, kind string) bool { return ErrorKind(err) == kind }
 

@@ -98,3 +98,20 @@ func TestAllStopsOnError(t *testing.T) {
 		t.Errorf("All = %v, %v after %d calls; want the error after the second page", got, err, calls)
 	}
 }
+
+func TestMergeInvalidNamesEveryField(t *testing.T) {
+	first := parley.Invalid(map[string]string{"from": "is required", "q": "first word"})
+	second := parley.Invalid(map[string]string{"format": "must be csv", "q": "second word"})
+	var pe *parley.Error
+	if err := parley.MergeInvalid(nil, first, nil, second); !errors.As(err, &pe) || pe.Kind != parley.EINVALID ||
+		len(pe.Fields) != 3 || pe.Fields["q"] != "first word" || pe.Fields["format"] != "must be csv" {
+		t.Errorf("merged = %v %+v; want from, q (the first's words) and format", err, pe)
+	}
+	notFound := parley.Errorf(parley.ENOTFOUND, "no export")
+	if err := parley.MergeInvalid(first, notFound, second); err != notFound {
+		t.Errorf("with a 404 among them: %v; want the 404 as it is", err)
+	}
+	if err := parley.MergeInvalid(nil, nil); err != nil {
+		t.Errorf("no errors merged to %v", err)
+	}
+}

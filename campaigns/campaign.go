@@ -27,8 +27,9 @@ const (
 	StatusCancelled Status = "cancelled"
 )
 
-// Origin types, kept for the outbound report.
-var originTypes = map[string]bool{"quick_message": true, "campaign": true, "flow": true, "template": true, "webhook": true}
+// OriginTypes are the origin types a campaign may have (the outbound
+// report groups its texts by them).
+var OriginTypes = map[string]bool{"quick_message": true, "campaign": true, "flow": true, "template": true, "webhook": true}
 
 // Audience says who receives a campaign: contacts, phone numbers, or the
 // contacts matching a filter on type and attributes.
@@ -217,7 +218,7 @@ func (c *Campaign) Validate(now time.Time) error {
 	if c.OriginType == "" {
 		c.OriginType = "campaign"
 	}
-	if !originTypes[c.OriginType] {
+	if !OriginTypes[c.OriginType] {
 		fields["origin_type"] = "must be quick_message, campaign, flow, template or webhook"
 	}
 	if c.RatePerSecond == 0 {

@@ -138,3 +138,14 @@ type OutboxStore interface {
 	// recipient becomes skipped_opted_out or cancelled.
 	MarkSkipped(ctx context.Context, item OutboxItem, hold Hold, at time.Time) error
 }
+
+// SendOrigin is the outbound report's origin type of a text queued with
+// purpose (API.md, "Reports and exports"): quick messages and campaign
+// texts (whose purpose is the campaign's origin type) originate with the
+// business; replies, keyword answers and confirmations do not (ok false).
+func SendOrigin(purpose string) (originType string, ok bool) {
+	if purpose == PurposeQuickMessage || OriginTypes[purpose] {
+		return purpose, true
+	}
+	return "", false
+}

@@ -28,6 +28,9 @@ type Settings struct {
 	Keywords            optout.Keywords
 	// QuietHours holds campaign texts inside a local-time window; nil: none.
 	QuietHours *QuietHours
+	// RequireClosingTag refuses a resolve or close that leaves the episode
+	// without a final tag (ClosingTagRequired).
+	RequireClosingTag bool
 }
 
 // DefaultSettings are a new account's settings: carrier-style confirmation
@@ -50,7 +53,8 @@ type SettingsPatch struct {
 	OptInReply          *string
 	Keywords            *KeywordsPatch
 	// QuietHours: nil leaves them, a nil *QuietHours removes them.
-	QuietHours **QuietHours
+	QuietHours        **QuietHours
+	RequireClosingTag *bool
 }
 
 // KeywordsPatch replaces some of the keyword lists; a list left out keeps
@@ -125,6 +129,9 @@ func (p SettingsPatch) Apply(s Settings) (Settings, error) {
 			}
 		}
 		s.QuietHours = *p.QuietHours
+	}
+	if p.RequireClosingTag != nil {
+		s.RequireClosingTag = *p.RequireClosingTag
 	}
 	if len(fields) > 0 {
 		return s, parley.Invalid(fields)

@@ -103,7 +103,10 @@ type StatusChange struct {
 	Actor          User
 	Action         Action
 	Until          *time.Time // snooze only
-	At             time.Time
+	// TagID, on resolve and close, applies that tag in the same step, so
+	// that it is the episode's final tag.
+	TagID *parley.ID
+	At    time.Time
 }
 
 // Validate checks the change (a snooze needs a time in the future) and

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/outcomes"
 )
 
 // Status is where a conversation is in its life.
@@ -26,6 +27,13 @@ func (s Status) Valid() bool {
 		return true
 	}
 	return false
+}
+
+// ResolvesIssue reports whether moving from one status to another settles
+// the contact's issue: it becomes resolved from a live status. Tidying a
+// closed conversation into resolved settles nothing new.
+func ResolvesIssue(from, to Status) bool {
+	return to == StatusResolved && from != StatusResolved && from != StatusClosed
 }
 
 // Priority orders work inside a queue.
@@ -61,8 +69,16 @@ type Conversation struct {
 	RevocationFlaggedAt *time.Time
 	LastMessageAt       time.Time
 	LastInboundAt       *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// Outcomes are the types of the outcomes it has (not deleted): the
+	// inbox's indicator. LinksCount is how many records are linked to it.
+	Outcomes   outcomes.Mask
+	LinksCount int
+	// Tags are the tags on it now, oldest applied first; FinalTag is the
+	// final tag of its latest closed episode (nil: none, or never closed).
+	Tags      []TagRef
+	FinalTag  *TagRef
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // InboundTransition is what an inbound text does to a conversation.
@@ -108,7 +124,19 @@ type ConversationFilter struct {
 	// Query matches message bodies and the contact's name (full-text,
 	// the last word as a prefix) or the contact's phone.
 	Query string
-	Page  Page
+	// OutcomesAny keeps conversations with any of these outcome types;
+	// OutcomesAbsent those with none of them (outcome=, outcome_absent=).
+	OutcomesAny    outcomes.Mask
+	OutcomesAbsent outcomes.Mask
+	// TagID and TagType keep conversations that have that tag (or a tag
+	// of that type) now; FinalTagID and FinalTagType those whose latest
+	// closed episode closed with it (tag_id=, tag_type=, final_tag_id=,
+	// final_tag_type=).
+	TagID        *parley.ID
+	TagType      TagType
+	FinalTagID   *parley.ID
+	FinalTagType TagType
+	Page         Page
 }
 
 // Page is a keyset page request (see parley.Page).
@@ -133,6 +161,15 @@ const (
 	EventOptedIn           EventType = "opted_in"
 	EventHelpRequested     EventType = "help_requested"
 	EventRevocationFlagged EventType = "revocation_flagged"
+	// Outcomes and links (outcomes/): data names the outcome or record.
+	EventOutcomeAdded        EventType = "outcome_added"
+	EventOutcomeDeleted      EventType = "outcome_deleted"
+	EventRecordLinked        EventType = "record_linked"
+	EventRecordUnlinked      EventType = "record_unlinked"
+	EventSuggestionDismissed EventType = "suggestion_dismissed"
+	// Tags: data names the tag.
+	EventTagAdded   EventType = "tag_added"
+	EventTagRemoved EventType = "tag_removed"
 )
 
 // ActorType says who caused an event.

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/outcomes"
 )
 
 // Conversation lists as staff ask for them: the JSON API's
@@ -44,7 +45,8 @@ func DefaultView(u User) View {
 }
 
 // ParseListQuery reads a list's query (view, status as a comma list,
-// inbox_id, assignee_id, priority, q) for u and returns its filter without
+// inbox_id, assignee_id, priority, q, outcome, outcome_absent, tag_id,
+// tag_type, final_tag_id, final_tag_type) for u and returns its filter without
 // the page or contact_phone, and the view it shows. EINVALID names each
 // malformed word; EFORBIDDEN when u, who sees only their own
 // conversations, asks for all, the unassigned ones or a colleague's.
@@ -104,10 +106,42 @@ func ParseListQuery(u User, q url.Values) (ConversationFilter, View, error) {
 			f.AssigneeID = id
 		}
 	}
+	for name, into := range map[string]*outcomes.Mask{"outcome": &f.OutcomesAny, "outcome_absent": &f.OutcomesAbsent} {
+		if raw := q.Get(name); raw != "" {
+			m, ok := outcomes.ParseTypes(raw)
+			if !ok {
+				fields[name] = "must be a comma list of outcome types (quote_sent, quote_accepted, invoice_sent, invoice_paid, project_created, issue_resolved, lead_abandoned)"
+			}
+			*into = m
+		}
+	}
+	parseTagFilters(q, &f, fields)
 	if len(fields) > 0 {
 		return f, view, parley.Invalid(fields)
 	}
 	return f, view, nil
+}
+
+// parseTagFilters reads tag_id, tag_type, final_tag_id and
+// final_tag_type into f, naming each malformed one in fields.
+func parseTagFilters(q url.Values, f *ConversationFilter, fields map[string]string) {
+	for name, into := range map[string]**parley.ID{"tag_id": &f.TagID, "final_tag_id": &f.FinalTagID} {
+		if raw := q.Get(name); raw != "" {
+			id, err := parley.ParseID(raw)
+			if err != nil {
+				fields[name] = "must be a tag id"
+				continue
+			}
+			*into = &id
+		}
+	}
+	for name, into := range map[string]*TagType{"tag_type": &f.TagType, "final_tag_type": &f.FinalTagType} {
+		if raw := q.Get(name); raw != "" {
+			if *into = TagType(raw); !into.Valid() {
+				fields[name] = "must be one of positive, negative, follow_up, self_management_end, sale, other"
+			}
+		}
+	}
 }
 
 // Glance is what a list row shows of a conversation besides the

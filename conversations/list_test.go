@@ -39,6 +39,10 @@ func TestParseListQuery(t *testing.T) {
 		{"unknown status", admin, "status=new,bogus", "", 0, parley.EINVALID, "status"},
 		{"malformed inbox", admin, "inbox_id=x", "", 0, parley.EINVALID, "inbox_id"},
 		{"q not text", admin, "q=%00", "", 0, parley.EINVALID, "q"},
+		{"malformed tag", admin, "tag_id=x", "", 0, parley.EINVALID, "tag_id"},
+		{"unknown tag type", admin, "tag_type=won", "", 0, parley.EINVALID, "tag_type"},
+		{"malformed final tag", admin, "final_tag_id=-", "", 0, parley.EINVALID, "final_tag_id"},
+		{"unknown final tag type", admin, "final_tag_type=Sale", "", 0, parley.EINVALID, "final_tag_type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +78,17 @@ func TestParseListQuery(t *testing.T) {
 		}
 		if !f.Unassigned || !slices.Equal(f.Statuses, []conversations.Status{"new", "open"}) || f.Priority != conversations.PriorityHigh ||
 			f.InboxID != 7 || f.Query != "late" {
+			t.Errorf("filter = %+v", f)
+		}
+	})
+	t.Run("tag filters", func(t *testing.T) {
+		q, _ := url.ParseQuery("tag_id=4&tag_type=positive&final_tag_id=5&final_tag_type=sale")
+		f, _, err := conversations.ParseListQuery(admin, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.TagID == nil || *f.TagID != 4 || f.TagType != conversations.TagPositive ||
+			f.FinalTagID == nil || *f.FinalTagID != 5 || f.FinalTagType != conversations.TagSale {
 			t.Errorf("filter = %+v", f)
 		}
 	})

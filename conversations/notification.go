@@ -18,6 +18,9 @@ const (
 	// NotifyWebhookDisabled: Parley disabled a webhook endpoint of the
 	// account (it answered 410, or failed for days); admins are told.
 	NotifyWebhookDisabled NotificationKind = "webhook_endpoint_disabled"
+	// NotifyOutcomeSuggested: Parley suggested an outcome on a
+	// conversation the user owns (outcomes.Suggestion).
+	NotifyOutcomeSuggested NotificationKind = "outcome_suggested"
 )
 
 // Notification tells one user about one thing that needs them. It is a

@@ -69,6 +69,15 @@ func Cached(r Renderer, size int) Renderer {
 }
 
 func (c *cachedRenderer) Prefetch(evs []Event) {
+	// Streams meet a busy account's events in the same batches: when the
+	// last is rendered, the rest almost always are, and Render finds the
+	// odd one out.
+	if len(evs) == 0 {
+		return
+	}
+	if last := evs[len(evs)-1]; c.recent.Contains(renderKey{last.AccountID, last.Seq}) {
+		return
+	}
 	done := make(chan struct{})
 	var todo []Event
 	for _, e := range evs {

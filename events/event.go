@@ -28,6 +28,9 @@ const (
 	MessageCreated      Type = "message.created"
 	MessageUpdated      Type = "message.updated"
 	NoteCreated         Type = "note.created"
+	OutcomeCreated      Type = "outcome.created"
+	OutcomeDeleted      Type = "outcome.deleted"
+	SuggestionCreated   Type = "suggestion.created"
 	CampaignUpdated     Type = "campaign.updated"
 	NotificationCreated Type = "notification.created"
 )
@@ -48,7 +51,7 @@ const (
 // order API.md lists them.
 var PublicTypes = []Type{
 	ConversationCreated, ConversationUpdated, MessageCreated, MessageUpdated, NoteCreated,
-	CampaignUpdated, NotificationCreated,
+	OutcomeCreated, OutcomeDeleted, SuggestionCreated, CampaignUpdated, NotificationCreated,
 }
 
 // Public reports whether t is sent to streams and webhooks.

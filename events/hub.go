@@ -328,7 +328,9 @@ func (s *Subscription) After(ctx context.Context, after int64, limit int) ([]Eve
 	if len(f.ring) > 0 && after >= f.ring[0].Seq-1 {
 		i := int(after - (f.ring[0].Seq - 1))
 		end := min(i+limit, len(f.ring))
-		out := append([]Event(nil), f.ring[i:end]...)
+		// Shared, not copied: the ring only grows past what readers
+		// hold and is replaced, never rewritten, when trimmed.
+		out := f.ring[i:end:end]
 		h.mu.Unlock()
 		return out, nil
 	}

@@ -61,6 +61,7 @@ type settingsJSON struct {
 	OptInReply          string                    `json:"opt_in_reply"`
 	Keywords            optout.Keywords           `json:"keywords"`
 	QuietHours          *conversations.QuietHours `json:"quiet_hours"`
+	RequireClosingTag   bool                      `json:"require_closing_tag"`
 }
 
 func handleGetSettings(d *Deps) apiFunc {
@@ -86,12 +87,13 @@ func handlePatchSettings(d *Deps) apiFunc {
 			OptInReply          *string                      `json:"opt_in_reply"`
 			Keywords            *conversations.KeywordsPatch `json:"keywords"`
 			QuietHours          json.RawMessage              `json:"quiet_hours"`
+			RequireClosingTag   *bool                        `json:"require_closing_tag"`
 		}
 		if err := decode(w, r, &in); err != nil {
 			return err
 		}
 		patch := conversations.SettingsPatch{AllowAutoAssignment: in.AllowAutoAssignment, HelpText: in.HelpText,
-			OptOutReply: in.OptOutReply, OptInReply: in.OptInReply, Keywords: in.Keywords}
+			OptOutReply: in.OptOutReply, OptInReply: in.OptInReply, Keywords: in.Keywords, RequireClosingTag: in.RequireClosingTag}
 		if len(in.QuietHours) > 0 {
 			var q *conversations.QuietHours
 			if err := decodeFrom(bytes.NewReader(in.QuietHours), &q); err != nil {

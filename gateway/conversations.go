@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/outcomes"
 )
 
 type contactRefJSON struct {
@@ -28,15 +29,24 @@ type conversationJSON struct {
 	RevocationFlaggedAt *time.Time     `json:"revocation_flagged_at"`
 	LastMessageAt       time.Time      `json:"last_message_at"`
 	LastInboundAt       *time.Time     `json:"last_inbound_at"`
-	CreatedAt           time.Time      `json:"created_at"`
-	UpdatedAt           time.Time      `json:"updated_at"`
+	// Outcomes are the distinct types of its outcomes (the inbox's
+	// indicator); always an array.
+	Outcomes   []outcomes.Type `json:"outcomes"`
+	LinksCount int             `json:"links_count"`
+	// Tags are on it now (always an array); FinalTag is what its latest
+	// closed episode closed with.
+	Tags      []tagRefJSON `json:"tags"`
+	FinalTag  *tagRefJSON  `json:"final_tag"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 func toConversationJSON(c conversations.Conversation) conversationJSON {
 	return conversationJSON{ID: c.ID, InboxID: c.InboxID, ChannelID: c.ChannelID, Contact: contactRefJSON{c.ContactID, c.ContactName},
 		ContactPhone: c.ContactPhone, BusinessPhone: c.BusinessPhone, Status: string(c.Status), Priority: string(c.Priority),
 		AssigneeID: c.AssigneeID, SnoozedUntil: c.SnoozedUntil, OptedOut: c.OptedOut, RevocationFlaggedAt: c.RevocationFlaggedAt,
-		LastMessageAt: c.LastMessageAt, LastInboundAt: c.LastInboundAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		LastMessageAt: c.LastMessageAt, LastInboundAt: c.LastInboundAt, Outcomes: c.Outcomes.Types(), LinksCount: c.LinksCount,
+		Tags: toTagRefsJSON(c.Tags), FinalTag: toFinalTagJSON(c.FinalTag), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 type messageJSON struct {

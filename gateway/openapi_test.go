@@ -417,6 +417,29 @@ func TestOpenAPISchemasMatchResponses(t *testing.T) {
 		{"#/components/schemas/Consent", consentJSON{}},
 		{"#/components/schemas/ConsentEvent", consentEventJSON{}},
 		{"#/components/schemas/ConversationList", list[conversationJSON]{}},
+		{"#/components/schemas/Record", recordJSON{}},
+		{"#/components/schemas/RecordRef", recordRefJSON{}},
+		{"#/components/schemas/Link", linkJSON{}},
+		{"#/components/schemas/Outcome", outcomeJSON{}},
+		{"#/components/schemas/Suggestion", suggestionJSON{}},
+		{"#/components/schemas/Tag", tagJSON{}},
+		{"#/components/schemas/TagRef", tagRefJSON{}},
+		{"#/components/schemas/TagList", list[tagJSON]{}},
+		{"#/components/schemas/Episode", episodeJSON{}},
+		{"#/components/schemas/EpisodeList", list[episodeJSON]{}},
+		{"#/components/schemas/RecordList", list[recordJSON]{}},
+		{"#/components/schemas/OutcomesReport", outcomesReportJSON{}},
+		{"#/components/schemas/OutcomeBucket", outcomeBucketJSON{}},
+		{"#/components/schemas/CurrencyAmount", reportMoneyJSON{}},
+		{"#/components/schemas/ProjectSource", projectSourceJSON{}},
+		{"#/components/schemas/OutboundReport", outboundReportJSON{}},
+		{"#/components/schemas/OutboundReport/properties/contact_kinds", contactKindsJSON{}},
+		{"#/components/schemas/OutboundOriginCounts", originTypeCountsJSON{}},
+		{"#/components/schemas/OutboundCampaignCounts", campaignCountsJSON{}},
+		{"#/components/schemas/FunnelStage", funnelStageJSON{}},
+		{"#/components/schemas/FinalTagCount", finalTagCountJSON{}},
+		{"#/components/schemas/AuditRow", auditRowJSON{}},
+		{"#/components/schemas/AuditRowList", list[auditRowJSON]{}},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			node, ok := resolveRef(doc, tc.schema)
@@ -519,8 +542,8 @@ func TestOpenAPIConversationAndMessageFields(t *testing.T) {
 		{
 			schema: "Conversation",
 			apiMD: []string{"id", "inbox_id", "channel_id", "contact", "contact_phone", "business_phone", "status", "priority",
-				"assignee_id", "snoozed_until", "opted_out", "last_message_at", "created_at", "updated_at"},
-			extensions: []string{"revocation_flagged_at", "last_inbound_at"},
+				"assignee_id", "snoozed_until", "opted_out", "last_message_at", "outcomes", "tags", "links_count", "created_at", "updated_at"},
+			extensions: []string{"revocation_flagged_at", "last_inbound_at", "final_tag"},
 		},
 		{
 			schema: "Message",
@@ -551,6 +574,7 @@ func TestOpenAPIConversationAndMessageFields(t *testing.T) {
 		"#/components/schemas/Priority":                     {"none", "low", "medium", "high", "urgent"},
 		"#/components/schemas/Message/properties/direction": {"inbound", "outbound"},
 		"#/components/schemas/Message/properties/kind":      {"text", "note", "event"},
+		"#/components/schemas/TagType":                      {"positive", "negative", "follow_up", "self_management_end", "sale", "other"},
 	} {
 		node, _ := resolveRef(doc, ptr)
 		var got []string

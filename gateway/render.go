@@ -9,6 +9,7 @@ import (
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/events"
+	"github.com/parleyhq/parley/outcomes"
 )
 
 // SubjectStore reads the subjects of events by id (the store implements
@@ -24,6 +25,10 @@ type SubjectStore interface {
 	// GetNotification reads a notification, whoever it is for.
 	GetNotification(ctx context.Context, accountID, notificationID parley.ID) (conversations.Notification, error)
 	GetCampaign(ctx context.Context, accountID, campaignID parley.ID) (campaigns.Campaign, error)
+	// GetOutcome reads an outcome, deleted or not; GetSuggestion a
+	// suggestion, whatever its state.
+	GetOutcome(ctx context.Context, accountID, id parley.ID) (outcomes.Outcome, error)
+	GetSuggestion(ctx context.Context, accountID, id parley.ID) (outcomes.Suggestion, error)
 }
 
 // renderCacheSize is how many renderings an instance keeps: a few seconds
@@ -53,6 +58,10 @@ func (r renderer) Render(ctx context.Context, e events.Event) (events.Rendered, 
 		out, err = r.message(ctx, e.AccountID, e.SubjectID)
 	case events.CampaignUpdated:
 		out, err = r.campaign(ctx, e.AccountID, e.SubjectID)
+	case events.OutcomeCreated, events.OutcomeDeleted:
+		out, err = r.outcome(ctx, e.AccountID, e.SubjectID)
+	case events.SuggestionCreated:
+		out, err = r.suggestion(ctx, e.AccountID, e.SubjectID)
 	case events.NotificationCreated:
 		out, err = r.notification(ctx, e.AccountID, e.SubjectID)
 	default:
@@ -87,6 +96,35 @@ func (r renderer) message(ctx context.Context, accountID, id parley.ID) (events.
 		return events.Rendered{}, err
 	}
 	return messageRendering(map[parley.ID]conversations.Message{id: m}, map[parley.ID]conversations.Conversation{c.ID: c}, id)
+}
+
+// outcome renders an outcome (a deleted one as it was) for whoever may
+// see its conversation now.
+func (r renderer) outcome(ctx context.Context, accountID, id parley.ID) (events.Rendered, error) {
+	o, err := r.store.GetOutcome(ctx, accountID, id)
+	if err != nil {
+		return events.Rendered{}, err
+	}
+	return r.inConversation(ctx, accountID, o.ConversationID, toOutcomeJSON(o))
+}
+
+// suggestion renders a suggestion for whoever may see its conversation.
+func (r renderer) suggestion(ctx context.Context, accountID, id parley.ID) (events.Rendered, error) {
+	s, err := r.store.GetSuggestion(ctx, accountID, id)
+	if err != nil {
+		return events.Rendered{}, err
+	}
+	return r.inConversation(ctx, accountID, s.ConversationID, toSuggestionJSON(s))
+}
+
+// inConversation renders v as a subject of conversation convID.
+func (r renderer) inConversation(ctx context.Context, accountID, convID parley.ID, v any) (events.Rendered, error) {
+	c, err := r.store.GetConversation(ctx, accountID, convID)
+	if err != nil {
+		return events.Rendered{}, err
+	}
+	data, err := json.Marshal(v)
+	return events.Rendered{Data: data, InConversation: true, Assignee: c.AssigneeID}, err
 }
 
 // campaign renders a campaign for everyone of the account: GET

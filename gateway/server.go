@@ -20,6 +20,8 @@ import (
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
+	"github.com/parleyhq/parley/outcomes"
+	"github.com/parleyhq/parley/reports"
 	"github.com/parleyhq/parley/routing"
 )
 
@@ -34,6 +36,10 @@ type Deps struct {
 	Routing   routing.Store
 	Quick     campaigns.QuickStore
 	Campaigns campaigns.CampaignStore
+	// Outcomes keeps records, links, outcomes and suggestions.
+	Outcomes outcomes.Store
+	// Tags keeps tags, the tags on conversations and their episodes.
+	Tags conversations.TagStore
 	// Carrier vouches for a channel's credentials before they are stored.
 	Carrier conversations.CarrierVerifier
 	// PasswordLinks keeps the set-password links POST /v1/users issues.
@@ -66,6 +72,10 @@ type Deps struct {
 	// Metrics is told of every request; MetricsHandler serves /metrics.
 	Metrics        Metrics
 	MetricsHandler http.Handler
+	// Reports gathers report figures and export rows; ExportLimit is the
+	// most rows an export writes (export.MaxRows when zero).
+	Reports     reports.Store
+	ExportLimit int
 }
 
 // NewHandler returns Parley's HTTP handler.

@@ -106,6 +106,15 @@ func handleStatusAction(d *Deps, action conversations.Action) apiFunc {
 				}
 				c.Until = &until
 			}
+		} else if action == conversations.ActionResolve || action == conversations.ActionClose {
+			// The body is optional: no body, {} or {"tag_id": …}.
+			var in struct {
+				TagID *parley.ID `json:"tag_id"`
+			}
+			if err := decodeBodyOrNone(w, r, &in); err != nil {
+				return err
+			}
+			c.TagID = in.TagID
 		} else if err := decodeOptional(w, r); err != nil {
 			return err
 		}

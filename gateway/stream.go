@@ -97,7 +97,7 @@ func handleStream(d *Deps) apiFunc {
 		tick := time.NewTicker(heartbeat)
 		defer tick.Stop()
 		for {
-			sent := s.flushes
+			looked := s.rounds
 			if pos, err = s.send(ctx, d.Renderer, sub, me, pos); err != nil {
 				// A write that failed is a client gone or too slow to read.
 				if s.err == nil && !isGone(ctx, err) {
@@ -105,10 +105,10 @@ func handleStream(d *Deps) apiFunc {
 				}
 				return nil
 			}
-			// Events just went out: the next wait for more is paced.
+			// Events were just looked at: the next wait for more is paced.
 			wait := sub.Wake()
 			var pace <-chan time.Time
-			if s.flushes > sent {
+			if s.rounds > looked {
 				wait, pace = nil, time.After(streamPace(open.Load()))
 			}
 			select {
@@ -189,8 +189,8 @@ type stream struct {
 	rc  *http.ResponseController
 	buf []byte
 	err error
-	// flushes counts the flushes that sent events.
-	flushes int
+	// rounds counts the batches of events looked at.
+	rounds int
 }
 
 // send writes what the instance has read after pos that u may see, and
@@ -224,13 +224,18 @@ func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.S
 			}
 			pos = e.Seq
 		}
+		// Paced even when none of it was the caller's: the pace bounds
+		// how often each stream wakes to look, not only its writes.
+		s.rounds++
+		if len(s.buf) == 0 {
+			continue
+		}
 		// One write for the batch: written event by event, a batch
 		// larger than the response's buffer goes out in many system calls.
 		s.writeBytes(s.buf)
 		if err := s.flush(); err != nil {
 			return pos, err
 		}
-		s.flushes++
 	}
 }
 

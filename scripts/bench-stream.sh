@@ -4,7 +4,11 @@
 #
 #   same     STREAMS (default 1000) streams on the instance texted, while
 #            ingest runs at half the closed loop's rate on that database:
-#            every inbound text timed from its arrival to each client
+#            every inbound text timed to each client from its arrival and
+#            from its webhook's answer (its commit). As the admin (each
+#            stream is sent every text), or with AGENTS=n as n agents
+#            auto-assigned every new conversation (each stream is sent its
+#            agent's conversations)
 #   second   two instances on one PostgreSQL: texts committed on the
 #            first, SECOND_STREAMS (default 100) streams on the second
 #
@@ -16,6 +20,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER=${BENCH_SECONDS:-20}
 STREAMS=${STREAMS:-1000}
 SECOND_STREAMS=${SECOND_STREAMS:-100}
+AGENTS=${AGENTS:-0}
 DB=${DB:-postgres}
 parts=" ${*:-same second} "
 want() { [[ $parts == *" $1 "* ]]; }
@@ -54,7 +59,7 @@ if want same; then
 	fresh "$DB"
 	echo "== $STREAMS streams on $DB while ingest runs at $half/s" >&2
 	PARLEY_DATABASE_URL=$url bin/parley bench --mode open --rate "$half" --duration "${SECONDS_PER}s" --warmup 3s --ceiling=false \
-		--streams "$STREAMS" 2>&1 | tee -a /dev/stderr | grep '^{'
+		--streams "$STREAMS" --stream-agents "$AGENTS" 2>&1 | tee -a /dev/stderr | grep '^{'
 fi
 if want second; then
 	half_rate postgres

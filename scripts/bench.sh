@@ -4,9 +4,16 @@
 #
 #   ingest    parley bench, closed loop, on SQLite and on PostgreSQL, with
 #             the raw ingest ceiling at the same concurrency and the ratio;
-#             then an open loop at half the closed loop's rate (p99 there)
+#             on PostgreSQL also the database's floor (pgbench running the
+#             least SQL a text needs, scripts/ingest-floor.sh) and Parley's
+#             ratio to it; then an open loop at half the closed loop's rate
+#             (p99 there)
 #   inbox     dev seed (20k conversations, 200k messages) + dev listbench
 #   campaign  scripts/campaign-1m.sh at 50,000 recipients, 10 s of sending
+#   outbound  the outbound report over 1M sends / 300k conversations on
+#             PostgreSQL and 100k / 30k on SQLite (summary and audit page,
+#             every filter), then 1M-row exports of it through the binary
+#             in CSV, XLSX and JSON (scripts/bench-export.sh)
 #
 # Arguments choose the parts (default: all three). Longer runs:
 # BENCH_SECONDS (default 8) per ingest phase, BENCH_RUNS (default 1)
@@ -18,7 +25,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER=${BENCH_SECONDS:-8}
 RUNS=${BENCH_RUNS:-1}
 CLIENTS=${BENCH_CLIENTS:-16}
-parts=" ${*:-ingest inbox campaign} "
+parts=" ${*:-ingest inbox campaign outbound} "
 want() { [[ $parts == *" $1 "* ]]; }
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 scripts/ensure-postgres.sh
@@ -57,6 +64,14 @@ for db in sqlite postgres; do
 		echo "== ingest, $db, run $run of $RUNS, closed loop, $CLIENTS clients" >&2
 		PARLEY_DATABASE_URL=$url bin/parley bench --mode closed --clients "$CLIENTS" --duration "${SECONDS_PER}s" --warmup 2s 2>&1 | keep
 		rps=$(tail -1 "$lines" | sed -E 's/.*"rps":([0-9.]+).*/\1/')
+		if [ "$db" = postgres ]; then
+			# The database's floor in the same run: the least SQL a text
+			# needs, by pgbench on its own schema (scripts/ingest-floor.sh).
+			echo "== ingest floor, postgres, run $run of $RUNS, pgbench, $CLIENTS clients" >&2
+			CLIENTS=$CLIENTS SECONDS_PER=$SECONDS_PER PGURL=$PGURL scripts/ingest-floor.sh 2>&1 | keep
+			tps=$(tail -1 "$lines" | sed -E 's/.*"tps":([0-9.]+).*/\1/')
+			awk -v r="$rps" -v f="$tps" 'BEGIN { printf "{\"kind\":\"ingest_vs_floor\",\"db\":\"postgres\",\"parley_rps\":%s,\"floor_tps\":%s,\"ratio\":%.2f}\n", r, f, r / f }' | keep
+		fi
 		half=$(awk -v r="$rps" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : h) }')
 		echo "== ingest, $db, run $run of $RUNS, open loop at $half/s (half the closed loop's rate)" >&2
 		PARLEY_DATABASE_URL=$url bin/parley bench --mode open --rate "$half" --duration "${SECONDS_PER}s" --warmup 2s --ceiling=false 2>&1 | keep
@@ -79,6 +94,26 @@ for db in sqlite postgres; do
 	echo "== campaign, $db, 50,000 recipients" >&2
 	DB=$db RECIPIENTS=50000 SEND_SECONDS=10 PGURL=$PGURL scripts/campaign-1m.sh 2>&1 | keep
 done
+
+if want outbound; then
+	echo "== outbound report, sqlite, 100,000 sends" >&2
+	PARLEY_OUTBOUND_SCALE_URL="sqlite://$work/outbound.db" PARLEY_OUTBOUND_SCALE=100000/30000 PARLEY_OUTBOUND_RUNS=10 \
+		go test ./store -run '^TestOutboundReportScale$' -count=1 -v -timeout 30m 2>&1 | keep
+fi
+if want outbound && [ $have_pg = 1 ]; then
+	pgdb outbound
+	echo "== outbound report, postgres, 1,000,000 sends" >&2
+	PARLEY_OUTBOUND_SCALE_URL=$url PARLEY_OUTBOUND_RUNS=10 \
+		go test ./store -run '^TestOutboundReportScale$' -count=1 -v -timeout 30m 2>&1 | keep
+	# An admin token for the seeded account (account and user 1), stored
+	# as Parley stores tokens: by the SHA-256 of the secret.
+	secret=prl_bench$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	hash=$(printf %s "$secret" | sha256sum | cut -d' ' -f1)
+	psql "${url%%\?*}" -qc "INSERT INTO api_tokens (account_id, user_id, prefix, token_hash, created_at)
+		VALUES (1, 1, 'sha256:${hash:0:8}', '$hash', 0)" -c "VACUUM ANALYZE" >/dev/null
+	echo "== exports, postgres, 1,000,000 rows" >&2
+	DBURL=$url TOKEN=$secret REPORTS=outbound_audit scripts/bench-export.sh 2>&1 | keep
+fi
 
 echo
 echo "== JSON lines"

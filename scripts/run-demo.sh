@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # make run: Parley on the embedded SQLite database with the fake carrier
-# playing Twilio and the phones, and a demo inbox, channel, agent and four
-# threads (new, assigned, opted out, with a note), so that the web inbox
-# has something to show at once (README "Walkthrough"). Running it again
+# playing Twilio and the phones, and a demo inbox, channel, agent and five
+# threads (new, assigned and tagged for a follow-up, opted out, with a note,
+# and one with a quote, its outcome and a suggestion to review), and the
+# tags Sale, Follow-up call and Not interested, and a campaign with a reply
+# resolved as a sale (Reports → Outbound), so that the web inbox has something
+# to show at once (README "Walkthrough"). Running it again
 # adds nothing: every step checks first, and the demo texts carry fixed
 # carrier ids, which Parley takes only once.
 #
@@ -87,6 +90,51 @@ conv=$(conversation +14155550114)
 if ! api "$PARLEY/v1/conversations/$conv/messages" | has '"kind":"note"'; then
 	api -X POST "$PARLEY/v1/conversations/$conv/notes" \
 		-d '{"body":"Warehouse says address changes are fine until 6pm the day before."}' >/dev/null
+fi
+# Outcomes: a quote sent from a conversation, linked and recorded; then the
+# CRM marks it accepted, which raises a suggestion for staff to review in
+# the thread (Add or Dismiss). Only once: the quote's existence says done.
+text +14155550115 SM00000000000000000000000000de0105 "Could you send me a quote for the new patio? We'd like to start in May."
+conv=$(conversation +14155550115)
+if ! api "$PARLEY/v1/records?type=quote&q=Q-1001" | has '"external_id":"Q-1001"'; then
+	quote_json='"title":"Patio, 24 sq m","amount":"4800.00","currency":"USD","url":"https://crm.example.com/quotes/Q-1001"'
+	quote=$(api -X PUT "$PARLEY/v1/records/quote/Q-1001" -d "{$quote_json,\"status\":\"sent\",\"conversation_id\":\"$conv\"}" | first_id)
+	api -X POST "$PARLEY/v1/conversations/$conv/outcomes" \
+		-d "{\"type\":\"quote_sent\",\"record_id\":\"$quote\",\"notes\":\"Sent by email with the drawings.\"}" >/dev/null
+	api -X PUT "$PARLEY/v1/records/quote/Q-1001" -d "{$quote_json,\"status\":\"accepted\"}" >/dev/null
+fi
+# Tags, one of each kind a manager asks about, and the order thread tagged
+# for a follow-up call (POST /v1/tags, POST /v1/conversations/{id}/tags).
+tags=$(api "$PARLEY/v1/tags?archived=true")
+for tag in 'Sale:sale' 'Follow-up call:follow_up' 'Not interested:negative'; do
+	if ! printf '%s' "$tags" | has "\"name\":\"${tag%%:*}\""; then
+		api -X POST "$PARLEY/v1/tags" -d "{\"name\":\"${tag%%:*}\",\"type\":\"${tag#*:}\"}" >/dev/null
+	fi
+done
+follow_up=$(api "$PARLEY/v1/tags?archived=true" | grep -o '"id":"[0-9]*","name":"Follow-up call"' | first_id)
+conv=$(conversation +14155550112)
+if ! api "$PARLEY/v1/conversations/$conv" | has '"name":"Follow-up call"'; then
+	api -X POST "$PARLEY/v1/conversations/$conv/tags" -d "{\"tag_id\":\"$follow_up\"}" >/dev/null
+fi
+# The outbound report (Reports → Outbound): a campaign to three phones and
+# a quick message, accepted by the fake carrier; one phone answers, and its
+# thread is resolved with the Sale tag. Only once: the campaign's name says
+# done.
+if ! api "$PARLEY/v1/campaigns" | has '"name":"Spring service offer"'; then
+	channel=$(api "$PARLEY/v1/channels" | first_id)
+	campaign=$(api -X POST "$PARLEY/v1/campaigns" -d "{\"name\":\"Spring service offer\",\"channel_id\":\"$channel\",
+		\"body\":\"Spring service: 20% off this month. Reply YES to book, STOP to opt out.\",
+		\"audience\":{\"phones\":[\"+14155550116\",\"+14155550117\",\"+14155550118\"]},\"rate_per_second\":5}" | first_id)
+	api -X POST "$PARLEY/v1/campaigns/$campaign/start" >/dev/null
+	api -X POST "$PARLEY/v1/quick-messages" -d "{\"channel_id\":\"$channel\",\"body\":\"Your spring service is due: shall we book it?\",
+		\"to\":[\"+14155550119\"]}" >/dev/null
+	for _ in $(seq 1 50); do
+		api "$PARLEY/v1/campaigns/$campaign" | has '"status":"completed"' && break
+		sleep 0.2
+	done
+	text +14155550116 SM00000000000000000000000000de0106 "YES please, Thursday morning if you can."
+	sale=$(api "$PARLEY/v1/tags?archived=true" | grep -o '"id":"[0-9]*","name":"Sale"' | first_id)
+	api -X POST "$PARLEY/v1/conversations/$(conversation +14155550116)/resolve" -d "{\"tag_id\":\"$sale\"}" >/dev/null
 fi
 # New, and so at the top of the list.
 text +14155550111 SM00000000000000000000000000de0101 "Hello! Do you have any appointments left this Friday?"

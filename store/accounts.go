@@ -20,6 +20,7 @@ type settingsJSON struct {
 	OptInReply          string                    `json:"opt_in_reply"`
 	Keywords            optout.Keywords           `json:"keywords"`
 	QuietHours          *conversations.QuietHours `json:"quiet_hours,omitempty"`
+	RequireClosingTag   bool                      `json:"require_closing_tag,omitempty"`
 }
 
 func encodeSettings(s conversations.Settings) string {

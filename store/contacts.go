@@ -267,6 +267,9 @@ func (db *DB) UpdateContact(ctx context.Context, accountID, contactID parley.ID,
 				if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 					return err
 				}
+				if err := moveSends(ctx, tx, accountID, c.Phones, c.ID); err != nil {
+					return err
+				}
 			}
 		}
 		c.UpdatedAt = at

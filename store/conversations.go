@@ -11,27 +11,32 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/outcomes"
 )
 
 type conversationRow struct {
-	ID                  int64  `db:"id"`
-	AccountID           int64  `db:"account_id"`
-	InboxID             int64  `db:"inbox_id"`
-	ChannelID           int64  `db:"channel_id"`
-	ContactID           int64  `db:"contact_id"`
-	ContactName         string `db:"contact_name"`
-	ContactPhone        string `db:"contact_phone"`
-	BusinessPhone       string `db:"business_phone"`
-	Status              string `db:"status"`
-	Priority            string `db:"priority"`
-	AssigneeID          *int64 `db:"assignee_id"`
-	SnoozedUntil        *int64 `db:"snoozed_until"`
-	RevocationFlaggedAt *int64 `db:"revocation_flagged_at"`
-	OptedOut            bool   `db:"opted_out"`
-	LastMessageAt       int64  `db:"last_message_at"`
-	LastInboundAt       *int64 `db:"last_inbound_at"`
-	CreatedAt           int64  `db:"created_at"`
-	UpdatedAt           int64  `db:"updated_at"`
+	ID                  int64   `db:"id"`
+	AccountID           int64   `db:"account_id"`
+	InboxID             int64   `db:"inbox_id"`
+	ChannelID           int64   `db:"channel_id"`
+	ContactID           int64   `db:"contact_id"`
+	ContactName         string  `db:"contact_name"`
+	ContactPhone        string  `db:"contact_phone"`
+	BusinessPhone       string  `db:"business_phone"`
+	Status              string  `db:"status"`
+	Priority            string  `db:"priority"`
+	AssigneeID          *int64  `db:"assignee_id"`
+	SnoozedUntil        *int64  `db:"snoozed_until"`
+	RevocationFlaggedAt *int64  `db:"revocation_flagged_at"`
+	OptedOut            bool    `db:"opted_out"`
+	LastMessageAt       int64   `db:"last_message_at"`
+	LastInboundAt       *int64  `db:"last_inbound_at"`
+	OutcomeMask         int64   `db:"outcome_mask"`
+	LinksCount          int     `db:"links_count"`
+	FinalTagID          *int64  `db:"final_tag_id"`
+	FinalTagType        *string `db:"final_tag_type"`
+	CreatedAt           int64   `db:"created_at"`
+	UpdatedAt           int64   `db:"updated_at"`
 }
 
 // conversationColumns and conversationJoins read conversations with their
@@ -40,7 +45,7 @@ type conversationRow struct {
 const conversationColumns = `SELECT cv.id, cv.account_id, cv.inbox_id, cv.channel_id, cv.contact_id, ct.name AS contact_name,
        cv.contact_phone, cv.business_phone, cv.status, cv.priority, cv.assignee_id, cv.snoozed_until,
        cv.revocation_flagged_at, COALESCE(cs.opted_out, FALSE) AS opted_out, cv.last_message_at,
-       cv.last_inbound_at, cv.created_at, cv.updated_at`
+       cv.last_inbound_at, cv.outcome_mask, cv.links_count, cv.final_tag_id, cv.final_tag_type, cv.created_at, cv.updated_at`
 
 const conversationJoins = `
 JOIN contacts ct ON ct.id = cv.contact_id
@@ -55,6 +60,7 @@ func (r conversationRow) conversation() conversations.Conversation {
 		Status: conversations.Status(r.Status), Priority: conversations.Priority(r.Priority), AssigneeID: idPtr(r.AssigneeID),
 		SnoozedUntil: fromMSPtr(r.SnoozedUntil), RevocationFlaggedAt: fromMSPtr(r.RevocationFlaggedAt), OptedOut: r.OptedOut,
 		LastMessageAt: fromMS(r.LastMessageAt), LastInboundAt: fromMSPtr(r.LastInboundAt),
+		Outcomes: outcomes.Mask(r.OutcomeMask), LinksCount: r.LinksCount,
 		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt),
 	}
 }
@@ -67,7 +73,11 @@ func (db *DB) GetConversation(ctx context.Context, accountID, conversationID par
 func getConversation(ctx context.Context, q sqlx.QueryerContext, accountID, id parley.ID) (conversations.Conversation, error) {
 	var row conversationRow
 	err := sqlx.GetContext(ctx, q, &row, rebind(q, selectConversation+` WHERE cv.account_id = ? AND cv.id = ?`), accountID, id)
-	return row.conversation(), translate(err)
+	if err != nil {
+		return row.conversation(), translate(err)
+	}
+	convs, err := conversationsWithTags(ctx, q, []conversationRow{row})
+	return convs[0], err
 }
 
 // rebind rewrites "?" placeholders for the connection's driver.
@@ -83,9 +93,9 @@ func rebind(q sqlx.QueryerContext, query string) string {
 
 // conversationWhere is a list filter as SQL conditions in three parts:
 // base is what one ordered index walks (the account, then the view's
-// assignee or else the inbox, and the cursor's position), rest the other
-// filters, search the q, which needs plans of its own (see
-// findConversationRows).
+// assignee, else the inbox, else the outcomes asked for, and the cursor's
+// position), rest the other filters, search the q, which needs plans of
+// its own (see findConversationRows).
 type conversationWhere struct {
 	base, rest, search  []string
 	bargs, rargs, sargs []any
@@ -210,6 +220,45 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 		// with the priority.
 		rest("cv.priority = ?", string(f.Priority))
 	}
+	if f.OutcomesAny != 0 {
+		// outcome_mask <> 0 is implied by the bit test; written out, it
+		// lets the planner walk the partial index conversations_with_outcomes
+		// (only conversations that have an outcome) when no view or inbox
+		// leads the base.
+		cond := "cv.outcome_mask <> 0 AND (cv.outcome_mask & ?) <> 0"
+		if walked || f.InboxID != 0 {
+			rest(cond, int64(f.OutcomesAny))
+		} else {
+			base(cond, int64(f.OutcomesAny))
+		}
+	}
+	if f.OutcomesAbsent != 0 {
+		// A filter on the rows walked. outcome_mask = 0 is implied; written
+		// out, the planner estimates from the column's statistics (most
+		// conversations have no outcome) rather than guess that the bit
+		// test keeps few rows, and sort them all instead of walking.
+		if f.OutcomesAbsent == outcomes.MaskOf(outcomes.Types...) {
+			rest("cv.outcome_mask = 0")
+		} else {
+			rest("(cv.outcome_mask = 0 OR (cv.outcome_mask & ?) = 0)", int64(f.OutcomesAbsent))
+		}
+	}
+	// Tags are checked on the rows the base's index walks: a tag's
+	// conversations through conversation_tags_tag, the final tag on the
+	// row itself.
+	if f.TagID != nil {
+		rest("EXISTS (SELECT 1 FROM conversation_tags ctg WHERE ctg.account_id = cv.account_id AND ctg.tag_id = ? AND ctg.conversation_id = cv.id)", *f.TagID)
+	}
+	if f.TagType != "" {
+		rest(`EXISTS (SELECT 1 FROM conversation_tags ctg JOIN tags tg ON tg.id = ctg.tag_id
+    WHERE ctg.conversation_id = cv.id AND tg.type = ?)`, string(f.TagType))
+	}
+	if f.FinalTagID != nil {
+		rest("cv.final_tag_id = ?", *f.FinalTagID)
+	}
+	if f.FinalTagType != "" {
+		rest("cv.final_tag_type = ?", string(f.FinalTagType))
+	}
 	if page.Cursor != "" {
 		key, err := decodeCursor(page.Cursor, 2)
 		if err != nil {
@@ -273,11 +322,8 @@ func (db *DB) FindConversations(ctx context.Context, f conversations.Conversatio
 		last := rows[len(rows)-1]
 		next = encodeCursor(last.LastMessageAt, last.ID)
 	}
-	out := make([]conversations.Conversation, len(rows))
-	for i, r := range rows {
-		out[i] = r.conversation()
-	}
-	return out, next, nil
+	out, err := conversationsWithTags(ctx, db.db, rows)
+	return out, next, err
 }
 
 type messageRow struct {
@@ -393,11 +439,7 @@ func (db *DB) GetConversations(ctx context.Context, accountID parley.ID, ids []p
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
 		return nil, translate(err)
 	}
-	out := make([]conversations.Conversation, len(rows))
-	for i, r := range rows {
-		out[i] = r.conversation()
-	}
-	return out, nil
+	return conversationsWithTags(ctx, db.db, rows)
 }
 
 // GetMessage reads one message or note of the account (an event's

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"unicode"
 
 	"github.com/pressly/goose/v3"
 
@@ -68,6 +69,11 @@ type dialectSQL interface {
 	// statistics and the recent index (search.go, recent_search.go)
 	// rather than run as one plain query.
 	plansSearch() bool
+	// containsFold is the condition that column col contains a search's
+	// text, each letter in any case (caseless, below), and the argument
+	// it takes. The same on both databases: neither's LOWER is used, as
+	// SQLite's folds ASCII only and PostgreSQL's follows the locale.
+	containsFold(col, text string) (string, any)
 
 	// appendEvents writes an account's events. Where numbersAtCommit, it
 	// numbers them after the account's head (taken and held to the
@@ -123,4 +129,19 @@ func isConstraintViolation(err error) bool {
 // run again.
 func isDeadlock(err error) bool {
 	return sqliteDialect.deadlockVictim(err) || postgresDialect.deadlockVictim(err)
+}
+
+// caseless is each rune of text with the runes it equals in another case
+// (unicode.SimpleFold's orbit: ö and Ö, k, K and the Kelvin sign); a rune
+// without case is alone.
+func caseless(text string) [][]rune {
+	out := [][]rune{}
+	for _, r := range text {
+		set := []rune{r}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			set = append(set, f)
+		}
+		out = append(out, set)
+	}
+	return out
 }

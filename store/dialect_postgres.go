@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
@@ -67,6 +69,23 @@ func (postgresSQL) textMatch(terms []string) string {
 // 00005).
 func (postgresSQL) textConds(match string, _ any) ([]string, []any) {
 	return []string{"cv.search_tsv @@ to_tsquery('simple', ?)"}, []any{match}
+}
+
+// containsFold is a regular expression, which compares exactly: a letter
+// is the bracket of its cases, ASCII punctuation escaped.
+func (postgresSQL) containsFold(col, text string) (string, any) {
+	var b strings.Builder
+	for _, set := range caseless(text) {
+		switch r := set[0]; {
+		case len(set) > 1:
+			b.WriteString("[" + string(set) + "]")
+		case r < utf8.RuneSelf && !unicode.IsLetter(r) && !unicode.IsDigit(r):
+			b.WriteString(`\` + string(r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return col + " ~ ?", b.String()
 }
 
 func (postgresSQL) uniqueViolation(err error) bool {

@@ -55,6 +55,22 @@ WHERE contacts_fts MATCH ? AND c.account_id = ?`
 		[]any{match, accountID, match, accountID}
 }
 
+// containsFold is a GLOB, which compares exactly: a letter is the
+// bracket of its cases, GLOB's own wildcards a bracket of themselves.
+func (sqliteSQL) containsFold(col, text string) (string, any) {
+	var b strings.Builder
+	b.WriteString("*")
+	for _, set := range caseless(text) {
+		if len(set) > 1 || strings.ContainsRune("*?[", set[0]) {
+			b.WriteString("[" + string(set) + "]")
+		} else {
+			b.WriteRune(set[0])
+		}
+	}
+	b.WriteString("*")
+	return col + " GLOB ?", b.String()
+}
+
 func (sqliteSQL) uniqueViolation(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)

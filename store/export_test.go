@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley/reports"
 )
 
 // PlanSearchesWithoutStatistics makes db plan its searches as before any
@@ -58,4 +60,32 @@ func (db *DB) NumberEvents(ctx context.Context) error {
 	}
 	_, err := db.numberEvents(ctx)
 	return err
+}
+
+// OutboundReportSorted is OutboundReport with every send's first-of flags
+// taken from the sort by contact, never from the sends' links to their
+// previous ones: what the links must agree with.
+func (db *DB) OutboundReportSorted(ctx context.Context, f reports.OutboundFilter) (reports.OutboundReport, error) {
+	q := outboundQuery(f)
+	q.firstContact, q.firstOrigin, q.firstCampaign = "", "", ""
+	return db.outboundReport(ctx, q)
+}
+
+// CountOutcomeRows counts the export's rows, stopping at limit+1: more
+// than limit is refused whatever the exact number.
+func (db *DB) CountOutcomeRows(ctx context.Context, f reports.OutcomesFilter, limit int) (int, error) {
+	counted, args := outcomeRowsCounted(f)
+	return countCapped(ctx, db.db, counted, args, limit)
+}
+
+// EachOutcomeRow calls fn for every live outcome of the filter in created
+// order, reading keyset pages inside one read-only transaction: the
+// export is one snapshot however long the client takes to read it.
+func (db *DB) EachOutcomeRow(ctx context.Context, f reports.OutcomesFilter, fn func(reports.OutcomeRow) error) error {
+	tx, err := db.reportSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return eachOutcomeRow(ctx, &Tx{Tx: tx}, f, fn)
 }

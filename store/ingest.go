@@ -90,6 +90,9 @@ func ingest(ctx context.Context, tx *Tx, p conversations.IngestPlan) (conversati
 	if err := updateOnInbound(ctx, tx, inboundUpdate{conv, p, res.Transition}); err != nil {
 		return res, fmt.Errorf("update conversation: %w", err)
 	}
+	if err := execTogether(ctx, tx, reopenedEpisodes(inboundUpdate{conv, p, res.Transition}), repliedSends(inboundUpdate{conv, p, res.Transition})); err != nil {
+		return res, fmt.Errorf("open episode, mark replied sends: %w", err)
+	}
 	target := conv.target(contactID, exists)
 	if err := insertEvents(ctx, tx, ch.AccountID, eventsOf(p.Events(target, res.Transition))); err != nil {
 		return res, fmt.Errorf("log events: %w", err)
@@ -198,13 +201,17 @@ func insertConversation(ctx context.Context, tx *Tx, ch conversations.Channel, c
 	return insertConversationRow(ctx, tx, ch, contactID, p.Text.From, p.Text.To, status, nil, p.At)
 }
 
-// insertConversationRow creates the (channel, contact phone) conversation.
+// insertConversationRow creates the (channel, contact phone) conversation
+// and opens its first episode.
 func insertConversationRow(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
 	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(insertConversationSQL+` RETURNING id`),
 		conversationArgs(ch, contactID, contactPhone, businessPhone, status, assignee, at)...)
-	return parley.ID(id), err
+	if err != nil {
+		return 0, err
+	}
+	return parley.ID(id), openEpisode(ctx, tx, ch.AccountID, parley.ID(id), at)
 }
 
 // insertConversationIfAbsent creates a text's conversation unless another
@@ -225,7 +232,10 @@ func insertConversationRowIfAbsent(ctx context.Context, tx *Tx, ch conversations
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
-	return parley.ID(id), err
+	if err != nil {
+		return 0, err
+	}
+	return parley.ID(id), openEpisode(ctx, tx, ch.AccountID, parley.ID(id), at)
 }
 
 const insertConversationSQL = `INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
@@ -341,6 +351,18 @@ UPDATE conversations SET ` + d.inboundSearchSet() + `status = v.status, assignee
     revocation_flagged_at = COALESCE(v.flagged, conversations.revocation_flagged_at), updated_at = v.at
 FROM v WHERE conversations.id = v.id`
 	return statement{q, args}
+}
+
+// reopenedEpisodes opens an episode for each conversation a text
+// reopened (a resolved or closed one becoming live again).
+func reopenedEpisodes(updates ...inboundUpdate) statement {
+	var eps []openingEpisode
+	for _, u := range updates {
+		if u.c.ID != 0 && conversations.Opens(u.c.Status, u.t.Status) {
+			eps = append(eps, openingEpisode{u.p.Channel.AccountID, u.c.ID, u.p.At})
+		}
+	}
+	return openEpisodesStatement(eps)
 }
 
 // target is the conversation as the domain's ingest decisions read it.

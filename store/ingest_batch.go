@@ -343,7 +343,7 @@ func (b textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	if err := notify(ctx, tx, notes...); err != nil {
 		return fmt.Errorf("notify assignees: %w", err)
 	}
-	writes := []statement{updateOnInboundStatement(dialectOf(tx), updates...)}
+	writes := []statement{updateOnInboundStatement(dialectOf(tx), updates...), reopenedEpisodes(updates...), repliedSends(updates...)}
 	for acc, evs := range events {
 		st, err := eventsStatement(tx, acc, evs)
 		if err != nil {
@@ -374,9 +374,13 @@ func (b textBatch) readBack(ctx context.Context, tx *Tx, results []conversations
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(selectConversation+` WHERE cv.id IN (`+placeholders(len(ids))+`)`), ids...); err != nil {
 		return err
 	}
-	convs := make(map[parley.ID]conversations.Conversation, len(rows))
-	for _, r := range rows {
-		convs[parley.ID(r.ID)] = r.conversation()
+	read, err := conversationsWithTags(ctx, tx, rows)
+	if err != nil {
+		return err
+	}
+	convs := make(map[parley.ID]conversations.Conversation, len(read))
+	for _, c := range read {
+		convs[c.ID] = c
 	}
 	for _, pt := range b.plain {
 		results[pt.i] = conversations.IngestResult{Conversation: convs[pt.conv.ID], Message: pt.msg, Created: !pt.exists, Transition: pt.t}

@@ -304,6 +304,9 @@ WHERE id = ?`
 		if err := scheduleStatusCheck(ctx, tx, item.MessageID, at); err != nil {
 			return err
 		}
+		if err := recordSend(ctx, tx, item, s, at); err != nil {
+			return err
+		}
 		return deleteOutbox(ctx, tx, item.ID)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/events"
+	"github.com/parleyhq/parley/outcomes"
 )
 
 // lockForAction reads a conversation for a staff action and, on
@@ -20,21 +21,33 @@ func (db *DB) lockForAction(ctx context.Context, tx *Tx, accountID, id parley.ID
 	return row.conversation(), translate(err)
 }
 
+// lockToAct locks a conversation for a staff action and checks that the
+// actor may act on it (conversations.CanAct): EFORBIDDEN otherwise.
+func (db *DB) lockToAct(ctx context.Context, tx *Tx, accountID, id parley.ID, actor conversations.User) (conversations.Conversation, error) {
+	conv, err := db.lockForAction(ctx, tx, accountID, id)
+	if err != nil {
+		return conv, err
+	}
+	if !conversations.CanAct(actor, conv) {
+		return conv, parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you")
+	}
+	return conv, nil
+}
+
 func userEvent(ctx context.Context, tx *Tx, c conversations.Conversation, typ conversations.EventType, actor conversations.User, data map[string]any, at time.Time) error {
 	return insertEvent(ctx, tx, c.AccountID, c.ID, typ, conversations.ActorUser, &actor.ID, data, at)
 }
 
 // ChangeStatus applies a lifecycle action. Repeating the current status is
-// a no-op that logs nothing; any other status clears a snooze.
+// a no-op that logs nothing; any other status clears a snooze. A resolve
+// or close applies the tag it names first; ending an episode closes it
+// with its final tag, and a reopen starts the next one.
 func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (conversations.Conversation, error) {
 	var out conversations.Conversation
 	err := db.inTx(ctx, func(tx *Tx) error {
-		conv, err := db.lockForAction(ctx, tx, c.AccountID, c.ConversationID)
+		conv, err := db.lockToAct(ctx, tx, c.AccountID, c.ConversationID, c.Actor)
 		if err != nil {
 			return err
-		}
-		if !conversations.CanAct(c.Actor, conv) {
-			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you")
 		}
 		target, _ := c.Action.Target()
 		until := c.Until
@@ -42,9 +55,13 @@ func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (c
 			until = nil
 		}
 		sameUntil := (until == nil && conv.SnoozedUntil == nil) || (until != nil && conv.SnoozedUntil != nil && until.Equal(*conv.SnoozedUntil))
+		final, err := db.tagOnEnding(ctx, tx, conv, target, c)
+		if err != nil {
+			return err
+		}
 		if conv.Status == target && sameUntil {
-			out = conv
-			return nil
+			out, err = getConversation(ctx, tx, c.AccountID, conv.ID)
+			return err
 		}
 		const q = `UPDATE conversations SET status = ?, snoozed_until = ?, updated_at = ? WHERE id = ?`
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), string(target), msPtr(until), ms(c.At), conv.ID); err != nil {
@@ -57,10 +74,72 @@ func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (c
 		if err := userEvent(ctx, tx, conv, conversations.EventStatusChanged, c.Actor, data, c.At); err != nil {
 			return err
 		}
+		if err := db.keepEpisodes(ctx, tx, conv, target, &c.Actor.ID, final, c.At); err != nil {
+			return err
+		}
+		if conversations.ResolvesIssue(conv.Status, target) {
+			if err := raiseSuggestions(ctx, tx, conv, outcomes.ProposalsForResolve(), &c.Actor.ID, c.At); err != nil {
+				return err
+			}
+		}
 		out, err = getConversation(ctx, tx, c.AccountID, conv.ID)
 		return err
 	})
 	return out, err
+}
+
+// tagOnEnding checks a resolve or close against the account's closing
+// tag rule when it ends the episode, and applies the tag the action
+// names. It returns the final tag the episode closes with: the named
+// tag, which the action chose to end with even when it was on already,
+// else the one applied last.
+func (db *DB) tagOnEnding(ctx context.Context, tx *Tx, conv conversations.Conversation, target conversations.Status,
+	c conversations.StatusChange) (*conversations.TagRef, error) {
+	if target != conversations.StatusResolved && target != conversations.StatusClosed {
+		return nil, nil
+	}
+	if conversations.Closes(conv.Status, target) && c.TagID == nil {
+		settings, err := accountSettings(ctx, tx, c.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		tagged, err := hasTags(ctx, tx, conv.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := conversations.ClosingTagRequired(settings, tagged, c.TagID); err != nil {
+			return nil, err
+		}
+	}
+	if c.TagID != nil {
+		tag, err := db.applyTag(ctx, tx, conv, *c.TagID, c.Actor, c.At)
+		if err != nil {
+			return nil, err
+		}
+		ref := tag.ref()
+		return &ref, nil
+	}
+	if !conversations.Closes(conv.Status, target) {
+		return nil, nil
+	}
+	applied, err := appliedTags(ctx, tx, conv.AccountID, conv.ID)
+	if err != nil {
+		return nil, err
+	}
+	return conversations.FinalTag(applied), nil
+}
+
+// keepEpisodes ends the conversation's episode, or starts its next one,
+// as its status goes from conv's to target.
+func (db *DB) keepEpisodes(ctx context.Context, tx *Tx, conv conversations.Conversation, target conversations.Status, by *parley.ID,
+	final *conversations.TagRef, at time.Time) error {
+	switch {
+	case conversations.Closes(conv.Status, target):
+		return closeEpisode(ctx, tx, conv, target, by, final, at)
+	case conversations.Opens(conv.Status, target):
+		return openEpisode(ctx, tx, conv.AccountID, conv.ID, at)
+	}
+	return nil
 }
 
 // Assign sets or clears the assignee and notifies the new one.
@@ -112,6 +191,9 @@ func setAssigneeWith(ctx context.Context, tx *Tx, conv conversations.Conversatio
 	if _, err := tx.ExecContext(ctx, tx.Rebind(q), to, ms(at), conv.ID); err != nil {
 		return err
 	}
+	if err := assignedSends(ctx, tx, conv.ID, to, at); err != nil {
+		return err
+	}
 	actorType, actorID := conversations.ActorSystem, (*parley.ID)(nil)
 	if actor != nil {
 		actorType, actorID = conversations.ActorUser, &actor.ID
@@ -134,12 +216,9 @@ func setAssigneeWith(ctx context.Context, tx *Tx, conv conversations.Conversatio
 func (db *DB) SetPriority(ctx context.Context, p conversations.PriorityChange) (conversations.Conversation, error) {
 	var out conversations.Conversation
 	err := db.inTx(ctx, func(tx *Tx) error {
-		conv, err := db.lockForAction(ctx, tx, p.AccountID, p.ConversationID)
+		conv, err := db.lockToAct(ctx, tx, p.AccountID, p.ConversationID, p.Actor)
 		if err != nil {
 			return err
-		}
-		if !conversations.CanAct(p.Actor, conv) {
-			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you")
 		}
 		if conv.Priority != p.Priority {
 			const q = `UPDATE conversations SET priority = ?, updated_at = ? WHERE id = ?`
@@ -219,12 +298,9 @@ func (db *DB) openOnReply(ctx context.Context, tx *Tx, conv conversations.Conver
 func (db *DB) AddNote(ctx context.Context, n conversations.Note) (conversations.Message, error) {
 	var out conversations.Message
 	err := db.inTx(ctx, func(tx *Tx) error {
-		conv, err := db.lockForAction(ctx, tx, n.AccountID, n.ConversationID)
+		conv, err := db.lockToAct(ctx, tx, n.AccountID, n.ConversationID, n.Author)
 		if err != nil {
 			return err
-		}
-		if !conversations.CanAct(n.Author, conv) {
-			return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you")
 		}
 		const q = `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
     author_id, created_at, updated_at)

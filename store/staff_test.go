@@ -679,7 +679,7 @@ func TestConcurrentSameStaffActionsApplyOnce(t *testing.T) {
 			if resolved != 1 || assigned != 1 {
 				t.Errorf("round %d: events %v; want one status_changed and one assignee_changed", round, types)
 			}
-			if got := count(t, db, `SELECT COUNT(*) FROM notifications WHERE conversation_id = ? AND user_id = ?`, c.ID, ann.ID); got != 1 {
+			if got := count(t, db, `SELECT COUNT(*) FROM notifications WHERE conversation_id = ? AND user_id = ? AND kind = ?`, c.ID, ann.ID, conversations.NotifyAssigned); got != 1 {
 				t.Errorf("round %d: ann got %d notifications for one assignment", round, got)
 			}
 		}

@@ -125,6 +125,11 @@ func (s *Server) statusAction(action conversations.Action) handlerFunc {
 				c.Until = &until
 			}
 		}
+		if action == conversations.ActionResolve || action == conversations.ActionClose {
+			if err := s.closingTag(r, &c); err != nil {
+				return err
+			}
+		}
 		if err := c.Validate(); err != nil {
 			return err
 		}
@@ -146,4 +151,20 @@ func formZone(name string) (*time.Location, error) {
 		return nil, parley.Invalid(map[string]string{"tz": "must be a time zone such as Europe/Paris"})
 	}
 	return zone, nil
+}
+
+// closingTag reads a resolve or close form's tag_id, the tag to close
+// with, into c, and refuses leaving without a tag when the account
+// requires one (the store checks again in the change's transaction).
+func (s *Server) closingTag(r *http.Request, c *conversations.StatusChange) error {
+	if raw := r.PostFormValue("tag_id"); raw != "" {
+		id, err := parley.ParseID(raw)
+		if err != nil {
+			return parley.Invalid(map[string]string{"tag_id": "must be one of the account's tags"})
+		}
+		c.TagID = &id
+		return nil
+	}
+	target, _ := c.Action.Target()
+	return s.closingTagRefusal(r, target)
 }

@@ -333,10 +333,7 @@ func (s *Server) renderCampaignForm(w http.ResponseWriter, r *http.Request, f ca
 			}
 		}
 	}
-	if status != http.StatusOK {
-		w.WriteHeader(status)
-	}
-	return s.render(w, r, "campaign_new", "New campaign", f)
+	return s.renderStatus(w, r, status, "campaign_new", "New campaign", f)
 }
 
 // sendAtZone is the zone a typed send-at time is read in.

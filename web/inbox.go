@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/gorilla/mux"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/outcomes"
 )
 
 // The inbox is one page of three panes: the list (this file), the thread
@@ -19,7 +21,9 @@ import (
 //
 // The list reads the query words of GET /v1/conversations
 // (conversations.ParseListQuery: view, status, inbox_id, assignee_id,
-// priority, q) and cursor, so a list's URL is the API's.
+// priority, outcome, outcome_absent, tag_id, tag_type, final_tag_id,
+// final_tag_type, q) and cursor, so a list's URL is the
+// API's.
 
 func (s *Server) inboxRoutes(r *mux.Router) {
 	r.Handle("/inbox", s.page(s.inbox)).Methods(http.MethodGet)
@@ -47,9 +51,36 @@ type listData struct {
 	Filter        conversations.ConversationFilter
 	Inboxes       []conversations.Inbox
 	Assignees     []conversations.User // for the assignee filter: only for those who see all
-	Filtered      int                  // how many of inbox, assignee and priority are chosen
+	Filtered      int                  // how many of inbox, assignee, priority and outcome are chosen
 	Src           string               // the pane's own URL
 	Older, Newest string               // the next page's link, the first page's; "" when none
+	// OutcomeTypes are the Outcome filter's types; Outcome its choice:
+	// "" for any, a type, outcomeNone, or the outcome= of a link that
+	// lists several, OutcomeList. KeepAbsent is an outcome_absent the
+	// choice does not show, for the form to keep.
+	OutcomeTypes []outcomes.Type
+	Outcome      string
+	OutcomeList  []outcomes.Type
+	KeepAbsent   string
+	// Tags are all the account's tags (archived ones too: conversations
+	// keep them) for the Tag and Final tag filters; TagTypes the tagging
+	// types for theirs.
+	Tags     []conversations.Tag
+	TagTypes []conversations.TagType
+}
+
+// TagChosen reports whether a tag filter's choice is tag id.
+func (listData) TagChosen(choice *parley.ID, id parley.ID) bool {
+	return choice != nil && *choice == id
+}
+
+// tagFilters counts the tag filters chosen.
+func (d *listData) tagFilters(f conversations.ConversationFilter) {
+	for _, on := range []bool{f.TagID != nil, f.TagType != "", f.FinalTagID != nil, f.FinalTagType != ""} {
+		if on {
+			d.Filtered++
+		}
+	}
 }
 
 // listRow is one conversation of the list.
@@ -111,6 +142,12 @@ func (s *Server) loadList(r *http.Request) (listData, error) {
 			d.Filtered++
 		}
 	}
+	d.outcomeFilter(f, query)
+	d.tagFilters(f)
+	d.TagTypes = conversations.TagTypes
+	if d.Tags, err = s.d.Tags.ListTags(ctx, u.AccountID, true); err != nil {
+		return listData{}, err
+	}
 
 	// The list's own query (its filters and page) is kept by the pane's
 	// URL and by every row's link, so that a refresh or an opened thread
@@ -148,6 +185,50 @@ func (s *Server) loadList(r *http.Request) (listData, error) {
 	return d, nil
 }
 
+// outcomeNone is the Outcome filter's "Without outcome": the form sends
+// outcome=none, which the inbox turns into the API's outcome_absent= every
+// type (withoutOutcome).
+const outcomeNone = "none"
+
+// allOutcomes is every outcome type, as outcome_absent lists them.
+var allOutcomes = outcomes.MaskOf(outcomes.Types...)
+
+// outcomeFilter sets the Outcome filter's choice from the list's query.
+func (d *listData) outcomeFilter(f conversations.ConversationFilter, query url.Values) {
+	d.OutcomeTypes = outcomes.Types
+	if f.OutcomesAny != 0 || f.OutcomesAbsent != 0 {
+		d.Filtered++
+	}
+	switch types := f.OutcomesAny.Types(); {
+	case f.OutcomesAny == 0 && f.OutcomesAbsent == allOutcomes:
+		d.Outcome = outcomeNone
+		return
+	case len(types) == 1:
+		d.Outcome = string(types[0])
+	case len(types) > 1:
+		d.Outcome, d.OutcomeList = query.Get("outcome"), types
+	}
+	d.KeepAbsent = query.Get("outcome_absent")
+}
+
+// withoutOutcome redirects the form's outcome=none to the list's URL with
+// outcome_absent= every type, so that the list's URL stays the API's;
+// false when the query has no outcome=none.
+func withoutOutcome(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	if q.Get("outcome") != outcomeNone {
+		return false
+	}
+	q.Del("outcome")
+	var types []string
+	for _, t := range outcomes.Types {
+		types = append(types, string(t))
+	}
+	q.Set("outcome_absent", strings.Join(types, ","))
+	http.Redirect(w, r, r.URL.Path+withQuery(q), http.StatusSeeOther)
+	return true
+}
+
 // withQuery is "?" and q encoded, or "" when q is empty.
 func withQuery(q url.Values) string {
 	if len(q) == 0 {
@@ -165,6 +246,9 @@ func (s *Server) markRead(r *http.Request, id parley.ID) error {
 }
 
 func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
+	if withoutOutcome(w, r) {
+		return nil
+	}
 	list, err := s.loadList(r)
 	if err != nil {
 		return err

@@ -52,7 +52,7 @@ func TestListMarksReadAndCurrent(t *testing.T) {
 		ids = append(ids, res.Conversation.ID)
 	}
 
-	s, err := New(Deps{Store: db, Clock: clock})
+	s, err := New(Deps{Store: db, Tags: db, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,8 @@ func (d notificationsData) What(n conversations.Notification) string {
 		return actor + " assigned a conversation to you"
 	case conversations.NotifyInbound:
 		return "New text in your conversation"
+	case conversations.NotifyOutcomeSuggested:
+		return "Outcome suggested in your conversation"
 	case conversations.NotifyWebhookDisabled:
 		return "A webhook endpoint was disabled after failing"
 	}

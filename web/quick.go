@@ -162,9 +162,8 @@ func (s *Server) sendQuick(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := q.Send(r.Context(), s.d.Quick)
 	if parley.IsKind(err, parley.EINVALID) {
-		w.WriteHeader(http.StatusUnprocessableEntity)
 		d.Error = quickErrorText(err)
-		return s.render(w, r, "quick", "Quick message", d)
+		return s.renderStatus(w, r, http.StatusUnprocessableEntity, "quick", "Quick message", d)
 	}
 	if err != nil {
 		return err

@@ -68,6 +68,13 @@ type view struct {
 // render writes a page, or only the pane the request names in ?pane=
 // (that is how the script refreshes one part of a page).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title string, data any) error {
+	return s.renderStatus(w, r, http.StatusOK, page, title, data)
+}
+
+// renderStatus is render with another status (a form shown again with
+// what to correct): the status goes out with the page's own headers,
+// which a WriteHeader before render would have left behind.
+func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, page, title string, data any) error {
 	t, ok := s.pages.byName[page]
 	if !ok {
 		return fmt.Errorf("web: no page %q", page)
@@ -91,6 +98,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title stri
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -127,12 +135,9 @@ func (s *Server) answerError(w http.ResponseWriter, r *http.Request, status int,
 		fmt.Fprint(w, msg)
 		return
 	}
-	// Set before the status: render's own headers would come too late.
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if err := s.render(w, r, "error", "Error", map[string]any{"Status": status, "Message": msg}); err != nil {
+	if err := s.renderStatus(w, r, status, "error", "Error", map[string]any{"Status": status, "Message": msg}); err != nil {
 		hlog.FromRequest(r).Error().Err(err).Msg("render the error page")
+		w.WriteHeader(status) // the page failed before its status went out
 		fmt.Fprint(w, msg)
 	}
 }
@@ -279,6 +284,10 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
 	},
+	// list3 is a list of three words, for a select's fixed options.
+	"list3": func(a, b, c string) []string { return []string{a, b, c} },
+	// tagType names a tagging type for a person ("Follow-up").
+	"tagType": tagTypeLabel,
 	// channel names a channel for a person (channelLabel).
 	"channel": channelLabel,
 	// with builds a map for passing several values to a partial.

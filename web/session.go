@@ -150,18 +150,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	password := r.PostFormValue("password")
 	data := loginData{Email: email, Next: r.PostFormValue("next")}
 	if wait, ok := s.logins.allow(email, clientIP(r)); !ok {
-		w.WriteHeader(http.StatusTooManyRequests)
 		data.Error = fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", int(wait.Seconds()+1))
-		return s.render(w, r, "login", "Sign in", data)
+		return s.renderStatus(w, r, http.StatusTooManyRequests, "login", "Sign in", data)
 	}
 	user, err := s.checkPassword(r.Context(), email, password)
 	if err != nil {
 		if !conversations.IsBadCredentials(err) {
 			return err
 		}
-		w.WriteHeader(http.StatusUnauthorized)
 		data.Error = "The email or the password is wrong."
-		return s.render(w, r, "login", "Sign in", data)
+		return s.renderStatus(w, r, http.StatusUnauthorized, "login", "Sign in", data)
 	}
 	if err := s.startSession(w, r, user); err != nil {
 		return err
@@ -249,13 +247,13 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	password := r.PostFormValue("password")
 	if password != r.PostFormValue("confirm") {
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		return s.render(w, r, "set_password", "Choose a password", setPasswordData{User: user, Error: "The two passwords differ."})
+		return s.renderStatus(w, r, http.StatusUnprocessableEntity, "set_password", "Choose a password",
+			setPasswordData{User: user, Error: "The two passwords differ."})
 	}
 	hash, err := conversations.HashPassword(password)
 	if err != nil {
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		return s.render(w, r, "set_password", "Choose a password", setPasswordData{User: user, Error: errorText(err)})
+		return s.renderStatus(w, r, http.StatusUnprocessableEntity, "set_password", "Choose a password",
+			setPasswordData{User: user, Error: errorText(err)})
 	}
 	if user, err = s.d.Sessions.UsePasswordLink(r.Context(), link, hash, s.d.Clock.Now()); err != nil {
 		return err

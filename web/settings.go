@@ -100,11 +100,17 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) error {
 				Timezone: strings.TrimSpace(r.PostFormValue("timezone"))}
 		}
 		p.QuietHours = &q
+	case "closing_tag":
+		on := ticked(r, "require_closing_tag")
+		p.RequireClosingTag = &on
 	default:
 		return parley.Errorf(parley.EINVALID, "this form names no settings")
 	}
 	if _, err := s.d.Store.UpdateSettings(r.Context(), me(r).AccountID, p.Apply, s.d.Clock.Now()); err != nil {
 		return err
+	}
+	if p.RequireClosingTag != nil { // saved from Settings → Tags
+		return done(w, r, "/settings/tags")
 	}
 	return done(w, r, "/settings")
 }
@@ -176,8 +182,7 @@ func (s *Server) inviteUser(w http.ResponseWriter, r *http.Request) error {
 		return lerr
 	}
 	d.Invite, d.Error = nu, errorText(err)
-	w.WriteHeader(errorStatus(err))
-	return s.render(w, r, "settings_users", "Users · Settings", d)
+	return s.renderStatus(w, r, errorStatus(err), "settings_users", "Users · Settings", d)
 }
 
 // newPasswordLink makes another set-password link for a user (a lost

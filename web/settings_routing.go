@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -281,7 +280,7 @@ func (s *Server) saveRoutingTable(w http.ResponseWriter, r *http.Request, saved 
 	}
 	err = ed.Dir.Validate(&t)
 	if len(fields) > 0 {
-		err = mergeInvalid(err, fields)
+		err = parley.MergeInvalid(parley.Invalid(fields), err) // the form's own words first
 	}
 	if err == nil {
 		if saved.ID == 0 {
@@ -295,23 +294,9 @@ func (s *Server) saveRoutingTable(w http.ResponseWriter, r *http.Request, saved 
 			return err
 		}
 		ed.showErrors(err)
-		w.WriteHeader(errorStatus(err))
-		return s.render(w, r, "settings_routing_table", title, ed)
+		return s.renderStatus(w, r, errorStatus(err), "settings_routing_table", title, ed)
 	}
 	return done(w, r, "/settings/routing/"+t.ID.String()+"?saved=1")
-}
-
-// mergeInvalid adds the form's own field problems to a validation error.
-func mergeInvalid(err error, fields map[string]string) error {
-	var pe *parley.Error
-	if errors.As(err, &pe) && pe.Kind == parley.EINVALID {
-		for k, v := range pe.Fields {
-			if _, ok := fields[k]; !ok {
-				fields[k] = v
-			}
-		}
-	}
-	return parley.Invalid(fields)
 }
 
 func (s *Server) deleteRoutingTable(w http.ResponseWriter, r *http.Request) error {

@@ -120,10 +120,9 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		data.Form, data.Error = form, errorText(err)
-		w.WriteHeader(errorStatus(err))
-	} else {
-		data.Secret = &e
+		return s.renderStatus(w, r, errorStatus(err), "settings_webhooks", "Webhooks", data)
 	}
+	data.Secret = &e
 	return s.render(w, r, "settings_webhooks", "Webhooks", data)
 }
 

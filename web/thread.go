@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/optout"
+	"github.com/parleyhq/parley/outcomes"
 )
 
 // The thread (its texts, notes and activity, the reply and note boxes, the
@@ -53,6 +54,11 @@ type threadData struct {
 	Statuses    []conversations.Action
 	Priorities  []conversations.Priority
 	Now         time.Time
+	// Outcomes is the records, outcomes and suggestions pane (outcomes.go).
+	Outcomes *outcomesData
+	// Tags are the account's unarchived tags, which the add and the
+	// resolve-with-tag controls offer (tags.go).
+	Tags []conversations.Tag
 }
 
 // Offers reports whether the thread offers action: one that changes the
@@ -121,15 +127,26 @@ type entry struct {
 func (s *Server) threadRoutes(r *mux.Router) {
 	r.Handle("/inbox/conversations/{id}", s.page(s.thread)).Methods(http.MethodGet)
 	s.actionRoutes(r)
+	s.outcomeRoutes(r)
 }
 
 func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
+	pane := r.URL.Query().Get("pane")
 	conv, err := s.visible(r)
 	if err != nil {
+		if pane == "outcomes" {
+			return unseen(err)
+		}
 		return err
 	}
+	title := conv.ContactName
+	if title == "" {
+		title = conv.ContactPhone
+	}
 	data := inboxData{}
-	pane := r.URL.Query().Get("pane")
+	if pane == "outcomes" {
+		return s.outcomesPane(w, r, conv, title)
+	}
 	// Opening the thread reads it, and so does a live refresh of an open
 	// thread: first, so that the list on this same page shows it read.
 	if pane == "" || pane == "thread" {
@@ -149,9 +166,10 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	title := conv.ContactName
-	if title == "" {
-		title = conv.ContactPhone
+	if pane == "" {
+		if data.Thread.Outcomes, err = s.loadOutcomes(r, conv); err != nil {
+			return err
+		}
 	}
 	return s.render(w, r, "inbox", title, data)
 }
@@ -165,11 +183,15 @@ func (s *Server) visible(r *http.Request) (conversations.Conversation, error) {
 	return conversations.Visible(r.Context(), s.d.Store, me(r), id)
 }
 
+// paneWords are the query words of the thread's panes, not of the list:
+// which pane, the thread's page, the outcomes pane's search and review.
+var paneWords = []string{"pane", "before", paramRecordQuery, paramRecordType, paramReview}
+
 // listQuery is the list's query string as the thread keeps it in its links.
 func listQuery(r *http.Request) string {
 	q := url.Values{}
 	for k, v := range r.URL.Query() {
-		if k != "pane" && k != "before" {
+		if !slices.Contains(paneWords, k) {
 			q[k] = v
 		}
 	}
@@ -241,6 +263,9 @@ func (s *Server) loadThread(r *http.Request, conv conversations.Conversation, li
 		}
 	}
 	t.Inbox = inboxName(inboxes, conv.InboxID)
+	if t.Tags, err = s.offeredTags(ctx, u.AccountID); err != nil {
+		return nil, err
+	}
 	if t.Consent, err = s.d.Consent.GetConsent(ctx, u.AccountID, conv.ContactPhone); err != nil {
 		return nil, err
 	}
@@ -402,8 +427,37 @@ func eventText(e conversations.Event, names map[parley.ID]string) string {
 		return "The contact asked for help (" + str("keyword") + ")"
 	case conversations.EventRevocationFlagged:
 		return "Flagged: this text reads like a request to stop texting"
+	case conversations.EventOutcomeAdded:
+		added := " added the outcome "
+		if str("source") == string(outcomes.SourceSuggestion) {
+			added = " added the suggested outcome "
+		}
+		return who + added + words(str("type")) + of(str("record_title"))
+	case conversations.EventOutcomeDeleted:
+		return who + " deleted the outcome " + words(str("type")) + of(str("record_title"))
+	case conversations.EventRecordLinked:
+		return who + " linked the " + str("record_type") + " " + str("title")
+	case conversations.EventRecordUnlinked:
+		return who + " unlinked the " + str("record_type") + " " + str("title")
+	case conversations.EventTagAdded:
+		return who + " tagged it " + str("tag_name")
+	case conversations.EventTagRemoved:
+		return who + " removed the tag " + str("tag_name")
+	case conversations.EventSuggestionDismissed:
+		return who + " dismissed the suggested outcome " + words(str("type"))
 	}
 	return string(e.Type)
+}
+
+// words is an identifier (an outcome type) as words: "quote sent".
+func words(id string) string { return strings.ReplaceAll(id, "_", " ") }
+
+// of names a record after an outcome: " (Patio)", or nothing.
+func of(title string) string {
+	if title == "" {
+		return ""
+	}
+	return " (" + title + ")"
 }
 
 // sendRefusalText is what the reply box says when this user may not text.

@@ -19,6 +19,8 @@ import (
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
+	"github.com/parleyhq/parley/outcomes"
+	"github.com/parleyhq/parley/reports"
 	"github.com/parleyhq/parley/routing"
 )
 
@@ -37,12 +39,19 @@ type Deps struct {
 	Carrier   conversations.CarrierVerifier
 	Webhooks  events.EndpointStore
 	Guard     *events.Guard
+	Outcomes  outcomes.Store
 	// PublicURL is PARLEY_PUBLIC_URL: links in pages (webhook URLs to paste
 	// into the carrier, set-password links) are built from it, and
 	// cookies are Secure when it is https.
 	PublicURL string
 	// LoginLimit bounds failed sign-ins (DefaultLoginLimit when zero).
 	LoginLimit LoginLimit
+	// Reports gathers the reports' figures; ExportLimit is the most rows
+	// a download writes (export.MaxRows when zero), as in the API.
+	Reports     reports.Store
+	ExportLimit int
+	// Tags keeps the account's tags and the conversations' tags.
+	Tags conversations.TagStore
 }
 
 // Server serves the web inbox.
@@ -86,6 +95,9 @@ func (s *Server) routes() *mux.Router {
 	s.notificationRoutes(r)
 	s.settingsRoutes(r)
 	s.settingsRoutingRoutes(r)
+	s.reportRoutes(r)
+	s.outboundReportRoutes(r)
+	s.tagRoutes(r)
 	return r
 }
 

@@ -131,19 +131,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	closing := make(chan struct{})
 	inbox, err := web.New(web.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Sessions: m.DB, Staff: m.DB, Consent: m.DB, Routing: m.DB,
-		Quick: m.DB, Campaigns: m.DB, Carrier: sender, Webhooks: m.DB, Guard: guard, PublicURL: m.Config.PublicURL,
-		LoginLimit: m.Config.loginLimit,
+		Quick: m.DB, Campaigns: m.DB, Carrier: sender, Webhooks: m.DB, Guard: guard, Outcomes: m.DB, Tags: m.DB, PublicURL: m.Config.PublicURL,
+		LoginLimit: m.Config.loginLimit, Reports: m.DB, ExportLimit: m.Config.exportLimit,
 	})
 	if err != nil {
 		return err
 	}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB, PasswordLinks: m.DB,
-		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Carrier: sender,
+		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Outcomes: m.DB, Tags: m.DB, Carrier: sender,
 		PublicURL: m.Config.PublicURL, Ready: m.ready,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
 		Events: m.Hub, Renderer: m.Renderer, StreamHeartbeat: m.Config.heartbeat, Closing: closing,
 		Webhooks: m.DB, WebhookGuard: guard, Web: inbox, CookieAuth: inbox.Authenticate,
+		Reports: m.DB, ExportLimit: m.Config.exportLimit,
 	})
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
+	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -46,6 +47,11 @@ type benchSpec struct {
 	// the same database (PostgreSQL), not the one texted.
 	Streams      int
 	StreamSecond bool
+	// StreamAgents, when set, is how many agents the streams sign in as
+	// (round robin) instead of the admin: every new conversation is
+	// auto-assigned among them, so each stream is sent its agent's
+	// conversations only, as staff without view-all are.
+	StreamAgents int
 }
 
 // benchMix weighs the kinds of webhook sent.
@@ -97,6 +103,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		fs.StringVar(&spec.CPUProfile, "cpuprofile", "", "write the webhook phase's CPU profile of this process to this file")
 		fs.IntVar(&spec.Streams, "streams", 0, "live streams (GET /v1/stream, as the account's admin) timing each inbound text from its arrival to the client")
 		fs.BoolVar(&spec.StreamSecond, "stream-second-instance", false, "open the streams on a second Parley in this process on the same PostgreSQL database")
+		fs.IntVar(&spec.StreamAgents, "stream-agents", 0, "open the streams as this many agents (round robin, at most 500) who are auto-assigned every new conversation, instead of as the admin")
 	})
 	if err != nil {
 		return err
@@ -109,6 +116,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if spec.Clients < 1 || spec.Rate <= 0 || spec.Duration <= 0 || spec.Streams < 0 {
 		return errors.New("--clients, --rate and --duration must be positive, --streams not negative")
+	}
+	if spec.StreamAgents < 0 || spec.StreamAgents > 500 {
+		return errors.New("--stream-agents: want 0 to 500 (one routing pool)")
 	}
 	if spec.StreamSecond && (spec.Streams == 0 || spec.Target != "" || !strings.HasPrefix(cfg.DatabaseURL, "postgres")) {
 		return errors.New("--stream-second-instance needs --streams, PostgreSQL and no --target")
@@ -139,9 +149,13 @@ type bench struct {
 	log     io.Writer
 	cleanup []func()
 	// token is the bench account admin's; streams are where the streams
-	// connect.
-	token   string
-	streams string
+	// connect, as streamTokens (round robin).
+	token        string
+	streams      string
+	streamTokens []string
+	// answers is when Parley answered each text's webhook (after its
+	// commit), by carrier message id, while streams time them.
+	answers *sync.Map
 }
 
 func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*bench, error) {
@@ -177,6 +191,13 @@ func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*
 	if b.route, err = db.FindInboundRoute(ctx, conversations.CarrierTwilio, sid, business, ""); err != nil {
 		b.close()
 		return nil, err
+	}
+	b.streamTokens = []string{b.token}
+	if spec.StreamAgents > 0 {
+		if b.streamTokens, err = benchAgents(ctx, db, acc.ID, spec.StreamAgents); err != nil {
+			b.close()
+			return nil, err
+		}
 	}
 	b.phones = &phoneBook{business: business, account: sid, next: rand.Int64N(8_000_000)}
 
@@ -216,6 +237,32 @@ func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*
 	b.carrier = c
 	b.cleanup = append(b.cleanup, c.Close)
 	return b, nil
+}
+
+// benchAgents adds n agents to the account, auto-assigned every new
+// conversation round robin, and returns their API tokens.
+func benchAgents(ctx context.Context, db *store.DB, accountID parley.ID, n int) ([]string, error) {
+	now := time.Now()
+	tokens := make([]string, n)
+	pool := make([]parley.ID, n)
+	for i := range n {
+		secret := conversations.NewTokenSecret()
+		u, _, err := db.CreateUser(ctx, accountID, conversations.NewUser{Email: fmt.Sprintf("agent%d@bench.example", i),
+			Name: fmt.Sprintf("Agent %d", i), Role: conversations.RoleAgent}, secret, now)
+		if err != nil {
+			return nil, err
+		}
+		tokens[i], pool[i] = secret.Secret, u.ID
+	}
+	if _, err := db.CreateRoutingTable(ctx, routing.Table{AccountID: accountID, Name: "Bench agents", Default: true,
+		Entries: []routing.Entry{{UserIDs: pool, Strategy: routing.RoundRobin}}, CreatedAt: now, UpdatedAt: now}); err != nil {
+		return nil, err
+	}
+	_, err := db.UpdateSettings(ctx, accountID, func(s conversations.Settings) (conversations.Settings, error) {
+		s.AllowAutoAssignment = true
+		return s, nil
+	}, now)
+	return tokens, err
 }
 
 // secondParley starts another Parley in this process on the bench's
@@ -271,7 +318,8 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	var streams *streamWatch
 	if b.spec.Streams > 0 {
 		fmt.Fprintf(b.log, "bench: opening %d streams on %s\n", b.spec.Streams, b.streams)
-		if streams, err = openStreams(ctx, b.streams, b.token, b.spec.Streams, b.log); err != nil {
+		b.answers = &sync.Map{}
+		if streams, err = openStreams(ctx, b.streams, b.streamTokens, b.spec.Streams, b.answers, b.log); err != nil {
 			return res, err
 		}
 		from := time.Now().Add(b.spec.Warmup)
@@ -285,6 +333,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 			instance = "second"
 		}
 		r := streams.result(instance)
+		r.Agents = b.spec.StreamAgents
 		res.streamResult = &r
 	}
 	if batches, texts := b.groupCommitStats(); batches > batches0 {
@@ -417,6 +466,9 @@ func (b *bench) webhook(ctx context.Context, rng *rand.Rand) error {
 	}
 	in := b.phones.text(kind, rng)
 	res, err := b.carrier.SendInbound(ctx, twiliotest.Inbound{AccountSid: b.phones.account, From: in.From, To: in.To, Body: in.Body, MessageSid: in.CarrierMessageID})
+	if b.answers != nil && err == nil {
+		b.answers.Store(in.CarrierMessageID, time.Now())
+	}
 	if err == nil && res.StatusCode != http.StatusOK {
 		err = fmt.Errorf("inbound webhook answered %d: %s", res.StatusCode, res.Body)
 	}

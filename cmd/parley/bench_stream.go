@@ -17,29 +17,40 @@ import (
 
 // streamWatch is the live streams of a bench run (`parley bench
 // --streams N`): N clients of GET /v1/stream, each timing every inbound
-// text it is sent from the text's arrival (its created_at, taken before
-// the ingest transaction) to the moment the client reads it. So the
-// figure holds the ingest transaction, its commit, the hub's read and the
-// stream's write: an upper bound of commit-to-client.
+// text it is sent twice, to the moment the client reads it:
+//   - from the text's arrival (its created_at, taken before the ingest
+//     transaction): the ingest transaction, its commit, the hub's read and
+//     the stream's write, an upper bound of commit-to-client;
+//   - from the webhook's answer, which Parley gives once the text is
+//     committed: commit-to-client less the answer's way back to the
+//     carrier. A text read before its answer came back counts 0.
 type streamWatch struct {
-	hists  []*hdrhistogram.Histogram // per stream, merged at the end
-	counts []int64                   // inbound texts each stream read in the window
-	errs   atomic.Int64
-	from   atomic.Int64 // the measured window, Unix ms of created_at
-	end    atomic.Int64
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	log    io.Writer
+	hists      []*hdrhistogram.Histogram // from arrival, per stream, merged at the end
+	fromAnswer []*hdrhistogram.Histogram // from the webhook's answer
+	answers    *sync.Map                 // carrier message id → time.Time answered
+	counts     []int64                   // inbound texts each stream read in the window
+	errs       atomic.Int64
+	from       atomic.Int64 // the measured window, Unix ms of created_at
+	end        atomic.Int64
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	log        io.Writer
 }
 
 // streamResult is what the streams measured.
 type streamResult struct {
-	Streams      int     `json:"streams"`
-	Instance     string  `json:"stream_instance"` // "same" or "second"
-	P50          float64 `json:"stream_p50_ms"`
-	P90          float64 `json:"stream_p90_ms"`
-	P99          float64 `json:"stream_p99_ms"`
-	Max          float64 `json:"stream_max_ms"`
+	Streams  int    `json:"streams"`
+	Instance string `json:"stream_instance"` // "same" or "second"
+	// Agents is how many agents the streams signed in as (0: the admin).
+	Agents int     `json:"stream_agents,omitempty"`
+	P50    float64 `json:"stream_p50_ms"`
+	P90    float64 `json:"stream_p90_ms"`
+	P99    float64 `json:"stream_p99_ms"`
+	Max    float64 `json:"stream_max_ms"`
+	// From the webhook's answer (the commit) to the client.
+	AnswerP50    float64 `json:"stream_from_answer_p50_ms"`
+	AnswerP99    float64 `json:"stream_from_answer_p99_ms"`
+	AnswerMax    float64 `json:"stream_from_answer_max_ms"`
 	Deliveries   int64   `json:"stream_deliveries"`
 	MinPerStream int64   `json:"stream_min_texts"`
 	MaxPerStream int64   `json:"stream_max_texts"`
@@ -47,20 +58,22 @@ type streamResult struct {
 }
 
 // openStreams opens n streams on base as token and waits until all are
-// open.
-func openStreams(ctx context.Context, base, token string, n int, log io.Writer) (*streamWatch, error) {
+// open, signed in with tokens round robin.
+func openStreams(ctx context.Context, base string, tokens []string, n int, answers *sync.Map, log io.Writer) (*streamWatch, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &streamWatch{hists: make([]*hdrhistogram.Histogram, n), counts: make([]int64, n), cancel: cancel, log: log}
+	w := &streamWatch{hists: make([]*hdrhistogram.Histogram, n), fromAnswer: make([]*hdrhistogram.Histogram, n),
+		answers: answers, counts: make([]int64, n), cancel: cancel, log: log}
 	w.from.Store(1 << 62)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, DisableCompression: true}}
 	opened := make(chan error, n)
 	for i := range n {
 		// Two significant digits: a thousand histograms stay small.
 		w.hists[i] = hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 2)
+		w.fromAnswer[i] = hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 2)
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			w.follow(ctx, client, base, token, i, opened)
+			w.follow(ctx, client, base, tokens[i%len(tokens)], i, opened)
 		}()
 	}
 	for range n {
@@ -133,6 +146,15 @@ func (w *streamWatch) note(i int, data []byte) {
 	}
 	w.counts[i]++
 	_ = w.hists[i].RecordValue(read.Sub(created).Microseconds())
+	var since time.Duration
+	if _, rest, ok := bytes.Cut(data, []byte(`"carrier_message_id":"`)); ok {
+		if end := bytes.IndexByte(rest, '"'); end > 0 {
+			if at, ok := w.answers.Load(string(rest[:end])); ok {
+				since = max(0, read.Sub(at.(time.Time)))
+			}
+		}
+	}
+	_ = w.fromAnswer[i].RecordValue(since.Microseconds())
 }
 
 // window sets the texts that count: those that arrived from from to end.
@@ -151,9 +173,11 @@ func (w *streamWatch) result(instance string) streamResult {
 	time.Sleep(2 * time.Second)
 	w.stop()
 	all := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 2)
+	fromAnswer := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 2)
 	r := streamResult{Streams: len(w.hists), Instance: instance, Errors: w.errs.Load(), MinPerStream: -1}
 	for i, h := range w.hists {
 		all.Merge(h)
+		fromAnswer.Merge(w.fromAnswer[i])
 		r.Deliveries += w.counts[i]
 		if r.MinPerStream < 0 || w.counts[i] < r.MinPerStream {
 			r.MinPerStream = w.counts[i]
@@ -162,11 +186,18 @@ func (w *streamWatch) result(instance string) streamResult {
 	}
 	ms := func(q float64) float64 { return float64(all.ValueAtQuantile(q)) / 1000 }
 	r.P50, r.P90, r.P99, r.Max = ms(50), ms(90), ms(99), float64(all.Max())/1000
+	r.AnswerP50, r.AnswerP99 = float64(fromAnswer.ValueAtQuantile(50))/1000, float64(fromAnswer.ValueAtQuantile(99))/1000
+	r.AnswerMax = float64(fromAnswer.Max()) / 1000
 	return r
 }
 
 func (r streamResult) print(w io.Writer) {
-	fmt.Fprintf(w, "streams: %d on the %s instance, %d texts delivered (%d–%d a stream), %d errors\n",
-		r.Streams, r.Instance, r.Deliveries, r.MinPerStream, r.MaxPerStream, r.Errors)
+	as := "the admin"
+	if r.Agents > 0 {
+		as = fmt.Sprintf("%d agents", r.Agents)
+	}
+	fmt.Fprintf(w, "streams: %d on the %s instance as %s, %d texts delivered (%d–%d a stream), %d errors\n",
+		r.Streams, r.Instance, as, r.Deliveries, r.MinPerStream, r.MaxPerStream, r.Errors)
 	fmt.Fprintf(w, "arrival to client ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", r.P50, r.P90, r.P99, r.Max)
+	fmt.Fprintf(w, "webhook answered (committed) to client ms: p50 %.2f  p99 %.2f  max %.2f\n", r.AnswerP50, r.AnswerP99, r.AnswerMax)
 }

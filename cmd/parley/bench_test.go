@@ -71,3 +71,38 @@ func TestBenchDrivesParleyAndTheCeiling(t *testing.T) {
 		t.Error("an unknown mode was accepted")
 	}
 }
+
+// Streams opened as agents are sent only their own conversations' texts,
+// and each delivery is timed from the webhook's answer too.
+func TestBenchStreamsAsAgents(t *testing.T) {
+	dbURL := storetest.URL(t, "sqlite")
+	var out, errs bytes.Buffer
+	args := []string{"bench", "--mode", "open", "--rate", "40", "--duration", "2s", "--warmup", "500ms", "--ceiling=false",
+		"--mix", "new=1,reply=3", "--streams", "4", "--stream-agents", "2"}
+	if err := run(context.Background(), args, getenvFrom(map[string]string{"PARLEY_DATABASE_URL": dbURL}), &out, &errs); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errs.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var res struct {
+		Requests   int     `json:"requests"`
+		Agents     int     `json:"stream_agents"`
+		Deliveries int     `json:"stream_deliveries"`
+		Errors     int     `json:"stream_errors"`
+		AnswerP99  float64 `json:"stream_from_answer_p99_ms"`
+		ArrivalP99 float64 `json:"stream_p99_ms"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("the last line is not the JSON summary: %v\n%s", err, out.String())
+	}
+	// Every stream as the admin would get every inbound text (4 × the
+	// requests); agents get the replies in their conversations only.
+	if res.Agents != 2 || res.Errors != 0 || res.Deliveries == 0 || res.Deliveries >= 4*res.Requests {
+		t.Errorf("summary %+v\n%s%s", res, out.String(), errs.String())
+	}
+	if res.AnswerP99 > res.ArrivalP99 {
+		t.Errorf("timed from the answer (%.1f ms) later than from the arrival (%.1f ms)", res.AnswerP99, res.ArrivalP99)
+	}
+	if err := run(context.Background(), []string{"bench", "--stream-agents", "501"}, getenvFrom(nil), io.Discard, io.Discard); err == nil {
+		t.Error("a pool of 501 agents was accepted")
+	}
+}

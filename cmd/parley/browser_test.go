@@ -165,10 +165,12 @@ func eval[T any](b *tab, js string) T {
 	return v
 }
 
-// waitText waits until the element sel matches contains want (10 s).
+// waitText waits until the element sel matches contains want (20 s: the
+// whole suite shares two cores with the race detector on, and a page
+// that is right sooner returns at once).
 func (b *tab) waitText(sel, want string) {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return el ? el.innerText : ""; })()`, sel)
 	for {
 		got := eval[string](b, js)

@@ -65,6 +65,8 @@ type Config struct {
 	resolver events.Resolver
 	// loginLimit replaces the web inbox's sign-in rate limit in tests.
 	loginLimit web.LoginLimit
+	// exportLimit replaces the exports' row limit in tests.
+	exportLimit int
 }
 
 // setting is one configuration variable.

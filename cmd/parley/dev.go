@@ -11,11 +11,12 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/outcomes"
 	"github.com/parleyhq/parley/store"
 	"github.com/parleyhq/parley/store/devdb"
 )
 
-const devUsage = "usage: parley dev seed|listbench [flags]"
+const devUsage = "usage: parley dev seed|listbench|reportbench [flags]"
 
 // runDev is `parley dev …`: tools for measuring Parley, not for production.
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -25,6 +26,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 			return runDevSeed(ctx, args[1:], getenv, stdout, stderr)
 		case "listbench":
 			return runDevListBench(ctx, args[1:], getenv, stdout, stderr)
+		case "reportbench":
+			return runDevReportBench(ctx, args[1:], getenv, stdout, stderr)
 		}
 		if !isHelp(args[0]) {
 			return unknownCommand(stderr, "dev "+args[0])
@@ -73,6 +76,7 @@ func runDevSeed(ctx context.Context, args []string, getenv func(string) string, 
 		fs.IntVar(&spec.Agents, "agents", 50, "agents to assign conversations to")
 		fs.IntVar(&spec.Contacts, "contacts", 0, "contacts in all, when more than conversations (the rest have no conversation: campaign audiences)")
 		fs.StringVar(&spec.ContactType, "contact-type", "", "every seeded contact's type (for a campaign filter)")
+		fs.IntVar(&spec.Outcomes, "outcomes", 0, "outcomes over the conversations (with their quotes, invoices and projects linked)")
 		fs.Int64Var(&account, "account-id", 0, "the account to fill (default: a new account)")
 		fs.Uint64Var(&spec.Seed, "seed", 1, "random seed (same seed, same data)")
 	})
@@ -111,8 +115,8 @@ func runDevSeed(ctx context.Context, args []string, getenv func(string) string, 
 	if err := db.RebuildRecentSearch(ctx, store.RecentSearchShare, spec.Now); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "seeded %d contacts, %d conversations and %d messages in %s: inbox %s, channel %s",
-		max(spec.Contacts, spec.Conversations), spec.Conversations, spec.Messages, time.Since(start).Round(time.Second), res.InboxID, res.ChannelID)
+	fmt.Fprintf(stdout, "seeded %d contacts, %d conversations, %d messages and %d outcomes in %s: inbox %s, channel %s",
+		max(spec.Contacts, spec.Conversations), spec.Conversations, spec.Messages, spec.Outcomes, time.Since(start).Round(time.Second), res.InboxID, res.ChannelID)
 	if len(res.AgentIDs) > 0 {
 		fmt.Fprintf(stdout, ", agents %s…%s", res.AgentIDs[0], res.AgentIDs[len(res.AgentIDs)-1])
 	}
@@ -222,14 +226,15 @@ type listCase struct {
 }
 
 // listBenchCases are the lists measured: every view, each filter alone,
-// the combinations an inbox uses, and every form of q, alone and with a
-// view, on first and later pages. The first ten keep their names, so
-// that docs/PERFORMANCE.md's figures stay comparable.
+// the combinations an inbox uses, every form of q, alone and with a
+// view, on first and later pages, and the Outcome filter. The first ten
+// keep their names, so that docs/PERFORMANCE.md's figures stay comparable.
 func listBenchCases(mine parley.ID, s devdb.ListSubjects) []listCase {
 	type filter = conversations.ConversationFilter
 	type st = conversations.Status
 	in, quiet, empty, phone := s.Inbox, s.QuietAgent, s.EmptyInbox, s.Phone
 	newOpen := []st{"new", "open"}
+	paid, every := outcomes.MaskOf(outcomes.InvoicePaid), outcomes.MaskOf(outcomes.Types...)
 	return []listCase{
 		{"view=all", filter{}, 1},
 		{"view=all page 3", filter{}, 3},
@@ -295,6 +300,21 @@ func listBenchCases(mine parley.ID, s devdb.ListSubjects) []listCase {
 		{"inbox_id q=gutter", filter{InboxID: in, Query: "gutter"}, 1},
 		{"inbox_id (an empty inbox) q=quote", filter{InboxID: empty, Query: "quote"}, 1},
 		{"contact_phone q=quote", filter{ContactPhone: phone, Query: "quote"}, 1},
+
+		// The Outcome filter (seed with --outcomes): any of the types
+		// walks conversations_with_outcomes; "without outcome" filters a
+		// view's walk.
+		{"outcome=invoice_paid", filter{OutcomesAny: paid}, 1},
+		{"outcome=invoice_paid page 3", filter{OutcomesAny: paid}, 3},
+		{"outcome=quote_sent,quote_accepted", filter{OutcomesAny: outcomes.MaskOf(outcomes.QuoteSent, outcomes.QuoteAccepted)}, 1},
+		{"outcome=lead_abandoned (the rarest)", filter{OutcomesAny: outcomes.MaskOf(outcomes.LeadAbandoned)}, 1},
+		{"outcome_absent=every type", filter{OutcomesAbsent: every}, 1},
+		{"view=mine outcome=invoice_paid", filter{AssigneeID: mine, OutcomesAny: paid}, 1},
+		{"view=unassigned outcome_absent=every type", filter{Unassigned: true, OutcomesAbsent: every}, 1},
+		{"status=new,open outcome=invoice_paid", filter{Statuses: newOpen, OutcomesAny: paid}, 1},
+		{"inbox_id outcome=invoice_paid", filter{InboxID: in, OutcomesAny: paid}, 1},
+		{"q=quote outcome=invoice_paid", filter{Query: "quote", OutcomesAny: paid}, 1},
+		{"q=hopper outcome_absent=every type", filter{Query: "hopper", OutcomesAbsent: every}, 1},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -17,10 +18,10 @@ func TestDevSeedAndListBench(t *testing.T) {
 	env := getenvFrom(map[string]string{"PARLEY_DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "dev.db")})
 	var seeded bytes.Buffer
 	if err := run(context.Background(), []string{"dev", "seed", "--conversations", "300", "--messages", "1500", "--agents", "3",
-		"--contacts", "400", "--contact-type", "customer"}, env, &seeded, io.Discard); err != nil {
+		"--contacts", "400", "--contact-type", "customer", "--outcomes", "120"}, env, &seeded, io.Discard); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	if !strings.Contains(seeded.String(), "seeded 400 contacts, 300 conversations and 1500 messages") {
+	if !strings.Contains(seeded.String(), "seeded 400 contacts, 300 conversations, 1500 messages and 120 outcomes") {
 		t.Errorf("seed said %q", seeded.String())
 	}
 	var out bytes.Buffer
@@ -30,6 +31,11 @@ func TestDevSeedAndListBench(t *testing.T) {
 	// Each list is followed by the plan of the statement it ran.
 	if !strings.Contains(out.String(), "-- plain: 51 rows\nSEARCH cv USING INDEX conversations_activity") {
 		t.Errorf("no plan of view=all's statement:\n%s", out.String())
+	}
+	// The Outcome filter walks the index of the conversations with one.
+	if !strings.Contains(out.String(), "outcome=invoice_paid ") ||
+		!regexp.MustCompile(`-- plain: \d+ rows\nSEARCH cv USING INDEX conversations_with_outcomes`).MatchString(out.String()) {
+		t.Errorf("no outcome= list walking conversations_with_outcomes:\n%s", out.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var sum listSummary

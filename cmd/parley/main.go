@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones (quiet hours, snoozes) on hosts without a zone database
@@ -60,7 +61,7 @@ commands:
   user set-password --email EMAIL [--account ID]
                                         set a user's web inbox password, read from stdin (no echo on a terminal)
   version [--json]                      print the version and the revision it was built from
-  dev seed|listbench                    measurement tools: synthetic data, list latency and query plans
+  dev seed|listbench|reportbench        measurement tools: synthetic data, list latency and query plans
   bench                                 load: signed webhooks at Parley (closed or open loop) against the raw ingest ceiling
 
 "parley <command> -h" lists a command's flags. Every command reads the
@@ -147,6 +148,7 @@ var commands = map[string]commandSpec{
 	"user set-password": {synopsis: "--email EMAIL [--account ID] [flags]  (the password is typed, or read from stdin)", settings: []string{"database-url"}},
 	"dev seed":          {synopsis: "[flags]", settings: []string{"database-url"}},
 	"dev listbench":     {synopsis: "[flags]", settings: []string{"database-url"}},
+	"dev reportbench":   {synopsis: "[flags]", settings: []string{"database-url"}},
 	"bench":             {synopsis: "[flags]", settings: []string{"database-url", "public-url", "outbox-lease"}},
 }
 
@@ -271,13 +273,17 @@ func runAccountCreate(ctx context.Context, args []string, getenv func(string) st
 	return nil
 }
 
+// timeFormatOnce sets zerolog's process-wide time format once: tests boot
+// several servers at once, and every logger reads it.
+var timeFormatOnce sync.Once
+
 // newLogger builds the one logger of the process.
 func newLogger(cfg Config, w io.Writer) (zerolog.Logger, error) {
 	level, err := zerolog.ParseLevel(cfg.LogLevel)
 	if err != nil || cfg.LogLevel == "" {
 		return zerolog.Nop(), fmt.Errorf("PARLEY_LOG_LEVEL: want debug, info, warn or error, got %q", cfg.LogLevel)
 	}
-	zerolog.TimeFieldFormat = time.RFC3339Nano
+	timeFormatOnce.Do(func() { zerolog.TimeFieldFormat = time.RFC3339Nano })
 	if cfg.LogFormat == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}

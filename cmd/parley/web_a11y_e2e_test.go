@@ -27,7 +27,8 @@ func TestWebControlsHaveNames(t *testing.T) {
 		"/inbox", "/inbox/conversations/" + conv, "/contacts", "/contacts/new", "/contacts/" + contact,
 		"/contacts/" + contact + "/edit", "/quick", "/campaigns", "/campaigns/new", "/campaigns/" + camp,
 		"/notifications", "/settings", "/settings/users", "/settings/inboxes", "/settings/channels",
-		"/settings/routing", "/settings/routing/" + table, "/settings/contact-types", "/settings/webhooks",
+		"/settings/routing", "/settings/routing/" + table, "/settings/contact-types", "/settings/tags", "/settings/webhooks", "/reports/outcomes",
+		"/reports/outbound", "/reports/outbound?tab=detailed", "/reports/outbound?tab=audit",
 	}
 	const unnamed = `(() => {
 		const named = (el) => {

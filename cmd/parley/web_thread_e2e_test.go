@@ -241,3 +241,42 @@ func (b *tab) choose(sel, value string) {
 	b.js(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
 		el.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value))
 }
+
+// TestWebPaneKeepsNewestLoad holds back the answer to one live refresh of
+// the thread until a later refresh has shown the newer state: the late,
+// stale answer must not replace it (it once put back a disabled reply box
+// under a colleague's cursor).
+func TestWebPaneKeepsNewestLoad(t *testing.T) {
+	e := boot(t, storetest.URL(t, storetest.Dialects[0]))
+	e.setupChannel(nil)
+	admin := e.adminMember()
+	const phone = "+14155550631"
+	e.text(phone, "Hello there")
+	conv := e.conversationOf(phone)["id"].(string)
+
+	a := e.browser()
+	a.signIn(admin.Email, admin.Password)
+	a.open("/inbox/conversations/" + conv)
+	a.waitText("#thread-title", phone)
+	a.waitLive()
+	// The first details-pane load after this answers only after 1.5 s.
+	a.js(`(() => {
+	  const plain = window.fetch;
+	  window.heldLoads = 0;
+	  window.fetch = async (url, opts) => {
+	    const res = await plain(url, opts);
+	    if (String(url).includes("pane=details") && window.heldLoads++ === 0) {
+	      await new Promise((r) => setTimeout(r, 1500));
+	    }
+	    return res;
+	  };
+	})()`)
+	e.must(200, e.admin("PATCH", "/v1/conversations/"+conv, map[string]any{"priority": "high"}))
+	e.eventually("the held load", func() bool { return eval[int](a, "window.heldLoads") >= 1 })
+	e.must(200, e.admin("PATCH", "/v1/conversations/"+conv, map[string]any{"priority": "urgent"}))
+	a.waitText("#details-priority", "Urgent")
+	time.Sleep(2 * time.Second) // the held answer has arrived by now
+	if got := a.text("#details-priority"); !strings.Contains(got, "Urgent") {
+		t.Fatalf("a stale load replaced the newer details: priority shows %q", got)
+	}
+}

@@ -25,8 +25,11 @@ type SeedSpec struct {
 	// contact's type.
 	Contacts    int
 	ContactType string
-	Now         time.Time
-	Seed        uint64 // for a reproducible data set
+	// Outcomes seeds that many outcomes (with records and links for the
+	// types that take one) over the conversations.
+	Outcomes int
+	Now      time.Time
+	Seed     uint64 // for a reproducible data set
 	// Progress is told how many rows of each table have been written.
 	Progress func(table string, done, total int)
 }
@@ -76,10 +79,13 @@ func (d *DB) Seed(ctx context.Context, st *store.DB, s SeedSpec) (SeedResult, er
 		return res, err
 	}
 	g := seedGen{spec: s, res: res, rng: rng, ch: ch, base: base}
+	if err := g.setUpReporting(ctx, d, st); err != nil {
+		return res, err
+	}
 	if err := d.seedSearchTrigger(ctx, false); err != nil {
 		return res, err
 	}
-	for _, step := range []func(context.Context, *DB) error{g.contacts, g.conversations, g.messages} {
+	for _, step := range []func(context.Context, *DB) error{g.contacts, g.conversations, g.messages, g.reporting, g.outcomes} {
 		if err := step(ctx, d); err != nil {
 			_ = d.seedSearchTrigger(ctx, true)
 			return res, err
@@ -144,7 +150,7 @@ WHERE NOT EXISTS (SELECT 1 FROM search_words w WHERE w.word = s.word COLLATE "C"
 // nextIDs returns the first free id of each seeded table.
 func (d *DB) nextIDs(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
-	for _, t := range []string{"contacts", "conversations", "messages"} {
+	for _, t := range seededTables {
 		var max int64
 		if err := d.db.GetContext(ctx, &max, `SELECT COALESCE(MAX(id), 0) FROM `+t); err != nil {
 			return nil, err
@@ -154,10 +160,13 @@ func (d *DB) nextIDs(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
+// seededTables are the tables Seed writes with explicit ids.
+var seededTables = []string{"contacts", "conversations", "messages", "records", "outcomes"}
+
 // afterSeed moves the generated ids past the explicit ones and refreshes
 // planner statistics.
 func (d *DB) afterSeed(ctx context.Context) error {
-	if err := d.moveIDsPast(ctx, []string{"contacts", "conversations", "messages"}); err != nil {
+	if err := d.moveIDsPast(ctx, seededTables); err != nil {
 		return err
 	}
 	_, err := d.db.ExecContext(ctx, `ANALYZE`)
@@ -172,6 +181,12 @@ type seedGen struct {
 	base map[string]int64
 	// lastAt is each conversation's last activity, shared by the steps.
 	lastAt []time.Time
+	// assignees are the conversations' assignees (nil: none).
+	assignees []*parley.ID
+	// tags and campaigns are what the outbound report's rows refer to
+	// (setUpReporting); none when no conversations are seeded.
+	tags      []seedTag
+	campaigns []parley.ID
 }
 
 func (g *seedGen) phone(i int) string { return fmt.Sprintf("+1628%07d", 2000000+i) }
@@ -212,6 +227,7 @@ func (g *seedGen) contacts(ctx context.Context, db *DB) error {
 func (g *seedGen) conversations(ctx context.Context, db *DB) error {
 	n := g.spec.Conversations
 	g.lastAt = make([]time.Time, n)
+	g.assignees = make([]*parley.ID, n)
 	return insertBatches(ctx, db, "conversations", n, g.spec.Progress, func(i int) (string, []any) {
 		id := g.base["conversations"] + int64(i)
 		last := g.spec.Now.Add(-time.Duration(g.rng.Int64N(int64(90 * 24 * time.Hour)))).Truncate(time.Millisecond)
@@ -221,17 +237,19 @@ func (g *seedGen) conversations(ctx context.Context, db *DB) error {
 		if len(g.res.AgentIDs) > 0 && status != conversations.StatusNew && g.rng.IntN(100) < 85 {
 			assignee = &g.res.AgentIDs[g.rng.IntN(len(g.res.AgentIDs))]
 		}
+		g.assignees[i] = assignee
+		finalID, finalType := finalTagArgs(g.finalTag(i, status))
 		var snoozed *int64
 		if status == conversations.StatusSnoozed {
 			v := ms(g.spec.Now.Add(24 * time.Hour))
 			snoozed = &v
 		}
 		phone := g.phone(i)
-		return "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?, ?, ?)", []any{id, g.spec.AccountID, g.ch.ID, g.ch.InboxID,
+		return "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?, ?, ?, ?, ?)", []any{id, g.spec.AccountID, g.ch.ID, g.ch.InboxID,
 			g.base["contacts"] + int64(i), phone, reversedDigits(phone), g.ch.PhoneNumber, string(status), assignee, snoozed,
-			ms(last), ms(last), ms(last.Add(-time.Hour)), ms(last)}
+			ms(last), ms(last), ms(last.Add(-time.Hour)), ms(last), finalID, finalType}
 	}, `INSERT INTO conversations (id, account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev, business_phone,
-    status, priority, assignee_id, snoozed_until, last_message_at, last_inbound_at, created_at, updated_at) VALUES `, nil)
+    status, priority, assignee_id, snoozed_until, last_message_at, last_inbound_at, created_at, updated_at, final_tag_id, final_tag_type) VALUES `, nil)
 }
 
 func (g *seedGen) status() conversations.Status {
@@ -256,12 +274,15 @@ func (g *seedGen) messages(ctx context.Context, db *DB) error {
 		k := i / convs // the k-th message of its conversation, oldest first
 		at := g.lastAt[conv].Add(-time.Duration(n/convs-k) * time.Minute)
 		dir, status := "inbound", "received"
+		var campaignID, author *parley.ID
 		if k%2 == 1 {
 			dir, status = "outbound", "delivered"
+			campaignID, author, _ = g.origin(conv, k)
 		}
-		return "(?, ?, ?, ?, ?, 'text', ?, '[]', ?, 1, ?, ?)", []any{id, g.spec.AccountID, g.base["conversations"] + int64(conv),
-			g.ch.ID, dir, g.body(), status, ms(at), ms(at)}
-	}, `INSERT INTO messages (id, account_id, conversation_id, channel_id, direction, kind, body, media_urls, status, segments, created_at, updated_at) VALUES `, nil)
+		return "(?, ?, ?, ?, ?, 'text', ?, '[]', ?, 1, ?, ?, ?, ?)", []any{id, g.spec.AccountID, g.base["conversations"] + int64(conv),
+			g.ch.ID, dir, g.body(), status, author, campaignID, ms(at), ms(at)}
+	}, `INSERT INTO messages (id, account_id, conversation_id, channel_id, direction, kind, body, media_urls, status, segments,
+    author_id, campaign_id, created_at, updated_at) VALUES `, nil)
 }
 
 func (g *seedGen) body() string {

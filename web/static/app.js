@@ -17,6 +17,17 @@
 //   data-shortcut="r"                 the key focuses a text box or clicks
 //                                     anything else.
 //   data-nav-item / aria-current      j and k move through such links.
+//   <a data-pane-go>, <form method="get" data-pane-go>
+//                                     inside a pane: load the link (or the
+//                                     search) into that pane only; it
+//                                     becomes the pane's data-src.
+//   <form data-bg data-go-home>       once sent, its pane goes back to its
+//                                     data-home (a search or a review ends).
+//   [data-form-error] in a form       shows the form's refusal there
+//                                     rather than at the top of the page.
+//   <select data-record-filter="id">  its option's data-record-type hides
+//                                     the options of select #id of other
+//                                     record types.
 
 const body = document.body;
 const csrf = body.dataset.csrf || "";
@@ -33,11 +44,23 @@ function say(message) {
 // ---- panes ----------------------------------------------------------
 
 const pending = new Map();
+// moves counts each pane's moves to another address (goTo); fresh holds
+// the move whose first load must not bring back what was typed before.
+const moves = new WeakMap();
+const fresh = new WeakMap();
+// Loads of one pane may overlap and answer out of order: each is numbered,
+// and an answer older than the one on screen is dropped, so that a slow
+// stale page never replaces a newer one (a reply box disabled again).
+const started = new WeakMap();
+const shown = new WeakMap();
 
 // refresh re-fetches a pane, keeping its scroll, drafts and focus.
 async function refresh(pane) {
   const src = pane.dataset.src;
   if (!src) return;
+  const move = moves.get(pane) || 0;
+  const load = (started.get(pane) || 0) + 1;
+  started.set(pane, load);
   let res;
   try {
     res = await fetch(src, { credentials: "same-origin" });
@@ -50,9 +73,22 @@ async function refresh(pane) {
   }
   if (!res.ok) return;
   const html = await res.text();
+  if ((moves.get(pane) || 0) !== move) return; // it moved meanwhile: that load is due
+  if ((shown.get(pane) || 0) > load) return; // a newer load is already on screen
+  shown.set(pane, load);
+  // A pane that moved to another address starts afresh: what was typed
+  // belonged to the form it left.
+  const afresh = fresh.get(pane) === move;
+  fresh.delete(pane);
   const kept = keep(pane);
   swap(pane, html);
+  if (afresh) {
+    kept.values.clear();
+    kept.open.clear();
+  }
   restore(pane, kept);
+  // A pane loaded afresh may ask for a field (a form opened for review).
+  if (afresh) pane.querySelector("[autofocus]")?.focus();
   pane.dispatchEvent(new CustomEvent("parley:refreshed", { bubbles: true }));
 }
 
@@ -87,7 +123,8 @@ function refreshAll() {
 }
 
 // keep notes what a refresh must not lose: scroll positions (a list at its
-// bottom stays at its bottom), typed values and the focused field.
+// bottom stays at its bottom), typed values, the focused field, and which
+// <details id> are open.
 function keep(pane) {
   const scrolls = [pane, ...pane.querySelectorAll("[data-scroll]")].map((el) => ({
     key: el === pane ? null : el.dataset.scroll,
@@ -102,7 +139,8 @@ function keep(pane) {
   const focus = active && pane.contains(active) && active.id
     ? { id: active.id, start: active.selectionStart, end: active.selectionEnd }
     : null;
-  return { scrolls, values, focus };
+  const open = new Map([...pane.querySelectorAll("details[id]")].map((d) => [d.id, d.open]));
+  return { scrolls, values, focus, open };
 }
 
 function restore(pane, kept) {
@@ -110,6 +148,10 @@ function restore(pane, kept) {
     const el = s.key === null ? pane : pane.querySelector(`[data-scroll="${CSS.escape(s.key)}"]`);
     if (!el) continue;
     el.scrollTop = s.atBottom && s.key !== null ? el.scrollHeight : s.top;
+  }
+  for (const [id, open] of kept.open) {
+    const el = document.getElementById(id);
+    if (el instanceof HTMLDetailsElement) el.open = open;
   }
   for (const [id, v] of kept.values) {
     const el = document.getElementById(id);
@@ -141,7 +183,8 @@ document.addEventListener("submit", async (ev) => {
   buttons.forEach((b) => { b.disabled = true; });
   let res;
   try {
-    res = await fetch(form.action, {
+    // A button's formaction (Close beside Resolve) sends it elsewhere.
+    res = await fetch(ev.submitter?.hasAttribute("formaction") ? ev.submitter.formAction : form.action, {
       method: "POST",
       body: data,
       credentials: "same-origin",
@@ -153,10 +196,19 @@ document.addEventListener("submit", async (ev) => {
     return;
   }
   buttons.forEach((b) => { b.disabled = false; });
+  const slot = form.querySelector("[data-form-error]");
   if (!res.ok) {
-    say(await res.text());
+    const msg = await res.text();
+    if (slot) {
+      slot.textContent = msg;
+      slot.hidden = false;
+      say("");
+    } else {
+      say(msg);
+    }
     return;
   }
+  if (slot) slot.hidden = true;
   say("");
   const to = new URL(res.url);
   // A form that leads elsewhere (resolve and next, a new campaign) goes.
@@ -172,7 +224,46 @@ document.addEventListener("submit", async (ev) => {
     sent.querySelectorAll("textarea, input").forEach((el) => el.dispatchEvent(new Event("input", { bubbles: true })));
   }
   sent.dispatchEvent(new CustomEvent("parley:sent", { bubbles: true }));
+  const home = sent.closest("[data-home]");
+  if (sent.dataset.goHome !== undefined && home) goTo(home, home.dataset.home);
   refreshAll();
+});
+
+// ---- panes with their own address -----------------------------------
+
+// goTo makes url the pane's address and loads it, afresh.
+function goTo(pane, url) {
+  const move = (moves.get(pane) || 0) + 1;
+  moves.set(pane, move);
+  fresh.set(pane, move);
+  pane.dataset.src = url;
+  schedule(pane);
+}
+
+// paneURL is a page's link as the address of pane alone.
+function paneURL(pane, href) {
+  const u = new URL(href, location.href);
+  u.searchParams.set("pane", pane.dataset.pane);
+  return u.pathname + u.search;
+}
+
+document.addEventListener("click", (ev) => {
+  const a = ev.target.closest("a[data-pane-go]");
+  const pane = a?.closest("[data-pane]");
+  if (!pane || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+  ev.preventDefault();
+  goTo(pane, paneURL(pane, a.href));
+});
+
+document.addEventListener("submit", (ev) => {
+  const form = ev.target;
+  if (!(form instanceof HTMLFormElement) || form.dataset.paneGo === undefined) return;
+  const pane = form.closest("[data-pane]");
+  if (!pane || (form.method || "get").toLowerCase() !== "get") return;
+  ev.preventDefault();
+  const u = new URL(form.action, location.href);
+  u.search = new URLSearchParams(new FormData(form, ev.submitter)).toString();
+  goTo(pane, paneURL(pane, u.href));
 });
 
 // ---- the event stream ----------------------------------------------
@@ -331,6 +422,36 @@ document.addEventListener("change", (ev) => {
   if (el instanceof HTMLSelectElement && el.dataset.autosubmit !== undefined && el.form) el.form.requestSubmit();
 });
 
+// ---- outcomes: the records that fit the chosen type ------------------
+// quote_* outcomes take quotes, invoice_* invoices, project_created a
+// project, the others any record: the record select offers only those
+// (the server refuses the others too).
+
+function filterRecords(typeSelect) {
+  const records = document.getElementById(typeSelect.dataset.recordFilter);
+  if (!records) return;
+  const want = typeSelect.selectedOptions[0]?.dataset.recordType || "";
+  for (const opt of records.options) {
+    if (!opt.value) continue;
+    const off = want !== "" && opt.dataset.recordType !== want;
+    opt.hidden = off;
+    opt.disabled = off;
+  }
+  if (records.selectedOptions[0]?.disabled) records.value = "";
+}
+
+function filterAllRecords(root) {
+  root.querySelectorAll("select[data-record-filter]").forEach(filterRecords);
+}
+
+for (const type of ["change", "input"]) {
+  document.addEventListener(type, (ev) => {
+    if (ev.target instanceof HTMLSelectElement && ev.target.dataset.recordFilter) filterRecords(ev.target);
+  });
+}
+filterAllRecords(document);
+document.addEventListener("parley:refreshed", (ev) => filterAllRecords(ev.target));
+
 // ---- local times ----------------------------------------------------
 // A form's datetime-local field is read in the browser's time zone: the
 // script names it in the form (without script the server reads UTC, and
@@ -365,3 +486,148 @@ document.addEventListener("parley:event", (ev) => {
 });
 
 listen();
+
+// ---- downloads with progress ------------------------------------------
+// <a data-download data-format="csv" href download> inside a page with a
+// #download-progress box: the script fetches the file itself, to show
+// what has arrived (bytes, and rows for CSV and JSON) with a Cancel that
+// aborts the request (the server then stops its query), and hands the
+// finished file to the browser as a download. A refusal (more rows than
+// an export may have) is shown in the server's words. Without the script
+// the link downloads as it is. The box's data-state (running, done,
+// cancelled, failed) and data-rows say how it went.
+
+const download = { controller: null };
+
+function humanBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// rowCounter counts rows as text arrives: CSV records (line ends outside
+// quotes, less the header), or the objects of a JSON array. XLSX is
+// compressed: only its bytes are shown.
+function rowCounter(format) {
+  if (format === "csv") {
+    const c = { rows: -1, quoted: false };
+    c.add = (text) => {
+      for (const ch of text) {
+        if (ch === '"') c.quoted = !c.quoted;
+        else if (ch === "\n" && !c.quoted) c.rows++;
+      }
+    };
+    return c;
+  }
+  if (format === "json") {
+    const c = { rows: 0, depth: 0, inString: false, escaped: false };
+    c.add = (text) => {
+      for (const ch of text) {
+        if (c.inString) {
+          if (c.escaped) c.escaped = false;
+          else if (ch === "\\") c.escaped = true;
+          else if (ch === '"') c.inString = false;
+        } else if (ch === '"') c.inString = true;
+        else if (ch === "{" || ch === "[") {
+          if (ch === "{" && c.depth === 1) c.rows++;
+          c.depth++;
+        } else if (ch === "}" || ch === "]") c.depth--;
+      }
+    };
+    return c;
+  }
+  return null;
+}
+
+function progressText(bytes, counter) {
+  const rows = counter ? `${Math.max(counter.rows, 0).toLocaleString()} rows, ` : "";
+  return `${rows}${humanBytes(bytes)} received`;
+}
+
+function downloadName(disposition, format) {
+  const m = /filename="([^"]+)"/.exec(disposition || "");
+  return m ? m[1] : `export.${format}`;
+}
+
+async function startDownload(link, box) {
+  const controller = new AbortController();
+  download.controller = controller;
+  const text = box.querySelector("[data-progress-text]");
+  const cancel = box.querySelector("[data-download-cancel]");
+  const bar = box.querySelector("progress");
+  const format = link.dataset.format || "";
+  const end = (state, message) => {
+    box.dataset.state = state;
+    box.classList.toggle("failed", state === "failed");
+    text.textContent = message;
+    cancel.hidden = true;
+  };
+  box.hidden = false;
+  box.classList.remove("failed");
+  box.dataset.state = "running";
+  delete box.dataset.rows;
+  bar.removeAttribute("value");
+  cancel.hidden = false;
+  text.textContent = `Preparing the ${link.textContent.trim()} download…`;
+  try {
+    const res = await fetch(link.href, { credentials: "same-origin", signal: controller.signal, headers: { "X-Parley-Background": "1" } });
+    if (!res.ok) {
+      const why = (await res.text()).trim();
+      end("failed", `The download was refused: ${why || `the server answered ${res.status}`}`);
+      return;
+    }
+    if ((res.headers.get("Content-Type") || "").startsWith("text/html")) { // the session ended: the sign-in page
+      end("failed", "The download could not start: please sign in again.");
+      return;
+    }
+    const counter = rowCounter(format);
+    const decoder = new TextDecoder();
+    const reader = res.body.getReader();
+    const chunks = [];
+    let bytes = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      bytes += value.length;
+      if (counter) counter.add(decoder.decode(value, { stream: true }));
+      text.textContent = progressText(bytes, counter);
+    }
+    const name = downloadName(res.headers.get("Content-Disposition"), format);
+    const url = URL.createObjectURL(new Blob(chunks, { type: res.headers.get("Content-Type") || "application/octet-stream" }));
+    const save = document.createElement("a");
+    save.href = url;
+    save.download = name;
+    save.hidden = true;
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    bar.max = 1;
+    bar.value = 1;
+    if (counter) box.dataset.rows = String(Math.max(counter.rows, 0));
+    end("done", `Downloaded ${name}: ${progressText(bytes, counter).replace(" received", "")}.`);
+  } catch {
+    if (controller.signal.aborted) end("cancelled", "Download cancelled.");
+    else end("failed", "The download was cut short. Please try again.");
+  } finally {
+    download.controller = null;
+  }
+}
+
+document.addEventListener("click", (ev) => {
+  const link = ev.target.closest("a[data-download]");
+  if (!link || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+  const box = document.getElementById("download-progress");
+  if (!box) return;
+  ev.preventDefault();
+  if (download.controller) {
+    say("A download is already under way: wait for it, or cancel it first.");
+    return;
+  }
+  startDownload(link, box);
+});
+
+document.addEventListener("click", (ev) => {
+  if (ev.target.closest("[data-download-cancel]") && download.controller) download.controller.abort();
+});
