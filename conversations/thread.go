@@ -10,8 +10,11 @@ import (
 // ThreadPage is one stretch of a conversation as staff read it: its texts
 // and notes, and the activity-log entries of the same stretch of time.
 type ThreadPage struct {
-	Messages []Message // oldest first
-	Events   []Event   // oldest first
+	// Conversation is its state as of the same moment as the page: a
+	// thread showing an assignment is never rendered as still unassigned.
+	Conversation Conversation
+	Messages     []Message // oldest first
+	Events       []Event   // oldest first
 	// Older is the Before of the page that precedes this one, 0 when this
 	// page reaches the conversation's start.
 	Older parley.ID
@@ -22,8 +25,9 @@ type ThreadReader interface {
 	// ReadThread reads up to limit messages with ids below before (0: the
 	// newest), and the events from the oldest of them (the conversation's
 	// start when nothing is older) up to the message before (now when 0);
-	// at most MaxThreadEvents of them, the newest. ENOTFOUND when the
-	// conversation is not the account's.
+	// at most MaxThreadEvents of them, the newest; all of it and the
+	// conversation read in one snapshot. ENOTFOUND when the conversation
+	// is not the account's.
 	ReadThread(ctx context.Context, accountID, conversationID, before parley.ID, limit int) (ThreadPage, error)
 }
 

@@ -87,6 +87,8 @@ func rebind(q sqlx.QueryerContext, query string) string {
 		return rebindFor(sqlx.BindType(v.DriverName()), query)
 	case *Tx:
 		return v.Rebind(query)
+	case *sqlx.Tx:
+		return v.Rebind(query)
 	}
 	return query
 }

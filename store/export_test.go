@@ -82,7 +82,7 @@ func (db *DB) CountOutcomeRows(ctx context.Context, f reports.OutcomesFilter, li
 // order, reading keyset pages inside one read-only transaction: the
 // export is one snapshot however long the client takes to read it.
 func (db *DB) EachOutcomeRow(ctx context.Context, f reports.OutcomesFilter, fn func(reports.OutcomeRow) error) error {
-	tx, err := db.reportSnapshot(ctx)
+	tx, err := db.readSnapshot(ctx)
 	if err != nil {
 		return err
 	}

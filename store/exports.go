@@ -39,7 +39,7 @@ func (db *DB) ExportRows(ctx context.Context, x reports.Export, limit int, begin
 	if err != nil {
 		return err
 	}
-	stx, err := db.reportSnapshot(ctx)
+	stx, err := db.readSnapshot(ctx)
 	if err != nil {
 		return err
 	}

@@ -139,7 +139,7 @@ func (db *DB) OutboundReport(ctx context.Context, f reports.OutboundFilter) (rep
 
 func (db *DB) outboundReport(ctx context.Context, q outboundSends) (reports.OutboundReport, error) {
 	var rep reports.OutboundReport
-	tx, err := db.reportSnapshot(ctx)
+	tx, err := db.readSnapshot(ctx)
 	if err != nil {
 		return rep, err
 	}

@@ -129,7 +129,7 @@ func TestOutboundReportScale(t *testing.T) {
 	}
 	if db.Dialect() == "postgres" {
 		q := outboundQuery(base)
-		tx, err := db.reportSnapshot(ctx)
+		tx, err := db.readSnapshot(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,7 @@ func reportOutcomeWhere(f reports.OutcomesFilter) (string, []any) {
 func (db *DB) OutcomesReport(ctx context.Context, f reports.OutcomesFilter) (reports.OutcomesReport, error) {
 	var rep reports.OutcomesReport
 	series := reports.NewSeries(f)
-	tx, err := db.reportSnapshot(ctx)
+	tx, err := db.readSnapshot(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -66,9 +66,9 @@ func (db *DB) OutcomesReport(ctx context.Context, f reports.OutcomesFilter) (rep
 	return rep, nil
 }
 
-// reportSnapshot is a read-only transaction: every query of a report or an
-// export sees one snapshot.
-func (db *DB) reportSnapshot(ctx context.Context) (*sqlx.Tx, error) {
+// readSnapshot is a read-only transaction whose queries all see one
+// snapshot: a report, an export, a thread with its conversation.
+func (db *DB) readSnapshot(ctx context.Context) (*sqlx.Tx, error) {
 	opts := &sql.TxOptions{ReadOnly: true}
 	if db.dialect.name() == "postgres" {
 		opts.Isolation = sql.LevelRepeatableRead

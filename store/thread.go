@@ -9,13 +9,19 @@ import (
 	"github.com/parleyhq/parley/conversations"
 )
 
-// ReadThread reads a page of a thread from its newest end: both queries
-// walk the (conversation_id, id) indexes backwards and stop at their
-// limits, so a page costs the same in a thread of ten texts or a million.
+// ReadThread reads a page of a thread from its newest end, with the
+// conversation, in one snapshot: both page queries walk the
+// (conversation_id, id) indexes backwards and stop at their limits, so a
+// page costs the same in a thread of ten texts or a million.
 func (db *DB) ReadThread(ctx context.Context, accountID, conversationID, before parley.ID, limit int) (conversations.ThreadPage, error) {
 	var page conversations.ThreadPage
 	limit = conversations.Page{Limit: limit}.Normalize().Limit
-	if _, err := db.GetConversation(ctx, accountID, conversationID); err != nil {
+	tx, err := db.readSnapshot(ctx)
+	if err != nil {
+		return page, err
+	}
+	defer tx.Rollback()
+	if page.Conversation, err = getConversation(ctx, tx, accountID, conversationID); err != nil {
 		return page, err
 	}
 	q := `SELECT ` + messageColumns + ` FROM messages WHERE account_id = ? AND conversation_id = ?`
@@ -25,7 +31,7 @@ func (db *DB) ReadThread(ctx context.Context, accountID, conversationID, before 
 		args = append(args, before)
 	}
 	var rows []messageRow
-	if err := db.db.SelectContext(ctx, &rows, db.rebind(q+` ORDER BY id DESC LIMIT ?`), append(args, limit+1)...); err != nil {
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q+` ORDER BY id DESC LIMIT ?`), append(args, limit+1)...); err != nil {
 		return page, translate(err)
 	}
 	if len(rows) > limit {
@@ -56,7 +62,7 @@ func (db *DB) ReadThread(ctx context.Context, accountID, conversationID, before 
 		eargs = append(eargs, accountID, before)
 	}
 	var erows []eventRow
-	if err := db.db.SelectContext(ctx, &erows, db.rebind(eq+` ORDER BY id DESC LIMIT ?`), append(eargs, conversations.MaxThreadEvents)...); err != nil {
+	if err := tx.SelectContext(ctx, &erows, tx.Rebind(eq+` ORDER BY id DESC LIMIT ?`), append(eargs, conversations.MaxThreadEvents)...); err != nil {
 		return page, translate(err)
 	}
 	slices.Reverse(erows)

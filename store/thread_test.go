@@ -35,6 +35,10 @@ func TestReadThread(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ReadThread(before %d): %v", before, err)
 			}
+			// The conversation comes with its page, as it stands.
+			if c := p.Conversation; c.ID != conv || c.Status != conversations.StatusOpen || c.ContactPhone != alice {
+				t.Fatalf("ReadThread(before %d) gave conversation %d %s %s", before, c.ID, c.Status, c.ContactPhone)
+			}
 			var out page
 			for _, m := range p.Messages {
 				out.msgs = append(out.msgs, m.Body)

@@ -205,14 +205,25 @@ func localPath(p string) bool {
 	return err == nil && u.Scheme == "" && u.Host == ""
 }
 
-// done answers a successful form post: 303 to next (or back).
+// done answers a successful form post: 303 to next (or back). A post the
+// script sent gets 204 with next in X-Parley-Next: fetch would follow a
+// redirect and render the whole page only for the script to learn where
+// it leads, and the form would wait for it (a reply box left full).
 func done(w http.ResponseWriter, r *http.Request, next string) error {
 	if !localPath(next) {
 		next = backTo(r)
 	}
+	if isBackground(r) {
+		w.Header().Set(headerNext, next)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
+
+// headerNext carries a background post's next address.
+const headerNext = "X-Parley-Next"
 
 const flashCookie = "parley_flash"
 

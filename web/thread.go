@@ -205,10 +205,8 @@ func (s *Server) loadThread(r *http.Request, conv conversations.Conversation, li
 	ctx := r.Context()
 	u := me(r)
 	q := listQuery(r)
-	t := &threadData{Conv: conv, URL: conversationURL(conv.ID, q), Now: s.d.Clock.Now().UTC(),
-		CanAct: conversations.CanAct(u, conv), CanAssign: conversations.CanAssign(u, conv),
-		SendRefusal: sendRefusalText(conversations.CheckSend(u, conv)),
-		Statuses:    []conversations.Action{conversations.ActionReopen, conversations.ActionPending, conversations.ActionClose},
+	t := &threadData{URL: conversationURL(conv.ID, q), Now: s.d.Clock.Now().UTC(),
+		Statuses: []conversations.Action{conversations.ActionReopen, conversations.ActionPending, conversations.ActionClose},
 		Priorities: []conversations.Priority{conversations.PriorityNone, conversations.PriorityLow, conversations.PriorityMedium,
 			conversations.PriorityHigh, conversations.PriorityUrgent}}
 	t.Next = nextInList(list.Conversations, conv.ID, q)
@@ -230,6 +228,12 @@ func (s *Server) loadThread(r *http.Request, conv conversations.Conversation, li
 	if err != nil {
 		return nil, err
 	}
+	// The state shown is the page's, read with it: what the activity log
+	// says happened is never contradicted beside it (a reply box still
+	// disabled under "assigned it to you").
+	conv = page.Conversation
+	t.Conv, t.CanAct, t.CanAssign = conv, conversations.CanAct(u, conv), conversations.CanAssign(u, conv)
+	t.SendRefusal = sendRefusalText(conversations.CheckSend(u, conv))
 	if page.Older != 0 {
 		t.Older = withParam(t.URL, "before", page.Older.String())
 	}

@@ -84,6 +84,9 @@ func TestWebThread(t *testing.T) {
 
 			// B keeps a draft while A's note arrives; the note is no text.
 			b.js(`document.getElementById("reply-body").focus()`)
+			if id := eval[string](b, "document.activeElement.id"); id != "reply-body" {
+				t.Fatalf("B's reply box took no focus (%q has it): is it still disabled?", id)
+			}
 			b.do(chromedp.KeyEvent("draft in progress"))
 			a.do(chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent("n")) // leave the reply box, then n
 			if id := eval[string](a, "document.activeElement.id"); id != "note-body" {

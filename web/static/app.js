@@ -210,9 +210,12 @@ document.addEventListener("submit", async (ev) => {
   }
   if (slot) slot.hidden = true;
   say("");
-  const to = new URL(res.url);
+  // The server names where a form leads (X-Parley-Next) instead of
+  // redirecting; a redirect still counts (a proxy may add one).
+  const next = res.headers.get("X-Parley-Next");
+  const to = new URL(next || res.url, location.href);
   // A form that leads elsewhere (resolve and next, a new campaign) goes.
-  if (res.redirected && to.pathname + to.search !== location.pathname + location.search) {
+  if ((next || res.redirected) && to.pathname + to.search !== location.pathname + location.search) {
     location.assign(to.pathname + to.search);
     return;
   }
