@@ -105,7 +105,7 @@ func TestFindConversationsByOutcome(t *testing.T) {
 // unfiltered list whose outcome set passes the filter.
 func TestOutcomeListsMatchAScan(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		a, res := seededTenant(t, db, devdb.SeedSpec{Conversations: 3000, Messages: 15000, Agents: 3, Outcomes: 900, Seed: 17})
+		a, res := seededTenant(t, db, onePlanShare(db, devdb.SeedSpec{Conversations: 3000, Messages: 15000, Agents: 3, Outcomes: 900, Seed: 17}))
 		a.receive(t, text{from: "+14155550111", body: "the gutter leaks"})
 		if _, err := db.SQL().ExecContext(ctx, `ANALYZE`); err != nil {
 			t.Fatal(err)
