@@ -65,9 +65,12 @@ type DB struct {
 	// one can starve while others take the lock back to back (a webhook
 	// behind a backlog sweep). A Go mutex hands the lock over in turn.
 	writers *sync.Mutex
-	// group batches inbound texts into shared transactions (PostgreSQL,
-	// unless the URL says parley_group_commit=off).
-	group *groupCommit
+	// ingests, sents and statuses batch inbound texts, and the carrier's
+	// acceptance of outbound ones and its receipts, into shared transactions (PostgreSQL, unless the
+	// URL says parley_group_commit=off).
+	ingests  *commitGroup[*ingestCall]
+	sents    *commitGroup[*sentCall]
+	statuses *commitGroup[*statusCall]
 	// batchFallbacks counts batches whose shared transaction failed, every
 	// text then retried alone (see IngestBatch).
 	batchFallbacks atomic.Int64
@@ -179,7 +182,9 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	}
 	out := &DB{db: db, dialect: postgresDialect, URL: redact(rawURL)}
 	if groupCommitOn {
-		out.group = newGroupCommit(out)
+		out.ingests = newCommitGroup(out.ingestBatch)
+		out.sents = newCommitGroup(out.markSentBatch)
+		out.statuses = newCommitGroup(out.applyStatusBatch)
 	}
 	out.listener = listen(rawURL, &out.routes, &out.log)
 	out.sequencer = startSequencer(out)
@@ -260,8 +265,10 @@ func (db *DB) Dialect() string { return db.dialect.name() }
 
 // Close closes the database, after the group commit's batches.
 func (db *DB) Close() error {
-	if db.group != nil {
-		db.group.close()
+	if db.ingests != nil {
+		db.ingests.close()
+		db.sents.close()
+		db.statuses.close()
 	}
 	if db.sequencer != nil {
 		db.sequencer.close()

@@ -2,38 +2,39 @@ package store
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 )
 
-// groupCommit writes inbound texts that arrive together in one
-// transaction: a worker takes a waiting text, gathers those arriving in
-// the next groupMaxWait while another batch commits (at most
-// groupMaxBatch), writes them with IngestBatch and commits once. Every
-// webhook is answered only after the commit that holds its text, so what
-// Parley acknowledges is durable, as with a transaction per text; the
-// statements and the commit's flush to disk are shared.
-//
-// IngestBatch gives each text the result it would have had alone, so
-// idempotency and the state machine are unchanged
-// (TestIngestBatchMatchesOneByOne); a text that fails gets its own error,
-// its neighbours theirs.
-type groupCommit struct {
-	db    *DB
-	calls chan *ingestCall
+// commitGroup writes calls that arrive together in one transaction: a
+// worker takes a waiting call, gathers those arriving in the next
+// groupMaxWait while another batch commits (at most groupMaxBatch), writes
+// them and commits once. Every caller waits for the commit that holds its
+// call, so what Parley acknowledges is durable, as with a transaction per
+// call; the statements' round trips overlap less, but the commit's flush
+// to disk is shared. Inbound texts (Ingest) and the carrier's acceptance
+// of outbound ones (MarkSent) and its receipts (ApplyStatus) go through
+// one each.
+type commitGroup[C any] struct {
+	calls chan C
 	stop  chan struct{}
 	once  sync.Once
 	wg    sync.WaitGroup
-	// batches and texts count what was committed, for GroupCommitStats;
+	// write writes a batch and answers each of its calls.
+	write func(batch []C)
+	// batches and items count what was committed, for the stats;
 	// committing, the batches being written now.
-	batches, texts, committing atomic.Int64
+	batches, items, committing atomic.Int64
 }
 
-// Batching bounds: a text waits at most groupMaxWait for company; a batch
-// holds at most groupMaxBatch texts; groupWorkers batches are written side
+// Batching bounds: a call waits at most groupMaxWait for company; a batch
+// holds at most groupMaxBatch calls; groupWorkers batches are written side
 // by side, one gathering while the other commits. These made the largest
 // batches and the best ratio to the one-transaction-per-text ceiling in
 // `parley bench` (docs/PERFORMANCE.md, "How ingest is built").
@@ -43,63 +44,59 @@ const (
 	groupWorkers  = 2
 )
 
-type ingestCall struct {
-	ctx  context.Context
-	plan conversations.IngestPlan
-	res  conversations.IngestResult
-	err  error
-	done chan struct{}
+func newCommitGroup[C any](write func(batch []C)) *commitGroup[C] {
+	return &commitGroup[C]{calls: make(chan C), stop: make(chan struct{}), write: write}
 }
 
-func newGroupCommit(db *DB) *groupCommit {
-	return &groupCommit{db: db, calls: make(chan *ingestCall), stop: make(chan struct{})}
-}
-
-func (g *groupCommit) ingest(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
+// join hands c to a batch. false: the group is closed, and the caller
+// writes alone. Once joined, the caller waits for its answer whatever ctx
+// says: the call may be committed, and the caller must learn it.
+func (g *commitGroup[C]) join(ctx context.Context, c C) (bool, error) {
 	g.once.Do(func() {
 		for range groupWorkers {
 			g.wg.Add(1)
 			go g.work()
 		}
 	})
-	call := &ingestCall{ctx: ctx, plan: p, done: make(chan struct{})}
 	select {
-	case g.calls <- call:
+	case g.calls <- c:
+		return true, nil
 	case <-ctx.Done():
-		return conversations.IngestResult{}, ctx.Err()
+		return false, ctx.Err()
 	case <-g.stop:
-		return g.db.IngestAlone(ctx, p)
+		return false, nil
 	}
-	// Not cut short by ctx: once taken, the text may be committed, and the
-	// caller must learn what happened to it.
-	<-call.done
-	return call.res, call.err
 }
 
 // close stops the workers once their batches are done.
-func (g *groupCommit) close() {
+func (g *commitGroup[C]) close() {
 	close(g.stop)
 	g.wg.Wait()
 }
 
-func (g *groupCommit) work() {
+func (g *commitGroup[C]) work() {
 	defer g.wg.Done()
 	for {
 		select {
 		case first := <-g.calls:
-			g.commit(g.gather(first))
+			batch := g.gather(first)
+			g.committing.Add(1)
+			g.write(batch)
+			g.committing.Add(-1)
+			g.batches.Add(1)
+			g.items.Add(int64(len(batch)))
 		case <-g.stop:
 			return
 		}
 	}
 }
 
-// gather collects the texts arriving within groupMaxWait of the first.
+// gather collects the calls arriving within groupMaxWait of the first.
 // Like PostgreSQL's commit_siblings, it waits only when other batches are
-// committing: alone, a text has nobody to share its commit with, and
+// committing: alone, a call has nobody to share its commit with, and
 // waiting would only add to its latency.
-func (g *groupCommit) gather(first *ingestCall) []*ingestCall {
-	batch := []*ingestCall{first}
+func (g *commitGroup[C]) gather(first C) []C {
+	batch := []C{first}
 	if g.committing.Load() == 0 {
 		for len(batch) < groupMaxBatch { // only those already waiting
 			select {
@@ -124,35 +121,178 @@ func (g *groupCommit) gather(first *ingestCall) []*ingestCall {
 	return batch
 }
 
-// commit writes a batch in one transaction and answers its callers.
-func (g *groupCommit) commit(batch []*ingestCall) {
+// ---- inbound texts --------------------------------------------------
+
+// IngestBatch gives each text the result it would have had alone, so
+// idempotency and the state machine are unchanged
+// (TestIngestBatchMatchesOneByOne); a text that fails gets its own error,
+// its neighbours theirs.
+type ingestCall struct {
+	ctx  context.Context
+	plan conversations.IngestPlan
+	res  conversations.IngestResult
+	err  error
+	done chan struct{}
+}
+
+func (db *DB) groupIngest(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
+	call := &ingestCall{ctx: ctx, plan: p, done: make(chan struct{})}
+	if joined, err := db.ingests.join(ctx, call); err != nil || !joined {
+		if err != nil {
+			return conversations.IngestResult{}, err
+		}
+		return db.IngestAlone(ctx, p)
+	}
+	<-call.done
+	return call.res, call.err
+}
+
+// ingestBatch writes a batch of texts and answers their callers.
+func (db *DB) ingestBatch(batch []*ingestCall) {
 	plans := make([]conversations.IngestPlan, len(batch))
 	for i, c := range batch {
 		plans[i] = c.plan
 	}
 	// The batch is not any one caller's: a caller giving up must not roll
 	// back its neighbours.
-	g.committing.Add(1)
-	results, errs := g.db.IngestBatch(context.WithoutCancel(batch[0].ctx), plans)
-	g.committing.Add(-1)
-	g.batches.Add(1)
-	g.texts.Add(int64(len(batch)))
+	results, errs := db.IngestBatch(context.WithoutCancel(batch[0].ctx), plans)
 	for i, c := range batch {
 		c.res, c.err = results[i], errs[i]
 		close(c.done)
 	}
 }
 
-// BatchFallbacks reports how many batches failed as a whole, their texts
+// ---- texts the carrier accepted -----------------------------------------
+
+type sentCall struct {
+	ctx  context.Context
+	item campaigns.OutboxItem
+	sent campaigns.Sent
+	at   time.Time
+	err  error
+	done chan struct{}
+}
+
+func (db *DB) groupMarkSent(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
+	call := &sentCall{ctx: ctx, item: item, sent: s, at: at, done: make(chan struct{})}
+	if joined, err := db.sents.join(ctx, call); err != nil || !joined {
+		if err != nil {
+			return err
+		}
+		return db.markSentAlone(ctx, item, s, at)
+	}
+	<-call.done
+	return call.err
+}
+
+// markSentBatch records a batch of accepted texts in one transaction. When
+// it fails as a whole (a twin's carrier id, a deadlock), each is recorded
+// alone, so that an error is its own text's. Texts go in the order of
+// their carrier ids, whose locks receipt batches take in the same order.
+func (db *DB) markSentBatch(batch []*sentCall) {
+	slices.SortStableFunc(batch, func(a, b *sentCall) int {
+		return strings.Compare(a.sent.CarrierMessageID, b.sent.CarrierMessageID)
+	})
+	ctx := context.WithoutCancel(batch[0].ctx)
+	err := db.inTx(ctx, func(tx *Tx) error {
+		for _, c := range batch {
+			if err := db.markSent(ctx, tx, c.item, c.sent, c.at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		db.batchFallbacks.Add(1)
+	}
+	for _, c := range batch {
+		c.err = err
+		if err != nil && len(batch) > 1 {
+			c.err = db.markSentAlone(ctx, c.item, c.sent, c.at)
+		}
+		close(c.done)
+	}
+}
+
+// ---- the carrier's receipts -------------------------------------------
+
+type statusCall struct {
+	ctx    context.Context
+	update conversations.StatusUpdate
+	msg    conversations.Message
+	err    error
+	done   chan struct{}
+}
+
+func (db *DB) groupApplyStatus(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
+	call := &statusCall{ctx: ctx, update: u, done: make(chan struct{})}
+	if joined, err := db.statuses.join(ctx, call); err != nil || !joined {
+		if err != nil {
+			return conversations.Message{}, err
+		}
+		return db.applyStatusAlone(ctx, u)
+	}
+	<-call.done
+	return call.msg, call.err
+}
+
+// applyStatusBatch applies a batch of receipts in one transaction, in the
+// order of their carrier ids (the locks' order); each refusal stays its
+// own. When the transaction fails as a whole, each is applied alone.
+func (db *DB) applyStatusBatch(batch []*statusCall) {
+	slices.SortStableFunc(batch, func(a, b *statusCall) int {
+		return strings.Compare(a.update.CarrierMessageID, b.update.CarrierMessageID)
+	})
+	ctx := context.WithoutCancel(batch[0].ctx)
+	err := db.inTx(ctx, func(tx *Tx) error {
+		for _, c := range batch {
+			var err error
+			if c.msg, c.err, err = db.applyStatus(ctx, tx, c.update); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		db.batchFallbacks.Add(1)
+	}
+	for _, c := range batch {
+		if err != nil {
+			c.msg, c.err = conversations.Message{}, err
+			if len(batch) > 1 {
+				c.msg, c.err = db.applyStatusAlone(ctx, c.update)
+			}
+		}
+		close(c.done)
+	}
+}
+
+// BatchFallbacks reports how many batches failed as a whole, their calls
 // then written one transaction each: a deadlock, a text that failed a
 // statement it shared, a commit that failed.
 func (db *DB) BatchFallbacks() int64 { return db.batchFallbacks.Load() }
 
-// GroupCommitStats reports how many batches the group commit wrote and
-// how many texts they held; zeros when it is off.
+// GroupCommitStats reports how many batches the group commit of inbound
+// texts wrote and how many texts they held; zeros when it is off.
 func (db *DB) GroupCommitStats() (batches, texts int64) {
-	if db.group == nil {
+	if db.ingests == nil {
 		return 0, 0
 	}
-	return db.group.batches.Load(), db.group.texts.Load()
+	return db.ingests.batches.Load(), db.ingests.items.Load()
+}
+
+// SentGroupStats is GroupCommitStats for the texts the carrier accepted.
+func (db *DB) SentGroupStats() (batches, texts int64) {
+	if db.sents == nil {
+		return 0, 0
+	}
+	return db.sents.batches.Load(), db.sents.items.Load()
+}
+
+// StatusGroupStats is GroupCommitStats for the carrier's receipts.
+func (db *DB) StatusGroupStats() (batches, receipts int64) {
+	if db.statuses == nil {
+		return 0, 0
+	}
+	return db.statuses.batches.Load(), db.statuses.items.Load()
 }

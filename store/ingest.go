@@ -18,11 +18,11 @@ import (
 )
 
 // Ingest applies an inbound text: on PostgreSQL with group commit, in one
-// transaction with the texts arriving beside it (see groupCommit), else in
+// transaction with the texts arriving beside it (see commitGroup), else in
 // a transaction of its own.
 func (db *DB) Ingest(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
-	if db.group != nil {
-		return db.group.ingest(ctx, p)
+	if db.ingests != nil {
+		return db.groupIngest(ctx, p)
 	}
 	return db.IngestAlone(ctx, p)
 }

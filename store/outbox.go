@@ -280,35 +280,46 @@ func (db *DB) Hold(ctx context.Context, item campaigns.OutboxItem) (campaigns.Ho
 	return campaigns.HoldNone, nil
 }
 
-// MarkSent records the carrier's acceptance and removes the item.
+// MarkSent records the carrier's acceptance and removes the item: on
+// PostgreSQL with group commit, in one transaction with the acceptances
+// recorded beside it (see commitGroup), else in a transaction of its own.
 func (db *DB) MarkSent(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
-	return db.inTx(ctx, func(tx *Tx) error {
-		if err := db.dialect.lockCarrierID(ctx, tx, s.CarrierMessageID); err != nil {
-			return err
-		}
-		const q = `UPDATE messages SET carrier_message_id = ?, status = ?, segments = CASE WHEN ? > 0 THEN ? ELSE segments END,
+	if db.sents != nil {
+		return db.groupMarkSent(ctx, item, s, at)
+	}
+	return db.markSentAlone(ctx, item, s, at)
+}
+
+func (db *DB) markSentAlone(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
+	return db.inTx(ctx, func(tx *Tx) error { return db.markSent(ctx, tx, item, s, at) })
+}
+
+func (db *DB) markSent(ctx context.Context, tx *Tx, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
+	if err := db.dialect.lockCarrierID(ctx, tx, s.CarrierMessageID); err != nil {
+		return err
+	}
+	const q = `UPDATE messages SET carrier_message_id = ?, status = ?, segments = CASE WHEN ? > 0 THEN ? ELSE segments END,
     error_code = COALESCE(?, error_code), updated_at = ?
 WHERE id = ?`
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q), s.CarrierMessageID, s.Status, s.Segments, s.Segments, codeOrNull(s.ErrorCode), ms(at), item.MessageID); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), s.CarrierMessageID, s.Status, s.Segments, s.Segments, codeOrNull(s.ErrorCode), ms(at), item.MessageID); err != nil {
+		return err
+	}
+	tx.recordMessageStatus(item.AccountID, 0, item.MessageID, string(s.Status), at)
+	if s.Unsubscribed() {
+		if err := optOutAtCarrier(ctx, tx, item.AccountID, item.Text.To, s.ErrorCode, at); err != nil {
 			return err
 		}
-		tx.recordMessageStatus(item.AccountID, 0, item.MessageID, string(s.Status), at)
-		if s.Unsubscribed() {
-			if err := optOutAtCarrier(ctx, tx, item.AccountID, item.Text.To, s.ErrorCode, at); err != nil {
-				return err
-			}
-		}
-		if err := applyEarlyStatuses(ctx, tx, item.MessageID, item.Text.CarrierAccountID, item.Text.AuthToken, s.CarrierMessageID); err != nil {
-			return err
-		}
-		if err := scheduleStatusCheck(ctx, tx, item.MessageID, at); err != nil {
-			return err
-		}
-		if err := recordSend(ctx, tx, item, s, at); err != nil {
-			return err
-		}
-		return deleteOutbox(ctx, tx, item.ID)
-	})
+	}
+	if err := applyEarlyStatuses(ctx, tx, item.MessageID, item.Text.CarrierAccountID, item.Text.AuthToken, s.CarrierMessageID); err != nil {
+		return err
+	}
+	if err := scheduleStatusCheck(ctx, tx, item.MessageID, at); err != nil {
+		return err
+	}
+	if err := recordSend(ctx, tx, item, s, at); err != nil {
+		return err
+	}
+	return deleteOutbox(ctx, tx, item.ID)
 }
 
 func deleteOutbox(ctx context.Context, tx *Tx, id parley.ID) error {
@@ -445,45 +456,63 @@ const earlyStatusTTL = 24 * time.Hour
 // receipt was verified with the token of the channel that sent it
 // (EFORBIDDEN otherwise). A receipt for an id not (yet) recorded is parked
 // in early_statuses with the channel that verified it, and ENOTFOUND
-// returned.
+// returned. On PostgreSQL with group commit, receipts arriving together
+// share a transaction (see commitGroup).
 func (db *DB) ApplyStatus(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
+	if db.statuses != nil {
+		return db.groupApplyStatus(ctx, u)
+	}
+	return db.applyStatusAlone(ctx, u)
+}
+
+func (db *DB) applyStatusAlone(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
 	var out conversations.Message
-	parked := false
-	err := db.inTx(ctx, func(tx *Tx) error {
-		if err := db.dialect.lockCarrierID(ctx, tx, u.CarrierMessageID); err != nil {
-			return err
-		}
-		// signed: the receipt was verified with the token of the text's
-		// channel (u.ChannelID's may be another channel of the same
-		// carrier account holding the same token).
-		q := `SELECT m.id, m.account_id, c.auth_token = v.auth_token AS signed
-FROM messages m JOIN channels c ON c.id = m.channel_id JOIN channels v ON v.id = ?
-WHERE m.carrier_message_id = ? AND m.direction = 'outbound' AND c.carrier = ? AND c.carrier_account_id = ?` + db.dialect.forUpdateOf("m")
-		var cur struct {
-			ID        int64 `db:"id"`
-			AccountID int64 `db:"account_id"`
-			Signed    bool  `db:"signed"`
-		}
-		err := tx.GetContext(ctx, &cur, tx.Rebind(q), u.ChannelID, u.CarrierMessageID, u.Carrier, u.CarrierAccountID)
-		if parley.IsKind(translate(err), parley.ENOTFOUND) {
-			parked = true
-			return parkStatus(ctx, tx, u)
-		} else if err != nil {
-			return err
-		}
-		if !cur.Signed {
-			return parley.Errorf(parley.EFORBIDDEN, "the receipt is not signed with the credentials of the channel that sent the text")
-		}
-		if err := advanceStatus(ctx, tx, parley.ID(cur.ID), u.Status, u.ErrorCode, u.At); err != nil {
-			return err
-		}
-		out, err = getMessage(ctx, tx, parley.ID(cur.AccountID), parley.ID(cur.ID))
+	var answer error
+	err := db.inTx(ctx, func(tx *Tx) (err error) {
+		out, answer, err = db.applyStatus(ctx, tx, u)
 		return err
 	})
-	if err == nil && parked {
-		err = parley.Errorf(parley.ENOTFOUND, "no outbound message with carrier id %s (yet)", u.CarrierMessageID)
+	if err != nil {
+		return out, err
 	}
-	return out, err
+	return out, answer
+}
+
+// applyStatus applies one receipt in tx. answer is the receipt's own
+// refusal (EFORBIDDEN, or ENOTFOUND once parked), which leaves tx usable;
+// err fails the transaction.
+func (db *DB) applyStatus(ctx context.Context, tx *Tx, u conversations.StatusUpdate) (out conversations.Message, answer, err error) {
+	if err := db.dialect.lockCarrierID(ctx, tx, u.CarrierMessageID); err != nil {
+		return out, nil, err
+	}
+	// signed: the receipt was verified with the token of the text's
+	// channel (u.ChannelID's may be another channel of the same
+	// carrier account holding the same token).
+	q := `SELECT m.id, m.account_id, c.auth_token = v.auth_token AS signed
+FROM messages m JOIN channels c ON c.id = m.channel_id JOIN channels v ON v.id = ?
+WHERE m.carrier_message_id = ? AND m.direction = 'outbound' AND c.carrier = ? AND c.carrier_account_id = ?` + db.dialect.forUpdateOf("m")
+	var cur struct {
+		ID        int64 `db:"id"`
+		AccountID int64 `db:"account_id"`
+		Signed    bool  `db:"signed"`
+	}
+	err = tx.GetContext(ctx, &cur, tx.Rebind(q), u.ChannelID, u.CarrierMessageID, u.Carrier, u.CarrierAccountID)
+	if parley.IsKind(translate(err), parley.ENOTFOUND) {
+		if err := parkStatus(ctx, tx, u); err != nil {
+			return out, nil, err
+		}
+		return out, parley.Errorf(parley.ENOTFOUND, "no outbound message with carrier id %s (yet)", u.CarrierMessageID), nil
+	} else if err != nil {
+		return out, nil, err
+	}
+	if !cur.Signed {
+		return out, parley.Errorf(parley.EFORBIDDEN, "the receipt is not signed with the credentials of the channel that sent the text"), nil
+	}
+	if err := advanceStatus(ctx, tx, parley.ID(cur.ID), u.Status, u.ErrorCode, u.At); err != nil {
+		return out, nil, err
+	}
+	out, err = getMessage(ctx, tx, parley.ID(cur.AccountID), parley.ID(cur.ID))
+	return out, nil, err
 }
 
 // advanceStatus sets a message's status unless it ranks lower than the

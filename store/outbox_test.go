@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -554,4 +555,116 @@ func TestFailureFoundAtTheCarrier(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Acceptances, then receipts, recorded at once share transactions
+// (PostgreSQL's group commit), and each keeps its own outcome: a twin's
+// taken carrier id, a forged receipt and an early one are answered to
+// themselves alone, their neighbours recorded.
+func TestSendsAndReceiptsTogether(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		const n = 24
+		for i := range n {
+			a.queueHelp(t, fmt.Sprintf("+1415555%04d", 3000+i))
+		}
+		items := claim(t, db, t0.Add(time.Second), n)
+		if len(items) != n {
+			t.Fatalf("claimed %d items; want %d", len(items), n)
+		}
+		carrierID := func(i int) string {
+			if i == n-1 {
+				return "SMtogether0" // item 0's: a twin
+			}
+			return fmt.Sprintf("SMtogether%d", i)
+		}
+		batchesBefore, textsBefore := db.SentGroupStats()
+		start := make(chan struct{})
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i, it := range items {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if i == n-1 {
+					time.Sleep(20 * time.Millisecond) // after item 0 has the id
+				}
+				errs[i] = db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: carrierID(i), Status: "sending", Segments: 1}, t0.Add(2*time.Second))
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs[:n-1] {
+			if err != nil {
+				t.Errorf("item %d: %v", i, err)
+			}
+		}
+		wantKind(t, errs[n-1], parley.ECONFLICT)
+		if got := count(t, db, `SELECT COUNT(*) FROM messages WHERE carrier_message_id LIKE 'SMtogether%' AND status = 'sending'`); got != n-1 {
+			t.Errorf("%d texts recorded as sent; want %d", got, n-1)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM outbox`); got != 1 {
+			t.Errorf("%d outbox rows left; want the twin's alone", got)
+		}
+		if db.Dialect() == "postgres" {
+			batches, texts := db.SentGroupStats()
+			if texts-textsBefore != n || batches-batchesBefore >= n {
+				t.Errorf("%d acceptances: %d through the group commit, in %d transactions", n, texts-textsBefore, batches-batchesBefore)
+			}
+		}
+
+		// Their receipts, at once: two for each text (sent and delivered,
+		// in either order), a forged one and one for an id not recorded.
+		b := newTenant(t, db, sidB, bizB)
+		forger := b.addChannel(t, conversations.Channel{CarrierAccountID: sidA, PhoneNumber: bizA2, AuthToken: "b-token"})
+		type receipt struct {
+			ch     conversations.Channel
+			sid    string
+			status conversations.MessageStatus
+		}
+		var receipts []receipt
+		for i := range n - 1 {
+			first, second := conversations.MessageSent, conversations.MessageDelivered
+			if i%2 == 1 {
+				first, second = second, first
+			}
+			receipts = append(receipts, receipt{a.channel, carrierID(i), first}, receipt{a.channel, carrierID(i), second})
+		}
+		receipts = append(receipts, receipt{forger, carrierID(1), conversations.MessageFailed}, receipt{a.channel, "SMnotyet", conversations.MessageSent})
+		statusBatchesBefore, receiptsBefore := db.StatusGroupStats()
+		start = make(chan struct{})
+		errs = make([]error, len(receipts))
+		for i, r := range receipts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, errs[i] = db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: r.ch.ID, Carrier: conversations.CarrierTwilio,
+					CarrierAccountID: sidA, CarrierMessageID: r.sid, Status: r.status, At: t0.Add(time.Minute)})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs[:len(errs)-2] {
+			if err != nil {
+				t.Errorf("receipt %d: %v", i, err)
+			}
+		}
+		wantKind(t, errs[len(errs)-2], parley.EFORBIDDEN)
+		wantKind(t, errs[len(errs)-1], parley.ENOTFOUND)
+		if got := count(t, db, `SELECT COUNT(*) FROM messages WHERE carrier_message_id LIKE 'SMtogether%' AND status = 'delivered'`); got != n-1 {
+			t.Errorf("%d texts delivered; want %d (the forged failure applied to none)", got, n-1)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM early_statuses WHERE carrier_message_id = 'SMnotyet'`); got != 1 {
+			t.Errorf("the receipt for an unknown id was parked %d times; want once", got)
+		}
+		if db.Dialect() == "postgres" {
+			batches, applied := db.StatusGroupStats()
+			if applied-receiptsBefore != int64(len(receipts)) || batches-statusBatchesBefore >= int64(len(receipts)) {
+				t.Errorf("%d receipts: %d through the group commit, in %d transactions", len(receipts), applied-receiptsBefore, batches-statusBatchesBefore)
+			}
+		}
+	})
 }

@@ -43,7 +43,7 @@ func TestCampaignReachesItsAudienceInTheirThreads(t *testing.T) {
 		t.Fatalf("new campaign status %v, want draft", c["status"])
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if n := len(e.carrier.Messages()); n != 0 {
+	if n := e.carrier.Count(); n != 0 {
 		t.Fatalf("a draft sent %d texts", n)
 	}
 	e.must(200, e.admin("POST", fmt.Sprintf("/v1/campaigns/%s/start", c["id"]), nil))
@@ -96,7 +96,7 @@ func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 		"rate_per_second": 5, "audience": map[string]any{"phones": phones}}))
 	id := c["id"].(string)
 	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
-	e.eventually("the first texts", func() bool { return len(e.carrier.Messages()) > 0 })
+	e.eventually("the first texts", func() bool { return e.carrier.Count() > 0 })
 	paused := e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/pause", nil))
 	if paused["status"] != "paused" {
 		t.Fatalf("pause: %v", paused["status"])
@@ -106,12 +106,12 @@ func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 		t.Fatalf("all %d texts went out at 5/s before the pause", atPause)
 	}
 	time.Sleep(1500 * time.Millisecond) // a tick and more: a paused campaign queues nothing
-	if n := len(e.carrier.Messages()); n != atPause {
+	if n := e.carrier.Count(); n != atPause {
 		t.Errorf("a paused campaign went on sending: %d → %d", atPause, n)
 	}
 	wantAPIError(t, e.admin("POST", "/v1/campaigns/"+id+"/start", nil), 409, "campaign_state")
 	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/resume", nil))
-	e.eventually("sending again", func() bool { return len(e.carrier.Messages()) > atPause })
+	e.eventually("sending again", func() bool { return e.carrier.Count() > atPause })
 	cancelled := e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/cancel", nil))
 	if cancelled["status"] != "cancelled" {
 		t.Fatalf("cancel: %v", cancelled["status"])
@@ -121,7 +121,7 @@ func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 		t.Errorf("a cancelled campaign sent all %d texts", final)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if n := len(e.carrier.Messages()); n != final {
+	if n := e.carrier.Count(); n != final {
 		t.Errorf("texts went on after cancel: %d → %d", final, n)
 	}
 	wantAPIError(t, e.admin("POST", "/v1/campaigns/"+id+"/resume", nil), 409, "campaign_state")
@@ -190,7 +190,7 @@ func (e *env) settledTexts() int {
 	e.t.Helper()
 	last, stable := -1, 0
 	e.eventually("the outbox to settle", func() bool {
-		n := len(e.carrier.Messages())
+		n := e.carrier.Count()
 		if n == last {
 			stable++
 		} else {
@@ -266,7 +266,7 @@ func TestChannelThroughputLimit(t *testing.T) {
 	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Fast", "channel_id": ch["id"], "body": "Hi",
 		"rate_per_second": 100, "audience": map[string]any{"phones": phones}}))
 	e.must(200, e.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))
-	e.eventually("every text", func() bool { return len(e.carrier.Messages()) == len(phones) })
+	e.eventually("every text", func() bool { return e.carrier.Count() == len(phones) })
 	msgs := e.carrier.Messages()
 	for i := 1; i < len(msgs); i++ {
 		// 2/s: at least 500 ms apart (a little slack for the clocks involved).
@@ -352,11 +352,11 @@ func TestCancelHoldsTextsWaitingForTheirTurn(t *testing.T) {
 	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
 	// The twelve are queued within the first second; by the third text the
 	// dispatcher holds the rest, waiting for the channel's one a second.
-	e.eventually("the first texts", func() bool { return len(e.carrier.Messages()) >= 3 })
+	e.eventually("the first texts", func() bool { return e.carrier.Count() >= 3 })
 	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/cancel", nil))
-	atCancel := len(e.carrier.Messages())
+	atCancel := e.carrier.Count()
 	time.Sleep(3 * time.Second) // three more turns of the channel
-	final := len(e.carrier.Messages())
+	final := e.carrier.Count()
 	if final > atCancel+1 { // one may have been on the wire as the cancel landed
 		t.Errorf("texts went on after cancel: %d → %d", atCancel, final)
 	}
@@ -386,16 +386,16 @@ func TestReplyGoesBeforeACampaignOnASlowChannel(t *testing.T) {
 	c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Busy lane", "channel_id": ch["id"], "body": "Spring sale",
 		"rate_per_second": 15, "audience": map[string]any{"phones": phones}}))
 	e.must(200, e.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))
-	e.eventually("the campaign under way", func() bool { return len(e.carrier.Messages()) >= 3 })
+	e.eventually("the campaign under way", func() bool { return e.carrier.Count() >= 3 })
 
 	e.must(202, e.admin("POST", "/v1/conversations/"+conv["id"].(string)+"/messages", map[string]any{"body": "Yes, it is ready"}))
-	before := len(e.carrier.Messages())
+	before := e.carrier.Count()
 	e.eventually("the reply at the phone", func() bool { return len(e.received(customer)) == 1 })
 	// The reply waits at most for the text already holding the turn.
-	if ahead := len(e.carrier.Messages()) - 1 - before; ahead > 1 {
+	if ahead := e.carrier.Count() - 1 - before; ahead > 1 {
 		t.Errorf("%d campaign texts went out between the reply and its delivery; want at most the one holding the turn", ahead)
 	}
-	if n := len(e.carrier.Messages()); n >= len(phones)+1 {
+	if n := e.carrier.Count(); n >= len(phones)+1 {
 		t.Errorf("the reply went out after the whole campaign (%d texts)", n)
 	}
 }

@@ -288,7 +288,7 @@ func TestDisconnectCancelsTheChannelsCampaigns(t *testing.T) {
 		"rate_per_second": 2, "audience": map[string]any{"phones": phones}}))
 	id := c["id"].(string)
 	e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
-	e.eventually("the first texts", func() bool { return len(e.carrier.Messages()) > 0 })
+	e.eventually("the first texts", func() bool { return e.carrier.Count() > 0 })
 
 	e.must(204, e.admin("DELETE", "/v1/channels/"+ch["id"].(string), nil))
 	if got := e.must(200, e.admin("GET", "/v1/campaigns/"+id, nil)); got["status"] != "cancelled" {
@@ -307,9 +307,9 @@ func TestDisconnectCancelsTheChannelsCampaigns(t *testing.T) {
 	if sum := n["queued"] + n["sent"] + n["delivered"] + n["failed"] + n["skipped_opted_out"] + n["cancelled"]; sum != 30 || n["recipients"] != 30 {
 		t.Errorf("counts %v add up to %d; want 30 recipients", n, sum)
 	}
-	sent := len(e.carrier.Messages())
+	sent := e.carrier.Count()
 	time.Sleep(1500 * time.Millisecond) // a campaign tick and more
-	if now := len(e.carrier.Messages()); now != sent {
+	if now := e.carrier.Count(); now != sent {
 		t.Errorf("texts went on after disconnecting: %d → %d", sent, now)
 	}
 }
@@ -378,7 +378,7 @@ func TestDisconnectChannel(t *testing.T) {
 	convID := e.must(200, e.admin("GET", "/v1/conversations", nil))["data"].([]any)[0].(map[string]any)["id"].(string)
 	phones := []string{"+14155550301", "+14155550302", "+14155550303"}
 	quick := e.must(202, e.admin("POST", "/v1/quick-messages", map[string]any{"channel_id": chID, "body": "Sale", "to": phones}))
-	e.eventually("the first text sent", func() bool { return len(e.carrier.Messages()) == 1 })
+	e.eventually("the first text sent", func() bool { return e.carrier.Count() == 1 })
 
 	e.must(204, e.admin("DELETE", "/v1/channels/"+chID, nil))
 	e.must(204, e.admin("DELETE", "/v1/channels/"+chID, nil))
@@ -398,7 +398,7 @@ func TestDisconnectChannel(t *testing.T) {
 		t.Errorf("%d queued texts failed; want 2", failed)
 	}
 	time.Sleep(200 * time.Millisecond) // a dispatcher poll or two
-	if n := len(e.carrier.Messages()); n != 1 {
+	if n := e.carrier.Count(); n != 1 {
 		t.Errorf("%d texts reached the carrier; want the 1 sent before disconnecting", n)
 	}
 

@@ -109,7 +109,7 @@ func TestQuickMessageValidation(t *testing.T) {
 			wantAPIError(t, e.admin("POST", "/v1/quick-messages", tt.body), 422, "", tt.field)
 		})
 	}
-	if got := len(e.carrier.Messages()); got != 0 {
+	if got := e.carrier.Count(); got != 0 {
 		t.Errorf("%d texts sent by rejected quick messages", got)
 	}
 	if r := e.admin("POST", "/v1/quick-messages", "{"); r.Status != 400 {

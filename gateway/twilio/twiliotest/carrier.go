@@ -165,6 +165,10 @@ func (c *Carrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Messages returns every text accepted by the REST API, oldest first.
 func (c *Carrier) Messages() []Message { return c.store.all() }
 
+// Count is how many texts were accepted: len(Messages()) without copying
+// them, for loops that wait for a campaign.
+func (c *Carrier) Count() int { return c.store.count() }
+
 // MessagesTo returns the texts accepted for phone, oldest first.
 func (c *Carrier) MessagesTo(phone string) []Message { return c.store.to(phone) }
 

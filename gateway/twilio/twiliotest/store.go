@@ -131,6 +131,12 @@ func (s *store) reset() {
 }
 
 // all returns every text in creation order.
+func (s *store) count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.recs)
+}
+
 func (s *store) all() []Message {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
