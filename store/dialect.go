@@ -47,8 +47,9 @@ type dialectSQL interface {
 	// work each take different rows.
 	skipLocked() string
 	// lockKey serialises the transactions that lock the same key, until
-	// each ends.
-	lockKey(ctx context.Context, tx *Tx, key string) error
+	// each ends; several keys are locked in the order given, in one round
+	// trip.
+	lockKey(ctx context.Context, tx *Tx, keys ...string) error
 	// writesInWith says whether several writes may run as one statement
 	// (data-modifying WITH; see execTogether).
 	writesInWith() bool

@@ -40,9 +40,14 @@ func (postgresSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
 	return goose.DialectPostgres, []goose.ProviderOption{goose.WithSessionLocker(locker)}, nil
 }
 
-// lockKey takes a transaction-level advisory lock on the key's hash.
-func (postgresSQL) lockKey(ctx context.Context, tx *Tx, key string) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
+// lockKey takes a transaction-level advisory lock on each key's hash, in
+// the array's order (a function scan returns it in order).
+func (postgresSQL) lockKey(ctx context.Context, tx *Tx, keys ...string) error {
+	if len(keys) == 1 {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, keys[0])
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, pq.Array(keys))
 	return err
 }
 

@@ -29,7 +29,7 @@ func (sqliteSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
 	return goose.DialectSQLite3, nil, nil
 }
 
-func (sqliteSQL) lockKey(context.Context, *Tx, string) error { return nil }
+func (sqliteSQL) lockKey(context.Context, *Tx, ...string) error { return nil }
 
 // textMatch is an FTS5 query of quoted terms, the last one a prefix.
 func (sqliteSQL) textMatch(terms []string) string {

@@ -194,20 +194,18 @@ func (db *DB) markSentBatch(batch []*sentCall) {
 		return strings.Compare(a.sent.CarrierMessageID, b.sent.CarrierMessageID)
 	})
 	ctx := context.WithoutCancel(batch[0].ctx)
-	err := db.inTx(ctx, func(tx *Tx) error {
-		for _, c := range batch {
-			if err := db.markSent(ctx, tx, c.item, c.sent, c.at); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && len(batch) > 1 {
+	if len(batch) == 1 {
+		c := batch[0]
+		c.err = db.markSentAlone(ctx, c.item, c.sent, c.at)
+		close(c.done)
+		return
+	}
+	err := db.inTx(ctx, func(tx *Tx) error { return db.markSentTogether(ctx, tx, batch) })
+	if err != nil {
 		db.batchFallbacks.Add(1)
 	}
 	for _, c := range batch {
-		c.err = err
-		if err != nil && len(batch) > 1 {
+		if err != nil {
 			c.err = db.markSentAlone(ctx, c.item, c.sent, c.at)
 		}
 		close(c.done)

@@ -322,6 +322,86 @@ WHERE id = ?`
 	return deleteOutbox(ctx, tx, item.ID)
 }
 
+// markSentTogether records a batch of acceptances (sorted by carrier id)
+// in a handful of statements whatever its size: the locks, the messages'
+// update, the status checks and the outbox rows set-wise. Early receipts
+// (rare) and the sends rows go one text at a time.
+func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) error {
+	carrierIDs := make([]string, len(batch))
+	for i, c := range batch {
+		carrierIDs[i] = c.sent.CarrierMessageID
+	}
+	if err := db.dialect.lockCarrierID(ctx, tx, carrierIDs...); err != nil {
+		return err
+	}
+	if err := updateSentMessages(ctx, tx, batch); err != nil {
+		return err
+	}
+	early, err := earlyCarrierIDs(ctx, tx, carrierIDs)
+	if err != nil {
+		return err
+	}
+	for _, c := range batch {
+		tx.recordMessageStatus(c.item.AccountID, 0, c.item.MessageID, string(c.sent.Status), c.at)
+		if c.sent.Unsubscribed() {
+			if err := optOutAtCarrier(ctx, tx, c.item.AccountID, c.item.Text.To, c.sent.ErrorCode, c.at); err != nil {
+				return err
+			}
+		}
+		if early[c.sent.CarrierMessageID] {
+			if err := applyEarlyStatuses(ctx, tx, c.item.MessageID, c.item.Text.CarrierAccountID, c.item.Text.AuthToken, c.sent.CarrierMessageID); err != nil {
+				return err
+			}
+		}
+	}
+	if err := scheduleStatusChecks(ctx, tx, batch); err != nil {
+		return err
+	}
+	for _, c := range batch {
+		if err := recordSend(ctx, tx, c.item, c.sent, c.at); err != nil {
+			return err
+		}
+	}
+	ids := make([]any, len(batch))
+	for i, c := range batch {
+		ids[i] = c.item.ID
+	}
+	return execIn(ctx, tx, `DELETE FROM outbox WHERE id IN (?)`, ids)
+}
+
+// updateSentMessages gives each text its carrier id and status, as
+// markSent does one at a time.
+func updateSentMessages(ctx context.Context, tx *Tx, batch []*sentCall) error {
+	q := valuesRows(`UPDATE messages SET carrier_message_id = v.carrier_id, status = v.status,
+    segments = CASE WHEN v.segments > 0 THEN v.segments ELSE messages.segments END,
+    error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
+FROM (VALUES `, `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS BIGINT))`, len(batch)) +
+		`) AS v (id, carrier_id, status, segments, error_code, at) WHERE messages.id = v.id`
+	args := make([]any, 0, 6*len(batch))
+	for _, c := range batch {
+		args = append(args, c.item.MessageID, c.sent.CarrierMessageID, c.sent.Status, c.sent.Segments, codeOrNull(c.sent.ErrorCode), ms(c.at))
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	return err
+}
+
+// earlyCarrierIDs says which of the carrier ids have receipts parked.
+func earlyCarrierIDs(ctx context.Context, tx *Tx, carrierIDs []string) (map[string]bool, error) {
+	q, args, err := rebindIn(tx, `SELECT DISTINCT carrier_message_id FROM early_statuses WHERE carrier_message_id IN (?)`, carrierIDs)
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	if err := tx.SelectContext(ctx, &found, q, args...); err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
+
 func deleteOutbox(ctx context.Context, tx *Tx, id parley.ID) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM outbox WHERE id = ?`), id)
 	return err
@@ -575,8 +655,12 @@ WHERE e.carrier_message_id = ? AND e.carrier_account_id = ? AND v.auth_token = ?
 // that apply a receipt for it. Under PostgreSQL's READ COMMITTED, a receipt
 // parked while the id is being recorded would otherwise be seen by neither
 // transaction. SQLite's single writer already serialises them.
-func (d dialect) lockCarrierID(ctx context.Context, tx *Tx, carrierID string) error {
-	return d.lockKey(ctx, tx, "carrier-id:"+carrierID)
+func (d dialect) lockCarrierID(ctx context.Context, tx *Tx, carrierIDs ...string) error {
+	keys := make([]string, len(carrierIDs))
+	for i, id := range carrierIDs {
+		keys[i] = "carrier-id:" + id
+	}
+	return d.lockKey(ctx, tx, keys...)
 }
 
 // OutboxDepth counts the outbox's texts by state (for /metrics).

@@ -565,10 +565,19 @@ func TestSendsAndReceiptsTogether(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		a := newTenant(t, db, sidA, bizA)
+		// Replies and quick messages (which record sends), two of them to
+		// one phone: its second send links to its first in the same batch.
 		const n = 24
-		for i := range n {
-			a.queueHelp(t, fmt.Sprintf("+1415555%04d", 3000+i))
+		const twice = "+14155553999"
+		for i := range n - 2 {
+			if phone := fmt.Sprintf("+1415555%04d", 3000+i); i%2 == 0 {
+				a.queueHelp(t, phone)
+			} else {
+				a.quick(t, phone, t0)
+			}
 		}
+		a.quick(t, twice, t0)
+		a.quick(t, twice, t0)
 		items := claim(t, db, t0.Add(time.Second), n)
 		if len(items) != n {
 			t.Fatalf("claimed %d items; want %d", len(items), n)
@@ -579,40 +588,74 @@ func TestSendsAndReceiptsTogether(t *testing.T) {
 			}
 			return fmt.Sprintf("SMtogether%d", i)
 		}
+		// A receipt that came before its text was recorded.
+		_, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: a.channel.ID, Carrier: conversations.CarrierTwilio,
+			CarrierAccountID: sidA, CarrierMessageID: carrierID(3), Status: conversations.MessageDelivered, At: t0.Add(1500 * time.Millisecond)})
+		wantKind(t, err, parley.ENOTFOUND)
 		batchesBefore, textsBefore := db.SentGroupStats()
+		fallbacksBefore := db.BatchFallbacks()
 		start := make(chan struct{})
 		errs := make([]error, n)
 		var wg sync.WaitGroup
-		for i, it := range items {
+		markSent := func(i int) error {
+			return db.MarkSent(ctx, items[i], campaigns.Sent{CarrierMessageID: carrierID(i), Status: "sending", Segments: 1}, t0.Add(2*time.Second))
+		}
+		for i := range n - 1 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-start
-				if i == n-1 {
-					time.Sleep(20 * time.Millisecond) // after item 0 has the id
-				}
-				errs[i] = db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: carrierID(i), Status: "sending", Segments: 1}, t0.Add(2*time.Second))
+				errs[i] = markSent(i)
 			}()
 		}
 		close(start)
 		wg.Wait()
+		// No batch failed: each was written together, in a few statements.
+		if f := db.BatchFallbacks() - fallbacksBefore; f != 0 {
+			t.Errorf("%d batches of acceptances fell back to one text at a time", f)
+		}
+		errs[n-1] = markSent(n - 1) // item 0's carrier id: refused
 		for i, err := range errs[:n-1] {
 			if err != nil {
 				t.Errorf("item %d: %v", i, err)
 			}
 		}
 		wantKind(t, errs[n-1], parley.ECONFLICT)
-		if got := count(t, db, `SELECT COUNT(*) FROM messages WHERE carrier_message_id LIKE 'SMtogether%' AND status = 'sending'`); got != n-1 {
+		if got := count(t, db, `SELECT COUNT(*) FROM messages WHERE carrier_message_id LIKE 'SMtogether%' AND status IN ('sending', 'delivered')`); got != n-1 {
 			t.Errorf("%d texts recorded as sent; want %d", got, n-1)
 		}
 		if got := count(t, db, `SELECT COUNT(*) FROM outbox`); got != 1 {
 			t.Errorf("%d outbox rows left; want the twin's alone", got)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM messages WHERE carrier_message_id = ? AND status = 'delivered'`, carrierID(3)); got != 1 {
+			t.Errorf("the early receipt was not applied when its text was recorded")
+		}
+		// Every recorded text still in flight is booked for a lookup; the
+		// delivered one is final, and the twin was not recorded.
+		if got := count(t, db, `SELECT COUNT(*) FROM status_checks`); got != n-2 {
+			t.Errorf("%d status checks; want %d", got, n-2)
+		}
+		wantSends := 0
+		for i, it := range items {
+			if it.Purpose == campaigns.PurposeQuickMessage && i != n-1 {
+				wantSends++
+			}
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM sends`); got != wantSends {
+			t.Errorf("%d sends recorded; want %d", got, wantSends)
+		}
+		if items[n-1].Text.To != twice {
+			if got := count(t, db, `SELECT COUNT(*) FROM sends s JOIN contact_phones p ON p.contact_id = s.contact_id
+WHERE p.phone = ? AND s.prev_sent_at IS NOT NULL`, twice); got != 1 {
+				t.Errorf("of two sends to one phone, %d link to a previous one; want 1", got)
+			}
 		}
 		if db.Dialect() == "postgres" {
 			batches, texts := db.SentGroupStats()
 			if texts-textsBefore != n || batches-batchesBefore >= n {
 				t.Errorf("%d acceptances: %d through the group commit, in %d transactions", n, texts-textsBefore, batches-batchesBefore)
 			}
+
 		}
 
 		// Their receipts, at once: two for each text (sent and delivered,

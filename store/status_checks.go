@@ -19,6 +19,20 @@ ON CONFLICT (message_id) DO NOTHING`
 	return err
 }
 
+// scheduleStatusChecks is scheduleStatusCheck for a batch of texts.
+func scheduleStatusChecks(ctx context.Context, tx *Tx, batch []*sentCall) error {
+	q := valuesRows(`INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
+SELECT m.id, v.at, 0, v.next_at FROM (VALUES `, `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(batch)) +
+		`) AS v (id, at, next_at) JOIN messages m ON m.id = v.id WHERE m.status IN ('sending', 'sent')
+ON CONFLICT (message_id) DO NOTHING`
+	args := make([]any, 0, 3*len(batch))
+	for _, c := range batch {
+		args = append(args, c.item.MessageID, ms(c.at), ms(campaigns.FirstStatusCheck(c.at)))
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	return err
+}
+
 // settleStatusCheck forgets a text's lookup once its status is final.
 func settleStatusCheck(ctx context.Context, tx *Tx, msgID parley.ID, status conversations.MessageStatus) error {
 	if status.Rank() < conversations.MessageDelivered.Rank() {
