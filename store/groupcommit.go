@@ -48,10 +48,12 @@ func newCommitGroup[C any](write func(batch []C)) *commitGroup[C] {
 	return &commitGroup[C]{calls: make(chan C), stop: make(chan struct{}), write: write}
 }
 
-// join hands c to a batch. false: the group is closed, and the caller
-// writes alone. Once joined, the caller waits for its answer whatever ctx
-// says: the call may be committed, and the caller must learn it.
-func (g *commitGroup[C]) join(ctx context.Context, c C) (bool, error) {
+// run hands c to a batch and waits until the batch has answered it; when
+// the group is closed, alone answers it in a transaction of its own. The
+// error is ctx's, when it ended before c joined a batch: once joined, the
+// caller waits whatever ctx says, as c may be committed and the caller
+// must learn it.
+func (g *commitGroup[C]) run(ctx context.Context, c C, done <-chan struct{}, alone func()) error {
 	g.once.Do(func() {
 		for range groupWorkers {
 			g.wg.Add(1)
@@ -60,11 +62,13 @@ func (g *commitGroup[C]) join(ctx context.Context, c C) (bool, error) {
 	})
 	select {
 	case g.calls <- c:
-		return true, nil
+		<-done
+		return nil
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return ctx.Err()
 	case <-g.stop:
-		return false, nil
+		alone()
+		return nil
 	}
 }
 
@@ -137,13 +141,10 @@ type ingestCall struct {
 
 func (db *DB) groupIngest(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
 	call := &ingestCall{ctx: ctx, plan: p, done: make(chan struct{})}
-	if joined, err := db.ingests.join(ctx, call); err != nil || !joined {
-		if err != nil {
-			return conversations.IngestResult{}, err
-		}
-		return db.IngestAlone(ctx, p)
+	alone := func() { call.res, call.err = db.IngestAlone(ctx, p) }
+	if err := db.ingests.run(ctx, call, call.done, alone); err != nil {
+		return conversations.IngestResult{}, err
 	}
-	<-call.done
 	return call.res, call.err
 }
 
@@ -175,13 +176,10 @@ type sentCall struct {
 
 func (db *DB) groupMarkSent(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
 	call := &sentCall{ctx: ctx, item: item, sent: s, at: at, done: make(chan struct{})}
-	if joined, err := db.sents.join(ctx, call); err != nil || !joined {
-		if err != nil {
-			return err
-		}
-		return db.markSentAlone(ctx, item, s, at)
+	alone := func() { call.err = db.markSentAlone(ctx, item, s, at) }
+	if err := db.sents.run(ctx, call, call.done, alone); err != nil {
+		return err
 	}
-	<-call.done
 	return call.err
 }
 
@@ -224,13 +222,10 @@ type statusCall struct {
 
 func (db *DB) groupApplyStatus(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
 	call := &statusCall{ctx: ctx, update: u, done: make(chan struct{})}
-	if joined, err := db.statuses.join(ctx, call); err != nil || !joined {
-		if err != nil {
-			return conversations.Message{}, err
-		}
-		return db.applyStatusAlone(ctx, u)
+	alone := func() { call.msg, call.err = db.applyStatusAlone(ctx, u) }
+	if err := db.statuses.run(ctx, call, call.done, alone); err != nil {
+		return conversations.Message{}, err
 	}
-	<-call.done
 	return call.msg, call.err
 }
 
