@@ -237,15 +237,7 @@ func (db *DB) applyStatusBatch(batch []*statusCall) {
 		return strings.Compare(a.update.CarrierMessageID, b.update.CarrierMessageID)
 	})
 	ctx := context.WithoutCancel(batch[0].ctx)
-	err := db.inTx(ctx, func(tx *Tx) error {
-		for _, c := range batch {
-			var err error
-			if c.msg, c.err, err = db.applyStatus(ctx, tx, c.update); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := db.inTx(ctx, func(tx *Tx) error { return db.applyStatusesTogether(ctx, tx, batch) })
 	if err != nil && len(batch) > 1 {
 		db.batchFallbacks.Add(1)
 	}

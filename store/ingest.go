@@ -238,9 +238,12 @@ func insertConversationRowIfAbsent(ctx context.Context, tx *Tx, ch conversations
 	return parley.ID(id), openEpisode(ctx, tx, ch.AccountID, parley.ID(id), at)
 }
 
-const insertConversationSQL = `INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
-    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?)`
+const (
+	insertConversationHead = `INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
+    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at) VALUES `
+	conversationValues    = `(?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?)`
+	insertConversationSQL = insertConversationHead + conversationValues
+)
 
 func conversationArgs(ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
 	status conversations.Status, assignee *parley.ID, at time.Time) []any {
@@ -283,14 +286,9 @@ func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage) 
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 		return nil, err
 	}
-	// RETURNING's order is not promised: a text's conversation is its key.
-	byConv := make(map[parley.ID]conversations.Message, len(rows))
-	for _, r := range rows {
-		m, err := r.message()
-		if err != nil {
-			return nil, err
-		}
-		byConv[m.ConversationID] = m
+	byConv, err := messagesByConversation(rows)
+	if err != nil {
+		return nil, err
 	}
 	stored := make([]conversations.Message, len(texts))
 	for i, t := range texts {
@@ -298,6 +296,20 @@ func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage) 
 		tx.recordMessage(events.MessageCreated, stored[i], conversations.ActorContact, nil, t.p.At)
 	}
 	return stored, nil
+}
+
+// messagesByConversation keys the messages an insert of texts to distinct
+// conversations returned: RETURNING's order is not promised.
+func messagesByConversation(rows []messageRow) (map[parley.ID]conversations.Message, error) {
+	out := make(map[parley.ID]conversations.Message, len(rows))
+	for _, r := range rows {
+		m, err := r.message()
+		if err != nil {
+			return nil, err
+		}
+		out[m.ConversationID] = m
+	}
+	return out, nil
 }
 
 func nonNil(s []string) []string {

@@ -215,6 +215,17 @@ func rebindIn(tx *Tx, query string, args ...any) (string, []any, error) {
 	return tx.Rebind(q), args, err
 }
 
+// selectIn runs a query with an IN (?) over a slice argument.
+func selectIn[T any](ctx context.Context, tx *Tx, query string, args ...any) ([]T, error) {
+	q, args, err := rebindIn(tx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var rows []T
+	err = tx.SelectContext(ctx, &rows, q, args...)
+	return rows, err
+}
+
 // execIn runs a statement with an IN (?) over a slice argument.
 func execIn(ctx context.Context, tx *Tx, query string, args ...any) error {
 	q, args, err := rebindIn(tx, query, args...)
@@ -387,17 +398,19 @@ FROM (VALUES `, `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS
 
 // earlyCarrierIDs says which of the carrier ids have receipts parked.
 func earlyCarrierIDs(ctx context.Context, tx *Tx, carrierIDs []string) (map[string]bool, error) {
-	q, args, err := rebindIn(tx, `SELECT DISTINCT carrier_message_id FROM early_statuses WHERE carrier_message_id IN (?)`, carrierIDs)
+	return selectSet(ctx, tx, `SELECT DISTINCT carrier_message_id FROM early_statuses WHERE carrier_message_id IN (?)`, carrierIDs)
+}
+
+// selectSet runs a query of one text column, with an IN (?) over a slice
+// argument, and returns the values it found.
+func selectSet(ctx context.Context, tx *Tx, query string, args ...any) (map[string]bool, error) {
+	found, err := selectIn[string](ctx, tx, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	var found []string
-	if err := tx.SelectContext(ctx, &found, q, args...); err != nil {
-		return nil, err
-	}
 	out := make(map[string]bool, len(found))
-	for _, id := range found {
-		out[id] = true
+	for _, v := range found {
+		out[v] = true
 	}
 	return out, nil
 }

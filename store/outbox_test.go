@@ -677,6 +677,7 @@ WHERE p.phone = ? AND s.prev_sent_at IS NOT NULL`, twice); got != 1 {
 		}
 		receipts = append(receipts, receipt{forger, carrierID(1), conversations.MessageFailed}, receipt{a.channel, "SMnotyet", conversations.MessageSent})
 		statusBatchesBefore, receiptsBefore := db.StatusGroupStats()
+		fallbacksBefore = db.BatchFallbacks()
 		start = make(chan struct{})
 		errs = make([]error, len(receipts))
 		for i, r := range receipts {
@@ -697,6 +698,9 @@ WHERE p.phone = ? AND s.prev_sent_at IS NOT NULL`, twice); got != 1 {
 		}
 		wantKind(t, errs[len(errs)-2], parley.EFORBIDDEN)
 		wantKind(t, errs[len(errs)-1], parley.ENOTFOUND)
+		if f := db.BatchFallbacks() - fallbacksBefore; f != 0 {
+			t.Errorf("%d batches of receipts fell back to one receipt at a time", f)
+		}
 		if got := count(t, db, `SELECT COUNT(*) FROM messages WHERE carrier_message_id LIKE 'SMtogether%' AND status = 'delivered'`); got != n-1 {
 			t.Errorf("%d texts delivered; want %d (the forged failure applied to none)", got, n-1)
 		}

@@ -1,0 +1,381 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
+)
+
+// A campaign tick queues its recipients set-wise: a statement per step for
+// a chunk of recipients (consent, contacts, conversations, messages,
+// outbox, recipients) instead of about fifteen per recipient, which made
+// queueing the largest part of a campaign text's cost.
+
+// queueChunk bounds the recipients one statement writes: the widest
+// statement (new conversations, 12 arguments a row) stays far below
+// SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+const queueChunk = 500
+
+// chosenRecipient is a pending recipient the tick queues, and when its
+// text becomes due.
+type chosenRecipient struct {
+	id     int64
+	phone  string
+	sendAt time.Time
+}
+
+// queueRecipients queues up to n pending recipients' texts, each in the
+// recipient's conversation; opted-out phones are skipped, and recipients
+// in their quiet hours wait for a later tick.
+func queueRecipients(ctx context.Context, tx *Tx, c campaigns.Campaign, n int, now time.Time, tick time.Duration, stop time.Time) (int, error) {
+	var raw string
+	if err := tx.GetContext(ctx, &raw, tx.Rebind(`SELECT settings FROM accounts WHERE id = ?`), c.AccountID); err != nil {
+		return 0, err
+	}
+	settings, err := decodeSettings(raw)
+	if err != nil {
+		return 0, err
+	}
+	var pending []struct {
+		ID    int64  `db:"id"`
+		Phone string `db:"phone"`
+	}
+	if err := tx.SelectContext(ctx, &pending, tx.Rebind(`SELECT id, phone FROM campaign_recipients
+WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, campaigns.PendingToRead(n, settings.QuietHours)); err != nil || len(pending) == 0 {
+		return 0, err
+	}
+	var chosen []chosenRecipient
+	for _, r := range pending {
+		if len(chosen) == n {
+			break
+		}
+		if !campaigns.InQuietHours(settings.QuietHours, now, r.Phone) {
+			chosen = append(chosen, chosenRecipient{r.ID, r.Phone, campaigns.SendAt(now, tick, len(chosen), n)})
+		}
+	}
+	q, err := newCampaignQueue(ctx, tx, c)
+	if err != nil {
+		return 0, err
+	}
+	queued := 0
+	for chunk := range slices.Chunk(chosen, queueChunk) {
+		if time.Now().After(stop) {
+			break
+		}
+		k, err := q.queue(ctx, tx, chunk, now)
+		if err != nil {
+			return queued, err
+		}
+		queued += k
+	}
+	return queued, nil
+}
+
+// campaignQueue is what every chunk of a tick shares: the campaign, its
+// channel and its parsed template.
+type campaignQueue struct {
+	c   campaigns.Campaign
+	ch  conversations.Channel
+	tpl campaigns.Template
+}
+
+func newCampaignQueue(ctx context.Context, tx *Tx, c campaigns.Campaign) (campaignQueue, error) {
+	tpl, err := campaigns.ParseTemplate(c.Body)
+	if err != nil {
+		return campaignQueue{}, err
+	}
+	var chRow channelRow
+	if err := tx.GetContext(ctx, &chRow, tx.Rebind(`SELECT `+channelColumns+` FROM channels WHERE id = ?`), c.ChannelID); err != nil {
+		return campaignQueue{}, err
+	}
+	return campaignQueue{c: c, ch: chRow.channel(), tpl: tpl}, nil
+}
+
+// queue queues one chunk's texts and marks its recipients; it returns how
+// many texts it queued.
+func (q campaignQueue) queue(ctx context.Context, tx *Tx, chunk []chosenRecipient, now time.Time) (int, error) {
+	phones := make([]string, len(chunk))
+	for i, r := range chunk {
+		phones[i] = r.phone
+	}
+	optedOut, err := optedOutAmong(ctx, tx, q.c.AccountID, phones)
+	if err != nil {
+		return 0, err
+	}
+	var skipped []any
+	var sending []chosenRecipient
+	for _, r := range chunk {
+		if optedOut[r.phone] {
+			skipped = append(skipped, r.id)
+		} else {
+			sending = append(sending, r)
+		}
+	}
+	if len(skipped) > 0 {
+		if err := execIn(ctx, tx, `UPDATE campaign_recipients SET status = ?, updated_at = ? WHERE id IN (?)`,
+			string(campaigns.RecipientSkippedOptedOut), ms(now), skipped); err != nil {
+			return 0, err
+		}
+	}
+	if len(sending) == 0 {
+		return 0, nil
+	}
+	phones = phones[:0]
+	for _, r := range sending {
+		phones = append(phones, r.phone)
+	}
+	contacts, err := contactsOfPhones(ctx, tx, q.c.AccountID, phones, now)
+	if err != nil {
+		return 0, err
+	}
+	convs, err := q.conversations(ctx, tx, contacts, phones, now)
+	if err != nil {
+		return 0, err
+	}
+	texts, err := q.texts(ctx, tx, sending, contacts, convs, now)
+	if err != nil {
+		return 0, err
+	}
+	return len(texts), markRecipientsQueued(ctx, tx, sending, texts, now)
+}
+
+// optedOutAmong says which of the account's phones are opted out.
+func optedOutAmong(ctx context.Context, tx *Tx, accountID parley.ID, phones []string) (map[string]bool, error) {
+	return selectSet(ctx, tx, `SELECT phone FROM consents WHERE account_id = ? AND opted_out AND phone IN (?)`, accountID, phones)
+}
+
+// recipientContact is a phone's contact, as a template reads it.
+type recipientContact struct {
+	ID         int64  `db:"id"`
+	Phone      string `db:"phone"`
+	Name       string `db:"name"`
+	Attributes string `db:"attributes"`
+}
+
+// contactsOfPhones returns each phone's contact, creating an unnamed one
+// for the phones that have none. New contacts are alike until their phone
+// is theirs, so any of them may take any phone: a phone that another
+// transaction gave a contact first keeps that one, and the spare is
+// deleted.
+func contactsOfPhones(ctx context.Context, tx *Tx, accountID parley.ID, phones []string, at time.Time) (map[string]recipientContact, error) {
+	const read = `SELECT c.id, p.phone, c.name, c.attributes FROM contact_phones p JOIN contacts c ON c.id = p.contact_id
+WHERE p.account_id = ? AND p.phone IN (?)`
+	found, err := selectContacts(ctx, tx, read, accountID, phones)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, p := range phones {
+		if _, ok := found[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == 0 {
+		return found, nil
+	}
+	// Phone order: unique-index locks taken in one order by every batch.
+	slices.Sort(missing)
+	args := make([]any, 0, 4*len(missing))
+	for range missing {
+		args = append(args, accountID, ms(at), ms(at))
+	}
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, tx.Rebind(valuesRows(`INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at) VALUES `,
+		`(?, '', '', '{}', ?, ?)`, len(missing))+` RETURNING id`), args...); err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	args = args[:0]
+	for i, p := range missing {
+		args = append(args, accountID, p, ids[i])
+	}
+	var taken []struct {
+		Phone     string `db:"phone"`
+		ContactID int64  `db:"contact_id"`
+	}
+	if err := tx.SelectContext(ctx, &taken, tx.Rebind(valuesRows(`INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES `,
+		`(?, ?, ?, 0)`, len(missing))+` ON CONFLICT (account_id, phone) DO NOTHING RETURNING phone, contact_id`), args...); err != nil {
+		return nil, err
+	}
+	for _, t := range taken {
+		found[t.Phone] = recipientContact{ID: t.ContactID, Phone: t.Phone, Attributes: "{}"}
+	}
+	if len(taken) == len(missing) {
+		return found, nil
+	}
+	// Lost races: drop the spare contacts and read the winners'.
+	var spare []any
+	var lost []string
+	for i, p := range missing {
+		if _, ok := found[p]; !ok {
+			spare, lost = append(spare, ids[i]), append(lost, p)
+		}
+	}
+	if err := execIn(ctx, tx, `DELETE FROM contacts WHERE id IN (?)`, spare); err != nil {
+		return nil, err
+	}
+	won, err := selectContacts(ctx, tx, read, accountID, lost)
+	for p, c := range won {
+		found[p] = c
+	}
+	return found, err
+}
+
+func selectContacts(ctx context.Context, tx *Tx, query string, args ...any) (map[string]recipientContact, error) {
+	rows, err := selectIn[recipientContact](ctx, tx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]recipientContact, len(rows))
+	for _, r := range rows {
+		out[r.Phone] = r
+	}
+	return out, nil
+}
+
+// conversations returns each phone's thread on the campaign's channel,
+// creating those missing pending (waiting for the customer) and
+// unassigned: a reply opens one and auto-assignment takes it from there.
+func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[string]recipientContact, phones []string, now time.Time) (map[string]parley.ID, error) {
+	convs, err := conversationsOfPhones(ctx, tx, q.ch.ID, phones)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, p := range phones {
+		if _, ok := convs[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == 0 {
+		return convs, nil
+	}
+	slices.Sort(missing)
+	args := make([]any, 0, 12*len(missing))
+	for _, p := range missing {
+		args = append(args, conversationArgs(q.ch, parley.ID(contacts[p].ID), p, q.ch.PhoneNumber, conversations.StatusPending, nil, now)...)
+	}
+	var created []struct {
+		ID    int64  `db:"id"`
+		Phone string `db:"contact_phone"`
+	}
+	insert := valuesRows(insertConversationHead, conversationValues, len(missing)) + ` ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id, contact_phone`
+	if err := tx.SelectContext(ctx, &created, tx.Rebind(insert), args...); err != nil {
+		return nil, err
+	}
+	eps := make([]openingEpisode, len(created))
+	evs := make([]event, len(created))
+	for i, c := range created {
+		convs[c.Phone] = parley.ID(c.ID)
+		eps[i] = openingEpisode{q.c.AccountID, parley.ID(c.ID), now}
+		evs[i] = event{parley.ID(c.ID), conversations.EventCreated, conversations.ActorSystem, nil,
+			map[string]any{"status": conversations.StatusPending, "reason": "campaign", "campaign_id": q.c.ID}, now}
+	}
+	evStmt, err := eventsStatement(tx, q.c.AccountID, evs)
+	if err != nil {
+		return nil, err
+	}
+	if err := execTogether(ctx, tx, openEpisodesStatement(eps), evStmt); err != nil {
+		return nil, err
+	}
+	if len(created) < len(missing) {
+		// Created meanwhile by an inbound text or another send.
+		var lost []string
+		for _, p := range missing {
+			if _, ok := convs[p]; !ok {
+				lost = append(lost, p)
+			}
+		}
+		won, err := conversationsOfPhones(ctx, tx, q.ch.ID, lost)
+		if err != nil {
+			return nil, err
+		}
+		for p, id := range won {
+			convs[p] = id
+		}
+	}
+	return convs, nil
+}
+
+func conversationsOfPhones(ctx context.Context, tx *Tx, channelID parley.ID, phones []string) (map[string]parley.ID, error) {
+	rows, err := selectIn[struct {
+		ID    int64  `db:"id"`
+		Phone string `db:"contact_phone"`
+	}](ctx, tx, `SELECT id, contact_phone FROM conversations WHERE channel_id = ? AND contact_phone IN (?)`, channelID, phones)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]parley.ID, len(rows))
+	for _, r := range rows {
+		out[r.Phone] = parley.ID(r.ID)
+	}
+	return out, nil
+}
+
+// texts stores each recipient's text, queued in the outbox at its time,
+// and moves its conversation's last activity; it returns the messages by
+// phone.
+func (q campaignQueue) texts(ctx context.Context, tx *Tx, rs []chosenRecipient, contacts map[string]recipientContact,
+	convs map[string]parley.ID, now time.Time) (map[string]conversations.Message, error) {
+	args := make([]any, 0, 11*len(rs))
+	for _, r := range rs {
+		c := contacts[r.phone]
+		var attrs map[string]any
+		_ = json.Unmarshal([]byte(c.Attributes), &attrs)
+		body, seg := q.tpl.Text(campaigns.Recipient{Name: c.Name, Phone: r.phone, Attributes: attrs})
+		args = append(args, q.c.AccountID, convs[r.phone], q.ch.ID, body, q.c.ID, seg.Segments, seg.Encoding, ms(now), ms(now))
+	}
+	insert := valuesRows(`INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
+    campaign_id, segments, encoding, created_at, updated_at) VALUES `, `(?, ?, ?, 'outbound', 'text', ?, '[]', 'queued', ?, ?, ?, ?, ?)`, len(rs)) +
+		` RETURNING ` + messageColumns
+	var rows []messageRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(insert), args...); err != nil {
+		return nil, err
+	}
+	// A chunk has one text a conversation.
+	byConv, err := messagesByConversation(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]conversations.Message, len(rs))
+	args = args[:0]
+	convIDs := make([]any, 0, len(rs))
+	for _, r := range rs {
+		m := byConv[convs[r.phone]]
+		out[r.phone] = m
+		convIDs = append(convIDs, m.ConversationID)
+		args = append(args, q.c.AccountID, m.ID, q.ch.ID, r.phone, q.c.OriginType, bulkPriority, ms(r.sendAt), ms(now), ms(now))
+		tx.recordMessage(events.MessageCreated, m, conversations.ActorSystem, nil, now)
+	}
+	outbox := statement{valuesRows(`INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at) VALUES `,
+		`(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, len(rs)), args}
+	touch, targs, err := sqlx.In(`UPDATE conversations SET last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
+WHERE id IN (?)`, ms(now), ms(now), ms(now), convIDs)
+	if err != nil {
+		return nil, err
+	}
+	return out, execTogether(ctx, tx, outbox, statement{touch, targs})
+}
+
+// markRecipientsQueued records each recipient's text and conversation.
+func markRecipientsQueued(ctx context.Context, tx *Tx, rs []chosenRecipient, texts map[string]conversations.Message, now time.Time) error {
+	args := make([]any, 0, 3*len(rs)+2)
+	for _, r := range rs {
+		m := texts[r.phone]
+		args = append(args, r.id, m.ID, m.ConversationID)
+	}
+	args = append(args, string(campaigns.RecipientQueued), ms(now))
+	q := valuesRows(`WITH v (id, message_id, conversation_id) AS (VALUES `, `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(rs)) +
+		`) UPDATE campaign_recipients SET status = ?, message_id = v.message_id, conversation_id = v.conversation_id, updated_at = ?
+FROM v WHERE campaign_recipients.id = v.id`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	return err
+}

@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+)
+
+// A batch of the carrier's receipts (group commit, PostgreSQL) is applied
+// set-wise: one statement finds and locks every receipt's message, one
+// moves their statuses, one settles their status checks and one reads
+// them back, where one receipt at a time took five.
+
+// receiptTarget is the message a receipt of the batch is about.
+type receiptTarget struct {
+	I              int    `db:"i"` // the receipt's place in the batch
+	ID             int64  `db:"id"`
+	AccountID      int64  `db:"account_id"`
+	ConversationID int64  `db:"conversation_id"`
+	Status         string `db:"status"`
+	Signed         bool   `db:"signed"`
+}
+
+// statusMove is where a message's status ends after a batch's receipts.
+type statusMove struct {
+	status conversations.MessageStatus
+	code   *int
+	at     int64
+}
+
+// applyStatusesTogether applies a batch of receipts, sorted by carrier id,
+// as applyStatus would one after the other: each receipt's refusal stays
+// its own (c.err), a receipt for an id not yet recorded is parked.
+func (db *DB) applyStatusesTogether(ctx context.Context, tx *Tx, batch []*statusCall) error {
+	ids := make([]string, len(batch))
+	for i, c := range batch {
+		ids[i] = c.update.CarrierMessageID
+	}
+	if err := db.dialect.lockCarrierID(ctx, tx, ids...); err != nil {
+		return err
+	}
+	targets, err := receiptTargets(ctx, tx, batch)
+	if err != nil {
+		return err
+	}
+	moves := map[int64]*statusMove{}
+	var order []int64
+	for i, c := range batch {
+		t, ok := targets[i]
+		switch {
+		case !ok:
+			if err := parkStatus(ctx, tx, c.update); err != nil {
+				return err
+			}
+			c.err = parley.Errorf(parley.ENOTFOUND, "no outbound message with carrier id %s (yet)", c.update.CarrierMessageID)
+			continue
+		case !t.Signed:
+			c.err = parley.Errorf(parley.EFORBIDDEN, "the receipt is not signed with the credentials of the channel that sent the text")
+			continue
+		}
+		m := moves[t.ID]
+		if m == nil {
+			m = &statusMove{status: conversations.MessageStatus(t.Status)}
+		}
+		// Receipts arrive out of order, and delivered never goes back.
+		if c.update.Status.Rank() <= m.status.Rank() {
+			continue
+		}
+		if moves[t.ID] == nil {
+			moves[t.ID], order = m, append(order, t.ID)
+		}
+		m.status, m.at = c.update.Status, ms(c.update.At)
+		if c.update.ErrorCode != nil {
+			m.code = c.update.ErrorCode
+		}
+		tx.recordMessageStatus(parley.ID(t.AccountID), parley.ID(t.ConversationID), parley.ID(t.ID), string(c.update.Status), c.update.At)
+	}
+	if err := moveStatuses(ctx, tx, moves, order); err != nil {
+		return err
+	}
+	return readBackReceipts(ctx, tx, batch, targets)
+}
+
+// receiptTargets finds and locks each receipt's message, by its place in
+// the batch; a receipt whose message is not recorded has none.
+func receiptTargets(ctx context.Context, tx *Tx, batch []*statusCall) (map[int]receiptTarget, error) {
+	args := make([]any, 0, 5*len(batch))
+	for i, c := range batch {
+		u := c.update
+		args = append(args, i, u.CarrierMessageID, u.ChannelID, u.Carrier, u.CarrierAccountID)
+	}
+	// signed: the receipt was verified with the token of the text's
+	// channel (as applyStatus says).
+	q := valuesRows(`SELECT v.i, m.id, m.account_id, m.conversation_id, m.status, c.auth_token = r.auth_token AS signed
+FROM (VALUES `, `(CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))`, len(batch)) +
+		`) AS v (i, carrier_id, channel_id, carrier, carrier_account_id)
+JOIN messages m ON m.carrier_message_id = v.carrier_id AND m.direction = 'outbound'
+JOIN channels c ON c.id = m.channel_id AND c.carrier = v.carrier AND c.carrier_account_id = v.carrier_account_id
+JOIN channels r ON r.id = v.channel_id` + dialectOf(tx).forUpdateOf("m")
+	var rows []receiptTarget
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	out := make(map[int]receiptTarget, len(rows))
+	for _, r := range rows {
+		if _, dup := out[r.I]; !dup {
+			out[r.I] = r
+		}
+	}
+	return out, nil
+}
+
+// moveStatuses writes the statuses the batch moved, and ends the status
+// checks of the texts now delivered or past it.
+func moveStatuses(ctx context.Context, tx *Tx, moves map[int64]*statusMove, order []int64) error {
+	if len(order) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 4*len(order))
+	var settled []any
+	for _, id := range order {
+		m := moves[id]
+		args = append(args, id, string(m.status), m.code, m.at)
+		if m.status.Rank() >= conversations.MessageDelivered.Rank() {
+			settled = append(settled, id)
+		}
+	}
+	q := valuesRows(`UPDATE messages SET status = v.status, error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
+FROM (VALUES `, `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT))`, len(order)) +
+		`) AS v (id, status, error_code, at) WHERE messages.id = v.id`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+		return err
+	}
+	if len(settled) == 0 {
+		return nil
+	}
+	return execIn(ctx, tx, `DELETE FROM status_checks WHERE message_id IN (?)`, settled)
+}
+
+// readBackReceipts gives each applied receipt its message as it now is.
+func readBackReceipts(ctx context.Context, tx *Tx, batch []*statusCall, targets map[int]receiptTarget) error {
+	var ids []any
+	for i, c := range batch {
+		if t, ok := targets[i]; ok && c.err == nil {
+			ids = append(ids, t.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := selectIn[messageRow](ctx, tx, `SELECT `+messageColumns+` FROM messages WHERE id IN (?)`, ids)
+	if err != nil {
+		return err
+	}
+	byID := make(map[parley.ID]conversations.Message, len(rows))
+	for _, r := range rows {
+		m, err := r.message()
+		if err != nil {
+			return err
+		}
+		byID[m.ID] = m
+	}
+	for i, c := range batch {
+		if t, ok := targets[i]; ok && c.err == nil {
+			c.msg = byID[parley.ID(t.ID)]
+		}
+	}
+	return nil
+}
