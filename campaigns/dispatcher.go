@@ -73,7 +73,7 @@ func (d *Dispatcher) init() {
 	d.once.Do(func() {
 		d.wake = make(chan struct{}, 1)
 		if d.Workers <= 0 {
-			d.Workers = 8
+			d.Workers = 64
 		}
 		if d.Batch <= 0 {
 			d.Batch = 4 * d.Workers

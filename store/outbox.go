@@ -327,16 +327,18 @@ WHERE id = ?`
 	if err := scheduleStatusCheck(ctx, tx, item.MessageID, at); err != nil {
 		return err
 	}
-	if err := recordSend(ctx, tx, item, s, at); err != nil {
-		return err
+	if send, ok := acceptedSendOf(item, s, at); ok {
+		if err := recordSends(ctx, tx, []acceptedSend{send}); err != nil {
+			return err
+		}
 	}
 	return deleteOutbox(ctx, tx, item.ID)
 }
 
 // markSentTogether records a batch of acceptances (sorted by carrier id)
 // in a handful of statements whatever its size: the locks, the messages'
-// update, the status checks and the outbox rows set-wise. Early receipts
-// (rare) and the sends rows go one text at a time.
+// update, the status checks, the sends and the outbox rows set-wise.
+// Early receipts (rare) go one text at a time.
 func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) error {
 	carrierIDs := make([]string, len(batch))
 	for i, c := range batch {
@@ -368,10 +370,14 @@ func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) e
 	if err := scheduleStatusChecks(ctx, tx, batch); err != nil {
 		return err
 	}
+	var sends []acceptedSend
 	for _, c := range batch {
-		if err := recordSend(ctx, tx, c.item, c.sent, c.at); err != nil {
-			return err
+		if send, ok := acceptedSendOf(c.item, c.sent, c.at); ok {
+			sends = append(sends, send)
 		}
+	}
+	if err := recordSends(ctx, tx, sends); err != nil {
+		return err
 	}
 	ids := make([]any, len(batch))
 	for i, c := range batch {

@@ -2,8 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,112 +20,143 @@ import (
 // UPDATE through the partial indexes sends_awaiting_*, so that the report
 // never has to look at messages, events or episodes.
 
-// sendRow is what a send copies from its message and conversation.
-type sendRow struct {
-	AccountID      int64  `db:"account_id"`
-	ConversationID int64  `db:"conversation_id"`
-	ChannelID      int64  `db:"channel_id"`
-	CampaignID     *int64 `db:"campaign_id"`
-	ContactID      int64  `db:"contact_id"`
+// acceptedSend is a business-originated text the carrier accepted, at
+// (milliseconds) when it did.
+type acceptedSend struct {
+	messageID parley.ID
+	origin    string
+	at        int64
 }
 
-// recordSend records the carrier's acceptance of a business-originated
-// text as a send, at most once per message: a reclaimed text reconciled
-// at the carrier may be marked sent again. Replies, keyword answers and
-// texts the carrier failed are no sends.
-func recordSend(ctx context.Context, tx *Tx, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
+// acceptedSendOf is the send a text the carrier accepted records; false
+// for replies, keyword answers and texts the carrier never took.
+func acceptedSendOf(item campaigns.OutboxItem, s campaigns.Sent, at time.Time) (acceptedSend, bool) {
 	// The carrier has the text (it gave it an id), whatever became of it
 	// since: a text it failed later was still accepted.
 	origin, ok := campaigns.SendOrigin(item.Purpose)
 	if !ok || s.CarrierMessageID == "" {
-		return nil
+		return acceptedSend{}, false
 	}
 	// A text found at the carrier after a crash was accepted during the
 	// attempt that crashed, not when it was found.
 	if item.Reclaimed && !item.ClaimedAt.IsZero() && item.ClaimedAt.Before(at) {
 		at = item.ClaimedAt
 	}
-	const q = `SELECT m.account_id, m.conversation_id, m.channel_id, m.campaign_id, cv.contact_id
-FROM messages m JOIN conversations cv ON cv.id = m.conversation_id WHERE m.id = ?`
-	var r sendRow
-	if err := tx.GetContext(ctx, &r, tx.Rebind(q), item.MessageID); errors.Is(err, sql.ErrNoRows) {
-		return nil // no message to account for (MarkSent updated none either)
-	} else if err != nil {
+	return acceptedSend{item.MessageID, origin, ms(at)}, true
+}
+
+// sendRow is a send on its way to its row: what it copies from its
+// message and conversation, then what recordSends works out.
+type sendRow struct {
+	MessageID      int64  `db:"message_id"`
+	AccountID      int64  `db:"account_id"`
+	ConversationID int64  `db:"conversation_id"`
+	ChannelID      int64  `db:"channel_id"`
+	CampaignID     *int64 `db:"campaign_id"`
+	ContactID      int64  `db:"contact_id"`
+
+	origin      string
+	sentAt      int64
+	firstSentAt int64
+	prev        prevSends
+	assignee    *int64
+	since       sentSince
+}
+
+// recordSends records the carrier's acceptance of texts as sends, at most
+// once per message (a reclaimed text reconciled at the carrier may be
+// marked sent again), a statement per step for all of them. Sends to one
+// contact are recorded in the order given, each the previous of the next.
+func recordSends(ctx context.Context, tx *Tx, sends []acceptedSend) error {
+	if len(sends) == 0 {
+		return nil
+	}
+	rows, err := sendRows(ctx, tx, sends)
+	if err != nil || len(rows) == 0 {
 		return err
 	}
-	// The contact is locked first: two sends to one contact are recorded
-	// one after the other, so the second sees the first as its previous.
-	firstSent, err := contactFirstSent(ctx, tx, r.ContactID, at)
-	if err != nil {
+	// The contacts are locked first: two sends to one contact are recorded
+	// one after the other, so the later sees the earlier as its previous.
+	if err := contactsFirstSent(ctx, tx, rows); err != nil {
 		return err
 	}
-	prev, err := previousSends(ctx, tx, r, origin)
-	if err != nil {
+	if err := previousSends(ctx, tx, rows); err != nil {
 		return err
 	}
-	// A contact's sends are in time order: the previous one is never later.
-	sentAt := ms(at)
-	if prev.Any != nil && *prev.Any > sentAt {
-		sentAt = *prev.Any
-	}
-	// The conversation is share-locked: an assignment or a reply
-	// committing meanwhile either is seen here or sees this send.
-	var assignee *int64
-	if err := tx.GetContext(ctx, &assignee, tx.Rebind(`SELECT assignee_id FROM conversations WHERE id = ?`+dialectOf(tx).forShare()),
-		r.ConversationID); err != nil {
+	// The conversations are share-locked: an assignment or a reply
+	// committing meanwhile either is seen here or sees these sends.
+	if err := sendAssignees(ctx, tx, rows); err != nil {
 		return err
 	}
-	var assignedAt *int64
-	if assignee != nil {
-		assignedAt = &sentAt
-	}
-	// What happened since the send already (a text recorded late, or a
+	// What happened since a send already (a text recorded late, or a
 	// reply or close that committed while this waited for the lock) is
 	// read now: later changes mark the send themselves.
-	since, err := sinceSent(ctx, tx, r.ConversationID, sentAt)
-	if err != nil {
+	if err := sinceSent(ctx, tx, rows); err != nil {
 		return err
 	}
-	const ins = `INSERT INTO sends (message_id, account_id, conversation_id, contact_id, channel_id, campaign_id, origin_type,
-    sent_at, contact_first_sent_at, first_assigned_at, first_assignee_id, first_reply_at,
-    closed_episode_id, final_tag_id, final_tag_type,
-    prev_sent_at, prev_channel_sent_at, prev_origin_sent_at, prev_channel_origin_sent_at, prev_campaign_sent_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (message_id) DO NOTHING`
-	_, err = tx.ExecContext(ctx, tx.Rebind(ins), item.MessageID, r.AccountID, r.ConversationID, r.ContactID, r.ChannelID, r.CampaignID,
-		origin, sentAt, firstSent, assignedAt, assignee, since.FirstReplyAt, since.EpisodeID, since.FinalTagID, since.FinalTagType,
-		prev.Any, prev.Channel, prev.Origin, prev.ChannelOrigin, prev.Campaign)
-	return err
+	return insertSends(ctx, tx, rows)
 }
 
-// sentSince is what a conversation saw after a send: the contact's first
-// text and the first episode closed, with its final tag.
-type sentSince struct {
-	FirstReplyAt *int64  `db:"first_reply_at"`
-	EpisodeID    *int64  `db:"episode_id"`
-	FinalTagID   *int64  `db:"final_tag_id"`
-	FinalTagType *string `db:"final_tag_type"`
+// sendRows reads each send's message and conversation, in the order
+// given; a send without its message (MarkSent updated none either) has
+// none.
+func sendRows(ctx context.Context, tx *Tx, sends []acceptedSend) ([]*sendRow, error) {
+	ids := make([]any, len(sends))
+	for i, s := range sends {
+		ids[i] = s.messageID
+	}
+	found, err := selectIn[sendRow](ctx, tx, `SELECT m.id AS message_id, m.account_id, m.conversation_id, m.channel_id, m.campaign_id, cv.contact_id
+FROM messages m JOIN conversations cv ON cv.id = m.conversation_id WHERE m.id IN (?)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]sendRow, len(found))
+	for _, r := range found {
+		byID[r.MessageID] = r
+	}
+	rows := make([]*sendRow, 0, len(sends))
+	for _, s := range sends {
+		if r, ok := byID[int64(s.messageID)]; ok {
+			r.origin, r.sentAt = s.origin, s.at
+			rows = append(rows, &r)
+		}
+	}
+	return rows, nil
 }
 
-func sinceSent(ctx context.Context, tx *Tx, conversationID int64, sentAt int64) (sentSince, error) {
-	const q = `SELECT
-    (SELECT MIN(created_at) FROM messages WHERE conversation_id = ? AND direction = 'inbound' AND created_at >= ?) AS first_reply_at,
-    e.id AS episode_id, e.final_tag_id, e.final_tag_type
-FROM (SELECT 1 AS one) x
-LEFT JOIN episodes e ON e.id = (SELECT id FROM episodes WHERE conversation_id = ? AND closed_at >= ? ORDER BY closed_at, id LIMIT 1)`
-	var s sentSince
-	err := tx.GetContext(ctx, &s, tx.Rebind(q), conversationID, sentAt, conversationID, sentAt)
-	return s, err
-}
-
-// contactFirstSent sets the contact's first send to at unless it has one,
-// and returns it. It always writes the row, which locks the contact until
-// the transaction ends.
-func contactFirstSent(ctx context.Context, tx *Tx, contactID int64, at time.Time) (int64, error) {
-	var first int64
-	err := tx.GetContext(ctx, &first, tx.Rebind(`UPDATE contacts SET first_sent_at = COALESCE(first_sent_at, ?) WHERE id = ?
-RETURNING first_sent_at`), ms(at), contactID)
-	return first, err
+// contactsFirstSent sets each contact's first send unless it has one, to
+// its first send here, and reads it back. Writing the rows locks the
+// contacts until the transaction ends; in id order, as every batch does.
+func contactsFirstSent(ctx context.Context, tx *Tx, rows []*sendRow) error {
+	first := map[int64]int64{}
+	var contacts []int64
+	for _, r := range rows {
+		if _, ok := first[r.ContactID]; !ok {
+			first[r.ContactID] = r.sentAt
+			contacts = append(contacts, r.ContactID)
+		}
+	}
+	slices.Sort(contacts)
+	args := make([]any, 0, 2*len(contacts))
+	for _, id := range contacts {
+		args = append(args, id, first[id])
+	}
+	q := valuesRows(`WITH v (cid, at) AS (VALUES `, `(CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(contacts)) +
+		`) UPDATE contacts SET first_sent_at = COALESCE(first_sent_at, v.at) FROM v WHERE contacts.id = v.cid RETURNING contacts.id, contacts.first_sent_at`
+	var got []struct {
+		ID          int64 `db:"id"`
+		FirstSentAt int64 `db:"first_sent_at"`
+	}
+	if err := tx.SelectContext(ctx, &got, tx.Rebind(q), args...); err != nil {
+		return err
+	}
+	for _, g := range got {
+		first[g.ID] = g.FirstSentAt
+	}
+	for _, r := range rows {
+		r.firstSentAt = first[r.ContactID]
+	}
+	return nil
 }
 
 // prevSends are the sent_at of a contact's latest earlier sends: any, on
@@ -139,16 +169,135 @@ type prevSends struct {
 	Campaign      *int64 `db:"prev_campaign"`
 }
 
-func previousSends(ctx context.Context, tx *Tx, r sendRow, origin string) (prevSends, error) {
-	const q = `SELECT MAX(sent_at) AS prev_any,
-    MAX(CASE WHEN channel_id = ? THEN sent_at END) AS prev_channel,
-    MAX(CASE WHEN origin_type = ? THEN sent_at END) AS prev_origin,
-    MAX(CASE WHEN channel_id = ? AND origin_type = ? THEN sent_at END) AS prev_channel_origin,
-    MAX(CASE WHEN campaign_id = ? THEN sent_at END) AS prev_campaign
-FROM sends WHERE contact_id = ?`
-	var p prevSends
-	err := tx.GetContext(ctx, &p, tx.Rebind(q), r.ChannelID, origin, r.ChannelID, origin, r.CampaignID, r.ContactID)
-	return p, err
+// previousSends links each send to its contact's previous sends, those
+// recorded before and those earlier here, and sets its time: a contact's
+// sends are in time order, the previous one never later.
+func previousSends(ctx context.Context, tx *Tx, rows []*sendRow) error {
+	args := make([]any, 0, 5*len(rows))
+	for i, r := range rows {
+		args = append(args, i, r.ContactID, r.ChannelID, r.origin, r.CampaignID)
+	}
+	q := valuesRows(`WITH v (i, contact_id, channel_id, origin_type, campaign_id) AS (VALUES `,
+		`(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT))`, len(rows)) + `)
+SELECT v.i, MAX(s.sent_at) AS prev_any,
+    MAX(CASE WHEN s.channel_id = v.channel_id THEN s.sent_at END) AS prev_channel,
+    MAX(CASE WHEN s.origin_type = v.origin_type THEN s.sent_at END) AS prev_origin,
+    MAX(CASE WHEN s.channel_id = v.channel_id AND s.origin_type = v.origin_type THEN s.sent_at END) AS prev_channel_origin,
+    MAX(CASE WHEN s.campaign_id = v.campaign_id THEN s.sent_at END) AS prev_campaign
+FROM v JOIN sends s ON s.contact_id = v.contact_id GROUP BY v.i`
+	var found []struct {
+		I int `db:"i"`
+		prevSends
+	}
+	if err := tx.SelectContext(ctx, &found, tx.Rebind(q), args...); err != nil {
+		return err
+	}
+	for _, f := range found {
+		rows[f.I].prev = f.prevSends
+	}
+	for i, r := range rows {
+		for _, e := range rows[:i] {
+			if e.ContactID == r.ContactID {
+				r.follow(e)
+			}
+		}
+		if r.prev.Any != nil && *r.prev.Any > r.sentAt {
+			r.sentAt = *r.prev.Any
+		}
+	}
+	return nil
+}
+
+// follow counts e, an earlier send to r's contact in the same batch,
+// which the query of the sends recorded before could not see.
+func (r *sendRow) follow(e *sendRow) {
+	later := func(cur **int64, match bool) {
+		if match && (*cur == nil || **cur < e.sentAt) {
+			at := e.sentAt
+			*cur = &at
+		}
+	}
+	sameChannel, sameOrigin := e.ChannelID == r.ChannelID, e.origin == r.origin
+	later(&r.prev.Any, true)
+	later(&r.prev.Channel, sameChannel)
+	later(&r.prev.Origin, sameOrigin)
+	later(&r.prev.ChannelOrigin, sameChannel && sameOrigin)
+	later(&r.prev.Campaign, r.CampaignID != nil && e.CampaignID != nil && *e.CampaignID == *r.CampaignID)
+}
+
+// sendAssignees reads the conversations' assignees under a share lock.
+func sendAssignees(ctx context.Context, tx *Tx, rows []*sendRow) error {
+	ids := make([]any, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ConversationID
+	}
+	found, err := selectIn[struct {
+		ID         int64  `db:"id"`
+		AssigneeID *int64 `db:"assignee_id"`
+	}](ctx, tx, `SELECT id, assignee_id FROM conversations WHERE id IN (?)`+dialectOf(tx).forShare(), ids)
+	if err != nil {
+		return err
+	}
+	assignees := make(map[int64]*int64, len(found))
+	for _, f := range found {
+		assignees[f.ID] = f.AssigneeID
+	}
+	for _, r := range rows {
+		r.assignee = assignees[r.ConversationID]
+	}
+	return nil
+}
+
+// sentSince is what a conversation saw after a send: the contact's first
+// text and the first episode closed, with its final tag.
+type sentSince struct {
+	FirstReplyAt *int64  `db:"first_reply_at"`
+	EpisodeID    *int64  `db:"episode_id"`
+	FinalTagID   *int64  `db:"final_tag_id"`
+	FinalTagType *string `db:"final_tag_type"`
+}
+
+func sinceSent(ctx context.Context, tx *Tx, rows []*sendRow) error {
+	args := make([]any, 0, 3*len(rows))
+	for i, r := range rows {
+		args = append(args, i, r.ConversationID, r.sentAt)
+	}
+	q := valuesRows(`WITH v (i, conversation_id, sent_at) AS (VALUES `, `(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(rows)) + `)
+SELECT v.i,
+    (SELECT MIN(created_at) FROM messages WHERE conversation_id = v.conversation_id AND direction = 'inbound' AND created_at >= v.sent_at) AS first_reply_at,
+    e.id AS episode_id, e.final_tag_id, e.final_tag_type
+FROM v LEFT JOIN episodes e ON e.id = (SELECT id FROM episodes WHERE conversation_id = v.conversation_id AND closed_at >= v.sent_at ORDER BY closed_at, id LIMIT 1)`
+	var found []struct {
+		I int `db:"i"`
+		sentSince
+	}
+	if err := tx.SelectContext(ctx, &found, tx.Rebind(q), args...); err != nil {
+		return err
+	}
+	for _, f := range found {
+		rows[f.I].since = f.sentSince
+	}
+	return nil
+}
+
+func insertSends(ctx context.Context, tx *Tx, rows []*sendRow) error {
+	args := make([]any, 0, 20*len(rows))
+	for _, r := range rows {
+		var assignedAt *int64
+		if r.assignee != nil {
+			assignedAt = &r.sentAt
+		}
+		args = append(args, r.MessageID, r.AccountID, r.ConversationID, r.ContactID, r.ChannelID, r.CampaignID,
+			r.origin, r.sentAt, r.firstSentAt, assignedAt, r.assignee, r.since.FirstReplyAt, r.since.EpisodeID, r.since.FinalTagID, r.since.FinalTagType,
+			r.prev.Any, r.prev.Channel, r.prev.Origin, r.prev.ChannelOrigin, r.prev.Campaign)
+	}
+	q := valuesRows(`INSERT INTO sends (message_id, account_id, conversation_id, contact_id, channel_id, campaign_id, origin_type,
+    sent_at, contact_first_sent_at, first_assigned_at, first_assignee_id, first_reply_at,
+    closed_episode_id, final_tag_id, final_tag_type,
+    prev_sent_at, prev_channel_sent_at, prev_origin_sent_at, prev_channel_origin_sent_at, prev_campaign_sent_at) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(rows)) + ` ON CONFLICT (message_id) DO NOTHING`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	return err
 }
 
 // markingSince is the oldest send a reply or an assignment at still

@@ -54,7 +54,7 @@ func NewSender(apiBaseURL string, timeout time.Duration) (*Sender, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	// The dispatcher sends in parallel to one host; the default of two idle
 	// connections per host would redial for most texts.
-	tr.MaxIdleConnsPerHost = 32
+	tr.MaxIdleConnsPerHost = 64
 	var rt http.RoundTripper = tr
 	if apiBaseURL != "" {
 		base, err := url.Parse(apiBaseURL)
