@@ -55,6 +55,10 @@ type Dispatcher struct {
 
 	wake chan struct{}
 	once sync.Once
+	// slots holds a token for each text in flight, at most Workers;
+	// freed is signalled as one returns.
+	slots chan struct{}
+	freed chan struct{}
 	// Carrier names the Sender's carrier in what Observer hears.
 	Carrier string
 	// Observer, when set, hears how each attempt to send went (metrics).
@@ -72,11 +76,13 @@ type Dispatcher struct {
 func (d *Dispatcher) init() {
 	d.once.Do(func() {
 		d.wake = make(chan struct{}, 1)
+		d.freed = make(chan struct{}, 1)
 		if d.Workers <= 0 {
 			d.Workers = 64
 		}
+		d.slots = make(chan struct{}, d.Workers)
 		if d.Batch <= 0 {
-			d.Batch = 4 * d.Workers
+			d.Batch = d.Workers
 		}
 		if d.Lease <= 0 {
 			d.Lease = time.Minute
@@ -105,17 +111,28 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
-// Run dispatches until ctx is cancelled. Texts already handed to a worker
-// are finished before Run returns, so a shutdown never abandons a send
-// whose outcome is unrecorded.
+// Run dispatches until ctx is cancelled. It claims texts as workers come
+// free, never more than are free, so that a text claimed is sent at once
+// and its hold, checked for the claimed batch together, is fresh. Texts
+// already handed to a worker are finished before Run returns, so a
+// shutdown never abandons a send whose outcome is unrecorded.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.init()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// A busy dispatcher waits for a quarter of its workers before it
+	// claims again: a claim per freed worker would cost a query a text.
+	quorum := max(1, d.Workers/4)
 	for {
-		n, err := d.drainOnce(ctx)
+		if d.Workers-len(d.slots) < quorum && !d.waitFreed(ctx) {
+			return nil
+		}
+		limit := min(d.Batch, d.Workers-len(d.slots))
+		n, err := d.claimAndStart(ctx, limit, &wg)
 		if err != nil && ctx.Err() == nil {
 			d.Log.Error().Err(err).Msg("outbox claim failed")
 		}
-		if n == d.Batch && err == nil {
+		if n == limit && err == nil {
 			continue // more may be waiting
 		}
 		select {
@@ -127,20 +144,39 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// drainOnce claims one batch and sends it; it returns how many it claimed.
+// waitFreed waits for a worker to come free; false when ctx ends first.
+func (d *Dispatcher) waitFreed(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-d.freed:
+		return true
+	}
+}
+
+// drainOnce claims one batch, sends it and waits for its outcomes; it
+// returns how many it claimed.
 func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
+	d.init()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	return d.claimAndStart(ctx, d.Batch, &wg)
+}
+
+// claimAndStart claims up to limit items and hands them to workers
+// (counted in wg); it returns how many it claimed.
+func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, wg *sync.WaitGroup) (int, error) {
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
-	items, err := d.Store.ClaimOutbox(ctx, d.Clock.Now(), d.Lease, d.Batch)
+	items, err := d.Store.ClaimOutbox(ctx, d.Clock.Now(), d.Lease, limit)
 	if err != nil {
 		return 0, err
 	}
 	// Sends outlive ctx cancellation: a claimed item is finished and
 	// recorded, so nothing is left leased on shutdown.
 	sendCtx := context.WithoutCancel(ctx)
-	sem := make(chan struct{}, d.Workers)
-	var wg sync.WaitGroup
+	var jobs []sendJob
 	for _, item := range items {
 		// Turns are given in claim order (replies first), one item after
 		// the other, before any worker runs.
@@ -155,15 +191,62 @@ func (d *Dispatcher) drainOnce(ctx context.Context) (int, error) {
 			}
 			continue
 		}
-		sem <- struct{}{}
+		jobs = append(jobs, sendJob{item: item, wait: wait})
+	}
+	d.holdNow(sendCtx, jobs)
+	for _, job := range jobs {
+		d.slots <- struct{}{}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			d.dispatch(sendCtx, item, wait)
+			defer func() {
+				<-d.slots
+				select {
+				case d.freed <- struct{}{}:
+				default:
+				}
+				wg.Done()
+			}()
+			d.dispatch(sendCtx, job)
 		}()
 	}
-	wg.Wait()
 	return len(items), nil
+}
+
+// sendJob is a claimed item on its way to the carrier: its turn's wait,
+// and its hold when that was checked already.
+type sendJob struct {
+	item    OutboxItem
+	wait    time.Duration
+	hold    Hold
+	checked bool
+}
+
+// holdNow checks the holds of the jobs that are sent at once, in one
+// query for all of them. Those that wait for their turn, or are looked up
+// at the carrier first, are checked after that, each alone: a STOP or a
+// cancel that lands meanwhile must hold them.
+func (d *Dispatcher) holdNow(ctx context.Context, jobs []sendJob) {
+	var now []int
+	for i, j := range jobs {
+		if j.wait <= 0 && !j.item.Reclaimed {
+			now = append(now, i)
+		}
+	}
+	if len(now) == 0 {
+		return
+	}
+	items := make([]OutboxItem, len(now))
+	for k, i := range now {
+		items[k] = jobs[i].item
+	}
+	holds, err := d.Store.Holds(ctx, items)
+	if err != nil {
+		d.Log.Warn().Err(err).Msg("checking consent for a batch failed; each text is checked alone")
+		return
+	}
+	for k, i := range now {
+		jobs[i].hold, jobs[i].checked = holds[k], true
+	}
 }
 
 // turn books the item's turn: its campaign's (a token bucket in this
@@ -235,14 +318,15 @@ func (d *Dispatcher) sleep(ctx context.Context, wait time.Duration) error {
 }
 
 // dispatch sends one item once its turn comes and records the outcome.
-func (d *Dispatcher) dispatch(ctx context.Context, item OutboxItem, wait time.Duration) {
-	log := d.Log.With().Stringer("message_id", item.MessageID).Logger()
-	if err := d.send(ctx, item, wait); err != nil {
+func (d *Dispatcher) dispatch(ctx context.Context, job sendJob) {
+	log := d.Log.With().Stringer("message_id", job.item.MessageID).Logger()
+	if err := d.send(ctx, job); err != nil {
 		log.Error().Err(err).Msg("recording outbox outcome failed; the lease will expire and the item be retried")
 	}
 }
 
-func (d *Dispatcher) send(ctx context.Context, item OutboxItem, wait time.Duration) error {
+func (d *Dispatcher) send(ctx context.Context, job sendJob) error {
+	item, wait := job.item, job.wait
 	text := item.Text
 	text.MessageID = item.MessageID
 	text.StatusCallbackURL = d.StatusCallbackURL
@@ -267,9 +351,13 @@ func (d *Dispatcher) send(ctx context.Context, item OutboxItem, wait time.Durati
 	}
 	// Consent and the campaign are checked last, after any wait: a STOP
 	// or a cancel that lands while the text waits for its turn holds it.
-	hold, err := d.Store.Hold(ctx, item)
-	if err != nil {
-		return err
+	hold := job.hold
+	if !job.checked {
+		holds, err := d.Store.Holds(ctx, []OutboxItem{item})
+		if err != nil {
+			return err
+		}
+		hold = holds[0]
 	}
 	if hold != HoldNone {
 		d.observe("held", 0, 0)

@@ -48,16 +48,19 @@ func (m *memOutbox) ClaimOutbox(_ context.Context, _ time.Time, _ time.Duration,
 	return items, nil
 }
 
-func (m *memOutbox) Hold(_ context.Context, item OutboxItem) (Hold, error) {
+func (m *memOutbox) Holds(_ context.Context, items []OutboxItem) ([]Hold, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	switch {
-	case m.optedOut[item.Text.To] && !item.ExemptFromConsent():
-		return HoldOptedOut, nil
-	case m.cancelled[item.CampaignID]:
-		return HoldCampaignCancelled, nil
+	holds := make([]Hold, len(items))
+	for i, item := range items {
+		switch {
+		case m.optedOut[item.Text.To] && !item.ExemptFromConsent():
+			holds[i] = HoldOptedOut
+		case m.cancelled[item.CampaignID]:
+			holds[i] = HoldCampaignCancelled
+		}
 	}
-	return HoldNone, nil
+	return holds, nil
 }
 
 func (m *memOutbox) MarkSent(_ context.Context, item OutboxItem, s Sent, _ time.Time) error {
@@ -400,8 +403,10 @@ func TestShutdownFinishesClaimedSends(t *testing.T) {
 	<-done
 	store.mu.Lock()
 	defer store.mu.Unlock()
-	if len(store.sent) != 20 {
-		t.Errorf("%d of 20 claimed texts recorded after shutdown: claimed work must be finished", len(store.sent))
+	// Run claims as workers come free: what it claimed, it finished.
+	claimed := 20 - len(store.queued)
+	if claimed == 0 || len(store.sent) != claimed {
+		t.Errorf("%d of %d claimed texts recorded after shutdown: claimed work must be finished", len(store.sent), claimed)
 	}
 }
 

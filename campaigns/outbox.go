@@ -108,10 +108,10 @@ type OutboxStore interface {
 	// is no longer the item's (its lease expired and another worker took
 	// it, or its outcome was recorded).
 	RenewLease(ctx context.Context, item OutboxItem, until time.Time) (bool, error)
-	// Hold says whether the item must not be sent after all, checked the
-	// moment before it is: the phone opted out, or its campaign was
-	// cancelled.
-	Hold(ctx context.Context, item OutboxItem) (Hold, error)
+	// Holds says, for each item, whether it must not be sent after all,
+	// checked the moment before it is: the phone opted out, or its
+	// campaign was cancelled.
+	Holds(ctx context.Context, items []OutboxItem) ([]Hold, error)
 	// MarkSent records the carrier's acceptance and removes the item. A
 	// text the carrier already failed keeps its ErrorCode, and one it
 	// failed as Unsubscribed records the opt-out, as MarkFailed does. It

@@ -54,7 +54,7 @@ func TestDispatcherTakesNearTurnsAndDefersFarOnes(t *testing.T) {
 	d := newDispatcher(store, &scriptedSender{})
 	var waited []time.Duration
 	d.Sleep = func(_ context.Context, w time.Duration) error { waited = append(waited, w); return nil }
-	d.Workers, d.Poll = 1, 2*time.Second
+	d.Workers, d.Batch, d.Poll = 1, 4, 2*time.Second
 	d.init()
 	if _, err := d.drainOnce(context.Background()); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -176,6 +177,44 @@ func TestCancelledCampaignCountsAddUp(t *testing.T) {
 		want := campaigns.Counts{Recipients: 3, Sent: 1, Cancelled: 2}
 		if status, got := tn.campaignCounts(t, c.ID); status != campaigns.StatusCancelled || got != want {
 			t.Errorf("cancelled: %s with counts %+v, want cancelled with %+v", status, got, want)
+		}
+	})
+}
+
+// TestHoldsOfABatch: one query tells, for each claimed text, whether it
+// must not go after all: its phone opted out (unless the text is the
+// opt-out's own confirmation) or its campaign was cancelled.
+func TestHoldsOfABatch(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, sidA, bizA)
+		const stopped, other = "+16285550101", "+16285550102"
+		if _, err := db.RecordConsent(ctx, optout.Change{AccountID: tn.account.ID, Phone: stopped, Action: optout.ActionOptOut,
+			Source: optout.SourceStaff, At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		running := tn.startCampaign(t, campaigns.Audience{Phones: []string{other}}, 10)
+		cancelled := tn.startCampaign(t, campaigns.Audience{Phones: []string{other}}, 10)
+		if _, err := db.TransitionCampaign(ctx, tn.account.ID, cancelled.ID, campaigns.ActionCancel, t0); err != nil {
+			t.Fatal(err)
+		}
+		text := func(to, purpose string, campaign parley.ID) campaigns.OutboxItem {
+			return campaigns.OutboxItem{AccountID: tn.account.ID, Purpose: purpose, CampaignID: campaign, Text: campaigns.OutboundText{To: to}}
+		}
+		items := []campaigns.OutboxItem{
+			text(stopped, "campaign", running.ID),
+			text(stopped, campaigns.PurposeOptOutConfirmation, 0),
+			text(other, "campaign", cancelled.ID),
+			text(other, "campaign", running.ID),
+			text(other, campaigns.PurposeReply, 0),
+		}
+		holds, err := db.Holds(ctx, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []campaigns.Hold{campaigns.HoldOptedOut, campaigns.HoldNone, campaigns.HoldCampaignCancelled, campaigns.HoldNone, campaigns.HoldNone}
+		if !slices.Equal(holds, want) {
+			t.Errorf("holds = %q; want %q", holds, want)
 		}
 	})
 }

@@ -270,25 +270,40 @@ WHERE id = ? AND state = 'sending' AND claimed_at = ?`), ms(until), item.ID, ms(
 	return n == 1, err
 }
 
-// Hold reads the phone's consent and the item's campaign in one query.
-func (db *DB) Hold(ctx context.Context, item campaigns.OutboxItem) (campaigns.Hold, error) {
-	var h struct {
+// Holds reads the items' phones' consent and their campaigns in one query.
+func (db *DB) Holds(ctx context.Context, items []campaigns.OutboxItem) ([]campaigns.Hold, error) {
+	args := make([]any, 0, 4*len(items))
+	for i, it := range items {
+		var campaign *parley.ID
+		if it.CampaignID != 0 {
+			campaign = &it.CampaignID
+		}
+		args = append(args, i, it.AccountID, it.Text.To, campaign)
+	}
+	q := valuesRows(`WITH v (i, account_id, phone, campaign_id) AS (VALUES `,
+		`(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT))`, len(items)) + `)
+SELECT v.i,
+    COALESCE((SELECT opted_out FROM consents c WHERE c.account_id = v.account_id AND c.phone = v.phone), FALSE) AS opted_out,
+    COALESCE((SELECT status = 'cancelled' FROM campaigns WHERE id = v.campaign_id), FALSE) AS cancelled
+FROM v`
+	var found []struct {
+		I         int  `db:"i"`
 		OptedOut  bool `db:"opted_out"`
 		Cancelled bool `db:"cancelled"`
 	}
-	const q = `SELECT
-    COALESCE((SELECT opted_out FROM consents WHERE account_id = ? AND phone = ?), FALSE) AS opted_out,
-    COALESCE((SELECT status = 'cancelled' FROM campaigns WHERE id = ?), FALSE) AS cancelled`
-	if err := db.db.GetContext(ctx, &h, db.rebind(q), item.AccountID, item.Text.To, item.CampaignID); err != nil {
-		return campaigns.HoldNone, translate(err)
+	if err := db.db.SelectContext(ctx, &found, db.rebind(q), args...); err != nil {
+		return nil, translate(err)
 	}
-	switch {
-	case h.OptedOut && !item.ExemptFromConsent():
-		return campaigns.HoldOptedOut, nil
-	case h.Cancelled:
-		return campaigns.HoldCampaignCancelled, nil
+	holds := make([]campaigns.Hold, len(items))
+	for _, h := range found {
+		switch {
+		case h.OptedOut && !items[h.I].ExemptFromConsent():
+			holds[h.I] = campaigns.HoldOptedOut
+		case h.Cancelled:
+			holds[h.I] = campaigns.HoldCampaignCancelled
+		}
 	}
-	return campaigns.HoldNone, nil
+	return holds, nil
 }
 
 // MarkSent records the carrier's acceptance and removes the item: on
