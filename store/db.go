@@ -117,7 +117,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	return &DB{db: db, dialect: sqliteDialect, URL: "sqlite://" + path, writers: &sync.Mutex{}}, nil
+	out := &DB{db: db, dialect: sqliteDialect, URL: "sqlite://" + path, writers: &sync.Mutex{}}
+	// SQLite's one writer takes every transaction in turn, so a batch of
+	// acceptances or receipts in one of them, written set-wise, saves
+	// the queue as much as the statements.
+	out.sents = newCommitGroup(out.markSentBatch)
+	out.statuses = newCommitGroup(out.applyStatusBatch)
+	return out, nil
 }
 
 // sqliteDSN is the data source of the SQLite file at path. WAL lets
@@ -265,11 +271,9 @@ func (db *DB) Dialect() string { return db.dialect.name() }
 
 // Close closes the database, after the group commit's batches.
 func (db *DB) Close() error {
-	if db.ingests != nil {
-		db.ingests.close()
-		db.sents.close()
-		db.statuses.close()
-	}
+	db.ingests.close()
+	db.sents.close()
+	db.statuses.close()
 	if db.sequencer != nil {
 		db.sequencer.close()
 	}

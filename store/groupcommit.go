@@ -18,9 +18,10 @@ import (
 // them and commits once. Every caller waits for the commit that holds its
 // call, so what Parley acknowledges is durable, as with a transaction per
 // call; the statements' round trips overlap less, but the commit's flush
-// to disk is shared. Inbound texts (Ingest) and the carrier's acceptance
-// of outbound ones (MarkSent) and its receipts (ApplyStatus) go through
-// one each.
+// to disk is shared. Inbound texts (Ingest, PostgreSQL) and the
+// carrier's acceptance of outbound ones (MarkSent) and its receipts
+// (ApplyStatus) go through one each; on SQLite, whose one writer takes
+// every transaction in turn, a batch also saves its place in that queue.
 type commitGroup[C any] struct {
 	calls chan C
 	stop  chan struct{}
@@ -72,8 +73,12 @@ func (g *commitGroup[C]) run(ctx context.Context, c C, done <-chan struct{}, alo
 	}
 }
 
-// close stops the workers once their batches are done.
+// close stops the workers once their batches are done; a nil group (off)
+// has none.
 func (g *commitGroup[C]) close() {
+	if g == nil {
+		return
+	}
 	close(g.stop)
 	g.wg.Wait()
 }

@@ -306,9 +306,10 @@ FROM v`
 	return holds, nil
 }
 
-// MarkSent records the carrier's acceptance and removes the item: on
-// PostgreSQL with group commit, in one transaction with the acceptances
-// recorded beside it (see commitGroup), else in a transaction of its own.
+// MarkSent records the carrier's acceptance and removes the item: with
+// group commit (on unless a PostgreSQL URL turns it off), in one
+// transaction with the acceptances recorded beside it (see commitGroup),
+// else in a transaction of its own.
 func (db *DB) MarkSent(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
 	if db.sents != nil {
 		return db.groupMarkSent(ctx, item, s, at)
@@ -404,11 +405,12 @@ func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) e
 // updateSentMessages gives each text its carrier id and status, as
 // markSent does one at a time.
 func updateSentMessages(ctx context.Context, tx *Tx, batch []*sentCall) error {
-	q := valuesRows(`UPDATE messages SET carrier_message_id = v.carrier_id, status = v.status,
+	q := valuesRows(`WITH v (id, carrier_id, status, segments, error_code, at) AS (VALUES `,
+		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS BIGINT))`, len(batch)) +
+		`) UPDATE messages SET carrier_message_id = v.carrier_id, status = v.status,
     segments = CASE WHEN v.segments > 0 THEN v.segments ELSE messages.segments END,
     error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
-FROM (VALUES `, `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS BIGINT))`, len(batch)) +
-		`) AS v (id, carrier_id, status, segments, error_code, at) WHERE messages.id = v.id`
+FROM v WHERE messages.id = v.id`
 	args := make([]any, 0, 6*len(batch))
 	for _, c := range batch {
 		args = append(args, c.item.MessageID, c.sent.CarrierMessageID, c.sent.Status, c.sent.Segments, codeOrNull(c.sent.ErrorCode), ms(c.at))
@@ -570,8 +572,8 @@ const earlyStatusTTL = 24 * time.Hour
 // receipt was verified with the token of the channel that sent it
 // (EFORBIDDEN otherwise). A receipt for an id not (yet) recorded is parked
 // in early_statuses with the channel that verified it, and ENOTFOUND
-// returned. On PostgreSQL with group commit, receipts arriving together
-// share a transaction (see commitGroup).
+// returned. With group commit, receipts arriving together share a
+// transaction (see commitGroup).
 func (db *DB) ApplyStatus(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
 	if db.statuses != nil {
 		return db.groupApplyStatus(ctx, u)

@@ -650,12 +650,8 @@ WHERE p.phone = ? AND s.prev_sent_at IS NOT NULL`, twice); got != 1 {
 				t.Errorf("of two sends to one phone, %d link to a previous one; want 1", got)
 			}
 		}
-		if db.Dialect() == "postgres" {
-			batches, texts := db.SentGroupStats()
-			if texts-textsBefore != n || batches-batchesBefore >= n {
-				t.Errorf("%d acceptances: %d through the group commit, in %d transactions", n, texts-textsBefore, batches-batchesBefore)
-			}
-
+		if batches, texts := db.SentGroupStats(); texts-textsBefore != n || batches-batchesBefore >= n {
+			t.Errorf("%d acceptances: %d through the group commit, in %d transactions", n, texts-textsBefore, batches-batchesBefore)
 		}
 
 		// Their receipts, at once: two for each text (sent and delivered,
@@ -707,11 +703,8 @@ WHERE p.phone = ? AND s.prev_sent_at IS NOT NULL`, twice); got != 1 {
 		if got := count(t, db, `SELECT COUNT(*) FROM early_statuses WHERE carrier_message_id = 'SMnotyet'`); got != 1 {
 			t.Errorf("the receipt for an unknown id was parked %d times; want once", got)
 		}
-		if db.Dialect() == "postgres" {
-			batches, applied := db.StatusGroupStats()
-			if applied-receiptsBefore != int64(len(receipts)) || batches-statusBatchesBefore >= int64(len(receipts)) {
-				t.Errorf("%d receipts: %d through the group commit, in %d transactions", len(receipts), applied-receiptsBefore, batches-statusBatchesBefore)
-			}
+		if batches, applied := db.StatusGroupStats(); applied-receiptsBefore != int64(len(receipts)) || batches-statusBatchesBefore >= int64(len(receipts)) {
+			t.Errorf("%d receipts: %d through the group commit, in %d transactions", len(receipts), applied-receiptsBefore, batches-statusBatchesBefore)
 		}
 	})
 }

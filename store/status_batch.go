@@ -7,7 +7,7 @@ import (
 	"github.com/parleyhq/parley/conversations"
 )
 
-// A batch of the carrier's receipts (group commit, PostgreSQL) is applied
+// A batch of the carrier's receipts (group commit) is applied
 // set-wise: one statement finds and locks every receipt's message, one
 // moves their statuses, one settles their status checks and one reads
 // them back, where one receipt at a time took five.
@@ -92,10 +92,11 @@ func receiptTargets(ctx context.Context, tx *Tx, batch []*statusCall) (map[int]r
 	}
 	// signed: the receipt was verified with the token of the text's
 	// channel (as applyStatus says).
-	q := valuesRows(`SELECT v.i, m.id, m.account_id, m.conversation_id, m.status, c.auth_token = r.auth_token AS signed
-FROM (VALUES `, `(CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))`, len(batch)) +
-		`) AS v (i, carrier_id, channel_id, carrier, carrier_account_id)
-JOIN messages m ON m.carrier_message_id = v.carrier_id AND m.direction = 'outbound'
+	q := valuesRows(`WITH v (i, carrier_id, channel_id, carrier, carrier_account_id) AS (VALUES `,
+		`(CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))`, len(batch)) +
+		`)
+SELECT v.i, m.id, m.account_id, m.conversation_id, m.status, c.auth_token = r.auth_token AS signed
+FROM v JOIN messages m ON m.carrier_message_id = v.carrier_id AND m.direction = 'outbound'
 JOIN channels c ON c.id = m.channel_id AND c.carrier = v.carrier AND c.carrier_account_id = v.carrier_account_id
 JOIN channels r ON r.id = v.channel_id` + dialectOf(tx).forUpdateOf("m")
 	var rows []receiptTarget
@@ -126,9 +127,10 @@ func moveStatuses(ctx context.Context, tx *Tx, moves map[int64]*statusMove, orde
 			settled = append(settled, id)
 		}
 	}
-	q := valuesRows(`UPDATE messages SET status = v.status, error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
-FROM (VALUES `, `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT))`, len(order)) +
-		`) AS v (id, status, error_code, at) WHERE messages.id = v.id`
+	q := valuesRows(`WITH v (id, status, error_code, at) AS (VALUES `,
+		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT))`, len(order)) +
+		`) UPDATE messages SET status = v.status, error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
+FROM v WHERE messages.id = v.id`
 	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 		return err
 	}

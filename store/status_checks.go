@@ -21,9 +21,9 @@ ON CONFLICT (message_id) DO NOTHING`
 
 // scheduleStatusChecks is scheduleStatusCheck for a batch of texts.
 func scheduleStatusChecks(ctx context.Context, tx *Tx, batch []*sentCall) error {
-	q := valuesRows(`INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
-SELECT m.id, v.at, 0, v.next_at FROM (VALUES `, `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(batch)) +
-		`) AS v (id, at, next_at) JOIN messages m ON m.id = v.id WHERE m.status IN ('sending', 'sent')
+	q := valuesRows(`WITH v (id, at, next_at) AS (VALUES `, `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(batch)) +
+		`) INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
+SELECT m.id, v.at, 0, v.next_at FROM v JOIN messages m ON m.id = v.id WHERE m.status IN ('sending', 'sent')
 ON CONFLICT (message_id) DO NOTHING`
 	args := make([]any, 0, 3*len(batch))
 	for _, c := range batch {
