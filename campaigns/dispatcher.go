@@ -102,6 +102,12 @@ func (d *Dispatcher) init() {
 	})
 }
 
+// WorkerCount is how many texts the dispatcher keeps in flight at most.
+func (d *Dispatcher) WorkerCount() int {
+	d.init()
+	return d.Workers
+}
+
 // Notify wakes the dispatcher: something was queued.
 func (d *Dispatcher) Notify() {
 	d.init()

@@ -10,12 +10,16 @@
 #             (p99 there)
 #   inbox     dev seed (20k conversations, 200k messages) + dev listbench
 #   campaign  scripts/campaign-1m.sh at 50,000 recipients, 10 s of sending
+#   dispatch  BenchmarkCampaignDispatch: a campaign of DISPATCH_TEXTS
+#             (default 5,000) at its fastest through the real program to
+#             the fake carrier, beside the fake carrier's own ceiling
+#             measured in the same run, and the ratio
 #   outbound  the outbound report over 1M sends / 300k conversations on
 #             PostgreSQL and 100k / 30k on SQLite (summary and audit page,
 #             every filter), then 1M-row exports of it through the binary
 #             in CSV, XLSX and JSON (scripts/bench-export.sh)
 #
-# Arguments choose the parts (default: all three). Longer runs:
+# Arguments choose the parts (default: all). Longer runs:
 # BENCH_SECONDS (default 8) per ingest phase, BENCH_RUNS (default 1)
 # repeats of each ingest run, e.g. the long ingest runs of
 # docs/PERFORMANCE.md:
@@ -25,7 +29,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER=${BENCH_SECONDS:-8}
 RUNS=${BENCH_RUNS:-1}
 CLIENTS=${BENCH_CLIENTS:-16}
-parts=" ${*:-ingest inbox campaign outbound} "
+parts=" ${*:-ingest inbox campaign dispatch outbound} "
 want() { [[ $parts == *" $1 "* ]]; }
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 scripts/ensure-postgres.sh
@@ -94,6 +98,19 @@ for db in sqlite postgres; do
 	echo "== campaign, $db, 50,000 recipients" >&2
 	DB=$db RECIPIENTS=50000 SEND_SECONDS=10 PGURL=$PGURL scripts/campaign-1m.sh 2>&1 | keep
 done
+
+if want dispatch; then
+	echo "== campaign dispatch, unthrottled, ${DISPATCH_TEXTS:-5000} texts, beside the fake carrier's ceiling" >&2
+	# One line per database: BenchmarkCampaignDispatch/<db>-N texts ns/op
+	# then value unit pairs.
+	go test ./cmd/parley -run '^$' -bench 'CampaignDispatch' -benchtime "${DISPATCH_TEXTS:-5000}x" -count=1 2>&1 |
+		tee -a /dev/stderr | awk '/^BenchmarkCampaignDispatch\// {
+			split($1, name, "/"); db = name[2]; sub(/-[0-9]+$/, "", db)
+			for (i = 5; i < NF; i += 2) v[$(i + 1)] = $i
+			printf "{\"kind\":\"campaign_dispatch\",\"db\":\"%s\",\"texts\":%s,\"texts_per_s\":%s,\"carrier_texts_per_s\":%s,\"of_carrier\":%s}\n",
+				db, $2, v["texts/s"], v["carrier-texts/s"], v["of-carrier"]
+		}' >>"$lines"
+fi
 
 if want outbound; then
 	echo "== outbound report, sqlite, 100,000 sends" >&2
