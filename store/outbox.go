@@ -337,7 +337,7 @@ WHERE id = ?`
 			return err
 		}
 	}
-	if err := applyEarlyStatuses(ctx, tx, item.MessageID, item.Text.CarrierAccountID, item.Text.AuthToken, s.CarrierMessageID); err != nil {
+	if err := applyEarlyStatusesTogether(ctx, tx, []*sentCall{{item: item, sent: s, at: at}}, []string{s.CarrierMessageID}); err != nil {
 		return err
 	}
 	if err := scheduleStatusCheck(ctx, tx, item.MessageID, at); err != nil {
@@ -353,8 +353,8 @@ WHERE id = ?`
 
 // markSentTogether records a batch of acceptances (sorted by carrier id)
 // in a handful of statements whatever its size: the locks, the messages'
-// update, the status checks, the sends and the outbox rows set-wise.
-// Early receipts (rare) go one text at a time.
+// update, the receipts that came early, the status checks, the sends and
+// the outbox rows set-wise.
 func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) error {
 	carrierIDs := make([]string, len(batch))
 	for i, c := range batch {
@@ -366,10 +366,6 @@ func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) e
 	if err := updateSentMessages(ctx, tx, batch); err != nil {
 		return err
 	}
-	early, err := earlyCarrierIDs(ctx, tx, carrierIDs)
-	if err != nil {
-		return err
-	}
 	for _, c := range batch {
 		tx.recordMessageStatus(c.item.AccountID, 0, c.item.MessageID, string(c.sent.Status), c.at)
 		if c.sent.Unsubscribed() {
@@ -377,11 +373,9 @@ func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) e
 				return err
 			}
 		}
-		if early[c.sent.CarrierMessageID] {
-			if err := applyEarlyStatuses(ctx, tx, c.item.MessageID, c.item.Text.CarrierAccountID, c.item.Text.AuthToken, c.sent.CarrierMessageID); err != nil {
-				return err
-			}
-		}
+	}
+	if err := applyEarlyStatusesTogether(ctx, tx, batch, carrierIDs); err != nil {
+		return err
 	}
 	if err := scheduleStatusChecks(ctx, tx, batch); err != nil {
 		return err
@@ -417,11 +411,6 @@ FROM v WHERE messages.id = v.id`
 	}
 	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
 	return err
-}
-
-// earlyCarrierIDs says which of the carrier ids have receipts parked.
-func earlyCarrierIDs(ctx context.Context, tx *Tx, carrierIDs []string) (map[string]bool, error) {
-	return selectSet(ctx, tx, `SELECT DISTINCT carrier_message_id FROM early_statuses WHERE carrier_message_id IN (?)`, carrierIDs)
 }
 
 // selectSet runs a query of one text column, with an IN (?) over a slice
@@ -660,30 +649,6 @@ func parkStatus(ctx context.Context, tx *Tx, u conversations.StatusUpdate) error
 	const q = `INSERT INTO early_statuses (carrier, carrier_account_id, carrier_message_id, status, error_code, received_at, channel_id)
 VALUES (?, ?, ?, ?, ?, ?, ?)`
 	_, err := tx.ExecContext(ctx, tx.Rebind(q), u.Carrier, u.CarrierAccountID, u.CarrierMessageID, string(u.Status), u.ErrorCode, ms(u.At), u.ChannelID)
-	return err
-}
-
-// applyEarlyStatuses applies the receipts that arrived before the carrier
-// id was recorded, then forgets them. Only those verified with the token
-// the text was sent with apply: another channel claiming the same carrier
-// account must not decide what became of this account's text.
-func applyEarlyStatuses(ctx context.Context, tx *Tx, msgID parley.ID, carrierAccountID, authToken, carrierID string) error {
-	var early []struct {
-		Status     string `db:"status"`
-		ErrorCode  *int   `db:"error_code"`
-		ReceivedAt int64  `db:"received_at"`
-	}
-	const q = `SELECT e.status, e.error_code, e.received_at FROM early_statuses e JOIN channels v ON v.id = e.channel_id
-WHERE e.carrier_message_id = ? AND e.carrier_account_id = ? AND v.auth_token = ? ORDER BY e.id`
-	if err := tx.SelectContext(ctx, &early, tx.Rebind(q), carrierID, carrierAccountID, authToken); err != nil || len(early) == 0 {
-		return err
-	}
-	for _, s := range early {
-		if err := advanceStatus(ctx, tx, msgID, conversations.MessageStatus(s.Status), s.ErrorCode, fromMS(s.ReceivedAt)); err != nil {
-			return err
-		}
-	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM early_statuses WHERE carrier_message_id = ? AND carrier_account_id = ?`), carrierID, carrierAccountID)
 	return err
 }
 

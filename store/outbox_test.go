@@ -592,6 +592,13 @@ func TestSendsAndReceiptsTogether(t *testing.T) {
 		_, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: a.channel.ID, Carrier: conversations.CarrierTwilio,
 			CarrierAccountID: sidA, CarrierMessageID: carrierID(3), Status: conversations.MessageDelivered, At: t0.Add(1500 * time.Millisecond)})
 		wantKind(t, err, parley.ENOTFOUND)
+		// And a forged one, verified with another account's channel that
+		// claims the same carrier account: parked, never applied.
+		b := newTenant(t, db, sidB, bizB)
+		forger := b.addChannel(t, conversations.Channel{CarrierAccountID: sidA, PhoneNumber: bizA2, AuthToken: "b-token"})
+		_, err = db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: forger.ID, Carrier: conversations.CarrierTwilio,
+			CarrierAccountID: sidA, CarrierMessageID: carrierID(5), Status: conversations.MessageFailed, At: t0.Add(1500 * time.Millisecond)})
+		wantKind(t, err, parley.ENOTFOUND)
 		batchesBefore, textsBefore := db.SentGroupStats()
 		fallbacksBefore := db.BatchFallbacks()
 		start := make(chan struct{})
@@ -630,6 +637,12 @@ func TestSendsAndReceiptsTogether(t *testing.T) {
 		if got := count(t, db, `SELECT COUNT(*) FROM messages WHERE carrier_message_id = ? AND status = 'delivered'`, carrierID(3)); got != 1 {
 			t.Errorf("the early receipt was not applied when its text was recorded")
 		}
+		if got := count(t, db, `SELECT COUNT(*) FROM messages WHERE carrier_message_id = ? AND status = 'sending'`, carrierID(5)); got != 1 {
+			t.Errorf("a forged early receipt decided what became of the text")
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM early_statuses WHERE carrier_message_id IN (?, ?)`, carrierID(3), carrierID(5)); got != 0 {
+			t.Errorf("%d early receipts kept after their texts were recorded", got)
+		}
 		// Every recorded text still in flight is booked for a lookup; the
 		// delivered one is final, and the twin was not recorded.
 		if got := count(t, db, `SELECT COUNT(*) FROM status_checks`); got != n-2 {
@@ -656,8 +669,6 @@ WHERE p.phone = ? AND s.prev_sent_at IS NOT NULL`, twice); got != 1 {
 
 		// Their receipts, at once: two for each text (sent and delivered,
 		// in either order), a forged one and one for an id not recorded.
-		b := newTenant(t, db, sidB, bizB)
-		forger := b.addChannel(t, conversations.Channel{CarrierAccountID: sidA, PhoneNumber: bizA2, AuthToken: "b-token"})
 		type receipt struct {
 			ch     conversations.Channel
 			sid    string

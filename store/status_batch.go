@@ -170,3 +170,78 @@ func readBackReceipts(ctx context.Context, tx *Tx, batch []*statusCall, targets 
 	}
 	return nil
 }
+
+// earlyStatus is a receipt parked before its text's carrier id was
+// recorded, with the token of the channel that verified it.
+type earlyStatus struct {
+	CarrierMessageID string `db:"carrier_message_id"`
+	CarrierAccount   string `db:"carrier_account_id"`
+	AuthToken        string `db:"auth_token"`
+	Status           string `db:"status"`
+	ErrorCode        *int   `db:"error_code"`
+	ReceivedAt       int64  `db:"received_at"`
+}
+
+// applyEarlyStatusesTogether applies the receipts parked for texts just
+// recorded (a batch, or one), then forgets them: one statement finds
+// them, and only when there are any, a few more move the statuses and
+// delete them.
+func applyEarlyStatusesTogether(ctx context.Context, tx *Tx, batch []*sentCall, carrierIDs []string) error {
+	early, err := selectIn[earlyStatus](ctx, tx, `SELECT e.carrier_message_id, e.carrier_account_id, v.auth_token, e.status, e.error_code, e.received_at
+FROM early_statuses e JOIN channels v ON v.id = e.channel_id WHERE e.carrier_message_id IN (?) ORDER BY e.id`, carrierIDs)
+	if err != nil || len(early) == 0 {
+		return err
+	}
+	var ids []any
+	var forget []any
+	for _, c := range batch {
+		ids = append(ids, c.item.MessageID)
+		forget = append(forget, c.sent.CarrierMessageID, c.item.Text.CarrierAccountID)
+	}
+	convs, err := selectIn[struct {
+		ID             int64 `db:"id"`
+		ConversationID int64 `db:"conversation_id"`
+	}](ctx, tx, `SELECT id, conversation_id FROM messages WHERE id IN (?)`, ids)
+	if err != nil {
+		return err
+	}
+	convOf := make(map[int64]int64, len(convs))
+	for _, c := range convs {
+		convOf[c.ID] = c.ConversationID
+	}
+	moves := map[int64]*statusMove{}
+	var order []int64
+	for _, c := range batch {
+		id := int64(c.item.MessageID)
+		for _, e := range early {
+			// Only receipts verified with the token the text was sent
+			// with apply: another channel claiming the same carrier
+			// account must not decide what became of this one's text.
+			if e.CarrierMessageID != c.sent.CarrierMessageID || e.CarrierAccount != c.item.Text.CarrierAccountID || e.AuthToken != c.item.Text.AuthToken {
+				continue
+			}
+			m := moves[id]
+			if m == nil {
+				m = &statusMove{status: conversations.MessageStatus(c.sent.Status)}
+			}
+			status := conversations.MessageStatus(e.Status)
+			if status.Rank() <= m.status.Rank() {
+				continue
+			}
+			if moves[id] == nil {
+				moves[id], order = m, append(order, id)
+			}
+			m.status, m.at = status, e.ReceivedAt
+			if e.ErrorCode != nil {
+				m.code = e.ErrorCode
+			}
+			tx.recordMessageStatus(c.item.AccountID, parley.ID(convOf[id]), c.item.MessageID, e.Status, fromMS(e.ReceivedAt))
+		}
+	}
+	if err := moveStatuses(ctx, tx, moves, order); err != nil {
+		return err
+	}
+	q := valuesRows(`DELETE FROM early_statuses WHERE (carrier_message_id, carrier_account_id) IN (VALUES `, `(?, ?)`, len(batch)) + `)`
+	_, err = tx.ExecContext(ctx, tx.Rebind(q), forget...)
+	return err
+}

@@ -129,12 +129,23 @@ func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
 	return anns, nil
 }
 
+// eventChunk is the most events one insert writes (9 parameters each).
+const eventChunk = 2000
+
 // appendToLog writes one account's events (tx.go's dialects say how),
 // and says what to announce once they are numbered at the commit: nothing
 // when the sequencer numbers them later.
 func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events.Event) (events.Announcement, bool, error) {
 	d := dialectOf(tx)
-	last, err := d.appendEvents(ctx, tx, accountID, evs)
+	var last int64
+	var err error
+	// A statement holds at most eventChunk events: a campaign tick queues
+	// thousands of texts, and SQLite takes at most 32,766 parameters.
+	for chunk := range slices.Chunk(evs, eventChunk) {
+		if last, err = d.appendEvents(ctx, tx, accountID, chunk); err != nil {
+			break
+		}
+	}
 	if err != nil || !d.numbersAtCommit() {
 		tx.unnumbered = err == nil
 		return events.Announcement{}, false, err
