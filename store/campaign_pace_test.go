@@ -46,33 +46,30 @@ func TestCampaignBackpressure(t *testing.T) {
 	})
 }
 
-// TestLateTickQueuesThousandsAtOnce: a tick late by a few seconds makes up
-// for them, thousands of texts in one transaction; their new conversations
-// and texts go to the event log whatever a statement's parameter limit.
-func TestLateTickQueuesThousandsAtOnce(t *testing.T) {
+// TestCampaignTextsTakeTheirOriginsPriority: a campaign's texts wait
+// behind staff replies, unless the campaign sends quick messages, which go
+// out as a staff member's own would.
+func TestCampaignTextsTakeTheirOriginsPriority(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		tn := newTenant(t, db, newSID("AC"), bizA)
-		phones := make([]string, 4000)
-		for i := range phones {
-			phones[i] = fmt.Sprintf("+1628%07d", 3000000+i)
+		for i, origin := range []string{"campaign", campaigns.PurposeQuickMessage} {
+			c, err := db.CreateCampaign(ctx, campaigns.Campaign{AccountID: tn.account.ID, Name: origin, ChannelID: tn.channel.ID,
+				Body: "Hello", Audience: campaigns.Audience{Phones: []string{fmt.Sprintf("+1628555%04d", i)}}, OriginType: origin,
+				RatePerSecond: 10, CreatedBy: tn.admin.ID, CreatedAt: t0, UpdatedAt: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.TransitionCampaign(ctx, tn.account.ID, c.ID, campaigns.ActionStart, t0); err != nil {
+				t.Fatal(err)
+			}
 		}
-		c := tn.startCampaign(t, campaigns.Audience{Phones: phones}, campaigns.MaxRatePerSecond)
-		tn.advance(t, t0) // the first tick: one second's texts
-		// As if the dispatcher had sent them: none waits in the outbox.
-		if _, err := db.SQL().ExecContext(ctx, `DELETE FROM outbox`); err != nil {
-			t.Fatal(err)
+		tn.advance(t, t0)
+		if got := count(t, db, `SELECT COUNT(*) FROM outbox WHERE purpose = 'campaign' AND priority = 10`); got != 1 {
+			t.Errorf("%d campaign texts at the bulk priority; want 1", got)
 		}
-		tn.advance(t, t0.Add(3*time.Second))
-		want := campaigns.MaxAhead * campaigns.MaxRatePerSecond
-		if got := count(t, db, `SELECT COUNT(*) FROM outbox`); got != want {
-			t.Fatalf("a tick 2 s late queued %d texts; want %d (two ticks ahead)", got, want)
-		}
-		if got := count(t, db, `SELECT COUNT(*) FROM events WHERE type = 'message.created'`); got != want+campaigns.MaxRatePerSecond {
-			t.Errorf("%d message.created events for %d texts queued", got, want+campaigns.MaxRatePerSecond)
-		}
-		if _, counts := tn.campaignCounts(t, c.ID); counts.Queued != len(phones) {
-			t.Errorf("counts %+v; want every recipient queued or pending", counts)
+		if got := count(t, db, `SELECT COUNT(*) FROM outbox WHERE purpose = 'quick_message' AND priority = 1`); got != 1 {
+			t.Errorf("%d quick-message campaign texts at a staff text's priority; want 1", got)
 		}
 	})
 }

@@ -352,7 +352,7 @@ func (q campaignQueue) texts(ctx context.Context, tx *Tx, rs []chosenRecipient, 
 		m := byConv[convs[r.phone]]
 		out[r.phone] = m
 		convIDs = append(convIDs, m.ConversationID)
-		args = append(args, q.c.AccountID, m.ID, q.ch.ID, r.phone, q.c.OriginType, bulkPriority, ms(r.sendAt), ms(now), ms(now))
+		args = append(args, q.c.AccountID, m.ID, q.ch.ID, r.phone, q.c.OriginType, priorityOf(q.c.OriginType), ms(r.sendAt), ms(now), ms(now))
 		tx.recordMessage(events.MessageCreated, m, conversations.ActorSystem, nil, now)
 	}
 	outbox := statement{valuesRows(`INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at) VALUES `,

@@ -301,3 +301,31 @@ func TestConsentChangesUpdateThePhonesConversations(t *testing.T) {
 		}
 	})
 }
+
+// TestThousandsOfEventsInOneTransaction: a transaction may record more
+// events than one statement takes parameters for (a late campaign tick
+// queues thousands of texts, each with its events): all are written,
+// numbered densely.
+func TestThousandsOfEventsInOneTransaction(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		_, before, err := db.EventBounds(ctx, a.account.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 9000 // past SQLite's 32,766 parameters and PostgreSQL's 65,535
+		if err := db.RecordMessageUpdates(ctx, a.account.ID, n, t0); err != nil {
+			t.Fatalf("recording %d events in one transaction: %v", n, err)
+		}
+		for range 3 { // the sequencer numbers a few thousand a run
+			settle(t, db)
+		}
+		if _, head, err := db.EventBounds(ctx, a.account.ID); err != nil || head != before+n {
+			t.Fatalf("head at %d (%v) after %d events from %d", head, err, n, before)
+		}
+		if got := count(t, db, `SELECT COUNT(DISTINCT seq) FROM events WHERE account_id = ? AND type = 'message.updated'`, a.account.ID); got != n {
+			t.Errorf("%d distinct positions for %d events", got, n)
+		}
+	})
+}

@@ -6,8 +6,21 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/reports"
 )
+
+// RecordMessageUpdates writes n message.updated events of one account in
+// one transaction, as a late campaign tick queueing thousands of texts
+// does.
+func (db *DB) RecordMessageUpdates(ctx context.Context, accountID parley.ID, n int, at time.Time) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		for i := range n {
+			tx.recordMessageStatus(accountID, 0, parley.ID(i+1), "sent", at)
+		}
+		return nil
+	})
+}
 
 // PlanSearchesWithoutStatistics makes db plan its searches as before any
 // ANALYZE, so that a test reaches the plans the statistics would skip,

@@ -45,6 +45,14 @@ var outboxPriority = map[string]int{
 
 const bulkPriority = 10
 
+// priorityOf is the outbox priority of a text sent for purpose.
+func priorityOf(purpose string) int {
+	if p, ok := outboxPriority[purpose]; ok {
+		return p
+	}
+	return bulkPriority
+}
+
 // enqueueText stores an outbound message as queued and puts it in the
 // outbox, in the caller's transaction: the text is durable before anyone is
 // told it was accepted.
@@ -61,10 +69,7 @@ VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING
 		d.AuthorID, d.CampaignID, d.Segments, d.Encoding, ms(at), ms(at)); err != nil {
 		return conversations.Message{}, err
 	}
-	prio, ok := outboxPriority[d.Purpose]
-	if !ok {
-		prio = bulkPriority
-	}
+	prio := priorityOf(d.Purpose)
 	const qo = `INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`
 	available := at
