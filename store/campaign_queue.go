@@ -149,7 +149,15 @@ func (q campaignQueue) queue(ctx context.Context, tx *Tx, chunk []chosenRecipien
 
 // optedOutAmong says which of the account's phones are opted out.
 func optedOutAmong(ctx context.Context, tx *Tx, accountID parley.ID, phones []string) (map[string]bool, error) {
-	return selectSet(ctx, tx, `SELECT phone FROM consents WHERE account_id = ? AND opted_out AND phone IN (?)`, accountID, phones)
+	found, err := selectIn[string](ctx, tx, `SELECT phone FROM consents WHERE account_id = ? AND opted_out AND phone IN (?)`, accountID, phones)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(found))
+	for _, p := range found {
+		out[p] = true
+	}
+	return out, nil
 }
 
 // recipientContact is a phone's contact, as a template reads it.
@@ -183,7 +191,7 @@ WHERE p.account_id = ? AND p.phone IN (?)`
 	}
 	// Phone order: unique-index locks taken in one order by every batch.
 	slices.Sort(missing)
-	args := make([]any, 0, 4*len(missing))
+	args := make([]any, 0, 3*len(missing))
 	for range missing {
 		args = append(args, accountID, ms(at), ms(at))
 	}

@@ -66,8 +66,10 @@ type DB struct {
 	// behind a backlog sweep). A Go mutex hands the lock over in turn.
 	writers *sync.Mutex
 	// ingests, sents and statuses batch inbound texts, and the carrier's
-	// acceptance of outbound ones and its receipts, into shared transactions (PostgreSQL, unless the
-	// URL says parley_group_commit=off).
+	// acceptance of outbound ones and its receipts, into shared
+	// transactions (see commitGroup): ingests on PostgreSQL, the other two
+	// on both databases; a PostgreSQL URL with parley_group_commit=off
+	// turns all three off.
 	ingests  *commitGroup[*ingestCall]
 	sents    *commitGroup[*sentCall]
 	statuses *commitGroup[*statusCall]

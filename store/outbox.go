@@ -322,42 +322,16 @@ func (db *DB) MarkSent(ctx context.Context, item campaigns.OutboxItem, s campaig
 	return db.markSentAlone(ctx, item, s, at)
 }
 
+// markSentAlone records one acceptance in a transaction of its own, as a
+// batch of one.
 func (db *DB) markSentAlone(ctx context.Context, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
-	return db.inTx(ctx, func(tx *Tx) error { return db.markSent(ctx, tx, item, s, at) })
+	return db.inTx(ctx, func(tx *Tx) error {
+		return db.markSentTogether(ctx, tx, []*sentCall{{item: item, sent: s, at: at}})
+	})
 }
 
-func (db *DB) markSent(ctx context.Context, tx *Tx, item campaigns.OutboxItem, s campaigns.Sent, at time.Time) error {
-	if err := db.dialect.lockCarrierID(ctx, tx, s.CarrierMessageID); err != nil {
-		return err
-	}
-	const q = `UPDATE messages SET carrier_message_id = ?, status = ?, segments = CASE WHEN ? > 0 THEN ? ELSE segments END,
-    error_code = COALESCE(?, error_code), updated_at = ?
-WHERE id = ?`
-	if _, err := tx.ExecContext(ctx, tx.Rebind(q), s.CarrierMessageID, s.Status, s.Segments, s.Segments, codeOrNull(s.ErrorCode), ms(at), item.MessageID); err != nil {
-		return err
-	}
-	tx.recordMessageStatus(item.AccountID, 0, item.MessageID, string(s.Status), at)
-	if s.Unsubscribed() {
-		if err := optOutAtCarrier(ctx, tx, item.AccountID, item.Text.To, s.ErrorCode, at); err != nil {
-			return err
-		}
-	}
-	if err := applyEarlyStatusesTogether(ctx, tx, []*sentCall{{item: item, sent: s, at: at}}, []string{s.CarrierMessageID}); err != nil {
-		return err
-	}
-	if err := scheduleStatusCheck(ctx, tx, item.MessageID, at); err != nil {
-		return err
-	}
-	if send, ok := acceptedSendOf(item, s, at); ok {
-		if err := recordSends(ctx, tx, []acceptedSend{send}); err != nil {
-			return err
-		}
-	}
-	return deleteOutbox(ctx, tx, item.ID)
-}
-
-// markSentTogether records a batch of acceptances (sorted by carrier id)
-// in a handful of statements whatever its size: the locks, the messages'
+// markSentTogether records acceptances (a batch sorted by carrier id, or
+// one) in a handful of statements whatever their number: the locks, the messages'
 // update, the receipts that came early, the status checks, the sends and
 // the outbox rows set-wise.
 func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) error {
@@ -401,8 +375,8 @@ func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) e
 	return execIn(ctx, tx, `DELETE FROM outbox WHERE id IN (?)`, ids)
 }
 
-// updateSentMessages gives each text its carrier id and status, as
-// markSent does one at a time.
+// updateSentMessages gives each text its carrier id and status (its
+// segments and error code when the carrier said).
 func updateSentMessages(ctx context.Context, tx *Tx, batch []*sentCall) error {
 	q := valuesRows(`WITH v (id, carrier_id, status, segments, error_code, at) AS (VALUES `,
 		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS BIGINT))`, len(batch)) +
@@ -416,20 +390,6 @@ FROM v WHERE messages.id = v.id`
 	}
 	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
 	return err
-}
-
-// selectSet runs a query of one text column, with an IN (?) over a slice
-// argument, and returns the values it found.
-func selectSet(ctx context.Context, tx *Tx, query string, args ...any) (map[string]bool, error) {
-	found, err := selectIn[string](ctx, tx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]bool, len(found))
-	for _, v := range found {
-		out[v] = true
-	}
-	return out, nil
 }
 
 func deleteOutbox(ctx context.Context, tx *Tx, id parley.ID) error {
@@ -575,54 +535,14 @@ func (db *DB) ApplyStatus(ctx context.Context, u conversations.StatusUpdate) (co
 	return db.applyStatusAlone(ctx, u)
 }
 
+// applyStatusAlone applies one receipt in a transaction of its own, as a
+// batch of one.
 func (db *DB) applyStatusAlone(ctx context.Context, u conversations.StatusUpdate) (conversations.Message, error) {
-	var out conversations.Message
-	var answer error
-	err := db.inTx(ctx, func(tx *Tx) (err error) {
-		out, answer, err = db.applyStatus(ctx, tx, u)
-		return err
-	})
-	if err != nil {
-		return out, err
+	call := &statusCall{update: u}
+	if err := db.inTx(ctx, func(tx *Tx) error { return db.applyStatusesTogether(ctx, tx, []*statusCall{call}) }); err != nil {
+		return conversations.Message{}, err
 	}
-	return out, answer
-}
-
-// applyStatus applies one receipt in tx. answer is the receipt's own
-// refusal (EFORBIDDEN, or ENOTFOUND once parked), which leaves tx usable;
-// err fails the transaction.
-func (db *DB) applyStatus(ctx context.Context, tx *Tx, u conversations.StatusUpdate) (out conversations.Message, answer, err error) {
-	if err := db.dialect.lockCarrierID(ctx, tx, u.CarrierMessageID); err != nil {
-		return out, nil, err
-	}
-	// signed: the receipt was verified with the token of the text's
-	// channel (u.ChannelID's may be another channel of the same
-	// carrier account holding the same token).
-	q := `SELECT m.id, m.account_id, c.auth_token = v.auth_token AS signed
-FROM messages m JOIN channels c ON c.id = m.channel_id JOIN channels v ON v.id = ?
-WHERE m.carrier_message_id = ? AND m.direction = 'outbound' AND c.carrier = ? AND c.carrier_account_id = ?` + db.dialect.forUpdateOf("m")
-	var cur struct {
-		ID        int64 `db:"id"`
-		AccountID int64 `db:"account_id"`
-		Signed    bool  `db:"signed"`
-	}
-	err = tx.GetContext(ctx, &cur, tx.Rebind(q), u.ChannelID, u.CarrierMessageID, u.Carrier, u.CarrierAccountID)
-	if parley.IsKind(translate(err), parley.ENOTFOUND) {
-		if err := parkStatus(ctx, tx, u); err != nil {
-			return out, nil, err
-		}
-		return out, parley.Errorf(parley.ENOTFOUND, "no outbound message with carrier id %s (yet)", u.CarrierMessageID), nil
-	} else if err != nil {
-		return out, nil, err
-	}
-	if !cur.Signed {
-		return out, parley.Errorf(parley.EFORBIDDEN, "the receipt is not signed with the credentials of the channel that sent the text"), nil
-	}
-	if err := advanceStatus(ctx, tx, parley.ID(cur.ID), u.Status, u.ErrorCode, u.At); err != nil {
-		return out, nil, err
-	}
-	out, err = getMessage(ctx, tx, parley.ID(cur.AccountID), parley.ID(cur.ID))
-	return out, nil, err
+	return call.msg, call.err
 }
 
 // advanceStatus sets a message's status unless it ranks lower than the

@@ -29,9 +29,9 @@ type statusMove struct {
 	at     int64
 }
 
-// applyStatusesTogether applies a batch of receipts, sorted by carrier id,
-// as applyStatus would one after the other: each receipt's refusal stays
-// its own (c.err), a receipt for an id not yet recorded is parked.
+// applyStatusesTogether applies receipts (a batch sorted by carrier id, or
+// one) as if one after the other: each receipt's refusal stays its own
+// (c.err), a receipt for an id not yet recorded is parked.
 func (db *DB) applyStatusesTogether(ctx context.Context, tx *Tx, batch []*statusCall) error {
 	ids := make([]string, len(batch))
 	for i, c := range batch {

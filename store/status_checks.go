@@ -9,17 +9,8 @@ import (
 	"github.com/parleyhq/parley/conversations"
 )
 
-// scheduleStatusCheck books a lookup at the carrier of a text it accepted
-// at, should no final status come first (campaigns.FirstStatusCheck).
-func scheduleStatusCheck(ctx context.Context, tx *Tx, msgID parley.ID, at time.Time) error {
-	const q = `INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
-SELECT id, ?, 0, ? FROM messages WHERE id = ? AND status IN ('sending', 'sent')
-ON CONFLICT (message_id) DO NOTHING`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(at), ms(campaigns.FirstStatusCheck(at)), msgID)
-	return err
-}
-
-// scheduleStatusChecks is scheduleStatusCheck for a batch of texts.
+// scheduleStatusChecks books a lookup at the carrier of each text it
+// accepted, should no final status come first (campaigns.FirstStatusCheck).
 func scheduleStatusChecks(ctx context.Context, tx *Tx, batch []*sentCall) error {
 	q := valuesRows(`WITH v (id, at, next_at) AS (VALUES `, `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(batch)) +
 		`) INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
