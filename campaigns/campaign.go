@@ -72,7 +72,8 @@ type Campaign struct {
 	UpdatedAt     time.Time
 }
 
-// Counts are a campaign's live figures.
+// Counts are a campaign's live figures, each recipient in one of them
+// (counts.go).
 type Counts struct {
 	Recipients      int `json:"recipients"`
 	Queued          int `json:"queued"`

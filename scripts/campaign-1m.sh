@@ -26,7 +26,10 @@
 # through the API, starts it, and samples once a second parley's VmRSS and
 # VmHWM (/proc/PID/status), the texts the fake carrier accepted
 # (GET /fake/count) and the campaign's expand_stage (3: the whole audience
-# is in campaign_recipients). The last line is JSON.
+# is in campaign_recipients). At the end it times 200 GETs of the campaign
+# (p50, p95) while it sends and once paused, and, on PostgreSQL, the aggregate over its recipients that a
+# GET ran before counts were kept in the campaign's row. The last line is
+# JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -195,6 +198,23 @@ while :; do
 	fi
 done
 
+# GET /v1/campaigns/{id}: 200 requests on one keep-alive connection, while
+# the campaign sends and again once it is paused (or done), prints "p50
+# p95" in ms. The counts come from the campaign's row; what a GET
+# aggregated before is timed beside it.
+get_latency() {
+	curl -sS -H "Authorization: Bearer $token" -w '\n%{time_total}\n' $(for _ in $(seq 200); do printf '%s ' "$PARLEY/v1/campaigns/$campaign"; done) |
+		grep -E '^[0-9.]+$' | sort -n | awk '{ v[NR] = $1 * 1000 } END { printf "%.2f %.2f", v[int(NR * 0.5)], v[int(NR * 0.95)] }'
+}
+read -r get_p50 get_p95 <<<"$(get_latency)"
+[ "$status" = sending ] && api -X POST "$PARLEY/v1/campaigns/$campaign/pause" >/dev/null && sleep 2
+read -r rest_p50 rest_p95 <<<"$(get_latency)"
+aggregate_ms=null
+if [ "$DB" = postgres ]; then
+	aggregate_ms=$(sql "EXPLAIN (ANALYZE, FORMAT JSON) SELECT COUNT(*), SUM(CASE WHEN m.status = 'delivered' THEN 1 ELSE 0 END)
+		FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = $campaign" | jq '.[0]["Execution Time"]')
+fi
+
 end_t=$(echo "$(now) - $start" | bc)
 rss_end=$(rss_of VmRSS)
 hwm_end=$(rss_of VmHWM)
@@ -223,9 +243,11 @@ echo "RSS                 at end: $(mb "$rss_end") MB; after 60/120/300 s of sen
 echo "texts sent          $sent_end ($sent_at_expand during expansion); $rate/s over $(printf %.0f "$send_s") s after expansion"
 echo "campaign            status $status; messages by status: $statuses"
 echo "parley CPU          $(printf %.1f "$(echo "$cpu_expand - $cpu_start" | bc)") s expanding, $(printf %.1f "$(echo "$cpu_end - $cpu_expand" | bc)") s sending; machine load average $load_start at start, $load_end at end ($(nproc) CPUs)"
+echo "GET of the campaign p50 $get_p50 ms, p95 $get_p95 ms while sending; p50 $rest_p50 ms, p95 $rest_p95 ms at rest; aggregating its recipients: $aggregate_ms ms"
 echo "parley log          $errors errors, $warns warnings"
 if [ "$((errors + warns))" -gt 0 ]; then
 	grep -E '"level":"(error|warn)"' "$TMP/parley.log" | head -10 | cut -c1-400
 fi
-printf '{"kind":"campaign_1m","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"expand_s":%.1f,"peak_rss_mb":%s,"peak_rss_expand_mb":%s,"rss_end_mb":%s,"send_rate":%s,"sent":%s,"seconds":%.0f,"errors":%s,"load1_start":%s,"load1_end":%s}\n' \
-	"$rev" "$dirty" "$DB" "$recipients" "$expand_s" "$(mb "$hwm_end")" "$(mb "$expand_hwm")" "$(mb "$rss_end")" "$rate" "$sent_end" "$end_t" "$errors" "$load_start" "$load_end"
+printf '{"kind":"campaign_1m","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"expand_s":%.1f,"peak_rss_mb":%s,"peak_rss_expand_mb":%s,"rss_end_mb":%s,"send_rate":%s,"sent":%s,"seconds":%.0f,"get_p50_ms":%s,"get_p95_ms":%s,"rest_get_p50_ms":%s,"rest_get_p95_ms":%s,"aggregate_ms":%s,"errors":%s,"load1_start":%s,"load1_end":%s}\n' \
+	"$rev" "$dirty" "$DB" "$recipients" "$expand_s" "$(mb "$hwm_end")" "$(mb "$expand_hwm")" "$(mb "$rss_end")" "$rate" "$sent_end" "$end_t" \
+	"$get_p50" "$get_p95" "$rest_p50" "$rest_p95" "$aggregate_ms" "$errors" "$load_start" "$load_end"

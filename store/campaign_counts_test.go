@@ -1,13 +1,16 @@
 package store_test
 
 import (
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
 	"github.com/parleyhq/parley/store"
 )
@@ -23,6 +26,11 @@ func (tn *tenant) campaignCounts(t testing.TB, id parley.ID) (campaigns.Status, 
 	n := c.Counts
 	if sum := n.Queued + n.Sent + n.Delivered + n.Failed + n.SkippedOptedOut + n.Cancelled; sum != n.Recipients {
 		t.Errorf("counts %+v add up to %d, not the %d recipients", n, sum, n.Recipients)
+	}
+	if want, err := tn.db.CampaignCountsOfRecipients(ctx, id); err != nil {
+		t.Fatal(err)
+	} else if n != want {
+		t.Errorf("counts kept %+v, but its recipients count %+v", n, want)
 	}
 	return c.Status, n
 }
@@ -217,4 +225,123 @@ func TestHoldsOfABatch(t *testing.T) {
 			t.Errorf("holds = %q; want %q", holds, want)
 		}
 	})
+}
+
+// campaignAnnouncements counts the campaign.updated events of a campaign
+// after position after, and returns the log's last position.
+func (tn *tenant) campaignAnnouncements(t *testing.T, id parley.ID, after int64) (int, int64) {
+	t.Helper()
+	n := 0
+	for _, e := range logOf(t, tn.db, tn.account.ID, after) {
+		if e.Type == events.CampaignUpdated && e.SubjectID == id {
+			n++
+		}
+		after = e.Seq
+	}
+	return n, after
+}
+
+// TestCampaignCountsFoldedOnceAndAnnounced: the changes recorded beside
+// each status change are folded into the campaign's row by the next tick
+// round, once even when two instances fold at the same moment; a change
+// after the campaign completed (a late receipt, here a plain UPDATE that
+// no store method made) is counted too, and announced by one
+// campaign.updated, and a round with nothing to fold announces nothing.
+func TestCampaignCountsFoldedOnceAndAnnounced(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		phones := make([]string, 40)
+		for i := range phones {
+			phones[i] = fmt.Sprintf("+1628%07d", 7000000+i)
+		}
+		c := tn.startCampaign(t, campaigns.Audience{Phones: phones}, len(phones))
+		now := t0.Add(time.Second)
+		tn.advance(t, now)
+		items := claim(t, db, now.Add(time.Second), len(phones))
+		for _, it := range items {
+			if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: newSID("SM"), Status: "sending", Segments: 1}, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now = now.Add(time.Second)
+		tn.advance(t, now)
+		if left := countChangesLeft(t, db); left != 0 {
+			t.Errorf("%d count changes left after a tick round, want all folded", left)
+		}
+		if status, got := tn.campaignCounts(t, c.ID); status != campaigns.StatusCompleted || got.Sent != len(phones) {
+			t.Fatalf("all accepted: %s with counts %+v, want completed with %d sent", status, got, len(phones))
+		}
+
+		_, head := tn.campaignAnnouncements(t, c.ID, 0)
+		for _, it := range items[:10] {
+			exec(t, db, `UPDATE messages SET status = 'delivered' WHERE id = ?`, it.MessageID)
+		}
+		want := campaigns.Counts{Recipients: len(phones), Sent: len(phones) - 10, Delivered: 10}
+		if _, got := tn.campaignCounts(t, c.ID); got != want {
+			t.Errorf("before the fold: counts %+v, want %+v", got, want)
+		}
+		now = now.Add(time.Second)
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				if _, err := db.AdvanceCampaigns(ctx, now, time.Second); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if left := countChangesLeft(t, db); left != 0 {
+			t.Errorf("%d count changes left after two folds, want none", left)
+		}
+		if _, got := tn.campaignCounts(t, c.ID); got != want {
+			t.Errorf("after two folds at once: counts %+v, want %+v", got, want)
+		}
+		told, head := tn.campaignAnnouncements(t, c.ID, head)
+		if told != 1 {
+			t.Errorf("late receipts announced by %d campaign.updated, want 1", told)
+		}
+		tn.advance(t, now.Add(time.Second))
+		if told, _ := tn.campaignAnnouncements(t, c.ID, head); told != 0 {
+			t.Errorf("a round with nothing to fold announced %d campaign.updated, want none", told)
+		}
+	})
+}
+
+// TestMigrationKeepsCampaignCounts: campaigns under way when the counts
+// move into their rows (migration 00032) keep their figures.
+func TestMigrationKeepsCampaignCounts(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		phones := []string{"+16285550031", "+16285550032", "+16285550033", "+16285550034"}
+		c := tn.startCampaign(t, campaigns.Audience{Phones: phones}, 2)
+		now := t0.Add(time.Second)
+		tn.advance(t, now)
+		it := claim(t, db, now.Add(time.Second), 1)[0]
+		if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: newSID("SM"), Status: "sending", Segments: 1}, now); err != nil {
+			t.Fatal(err)
+		}
+		_, before := tn.campaignCounts(t, c.ID)
+		if err := db.UndoMigrationsAfter(ctx, 31); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, got := tn.campaignCounts(t, c.ID); got != before || got.Recipients != len(phones) || got.Sent != 1 {
+			t.Errorf("after the migration: counts %+v, want %+v as before", got, before)
+		}
+		tn.advance(t, now.Add(time.Second))
+		if _, got := tn.campaignCounts(t, c.ID); got != before {
+			t.Errorf("after the migration and a fold: counts %+v, want %+v", got, before)
+		}
+	})
+}
+
+func countChangesLeft(t *testing.T, db *store.DB) int {
+	t.Helper()
+	n, err := db.CampaignCountChangesLeft(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

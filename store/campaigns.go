@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
@@ -33,16 +31,30 @@ type campaignRow struct {
 	NextRunAt     *int64 `db:"next_run_at"`
 	CreatedAt     int64  `db:"created_at"`
 	UpdatedAt     int64  `db:"updated_at"`
+	countColumns
+}
+
+// countColumns are a campaign's counts as last folded
+// (campaign_counts.go).
+type countColumns struct {
+	Recipients int `db:"count_recipients"`
+	Queued     int `db:"count_queued"`
+	Sent       int `db:"count_sent"`
+	Delivered  int `db:"count_delivered"`
+	Failed     int `db:"count_failed"`
+	Skipped    int `db:"count_skipped"`
+	Cancelled  int `db:"count_cancelled"`
 }
 
 const campaignColumns = `id, account_id, name, channel_id, body, audience, origin_type, status, send_at, schedule,
-rate_per_second, created_by, expand_stage, expand_cursor, next_batch_at, parent_id, next_run_at, created_at, updated_at`
+rate_per_second, created_by, expand_stage, expand_cursor, next_batch_at, parent_id, next_run_at, created_at, updated_at,
+count_recipients, count_queued, count_sent, count_delivered, count_failed, count_skipped, count_cancelled`
 
 func (r campaignRow) campaign() (campaigns.Campaign, error) {
 	c := campaigns.Campaign{ID: parley.ID(r.ID), AccountID: parley.ID(r.AccountID), Name: r.Name, ChannelID: parley.ID(r.ChannelID),
 		Body: r.Body, OriginType: r.OriginType, Status: campaigns.Status(r.Status), SendAt: fromMSPtr(r.SendAt), Schedule: r.Schedule,
 		RatePerSecond: r.RatePerSecond, CreatedBy: parley.ID(r.CreatedBy), ParentID: idPtr(r.ParentID), NextRunAt: fromMSPtr(r.NextRunAt),
-		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt)}
+		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt), Counts: r.counts()}
 	err := json.Unmarshal([]byte(r.Audience), &c.Audience)
 	return c, err
 }
@@ -95,47 +107,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ` + campaignColumns
 
 // GetCampaign returns a campaign with its live counts.
 func (db *DB) GetCampaign(ctx context.Context, accountID, id parley.ID) (campaigns.Campaign, error) {
-	var row campaignRow
-	if err := db.db.GetContext(ctx, &row, db.rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE account_id = ? AND id = ?`), accountID, id); err != nil {
-		return campaigns.Campaign{}, translate(err)
-	}
-	c, err := row.campaign()
+	out, err := db.readCampaigns(ctx, `account_id = ? AND id = ?`, []any{accountID, id}, "")
 	if err != nil {
-		return c, err
+		return campaigns.Campaign{}, err
 	}
-	c.Counts, err = campaignCounts(ctx, db.db, c.ID)
-	return c, err
-}
-
-// campaignCounts derives the figures from the recipients and their
-// messages, each recipient in one of them (API.md): queued while pending
-// or in the outbox (message queued), sent once the carrier has it
-// (sending, sent, or a status the carrier left unknown), then delivered or
-// failed; cancelled when a cancel dropped it before the carrier had it.
-func campaignCounts(ctx context.Context, q sqlx.QueryerContext, campaignID parley.ID) (campaigns.Counts, error) {
-	var c struct {
-		Recipients, Queued, Sent, Delivered, Failed, Skipped, Cancelled *int
+	if len(out) == 0 {
+		return campaigns.Campaign{}, parley.Errorf(parley.ENOTFOUND, "not found")
 	}
-	const query = `SELECT COUNT(*) AS recipients,
-    SUM(CASE WHEN r.status = 'pending' OR (r.status = 'queued' AND m.status = 'queued') THEN 1 ELSE 0 END) AS queued,
-    SUM(CASE WHEN r.status = 'queued' AND m.status IN ('sending', 'sent', 'unknown') THEN 1 ELSE 0 END) AS sent,
-    SUM(CASE WHEN r.status = 'queued' AND m.status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
-    SUM(CASE WHEN r.status = 'queued' AND m.status IN ('failed', 'undelivered') THEN 1 ELSE 0 END) AS failed,
-    SUM(CASE WHEN r.status = 'skipped_opted_out' THEN 1 ELSE 0 END) AS skipped,
-    SUM(CASE WHEN r.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled
-FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ?`
-	row := q.QueryRowxContext(ctx, rebind(q, query), campaignID)
-	if err := row.Scan(&c.Recipients, &c.Queued, &c.Sent, &c.Delivered, &c.Failed, &c.Skipped, &c.Cancelled); err != nil {
-		return campaigns.Counts{}, translate(err)
-	}
-	v := func(p *int) int {
-		if p == nil {
-			return 0
-		}
-		return *p
-	}
-	return campaigns.Counts{Recipients: v(c.Recipients), Queued: v(c.Queued), Sent: v(c.Sent), Delivered: v(c.Delivered),
-		Failed: v(c.Failed), SkippedOptedOut: v(c.Skipped), Cancelled: v(c.Cancelled)}, nil
+	return out[0], nil
 }
 
 // ListCampaigns lists a page of the account's campaigns, newest first, or
@@ -153,23 +132,11 @@ func (db *DB) ListCampaigns(ctx context.Context, accountID parley.ID, parent *pa
 		}
 		where, args = where+" AND id < ?", append(args, key[0])
 	}
-	var rows []campaignRow
-	if err := db.db.SelectContext(ctx, &rows, db.rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE `+where+` ORDER BY id DESC LIMIT ?`),
-		append(args, page.Limit+1)...); err != nil {
-		return nil, "", translate(err)
+	out, err := db.readCampaigns(ctx, where, append(args, page.Limit+1), " ORDER BY id DESC LIMIT ?")
+	if err != nil {
+		return nil, "", err
 	}
-	rows, next := idCursor(rows, page, func(r campaignRow) int64 { return r.ID })
-	out := make([]campaigns.Campaign, 0, len(rows))
-	for _, r := range rows {
-		c, err := r.campaign()
-		if err != nil {
-			return nil, "", err
-		}
-		if c.Counts, err = campaignCounts(ctx, db.db, c.ID); err != nil {
-			return nil, "", err
-		}
-		out = append(out, c)
-	}
+	out, next := idCursor(out, page, func(c campaigns.Campaign) int64 { return int64(c.ID) })
 	return out, next, nil
 }
 
@@ -318,13 +285,17 @@ func (db *DB) AdvanceCampaigns(ctx context.Context, now time.Time, tick time.Dur
 WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? AND schedule = '' ORDER BY next_batch_at, id LIMIT 100`), ms(now)); err != nil {
 		return 0, translate(err)
 	}
-	queued := 0
+	queued, announced := 0, map[parley.ID]bool{}
 	for _, id := range due {
-		n, err := db.advanceCampaign(ctx, parley.ID(id), now, tick)
+		n, told, err := db.advanceCampaign(ctx, parley.ID(id), now, tick)
 		if err != nil {
 			return queued, fmt.Errorf("campaign %d: %w", id, err)
 		}
 		queued += n
+		announced[parley.ID(id)] = told
+	}
+	if err := db.foldCampaignCounts(ctx, now, announced); err != nil {
+		return queued, fmt.Errorf("folding campaign counts: %w", err)
 	}
 	return queued, nil
 }
@@ -372,15 +343,14 @@ WHERE status = 'scheduled' AND next_run_at IS NOT NULL AND next_run_at <= ? ORDE
 
 // advanceCampaign takes one campaign one tick further: more of its
 // audience becomes recipients, then a batch of texts is queued.
-func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, tick time.Duration) (int, error) {
+func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, tick time.Duration) (queued int, announced bool, err error) {
 	// Expansion and queueing share the tick's work budget (wall clock):
 	// queueing has what expansion left (campaigns.QueueDeadline).
 	began := time.Now()
 	if err := db.expandCampaign(ctx, id, now); err != nil {
-		return 0, fmt.Errorf("expanding the audience: %w", err)
+		return 0, false, fmt.Errorf("expanding the audience: %w", err)
 	}
-	queued := 0
-	err := db.inTx(ctx, func(tx *Tx) error {
+	err = db.inTx(ctx, func(tx *Tx) error {
 		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now)
 		if err != nil || !ok {
 			return err
@@ -415,12 +385,12 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 			string(status), ms(campaigns.NextBatch(row.lastBatchDue(), due, now, tick)), ms(now), id)
 		// A tick that queued texts or moved the campaign on changed what a
 		// GET shows: at most one event a tick (a second) per campaign.
-		if queued > 0 || status != from {
+		if announced = queued > 0 || status != from; announced {
 			tx.recordCampaign(c.AccountID, id, string(status), now)
 		}
 		return err
 	})
-	return queued, err
+	return queued, announced, err
 }
 
 // campaignWaiting counts the campaign's texts overdue in the outbox: due

@@ -7,6 +7,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/reports"
 )
 
@@ -101,4 +102,30 @@ func (db *DB) EachOutcomeRow(ctx context.Context, f reports.OutcomesFilter, fn f
 	}
 	defer tx.Rollback()
 	return eachOutcomeRow(ctx, &Tx{Tx: tx}, f, fn)
+}
+
+// CampaignCountsOfRecipients counts a campaign's recipients where API.md
+// says each is, straight from the recipients and their texts: what the
+// counts kept in the campaign's row must equal.
+func (db *DB) CampaignCountsOfRecipients(ctx context.Context, campaignID parley.ID) (campaigns.Counts, error) {
+	var c campaigns.Counts
+	const query = `SELECT COUNT(*),
+    COALESCE(SUM(CASE WHEN r.status = 'pending' OR (r.status = 'queued' AND m.status = 'queued') THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN r.status = 'queued' AND m.status IN ('sending', 'sent', 'unknown') THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN r.status = 'queued' AND m.status = 'delivered' THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN r.status = 'queued' AND m.status IN ('failed', 'undelivered') THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN r.status = 'skipped_opted_out' THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN r.status = 'cancelled' THEN 1 ELSE 0 END), 0)
+FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = ?`
+	err := db.db.QueryRowxContext(ctx, db.rebind(query), campaignID).Scan(&c.Recipients, &c.Queued, &c.Sent, &c.Delivered,
+		&c.Failed, &c.SkippedOptedOut, &c.Cancelled)
+	return c, err
+}
+
+// CampaignCountChangesLeft is how many recorded count changes wait to be
+// folded into their campaigns' rows.
+func (db *DB) CampaignCountChangesLeft(ctx context.Context) (int, error) {
+	var n int
+	err := db.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM campaign_count_changes`)
+	return n, err
 }

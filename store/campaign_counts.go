@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
+)
+
+// A campaign's counts are kept in its row (migration 00032): triggers
+// record every change of a recipient's or its text's status as a row of
+// campaign_count_changes, in the transaction of the change; the campaign
+// tick folds them into the campaign's row once a second, and a read adds
+// those not folded yet. A GET so reads one row and a second's changes,
+// whatever the audience's size, and no hot counter row serialises the
+// batches that send one campaign's texts.
+
+func (r countColumns) counts() campaigns.Counts {
+	return campaigns.Counts{Recipients: r.Recipients, Queued: r.Queued, Sent: r.Sent, Delivered: r.Delivered,
+		Failed: r.Failed, SkippedOptedOut: r.Skipped, Cancelled: r.Cancelled}
+}
+
+// countChange is a row of campaign_count_changes, or a sum of them.
+type countChange struct {
+	CampaignID    int64  `db:"campaign_id"`
+	Moved         int    `db:"moved"`
+	FromRecipient string `db:"from_recipient"`
+	FromMessage   string `db:"from_message"`
+	ToRecipient   string `db:"to_recipient"`
+	ToMessage     string `db:"to_message"`
+}
+
+func (c countChange) move() campaigns.Move {
+	return campaigns.Move{
+		From: campaigns.RecipientState{Recipient: campaigns.RecipientStatus(c.FromRecipient), Message: conversations.MessageStatus(c.FromMessage)},
+		To:   campaigns.RecipientState{Recipient: campaigns.RecipientStatus(c.ToRecipient), Message: conversations.MessageStatus(c.ToMessage)},
+		N:    c.Moved,
+	}
+}
+
+// countsMoved sums changes per campaign.
+func countsMoved(changes []countChange) map[int64]*campaigns.Counts {
+	out := map[int64]*campaigns.Counts{}
+	for _, ch := range changes {
+		c := out[ch.CampaignID]
+		if c == nil {
+			c = &campaigns.Counts{}
+			out[ch.CampaignID] = c
+		}
+		c.Apply(ch.move())
+	}
+	return out
+}
+
+// readCampaigns reads the campaigns where a condition holds (the query's
+// tail orders and limits them) with their counts, folded and not, as of
+// one snapshot: a fold committing between the two reads would otherwise
+// count its changes twice or not at all.
+func (db *DB) readCampaigns(ctx context.Context, where string, args []any, tail string) ([]campaigns.Campaign, error) {
+	tx, err := db.readSnapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var rows []campaignRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE `+where+tail), args...); err != nil {
+		return nil, translate(err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	changes, err := selectIn[countChange](ctx, &Tx{Tx: tx}, `SELECT campaign_id, SUM(moved) AS moved, from_recipient, from_message, to_recipient, to_message
+FROM campaign_count_changes WHERE campaign_id IN (?) GROUP BY campaign_id, from_recipient, from_message, to_recipient, to_message`, ids)
+	if err != nil {
+		return nil, translate(err)
+	}
+	moved := countsMoved(changes)
+	out := make([]campaigns.Campaign, len(rows))
+	for i, r := range rows {
+		if out[i], err = r.campaign(); err != nil {
+			return nil, err
+		}
+		if m := moved[r.ID]; m != nil {
+			out[i].Counts.Add(*m)
+		}
+	}
+	return out, nil
+}
+
+// foldCampaignCounts moves the recorded changes into their campaigns'
+// rows and records campaign.updated for each campaign whose counts
+// changed, but those in announced (their tick has just recorded it).
+// Instances fold one at a time; changes committed while a fold runs wait
+// for the next (DELETE takes only those its snapshot sees).
+func (db *DB) foldCampaignCounts(ctx context.Context, now time.Time, announced map[parley.ID]bool) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		if err := db.dialect.lockKey(ctx, tx, "campaign-counts"); err != nil {
+			return err
+		}
+		var changes []countChange
+		if err := tx.SelectContext(ctx, &changes, `DELETE FROM campaign_count_changes
+RETURNING campaign_id, moved, from_recipient, from_message, to_recipient, to_message`); err != nil {
+			return err
+		}
+		moved := countsMoved(changes)
+		args := make([]any, 0, 8*len(moved))
+		for id, c := range moved {
+			if *c != (campaigns.Counts{}) {
+				args = append(args, id, c.Recipients, c.Queued, c.Sent, c.Delivered, c.Failed, c.SkippedOptedOut, c.Cancelled)
+			}
+		}
+		if len(args) == 0 {
+			return nil
+		}
+		var folded []struct {
+			ID        int64  `db:"id"`
+			AccountID int64  `db:"account_id"`
+			Status    string `db:"status"`
+		}
+		const num = `CAST(? AS BIGINT)`
+		q := valuesRows(`WITH v (id, recipients, queued, sent, delivered, failed, skipped, cancelled) AS (VALUES `,
+			`(`+num+`, `+num+`, `+num+`, `+num+`, `+num+`, `+num+`, `+num+`, `+num+`)`, len(args)/8) +
+			`) UPDATE campaigns SET count_recipients = count_recipients + v.recipients, count_queued = count_queued + v.queued,
+    count_sent = count_sent + v.sent, count_delivered = count_delivered + v.delivered, count_failed = count_failed + v.failed,
+    count_skipped = count_skipped + v.skipped, count_cancelled = count_cancelled + v.cancelled
+FROM v WHERE campaigns.id = v.id RETURNING campaigns.id, campaigns.account_id, campaigns.status`
+		if err := tx.SelectContext(ctx, &folded, tx.Rebind(q), args...); err != nil {
+			return err
+		}
+		for _, f := range folded {
+			if !announced[parley.ID(f.ID)] {
+				tx.recordCampaign(parley.ID(f.AccountID), parley.ID(f.ID), f.Status, now)
+			}
+		}
+		return nil
+	})
+}
