@@ -157,7 +157,7 @@ func DataSource(rawURL string) (driver, dsn string, err error) {
 		if rest, _, err = groupCommitSetting(rest); err != nil {
 			return "", "", err
 		}
-		return "postgres", withBinaryParameters(rest), nil
+		return "postgres", withSessionDefaults(rest), nil
 	}
 	return "", "", fmt.Errorf("store: database url %q: want sqlite://PATH or postgres://…", redact(rawURL))
 }
@@ -177,7 +177,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlx.Open("postgres", withBinaryParameters(rawURL))
+	db, err := sqlx.Open("postgres", withSessionDefaults(rawURL))
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
@@ -239,11 +239,17 @@ func groupCommitSetting(rawURL string) (string, bool, error) {
 	return rest, raw != "off", nil
 }
 
-// withBinaryParameters turns on lib/pq's binary_parameters unless the URL
-// sets it: with it, a statement with parameters takes one round trip to
-// the server instead of two (Parse, Bind and Execute go in one flush),
-// which nearly halves the latency of a multi-statement transaction.
-func withBinaryParameters(rawURL string) string {
+// withSessionDefaults sets what Parley's connections need unless the URL
+// says otherwise:
+//   - lib/pq's binary_parameters: a statement with parameters takes one
+//     round trip to the server instead of two (Parse, Bind and Execute go
+//     in one flush), which nearly halves the latency of a multi-statement
+//     transaction;
+//   - jit off: Parley runs short statements, and while a growing table's
+//     statistics lag (a campaign's audience being expanded), their
+//     estimated costs pass jit_above_cost and a 1 ms statement spent
+//     most of a second compiling itself.
+func withSessionDefaults(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return rawURL
@@ -251,8 +257,11 @@ func withBinaryParameters(rawURL string) string {
 	q := u.Query()
 	if q.Get("binary_parameters") == "" {
 		q.Set("binary_parameters", "yes")
-		u.RawQuery = q.Encode()
 	}
+	if opts := q.Get("options"); !strings.Contains(opts, "jit") {
+		q.Set("options", strings.TrimSpace(opts+" -c jit=off"))
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 

@@ -29,13 +29,18 @@ CREATE TABLE campaign_count_changes (
 CREATE INDEX campaign_count_changes_campaign ON campaign_count_changes (campaign_id);
 
 -- Statement-level: one row per statement and kind of move, however many
--- recipients it moved.
+-- recipients it moved. The other table is read by scalar subqueries, so
+-- each row is one index lookup whatever the planner thinks of the
+-- transition tables (a join was planned as a scan of every recipient
+-- while the table's statistics lagged a growing audience).
 -- +goose StatementBegin
 CREATE FUNCTION parley_campaign_recipients_joined() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO campaign_count_changes
-    SELECT n.campaign_id, COUNT(*), '', '', n.status, COALESCE(m.status, '')
-    FROM new_rows n LEFT JOIN messages m ON m.id = n.message_id
+    SELECT campaign_id, COUNT(*), '', '', status, message_status
+    FROM (SELECT n.campaign_id, n.status,
+              COALESCE((SELECT m.status FROM messages m WHERE m.id = n.message_id), '') AS message_status
+          FROM new_rows n) j
     GROUP BY 1, 5, 6;
     RETURN NULL;
 END $$;
@@ -44,11 +49,13 @@ END $$;
 CREATE FUNCTION parley_campaign_recipients_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO campaign_count_changes
-    SELECT n.campaign_id, COUNT(*), o.status, COALESCE(mo.status, ''), n.status, COALESCE(mn.status, '')
-    FROM old_rows o JOIN new_rows n ON n.id = o.id
-    LEFT JOIN messages mo ON mo.id = o.message_id
-    LEFT JOIN messages mn ON mn.id = n.message_id
-    WHERE o.status <> n.status OR o.message_id IS DISTINCT FROM n.message_id
+    SELECT campaign_id, COUNT(*), from_recipient, from_message, to_recipient, to_message
+    FROM (SELECT n.campaign_id, o.status AS from_recipient,
+              COALESCE((SELECT m.status FROM messages m WHERE m.id = o.message_id), '') AS from_message,
+              n.status AS to_recipient,
+              COALESCE((SELECT m.status FROM messages m WHERE m.id = n.message_id), '') AS to_message
+          FROM old_rows o JOIN new_rows n ON n.id = o.id
+          WHERE o.status <> n.status OR o.message_id IS DISTINCT FROM n.message_id) j
     GROUP BY 1, 3, 4, 5, 6;
     RETURN NULL;
 END $$;
@@ -57,10 +64,12 @@ END $$;
 CREATE FUNCTION parley_campaign_messages_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO campaign_count_changes
-    SELECT r.campaign_id, COUNT(*), r.status, o.status, r.status, n.status
-    FROM old_rows o JOIN new_rows n ON n.id = o.id
-    JOIN campaign_recipients r ON r.message_id = n.id
-    WHERE n.campaign_id IS NOT NULL AND o.status <> n.status
+    SELECT campaign_id, COUNT(*), recipient, from_message, recipient, to_message
+    FROM (SELECT n.campaign_id, o.status AS from_message, n.status AS to_message,
+              (SELECT r.status FROM campaign_recipients r WHERE r.message_id = n.id) AS recipient
+          FROM old_rows o JOIN new_rows n ON n.id = o.id
+          WHERE n.campaign_id IS NOT NULL AND o.status <> n.status) j
+    WHERE recipient IS NOT NULL
     GROUP BY 1, 3, 4, 6;
     RETURN NULL;
 END $$;
