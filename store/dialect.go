@@ -4,6 +4,7 @@ import (
 	"context"
 	"unicode"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
 
 	"github.com/parleyhq/parley"
@@ -86,6 +87,10 @@ type dialectSQL interface {
 	// manyInstances says whether other instances may share the database:
 	// they are told of route changes and new events by NOTIFY.
 	manyInstances() bool
+	// tablesDue lists Parley's tables whose dead rows or changes since
+	// their statistics call for a VACUUM (vacuum) or an ANALYZE, where the
+	// server does not keep them itself (housekeeping.go).
+	tablesDue(ctx context.Context, db *sqlx.DB) ([]tableDue, error)
 
 	// Errors. Each database recognises its own driver's errors and
 	// reports false for any other.

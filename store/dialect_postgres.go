@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -119,4 +120,21 @@ var pgUnstorableText = map[string]bool{"22021": true, "22P05": true}
 func (postgresSQL) deadlockVictim(err error) bool {
 	var pe *pq.Error
 	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
+// tablesDue: when the server's autovacuum is off, the tables of Parley's
+// schema with dead rows past 1,000 plus 5% of the live ones (vacuum), or
+// changes since their last ANALYZE past 1,000 plus 10% (analyze): the
+// thresholds migration 00033 gives autovacuum for the queues.
+func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB) ([]tableDue, error) {
+	var on string
+	if err := db.GetContext(ctx, &on, `SHOW autovacuum`); err != nil || on == "on" {
+		return nil, err
+	}
+	var due []tableDue
+	err := db.SelectContext(ctx, &due, `SELECT relname, n_dead_tup > 1000 + 0.05 * n_live_tup AS vacuum
+FROM pg_stat_user_tables WHERE schemaname = current_schema()
+AND (n_dead_tup > 1000 + 0.05 * n_live_tup OR n_mod_since_analyze > 1000 + 0.1 * n_live_tup)
+ORDER BY relname`)
+	return due, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -89,3 +90,7 @@ func (sqliteSQL) ruleViolation(err error) bool {
 
 // deadlockVictim is false: one writer at a time cannot deadlock.
 func (sqliteSQL) deadlockVictim(error) bool { return false }
+
+// tablesDue: SQLite reuses a deleted row's space itself, and plans
+// without statistics unless asked: nothing to keep.
+func (sqliteSQL) tablesDue(context.Context, *sqlx.DB) ([]tableDue, error) { return nil, nil }

@@ -92,9 +92,15 @@ func (db *DB) numberEvents(ctx context.Context) (int, error) {
 		}
 		// Read committed: this statement sees every commit before it,
 		// including the rows the previous sequencer left.
-		q := `WITH todo AS (
-    SELECT id, account_id, row_number() OVER (PARTITION BY account_id ORDER BY id) AS n
-    FROM events WHERE seq IS NULL ORDER BY id LIMIT ?),
+		// The oldest first, read in the order of the unnumbered index:
+		// numbered rows leave dead entries there until VACUUM, which an
+		// ordered index scan marks and steps over, where a bitmap scan of
+		// every unnumbered row (the window function's input, were it
+		// read before the LIMIT) visits each of them again.
+		q := `WITH oldest AS (
+    SELECT id, account_id FROM events WHERE seq IS NULL ORDER BY id LIMIT ?),
+todo AS (
+    SELECT id, account_id, row_number() OVER (PARTITION BY account_id ORDER BY id) AS n FROM oldest),
 counts AS (SELECT account_id, COUNT(*) AS c FROM todo GROUP BY account_id),
 heads AS (
     INSERT INTO event_heads (account_id, seq) SELECT account_id, c FROM counts

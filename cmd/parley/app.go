@@ -350,6 +350,11 @@ func (m *Main) startScheduler(ctx context.Context) error {
 	if _, err := m.scheduler.AddFunc("@every 10m", func() { m.pruneEvents(ctx) }); err != nil {
 		return err
 	}
+	// Where the server's autovacuum is off, Parley keeps its own tables
+	// vacuumed and analyzed (store/housekeeping.go).
+	if _, err := m.scheduler.AddFunc("*/10 * * * * *", func() { m.housekeep(ctx) }); err != nil {
+		return err
+	}
 	// PostgreSQL's recent search index follows activity (store/recent_search.go):
 	// rebuilt when a day old, checked at start and every ten minutes.
 	rebuildRecentSearch := func() {
@@ -367,6 +372,18 @@ func (m *Main) startScheduler(ctx context.Context) error {
 	go rebuildRecentSearch()
 	m.scheduler.Start()
 	return nil
+}
+
+// housekeep vacuums and analyzes the tables that need it, when the
+// database does not.
+func (m *Main) housekeep(ctx context.Context) {
+	done, err := m.DB.Housekeep(ctx)
+	if err != nil && ctx.Err() == nil {
+		m.Log.Error().Err(err).Msg("housekeeping failed")
+	}
+	if len(done) > 0 {
+		m.Log.Debug().Strs("statements", done).Msg("housekeeping")
+	}
 }
 
 // cronLogger adapts zerolog to cron's logger.
