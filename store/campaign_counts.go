@@ -54,6 +54,37 @@ func countsMoved(changes []countChange) map[int64]*campaigns.Counts {
 	return out
 }
 
+// readCampaign reads a campaign with its counts, folded and not, in one
+// statement (one snapshot, one round trip): the campaign's row beside
+// each kind of change not folded yet, or beside none.
+func (db *DB) readCampaign(ctx context.Context, accountID, id parley.ID) (campaigns.Campaign, error) {
+	var rows []struct {
+		campaignRow
+		countChange
+	}
+	q := `SELECT ` + prefixed("c.", campaignColumns) + `, COALESCE(ch.campaign_id, 0) AS campaign_id,
+    COALESCE(ch.moved, 0) AS moved, COALESCE(ch.from_recipient, '') AS from_recipient, COALESCE(ch.from_message, '') AS from_message,
+    COALESCE(ch.to_recipient, '') AS to_recipient, COALESCE(ch.to_message, '') AS to_message
+FROM campaigns c LEFT JOIN (
+    SELECT campaign_id, SUM(moved) AS moved, from_recipient, from_message, to_recipient, to_message
+    FROM campaign_count_changes WHERE campaign_id = ?
+    GROUP BY campaign_id, from_recipient, from_message, to_recipient, to_message) ch ON ch.campaign_id = c.id
+WHERE c.account_id = ? AND c.id = ?`
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), id, accountID, id); err != nil {
+		return campaigns.Campaign{}, translate(err)
+	}
+	if len(rows) == 0 {
+		return campaigns.Campaign{}, parley.Errorf(parley.ENOTFOUND, "not found")
+	}
+	c, err := rows[0].campaign()
+	for _, r := range rows {
+		if r.CampaignID != 0 {
+			c.Counts.Apply(r.move())
+		}
+	}
+	return c, err
+}
+
 // readCampaigns reads the campaigns where a condition holds (the query's
 // tail orders and limits them) with their counts, folded and not, as of
 // one snapshot: a fold committing between the two reads would otherwise

@@ -153,9 +153,9 @@ func announcementsOf(rows []logRow) []events.Announcement {
 
 // prefixed qualifies each column of a list with a table alias.
 func prefixed(alias, columns string) string {
-	cols := strings.Split(columns, ", ")
+	cols := strings.Split(columns, ",")
 	for i, c := range cols {
-		cols[i] = alias + c
+		cols[i] = alias + strings.TrimSpace(c)
 	}
 	return strings.Join(cols, ", ")
 }
