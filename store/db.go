@@ -93,6 +93,8 @@ type DB struct {
 	log eventAnnouncer
 	// sequencer numbers committed events (PostgreSQL; sequencer.go).
 	sequencer *sequencer
+	// stmts are the statements prepared once (prepared.go).
+	stmts preparedStmts
 }
 
 // Open connects to the database named by rawURL: "sqlite://PATH" (PATH may
@@ -291,6 +293,7 @@ func (db *DB) Close() error {
 	if db.listener != nil {
 		db.listener.close()
 	}
+	db.stmts.close()
 	return db.db.Close()
 }
 

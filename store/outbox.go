@@ -296,7 +296,7 @@ FROM v`
 		OptedOut  bool `db:"opted_out"`
 		Cancelled bool `db:"cancelled"`
 	}
-	if err := db.db.SelectContext(ctx, &found, db.rebind(q), args...); err != nil {
+	if err := db.selectHolds(ctx, &found, q, len(items), args); err != nil {
 		return nil, translate(err)
 	}
 	holds := make([]campaigns.Hold, len(items))
@@ -309,6 +309,19 @@ FROM v`
 		}
 	}
 	return holds, nil
+}
+
+// selectHolds runs Holds' query; for one text (a paced text is checked
+// alone after its wait, one query a text) as a statement prepared once.
+func (db *DB) selectHolds(ctx context.Context, dest any, q string, n int, args []any) error {
+	if n != 1 {
+		return db.db.SelectContext(ctx, dest, db.rebind(q), args...)
+	}
+	stmt, err := db.prepared(ctx, q)
+	if err != nil {
+		return err
+	}
+	return stmt.SelectContext(ctx, dest, args...)
 }
 
 // MarkSent records the carrier's acceptance and removes the item: with
