@@ -54,10 +54,12 @@ func countsMoved(changes []countChange) map[int64]*campaigns.Counts {
 	return out
 }
 
-// readCampaign reads a campaign with its counts, folded and not, in one
-// statement (one snapshot, one round trip): the campaign's row beside
-// each kind of change not folded yet, or beside none.
-func (db *DB) readCampaign(ctx context.Context, accountID, id parley.ID) (campaigns.Campaign, error) {
+// readCampaigns reads the campaigns where a condition holds (the tail
+// orders and limits them; newest first) with their counts, folded and
+// not, in one statement: one snapshot, so a fold committing meanwhile is
+// counted once, and one round trip. Each campaign's row comes beside each
+// kind of its changes not folded yet, or beside none.
+func (db *DB) readCampaigns(ctx context.Context, where string, args []any, tail string) ([]campaigns.Campaign, error) {
 	var rows []struct {
 		campaignRow
 		countChange
@@ -65,60 +67,25 @@ func (db *DB) readCampaign(ctx context.Context, accountID, id parley.ID) (campai
 	q := `SELECT ` + prefixed("c.", campaignColumns) + `, COALESCE(ch.campaign_id, 0) AS campaign_id,
     COALESCE(ch.moved, 0) AS moved, COALESCE(ch.from_recipient, '') AS from_recipient, COALESCE(ch.from_message, '') AS from_message,
     COALESCE(ch.to_recipient, '') AS to_recipient, COALESCE(ch.to_message, '') AS to_message
-FROM campaigns c LEFT JOIN (
+FROM (SELECT ` + campaignColumns + ` FROM campaigns WHERE ` + where + tail + `) c LEFT JOIN (
     SELECT campaign_id, SUM(moved) AS moved, from_recipient, from_message, to_recipient, to_message
-    FROM campaign_count_changes WHERE campaign_id = ?
+    FROM campaign_count_changes WHERE campaign_id IN (SELECT id FROM campaigns WHERE ` + where + tail + `)
     GROUP BY campaign_id, from_recipient, from_message, to_recipient, to_message) ch ON ch.campaign_id = c.id
-WHERE c.account_id = ? AND c.id = ?`
-	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), id, accountID, id); err != nil {
-		return campaigns.Campaign{}, translate(err)
+ORDER BY c.id DESC`
+	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), append(append([]any{}, args...), args...)...); err != nil {
+		return nil, translate(err)
 	}
-	if len(rows) == 0 {
-		return campaigns.Campaign{}, parley.Errorf(parley.ENOTFOUND, "not found")
-	}
-	c, err := rows[0].campaign()
+	var out []campaigns.Campaign
 	for _, r := range rows {
+		if len(out) == 0 || int64(out[len(out)-1].ID) != r.ID {
+			c, err := r.campaign()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
 		if r.CampaignID != 0 {
-			c.Counts.Apply(r.move())
-		}
-	}
-	return c, err
-}
-
-// readCampaigns reads the campaigns where a condition holds (the query's
-// tail orders and limits them) with their counts, folded and not, as of
-// one snapshot: a fold committing between the two reads would otherwise
-// count its changes twice or not at all.
-func (db *DB) readCampaigns(ctx context.Context, where string, args []any, tail string) ([]campaigns.Campaign, error) {
-	tx, err := db.readSnapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	var rows []campaignRow
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT `+campaignColumns+` FROM campaigns WHERE `+where+tail), args...); err != nil {
-		return nil, translate(err)
-	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	changes, err := selectIn[countChange](ctx, &Tx{Tx: tx}, `SELECT campaign_id, SUM(moved) AS moved, from_recipient, from_message, to_recipient, to_message
-FROM campaign_count_changes WHERE campaign_id IN (?) GROUP BY campaign_id, from_recipient, from_message, to_recipient, to_message`, ids)
-	if err != nil {
-		return nil, translate(err)
-	}
-	moved := countsMoved(changes)
-	out := make([]campaigns.Campaign, len(rows))
-	for i, r := range rows {
-		if out[i], err = r.campaign(); err != nil {
-			return nil, err
-		}
-		if m := moved[r.ID]; m != nil {
-			out[i].Counts.Add(*m)
+			out[len(out)-1].Counts.Apply(r.move())
 		}
 	}
 	return out, nil
@@ -130,6 +97,12 @@ FROM campaign_count_changes WHERE campaign_id IN (?) GROUP BY campaign_id, from_
 // Instances fold one at a time; changes committed while a fold runs wait
 // for the next (DELETE takes only those its snapshot sees).
 func (db *DB) foldCampaignCounts(ctx context.Context, now time.Time, announced map[parley.ID]bool) error {
+	// Most seconds nothing changed: no write transaction (on SQLite, the
+	// one writer's lock) for them.
+	var waiting bool
+	if err := db.db.GetContext(ctx, &waiting, `SELECT EXISTS (SELECT 1 FROM campaign_count_changes)`); err != nil || !waiting {
+		return err
+	}
 	return db.inTx(ctx, func(tx *Tx) error {
 		if err := db.dialect.lockKey(ctx, tx, "campaign-counts"); err != nil {
 			return err

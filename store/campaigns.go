@@ -107,7 +107,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ` + campaignColumns
 
 // GetCampaign returns a campaign with its live counts.
 func (db *DB) GetCampaign(ctx context.Context, accountID, id parley.ID) (campaigns.Campaign, error) {
-	return db.readCampaign(ctx, accountID, id)
+	out, err := db.readCampaigns(ctx, `account_id = ? AND id = ?`, []any{accountID, id}, "")
+	if err != nil {
+		return campaigns.Campaign{}, err
+	}
+	if len(out) == 0 {
+		return campaigns.Campaign{}, parley.Errorf(parley.ENOTFOUND, "not found")
+	}
+	return out[0], nil
 }
 
 // ListCampaigns lists a page of the account's campaigns, newest first, or
