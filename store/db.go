@@ -315,7 +315,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return translate(err)
 	}
-	tx := &Tx{Tx: stx}
+	tx := &Tx{Tx: stx, db: db}
 	anns, err := func() ([]events.Announcement, error) {
 		if err := fn(tx); err != nil {
 			return nil, err

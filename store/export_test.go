@@ -129,3 +129,28 @@ func (db *DB) CampaignCountChangesLeft(ctx context.Context) (int, error) {
 	err := db.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM campaign_count_changes`)
 	return n, err
 }
+
+// PreparedKept lists the statements kept prepared for transactions, as
+// run (rebound), once none is being prepared in the background.
+func (db *DB) PreparedKept() []string {
+	for range 500 {
+		busy := false
+		db.stmts.preparing.Range(func(any, any) bool { busy = true; return false })
+		if !busy {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	db.stmts.mu.RLock()
+	defer db.stmts.mu.RUnlock()
+	if db.stmts.m == nil {
+		return nil
+	}
+	return db.stmts.m.Keys()
+}
+
+// ScanInTx runs query, written with "?" placeholders, in a write
+// transaction and scans its one row into dest.
+func (db *DB) ScanInTx(ctx context.Context, dest any, query string, args ...any) error {
+	return db.inTx(ctx, func(tx *Tx) error { return tx.GetContext(ctx, dest, tx.Rebind(query), args...) })
+}

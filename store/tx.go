@@ -21,6 +21,9 @@ import (
 // commit.
 type Tx struct {
 	*sqlx.Tx
+	// db, when set, has the transaction's statements prepared once
+	// (prepared.go).
+	db      *DB
 	pending []events.Event
 	// unnumbered: events were written for the sequencer to number.
 	unnumbered bool
