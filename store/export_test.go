@@ -141,8 +141,8 @@ func (db *DB) PreparedKept() []string {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	db.stmts.mu.RLock()
-	defer db.stmts.mu.RUnlock()
+	db.stmts.mu.Lock()
+	defer db.stmts.mu.Unlock()
 	if db.stmts.m == nil {
 		return nil
 	}

@@ -317,11 +317,7 @@ func (db *DB) selectHolds(ctx context.Context, dest any, q string, n int, args [
 	if n != 1 {
 		return db.db.SelectContext(ctx, dest, db.rebind(q), args...)
 	}
-	stmt, err := db.prepared(ctx, q)
-	if err != nil {
-		return err
-	}
-	return stmt.SelectContext(ctx, dest, args...)
+	return db.withPrepared(ctx, q, func(stmt *sqlx.Stmt) error { return stmt.SelectContext(ctx, dest, args...) })
 }
 
 // MarkSent records the carrier's acceptance and removes the item: with

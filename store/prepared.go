@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -23,16 +24,30 @@ import (
 // server's sessions. Statements with many parameters (batches of rows,
 // whose shapes vary with the batch) are not cached at all. Reads outside
 // transactions (lists, search) are planned per call, for their parameters.
+//
+// No lock of the cache is held across a call to the database: closing a
+// statement waits for each connection it was prepared on, one of which
+// may be running a statement that waits, in the database, for a
+// transaction whose goroutine waits for the cache. An evicted statement
+// is closed by its last user instead, in the background.
 type preparedStmts struct {
-	// mu is held for reading while a statement is bound to a
-	// transaction, and for writing while one is added (which may close the
-	// least recently used): a statement is never closed between its lookup
-	// and its binding.
-	mu sync.RWMutex
-	m  *lru.Cache[string, *sqlx.Stmt]
-	// preparing holds the queries being prepared in the background.
-	preparing sync.Map
-	closed    bool
+	mu sync.Mutex
+	m  *lru.Cache[string, *preparedStmt]
+	// preparing holds the queries being prepared in the background;
+	// unpreparable those the database refused to prepare (not asked
+	// again), failures counts them, to bound it.
+	preparing    sync.Map
+	unpreparable sync.Map
+	failures     atomic.Int64
+	closed       bool
+}
+
+// preparedStmt is a kept statement and who is using it.
+type preparedStmt struct {
+	stmt    *sqlx.Stmt
+	users   atomic.Int32
+	evicted atomic.Bool
+	close   sync.Once
 }
 
 const (
@@ -44,48 +59,19 @@ const (
 	maxPreparedArgs = 64
 )
 
-// prepared returns query, rebound, as a statement prepared once.
-func (db *DB) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	p := &db.stmts
-	p.mu.RLock()
-	s, ok := p.get(query)
-	p.mu.RUnlock()
-	if ok {
-		return s, nil
+// withPrepared runs fn with query, rebound, as a statement prepared once,
+// preparing it now if it is not kept yet (outside transactions only: see
+// preparedIn).
+func (db *DB) withPrepared(ctx context.Context, query string, fn func(*sqlx.Stmt) error) error {
+	ps, ok := db.stmts.acquire(query)
+	if !ok {
+		var err error
+		if ps, err = db.prepare(ctx, query, db.rebind(query)); err != nil {
+			return err
+		}
 	}
-	return db.prepare(ctx, query, db.rebind(query))
-}
-
-// prepare prepares text and keeps it as query's, unless another goroutine
-// did first.
-func (db *DB) prepare(ctx context.Context, query, text string) (*sqlx.Stmt, error) {
-	s, err := db.db.PreparexContext(ctx, text)
-	if err != nil {
-		return nil, err
-	}
-	p := &db.stmts
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		_ = s.Close()
-		return nil, sql.ErrConnDone
-	}
-	if p.m == nil {
-		p.m, _ = lru.NewWithEvict(maxPrepared, func(_ string, s *sqlx.Stmt) { _ = s.Close() })
-	}
-	if kept, ok := p.m.Get(query); ok {
-		_ = s.Close()
-		return kept, nil
-	}
-	p.m.Add(query, s)
-	return s, nil
-}
-
-func (p *preparedStmts) get(query string) (*sqlx.Stmt, bool) {
-	if p.m == nil {
-		return nil, false
-	}
-	return p.m.Get(query)
+	defer db.stmts.release(ps)
+	return fn(ps.stmt)
 }
 
 // preparedIn returns query (rebound) prepared once and bound to tx, or
@@ -94,23 +80,90 @@ func (p *preparedStmts) get(query string) (*sqlx.Stmt, bool) {
 // transaction never waits for a second connection itself: with every
 // connection held by a transaction, each would wait for the others.
 func (db *DB) preparedIn(ctx context.Context, tx *sqlx.Tx, query string, nargs int) *sqlx.Stmt {
-	if nargs > maxPreparedArgs {
+	// A statement without parameters is a utility (a lock, a pragma) or a
+	// script, which PostgreSQL does not prepare.
+	if nargs == 0 || nargs > maxPreparedArgs {
 		return nil
 	}
-	p := &db.stmts
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if s, ok := p.get(query); ok {
-		// Prepared on tx's connection now if it was not there yet.
-		return tx.StmtxContext(ctx, s)
+	ps, ok := db.stmts.acquire(query)
+	if !ok {
+		db.stmts.prepareLater(db, query)
+		return nil
 	}
-	p.prepareLater(db, query)
-	return nil
+	defer db.stmts.release(ps)
+	// Prepared on tx's connection now if it was not there yet; the bound
+	// statement keeps its parent open until the transaction ends.
+	return tx.StmtxContext(ctx, ps.stmt)
+}
+
+// acquire finds query's statement and counts a user of it.
+func (p *preparedStmts) acquire(query string) (*preparedStmt, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		return nil, false
+	}
+	ps, ok := p.m.Get(query)
+	if ok {
+		ps.users.Add(1)
+	}
+	return ps, ok
+}
+
+// release ends a use; the last user of an evicted statement closes it.
+func (p *preparedStmts) release(ps *preparedStmt) {
+	if ps.users.Add(-1) == 0 && ps.evicted.Load() {
+		ps.closeLater()
+	}
+}
+
+// evict is called, with mu held, for a statement leaving the cache.
+func (ps *preparedStmt) evict() {
+	ps.evicted.Store(true)
+	if ps.users.Load() == 0 {
+		ps.closeLater()
+	}
+}
+
+func (ps *preparedStmt) closeLater() {
+	ps.close.Do(func() { go ps.stmt.Close() })
+}
+
+// prepare prepares text and keeps it as query's, unless another goroutine
+// did first. The statement returned is acquired: release it.
+func (db *DB) prepare(ctx context.Context, query, text string) (*preparedStmt, error) {
+	s, err := db.db.PreparexContext(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	ps := &preparedStmt{stmt: s}
+	ps.users.Add(1)
+	p := &db.stmts
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		ps.evict()
+		return ps, nil
+	}
+	if p.m == nil {
+		p.m, _ = lru.NewWithEvict(maxPrepared, func(_ string, ps *preparedStmt) { ps.evict() })
+	}
+	if kept, ok := p.m.Get(query); ok {
+		ps.evict()
+		db.stmts.release(ps)
+		kept.users.Add(1)
+		return kept, nil
+	}
+	p.m.Add(query, ps)
+	return ps, nil
 }
 
 // prepareLater prepares query in the background, once however many
-// transactions ask meanwhile. Called with mu held for reading.
+// transactions ask meanwhile.
 func (p *preparedStmts) prepareLater(db *DB, query string) {
+	if _, failed := p.unpreparable.Load(query); failed {
+		return
+	}
 	if _, loaded := p.preparing.LoadOrStore(query, true); loaded {
 		return
 	}
@@ -118,7 +171,14 @@ func (p *preparedStmts) prepareLater(db *DB, query string) {
 		defer p.preparing.Delete(query)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, _ = db.prepare(ctx, query, query)
+		ps, err := db.prepare(ctx, query, query)
+		if err != nil {
+			if ctx.Err() == nil && p.failures.Add(1) <= maxPrepared {
+				p.unpreparable.Store(query, true)
+			}
+			return
+		}
+		p.release(ps)
 	}()
 }
 
