@@ -55,14 +55,3 @@ func (c *Counts) Apply(m Move) {
 		*to += m.N
 	}
 }
-
-// Add adds the figures of d.
-func (c *Counts) Add(d Counts) {
-	c.Recipients += d.Recipients
-	c.Queued += d.Queued
-	c.Sent += d.Sent
-	c.Delivered += d.Delivered
-	c.Failed += d.Failed
-	c.SkippedOptedOut += d.SkippedOptedOut
-	c.Cancelled += d.Cancelled
-}

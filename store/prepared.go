@@ -150,7 +150,7 @@ func (db *DB) prepare(ctx context.Context, query, text string) (*preparedStmt, e
 	}
 	if kept, ok := p.m.Get(query); ok {
 		ps.evict()
-		db.stmts.release(ps)
+		p.release(ps)
 		kept.users.Add(1)
 		return kept, nil
 	}

@@ -89,7 +89,8 @@ func TestPreparedStatementsAreBounded(t *testing.T) {
 			wg.Go(func() {
 				for i := range 400 {
 					k := (i*7 + w*13) % 400
-					// Each shape runs twice: first unprepared, then prepared.
+					// Each shape runs twice: first unprepared, then prepared
+					// once its background preparation is done.
 					for range 2 {
 						var got int
 						if err := db.ScanInTx(ctx, &got, fmt.Sprintf("SELECT %d + ?", k), 1); err != nil {
