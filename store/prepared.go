@@ -40,6 +40,12 @@ type preparedStmts struct {
 	unpreparable sync.Map
 	failures     atomic.Int64
 	closed       bool
+	// background counts the preparations running, which close waits
+	// for: a connection left open past Close keeps the database's files
+	// busy. stop cancels them.
+	background sync.WaitGroup
+	stop       context.Context
+	cancel     context.CancelFunc
 }
 
 // preparedStmt is a kept statement and who is using it.
@@ -167,9 +173,21 @@ func (p *preparedStmts) prepareLater(db *DB, query string) {
 	if _, loaded := p.preparing.LoadOrStore(query, true); loaded {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		p.preparing.Delete(query)
+		return
+	}
+	if p.stop == nil {
+		p.stop, p.cancel = context.WithCancel(context.Background())
+	}
+	stop := p.stop
+	p.background.Add(1)
 	go func() {
+		defer p.background.Done()
 		defer p.preparing.Delete(query)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(stop, 10*time.Second)
 		defer cancel()
 		ps, err := db.prepare(ctx, query, query)
 		if err != nil {
@@ -182,11 +200,18 @@ func (p *preparedStmts) prepareLater(db *DB, query string) {
 	}()
 }
 
-// close closes the prepared statements.
+// close stops the background preparations and closes the prepared
+// statements.
 func (p *preparedStmts) close() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.closed = true
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.mu.Unlock()
+	p.background.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.m != nil {
 		p.m.Purge()
 	}
