@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
@@ -333,19 +331,26 @@ func conversationsOfPhones(ctx context.Context, tx *Tx, channelID parley.ID, pho
 // phone.
 func (q campaignQueue) texts(ctx context.Context, tx *Tx, rs []chosenRecipient, contacts map[string]recipientContact,
 	convs map[string]parley.ID, now time.Time) (map[string]conversations.Message, error) {
-	args := make([]any, 0, 11*len(rs))
-	for _, r := range rs {
+	d := dialectOf(tx)
+	texts := make([][]any, len(rs))
+	for i, r := range rs {
 		c := contacts[r.phone]
 		var attrs map[string]any
 		_ = json.Unmarshal([]byte(c.Attributes), &attrs)
 		body, seg := q.tpl.Text(campaigns.Recipient{Name: c.Name, Phone: r.phone, Attributes: attrs})
-		args = append(args, q.c.AccountID, convs[r.phone], q.ch.ID, body, q.c.ID, seg.Segments, seg.Encoding, ms(now), ms(now))
+		texts[i] = []any{convs[r.phone], body, seg.Segments, seg.Encoding}
 	}
-	insert := valuesRows(`INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
-    campaign_id, segments, encoding, created_at, updated_at) VALUES `, `(?, ?, ?, 'outbound', 'text', ?, '[]', 'queued', ?, ?, ?, ?, ?)`, len(rs)) +
-		` RETURNING ` + messageColumns
+	insert := `WITH ` + d.batchRows("v", "conversation_id BIGINT", "body TEXT", "segments INTEGER", "encoding TEXT") + `
+INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
+    campaign_id, segments, encoding, created_at, updated_at)
+SELECT ?, conversation_id, ?, 'outbound', 'text', body, '[]', 'queued', ?, segments, encoding, ?, ? FROM v
+RETURNING ` + messageColumns
+	ins, err := batchStatement(insert, texts, q.c.AccountID, q.ch.ID, q.c.ID, ms(now), ms(now))
+	if err != nil {
+		return nil, err
+	}
 	var rows []messageRow
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(insert), args...); err != nil {
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(ins.query), ins.args...); err != nil {
 		return nil, err
 	}
 	// A chunk has one text a conversation.
@@ -354,23 +359,31 @@ func (q campaignQueue) texts(ctx context.Context, tx *Tx, rs []chosenRecipient, 
 		return nil, err
 	}
 	out := make(map[string]conversations.Message, len(rs))
-	args = args[:0]
-	convIDs := make([]any, 0, len(rs))
+	queued := make([][]any, 0, len(rs))
+	touched := make([][]any, 0, len(rs))
 	for _, r := range rs {
 		m := byConv[convs[r.phone]]
 		out[r.phone] = m
-		convIDs = append(convIDs, m.ConversationID)
-		args = append(args, q.c.AccountID, m.ID, q.ch.ID, r.phone, q.c.OriginType, priorityOf(q.c.OriginType), ms(r.sendAt), ms(now), ms(now))
+		queued = append(queued, []any{m.ID, r.phone, ms(r.sendAt)})
+		touched = append(touched, []any{m.ConversationID, m.Body})
 		tx.recordMessage(events.MessageCreated, m, conversations.ActorSystem, nil, now)
 	}
-	outbox := statement{valuesRows(`INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at) VALUES `,
-		`(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, len(rs)), args}
-	touch, targs, err := sqlx.In(`UPDATE conversations SET last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
-WHERE id IN (?)`, ms(now), ms(now), ms(now), convIDs)
+	outbox, err := batchStatement(`WITH `+d.batchRows("v", "message_id BIGINT", "to_phone TEXT", "available_at BIGINT")+`
+INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
+SELECT ?, message_id, ?, to_phone, ?, ?, 'queued', available_at, ?, ? FROM v`,
+		queued, q.c.AccountID, q.ch.ID, q.c.OriginType, priorityOf(q.c.OriginType), ms(now), ms(now))
 	if err != nil {
 		return nil, err
 	}
-	return out, execTogether(ctx, tx, outbox, statement{touch, targs})
+	// The text's words join its conversation's search document here, in
+	// the one UPDATE of the conversation (migration 00034).
+	touch, err := batchStatement(`WITH `+d.batchRows("v", "id BIGINT", "body TEXT")+`
+UPDATE conversations SET `+d.searchWordsSet()+`last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
+FROM v WHERE conversations.id = v.id`, touched, ms(now), ms(now), ms(now))
+	if err != nil {
+		return nil, err
+	}
+	return out, execTogether(ctx, tx, outbox, touch)
 }
 
 // markRecipientsQueued records each recipient's text and conversation.

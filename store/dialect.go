@@ -63,10 +63,11 @@ type dialectSQL interface {
 	// textConds are the conditions on a conversation list's row cv whose
 	// messages or contact's name match the textMatch query match.
 	textConds(match string, accountID any) ([]string, []any)
-	// inboundSearchSet is what an inbound text's UPDATE of its
-	// conversation (alias conversations, the text's body v.body) sets in
-	// the conversation's search document; "" where triggers keep it.
-	inboundSearchSet() string
+	// searchWordsSet is what the UPDATE of a text's conversation (alias
+	// conversations, the text's body v.body; an inbound text's, a
+	// campaign text's) sets in the conversation's search document; ""
+	// where triggers keep it.
+	searchWordsSet() string
 	// plansSearch says whether conversation searches are planned from word
 	// statistics and the recent index (search.go, recent_search.go)
 	// rather than run as one plain query.
@@ -76,6 +77,15 @@ type dialectSQL interface {
 	// it takes. The same on both databases: neither's LOWER is used, as
 	// SQLite's folds ASCII only and PostgreSQL's follows the locale.
 	containsFold(col, text string) (string, any)
+
+	// Batches as one JSON parameter (batch_rows.go).
+
+	// jsonElements is a table function of one parameter, a JSON array,
+	// whose column value is each element as JSON.
+	jsonElements() string
+	// inList is "IN (the items)" of a JSON array parameter, each item
+	// cast to typ.
+	inList(typ string) string
 
 	// appendEvents writes an account's events. Where numbersAtCommit, it
 	// numbers them after the account's head (taken and held to the

@@ -12,14 +12,11 @@ import (
 // lock the account's head until the commit and put every writer of the
 // account in one line, one WAL flush each.
 func (postgresSQL) appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, evs []events.Event) (int64, error) {
-	rows, vargs := eventValues(evs, func(int) string { return "(?, ?, ?, ?, ?, ?, ?, ?)" })
-	args := make([]any, 0, len(vargs)+len(evs))
-	for i := range evs {
-		args = append(args, accountID)
-		args = append(args, vargs[7*i:7*i+7]...)
-	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO events (account_id, type, conversation_id, subject_id, actor_type, actor_id, data, created_at) VALUES `+rows), args...)
-	return 0, err
+	rows := eventRows(evs, func(int) []any { return []any{accountID} })
+	q := `WITH ` + postgresDialect.batchRows("v", append([]string{"account_id BIGINT"}, eventBatchColumns...)...) + `
+INSERT INTO events (account_id, type, conversation_id, subject_id, actor_type, actor_id, data, created_at)
+SELECT account_id, type, conversation_id, subject_id, actor_type, actor_id, CAST(data AS jsonb), created_at FROM v`
+	return 0, execBatch(ctx, tx, q, rows)
 }
 
 // numbersAtCommit: PostgreSQL's events are numbered after it.

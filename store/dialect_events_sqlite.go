@@ -19,13 +19,10 @@ func (sqliteSQL) appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, 
 ON CONFLICT (account_id) DO UPDATE SET seq = event_heads.seq + excluded.seq RETURNING seq`, accountID, n).Scan(&last); err != nil {
 		return 0, err
 	}
-	rows, vargs := eventValues(evs, func(int) string { return "(?, ?, ?, ?, ?, ?, ?, ?, ?)" })
-	args := make([]any, 0, len(vargs)+2*n)
-	for i := range evs {
-		args = append(args, accountID, last-int64(n)+int64(i)+1)
-		args = append(args, vargs[7*i:7*i+7]...)
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (account_id, seq, type, conversation_id, subject_id, actor_type, actor_id, data, created_at) VALUES `+rows, args...)
+	rows := eventRows(evs, func(i int) []any { return []any{accountID, last - int64(n) + int64(i) + 1} })
+	q := `WITH ` + sqliteDialect.batchRows("v", append([]string{"account_id BIGINT", "seq BIGINT"}, eventBatchColumns...)...) + `
+INSERT INTO events (account_id, seq, type, conversation_id, subject_id, actor_type, actor_id, data, created_at) SELECT * FROM v`
+	err := execBatch(ctx, tx, q, rows)
 	return last, err
 }
 

@@ -31,6 +31,14 @@ func (postgresSQL) writesInWith() bool              { return true }
 func (postgresSQL) plansSearch() bool               { return true }
 func (postgresSQL) manyInstances() bool             { return true }
 
+func (postgresSQL) jsonElements() string { return "jsonb_array_elements(CAST(? AS jsonb))" }
+
+// inList is an ANY over an array, which PostgreSQL plans as index
+// lookups whatever it guesses of the list's length.
+func (postgresSQL) inList(typ string) string {
+	return "= ANY(ARRAY(SELECT CAST(value AS " + typ + ") FROM jsonb_array_elements_text(CAST(? AS jsonb))))"
+}
+
 // migrator runs migrations under a session advisory lock: several
 // instances may start together, one migrates and the others wait.
 func (postgresSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
@@ -52,10 +60,10 @@ func (postgresSQL) lockKey(ctx context.Context, tx *Tx, keys ...string) error {
 	return err
 }
 
-// inboundSearchSet joins the text's words to the conversation's search
+// searchWordsSet joins the text's words to the conversation's search
 // document here rather than in a trigger's second UPDATE of the row
-// (migration 00014).
-func (postgresSQL) inboundSearchSet() string {
+// (migrations 00014 and 00034).
+func (postgresSQL) searchWordsSet() string {
 	return `search_tsv = conversations.search_tsv || to_tsvector('simple', v.body), `
 }
 

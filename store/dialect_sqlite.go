@@ -20,11 +20,15 @@ func (sqliteSQL) forUpdate() string         { return "" }
 func (sqliteSQL) forUpdateOf(string) string { return "" }
 func (sqliteSQL) forUpdateKeys() string     { return "" }
 func (sqliteSQL) forShare() string          { return "" }
-func (sqliteSQL) skipLocked() string        { return "" }
-func (sqliteSQL) writesInWith() bool        { return false } // SQLite takes no writes inside WITH
-func (sqliteSQL) inboundSearchSet() string  { return "" }    // the FTS5 tables keep their triggers
-func (sqliteSQL) plansSearch() bool         { return false }
-func (sqliteSQL) manyInstances() bool       { return false } // one instance per file
+func (sqliteSQL) jsonElements() string      { return "json_each(?)" }
+func (sqliteSQL) inList(typ string) string {
+	return "IN (SELECT CAST(value AS " + typ + ") FROM json_each(?))"
+}
+func (sqliteSQL) skipLocked() string     { return "" }
+func (sqliteSQL) writesInWith() bool     { return false } // SQLite takes no writes inside WITH
+func (sqliteSQL) searchWordsSet() string { return "" }    // the FTS5 tables keep their triggers
+func (sqliteSQL) plansSearch() bool      { return false }
+func (sqliteSQL) manyInstances() bool    { return false } // one instance per file
 
 func (sqliteSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
 	return goose.DialectSQLite3, nil, nil

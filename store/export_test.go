@@ -154,3 +154,19 @@ func (db *DB) PreparedKept() []string {
 func (db *DB) ScanInTx(ctx context.Context, dest any, query string, args ...any) error {
 	return db.inTx(ctx, func(tx *Tx) error { return tx.GetContext(ctx, dest, tx.Rebind(query), args...) })
 }
+
+// SelectBatch reads rows back through batchRows, in a transaction.
+func (db *DB) SelectBatch(ctx context.Context, dest any, rows [][]any, cols ...string) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		return selectBatch(ctx, tx, dest, `WITH `+dialectOf(tx).batchRows("v", cols...)+` SELECT * FROM v`, rows)
+	})
+}
+
+// SelectIn runs a query with IN (?) lists, in a transaction.
+func SelectIn[T any](ctx context.Context, db *DB, query string, args ...any) (rows []T, err error) {
+	err = db.inTx(ctx, func(tx *Tx) error {
+		rows, err = selectIn[T](ctx, tx, query, args...)
+		return err
+	})
+	return rows, err
+}

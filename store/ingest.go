@@ -356,7 +356,7 @@ func updateOnInboundStatement(d dialect, updates ...inboundUpdate) statement {
 	q := valuesRows(`WITH v (id, status, assignee_id, business_phone, at, flagged, body) AS (VALUES `,
 		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT))`,
 		len(updates)) + `)
-UPDATE conversations SET ` + d.inboundSearchSet() + `status = v.status, assignee_id = v.assignee_id, business_phone = v.business_phone,
+UPDATE conversations SET ` + d.searchWordsSet() + `status = v.status, assignee_id = v.assignee_id, business_phone = v.business_phone,
     last_message_at = CASE WHEN conversations.last_message_at > v.at THEN conversations.last_message_at ELSE v.at END,
     last_inbound_at = CASE WHEN conversations.last_inbound_at > v.at THEN conversations.last_inbound_at ELSE v.at END,
     snoozed_until = CASE WHEN v.status = 'snoozed' THEN conversations.snoozed_until ELSE NULL END,

@@ -213,10 +213,10 @@ func (db *DB) failStranded(ctx context.Context, tx *Tx, items *[]campaigns.Outbo
 	return nil
 }
 
-// rebindIn expands the IN (?) of query for a slice argument and rebinds
-// it for the database.
+// rebindIn reads the slice argument of query's IN (?) from one parameter
+// (listIn) and rebinds it for the database.
 func rebindIn(tx *Tx, query string, args ...any) (string, []any, error) {
-	q, args, err := sqlx.In(query, args...)
+	q, args, err := listIn(dialectOf(tx), query, args)
 	return tx.Rebind(q), args, err
 }
 
@@ -277,16 +277,19 @@ WHERE id = ? AND state = 'sending' AND claimed_at = ?`), ms(until), item.ID, ms(
 
 // Holds reads the items' phones' consent and their campaigns in one query.
 func (db *DB) Holds(ctx context.Context, items []campaigns.OutboxItem) ([]campaigns.Hold, error) {
-	args := make([]any, 0, 4*len(items))
+	rows := make([][]any, len(items))
 	for i, it := range items {
 		var campaign *parley.ID
 		if it.CampaignID != 0 {
 			campaign = &it.CampaignID
 		}
-		args = append(args, i, it.AccountID, it.Text.To, campaign)
+		rows[i] = []any{i, it.AccountID, it.Text.To, campaign}
 	}
-	q := valuesRows(`WITH v (i, account_id, phone, campaign_id) AS (VALUES `,
-		`(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT))`, len(items)) + `)
+	args, err := batchArgs(rows)
+	if err != nil {
+		return nil, err
+	}
+	q := `WITH ` + db.dialect.batchRows("v", "i INTEGER", "account_id BIGINT", "phone TEXT", "campaign_id BIGINT") + `
 SELECT v.i,
     COALESCE((SELECT opted_out FROM consents c WHERE c.account_id = v.account_id AND c.phone = v.phone), FALSE) AS opted_out,
     COALESCE((SELECT status = 'cancelled' FROM campaigns WHERE id = v.campaign_id), FALSE) AS cancelled
@@ -296,7 +299,8 @@ FROM v`
 		OptedOut  bool `db:"opted_out"`
 		Cancelled bool `db:"cancelled"`
 	}
-	if err := db.selectHolds(ctx, &found, q, len(items), args); err != nil {
+	err = db.withPrepared(ctx, q, func(stmt *sqlx.Stmt) error { return stmt.SelectContext(ctx, &found, args...) })
+	if err != nil {
 		return nil, translate(err)
 	}
 	holds := make([]campaigns.Hold, len(items))
@@ -309,15 +313,6 @@ FROM v`
 		}
 	}
 	return holds, nil
-}
-
-// selectHolds runs Holds' query; for one text (a paced text is checked
-// alone after its wait, one query a text) as a statement prepared once.
-func (db *DB) selectHolds(ctx context.Context, dest any, q string, n int, args []any) error {
-	if n != 1 {
-		return db.db.SelectContext(ctx, dest, db.rebind(q), args...)
-	}
-	return db.withPrepared(ctx, q, func(stmt *sqlx.Stmt) error { return stmt.SelectContext(ctx, dest, args...) })
 }
 
 // MarkSent records the carrier's acceptance and removes the item: with
@@ -387,18 +382,16 @@ func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) e
 // updateSentMessages gives each text its carrier id and status (its
 // segments and error code when the carrier said).
 func updateSentMessages(ctx context.Context, tx *Tx, batch []*sentCall) error {
-	q := valuesRows(`WITH v (id, carrier_id, status, segments, error_code, at) AS (VALUES `,
-		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS BIGINT))`, len(batch)) +
-		`) UPDATE messages SET carrier_message_id = v.carrier_id, status = v.status,
+	q := `WITH ` + dialectOf(tx).batchRows("v", "id BIGINT", "carrier_id TEXT", "status TEXT", "segments INTEGER", "error_code INTEGER", "at BIGINT") +
+		` UPDATE messages SET carrier_message_id = v.carrier_id, status = v.status,
     segments = CASE WHEN v.segments > 0 THEN v.segments ELSE messages.segments END,
     error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
 FROM v WHERE messages.id = v.id`
-	args := make([]any, 0, 6*len(batch))
-	for _, c := range batch {
-		args = append(args, c.item.MessageID, c.sent.CarrierMessageID, c.sent.Status, c.sent.Segments, codeOrNull(c.sent.ErrorCode), ms(c.at))
+	rows := make([][]any, len(batch))
+	for i, c := range batch {
+		rows[i] = []any{c.item.MessageID, c.sent.CarrierMessageID, c.sent.Status, c.sent.Segments, codeOrNull(c.sent.ErrorCode), ms(c.at)}
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
-	return err
+	return execBatch(ctx, tx, q, rows)
 }
 
 func deleteOutbox(ctx context.Context, tx *Tx, id parley.ID) error {

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/store"
 	"github.com/parleyhq/parley/store/devdb"
@@ -612,4 +613,44 @@ func seededTenant(t *testing.T, db *store.DB, spec devdb.SeedSpec) (*tenant, dev
 func explainList(t *testing.T, db *store.DB, f conversations.ConversationFilter) (string, error) {
 	t.Helper()
 	return storetest.DevDB(t, db).ExplainConversations(ctx, db, f)
+}
+
+// TestCampaignTextsAreSearchable: a campaign's personalised texts make
+// their conversations findable by their words, new threads and existing
+// ones alike, as a reply's do; the queue writes them set-wise.
+func TestCampaignTextsAreSearchable(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		existing := tn.receive(t, text{from: "+14155557101", body: "Do you clean gutters?"}).Conversation
+		newContact(t, db, tn.account.ID, "Marguerite Okonkwo", "+14155557102")
+		tn.startCampaign(t, campaigns.Audience{Phones: []string{"+14155557101", "+14155557102", "+14155557103"}}, 10)
+		tn.advance(t, t0.Add(time.Second))
+
+		find := func(q string) []parley.ID {
+			t.Helper()
+			got, _, err := db.FindConversations(ctx, conversations.ConversationFilter{AccountID: tn.account.ID, Query: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []parley.ID
+			for _, cv := range got {
+				ids = append(ids, cv.ID)
+			}
+			return ids
+		}
+		// "Hi {{first_name|there}}": every thread has "hi", only the named
+		// contact's has her first name, and nobody wrote "there" to her.
+		if got := find("hi"); len(got) != 3 || !slices.Contains(got, existing.ID) {
+			t.Fatalf(`"hi" found %v; want the campaign's 3 threads, %d among them`, got, existing.ID)
+		}
+		if got := find("marguerite"); len(got) != 1 {
+			t.Errorf(`"marguerite" found %d threads; want her one`, len(got))
+		}
+		if got := find("there"); len(got) != 2 {
+			t.Errorf(`"there" found %d threads; want the 2 without a name`, len(got))
+		}
+		if got := find("gutters"); !slices.Equal(got, []parley.ID{existing.ID}) {
+			t.Errorf(`"gutters" found %v; want the existing thread's earlier words kept`, got)
+		}
+	})
 }

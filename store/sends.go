@@ -137,17 +137,17 @@ func contactsFirstSent(ctx context.Context, tx *Tx, rows []*sendRow) error {
 		}
 	}
 	slices.Sort(contacts)
-	args := make([]any, 0, 2*len(contacts))
-	for _, id := range contacts {
-		args = append(args, id, first[id])
+	firsts := make([][]any, len(contacts))
+	for i, id := range contacts {
+		firsts[i] = []any{id, first[id]}
 	}
-	q := valuesRows(`WITH v (cid, at) AS (VALUES `, `(CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(contacts)) +
-		`) UPDATE contacts SET first_sent_at = COALESCE(first_sent_at, v.at) FROM v WHERE contacts.id = v.cid RETURNING contacts.id, contacts.first_sent_at`
+	q := `WITH ` + dialectOf(tx).batchRows("v", "cid BIGINT", "at BIGINT") +
+		` UPDATE contacts SET first_sent_at = COALESCE(first_sent_at, v.at) FROM v WHERE contacts.id = v.cid RETURNING contacts.id, contacts.first_sent_at`
 	var got []struct {
 		ID          int64 `db:"id"`
 		FirstSentAt int64 `db:"first_sent_at"`
 	}
-	if err := tx.SelectContext(ctx, &got, tx.Rebind(q), args...); err != nil {
+	if err := selectBatch(ctx, tx, &got, q, firsts); err != nil {
 		return err
 	}
 	for _, g := range got {
@@ -173,12 +173,11 @@ type prevSends struct {
 // recorded before and those earlier here, and sets its time: a contact's
 // sends are in time order, the previous one never later.
 func previousSends(ctx context.Context, tx *Tx, rows []*sendRow) error {
-	args := make([]any, 0, 5*len(rows))
+	batch := make([][]any, len(rows))
 	for i, r := range rows {
-		args = append(args, i, r.ContactID, r.ChannelID, r.origin, r.CampaignID)
+		batch[i] = []any{i, r.ContactID, r.ChannelID, r.origin, r.CampaignID}
 	}
-	q := valuesRows(`WITH v (i, contact_id, channel_id, origin_type, campaign_id) AS (VALUES `,
-		`(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT))`, len(rows)) + `)
+	q := `WITH ` + dialectOf(tx).batchRows("v", "i INTEGER", "contact_id BIGINT", "channel_id BIGINT", "origin_type TEXT", "campaign_id BIGINT") + `
 SELECT v.i, MAX(s.sent_at) AS prev_any,
     MAX(CASE WHEN s.channel_id = v.channel_id THEN s.sent_at END) AS prev_channel,
     MAX(CASE WHEN s.origin_type = v.origin_type THEN s.sent_at END) AS prev_origin,
@@ -189,7 +188,7 @@ FROM v JOIN sends s ON s.contact_id = v.contact_id GROUP BY v.i`
 		I int `db:"i"`
 		prevSends
 	}
-	if err := tx.SelectContext(ctx, &found, tx.Rebind(q), args...); err != nil {
+	if err := selectBatch(ctx, tx, &found, q, batch); err != nil {
 		return err
 	}
 	for _, f := range found {
@@ -258,11 +257,11 @@ type sentSince struct {
 }
 
 func sinceSent(ctx context.Context, tx *Tx, rows []*sendRow) error {
-	args := make([]any, 0, 3*len(rows))
+	batch := make([][]any, len(rows))
 	for i, r := range rows {
-		args = append(args, i, r.ConversationID, r.sentAt)
+		batch[i] = []any{i, r.ConversationID, r.sentAt}
 	}
-	q := valuesRows(`WITH v (i, conversation_id, sent_at) AS (VALUES `, `(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(rows)) + `)
+	q := `WITH ` + dialectOf(tx).batchRows("v", "i INTEGER", "conversation_id BIGINT", "sent_at BIGINT") + `
 SELECT v.i,
     (SELECT MIN(created_at) FROM messages WHERE conversation_id = v.conversation_id AND direction = 'inbound' AND created_at >= v.sent_at) AS first_reply_at,
     e.id AS episode_id, e.final_tag_id, e.final_tag_type
@@ -271,7 +270,7 @@ FROM v LEFT JOIN episodes e ON e.id = (SELECT id FROM episodes WHERE conversatio
 		I int `db:"i"`
 		sentSince
 	}
-	if err := tx.SelectContext(ctx, &found, tx.Rebind(q), args...); err != nil {
+	if err := selectBatch(ctx, tx, &found, q, batch); err != nil {
 		return err
 	}
 	for _, f := range found {
@@ -280,24 +279,31 @@ FROM v LEFT JOIN episodes e ON e.id = (SELECT id FROM episodes WHERE conversatio
 	return nil
 }
 
+// sendColumns are a send's columns as insertSends writes them.
+var sendColumns = []string{"message_id BIGINT", "account_id BIGINT", "conversation_id BIGINT", "contact_id BIGINT", "channel_id BIGINT",
+	"campaign_id BIGINT", "origin_type TEXT", "sent_at BIGINT", "contact_first_sent_at BIGINT", "first_assigned_at BIGINT",
+	"first_assignee_id BIGINT", "first_reply_at BIGINT", "closed_episode_id BIGINT", "final_tag_id BIGINT", "final_tag_type TEXT",
+	"prev_sent_at BIGINT", "prev_channel_sent_at BIGINT", "prev_origin_sent_at BIGINT", "prev_channel_origin_sent_at BIGINT", "prev_campaign_sent_at BIGINT"}
+
 func insertSends(ctx context.Context, tx *Tx, rows []*sendRow) error {
-	args := make([]any, 0, 20*len(rows))
-	for _, r := range rows {
+	batch := make([][]any, len(rows))
+	for i, r := range rows {
 		var assignedAt *int64
 		if r.assignee != nil {
 			assignedAt = &r.sentAt
 		}
-		args = append(args, r.MessageID, r.AccountID, r.ConversationID, r.ContactID, r.ChannelID, r.CampaignID,
+		batch[i] = []any{r.MessageID, r.AccountID, r.ConversationID, r.ContactID, r.ChannelID, r.CampaignID,
 			r.origin, r.sentAt, r.firstSentAt, assignedAt, r.assignee, r.since.FirstReplyAt, r.since.EpisodeID, r.since.FinalTagID, r.since.FinalTagType,
-			r.prev.Any, r.prev.Channel, r.prev.Origin, r.prev.ChannelOrigin, r.prev.Campaign)
+			r.prev.Any, r.prev.Channel, r.prev.Origin, r.prev.ChannelOrigin, r.prev.Campaign}
 	}
-	q := valuesRows(`INSERT INTO sends (message_id, account_id, conversation_id, contact_id, channel_id, campaign_id, origin_type,
+	// WHERE true: SQLite reads an ON CONFLICT right after a FROM as a join's.
+	q := `WITH ` + dialectOf(tx).batchRows("v", sendColumns...) + `
+INSERT INTO sends (message_id, account_id, conversation_id, contact_id, channel_id, campaign_id, origin_type,
     sent_at, contact_first_sent_at, first_assigned_at, first_assignee_id, first_reply_at,
     closed_episode_id, final_tag_id, final_tag_type,
-    prev_sent_at, prev_channel_sent_at, prev_origin_sent_at, prev_channel_origin_sent_at, prev_campaign_sent_at) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(rows)) + ` ON CONFLICT (message_id) DO NOTHING`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
-	return err
+    prev_sent_at, prev_channel_sent_at, prev_origin_sent_at, prev_channel_origin_sent_at, prev_campaign_sent_at)
+SELECT * FROM v WHERE true ON CONFLICT (message_id) DO NOTHING`
+	return execBatch(ctx, tx, q, batch)
 }
 
 // markingSince is the oldest send a reply or an assignment at still

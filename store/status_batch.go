@@ -85,22 +85,20 @@ func (db *DB) applyStatusesTogether(ctx context.Context, tx *Tx, batch []*status
 // receiptTargets finds and locks each receipt's message, by its place in
 // the batch; a receipt whose message is not recorded has none.
 func receiptTargets(ctx context.Context, tx *Tx, batch []*statusCall) (map[int]receiptTarget, error) {
-	args := make([]any, 0, 5*len(batch))
+	batchRows := make([][]any, len(batch))
 	for i, c := range batch {
 		u := c.update
-		args = append(args, i, u.CarrierMessageID, u.ChannelID, u.Carrier, u.CarrierAccountID)
+		batchRows[i] = []any{i, u.CarrierMessageID, u.ChannelID, u.Carrier, u.CarrierAccountID}
 	}
 	// signed: the receipt was verified with the token of the text's
 	// channel (as applyStatus says).
-	q := valuesRows(`WITH v (i, carrier_id, channel_id, carrier, carrier_account_id) AS (VALUES `,
-		`(CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))`, len(batch)) +
-		`)
+	q := `WITH ` + dialectOf(tx).batchRows("v", "i INTEGER", "carrier_id TEXT", "channel_id BIGINT", "carrier TEXT", "carrier_account_id TEXT") + `
 SELECT v.i, m.id, m.account_id, m.conversation_id, m.status, c.auth_token = r.auth_token AS signed
 FROM v JOIN messages m ON m.carrier_message_id = v.carrier_id AND m.direction = 'outbound'
 JOIN channels c ON c.id = m.channel_id AND c.carrier = v.carrier AND c.carrier_account_id = v.carrier_account_id
 JOIN channels r ON r.id = v.channel_id` + dialectOf(tx).forUpdateOf("m")
 	var rows []receiptTarget
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+	if err := selectBatch(ctx, tx, &rows, q, batchRows); err != nil {
 		return nil, err
 	}
 	out := make(map[int]receiptTarget, len(rows))
@@ -118,20 +116,19 @@ func moveStatuses(ctx context.Context, tx *Tx, moves map[int64]*statusMove, orde
 	if len(order) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 4*len(order))
+	rows := make([][]any, 0, len(order))
 	var settled []any
 	for _, id := range order {
 		m := moves[id]
-		args = append(args, id, string(m.status), m.code, m.at)
+		rows = append(rows, []any{id, string(m.status), m.code, m.at})
 		if m.status.Rank() >= conversations.MessageDelivered.Rank() {
 			settled = append(settled, id)
 		}
 	}
-	q := valuesRows(`WITH v (id, status, error_code, at) AS (VALUES `,
-		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT))`, len(order)) +
-		`) UPDATE messages SET status = v.status, error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
+	q := `WITH ` + dialectOf(tx).batchRows("v", "id BIGINT", "status TEXT", "error_code INTEGER", "at BIGINT") +
+		` UPDATE messages SET status = v.status, error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
 FROM v WHERE messages.id = v.id`
-	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+	if err := execBatch(ctx, tx, q, rows); err != nil {
 		return err
 	}
 	if len(settled) == 0 {
@@ -193,10 +190,10 @@ FROM early_statuses e JOIN channels v ON v.id = e.channel_id WHERE e.carrier_mes
 		return err
 	}
 	var ids []any
-	var forget []any
+	var forget [][]any
 	for _, c := range batch {
 		ids = append(ids, c.item.MessageID)
-		forget = append(forget, c.sent.CarrierMessageID, c.item.Text.CarrierAccountID)
+		forget = append(forget, []any{c.sent.CarrierMessageID, c.item.Text.CarrierAccountID})
 	}
 	convs, err := selectIn[struct {
 		ID             int64 `db:"id"`
@@ -241,7 +238,7 @@ FROM early_statuses e JOIN channels v ON v.id = e.channel_id WHERE e.carrier_mes
 	if err := moveStatuses(ctx, tx, moves, order); err != nil {
 		return err
 	}
-	q := valuesRows(`DELETE FROM early_statuses WHERE (carrier_message_id, carrier_account_id) IN (VALUES `, `(?, ?)`, len(batch)) + `)`
-	_, err = tx.ExecContext(ctx, tx.Rebind(q), forget...)
-	return err
+	q := `WITH ` + dialectOf(tx).batchRows("f", "carrier_id TEXT", "carrier_account_id TEXT") + `
+DELETE FROM early_statuses WHERE (carrier_message_id, carrier_account_id) IN (SELECT carrier_id, carrier_account_id FROM f)`
+	return execBatch(ctx, tx, q, forget)
 }

@@ -12,15 +12,15 @@ import (
 // scheduleStatusChecks books a lookup at the carrier of each text it
 // accepted, should no final status come first (campaigns.FirstStatusCheck).
 func scheduleStatusChecks(ctx context.Context, tx *Tx, batch []*sentCall) error {
-	q := valuesRows(`WITH v (id, at, next_at) AS (VALUES `, `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(batch)) +
-		`) INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
+	q := `WITH ` + dialectOf(tx).batchRows("v", "id BIGINT", "at BIGINT", "next_at BIGINT") + `
+INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
 SELECT m.id, v.at, 0, v.next_at FROM v JOIN messages m ON m.id = v.id WHERE m.status IN ('sending', 'sent')
 ON CONFLICT (message_id) DO NOTHING`
-	args := make([]any, 0, 3*len(batch))
-	for _, c := range batch {
-		args = append(args, c.item.MessageID, ms(c.at), ms(campaigns.FirstStatusCheck(c.at)))
+	rows := make([][]any, len(batch))
+	for i, c := range batch {
+		rows[i] = []any{c.item.MessageID, ms(c.at), ms(campaigns.FirstStatusCheck(c.at))}
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	err := execBatch(ctx, tx, q, rows)
 	return err
 }
 

@@ -160,25 +160,23 @@ func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events
 	return ann, true, nil
 }
 
-// eventValues are the rows of an account's events: row is one row's
-// placeholders; the arguments follow the events' order, the first
-// position being n plus the row's number (1, 2, …).
-func eventValues(evs []events.Event, row func(i int) string) (string, []any) {
-	var q strings.Builder
-	args := make([]any, 0, 8*len(evs))
+// eventRows are an account's events as rows of a batch (batchRows), in
+// eventBatchColumns' order after what lead gives each (its account, and
+// on SQLite its position).
+func eventRows(evs []events.Event, lead func(i int) []any) [][]any {
+	rows := make([][]any, len(evs))
 	for i, e := range evs {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString(row(i))
 		data := e.Data
 		if len(data) == 0 {
 			data = json.RawMessage(`{}`)
 		}
-		args = append(args, string(e.Type), nullID(e.ConversationID), nullID(e.SubjectID), e.ActorType, e.ActorID, string(data), ms(e.At))
+		rows[i] = append(lead(i), string(e.Type), nullID(e.ConversationID), nullID(e.SubjectID), e.ActorType, e.ActorID, string(data), ms(e.At))
 	}
-	return q.String(), args
+	return rows
 }
+
+// eventBatchColumns are the columns of eventRows after the lead's.
+var eventBatchColumns = []string{"type TEXT", "conversation_id BIGINT", "subject_id BIGINT", "actor_type TEXT", "actor_id BIGINT", "data TEXT", "created_at BIGINT"}
 
 // parseAnnouncement reads an eventsChannel payload.
 func parseAnnouncement(payload string) (events.Announcement, error) {

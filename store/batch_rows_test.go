@@ -1,0 +1,68 @@
+package store_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/store"
+)
+
+// TestBatchRowsCarryEveryValue: a batch's rows reach the statement as
+// they were, whatever their text (quotes, JSON, letters beyond ASCII),
+// ids written as parley.ID writes them, large numbers and NULLs, in
+// their order; an empty batch is no rows.
+func TestBatchRowsCarryEveryValue(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		type row struct {
+			I    int     `db:"i"`
+			ID   int64   `db:"id"`
+			Text *string `db:"text"`
+			At   *int64  `db:"at"`
+		}
+		texts := []string{`it's "quoted"`, `{"a": [1, 2]}`, "Señora Ñúñez 👋 日本", `\u0000 \\ back`, ""}
+		var rows [][]any
+		var want []row
+		for i, s := range texts {
+			at := int64(1<<53 + i)
+			rows = append(rows, []any{i, parley.ID(9_007_199_254_740_993 + int64(i)), s, at})
+			want = append(want, row{i, 9_007_199_254_740_993 + int64(i), &texts[i], &at})
+		}
+		rows = append(rows, []any{len(texts), parley.ID(1), nil, nil})
+		want = append(want, row{I: len(texts), ID: 1})
+		var got []row
+		if err := db.SelectBatch(ctx, &got, rows, "i INTEGER", "id BIGINT", "text TEXT", "at BIGINT"); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(got, want, func(a, b row) bool {
+			return a.I == b.I && a.ID == b.ID && eqPtr(a.Text, b.Text) && eqPtr(a.At, b.At)
+		}) {
+			t.Fatalf("read back %+v\nwant %+v", got, want)
+		}
+		got = nil
+		if err := db.SelectBatch(ctx, &got, nil, "i INTEGER", "id BIGINT", "text TEXT", "at BIGINT"); err != nil || len(got) != 0 {
+			t.Fatalf("an empty batch read back %d rows, err %v", len(got), err)
+		}
+	})
+}
+
+func eqPtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+// TestListsInAnyQuery: IN (?) lists of ids and of text, beside scalar
+// arguments before and after them, select what they name and nothing else.
+func TestListsInAnyQuery(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		got, err := store.SelectIn[string](ctx, db, `SELECT v FROM (SELECT 1 AS n, 'a' AS v UNION ALL SELECT 2, 'b' UNION ALL SELECT 3, 'it''s' UNION ALL SELECT 4, 'd') t
+WHERE n > ? AND n IN (?) AND v IN (?) AND n < ? ORDER BY n`, 1, []parley.ID{2, 3, 4, 99}, []string{"b", "it's", "zz"}, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, []string{"b", "it's"}) {
+			t.Fatalf("selected %q; want b and it's", got)
+		}
+		none, err := store.SelectIn[string](ctx, db, `SELECT 'x' WHERE 1 IN (?)`, []int64{})
+		if err != nil || len(none) != 0 {
+			t.Fatalf("an empty list selected %q, err %v", none, err)
+		}
+	})
+}
