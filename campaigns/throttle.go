@@ -11,9 +11,13 @@ import (
 )
 
 // Throttle paces sends per key (a campaign) with token buckets
-// (golang.org/x/time/rate) of a burst of one. The buckets are the
-// process's own; a sender channel's limit, which must hold across
-// instances, is booked in the database instead (OutboxStore.BookTurn).
+// (golang.org/x/time/rate). Texts ready in time go out evenly spaced; a
+// campaign that fell behind (a slow claim, a busy database) makes up at
+// most PaceCatchUp of lost time at once, so that its rate holds on
+// average and no second sees much more than it. The buckets are the
+// process's own; a sender channel's limit, which must hold exactly and
+// across instances, is booked in the database instead
+// (OutboxStore.BookTurn).
 type Throttle struct {
 	// Sleep waits; tests replace it to observe the pacing without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -33,16 +37,22 @@ func (t *Throttle) Wait(ctx context.Context, key parley.ID, mps float64, now tim
 	return nil
 }
 
+// PaceCatchUp is how much lost time a campaign's bucket may make up at
+// once: with a burst of one, every late text was a turn lost for good,
+// and campaigns sent 3–5% under their rate.
+const PaceCatchUp = 50 * time.Millisecond
+
 // reserve books the next turn of key's bucket at now: nil when there is
-// no limit (mps 0). A burst of one always allows a turn, later or not.
+// no limit (mps 0). A burst of at least one always allows a turn, later
+// or not.
 func (t *Throttle) reserve(key parley.ID, mps float64, now time.Time) *rate.Reservation {
 	if mps <= 0 {
 		return nil
 	}
-	return t.bucket(key, mps).ReserveN(now, 1)
+	return t.bucket(key, mps, now).ReserveN(now, 1)
 }
 
-func (t *Throttle) bucket(key parley.ID, mps float64) *rate.Limiter {
+func (t *Throttle) bucket(key parley.ID, mps float64, now time.Time) *rate.Limiter {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.buckets == nil {
@@ -50,13 +60,22 @@ func (t *Throttle) bucket(key parley.ID, mps float64) *rate.Limiter {
 	}
 	b, ok := t.buckets[key]
 	if !ok {
-		// A burst of one: texts go out evenly spaced, as carriers count them.
-		b = rate.NewLimiter(rate.Limit(mps), 1)
+		// The bucket starts with one token, not a full burst: a campaign
+		// starts evenly spaced, and saves up only while it is behind.
+		burst := catchUpBurst(mps)
+		b = rate.NewLimiter(rate.Limit(mps), burst)
+		b.AllowN(now, burst-1)
 		t.buckets[key] = b
 	} else if b.Limit() != rate.Limit(mps) {
 		b.SetLimit(rate.Limit(mps)) // the setting changed
+		b.SetBurst(catchUpBurst(mps))
 	}
 	return b
+}
+
+// catchUpBurst is the burst that makes up PaceCatchUp at mps.
+func catchUpBurst(mps float64) int {
+	return max(1, int(mps*PaceCatchUp.Seconds()))
 }
 
 func (t *Throttle) sleep(ctx context.Context, d time.Duration) error {

@@ -2,6 +2,7 @@ package campaigns
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,5 +66,36 @@ func TestDispatcherTakesNearTurnsAndDefersFarOnes(t *testing.T) {
 	if at, ok := store.deferred[4]; !ok || !at.Equal(epoch.Add(3*time.Second)) || len(store.retried) != 0 {
 		t.Errorf("the fourth text deferred to %v (%v), retried %v; want back in the outbox until its turn at +3s, no attempt counted",
 			at, ok, store.retried)
+	}
+}
+
+// TestThrottleMakesUpLostTimeWithinBounds: at 100/s a campaign starts
+// evenly spaced, makes up a 30 ms hiccup at once, and after a long pause
+// sends at most PaceCatchUp's worth (5 texts) at once before the spacing
+// returns: its rate holds on average, and no second sees much more.
+func TestThrottleMakesUpLostTimeWithinBounds(t *testing.T) {
+	th := &Throttle{}
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	delays := func(n int) []time.Duration {
+		var out []time.Duration
+		for range n {
+			out = append(out, th.reserve(1, 100, now).DelayFrom(now).Round(time.Millisecond))
+		}
+		return out
+	}
+	ms := time.Millisecond
+	if got, want := delays(4), []time.Duration{0, 10 * ms, 20 * ms, 30 * ms}; !slices.Equal(got, want) {
+		t.Fatalf("a backlog at the start waited %v; want %v (evenly spaced, no burst)", got, want)
+	}
+	// The fourth text's turn was at +30ms; the next is ready only at
+	// +70ms, 30ms late: the four turns due by then (+40 to +70ms) go at
+	// once, then the spacing returns.
+	now = now.Add(70 * ms)
+	if got, want := delays(5), []time.Duration{0, 0, 0, 0, 10 * ms}; !slices.Equal(got, want) {
+		t.Errorf("after a 30ms hiccup: waits %v; want %v", got, want)
+	}
+	now = now.Add(10 * time.Second)
+	if got, want := delays(7), []time.Duration{0, 0, 0, 0, 0, 10 * ms, 20 * ms}; !slices.Equal(got, want) {
+		t.Errorf("after a long pause: waits %v; want %v (at most 50ms made up)", got, want)
 	}
 }

@@ -38,6 +38,15 @@ func TicksDue(lastDue, now time.Time, tick time.Duration) int {
 	return min(MaxCatchUp, 1+int(behind/tick))
 }
 
+// DueBy is the latest time a batch may be due to be taken by a tick at
+// now: the scheduler fires once a tick, each fire a few milliseconds late
+// or early, and a batch due 2 ms after a fire must not wait a whole tick
+// (its campaign would lose that tick for good). Half a tick either way
+// takes each batch at the fire nearest its time.
+func DueBy(now time.Time, tick time.Duration) time.Time {
+	return now.Add(tick / 2)
+}
+
 // NextBatch keeps a campaign's batches on their schedule: due ticks after
 // the last one was due, so a tick that fires a little early or late does
 // not push every later batch back. After a stall (paused, or behind by

@@ -39,10 +39,10 @@ const (
 
 // expandCampaign expands the next chunks of a campaign's audience, one
 // transaction per chunk, until it is done or the tick's budget is spent.
-func (db *DB) expandCampaign(ctx context.Context, id parley.ID, now time.Time) error {
+func (db *DB) expandCampaign(ctx context.Context, id parley.ID, now time.Time, tick time.Duration) error {
 	start := time.Now() // a work budget on the wall clock, not domain time
 	for {
-		done, err := db.expandChunk(ctx, id, now)
+		done, err := db.expandChunk(ctx, id, now, tick)
 		if err != nil || done || time.Since(start) >= expandBudget {
 			return err
 		}
@@ -52,9 +52,9 @@ func (db *DB) expandCampaign(ctx context.Context, id parley.ID, now time.Time) e
 // expandChunk expands one chunk under the campaign's lock and stores where
 // the next one starts. done is true when nothing is left (or the campaign
 // is not due, or another instance holds it).
-func (db *DB) expandChunk(ctx context.Context, id parley.ID, now time.Time) (done bool, err error) {
+func (db *DB) expandChunk(ctx context.Context, id parley.ID, now time.Time, tick time.Duration) (done bool, err error) {
 	err = db.inTx(ctx, func(tx *Tx) error {
-		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now)
+		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now, tick)
 		if err != nil || !ok || row.ExpandStage >= stageExpanded {
 			done = true
 			return err

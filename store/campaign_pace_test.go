@@ -73,3 +73,43 @@ func TestCampaignTextsTakeTheirOriginsPriority(t *testing.T) {
 		}
 	})
 }
+
+// TestCampaignTicksFiringEarlyOrLateLoseNoBatch: the scheduler fires about
+// once a second, each fire a few milliseconds off. A batch due 3 ms after
+// a fire is taken by that fire, not a second later: every fire queues the
+// campaign's rate, and the schedule stays where it was.
+func TestCampaignTicksFiringEarlyOrLateLoseNoBatch(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		phones := make([]string, 60)
+		for i := range phones {
+			phones[i] = fmt.Sprintf("+1628%07d", 5100000+i)
+		}
+		tn.startCampaign(t, campaigns.Audience{Phones: phones}, 10)
+		// The first fire runs 3 ms late; the next ones on time, early, late.
+		// Each fire's texts are sent before the next (no backpressure).
+		fires := []time.Duration{3, 1000, 1997, 3004, 3999}
+		sendAll := func(now time.Time) int {
+			items := claim(t, db, now.Add(time.Second), 100)
+			for _, it := range items {
+				if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: newSID("SM"), Status: "sent"}, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return len(items)
+		}
+		for i, off := range fires {
+			now := t0.Add(off * time.Millisecond)
+			tn.advance(t, now)
+			if n := sendAll(now); n != 10 {
+				t.Fatalf("fire %d (+%dms) queued %d texts; want the rate's 10", i+1, off, n)
+			}
+			// Nothing more until the next fire, however often asked.
+			tn.advance(t, now.Add(100*time.Millisecond))
+			if n := len(outbox(t, db)); n != 0 {
+				t.Fatalf("a second call 100ms after fire %d queued %d more", i+1, n)
+			}
+		}
+	})
+}

@@ -282,7 +282,8 @@ func (db *DB) AdvanceCampaigns(ctx context.Context, now time.Time, tick time.Dur
 	}
 	var due []int64
 	if err := db.db.SelectContext(ctx, &due, db.rebind(`SELECT id FROM campaigns
-WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? AND schedule = '' ORDER BY next_batch_at, id LIMIT 100`), ms(now)); err != nil {
+WHERE status IN ('scheduled', 'sending') AND next_batch_at <= ? AND schedule = '' ORDER BY next_batch_at, id LIMIT 100`),
+		ms(campaigns.DueBy(now, tick))); err != nil {
 		return 0, translate(err)
 	}
 	queued, announced := 0, map[parley.ID]bool{}
@@ -347,11 +348,11 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 	// Expansion and queueing share the tick's work budget (wall clock):
 	// queueing has what expansion left (campaigns.QueueDeadline).
 	began := time.Now()
-	if err := db.expandCampaign(ctx, id, now); err != nil {
+	if err := db.expandCampaign(ctx, id, now, tick); err != nil {
 		return 0, false, fmt.Errorf("expanding the audience: %w", err)
 	}
 	err = db.inTx(ctx, func(tx *Tx) error {
-		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now)
+		row, c, ok, err := db.lockDueCampaign(ctx, tx, id, now, tick)
 		if err != nil || !ok {
 			return err
 		}
@@ -418,11 +419,11 @@ UNION ALL SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.
 // makes other instances skip it, so the rate holds however many run. ok
 // is false when another instance has it, it changed, or its send_at is
 // still ahead.
-func (db *DB) lockDueCampaign(ctx context.Context, tx *Tx, id parley.ID, now time.Time) (campaignRow, campaigns.Campaign, bool, error) {
+func (db *DB) lockDueCampaign(ctx context.Context, tx *Tx, id parley.ID, now time.Time, tick time.Duration) (campaignRow, campaigns.Campaign, bool, error) {
 	var row campaignRow
 	q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ? AND status IN ('scheduled', 'sending') AND next_batch_at <= ?` +
 		db.dialect.skipLocked()
-	err := tx.GetContext(ctx, &row, tx.Rebind(q), id, ms(now))
+	err := tx.GetContext(ctx, &row, tx.Rebind(q), id, ms(campaigns.DueBy(now, tick)))
 	if parley.IsKind(translate(err), parley.ENOTFOUND) {
 		return row, campaigns.Campaign{}, false, nil
 	} else if err != nil {

@@ -92,7 +92,7 @@ func carrierCeiling(b *testing.B, e *env, n int) float64 {
 
 // BenchmarkCampaignRateAccuracy runs a campaign at a set rate and reports
 // the rate achieved at the carrier and the most texts in any one-second
-// window. PARLEY_BENCH_RATE (default 50) and PARLEY_BENCH_SECONDS (default
+// window, and logs the texts of each second. PARLEY_BENCH_RATE (default 50) and PARLEY_BENCH_SECONDS (default
 // 10; the figure uses 60) size it; b.N is ignored beyond one run.
 func BenchmarkCampaignRateAccuracy(b *testing.B) {
 	rate, seconds := envInt("PARLEY_BENCH_RATE", 50), envInt("PARLEY_BENCH_SECONDS", 10)
@@ -126,6 +126,12 @@ func BenchmarkCampaignRateAccuracy(b *testing.B) {
 				}
 				burst = max(burst, i-j+1)
 			}
+			// A stall shows as a dip, a burst as a peak.
+			perSecond := make([]int, int(last.Sub(first)/time.Second)+1)
+			for _, m := range msgs {
+				perSecond[int(m.DateCreated.Sub(first)/time.Second)]++
+			}
+			b.Logf("texts in each second from the first: %v", perSecond)
 			b.ReportMetric(float64(n-1)/last.Sub(first).Seconds(), "texts/s")
 			b.ReportMetric(float64(burst), "max-texts-in-1s")
 		})
