@@ -63,10 +63,10 @@ func selectBatch(ctx context.Context, tx *Tx, dest any, query string, rows [][]a
 }
 
 // batchStatement is a statement whose first parameters are rows (see
-// batchRows), followed by more.
-func batchStatement(query string, rows [][]any, more ...any) (statement, error) {
+// batchRows), followed by more; an encoding error is the statement's.
+func batchStatement(query string, rows [][]any, more ...any) statement {
 	args, err := batchArgs(rows)
-	return statement{query, append(args, more...)}, err
+	return statement{query, append(args, more...), err}
 }
 
 // listIn rewrites each "IN (?)" of query whose argument is a slice to

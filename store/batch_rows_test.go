@@ -20,7 +20,7 @@ func TestBatchRowsCarryEveryValue(t *testing.T) {
 			Text *string `db:"text"`
 			At   *int64  `db:"at"`
 		}
-		texts := []string{`it's "quoted"`, `{"a": [1, 2]}`, "Señora Ñúñez 👋 日本", `\u0000 \\ back`, ""}
+		texts := []string{`it's "quoted" <b>&amp;</b>`, `{"a": [1, 2]}`, "Señora Ñúñez 👋 日本", `\u0000 \\ back`, ""}
 		var rows [][]any
 		var want []row
 		for i, s := range texts {

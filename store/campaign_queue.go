@@ -289,7 +289,7 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 	if err != nil {
 		return nil, err
 	}
-	if err := execTogether(ctx, tx, openEpisodesStatement(eps), evStmt); err != nil {
+	if err := execTogether(ctx, tx, openEpisodesStatement(dialectOf(tx), eps), evStmt); err != nil {
 		return nil, err
 	}
 	if len(created) < len(missing) {
@@ -345,9 +345,9 @@ INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, 
     campaign_id, segments, encoding, created_at, updated_at)
 SELECT ?, conversation_id, ?, 'outbound', 'text', body, '[]', 'queued', ?, segments, encoding, ?, ? FROM v
 RETURNING ` + messageColumns
-	ins, err := batchStatement(insert, texts, q.c.AccountID, q.ch.ID, q.c.ID, ms(now), ms(now))
-	if err != nil {
-		return nil, err
+	ins := batchStatement(insert, texts, q.c.AccountID, q.ch.ID, q.c.ID, ms(now), ms(now))
+	if ins.err != nil {
+		return nil, ins.err
 	}
 	var rows []messageRow
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(ins.query), ins.args...); err != nil {
@@ -368,21 +368,15 @@ RETURNING ` + messageColumns
 		touched = append(touched, []any{m.ConversationID, m.Body})
 		tx.recordMessage(events.MessageCreated, m, conversations.ActorSystem, nil, now)
 	}
-	outbox, err := batchStatement(`WITH `+d.batchRows("v", "message_id BIGINT", "to_phone TEXT", "available_at BIGINT")+`
+	outbox := batchStatement(`WITH `+d.batchRows("v", "message_id BIGINT", "to_phone TEXT", "available_at BIGINT")+`
 INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
 SELECT ?, message_id, ?, to_phone, ?, ?, 'queued', available_at, ?, ? FROM v`,
 		queued, q.c.AccountID, q.ch.ID, q.c.OriginType, priorityOf(q.c.OriginType), ms(now), ms(now))
-	if err != nil {
-		return nil, err
-	}
 	// The text's words join its conversation's search document here, in
 	// the one UPDATE of the conversation (migration 00034).
-	touch, err := batchStatement(`WITH `+d.batchRows("v", "id BIGINT", "body TEXT")+`
+	touch := batchStatement(`WITH `+d.batchRows("v", "id BIGINT", "body TEXT")+`
 UPDATE conversations SET `+d.searchWordsSet()+`last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
 FROM v WHERE conversations.id = v.id`, touched, ms(now), ms(now), ms(now))
-	if err != nil {
-		return nil, err
-	}
 	return out, execTogether(ctx, tx, outbox, touch)
 }
 

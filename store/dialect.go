@@ -86,6 +86,8 @@ type dialectSQL interface {
 	// inList is "IN (the items)" of a JSON array parameter, each item
 	// cast to typ.
 	inList(typ string) string
+	// jsonValue is expr, JSON text, as a JSON column stores it.
+	jsonValue(expr string) string
 
 	// appendEvents writes an account's events. Where numbersAtCommit, it
 	// numbers them after the account's head (taken and held to the

@@ -15,7 +15,7 @@ func (postgresSQL) appendEvents(ctx context.Context, tx *Tx, accountID parley.ID
 	rows := eventRows(evs, func(int) []any { return []any{accountID} })
 	q := `WITH ` + postgresDialect.batchRows("v", append([]string{"account_id BIGINT"}, eventBatchColumns...)...) + `
 INSERT INTO events (account_id, type, conversation_id, subject_id, actor_type, actor_id, data, created_at)
-SELECT account_id, type, conversation_id, subject_id, actor_type, actor_id, CAST(data AS jsonb), created_at FROM v`
+SELECT account_id, type, conversation_id, subject_id, actor_type, actor_id, ` + postgresDialect.jsonValue("data") + `, created_at FROM v`
 	return 0, execBatch(ctx, tx, q, rows)
 }
 

@@ -31,7 +31,8 @@ func (postgresSQL) writesInWith() bool              { return true }
 func (postgresSQL) plansSearch() bool               { return true }
 func (postgresSQL) manyInstances() bool             { return true }
 
-func (postgresSQL) jsonElements() string { return "jsonb_array_elements(CAST(? AS jsonb))" }
+func (postgresSQL) jsonElements() string         { return "jsonb_array_elements(CAST(? AS jsonb))" }
+func (postgresSQL) jsonValue(expr string) string { return "CAST(" + expr + " AS jsonb)" }
 
 // inList is an ANY over an array, which PostgreSQL plans as index
 // lookups whatever it guesses of the list's length.

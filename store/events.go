@@ -52,8 +52,8 @@ func eventsStatement(tx *Tx, accountID parley.ID, events []event) (statement, er
 		return statement{}, nil
 	}
 	tx.recordConversationEvents(accountID, events)
-	args := make([]any, 0, 7*len(events))
-	for _, e := range events {
+	rows := make([][]any, len(events))
+	for i, e := range events {
 		data := e.data
 		if data == nil {
 			data = map[string]any{}
@@ -62,11 +62,14 @@ func eventsStatement(tx *Tx, accountID parley.ID, events []event) (statement, er
 		if err != nil {
 			return statement{}, err
 		}
-		args = append(args, accountID, e.conversationID, string(e.typ), string(e.actor), e.actorID, string(raw), ms(e.at))
+		rows[i] = []any{e.conversationID, string(e.typ), string(e.actor), e.actorID, string(raw), ms(e.at)}
 	}
-	q := valuesRows(`INSERT INTO conversation_events (account_id, conversation_id, type, actor_type, actor_id, data, created_at) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?)`, len(events))
-	return statement{q, args}, nil
+	d := dialectOf(tx)
+	q := `WITH ` + d.batchRows("v", "conversation_id BIGINT", "type TEXT", "actor_type TEXT", "actor_id BIGINT", "data TEXT", "created_at BIGINT") + `
+INSERT INTO conversation_events (account_id, conversation_id, type, actor_type, actor_id, data, created_at)
+SELECT ?, conversation_id, type, actor_type, actor_id, ` + d.jsonValue("data") + `, created_at FROM v`
+	st := batchStatement(q, rows, accountID)
+	return st, st.err
 }
 
 // valuesRows is an INSERT of n rows: head, then row n times.

@@ -90,7 +90,7 @@ func ingest(ctx context.Context, tx *Tx, p conversations.IngestPlan) (conversati
 	if err := updateOnInbound(ctx, tx, inboundUpdate{conv, p, res.Transition}); err != nil {
 		return res, fmt.Errorf("update conversation: %w", err)
 	}
-	if err := execTogether(ctx, tx, reopenedEpisodes(inboundUpdate{conv, p, res.Transition}), repliedSends(inboundUpdate{conv, p, res.Transition})); err != nil {
+	if err := execTogether(ctx, tx, reopenedEpisodes(dialectOf(tx), inboundUpdate{conv, p, res.Transition}), repliedSends(dialectOf(tx), inboundUpdate{conv, p, res.Transition})); err != nil {
 		return res, fmt.Errorf("open episode, mark replied sends: %w", err)
 	}
 	target := conv.target(contactID, exists)
@@ -266,7 +266,7 @@ type inboundMessage struct {
 // insertInboundMessages stores texts of distinct conversations in one
 // statement and returns them as stored, in the order given.
 func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage) ([]conversations.Message, error) {
-	args := make([]any, 0, 9*len(texts))
+	batch := make([][]any, 0, len(texts))
 	for _, t := range texts {
 		media, err := json.Marshal(nonNil(t.p.Text.MediaURLs))
 		if err != nil {
@@ -276,14 +276,18 @@ func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage) 
 		if t.p.Text.CarrierMessageID != "" {
 			carrierID = &t.p.Text.CarrierMessageID
 		}
-		args = append(args, t.p.Channel.AccountID, t.conversationID, t.p.Channel.ID, t.p.Text.Body, string(media),
-			carrierID, t.p.Text.Segments, ms(t.p.At), ms(t.p.At))
+		batch = append(batch, []any{t.p.Channel.AccountID, t.conversationID, t.p.Channel.ID, t.p.Text.Body, string(media),
+			carrierID, t.p.Text.Segments, ms(t.p.At)})
 	}
-	q := valuesRows(`INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
-    carrier_message_id, segments, created_at, updated_at) VALUES `,
-		`(?, ?, ?, 'inbound', 'text', ?, ?, 'received', ?, ?, ?, ?)`, len(texts)) + ` RETURNING ` + messageColumns
+	q := `WITH ` + dialectOf(tx).batchRows("v", "account_id BIGINT", "conversation_id BIGINT", "channel_id BIGINT", "body TEXT",
+		"media_urls TEXT", "carrier_message_id TEXT", "segments INTEGER", "at BIGINT") + `
+INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
+    carrier_message_id, segments, created_at, updated_at)
+SELECT account_id, conversation_id, channel_id, 'inbound', 'text', body, ` + dialectOf(tx).jsonValue("media_urls") + `, 'received',
+    carrier_message_id, segments, at, at FROM v
+RETURNING ` + messageColumns
 	var rows []messageRow
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+	if err := selectBatch(ctx, tx, &rows, q, batch); err != nil {
 		return nil, err
 	}
 	byConv, err := messagesByConversation(rows)
@@ -337,7 +341,7 @@ func updateOnInboundStatement(d dialect, updates ...inboundUpdate) statement {
 	if len(updates) == 0 {
 		return statement{}
 	}
-	args := make([]any, 0, 7*len(updates))
+	rows := make([][]any, 0, len(updates))
 	for _, u := range updates {
 		assignee := u.c.AssigneeID
 		if u.t.ClearAssignee {
@@ -348,33 +352,30 @@ func updateOnInboundStatement(d dialect, updates ...inboundUpdate) statement {
 			v := ms(u.p.At)
 			flagged = &v
 		}
-		args = append(args, int64(u.c.ID), string(u.t.Status), assignee, u.p.Text.To, ms(u.p.At), flagged, u.p.Text.Body)
+		rows = append(rows, []any{int64(u.c.ID), string(u.t.Status), assignee, u.p.Text.To, ms(u.p.At), flagged, u.p.Text.Body})
 	}
 	// A reopened conversation is no longer snoozed. Activity times only
-	// move forward: webhooks may commit out of order. The casts type the
-	// VALUES columns for PostgreSQL, which would take them for text.
-	q := valuesRows(`WITH v (id, status, assignee_id, business_phone, at, flagged, body) AS (VALUES `,
-		`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT))`,
-		len(updates)) + `)
+	// move forward: webhooks may commit out of order.
+	q := `WITH ` + d.batchRows("v", "id BIGINT", "status TEXT", "assignee_id BIGINT", "business_phone TEXT", "at BIGINT", "flagged BIGINT", "body TEXT") + `
 UPDATE conversations SET ` + d.searchWordsSet() + `status = v.status, assignee_id = v.assignee_id, business_phone = v.business_phone,
     last_message_at = CASE WHEN conversations.last_message_at > v.at THEN conversations.last_message_at ELSE v.at END,
     last_inbound_at = CASE WHEN conversations.last_inbound_at > v.at THEN conversations.last_inbound_at ELSE v.at END,
     snoozed_until = CASE WHEN v.status = 'snoozed' THEN conversations.snoozed_until ELSE NULL END,
     revocation_flagged_at = COALESCE(v.flagged, conversations.revocation_flagged_at), updated_at = v.at
 FROM v WHERE conversations.id = v.id`
-	return statement{q, args}
+	return batchStatement(q, rows)
 }
 
 // reopenedEpisodes opens an episode for each conversation a text
 // reopened (a resolved or closed one becoming live again).
-func reopenedEpisodes(updates ...inboundUpdate) statement {
+func reopenedEpisodes(d dialect, updates ...inboundUpdate) statement {
 	var eps []openingEpisode
 	for _, u := range updates {
 		if u.c.ID != 0 && conversations.Opens(u.c.Status, u.t.Status) {
 			eps = append(eps, openingEpisode{u.p.Channel.AccountID, u.c.ID, u.p.At})
 		}
 	}
-	return openEpisodesStatement(eps)
+	return openEpisodesStatement(d, eps)
 }
 
 // target is the conversation as the domain's ingest decisions read it.

@@ -230,9 +230,8 @@ func seenCarrierIDs(ctx context.Context, tx *Tx, plans []conversations.IngestPla
 	}
 	// messages_carrier_id (carrier_message_id, channel_id): an index probe
 	// per id, and a row read only for a retry.
-	var rows []messageRow
-	q := `SELECT ` + messageColumns + ` FROM messages WHERE carrier_message_id IN (` + placeholders(len(ids)) + `)`
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), ids...); err != nil {
+	rows, err := selectIn[messageRow](ctx, tx, `SELECT `+messageColumns+` FROM messages WHERE carrier_message_id IN (?)`, ids)
+	if err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -250,24 +249,24 @@ func seenCarrierIDs(ctx context.Context, tx *Tx, plans []conversations.IngestPla
 // side take these locks in one order.
 func lockConversations(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) (map[convKey]convState, error) {
 	keys := map[convKey]bool{}
-	var conds []string
-	var args []any
+	var batch [][]any
 	for _, p := range plans {
 		k := convKey{p.Channel.ID, p.Text.From}
 		if !keys[k] {
 			keys[k] = true
-			conds = append(conds, `(channel_id = ? AND contact_phone = ?)`)
-			args = append(args, p.Channel.ID, p.Text.From)
+			batch = append(batch, []any{p.Channel.ID, p.Text.From})
 		}
 	}
-	q := `SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations WHERE ` + strings.Join(conds, " OR ") + ` ORDER BY id`
-	q += dialectOf(tx).forUpdate() // see lockConversation
+	d := dialectOf(tx)
+	q := `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT") + `
+SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations
+WHERE (channel_id, contact_phone) IN (SELECT channel_id, contact_phone FROM k) ORDER BY id` + d.forUpdate() // see lockConversation
 	var rows []struct {
 		convState
 		ChannelID    int64  `db:"channel_id"`
 		ContactPhone string `db:"contact_phone"`
 	}
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+	if err := selectBatch(ctx, tx, &rows, q, batch); err != nil {
 		return nil, err
 	}
 	convs := make(map[convKey]convState, len(rows))
@@ -289,19 +288,18 @@ func findContacts(ctx context.Context, tx *Tx, texts []*plainText) (map[contactK
 	if len(texts) == 0 {
 		return found, nil
 	}
-	conds := make([]string, len(texts))
-	args := make([]any, 0, 2*len(texts))
+	batch := make([][]any, len(texts))
 	for i, pt := range texts {
-		conds[i] = `(account_id = ? AND phone = ?)`
-		args = append(args, pt.p.Channel.AccountID, pt.p.Text.From)
+		batch[i] = []any{pt.p.Channel.AccountID, pt.p.Text.From}
 	}
 	var rows []struct {
 		AccountID int64  `db:"account_id"`
 		Phone     string `db:"phone"`
 		ContactID int64  `db:"contact_id"`
 	}
-	q := `SELECT account_id, phone, contact_id FROM contact_phones WHERE ` + strings.Join(conds, " OR ")
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+	q := `WITH ` + dialectOf(tx).batchRows("k", "account_id BIGINT", "phone TEXT") + `
+SELECT account_id, phone, contact_id FROM contact_phones WHERE (account_id, phone) IN (SELECT account_id, phone FROM k)`
+	if err := selectBatch(ctx, tx, &rows, q, batch); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -343,7 +341,8 @@ func (b textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	if err := notify(ctx, tx, notes...); err != nil {
 		return fmt.Errorf("notify assignees: %w", err)
 	}
-	writes := []statement{updateOnInboundStatement(dialectOf(tx), updates...), reopenedEpisodes(updates...), repliedSends(updates...)}
+	d := dialectOf(tx)
+	writes := []statement{updateOnInboundStatement(d, updates...), reopenedEpisodes(d, updates...), repliedSends(d, updates...)}
 	for acc, evs := range events {
 		st, err := eventsStatement(tx, acc, evs)
 		if err != nil {
@@ -370,8 +369,8 @@ func (b textBatch) readBack(ctx context.Context, tx *Tx, results []conversations
 	if len(ids) == 0 {
 		return nil
 	}
-	var rows []conversationRow
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(selectConversation+` WHERE cv.id IN (`+placeholders(len(ids))+`)`), ids...); err != nil {
+	rows, err := selectIn[conversationRow](ctx, tx, selectConversation+` WHERE cv.id IN (?)`, ids)
+	if err != nil {
 		return err
 	}
 	read, err := conversationsWithTags(ctx, tx, rows)

@@ -315,20 +315,19 @@ func markingSince(at time.Time) int64 {
 // repliedSends marks the sends awaiting a reply in the conversations the
 // inbound texts went to, one text per conversation, in one statement:
 // each text is the first reply to its conversation's earlier sends.
-func repliedSends(updates ...inboundUpdate) statement {
+func repliedSends(d dialect, updates ...inboundUpdate) statement {
 	if len(updates) == 0 {
 		return statement{}
 	}
-	args := make([]any, 0, 3*len(updates))
-	for _, u := range updates {
-		args = append(args, int64(u.c.ID), ms(u.p.At), markingSince(u.p.At))
+	rows := make([][]any, len(updates))
+	for i, u := range updates {
+		rows[i] = []any{int64(u.c.ID), ms(u.p.At), markingSince(u.p.At)}
 	}
-	q := valuesRows(`WITH v (conversation_id, at, since) AS (VALUES `,
-		`(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(updates)) + `)
+	q := `WITH ` + d.batchRows("v", "conversation_id BIGINT", "at BIGINT", "since BIGINT") + `
 UPDATE sends SET first_reply_at = v.at
 FROM v WHERE sends.conversation_id = v.conversation_id AND sends.first_reply_at IS NULL
     AND sends.sent_at <= v.at AND sends.sent_at >= v.since`
-	return statement{q, args}
+	return batchStatement(q, rows)
 }
 
 // assignedSends marks the conversation's sends awaiting an assignment as

@@ -369,7 +369,7 @@ func conversationsWithTags(ctx context.Context, q sqlx.QueryerContext, rows []co
 // openEpisode starts a conversation's episode, at its creation or its
 // reopening. One already open is kept.
 func openEpisode(ctx context.Context, tx *Tx, accountID, conversationID parley.ID, at time.Time) error {
-	return execTogether(ctx, tx, openEpisodesStatement([]openingEpisode{{accountID, conversationID, at}}))
+	return execTogether(ctx, tx, openEpisodesStatement(dialectOf(tx), []openingEpisode{{accountID, conversationID, at}}))
 }
 
 // openingEpisode is an episode to open.
@@ -379,17 +379,19 @@ type openingEpisode struct {
 }
 
 // openEpisodesStatement opens episodes in one statement.
-func openEpisodesStatement(eps []openingEpisode) statement {
+func openEpisodesStatement(d dialect, eps []openingEpisode) statement {
 	if len(eps) == 0 {
 		return statement{}
 	}
-	args := make([]any, 0, 3*len(eps))
-	for _, e := range eps {
-		args = append(args, e.accountID, e.conversationID, ms(e.at))
+	rows := make([][]any, len(eps))
+	for i, e := range eps {
+		rows[i] = []any{e.accountID, e.conversationID, ms(e.at)}
 	}
-	q := valuesRows(`INSERT INTO episodes (account_id, conversation_id, opened_at) VALUES `, `(?, ?, ?)`, len(eps)) +
-		` ON CONFLICT (conversation_id) WHERE closed_at IS NULL DO NOTHING`
-	return statement{q, args}
+	// WHERE true: SQLite reads an ON CONFLICT right after a FROM as a join's.
+	q := `WITH ` + d.batchRows("v", "account_id BIGINT", "conversation_id BIGINT", "opened_at BIGINT") + `
+INSERT INTO episodes (account_id, conversation_id, opened_at) SELECT * FROM v WHERE true
+ON CONFLICT (conversation_id) WHERE closed_at IS NULL DO NOTHING`
+	return batchStatement(q, rows)
 }
 
 // closeEpisode ends the conversation's open episode as it becomes

@@ -11,6 +11,7 @@ import (
 type statement struct {
 	query string // "?" placeholders; "" when there is nothing to write
 	args  []any
+	err   error // building it failed (batchStatement); nothing runs
 }
 
 // execTogether runs independent writes. On PostgreSQL they travel as one
@@ -22,6 +23,9 @@ type statement struct {
 func execTogether(ctx context.Context, tx *Tx, stmts ...statement) error {
 	var todo []statement
 	for _, s := range stmts {
+		if s.err != nil {
+			return s.err
+		}
 		if s.query != "" {
 			todo = append(todo, s)
 		}
