@@ -224,6 +224,24 @@ func TestHoldsOfABatch(t *testing.T) {
 		if !slices.Equal(holds, want) {
 			t.Errorf("holds = %q; want %q", holds, want)
 		}
+		// Texts checked one at a time by many workers at once are read
+		// together; each still gets its own answer.
+		together, errs := db.HoldsReadTogether(ctx, items)
+		if !slices.Equal(together, want) || slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+			t.Errorf("holds read together = %q (%v); want %q", together, errs, want)
+		}
+		var wg sync.WaitGroup
+		for round := range 20 {
+			for i, it := range items {
+				wg.Go(func() {
+					got, err := db.Holds(ctx, []campaigns.OutboxItem{it})
+					if err != nil || len(got) != 1 || got[0] != want[i] {
+						t.Errorf("round %d, text %d checked alone: %q, %v; want %q", round, i, got, err, want[i])
+					}
+				})
+			}
+		}
+		wg.Wait()
 	})
 }
 

@@ -73,6 +73,9 @@ type DB struct {
 	ingests  *commitGroup[*ingestCall]
 	sents    *commitGroup[*sentCall]
 	statuses *commitGroup[*statusCall]
+	// holdReads batches the hold checks of texts checked one at a time
+	// (see Holds), on both databases.
+	holdReads *commitGroup[*holdsCall]
 	// batchFallbacks counts batches whose shared transaction failed, every
 	// text then retried alone (see IngestBatch).
 	batchFallbacks atomic.Int64
@@ -127,6 +130,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// the queue as much as the statements.
 	out.sents = newCommitGroup(out.markSentBatch)
 	out.statuses = newCommitGroup(out.applyStatusBatch)
+	out.holdReads = newCommitGroup(out.readHoldsBatch)
 	return out, nil
 }
 
@@ -196,6 +200,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		out.sents = newCommitGroup(out.markSentBatch)
 		out.statuses = newCommitGroup(out.applyStatusBatch)
 	}
+	out.holdReads = newCommitGroup(out.readHoldsBatch)
 	out.listener = listen(rawURL, &out.routes, &out.log)
 	out.sequencer = startSequencer(out)
 	return out, nil
@@ -287,6 +292,7 @@ func (db *DB) Close() error {
 	db.ingests.close()
 	db.sents.close()
 	db.statuses.close()
+	db.holdReads.close()
 	if db.sequencer != nil {
 		db.sequencer.close()
 	}

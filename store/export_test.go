@@ -170,3 +170,18 @@ func SelectIn[T any](ctx context.Context, db *DB, query string, args ...any) (ro
 	})
 	return rows, err
 }
+
+// HoldsReadTogether reads the items' holds as one batch of calls made
+// one text at a time (what holdReads gathers).
+func (db *DB) HoldsReadTogether(ctx context.Context, items []campaigns.OutboxItem) ([]campaigns.Hold, []error) {
+	batch := make([]*holdsCall, len(items))
+	for i, it := range items {
+		batch[i] = &holdsCall{ctx: ctx, item: it, done: make(chan struct{})}
+	}
+	db.readHoldsBatch(batch)
+	holds, errs := make([]campaigns.Hold, len(items)), make([]error, len(items))
+	for i, c := range batch {
+		holds[i], errs[i] = c.hold, c.err
+	}
+	return holds, errs
+}

@@ -22,6 +22,7 @@ import (
 // carrier's acceptance of outbound ones (MarkSent) and its receipts
 // (ApplyStatus) go through one each; on SQLite, whose one writer takes
 // every transaction in turn, a batch also saves its place in that queue.
+// Reads arriving together share a query the same way (Holds).
 type commitGroup[C any] struct {
 	calls chan C
 	stop  chan struct{}
@@ -252,6 +253,34 @@ func (db *DB) applyStatusBatch(batch []*statusCall) {
 			if len(batch) > 1 {
 				c.msg, c.err = db.applyStatusAlone(ctx, c.update)
 			}
+		}
+		close(c.done)
+	}
+}
+
+// ---- hold checks of texts checked one at a time --------------------
+
+// holdsCall is one text's hold check, read with others'.
+type holdsCall struct {
+	ctx  context.Context
+	item campaigns.OutboxItem
+	hold campaigns.Hold
+	err  error
+	done chan struct{}
+}
+
+// readHoldsBatch reads the holds of texts checked alone at the same
+// moment, in one query.
+func (db *DB) readHoldsBatch(batch []*holdsCall) {
+	items := make([]campaigns.OutboxItem, len(batch))
+	for i, c := range batch {
+		items[i] = c.item
+	}
+	holds, err := db.readHolds(context.WithoutCancel(batch[0].ctx), items)
+	for i, c := range batch {
+		c.err = err
+		if err == nil {
+			c.hold = holds[i]
 		}
 		close(c.done)
 	}
