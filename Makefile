@@ -51,7 +51,7 @@ fuzz: ## run every fuzz test (each func Fuzz… of every package) for FUZZTIME e
 	done
 
 .PHONY: bench
-bench: ## a short run of every measurement (ingest vs. its floor, inbox lists, campaigns, dispatch vs. the carrier, reports), printing JSON lines
+bench: ## a short run of every measurement (ingest vs. its floor, inbox lists, campaigns, dispatch vs. the carrier, rate accuracy, reports), printing JSON lines
 	scripts/bench.sh
 
 .PHONY: bench-go

@@ -67,8 +67,8 @@ func (t *Throttle) bucket(key parley.ID, mps float64, now time.Time) *rate.Limit
 		b.AllowN(now, burst-1)
 		t.buckets[key] = b
 	} else if b.Limit() != rate.Limit(mps) {
-		b.SetLimit(rate.Limit(mps)) // the setting changed
-		b.SetBurst(catchUpBurst(mps))
+		b.SetLimitAt(now, rate.Limit(mps)) // the setting changed
+		b.SetBurstAt(now, catchUpBurst(mps))
 	}
 	return b
 }

@@ -14,6 +14,10 @@
 #             (default 5,000) at its fastest through the real program to
 #             the fake carrier, beside the fake carrier's own ceiling
 #             measured in the same run, and the ratio
+#   rate      BenchmarkCampaignRateAccuracy: campaigns at 50/s and 500/s
+#             for RATE_SECONDS (default 20), the rate the carrier saw as a
+#             share of the one asked (target within 2%) and the most texts
+#             in any one second
 #   outbound  the outbound report over 1M sends / 300k conversations on
 #             PostgreSQL and 100k / 30k on SQLite (summary and audit page,
 #             every filter), then 1M-row exports of it through the binary
@@ -29,7 +33,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER=${BENCH_SECONDS:-8}
 RUNS=${BENCH_RUNS:-1}
 CLIENTS=${BENCH_CLIENTS:-16}
-parts=" ${*:-ingest inbox campaign dispatch outbound} "
+parts=" ${*:-ingest inbox campaign dispatch rate outbound} "
 want() { [[ $parts == *" $1 "* ]]; }
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 scripts/ensure-postgres.sh
@@ -110,6 +114,20 @@ if want dispatch; then
 			printf "{\"kind\":\"campaign_dispatch\",\"db\":\"%s\",\"texts\":%s,\"texts_per_s\":%s,\"carrier_texts_per_s\":%s,\"of_carrier\":%s}\n",
 				db, $2, v["texts/s"], v["carrier-texts/s"], v["of-carrier"]
 		}' >>"$lines"
+fi
+
+if want rate; then
+	for rate in 50 500; do
+		echo "== campaign rate accuracy, ${rate}/s for ${RATE_SECONDS:-20} s" >&2
+		PARLEY_BENCH_RATE=$rate PARLEY_BENCH_SECONDS=${RATE_SECONDS:-20} \
+			go test ./cmd/parley -run '^$' -bench 'CampaignRateAccuracy' -benchtime 1x -count=1 2>&1 |
+			tee -a /dev/stderr | awk -v rate="$rate" -v secs="${RATE_SECONDS:-20}" '/^BenchmarkCampaignRateAccuracy\// {
+				split($1, name, "/"); db = name[2]; sub(/-[0-9]+$/, "", db)
+				for (i = 5; i < NF; i += 2) v[$(i + 1)] = $i
+				printf "{\"kind\":\"campaign_rate\",\"db\":\"%s\",\"rate\":%s,\"seconds\":%s,\"texts_per_s\":%s,\"accuracy\":%.3f,\"max_in_1s\":%s}\n",
+					db, rate, secs, v["texts/s"], v["texts/s"] / rate, v["max-texts-in-1s"]
+			}' >>"$lines"
+	done
 fi
 
 if want outbound; then

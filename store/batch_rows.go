@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley"
 )
 
 // A batch reaches its statement as one parameter, a JSON array that the
@@ -16,7 +19,8 @@ import (
 // JSON natively, and one encoding serves both.
 
 // batchRows is a common table expression "name (col, …) AS (SELECT …)"
-// reading a batch's rows from the parameters batchArgs makes of them. Each of cols is a column's name and SQL type
+// reading a batch's rows, in their order, from the parameters batchArgs
+// makes of them. Each of cols is a column's name and SQL type
 // ("carrier_id TEXT"); a row's values come in that order.
 func (d dialect) batchRows(name string, cols ...string) string {
 	var names, values strings.Builder
@@ -32,15 +36,45 @@ func (d dialect) batchRows(name string, cols ...string) string {
 	// LIMIT the batch's size: PostgreSQL guesses 100 rows of a JSON
 	// array, and a tenth of any source for a LIMIT it plans without
 	// knowing, so the joins of a batch are planned as index lookups.
-	return name + " (" + names.String() + ") AS (SELECT " + values.String() + " FROM " + d.jsonElements() + " LIMIT ?)"
+	from, order := d.jsonElements()
+	return name + " (" + names.String() + ") AS (SELECT " + values.String() + " FROM " + from + " ORDER BY " + order + " LIMIT ?)"
 }
 
 // batchArgs are the parameters of batchRows: the rows as a JSON array of
 // arrays (ids, as parley.ID writes them, are strings; the casts read
 // them), and their number.
 func batchArgs(rows [][]any) ([]any, error) {
+	for _, r := range rows {
+		for _, v := range r {
+			if err := checkText(v); err != nil {
+				return nil, err
+			}
+		}
+	}
 	b, err := json.Marshal(rows)
 	return []any{string(b), len(rows)}, err
+}
+
+// checkText refuses text that is not UTF-8, which JSON would silently
+// alter (and PostgreSQL refused as a parameter before): a phone changed
+// on its way to the consent check must not pass for another.
+func checkText(v any) error {
+	var s string
+	switch t := v.(type) {
+	case string:
+		s = t
+	case *string:
+		if t == nil {
+			return nil
+		}
+		s = *t
+	default:
+		return nil
+	}
+	if !utf8.ValidString(s) {
+		return parley.Errorf(parley.EINVALID, "text is not valid UTF-8: %q", s)
+	}
+	return nil
 }
 
 // execBatch runs query, whose one parameter is rows (see batchRows).
@@ -69,34 +103,62 @@ func batchStatement(query string, rows [][]any, more ...any) statement {
 	return statement{query, append(args, more...), err}
 }
 
-// listIn rewrites each "IN (?)" of query whose argument is a slice to
-// read the slice from one JSON parameter (see batchRows), in the order of
-// the slices among args. Scalar arguments stay as they are.
+// listIn rewrites the "IN (?)" of each slice argument of query to read
+// the slice from one JSON parameter (see batchRows); scalar arguments
+// stay as they are. The k-th "?" of query is the k-th argument's, as
+// with sqlx.In; a slice's must be an IN list's.
 func listIn(d dialect, query string, args []any) (string, []any, error) {
 	out := make([]any, len(args))
 	copy(out, args)
 	var q strings.Builder
-	rest := query
-	for i, a := range args {
-		typ, ok := listType(a)
-		if !ok {
+	rest, k := query, 0
+	for {
+		at := strings.IndexByte(rest, '?')
+		if at < 0 {
+			break
+		}
+		if k >= len(args) {
+			return "", nil, fmt.Errorf("store: more placeholders than arguments in %q", query)
+		}
+		typ, isList := listType(args[k])
+		if !isList {
+			q.WriteString(rest[:at+1])
+			rest, k = rest[at+1:], k+1
 			continue
 		}
-		at := strings.Index(rest, "IN (?)")
-		if at < 0 {
-			return "", nil, fmt.Errorf("store: a list argument without its IN (?) in %q", query)
+		head := strings.TrimRight(rest[:at], " ")
+		if !strings.HasSuffix(head, "IN (") || strings.HasSuffix(strings.TrimSuffix(head, "IN ("), "NOT ") ||
+			!strings.HasPrefix(rest[at+1:], ")") {
+			return "", nil, fmt.Errorf("store: list argument %d is not an IN (?) list in %q", k, query)
 		}
-		raw, err := json.Marshal(a)
+		list, err := listArg(args[k])
 		if err != nil {
 			return "", nil, err
 		}
-		q.WriteString(rest[:at])
+		q.WriteString(strings.TrimSuffix(head, "IN ("))
 		q.WriteString(d.inList(typ))
-		rest = rest[at+len("IN (?)"):]
-		out[i] = string(raw)
+		rest, out[k], k = rest[at+2:], list, k+1
+	}
+	if k != len(args) {
+		return "", nil, fmt.Errorf("store: %d arguments for %d placeholders in %q", len(args), k, query)
 	}
 	q.WriteString(rest)
 	return q.String(), out, nil
+}
+
+// listArg is a list argument as its JSON array ([] for nil).
+func listArg(a any) (string, error) {
+	v := reflect.ValueOf(a)
+	if v.Len() == 0 {
+		return "[]", nil
+	}
+	for i := range v.Len() {
+		if err := checkText(v.Index(i).Interface()); err != nil {
+			return "", err
+		}
+	}
+	raw, err := json.Marshal(a)
+	return string(raw), err
 }
 
 // listType is the SQL type of a list argument's items; false for a
@@ -107,8 +169,10 @@ func listType(a any) (string, bool) {
 		return "", false
 	}
 	elem := v.Type().Elem()
-	if elem.Kind() == reflect.Interface && v.Len() > 0 {
-		elem = v.Index(0).Elem().Type()
+	for i := 0; elem.Kind() == reflect.Interface && i < v.Len(); i++ {
+		if e := v.Index(i).Elem(); e.IsValid() {
+			elem = e.Type()
+		}
 	}
 	if elem.Kind() == reflect.String {
 		return "TEXT", true

@@ -64,5 +64,37 @@ WHERE n > ? AND n IN (?) AND v IN (?) AND n < ? ORDER BY n`, 1, []parley.ID{2, 3
 		if err != nil || len(none) != 0 {
 			t.Fatalf("an empty list selected %q, err %v", none, err)
 		}
+		var nilList []string
+		if none, err = store.SelectIn[string](ctx, db, `SELECT 'x' WHERE 'a' IN (?)`, nilList); err != nil || len(none) != 0 {
+			t.Fatalf("a nil list selected %q, err %v", none, err)
+		}
+		if got, err := store.SelectIn[string](ctx, db, `SELECT 'x' WHERE 2 IN (?)`, []any{nil, parley.ID(2)}); err != nil || len(got) != 1 {
+			t.Fatalf("a list of ids after a nil selected %q, err %v", got, err)
+		}
+		// Lists only where a list belongs; a slice elsewhere is a bug
+		// to report, not a query to guess at.
+		for _, q := range []string{`SELECT 'x' WHERE 1 NOT IN (?)`, `SELECT 'x' WHERE 1 = ?`} {
+			if _, err := store.SelectIn[string](ctx, db, q, []int64{1}); err == nil {
+				t.Errorf("%s with a list ran", q)
+			}
+		}
+	})
+}
+
+// TestBatchesRefuseTextThatIsNotUTF8: JSON would replace the bytes, and a
+// phone so changed could miss its opt-out; the text is refused instead.
+func TestBatchesRefuseTextThatIsNotUTF8(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		broken := "+1415" + string([]byte{0xff}) + "5550100"
+		var got []struct {
+			Phone string `db:"phone"`
+		}
+		err := db.SelectBatch(ctx, &got, [][]any{{broken}}, "phone TEXT")
+		if !parley.IsKind(err, parley.EINVALID) {
+			t.Errorf("a batch with a broken phone: %v; want invalid", err)
+		}
+		if _, err := store.SelectIn[string](ctx, db, `SELECT 'x' WHERE 'a' IN (?)`, []string{broken}); !parley.IsKind(err, parley.EINVALID) {
+			t.Errorf("a list with a broken phone: %v; want invalid", err)
+		}
 	})
 }

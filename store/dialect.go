@@ -81,8 +81,9 @@ type dialectSQL interface {
 	// Batches as one JSON parameter (batch_rows.go).
 
 	// jsonElements is a table function of one parameter, a JSON array,
-	// whose column value is each element as JSON.
-	jsonElements() string
+	// whose column value is each element as JSON, and the column that
+	// orders the elements as in the array.
+	jsonElements() (from, order string)
 	// inList is "IN (the items)" of a JSON array parameter, each item
 	// cast to typ.
 	inList(typ string) string

@@ -31,7 +31,9 @@ func (postgresSQL) writesInWith() bool              { return true }
 func (postgresSQL) plansSearch() bool               { return true }
 func (postgresSQL) manyInstances() bool             { return true }
 
-func (postgresSQL) jsonElements() string         { return "jsonb_array_elements(CAST(? AS jsonb))" }
+func (postgresSQL) jsonElements() (string, string) {
+	return "jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY", "ordinality"
+}
 func (postgresSQL) jsonValue(expr string) string { return "CAST(" + expr + " AS jsonb)" }
 
 // inList is an ANY over an array, which PostgreSQL plans as index

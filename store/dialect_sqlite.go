@@ -15,13 +15,13 @@ import (
 // whole database, so row locks and claims need nothing.
 type sqliteSQL struct{}
 
-func (sqliteSQL) name() string                 { return "sqlite" }
-func (sqliteSQL) forUpdate() string            { return "" }
-func (sqliteSQL) forUpdateOf(string) string    { return "" }
-func (sqliteSQL) forUpdateKeys() string        { return "" }
-func (sqliteSQL) forShare() string             { return "" }
-func (sqliteSQL) jsonElements() string         { return "json_each(?)" }
-func (sqliteSQL) jsonValue(expr string) string { return expr }
+func (sqliteSQL) name() string                   { return "sqlite" }
+func (sqliteSQL) forUpdate() string              { return "" }
+func (sqliteSQL) forUpdateOf(string) string      { return "" }
+func (sqliteSQL) forUpdateKeys() string          { return "" }
+func (sqliteSQL) forShare() string               { return "" }
+func (sqliteSQL) jsonElements() (string, string) { return "json_each(?)", "key" }
+func (sqliteSQL) jsonValue(expr string) string   { return expr }
 func (sqliteSQL) inList(typ string) string {
 	return "IN (SELECT CAST(value AS " + typ + ") FROM json_each(?))"
 }
