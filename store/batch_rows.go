@@ -77,30 +77,58 @@ func checkText(v any) error {
 	return nil
 }
 
-// execBatch runs query, whose one parameter is rows (see batchRows).
-func execBatch(ctx context.Context, tx *Tx, query string, rows [][]any) error {
-	args, err := batchArgs(rows)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, tx.Rebind(query), args...)
-	return err
-}
-
-// selectBatch is execBatch for a query that returns rows, read into dest.
-func selectBatch(ctx context.Context, tx *Tx, dest any, query string, rows [][]any) error {
-	args, err := batchArgs(rows)
-	if err != nil {
-		return err
-	}
-	return tx.SelectContext(ctx, dest, tx.Rebind(query), args...)
-}
-
 // batchStatement is a statement whose first parameters are rows (see
 // batchRows), followed by more; an encoding error is the statement's.
 func batchStatement(query string, rows [][]any, more ...any) statement {
 	args, err := batchArgs(rows)
 	return statement{query, append(args, more...), err}
+}
+
+// execBatch runs batchStatement(query, rows, more...).
+func execBatch(ctx context.Context, tx *Tx, query string, rows [][]any, more ...any) error {
+	st := batchStatement(query, rows, more...)
+	if st.err != nil {
+		return st.err
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(st.query), st.args...)
+	return err
+}
+
+// selectBatch is execBatch for a query that returns rows, read into dest.
+func selectBatch(ctx context.Context, tx *Tx, dest any, query string, rows [][]any, more ...any) error {
+	st := batchStatement(query, rows, more...)
+	if st.err != nil {
+		return st.err
+	}
+	return tx.SelectContext(ctx, dest, tx.Rebind(st.query), st.args...)
+}
+
+// rebindIn reads the slice argument of query's IN (?) from one parameter
+// (listIn) and rebinds it for the database.
+func rebindIn(tx *Tx, query string, args ...any) (string, []any, error) {
+	q, args, err := listIn(dialectOf(tx), query, args)
+	return tx.Rebind(q), args, err
+}
+
+// selectIn runs a query with an IN (?) over a slice argument.
+func selectIn[T any](ctx context.Context, tx *Tx, query string, args ...any) ([]T, error) {
+	q, args, err := rebindIn(tx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var rows []T
+	err = tx.SelectContext(ctx, &rows, q, args...)
+	return rows, err
+}
+
+// execIn runs a statement with an IN (?) over a slice argument.
+func execIn(ctx context.Context, tx *Tx, query string, args ...any) error {
+	q, args, err := rebindIn(tx, query, args...)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, q, args...)
+	return err
 }
 
 // listIn rewrites the "IN (?)" of each slice argument of query to read

@@ -345,12 +345,8 @@ INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, 
     campaign_id, segments, encoding, created_at, updated_at)
 SELECT ?, conversation_id, ?, 'outbound', 'text', body, '[]', 'queued', ?, segments, encoding, ?, ? FROM v
 RETURNING ` + messageColumns
-	ins := batchStatement(insert, texts, q.c.AccountID, q.ch.ID, q.c.ID, ms(now), ms(now))
-	if ins.err != nil {
-		return nil, ins.err
-	}
 	var rows []messageRow
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(ins.query), ins.args...); err != nil {
+	if err := selectBatch(ctx, tx, &rows, insert, texts, q.c.AccountID, q.ch.ID, q.c.ID, ms(now), ms(now)); err != nil {
 		return nil, err
 	}
 	// A chunk has one text a conversation.

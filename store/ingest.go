@@ -279,11 +279,12 @@ func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage) 
 		batch = append(batch, []any{t.p.Channel.AccountID, t.conversationID, t.p.Channel.ID, t.p.Text.Body, string(media),
 			carrierID, t.p.Text.Segments, ms(t.p.At)})
 	}
-	q := `WITH ` + dialectOf(tx).batchRows("v", "account_id BIGINT", "conversation_id BIGINT", "channel_id BIGINT", "body TEXT",
+	d := dialectOf(tx)
+	q := `WITH ` + d.batchRows("v", "account_id BIGINT", "conversation_id BIGINT", "channel_id BIGINT", "body TEXT",
 		"media_urls TEXT", "carrier_message_id TEXT", "segments INTEGER", "at BIGINT") + `
 INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
     carrier_message_id, segments, created_at, updated_at)
-SELECT account_id, conversation_id, channel_id, 'inbound', 'text', body, ` + dialectOf(tx).jsonValue("media_urls") + `, 'received',
+SELECT account_id, conversation_id, channel_id, 'inbound', 'text', body, ` + d.jsonValue("media_urls") + `, 'received',
     carrier_message_id, segments, at, at FROM v
 RETURNING ` + messageColumns
 	var rows []messageRow

@@ -213,34 +213,6 @@ func (db *DB) failStranded(ctx context.Context, tx *Tx, items *[]campaigns.Outbo
 	return nil
 }
 
-// rebindIn reads the slice argument of query's IN (?) from one parameter
-// (listIn) and rebinds it for the database.
-func rebindIn(tx *Tx, query string, args ...any) (string, []any, error) {
-	q, args, err := listIn(dialectOf(tx), query, args)
-	return tx.Rebind(q), args, err
-}
-
-// selectIn runs a query with an IN (?) over a slice argument.
-func selectIn[T any](ctx context.Context, tx *Tx, query string, args ...any) ([]T, error) {
-	q, args, err := rebindIn(tx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	var rows []T
-	err = tx.SelectContext(ctx, &rows, q, args...)
-	return rows, err
-}
-
-// execIn runs a statement with an IN (?) over a slice argument.
-func execIn(ctx context.Context, tx *Tx, query string, args ...any) error {
-	q, args, err := rebindIn(tx, query, args...)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, q, args...)
-	return err
-}
-
 func (r outboxRow) item() (campaigns.OutboxItem, error) {
 	var media []string
 	if err := json.Unmarshal([]byte(r.MediaURLs), &media); err != nil {
@@ -280,17 +252,11 @@ WHERE id = ? AND state = 'sending' AND claimed_at = ?`), ms(until), item.ID, ms(
 // checks other workers make at the same moment (holdReads): one query
 // for all of them instead of a round trip each.
 func (db *DB) Holds(ctx context.Context, items []campaigns.OutboxItem) ([]campaigns.Hold, error) {
-	if len(items) != 1 || db.holdReads == nil {
+	if len(items) != 1 {
 		return db.readHolds(ctx, items)
 	}
 	call := &holdsCall{ctx: ctx, item: items[0], done: make(chan struct{})}
-	alone := func() {
-		holds, err := db.readHolds(ctx, items)
-		call.err = err
-		if err == nil {
-			call.hold = holds[0]
-		}
-	}
+	alone := func() { db.readHoldsBatch([]*holdsCall{call}) }
 	if err := db.holdReads.run(ctx, call, call.done, alone); err != nil {
 		return nil, err
 	}
