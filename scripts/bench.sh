@@ -13,7 +13,9 @@
 #   dispatch  BenchmarkCampaignDispatch: a campaign of DISPATCH_TEXTS
 #             (default 5,000) at its fastest through the real program to
 #             the fake carrier, beside the fake carrier's own ceiling
-#             measured in the same run, and the ratio
+#             measured in the same run, the ratio, and the CPU a text
+#             cost this process (Parley and the fake carrier) and the
+#             local PostgreSQL server
 #   rate      BenchmarkCampaignRateAccuracy: campaigns at 50/s and 500/s
 #             for RATE_SECONDS (default 20), the rate the carrier saw as a
 #             share of the one asked (target within 2%) and the most texts
@@ -111,8 +113,8 @@ if want dispatch; then
 		tee -a /dev/stderr | awk '/^BenchmarkCampaignDispatch\// {
 			split($1, name, "/"); db = name[2]; sub(/-[0-9]+$/, "", db)
 			for (i = 5; i < NF; i += 2) v[$(i + 1)] = $i
-			printf "{\"kind\":\"campaign_dispatch\",\"db\":\"%s\",\"texts\":%s,\"texts_per_s\":%s,\"carrier_texts_per_s\":%s,\"of_carrier\":%s}\n",
-				db, $2, v["texts/s"], v["carrier-texts/s"], v["of-carrier"]
+			printf "{\"kind\":\"campaign_dispatch\",\"db\":\"%s\",\"texts\":%s,\"texts_per_s\":%s,\"carrier_texts_per_s\":%s,\"of_carrier\":%s,\"parley_cpu_ms_per_text\":%s,\"postgres_cpu_ms_per_text\":%s}\n",
+				db, $2, v["texts/s"], v["carrier-texts/s"], v["of-carrier"], v["parley+carrier-cpu-ms/text"], v["postgres-cpu-ms/text"]
 		}' >>"$lines"
 fi
 

@@ -23,7 +23,8 @@ import (
 // Before the campaign it measures the fake carrier's own ceiling in the
 // same process (carrier-texts/s: b.N texts from as many senders as the
 // dispatcher has workers, no receipts) and reports the campaign's rate as
-// a ratio of it.
+// a ratio of it, and the CPU a text cost Parley with the fake carrier
+// (this process) and PostgreSQL (its server's processes on this machine).
 func BenchmarkCampaignDispatch(b *testing.B) {
 	for _, dialect := range storetest.Dialects {
 		b.Run(dialect, func(b *testing.B) {
@@ -33,7 +34,14 @@ func BenchmarkCampaignDispatch(b *testing.B) {
 			if dialect == "postgres" && os.Getenv("PARLEY_BENCH_GROUP_COMMIT") == "off" {
 				url += "&parley_group_commit=off"
 			}
-			e := boot(b, url, func(c *Config, fc *twiliotestConfig) { c.LogLevel = "warn" })
+			e := boot(b, url, func(c *Config, fc *twiliotestConfig) {
+				c.LogLevel = "warn"
+				// PARLEY_BENCH_RECEIPTS=off: the carrier posts no status
+				// callbacks, to weigh what receipts cost a text.
+				if os.Getenv("PARLEY_BENCH_RECEIPTS") == "off" {
+					fc.StatusCallbacks = false
+				}
+			})
 			ch := e.setupChannel(nil)
 			ceiling := carrierCeiling(b, e, b.N)
 			e.carrier.Reset()
@@ -44,7 +52,7 @@ func BenchmarkCampaignDispatch(b *testing.B) {
 			c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "bench", "channel_id": ch["id"], "body": "Hello",
 				"rate_per_second": 1000, "audience": map[string]any{"phones": phones}}))
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu := time.Now(), readCPU()
 			e.must(200, e.admin("POST", "/v1/campaigns/"+c["id"].(string)+"/start", nil))
 			deadline := time.Now().Add(10 * time.Minute)
 			for e.carrier.Count() < b.N {
@@ -55,6 +63,9 @@ func BenchmarkCampaignDispatch(b *testing.B) {
 			}
 			b.StopTimer()
 			rate := float64(b.N) / time.Since(start).Seconds()
+			self, postgres := cpu.perText(b.N)
+			b.ReportMetric(self, "parley+carrier-cpu-ms/text")
+			b.ReportMetric(postgres, "postgres-cpu-ms/text")
 			b.ReportMetric(rate, "texts/s")
 			b.ReportMetric(ceiling, "carrier-texts/s")
 			b.ReportMetric(rate/ceiling, "of-carrier")
