@@ -14,16 +14,6 @@ import (
 	"github.com/parleyhq/parley/events"
 )
 
-// Twilio's code for "Attempt to send to unsubscribed recipient": the carrier
-// itself holds an opt-out for the phone.
-const codeUnsubscribed = 21610
-
-// unsubscribedFailure reports whether a text the carrier reports in
-// status with code failed because the recipient unsubscribed.
-func unsubscribedFailure(status conversations.MessageStatus, code int) bool {
-	return code == codeUnsubscribed && (status == conversations.MessageFailed || status == conversations.MessageUndelivered)
-}
-
 // Dispatcher drains the outbox: it claims due items, checks consent at
 // send time, hands each text to the Sender and records the outcome.
 // Several dispatchers (in one or many processes) may share an outbox:
@@ -59,8 +49,6 @@ type Dispatcher struct {
 	// freed is signalled as one returns.
 	slots chan struct{}
 	freed chan struct{}
-	// Carrier names the Sender's carrier in what Observer hears.
-	Carrier string
 	// Observer, when set, hears how each attempt to send went (metrics).
 	Observer SendObserver
 
@@ -296,9 +284,10 @@ type SendObserver interface {
 	ObserveSend(carrier, outcome string, code int, took time.Duration)
 }
 
-func (d *Dispatcher) observe(outcome string, code int, took time.Duration) {
+// observe tells Observer how an attempt at t went, by t's carrier.
+func (d *Dispatcher) observe(t OutboundText, outcome string, code int, took time.Duration) {
 	if d.Observer != nil {
-		d.Observer.ObserveSend(d.Carrier, outcome, code, took)
+		d.Observer.ObserveSend(t.Carrier, outcome, code, took)
 	}
 }
 
@@ -366,14 +355,14 @@ func (d *Dispatcher) send(ctx context.Context, job sendJob) error {
 		hold = holds[0]
 	}
 	if hold != HoldNone {
-		d.observe("held", 0, 0)
+		d.observe(text, "held", 0, 0)
 		return d.Store.MarkSkipped(ctx, item, hold, d.Clock.Now())
 	}
 	started, wall := d.Clock.Now(), time.Now()
 	res, err := d.Sender.Send(ctx, text)
 	now, took := d.Clock.Now(), time.Since(wall)
 	if err == nil {
-		d.observe("sent", 0, took)
+		d.observe(text, "sent", 0, took)
 		return d.Store.MarkSent(ctx, item, Sent{
 			CarrierMessageID: res.CarrierMessageID,
 			Status:           acceptedStatus(res.Status),
@@ -392,12 +381,12 @@ func (d *Dispatcher) send(ctx context.Context, job sendJob) error {
 		item.Reclaimed, item.ClaimedAt = true, started
 	}
 	if se.Temporary && item.Attempts+1 < d.MaxAttempts {
-		d.observe("retry", se.Code, took)
+		d.observe(text, "retry", se.Code, took)
 		return d.Store.MarkRetry(ctx, item, now.Add(Backoff(item.Attempts+1)), se.Error(), now)
 	}
-	d.observe("failed", se.Code, took)
+	d.observe(text, "failed", se.Code, took)
 	d.Log.Warn().Stringer("message_id", item.MessageID).Int("code", se.Code).Int("http_status", se.HTTPStatus).Msg("text failed")
-	return d.Store.MarkFailed(ctx, item, se.Code, se.Message, se.Code == codeUnsubscribed, now)
+	return d.Store.MarkFailed(ctx, item, se.Code, se.Message, se.Unsubscribed, now)
 }
 
 // ClockSkew widens the window in which a reclaimed item is looked up: the
@@ -416,6 +405,9 @@ func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text Outbou
 	res, found, err := d.Sender.Lookup(ctx, text, item.ClaimedAt.Add(-ClockSkew))
 	now := d.Clock.Now()
 	switch {
+	case errors.Is(err, ErrNoLookup):
+		log.Warn().Msg("interrupted send cannot be looked up at this carrier; text failed without a resend")
+		return true, d.Store.MarkFailed(ctx, item, 0, "the send was interrupted and "+err.Error()+": failed rather than risk a second copy", false, now)
 	case err != nil:
 		// Never send on a guess: the lookup is retried, and if it never
 		// succeeds the text fails rather than risk reaching the phone twice.
@@ -428,7 +420,7 @@ func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text Outbou
 		return true, d.Store.MarkFailed(ctx, item, 0, reason, false, now)
 	case !found && item.ChannelDisconnected:
 		log.Info().Msg("interrupted send never reached the carrier, and its channel was disconnected; failed")
-		d.observe("held", 0, 0)
+		d.observe(text, "held", 0, 0)
 		return true, d.Store.MarkSkipped(ctx, item, HoldChannelDisconnected, now)
 	case !found:
 		log.Info().Msg("interrupted send never reached the carrier; sending")
@@ -439,6 +431,7 @@ func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text Outbou
 		Status:           acceptedStatus(res.Status),
 		Segments:         res.Segments,
 		ErrorCode:        res.ErrorCode,
+		Unsubscribed:     res.Unsubscribed,
 	}, now)
 	if parley.IsKind(err, parley.ECONFLICT) {
 		// The match is another message's: a twin text, same body to the
@@ -449,7 +442,7 @@ func (d *Dispatcher) reconcile(ctx context.Context, item OutboxItem, text Outbou
 			"an interrupted send could not be told apart from an identical text sent just before it", false, now)
 	}
 	if err == nil {
-		d.observe("reconciled", 0, 0)
+		d.observe(text, "reconciled", 0, 0)
 		log.Info().Str("carrier_message_id", res.CarrierMessageID).Msg("interrupted send had reached the carrier; recorded, not resent")
 	}
 	return true, err

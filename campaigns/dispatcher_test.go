@@ -3,6 +3,7 @@ package campaigns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -231,7 +232,7 @@ func TestDispatchOutcomes(t *testing.T) {
 		{name: "no answer in time is retried, looking the text up first", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{Message: "no answer", Temporary: true}, wantRetry: true, wantCall: true, wantUnresolved: true},
 		{name: "temporary failure on the last attempt fails", item: item(1, "+1555", PurposeReply, 2), sendErr: &SendError{HTTPStatus: 503, Temporary: true}, wantFail: 0, wantCall: true},
 		{name: "4xx fails with the carrier code", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 400, Code: 21211}, wantFail: 21211, wantCall: true},
-		{name: "21610 fails and records an opt-out", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 400, Code: 21610}, wantFail: 21610, wantUnsub: true, wantCall: true},
+		{name: "21610 fails and records an opt-out", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 400, Code: 21610, Unsubscribed: true}, wantFail: 21610, wantUnsub: true, wantCall: true},
 
 		{name: "reclaimed and the carrier has it: recorded with its id, not sent again", item: reclaimed(item(1, "+1555", PurposeReply, 0)), carrierHas: true,
 			wantSent: true, wantSid: earlier, wantLookup: true},
@@ -239,6 +240,8 @@ func TestDispatchOutcomes(t *testing.T) {
 			wantSent: true, wantSid: "SM+1555", wantLookup: true, wantCall: true},
 		{name: "reclaimed and the lookup fails: retried, not sent blind", item: reclaimed(item(1, "+1555", PurposeReply, 0)), lookupErr: errors.New("http 503"),
 			wantRetry: true, wantLookup: true, wantUnresolved: true},
+		{name: "reclaimed at a carrier that cannot look texts up: failed at once, not sent blind", item: reclaimed(item(1, "+1555", PurposeReply, 0)),
+			lookupErr: fmt.Errorf("telnyx: %w", ErrNoLookup), wantFailed: true, wantLookup: true},
 		{name: "reclaimed and the lookup fails on the last attempt: failed, not sent blind", item: reclaimed(item(1, "+1555", PurposeReply, 2)), lookupErr: errors.New("http 503"),
 			wantFailed: true, wantLookup: true},
 		{name: "reclaimed and the match is another message's text: failed, not sent", item: reclaimed(item(1, "+1555", PurposeReply, 0)), carrierHas: true, taken: true,
@@ -338,7 +341,7 @@ func TestReconciledFailureKeepsTheCarrierCode(t *testing.T) {
 		found     SendResult
 		wantUnsub bool
 	}{
-		{"unsubscribed", SendResult{CarrierMessageID: "SMgone", Status: "failed", ErrorCode: 21610}, true},
+		{"unsubscribed", SendResult{CarrierMessageID: "SMgone", Status: "failed", ErrorCode: 21610, Unsubscribed: true}, true},
 		{"unreachable", SendResult{CarrierMessageID: "SMgone", Status: "undelivered", ErrorCode: 30003}, false},
 		{"delivered after all", SendResult{CarrierMessageID: "SMgone", Status: "delivered"}, false},
 	}
@@ -352,8 +355,8 @@ func TestReconciledFailureKeepsTheCarrierCode(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, ok := store.sent[1]
-			if !ok || got.Status != tt.found.Status || got.ErrorCode != tt.found.ErrorCode || got.Unsubscribed() != tt.wantUnsub {
-				t.Errorf("recorded %+v (unsubscribed %v); want %s with code %d, unsubscribed %v", got, got.Unsubscribed(),
+			if !ok || got.Status != tt.found.Status || got.ErrorCode != tt.found.ErrorCode || got.Unsubscribed != tt.wantUnsub {
+				t.Errorf("recorded %+v (unsubscribed %v); want %s with code %d, unsubscribed %v", got, got.Unsubscribed,
 					tt.found.Status, tt.found.ErrorCode, tt.wantUnsub)
 			}
 			if len(sender.calls) != 0 {

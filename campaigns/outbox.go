@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/optout"
 )
 
@@ -87,13 +86,10 @@ type Sent struct {
 	// ErrorCode is the carrier's code when it already failed the text
 	// (found by reconciliation); 0 when none.
 	ErrorCode int
-}
-
-// Unsubscribed reports whether the carrier failed the text because the
-// recipient opted out at the carrier: the phone is then recorded as opted
-// out, as MarkFailed does for a refused send.
-func (s Sent) Unsubscribed() bool {
-	return unsubscribedFailure(conversations.MessageStatus(s.Status), s.ErrorCode)
+	// Unsubscribed: the carrier failed the text because the recipient
+	// opted out at the carrier; the phone is then recorded as opted out,
+	// as MarkFailed does for a refused send.
+	Unsubscribed bool
 }
 
 // OutboxStore is the durable outbox.

@@ -7,6 +7,7 @@ package campaigns
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,9 +18,13 @@ import (
 type OutboundText struct {
 	MessageID parley.ID // Parley's message id, for logs and reconciliation
 
-	// Credentials and sender, from the channel.
-	CarrierAccountID    string
-	AuthToken           string
+	// The channel's carrier, credentials, sender and settings.
+	Carrier          string
+	Options          map[string]string
+	CarrierAccountID string
+	AuthToken        string
+	// WebhookSecret checks the carrier's webhooks where AuthToken does not.
+	WebhookSecret       string
 	From                string // E.164 business number; empty when MessagingServiceSID is set
 	MessagingServiceSID string
 
@@ -42,6 +47,9 @@ type SendResult struct {
 	// ErrorCode is the carrier's code for a text it failed (from
 	// Lookup), e.g. Twilio 21610; 0 when none.
 	ErrorCode int
+	// Unsubscribed: it failed because the recipient opted out at the
+	// carrier (Twilio 21610); the adapter knows its carrier's codes.
+	Unsubscribed bool
 }
 
 // SendError is a carrier's refusal. Temporary errors (HTTP 429 and 5xx,
@@ -52,11 +60,19 @@ type SendError struct {
 	Code       int // carrier error code; 0 when unknown
 	Message    string
 	Temporary  bool
+	// Unsubscribed: the carrier refused because the recipient opted out
+	// with it; Parley records the opt-out.
+	Unsubscribed bool
 }
 
 func (e *SendError) Error() string {
 	return fmt.Sprintf("carrier refused text: http %d code %d: %s", e.HTTPStatus, e.Code, e.Message)
 }
+
+// ErrNoLookup is Lookup's answer where the carrier offers no way to find a
+// text it was sent: a send interrupted before its answer then fails rather
+// than risk reaching the phone twice.
+var ErrNoLookup = errors.New("the carrier offers no way to look up a text it was sent")
 
 // Sender hands texts to a carrier.
 type Sender interface {

@@ -59,13 +59,10 @@ type StatusCheck struct {
 type CarrierStatus struct {
 	Status    conversations.MessageStatus
 	ErrorCode *int
-}
-
-// Unsubscribed reports whether the carrier failed the text because the
-// recipient opted out at the carrier: the phone is then recorded as opted
-// out, as MarkFailed does for a refused send.
-func (s CarrierStatus) Unsubscribed() bool {
-	return s.ErrorCode != nil && unsubscribedFailure(s.Status, *s.ErrorCode)
+	// Unsubscribed: the carrier failed the text because the recipient
+	// opted out at the carrier; the phone is then recorded as opted out,
+	// as MarkFailed does for a refused send.
+	Unsubscribed bool
 }
 
 // StatusChecker asks the carrier for a text's current status. A

@@ -2,7 +2,9 @@ package conversations
 
 import (
 	"context"
-	"regexp"
+	"errors"
+	"maps"
+	"net/url"
 	"strings"
 	"time"
 
@@ -52,21 +54,40 @@ func (i *Inbox) Validate() error {
 	return nil
 }
 
-// CarrierTwilio is the only carrier of the first wave.
-const CarrierTwilio = "twilio"
+// The carriers Parley speaks. Each has an adapter in gateway/<carrier>.
+const (
+	CarrierTwilio    = "twilio"
+	CarrierTelnyx    = "telnyx"
+	CarrierPlivo     = "plivo"
+	CarrierVonage    = "vonage"
+	CarrierBandwidth = "bandwidth"
+	CarrierBird      = "bird"
+)
 
 // Channel is a connected sender: one business number, or a carrier
 // messaging service (a pool of numbers), with the credentials to verify its
 // webhooks and to send.
 type Channel struct {
-	ID                   parley.ID
-	AccountID            parley.ID
-	InboxID              parley.ID
-	Carrier              string
-	PhoneNumber          string // E.164; may be empty for a messaging service
-	MessagingServiceSID  string
-	CarrierAccountID     string // Twilio AccountSid
-	AuthToken            string // never leaves the server
+	ID                  parley.ID
+	AccountID           parley.ID
+	InboxID             parley.ID
+	Carrier             string
+	PhoneNumber         string // E.164; may be empty for a messaging service
+	MessagingServiceSID string
+	// CarrierAccountID is the carrier's account the number is on: Twilio's
+	// AccountSid, Telnyx's messaging profile, Plivo's auth id, Vonage's
+	// API key, Bandwidth's account id, Bird's workspace.
+	CarrierAccountID string
+	// AuthToken is the secret Parley sends with (and, for Twilio and
+	// Plivo, checks webhooks with). It never leaves the server.
+	AuthToken string
+	// WebhookSecret checks the carrier's webhooks where that is not
+	// AuthToken: Telnyx's public key, Vonage's signature secret, Bird's
+	// signing key, the password Bandwidth sends. Never leaves the server.
+	WebhookSecret string
+	// Options are the carrier's other settings of the channel, e.g.
+	// Bandwidth's application id; the adapter says which it needs.
+	Options              map[string]string
 	CarrierHandlesOptOut bool
 	// MessagesPerSecond paces sends from this channel; 0: no limit.
 	MessagesPerSecond float64
@@ -107,16 +128,13 @@ func checkAuthToken(token string) string {
 	return ""
 }
 
-var (
-	twilioAccountSID = regexp.MustCompile(`^AC[0-9A-Za-z]{32}$`)
-	twilioServiceSID = regexp.MustCompile(`^MG[0-9A-Za-z]{32}$`)
-)
-
-// Validate normalises and checks a new channel.
+// Validate normalises and checks what every channel has. The carrier's
+// own fields (its account id, service, secrets and options) are its
+// adapter's to check: CarrierVerifier.CheckChannel.
 func (c *Channel) Validate() error {
 	fields := map[string]string{}
-	if c.Carrier != CarrierTwilio {
-		fields["carrier"] = `must be "twilio"`
+	if strings.TrimSpace(c.Carrier) == "" {
+		fields["carrier"] = "is required"
 	}
 	if c.InboxID == 0 {
 		fields["inbox_id"] = "is required"
@@ -131,14 +149,11 @@ func (c *Channel) Validate() error {
 			c.PhoneNumber = p
 		}
 	}
-	if c.MessagingServiceSID != "" && !twilioServiceSID.MatchString(c.MessagingServiceSID) {
-		fields["messaging_service_sid"] = "must be a Twilio Messaging Service SID (MG followed by 32 characters)"
-	}
-	if !twilioAccountSID.MatchString(c.CarrierAccountID) {
-		fields["account_sid"] = "must be a Twilio Account SID (AC followed by 32 characters)"
-	}
 	if why := checkAuthToken(c.AuthToken); why != "" {
 		fields["auth_token"] = why
+	}
+	if len(c.WebhookSecret) > 1000 {
+		fields["webhook_secret"] = "must be at most 1000 bytes"
 	}
 	if why := checkMessagesPerSecond(c.MessagesPerSecond); why != "" {
 		fields["messages_per_second"] = why
@@ -197,6 +212,11 @@ const (
 // kept, only once it said yes: otherwise anyone could claim another
 // tenant's carrier account and answer for its webhooks.
 type CarrierVerifier interface {
+	// CheckChannel normalises and checks the carrier's own fields of a
+	// new channel (account id, service, webhook secret, options) and
+	// returns the bad ones, named as the API names them; an unknown
+	// carrier is a bad "carrier".
+	CheckChannel(c *Channel) map[string]string
 	// VerifyChannel returns nil when the carrier accepts c's credentials
 	// and lists c's number and service on that account; EINVALID with
 	// one of the codes above when it does not; EUPSTREAM when the carrier
@@ -284,22 +304,47 @@ func ConnectChannel(ctx context.Context, s ChannelConnector, v CarrierVerifier, 
 }
 
 // WebhookURLs are the addresses to paste into the carrier's console for
-// channel c of a Parley reached at publicURL: its texts and their statuses.
+// channel c of a Parley reached at publicURL: its texts and their
+// statuses. Twilio's name no account (its webhooks carry the AccountSid);
+// the other carriers' carry the carrier account in the path, as not all
+// of their webhooks say which account they are for.
 func (c Channel) WebhookURLs(publicURL string) (inbound, status string) {
 	base := strings.TrimRight(publicURL, "/") + "/webhooks/" + c.Carrier
+	if c.Carrier != CarrierTwilio {
+		base += "/" + url.PathEscape(c.CarrierAccountID)
+	}
 	return base + "/messages", base + "/status"
 }
 
 // AddChannel checks a new channel, has the carrier vouch for its
 // credentials and connects it (ConnectChannel).
 func AddChannel(ctx context.Context, s ChannelConnector, v CarrierVerifier, c Channel, at time.Time) (Channel, error) {
-	if err := c.Validate(); err != nil {
+	if err := checkChannel(&c, v); err != nil {
 		return Channel{}, err
 	}
 	if err := v.VerifyChannel(ctx, c); err != nil {
 		return Channel{}, err
 	}
 	return ConnectChannel(ctx, s, v, c, at)
+}
+
+// checkChannel is Validate and the carrier's CheckChannel, every bad
+// field in one EINVALID.
+func checkChannel(c *Channel, v CarrierVerifier) error {
+	fields := map[string]string{}
+	var pe *parley.Error
+	if err := c.Validate(); errors.As(err, &pe) {
+		maps.Copy(fields, pe.Fields)
+	} else if err != nil {
+		return err
+	}
+	if _, bad := fields["carrier"]; !bad {
+		maps.Copy(fields, v.CheckChannel(c))
+	}
+	if len(fields) > 0 {
+		return parley.Invalid(fields)
+	}
+	return nil
 }
 
 // ChannelChanger is what ChangeChannel needs of the store.

@@ -121,7 +121,10 @@ type StatusUpdate struct {
 	CarrierMessageID string
 	Status           MessageStatus
 	ErrorCode        *int
-	At               time.Time
+	// Unsubscribed: the carrier failed the text because the recipient
+	// opted out with it; the opt-out is recorded.
+	Unsubscribed bool
+	At           time.Time
 }
 
 // Ingester runs the inbound pipeline around the store's transaction. What

@@ -368,17 +368,20 @@ func handleListInboxes(d *Deps) apiFunc {
 }
 
 type channelJSON struct {
-	ID                   parley.ID `json:"id"`
-	Carrier              string    `json:"carrier"`
-	PhoneNumber          string    `json:"phone_number"`
-	MessagingServiceSID  string    `json:"messaging_service_sid,omitempty"`
-	InboxID              parley.ID `json:"inbox_id"`
-	AccountSID           string    `json:"account_sid"`
-	CarrierHandlesOptOut bool      `json:"carrier_handles_optout"`
-	MessagesPerSecond    float64   `json:"messages_per_second"`
-	InboundWebhookURL    string    `json:"inbound_webhook_url"`
-	StatusWebhookURL     string    `json:"status_webhook_url"`
-	CreatedAt            time.Time `json:"created_at"`
+	ID                  parley.ID `json:"id"`
+	Carrier             string    `json:"carrier"`
+	PhoneNumber         string    `json:"phone_number"`
+	MessagingServiceSID string    `json:"messaging_service_sid,omitempty"`
+	InboxID             parley.ID `json:"inbox_id"`
+	AccountSID          string    `json:"account_sid"`
+	// AccountID is AccountSID under the name every carrier shares.
+	AccountID            string            `json:"account_id"`
+	Options              map[string]string `json:"options,omitempty"`
+	CarrierHandlesOptOut bool              `json:"carrier_handles_optout"`
+	MessagesPerSecond    float64           `json:"messages_per_second"`
+	InboundWebhookURL    string            `json:"inbound_webhook_url"`
+	StatusWebhookURL     string            `json:"status_webhook_url"`
+	CreatedAt            time.Time         `json:"created_at"`
 	// Status is connected or disconnected; a disconnected channel stays
 	// listed, as its conversations and history do.
 	Status         string     `json:"status"`
@@ -389,7 +392,7 @@ type channelJSON struct {
 func (d *Deps) toChannelJSON(c conversations.Channel) channelJSON {
 	inbound, status := c.WebhookURLs(d.PublicURL)
 	out := channelJSON{ID: c.ID, Carrier: c.Carrier, PhoneNumber: c.PhoneNumber, MessagingServiceSID: c.MessagingServiceSID,
-		InboxID: c.InboxID, AccountSID: c.CarrierAccountID, CarrierHandlesOptOut: c.CarrierHandlesOptOut, MessagesPerSecond: c.MessagesPerSecond,
+		InboxID: c.InboxID, AccountSID: c.CarrierAccountID, AccountID: c.CarrierAccountID, Options: c.Options, CarrierHandlesOptOut: c.CarrierHandlesOptOut, MessagesPerSecond: c.MessagesPerSecond,
 		InboundWebhookURL: inbound, StatusWebhookURL: status, CreatedAt: c.CreatedAt,
 		Status: "connected", DisconnectedAt: c.DisconnectedAt}
 	if !c.Connected() {
@@ -404,20 +407,31 @@ func handleCreateChannel(d *Deps) apiFunc {
 			return err
 		}
 		var in struct {
-			Carrier              string    `json:"carrier"`
-			PhoneNumber          string    `json:"phone_number"`
-			InboxID              parley.ID `json:"inbox_id"`
-			AccountSID           string    `json:"account_sid"`
-			AuthToken            string    `json:"auth_token"`
-			MessagingServiceSID  string    `json:"messaging_service_sid"`
-			CarrierHandlesOptOut bool      `json:"carrier_handles_optout"`
-			MessagesPerSecond    float64   `json:"messages_per_second"`
+			Carrier              string            `json:"carrier"`
+			PhoneNumber          string            `json:"phone_number"`
+			InboxID              parley.ID         `json:"inbox_id"`
+			AccountSID           string            `json:"account_sid"`
+			AccountID            string            `json:"account_id"`
+			AuthToken            string            `json:"auth_token"`
+			WebhookSecret        string            `json:"webhook_secret"`
+			Options              map[string]string `json:"options"`
+			MessagingServiceSID  string            `json:"messaging_service_sid"`
+			CarrierHandlesOptOut bool              `json:"carrier_handles_optout"`
+			MessagesPerSecond    float64           `json:"messages_per_second"`
 		}
 		if err := decode(w, r, &in); err != nil {
 			return err
 		}
+		account := in.AccountSID
+		switch {
+		case account == "":
+			account = in.AccountID
+		case in.AccountID != "" && in.AccountID != account:
+			return parley.Invalid(map[string]string{"account_id": "differs from account_sid: give one of them"})
+		}
 		c := conversations.Channel{AccountID: currentUser(r).AccountID, InboxID: in.InboxID, Carrier: in.Carrier,
-			PhoneNumber: in.PhoneNumber, MessagingServiceSID: in.MessagingServiceSID, CarrierAccountID: in.AccountSID,
+			PhoneNumber: in.PhoneNumber, MessagingServiceSID: in.MessagingServiceSID, CarrierAccountID: account,
+			WebhookSecret: in.WebhookSecret, Options: in.Options,
 			AuthToken: in.AuthToken, CarrierHandlesOptOut: in.CarrierHandlesOptOut, MessagesPerSecond: in.MessagesPerSecond, CreatedAt: d.Clock.Now()}
 		c, err := conversations.AddChannel(r.Context(), d.Store, d.Carrier, c, d.Clock.Now())
 		if err != nil {

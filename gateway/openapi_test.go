@@ -323,8 +323,9 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 				t.Errorf("path parameter %q is not in the path", name)
 			}
 
-			// JSON bodies: unknown fields are a 422, so say so.
-			if rb := deref(doc, o["requestBody"]); rb != nil {
+			// JSON bodies: unknown fields are a 422, so say so. Carrier
+			// webhooks are in the carriers' formats, which grow fields.
+			if rb := deref(doc, o["requestBody"]); rb != nil && !strings.HasPrefix(op.Path, "/webhooks/") {
 				content, _ := rb["content"].(map[string]any)
 				if media, ok := content["application/json"].(map[string]any); ok {
 					schema := deref(doc, media["schema"])

@@ -9,7 +9,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
-	"github.com/parleyhq/parley/gateway/twilio"
+	"github.com/parleyhq/parley/gateway/carrier"
 )
 
 // routes lists every route of Parley in one place.
@@ -34,12 +34,13 @@ func routes(d *Deps) http.Handler {
 	r.Handle("/metrics", metrics).Methods(http.MethodGet)
 
 	// Carrier webhooks: authenticated by the carrier's signature, their
-	// bodies bounded before anything reads them.
-	webhook := func(path string, h http.Handler) {
-		r.Handle(path, limitBody(twilio.MaxBodyBytes, h)).Methods(http.MethodPost)
+	// bodies bounded before anything reads them. Twilio's URLs name no
+	// account; the other carriers' do.
+	for _, kind := range []carrier.Kind{carrier.Messages, carrier.Status} {
+		h := limitBody(maxWebhookBytes, handleCarrierWebhook(d, kind))
+		r.Handle("/webhooks/twilio/"+string(kind), h).Methods(http.MethodPost)
+		r.Handle("/webhooks/{carrier}/{key}/"+string(kind), h).Methods(http.MethodPost)
 	}
-	webhook("/webhooks/twilio/messages", handleTwilioInbound(d))
-	webhook("/webhooks/twilio/status", handleTwilioStatus(d))
 
 	// The API routes sit on the root router, each wrapped in bearer auth:
 	// a /v1 subrouter answers 404 instead of 405 for a method mismatch on

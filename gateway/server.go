@@ -19,6 +19,8 @@ import (
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/events"
+	"github.com/parleyhq/parley/gateway/carrier"
+	"github.com/parleyhq/parley/gateway/twilio"
 	"github.com/parleyhq/parley/optout"
 	"github.com/parleyhq/parley/outcomes"
 	"github.com/parleyhq/parley/reports"
@@ -40,8 +42,11 @@ type Deps struct {
 	Outcomes outcomes.Store
 	// Tags keeps tags, the tags on conversations and their episodes.
 	Tags conversations.TagStore
-	// Carrier vouches for a channel's credentials before they are stored.
+	// Carrier vouches for a channel's credentials before they are stored
+	// (Carriers when nil).
 	Carrier conversations.CarrierVerifier
+	// Carriers reads the carriers' webhooks (Twilio's alone when nil).
+	Carriers *carrier.Registry
 	// PasswordLinks keeps the set-password links POST /v1/users issues.
 	PasswordLinks conversations.PasswordLinkStore
 	// PublicURL is PARLEY_PUBLIC_URL without a trailing slash: webhook
@@ -81,8 +86,14 @@ type Deps struct {
 // NewHandler returns Parley's HTTP handler.
 func NewHandler(d Deps) http.Handler {
 	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
-	if d.Carrier == nil {
+	switch {
+	case d.Carrier == nil && d.Carriers != nil:
+		d.Carrier = d.Carriers
+	case d.Carrier == nil:
 		d.Carrier = noCarrier{}
+	}
+	if d.Carriers == nil {
+		d.Carriers = carrier.NewRegistry(d.PublicURL, twilio.Adapter{})
 	}
 	if d.WebhookGuard == nil {
 		d.WebhookGuard = &events.Guard{}
@@ -212,6 +223,8 @@ func pageFrom(r *http.Request) (conversations.Page, error) {
 // noCarrier is the CarrierVerifier of a handler built without one: it
 // vouches for nothing, so no channel is stored unverified.
 type noCarrier struct{}
+
+func (noCarrier) CheckChannel(*conversations.Channel) map[string]string { return nil }
 
 func (noCarrier) VerifyChannel(context.Context, conversations.Channel) error {
 	return conversations.CarrierUnavailable("no carrier client is configured to verify channels")

@@ -2,47 +2,88 @@ package gateway
 
 import (
 	"net/http"
-	"net/url"
 
+	"github.com/gorilla/mux"
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
-	"github.com/parleyhq/parley/gateway/twilio"
+	"github.com/parleyhq/parley/gateway/carrier"
 )
 
-// handleTwilioInbound is the inbound message webhook. Order matters: the
-// channel is found from the carrier's ids, the signature is checked with
-// that channel's token over the raw form, and only then is anything parsed
-// into the domain or stored.
-func handleTwilioInbound(d *Deps) http.Handler {
+// maxWebhookBytes bounds a webhook body before its carrier is known; each
+// carrier's own bound (carrier.Webhooks.MaxBodyBytes) is applied next.
+const maxWebhookBytes = 1 << 20
+
+// handleCarrierWebhook serves /webhooks/twilio/{messages|status} and
+// /webhooks/{carrier}/{key}/{messages|status}.
+// Order matters: the channel is found from the carrier's ids, the request
+// is authenticated with that channel's credentials over the raw body, and
+// only then is anything parsed into the domain or stored.
+func handleCarrierWebhook(d *Deps, kind carrier.Kind) http.Handler {
 	return apiFunc(func(w http.ResponseWriter, r *http.Request) error {
-		form, err := twilio.ReadForm(r)
+		vars := mux.Vars(r)
+		name := vars["carrier"]
+		if name == "" {
+			name = conversations.CarrierTwilio // the one carrier whose URLs name no account
+		}
+		a, ok := d.Carriers.Adapter(name)
+		if !ok {
+			return parley.Errorf(parley.ENOTFOUND, "Parley speaks no carrier named %q", name)
+		}
+		limit := a.MaxBodyBytes()
+		if r.ContentLength > limit {
+			return parley.Errorf(parley.ETOOLARGE, "the request body is over %d bytes", limit)
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		hook := &carrier.Webhook{Kind: kind, URL: d.PublicURL + r.URL.RequestURI(), Header: r.Header, Key: vars["key"]}
+		if err := a.ReadWebhook(r, hook); err != nil {
+			return err
+		}
+		var err error
+		if hook.Inbound {
+			err = receiveTexts(d, r, a, hook)
+		} else {
+			err = receiveReceipts(d, r, a, hook)
+		}
 		if err != nil {
 			return err
 		}
-		to, err := conversations.NormalizePhone(form.Get("To"))
-		if err != nil && form.Get("MessagingServiceSid") == "" {
-			return parley.Errorf(parley.ENOTFOUND, "no channel for this To number")
+		a.Acknowledge(w, hook)
+		return nil
+	})
+}
+
+// receiveTexts authenticates an inbound webhook with the channel of its
+// first text and ingests each of its texts into its own channel's thread:
+// a carrier that batches texts sends those of one carrier account.
+func receiveTexts(d *Deps, r *http.Request, a carrier.Adapter, hook *carrier.Webhook) error {
+	route, err := d.Store.FindInboundRoute(r.Context(), a.Name(), hook.AccountID, hook.To, hook.ServiceID)
+	if err != nil {
+		if parley.IsKind(err, parley.ENOTFOUND) {
+			return parley.Errorf(parley.ENOTFOUND, "no channel is connected for this carrier account and number or messaging service")
 		}
-		route, err := d.Store.FindInboundRoute(r.Context(), conversations.CarrierTwilio, form.Get("AccountSid"), to, form.Get("MessagingServiceSid"))
-		if err != nil {
-			if parley.IsKind(err, parley.ENOTFOUND) {
-				return parley.Errorf(parley.ENOTFOUND, "no channel is connected for this AccountSid and To number or MessagingServiceSid")
+		return err
+	}
+	if err := a.Authenticate(hook, route.Channel, d.Clock.Now()); err != nil {
+		return err
+	}
+	report, err := a.Parse(hook)
+	if err != nil {
+		return err
+	}
+	for _, text := range report.Texts {
+		textRoute := route
+		if text.To != hook.To && hook.ServiceID == "" {
+			if textRoute, err = d.Store.FindInboundRoute(r.Context(), a.Name(), hook.AccountID, text.To, ""); err != nil {
+				if parley.IsKind(err, parley.ENOTFOUND) {
+					hlog.FromRequest(r).Warn().Str("to", text.To).Msg("inbound text for a number with no channel on this carrier account; dropped")
+					continue
+				}
+				return err
 			}
-			return err
 		}
-		if !twilio.VerifySignature(route.Channel.AuthToken, d.PublicURL+r.URL.RequestURI(), form, r.Header.Get("X-Twilio-Signature")) {
-			return forbidden("the X-Twilio-Signature header is missing or wrong")
-		}
-		in, err := twilio.ParseInbound(form)
-		if err != nil {
-			return err
-		}
-		res, err := d.Ingester.Ingest(r.Context(), route, conversations.InboundText{
-			CarrierMessageID: in.MessageSid, From: in.From, To: in.To, Body: in.Body,
-			MediaURLs: mediaURLs(in.Media), Segments: in.NumSegments,
-		})
+		res, err := d.Ingester.Ingest(r.Context(), textRoute, text)
 		if err != nil {
 			return err
 		}
@@ -50,67 +91,59 @@ func handleTwilioInbound(d *Deps) http.Handler {
 		if res.Duplicate {
 			noteOutcome(r, "duplicate")
 		}
-		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(twilio.EmptyTwiML))
-		return nil
-	})
-}
-
-func mediaURLs(media []twilio.Media) []string {
-	urls := make([]string, len(media))
-	for i, m := range media {
-		urls[i] = m.URL
 	}
-	return urls
+	return nil
 }
 
-// handleTwilioStatus is the delivery status callback.
-func handleTwilioStatus(d *Deps) http.Handler {
-	return apiFunc(func(w http.ResponseWriter, r *http.Request) error {
-		form, err := twilio.ReadForm(r)
-		if err != nil {
-			return err
+// receiveReceipts authenticates status receipts with the carrier
+// account's channels (one per credential) and applies each to a text
+// sent by the channel whose credentials passed.
+func receiveReceipts(d *Deps, r *http.Request, a carrier.Adapter, hook *carrier.Webhook) error {
+	chs, err := d.Store.StatusRoutes(r.Context(), a.Name(), hook.AccountID)
+	if err != nil {
+		if parley.IsKind(err, parley.ENOTFOUND) {
+			return parley.Errorf(parley.ENOTFOUND, "no channel is connected for this carrier account")
 		}
-		chs, err := d.Store.StatusRoutes(r.Context(), conversations.CarrierTwilio, form.Get("AccountSid"))
-		if err != nil {
-			if parley.IsKind(err, parley.ENOTFOUND) {
-				return parley.Errorf(parley.ENOTFOUND, "no channel is connected for this AccountSid")
-			}
-			return err
-		}
-		ch, ok := signedBy(chs, d.PublicURL+r.URL.RequestURI(), form, r.Header.Get("X-Twilio-Signature"))
-		if !ok {
-			return forbidden("the X-Twilio-Signature header is missing or wrong")
-		}
-		st, err := twilio.ParseStatus(form)
-		if err != nil {
-			return err
-		}
-		u := conversations.StatusUpdate{ChannelID: ch.ID, Carrier: conversations.CarrierTwilio, CarrierAccountID: st.AccountSid,
-			CarrierMessageID: st.MessageSid, Status: conversations.MessageStatus(twilio.MessageStatus(st.MessageStatus)), At: d.Clock.Now()}
-		if st.ErrorCode != 0 {
-			u.ErrorCode = &st.ErrorCode
+		return err
+	}
+	ch, err := authenticatedBy(a, hook, chs, d.Clock)
+	if err != nil {
+		return err
+	}
+	report, err := a.Parse(hook)
+	if err != nil {
+		return err
+	}
+	for _, rc := range report.Statuses {
+		u := conversations.StatusUpdate{ChannelID: ch.ID, Carrier: a.Name(), CarrierAccountID: hook.AccountID,
+			CarrierMessageID: rc.CarrierMessageID, Status: rc.Status, Unsubscribed: rc.Unsubscribed, At: d.Clock.Now()}
+		if rc.ErrorCode != 0 {
+			u.ErrorCode = &rc.ErrorCode
 		}
 		if _, err := d.Store.ApplyStatus(r.Context(), u); err != nil && !parley.IsKind(err, parley.ENOTFOUND) {
 			return err
 		} else if err != nil {
-			// A text Parley did not send (or not yet recorded): nothing to
-			// update, and Twilio must not retry.
-			hlog.FromRequest(r).Info().Str("message_sid", st.MessageSid).Msg("status callback for an unknown message")
-		}
-		w.WriteHeader(http.StatusOK)
-		return nil
-	})
-}
-
-// signedBy returns the channel whose token signed a status callback. The
-// store applies it only to a text sent with that token.
-func signedBy(chs []conversations.Channel, signedURL string, form url.Values, signature string) (conversations.Channel, bool) {
-	for _, ch := range chs {
-		if twilio.VerifySignature(ch.AuthToken, signedURL, form, signature) {
-			return ch, true
+			// A text Parley did not send (or not yet recorded): nothing
+			// to update, and the carrier must not retry.
+			hlog.FromRequest(r).Info().Str("carrier_message_id", rc.CarrierMessageID).Msg("status receipt for an unknown message")
 		}
 	}
-	return conversations.Channel{}, false
+	return nil
+}
+
+// authenticatedBy returns the channel whose credentials authenticate the
+// webhook, or the first channel's refusal. The store applies a receipt
+// only to a text sent with those credentials.
+func authenticatedBy(a carrier.Adapter, hook *carrier.Webhook, chs []conversations.Channel, clock parley.Clock) (conversations.Channel, error) {
+	var first error
+	for _, ch := range chs {
+		err := a.Authenticate(hook, ch, clock.Now())
+		if err == nil {
+			return ch, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return conversations.Channel{}, first
 }

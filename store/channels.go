@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 )
 
@@ -66,10 +68,12 @@ type channelRow struct {
 	MessagesPerSecond    float64 `db:"messages_per_second"`
 	CreatedAt            int64   `db:"created_at"`
 	DisconnectedAt       *int64  `db:"disconnected_at"`
+	WebhookSecret        string  `db:"webhook_secret"`
+	CarrierOptions       string  `db:"carrier_options"`
 }
 
 const channelColumns = `id, account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token,
-carrier_handles_optout, messages_per_second, created_at, disconnected_at`
+carrier_handles_optout, messages_per_second, created_at, disconnected_at, webhook_secret, carrier_options`
 
 func (r channelRow) channel() conversations.Channel {
 	return conversations.Channel{
@@ -77,21 +81,57 @@ func (r channelRow) channel() conversations.Channel {
 		PhoneNumber: r.PhoneNumber, MessagingServiceSID: r.MessagingServiceSID, CarrierAccountID: r.CarrierAccountID,
 		AuthToken: r.AuthToken, CarrierHandlesOptOut: r.CarrierHandlesOptOut, MessagesPerSecond: r.MessagesPerSecond,
 		CreatedAt: fromMS(r.CreatedAt), DisconnectedAt: fromMSPtr(r.DisconnectedAt),
+		WebhookSecret: r.WebhookSecret, Options: carrierOptions(r.CarrierOptions),
 	}
+}
+
+// webhookKey is the SQL for what checks a channel's webhooks: its webhook
+// secret where it has one (Telnyx's public key, …), else its auth token
+// (Twilio, Plivo).
+func webhookKey(alias string) string {
+	return "COALESCE(NULLIF(" + alias + ".webhook_secret, ''), " + alias + ".auth_token)"
+}
+
+// textWebhookKey is webhookKey of the channel a text was sent from.
+func textWebhookKey(t campaigns.OutboundText) string {
+	if t.WebhookSecret != "" {
+		return t.WebhookSecret
+	}
+	return t.AuthToken
+}
+
+// carrierOptions decodes a channel's carrier_options, which Parley wrote
+// as a JSON object of strings; nil when there are none.
+func carrierOptions(raw string) map[string]string {
+	var opts map[string]string
+	if json.Unmarshal([]byte(raw), &opts) != nil || len(opts) == 0 {
+		return nil
+	}
+	return opts
+}
+
+// encodeOptions is carrierOptions' inverse.
+func encodeOptions(opts map[string]string) string {
+	if len(opts) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(opts)
+	return string(b)
 }
 
 // CreateChannel connects a channel to an inbox of the account.
 func (db *DB) CreateChannel(ctx context.Context, c conversations.Channel) (conversations.Channel, error) {
 	const q = `INSERT INTO channels (account_id, inbox_id, carrier, phone_number, messaging_service_sid, carrier_account_id, auth_token,
-    carrier_handles_optout, messages_per_second, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+    carrier_handles_optout, messages_per_second, created_at, webhook_secret, carrier_options)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	err := db.inTx(ctx, func(tx *Tx) error {
 		if err := checkInbox(ctx, tx, c.AccountID, c.InboxID); err != nil {
 			return err
 		}
 		var id int64
 		if err := tx.GetContext(ctx, &id, tx.Rebind(q), c.AccountID, c.InboxID, c.Carrier, c.PhoneNumber, c.MessagingServiceSID,
-			c.CarrierAccountID, c.AuthToken, c.CarrierHandlesOptOut, c.MessagesPerSecond, ms(c.CreatedAt)); err != nil {
+			c.CarrierAccountID, c.AuthToken, c.CarrierHandlesOptOut, c.MessagesPerSecond, ms(c.CreatedAt),
+			c.WebhookSecret, encodeOptions(c.Options)); err != nil {
 			return err
 		}
 		c.ID = parley.ID(id)
@@ -155,7 +195,7 @@ func (db *DB) findInboundRoute(ctx context.Context, carrier, carrierAccountID, t
 	// Cross-account by design: the carrier's ids are what identify the
 	// account here. The unique indexes on channels make the match unique.
 	const q = `SELECT c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
-       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at, a.settings
+       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at, c.webhook_secret, c.carrier_options, a.settings
 FROM channels c JOIN accounts a ON a.id = c.account_id
 WHERE c.carrier = ? AND c.carrier_account_id = ? AND c.disconnected_at IS NULL
   AND ((c.messaging_service_sid <> '' AND c.messaging_service_sid = ?) OR (c.messaging_service_sid = '' AND c.phone_number = ?))
@@ -173,8 +213,8 @@ LIMIT 1`
 }
 
 // StatusRoutes finds the connected channels of the carrier account, one
-// for each auth token they hold (the oldest): a status callback is signed
-// with one of them. Which channel sent the text is ApplyStatus's to check.
+// for each webhook credential they hold (the oldest): a status callback
+// is signed with one of them. Which channel sent the text is ApplyStatus's to check.
 func (db *DB) StatusRoutes(ctx context.Context, carrier, carrierAccountID string) ([]conversations.Channel, error) {
 	return cachedRead(&db.routes, &db.routes.status, statusRouteKey{carrier, carrierAccountID}, nil, func() ([]conversations.Channel, error) {
 		return db.statusRoutes(ctx, carrier, carrierAccountID)
@@ -183,8 +223,8 @@ func (db *DB) StatusRoutes(ctx context.Context, carrier, carrierAccountID string
 
 func (db *DB) statusRoutes(ctx context.Context, carrier, carrierAccountID string) ([]conversations.Channel, error) {
 	var rows []channelRow
-	const q = `SELECT ` + channelColumns + ` FROM channels WHERE id IN (
-    SELECT MIN(id) FROM channels WHERE carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL GROUP BY auth_token)
+	q := `SELECT ` + channelColumns + ` FROM channels WHERE id IN (
+    SELECT MIN(id) FROM channels WHERE carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL GROUP BY ` + webhookKey("channels") + `)
 ORDER BY id`
 	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), carrier, carrierAccountID); err != nil {
 		return nil, translate(err)

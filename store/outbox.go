@@ -130,7 +130,7 @@ LIMIT ?` + db.dialect.skipLocked()
 	const load = `SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
        c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
        c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at, c.disconnected_at,
-       COALESCE(m.campaign_id, 0), COALESCE(cp.rate_per_second, 0)
+       c.webhook_secret, c.carrier_options, COALESCE(m.campaign_id, 0), COALESCE(cp.rate_per_second, 0)
 FROM outbox o JOIN messages m ON m.id = o.message_id JOIN channels c ON c.id = o.channel_id
 LEFT JOIN campaigns cp ON cp.id = m.campaign_id
 WHERE o.id IN (?) ORDER BY o.priority, o.id`
@@ -170,7 +170,8 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 			c := &r.channelRow
 			if err := rows.Scan(&r.ID, &r.AccountID, &r.MessageID, &r.Purpose, &r.Attempts, &r.ToPhone, &r.Body, &r.MediaURLs,
 				&c.ID, &c.AccountID, &c.InboxID, &c.Carrier, &c.PhoneNumber, &c.MessagingServiceSID, &c.CarrierAccountID,
-				&c.AuthToken, &c.CarrierHandlesOptOut, &c.MessagesPerSecond, &c.CreatedAt, &c.DisconnectedAt, &r.CampaignID, &r.CampaignRate); err != nil {
+				&c.AuthToken, &c.CarrierHandlesOptOut, &c.MessagesPerSecond, &c.CreatedAt, &c.DisconnectedAt,
+				&c.WebhookSecret, &c.CarrierOptions, &r.CampaignID, &r.CampaignRate); err != nil {
 				return err
 			}
 			item, err := r.item()
@@ -223,7 +224,7 @@ func (r outboxRow) item() (campaigns.OutboxItem, error) {
 		ChannelID: parley.ID(r.channelRow.ID), ChannelMPS: r.MessagesPerSecond,
 		CampaignID: parley.ID(r.CampaignID), CampaignRate: r.CampaignRate,
 		Text: campaigns.OutboundText{
-			CarrierAccountID: r.CarrierAccountID, AuthToken: r.AuthToken, From: r.PhoneNumber,
+			Carrier: r.Carrier, Options: carrierOptions(r.CarrierOptions), CarrierAccountID: r.CarrierAccountID, WebhookSecret: r.WebhookSecret, AuthToken: r.AuthToken, From: r.PhoneNumber,
 			MessagingServiceSID: r.MessagingServiceSID, To: r.ToPhone, Body: r.Body, MediaURLs: media,
 		},
 	}, nil
@@ -338,7 +339,7 @@ func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) e
 	}
 	for _, c := range batch {
 		tx.recordMessageStatus(c.item.AccountID, 0, c.item.MessageID, string(c.sent.Status), c.at)
-		if c.sent.Unsubscribed() {
+		if c.sent.Unsubscribed {
 			if err := optOutAtCarrier(ctx, tx, c.item.AccountID, c.item.Text.To, c.sent.ErrorCode, c.at); err != nil {
 				return err
 			}

@@ -491,7 +491,8 @@ func TestRenewLease(t *testing.T) {
 
 // A failure found at the carrier after the send (a reconciled send, a
 // status lookup) is recorded as MarkFailed records a refused one: the
-// carrier's code kept, and 21610 (recipient unsubscribed) an opt-out.
+// carrier's code kept, and one the adapter calls unsubscribed (Twilio's
+// 21610) an opt-out.
 func TestFailureFoundAtTheCarrier(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -529,7 +530,8 @@ func TestFailureFoundAtTheCarrier(t *testing.T) {
 				t.Run("reconciled", func(t *testing.T) {
 					reply := a.queueHelp(t, alice)
 					it := claimOne(t, db, t0)
-					if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: "SMfailed", Status: string(tt.status), ErrorCode: tt.code}, at); err != nil {
+					if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: "SMfailed", Status: string(tt.status), ErrorCode: tt.code,
+						Unsubscribed: tt.unsubscribed}, at); err != nil {
 						t.Fatalf("MarkSent: %v", err)
 					}
 					check(t, reply, alice)
@@ -542,7 +544,7 @@ func TestFailureFoundAtTheCarrier(t *testing.T) {
 						t.Fatalf("%d texts due for a lookup; want 1", len(checks))
 					}
 					code := tt.code
-					if err := db.RecordStatusCheck(ctx, checks[0], campaigns.CarrierStatus{Status: tt.status, ErrorCode: &code}, time.Time{}, at.Add(time.Hour)); err != nil {
+					if err := db.RecordStatusCheck(ctx, checks[0], campaigns.CarrierStatus{Status: tt.status, ErrorCode: &code, Unsubscribed: tt.unsubscribed}, time.Time{}, at.Add(time.Hour)); err != nil {
 						t.Fatal(err)
 					}
 					var msg conversations.Message

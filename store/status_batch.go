@@ -27,6 +27,9 @@ type statusMove struct {
 	status conversations.MessageStatus
 	code   *int
 	at     int64
+	// unsubscribed: the carrier failed the text because the recipient
+	// opted out with it.
+	unsubscribed bool
 }
 
 // applyStatusesTogether applies receipts (a batch sorted by carrier id, or
@@ -74,12 +77,35 @@ func (db *DB) applyStatusesTogether(ctx context.Context, tx *Tx, batch []*status
 		if c.update.ErrorCode != nil {
 			m.code = c.update.ErrorCode
 		}
+		m.unsubscribed = c.update.Unsubscribed
 		tx.recordMessageStatus(parley.ID(t.AccountID), parley.ID(t.ConversationID), parley.ID(t.ID), string(c.update.Status), c.update.At)
 	}
 	if err := moveStatuses(ctx, tx, moves, order); err != nil {
 		return err
 	}
+	if err := optOutUnsubscribed(ctx, tx, moves, order); err != nil {
+		return err
+	}
 	return readBackReceipts(ctx, tx, batch, targets)
+}
+
+// optOutUnsubscribed records the opt-outs of recipients a receipt said
+// unsubscribed at the carrier, as a refused send does.
+func optOutUnsubscribed(ctx context.Context, tx *Tx, moves map[int64]*statusMove, order []int64) error {
+	for _, id := range order {
+		m := moves[id]
+		if !m.unsubscribed {
+			continue
+		}
+		code := 0
+		if m.code != nil {
+			code = *m.code
+		}
+		if err := optOutRecipient(ctx, tx, parley.ID(id), code, fromMS(m.at)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // receiptTargets finds and locks each receipt's message, by its place in
@@ -90,10 +116,10 @@ func receiptTargets(ctx context.Context, tx *Tx, batch []*statusCall) (map[int]r
 		u := c.update
 		batchRows[i] = []any{i, u.CarrierMessageID, u.ChannelID, u.Carrier, u.CarrierAccountID}
 	}
-	// signed: the receipt was verified with the token of the text's
-	// channel (as applyStatus says).
+	// signed: the receipt was verified with the webhook credential of the
+	// text's channel (as applyStatus says).
 	q := `WITH ` + dialectOf(tx).batchRows("v", "i INTEGER", "carrier_id TEXT", "channel_id BIGINT", "carrier TEXT", "carrier_account_id TEXT") + `
-SELECT v.i, m.id, m.account_id, m.conversation_id, m.status, c.auth_token = r.auth_token AS signed
+SELECT v.i, m.id, m.account_id, m.conversation_id, m.status, ` + webhookKey("c") + ` = ` + webhookKey("r") + ` AS signed
 FROM v JOIN messages m ON m.carrier_message_id = v.carrier_id AND m.direction = 'outbound'
 JOIN channels c ON c.id = m.channel_id AND c.carrier = v.carrier AND c.carrier_account_id = v.carrier_account_id
 JOIN channels r ON r.id = v.channel_id` + dialectOf(tx).forUpdateOf("m")
@@ -184,7 +210,7 @@ type earlyStatus struct {
 // them, and only when there are any, a few more move the statuses and
 // delete them.
 func applyEarlyStatusesTogether(ctx context.Context, tx *Tx, batch []*sentCall, carrierIDs []string) error {
-	early, err := selectIn[earlyStatus](ctx, tx, `SELECT e.carrier_message_id, e.carrier_account_id, v.auth_token, e.status, e.error_code, e.received_at
+	early, err := selectIn[earlyStatus](ctx, tx, `SELECT e.carrier_message_id, e.carrier_account_id, `+webhookKey("v")+` AS auth_token, e.status, e.error_code, e.received_at
 FROM early_statuses e JOIN channels v ON v.id = e.channel_id WHERE e.carrier_message_id IN (?) ORDER BY e.id`, carrierIDs)
 	if err != nil || len(early) == 0 {
 		return err
@@ -214,7 +240,7 @@ FROM early_statuses e JOIN channels v ON v.id = e.channel_id WHERE e.carrier_mes
 			// Only receipts verified with the token the text was sent
 			// with apply: another channel claiming the same carrier
 			// account must not decide what became of this one's text.
-			if e.CarrierMessageID != c.sent.CarrierMessageID || e.CarrierAccount != c.item.Text.CarrierAccountID || e.AuthToken != c.item.Text.AuthToken {
+			if e.CarrierMessageID != c.sent.CarrierMessageID || e.CarrierAccount != c.item.Text.CarrierAccountID || e.AuthToken != textWebhookKey(c.item.Text) {
 				continue
 			}
 			m := moves[id]

@@ -40,7 +40,7 @@ func settleStatusCheck(ctx context.Context, tx *Tx, msgID parley.ID, status conv
 func (db *DB) ClaimStatusChecks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]campaigns.StatusCheck, error) {
 	pick := `SELECT message_id FROM status_checks WHERE next_check_at <= ? ORDER BY next_check_at, message_id LIMIT ?` + db.dialect.skipLocked()
 	const claim = `UPDATE status_checks SET next_check_at = ? WHERE message_id IN (?)`
-	const load = `SELECT s.message_id, s.accepted_at, s.checks, m.carrier_message_id, m.channel_id, c.carrier_account_id, c.auth_token
+	const load = `SELECT s.message_id, s.accepted_at, s.checks, m.carrier_message_id, m.channel_id, c.carrier, c.carrier_options, c.carrier_account_id, c.auth_token
 FROM status_checks s JOIN messages m ON m.id = s.message_id JOIN channels c ON c.id = m.channel_id
 WHERE s.message_id IN (?) ORDER BY s.message_id`
 	var out []campaigns.StatusCheck
@@ -62,6 +62,8 @@ WHERE s.message_id IN (?) ORDER BY s.message_id`
 			Checks           int    `db:"checks"`
 			CarrierMessageID string `db:"carrier_message_id"`
 			ChannelID        int64  `db:"channel_id"`
+			Carrier          string `db:"carrier"`
+			CarrierOptions   string `db:"carrier_options"`
 			CarrierAccountID string `db:"carrier_account_id"`
 			AuthToken        string `db:"auth_token"`
 		}
@@ -71,7 +73,8 @@ WHERE s.message_id IN (?) ORDER BY s.message_id`
 		for _, r := range rows {
 			out = append(out, campaigns.StatusCheck{MessageID: parley.ID(r.MessageID), CarrierMessageID: r.CarrierMessageID,
 				AcceptedAt: fromMS(r.AcceptedAt), Checks: r.Checks,
-				Text: campaigns.OutboundText{MessageID: parley.ID(r.MessageID), CarrierAccountID: r.CarrierAccountID, AuthToken: r.AuthToken}})
+				Text: campaigns.OutboundText{MessageID: parley.ID(r.MessageID), Carrier: r.Carrier, Options: carrierOptions(r.CarrierOptions),
+					CarrierAccountID: r.CarrierAccountID, AuthToken: r.AuthToken}})
 		}
 		return nil
 	})
@@ -107,8 +110,12 @@ func (db *DB) RecordStatusCheck(ctx context.Context, c campaigns.StatusCheck, s 
 				return err
 			}
 		}
-		if s.Unsubscribed() {
-			if err := optOutRecipient(ctx, tx, c.MessageID, *s.ErrorCode, at); err != nil {
+		if s.Unsubscribed {
+			code := 0
+			if s.ErrorCode != nil {
+				code = *s.ErrorCode
+			}
+			if err := optOutRecipient(ctx, tx, c.MessageID, code, at); err != nil {
 				return err
 			}
 		}

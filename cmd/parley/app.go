@@ -21,6 +21,7 @@ import (
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/gateway"
+	"github.com/parleyhq/parley/gateway/carrier"
 	"github.com/parleyhq/parley/gateway/metrics"
 	"github.com/parleyhq/parley/gateway/twilio"
 	"github.com/parleyhq/parley/routing"
@@ -101,17 +102,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.bootstrap(ctx); err != nil {
 		return err
 	}
-	sender, err := twilio.NewSender(m.Config.TwilioAPIURL, twilio.DefaultTimeout)
+	twilioSender, err := twilio.NewSender(m.Config.TwilioAPIURL, twilio.DefaultTimeout)
 	if err != nil {
 		return err
 	}
+	carriers := carrier.NewRegistry(m.Config.PublicURL, twilio.Adapter{Sender: twilioSender})
 	m.Metrics = metrics.New()
 	m.Metrics.WatchDB(m.DB.Dialect(), m.DB.PoolStats)
 	m.Metrics.WatchOutbox(m.DB.OutboxDepth)
 	m.Dispatcher = &campaigns.Dispatcher{
-		Store: m.DB, Sender: sender, Clock: m.Clock, Log: m.Log.With().Str("component", "dispatcher").Logger(),
-		StatusCallbackURL: m.Config.PublicURL + "/webhooks/twilio/status", Poll: m.DispatcherPoll,
-		Lease: m.Config.lease, SendTimeout: twilio.DefaultTimeout, Carrier: conversations.CarrierTwilio, Observer: m.Metrics,
+		Store: m.DB, Sender: carriers, Clock: m.Clock, Log: m.Log.With().Str("component", "dispatcher").Logger(),
+		Poll: m.DispatcherPoll, Lease: m.Config.lease, SendTimeout: twilio.DefaultTimeout, Observer: m.Metrics,
 	}
 	m.Assigner = &routing.Assigner{Store: m.DB, Clock: m.Clock, Log: m.Log.With().Str("component", "assigner").Logger(),
 		OnDecision: func(d routing.Decision, took time.Duration) { m.Metrics.ObserveAssignment(d.UserID != nil, took) }}
@@ -131,7 +132,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	closing := make(chan struct{})
 	inbox, err := web.New(web.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Sessions: m.DB, Staff: m.DB, Consent: m.DB, Routing: m.DB,
-		Quick: m.DB, Campaigns: m.DB, Carrier: sender, Webhooks: m.DB, Guard: guard, Outcomes: m.DB, Tags: m.DB, PublicURL: m.Config.PublicURL,
+		Quick: m.DB, Campaigns: m.DB, Carrier: carriers, Webhooks: m.DB, Guard: guard, Outcomes: m.DB, Tags: m.DB, PublicURL: m.Config.PublicURL,
 		LoginLimit: m.Config.loginLimit, Reports: m.DB, ExportLimit: m.Config.exportLimit,
 	})
 	if err != nil {
@@ -139,7 +140,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB, PasswordLinks: m.DB,
-		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Outcomes: m.DB, Tags: m.DB, Carrier: sender,
+		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Outcomes: m.DB, Tags: m.DB, Carriers: carriers,
 		PublicURL: m.Config.PublicURL, Ready: m.ready,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
 		Events: m.Hub, Renderer: m.Renderer, StreamHeartbeat: m.Config.heartbeat, Closing: closing,
@@ -168,7 +169,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.goBackground(func() { m.Assigner.Run(bgCtx) })
 	m.goBackground(func() { m.Webhooks.Run(bgCtx) })
 	// Texts whose receipts never came are looked up at the carrier.
-	statuses := &campaigns.StatusPoller{Store: m.DB, Carrier: sender, Clock: m.Clock,
+	statuses := &campaigns.StatusPoller{Store: m.DB, Carrier: carriers, Clock: m.Clock,
 		Log: m.Log.With().Str("component", "status_checks").Logger(), PerSecond: m.Config.statusChecks}
 	m.goBackground(func() { statuses.Run(bgCtx) })
 	if err := m.startScheduler(bgCtx); err != nil {

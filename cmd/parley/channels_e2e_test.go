@@ -78,6 +78,11 @@ func TestChannelCredentialsAreVerified(t *testing.T) {
 			conversations.CodeServiceNotOnCarrierAccount, "messaging_service_sid"},
 		{"a pace that overflows", map[string]any{"messages_per_second": 1e-300}, "validation_failed", "messages_per_second"},
 		{"a pace no carrier offers", map[string]any{"messages_per_second": 1e9}, "validation_failed", "messages_per_second"},
+		{"a carrier Parley does not speak", map[string]any{"carrier": "carrier-pigeon"}, "validation_failed", "carrier"},
+		{"no carrier", map[string]any{"carrier": nil}, "validation_failed", "carrier"},
+		{"an Account SID that is not one", map[string]any{"account_sid": "ACshort"}, "validation_failed", "account_sid"},
+		{"account_id and account_sid that differ", map[string]any{"account_id": otherSID}, "validation_failed", "account_id"},
+		{"a webhook secret Twilio does not use", map[string]any{"webhook_secret": "s3cret"}, "validation_failed", "webhook_secret"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			res := e.admin("POST", "/v1/channels", channelBody(inbox, tt.change))
@@ -91,8 +96,13 @@ func TestChannelCredentialsAreVerified(t *testing.T) {
 		t.Fatalf("%d channels stored from refused requests", n)
 	}
 
-	e.must(201, e.admin("POST", "/v1/channels", channelBody(inbox, nil)))
-	e.must(201, e.admin("POST", "/v1/channels", channelBody(inbox, map[string]any{"phone_number": nil, "messaging_service_sid": serviceSID})))
+	ch := e.must(201, e.admin("POST", "/v1/channels", channelBody(inbox, nil)))
+	if ch["account_id"] != accountSID || ch["account_sid"] != accountSID || ch["inbound_webhook_url"] != e.main.Config.PublicURL+"/webhooks/twilio/messages" {
+		t.Errorf("channel = %v; want account_id and account_sid %s and Twilio's inbound URL", ch, accountSID)
+	}
+	// account_id is account_sid under the name every carrier shares.
+	e.must(201, e.admin("POST", "/v1/channels", channelBody(inbox, map[string]any{"phone_number": nil, "account_sid": nil,
+		"account_id": accountSID, "messaging_service_sid": serviceSID})))
 	e.text("+14155550100", "verified and receiving")
 }
 

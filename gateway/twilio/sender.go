@@ -231,6 +231,7 @@ func (s *Sender) Lookup(ctx context.Context, t campaigns.OutboundText, since tim
 			}
 			if m.ErrorCode != nil {
 				res.ErrorCode = *m.ErrorCode
+				res.Unsubscribed = unsubscribedFailure(conversations.MessageStatus(res.Status), res.ErrorCode)
 			}
 			return res, true, nil
 		}
@@ -266,7 +267,8 @@ func (s *Sender) CheckStatus(ctx context.Context, t campaigns.OutboundText, carr
 		return campaigns.CarrierStatus{}, &campaigns.SendError{HTTPStatus: call.status, Temporary: true,
 			Message: fmt.Sprintf("Twilio reports message %s as %q, not an outbound status", carrierMessageID, deref(m.Status))}
 	}
-	return campaigns.CarrierStatus{Status: st, ErrorCode: m.ErrorCode}, nil
+	return campaigns.CarrierStatus{Status: st, ErrorCode: m.ErrorCode,
+		Unsubscribed: m.ErrorCode != nil && unsubscribedFailure(st, *m.ErrorCode)}, nil
 }
 
 // sidPattern is a message sid as Twilio makes them (SM or MM and hex), so
@@ -296,7 +298,8 @@ func (s *Sender) sendError(ctx, callCtx context.Context, status int, err error) 
 		if st == 0 {
 			st = status
 		}
-		return &campaigns.SendError{HTTPStatus: st, Code: te.Code, Message: te.Message, Temporary: temporary(st)}
+		return &campaigns.SendError{HTTPStatus: st, Code: te.Code, Message: te.Message, Temporary: temporary(st),
+			Unsubscribed: te.Code == CodeUnsubscribed}
 	}
 	switch {
 	case status >= 200 && status < 400:
@@ -314,6 +317,16 @@ func (s *Sender) sendError(ctx, callCtx context.Context, status int, err error) 
 		return &campaigns.SendError{Message: fmt.Sprintf("no answer from Twilio within %v", s.timeout), Temporary: true}
 	}
 	return &campaigns.SendError{Message: err.Error(), Temporary: true}
+}
+
+// CodeUnsubscribed is Twilio's "Attempt to send to unsubscribed
+// recipient": Twilio itself holds an opt-out for the phone.
+const CodeUnsubscribed = 21610
+
+// unsubscribedFailure reports whether a text Twilio reports in status
+// with code failed because the recipient unsubscribed.
+func unsubscribedFailure(status conversations.MessageStatus, code int) bool {
+	return code == CodeUnsubscribed && (status == conversations.MessageFailed || status == conversations.MessageUndelivered)
 }
 
 func temporary(httpStatus int) bool {

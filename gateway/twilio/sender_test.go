@@ -184,7 +184,7 @@ func TestSenderRefusals(t *testing.T) {
 		want   campaigns.SendError
 	}{
 		{name: "unsubscribed recipient", status: 400, answer: errorJSON(400, 21610, "Attempt to send to unsubscribed recipient"),
-			want: campaigns.SendError{HTTPStatus: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"}},
+			want: campaigns.SendError{HTTPStatus: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient", Unsubscribed: true}},
 		{name: "bad credentials", status: 401, answer: errorJSON(401, 20003, "Authenticate"),
 			want: campaigns.SendError{HTTPStatus: 401, Code: 20003, Message: "Authenticate"}},
 		{name: "too many requests", status: 429, answer: errorJSON(429, 20429, "Too Many Requests"),

@@ -16,9 +16,9 @@ import (
 // TestSenderCheckStatus fetches a text's current status from the fake
 // carrier, whose callbacks are dropped: only asking tells Parley.
 func TestSenderCheckStatus(t *testing.T) {
-	const unreachable = "+14155550111"
+	const unreachable, unsubscribed = "+14155550111", "+14155550112"
 	c := twiliotest.New(twiliotest.Config{Accounts: map[string]string{testAccount: testToken},
-		StatusCallbacks: true, DropStatusCallbacks: true, UndeliverableNumbers: map[string]int{unreachable: 30003}})
+		StatusCallbacks: true, DropStatusCallbacks: true, UndeliverableNumbers: map[string]int{unreachable: 30003, unsubscribed: 21610}})
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
 	t.Cleanup(c.Close)
@@ -33,7 +33,7 @@ func TestSenderCheckStatus(t *testing.T) {
 		}
 		return res.CarrierMessageID
 	}
-	delivered, undelivered := send(text().To), send(unreachable)
+	delivered, undelivered, optedOut := send(text().To), send(unreachable), send(unsubscribed)
 	final := func(sid string) bool {
 		for _, m := range c.Messages() {
 			if m.Sid == sid {
@@ -42,7 +42,7 @@ func TestSenderCheckStatus(t *testing.T) {
 		}
 		return false
 	}
-	for deadline := time.Now().Add(5 * time.Second); !final(delivered) || !final(undelivered); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); !final(delivered) || !final(undelivered) || !final(optedOut); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the fake carrier never settled its texts")
 		}
@@ -56,7 +56,13 @@ func TestSenderCheckStatus(t *testing.T) {
 		t.Errorf("Lookup = %+v, %v, %v; want %s undelivered with code 30003", found, ok, err, undelivered)
 	}
 
-	code := 30003
+	// Only Twilio's 21610 says the recipient unsubscribed.
+	tx.To = unsubscribed
+	if found, ok, err := s.Lookup(context.Background(), tx, time.Now().Add(-time.Minute)); err != nil || !ok || !found.Unsubscribed {
+		t.Errorf("Lookup = %+v, %v, %v; want %s unsubscribed", found, ok, err, optedOut)
+	}
+
+	code, unsub := 30003, 21610
 	for _, tt := range []struct {
 		name string
 		sid  string
@@ -64,12 +70,13 @@ func TestSenderCheckStatus(t *testing.T) {
 	}{
 		{"delivered", delivered, campaigns.CarrierStatus{Status: conversations.MessageDelivered}},
 		{"undelivered, with the carrier's code", undelivered, campaigns.CarrierStatus{Status: conversations.MessageUndelivered, ErrorCode: &code}},
+		{"undelivered, unsubscribed", optedOut, campaigns.CarrierStatus{Status: conversations.MessageUndelivered, ErrorCode: &unsub, Unsubscribed: true}},
 	} {
 		got, err := s.CheckStatus(context.Background(), text(), tt.sid)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if got.Status != tt.want.Status || (got.ErrorCode == nil) != (tt.want.ErrorCode == nil) ||
+		if got.Status != tt.want.Status || (got.ErrorCode == nil) != (tt.want.ErrorCode == nil) || got.Unsubscribed != tt.want.Unsubscribed ||
 			(got.ErrorCode != nil && *got.ErrorCode != *tt.want.ErrorCode) {
 			t.Errorf("%s: CheckStatus = %+v, want %+v", tt.name, got, tt.want)
 		}

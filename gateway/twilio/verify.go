@@ -12,8 +12,6 @@ import (
 	"github.com/parleyhq/parley/conversations"
 )
 
-var _ conversations.CarrierVerifier = (*Sender)(nil)
-
 // numberPageSize bounds the IncomingPhoneNumbers page read: the list is
 // filtered by the number, which Twilio matches in part, so a few others
 // may come along.

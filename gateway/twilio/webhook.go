@@ -6,10 +6,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/carrier"
 )
 
 // Media is one attachment of an inbound MMS. URL points at Twilio's copy,
@@ -72,7 +72,7 @@ func ParseInbound(form url.Values) (Inbound, error) {
 	in.To = phone(in.RawTo, "To", bad)
 
 	in.Body = form.Get("Body")
-	if why := badText(in.Body); why != "" {
+	if why := carrier.BadText(in.Body); why != "" {
 		bad["Body"] = why
 	}
 
@@ -129,7 +129,7 @@ func ParseStatus(form url.Values) (StatusCallback, error) {
 	st.MessagingServiceSid = sid(form, "MessagingServiceSid", "MG", false, bad)
 	st.From, st.To = form.Get("From"), form.Get("To")
 	for _, f := range []string{"From", "To"} {
-		if why := badText(form.Get(f)); why != "" {
+		if why := carrier.BadText(form.Get(f)); why != "" {
 			bad[f] = why
 		}
 	}
@@ -275,29 +275,16 @@ func media(form url.Values, n int, bad map[string]string) []Media {
 			return nil
 		}
 		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || badText(raw) != "" {
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || carrier.BadText(raw) != "" {
 			bad[urlField] = "is not an http or https URL"
 		}
 		ct := form.Get(typeField)
 		if ct != "" {
-			if _, _, err := mime.ParseMediaType(ct); err != nil || badText(ct) != "" {
+			if _, _, err := mime.ParseMediaType(ct); err != nil || carrier.BadText(ct) != "" {
 				bad[typeField] = "is not a media type"
 			}
 		}
 		ms = append(ms, Media{URL: raw, ContentType: ct})
 	}
 	return ms
-}
-
-// badText says why s cannot be stored as text, or "". Twilio posts UTF-8,
-// and PostgreSQL refuses invalid UTF-8 and NUL in text columns: a bad
-// value is the sender's error here, not a failed insert later.
-func badText(s string) string {
-	if !utf8.ValidString(s) {
-		return "is not valid UTF-8"
-	}
-	if strings.ContainsRune(s, 0) {
-		return "contains a NUL character"
-	}
-	return ""
 }
