@@ -1,8 +1,11 @@
-// Command fakecarrier runs a Twilio-compatible fake carrier beside Parley
-// for demos (`make run`), end-to-end tests and benchmarks. Point Parley's
-// PARLEY_TWILIO_API_URL at it to send, and it plays the phones: it logs each
-// text they receive, posts signed status callbacks, and texts Parley when
-// asked through POST /fake/inbound.
+// Command fakecarrier runs a fake carrier beside Parley for demos (`make
+// run`), end-to-end tests and benchmarks: Twilio's API, and Telnyx's on
+// the same address (/v2/…). Point Parley's PARLEY_TWILIO_API_URL and
+// PARLEY_TELNYX_API_URL at it to send, and it plays the phones: it logs
+// each text they receive, posts signed status callbacks, and texts Parley
+// when asked through POST /fake/inbound (Twilio) or POST
+// /fake/telnyx/inbound (Telnyx, whose public key GET
+// /fake/telnyx/public-key answers).
 //
 //	fakecarrier -parley-url http://127.0.0.1:8080
 //	curl -d '{"from":"+15555550100","to":"+15555550111","body":"Hi"}' localhost:8090/fake/inbound
@@ -13,6 +16,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +36,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
 )
 
@@ -39,6 +45,13 @@ import (
 const (
 	demoAccountSid = "ACdemo00000000000000000000000000"
 	demoAuthToken  = "demotoken0000000000000000000000"
+)
+
+// The demo Telnyx account.
+const (
+	demoTelnyxKey     = "KEYdemo0000000000000000000000000"
+	demoTelnyxProfile = "40017e00-de00-4000-8000-000000000001"
+	demoTelnyxNumber  = "+14155550198"
 )
 
 func main() {
@@ -64,12 +77,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log := newLogger(stdout, opts.logLevel)
 	carrier := twiliotest.New(opts.config(log))
 	defer carrier.Close()
+	tx := telnyxtest.New(opts.telnyxConfig())
+	defer tx.Close()
 
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: withCount(carrier), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withTelnyx(tx, withCount(carrier)), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("parley_url", opts.parleyURL).
@@ -105,6 +120,9 @@ type options struct {
 	dropCallbacks   bool
 	statusDelay     time.Duration
 	logLevel        zerolog.Level
+	telnyxKey       string
+	telnyxProfile   string
+	telnyxNumbers   []string
 }
 
 func parseFlags(args []string, getenv func(string) string, out io.Writer) (options, error) {
@@ -125,6 +143,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (optio
 	fs.BoolVar(&opts.dropCallbacks, "drop-status-callbacks", false,
 		"move texts to sent and delivered but post no callback: Parley learns statuses only by fetching the message")
 	fs.DurationVar(&opts.statusDelay, "status-delay", 200*time.Millisecond, "delay before each status callback")
+	fs.StringVar(&opts.telnyxKey, "telnyx-api-key", demoTelnyxKey, "the API key the fake Telnyx accepts")
+	fs.StringVar(&opts.telnyxProfile, "telnyx-profile", demoTelnyxProfile, "the fake Telnyx account's messaging profile id")
+	telnyxNumbers := fs.String("telnyx-numbers", demoTelnyxNumber, "comma-separated E.164 numbers on the fake Telnyx profile")
 	level := fs.String("log-level", "info", "debug, info, warn or error (info logs every text; use warn for benchmarks)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return opts, err
@@ -136,6 +157,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (optio
 	if opts.logLevel, err = zerolog.ParseLevel(*level); err != nil {
 		return opts, fmt.Errorf("-log-level: %w", err)
 	}
+	opts.telnyxNumbers = strings.Split(*telnyxNumbers, ",")
 	if len(opts.accounts) == 0 {
 		opts.accounts[demoAccountSid] = demoAuthToken
 	}
@@ -161,6 +183,31 @@ func (o options) config(log zerolog.Logger) twiliotest.Config {
 		StatusDelay:          o.statusDelay,
 		Logger:               log,
 	}
+}
+
+// telnyxConfig is the fake Telnyx account. Its signing key is derived
+// from the profile id, so a channel connected once keeps verifying after
+// a restart (the demo's stays connected across make run).
+func (o options) telnyxConfig() telnyxtest.Config {
+	seed := sha256.Sum256([]byte("fakecarrier telnyx " + o.telnyxProfile))
+	return telnyxtest.Config{APIKey: o.telnyxKey, Profile: o.telnyxProfile, Numbers: o.telnyxNumbers,
+		Key: ed25519.NewKeyFromSeed(seed[:]), ParleyURL: o.parleyURL, PublicURL: o.publicURL, StatusDelay: o.statusDelay}
+}
+
+// withTelnyx serves Telnyx's API (/v2/…) and its controls (/fake/telnyx/…)
+// from tx, and the rest from next.
+func withTelnyx(tx *telnyxtest.Carrier, next http.Handler) http.Handler {
+	control := tx.ServeControl("/fake/telnyx")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/v2/"):
+			tx.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/fake/telnyx/"):
+			control.ServeHTTP(w, r)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // accountSids lists the accounts for the start-up log; tokens stay out of logs.

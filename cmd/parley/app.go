@@ -23,6 +23,7 @@ import (
 	"github.com/parleyhq/parley/gateway"
 	"github.com/parleyhq/parley/gateway/carrier"
 	"github.com/parleyhq/parley/gateway/metrics"
+	"github.com/parleyhq/parley/gateway/telnyx"
 	"github.com/parleyhq/parley/gateway/twilio"
 	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/store"
@@ -106,7 +107,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	carriers := carrier.NewRegistry(m.Config.PublicURL, twilio.Adapter{Sender: twilioSender})
+	carriers := carrier.NewRegistry(m.Config.PublicURL, twilio.Adapter{Sender: twilioSender},
+		telnyx.New(m.Config.TelnyxAPIURL, telnyx.DefaultTimeout))
 	m.Metrics = metrics.New()
 	m.Metrics.WatchDB(m.DB.Dialect(), m.DB.PoolStats)
 	m.Metrics.WatchOutbox(m.DB.OutboxDepth)
