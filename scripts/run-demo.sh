@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make run: Parley on the embedded SQLite database with the fake carrier
-# playing Twilio, Telnyx and the phones, and a demo inbox, a channel on
+# playing Twilio, Telnyx, Plivo and the phones, and a demo inbox, a channel on
 # each carrier, an agent and five
 # threads (new, assigned and tagged for a follow-up, opted out, with a note,
 # and one with a quote, its outcome and a suggestion to review), and the
@@ -20,6 +20,9 @@ DEMO_AUTH_TOKEN=demotoken0000000000000000000000
 DEMO_NUMBER=+14155550199
 DEMO_TELNYX_NUMBER=+14155550198
 DEMO_TELNYX_KEY=KEYdemo0000000000000000000000000
+DEMO_PLIVO_NUMBER=+14155550197
+DEMO_PLIVO_AUTH_ID=MADEMO00000000000001
+DEMO_PLIVO_TOKEN=demo-plivo-token
 DEMO_PASSWORD=${PARLEY_DEMO_PASSWORD:-parley-demo}
 ADMIN_EMAIL=admin@parley.local
 AGENT_EMAIL=ann@parley.local
@@ -29,7 +32,7 @@ FAKE=http://127.0.0.1:8090
 bin/fakecarrier -addr 127.0.0.1:8090 -parley-url "$PARLEY" -public-url http://localhost:8080 \
 	-account "$DEMO_ACCOUNT_SID:$DEMO_AUTH_TOKEN" &
 fake_pid=$!
-PARLEY_ADDR=127.0.0.1:8080 PARLEY_TWILIO_API_URL="$FAKE" PARLEY_TELNYX_API_URL="$FAKE" bin/parley serve &
+PARLEY_ADDR=127.0.0.1:8080 PARLEY_TWILIO_API_URL="$FAKE" PARLEY_TELNYX_API_URL="$FAKE" PARLEY_PLIVO_API_URL="$FAKE" bin/parley serve &
 parley_pid=$!
 trap 'kill $fake_pid $parley_pid 2>/dev/null || true; wait' EXIT INT TERM
 
@@ -64,6 +67,13 @@ if ! api "$PARLEY/v1/channels" | has "$DEMO_TELNYX_NUMBER"; then
 	field() { printf '%s' "$telnyx" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 	api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"telnyx\",\"phone_number\":\"$DEMO_TELNYX_NUMBER\",\"inbox_id\":\"$inbox\",
 		\"account_id\":\"$(field messaging_profile_id)\",\"auth_token\":\"$DEMO_TELNYX_KEY\",\"webhook_secret\":\"$(field public_key)\"}" >/dev/null
+fi
+
+# And a Plivo number, whose webhooks are signed with its auth token.
+if ! api "$PARLEY/v1/channels" | has "$DEMO_PLIVO_NUMBER"; then
+	inbox=$(api "$PARLEY/v1/inboxes" | first_id)
+	api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"plivo\",\"phone_number\":\"$DEMO_PLIVO_NUMBER\",\"inbox_id\":\"$inbox\",
+		\"account_id\":\"$DEMO_PLIVO_AUTH_ID\",\"auth_token\":\"$DEMO_PLIVO_TOKEN\"}" >/dev/null
 fi
 
 # The demo agent, and passwords for the web inbox (set from the shell, as an
@@ -152,6 +162,9 @@ fi
 # Through Telnyx: the fixed id makes a second run's text a duplicate.
 curl -fsS "$FAKE/fake/telnyx/inbound" -H 'Content-Type: application/json' \
 	-d '{"from":"+14155550120","id":"de000120-0000-4000-8000-000000000001","text":"Texting your other number: do you deliver on Sundays?"}' >/dev/null
+# Through Plivo.
+curl -fsS "$FAKE/fake/plivo/inbound" -H 'Content-Type: application/json' \
+	-d '{"from":"+14155550121","id":"de000121-0000-4000-8000-000000000001","text":"Hi, is the gift card valid online too?"}' >/dev/null
 # New, and so at the top of the list.
 text +14155550111 SM00000000000000000000000000de0101 "Hello! Do you have any appointments left this Friday?"
 
@@ -160,7 +173,7 @@ cat <<MSG
   Parley's web inbox: http://127.0.0.1:8080/
     sign in as $ADMIN_EMAIL (admin) or $AGENT_EMAIL (agent), password: $DEMO_PASSWORD
   API: $PARLEY/v1 with the admin token in ./parley-admin.token (SQLite: parley.db).
-  Fake carrier (the phones): $FAKE; demo channels: $DEMO_NUMBER (Twilio), $DEMO_TELNYX_NUMBER (Telnyx).
+  Fake carrier (the phones): $FAKE; demo channels: $DEMO_NUMBER (Twilio), $DEMO_TELNYX_NUMBER (Telnyx), $DEMO_PLIVO_NUMBER (Plivo).
   Try the README walkthrough in another terminal. Ctrl-C stops both.
 
 MSG

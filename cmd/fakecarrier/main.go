@@ -1,11 +1,11 @@
 // Command fakecarrier runs a fake carrier beside Parley for demos (`make
-// run`), end-to-end tests and benchmarks: Twilio's API, and Telnyx's on
-// the same address (/v2/…). Point Parley's PARLEY_TWILIO_API_URL and
-// PARLEY_TELNYX_API_URL at it to send, and it plays the phones: it logs
-// each text they receive, posts signed status callbacks, and texts Parley
-// when asked through POST /fake/inbound (Twilio) or POST
-// /fake/telnyx/inbound (Telnyx, whose public key GET
-// /fake/telnyx/public-key answers).
+// run`), end-to-end tests and benchmarks: Twilio's API, and Telnyx's
+// (/v2/…) and Plivo's (/v1/Account/…) on the same address. Point Parley's
+// PARLEY_TWILIO_API_URL, PARLEY_TELNYX_API_URL and PARLEY_PLIVO_API_URL at
+// it to send, and it plays the phones: it logs each text they receive,
+// posts signed status callbacks, and texts Parley when asked through POST
+// /fake/inbound (Twilio), POST /fake/telnyx/inbound (Telnyx, whose public
+// key GET /fake/telnyx/public-key answers) or POST /fake/plivo/inbound.
 //
 //	fakecarrier -parley-url http://127.0.0.1:8080
 //	curl -d '{"from":"+15555550100","to":"+15555550111","body":"Hi"}' localhost:8090/fake/inbound
@@ -36,6 +36,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/parleyhq/parley/gateway/plivo/plivotest"
 	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
 )
@@ -52,6 +53,13 @@ const (
 	demoTelnyxKey     = "KEYdemo0000000000000000000000000"
 	demoTelnyxProfile = "40017e00-de00-4000-8000-000000000001"
 	demoTelnyxNumber  = "+14155550198"
+)
+
+// The demo Plivo account.
+const (
+	demoPlivoAuthID = "MADEMO00000000000001"
+	demoPlivoToken  = "demo-plivo-token"
+	demoPlivoNumber = "+14155550197"
 )
 
 func main() {
@@ -79,12 +87,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer carrier.Close()
 	tx := telnyxtest.New(opts.telnyxConfig())
 	defer tx.Close()
+	pl := plivotest.New(plivotest.Config{AuthID: opts.plivoAuthID, AuthToken: opts.plivoToken, Numbers: opts.plivoNumbers,
+		ParleyURL: opts.parleyURL, PublicURL: opts.publicURL, StatusDelay: opts.statusDelay})
+	defer pl.Close()
 
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: withTelnyx(tx, withCount(carrier)), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withCarrier(tx, "/v2/", "/fake/telnyx", withCarrier(pl, "/v1/Account/", "/fake/plivo", withCount(carrier))), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("parley_url", opts.parleyURL).
@@ -123,6 +134,9 @@ type options struct {
 	telnyxKey       string
 	telnyxProfile   string
 	telnyxNumbers   []string
+	plivoAuthID     string
+	plivoToken      string
+	plivoNumbers    []string
 }
 
 func parseFlags(args []string, getenv func(string) string, out io.Writer) (options, error) {
@@ -146,6 +160,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (optio
 	fs.StringVar(&opts.telnyxKey, "telnyx-api-key", demoTelnyxKey, "the API key the fake Telnyx accepts")
 	fs.StringVar(&opts.telnyxProfile, "telnyx-profile", demoTelnyxProfile, "the fake Telnyx account's messaging profile id")
 	telnyxNumbers := fs.String("telnyx-numbers", demoTelnyxNumber, "comma-separated E.164 numbers on the fake Telnyx profile")
+	fs.StringVar(&opts.plivoAuthID, "plivo-auth-id", demoPlivoAuthID, "the fake Plivo account's Auth ID")
+	fs.StringVar(&opts.plivoToken, "plivo-auth-token", demoPlivoToken, "the fake Plivo account's auth token")
+	plivoNumbers := fs.String("plivo-numbers", demoPlivoNumber, "comma-separated E.164 numbers on the fake Plivo account")
 	level := fs.String("log-level", "info", "debug, info, warn or error (info logs every text; use warn for benchmarks)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return opts, err
@@ -158,6 +175,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (optio
 		return opts, fmt.Errorf("-log-level: %w", err)
 	}
 	opts.telnyxNumbers = strings.Split(*telnyxNumbers, ",")
+	opts.plivoNumbers = strings.Split(*plivoNumbers, ",")
 	if len(opts.accounts) == 0 {
 		opts.accounts[demoAccountSid] = demoAuthToken
 	}
@@ -194,16 +212,22 @@ func (o options) telnyxConfig() telnyxtest.Config {
 		Key: ed25519.NewKeyFromSeed(seed[:]), ParleyURL: o.parleyURL, PublicURL: o.publicURL, StatusDelay: o.statusDelay}
 }
 
-// withTelnyx serves Telnyx's API (/v2/…) and its controls (/fake/telnyx/…)
-// from tx, and the rest from next.
-func withTelnyx(tx *telnyxtest.Carrier, next http.Handler) http.Handler {
-	control := tx.ServeControl("/fake/telnyx")
+// fake is a fake carrier's API and its own controls.
+type fake interface {
+	http.Handler
+	ServeControl(prefix string) http.Handler
+}
+
+// withCarrier serves a carrier's API (paths under api) and its controls
+// (under control) from f, and the rest from next.
+func withCarrier(f fake, api, control string, next http.Handler) http.Handler {
+	controls := f.ServeControl(control)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case strings.HasPrefix(r.URL.Path, "/v2/"):
-			tx.ServeHTTP(w, r)
-		case strings.HasPrefix(r.URL.Path, "/fake/telnyx/"):
-			control.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, api):
+			f.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, control+"/"):
+			controls.ServeHTTP(w, r)
 		default:
 			next.ServeHTTP(w, r)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/parleyhq/parley/gateway"
 	"github.com/parleyhq/parley/gateway/carrier"
 	"github.com/parleyhq/parley/gateway/metrics"
+	"github.com/parleyhq/parley/gateway/plivo"
 	"github.com/parleyhq/parley/gateway/telnyx"
 	"github.com/parleyhq/parley/gateway/twilio"
 	"github.com/parleyhq/parley/routing"
@@ -108,7 +109,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	carriers := carrier.NewRegistry(m.Config.PublicURL, twilio.Adapter{Sender: twilioSender},
-		telnyx.New(m.Config.TelnyxAPIURL, telnyx.DefaultTimeout))
+		telnyx.New(m.Config.TelnyxAPIURL, telnyx.DefaultTimeout), plivo.New(m.Config.PlivoAPIURL, plivo.DefaultTimeout))
 	m.Metrics = metrics.New()
 	m.Metrics.WatchDB(m.DB.Dialect(), m.DB.PoolStats)
 	m.Metrics.WatchOutbox(m.DB.OutboxDepth)

@@ -1,12 +1,10 @@
 package telnyx
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -115,70 +113,23 @@ func (a *Adapter) VerifyChannel(ctx context.Context, c conversations.Channel) er
 	return conversations.NotOnCarrierAccount("phone_number")
 }
 
-// call makes one API call with the API key as bearer token, bounded by
-// the adapter's timeout, and decodes a 2xx answer into out. A refusal is a
-// *campaigns.SendError with Telnyx's first error; a call with no answer is
-// Temporary with HTTPStatus 0.
+// call makes one API call with the API key as bearer token.
 func (a *Adapter) call(ctx context.Context, method, path, apiKey string, in, out any) error {
 	if apiKey == "" {
 		return &campaigns.SendError{Message: "the channel has no Telnyx API key"}
 	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	callCtx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(callCtx, method, a.apiURL+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+apiKey)
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := a.client.Do(req)
-	if err != nil {
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("telnyx: call abandoned: %w", context.Cause(ctx))
-		case callCtx.Err() != nil:
-			return &campaigns.SendError{Message: fmt.Sprintf("no answer from Telnyx within %v", a.timeout), Temporary: true}
-		}
-		return &campaigns.SendError{Message: err.Error(), Temporary: true}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		return refusal(resp.StatusCode, raw)
-	}
-	if err == nil {
-		err = json.Unmarshal(raw, out)
-	}
-	if err != nil {
-		return &campaigns.SendError{HTTPStatus: resp.StatusCode,
-			Message: "Telnyx answered but its answer could not be read; not retrying, to avoid sending twice: " + err.Error()}
-	}
-	return nil
+	return a.api.Do(ctx, method, path, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+apiKey) }, in, out)
 }
 
-// refusal turns an error answer into a SendError with Telnyx's first
-// error's code and words.
-func refusal(status int, raw []byte) error {
+// refusal reads Telnyx's first error: its code and words.
+func refusal(_ int, raw []byte) *campaigns.SendError {
 	var e struct {
 		Errors []apiError `json:"errors"`
 	}
-	se := &campaigns.SendError{HTTPStatus: status, Temporary: status == http.StatusTooManyRequests || status >= 500,
-		Message: http.StatusText(status)}
-	if json.Unmarshal(raw, &e) == nil && len(e.Errors) > 0 {
-		se.Code = errorCode(e.Errors)
-		se.Message = strings.TrimSpace(e.Errors[0].Title + ": " + e.Errors[0].Detail)
-		se.Unsubscribed = se.Code == CodeUnsubscribed
+	if json.Unmarshal(raw, &e) != nil || len(e.Errors) == 0 {
+		return nil
 	}
-	return se
+	code := errorCode(e.Errors)
+	return &campaigns.SendError{Code: code, Message: strings.TrimSpace(e.Errors[0].Title + ": " + e.Errors[0].Detail),
+		Unsubscribed: code == CodeUnsubscribed}
 }

@@ -16,7 +16,6 @@ package telnyx
 import (
 	"crypto/ed25519"
 	"encoding/base64"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -29,7 +28,7 @@ import (
 const DefaultAPIURL = "https://api.telnyx.com"
 
 // DefaultTimeout bounds an API call.
-const DefaultTimeout = 10 * time.Second
+const DefaultTimeout = carrier.DefaultTimeout
 
 // MaxBodyBytes bounds a webhook body: an event with its media list is a
 // few kilobytes.
@@ -37,9 +36,7 @@ const MaxBodyBytes = 256 << 10
 
 // Adapter is Telnyx behind carrier.Adapter.
 type Adapter struct {
-	apiURL  string
-	timeout time.Duration
-	client  *http.Client
+	api *carrier.API
 }
 
 var _ carrier.Adapter = (*Adapter)(nil)
@@ -47,14 +44,7 @@ var _ carrier.Adapter = (*Adapter)(nil)
 // New returns an adapter calling the API at apiURL ("" for Telnyx's),
 // each call bounded by timeout (DefaultTimeout when 0).
 func New(apiURL string, timeout time.Duration) *Adapter {
-	if apiURL == "" {
-		apiURL = DefaultAPIURL
-	}
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	return &Adapter{apiURL: strings.TrimRight(apiURL, "/"), timeout: timeout,
-		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
+	return &Adapter{api: carrier.NewAPI("Telnyx", apiURL, DefaultAPIURL, timeout, refusal)}
 }
 
 // Name is "telnyx".

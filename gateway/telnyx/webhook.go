@@ -220,7 +220,7 @@ func receipt(p message, bad map[string]string) carrier.Receipt {
 	}
 	rc.Status = st
 	rc.ErrorCode = errorCode(p.Errors)
-	rc.Unsubscribed = rc.ErrorCode == CodeUnsubscribed && (st == conversations.MessageFailed || st == conversations.MessageUndelivered)
+	rc.Unsubscribed = rc.ErrorCode == CodeUnsubscribed && carrier.FailedForGood(st)
 	return rc
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/carrier"
 )
 
 // DefaultTimeout bounds an API call when NewSender is given no timeout. It
@@ -326,7 +327,7 @@ const CodeUnsubscribed = 21610
 // unsubscribedFailure reports whether a text Twilio reports in status
 // with code failed because the recipient unsubscribed.
 func unsubscribedFailure(status conversations.MessageStatus, code int) bool {
-	return code == CodeUnsubscribed && (status == conversations.MessageFailed || status == conversations.MessageUndelivered)
+	return code == CodeUnsubscribed && carrier.FailedForGood(status)
 }
 
 func temporary(httpStatus int) bool {

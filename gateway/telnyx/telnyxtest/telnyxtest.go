@@ -6,18 +6,18 @@
 package telnyxtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/parleyhq/parley/gateway/carrier/carriertest"
 )
 
 // Config describes the fake's one account.
@@ -43,27 +43,15 @@ type Config struct {
 }
 
 // Message is a text the fake took.
-type Message struct {
-	ID         string    `json:"id"`
-	From       string    `json:"from"`
-	To         string    `json:"to"`
-	Text       string    `json:"text"`
-	Status     string    `json:"status"`
-	Media      []string  `json:"media_urls,omitempty"`
-	WebhookURL string    `json:"webhook_url,omitempty"`
-	Code       int       `json:"error_code,omitempty"` // the error code it was finalized with
-	At         time.Time `json:"created_at"`
-}
+type Message = carriertest.Message
+
+// CodeUnsubscribed is Telnyx's "blocked due to STOP message".
+const CodeUnsubscribed = 40300
 
 // Carrier is the fake. It is an http.Handler for the API.
 type Carrier struct {
-	cfg  Config
-	mu   sync.Mutex
-	msgs map[string]*Message
-	sent []string // ids in the order taken
-	wg   sync.WaitGroup
-	stop context.CancelFunc
-	ctx  context.Context
+	cfg Config
+	net *carriertest.Network
 }
 
 // New returns a fake; a zero Key gets a fresh one.
@@ -74,8 +62,7 @@ func New(cfg Config) *Carrier {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	return &Carrier{cfg: cfg, msgs: map[string]*Message{}, ctx: ctx, stop: stop}
+	return &Carrier{cfg: cfg, net: carriertest.NewNetwork(cfg.ParleyURL, cfg.PublicURL, cfg.StatusDelay)}
 }
 
 // PublicKey is the account's public key, base64, as the portal shows it.
@@ -84,21 +71,10 @@ func (c *Carrier) PublicKey() string {
 }
 
 // Close stops the webhooks in flight and waits for them.
-func (c *Carrier) Close() {
-	c.stop()
-	c.wg.Wait()
-}
+func (c *Carrier) Close() { c.net.Close() }
 
 // Messages returns the texts taken, oldest first.
-func (c *Carrier) Messages() []Message {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]Message, 0, len(c.sent))
-	for _, id := range c.sent {
-		out = append(out, *c.msgs[id])
-	}
-	return out
-}
+func (c *Carrier) Messages() []Message { return c.net.Messages() }
 
 // ServeHTTP serves the API.
 func (c *Carrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -120,18 +96,17 @@ func (c *Carrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (c *Carrier) send(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		From               string   `json:"from"`
-		To                 string   `json:"to"`
-		Text               string   `json:"text"`
-		MediaURLs          []string `json:"media_urls"`
-		WebhookURL         string   `json:"webhook_url"`
-		MessagingProfileID string   `json:"messaging_profile_id"`
+		From       string   `json:"from"`
+		To         string   `json:"to"`
+		Text       string   `json:"text"`
+		MediaURLs  []string `json:"media_urls"`
+		WebhookURL string   `json:"webhook_url"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		writeErrors(w, http.StatusBadRequest, 10015, "Bad request", err.Error())
 		return
 	}
-	if !c.hasNumber(in.From) {
+	if !slices.Contains(c.cfg.Numbers, in.From) {
 		writeErrors(w, http.StatusBadRequest, 40305, "Invalid 'from' address", in.From+" is not a number on this account")
 		return
 	}
@@ -139,58 +114,32 @@ func (c *Carrier) send(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusUnprocessableEntity, 10016, "Invalid parameter", "to and text or media_urls are required")
 		return
 	}
-	m := &Message{ID: newID(), From: in.From, To: in.To, Text: in.Text, Media: in.MediaURLs, Status: "queued",
-		WebhookURL: in.WebhookURL, At: time.Now()}
-	c.mu.Lock()
-	c.msgs[m.ID] = m
-	c.sent = append(c.sent, m.ID)
-	c.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"data": c.resource(*m)})
-	c.wg.Add(1)
-	go c.deliver(m.ID)
-}
-
-// deliver plays the handset: sent, then finalized as delivered, or as
-// sending_failed with 40300 for a number that opted out with Telnyx.
-func (c *Carrier) deliver(id string) {
-	defer c.wg.Done()
-	for _, step := range []string{"message.sent", "message.finalized"} {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-time.After(c.cfg.StatusDelay):
-		}
-		c.mu.Lock()
-		m := c.msgs[id]
-		switch {
-		case step == "message.sent":
-			m.Status = "sent"
-		case c.cfg.Unsubscribed[m.To]:
-			m.Status, m.Code = "sending_failed", 40300
-		default:
-			m.Status = "delivered"
-		}
-		snap := *m
-		c.mu.Unlock()
-		if snap.WebhookURL != "" {
-			_, _ = c.post(c.ctx, c.parleyURL(snap.WebhookURL), step, c.resource(snap))
-		}
+	m := c.net.Take(Message{From: in.From, To: in.To, Text: in.Text, Media: in.MediaURLs, Status: "queued", WebhookURL: in.WebhookURL})
+	carriertest.WriteJSON(w, http.StatusOK, map[string]any{"data": c.resource(m)})
+	final := carriertest.Step{Status: "delivered"}
+	if c.cfg.Unsubscribed[m.To] {
+		final = carriertest.Step{Status: "sending_failed", Code: CodeUnsubscribed}
 	}
+	steps := []carriertest.Step{{Status: "sent"}, final}
+	c.net.Deliver(m.ID, steps, func(ctx context.Context, m Message) {
+		if m.WebhookURL == "" {
+			return
+		}
+		event := "message.finalized"
+		if m.Status == "sent" {
+			event = "message.sent"
+		}
+		_, _ = c.post(ctx, c.net.Reachable(m.WebhookURL), event, c.resource(m))
+	})
 }
 
 func (c *Carrier) fetch(w http.ResponseWriter, id string) {
-	c.mu.Lock()
-	m, ok := c.msgs[id]
-	var snap Message
-	if ok {
-		snap = *m
-	}
-	c.mu.Unlock()
+	m, ok := c.net.Get(id)
 	if !ok {
 		writeErrors(w, http.StatusNotFound, 10005, "Resource not found", "no message "+id)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": c.resource(snap)})
+	carriertest.WriteJSON(w, http.StatusOK, map[string]any{"data": c.resource(m)})
 }
 
 func (c *Carrier) numbers(w http.ResponseWriter, filter string) {
@@ -200,16 +149,7 @@ func (c *Carrier) numbers(w http.ResponseWriter, filter string) {
 			data = append(data, map[string]any{"phone_number": n, "messaging_profile_id": c.cfg.Profile, "record_type": "phone_number"})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": data})
-}
-
-func (c *Carrier) hasNumber(n string) bool {
-	for _, have := range c.cfg.Numbers {
-		if have == n {
-			return true
-		}
-	}
-	return false
+	carriertest.WriteJSON(w, http.StatusOK, map[string]any{"data": data})
 }
 
 // resource is a message as the API and the webhooks show it.
@@ -229,84 +169,53 @@ func (c *Carrier) resource(m Message) map[string]any {
 		"parts": 1, "encoding": "GSM-7", "errors": errs}
 }
 
-// Inbound is a text a phone sends to one of the account's numbers. An
-// empty ID gets a fresh one; a fixed one makes a resend a duplicate.
-type Inbound struct {
-	ID, From, To, Text string
-	Media              []string
-}
+// Inbound is a text a phone sends to one of the account's numbers.
+type Inbound = carriertest.Inbound
 
 // SendInbound posts the text to Parley as message.received, at the
 // profile's webhook URL, and returns Parley's HTTP status.
 func (c *Carrier) SendInbound(ctx context.Context, in Inbound) (int, error) {
 	if in.ID == "" {
-		in.ID = newID()
+		in.ID = carriertest.NewID()
 	}
-	m := Message{ID: in.ID, From: in.From, To: in.To, Text: in.Text, Media: in.Media, Status: "webhook_delivered"}
-	payload := c.resource(m)
+	payload := c.resource(Message{ID: in.ID, From: in.From, To: in.To, Text: in.Text, Media: in.Media, Status: "webhook_delivered"})
 	payload["direction"] = "inbound"
 	payload["from"] = map[string]any{"phone_number": in.From, "carrier": "T-Mobile USA", "line_type": "Wireless"}
-	url := strings.TrimRight(c.cfg.ParleyURL, "/") + "/webhooks/telnyx/" + c.cfg.Profile + "/messages"
-	return c.post(ctx, url, "message.received", payload)
+	return c.post(ctx, c.net.ParleyURL+"/webhooks/telnyx/"+c.cfg.Profile+"/messages", "message.received", payload)
 }
 
-// ServeControl serves the fake's own endpoints under prefix: POST
-// prefix/inbound {"from","to","text","id"?} texts Parley (answering
-// Parley's status), GET prefix/public-key answers the key a channel
-// needs, GET prefix/messages lists the texts taken.
+// ServeControl serves the fake's own endpoints under prefix
+// (carriertest.Controls), and GET prefix/public-key, the key a channel
+// needs.
 func (c *Carrier) ServeControl(prefix string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodPost && r.URL.Path == prefix+"/inbound":
-			var in Inbound
-			if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			if in.To == "" && len(c.cfg.Numbers) > 0 {
-				in.To = c.cfg.Numbers[0]
-			}
-			status, err := c.SendInbound(r.Context(), in)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"parley_status": status})
-		case r.Method == http.MethodGet && r.URL.Path == prefix+"/public-key":
-			writeJSON(w, http.StatusOK, map[string]any{"public_key": c.PublicKey(), "messaging_profile_id": c.cfg.Profile,
+	return carriertest.Controls(prefix, first(c.cfg.Numbers), c.SendInbound, c.Messages, map[string]http.HandlerFunc{
+		"public-key": func(w http.ResponseWriter, _ *http.Request) {
+			carriertest.WriteJSON(w, http.StatusOK, map[string]any{"public_key": c.PublicKey(), "messaging_profile_id": c.cfg.Profile,
 				"numbers": c.cfg.Numbers})
-		case r.Method == http.MethodGet && r.URL.Path == prefix+"/messages":
-			writeJSON(w, http.StatusOK, map[string]any{"data": c.Messages()})
-		default:
-			http.NotFound(w, r)
-		}
+		},
 	})
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
 }
 
 // post sends one signed event and returns the answer's status.
 func (c *Carrier) post(ctx context.Context, url, eventType string, payload map[string]any) (int, error) {
 	body, err := json.Marshal(map[string]any{
-		"data": map[string]any{"record_type": "event", "id": newID(), "event_type": eventType,
+		"data": map[string]any{"record_type": "event", "id": carriertest.NewID(), "event_type": eventType,
 			"occurred_at": time.Now().UTC().Format(time.RFC3339Nano), "payload": payload},
 		"meta": map[string]any{"attempt": 1, "delivered_to": url},
 	})
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Telnyx-Timestamp", ts)
-	req.Header.Set("Telnyx-Signature-Ed25519", Sign(c.cfg.Key, ts, body))
-	resp, err := c.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	return resp.StatusCode, nil
+	h := http.Header{"Telnyx-Timestamp": {ts}, "Telnyx-Signature-Ed25519": {Sign(c.cfg.Key, ts, body)}}
+	return carriertest.Post(ctx, c.cfg.HTTPClient, url, "application/json", body, h)
 }
 
 // Sign is Telnyx's signature of a webhook: Ed25519 over timestamp|body,
@@ -315,28 +224,6 @@ func Sign(key ed25519.PrivateKey, timestamp string, body []byte) string {
 	return base64.StdEncoding.EncodeToString(ed25519.Sign(key, append([]byte(timestamp+"|"), body...)))
 }
 
-// parleyURL turns a URL Parley gave (on its public URL) into one the fake
-// can reach.
-func (c *Carrier) parleyURL(u string) string {
-	if c.cfg.PublicURL != "" && strings.HasPrefix(u, c.cfg.PublicURL) {
-		return strings.TrimRight(c.cfg.ParleyURL, "/") + strings.TrimPrefix(u, strings.TrimRight(c.cfg.PublicURL, "/"))
-	}
-	return u
-}
-
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func writeErrors(w http.ResponseWriter, status, code int, title, detail string) {
-	writeJSON(w, status, map[string]any{"errors": []map[string]any{{"code": strconv.Itoa(code), "title": title, "detail": detail}}})
+	carriertest.WriteJSON(w, status, map[string]any{"errors": []map[string]any{{"code": strconv.Itoa(code), "title": title, "detail": detail}}})
 }

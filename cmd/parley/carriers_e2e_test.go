@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/gateway/plivo"
+	"github.com/parleyhq/parley/gateway/plivo/plivotest"
+	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
+	"github.com/parleyhq/parley/store/storetest"
+)
+
+// The business number of every carrier's end-to-end test.
+const carrierNumber = "+14155550299"
+
+// fakeCarrier is one carrier's fake as the end-to-end test drives it.
+type fakeCarrier struct {
+	name string
+	// channel is its POST /v1/channels body, less the inbox; badKey
+	// changes it so that the carrier refuses the credentials.
+	channel map[string]any
+	badKey  map[string]any
+	// text makes a phone text the business number, with the carrier's
+	// message id (fresh when empty); it returns Parley's HTTP status.
+	text func(id, from, body string) int
+	// sentTo lists the bodies the carrier took for a phone.
+	sentTo func(phone string) []string
+	// forgeries are requests Parley must refuse, with the status it must
+	// answer.
+	forgeries []forgery
+	close     func()
+}
+
+type forgery struct {
+	name string
+	post func() int
+	want int
+}
+
+// A phone of each carrier's test whose texts the carrier fails with its
+// "unsubscribed" error.
+const unsubscribedPhone = "+14155550603"
+
+// Each carrier end to end, on each database, through the binary: its
+// channel connected with the credentials verified, a text in, a repeat
+// dropped, STOP confirmed through the carrier, a reply out with its
+// receipts, the carrier's opt-out error recorded, forged webhooks
+// refused with nothing stored.
+func TestCarriersEndToEnd(t *testing.T) {
+	for _, name := range []string{"telnyx", "plivo"} {
+		for _, dialect := range storetest.Dialects {
+			t.Run(name+"/"+dialect, func(t *testing.T) {
+				var fake *fakeCarrier
+				var api atomic.Value // the fake's API, once Parley's address is known
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.Load().(http.Handler).ServeHTTP(w, r) }))
+				t.Cleanup(srv.Close)
+				e := boot(t, storetest.URL(t, dialect), func(c *Config, _ *twiliotestConfig) {
+					c.TelnyxAPIURL, c.PlivoAPIURL = srv.URL, srv.URL
+				})
+				switch name {
+				case "telnyx":
+					fake = newFakeTelnyx(t, e, func(h http.Handler) { api.Store(h) })
+				case "plivo":
+					fake = newFakePlivo(t, e, func(h http.Handler) { api.Store(h) })
+				}
+				t.Cleanup(fake.close)
+				carrierEndToEnd(t, e, fake)
+			})
+		}
+	}
+}
+
+func carrierEndToEnd(t *testing.T, e *env, c *fakeCarrier) {
+	const alice, bob = "+14155550601", "+14155550602"
+	inbox := e.must(201, e.admin("POST", "/v1/inboxes", map[string]any{"name": "Support", "kind": "support"}))["id"]
+	body := func(change map[string]any) map[string]any {
+		b := map[string]any{"inbox_id": inbox}
+		for k, v := range c.channel {
+			b[k] = v
+		}
+		for k, v := range change {
+			b[k] = v
+		}
+		return b
+	}
+	wantAPIError(t, e.admin("POST", "/v1/channels", body(c.badKey)), 422, "carrier_credentials_invalid", "auth_token")
+	ch := e.must(201, e.admin("POST", "/v1/channels", body(nil)))
+	base := publicURL + "/webhooks/" + c.name + "/" + url.PathEscape(fmt.Sprint(c.channel["account_id"]))
+	if ch["inbound_webhook_url"] != base+"/messages" || ch["status_webhook_url"] != base+"/status" || ch["carrier"] != c.name {
+		t.Fatalf("channel = %v; want the webhook URLs under %s", ch, base)
+	}
+	if secret, _ := c.channel["webhook_secret"].(string); secret != "" && bytes.Contains(e.admin("GET", "/v1/channels", nil).Body, []byte(secret)) {
+		t.Error("the channel list shows the webhook secret")
+	}
+
+	// A text in makes a thread; the same message id again is a no-op.
+	id := "e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	for range 2 {
+		if got := c.text(id, alice, "Is the plumber coming today?"); got != 200 {
+			t.Fatalf("inbound text: %d", got)
+		}
+	}
+	conv := e.conversationOf(alice)
+	if msgs := e.must(200, e.admin("GET", fmt.Sprintf("/v1/conversations/%s/messages", conv["id"]), nil))["data"].([]any); len(msgs) != 1 ||
+		msgs[0].(map[string]any)["body"] != "Is the plumber coming today?" {
+		t.Fatalf("thread = %v; want the one text", msgs)
+	}
+
+	for _, f := range c.forgeries {
+		if got := f.post(); got != f.want {
+			t.Errorf("%s: %d; want %d", f.name, got, f.want)
+		}
+	}
+	if convs := e.must(200, e.admin("GET", "/v1/conversations?contact_phone="+url.QueryEscape(bob), nil))["data"].([]any); len(convs) != 0 {
+		t.Errorf("refused webhooks made %d conversations", len(convs))
+	}
+
+	// STOP is confirmed through the carrier.
+	if got := c.text("", alice, "STOP"); got != 200 {
+		t.Fatalf("STOP: %d", got)
+	}
+	e.eventually("the opt-out confirmation sent through "+c.name, func() bool { return len(c.sentTo(alice)) == 1 })
+	if !e.must(200, e.admin("GET", "/v1/optouts?phone="+url.QueryEscape(alice), nil))["opted_out"].(bool) {
+		t.Error("STOP did not opt alice out")
+	}
+
+	// A reply goes out through the carrier and its receipts land.
+	c.text("", bob, "When can you come?")
+	bobConv := e.conversationOf(bob)
+	e.must(202, e.admin("POST", fmt.Sprintf("/v1/conversations/%s/messages", bobConv["id"]), map[string]any{"body": "Tomorrow at 9"}))
+	e.eventually("the reply delivered", func() bool { return e.lastStatus(bobConv["id"]) == "delivered" })
+	if got := c.sentTo(bob); len(got) != 1 || got[0] != "Tomorrow at 9" {
+		t.Errorf("bob's phone got %q", got)
+	}
+
+	// The carrier's "unsubscribed" error fails the text and records the
+	// opt-out.
+	c.text("", unsubscribedPhone, "Hello?")
+	carol := e.conversationOf(unsubscribedPhone)
+	e.must(202, e.admin("POST", fmt.Sprintf("/v1/conversations/%s/messages", carol["id"]), map[string]any{"body": "Hi Carol"}))
+	e.eventually("the reply failed", func() bool { return e.lastStatus(carol["id"]) == "failed" })
+	e.eventually("the phone opted out", func() bool {
+		return e.must(200, e.admin("GET", "/v1/optouts?phone="+url.QueryEscape(unsubscribedPhone), nil))["opted_out"].(bool)
+	})
+}
+
+// lastStatus is the status of a conversation's newest message.
+func (e *env) lastStatus(convID any) string {
+	msgs := e.must(200, e.admin("GET", fmt.Sprintf("/v1/conversations/%s/messages", convID), nil))["data"].([]any)
+	if len(msgs) == 0 {
+		return ""
+	}
+	s, _ := msgs[len(msgs)-1].(map[string]any)["status"].(string)
+	return s
+}
+
+// post sends a raw webhook to Parley.
+func (e *env) post(path, contentType string, body []byte, header http.Header) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.base+path, bytes.NewReader(body))
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", contentType)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func bodiesTo(msgs []telnyxtest.Message, phone string) []string {
+	var out []string
+	for _, m := range msgs {
+		if m.To == phone {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+func newFakeTelnyx(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarrier {
+	const profile, key = "4001767e-ce0f-4cae-9d5f-0d5e636e7809", "KEYe2e0000000000000000000000000001"
+	_, signer, _ := ed25519.GenerateKey(rand.Reader)
+	fake := telnyxtest.New(telnyxtest.Config{APIKey: key, Profile: profile, Numbers: []string{carrierNumber}, Key: signer,
+		ParleyURL: e.base, PublicURL: publicURL, StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}})
+	serveFake(fake)
+	path := "/webhooks/telnyx/" + profile + "/messages"
+	event := func(id, from, text string) []byte {
+		b, _ := json.Marshal(map[string]any{"data": map[string]any{"event_type": "message.received", "id": "ev-" + id, "payload": map[string]any{
+			"id": id, "direction": "inbound", "from": map[string]any{"phone_number": from},
+			"to": []any{map[string]any{"phone_number": carrierNumber}}, "text": text, "parts": 1}}})
+		return b
+	}
+	signed := func(p string, body []byte, k ed25519.PrivateKey, at time.Time) func() int {
+		return func() int {
+			ts := strconv.FormatInt(at.Unix(), 10)
+			return e.post(p, "application/json", body, http.Header{"Telnyx-Timestamp": {ts}, "Telnyx-Signature-Ed25519": {telnyxtest.Sign(k, ts, body)}})
+		}
+	}
+	_, forger, _ := ed25519.GenerateKey(rand.Reader)
+	const bob = "+14155550602"
+	return &fakeCarrier{
+		name:    "telnyx",
+		channel: map[string]any{"carrier": "telnyx", "phone_number": carrierNumber, "account_id": profile, "auth_token": key, "webhook_secret": fake.PublicKey()},
+		badKey:  map[string]any{"auth_token": "KEYwrong"},
+		text: func(id, from, body string) int {
+			status, err := fake.SendInbound(context.Background(), telnyxtest.Inbound{ID: id, From: from, To: carrierNumber, Text: body})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return status
+		},
+		sentTo: func(phone string) []string { return bodiesTo(fake.Messages(), phone) },
+		forgeries: []forgery{
+			{"signed with another key", signed(path, event("f1", bob, "forged"), forger, time.Now()), 403},
+			{"signed six minutes ago", signed(path, event("f2", bob, "replayed"), signer, time.Now().Add(-6*time.Minute)), 403},
+			{"not JSON", signed(path, []byte("From=%2B14155550602&Text=hi"), signer, time.Now()), 400},
+			{"an unknown messaging profile", signed("/webhooks/telnyx/5001767e-ce0f-4cae-9d5f-0d5e636e7809/messages", event("f3", bob, "lost"), signer, time.Now()), 404},
+			{"a carrier Parley does not speak", signed("/webhooks/pigeon/"+profile+"/messages", event("f4", bob, "coo"), signer, time.Now()), 404},
+		},
+		close: fake.Close,
+	}
+}
+
+func newFakePlivo(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarrier {
+	const authID, token = "MAE2E000000000000001", "e2e-plivo-token"
+	fake := plivotest.New(plivotest.Config{AuthID: authID, AuthToken: token, Numbers: []string{carrierNumber},
+		ParleyURL: e.base, PublicURL: publicURL, StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}})
+	serveFake(fake)
+	path := "/webhooks/plivo/" + authID + "/messages"
+	form := func(id, from, text string) url.Values {
+		return url.Values{"MessageUUID": {id}, "From": {strings.TrimPrefix(from, "+")}, "To": {strings.TrimPrefix(carrierNumber, "+")},
+			"Type": {"sms"}, "Text": {text}, "Units": {"1"}}
+	}
+	signed := func(p string, f url.Values, key string, v3 bool) func() int {
+		return func() int {
+			h := http.Header{}
+			if v3 {
+				h.Set(plivo.HeaderV3, plivo.SignV3(key, publicURL+p, "POST", "n1", f))
+				h.Set(plivo.HeaderV3Nonce, "n1")
+			} else {
+				h.Set(plivo.HeaderV2, plivo.SignV2(key, publicURL+p, "n1"))
+				h.Set(plivo.HeaderV2Nonce, "n1")
+			}
+			return e.post(p, "application/x-www-form-urlencoded", []byte(f.Encode()), h)
+		}
+	}
+	const bob = "+14155550602"
+	return &fakeCarrier{
+		name:    "plivo",
+		channel: map[string]any{"carrier": "plivo", "phone_number": carrierNumber, "account_id": authID, "auth_token": token},
+		badKey:  map[string]any{"auth_token": "wrong-token"},
+		text: func(id, from, body string) int {
+			status, err := fake.SendInbound(context.Background(), plivotest.Inbound{ID: id, From: from, To: carrierNumber, Text: body})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return status
+		},
+		sentTo: func(phone string) []string { return bodiesTo(fake.Messages(), phone) },
+		forgeries: []forgery{
+			{"V3 with another token", signed(path, form("f1", bob, "forged"), "not-the-token", true), 403},
+			{"V3 of other words", func() int {
+				f := form("f2", bob, "what was signed")
+				h := http.Header{plivo.HeaderV3: {plivo.SignV3(token, publicURL+path, "POST", "n1", f)}, plivo.HeaderV3Nonce: {"n1"}}
+				f.Set("Text", "what was sent")
+				return e.post(path, "application/x-www-form-urlencoded", []byte(f.Encode()), h)
+			}, 403},
+			{"V2 with another token", signed(path, form("f3", bob, "forged"), "not-the-token", false), 403},
+			{"unsigned", func() int {
+				return e.post(path, "application/x-www-form-urlencoded", []byte(form("f4", bob, "hi").Encode()), nil)
+			}, 403},
+			{"JSON", func() int { return e.post(path, "application/json", []byte(`{"Text":"hi"}`), nil) }, 400},
+			{"an unknown Auth ID", signed("/webhooks/plivo/MAE2E000000000000009/messages", form("f5", bob, "lost"), token, true), 404},
+		},
+		close: fake.Close,
+	}
+}

@@ -1,0 +1,160 @@
+package plivo
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/carrier"
+)
+
+// maxParams bounds a form's parameters: Plivo's have about twenty.
+const maxParams = 256
+
+// MaxMedia bounds the attachments read off one text.
+const MaxMedia = 10
+
+// ReadWebhook reads the form and takes the Auth ID from the URL. A form
+// with a Status is a receipt; one without, an inbound text, found by its
+// To number.
+func (*Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
+	if w.Key == "" {
+		return parley.Errorf(parley.ENOTFOUND, "Plivo's webhook URLs name the Auth ID: /webhooks/plivo/{auth id}/messages")
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return parley.Errorf(parley.EMALFORMED, "content type %q is not application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
+	}
+	body, err := carrier.ReadBody(r, MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if strings.Count(string(body), "&") >= maxParams {
+		return parley.Errorf(parley.ETOOLARGE, "the form has more than %d parameters", maxParams)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return parley.Errorf(parley.EMALFORMED, "the form body does not decode: %v", err)
+	}
+	w.Body, w.Decoded, w.AccountID = body, form, w.Key
+	if form.Get("Status") != "" {
+		return nil
+	}
+	w.Inbound = true
+	if w.To, err = conversations.NormalizePhone(e164(form.Get("To"))); err != nil {
+		return parley.Errorf(parley.ENOTFOUND, "no channel for this To number")
+	}
+	return nil
+}
+
+// Authenticate checks the V3 signature, or the V2 one, with the auth
+// token. Plivo signs no timestamp: a replayed text is a duplicate of its
+// MessageUUID, which the store drops.
+func (*Adapter) Authenticate(w *carrier.Webhook, ch conversations.Channel, _ time.Time) error {
+	return verify(ch.AuthToken, w.URL, http.MethodPost, w.Decoded.(url.Values), w.Header)
+}
+
+// Parse reads an inbound text or a status receipt. Every bad field is
+// named in one EINVALID.
+func (*Adapter) Parse(w *carrier.Webhook) (carrier.Report, error) {
+	form := w.Decoded.(url.Values)
+	bad := map[string]string{}
+	id := form.Get("MessageUUID")
+	switch {
+	case id == "":
+		bad["MessageUUID"] = "is required"
+	case len(id) > 128 || carrier.BadText(id) != "":
+		bad["MessageUUID"] = "is not a Plivo message UUID"
+	}
+	if !w.Inbound {
+		rc := receipt(id, form.Get("Status"), form.Get("ErrorCode"), bad)
+		if len(bad) > 0 {
+			return carrier.Report{}, parley.Invalid(bad)
+		}
+		return carrier.Report{Statuses: []carrier.Receipt{rc}}, nil
+	}
+	text := inbound(id, form, bad)
+	if len(bad) > 0 {
+		return carrier.Report{}, parley.Invalid(bad)
+	}
+	return carrier.Report{Texts: []conversations.InboundText{text}}, nil
+}
+
+func inbound(id string, form url.Values, bad map[string]string) conversations.InboundText {
+	t := conversations.InboundText{CarrierMessageID: id, Body: form.Get("Text"), Segments: 1}
+	if t.Body == "" {
+		t.Body = form.Get("Body") // an MMS's text
+	}
+	var err error
+	if t.From, err = conversations.NormalizePhone(e164(form.Get("From"))); err != nil {
+		bad["From"] = "is not a phone number Parley can answer"
+	}
+	t.To, _ = conversations.NormalizePhone(e164(form.Get("To")))
+	if why := carrier.BadText(t.Body); why != "" {
+		bad["Text"] = why
+	}
+	if n, err := strconv.Atoi(form.Get("Units")); err == nil && n > 0 {
+		t.Segments = n
+	}
+	// Plivo's documents number media from 1, a support article from 0:
+	// both are read, up to MediaCount.
+	count, _ := strconv.Atoi(form.Get("MediaCount"))
+	for i := 0; i <= min(count, MaxMedia) && len(t.MediaURLs) < min(count, MaxMedia); i++ {
+		field := "Media" + strconv.Itoa(i)
+		raw := form.Get(field)
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || carrier.BadText(raw) != "" {
+			bad[field] = "is not an http or https URL"
+			continue
+		}
+		t.MediaURLs = append(t.MediaURLs, raw)
+	}
+	return t
+}
+
+// CodeUnsubscribed is Plivo's error for a text to a phone that sent STOP
+// to the number: "Source number blocked by STOP from destination number".
+const CodeUnsubscribed = 200
+
+func receipt(id, status, code string, bad map[string]string) carrier.Receipt {
+	rc := carrier.Receipt{CarrierMessageID: id}
+	st, ok := statuses[strings.ToLower(status)]
+	if !ok {
+		bad["Status"] = fmt.Sprintf("%q is not a Plivo message status", status)
+		return rc
+	}
+	rc.Status = st
+	if code != "" {
+		n, err := strconv.Atoi(code)
+		if err != nil || n < 0 {
+			bad["ErrorCode"] = "is not a non-negative whole number"
+		}
+		rc.ErrorCode = n
+	}
+	rc.Unsubscribed = rc.ErrorCode == CodeUnsubscribed && carrier.FailedForGood(st)
+	return rc
+}
+
+// statuses maps Plivo's message states to Parley's; read (WhatsApp) is
+// delivered, rejected failed.
+var statuses = map[string]conversations.MessageStatus{
+	"queued":      conversations.MessageQueued,
+	"sent":        conversations.MessageSent,
+	"delivered":   conversations.MessageDelivered,
+	"read":        conversations.MessageDelivered,
+	"undelivered": conversations.MessageUndelivered,
+	"failed":      conversations.MessageFailed,
+	"rejected":    conversations.MessageFailed,
+}
+
+// Acknowledge answers 200 with no body: Plivo sends no reply for it.
+func (*Adapter) Acknowledge(rw http.ResponseWriter, _ *carrier.Webhook) {
+	rw.WriteHeader(http.StatusOK)
+}
