@@ -141,16 +141,46 @@ func (b *tab) open(path string) {
 	b.do(chromedp.Navigate(b.base+path), chromedp.WaitReady("body"))
 }
 
-// text is the visible text of the first element sel matches.
+// text is the visible text of the first element sel matches, once there
+// is one (10 s). It is read by selector each time: a pane swapped between
+// finding the element and reading it is read again, not an error.
 func (b *tab) text(sel string) string {
 	b.t.Helper()
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return el ? el.innerText : null; })()`, sel)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := tryEval[*string](b, js)
+		if err == nil && got != nil {
+			return *got
+		}
+		if err != nil && !transient(err) {
+			b.t.Fatalf("browser: text of %s: %v", sel, err)
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: no %s on the page", sel)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// transient reports a browser error a page being swapped or navigated
+// causes: asking again is right. Under a loaded machine a pane refresh or
+// a form's navigation often lands between two steps of one read.
+func transient(err error) bool {
+	s := err.Error()
+	for _, m := range []string{"No node with given id", "navigated or closed", "context with specified id", "Execution context was destroyed"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// tryEval runs a JavaScript expression and returns its value or error.
+func tryEval[T any](b *tab, js string) (T, error) {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(sel))
-	if err != nil {
-		b.t.Fatalf("browser: text of %s: %v", sel, err)
-	}
-	return s
+	return chromedp.Run(ctx, chromedp.Evaluate[T](js))
 }
 
 // eval runs a JavaScript expression in the page and returns its value.
@@ -173,7 +203,10 @@ func (b *tab) waitText(sel, want string) {
 	deadline := time.Now().Add(20 * time.Second)
 	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return el ? el.innerText : ""; })()`, sel)
 	for {
-		got := eval[string](b, js)
+		got, err := tryEval[string](b, js)
+		if err != nil && !transient(err) {
+			b.t.Fatalf("browser: eval %s: %v", js, err)
+		}
 		if strings.Contains(got, want) {
 			return
 		}
