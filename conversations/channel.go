@@ -307,14 +307,27 @@ func ConnectChannel(ctx context.Context, s ChannelConnector, v CarrierVerifier, 
 // channel c of a Parley reached at publicURL: its texts and their
 // statuses. Twilio's name no account (its webhooks carry the AccountSid);
 // the other carriers' carry the carrier account in the path, as not all
-// of their webhooks say which account they are for.
+// of their webhooks say which account they are for, and for a carrier
+// that signs nothing (Bandwidth) the channel's token after it.
 func (c Channel) WebhookURLs(publicURL string) (inbound, status string) {
 	base := strings.TrimRight(publicURL, "/") + "/webhooks/" + c.Carrier
 	if c.Carrier != CarrierTwilio {
-		base += "/" + url.PathEscape(c.CarrierAccountID)
+		key := c.CarrierAccountID
+		if token := c.Options[OptionWebhookToken]; token != "" {
+			key += "." + token
+		}
+		base += "/" + url.PathEscape(key)
 	}
 	return base + "/messages", base + "/status"
 }
+
+// OptionWebhookToken is the option holding the token in the webhook URLs
+// of a channel whose carrier signs nothing.
+const OptionWebhookToken = "webhook_token"
+
+// WeakWebhookAuth reports whether the carrier's webhooks are checked by
+// credentials and a URL token instead of a signature over what they say.
+func (c Channel) WeakWebhookAuth() bool { return c.Options[OptionWebhookToken] != "" }
 
 // AddChannel checks a new channel, has the carrier vouch for its
 // credentials and connects it (ConnectChannel).

@@ -381,7 +381,11 @@ type channelJSON struct {
 	MessagesPerSecond    float64           `json:"messages_per_second"`
 	InboundWebhookURL    string            `json:"inbound_webhook_url"`
 	StatusWebhookURL     string            `json:"status_webhook_url"`
-	CreatedAt            time.Time         `json:"created_at"`
+	// WebhookAuthentication says how the carrier's webhooks are checked:
+	// "signature", or for a carrier that signs nothing (Bandwidth)
+	// "basic_auth_and_url_token", which is weaker.
+	WebhookAuthentication string    `json:"webhook_authentication"`
+	CreatedAt             time.Time `json:"created_at"`
 	// Status is connected or disconnected; a disconnected channel stays
 	// listed, as its conversations and history do.
 	Status         string     `json:"status"`
@@ -393,10 +397,13 @@ func (d *Deps) toChannelJSON(c conversations.Channel) channelJSON {
 	inbound, status := c.WebhookURLs(d.PublicURL)
 	out := channelJSON{ID: c.ID, Carrier: c.Carrier, PhoneNumber: c.PhoneNumber, MessagingServiceSID: c.MessagingServiceSID,
 		InboxID: c.InboxID, AccountSID: c.CarrierAccountID, AccountID: c.CarrierAccountID, Options: c.Options, CarrierHandlesOptOut: c.CarrierHandlesOptOut, MessagesPerSecond: c.MessagesPerSecond,
-		InboundWebhookURL: inbound, StatusWebhookURL: status, CreatedAt: c.CreatedAt,
+		InboundWebhookURL: inbound, StatusWebhookURL: status, CreatedAt: c.CreatedAt, WebhookAuthentication: "signature",
 		Status: "connected", DisconnectedAt: c.DisconnectedAt}
 	if !c.Connected() {
 		out.Status = "disconnected"
+	}
+	if c.WeakWebhookAuth() {
+		out.WebhookAuthentication = "basic_auth_and_url_token"
 	}
 	return out
 }

@@ -46,6 +46,10 @@ func handleCarrierWebhook(d *Deps, kind carrier.Kind) http.Handler {
 		} else {
 			err = receiveReceipts(d, r, a, hook)
 		}
+		if parley.IsKind(err, parley.EUNAUTHENTICATED) {
+			// Basic auth's challenge (RFC 7235), for the carriers that use it.
+			w.Header().Set("WWW-Authenticate", `Basic realm="Parley webhooks", charset="UTF-8"`)
+		}
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make run: Parley on the embedded SQLite database with the fake carrier
-# playing Twilio, Telnyx, Plivo and the phones, and a demo inbox, a channel on
+# playing Twilio, Telnyx, Plivo, Bandwidth and the phones, and a demo inbox, a channel on
 # each carrier, an agent and five
 # threads (new, assigned and tagged for a follow-up, opted out, with a note,
 # and one with a quote, its outcome and a suggestion to review), and the
@@ -20,6 +20,7 @@ DEMO_AUTH_TOKEN=demotoken0000000000000000000000
 DEMO_NUMBER=+14155550199
 DEMO_TELNYX_NUMBER=+14155550198
 DEMO_TELNYX_KEY=KEYdemo0000000000000000000000000
+DEMO_BANDWIDTH_NUMBER=+14155550196
 DEMO_PLIVO_NUMBER=+14155550197
 DEMO_PLIVO_AUTH_ID=MADEMO00000000000001
 DEMO_PLIVO_TOKEN=demo-plivo-token
@@ -32,7 +33,7 @@ FAKE=http://127.0.0.1:8090
 bin/fakecarrier -addr 127.0.0.1:8090 -parley-url "$PARLEY" -public-url http://localhost:8080 \
 	-account "$DEMO_ACCOUNT_SID:$DEMO_AUTH_TOKEN" &
 fake_pid=$!
-PARLEY_ADDR=127.0.0.1:8080 PARLEY_TWILIO_API_URL="$FAKE" PARLEY_TELNYX_API_URL="$FAKE" PARLEY_PLIVO_API_URL="$FAKE" bin/parley serve &
+PARLEY_ADDR=127.0.0.1:8080 PARLEY_TWILIO_API_URL="$FAKE" PARLEY_TELNYX_API_URL="$FAKE" PARLEY_PLIVO_API_URL="$FAKE" PARLEY_BANDWIDTH_API_URL="$FAKE" bin/parley serve &
 parley_pid=$!
 trap 'kill $fake_pid $parley_pid 2>/dev/null || true; wait' EXIT INT TERM
 
@@ -75,6 +76,20 @@ if ! api "$PARLEY/v1/channels" | has "$DEMO_PLIVO_NUMBER"; then
 	api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"plivo\",\"phone_number\":\"$DEMO_PLIVO_NUMBER\",\"inbox_id\":\"$inbox\",
 		\"account_id\":\"$DEMO_PLIVO_AUTH_ID\",\"auth_token\":\"$DEMO_PLIVO_TOKEN\"}" >/dev/null
 fi
+
+# And a Bandwidth number: Bandwidth signs nothing, so its callbacks carry
+# credentials and the channel's URLs a token, which the application is
+# then set up with (here, the fake's).
+if ! api "$PARLEY/v1/channels" | has "$DEMO_BANDWIDTH_NUMBER"; then
+	inbox=$(api "$PARLEY/v1/inboxes" | first_id)
+	api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"bandwidth\",\"phone_number\":\"$DEMO_BANDWIDTH_NUMBER\",\"inbox_id\":\"$inbox\",
+		\"account_id\":\"9900001\",\"auth_token\":\"demo-bandwidth-password\",\"webhook_secret\":\"demo-callback-password\",
+		\"options\":{\"application_id\":\"93de2206-9669-4e07-948d-329f4b722ee2\",\"api_username\":\"parley-api\"}}" >/dev/null
+fi
+urls=$(api "$PARLEY/v1/channels?limit=100" | grep -o '"inbound_webhook_url":"[^"]*webhooks/bandwidth/[^"]*","status_webhook_url":"[^"]*"')
+curl -fsS "$FAKE/fake/bandwidth/callbacks" -H 'Content-Type: application/json' \
+	-d "{\"inbound\":\"$(printf '%s' "$urls" | sed 's/.*"inbound_webhook_url":"\([^"]*\)".*/\1/')\",
+		\"outbound\":\"$(printf '%s' "$urls" | sed 's/.*"status_webhook_url":"\([^"]*\)".*/\1/')\"}" >/dev/null
 
 # The demo agent, and passwords for the web inbox (set from the shell, as an
 # operator would: parley user set-password).
@@ -165,6 +180,9 @@ curl -fsS "$FAKE/fake/telnyx/inbound" -H 'Content-Type: application/json' \
 # Through Plivo.
 curl -fsS "$FAKE/fake/plivo/inbound" -H 'Content-Type: application/json' \
 	-d '{"from":"+14155550121","id":"de000121-0000-4000-8000-000000000001","text":"Hi, is the gift card valid online too?"}' >/dev/null
+# Through Bandwidth.
+curl -fsS "$FAKE/fake/bandwidth/inbound" -H 'Content-Type: application/json' \
+	-d '{"from":"+14155550122","id":"de000122-bw","text":"Can I pay by bank transfer?"}' >/dev/null
 # New, and so at the top of the list.
 text +14155550111 SM00000000000000000000000000de0101 "Hello! Do you have any appointments left this Friday?"
 
@@ -173,7 +191,7 @@ cat <<MSG
   Parley's web inbox: http://127.0.0.1:8080/
     sign in as $ADMIN_EMAIL (admin) or $AGENT_EMAIL (agent), password: $DEMO_PASSWORD
   API: $PARLEY/v1 with the admin token in ./parley-admin.token (SQLite: parley.db).
-  Fake carrier (the phones): $FAKE; demo channels: $DEMO_NUMBER (Twilio), $DEMO_TELNYX_NUMBER (Telnyx), $DEMO_PLIVO_NUMBER (Plivo).
+  Fake carrier (the phones): $FAKE; demo channels: $DEMO_NUMBER (Twilio), $DEMO_TELNYX_NUMBER (Telnyx), $DEMO_PLIVO_NUMBER (Plivo), $DEMO_BANDWIDTH_NUMBER (Bandwidth).
   Try the README walkthrough in another terminal. Ctrl-C stops both.
 
 MSG

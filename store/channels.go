@@ -213,8 +213,8 @@ LIMIT 1`
 }
 
 // StatusRoutes finds the connected channels of the carrier account, one
-// for each webhook credential they hold (the oldest): a status callback
-// is signed with one of them. Which channel sent the text is ApplyStatus's to check.
+// for each set of credentials they hold (the oldest): a status callback
+// is signed with, or carries, one of them. Which channel sent the text is ApplyStatus's to check.
 func (db *DB) StatusRoutes(ctx context.Context, carrier, carrierAccountID string) ([]conversations.Channel, error) {
 	return cachedRead(&db.routes, &db.routes.status, statusRouteKey{carrier, carrierAccountID}, nil, func() ([]conversations.Channel, error) {
 		return db.statusRoutes(ctx, carrier, carrierAccountID)
@@ -224,7 +224,7 @@ func (db *DB) StatusRoutes(ctx context.Context, carrier, carrierAccountID string
 func (db *DB) statusRoutes(ctx context.Context, carrier, carrierAccountID string) ([]conversations.Channel, error) {
 	var rows []channelRow
 	q := `SELECT ` + channelColumns + ` FROM channels WHERE id IN (
-    SELECT MIN(id) FROM channels WHERE carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL GROUP BY ` + webhookKey("channels") + `)
+    SELECT MIN(id) FROM channels WHERE carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL GROUP BY auth_token, webhook_secret, carrier_options)
 ORDER BY id`
 	if err := db.db.SelectContext(ctx, &rows, db.rebind(q), carrier, carrierAccountID); err != nil {
 		return nil, translate(err)

@@ -283,8 +283,12 @@ type channelsData struct {
 
 // channelRow is a channel as listed: never its auth token.
 type channelRow struct {
-	ID                    parley.ID
-	Number, Service       string
+	ID              parley.ID
+	Number, Service string
+	// Carrier is the carrier's name as people write it; WeakAuth says its
+	// webhooks carry credentials and a URL token, not a signature.
+	Carrier               string
+	WeakAuth              bool
 	AccountSID            string
 	Inbox                 string
 	MessagesPerSecond     float64
@@ -311,6 +315,7 @@ func (s *Server) channelsPage(w http.ResponseWriter, r *http.Request) error {
 	d.InboundURL, d.StatusURL = conversations.Channel{Carrier: conversations.CarrierTwilio}.WebhookURLs(s.d.PublicURL)
 	for _, c := range chans {
 		row := channelRow{ID: c.ID, Number: c.PhoneNumber, Service: c.MessagingServiceSID, AccountSID: c.CarrierAccountID,
+			Carrier: carrierNames[c.Carrier], WeakAuth: c.WeakWebhookAuth(),
 			Inbox: names[c.InboxID], MessagesPerSecond: c.MessagesPerSecond, CarrierHandlesOptOut: c.CarrierHandlesOptOut, Connected: c.Connected()}
 		if row.Inbox == "" {
 			row.Inbox = "inbox " + c.InboxID.String()
@@ -319,6 +324,12 @@ func (s *Server) channelsPage(w http.ResponseWriter, r *http.Request) error {
 		d.Channels = append(d.Channels, row)
 	}
 	return s.render(w, r, "settings_channels", "Channels · Settings", d)
+}
+
+// carrierNames are the carriers as people write them.
+var carrierNames = map[string]string{
+	conversations.CarrierTwilio: "Twilio", conversations.CarrierTelnyx: "Telnyx", conversations.CarrierPlivo: "Plivo",
+	conversations.CarrierVonage: "Vonage", conversations.CarrierBandwidth: "Bandwidth", conversations.CarrierBird: "Bird",
 }
 
 // connectChannel connects a channel as POST /v1/channels does: the

@@ -1,11 +1,13 @@
 // Command fakecarrier runs a fake carrier beside Parley for demos (`make
 // run`), end-to-end tests and benchmarks: Twilio's API, and Telnyx's
 // (/v2/…) and Plivo's (/v1/Account/…) on the same address. Point Parley's
-// PARLEY_TWILIO_API_URL, PARLEY_TELNYX_API_URL and PARLEY_PLIVO_API_URL at
-// it to send, and it plays the phones: it logs each text they receive,
+// PARLEY_TWILIO_API_URL, PARLEY_TELNYX_API_URL, PARLEY_PLIVO_API_URL and
+// PARLEY_BANDWIDTH_API_URL (/api/v2/users/…) at it to send, and it plays the phones: it logs each text they receive,
 // posts signed status callbacks, and texts Parley when asked through POST
 // /fake/inbound (Twilio), POST /fake/telnyx/inbound (Telnyx, whose public
-// key GET /fake/telnyx/public-key answers) or POST /fake/plivo/inbound.
+// key GET /fake/telnyx/public-key answers), POST /fake/plivo/inbound or
+// POST /fake/bandwidth/inbound (once POST /fake/bandwidth/callbacks set
+// the application's callback URLs).
 //
 //	fakecarrier -parley-url http://127.0.0.1:8080
 //	curl -d '{"from":"+15555550100","to":"+15555550111","body":"Hi"}' localhost:8090/fake/inbound
@@ -36,6 +38,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/parleyhq/parley/gateway/bandwidth/bandwidthtest"
 	"github.com/parleyhq/parley/gateway/plivo/plivotest"
 	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
@@ -53,6 +56,17 @@ const (
 	demoTelnyxKey     = "KEYdemo0000000000000000000000000"
 	demoTelnyxProfile = "40017e00-de00-4000-8000-000000000001"
 	demoTelnyxNumber  = "+14155550198"
+)
+
+// The demo Bandwidth account and application (the fake's whole
+// configuration: a demo needs no more).
+const (
+	demoBandwidthAccount          = "9900001"
+	demoBandwidthApp              = "93de2206-9669-4e07-948d-329f4b722ee2"
+	demoBandwidthUser             = "parley-api"
+	demoBandwidthPassword         = "demo-bandwidth-password"
+	demoBandwidthCallbackPassword = "demo-callback-password"
+	demoBandwidthNumber           = "+14155550196"
 )
 
 // The demo Plivo account.
@@ -87,6 +101,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer carrier.Close()
 	tx := telnyxtest.New(opts.telnyxConfig())
 	defer tx.Close()
+	bw := bandwidthtest.New(bandwidthtest.Config{AccountID: demoBandwidthAccount, ApplicationID: demoBandwidthApp,
+		APIUser: demoBandwidthUser, APIPassword: demoBandwidthPassword, Numbers: []string{demoBandwidthNumber},
+		CallbackUser: "parley", CallbackPassword: demoBandwidthCallbackPassword,
+		ParleyURL: opts.parleyURL, PublicURL: opts.publicURL, StatusDelay: opts.statusDelay})
+	defer bw.Close()
 	pl := plivotest.New(plivotest.Config{AuthID: opts.plivoAuthID, AuthToken: opts.plivoToken, Numbers: opts.plivoNumbers,
 		ParleyURL: opts.parleyURL, PublicURL: opts.publicURL, StatusDelay: opts.statusDelay})
 	defer pl.Close()
@@ -95,7 +114,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: withCarrier(tx, "/v2/", "/fake/telnyx", withCarrier(pl, "/v1/Account/", "/fake/plivo", withCount(carrier))), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withCarrier(tx, "/v2/", "/fake/telnyx", withCarrier(pl, "/v1/Account/", "/fake/plivo",
+		withCarrier(bw, "/api/v2/users/", "/fake/bandwidth", withCount(carrier)))), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("parley_url", opts.parleyURL).

@@ -21,6 +21,7 @@ import (
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/gateway"
+	"github.com/parleyhq/parley/gateway/bandwidth"
 	"github.com/parleyhq/parley/gateway/carrier"
 	"github.com/parleyhq/parley/gateway/metrics"
 	"github.com/parleyhq/parley/gateway/plivo"
@@ -109,7 +110,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	carriers := carrier.NewRegistry(m.Config.PublicURL, twilio.Adapter{Sender: twilioSender},
-		telnyx.New(m.Config.TelnyxAPIURL, telnyx.DefaultTimeout), plivo.New(m.Config.PlivoAPIURL, plivo.DefaultTimeout))
+		telnyx.New(m.Config.TelnyxAPIURL, telnyx.DefaultTimeout), plivo.New(m.Config.PlivoAPIURL, plivo.DefaultTimeout),
+		bandwidth.New(m.Config.BandwidthAPIURL, bandwidth.DefaultTimeout))
 	m.Metrics = metrics.New()
 	m.Metrics.WatchDB(m.DB.Dialect(), m.DB.PoolStats)
 	m.Metrics.WatchOutbox(m.DB.OutboxDepth)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/gateway/bandwidth/bandwidthtest"
 	"github.com/parleyhq/parley/gateway/plivo"
 	"github.com/parleyhq/parley/gateway/plivo/plivotest"
 	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
@@ -40,6 +41,9 @@ type fakeCarrier struct {
 	// forgeries are requests Parley must refuse, with the status it must
 	// answer.
 	forgeries []forgery
+	// connected hears of the channel once Parley made it (when the
+	// carrier is set up with its webhook URLs afterwards).
+	connected func(channel map[string]any)
 	close     func()
 }
 
@@ -59,7 +63,7 @@ const unsubscribedPhone = "+14155550603"
 // receipts, the carrier's opt-out error recorded, forged webhooks
 // refused with nothing stored.
 func TestCarriersEndToEnd(t *testing.T) {
-	for _, name := range []string{"telnyx", "plivo"} {
+	for _, name := range []string{"telnyx", "plivo", "bandwidth"} {
 		for _, dialect := range storetest.Dialects {
 			t.Run(name+"/"+dialect, func(t *testing.T) {
 				var fake *fakeCarrier
@@ -67,13 +71,15 @@ func TestCarriersEndToEnd(t *testing.T) {
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.Load().(http.Handler).ServeHTTP(w, r) }))
 				t.Cleanup(srv.Close)
 				e := boot(t, storetest.URL(t, dialect), func(c *Config, _ *twiliotestConfig) {
-					c.TelnyxAPIURL, c.PlivoAPIURL = srv.URL, srv.URL
+					c.TelnyxAPIURL, c.PlivoAPIURL, c.BandwidthAPIURL = srv.URL, srv.URL, srv.URL
 				})
 				switch name {
 				case "telnyx":
 					fake = newFakeTelnyx(t, e, func(h http.Handler) { api.Store(h) })
 				case "plivo":
 					fake = newFakePlivo(t, e, func(h http.Handler) { api.Store(h) })
+				case "bandwidth":
+					fake = newFakeBandwidth(t, e, func(h http.Handler) { api.Store(h) })
 				}
 				t.Cleanup(fake.close)
 				carrierEndToEnd(t, e, fake)
@@ -98,8 +104,12 @@ func carrierEndToEnd(t *testing.T, e *env, c *fakeCarrier) {
 	wantAPIError(t, e.admin("POST", "/v1/channels", body(c.badKey)), 422, "carrier_credentials_invalid", "auth_token")
 	ch := e.must(201, e.admin("POST", "/v1/channels", body(nil)))
 	base := publicURL + "/webhooks/" + c.name + "/" + url.PathEscape(fmt.Sprint(c.channel["account_id"]))
-	if ch["inbound_webhook_url"] != base+"/messages" || ch["status_webhook_url"] != base+"/status" || ch["carrier"] != c.name {
+	if inbound, _ := ch["inbound_webhook_url"].(string); !strings.HasPrefix(inbound, base) || !strings.HasSuffix(inbound, "/messages") ||
+		ch["status_webhook_url"] != strings.TrimSuffix(inbound, "/messages")+"/status" || ch["carrier"] != c.name {
 		t.Fatalf("channel = %v; want the webhook URLs under %s", ch, base)
+	}
+	if c.connected != nil {
+		c.connected(ch)
 	}
 	if secret, _ := c.channel["webhook_secret"].(string); secret != "" && bytes.Contains(e.admin("GET", "/v1/channels", nil).Body, []byte(secret)) {
 		t.Error("the channel list shows the webhook secret")
@@ -231,6 +241,79 @@ func newFakeTelnyx(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarr
 			{"not JSON", signed(path, []byte("From=%2B14155550602&Text=hi"), signer, time.Now()), 400},
 			{"an unknown messaging profile", signed("/webhooks/telnyx/5001767e-ce0f-4cae-9d5f-0d5e636e7809/messages", event("f3", bob, "lost"), signer, time.Now()), 404},
 			{"a carrier Parley does not speak", signed("/webhooks/pigeon/"+profile+"/messages", event("f4", bob, "coo"), signer, time.Now()), 404},
+		},
+		close: fake.Close,
+	}
+}
+
+func newFakeBandwidth(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarrier {
+	const account, app, user, password = "9900001", "93de2206-9669-4e07-948d-329f4b722ee2", "parley-api", "api-password"
+	const cbUser, cbPassword = "parley", "callback-password-0001"
+	fake := bandwidthtest.New(bandwidthtest.Config{AccountID: account, ApplicationID: app, APIUser: user, APIPassword: password,
+		Numbers: []string{carrierNumber}, CallbackUser: cbUser, CallbackPassword: cbPassword, ParleyURL: e.base, PublicURL: publicURL,
+		StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}})
+	serveFake(fake)
+	var inboundPath string
+	event := func(id string) []byte {
+		b, _ := json.Marshal([]any{map[string]any{"type": "message-received", "to": carrierNumber, "message": map[string]any{
+			"id": id, "owner": carrierNumber, "applicationId": app, "direction": "in", "to": []string{carrierNumber},
+			"from": "+14155550602", "text": "forged", "segmentCount": 1}}})
+		return b
+	}
+	post := func(path func() string, body []byte, user, pass string) func() int {
+		return func() int {
+			h := http.Header{}
+			if user != "" {
+				req, _ := http.NewRequest(http.MethodPost, "/", nil)
+				req.SetBasicAuth(user, pass)
+				h = req.Header
+			}
+			return e.post(path(), "application/json", body, h)
+		}
+	}
+	inbound := func() string { return inboundPath }
+	return &fakeCarrier{
+		name: "bandwidth",
+		channel: map[string]any{"carrier": "bandwidth", "phone_number": carrierNumber, "account_id": account, "auth_token": password,
+			"webhook_secret": cbPassword, "options": map[string]any{"application_id": app, "api_username": user}},
+		badKey: map[string]any{"auth_token": "not-the-password"},
+		connected: func(ch map[string]any) {
+			if ch["webhook_authentication"] != "basic_auth_and_url_token" {
+				t.Errorf("a Bandwidth channel says its webhooks are checked by %v", ch["webhook_authentication"])
+			}
+			in, st := ch["inbound_webhook_url"].(string), ch["status_webhook_url"].(string)
+			fake.SetCallbackURLs(in, st)
+			inboundPath = strings.TrimPrefix(in, publicURL)
+			// The settings page says so too, beside the URLs to paste.
+			admin := e.adminMember()
+			b := e.browser()
+			b.signIn(admin.Email, admin.Password)
+			b.open("/settings/channels")
+			card := "#channel-" + ch["id"].(string)
+			b.waitText(card, "Bandwidth signs nothing")
+			b.waitText(card, "basic-auth credentials and the token in the URLs")
+			if got := eval[string](b, `document.querySelector("#inbound-url-`+ch["id"].(string)+`").value`); got != in {
+				t.Errorf("the settings page shows %q to paste; want %q", got, in)
+			}
+		},
+		text: func(id, from, body string) int {
+			status, err := fake.SendInbound(context.Background(), bandwidthtest.Inbound{ID: id, From: from, To: carrierNumber, Text: body})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return status
+		},
+		sentTo: func(phone string) []string { return bodiesTo(fake.Messages(), phone) },
+		forgeries: []forgery{
+			{"no credentials", post(inbound, event("f1"), "", ""), 401},
+			{"a wrong password", post(inbound, event("f2"), cbUser, "guessed-password-01"), 401},
+			{"another channel's token", post(func() string {
+				return "/webhooks/bandwidth/" + account + ".000000000000000000000000000000000000000000000000/messages"
+			}, event("f3"), cbUser, cbPassword), 403},
+			{"an unknown account", post(func() string {
+				return strings.Replace(inboundPath, account, "9900009", 1)
+			}, event("f4"), cbUser, cbPassword), 404},
+			{"not an array", post(inbound, []byte(`{"type":"message-received"}`), cbUser, cbPassword), 400},
 		},
 		close: fake.Close,
 	}

@@ -23,15 +23,16 @@ const minOutboxLease = 15 * time.Second
 // Config is every PARLEY_* setting of API.md. Each is read from the
 // environment and may be overridden by the flag of the same name.
 type Config struct {
-	Addr           string
-	DatabaseURL    string
-	PublicURL      string
-	BootstrapToken string
-	LogLevel       string
-	LogFormat      string
-	TwilioAPIURL   string
-	TelnyxAPIURL   string
-	PlivoAPIURL    string
+	Addr            string
+	DatabaseURL     string
+	PublicURL       string
+	BootstrapToken  string
+	LogLevel        string
+	LogFormat       string
+	TwilioAPIURL    string
+	TelnyxAPIURL    string
+	PlivoAPIURL     string
+	BandwidthAPIURL string
 	// TokenFile is where a generated bootstrap token is written.
 	TokenFile string
 	// OutboxLease is how long a claimed outbox text stays with the process
@@ -87,6 +88,7 @@ var settings = []setting{
 	{"PARLEY_TWILIO_API_URL", "twilio-api-url", "", "base URL replacing https://api.twilio.com (fake carrier, tests)", func(c *Config) *string { return &c.TwilioAPIURL }},
 	{"PARLEY_TELNYX_API_URL", "telnyx-api-url", "", "base URL replacing https://api.telnyx.com (fake carrier, tests)", func(c *Config) *string { return &c.TelnyxAPIURL }},
 	{"PARLEY_PLIVO_API_URL", "plivo-api-url", "", "base URL replacing https://api.plivo.com (fake carrier, tests)", func(c *Config) *string { return &c.PlivoAPIURL }},
+	{"PARLEY_BANDWIDTH_API_URL", "bandwidth-api-url", "", "base URL replacing https://messaging.bandwidth.com (fake carrier, tests)", func(c *Config) *string { return &c.BandwidthAPIURL }},
 	{"PARLEY_TOKEN_FILE", "token-file", "parley-admin.token", "where a generated bootstrap token is written (mode 0600)", func(c *Config) *string { return &c.TokenFile }},
 	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
 	{"PARLEY_SHUTDOWN_DRAIN", "shutdown-drain", "5s", "on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still served, so load balancers stop sending (a second signal exits at once)", func(c *Config) *string { return &c.ShutdownDrain }},

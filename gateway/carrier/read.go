@@ -76,3 +76,6 @@ func BadText(s string) string {
 	}
 	return ""
 }
+
+// MaxMedia bounds the attachments Parley reads off one inbound text.
+const MaxMedia = 10
