@@ -53,9 +53,13 @@ type forgery struct {
 	want int
 }
 
-// A phone of each carrier's test whose texts the carrier fails with its
-// "unsubscribed" error.
-const unsubscribedPhone = "+14155550603"
+// Phones of each carrier's test: texts to the first the carrier fails with
+// its "unsubscribed" error; texts to the second it takes, then drops the
+// connection instead of answering.
+const (
+	unsubscribedPhone = "+14155550603"
+	hangUpPhone       = "+14155550604"
+)
 
 // Each carrier end to end, on each database, through the binary: its
 // channel connected with the credentials verified, a text in, a repeat
@@ -164,6 +168,17 @@ func carrierEndToEnd(t *testing.T, e *env, c *fakeCarrier) {
 	e.eventually("the phone opted out", func() bool {
 		return e.must(200, e.admin("GET", "/v1/optouts?phone="+url.QueryEscape(unsubscribedPhone), nil))["opted_out"].(bool)
 	})
+
+	// The carrier took a reply but its answer never came (it crashed, or
+	// the network lost it). These carriers list no sent texts to look it
+	// up by, so it fails rather than reach the phone twice.
+	c.text("", hangUpPhone, "Are you still open?")
+	dave := e.conversationOf(hangUpPhone)
+	e.must(202, e.admin("POST", fmt.Sprintf("/v1/conversations/%s/messages", dave["id"]), map[string]any{"body": "Until six"}))
+	e.eventually("the interrupted reply failed", func() bool { return e.lastStatus(dave["id"]) == "failed" })
+	if got := c.sentTo(hangUpPhone); len(got) != 1 {
+		t.Errorf("the carrier took the interrupted reply %d times; want once", len(got))
+	}
 }
 
 // lastStatus is the status of a conversation's newest message.
@@ -206,7 +221,7 @@ func newFakeTelnyx(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarr
 	const profile, key = "4001767e-ce0f-4cae-9d5f-0d5e636e7809", "KEYe2e0000000000000000000000000001"
 	_, signer, _ := ed25519.GenerateKey(rand.Reader)
 	fake := telnyxtest.New(telnyxtest.Config{APIKey: key, Profile: profile, Numbers: []string{carrierNumber}, Key: signer,
-		ParleyURL: e.base, PublicURL: publicURL, StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}})
+		ParleyURL: e.base, PublicURL: publicURL, StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}, HangUpOn: map[string]bool{hangUpPhone: true}})
 	serveFake(fake)
 	path := "/webhooks/telnyx/" + profile + "/messages"
 	event := func(id, from, text string) []byte {
@@ -251,7 +266,7 @@ func newFakeBandwidth(t *testing.T, e *env, serveFake func(http.Handler)) *fakeC
 	const cbUser, cbPassword = "parley", "callback-password-0001"
 	fake := bandwidthtest.New(bandwidthtest.Config{AccountID: account, ApplicationID: app, APIUser: user, APIPassword: password,
 		Numbers: []string{carrierNumber}, CallbackUser: cbUser, CallbackPassword: cbPassword, ParleyURL: e.base, PublicURL: publicURL,
-		StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}})
+		StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}, HangUpOn: map[string]bool{hangUpPhone: true}})
 	serveFake(fake)
 	var inboundPath string
 	event := func(id string) []byte {
@@ -322,7 +337,7 @@ func newFakeBandwidth(t *testing.T, e *env, serveFake func(http.Handler)) *fakeC
 func newFakePlivo(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarrier {
 	const authID, token = "MAE2E000000000000001", "e2e-plivo-token"
 	fake := plivotest.New(plivotest.Config{AuthID: authID, AuthToken: token, Numbers: []string{carrierNumber},
-		ParleyURL: e.base, PublicURL: publicURL, StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}})
+		ParleyURL: e.base, PublicURL: publicURL, StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}, HangUpOn: map[string]bool{hangUpPhone: true}})
 	serveFake(fake)
 	path := "/webhooks/plivo/" + authID + "/messages"
 	form := func(id, from, text string) url.Values {

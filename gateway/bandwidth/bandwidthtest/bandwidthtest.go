@@ -34,7 +34,10 @@ type Config struct {
 	StatusDelay                    time.Duration
 	// Unsubscribed numbers opted out: texts to them fail with 4775.
 	Unsubscribed map[string]bool
-	HTTPClient   *http.Client
+	// HangUpOn numbers: the fake takes texts to them but drops the
+	// connection instead of answering.
+	HangUpOn   map[string]bool
+	HTTPClient *http.Client
 }
 
 // Message is a text the fake took.
@@ -117,6 +120,10 @@ func (c *Carrier) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := c.net.Take(Message{From: in.From, To: in.To[0], Text: in.Text, Media: in.Media, Status: "QUEUED"})
+	if c.cfg.HangUpOn[m.To] {
+		carriertest.HangUp(w) // took it, but the answer never arrives
+		return
+	}
 	carriertest.WriteJSON(w, http.StatusAccepted, c.resource(m, in.Tag))
 	final := carriertest.Step{Status: "DELIVERED"}
 	if c.cfg.Unsubscribed[m.To] {

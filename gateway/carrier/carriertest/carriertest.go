@@ -211,3 +211,16 @@ func Controls(prefix, defaultTo string, send func(context.Context, Inbound) (int
 		}
 	})
 }
+
+// HangUp drops the connection without an answer, as a carrier that took
+// a text and then crashed (or a network that lost its answer) does: the
+// sender cannot tell whether the text went.
+func HangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}

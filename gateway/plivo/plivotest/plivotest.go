@@ -30,7 +30,10 @@ type Config struct {
 	// Unsubscribed numbers sent STOP to the account: texts to them fail
 	// with Plivo's error 200.
 	Unsubscribed map[string]bool
-	HTTPClient   *http.Client
+	// HangUpOn numbers: the fake takes texts to them but drops the
+	// connection instead of answering.
+	HangUpOn   map[string]bool
+	HTTPClient *http.Client
 }
 
 // Message is a text the fake took.
@@ -103,6 +106,10 @@ func (c *Carrier) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := c.net.Take(Message{From: "+" + in.Src, To: "+" + in.Dst, Text: in.Text, Media: in.MediaURLs, Status: "queued", WebhookURL: in.URL})
+	if c.cfg.HangUpOn[m.To] {
+		carriertest.HangUp(w) // took it, but the answer never arrives
+		return
+	}
 	carriertest.WriteJSON(w, http.StatusAccepted, map[string]any{"api_id": carriertest.NewID(), "message": "message(s) queued",
 		"message_uuid": []string{m.ID}})
 	final := carriertest.Step{Status: "delivered"}

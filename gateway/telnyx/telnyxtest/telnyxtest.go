@@ -39,7 +39,10 @@ type Config struct {
 	// Unsubscribed numbers opted out with Telnyx: texts to them are
 	// finalized as sending_failed with 40300.
 	Unsubscribed map[string]bool
-	HTTPClient   *http.Client
+	// HangUpOn numbers: the fake takes texts to them but drops the
+	// connection instead of answering.
+	HangUpOn   map[string]bool
+	HTTPClient *http.Client
 }
 
 // Message is a text the fake took.
@@ -115,6 +118,10 @@ func (c *Carrier) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := c.net.Take(Message{From: in.From, To: in.To, Text: in.Text, Media: in.MediaURLs, Status: "queued", WebhookURL: in.WebhookURL})
+	if c.cfg.HangUpOn[m.To] {
+		carriertest.HangUp(w) // took it, but the answer never arrives
+		return
+	}
 	carriertest.WriteJSON(w, http.StatusOK, map[string]any{"data": c.resource(m)})
 	final := carriertest.Step{Status: "delivered"}
 	if c.cfg.Unsubscribed[m.To] {
