@@ -168,7 +168,11 @@ func (c *Channel) Validate() error {
 // nil fields stay as they are. The number, service and carrier account
 // are the channel's identity and never change.
 type ChannelPatch struct {
-	AuthToken            *string
+	AuthToken *string
+	// WebhookSecret replaces the secret that checks the carrier's
+	// webhooks, for a carrier that has one (a rotated Telnyx key, a new
+	// Bandwidth callback password).
+	WebhookSecret        *string
 	InboxID              *parley.ID
 	MessagesPerSecond    *float64
 	CarrierHandlesOptOut *bool
@@ -181,6 +185,9 @@ func (p ChannelPatch) Validate() error {
 		if why := checkAuthToken(*p.AuthToken); why != "" {
 			fields["auth_token"] = why
 		}
+	}
+	if p.WebhookSecret != nil && len(*p.WebhookSecret) > 1000 {
+		fields["webhook_secret"] = "must be at most 1000 bytes"
 	}
 	if p.InboxID != nil && *p.InboxID == 0 {
 		fields["inbox_id"] = "must name an inbox"
@@ -373,7 +380,7 @@ func ChangeChannel(ctx context.Context, s ChannelChanger, v CarrierVerifier, acc
 	if err := p.Validate(); err != nil {
 		return Channel{}, err
 	}
-	if p.AuthToken != nil {
+	if p.AuthToken != nil || p.WebhookSecret != nil {
 		c, err := s.GetChannel(ctx, accountID, channelID)
 		if err != nil {
 			return Channel{}, err
@@ -381,9 +388,19 @@ func ChangeChannel(ctx context.Context, s ChannelChanger, v CarrierVerifier, acc
 		if !c.Connected() {
 			return Channel{}, ChannelDisconnected()
 		}
-		c.AuthToken = *p.AuthToken
-		if err := v.VerifyChannel(ctx, c); err != nil {
-			return Channel{}, err
+		if p.WebhookSecret != nil {
+			// The carrier cannot vouch for a webhook secret: its adapter
+			// checks that it is one.
+			c.WebhookSecret = *p.WebhookSecret
+			if why := v.CheckChannel(&c)["webhook_secret"]; why != "" {
+				return Channel{}, parley.Invalid(map[string]string{"webhook_secret": why})
+			}
+		}
+		if p.AuthToken != nil {
+			c.AuthToken = *p.AuthToken
+			if err := v.VerifyChannel(ctx, c); err != nil {
+				return Channel{}, err
+			}
 		}
 	}
 	return s.UpdateChannel(ctx, accountID, channelID, p)

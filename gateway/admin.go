@@ -476,6 +476,7 @@ func handlePatchChannel(d *Deps) apiFunc {
 		}
 		var in struct {
 			AuthToken            *string    `json:"auth_token"`
+			WebhookSecret        *string    `json:"webhook_secret"`
 			InboxID              *parley.ID `json:"inbox_id"`
 			MessagesPerSecond    *float64   `json:"messages_per_second"`
 			CarrierHandlesOptOut *bool      `json:"carrier_handles_optout"`
@@ -483,7 +484,7 @@ func handlePatchChannel(d *Deps) apiFunc {
 		if err := decode(w, r, &in); err != nil {
 			return err
 		}
-		p := conversations.ChannelPatch{AuthToken: in.AuthToken, InboxID: in.InboxID, MessagesPerSecond: in.MessagesPerSecond,
+		p := conversations.ChannelPatch{AuthToken: in.AuthToken, WebhookSecret: in.WebhookSecret, InboxID: in.InboxID, MessagesPerSecond: in.MessagesPerSecond,
 			CarrierHandlesOptOut: in.CarrierHandlesOptOut}
 		c, err := conversations.ChangeChannel(r.Context(), d.Store, d.Carrier, currentUser(r).AccountID, id, p)
 		if err != nil {

@@ -247,15 +247,17 @@ func (db *DB) GetChannel(ctx context.Context, accountID, id parley.ID) (conversa
 }
 
 // UpdateChannel applies p to a connected channel of the account. A new
-// token goes to every connected channel of the account on the same
-// carrier account too: the carrier signs all their webhooks with the
-// account's current token. Every instance drops its routes: a webhook
+// token or webhook secret goes to every connected channel of the account
+// on the same carrier account too: the carrier signs all their webhooks
+// with the account's current credentials. Every instance drops its routes: a webhook
 // must be checked with the new token at once.
 func (db *DB) UpdateChannel(ctx context.Context, accountID, id parley.ID, p conversations.ChannelPatch) (conversations.Channel, error) {
 	const q = `UPDATE channels SET inbox_id = COALESCE(?, inbox_id),
     messages_per_second = COALESCE(?, messages_per_second), carrier_handles_optout = COALESCE(?, carrier_handles_optout)
 WHERE account_id = ? AND id = ?`
 	const rotate = `UPDATE channels SET auth_token = ?
+WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL`
+	const rotateSecret = `UPDATE channels SET webhook_secret = ?
 WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL`
 	var out conversations.Channel
 	err := db.inTx(ctx, func(tx *Tx) error {
@@ -274,8 +276,11 @@ WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), p.InboxID, p.MessagesPerSecond, p.CarrierHandlesOptOut, accountID, id); err != nil {
 			return err
 		}
-		if p.AuthToken != nil {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(rotate), *p.AuthToken, accountID, c.Carrier, c.CarrierAccountID); err != nil {
+		for q, v := range map[string]*string{rotate: p.AuthToken, rotateSecret: p.WebhookSecret} {
+			if v == nil {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), *v, accountID, c.Carrier, c.CarrierAccountID); err != nil {
 				return err
 			}
 		}

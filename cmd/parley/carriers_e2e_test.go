@@ -44,7 +44,11 @@ type fakeCarrier struct {
 	// connected hears of the channel once Parley made it (when the
 	// carrier is set up with its webhook URLs afterwards).
 	connected func(channel map[string]any)
-	close     func()
+	// rotateSecret changes the carrier's webhook secret (a new key pair,
+	// a new callback password) and returns the new one; nil for a carrier
+	// that signs with the auth token.
+	rotateSecret func() string
+	close        func()
 }
 
 type forgery struct {
@@ -169,6 +173,23 @@ func carrierEndToEnd(t *testing.T, e *env, c *fakeCarrier) {
 		return e.must(200, e.admin("GET", "/v1/optouts?phone="+url.QueryEscape(unsubscribedPhone), nil))["opted_out"].(bool)
 	})
 
+	// A webhook secret rotated at the carrier: refused until the channel
+	// has the new one, taken once it has; a carrier with none refuses one.
+	path := fmt.Sprintf("/v1/channels/%s", ch["id"])
+	if c.rotateSecret == nil {
+		wantAPIError(t, e.admin("PATCH", path, map[string]any{"webhook_secret": "something-secret-0001"}), 422, "validation_failed", "webhook_secret")
+	} else {
+		secret := c.rotateSecret()
+		if got := c.text("", bob, "sent with the new secret"); got != 401 && got != 403 {
+			t.Errorf("a webhook with a secret the channel does not have yet: %d; want 401 or 403", got)
+		}
+		wantAPIError(t, e.admin("PATCH", path, map[string]any{"webhook_secret": "x"}), 422, "validation_failed", "webhook_secret")
+		e.must(200, e.admin("PATCH", path, map[string]any{"webhook_secret": secret}))
+		if got := c.text("", bob, "sent with the new secret"); got != 200 {
+			t.Errorf("a webhook with the rotated secret: %d; want 200", got)
+		}
+	}
+
 	// The carrier took a reply but its answer never came (it crashed, or
 	// the network lost it). These carriers list no sent texts to look it
 	// up by, so it fails rather than reach the phone twice.
@@ -239,9 +260,10 @@ func newFakeTelnyx(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarr
 	_, forger, _ := ed25519.GenerateKey(rand.Reader)
 	const bob = "+14155550602"
 	return &fakeCarrier{
-		name:    "telnyx",
-		channel: map[string]any{"carrier": "telnyx", "phone_number": carrierNumber, "account_id": profile, "auth_token": key, "webhook_secret": fake.PublicKey()},
-		badKey:  map[string]any{"auth_token": "KEYwrong"},
+		name:         "telnyx",
+		channel:      map[string]any{"carrier": "telnyx", "phone_number": carrierNumber, "account_id": profile, "auth_token": key, "webhook_secret": fake.PublicKey()},
+		rotateSecret: fake.RotateKey,
+		badKey:       map[string]any{"auth_token": "KEYwrong"},
 		text: func(id, from, body string) int {
 			status, err := fake.SendInbound(context.Background(), telnyxtest.Inbound{ID: id, From: from, To: carrierNumber, Text: body})
 			if err != nil {
@@ -292,6 +314,10 @@ func newFakeBandwidth(t *testing.T, e *env, serveFake func(http.Handler)) *fakeC
 		channel: map[string]any{"carrier": "bandwidth", "phone_number": carrierNumber, "account_id": account, "auth_token": password,
 			"webhook_secret": cbPassword, "options": map[string]any{"application_id": app, "api_username": user}},
 		badKey: map[string]any{"auth_token": "not-the-password"},
+		rotateSecret: func() string {
+			fake.SetCallbackPassword("rotated-callback-password-0002")
+			return "rotated-callback-password-0002"
+		},
 		connected: func(ch map[string]any) {
 			if ch["webhook_authentication"] != "basic_auth_and_url_token" {
 				t.Errorf("a Bandwidth channel says its webhooks are checked by %v", ch["webhook_authentication"])

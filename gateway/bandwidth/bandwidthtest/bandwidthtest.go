@@ -48,7 +48,7 @@ type Inbound = carriertest.Inbound
 
 // Carrier is the fake. It is an http.Handler for the API.
 type Carrier struct {
-	mu  sync.Mutex // guards the callback URLs in cfg
+	mu  sync.Mutex // guards the callback URLs and password in cfg
 	cfg Config
 	net *carriertest.Network
 }
@@ -67,6 +67,14 @@ func (c *Carrier) SetCallbackURLs(inbound, outbound string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.cfg.InboundURL, c.cfg.OutboundURL = inbound, outbound
+}
+
+// SetCallbackPassword changes the password the callbacks carry, as an
+// admin does on the application.
+func (c *Carrier) SetCallbackPassword(password string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cfg.CallbackPassword = password
 }
 
 func (c *Carrier) callbackURLs() (inbound, outbound string) {
@@ -209,7 +217,9 @@ func (c *Carrier) post(ctx context.Context, publicURL string, events []map[strin
 		return 0, err
 	}
 	req, _ := http.NewRequest(http.MethodPost, "/", nil)
+	c.mu.Lock()
 	req.SetBasicAuth(c.cfg.CallbackUser, c.cfg.CallbackPassword)
+	c.mu.Unlock()
 	return carriertest.Post(ctx, c.cfg.HTTPClient, c.net.Reachable(publicURL), "application/json", body,
 		http.Header{"Authorization": req.Header["Authorization"]})
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyhq/parley/gateway/carrier/carriertest"
@@ -54,6 +55,7 @@ const CodeUnsubscribed = 40300
 // Carrier is the fake. It is an http.Handler for the API.
 type Carrier struct {
 	cfg Config
+	key atomic.Pointer[ed25519.PrivateKey] // signs webhooks; RotateKey replaces it
 	net *carriertest.Network
 }
 
@@ -65,12 +67,22 @@ func New(cfg Config) *Carrier {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &Carrier{cfg: cfg, net: carriertest.NewNetwork(cfg.ParleyURL, cfg.PublicURL, cfg.StatusDelay)}
+	c := &Carrier{cfg: cfg, net: carriertest.NewNetwork(cfg.ParleyURL, cfg.PublicURL, cfg.StatusDelay)}
+	c.key.Store(&cfg.Key)
+	return c
 }
 
 // PublicKey is the account's public key, base64, as the portal shows it.
 func (c *Carrier) PublicKey() string {
-	return base64.StdEncoding.EncodeToString(c.cfg.Key.Public().(ed25519.PublicKey))
+	return base64.StdEncoding.EncodeToString((*c.key.Load()).Public().(ed25519.PublicKey))
+}
+
+// RotateKey gives the account a new key pair, as rotating it in Telnyx's
+// portal does, and returns the new public key.
+func (c *Carrier) RotateKey() string {
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	c.key.Store(&k)
+	return c.PublicKey()
 }
 
 // Close stops the webhooks in flight and waits for them.
@@ -221,7 +233,7 @@ func (c *Carrier) post(ctx context.Context, url, eventType string, payload map[s
 		return 0, err
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	h := http.Header{"Telnyx-Timestamp": {ts}, "Telnyx-Signature-Ed25519": {Sign(c.cfg.Key, ts, body)}}
+	h := http.Header{"Telnyx-Timestamp": {ts}, "Telnyx-Signature-Ed25519": {Sign(*c.key.Load(), ts, body)}}
 	return carriertest.Post(ctx, c.cfg.HTTPClient, url, "application/json", body, h)
 }
 
