@@ -377,7 +377,7 @@ func (d *Dispatcher) send(ctx context.Context, job sendJob) error {
 	// connection) the carrier may have the text, so the retry looks it up
 	// first, as after a crash.
 	item.Reclaimed, item.ClaimedAt = false, time.Time{}
-	if se.Temporary && se.HTTPStatus == 0 {
+	if se.Temporary && se.HTTPStatus == 0 && !se.NotSent {
 		item.Reclaimed, item.ClaimedAt = true, started
 	}
 	if se.Temporary && item.Attempts+1 < d.MaxAttempts {

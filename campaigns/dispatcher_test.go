@@ -229,6 +229,7 @@ func TestDispatchOutcomes(t *testing.T) {
 		{name: "the opt-out confirmation itself still goes out", item: item(1, "+1555", PurposeOptOutConfirmation, 0), optedOut: true, wantSent: true, wantCall: true},
 		{name: "429 is retried", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 429, Code: 20429, Temporary: true}, wantRetry: true, wantCall: true},
 		{name: "network failure is retried, looking the text up first", item: item(1, "+1555", PurposeReply, 0), sendErr: errors.New("connection reset"), wantRetry: true, wantCall: true, wantUnresolved: true},
+		{name: "a request that never left is retried without a lookup", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{Message: "connection refused", Temporary: true, NotSent: true}, wantRetry: true, wantCall: true},
 		{name: "no answer in time is retried, looking the text up first", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{Message: "no answer", Temporary: true}, wantRetry: true, wantCall: true, wantUnresolved: true},
 		{name: "temporary failure on the last attempt fails", item: item(1, "+1555", PurposeReply, 2), sendErr: &SendError{HTTPStatus: 503, Temporary: true}, wantFail: 0, wantCall: true},
 		{name: "4xx fails with the carrier code", item: item(1, "+1555", PurposeReply, 0), sendErr: &SendError{HTTPStatus: 400, Code: 21211}, wantFail: 21211, wantCall: true},

@@ -63,6 +63,9 @@ type SendError struct {
 	// Unsubscribed: the carrier refused because the recipient opted out
 	// with it; Parley records the opt-out.
 	Unsubscribed bool
+	// NotSent: the request never left (no connection, no name): the
+	// carrier cannot have the text, so a retry need not look it up.
+	NotSent bool
 }
 
 func (e *SendError) Error() string {

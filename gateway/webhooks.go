@@ -59,8 +59,10 @@ func handleCarrierWebhook(d *Deps, kind carrier.Kind) http.Handler {
 }
 
 // receiveTexts authenticates an inbound webhook with the channel of its
-// first text and ingests each of its texts into its own channel's thread:
-// a carrier that batches texts sends those of one carrier account.
+// first text and ingests each of its texts into its own channel's thread.
+// A carrier that batches texts (Bandwidth) may name several numbers: each
+// text's channel must accept the same request, or nothing is taken, so
+// that one channel's credentials never speak for another's.
 func receiveTexts(d *Deps, r *http.Request, a carrier.Adapter, hook *carrier.Webhook) error {
 	route, err := d.Store.FindInboundRoute(r.Context(), a.Name(), hook.AccountID, hook.To, hook.ServiceID)
 	if err != nil {
@@ -76,18 +78,26 @@ func receiveTexts(d *Deps, r *http.Request, a carrier.Adapter, hook *carrier.Web
 	if err != nil {
 		return err
 	}
-	for _, text := range report.Texts {
-		textRoute := route
-		if text.To != hook.To && hook.ServiceID == "" {
-			if textRoute, err = d.Store.FindInboundRoute(r.Context(), a.Name(), hook.AccountID, text.To, ""); err != nil {
-				if parley.IsKind(err, parley.ENOTFOUND) {
-					hlog.FromRequest(r).Warn().Str("to", text.To).Msg("inbound text for a number with no channel on this carrier account; dropped")
-					continue
-				}
+	routes := make([]conversations.InboundRoute, len(report.Texts))
+	for i, text := range report.Texts {
+		routes[i] = route
+		if text.To == hook.To || hook.ServiceID != "" {
+			continue
+		}
+		if routes[i], err = d.Store.FindInboundRoute(r.Context(), a.Name(), hook.AccountID, text.To, ""); err != nil {
+			if parley.IsKind(err, parley.ENOTFOUND) {
+				return parley.Errorf(parley.ENOTFOUND, "no channel is connected for %s on this carrier account: nothing of this request was taken", text.To)
+			}
+			return err
+		}
+		if routes[i].Channel.ID != route.Channel.ID {
+			if err := a.Authenticate(hook, routes[i].Channel, d.Clock.Now()); err != nil {
 				return err
 			}
 		}
-		res, err := d.Ingester.Ingest(r.Context(), textRoute, text)
+	}
+	for i, text := range report.Texts {
+		res, err := d.Ingester.Ingest(r.Context(), routes[i], text)
 		if err != nil {
 			return err
 		}
@@ -139,13 +149,13 @@ func receiveReceipts(d *Deps, r *http.Request, a carrier.Adapter, hook *carrier.
 // webhook, or the first channel's refusal. The store applies a receipt
 // only to a text sent with those credentials.
 func authenticatedBy(a carrier.Adapter, hook *carrier.Webhook, chs []conversations.Channel, clock parley.Clock) (conversations.Channel, error) {
-	var first error
-	for _, ch := range chs {
+	var first error = parley.Errorf(parley.EFORBIDDEN, "no channel's credentials authenticate this request")
+	for i, ch := range chs {
 		err := a.Authenticate(hook, ch, clock.Now())
 		if err == nil {
 			return ch, nil
 		}
-		if first == nil {
+		if i == 0 {
 			first = err
 		}
 	}

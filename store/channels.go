@@ -85,19 +85,21 @@ func (r channelRow) channel() conversations.Channel {
 	}
 }
 
-// webhookKey is the SQL for what checks a channel's webhooks: its webhook
-// secret where it has one (Telnyx's public key, …), else its auth token
-// (Twilio, Plivo).
+// webhookKey is the SQL for what a channel's webhooks are checked with:
+// its webhook secret where it has one (Telnyx's public key, …), else its
+// auth token (Twilio, Plivo), with its carrier options, which hold what
+// else a request must carry (Bandwidth's URL token and user name).
 func webhookKey(alias string) string {
-	return "COALESCE(NULLIF(" + alias + ".webhook_secret, ''), " + alias + ".auth_token)"
+	return "COALESCE(NULLIF(" + alias + ".webhook_secret, ''), " + alias + ".auth_token) || '|' || " + alias + ".carrier_options"
 }
 
 // textWebhookKey is webhookKey of the channel a text was sent from.
 func textWebhookKey(t campaigns.OutboundText) string {
-	if t.WebhookSecret != "" {
-		return t.WebhookSecret
+	secret := t.WebhookSecret
+	if secret == "" {
+		secret = t.AuthToken
 	}
-	return t.AuthToken
+	return secret + "|" + encodeOptions(t.Options)
 }
 
 // carrierOptions decodes a channel's carrier_options, which Parley wrote
@@ -257,8 +259,11 @@ func (db *DB) UpdateChannel(ctx context.Context, accountID, id parley.ID, p conv
 WHERE account_id = ? AND id = ?`
 	const rotate = `UPDATE channels SET auth_token = ?
 WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL`
+	// A webhook secret is the carrier account's (Telnyx) or an
+	// application's (Bandwidth): it changes on the channels that shared
+	// the old one.
 	const rotateSecret = `UPDATE channels SET webhook_secret = ?
-WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL`
+WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected_at IS NULL AND webhook_secret = ?`
 	var out conversations.Channel
 	err := db.inTx(ctx, func(tx *Tx) error {
 		c, err := lockChannel(ctx, tx, db.dialect, accountID, id)
@@ -276,11 +281,13 @@ WHERE account_id = ? AND carrier = ? AND carrier_account_id = ? AND disconnected
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), p.InboxID, p.MessagesPerSecond, p.CarrierHandlesOptOut, accountID, id); err != nil {
 			return err
 		}
-		for q, v := range map[string]*string{rotate: p.AuthToken, rotateSecret: p.WebhookSecret} {
-			if v == nil {
-				continue
+		if p.AuthToken != nil {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(rotate), *p.AuthToken, accountID, c.Carrier, c.CarrierAccountID); err != nil {
+				return err
 			}
-			if _, err := tx.ExecContext(ctx, tx.Rebind(q), *v, accountID, c.Carrier, c.CarrierAccountID); err != nil {
+		}
+		if p.WebhookSecret != nil {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(rotateSecret), *p.WebhookSecret, accountID, c.Carrier, c.CarrierAccountID, c.WebhookSecret); err != nil {
 				return err
 			}
 		}

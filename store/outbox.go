@@ -561,9 +561,9 @@ func parkStatus(ctx context.Context, tx *Tx, u conversations.StatusUpdate) error
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM early_statuses WHERE received_at < ?`), ms(u.At.Add(-earlyStatusTTL))); err != nil {
 		return err
 	}
-	const q = `INSERT INTO early_statuses (carrier, carrier_account_id, carrier_message_id, status, error_code, received_at, channel_id)
-VALUES (?, ?, ?, ?, ?, ?, ?)`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), u.Carrier, u.CarrierAccountID, u.CarrierMessageID, string(u.Status), u.ErrorCode, ms(u.At), u.ChannelID)
+	const q = `INSERT INTO early_statuses (carrier, carrier_account_id, carrier_message_id, status, error_code, received_at, channel_id, unsubscribed)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), u.Carrier, u.CarrierAccountID, u.CarrierMessageID, string(u.Status), u.ErrorCode, ms(u.At), u.ChannelID, u.Unsubscribed)
 	return err
 }
 

@@ -203,6 +203,7 @@ type earlyStatus struct {
 	Status           string `db:"status"`
 	ErrorCode        *int   `db:"error_code"`
 	ReceivedAt       int64  `db:"received_at"`
+	Unsubscribed     bool   `db:"unsubscribed"`
 }
 
 // applyEarlyStatusesTogether applies the receipts parked for texts just
@@ -210,7 +211,7 @@ type earlyStatus struct {
 // them, and only when there are any, a few more move the statuses and
 // delete them.
 func applyEarlyStatusesTogether(ctx context.Context, tx *Tx, batch []*sentCall, carrierIDs []string) error {
-	early, err := selectIn[earlyStatus](ctx, tx, `SELECT e.carrier_message_id, e.carrier_account_id, `+webhookKey("v")+` AS auth_token, e.status, e.error_code, e.received_at
+	early, err := selectIn[earlyStatus](ctx, tx, `SELECT e.carrier_message_id, e.carrier_account_id, `+webhookKey("v")+` AS auth_token, e.status, e.error_code, e.received_at, e.unsubscribed
 FROM early_statuses e JOIN channels v ON v.id = e.channel_id WHERE e.carrier_message_id IN (?) ORDER BY e.id`, carrierIDs)
 	if err != nil || len(early) == 0 {
 		return err
@@ -258,10 +259,14 @@ FROM early_statuses e JOIN channels v ON v.id = e.channel_id WHERE e.carrier_mes
 			if e.ErrorCode != nil {
 				m.code = e.ErrorCode
 			}
+			m.unsubscribed = e.Unsubscribed
 			tx.recordMessageStatus(c.item.AccountID, parley.ID(convOf[id]), c.item.MessageID, e.Status, fromMS(e.ReceivedAt))
 		}
 	}
 	if err := moveStatuses(ctx, tx, moves, order); err != nil {
+		return err
+	}
+	if err := optOutUnsubscribed(ctx, tx, moves, order); err != nil {
 		return err
 	}
 	q := `WITH ` + dialectOf(tx).batchRows("f", "carrier_id TEXT", "carrier_account_id TEXT") + `

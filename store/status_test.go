@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -168,27 +169,46 @@ func TestApplyStatusBeforeMarkSent(t *testing.T) {
 
 // A receipt the carrier's adapter calls unsubscribed (Telnyx sends its
 // 40300 in a receipt, not in the send's answer) records the recipient's
-// opt-out, as a refused send does; the same code without the flag does
-// not.
+// opt-out, as a refused send does, whether it arrives after the carrier's
+// answer was recorded or before (parked); the same code without the flag
+// does not.
 func TestUnsubscribedReceiptRecordsTheOptOut(t *testing.T) {
 	t.Parallel()
-	for _, unsubscribed := range []bool{true, false} {
-		forEachDB(t, func(t *testing.T, db *store.DB) {
-			a := newTenant(t, db, sidA, bizA)
-			a.queueHelp(t, alice)
-			sendAs(t, db, "SMblocked", t0.Add(time.Second))
-			code := 40300
-			if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: a.channel.ID, Carrier: conversations.CarrierTwilio, CarrierAccountID: sidA,
-				CarrierMessageID: "SMblocked", Status: conversations.MessageFailed, ErrorCode: &code, Unsubscribed: unsubscribed, At: t0.Add(2 * time.Second)}); err != nil {
-				t.Fatal(err)
-			}
-			consent, err := db.GetConsent(ctx, a.account.ID, alice)
-			if err != nil && !parley.IsKind(err, parley.ENOTFOUND) {
-				t.Fatal(err)
-			}
-			if consent.OptedOut != unsubscribed {
-				t.Errorf("unsubscribed receipt %v: opted out = %v", unsubscribed, consent.OptedOut)
-			}
-		})
+	for _, early := range []bool{false, true} {
+		for _, unsubscribed := range []bool{true, false} {
+			t.Run(fmt.Sprintf("early=%v/unsubscribed=%v", early, unsubscribed), func(t *testing.T) {
+				t.Parallel()
+				forEachDB(t, func(t *testing.T, db *store.DB) {
+					a := newTenant(t, db, sidA, bizA)
+					a.queueHelp(t, alice)
+					it := claimOne(t, db, t0)
+					code := 40300
+					receipt := func() {
+						_, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: a.channel.ID, Carrier: conversations.CarrierTwilio,
+							CarrierAccountID: sidA, CarrierMessageID: "SMblocked", Status: conversations.MessageFailed, ErrorCode: &code,
+							Unsubscribed: unsubscribed, At: t0.Add(2 * time.Second)})
+						if err != nil && !(early && parley.IsKind(err, parley.ENOTFOUND)) {
+							t.Fatal(err)
+						}
+					}
+					if early {
+						receipt()
+					}
+					if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: "SMblocked", Status: "sending"}, t0.Add(time.Second)); err != nil {
+						t.Fatal(err)
+					}
+					if !early {
+						receipt()
+					}
+					consent, err := db.GetConsent(ctx, a.account.ID, alice)
+					if err != nil && !parley.IsKind(err, parley.ENOTFOUND) {
+						t.Fatal(err)
+					}
+					if consent.OptedOut != unsubscribed {
+						t.Errorf("opted out = %v", consent.OptedOut)
+					}
+				})
+			})
+		}
 	}
 }

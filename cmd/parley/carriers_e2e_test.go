@@ -291,10 +291,20 @@ func newFakeBandwidth(t *testing.T, e *env, serveFake func(http.Handler)) *fakeC
 		StatusDelay: 10 * time.Millisecond, Unsubscribed: map[string]bool{unsubscribedPhone: true}, HangUpOn: map[string]bool{hangUpPhone: true}})
 	serveFake(fake)
 	var inboundPath string
+	const otherNumber = "+14155550298" // a second channel on the account, with a token of its own
+	received := func(id, to string) map[string]any {
+		return map[string]any{"type": "message-received", "to": to, "message": map[string]any{
+			"id": id, "owner": to, "applicationId": app, "direction": "in", "to": []string{to},
+			"from": "+14155550602", "text": "forged", "segmentCount": 1}}
+	}
 	event := func(id string) []byte {
-		b, _ := json.Marshal([]any{map[string]any{"type": "message-received", "to": carrierNumber, "message": map[string]any{
-			"id": id, "owner": carrierNumber, "applicationId": app, "direction": "in", "to": []string{carrierNumber},
-			"from": "+14155550602", "text": "forged", "segmentCount": 1}}})
+		b, _ := json.Marshal([]any{received(id, carrierNumber)})
+		return b
+	}
+	// A batch naming another channel's number: each text's channel must
+	// accept the request, or nothing of it is taken.
+	batch := func(second string) []byte {
+		b, _ := json.Marshal([]any{received("b1", carrierNumber), received("b2", second)})
 		return b
 	}
 	post := func(path func() string, body []byte, user, pass string) func() int {
@@ -325,6 +335,9 @@ func newFakeBandwidth(t *testing.T, e *env, serveFake func(http.Handler)) *fakeC
 			in, st := ch["inbound_webhook_url"].(string), ch["status_webhook_url"].(string)
 			fake.SetCallbackURLs(in, st)
 			inboundPath = strings.TrimPrefix(in, publicURL)
+			other := map[string]any{"carrier": "bandwidth", "phone_number": otherNumber, "inbox_id": ch["inbox_id"], "account_id": account,
+				"auth_token": password, "webhook_secret": cbPassword, "options": map[string]any{"application_id": app, "api_username": user}}
+			e.must(201, e.admin("POST", "/v1/channels", other))
 			// The settings page says so too, beside the URLs to paste.
 			admin := e.adminMember()
 			b := e.browser()
@@ -355,6 +368,8 @@ func newFakeBandwidth(t *testing.T, e *env, serveFake func(http.Handler)) *fakeC
 				return strings.Replace(inboundPath, account, "9900009", 1)
 			}, event("f4"), cbUser, cbPassword), 404},
 			{"not an array", post(inbound, []byte(`{"type":"message-received"}`), cbUser, cbPassword), 400},
+			{"a batch with a text for another channel", post(inbound, batch(otherNumber), cbUser, cbPassword), 403},
+			{"a batch with a text for no channel", post(inbound, batch("+14155550000"), cbUser, cbPassword), 404},
 		},
 		close: fake.Close,
 	}
@@ -404,7 +419,7 @@ func newFakePlivo(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarri
 				f.Set("Text", "what was sent")
 				return e.post(path, "application/x-www-form-urlencoded", []byte(f.Encode()), h)
 			}, 403},
-			{"V2 with another token", signed(path, form("f3", bob, "forged"), "not-the-token", false), 403},
+			{"V2 alone, though right: it signs no content", signed(path, form("f3", bob, "forged"), token, false), 403},
 			{"unsigned", func() int {
 				return e.post(path, "application/x-www-form-urlencoded", []byte(form("f4", bob, "hi").Encode()), nil)
 			}, 403},

@@ -13,6 +13,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/carrier"
 )
 
 // Send creates a message (POST /api/v2/users/{account}/messages) on the
@@ -73,7 +74,7 @@ func (a *Adapter) CheckStatus(ctx context.Context, t campaigns.OutboundText, car
 		s := campaigns.CarrierStatus{Status: st}
 		if m.ErrorCode != 0 {
 			code := m.ErrorCode
-			s.ErrorCode, s.Unsubscribed = &code, code == CodeUnsubscribed
+			s.ErrorCode, s.Unsubscribed = &code, code == CodeUnsubscribed && carrier.FailedForGood(st)
 		}
 		return s, nil
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyhq/parley/campaigns"
@@ -75,15 +77,21 @@ func (a *API) Do(ctx context.Context, method, path string, authorize func(*http.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	authorize(req)
+	// Whether any of the request was written tells an outage before it
+	// (the carrier cannot have the text) from a lost answer after it.
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	}))
 	resp, err := a.Client.Do(req)
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
 			return fmt.Errorf("%s: call abandoned: %w", a.Name, context.Cause(ctx))
 		case callCtx.Err() != nil:
-			return &campaigns.SendError{Message: fmt.Sprintf("no answer from %s within %v", a.Name, a.Timeout), Temporary: true}
+			return &campaigns.SendError{Message: fmt.Sprintf("no answer from %s within %v", a.Name, a.Timeout), Temporary: true, NotSent: !wrote.Load()}
 		}
-		return &campaigns.SendError{Message: err.Error(), Temporary: true}
+		return &campaigns.SendError{Message: err.Error(), Temporary: true, NotSent: !wrote.Load()}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -1,7 +1,7 @@
 // Package plivo is the Plivo adapter: its form webhooks, signed with
 // HMAC-SHA256 and a nonce (the V3 scheme, over the URL and the posted
-// parameters, when Plivo sends it; else V2, over the URL alone), and its
-// Message API for sending, status checks and channel verification.
+// parameters; V2, over the URL alone, is refused), and its Message API
+// for sending, status checks and channel verification.
 //
 // Plivo's Go SDK is not served here, and Parley needs four calls and two
 // HMACs (crypto/hmac), so it is plain net/http. PARLEY_PLIVO_API_URL

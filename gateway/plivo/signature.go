@@ -11,9 +11,8 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// The signature headers. Plivo sends V2 and, where the account has it,
-// V3; each carries the account's (or subaccount's) signature, and V2's
-// "Ma" header the main account's.
+// The signature headers. Plivo sends V2 and V3; Parley checks V3 (V2's
+// "Ma" header carries the main account's signature).
 const (
 	HeaderV2      = "X-Plivo-Signature-V2"
 	HeaderMainV2  = "X-Plivo-Signature-Ma-V2"
@@ -63,25 +62,23 @@ func SignV3(authToken, fullURL, method, nonce string, params url.Values) string 
 	return mac(authToken, s+"."+nonce)
 }
 
-// verify checks a webhook's V3 signature when it has one, else its V2:
-// EFORBIDDEN, saying why, when neither holds.
+// verify checks a webhook's V3 signature: EFORBIDDEN, saying why, when it
+// is missing or wrong. A V2 signature alone is refused: it covers the URL
+// and a nonce but neither the body nor the query, so one captured request
+// would let anyone post any text or receipt to that URL for ever.
 func verify(authToken, fullURL, method string, params url.Values, h interface{ Get(string) string }) error {
-	if sigs := h.Get(HeaderV3); sigs != "" {
-		want := SignV3(authToken, fullURL, method, h.Get(HeaderV3Nonce), params)
-		if slices.ContainsFunc(strings.Split(sigs, ","), func(s string) bool { return equal(strings.TrimSpace(s), want) }) {
-			return nil
+	sigs, nonce := h.Get(HeaderV3), h.Get(HeaderV3Nonce)
+	if sigs == "" || nonce == "" {
+		if h.Get(HeaderV2) != "" || h.Get(HeaderMainV2) != "" {
+			return parley.Errorf(parley.EFORBIDDEN, "only %s is accepted: %s signs neither the body nor the query", HeaderV3, HeaderV2)
 		}
-		return parley.Errorf(parley.EFORBIDDEN, "the %s header does not match the auth token's signature of this URL and its parameters", HeaderV3)
+		return parley.Errorf(parley.EFORBIDDEN, "the %s and %s headers are missing", HeaderV3, HeaderV3Nonce)
 	}
-	nonce := h.Get(HeaderV2Nonce)
-	if nonce == "" || (h.Get(HeaderV2) == "" && h.Get(HeaderMainV2) == "") {
-		return parley.Errorf(parley.EFORBIDDEN, "the %s (or %s) and %s headers are missing", HeaderV3, HeaderV2, HeaderV2Nonce)
-	}
-	want := SignV2(authToken, fullURL, nonce)
-	if equal(h.Get(HeaderV2), want) || equal(h.Get(HeaderMainV2), want) {
+	want := SignV3(authToken, fullURL, method, nonce, params)
+	if slices.ContainsFunc(strings.Split(sigs, ","), func(s string) bool { return equal(strings.TrimSpace(s), want) }) {
 		return nil
 	}
-	return parley.Errorf(parley.EFORBIDDEN, "the %s header does not match the auth token's signature of this URL", HeaderV2)
+	return parley.Errorf(parley.EFORBIDDEN, "the %s header does not match the auth token's signature of this URL and its parameters", HeaderV3)
 }
 
 func mac(key, msg string) string {

@@ -3,6 +3,7 @@ package telnyx_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/carrier/carriertest"
 	"github.com/parleyhq/parley/gateway/telnyx"
 	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
 )
@@ -117,8 +119,18 @@ func TestSendRefusals(t *testing.T) {
 	// No answer at all leaves the text's fate unknown.
 	down := telnyx.New("http://127.0.0.1:1", time.Second)
 	var se *campaigns.SendError
-	if _, err := down.Send(context.Background(), text("+14155550100")); !errors.As(err, &se) || !se.Temporary || se.HTTPStatus != 0 {
-		t.Errorf("a carrier that does not answer: %v; want temporary with no HTTP status", err)
+	if _, err := down.Send(context.Background(), text("+14155550100")); !errors.As(err, &se) || !se.Temporary || se.HTTPStatus != 0 || !se.NotSent {
+		t.Errorf("a carrier that cannot be reached: %#v; want temporary, no HTTP status, never sent", err)
+	}
+	// One that takes the request and drops the connection may have the
+	// text: not NotSent, so the retry looks it up (or, here, fails).
+	hangUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		carriertest.HangUp(w)
+	}))
+	t.Cleanup(hangUp.Close)
+	if _, err := telnyx.New(hangUp.URL, time.Second).Send(context.Background(), text("+14155550100")); !errors.As(err, &se) || !se.Temporary || se.NotSent {
+		t.Errorf("a carrier that hung up: %#v; want temporary and perhaps sent", err)
 	}
 }
 

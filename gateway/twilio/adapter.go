@@ -95,8 +95,11 @@ func (Adapter) Parse(w *carrier.Webhook) (carrier.Report, error) {
 	if err != nil {
 		return carrier.Report{}, err
 	}
+	status := conversations.MessageStatus(MessageStatus(st.MessageStatus))
+	// A Messaging Service fails a text to an unsubscribed phone after
+	// taking it: 21610 comes in the callback, not the send's answer.
 	return carrier.Report{Statuses: []carrier.Receipt{{CarrierMessageID: st.MessageSid,
-		Status: conversations.MessageStatus(MessageStatus(st.MessageStatus)), ErrorCode: st.ErrorCode}}}, nil
+		Status: status, ErrorCode: st.ErrorCode, Unsubscribed: unsubscribedFailure(status, st.ErrorCode)}}}, nil
 }
 
 func mediaURLs(media []Media) []string {
