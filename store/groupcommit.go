@@ -90,11 +90,13 @@ func (g *commitGroup[C]) work() {
 		select {
 		case first := <-g.calls:
 			batch := g.gather(first)
+			// Counted before the callers are answered, so that one who
+			// reads the counts after its call returns sees its batch.
+			g.batches.Add(1)
+			g.items.Add(int64(len(batch)))
 			g.committing.Add(1)
 			g.write(batch)
 			g.committing.Add(-1)
-			g.batches.Add(1)
-			g.items.Add(int64(len(batch)))
 		case <-g.stop:
 			return
 		}

@@ -516,7 +516,7 @@ func TestInboxesAndChannels(t *testing.T) {
 			{"unknown inbox_id", good(map[string]any{"inbox_id": "999999"}), "inbox_id"},
 			{"malformed inbox_id", good(map[string]any{"inbox_id": "abc"}), "inbox_id"},
 			{"inbox_id as a JSON number", good(map[string]any{"inbox_id": 1}), "inbox_id"},
-			{"unknown carrier", good(map[string]any{"carrier": "plivo"}), "carrier"},
+			{"unknown carrier", good(map[string]any{"carrier": "carrier-pigeon"}), "carrier"},
 			{"no auth_token", good(map[string]any{"auth_token": nil}), "auth_token"},
 		}
 		for _, tt := range tests {
