@@ -233,8 +233,13 @@ type CarrierVerifier interface {
 
 // CredentialsRejected is the carrier refusing a channel's credentials.
 func CredentialsRejected() error {
-	return &parley.Error{Kind: parley.EINVALID, Code: CodeCarrierCredentialsInvalid,
-		Message: "the carrier refused this account SID and auth token", Fields: map[string]string{"auth_token": "is not accepted by the carrier for this account_sid"}}
+	return CredentialsRejectedBecause("the carrier refused this account SID and auth token", "is not accepted by the carrier for this account_sid")
+}
+
+// CredentialsRejectedBecause is CredentialsRejected in the carrier's own
+// words: message for the error, why for the auth_token field.
+func CredentialsRejectedBecause(message, why string) error {
+	return &parley.Error{Kind: parley.EINVALID, Code: CodeCarrierCredentialsInvalid, Message: message, Fields: map[string]string{"auth_token": why}}
 }
 
 // NotOnCarrierAccount is the channel's number (field "phone_number") or

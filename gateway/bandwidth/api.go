@@ -3,14 +3,12 @@ package bandwidth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/gateway/carrier"
@@ -95,16 +93,15 @@ var listStatuses = map[string]conversations.MessageStatus{
 // account's callbacks out all the same.
 func (a *Adapter) VerifyChannel(ctx context.Context, c conversations.Channel) error {
 	t := campaigns.OutboundText{CarrierAccountID: c.CarrierAccountID, AuthToken: c.AuthToken, Options: c.Options}
-	err := a.call(ctx, http.MethodGet, "/messages?limit=1", t, nil, nil)
-	var se *campaigns.SendError
-	switch {
+	switch err := a.call(ctx, http.MethodGet, "/messages?limit=1", t, nil, nil); {
 	case err == nil:
 		return nil
-	case errors.As(err, &se) && (se.HTTPStatus == http.StatusUnauthorized || se.HTTPStatus == http.StatusForbidden):
-		return &parley.Error{Kind: parley.EINVALID, Code: conversations.CodeCarrierCredentialsInvalid,
-			Message: "Bandwidth refused this API user and password", Fields: map[string]string{"auth_token": "is not accepted by Bandwidth for options.api_username on this account"}}
+	case carrier.RefusedCredentials(err):
+		return conversations.CredentialsRejectedBecause("Bandwidth refused this API user and password",
+			"is not accepted by Bandwidth for options.api_username on this account")
+	default:
+		return conversations.CarrierUnavailable("Bandwidth could not be asked: %v", err)
 	}
-	return conversations.CarrierUnavailable("Bandwidth could not be asked: %v", err)
 }
 
 // call makes one call under the text's account, as the API user.

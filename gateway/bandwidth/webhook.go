@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -165,7 +164,7 @@ func inbound(e event, at string, bad map[string]string) conversations.InboundTex
 		if j == carrier.MaxMedia {
 			break
 		}
-		if u, err := url.Parse(m); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || carrier.BadText(m) != "" {
+		if !carrier.IsMediaURL(m) {
 			bad[fmt.Sprintf("%s.message.media[%d]", at, j)] = "is not an http or https URL"
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,6 +44,13 @@ func NewAPI(name, baseURL, defaultURL string, timeout time.Duration, refusal fun
 	}
 	return &API{Name: name, BaseURL: strings.TrimRight(baseURL, "/"), Timeout: timeout, Refusal: refusal,
 		Client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
+}
+
+// RefusedCredentials reports whether err is the carrier's 401 or 403 to
+// a call made with a channel's credentials.
+func RefusedCredentials(err error) bool {
+	var se *campaigns.SendError
+	return errors.As(err, &se) && (se.HTTPStatus == http.StatusUnauthorized || se.HTTPStatus == http.StatusForbidden)
 }
 
 // FailedForGood reports whether a status says the text will never reach

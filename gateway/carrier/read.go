@@ -1,10 +1,13 @@
 package carrier
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -79,3 +82,40 @@ func BadText(s string) string {
 
 // MaxMedia bounds the attachments Parley reads off one inbound text.
 const MaxMedia = 10
+
+// IsMediaURL reports whether raw is an attachment's address Parley keeps:
+// an absolute http or https URL that can be stored as text.
+func IsMediaURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && BadText(raw) == ""
+}
+
+// maxParams bounds a form's parameters, several times what any carrier
+// sends: a form decodes into a map, and thousands of tiny parameters
+// would cost far more than their bytes.
+const maxParams = 256
+
+// ReadForm reads a form-encoded webhook body of at most max bytes and
+// returns its values. A body of another content type, or that does not
+// decode, is EMALFORMED; a larger one, or one of more than 256
+// parameters, ETOOLARGE. Only the body is read: the query string belongs
+// to the signed URL, so it is never merged in as http.Request.ParseForm
+// would.
+func ReadForm(r *http.Request, max int64) (url.Values, error) {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, parley.Errorf(parley.EMALFORMED, "content type %q is not application/x-www-form-urlencoded", ct)
+	}
+	body, err := ReadBody(r, max)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Count(body, []byte("&")) >= maxParams {
+		return nil, parley.Errorf(parley.ETOOLARGE, "the form has more than %d parameters", maxParams)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, parley.Errorf(parley.EMALFORMED, "the form body does not decode: %v", err)
+	}
+	return form, nil
+}

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/carrier"
 )
 
 // Send creates a message (POST /v1/Account/{auth_id}/Message/) from the
@@ -85,9 +85,8 @@ func (a *Adapter) VerifyChannel(ctx context.Context, c conversations.Channel) er
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &se) && (se.HTTPStatus == http.StatusUnauthorized || se.HTTPStatus == http.StatusForbidden):
-		return &parley.Error{Kind: parley.EINVALID, Code: conversations.CodeCarrierCredentialsInvalid,
-			Message: "Plivo refused this Auth ID and auth token", Fields: map[string]string{"auth_token": "is not accepted by Plivo for this account_id"}}
+	case carrier.RefusedCredentials(err):
+		return conversations.CredentialsRejectedBecause("Plivo refused this Auth ID and auth token", "is not accepted by Plivo for this account_id")
 	case errors.As(err, &se) && se.HTTPStatus == http.StatusNotFound:
 		return conversations.NotOnCarrierAccount("phone_number")
 	}

@@ -2,7 +2,6 @@ package plivo
 
 import (
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,9 +13,6 @@ import (
 	"github.com/parleyhq/parley/gateway/carrier"
 )
 
-// maxParams bounds a form's parameters: Plivo's have about twenty.
-const maxParams = 256
-
 // MaxMedia bounds the attachments read off one text.
 const MaxMedia = 10
 
@@ -27,21 +23,11 @@ func (*Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
 	if w.Key == "" {
 		return parley.Errorf(parley.ENOTFOUND, "Plivo's webhook URLs name the Auth ID: /webhooks/plivo/{auth id}/messages")
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return parley.Errorf(parley.EMALFORMED, "content type %q is not application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
-	}
-	body, err := carrier.ReadBody(r, MaxBodyBytes)
+	form, err := carrier.ReadForm(r, MaxBodyBytes)
 	if err != nil {
 		return err
 	}
-	if strings.Count(string(body), "&") >= maxParams {
-		return parley.Errorf(parley.ETOOLARGE, "the form has more than %d parameters", maxParams)
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return parley.Errorf(parley.EMALFORMED, "the form body does not decode: %v", err)
-	}
-	w.Body, w.Decoded, w.AccountID = body, form, w.Key
+	w.Decoded, w.AccountID = form, w.Key
 	if form.Get("Status") != "" {
 		return nil
 	}
@@ -110,7 +96,7 @@ func inbound(id string, form url.Values, bad map[string]string) conversations.In
 		if raw == "" {
 			continue
 		}
-		if u, err := url.Parse(raw); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || carrier.BadText(raw) != "" {
+		if !carrier.IsMediaURL(raw) {
 			bad[field] = "is not an http or https URL"
 			continue
 		}

@@ -3,7 +3,6 @@ package telnyx
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/carrier"
 )
 
 // Send creates a message (POST /v2/messages) from the channel's number on
@@ -93,10 +93,8 @@ func (a *Adapter) VerifyChannel(ctx context.Context, c conversations.Channel) er
 	}
 	path := "/v2/phone_numbers?" + url.Values{"filter[phone_number]": {c.PhoneNumber}}.Encode()
 	err := a.call(ctx, http.MethodGet, path, c.AuthToken, nil, &out)
-	var se *campaigns.SendError
-	if errors.As(err, &se) && (se.HTTPStatus == http.StatusUnauthorized || se.HTTPStatus == http.StatusForbidden) {
-		return &parley.Error{Kind: parley.EINVALID, Code: conversations.CodeCarrierCredentialsInvalid,
-			Message: "Telnyx refused this API key", Fields: map[string]string{"auth_token": "is not an API key Telnyx accepts"}}
+	if carrier.RefusedCredentials(err) {
+		return conversations.CredentialsRejectedBecause("Telnyx refused this API key", "is not an API key Telnyx accepts")
 	} else if err != nil {
 		return conversations.CarrierUnavailable("Telnyx could not be asked about the number: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -193,8 +192,7 @@ func inbound(p message, bad map[string]string) conversations.InboundText {
 		if i == MaxMedia {
 			break
 		}
-		u, err := url.Parse(m.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || carrier.BadText(m.URL) != "" {
+		if !carrier.IsMediaURL(m.URL) {
 			bad["data.payload.media."+strconv.Itoa(i)+".url"] = "is not an http or https URL"
 			continue
 		}

@@ -9,11 +9,7 @@
 package twilio
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"maps"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,7 +17,7 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 
-	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/gateway/carrier"
 )
 
 // MaxBodyBytes bounds a webhook body. Twilio's largest (an inbound MMS with
@@ -29,60 +25,15 @@ import (
 // what a forged body costs before its signature fails that small too.
 const MaxBodyBytes = 64 << 10
 
-// maxParams bounds the parameters of a webhook form, several times what
-// Twilio sends (about seventy at most): a form decodes into a map, and
-// thousands of tiny parameters would cost far more than their bytes.
-const maxParams = 256
-
 // EmptyTwiML is the answer to an inbound webhook: it tells Twilio there is
 // no reply to send. Serve it as text/xml.
 const EmptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 
-// ReadForm reads a form-encoded webhook body and returns its raw values.
-// It reads at most MaxBodyBytes+1 bytes: a body over MaxBodyBytes, or of
-// more than 256 parameters, is ETOOLARGE; a body that is not
-// application/x-www-form-urlencoded or does not decode is EMALFORMED. A
-// caller that knows the declared length turns away a larger body before
-// calling it.
-//
-// Only the body is read: the query string belongs to the signed URL, not to
-// the signed parameters, so ReadForm never merges it in the way
-// http.Request.ParseForm does.
+// ReadForm reads a form-encoded webhook body of at most MaxBodyBytes
+// (carrier.ReadForm) and returns its raw values. A caller that knows the
+// declared length turns away a larger body before calling it.
 func ReadForm(r *http.Request) (url.Values, error) {
-	ct := r.Header.Get("Content-Type")
-	mediaType, _, err := mime.ParseMediaType(ct)
-	if err != nil || mediaType != "application/x-www-form-urlencoded" {
-		return nil, parley.Errorf(parley.EMALFORMED, "content type %q is not application/x-www-form-urlencoded", ct)
-	}
-	var body []byte
-	if r.Body != nil {
-		body, err = io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-		if err != nil {
-			// The sender went away or the framing is broken: its problem,
-			// not an outage of ours. A MaxBytesError means a caller
-			// already limited the body more tightly.
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, tooLarge()
-			}
-			return nil, parley.Errorf(parley.EMALFORMED, "could not read the request body: %v", err)
-		}
-	}
-	if len(body) > MaxBodyBytes {
-		return nil, tooLarge()
-	}
-	if bytes.Count(body, []byte("&")) >= maxParams {
-		return nil, parley.Errorf(parley.ETOOLARGE, "the form has more than %d parameters", maxParams)
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, parley.Errorf(parley.EMALFORMED, "the form body does not decode: %v", err)
-	}
-	return form, nil
-}
-
-func tooLarge() error {
-	return parley.Errorf(parley.ETOOLARGE, "the request body is over %d bytes", MaxBodyBytes)
+	return carrier.ReadForm(r, MaxBodyBytes)
 }
 
 // VerifySignature reports whether signature is Twilio's X-Twilio-Signature

@@ -274,8 +274,7 @@ func media(form url.Values, n int, bad map[string]string) []Media {
 			bad[urlField] = fmt.Sprintf("is required: NumMedia is %d", n)
 			return nil
 		}
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || carrier.BadText(raw) != "" {
+		if !carrier.IsMediaURL(raw) {
 			bad[urlField] = "is not an http or https URL"
 		}
 		ct := form.Get(typeField)
