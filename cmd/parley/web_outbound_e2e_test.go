@@ -165,6 +165,13 @@ func TestWebOutboundReport(t *testing.T) {
 	b.waitText("#thread-tags", "Interested")
 	b.click("#close-with-tag summary")
 	b.choose("#closing-tag", sale)
+	// A text arriving while the tag is chosen refreshes the pane live:
+	// the choice stays.
+	e.text(ann, "Is it still on offer?")
+	b.waitText(".thread-scroll", "Is it still on offer?")
+	if got := eval[string](b, `document.getElementById("closing-tag").value`); got != sale {
+		t.Fatalf("a live refresh changed the closing tag chosen to %q", got)
+	}
 	b.click("#resolve-with-tag")
 	b.waitText("#thread-status", "Resolved")
 	// The report's figures are made with the page: one made while the

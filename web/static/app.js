@@ -156,6 +156,8 @@ function restore(pane, kept) {
   for (const [id, v] of kept.values) {
     const el = document.getElementById(id);
     if (!el || el.dataset.fresh !== undefined) continue;
+    // A choice whose option went away (an archived tag) is not kept.
+    if (el instanceof HTMLSelectElement && ![...el.options].some((o) => o.value === v)) continue;
     if (typeof v === "boolean") el.checked = v;
     else el.value = v;
     el.dispatchEvent(new Event("input", { bubbles: true }));
