@@ -25,6 +25,8 @@ type InboundText struct {
 	Body             string
 	MediaURLs        []string
 	Segments         int
+	// Part: the text is one part of a longer one, ingested once whole.
+	Part *TextPart
 }
 
 // IngestPlan is an inbound text together with every decision that needs no
@@ -57,6 +59,9 @@ type IngestResult struct {
 	Transition     InboundTransition
 	ConsentChanged bool
 	Reply          *Message // the queued auto-reply
+	// Waiting: the text was a part of a longer one, kept until the rest
+	// arrives; nothing else changed.
+	Waiting bool
 }
 
 // NeedsAssignment reports whether the text left the conversation new or
@@ -92,7 +97,9 @@ func Plan(route InboundRoute, text InboundText, at time.Time) IngestPlan {
 // IngestStore persists inbound traffic.
 type IngestStore interface {
 	// FindInboundRoute finds the channel for an inbound webhook: by
-	// messaging service when serviceSID is set, else by business number.
+	// messaging service when serviceSID is set, else by business number;
+	// by the carrier account alone when neither is given (a carrier whose
+	// account id names one channel).
 	// Returns ENOTFOUND when no channel matches.
 	FindInboundRoute(ctx context.Context, carrier, carrierAccountID, to, serviceSID string) (InboundRoute, error)
 	// StatusRoutes finds the connected channels of a carrier account, one
@@ -110,6 +117,7 @@ type IngestStore interface {
 	// receipt is kept for the text until its id is recorded), EFORBIDDEN
 	// when u.ChannelID's token is not the one the text was sent with.
 	ApplyStatus(ctx context.Context, u StatusUpdate) (Message, error)
+	PartStore
 }
 
 // StatusUpdate is a delivery receipt.
@@ -135,8 +143,17 @@ type Ingester struct {
 	Clock parley.Clock
 }
 
-// Ingest stores a verified inbound text.
+// Ingest stores a verified inbound text. A part of a longer text is kept
+// until the last part arrives (IngestResult.Waiting), then the whole text
+// is ingested.
 func (in *Ingester) Ingest(ctx context.Context, route InboundRoute, text InboundText) (IngestResult, error) {
+	if text.Part != nil {
+		parts, err := in.Store.JoinTextPart(ctx, route.Channel.ID, text, in.Clock.Now())
+		if err != nil || parts == nil {
+			return IngestResult{Waiting: err == nil}, err
+		}
+		text = Joined(parts)
+	}
 	res, err := in.Store.Ingest(ctx, Plan(route, text, in.Clock.Now()))
 	if err != nil {
 		return IngestResult{}, err

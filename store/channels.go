@@ -194,20 +194,22 @@ func (db *DB) FindInboundRoute(ctx context.Context, carrier, carrierAccountID, t
 }
 
 func (db *DB) findInboundRoute(ctx context.Context, carrier, carrierAccountID, to, serviceSID string) (conversations.InboundRoute, error) {
+	// A webhook naming neither number nor service (Bird's, whose account
+	// id is one channel) finds the account's channel by its id alone.
 	// Cross-account by design: the carrier's ids are what identify the
 	// account here. The unique indexes on channels make the match unique.
 	const q = `SELECT c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
        c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at, c.webhook_secret, c.carrier_options, a.settings
 FROM channels c JOIN accounts a ON a.id = c.account_id
 WHERE c.carrier = ? AND c.carrier_account_id = ? AND c.disconnected_at IS NULL
-  AND ((c.messaging_service_sid <> '' AND c.messaging_service_sid = ?) OR (c.messaging_service_sid = '' AND c.phone_number = ?))
+  AND ((c.messaging_service_sid <> '' AND c.messaging_service_sid = ?) OR (c.messaging_service_sid = '' AND (c.phone_number = ? OR ? = '')))
 ORDER BY c.messaging_service_sid DESC
 LIMIT 1`
 	var row struct {
 		channelRow
 		Settings string `db:"settings"`
 	}
-	if err := db.db.GetContext(ctx, &row, db.rebind(q), carrier, carrierAccountID, serviceSID, to); err != nil {
+	if err := db.db.GetContext(ctx, &row, db.rebind(q), carrier, carrierAccountID, serviceSID, to, to); err != nil {
 		return conversations.InboundRoute{}, translate(err)
 	}
 	s, err := decodeSettings(row.Settings)

@@ -108,6 +108,8 @@ func TestFindInboundRoute(t *testing.T) {
 			{"right number, wrong carrier account", conversations.CarrierTwilio, sidB, bizA, "", 0},
 			{"right service, wrong carrier account", conversations.CarrierTwilio, sidB, "+14155550199", mgA, 0},
 			{"another carrier", "telnyx", sidA, bizA, "", 0},
+			{"by carrier account alone (Bird's channel id)", conversations.CarrierTwilio, sidB, "", "", b.channel.ID},
+			{"an unknown carrier account alone", conversations.CarrierTwilio, "AC" + sidB[2:33] + "z", "", "", 0},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ import (
 	"github.com/parleyhq/parley/gateway/plivo/plivotest"
 	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
+	"github.com/parleyhq/parley/gateway/vonage/vonagetest"
 )
 
 // The demo account works out of the box with `make run`. twilio-go refuses
@@ -67,6 +69,14 @@ const (
 	demoBandwidthPassword         = "demo-bandwidth-password"
 	demoBandwidthCallbackPassword = "demo-callback-password"
 	demoBandwidthNumber           = "+14155550196"
+)
+
+// The demo Vonage account (md5hash signatures, Vonage's default).
+const (
+	demoVonageKey             = "demo1234"
+	demoVonageSecret          = "demo-vonage-secret"
+	demoVonageSignatureSecret = "demo-vonage-signature-secret"
+	demoVonageNumber          = "+14155550195"
 )
 
 // The demo Plivo account.
@@ -109,13 +119,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	pl := plivotest.New(plivotest.Config{AuthID: opts.plivoAuthID, AuthToken: opts.plivoToken, Numbers: opts.plivoNumbers,
 		ParleyURL: opts.parleyURL, PublicURL: opts.publicURL, StatusDelay: opts.statusDelay})
 	defer pl.Close()
+	vg := vonagetest.New(vonagetest.Config{APIKey: demoVonageKey, APISecret: demoVonageSecret, SignatureSecret: demoVonageSignatureSecret,
+		Numbers: []string{demoVonageNumber}, ParleyURL: opts.parleyURL, PublicURL: opts.publicURL, StatusDelay: opts.statusDelay})
+	defer vg.Close()
 
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: withCarrier(tx, "/v2/", "/fake/telnyx", withCarrier(pl, "/v1/Account/", "/fake/plivo",
-		withCarrier(bw, "/api/v2/users/", "/fake/bandwidth", withCount(carrier)))), ReadHeaderTimeout: 10 * time.Second}
+		withCarrier(bw, "/api/v2/users/", "/fake/bandwidth", withCarrier(vg, "/sms/,/account/", "/fake/vonage", withCount(carrier))))),
+		ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("parley_url", opts.parleyURL).
@@ -238,13 +252,14 @@ type fake interface {
 	ServeControl(prefix string) http.Handler
 }
 
-// withCarrier serves a carrier's API (paths under api) and its controls
+// withCarrier serves a carrier's API (paths under api, or under any of
+// its comma-separated prefixes) and its controls
 // (under control) from f, and the rest from next.
 func withCarrier(f fake, api, control string, next http.Handler) http.Handler {
 	controls := f.ServeControl(control)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case strings.HasPrefix(r.URL.Path, api):
+		case slices.ContainsFunc(strings.Split(api, ","), func(p string) bool { return strings.HasPrefix(r.URL.Path, p) }):
 			f.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, control+"/"):
 			controls.ServeHTTP(w, r)

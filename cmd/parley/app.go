@@ -27,6 +27,7 @@ import (
 	"github.com/parleyhq/parley/gateway/plivo"
 	"github.com/parleyhq/parley/gateway/telnyx"
 	"github.com/parleyhq/parley/gateway/twilio"
+	"github.com/parleyhq/parley/gateway/vonage"
 	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/store"
 	"github.com/parleyhq/parley/web"
@@ -111,7 +112,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	carriers := carrier.NewRegistry(m.Config.PublicURL, twilio.Adapter{Sender: twilioSender},
 		telnyx.New(m.Config.TelnyxAPIURL, telnyx.DefaultTimeout), plivo.New(m.Config.PlivoAPIURL, plivo.DefaultTimeout),
-		bandwidth.New(m.Config.BandwidthAPIURL, bandwidth.DefaultTimeout))
+		bandwidth.New(m.Config.BandwidthAPIURL, bandwidth.DefaultTimeout), vonage.New(m.Config.VonageAPIURL, 0))
 	m.Metrics = metrics.New()
 	m.Metrics.WatchDB(m.DB.Dialect(), m.DB.PoolStats)
 	m.Metrics.WatchOutbox(m.DB.OutboxDepth)

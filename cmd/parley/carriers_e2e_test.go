@@ -20,6 +20,8 @@ import (
 	"github.com/parleyhq/parley/gateway/plivo"
 	"github.com/parleyhq/parley/gateway/plivo/plivotest"
 	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
+	"github.com/parleyhq/parley/gateway/vonage"
+	"github.com/parleyhq/parley/gateway/vonage/vonagetest"
 	"github.com/parleyhq/parley/store/storetest"
 )
 
@@ -48,7 +50,9 @@ type fakeCarrier struct {
 	// a new callback password) and returns the new one; nil for a carrier
 	// that signs with the auth token.
 	rotateSecret func() string
-	close        func()
+	// more checks what only this carrier does, at the end.
+	more  func(alice string)
+	close func()
 }
 
 type forgery struct {
@@ -71,7 +75,7 @@ const (
 // receipts, the carrier's opt-out error recorded, forged webhooks
 // refused with nothing stored.
 func TestCarriersEndToEnd(t *testing.T) {
-	for _, name := range []string{"telnyx", "plivo", "bandwidth"} {
+	for _, name := range []string{"telnyx", "plivo", "bandwidth", "vonage"} {
 		for _, dialect := range storetest.Dialects {
 			t.Run(name+"/"+dialect, func(t *testing.T) {
 				var fake *fakeCarrier
@@ -79,7 +83,7 @@ func TestCarriersEndToEnd(t *testing.T) {
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.Load().(http.Handler).ServeHTTP(w, r) }))
 				t.Cleanup(srv.Close)
 				e := boot(t, storetest.URL(t, dialect), func(c *Config, _ *twiliotestConfig) {
-					c.TelnyxAPIURL, c.PlivoAPIURL, c.BandwidthAPIURL = srv.URL, srv.URL, srv.URL
+					c.TelnyxAPIURL, c.PlivoAPIURL, c.BandwidthAPIURL, c.VonageAPIURL = srv.URL, srv.URL, srv.URL, srv.URL
 				})
 				switch name {
 				case "telnyx":
@@ -88,6 +92,8 @@ func TestCarriersEndToEnd(t *testing.T) {
 					fake = newFakePlivo(t, e, func(h http.Handler) { api.Store(h) })
 				case "bandwidth":
 					fake = newFakeBandwidth(t, e, func(h http.Handler) { api.Store(h) })
+				case "vonage":
+					fake = newFakeVonage(t, e, func(h http.Handler) { api.Store(h) })
 				}
 				t.Cleanup(fake.close)
 				carrierEndToEnd(t, e, fake)
@@ -168,7 +174,9 @@ func carrierEndToEnd(t *testing.T, e *env, c *fakeCarrier) {
 	c.text("", unsubscribedPhone, "Hello?")
 	carol := e.conversationOf(unsubscribedPhone)
 	e.must(202, e.admin("POST", fmt.Sprintf("/v1/conversations/%s/messages", carol["id"]), map[string]any{"body": "Hi Carol"}))
-	e.eventually("the reply failed", func() bool { return e.lastStatus(carol["id"]) == "failed" })
+	// Failed (the carrier refused to send it) or undelivered (it was
+	// refused on the way), as the carrier reports it.
+	e.eventually("the reply failed", func() bool { s := e.lastStatus(carol["id"]); return s == "failed" || s == "undelivered" })
 	e.eventually("the phone opted out", func() bool {
 		return e.must(200, e.admin("GET", "/v1/optouts?phone="+url.QueryEscape(unsubscribedPhone), nil))["opted_out"].(bool)
 	})
@@ -200,6 +208,19 @@ func carrierEndToEnd(t *testing.T, e *env, c *fakeCarrier) {
 	if got := c.sentTo(hangUpPhone); len(got) != 1 {
 		t.Errorf("the carrier took the interrupted reply %d times; want once", len(got))
 	}
+	if c.more != nil {
+		c.more(alice)
+	}
+}
+
+// messagesOf lists the bodies of a conversation's messages, oldest first.
+func (e *env) messagesOf(convID any) []string {
+	msgs := e.must(200, e.admin("GET", fmt.Sprintf("/v1/conversations/%s/messages", convID), nil))["data"].([]any)
+	bodies := make([]string, len(msgs))
+	for i, m := range msgs {
+		bodies[i], _ = m.(map[string]any)["body"].(string)
+	}
+	return bodies
 }
 
 // lastStatus is the status of a conversation's newest message.
@@ -370,6 +391,87 @@ func newFakeBandwidth(t *testing.T, e *env, serveFake func(http.Handler)) *fakeC
 			{"not an array", post(inbound, []byte(`{"type":"message-received"}`), cbUser, cbPassword), 400},
 			{"a batch with a text for another channel", post(inbound, batch(otherNumber), cbUser, cbPassword), 403},
 			{"a batch with a text for no channel", post(inbound, batch("+14155550000"), cbUser, cbPassword), 404},
+		},
+		close: fake.Close,
+	}
+}
+
+func newFakeVonage(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarrier {
+	const key, apiSecret, sigSecret = "e2ekey01", "e2e-vonage-secret", "e2e-signature-secret"
+	fake := vonagetest.New(vonagetest.Config{APIKey: key, APISecret: apiSecret, SignatureSecret: sigSecret, Method: vonage.MethodSHA256,
+		Numbers: []string{carrierNumber}, ParleyURL: e.base, PublicURL: publicURL, StatusDelay: 10 * time.Millisecond,
+		Unsubscribed: map[string]bool{unsubscribedPhone: true}, HangUpOn: map[string]bool{hangUpPhone: true}})
+	serveFake(fake)
+	path := "/webhooks/vonage/" + key + "/messages"
+	params := func(id, text string, at time.Time, secret string) url.Values {
+		p := map[string]string{"msisdn": "14155550602", "to": strings.TrimPrefix(carrierNumber, "+"), "messageId": id, "text": text, "type": "text",
+			"api-key": key, "timestamp": strconv.FormatInt(at.Unix(), 10), "nonce": "n-" + id}
+		p["sig"] = vonagetest.Sign(p, secret, vonage.MethodSHA256)
+		f := url.Values{}
+		for k, v := range p {
+			f.Set(k, v)
+		}
+		return f
+	}
+	form := func(p string, f url.Values) func() int {
+		return func() int { return e.post(p, "application/x-www-form-urlencoded", []byte(f.Encode()), nil) }
+	}
+	send := func(in vonagetest.Inbound, messagesAPI bool) int {
+		t.Helper()
+		send := fake.SendInbound
+		if messagesAPI {
+			send = fake.SendInboundMessagesAPI
+		}
+		status, err := send(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status
+	}
+	return &fakeCarrier{
+		name: "vonage",
+		channel: map[string]any{"carrier": "vonage", "phone_number": carrierNumber, "account_id": key, "auth_token": apiSecret,
+			"webhook_secret": sigSecret, "options": map[string]any{"signature_method": "sha256"}},
+		badKey:       map[string]any{"auth_token": "wrong-secret"},
+		rotateSecret: fake.RotateSecret,
+		text: func(id, from, body string) int {
+			return send(vonagetest.Inbound{ID: id, From: from, To: carrierNumber, Text: body}, false)
+		},
+		sentTo: func(phone string) []string { return bodiesTo(fake.Messages(), phone) },
+		forgeries: []forgery{
+			{"signed with another secret", form(path, params("f1", "forged", time.Now(), "not-the-secret")), 403},
+			{"signed six minutes ago", form(path, params("f2", "replayed", time.Now().Add(-6*time.Minute), sigSecret)), 403},
+			{"unsigned", func() int {
+				f := params("f3", "hi", time.Now(), sigSecret)
+				f.Del("sig")
+				return e.post(path, "application/x-www-form-urlencoded", []byte(f.Encode()), nil)
+			}, 403},
+			{"a Messages API text without its token", func() int {
+				return e.post(path, "application/json", []byte(`{"message_uuid":"f4","from":"14155550602","to":"14155550299","text":"hi","channel":"sms"}`), nil)
+			}, 403},
+			{"not JSON", func() int { return e.post(path, "application/json", []byte(`msisdn=1`), nil) }, 400},
+			{"an unknown API key", form("/webhooks/vonage/unknown1/messages", params("f5", "lost", time.Now(), sigSecret)), 404},
+		},
+		more: func(alice string) {
+			// A long text arrives in three parts, the last first: the
+			// thread gets it once, whole; the parts again change nothing.
+			long := strings.Repeat("The boiler makes a knocking noise at night. ", 9)
+			const erin = "+14155550605"
+			for range 2 {
+				if got := send(vonagetest.Inbound{ID: "long-1", From: erin, To: carrierNumber, Text: long}, false); got != 200 {
+					t.Fatalf("a long text's parts: %d", got)
+				}
+			}
+			if got := e.messagesOf(e.conversationOf(erin)["id"]); len(got) != 1 || got[0] != long {
+				t.Errorf("a text in three parts reads %q; want it once, whole", got)
+			}
+			// The Messages API's signed JSON reaches the same thread.
+			if got := send(vonagetest.Inbound{From: erin, To: carrierNumber, Text: "Sent from the Messages API"}, true); got != 200 {
+				t.Fatalf("a Messages API text: %d", got)
+			}
+			if got := e.messagesOf(e.conversationOf(erin)["id"]); len(got) != 2 || got[1] != "Sent from the Messages API" {
+				t.Errorf("after a Messages API text the thread reads %q", got)
+			}
 		},
 		close: fake.Close,
 	}

@@ -1,0 +1,50 @@
+package conversations
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// TextPart says which part of a longer text an inbound text is, for
+// carriers that deliver a concatenated text part by part (Vonage's SMS
+// API). Ref is the sender's reference, shared by the parts of one text.
+type TextPart struct {
+	Ref    string
+	Number int // 1 to Total
+	Total  int
+}
+
+// MaxTextParts bounds the parts of one text: a concatenated SMS numbers
+// its parts in one byte.
+const MaxTextParts = 255
+
+// PartTTL is how long a part waits for the others: Vonage retries a
+// webhook for 24 hours, so a part older than that will not be completed.
+const PartTTL = 25 * time.Hour
+
+// PartStore keeps the parts of texts until each is whole.
+type PartStore interface {
+	// JoinTextPart keeps text, a part of the channel's text, and returns
+	// the parts received so far, in order, once every part is there
+	// (nil before). A part received twice is kept once; two parts
+	// arriving together are each counted.
+	JoinTextPart(ctx context.Context, channelID parley.ID, text InboundText, at time.Time) ([]InboundText, error)
+}
+
+// Joined is the whole text its parts make: their bodies in order, the
+// first part's carrier id (a repeated delivery of the whole is the same
+// text), a segment per part.
+func Joined(parts []InboundText) InboundText {
+	whole := parts[0]
+	whole.MediaURLs = nil
+	var body strings.Builder
+	for _, p := range parts {
+		body.WriteString(p.Body)
+		whole.MediaURLs = append(whole.MediaURLs, p.MediaURLs...)
+	}
+	whole.Body, whole.Segments, whole.Part = body.String(), len(parts), nil
+	return whole
+}
