@@ -1,13 +1,16 @@
 // Command fakecarrier runs a fake carrier beside Parley for demos (`make
-// run`), end-to-end tests and benchmarks: Twilio's API, and Telnyx's
-// (/v2/…) and Plivo's (/v1/Account/…) on the same address. Point Parley's
-// PARLEY_TWILIO_API_URL, PARLEY_TELNYX_API_URL, PARLEY_PLIVO_API_URL and
-// PARLEY_BANDWIDTH_API_URL (/api/v2/users/…) at it to send, and it plays the phones: it logs each text they receive,
+// run`), end-to-end tests and benchmarks: Twilio's API, and every other
+// carrier's on the same address. Point Parley's PARLEY_TWILIO_API_URL,
+// PARLEY_TELNYX_API_URL (/v2/…), PARLEY_PLIVO_API_URL (/v1/Account/…),
+// PARLEY_BANDWIDTH_API_URL (/api/v2/users/…), PARLEY_VONAGE_API_URL
+// (/sms/json, /account/numbers) and PARLEY_BIRD_API_URL (/workspaces/…)
+// at it to send, and it plays the phones: it logs each text they receive,
 // posts signed status callbacks, and texts Parley when asked through POST
 // /fake/inbound (Twilio), POST /fake/telnyx/inbound (Telnyx, whose public
-// key GET /fake/telnyx/public-key answers), POST /fake/plivo/inbound or
+// key GET /fake/telnyx/public-key answers), POST /fake/plivo/inbound,
 // POST /fake/bandwidth/inbound (once POST /fake/bandwidth/callbacks set
-// the application's callback URLs).
+// the application's callback URLs), POST /fake/vonage/inbound or POST
+// /fake/bird/inbound.
 //
 //	fakecarrier -parley-url http://127.0.0.1:8080
 //	curl -d '{"from":"+15555550100","to":"+15555550111","body":"Hi"}' localhost:8090/fake/inbound
@@ -40,6 +43,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/parleyhq/parley/gateway/bandwidth/bandwidthtest"
+	"github.com/parleyhq/parley/gateway/bird/birdtest"
 	"github.com/parleyhq/parley/gateway/plivo/plivotest"
 	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
@@ -77,6 +81,15 @@ const (
 	demoVonageSecret          = "demo-vonage-secret"
 	demoVonageSignatureSecret = "demo-vonage-signature-secret"
 	demoVonageNumber          = "+14155550195"
+)
+
+// The demo Bird workspace and its SMS channel.
+const (
+	demoBirdAccessKey  = "demo-bird-access-key"
+	demoBirdWorkspace  = "b1d00000-0000-4000-8000-000000000001"
+	demoBirdChannel    = "b1d00000-0000-4000-8000-000000000002"
+	demoBirdSigningKey = "demo-bird-signing-key"
+	demoBirdNumber     = "+14155550194"
 )
 
 // The demo Plivo account.
@@ -122,13 +135,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	vg := vonagetest.New(vonagetest.Config{APIKey: demoVonageKey, APISecret: demoVonageSecret, SignatureSecret: demoVonageSignatureSecret,
 		Numbers: []string{demoVonageNumber}, ParleyURL: opts.parleyURL, PublicURL: opts.publicURL, StatusDelay: opts.statusDelay})
 	defer vg.Close()
+	bd := birdtest.New(birdtest.Config{AccessKey: demoBirdAccessKey, Workspace: demoBirdWorkspace, Channel: demoBirdChannel,
+		Number: demoBirdNumber, SigningKey: demoBirdSigningKey, ParleyURL: opts.parleyURL, PublicURL: opts.publicURL, StatusDelay: opts.statusDelay})
+	defer bd.Close()
 
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: withCarrier(tx, "/v2/", "/fake/telnyx", withCarrier(pl, "/v1/Account/", "/fake/plivo",
-		withCarrier(bw, "/api/v2/users/", "/fake/bandwidth", withCarrier(vg, "/sms/,/account/", "/fake/vonage", withCount(carrier))))),
+		withCarrier(bw, "/api/v2/users/", "/fake/bandwidth", withCarrier(vg, "/sms/,/account/", "/fake/vonage",
+			withCarrier(bd, "/workspaces/", "/fake/bird", withCount(carrier)))))),
 		ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -22,6 +22,7 @@ import (
 	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/gateway"
 	"github.com/parleyhq/parley/gateway/bandwidth"
+	"github.com/parleyhq/parley/gateway/bird"
 	"github.com/parleyhq/parley/gateway/carrier"
 	"github.com/parleyhq/parley/gateway/metrics"
 	"github.com/parleyhq/parley/gateway/plivo"
@@ -112,7 +113,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	carriers := carrier.NewRegistry(m.Config.PublicURL, twilio.Adapter{Sender: twilioSender},
 		telnyx.New(m.Config.TelnyxAPIURL, telnyx.DefaultTimeout), plivo.New(m.Config.PlivoAPIURL, plivo.DefaultTimeout),
-		bandwidth.New(m.Config.BandwidthAPIURL, bandwidth.DefaultTimeout), vonage.New(m.Config.VonageAPIURL, 0))
+		bandwidth.New(m.Config.BandwidthAPIURL, bandwidth.DefaultTimeout), vonage.New(m.Config.VonageAPIURL, 0),
+		bird.New(m.Config.BirdAPIURL, bird.DefaultTimeout))
 	m.Metrics = metrics.New()
 	m.Metrics.WatchDB(m.DB.Dialect(), m.DB.PoolStats)
 	m.Metrics.WatchOutbox(m.DB.OutboxDepth)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/gateway/bandwidth/bandwidthtest"
+	"github.com/parleyhq/parley/gateway/bird"
+	"github.com/parleyhq/parley/gateway/bird/birdtest"
 	"github.com/parleyhq/parley/gateway/plivo"
 	"github.com/parleyhq/parley/gateway/plivo/plivotest"
 	"github.com/parleyhq/parley/gateway/telnyx/telnyxtest"
@@ -50,6 +52,9 @@ type fakeCarrier struct {
 	// a new callback password) and returns the new one; nil for a carrier
 	// that signs with the auth token.
 	rotateSecret func() string
+	// noOptOutCode: the carrier has no "unsubscribed" error (Bird), so
+	// only Parley's own consent check keeps texts from opted-out phones.
+	noOptOutCode bool
 	// more checks what only this carrier does, at the end.
 	more  func(alice string)
 	close func()
@@ -75,7 +80,7 @@ const (
 // receipts, the carrier's opt-out error recorded, forged webhooks
 // refused with nothing stored.
 func TestCarriersEndToEnd(t *testing.T) {
-	for _, name := range []string{"telnyx", "plivo", "bandwidth", "vonage"} {
+	for _, name := range []string{"telnyx", "plivo", "bandwidth", "vonage", "bird"} {
 		for _, dialect := range storetest.Dialects {
 			t.Run(name+"/"+dialect, func(t *testing.T) {
 				var fake *fakeCarrier
@@ -83,7 +88,7 @@ func TestCarriersEndToEnd(t *testing.T) {
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.Load().(http.Handler).ServeHTTP(w, r) }))
 				t.Cleanup(srv.Close)
 				e := boot(t, storetest.URL(t, dialect), func(c *Config, _ *twiliotestConfig) {
-					c.TelnyxAPIURL, c.PlivoAPIURL, c.BandwidthAPIURL, c.VonageAPIURL = srv.URL, srv.URL, srv.URL, srv.URL
+					c.TelnyxAPIURL, c.PlivoAPIURL, c.BandwidthAPIURL, c.VonageAPIURL, c.BirdAPIURL = srv.URL, srv.URL, srv.URL, srv.URL, srv.URL
 				})
 				switch name {
 				case "telnyx":
@@ -94,6 +99,8 @@ func TestCarriersEndToEnd(t *testing.T) {
 					fake = newFakeBandwidth(t, e, func(h http.Handler) { api.Store(h) })
 				case "vonage":
 					fake = newFakeVonage(t, e, func(h http.Handler) { api.Store(h) })
+				case "bird":
+					fake = newFakeBird(t, e, func(h http.Handler) { api.Store(h) })
 				}
 				t.Cleanup(fake.close)
 				carrierEndToEnd(t, e, fake)
@@ -171,15 +178,9 @@ func carrierEndToEnd(t *testing.T, e *env, c *fakeCarrier) {
 
 	// The carrier's "unsubscribed" error fails the text and records the
 	// opt-out.
-	c.text("", unsubscribedPhone, "Hello?")
-	carol := e.conversationOf(unsubscribedPhone)
-	e.must(202, e.admin("POST", fmt.Sprintf("/v1/conversations/%s/messages", carol["id"]), map[string]any{"body": "Hi Carol"}))
-	// Failed (the carrier refused to send it) or undelivered (it was
-	// refused on the way), as the carrier reports it.
-	e.eventually("the reply failed", func() bool { s := e.lastStatus(carol["id"]); return s == "failed" || s == "undelivered" })
-	e.eventually("the phone opted out", func() bool {
-		return e.must(200, e.admin("GET", "/v1/optouts?phone="+url.QueryEscape(unsubscribedPhone), nil))["opted_out"].(bool)
-	})
+	if !c.noOptOutCode {
+		carrierOptOut(e, c)
+	}
 
 	// A webhook secret rotated at the carrier: refused until the channel
 	// has the new one, taken once it has; a carrier with none refuses one.
@@ -221,6 +222,20 @@ func (e *env) messagesOf(convID any) []string {
 		bodies[i], _ = m.(map[string]any)["body"].(string)
 	}
 	return bodies
+}
+
+// carrierOptOut has the carrier fail a reply with its "unsubscribed"
+// error: the text fails and the opt-out is recorded.
+func carrierOptOut(e *env, c *fakeCarrier) {
+	c.text("", unsubscribedPhone, "Hello?")
+	carol := e.conversationOf(unsubscribedPhone)
+	e.must(202, e.admin("POST", fmt.Sprintf("/v1/conversations/%s/messages", carol["id"]), map[string]any{"body": "Hi Carol"}))
+	// Failed (the carrier refused to send it) or undelivered (it was
+	// refused on the way), as the carrier reports it.
+	e.eventually("the reply failed", func() bool { s := e.lastStatus(carol["id"]); return s == "failed" || s == "undelivered" })
+	e.eventually("the phone opted out", func() bool {
+		return e.must(200, e.admin("GET", "/v1/optouts?phone="+url.QueryEscape(unsubscribedPhone), nil))["opted_out"].(bool)
+	})
 }
 
 // lastStatus is the status of a conversation's newest message.
@@ -472,6 +487,57 @@ func newFakeVonage(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarr
 			if got := e.messagesOf(e.conversationOf(erin)["id"]); len(got) != 2 || got[1] != "Sent from the Messages API" {
 				t.Errorf("after a Messages API text the thread reads %q", got)
 			}
+		},
+		close: fake.Close,
+	}
+}
+
+func newFakeBird(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarrier {
+	const workspace, channel, key = "b1d0e2e0-0000-4000-8000-000000000001", "b1d0e2e0-0000-4000-8000-000000000002", "e2e-bird-access-key"
+	fake := birdtest.New(birdtest.Config{AccessKey: key, Workspace: workspace, Channel: channel, Number: carrierNumber,
+		ParleyURL: e.base, PublicURL: publicURL, StatusDelay: 10 * time.Millisecond, HangUpOn: map[string]bool{hangUpPhone: true}})
+	serveFake(fake)
+	path := "/webhooks/bird/" + channel + "/messages"
+	event := func(id, text, ch string) []byte {
+		b, _ := json.Marshal(map[string]any{"service": "channels", "event": "sms.inbound", "payload": map[string]any{
+			"id": id, "channelId": ch, "sender": map[string]any{"contact": map[string]any{"identifierValue": "+14155550602"}},
+			"body": map[string]any{"type": "text", "text": map[string]any{"text": text}}, "status": "delivered", "direction": "incoming"}})
+		return b
+	}
+	signed := func(p string, body []byte, signingKey string, at time.Time) func() int {
+		return func() int {
+			ts := strconv.FormatInt(at.Unix(), 10)
+			return e.post(p, "application/json", body, http.Header{bird.SignatureHeader: {birdtest.Sign(signingKey, ts, publicURL+p, body)},
+				bird.TimestampHeader: {ts}})
+		}
+	}
+	return &fakeCarrier{
+		name: "bird",
+		channel: map[string]any{"carrier": "bird", "phone_number": carrierNumber, "account_id": channel, "auth_token": key,
+			"webhook_secret": fake.SigningKey(), "options": map[string]any{"workspace_id": workspace}},
+		badKey:       map[string]any{"auth_token": "not-the-access-key"},
+		rotateSecret: fake.RotateKey,
+		noOptOutCode: true,
+		text: func(id, from, body string) int {
+			status, err := fake.SendInbound(context.Background(), birdtest.Inbound{ID: id, From: from, To: carrierNumber, Text: body})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return status
+		},
+		sentTo: func(phone string) []string { return bodiesTo(fake.Messages(), phone) },
+		forgeries: []forgery{
+			{"signed with another key", signed(path, event("f1", "forged", channel), "not-the-signing-key-0001", time.Now()), 403},
+			{"signed six minutes ago", signed(path, event("f2", "replayed", channel), fake.SigningKey(), time.Now().Add(-6*time.Minute)), 403},
+			{"signed over the request's own host", func() int {
+				body, ts := event("f3", "hi", channel), strconv.FormatInt(time.Now().Unix(), 10)
+				return e.post(path, "application/json", body, http.Header{bird.SignatureHeader: {birdtest.Sign(fake.SigningKey(), ts, e.base+path, body)},
+					bird.TimestampHeader: {ts}})
+			}, 403},
+			{"not JSON", signed(path, []byte("text=hi"), fake.SigningKey(), time.Now()), 400},
+			{"an unknown channel", signed("/webhooks/bird/b1d0e2e0-0000-4000-8000-000000000009/messages",
+				event("f4", "lost", "b1d0e2e0-0000-4000-8000-000000000009"), fake.SigningKey(), time.Now()), 404},
+			{"another channel's text at this channel's URL", signed(path, event("f5", "crossed", "b1d0e2e0-0000-4000-8000-000000000009"), fake.SigningKey(), time.Now()), 404},
 		},
 		close: fake.Close,
 	}

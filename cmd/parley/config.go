@@ -32,6 +32,7 @@ type Config struct {
 	TwilioAPIURL    string
 	TelnyxAPIURL    string
 	VonageAPIURL    string
+	BirdAPIURL      string
 	PlivoAPIURL     string
 	BandwidthAPIURL string
 	// TokenFile is where a generated bootstrap token is written.
@@ -90,6 +91,7 @@ var settings = []setting{
 	{"PARLEY_TELNYX_API_URL", "telnyx-api-url", "", "base URL replacing https://api.telnyx.com (fake carrier, tests)", func(c *Config) *string { return &c.TelnyxAPIURL }},
 	{"PARLEY_PLIVO_API_URL", "plivo-api-url", "", "base URL replacing https://api.plivo.com (fake carrier, tests)", func(c *Config) *string { return &c.PlivoAPIURL }},
 	{"PARLEY_VONAGE_API_URL", "vonage-api-url", "", "base URL replacing https://rest.nexmo.com (fake carrier, tests)", func(c *Config) *string { return &c.VonageAPIURL }},
+	{"PARLEY_BIRD_API_URL", "bird-api-url", "", "base URL replacing https://api.bird.com (fake carrier, tests)", func(c *Config) *string { return &c.BirdAPIURL }},
 	{"PARLEY_BANDWIDTH_API_URL", "bandwidth-api-url", "", "base URL replacing https://messaging.bandwidth.com (fake carrier, tests)", func(c *Config) *string { return &c.BandwidthAPIURL }},
 	{"PARLEY_TOKEN_FILE", "token-file", "parley-admin.token", "where a generated bootstrap token is written (mode 0600)", func(c *Config) *string { return &c.TokenFile }},
 	{"PARLEY_OUTBOX_LEASE", "outbox-lease", "1m", "how long a claimed text belongs to the claiming process before another reconciles it with the carrier", func(c *Config) *string { return &c.OutboxLease }},
