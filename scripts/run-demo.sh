@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make run: Parley on the embedded SQLite database with the fake carrier
-# playing Twilio, Telnyx, Plivo, Bandwidth and the phones, and a demo inbox, a channel on
+# playing Twilio, Telnyx, Plivo, Bandwidth, Vonage, Bird and the phones, and a demo inbox, a channel on
 # each carrier, an agent and five
 # threads (new, assigned and tagged for a follow-up, opted out, with a note,
 # and one with a quote, its outcome and a suggestion to review), and the
@@ -24,6 +24,8 @@ DEMO_BANDWIDTH_NUMBER=+14155550196
 DEMO_PLIVO_NUMBER=+14155550197
 DEMO_PLIVO_AUTH_ID=MADEMO00000000000001
 DEMO_PLIVO_TOKEN=demo-plivo-token
+DEMO_VONAGE_NUMBER=+14155550195
+DEMO_BIRD_NUMBER=+14155550194
 DEMO_PASSWORD=${PARLEY_DEMO_PASSWORD:-parley-demo}
 ADMIN_EMAIL=admin@parley.local
 AGENT_EMAIL=ann@parley.local
@@ -33,7 +35,8 @@ FAKE=http://127.0.0.1:8090
 bin/fakecarrier -addr 127.0.0.1:8090 -parley-url "$PARLEY" -public-url http://localhost:8080 \
 	-account "$DEMO_ACCOUNT_SID:$DEMO_AUTH_TOKEN" &
 fake_pid=$!
-PARLEY_ADDR=127.0.0.1:8080 PARLEY_TWILIO_API_URL="$FAKE" PARLEY_TELNYX_API_URL="$FAKE" PARLEY_PLIVO_API_URL="$FAKE" PARLEY_BANDWIDTH_API_URL="$FAKE" bin/parley serve &
+PARLEY_ADDR=127.0.0.1:8080 PARLEY_TWILIO_API_URL="$FAKE" PARLEY_TELNYX_API_URL="$FAKE" PARLEY_PLIVO_API_URL="$FAKE" PARLEY_BANDWIDTH_API_URL="$FAKE" \
+	PARLEY_VONAGE_API_URL="$FAKE" PARLEY_BIRD_API_URL="$FAKE" bin/parley serve &
 parley_pid=$!
 trap 'kill $fake_pid $parley_pid 2>/dev/null || true; wait' EXIT INT TERM
 
@@ -85,6 +88,21 @@ if ! api "$PARLEY/v1/channels" | has "$DEMO_BANDWIDTH_NUMBER"; then
 	api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"bandwidth\",\"phone_number\":\"$DEMO_BANDWIDTH_NUMBER\",\"inbox_id\":\"$inbox\",
 		\"account_id\":\"9900001\",\"auth_token\":\"demo-bandwidth-password\",\"webhook_secret\":\"demo-callback-password\",
 		\"options\":{\"application_id\":\"93de2206-9669-4e07-948d-329f4b722ee2\",\"api_username\":\"parley-api\"}}" >/dev/null
+fi
+# A Vonage number: its webhooks are signed with the account's signature
+# secret (HMAC-SHA256 chosen here; md5hash is Vonage's default).
+if ! api "$PARLEY/v1/channels" | has "$DEMO_VONAGE_NUMBER"; then
+	inbox=$(api "$PARLEY/v1/inboxes" | first_id)
+	api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"vonage\",\"phone_number\":\"$DEMO_VONAGE_NUMBER\",\"inbox_id\":\"$inbox\",
+		\"account_id\":\"demo1234\",\"auth_token\":\"demo-vonage-secret\",\"webhook_secret\":\"demo-vonage-signature-secret\"}" >/dev/null
+fi
+# And a Bird SMS channel, whose webhooks are signed with the subscription's
+# signing key.
+if ! api "$PARLEY/v1/channels" | has "$DEMO_BIRD_NUMBER"; then
+	inbox=$(api "$PARLEY/v1/inboxes" | first_id)
+	api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"bird\",\"phone_number\":\"$DEMO_BIRD_NUMBER\",\"inbox_id\":\"$inbox\",
+		\"account_id\":\"b1d00000-0000-4000-8000-000000000002\",\"auth_token\":\"demo-bird-access-key\",
+		\"webhook_secret\":\"demo-bird-signing-key\",\"options\":{\"workspace_id\":\"b1d00000-0000-4000-8000-000000000001\"}}" >/dev/null
 fi
 urls=$(api "$PARLEY/v1/channels?limit=100" | grep -o '"inbound_webhook_url":"[^"]*webhooks/bandwidth/[^"]*","status_webhook_url":"[^"]*"')
 curl -fsS "$FAKE/fake/bandwidth/callbacks" -H 'Content-Type: application/json' \
@@ -183,6 +201,12 @@ curl -fsS "$FAKE/fake/plivo/inbound" -H 'Content-Type: application/json' \
 # Through Bandwidth.
 curl -fsS "$FAKE/fake/bandwidth/inbound" -H 'Content-Type: application/json' \
 	-d '{"from":"+14155550122","id":"de000122-bw","text":"Can I pay by bank transfer?"}' >/dev/null
+# Through Vonage: long enough to arrive in two parts, joined into one.
+curl -fsS "$FAKE/fake/vonage/inbound" -H 'Content-Type: application/json' \
+	-d '{"from":"+14155550123","id":"DE0001230000VG01","text":"Hello, I booked a table for six on Saturday at eight under the name Moreau, but two more friends will join us. Could you make it eight people, ideally by the window? Thanks!"}' >/dev/null
+# Through Bird.
+curl -fsS "$FAKE/fake/bird/inbound" -H 'Content-Type: application/json' \
+	-d '{"from":"+14155550124","id":"de000124-0000-4000-8000-0000000000b1","text":"Do you have parking near the shop?"}' >/dev/null
 # New, and so at the top of the list.
 text +14155550111 SM00000000000000000000000000de0101 "Hello! Do you have any appointments left this Friday?"
 
@@ -191,7 +215,8 @@ cat <<MSG
   Parley's web inbox: http://127.0.0.1:8080/
     sign in as $ADMIN_EMAIL (admin) or $AGENT_EMAIL (agent), password: $DEMO_PASSWORD
   API: $PARLEY/v1 with the admin token in ./parley-admin.token (SQLite: parley.db).
-  Fake carrier (the phones): $FAKE; demo channels: $DEMO_NUMBER (Twilio), $DEMO_TELNYX_NUMBER (Telnyx), $DEMO_PLIVO_NUMBER (Plivo), $DEMO_BANDWIDTH_NUMBER (Bandwidth).
+  Fake carrier (the phones): $FAKE; demo channels: $DEMO_NUMBER (Twilio), $DEMO_TELNYX_NUMBER (Telnyx), $DEMO_PLIVO_NUMBER (Plivo), $DEMO_BANDWIDTH_NUMBER (Bandwidth),
+    $DEMO_VONAGE_NUMBER (Vonage), $DEMO_BIRD_NUMBER (Bird).
   Try the README walkthrough in another terminal. Ctrl-C stops both.
 
 MSG
