@@ -28,6 +28,8 @@
 //   <select data-record-filter="id">  its option's data-record-type hides
 //                                     the options of select #id of other
 //                                     record types.
+//   <select data-carrier-choice>      shows (and enables) only its form's
+//                                     [data-carrier] of the chosen value.
 
 const body = document.body;
 const csrf = body.dataset.csrf || "";
@@ -456,6 +458,38 @@ for (const type of ["change", "input"]) {
 }
 filterAllRecords(document);
 document.addEventListener("parley:refreshed", (ev) => filterAllRecords(ev.target));
+
+// ---- settings: a carrier's fields of the connect form ---------------
+// <select data-carrier-choice> shows only the chosen carrier's
+// [data-carrier="x"] elements of its form, and enables only its
+// <fieldset data-carrier="x">: a disabled fieldset is not sent, and its
+// required fields do not block. Its fields marked aria-required become
+// required. Without the script everything shows and is sent, nothing
+// blocks, and the server reads the chosen carrier's fields
+// ([data-carrier-note] says so; the script hides it).
+
+function showCarrier(select) {
+  const form = select.form;
+  if (!form) return;
+  form.querySelectorAll("[data-carrier]").forEach((el) => {
+    const on = el.dataset.carrier === select.value;
+    el.hidden = !on;
+    if (el instanceof HTMLFieldSetElement) el.disabled = !on;
+  });
+}
+
+function carrierChoices(root) {
+  root.querySelectorAll("select[data-carrier-choice]").forEach((select) => {
+    select.form?.querySelectorAll("[data-carrier] [aria-required=true]").forEach((el) => { el.required = true; });
+    select.form?.querySelectorAll("[data-carrier-note]").forEach((el) => { el.hidden = true; });
+    showCarrier(select);
+  });
+}
+
+document.addEventListener("change", (ev) => {
+  if (ev.target instanceof HTMLSelectElement && ev.target.dataset.carrierChoice !== undefined) showCarrier(ev.target);
+});
+carrierChoices(document);
 
 // ---- local times ----------------------------------------------------
 // A form's datetime-local field is read in the browser's time zone: the
