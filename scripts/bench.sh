@@ -8,6 +8,10 @@
 #             least SQL a text needs, scripts/ingest-floor.sh) and Parley's
 #             ratio to it; then an open loop at half the closed loop's rate
 #             (p99 there)
+#   carriers  parley bench --carrier X for each carrier, closed loop with
+#             the ceiling, on PostgreSQL (SQLite without it): each
+#             carrier's ratio beside Twilio's, in one run, what its
+#             webhook authentication and parsing cost
 #   inbox     dev seed (20k conversations, 200k messages) + dev listbench
 #   campaign  scripts/campaign-1m.sh at 50,000 recipients, 10 s of sending
 #   dispatch  BenchmarkCampaignDispatch: a campaign of DISPATCH_TEXTS
@@ -35,7 +39,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER=${BENCH_SECONDS:-8}
 RUNS=${BENCH_RUNS:-1}
 CLIENTS=${BENCH_CLIENTS:-16}
-parts=" ${*:-ingest inbox campaign dispatch rate outbound} "
+parts=" ${*:-ingest carriers inbox campaign dispatch rate outbound} "
 want() { [[ $parts == *" $1 "* ]]; }
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 scripts/ensure-postgres.sh
@@ -87,6 +91,23 @@ for db in sqlite postgres; do
 		PARLEY_DATABASE_URL=$url bin/parley bench --mode open --rate "$half" --duration "${SECONDS_PER}s" --warmup 2s --ceiling=false 2>&1 | keep
 	done
 done
+
+if want carriers; then
+	db=postgres
+	[ $have_pg = 1 ] || db=sqlite
+	twilio_ratio=
+	for carrier in twilio telnyx plivo bandwidth vonage bird; do
+		if [ $db = sqlite ]; then url="sqlite://$work/carrier-$carrier.db"; else pgdb "carrier_$carrier"; fi
+		echo "== ingest through $carrier, $db, closed loop, $CLIENTS clients" >&2
+		line=$(PARLEY_DATABASE_URL=$url bin/parley bench --carrier "$carrier" --mode closed --clients "$CLIENTS" \
+			--duration "${SECONDS_PER}s" --warmup 2s 2>&1 | tee -a /dev/stderr | grep '^{' | tail -1)
+		ratio=$(printf '%s' "$line" | sed -n 's/.*"ratio":\([0-9.]*\).*/\1/p')
+		rps=$(printf '%s' "$line" | sed -n 's/.*"rps":\([0-9.]*\).*/\1/p')
+		[ "$carrier" = twilio ] && twilio_ratio=$ratio
+		awk -v c="$carrier" -v d="$db" -v r="$rps" -v x="$ratio" -v t="$twilio_ratio" 'BEGIN {
+			printf "{\"kind\":\"ingest_by_carrier\",\"db\":\"%s\",\"carrier\":\"%s\",\"rps\":%.0f,\"ratio\":%.2f,\"vs_twilio\":%.2f}\n", d, c, r, x, x / t }' | keep
+	done
+fi
 
 if want inbox && [ $have_pg = 1 ]; then
 	pgdb inbox

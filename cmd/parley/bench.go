@@ -23,6 +23,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/gateway/carrier/carriertest"
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
 	"github.com/parleyhq/parley/routing"
 	"github.com/parleyhq/parley/store"
@@ -47,6 +48,9 @@ type benchSpec struct {
 	// the same database (PostgreSQL), not the one texted.
 	Streams      int
 	StreamSecond bool
+	// Carrier is whose webhooks the phones send: twilio, or one of
+	// benchCarriers.
+	Carrier string
 	// StreamAgents, when set, is how many agents the streams sign in as
 	// (round robin) instead of the admin: every new conversation is
 	// auto-assigned among them, so each stream is sent its agent's
@@ -97,6 +101,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		fs.DurationVar(&spec.Duration, "duration", 20*time.Second, "how long each phase is measured")
 		fs.DurationVar(&spec.Warmup, "warmup", 3*time.Second, "unmeasured load before each phase")
 		fs.StringVar(&mix, "mix", "new=25,reply=50,duplicate=5,stop=5,status=15", "kinds of webhook and their weights")
+		fs.StringVar(&spec.Carrier, "carrier", conversations.CarrierTwilio, "whose signed webhooks the phones send: twilio, telnyx, plivo, bandwidth, vonage or bird (status callbacks: Twilio's are sent as part of the mix; the other fakes post their own for the texts Parley sends)")
 		fs.BoolVar(&spec.Ceiling, "ceiling", true, "also measure the raw ingest transaction on the database, no HTTP, same concurrency")
 		fs.StringVar(&spec.Target, "target", "", "a running Parley's base URL on the same database (default: start one in this process)")
 		fs.StringVar(&spec.Public, "target-public-url", "", "the target's PARLEY_PUBLIC_URL, signed over (default: --target)")
@@ -119,6 +124,12 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if spec.StreamAgents < 0 || spec.StreamAgents > 500 {
 		return errors.New("--stream-agents: want 0 to 500 (one routing pool)")
+	}
+	if _, ok := benchCarriers[spec.Carrier]; !ok && spec.Carrier != conversations.CarrierTwilio {
+		return fmt.Errorf("--carrier: want twilio, telnyx, plivo, bandwidth, vonage or bird, got %q", spec.Carrier)
+	}
+	if spec.Carrier != conversations.CarrierTwilio && spec.Target != "" {
+		return errors.New("--carrier other than twilio needs the Parley in this process (no --target): its fake is that Parley's carrier API")
 	}
 	if spec.StreamSecond && (spec.Streams == 0 || spec.Target != "" || !strings.HasPrefix(cfg.DatabaseURL, "postgres")) {
 		return errors.New("--stream-second-instance needs --streams, PostgreSQL and no --target")
@@ -143,6 +154,8 @@ type bench struct {
 	db      *store.DB
 	route   conversations.InboundRoute
 	carrier *twiliotest.Carrier
+	// other is the carrier the phones text through when not Twilio.
+	other   *benchCarrier
 	fake    *httptest.Server
 	parley  *Main
 	phones  *phoneBook
@@ -182,16 +195,6 @@ func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*
 		b.close()
 		return nil, err
 	}
-	sid := fmt.Sprintf("ACbench%025d", time.Now().UnixNano()%1e18)
-	if _, err := db.CreateChannel(ctx, conversations.Channel{AccountID: acc.ID, InboxID: inbox.ID, Carrier: conversations.CarrierTwilio,
-		PhoneNumber: business, CarrierAccountID: sid, AuthToken: benchAuthToken, CreatedAt: time.Now()}); err != nil {
-		b.close()
-		return nil, err
-	}
-	if b.route, err = db.FindInboundRoute(ctx, conversations.CarrierTwilio, sid, business, ""); err != nil {
-		b.close()
-		return nil, err
-	}
 	b.streamTokens = []string{b.token}
 	if spec.StreamAgents > 0 {
 		if b.streamTokens, err = benchAgents(ctx, db, acc.ID, spec.StreamAgents); err != nil {
@@ -199,17 +202,24 @@ func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*
 			return nil, err
 		}
 	}
-	b.phones = &phoneBook{business: business, account: sid, next: rand.Int64N(8_000_000)}
 
-	var carrier atomic.Pointer[twiliotest.Carrier]
-	b.fake = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { carrier.Load().ServeHTTP(w, r) }))
-	b.cleanup = append(b.cleanup, b.fake.Close)
+	var api atomic.Value // the fake carrier's API, once Parley's address is known
+	b.fake = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.Load().(http.Handler).ServeHTTP(w, r) }))
+	// The fake carrier closes after Parley (cleanups run last first), so
+	// that Parley never sends to a carrier that is gone.
+	var closeCarrier func()
+	b.cleanup = append(b.cleanup, b.fake.Close, func() {
+		if closeCarrier != nil {
+			closeCarrier()
+		}
+	})
 	target, public := spec.Target, spec.Public
 	if target == "" {
 		// Parley in this process, on the same database, with the fake
 		// carrier as Twilio's API.
 		pcfg := cfg
-		pcfg.Addr, pcfg.TwilioAPIURL, pcfg.LogLevel, pcfg.LogFormat = "127.0.0.1:0", b.fake.URL, "error", "json"
+		pcfg.Addr, pcfg.LogLevel, pcfg.LogFormat = "127.0.0.1:0", "error", "json"
+		pcfg.setCarrierAPIs(b.fake.URL)
 		pcfg.TokenFile = filepath.Join(os.TempDir(), "parley-bench.token")
 		b.parley = NewMain(pcfg, log)
 		if err := b.parley.Run(ctx); err != nil {
@@ -231,11 +241,34 @@ func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*
 	if public == "" {
 		public = target
 	}
-	c := twiliotest.New(twiliotest.Config{Accounts: map[string]string{sid: benchAuthToken}, ParleyURL: target, PublicURL: public,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}})
-	carrier.Store(c)
-	b.carrier = c
-	b.cleanup = append(b.cleanup, c.Close)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
+	ch := conversations.Channel{AccountID: acc.ID, InboxID: inbox.ID, Carrier: spec.Carrier, PhoneNumber: business, CreatedAt: time.Now()}
+	if spec.Carrier == conversations.CarrierTwilio {
+		ch.CarrierAccountID, ch.AuthToken = fmt.Sprintf("ACbench%025d", time.Now().UnixNano()%1e18), benchAuthToken
+		c := twiliotest.New(twiliotest.Config{Accounts: map[string]string{ch.CarrierAccountID: benchAuthToken}, ParleyURL: target, PublicURL: public,
+			HTTPClient: client})
+		api.Store(http.Handler(c))
+		b.carrier, closeCarrier = c, c.Close
+	} else {
+		b.other = benchCarriers[spec.Carrier](business, target, public, client)
+		api.Store(b.other.api)
+		closeCarrier = b.other.close
+		ch.CarrierAccountID, ch.AuthToken, ch.WebhookSecret, ch.Options = b.other.channel.CarrierAccountID, b.other.channel.AuthToken,
+			b.other.channel.WebhookSecret, b.other.channel.Options
+	}
+	created, err := db.CreateChannel(ctx, ch)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	if b.other != nil && b.other.connected != nil {
+		b.other.connected(created.WebhookURLs(public))
+	}
+	if b.route, err = db.FindInboundRoute(ctx, spec.Carrier, ch.CarrierAccountID, business, ""); err != nil {
+		b.close()
+		return nil, err
+	}
+	b.phones = &phoneBook{business: business, account: ch.CarrierAccountID, next: rand.Int64N(8_000_000)}
 	return b, nil
 }
 
@@ -269,7 +302,8 @@ func benchAgents(ctx context.Context, db *store.DB, accountID parley.ID, n int) 
 // database, as a second instance would run, and returns its base URL.
 func (b *bench) secondParley(ctx context.Context, cfg Config) (string, error) {
 	pcfg := cfg
-	pcfg.Addr, pcfg.TwilioAPIURL, pcfg.LogLevel, pcfg.LogFormat = "127.0.0.1:0", b.fake.URL, "error", "json"
+	pcfg.Addr, pcfg.LogLevel, pcfg.LogFormat = "127.0.0.1:0", "error", "json"
+	pcfg.setCarrierAPIs(b.fake.URL)
 	pcfg.TokenFile = filepath.Join(os.TempDir(), "parley-bench-second.token")
 	second := NewMain(pcfg, b.log)
 	if err := second.Run(ctx); err != nil {
@@ -288,6 +322,7 @@ func (b *bench) close() {
 // benchResult is what a run measured.
 type benchResult struct {
 	DB         string  `json:"db"`
+	Carrier    string  `json:"carrier"`
 	Mode       string  `json:"mode"`
 	Clients    int     `json:"clients,omitempty"`
 	Rate       float64 `json:"rate,omitempty"`
@@ -309,7 +344,7 @@ type benchResult struct {
 }
 
 func (b *bench) run(ctx context.Context) (benchResult, error) {
-	res := benchResult{DB: b.db.Dialect(), Mode: b.spec.Mode}
+	res := benchResult{DB: b.db.Dialect(), Carrier: b.spec.Carrier, Mode: b.spec.Mode}
 	fmt.Fprintf(b.log, "bench: %s loop on %s for %s (after %s warm-up)\n", b.spec.Mode, res.DB, b.spec.Duration, b.spec.Warmup)
 	stop, err := b.profile()
 	if err != nil {
@@ -457,6 +492,9 @@ func (b *bench) phase(ctx context.Context, op func(ctx context.Context, rng *ran
 // webhook sends one webhook of the mix to Parley; a non-200 is an error.
 func (b *bench) webhook(ctx context.Context, rng *rand.Rand) error {
 	kind := b.pick(rng)
+	if b.other != nil {
+		return b.otherWebhook(ctx, kind, rng)
+	}
 	if kind == "status" {
 		if sid, ok := b.phones.outboundSid(b.carrier, rng); ok {
 			code, err := b.carrier.SendStatus(ctx, sid, "delivered", 0)
@@ -471,6 +509,24 @@ func (b *bench) webhook(ctx context.Context, rng *rand.Rand) error {
 	}
 	if err == nil && res.StatusCode != http.StatusOK {
 		err = fmt.Errorf("inbound webhook answered %d: %s", res.StatusCode, res.Body)
+	}
+	return err
+}
+
+// otherWebhook has a phone text through a carrier other than Twilio;
+// status callbacks in the mix are replies there (the fake posts its own
+// receipts for each text Parley sends).
+func (b *bench) otherWebhook(ctx context.Context, kind string, rng *rand.Rand) error {
+	if kind == "status" {
+		kind = "reply"
+	}
+	in := b.phones.text(kind, rng)
+	code, err := b.other.send(ctx, carriertest.Inbound{ID: in.CarrierMessageID, From: in.From, To: in.To, Text: in.Body})
+	if b.answers != nil && err == nil {
+		b.answers.Store(in.CarrierMessageID, time.Now())
+	}
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("inbound webhook answered %d", code)
 	}
 	return err
 }
@@ -522,7 +578,7 @@ func (b *bench) pick(rng *rand.Rand) string {
 }
 
 func (r benchResult) print(w io.Writer) {
-	fmt.Fprintf(w, "%s, %s loop: %d webhooks in %.1f s = %.0f/s, %d errors\n", r.DB, r.Mode, r.Requests, r.Seconds, r.RPS, r.Errors)
+	fmt.Fprintf(w, "%s, %s, %s loop: %d webhooks in %.1f s = %.0f/s, %d errors\n", r.DB, r.Carrier, r.Mode, r.Requests, r.Seconds, r.RPS, r.Errors)
 	fmt.Fprintf(w, "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", r.P50, r.P90, r.P99, r.Max)
 	if r.CeilingTPS > 0 {
 		fmt.Fprintf(w, "ceiling: %.0f ingest transactions/s straight on the database; ratio %.2f\n", r.CeilingTPS, r.Ratio)

@@ -106,3 +106,37 @@ func TestBenchStreamsAsAgents(t *testing.T) {
 		t.Error("a pool of 501 agents was accepted")
 	}
 }
+
+// --carrier sends each carrier's signed webhooks through its fake: every
+// one answered 200 (a refused signature or an unknown channel would be an
+// error), the summary names the carrier, and Parley's STOP replies went
+// out through that carrier's API.
+func TestBenchThroughEachCarrier(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t, "sqlite")
+	for _, name := range []string{"telnyx", "plivo", "bandwidth", "vonage", "bird"} {
+		t.Run(name, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			args := []string{"bench", "--carrier", name, "--clients", "2", "--duration", "1s", "--warmup", "300ms", "--ceiling=false",
+				"--mix", "new=2,reply=2,stop=2,status=1"}
+			if err := run(context.Background(), args, getenvFrom(map[string]string{"PARLEY_DATABASE_URL": dbURL}), &out, &errs); err != nil {
+				t.Fatalf("bench: %v\n%s", err, errs.String())
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			var res struct {
+				Carrier  string `json:"carrier"`
+				Requests int    `json:"requests"`
+				Errors   int    `json:"errors"`
+			}
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Carrier != name || res.Requests == 0 || res.Errors != 0 {
+				t.Errorf("summary %+v\n%s", res, errs.String())
+			}
+		})
+	}
+	if err := run(context.Background(), []string{"bench", "--carrier", "pigeon"}, getenvFrom(nil), io.Discard, io.Discard); err == nil {
+		t.Error("an unknown carrier was accepted")
+	}
+}

@@ -191,3 +191,8 @@ func (c *Config) finishStatusChecks() error {
 	c.statusChecks = n
 	return nil
 }
+
+// setCarrierAPIs points every carrier's API at url (a fake carrier).
+func (c *Config) setCarrierAPIs(url string) {
+	c.TwilioAPIURL, c.TelnyxAPIURL, c.PlivoAPIURL, c.BandwidthAPIURL, c.VonageAPIURL, c.BirdAPIURL = url, url, url, url, url, url
+}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/parleyhq/parley/gateway/bandwidth"
 	"github.com/parleyhq/parley/gateway/bandwidth/bandwidthtest"
 	"github.com/parleyhq/parley/gateway/carrier"
+	"github.com/parleyhq/parley/gateway/carrier/carriertest"
 )
 
 const (
@@ -32,14 +31,7 @@ const (
 var channel = conversations.Channel{Carrier: "bandwidth", CarrierAccountID: account, PhoneNumber: business, AuthToken: "api-password",
 	WebhookSecret: cbPass, Options: map[string]string{"application_id": app, "api_username": "parley-api", "webhook_username": cbUser, "webhook_token": token}}
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "bandwidth", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t testing.TB, name string) []byte { return carriertest.Fixture(t, "bandwidth", name) }
 
 // read runs a callback through the adapter as the gateway does, with the
 // channel's credentials unless user is "-".
@@ -194,19 +186,6 @@ func FuzzReadCallback(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_, rep, err := read(t, account+"."+token, body, cbUser, cbPass)
-		var pe *parley.Error
-		if err != nil && !errors.As(err, &pe) {
-			t.Fatalf("an error that is not Parley's: %v", err)
-		}
-		for _, tx := range rep.Texts {
-			if tx.CarrierMessageID == "" || tx.From == "" || carrier.BadText(tx.Body) != "" {
-				t.Fatalf("read a text Parley cannot store: %+v", tx)
-			}
-		}
-		for _, rc := range rep.Statuses {
-			if rc.Status.Rank() == 0 {
-				t.Fatalf("read a receipt Parley cannot apply: %+v", rc)
-			}
-		}
+		carriertest.CheckReport(t, rep, err)
 	})
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/gateway/carrier"
+	"github.com/parleyhq/parley/gateway/carrier/carriertest"
 	"github.com/parleyhq/parley/gateway/telnyx"
 )
 
@@ -31,14 +30,7 @@ const (
 	profile          = "4001767e-ce0f-4cae-9d5f-0d5e636e7809"
 )
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "telnyx", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t testing.TB, name string) []byte { return carriertest.Fixture(t, "telnyx", name) }
 
 func signedAt(t *testing.T) time.Time {
 	secs, _ := strconv.ParseInt(goldenTimestamp, 10, 64)
@@ -194,23 +186,7 @@ func FuzzReadWebhook(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, kind := range []carrier.Kind{carrier.Messages, carrier.Status} {
 			_, rep, err := read(t, kind, profile, body)
-			if err != nil {
-				var pe *parley.Error
-				if !errors.As(err, &pe) {
-					t.Fatalf("an error that is not Parley's: %v", err)
-				}
-				continue
-			}
-			for _, tx := range rep.Texts {
-				if tx.CarrierMessageID == "" || tx.From == "" || carrier.BadText(tx.Body) != "" {
-					t.Fatalf("read a text Parley cannot store: %+v", tx)
-				}
-			}
-			for _, rc := range rep.Statuses {
-				if rc.CarrierMessageID == "" || rc.Status.Rank() == 0 {
-					t.Fatalf("read a receipt Parley cannot apply: %+v", rc)
-				}
-			}
+			carriertest.CheckReport(t, rep, err)
 		}
 	})
 }

@@ -43,12 +43,13 @@ type Network struct {
 	// StatusDelay is waited before each step.
 	StatusDelay time.Duration
 
-	mu    sync.Mutex
-	msgs  map[string]*Message
-	order []string
-	wg    sync.WaitGroup
-	ctx   context.Context
-	stop  context.CancelFunc
+	mu     sync.Mutex
+	closed bool
+	msgs   map[string]*Message
+	order  []string
+	wg     sync.WaitGroup
+	ctx    context.Context
+	stop   context.CancelFunc
 }
 
 // NewNetwork returns an empty network.
@@ -102,7 +103,16 @@ func (n *Network) Messages() []Message {
 // hands each state to post (which sends the carrier's webhook), in the
 // background until the network closes.
 func (n *Network) Deliver(id string, steps []Step, post func(ctx context.Context, m Message)) {
+	// Added under the lock Close takes first: a text taken while the
+	// network closes is not delivered, and Close never waits on a
+	// delivery it did not count.
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return
+	}
 	n.wg.Add(1)
+	n.mu.Unlock()
 	go func() {
 		defer n.wg.Done()
 		for _, s := range steps {
@@ -123,6 +133,9 @@ func (n *Network) Deliver(id string, steps []Step, post func(ctx context.Context
 
 // Close stops the deliveries and waits for them.
 func (n *Network) Close() {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
 	n.stop()
 	n.wg.Wait()
 }

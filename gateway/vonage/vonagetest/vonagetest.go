@@ -67,8 +67,8 @@ const PartLength = 153
 
 // Carrier is the fake. It is an http.Handler for the API.
 type Carrier struct {
-	cfg  Config
-	net  *carriertest.Network
+	cfg    Config
+	net    *carriertest.Network
 	mu     sync.Mutex
 	refs   map[string]string // message id → client-ref
 	secret string            // signs webhooks; RotateSecret replaces it
