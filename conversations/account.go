@@ -2,7 +2,6 @@ package conversations
 
 import (
 	"context"
-	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -26,6 +25,9 @@ type Settings struct {
 	OptOutReply         string
 	OptInReply          string
 	Keywords            optout.Keywords
+	// Languages are the keyword packs besides English (HelpText to
+	// Keywords above), which is always on.
+	Languages Languages
 	// QuietHours holds campaign texts inside a local-time window; nil: none.
 	QuietHours *QuietHours
 	// RequireClosingTag refuses a resolve or close that leaves the episode
@@ -42,6 +44,7 @@ func DefaultSettings(accountName string) Settings {
 		OptOutReply: "You have been unsubscribed and will receive no more messages. Reply START to resubscribe.",
 		OptInReply:  "You have been resubscribed. Reply STOP to unsubscribe, HELP for help.",
 		Keywords:    optout.DefaultKeywords(),
+		Languages:   Languages{Spanish: DefaultSpanish(accountName)},
 	}
 }
 
@@ -52,6 +55,7 @@ type SettingsPatch struct {
 	OptOutReply         *string
 	OptInReply          *string
 	Keywords            *KeywordsPatch
+	Languages           *LanguagesPatch
 	// QuietHours: nil leaves them, a nil *QuietHours removes them.
 	QuietHours        **QuietHours
 	RequireClosingTag *bool
@@ -65,9 +69,11 @@ type KeywordsPatch struct {
 	Help   *[]string `json:"help"`
 }
 
-// apply merges the patch into k. Every list must keep at least one keyword:
-// carriers require STOP, START and HELP to work on every number.
-func (p KeywordsPatch) apply(k optout.Keywords, fields map[string]string) optout.Keywords {
+// apply merges the patch into k, naming its lists "<name>.<list>". Every
+// list must keep at least one keyword: carriers require STOP, START and
+// HELP to work on every number. Settings.validateKeywords checks the
+// result.
+func (p KeywordsPatch) apply(k optout.Keywords, name string, fields map[string]string) optout.Keywords {
 	for _, l := range []struct {
 		name string
 		src  *[]string
@@ -77,19 +83,10 @@ func (p KeywordsPatch) apply(k optout.Keywords, fields map[string]string) optout
 			continue
 		}
 		if len(*l.src) == 0 {
-			fields["keywords."+l.name] = "must list at least one keyword"
+			fields[name+"."+l.name] = "must list at least one keyword"
 			continue
 		}
 		*l.dst = *l.src
-	}
-	if err := k.Validate(); err != nil {
-		var pe *parley.Error
-		if !errors.As(err, &pe) || len(pe.Fields) == 0 {
-			fields["keywords"] = "are invalid"
-		}
-		for list, why := range pe.Fields {
-			fields["keywords."+list] = why
-		}
 	}
 	return k
 }
@@ -118,7 +115,13 @@ func (p SettingsPatch) Apply(s Settings) (Settings, error) {
 	setText(&s.OptOutReply, p.OptOutReply, "opt_out_reply")
 	setText(&s.OptInReply, p.OptInReply, "opt_in_reply")
 	if p.Keywords != nil {
-		s.Keywords = p.Keywords.apply(s.Keywords, fields)
+		s.Keywords = p.Keywords.apply(s.Keywords, "keywords", fields)
+	}
+	if p.Languages != nil {
+		s.Languages = p.Languages.apply(s.Languages, fields, setText)
+	}
+	if p.Keywords != nil || p.Languages != nil {
+		s.validateKeywords(p.Languages != nil && p.Languages.Spanish != nil && p.Languages.Spanish.Keywords != nil, fields)
 	}
 	if p.QuietHours != nil {
 		if q := *p.QuietHours; q != nil {

@@ -67,8 +67,11 @@ type Conversation struct {
 	// reads like "stop texting me" without using a keyword: staff should
 	// look, and may record an opt-out.
 	RevocationFlaggedAt *time.Time
-	LastMessageAt       time.Time
-	LastInboundAt       *time.Time
+	// Revocation is that flag with its text, rule and reason; nil when
+	// none is waiting.
+	Revocation    *RevocationFlag
+	LastMessageAt time.Time
+	LastInboundAt *time.Time
 	// Outcomes are the types of the outcomes it has (not deleted): the
 	// inbox's indicator. LinksCount is how many records are linked to it.
 	Outcomes   outcomes.Mask
@@ -136,7 +139,10 @@ type ConversationFilter struct {
 	TagType      TagType
 	FinalTagID   *parley.ID
 	FinalTagType TagType
-	Page         Page
+	// RevocationFlagged keeps conversations with a flag waiting
+	// (revocation_flagged=true).
+	RevocationFlagged bool
+	Page              Page
 }
 
 // Page is a keyset page request (see parley.Page).
@@ -161,6 +167,9 @@ const (
 	EventOptedIn           EventType = "opted_in"
 	EventHelpRequested     EventType = "help_requested"
 	EventRevocationFlagged EventType = "revocation_flagged"
+	// EventRevocationAnswered: staff recorded the opt-out a flag asked
+	// for, or dismissed it (data: answer, rule, message_id).
+	EventRevocationAnswered EventType = "revocation_answered"
 	// Outcomes and links (outcomes/): data names the outcome or record.
 	EventOutcomeAdded        EventType = "outcome_added"
 	EventOutcomeDeleted      EventType = "outcome_deleted"

@@ -35,7 +35,7 @@ func (p IngestPlan) Events(c InboundTarget, t InboundTransition) []Event {
 	}
 	if p.RevocationSuspected {
 		events = append(events, p.event(c.ConversationID, EventRevocationFlagged, ActorContact, contact,
-			map[string]any{"reason": "text reads like a request to stop texting"}))
+			map[string]any{"reason": "text reads like a request to stop texting", "rule": p.RevocationRule, "why": p.RevocationReason}))
 	}
 	return events
 }
@@ -62,11 +62,14 @@ func (p IngestPlan) ConsentAction() (optout.Action, bool) {
 	return "", false
 }
 
-// KeywordEvent is the activity-log entry of the text's consent keyword,
-// saying for STOP and START whether the consent changed; false for a text
-// that is no keyword.
+// KeywordEvent is the activity-log entry of the text's consent keyword and
+// its language ("en", "es"), saying for STOP and START whether the consent
+// changed; false for a text that is no keyword.
 func (p IngestPlan) KeywordEvent(conversationID parley.ID, consentChanged bool) (Event, bool) {
 	keyword := map[string]any{"keyword": p.Keyword}
+	if p.Language != "" {
+		keyword["language"] = string(p.Language)
+	}
 	switch p.Intent {
 	case optout.IntentHelp:
 		return p.event(conversationID, EventHelpRequested, ActorContact, nil, keyword), true

@@ -52,12 +52,16 @@ func TestInboundEvents(t *testing.T) {
 		{"a suspected revocation is flagged", conversations.InboundTarget{ConversationID: 9, Status: conversations.StatusOpen, Existed: true, ContactID: 5},
 			conversations.InboundTransition{Status: conversations.StatusOpen}, true,
 			[]conversations.Event{{AccountID: 7, ConversationID: 9, Type: conversations.EventRevocationFlagged, ActorType: conversations.ActorContact,
-				ActorID: contact, Data: map[string]any{"reason": "text reads like a request to stop texting"}, CreatedAt: inboundAt}}},
+				ActorID: contact, Data: map[string]any{"reason": "text reads like a request to stop texting", "rule": "negated-want",
+					"why": `Says "don't want any more texts"`}, CreatedAt: inboundAt}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := inboundPlan(optout.IntentNone, "")
 			p.RevocationSuspected = tt.suspect
+			if tt.suspect {
+				p.RevocationRule, p.RevocationReason = "negated-want", `Says "don't want any more texts"`
+			}
 			if got := p.Events(tt.target, tt.t); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Events =\n%+v\nwant\n%+v", got, tt.want)
 			}

@@ -39,8 +39,12 @@ type IngestPlan struct {
 
 	Intent  optout.Intent
 	Keyword string
-	// RevocationSuspected flags a text like "please stop texting me".
-	RevocationSuspected bool
+	// Language is the keyword's language; its reply is in that language.
+	Language optout.Language
+	// RevocationSuspected flags a text like "please stop texting me";
+	// RevocationRule and RevocationReason say why.
+	RevocationSuspected              bool
+	RevocationRule, RevocationReason string
 	// Reply is the confirmation or help text to queue, "" for none.
 	// An opt-out or opt-in confirmation is only sent when the consent
 	// actually changed, so a repeated STOP gets no second reply.
@@ -77,19 +81,15 @@ func (r IngestResult) NeedsAssignment() bool {
 // Plan decides everything about an inbound text that needs no I/O.
 func Plan(route InboundRoute, text InboundText, at time.Time) IngestPlan {
 	p := IngestPlan{Channel: route.Channel, Text: text, At: at}
-	p.Intent, p.Keyword = route.Settings.Keywords.Match(text.Body)
+	hit := optout.CompilePacks(route.Settings.KeywordPacks()...).Lookup(text.Body)
+	p.Intent, p.Keyword, p.Language = hit.Intent, hit.Keyword, hit.Language
 	if p.Intent == optout.IntentNone && strings.TrimSpace(text.Body) != "" {
-		p.RevocationSuspected = optout.LooksLikeRevocation(text.Body)
+		if r, ok := optout.RecogniseRevocation(text.Body); ok {
+			p.RevocationSuspected, p.RevocationRule, p.RevocationReason = true, r.Rule, r.Reason
+		}
 	}
 	if !route.Channel.CarrierHandlesOptOut {
-		switch p.Intent {
-		case optout.IntentOptOut:
-			p.Reply = route.Settings.OptOutReply
-		case optout.IntentOptIn:
-			p.Reply = route.Settings.OptInReply
-		case optout.IntentHelp:
-			p.Reply = route.Settings.HelpText
-		}
+		p.Reply = route.Settings.Reply(p.Intent, p.Language)
 	}
 	return p
 }

@@ -116,6 +116,13 @@ func ParseListQuery(u User, q url.Values) (ConversationFilter, View, error) {
 		}
 	}
 	parseTagFilters(q, &f, fields)
+	switch q.Get("revocation_flagged") {
+	case "", "false":
+	case "true":
+		f.RevocationFlagged = true
+	default:
+		fields["revocation_flagged"] = "must be true or false"
+	}
 	if len(fields) > 0 {
 		return f, view, parley.Invalid(fields)
 	}

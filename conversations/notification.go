@@ -21,6 +21,9 @@ const (
 	// NotifyOutcomeSuggested: Parley suggested an outcome on a
 	// conversation the user owns (outcomes.Suggestion).
 	NotifyOutcomeSuggested NotificationKind = "outcome_suggested"
+	// NotifyRevocationUnanswered: a text that reads like a request to stop
+	// texting has waited a day without an answer (RevocationFlag).
+	NotifyRevocationUnanswered NotificationKind = "revocation_unanswered"
 )
 
 // Notification tells one user about one thing that needs them. It is a

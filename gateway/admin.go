@@ -60,6 +60,7 @@ type settingsJSON struct {
 	OptOutReply         string                    `json:"opt_out_reply"`
 	OptInReply          string                    `json:"opt_in_reply"`
 	Keywords            optout.Keywords           `json:"keywords"`
+	Languages           conversations.Languages   `json:"languages"`
 	QuietHours          *conversations.QuietHours `json:"quiet_hours"`
 	RequireClosingTag   bool                      `json:"require_closing_tag"`
 }
@@ -81,19 +82,20 @@ func handlePatchSettings(d *Deps) apiFunc {
 			return err
 		}
 		var in struct {
-			AllowAutoAssignment *bool                        `json:"allow_auto_assignment"`
-			HelpText            *string                      `json:"help_text"`
-			OptOutReply         *string                      `json:"opt_out_reply"`
-			OptInReply          *string                      `json:"opt_in_reply"`
-			Keywords            *conversations.KeywordsPatch `json:"keywords"`
-			QuietHours          json.RawMessage              `json:"quiet_hours"`
-			RequireClosingTag   *bool                        `json:"require_closing_tag"`
+			AllowAutoAssignment *bool                         `json:"allow_auto_assignment"`
+			HelpText            *string                       `json:"help_text"`
+			OptOutReply         *string                       `json:"opt_out_reply"`
+			OptInReply          *string                       `json:"opt_in_reply"`
+			Keywords            *conversations.KeywordsPatch  `json:"keywords"`
+			Languages           *conversations.LanguagesPatch `json:"languages"`
+			QuietHours          json.RawMessage               `json:"quiet_hours"`
+			RequireClosingTag   *bool                         `json:"require_closing_tag"`
 		}
 		if err := decode(w, r, &in); err != nil {
 			return err
 		}
 		patch := conversations.SettingsPatch{AllowAutoAssignment: in.AllowAutoAssignment, HelpText: in.HelpText,
-			OptOutReply: in.OptOutReply, OptInReply: in.OptInReply, Keywords: in.Keywords, RequireClosingTag: in.RequireClosingTag}
+			OptOutReply: in.OptOutReply, OptInReply: in.OptInReply, Keywords: in.Keywords, Languages: in.Languages, RequireClosingTag: in.RequireClosingTag}
 		if len(in.QuietHours) > 0 {
 			var q *conversations.QuietHours
 			if err := decodeFrom(bytes.NewReader(in.QuietHours), &q); err != nil {

@@ -27,8 +27,11 @@ type conversationJSON struct {
 	SnoozedUntil        *time.Time     `json:"snoozed_until"`
 	OptedOut            bool           `json:"opted_out"`
 	RevocationFlaggedAt *time.Time     `json:"revocation_flagged_at"`
-	LastMessageAt       time.Time      `json:"last_message_at"`
-	LastInboundAt       *time.Time     `json:"last_inbound_at"`
+	// RevocationFlag is the flag waiting for staff, with why it was
+	// raised; null when none waits.
+	RevocationFlag *revocationFlagJSON `json:"revocation_flag"`
+	LastMessageAt  time.Time           `json:"last_message_at"`
+	LastInboundAt  *time.Time          `json:"last_inbound_at"`
 	// Outcomes are the distinct types of its outcomes (the inbox's
 	// indicator); always an array.
 	Outcomes   []outcomes.Type `json:"outcomes"`
@@ -46,7 +49,26 @@ func toConversationJSON(c conversations.Conversation) conversationJSON {
 		ContactPhone: c.ContactPhone, BusinessPhone: c.BusinessPhone, Status: string(c.Status), Priority: string(c.Priority),
 		AssigneeID: c.AssigneeID, SnoozedUntil: c.SnoozedUntil, OptedOut: c.OptedOut, RevocationFlaggedAt: c.RevocationFlaggedAt,
 		LastMessageAt: c.LastMessageAt, LastInboundAt: c.LastInboundAt, Outcomes: c.Outcomes.Types(), LinksCount: c.LinksCount,
-		Tags: toTagRefsJSON(c.Tags), FinalTag: toFinalTagJSON(c.FinalTag), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		Tags: toTagRefsJSON(c.Tags), FinalTag: toFinalTagJSON(c.FinalTag), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		RevocationFlag: toRevocationFlagJSON(c.Revocation)}
+}
+
+type revocationFlagJSON struct {
+	FlaggedAt time.Time  `json:"flagged_at"`
+	MessageID *parley.ID `json:"message_id"`
+	Rule      string     `json:"rule"`
+	Reason    string     `json:"reason"`
+}
+
+func toRevocationFlagJSON(f *conversations.RevocationFlag) *revocationFlagJSON {
+	if f == nil {
+		return nil
+	}
+	out := &revocationFlagJSON{FlaggedAt: f.At, Rule: f.Rule, Reason: f.Reason}
+	if f.MessageID != 0 {
+		out.MessageID = &f.MessageID
+	}
+	return out
 }
 
 type messageJSON struct {

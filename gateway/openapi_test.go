@@ -23,6 +23,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 
+	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/optout"
 )
 
@@ -407,6 +408,8 @@ func TestOpenAPISchemasMatchResponses(t *testing.T) {
 		{"#/components/schemas/Channel", channelJSON{}},
 		{"#/components/schemas/Settings", settingsJSON{}},
 		{"#/components/schemas/Keywords", optout.Keywords{}},
+		{"#/components/schemas/Languages", conversations.Languages{}},
+		{"#/components/schemas/LanguagePack", conversations.LanguagePack{}},
 		{"#/components/schemas/Contact", contactJSON{}},
 		{"#/components/schemas/ContactRef", contactRefJSON{}},
 		{"#/components/schemas/Conversation", conversationJSON{}},
@@ -544,7 +547,7 @@ func TestOpenAPIConversationAndMessageFields(t *testing.T) {
 			schema: "Conversation",
 			apiMD: []string{"id", "inbox_id", "channel_id", "contact", "contact_phone", "business_phone", "status", "priority",
 				"assignee_id", "snoozed_until", "opted_out", "last_message_at", "outcomes", "tags", "links_count", "created_at", "updated_at"},
-			extensions: []string{"revocation_flagged_at", "last_inbound_at", "final_tag"},
+			extensions: []string{"revocation_flagged_at", "revocation_flag", "last_inbound_at", "final_tag"},
 		},
 		{
 			schema: "Message",

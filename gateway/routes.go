@@ -81,6 +81,8 @@ func routes(d *Deps) http.Handler {
 	api("/conversations/{id}/notes", handleNote(d), http.MethodPost)
 	api("/conversations/{id}/events", handleListEvents(d), http.MethodGet)
 	api("/conversations/{id}/assign", handleAssign(d), http.MethodPost)
+	api("/conversations/{id}/record-opt-out", handleAnswerRevocation(d, conversations.RevocationOptedOut), http.MethodPost)
+	api("/conversations/{id}/dismiss-revocation", handleAnswerRevocation(d, conversations.RevocationDismissed), http.MethodPost)
 	for _, a := range []conversations.Action{conversations.ActionResolve, conversations.ActionReopen,
 		conversations.ActionClose, conversations.ActionPending, conversations.ActionSnooze} {
 		api("/conversations/{id}/"+string(a), handleStatusAction(d, a), http.MethodPost)

@@ -42,6 +42,8 @@ type Deps struct {
 	Outcomes outcomes.Store
 	// Tags keeps tags, the tags on conversations and their episodes.
 	Tags conversations.TagStore
+	// Revocations answers the flags texts like "stop texting me" raise.
+	Revocations conversations.RevocationStore
 	// Carrier vouches for a channel's credentials before they are stored
 	// (Carriers when nil).
 	Carrier conversations.CarrierVerifier

@@ -144,6 +144,28 @@ func decodeOptional(w http.ResponseWriter, r *http.Request) error {
 	return decodeFrom(bytes.NewReader(body), &none)
 }
 
+// handleAnswerRevocation answers a conversation's revocation flag:
+// record-opt-out records the opt-out it asks for (the flagged text is the
+// consent log's evidence), dismiss-revocation says it asked for nothing.
+func handleAnswerRevocation(d *Deps, a conversations.RevocationAnswer) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		if err := decodeOptional(w, r); err != nil {
+			return err
+		}
+		me := currentUser(r)
+		conv, err := d.Revocations.AnswerRevocation(r.Context(), me.AccountID, id, me, a, d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toConversationJSON(conv))
+		return nil
+	}
+}
+
 func handleAssign(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r)

@@ -51,6 +51,55 @@ func DefaultKeywords() Keywords {
 	}
 }
 
+// Language is a language pack's code. English is always on: its lists are
+// an account's own Keywords. Spanish is a pack an account may switch on
+// besides.
+type Language string
+
+// Languages with a pack.
+const (
+	English Language = "en"
+	Spanish Language = "es"
+)
+
+var languageNames = map[Language]string{English: "English", Spanish: "Spanish"}
+
+// DefaultSpanishKeywords returns the Spanish pack's lists, written with
+// their accents; Spanish matching ignores them, so "no mas" is NO MÁS and
+// "si" is SÍ. Each call returns fresh slices.
+func DefaultSpanishKeywords() Keywords {
+	return Keywords{
+		OptOut: []string{"PARAR", "ALTO", "CANCELAR", "BAJA", "DETENER", "NO MÁS"},
+		OptIn:  []string{"INICIAR", "SÍ", "ALTA"},
+		Help:   []string{"AYUDA"},
+	}
+}
+
+// Pack is one language's keyword lists, to match and validate several
+// languages together (CompilePacks, ValidatePacks).
+type Pack struct {
+	Language Language
+	Keywords Keywords
+}
+
+// ignoresAccents reports whether the language's keywords match with or
+// without the accents of its vowels. Spanish texts often come without
+// them (phone keyboards, habit), and no Spanish keyword differs from
+// another by an accent alone. Other languages keep them: in some, they
+// tell words apart, and an account wants both spellings if its contacts
+// drop them.
+func (l Language) ignoresAccents() bool { return l == Spanish }
+
+// form is the form in which the pack compares kw with texts: normalize's,
+// without accents when the language ignores them.
+func (p Pack) form(kw string) string {
+	form := normalize(kw)
+	if p.Language.ignoresAccents() {
+		form = stripAccents(form)
+	}
+	return form
+}
+
 // Match reports the intent of a whole text and the keyword it matched, as
 // written in the list (e.g. "STOP" for "stop!"). It returns IntentNone and
 // "" when the text is not exactly a keyword: "don't stop" and "stop by at
@@ -67,11 +116,56 @@ func (k Keywords) Match(body string) (Intent, string) {
 // STOP works, and a settings change that leaves the list out must not
 // silently switch opt-outs off.
 func (k Keywords) Validate() error {
+	return validatePacks([]Pack{{English, k}}, func(_ Language, list string) string { return list })
+}
+
+// ValidatePacks validates each pack as Validate does, and refuses a
+// keyword that two packs share, with or without accents: the reply's
+// language would be ambiguous. It names the fields "<language>.<list>",
+// e.g. "es.opt_out"; a shared keyword is reported in both packs.
+func ValidatePacks(packs ...Pack) error {
+	return validatePacks(packs, func(l Language, list string) string { return string(l) + "." + list })
+}
+
+func validatePacks(packs []Pack, field func(Language, string) string) error {
 	fields := map[string]string{}
-	owner := map[string]Intent{} // normalised keyword -> list that has it
-	for _, l := range k.lists() {
-		if msg := l.problem(owner); msg != "" {
-			fields[l.field] = msg
+	fail := func(l Language, list, msg string) { // the first problem of a list is told
+		if f := field(l, list); fields[f] == "" {
+			fields[f] = msg
+		}
+	}
+	for _, p := range packs {
+		owner := map[string]Intent{} // the pack's keyword forms -> list that has it
+		for _, l := range p.Keywords.lists() {
+			if msg := p.problem(l, owner); msg != "" {
+				fail(p.Language, l.field, msg)
+			}
+		}
+	}
+	// A keyword two languages share, compared without accents, since
+	// Spanish matching ignores them.
+	type first struct {
+		lang    Language
+		list    list
+		keyword string
+	}
+	seen := map[string]first{}
+	for _, p := range packs {
+		for _, l := range p.Keywords.lists() {
+			for _, kw := range l.keywords {
+				bare := stripAccents(normalize(kw))
+				if bare == "" {
+					continue
+				}
+				o, ok := seen[bare]
+				switch {
+				case !ok:
+					seen[bare] = first{p.Language, l, kw}
+				case o.lang != p.Language:
+					fail(p.Language, l.field, fmt.Sprintf("%q is already %s keyword in %s", kw, intentNames[o.list.intent], languageNames[o.lang]))
+					fail(o.lang, o.list.field, fmt.Sprintf("%q is also %s keyword in %s", o.keyword, intentNames[l.intent], languageNames[p.Language]))
+				}
+			}
 		}
 	}
 	if len(fields) > 0 {
@@ -81,13 +175,13 @@ func (k Keywords) Validate() error {
 }
 
 // problem explains the list's first bad keyword, or returns "". It records
-// each good keyword's normal form in owner, to catch one in two lists.
-func (l list) problem(owner map[string]Intent) string {
+// each good keyword's form in owner, to catch one in two lists.
+func (p Pack) problem(l list, owner map[string]Intent) string {
 	if l.intent == IntentOptOut && len(l.keywords) == 0 {
 		return "must list at least one keyword, or no text could opt out"
 	}
 	for _, kw := range l.keywords {
-		form := normalize(kw)
+		form := p.form(kw)
 		switch {
 		case strings.TrimSpace(kw) == "":
 			return "must not contain an empty keyword"
@@ -125,28 +219,52 @@ func (k Keywords) lists() []list {
 	}
 }
 
-// Matcher is a compiled Keywords: matching a text costs one normalisation
-// and one map lookup. The zero Matcher matches nothing. It is safe for
-// concurrent use.
+// Matcher is a compiled Keywords, or several languages' (CompilePacks):
+// matching a text costs one normalisation and a map lookup or two. The
+// zero Matcher matches nothing. It is safe for concurrent use.
 type Matcher struct {
-	byForm map[string]match
+	byForm map[string]Hit
+	// bare holds the keywords of languages that ignore accents, by their
+	// form without them.
+	bare map[string]Hit
 }
 
-type match struct {
-	intent  Intent
-	keyword string
+// Hit is what a text matched: its intent, the keyword as written in the
+// list and the keyword's language. The zero Hit is an ordinary message.
+type Hit struct {
+	Intent   Intent
+	Keyword  string
+	Language Language
 }
 
-// Compile normalises every keyword once, for matching many texts.
+// Compile normalises every keyword once, for matching many texts. The
+// lists are English's: a Hit's language is English.
 func (k Keywords) Compile() Matcher {
-	m := Matcher{byForm: make(map[string]match, len(k.OptOut)+len(k.OptIn)+len(k.Help))}
-	for _, l := range k.lists() {
-		for _, kw := range l.keywords {
-			form := normalize(kw)
-			if _, taken := m.byForm[form]; form == "" || taken {
-				continue // unmatchable, or an earlier list or spelling wins
+	return CompilePacks(Pack{English, k})
+}
+
+// CompilePacks compiles several languages' lists into one Matcher. A text
+// is looked up first as written in the packs that compare accents, then
+// without accents in those that ignore them; a keyword in two packs
+// (ValidatePacks refuses that) goes to the earlier pack of a kind.
+func CompilePacks(packs ...Pack) Matcher {
+	m := Matcher{byForm: map[string]Hit{}}
+	for _, p := range packs {
+		into := m.byForm
+		if p.Language.ignoresAccents() {
+			if m.bare == nil {
+				m.bare = map[string]Hit{}
 			}
-			m.byForm[form] = match{l.intent, kw}
+			into = m.bare
+		}
+		for _, l := range p.Keywords.lists() {
+			for _, kw := range l.keywords {
+				form := p.form(kw)
+				if _, taken := into[form]; form == "" || taken {
+					continue // unmatchable, or an earlier list or spelling wins
+				}
+				into[form] = Hit{l.intent, kw, p.Language}
+			}
 		}
 	}
 	return m
@@ -154,15 +272,23 @@ func (k Keywords) Compile() Matcher {
 
 // Match is Keywords.Match with the keywords already normalised.
 func (m Matcher) Match(body string) (Intent, string) {
+	hit := m.Lookup(body)
+	return hit.Intent, hit.Keyword
+}
+
+// Lookup is Match that also tells the keyword's language.
+func (m Matcher) Lookup(body string) Hit {
 	form := normalize(body)
 	if form == "" {
-		return IntentNone, ""
+		return Hit{}
 	}
-	hit, ok := m.byForm[form]
-	if !ok {
-		return IntentNone, ""
+	if hit, ok := m.byForm[form]; ok {
+		return hit
 	}
-	return hit.intent, hit.keyword
+	if m.bare != nil {
+		return m.bare[stripAccents(form)]
+	}
+	return Hit{}
 }
 
 // normalize returns the form in which texts and keywords are compared:
@@ -229,6 +355,30 @@ func squeeze(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// stripAccents removes the accents of Spanish vowels (á é í ó ú ü) from a
+// normalised form, in which they are lowercase and composed. Ñ stays: it
+// is a letter of its own.
+func stripAccents(form string) string {
+	if isASCII(form) {
+		return form
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case 'á':
+			return 'a'
+		case 'é':
+			return 'e'
+		case 'í':
+			return 'i'
+		case 'ó':
+			return 'o'
+		case 'ú', 'ü':
+			return 'u'
+		}
+		return r
+	}, form)
 }
 
 // isSqueezed reports, without allocating, whether squeeze would return an

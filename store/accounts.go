@@ -19,6 +19,7 @@ type settingsJSON struct {
 	OptOutReply         string                    `json:"opt_out_reply"`
 	OptInReply          string                    `json:"opt_in_reply"`
 	Keywords            optout.Keywords           `json:"keywords"`
+	Languages           conversations.Languages   `json:"languages"`
 	QuietHours          *conversations.QuietHours `json:"quiet_hours,omitempty"`
 	RequireClosingTag   bool                      `json:"require_closing_tag,omitempty"`
 }
@@ -62,24 +63,37 @@ func (db *DB) CreateAccount(ctx context.Context, name string, admin conversation
 	return acc, user, err
 }
 
+// settingsRow is an account's stored settings and its name: settings
+// saved before a language pack existed get the pack's defaults, whose
+// help text names the account.
+type settingsRow struct {
+	Name     string `db:"name"`
+	Settings string `db:"settings"`
+}
+
+func (r settingsRow) decode() (conversations.Settings, error) {
+	s, err := decodeSettings(r.Settings)
+	return s.WithLanguageDefaults(r.Name), err
+}
+
 // GetSettings returns an account's settings.
 func (db *DB) GetSettings(ctx context.Context, accountID parley.ID) (conversations.Settings, error) {
-	var raw string
-	if err := db.db.GetContext(ctx, &raw, db.rebind(`SELECT settings FROM accounts WHERE id = ?`), accountID); err != nil {
+	var row settingsRow
+	if err := db.db.GetContext(ctx, &row, db.rebind(`SELECT name, settings FROM accounts WHERE id = ?`), accountID); err != nil {
 		return conversations.Settings{}, translate(err)
 	}
-	return decodeSettings(raw)
+	return row.decode()
 }
 
 // UpdateSettings changes an account's settings atomically.
 func (db *DB) UpdateSettings(ctx context.Context, accountID parley.ID, fn func(conversations.Settings) (conversations.Settings, error), at time.Time) (conversations.Settings, error) {
 	var out conversations.Settings
 	err := db.inTx(ctx, func(tx *Tx) error {
-		var raw string
-		if err := tx.GetContext(ctx, &raw, tx.Rebind(`SELECT settings FROM accounts WHERE id = ?`+db.dialect.forUpdate()), accountID); err != nil {
+		var row settingsRow
+		if err := tx.GetContext(ctx, &row, tx.Rebind(`SELECT name, settings FROM accounts WHERE id = ?`+db.dialect.forUpdate()), accountID); err != nil {
 			return err
 		}
-		cur, err := decodeSettings(raw)
+		cur, err := row.decode()
 		if err != nil {
 			return err
 		}

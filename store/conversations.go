@@ -28,6 +28,9 @@ type conversationRow struct {
 	AssigneeID          *int64  `db:"assignee_id"`
 	SnoozedUntil        *int64  `db:"snoozed_until"`
 	RevocationFlaggedAt *int64  `db:"revocation_flagged_at"`
+	RevocationMessageID *int64  `db:"revocation_message_id"`
+	RevocationRule      string  `db:"revocation_rule"`
+	RevocationReason    string  `db:"revocation_reason"`
 	OptedOut            bool    `db:"opted_out"`
 	LastMessageAt       int64   `db:"last_message_at"`
 	LastInboundAt       *int64  `db:"last_inbound_at"`
@@ -44,7 +47,8 @@ type conversationRow struct {
 // or a subquery over it.
 const conversationColumns = `SELECT cv.id, cv.account_id, cv.inbox_id, cv.channel_id, cv.contact_id, ct.name AS contact_name,
        cv.contact_phone, cv.business_phone, cv.status, cv.priority, cv.assignee_id, cv.snoozed_until,
-       cv.revocation_flagged_at, COALESCE(cs.opted_out, FALSE) AS opted_out, cv.last_message_at,
+       cv.revocation_flagged_at, cv.revocation_message_id, cv.revocation_rule, cv.revocation_reason,
+       COALESCE(cs.opted_out, FALSE) AS opted_out, cv.last_message_at,
        cv.last_inbound_at, cv.outcome_mask, cv.links_count, cv.final_tag_id, cv.final_tag_type, cv.created_at, cv.updated_at`
 
 const conversationJoins = `
@@ -61,8 +65,20 @@ func (r conversationRow) conversation() conversations.Conversation {
 		SnoozedUntil: fromMSPtr(r.SnoozedUntil), RevocationFlaggedAt: fromMSPtr(r.RevocationFlaggedAt), OptedOut: r.OptedOut,
 		LastMessageAt: fromMS(r.LastMessageAt), LastInboundAt: fromMSPtr(r.LastInboundAt),
 		Outcomes: outcomes.Mask(r.OutcomeMask), LinksCount: r.LinksCount,
-		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt),
+		CreatedAt: fromMS(r.CreatedAt), UpdatedAt: fromMS(r.UpdatedAt), Revocation: r.revocation(),
 	}
+}
+
+// revocation is the row's waiting flag, nil when none waits.
+func (r conversationRow) revocation() *conversations.RevocationFlag {
+	if r.RevocationFlaggedAt == nil {
+		return nil
+	}
+	f := &conversations.RevocationFlag{At: fromMS(*r.RevocationFlaggedAt), Rule: r.RevocationRule, Reason: r.RevocationReason}
+	if r.RevocationMessageID != nil {
+		f.MessageID = parley.ID(*r.RevocationMessageID)
+	}
+	return f
 }
 
 // GetConversation returns a conversation of the account.
@@ -260,6 +276,9 @@ func (db *DB) conversationFilterWhere(ctx context.Context, f conversations.Conve
 	}
 	if f.FinalTagType != "" {
 		rest("cv.final_tag_type = ?", string(f.FinalTagType))
+	}
+	if f.RevocationFlagged {
+		rest("cv.revocation_flagged_at IS NOT NULL")
 	}
 	if page.Cursor != "" {
 		key, err := decodeCursor(page.Cursor, 2)

@@ -87,10 +87,10 @@ func ingest(ctx context.Context, tx *Tx, p conversations.IngestPlan) (conversati
 	}
 	res.Message = stored[0]
 	msgID := res.Message.ID
-	if err := updateOnInbound(ctx, tx, inboundUpdate{conv, p, res.Transition}); err != nil {
+	if err := updateOnInbound(ctx, tx, inboundUpdate{conv, p, res.Transition, msgID}); err != nil {
 		return res, fmt.Errorf("update conversation: %w", err)
 	}
-	if err := execTogether(ctx, tx, reopenedEpisodes(dialectOf(tx), inboundUpdate{conv, p, res.Transition}), repliedSends(dialectOf(tx), inboundUpdate{conv, p, res.Transition})); err != nil {
+	if err := execTogether(ctx, tx, reopenedEpisodes(dialectOf(tx), inboundUpdate{c: conv, p: p, t: res.Transition}), repliedSends(dialectOf(tx), inboundUpdate{c: conv, p: p, t: res.Transition})); err != nil {
 		return res, fmt.Errorf("open episode, mark replied sends: %w", err)
 	}
 	target := conv.target(contactID, exists)
@@ -326,9 +326,10 @@ func nonNil(s []string) []string {
 
 // inboundUpdate is what an inbound text changes on its conversation.
 type inboundUpdate struct {
-	c convState
-	p conversations.IngestPlan
-	t conversations.InboundTransition
+	c   convState
+	p   conversations.IngestPlan
+	t   conversations.InboundTransition
+	msg parley.ID // the text's message, once inserted
 }
 
 // updateOnInbound applies inbound texts to their conversations, one text
@@ -348,21 +349,28 @@ func updateOnInboundStatement(d dialect, updates ...inboundUpdate) statement {
 		if u.t.ClearAssignee {
 			assignee = nil
 		}
-		var flagged *int64
+		var flagged, flaggedBy *int64
 		if u.p.RevocationSuspected {
-			v := ms(u.p.At)
-			flagged = &v
+			at, msg := ms(u.p.At), int64(u.msg)
+			flagged, flaggedBy = &at, &msg
 		}
-		rows = append(rows, []any{int64(u.c.ID), string(u.t.Status), assignee, u.p.Text.To, ms(u.p.At), flagged, u.p.Text.Body})
+		rows = append(rows, []any{int64(u.c.ID), string(u.t.Status), assignee, u.p.Text.To, ms(u.p.At), flagged, flaggedBy,
+			u.p.RevocationRule, u.p.RevocationReason, u.p.Text.Body})
 	}
 	// A reopened conversation is no longer snoozed. Activity times only
 	// move forward: webhooks may commit out of order.
-	q := `WITH ` + d.batchRows("v", "id BIGINT", "status TEXT", "assignee_id BIGINT", "business_phone TEXT", "at BIGINT", "flagged BIGINT", "body TEXT") + `
+	// A flag already waiting stays as it was raised (its day-old reminder
+	// counts from then); a new one takes its text, rule and reason.
+	q := `WITH ` + d.batchRows("v", "id BIGINT", "status TEXT", "assignee_id BIGINT", "business_phone TEXT", "at BIGINT", "flagged BIGINT",
+		"flagged_by BIGINT", "rule TEXT", "reason TEXT", "body TEXT") + `
 UPDATE conversations SET ` + d.searchWordsSet() + `status = v.status, assignee_id = v.assignee_id, business_phone = v.business_phone,
     last_message_at = CASE WHEN conversations.last_message_at > v.at THEN conversations.last_message_at ELSE v.at END,
     last_inbound_at = CASE WHEN conversations.last_inbound_at > v.at THEN conversations.last_inbound_at ELSE v.at END,
     snoozed_until = CASE WHEN v.status = 'snoozed' THEN conversations.snoozed_until ELSE NULL END,
-    revocation_flagged_at = COALESCE(v.flagged, conversations.revocation_flagged_at), updated_at = v.at
+    revocation_message_id = CASE WHEN conversations.revocation_flagged_at IS NULL AND v.flagged IS NOT NULL THEN v.flagged_by ELSE conversations.revocation_message_id END,
+    revocation_rule = CASE WHEN conversations.revocation_flagged_at IS NULL AND v.flagged IS NOT NULL THEN v.rule ELSE conversations.revocation_rule END,
+    revocation_reason = CASE WHEN conversations.revocation_flagged_at IS NULL AND v.flagged IS NOT NULL THEN v.reason ELSE conversations.revocation_reason END,
+    revocation_flagged_at = COALESCE(conversations.revocation_flagged_at, v.flagged), updated_at = v.at
 FROM v WHERE conversations.id = v.id`
 	return batchStatement(q, rows)
 }

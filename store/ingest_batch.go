@@ -319,11 +319,14 @@ func (b textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	updates := make([]inboundUpdate, len(b.plain))
 	for k, pt := range b.plain {
 		texts[k] = inboundMessage{pt.conv.ID, pt.p}
-		updates[k] = inboundUpdate{pt.conv, pt.p, pt.t}
+		updates[k] = inboundUpdate{c: pt.conv, p: pt.p, t: pt.t}
 	}
 	stored, err := insertInboundMessages(ctx, tx, texts)
 	if err != nil {
 		return fmt.Errorf("insert messages: %w", err)
+	}
+	for k := range updates {
+		updates[k].msg = stored[k].ID
 	}
 	events := map[parley.ID][]event{} // by account
 	var notes []conversations.Notification

@@ -49,7 +49,7 @@ func windowEdgeQuery(w conversationWhere, size int) (string, []any) {
 
 // hitColumns are the columns a list's filter and order read.
 const hitColumns = `cv.id, cv.account_id, cv.assignee_id, cv.inbox_id, cv.status, cv.priority, cv.contact_id, cv.contact_phone, cv.outcome_mask,
-	cv.final_tag_id, cv.final_tag_type, cv.last_message_at`
+	cv.final_tag_id, cv.final_tag_type, cv.revocation_flagged_at, cv.last_message_at`
 
 // hitsQuery collects every match through the search's own indexes (GIN
 // bitmap OR phone ranges: a subquery with OFFSET 0, which keeps the

@@ -24,9 +24,27 @@ func (s *Server) actionRoutes(r *mux.Router) {
 	post("note", s.note)
 	post("assign", s.assign)
 	post("priority", s.priority)
+	post("record-opt-out", s.answerRevocation(conversations.RevocationOptedOut))
+	post("dismiss-revocation", s.answerRevocation(conversations.RevocationDismissed))
 	for _, a := range []conversations.Action{conversations.ActionResolve, conversations.ActionReopen,
 		conversations.ActionClose, conversations.ActionPending, conversations.ActionSnooze} {
 		post(string(a), s.statusAction(a))
+	}
+}
+
+// answerRevocation answers the thread's revocation flag as the API's
+// record-opt-out and dismiss-revocation do.
+func (s *Server) answerRevocation(a conversations.RevocationAnswer) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		u := me(r)
+		if _, err := s.d.Revocations.AnswerRevocation(r.Context(), u.AccountID, id, u, a, s.d.Clock.Now()); err != nil {
+			return err
+		}
+		return done(w, r, r.PostFormValue("next"))
 	}
 }
 

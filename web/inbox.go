@@ -137,7 +137,7 @@ func (s *Server) loadList(r *http.Request) (listData, error) {
 		}
 		d.Assignees = slices.DeleteFunc(users, func(u conversations.User) bool { return !u.Active })
 	}
-	for _, v := range []string{"inbox_id", "assignee_id", "priority"} {
+	for _, v := range []string{"inbox_id", "assignee_id", "priority", "revocation_flagged"} {
 		if query.Get(v) != "" {
 			d.Filtered++
 		}

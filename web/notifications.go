@@ -48,6 +48,8 @@ func (d notificationsData) What(n conversations.Notification) string {
 		return "Outcome suggested in your conversation"
 	case conversations.NotifyWebhookDisabled:
 		return "A webhook endpoint was disabled after failing"
+	case conversations.NotifyRevocationUnanswered:
+		return "A contact may want no more texts: unanswered for a day"
 	}
 	return string(n.Kind)
 }

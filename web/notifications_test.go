@@ -10,7 +10,7 @@ import (
 func TestNotificationsSayWhatHappened(t *testing.T) {
 	d := notificationsData{}
 	for _, k := range []conversations.NotificationKind{conversations.NotifyAssigned, conversations.NotifyInbound,
-		conversations.NotifyOutcomeSuggested, conversations.NotifyWebhookDisabled} {
+		conversations.NotifyOutcomeSuggested, conversations.NotifyWebhookDisabled, conversations.NotifyRevocationUnanswered} {
 		if got := d.What(conversations.Notification{Kind: k}); got == string(k) || got == "" {
 			t.Errorf("a %s notification reads %q", k, got)
 		}

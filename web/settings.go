@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/optout"
 )
 
 // The admin settings: the account's conversation settings, its users,
@@ -62,7 +63,16 @@ type settingsData struct {
 	Settings conversations.Settings
 	// Keywords are the lists as typed: comma-separated.
 	OptOutWords, OptInWords, HelpWords string
-	Quiet                              conversations.QuietHours
+	// Spanish are the Spanish pack's lists as typed.
+	Spanish keywordsTyped
+	Quiet   conversations.QuietHours
+}
+
+// keywordsTyped are keyword lists as typed in a form: comma-separated.
+type keywordsTyped struct{ OptOut, OptIn, Help string }
+
+func typedKeywords(k optout.Keywords) keywordsTyped {
+	return keywordsTyped{strings.Join(k.OptOut, ", "), strings.Join(k.OptIn, ", "), strings.Join(k.Help, ", ")}
 }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) error {
@@ -71,7 +81,8 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := settingsData{Settings: st, OptOutWords: strings.Join(st.Keywords.OptOut, ", "),
-		OptInWords: strings.Join(st.Keywords.OptIn, ", "), HelpWords: strings.Join(st.Keywords.Help, ", ")}
+		OptInWords: strings.Join(st.Keywords.OptIn, ", "), HelpWords: strings.Join(st.Keywords.Help, ", "),
+		Spanish: typedKeywords(st.Languages.Spanish.Keywords)}
 	if st.QuietHours != nil {
 		d.Quiet = *st.QuietHours
 	}
@@ -92,6 +103,8 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) error {
 	case "keywords":
 		out, in, help := keywordList(r.PostFormValue("opt_out")), keywordList(r.PostFormValue("opt_in")), keywordList(r.PostFormValue("help"))
 		p.Keywords = &conversations.KeywordsPatch{OptOut: &out, OptIn: &in, Help: &help}
+	case "spanish":
+		p.Languages = &conversations.LanguagesPatch{Spanish: spanishPatch(r)}
 	case "quiet_hours":
 		var q *conversations.QuietHours
 		if ticked(r, "quiet") {
@@ -112,6 +125,16 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) error {
 		return done(w, r, "/settings/tags")
 	}
 	return done(w, r, "/settings")
+}
+
+// spanishPatch is the Spanish section's form: the switch, the replies and
+// the keyword lists, all sent.
+func spanishPatch(r *http.Request) *conversations.LanguagePackPatch {
+	on := ticked(r, "spanish")
+	help, out, in := r.PostFormValue("es_help_text"), r.PostFormValue("es_opt_out_reply"), r.PostFormValue("es_opt_in_reply")
+	outWords, inWords, helpWords := keywordList(r.PostFormValue("es_opt_out")), keywordList(r.PostFormValue("es_opt_in")), keywordList(r.PostFormValue("es_help"))
+	return &conversations.LanguagePackPatch{Enabled: &on, HelpText: &help, OptOutReply: &out, OptInReply: &in,
+		Keywords: &conversations.KeywordsPatch{OptOut: &outWords, OptIn: &inWords, Help: &helpWords}}
 }
 
 // keywordList splits a typed keyword list at commas and line ends.

@@ -430,7 +430,15 @@ func eventText(e conversations.Event, names map[parley.ID]string) string {
 	case conversations.EventHelpRequested:
 		return "The contact asked for help (" + str("keyword") + ")"
 	case conversations.EventRevocationFlagged:
+		if why := str("why"); why != "" {
+			return "Flagged: this text reads like a request to stop texting (" + why + ")"
+		}
 		return "Flagged: this text reads like a request to stop texting"
+	case conversations.EventRevocationAnswered:
+		if str("answer") == string(conversations.RevocationOptedOut) {
+			return who + " recorded the opt-out the flagged text asked for"
+		}
+		return who + " dismissed the flag: not a request to stop texting"
 	case conversations.EventOutcomeAdded:
 		added := " added the outcome "
 		if str("source") == string(outcomes.SourceSuggestion) {

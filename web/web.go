@@ -52,6 +52,8 @@ type Deps struct {
 	ExportLimit int
 	// Tags keeps the account's tags and the conversations' tags.
 	Tags conversations.TagStore
+	// Revocations answers the flags texts like "stop texting me" raise.
+	Revocations conversations.RevocationStore
 }
 
 // Server serves the web inbox.

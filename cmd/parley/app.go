@@ -140,7 +140,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	closing := make(chan struct{})
 	inbox, err := web.New(web.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Sessions: m.DB, Staff: m.DB, Consent: m.DB, Routing: m.DB,
-		Quick: m.DB, Campaigns: m.DB, Carrier: carriers, Webhooks: m.DB, Guard: guard, Outcomes: m.DB, Tags: m.DB, PublicURL: m.Config.PublicURL,
+		Quick: m.DB, Campaigns: m.DB, Carrier: carriers, Webhooks: m.DB, Guard: guard, Outcomes: m.DB, Tags: m.DB, Revocations: m.DB, PublicURL: m.Config.PublicURL,
 		LoginLimit: m.Config.loginLimit, Reports: m.DB, ExportLimit: m.Config.exportLimit,
 	})
 	if err != nil {
@@ -148,7 +148,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	handler := gateway.NewHandler(gateway.Deps{
 		Log: m.Log, Clock: m.Clock, Store: m.DB, Consent: m.DB, Ingester: ingester, Staff: m.DB, PasswordLinks: m.DB,
-		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Outcomes: m.DB, Tags: m.DB, Carriers: carriers,
+		Routing: m.DB, Quick: m.DB, Campaigns: m.DB, Outcomes: m.DB, Tags: m.DB, Revocations: m.DB, Carriers: carriers,
 		PublicURL: m.Config.PublicURL, Ready: m.ready,
 		Metrics: m.Metrics, MetricsHandler: m.Metrics.Handler(),
 		Events: m.Hub, Renderer: m.Renderer, StreamHeartbeat: m.Config.heartbeat, Closing: closing,
@@ -359,6 +359,11 @@ func (m *Main) startScheduler(ctx context.Context) error {
 	if _, err := m.scheduler.AddFunc("@every 10m", func() { m.pruneEvents(ctx) }); err != nil {
 		return err
 	}
+	// A text that reads like "stop texting me" and waits a day unanswered
+	// is brought to its assignee's (or the admins') notice.
+	if _, err := m.scheduler.AddFunc("*/5 * * * * *", func() { m.remindRevocations(ctx) }); err != nil {
+		return err
+	}
 	// Where the server's autovacuum is off, Parley keeps its own tables
 	// vacuumed and analyzed (store/housekeeping.go).
 	if _, err := m.scheduler.AddFunc("*/10 * * * * *", func() { m.housekeep(ctx) }); err != nil {
@@ -381,6 +386,18 @@ func (m *Main) startScheduler(ctx context.Context) error {
 	go rebuildRecentSearch()
 	m.scheduler.Start()
 	return nil
+}
+
+// remindRevocations notifies staff of the flags a day old and unanswered.
+func (m *Main) remindRevocations(ctx context.Context) {
+	now := m.Clock.Now()
+	n, err := m.DB.RemindUnansweredRevocations(ctx, now.Add(-conversations.RevocationReminderAfter), now)
+	if err != nil && ctx.Err() == nil {
+		m.Log.Error().Err(err).Msg("reminding of unanswered revocation flags failed")
+	}
+	if n > 0 {
+		m.Log.Info().Int("conversations", n).Msg("reminded staff of texts a day unanswered that read like a request to stop texting")
+	}
 }
 
 // housekeep vacuums and analyzes the tables that need it, when the
