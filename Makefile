@@ -34,6 +34,8 @@ TESTFLAGS ?= -race -gcflags='modernc.org/sqlite/...=-d=checkptr=0'
 test: ## run every test with the race detector, on SQLite and PostgreSQL
 	scripts/ensure-postgres.sh
 	$(GO) test $(TESTFLAGS) -count=1 -timeout=30m ./...
+	@# The recogniser's measured recall and false flags on its corpus (issue 21).
+	@$(GO) test -count=1 -run 'TestRevocationCorpus$$' -v ./optout | grep -E 'recall .*false flags'
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck

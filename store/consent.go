@@ -95,6 +95,11 @@ RETURNING account_id`
 	if err != nil {
 		return false, err
 	}
+	if c.Action == optout.ActionOptOut {
+		if err := clearRevocationFlags(ctx, tx, c.AccountID, c.Phone, c.At); err != nil {
+			return false, err
+		}
+	}
 	const log = `INSERT INTO consent_events (account_id, phone, action, source, keyword, message_id, user_id, detail, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	_, err = tx.ExecContext(ctx, tx.Rebind(log), c.AccountID, c.Phone, string(c.Action), string(c.Source), c.Keyword, c.MessageID, c.UserID, c.Detail, ms(c.At))

@@ -29,8 +29,7 @@ func (db *DB) AnswerRevocation(ctx context.Context, accountID, conversationID pa
 			return &parley.Error{Kind: parley.ECONFLICT, Code: conversations.CodeNoRevocationFlag,
 				Message: "this conversation has no text waiting to be read as a request to stop texting"}
 		}
-		const clear = `UPDATE conversations SET revocation_flagged_at = NULL, revocation_message_id = NULL, revocation_rule = '',
-    revocation_reason = '', revocation_notified_at = NULL, updated_at = ? WHERE id = ?`
+		const clear = `UPDATE conversations SET ` + clearedFlag + `, updated_at = ? WHERE id = ?`
 		if _, err := tx.ExecContext(ctx, tx.Rebind(clear), ms(at), conv.ID); err != nil {
 			return err
 		}
@@ -57,6 +56,19 @@ func (db *DB) AnswerRevocation(ctx context.Context, accountID, conversationID pa
 	return out, err
 }
 
+// clearRevocationFlags clears the flags of the phone's conversations as it
+// opts out, however it did: the opt-out they asked for is done.
+func clearRevocationFlags(ctx context.Context, tx *Tx, accountID parley.ID, phone string, at time.Time) error {
+	const q = `UPDATE conversations SET ` + clearedFlag + `, updated_at = ?
+WHERE account_id = ? AND contact_phone = ? AND revocation_flagged_at IS NOT NULL`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(at), accountID, phone)
+	return err
+}
+
+// clearedFlag sets a conversation's flag columns to "no flag".
+const clearedFlag = `revocation_flagged_at = NULL, revocation_message_id = NULL, revocation_rule = '',
+    revocation_reason = '', revocation_notified_at = NULL`
+
 // RemindUnansweredRevocations notifies of each flag raised before cutoff
 // and not yet reminded of: its conversation's assignee, or every active
 // admin of an unassigned one. Each flag is reminded of once, whichever
@@ -65,11 +77,11 @@ func (db *DB) RemindUnansweredRevocations(ctx context.Context, cutoff, at time.T
 	type dueFlag struct {
 		ID        int64  `db:"id"`
 		AccountID int64  `db:"account_id"`
-		Assignee  *int64 `db:"assignee_id"`
+		FlaggedAt int64  `db:"revocation_flagged_at"`
 		MessageID *int64 `db:"revocation_message_id"`
 	}
 	var due []dueFlag
-	const q = `SELECT id, account_id, assignee_id, revocation_message_id FROM conversations
+	const q = `SELECT id, account_id, revocation_flagged_at, revocation_message_id FROM conversations
 WHERE revocation_flagged_at IS NOT NULL AND revocation_flagged_at < ? AND revocation_notified_at IS NULL
 ORDER BY revocation_flagged_at LIMIT 500`
 	if err := db.db.SelectContext(ctx, &due, db.rebind(q), ms(cutoff)); err != nil || len(due) == 0 {
@@ -79,17 +91,23 @@ ORDER BY revocation_flagged_at LIMIT 500`
 	err := db.inTx(ctx, func(tx *Tx) error {
 		var notes []conversations.Notification
 		for _, c := range due {
-			res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE conversations SET revocation_notified_at = ?
-WHERE id = ? AND revocation_flagged_at IS NOT NULL AND revocation_notified_at IS NULL`), ms(at), c.ID)
-			if err != nil {
+			// The same flag (raised at the same time), still unreminded: one
+			// answered and raised again meanwhile waits for its own day,
+			// and one reminded of by another instance is not again. The
+			// assignee is read as it is now.
+			var claimed []struct {
+				Assignee *int64 `db:"assignee_id"`
+			}
+			if err := tx.SelectContext(ctx, &claimed, tx.Rebind(`UPDATE conversations SET revocation_notified_at = ?
+WHERE id = ? AND revocation_flagged_at = ? AND revocation_notified_at IS NULL RETURNING assignee_id`), ms(at), c.ID, c.FlaggedAt); err != nil {
 				return err
 			}
-			if claimed, err := res.RowsAffected(); err != nil || claimed == 0 {
-				continue // answered, or reminded of by another instance, meanwhile
+			if len(claimed) == 0 {
+				continue
 			}
 			users := []int64{}
-			if c.Assignee != nil {
-				users = append(users, *c.Assignee)
+			if a := claimed[0].Assignee; a != nil {
+				users = append(users, *a)
 			} else if err := tx.SelectContext(ctx, &users, tx.Rebind(`SELECT id FROM users WHERE account_id = ? AND role = 'admin' AND active ORDER BY id`), c.AccountID); err != nil {
 				return err
 			}

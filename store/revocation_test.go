@@ -60,6 +60,53 @@ func TestAnswerRevocation(t *testing.T) {
 		}
 		_, err = db.AnswerRevocation(ctx, a.account.ID, bobs.Conversation.ID, a.admin, "maybe", at)
 		wantKind(t, err, parley.EINVALID)
+
+		// Dismissed, then said again: a new flag, with the new text.
+		again2 := a.receive(t, text{from: bob, body: "seriously, take me off your list", at: t0.Add(3 * time.Minute)})
+		if f := again2.Conversation.Revocation; f == nil || f.MessageID != again2.Message.ID || !f.At.Equal(t0.Add(3*time.Minute)) {
+			t.Errorf("raised again after a dismissal: %+v; want the new text", f)
+		}
+		// An agent who may not act on it cannot answer it.
+		agent, _, err := db.CreateUser(ctx, a.account.ID, conversations.NewUser{Email: "agent-answer@example.com", Name: "Al", Role: conversations.RoleAgent},
+			conversations.NewTokenSecret(), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Assign(ctx, conversations.Assignment{AccountID: a.account.ID, ConversationID: bobs.Conversation.ID, AssigneeID: &a.admin.ID,
+			Actor: a.admin, At: at}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.AnswerRevocation(ctx, a.account.ID, bobs.Conversation.ID, agent, conversations.RevocationOptedOut, at)
+		wantKind(t, err, parley.EFORBIDDEN)
+	})
+}
+
+// An opt-out, however made, clears the phone's flags; a phone already
+// opted out raises none.
+func TestOptOutClearsRevocationFlags(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		flagged := a.receive(t, text{from: alice, body: "please stop texting me"})
+		if flagged.Conversation.Revocation == nil {
+			t.Fatal("not flagged")
+		}
+		stop := a.receive(t, text{from: alice, body: "STOP", at: t0.Add(time.Minute)})
+		if c := stop.Conversation; c.Revocation != nil || c.RevocationFlaggedAt != nil || !c.OptedOut {
+			t.Errorf("after STOP: flag %+v, opted out %v; want no flag", c.Revocation, c.OptedOut)
+		}
+		after := a.receive(t, text{from: alice, body: "and remove me from your list", at: t0.Add(2 * time.Minute)})
+		if after.Conversation.Revocation != nil {
+			t.Errorf("an opted-out phone raised a flag: %+v", after.Conversation.Revocation)
+		}
+		staff := a.receive(t, text{from: bob, body: "leave me alone"})
+		if _, err := db.RecordConsent(ctx, optout.Change{AccountID: a.account.ID, Phone: bob, Action: optout.ActionOptOut,
+			Source: optout.SourceStaff, UserID: &a.admin.ID, At: t0.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if c := a.conv(t, staff.Conversation.ID); c.Revocation != nil {
+			t.Errorf("after a staff opt-out: flag %+v; want none", c.Revocation)
+		}
 	})
 }
 
@@ -79,6 +126,15 @@ func TestRemindUnansweredRevocations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		gone, _, err := db.CreateUser(ctx, a.account.ID, conversations.NewUser{Email: "gone-admin@example.com", Name: "Gus", Role: conversations.RoleAdmin},
+			conversations.NewTokenSecret(), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inactive := false
+		if _, err := db.UpdateUser(ctx, a.account.ID, gone.ID, conversations.UserPatch{Active: &inactive}, t0); err != nil {
+			t.Fatal(err)
+		}
 		unassigned := a.receive(t, text{from: alice, body: "please stop texting me"}).Conversation
 		assigned := a.receive(t, text{from: bob, body: "remove me from your list"}).Conversation
 		if _, err := db.Assign(ctx, conversations.Assignment{AccountID: a.account.ID, ConversationID: assigned.ID, AssigneeID: &agent.ID,
@@ -92,7 +148,7 @@ func TestRemindUnansweredRevocations(t *testing.T) {
 		if err != nil || n != 2 {
 			t.Fatalf("reminded of %d flags, %v; want 2", n, err)
 		}
-		for user, want := range map[parley.ID]parley.ID{a.admin.ID: unassigned.ID, admin2.ID: unassigned.ID, agent.ID: assigned.ID} {
+		for user, want := range map[parley.ID]parley.ID{a.admin.ID: unassigned.ID, admin2.ID: unassigned.ID, agent.ID: assigned.ID, gone.ID: 0} {
 			ns, _, err := db.ListNotifications(ctx, a.account.ID, user, parley.Page{Limit: 10})
 			if err != nil {
 				t.Fatal(err)
@@ -103,8 +159,8 @@ func TestRemindUnansweredRevocations(t *testing.T) {
 					got = append(got, n.ConversationID)
 				}
 			}
-			if len(got) != 1 || got[0] != want {
-				t.Errorf("user %d was reminded of %v; want conversation %d", user, got, want)
+			if (want == 0 && len(got) != 0) || (want != 0 && (len(got) != 1 || got[0] != want)) {
+				t.Errorf("user %d was reminded of %v; want conversation %d (0: none, an inactive admin)", user, got, want)
 			}
 		}
 		if n, err := db.RemindUnansweredRevocations(ctx, day.Add(-conversations.RevocationReminderAfter), day.Add(time.Minute)); err != nil || n != 0 {

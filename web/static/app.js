@@ -423,10 +423,12 @@ document.addEventListener("input", (ev) => {
   preview.timer = setTimeout(() => countReply(body), 200);
 });
 
-// A select marked data-autosubmit (assignee, priority) sends its form.
+// A select or checkbox marked data-autosubmit (assignee, priority, a
+// list filter) sends its form.
 document.addEventListener("change", (ev) => {
   const el = ev.target;
-  if (el instanceof HTMLSelectElement && el.dataset.autosubmit !== undefined && el.form) el.form.requestSubmit();
+  const control = el instanceof HTMLSelectElement || (el instanceof HTMLInputElement && el.type === "checkbox");
+  if (control && el.dataset.autosubmit !== undefined && el.form) el.form.requestSubmit();
 });
 
 // ---- outcomes: the records that fit the chosen type ------------------

@@ -11,6 +11,12 @@ ALTER TABLE conversations ADD COLUMN revocation_notified_at BIGINT;
 -- Flags waiting for staff, oldest first: the inbox's filter and the
 -- day-old reminder read only these.
 CREATE INDEX conversations_revocation_flagged ON conversations (revocation_flagged_at) WHERE revocation_flagged_at IS NOT NULL;
+-- Flags raised before: those of phones since opted out are answered; the
+-- rest stay for staff, without a reminder for each at once.
+UPDATE conversations SET revocation_flagged_at = NULL
+WHERE revocation_flagged_at IS NOT NULL AND EXISTS (SELECT 1 FROM consents cs
+    WHERE cs.account_id = conversations.account_id AND cs.phone = conversations.contact_phone AND cs.opted_out);
+UPDATE conversations SET revocation_notified_at = revocation_flagged_at WHERE revocation_flagged_at IS NOT NULL;
 
 -- +goose Down
 DROP INDEX conversations_revocation_flagged;
