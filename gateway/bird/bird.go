@@ -17,7 +17,6 @@
 package bird
 
 import (
-	"regexp"
 	"strings"
 	"time"
 
@@ -62,15 +61,13 @@ func (*Adapter) Name() string { return conversations.CarrierBird }
 // MaxBodyBytes bounds a webhook's body.
 func (*Adapter) MaxBodyBytes() int64 { return MaxBodyBytes }
 
-var uuid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // CheckChannel checks the channel id, the workspace, the signing key and
 // that the channel is a number (a Bird SMS channel is one number; Bird has
 // no messaging services as Twilio does). The ids are kept in lower case,
 // as the webhook URLs and the API paths use them.
 func (*Adapter) CheckChannel(c *conversations.Channel) map[string]string {
 	bad := map[string]string{}
-	if !uuid.MatchString(c.CarrierAccountID) {
+	if !carrier.IsUUID(c.CarrierAccountID) {
 		bad["account_id"] = "must be the id of a Bird SMS channel (a UUID)"
 	}
 	c.CarrierAccountID = strings.ToLower(c.CarrierAccountID)
@@ -91,7 +88,7 @@ func (*Adapter) CheckChannel(c *conversations.Channel) map[string]string {
 		}
 		opts[k] = strings.ToLower(v)
 	}
-	if !uuid.MatchString(opts[OptionWorkspaceID]) {
+	if !carrier.IsUUID(opts[OptionWorkspaceID]) {
 		bad["options."+OptionWorkspaceID] = "is required: the id of the Bird workspace the channel is in (a UUID)"
 	}
 	c.Options = opts

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -119,3 +120,9 @@ func ReadForm(r *http.Request, max int64) (url.Values, error) {
 	}
 	return form, nil
 }
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsUUID reports whether s is a UUID in its usual text form, as the
+// carriers' profile, application and channel ids are.
+func IsUUID(s string) bool { return uuidPattern.MatchString(s) }

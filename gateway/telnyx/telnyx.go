@@ -16,7 +16,6 @@ package telnyx
 import (
 	"crypto/ed25519"
 	"encoding/base64"
-	"regexp"
 	"strings"
 	"time"
 
@@ -53,14 +52,12 @@ func (*Adapter) Name() string { return conversations.CarrierTelnyx }
 // MaxBodyBytes bounds a webhook's body.
 func (*Adapter) MaxBodyBytes() int64 { return MaxBodyBytes }
 
-var uuid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // CheckChannel checks the messaging profile id, the public key and that
 // the channel is a number (Telnyx has no messaging services as Twilio
 // does: a profile is the pool).
 func (*Adapter) CheckChannel(c *conversations.Channel) map[string]string {
 	bad := map[string]string{}
-	if !uuid.MatchString(c.CarrierAccountID) {
+	if !carrier.IsUUID(c.CarrierAccountID) {
 		bad["account_id"] = "must be the id of a Telnyx messaging profile (a UUID)"
 	}
 	c.CarrierAccountID = strings.ToLower(c.CarrierAccountID)
