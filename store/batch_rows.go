@@ -33,9 +33,11 @@ func (d dialect) batchRows(name string, cols ...string) string {
 		names.WriteString(col)
 		fmt.Fprintf(&values, "CAST(value->>%d AS %s)", i, typ)
 	}
-	// LIMIT the batch's size: PostgreSQL guesses 100 rows of a JSON
-	// array, and a tenth of any source for a LIMIT it plans without
-	// knowing, so the joins of a batch are planned as index lookups.
+	// LIMIT the batch's size: PostgreSQL plans a LIMIT it does not know
+	// as a tenth of its source, and its source (parley_batch, migration
+	// 00038) as 10 rows, so a batch is planned as one row whose joins
+	// are index lookups, even in a plan kept from while the tables were
+	// small.
 	from, order := d.jsonElements()
 	return name + " (" + names.String() + ") AS (SELECT " + values.String() + " FROM " + from + " ORDER BY " + order + " LIMIT ?)"
 }

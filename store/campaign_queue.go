@@ -370,10 +370,17 @@ SELECT ?, message_id, ?, to_phone, ?, ?, 'queued', available_at, ?, ? FROM v`,
 		queued, q.c.AccountID, q.ch.ID, q.c.OriginType, priorityOf(q.c.OriginType), ms(now), ms(now))
 	// The text's words join its conversation's search document here, in
 	// the one UPDATE of the conversation (migration 00034).
-	touch := batchStatement(`WITH `+d.batchRows("v", "id BIGINT", "body TEXT")+`
-UPDATE conversations SET `+d.searchWordsSet()+`last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
-FROM v WHERE conversations.id = v.id`, touched, ms(now), ms(now), ms(now))
+	touch := batchStatement(touchConversationsQuery(d), touched, ms(now), ms(now), ms(now))
 	return out, execTogether(ctx, tx, outbox, touch)
+}
+
+// touchConversationsQuery adds a batch of texts' words to their
+// conversations' search documents and moves their last message's time;
+// its parameters after the batch are that time, twice, and now.
+func touchConversationsQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "id BIGINT", "body TEXT") + `
+UPDATE conversations SET ` + d.searchWordsSet() + `last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
+FROM v WHERE conversations.id = v.id`
 }
 
 // markRecipientsQueued records each recipient's text and conversation.

@@ -37,6 +37,12 @@ type dialectSQL interface {
 	forUpdate() string
 	// forUpdateOf is forUpdate for the rows of one table of a join.
 	forUpdateOf(table string) string
+	// lookupJoin joins the rows of table (as alias) that cond finds by
+	// an index, looked up for each row joined so far: a batch's few rows
+	// then find theirs by the index whatever the statistics said of
+	// table when the statement's plan was made (a table that was empty
+	// then would otherwise be scanned for good).
+	lookupJoin(table, alias, cond string) string
 	// forUpdateKeys locks the selected rows against every other lock,
 	// referencing inserts included.
 	forUpdateKeys() string

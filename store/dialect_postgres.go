@@ -31,8 +31,10 @@ func (postgresSQL) writesInWith() bool              { return true }
 func (postgresSQL) plansSearch() bool               { return true }
 func (postgresSQL) manyInstances() bool             { return true }
 
+// jsonElements reads the array with parley_batch (migration 00038):
+// jsonb_array_elements with a smaller estimate of its rows.
 func (postgresSQL) jsonElements() (string, string) {
-	return "jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY", "ordinality"
+	return "parley_batch(CAST(? AS jsonb)) WITH ORDINALITY", "ordinality"
 }
 func (postgresSQL) jsonValue(expr string) string { return "CAST(" + expr + " AS jsonb)" }
 
@@ -148,4 +150,10 @@ FROM pg_stat_user_tables WHERE schemaname = current_schema()
 AND (n_dead_tup > 1000 + 0.05 * n_live_tup OR n_mod_since_analyze > 1000 + 0.1 * n_live_tup)
 ORDER BY relname`)
 	return due, err
+}
+
+// lookupJoin is a LATERAL subquery that the planner cannot pull up
+// (OFFSET 0): a lookup per outer row, which an index serves.
+func (postgresSQL) lookupJoin(table, alias, cond string) string {
+	return " CROSS JOIN LATERAL (SELECT * FROM " + table + " " + alias + " WHERE " + cond + " OFFSET 0) " + alias
 }

@@ -99,3 +99,9 @@ func (sqliteSQL) deadlockVictim(error) bool { return false }
 // tablesDue: SQLite reuses a deleted row's space itself, and plans
 // without statistics unless asked: nothing to keep.
 func (sqliteSQL) tablesDue(context.Context, *sqlx.DB) ([]tableDue, error) { return nil, nil }
+
+// lookupJoin is a plain join: SQLite plans without statistics it has not
+// been given, and then prefers the index.
+func (sqliteSQL) lookupJoin(table, alias, cond string) string {
+	return " JOIN " + table + " " + alias + " ON " + cond
+}

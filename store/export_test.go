@@ -185,3 +185,22 @@ func (db *DB) HoldsReadTogether(ctx context.Context, items []campaigns.OutboxIte
 	}
 	return holds, errs
 }
+
+// KeyedStatements are the PostgreSQL statements of the send and receipt
+// paths that find a batch's rows by their keys, by what they do.
+func KeyedStatements() map[string]string {
+	d := dialect{postgresSQL{}}
+	qs := map[string]string{
+		"receipts find their texts": receiptTargetsQuery(d),
+		"receipts move statuses":    moveStatusesQuery(d),
+		"acceptances":               updateSentMessagesQuery(d),
+		"status checks booked":      statusChecksQuery(d),
+		"contacts' first sends":     contactsFirstSentQuery(d),
+		"queued texts' words":       touchConversationsQuery(d),
+		"events numbered":           numberEventsQuery,
+	}
+	for k, q := range qs {
+		qs[k] = sqlx.Rebind(sqlx.DOLLAR, q)
+	}
+	return qs
+}

@@ -367,14 +367,19 @@ func (db *DB) markSentTogether(ctx context.Context, tx *Tx, batch []*sentCall) e
 	return execIn(ctx, tx, `DELETE FROM outbox WHERE id IN (?)`, ids)
 }
 
-// updateSentMessages gives each text its carrier id and status (its
-// segments and error code when the carrier said).
-func updateSentMessages(ctx context.Context, tx *Tx, batch []*sentCall) error {
-	q := `WITH ` + dialectOf(tx).batchRows("v", "id BIGINT", "carrier_id TEXT", "status TEXT", "segments INTEGER", "error_code INTEGER", "at BIGINT") +
+// updateSentMessagesQuery records a batch of the carrier's acceptances.
+func updateSentMessagesQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "id BIGINT", "carrier_id TEXT", "status TEXT", "segments INTEGER", "error_code INTEGER", "at BIGINT") +
 		` UPDATE messages SET carrier_message_id = v.carrier_id, status = v.status,
     segments = CASE WHEN v.segments > 0 THEN v.segments ELSE messages.segments END,
     error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
 FROM v WHERE messages.id = v.id`
+}
+
+// updateSentMessages gives each text its carrier id and status (its
+// segments and error code when the carrier said).
+func updateSentMessages(ctx context.Context, tx *Tx, batch []*sentCall) error {
+	q := updateSentMessagesQuery(dialectOf(tx))
 	rows := make([][]any, len(batch))
 	for i, c := range batch {
 		rows[i] = []any{c.item.MessageID, c.sent.CarrierMessageID, c.sent.Status, c.sent.Segments, codeOrNull(c.sent.ErrorCode), ms(c.at)}

@@ -124,6 +124,13 @@ FROM messages m JOIN conversations cv ON cv.id = m.conversation_id WHERE m.id IN
 	return rows, nil
 }
 
+// contactsFirstSentQuery keeps each contact's first send of a batch and
+// returns what the contacts now have.
+func contactsFirstSentQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "cid BIGINT", "at BIGINT") +
+		` UPDATE contacts SET first_sent_at = COALESCE(first_sent_at, v.at) FROM v WHERE contacts.id = v.cid RETURNING contacts.id, contacts.first_sent_at`
+}
+
 // contactsFirstSent sets each contact's first send unless it has one, to
 // its first send here, and reads it back. Writing the rows locks the
 // contacts until the transaction ends; in id order, as every batch does.
@@ -141,8 +148,7 @@ func contactsFirstSent(ctx context.Context, tx *Tx, rows []*sendRow) error {
 	for i, id := range contacts {
 		firsts[i] = []any{id, first[id]}
 	}
-	q := `WITH ` + dialectOf(tx).batchRows("v", "cid BIGINT", "at BIGINT") +
-		` UPDATE contacts SET first_sent_at = COALESCE(first_sent_at, v.at) FROM v WHERE contacts.id = v.cid RETURNING contacts.id, contacts.first_sent_at`
+	q := contactsFirstSentQuery(dialectOf(tx))
 	var got []struct {
 		ID          int64 `db:"id"`
 		FirstSentAt int64 `db:"first_sent_at"`

@@ -92,32 +92,7 @@ func (db *DB) numberEvents(ctx context.Context) (int, error) {
 		}
 		// Read committed: this statement sees every commit before it,
 		// including the rows the previous sequencer left.
-		// The oldest first, read in the order of the unnumbered index:
-		// numbered rows leave dead entries there until VACUUM, which an
-		// ordered index scan marks and steps over, where a bitmap scan of
-		// every unnumbered row (the window function's input, were it
-		// read before the LIMIT) visits each of them again.
-		q := `WITH oldest AS (
-    SELECT id, account_id FROM events WHERE seq IS NULL ORDER BY id LIMIT ?),
-todo AS (
-    SELECT id, account_id, row_number() OVER (PARTITION BY account_id ORDER BY id) AS n FROM oldest),
-counts AS (SELECT account_id, COUNT(*) AS c FROM todo GROUP BY account_id),
-heads AS (
-    INSERT INTO event_heads (account_id, seq) SELECT account_id, c FROM counts
-    ON CONFLICT (account_id) DO UPDATE SET seq = event_heads.seq + excluded.seq
-    RETURNING account_id, seq),
-numbered AS (
-    UPDATE events e SET seq = h.seq - c.c + t.n
-    FROM todo t JOIN counts c ON c.account_id = t.account_id JOIN heads h ON h.account_id = t.account_id
-    WHERE e.id = t.id
-    RETURNING ` + prefixed("e.", eventColumns) + `),
-deliveries AS (
-    INSERT INTO webhook_deliveries (account_id, endpoint_id, event_seq, event_type, next_attempt_at, created_at)
-    SELECT s.account_id, s.endpoint_id, n.seq, n.type, n.created_at, n.created_at FROM numbered n
-    JOIN webhook_subscriptions s ON s.account_id = n.account_id AND s.type = n.type
-    JOIN webhook_endpoints ep ON ep.id = s.endpoint_id AND ep.disabled_at IS NULL)
-SELECT ` + eventColumns + ` FROM numbered ORDER BY account_id, seq`
-		if err := tx.SelectContext(ctx, &numbered, tx.Rebind(q), sequenceBatch); err != nil {
+		if err := tx.SelectContext(ctx, &numbered, tx.Rebind(numberEventsQuery), sequenceBatch); err != nil {
 			return err
 		}
 		for _, a := range announcementsOf(numbered) {
@@ -159,3 +134,35 @@ func prefixed(alias, columns string) string {
 	}
 	return strings.Join(cols, ", ")
 }
+
+// numberEventsQuery numbers the oldest unnumbered events (at most its
+// parameter), moves each account's head past them, books their webhook
+// deliveries and returns them.
+//
+// The oldest first, read in the order of the unnumbered index: numbered
+// rows leave dead entries there until VACUUM, which an ordered index scan
+// marks and steps over, where a bitmap scan of every unnumbered row (the
+// window function's input, were it read before the LIMIT) visits each of
+// them again. The rows are updated through an array of their ids, which
+// the primary key serves: joined, a plan kept from while the log was
+// small scans all of it.
+var numberEventsQuery = `WITH oldest AS (
+    SELECT id, account_id FROM events WHERE seq IS NULL ORDER BY id LIMIT ?),
+todo AS (
+    SELECT id, account_id, row_number() OVER (PARTITION BY account_id ORDER BY id) AS n FROM oldest),
+counts AS (SELECT account_id, COUNT(*) AS c FROM todo GROUP BY account_id),
+heads AS (
+    INSERT INTO event_heads (account_id, seq) SELECT account_id, c FROM counts
+    ON CONFLICT (account_id) DO UPDATE SET seq = event_heads.seq + excluded.seq
+    RETURNING account_id, seq),
+numbered AS (
+    UPDATE events e SET seq = h.seq - c.c + t.n
+    FROM todo t JOIN counts c ON c.account_id = t.account_id JOIN heads h ON h.account_id = t.account_id
+    WHERE e.id = t.id AND e.id = ANY(ARRAY(SELECT id FROM oldest))
+    RETURNING ` + prefixed("e.", eventColumns) + `),
+deliveries AS (
+    INSERT INTO webhook_deliveries (account_id, endpoint_id, event_seq, event_type, next_attempt_at, created_at)
+    SELECT s.account_id, s.endpoint_id, n.seq, n.type, n.created_at, n.created_at FROM numbered n
+    JOIN webhook_subscriptions s ON s.account_id = n.account_id AND s.type = n.type
+    JOIN webhook_endpoints ep ON ep.id = s.endpoint_id AND ep.disabled_at IS NULL)
+SELECT ` + eventColumns + ` FROM numbered ORDER BY account_id, seq`

@@ -116,15 +116,8 @@ func receiptTargets(ctx context.Context, tx *Tx, batch []*statusCall) (map[int]r
 		u := c.update
 		batchRows[i] = []any{i, u.CarrierMessageID, u.ChannelID, u.Carrier, u.CarrierAccountID}
 	}
-	// signed: the receipt was verified with the webhook credential of the
-	// text's channel (as applyStatus says).
-	q := `WITH ` + dialectOf(tx).batchRows("v", "i INTEGER", "carrier_id TEXT", "channel_id BIGINT", "carrier TEXT", "carrier_account_id TEXT") + `
-SELECT v.i, m.id, m.account_id, m.conversation_id, m.status, ` + webhookKey("c") + ` = ` + webhookKey("r") + ` AS signed
-FROM v JOIN messages m ON m.carrier_message_id = v.carrier_id AND m.direction = 'outbound'
-JOIN channels c ON c.id = m.channel_id AND c.carrier = v.carrier AND c.carrier_account_id = v.carrier_account_id
-JOIN channels r ON r.id = v.channel_id` + dialectOf(tx).forUpdateOf("m")
 	var rows []receiptTarget
-	if err := selectBatch(ctx, tx, &rows, q, batchRows); err != nil {
+	if err := selectBatch(ctx, tx, &rows, receiptTargetsQuery(dialectOf(tx)), batchRows); err != nil {
 		return nil, err
 	}
 	out := make(map[int]receiptTarget, len(rows))
@@ -134,6 +127,17 @@ JOIN channels r ON r.id = v.channel_id` + dialectOf(tx).forUpdateOf("m")
 		}
 	}
 	return out, nil
+}
+
+// receiptTargetsQuery finds and locks the messages of a batch of
+// receipts by their carrier ids. signed: the receipt was verified with the
+// webhook credential of the text's channel (as applyStatus says).
+func receiptTargetsQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "i INTEGER", "carrier_id TEXT", "channel_id BIGINT", "carrier TEXT", "carrier_account_id TEXT") + `
+SELECT v.i, m.id, m.account_id, m.conversation_id, m.status, ` + webhookKey("c") + ` = ` + webhookKey("r") + ` AS signed
+FROM v` + d.lookupJoin("messages", "m", "m.carrier_message_id = v.carrier_id AND m.direction = 'outbound'") + `
+JOIN channels c ON c.id = m.channel_id AND c.carrier = v.carrier AND c.carrier_account_id = v.carrier_account_id
+JOIN channels r ON r.id = v.channel_id` + d.forUpdateOf("m")
 }
 
 // moveStatuses writes the statuses the batch moved, and ends the status
@@ -151,16 +155,20 @@ func moveStatuses(ctx context.Context, tx *Tx, moves map[int64]*statusMove, orde
 			settled = append(settled, id)
 		}
 	}
-	q := `WITH ` + dialectOf(tx).batchRows("v", "id BIGINT", "status TEXT", "error_code INTEGER", "at BIGINT") +
-		` UPDATE messages SET status = v.status, error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
-FROM v WHERE messages.id = v.id`
-	if err := execBatch(ctx, tx, q, rows); err != nil {
+	if err := execBatch(ctx, tx, moveStatusesQuery(dialectOf(tx)), rows); err != nil {
 		return err
 	}
 	if len(settled) == 0 {
 		return nil
 	}
 	return execIn(ctx, tx, `DELETE FROM status_checks WHERE message_id IN (?)`, settled)
+}
+
+// moveStatusesQuery writes a batch of messages' new statuses.
+func moveStatusesQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "id BIGINT", "status TEXT", "error_code INTEGER", "at BIGINT") +
+		` UPDATE messages SET status = v.status, error_code = COALESCE(v.error_code, messages.error_code), updated_at = v.at
+FROM v WHERE messages.id = v.id`
 }
 
 // readBackReceipts gives each applied receipt its message as it now is.

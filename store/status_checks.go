@@ -9,13 +9,19 @@ import (
 	"github.com/parleyhq/parley/conversations"
 )
 
+// statusChecksQuery books the first status check of each text of a batch
+// still on its way.
+func statusChecksQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "id BIGINT", "at BIGINT", "next_at BIGINT") + `
+INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
+SELECT m.id, v.at, 0, v.next_at FROM v` + d.lookupJoin("messages", "m", "m.id = v.id") + ` WHERE m.status IN ('sending', 'sent')
+ON CONFLICT (message_id) DO NOTHING`
+}
+
 // scheduleStatusChecks books a lookup at the carrier of each text it
 // accepted, should no final status come first (campaigns.FirstStatusCheck).
 func scheduleStatusChecks(ctx context.Context, tx *Tx, batch []*sentCall) error {
-	q := `WITH ` + dialectOf(tx).batchRows("v", "id BIGINT", "at BIGINT", "next_at BIGINT") + `
-INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
-SELECT m.id, v.at, 0, v.next_at FROM v JOIN messages m ON m.id = v.id WHERE m.status IN ('sending', 'sent')
-ON CONFLICT (message_id) DO NOTHING`
+	q := statusChecksQuery(dialectOf(tx))
 	rows := make([][]any, len(batch))
 	for i, c := range batch {
 		rows[i] = []any{c.item.MessageID, ms(c.at), ms(campaigns.FirstStatusCheck(c.at))}
