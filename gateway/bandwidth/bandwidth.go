@@ -62,7 +62,6 @@ func (*Adapter) MaxBodyBytes() int64 { return MaxBodyBytes }
 
 var (
 	accountID = regexp.MustCompile(`^[0-9]{1,12}$`)
-	appID     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	username  = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,100}$`)
 	token     = regexp.MustCompile(`^[A-Za-z0-9_-]{32,128}$`)
 )
@@ -95,9 +94,9 @@ func (*Adapter) CheckChannel(c *conversations.Channel) map[string]string {
 	if opts[OptionWebhookToken] == "" {
 		opts[OptionWebhookToken] = newToken()
 	}
-	for name, re := range map[string]*regexp.Regexp{OptionApplicationID: appID, OptionAPIUsername: username,
-		OptionWebhookUsername: username, OptionWebhookToken: token} {
-		if !re.MatchString(opts[name]) {
+	for name, valid := range map[string]func(string) bool{OptionApplicationID: carrier.IsUUID, OptionAPIUsername: username.MatchString,
+		OptionWebhookUsername: username.MatchString, OptionWebhookToken: token.MatchString} {
+		if !valid(opts[name]) {
 			bad["options."+name] = "is required; see the Bandwidth channel's options"
 		}
 	}

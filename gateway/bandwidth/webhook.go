@@ -1,6 +1,7 @@
 package bandwidth
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"fmt"
 	"net/http"
@@ -81,7 +82,7 @@ func (*Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
 		return nil
 	}
 	w.Inbound = true
-	if w.To, err = conversations.NormalizePhone(firstNonEmpty(events[0].To, events[0].Message.Owner)); err != nil {
+	if w.To, err = conversations.NormalizePhone(cmp.Or(events[0].To, events[0].Message.Owner)); err != nil {
 		return parley.Errorf(parley.ENOTFOUND, "no channel for this text's to number")
 	}
 	return nil
@@ -111,15 +112,6 @@ func basicAuth(header string) (user, pass string, ok bool) {
 
 func same(a, b string) bool {
 	return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // Parse reads the events: texts, or receipts. Every bad field is named in
@@ -156,7 +148,7 @@ func inbound(e event, at string, bad map[string]string) conversations.InboundTex
 	if t.From, err = conversations.NormalizePhone(e.Message.From); err != nil {
 		bad[at+".message.from"] = "is not a phone number Parley can answer"
 	}
-	t.To, _ = conversations.NormalizePhone(firstNonEmpty(e.To, e.Message.Owner))
+	t.To, _ = conversations.NormalizePhone(cmp.Or(e.To, e.Message.Owner))
 	if why := carrier.BadText(t.Body); why != "" {
 		bad[at+".message.text"] = why
 	}
