@@ -81,7 +81,7 @@ func (r IngestResult) NeedsAssignment() bool {
 // Plan decides everything about an inbound text that needs no I/O.
 func Plan(route InboundRoute, text InboundText, at time.Time) IngestPlan {
 	p := IngestPlan{Channel: route.Channel, Text: text, At: at}
-	hit := optout.CompilePacks(route.Settings.KeywordPacks()...).Lookup(text.Body)
+	hit := optout.MatcherFor(route.Settings.KeywordPacks()...).Lookup(text.Body)
 	p.Intent, p.Keyword, p.Language = hit.Intent, hit.Keyword, hit.Language
 	if p.Intent == optout.IntentNone && strings.TrimSpace(text.Body) != "" {
 		if r, ok := optout.RecogniseRevocation(text.Body); ok {
