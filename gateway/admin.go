@@ -225,11 +225,8 @@ func checkTokenOwner(r *http.Request, d *Deps, userID parley.ID) error {
 // handleCreateToken issues another token: admins for anyone, users for themselves.
 func handleCreateToken(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
+		id, err := pathIDWithoutBody(w, r)
 		if err != nil {
-			return err
-		}
-		if err := decodeOptional(w, r); err != nil {
 			return err
 		}
 		me := currentUser(r)

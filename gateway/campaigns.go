@@ -117,11 +117,8 @@ func handleListCampaigns(d *Deps) apiFunc {
 // handleCampaignAction serves start, pause, resume and cancel.
 func handleCampaignAction(d *Deps, action campaigns.Action) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
+		id, err := pathIDWithoutBody(w, r)
 		if err != nil {
-			return err
-		}
-		if err := decodeOptional(w, r); err != nil {
 			return err
 		}
 		c, err := campaigns.Act(r.Context(), d.Campaigns, currentUser(r), id, action, d.Clock.Now())

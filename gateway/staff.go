@@ -144,16 +144,23 @@ func decodeOptional(w http.ResponseWriter, r *http.Request) error {
 	return decodeFrom(bytes.NewReader(body), &none)
 }
 
+// pathIDWithoutBody reads the {id} of an action that takes no body (none,
+// or an empty JSON object).
+func pathIDWithoutBody(w http.ResponseWriter, r *http.Request) (parley.ID, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, err
+	}
+	return id, decodeOptional(w, r)
+}
+
 // handleAnswerRevocation answers a conversation's revocation flag:
 // record-opt-out records the opt-out it asks for (the flagged text is the
 // consent log's evidence), dismiss-revocation says it asked for nothing.
 func handleAnswerRevocation(d *Deps, a conversations.RevocationAnswer) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
+		id, err := pathIDWithoutBody(w, r)
 		if err != nil {
-			return err
-		}
-		if err := decodeOptional(w, r); err != nil {
 			return err
 		}
 		me := currentUser(r)
@@ -302,11 +309,8 @@ func handleListNotifications(d *Deps) apiFunc {
 
 func handleReadNotification(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r)
+		id, err := pathIDWithoutBody(w, r)
 		if err != nil {
-			return err
-		}
-		if err := decodeOptional(w, r); err != nil {
 			return err
 		}
 		me := currentUser(r)
