@@ -133,6 +133,7 @@ if want dispatch; then
 	go test ./cmd/parley -run '^$' -bench 'CampaignDispatch' -benchtime "${DISPATCH_TEXTS:-5000}x" -count=1 2>&1 |
 		tee -a /dev/stderr | awk '/^BenchmarkCampaignDispatch\// {
 			split($1, name, "/"); db = name[2]; sub(/-[0-9]+$/, "", db)
+			delete v; v["postgres-cpu-ms/text"] = "null"
 			for (i = 5; i < NF; i += 2) v[$(i + 1)] = $i
 			printf "{\"kind\":\"campaign_dispatch\",\"db\":\"%s\",\"texts\":%s,\"texts_per_s\":%s,\"carrier_texts_per_s\":%s,\"of_carrier\":%s,\"parley_cpu_ms_per_text\":%s,\"postgres_cpu_ms_per_text\":%s}\n",
 				db, $2, v["texts/s"], v["carrier-texts/s"], v["of-carrier"], v["parley+carrier-cpu-ms/text"], v["postgres-cpu-ms/text"]

@@ -65,7 +65,9 @@ func BenchmarkCampaignDispatch(b *testing.B) {
 			rate := float64(b.N) / time.Since(start).Seconds()
 			self, postgres := cpu.perText(b.N)
 			b.ReportMetric(self, "parley+carrier-cpu-ms/text")
-			b.ReportMetric(postgres, "postgres-cpu-ms/text")
+			if dialect == "postgres" { // on SQLite it would be other work's
+				b.ReportMetric(postgres, "postgres-cpu-ms/text")
+			}
 			b.ReportMetric(rate, "texts/s")
 			b.ReportMetric(ceiling, "carrier-texts/s")
 			b.ReportMetric(rate/ceiling, "of-carrier")
