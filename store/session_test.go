@@ -52,8 +52,11 @@ func TestHousekeepingVacuumsWhereAutovacuumIsOff(t *testing.T) {
 		exec(t, db, `INSERT INTO campaign_count_changes SELECT 1, 1, '', '', 'pending', '' FROM generate_series(1, 5000)`)
 		exec(t, db, `DELETE FROM campaign_count_changes`)
 		deadRows := func() (n int) {
-			// The server's statistics follow a second or so behind.
-			for range 50 {
+			// The server's statistics follow behind: a backend that
+			// reported less than a second before the DELETE holds its
+			// counts until it has been idle for 10 s (PostgreSQL 15's
+			// PGSTAT_IDLE_INTERVAL), or until its next statement.
+			for range 150 {
 				if err := db.SQL().GetContext(ctx, &n, `SELECT n_dead_tup FROM pg_stat_user_tables
 WHERE schemaname = current_schema() AND relname = 'campaign_count_changes'`); err != nil {
 					t.Fatal(err)
