@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/gateway/twilio/twiliotest"
+	"github.com/parleyhq/parley/store/storetest"
 )
 
 // Demo credentials: alphanumeric, as twilio-go requires.
@@ -38,12 +39,13 @@ type env struct {
 
 type envOption func(*Config, *twiliotest.Config)
 
-// boot starts the real program on :0 against dbURL (a fresh SQLite file
-// when empty), with a fake carrier as Twilio's API and as the phones.
+// boot starts the real program on :0 against dbURL (a fresh, migrated
+// SQLite file when empty), with a fake carrier as Twilio's API and as the
+// phones.
 func boot(t testing.TB, dbURL string, opts ...envOption) *env {
 	t.Helper()
 	if dbURL == "" {
-		dbURL = "sqlite://" + filepath.Join(t.TempDir(), "parley.db")
+		dbURL = storetest.URL(t, "sqlite")
 	}
 	var carrier atomic.Pointer[twiliotest.Carrier]
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

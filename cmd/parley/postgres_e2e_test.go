@@ -12,11 +12,12 @@ import (
 // TestTheWholeFlowOnEachDatabase runs the user-visible flow on
 // SQLite and on PostgreSQL through the real program: admin setup, inbound
 // texts from concurrent phones, STOP with its confirmation and receipt,
-// HELP, reads and pagination.
+// HELP, reads and pagination. The program migrates each database from
+// empty itself (other tests boot on a migrated copy).
 func TestTheWholeFlowOnEachDatabase(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			e := boot(t, storetest.URL(t, dialect))
+			e := boot(t, storetest.EmptyURL(t, dialect))
 			e.setupChannel(nil)
 
 			const phones = 20

@@ -1,20 +1,21 @@
 package storetest
 
 import (
-	"path/filepath"
 	"testing"
 )
 
-// URL returns a database URL of the dialect that only this test uses, for
-// tests that boot the whole program (which opens and migrates it itself).
+// URL returns the URL of a migrated, empty database of the dialect that
+// only this test uses, for tests that boot the whole program: the program
+// opens it and runs its migrations, which find the schema current. The
+// database is dropped (PostgreSQL) or removed (SQLite) when the test ends.
 func URL(tb testing.TB, dialect string) string {
 	tb.Helper()
-	switch dialect {
-	case "sqlite":
-		return "sqlite://" + filepath.Join(tb.TempDir(), "parley.db")
-	case "postgres":
-		return postgresSchemaURL(tb)
-	}
-	tb.Fatalf("storetest: unknown dialect %q", dialect)
-	return ""
+	return newURL(tb, dialect, true)
+}
+
+// EmptyURL is URL for a database with no tables at all: the program that
+// opens it migrates it from the start.
+func EmptyURL(tb testing.TB, dialect string) string {
+	tb.Helper()
+	return newURL(tb, dialect, false)
 }
