@@ -220,6 +220,22 @@ cv.status, cv.contact_phone, ct.name FROM conversations cv JOIN contacts ct ON c
 				})
 			}
 
+			// A conversation matches a query or not whatever the view and
+			// statuses: the scan works each pair out once.
+			type pair struct {
+				c *conv
+				q string
+			}
+			matched := map[pair]bool{}
+			matchesOnce := func(c *conv, q string) bool {
+				m, ok := matched[pair{c, q}]
+				if !ok {
+					m = matches(c, q)
+					matched[pair{c, q}] = m
+				}
+				return m
+			}
+
 			agent := res.AgentIDs[0]
 			views := []struct {
 				name string
@@ -241,7 +257,7 @@ cv.status, cv.contact_phone, ct.name FROM conversations cv JOIN contacts ct ON c
 					for _, q := range queries {
 						var want []parley.ID
 						for _, c := range all {
-							if v.keep(c) && (statuses == nil || slices.Contains(statuses, conversations.Status(c.status))) && matches(c, q) {
+							if v.keep(c) && (statuses == nil || slices.Contains(statuses, conversations.Status(c.status))) && matchesOnce(c, q) {
 								want = append(want, parley.ID(c.id))
 							}
 						}
