@@ -64,15 +64,17 @@ WHERE campaign_id = ? AND status = 'pending' ORDER BY id LIMIT ?`), c.ID, campai
 		return 0, err
 	}
 	queued := 0
+	// The deadline is looked at after each chunk, so that a tick queues
+	// at least one however slow the machine is.
 	for chunk := range slices.Chunk(chosen, queueChunk) {
-		if time.Now().After(stop) {
-			break
-		}
 		k, err := q.queue(ctx, tx, chunk, now)
 		if err != nil {
 			return queued, err
 		}
 		queued += k
+		if time.Now().After(stop) {
+			break
+		}
 	}
 	return queued, nil
 }

@@ -33,7 +33,14 @@ func TestBenchDrivesParleyAndTheCeiling(t *testing.T) {
 		for _, mode := range []string{"closed", "open"} {
 			t.Run(dialect+"/"+mode, func(t *testing.T) {
 				var out, errs bytes.Buffer
-				args := []string{"bench", "--mode", mode, "--clients", "4", "--rate", "50", "--duration", "1s", "--warmup", "200ms",
+				// A closed loop counts a webhook by when it began: on a
+				// loaded machine each client's first one can begin in the
+				// warm-up and end after the measured second, counting none.
+				warmup := "200ms"
+				if mode == "closed" {
+					warmup = "0s"
+				}
+				args := []string{"bench", "--mode", mode, "--clients", "4", "--rate", "50", "--duration", "1s", "--warmup", warmup,
 					"--mix", "new=2,reply=4,duplicate=1,stop=1,status=2"}
 				err := run(context.Background(), args, getenvFrom(map[string]string{"PARLEY_DATABASE_URL": dbURL}), &out, &errs)
 				if err != nil {
