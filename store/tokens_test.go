@@ -55,43 +55,56 @@ func TestMigrationHidesOperatorTokenPrefixes(t *testing.T) {
 			before = v
 		}
 	}
+	generated := conversations.NewTokenSecret()
+	old := map[string]string{ // secret: the prefix stored for it then
+		"Sh0rtTk9":                 "Sh0rtTk9",
+		"e2e-admin-token":          "e2e-admi",
+		"prl_0perator-chosen-this": "prl_0per",
+		generated.Secret:           generated.Prefix,
+	}
+	upgradeEachDB(t, before, func(t *testing.T, db *store.DB) {
+		exec(t, db, `INSERT INTO users (id, account_id, email, name, role, created_at, updated_at) VALUES (1, 1, 'a@example.com', 'A', 'admin', 0, 0)`)
+		for secret, prefix := range old {
+			exec(t, db, `INSERT INTO api_tokens (account_id, user_id, prefix, token_hash, created_at) VALUES (1, 1, ?, ?, 0)`,
+				prefix, conversations.HashToken(secret))
+		}
+	}, func(t *testing.T, db *store.DB) {
+		for secret := range old {
+			var prefix string
+			if err := db.SQL().GetContext(ctx, &prefix, db.SQL().Rebind(`SELECT prefix FROM api_tokens WHERE token_hash = ?`), conversations.HashToken(secret)); err != nil {
+				t.Fatal(err)
+			}
+			if secret == generated.Secret {
+				if prefix != generated.Prefix {
+					t.Errorf("a generated token's prefix became %q; want %q kept", prefix, generated.Prefix)
+				}
+				continue
+			}
+			if want := "sha256:" + conversations.HashToken(secret)[:8]; prefix != want {
+				t.Errorf("prefix of %q = %q; want the fingerprint %q", secret, prefix, want)
+			}
+			wantNoneOf(t, strings.TrimPrefix(prefix, "sha256:"), strings.TrimPrefix(secret, "prl_"))
+		}
+	})
+}
+
+// upgradeEachDB tests an upgrade past version on each dialect, as
+// parallel subtests: an empty database is migrated up to version only and
+// given account 1, old writes rows as they were then, every later
+// migration runs, and check reads what became of them.
+func upgradeEachDB(t *testing.T, version int64, old, check func(t *testing.T, db *store.DB)) {
+	t.Helper()
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			db := storetest.MustOpenEmpty(t, dialect)
-			migrateUpTo(t, db, dialect, before)
+			migrateUpTo(t, db, dialect, version)
 			exec(t, db, `INSERT INTO accounts (id, name, settings, created_at, updated_at) VALUES (1, 'Acme', '{}', 0, 0)`)
-			exec(t, db, `INSERT INTO users (id, account_id, email, name, role, created_at, updated_at) VALUES (1, 1, 'a@example.com', 'A', 'admin', 0, 0)`)
-			generated := conversations.NewTokenSecret()
-			old := map[string]string{ // secret: the prefix stored for it then
-				"Sh0rtTk9":                 "Sh0rtTk9",
-				"e2e-admin-token":          "e2e-admi",
-				"prl_0perator-chosen-this": "prl_0per",
-				generated.Secret:           generated.Prefix,
-			}
-			for secret, prefix := range old {
-				exec(t, db, `INSERT INTO api_tokens (account_id, user_id, prefix, token_hash, created_at) VALUES (1, 1, ?, ?, 0)`,
-					prefix, conversations.HashToken(secret))
-			}
+			old(t, db)
 			if _, err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			for secret := range old {
-				var prefix string
-				if err := db.SQL().GetContext(ctx, &prefix, db.SQL().Rebind(`SELECT prefix FROM api_tokens WHERE token_hash = ?`), conversations.HashToken(secret)); err != nil {
-					t.Fatal(err)
-				}
-				if secret == generated.Secret {
-					if prefix != generated.Prefix {
-						t.Errorf("a generated token's prefix became %q; want %q kept", prefix, generated.Prefix)
-					}
-					continue
-				}
-				if want := "sha256:" + conversations.HashToken(secret)[:8]; prefix != want {
-					t.Errorf("prefix of %q = %q; want the fingerprint %q", secret, prefix, want)
-				}
-				wantNoneOf(t, strings.TrimPrefix(prefix, "sha256:"), strings.TrimPrefix(secret, "prl_"))
-			}
+			check(t, db)
 		})
 	}
 }
