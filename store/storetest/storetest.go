@@ -391,9 +391,8 @@ func dropLater(name string) {
 		defer func() { <-pg.dropSlot }()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		if _, err := pg.admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			// Main's sweep tries again.
-			fmt.Fprintf(os.Stderr, "storetest: drop test database %s: %v\n", name, err)
+		if err := dropDatabase(ctx, name); err != nil {
+			fmt.Fprintf(os.Stderr, "storetest: %v (Main's sweep tries again)\n", err)
 		}
 	}()
 }
