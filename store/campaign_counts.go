@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -144,4 +145,13 @@ FROM v WHERE campaigns.id = v.id RETURNING campaigns.id, campaigns.account_id, c
 		}
 		return nil
 	})
+}
+
+// prefixed qualifies each column of a list with a table alias.
+func prefixed(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }

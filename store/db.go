@@ -94,8 +94,6 @@ type DB struct {
 	recentServed atomic.Int64
 	// log is where committed events are announced (event_log.go).
 	log eventAnnouncer
-	// sequencer numbers committed events (PostgreSQL; sequencer.go).
-	sequencer *sequencer
 	// stmts are the statements prepared once (prepared.go).
 	stmts preparedStmts
 }
@@ -202,7 +200,6 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	}
 	out.holdReads = newCommitGroup(out.readHoldsBatch)
 	out.listener = listen(rawURL, &out.routes, &out.log)
-	out.sequencer = startSequencer(out)
 	return out, nil
 }
 
@@ -293,9 +290,6 @@ func (db *DB) Close() error {
 	db.sents.close()
 	db.statuses.close()
 	db.holdReads.close()
-	if db.sequencer != nil {
-		db.sequencer.close()
-	}
 	if db.listener != nil {
 		db.listener.close()
 	}
@@ -336,9 +330,6 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return translate(err)
 	}
 	db.announce(anns)
-	if tx.unnumbered && db.sequencer != nil {
-		db.sequencer.wakeUp()
-	}
 	return nil
 }
 

@@ -5,10 +5,9 @@ import (
 	"unicode"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/pressly/goose/v3"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/events"
+	"github.com/pressly/goose/v3"
 )
 
 // dialect is what differs between SQLite and PostgreSQL. Queries are
@@ -96,13 +95,12 @@ type dialectSQL interface {
 	// jsonValue is expr, JSON text, as a JSON column stores it.
 	jsonValue(expr string) string
 
-	// appendEvents writes an account's events. Where numbersAtCommit, it
-	// numbers them after the account's head (taken and held to the
-	// commit), queues their webhook deliveries and returns the new head;
-	// elsewhere the sequencer does that once they committed (tx.go,
-	// sequencer.go).
+	// appendEvents writes a chunk of an account's events numbered after
+	// its head, which it moves past them and which stays locked to the
+	// commit, so that the account's positions commit in order; it books
+	// their webhook deliveries, and where other instances listen it tells
+	// them of the positions at the commit. It returns the new head.
 	appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, evs []events.Event) (int64, error)
-	numbersAtCommit() bool
 	// manyInstances says whether other instances may share the database:
 	// they are told of route changes and new events by NOTIFY.
 	manyInstances() bool

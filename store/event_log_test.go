@@ -27,15 +27,10 @@ func (h *heard) Announced(a events.Announcement) {
 }
 func (h *heard) CatchUp() {}
 
-// announcedUpTo waits until the account's announcements reach want. The
-// sequencer running in the background may have numbered the events and be
-// about to announce them when settle finds nothing left to number.
+// announcedUpTo checks that the account's announcements reached want:
+// a transaction announces its events as soon as it committed.
 func (h *heard) announcedUpTo(t *testing.T, acc parley.ID, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for h.last(acc) < want && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
 	if got := h.last(acc); got != want {
 		t.Fatalf("announced up to %d, want %d", got, want)
 	}
@@ -55,21 +50,11 @@ func (h *heard) last(acc parley.ID) int64 {
 
 func logOf(t *testing.T, db *store.DB, acc parley.ID, after int64) []events.Event {
 	t.Helper()
-	settle(t, db)
 	evs, err := db.EventsAfter(ctx, acc, after, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return evs
-}
-
-// settle numbers what was committed (PostgreSQL's sequencer would, a
-// moment later).
-func settle(t *testing.T, db *store.DB) {
-	t.Helper()
-	if err := db.NumberEvents(ctx); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func types(evs []events.Event) []string {
@@ -109,7 +94,6 @@ func TestEventLogRecordsChangesInTheirTransaction(t *testing.T) {
 				t.Errorf("message.created says %s, %s", dir, status)
 			}
 		}
-		settle(t, db)
 		h.announcedUpTo(t, a.account.ID, 2)
 		// Another account counts its own positions.
 		b.receive(t, text{from: "+14155551234", body: "hello"})
@@ -149,7 +133,6 @@ func TestEventLogRecordsChangesInTheirTransaction(t *testing.T) {
 		if err := json.Unmarshal(evs[1].Data, &note); err != nil || evs[1].SubjectID == 0 || note.UserID != a.admin.ID {
 			t.Errorf("the notification's event names notification %d, says %s", evs[1].SubjectID, evs[1].Data)
 		}
-		settle(t, db)
 		h.announcedUpTo(t, a.account.ID, 6)
 	})
 }
@@ -166,10 +149,6 @@ func TestEventPositionsAreDenseUnderConcurrentWrites(t *testing.T) {
 		go func() { // a reader following the log as a stream would
 			var last int64
 			for {
-				if err := db.NumberEvents(ctx); err != nil {
-					gaps <- err.Error()
-					return
-				}
 				evs, err := db.EventsAfter(ctx, a.account.ID, last, 100)
 				if err != nil {
 					gaps <- err.Error()
@@ -204,7 +183,6 @@ func TestEventPositionsAreDenseUnderConcurrentWrites(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		settle(t, db)
 		close(done)
 		if g := <-gaps; g != "" {
 			t.Fatal(g)
@@ -222,7 +200,6 @@ func TestPruningKeepsPositionsCounting(t *testing.T) {
 		a := newTenant(t, db, sidA, bizA)
 		a.receive(t, text{from: "+14155551234", body: "old", at: t0})
 		a.receive(t, text{from: "+14155551234", body: "new", at: t0.Add(48 * time.Hour)})
-		settle(t, db)
 		n, err := db.PruneEvents(ctx, t0.Add(24*time.Hour), 1000)
 		if err != nil || n != 2 {
 			t.Fatalf("pruned %d (%v), want the first text's 2 events", n, err)
@@ -264,7 +241,6 @@ func TestEventsQueueWebhookDeliveries(t *testing.T) {
 
 		a.receive(t, text{from: "+14155551234", body: "hello"})
 		a.receive(t, text{from: "+14155551234", body: "again"})
-		settle(t, db)
 		for id, want := range map[int]int{messages: 2, both: 3} {
 			if n := count(t, db, `SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = ? AND state = 'pending'`, id); n != want {
 				t.Errorf("endpoint %d got %d deliveries, want %d", id, n, want)
@@ -287,7 +263,6 @@ func TestConsentChangesUpdateThePhonesConversations(t *testing.T) {
 		second := a.addChannel(t, conversations.Channel{CarrierAccountID: sidA, PhoneNumber: bizA2})
 		first := a.receive(t, text{from: "+14155551234", body: "hello"}).Conversation
 		other := a.receive(t, text{from: "+14155551234", to: second.PhoneNumber, body: "hi there"}).Conversation
-		settle(t, db)
 		_, head, _ := db.EventBounds(ctx, a.account.ID)
 		a.receive(t, text{from: "+14155551234", body: "STOP"})
 		updated := map[parley.ID]bool{}
@@ -317,9 +292,6 @@ func TestThousandsOfEventsInOneTransaction(t *testing.T) {
 		const n = 9000 // past SQLite's 32,766 parameters and PostgreSQL's 65,535
 		if err := db.RecordMessageUpdates(ctx, a.account.ID, n, t0); err != nil {
 			t.Fatalf("recording %d events in one transaction: %v", n, err)
-		}
-		for range 3 { // the sequencer numbers a few thousand a run
-			settle(t, db)
 		}
 		if _, head, err := db.EventBounds(ctx, a.account.ID); err != nil || head != before+n {
 			t.Fatalf("head at %d (%v) after %d events from %d", head, err, n, before)

@@ -66,16 +66,6 @@ func (db *DB) UndoMigrationsAfter(ctx context.Context, version int64) error {
 // methods do not show.
 func (db *DB) SQL() *sqlx.DB { return db.db }
 
-// NumberEvents numbers the committed events now, as the sequencer would
-// (PostgreSQL; SQLite numbers them at the commit).
-func (db *DB) NumberEvents(ctx context.Context) error {
-	if db.sequencer == nil {
-		return nil
-	}
-	_, err := db.numberEvents(ctx)
-	return err
-}
-
 // OutboundReportSorted is OutboundReport with every send's first-of flags
 // taken from the sort by contact, never from the sends' links to their
 // previous ones: what the links must agree with.
@@ -197,7 +187,6 @@ func KeyedStatements() map[string]string {
 		"status checks booked":      statusChecksQuery(d),
 		"contacts' first sends":     contactsFirstSentQuery(d),
 		"queued texts' words":       touchConversationsQuery(d),
-		"events numbered":           numberEventsQuery,
 	}
 	for k, q := range qs {
 		qs[k] = sqlx.Rebind(sqlx.DOLLAR, q)

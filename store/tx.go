@@ -25,8 +25,6 @@ type Tx struct {
 	// (prepared.go).
 	db      *DB
 	pending []events.Event
-	// unnumbered: events were written for the sequencer to number.
-	unnumbered bool
 }
 
 // record adds an event to those the transaction writes. The position is
@@ -93,12 +91,12 @@ const eventsChannel = "parley_events"
 // (two transactions writing to the same accounts take their heads in the
 // same order), and returns what to announce after the commit.
 //
-// Where events are numbered at the commit (SQLite), each account's head
-// row is locked from here to the commit: the next transaction of the
-// account waits for it, so positions commit in order and a reader that saw
-// position n has seen every position before it. It is taken last so that
-// it is held for as short a time as possible. On PostgreSQL the sequencer
-// gives the same guarantee without putting writers in line.
+// Each account's head row is locked from here to the commit: the next
+// transaction of the account waits for it, so positions commit in order
+// and a reader that saw position n has seen every position before it. It
+// is taken last so that it is held for as short a time as possible; the
+// writers that commit often (ingest, sends, receipts) are group-committed
+// batches, so few transactions queue for it.
 func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
 	if len(tx.pending) == 0 {
 		return nil, nil
@@ -120,13 +118,11 @@ func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
 	}
 	anns := make([]events.Announcement, 0, len(accounts))
 	for _, acc := range accounts {
-		ann, numbered, err := tx.appendToLog(ctx, acc, byAccount[acc])
+		ann, err := tx.appendToLog(ctx, acc, byAccount[acc])
 		if err != nil {
 			return nil, err
 		}
-		if numbered {
-			anns = append(anns, ann)
-		}
+		anns = append(anns, ann)
 	}
 	tx.pending = nil
 	return anns, nil
@@ -135,48 +131,42 @@ func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
 // eventChunk is the most events one insert writes (9 parameters each).
 const eventChunk = 2000
 
-// appendToLog writes one account's events (tx.go's dialects say how),
-// and says what to announce once they are numbered at the commit: nothing
-// when the sequencer numbers them later.
-func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events.Event) (events.Announcement, bool, error) {
+// appendToLog writes one account's events, numbered after its head, and
+// says what to announce once they committed.
+func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events.Event) (events.Announcement, error) {
 	d := dialectOf(tx)
-	var last int64
-	var err error
 	// A statement holds at most eventChunk events: a campaign tick queues
 	// thousands of texts, and SQLite takes at most 32,766 parameters.
 	for chunk := range slices.Chunk(evs, eventChunk) {
-		if last, err = d.appendEvents(ctx, tx, accountID, chunk); err != nil {
-			break
+		last, err := d.appendEvents(ctx, tx, accountID, chunk)
+		if err != nil {
+			return events.Announcement{}, err
+		}
+		for i := range chunk {
+			chunk[i].Seq = last - int64(len(chunk)) + int64(i) + 1
 		}
 	}
-	if err != nil || !d.numbersAtCommit() {
-		tx.unnumbered = err == nil
-		return events.Announcement{}, false, err
-	}
-	ann := events.Announcement{AccountID: accountID, First: last - int64(len(evs)) + 1, Last: last, Events: evs}
-	for i := range evs {
-		evs[i].Seq = ann.First + int64(i)
-	}
-	return ann, true, nil
+	return events.Announcement{AccountID: accountID, First: evs[0].Seq, Last: evs[len(evs)-1].Seq, Events: evs}, nil
 }
 
 // eventRows are an account's events as rows of a batch (batchRows), in
-// eventBatchColumns' order after what lead gives each (its account, and
-// on SQLite its position).
-func eventRows(evs []events.Event, lead func(i int) []any) [][]any {
+// eventBatchColumns' order: the i-th is numbered i after the head's old
+// position.
+func eventRows(accountID parley.ID, evs []events.Event) [][]any {
 	rows := make([][]any, len(evs))
 	for i, e := range evs {
 		data := e.Data
 		if len(data) == 0 {
 			data = json.RawMessage(`{}`)
 		}
-		rows[i] = append(lead(i), string(e.Type), nullID(e.ConversationID), nullID(e.SubjectID), e.ActorType, e.ActorID, string(data), ms(e.At))
+		rows[i] = []any{accountID, i + 1, string(e.Type), nullID(e.ConversationID), nullID(e.SubjectID), e.ActorType, e.ActorID, string(data), ms(e.At)}
 	}
 	return rows
 }
 
-// eventBatchColumns are the columns of eventRows after the lead's.
-var eventBatchColumns = []string{"type TEXT", "conversation_id BIGINT", "subject_id BIGINT", "actor_type TEXT", "actor_id BIGINT", "data TEXT", "created_at BIGINT"}
+// eventBatchColumns are the columns of eventRows.
+var eventBatchColumns = []string{"account_id BIGINT", "i BIGINT", "type TEXT", "conversation_id BIGINT", "subject_id BIGINT",
+	"actor_type TEXT", "actor_id BIGINT", "data TEXT", "created_at BIGINT"}
 
 // parseAnnouncement reads an eventsChannel payload.
 func parseAnnouncement(payload string) (events.Announcement, error) {

@@ -25,18 +25,8 @@ func (tn *tenant) addEndpoint(t testing.TB, types ...string) events.Endpoint {
 	return e
 }
 
-// numbered makes the committed events' deliveries on PostgreSQL, where
-// the sequencer numbers events (and queues their deliveries) after commit.
-func numbered(t testing.TB, db *store.DB) {
-	t.Helper()
-	if err := db.NumberEvents(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func claimHooks(t *testing.T, db *store.DB, at time.Time, limit int) []events.Claim {
 	t.Helper()
-	numbered(t, db)
 	cs, err := db.ClaimWebhookDeliveries(ctx, at, time.Minute, limit)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +36,6 @@ func claimHooks(t *testing.T, db *store.DB, at time.Time, limit int) []events.Cl
 
 func onlyDelivery(t *testing.T, tn *tenant, e events.Endpoint) events.Delivery {
 	t.Helper()
-	numbered(t, tn.db)
 	ds, _, err := tn.db.ListWebhookDeliveries(ctx, tn.account.ID, e.ID, parley.Page{})
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("deliveries %v, %v; want one", ds, err)
@@ -227,7 +216,6 @@ func TestWebhookClaimsDoNotOverlap(t *testing.T) {
 		for i := range 40 {
 			a.receive(t, text{from: fmt.Sprintf("+1415555%04d", i), body: "hi"})
 		}
-		numbered(t, db)
 		var mu sync.Mutex
 		seen := map[parley.ID]int{}
 		var wg sync.WaitGroup
