@@ -14,10 +14,12 @@
 #             webhook authentication and parsing cost
 #   inbox     dev seed (20k conversations, 200k messages) + dev listbench
 #   campaign  scripts/campaign-1m.sh at 50,000 recipients, 10 s of sending
-#   dispatch  BenchmarkCampaignDispatch: a campaign of DISPATCH_TEXTS
-#             (default 5,000) at its fastest through the real program to
-#             the fake carrier, beside the fake carrier's own ceiling
-#             measured in the same run, the ratio, and the CPU a text
+#   dispatch  BenchmarkCampaignDispatch: DISPATCH_TEXTS (default 10,000)
+#             texts in PARLEY_BENCH_CAMPAIGNS campaigns (default 4, one
+#             per number, as one campaign is capped at 1,000/s) at their
+#             fastest through the real program to the fake carrier,
+#             beside the fake carrier's own ceiling measured in the same
+#             run, the ratio, and the CPU a text
 #             cost this process (Parley and the fake carrier) and the
 #             local PostgreSQL server
 #   rate      BenchmarkCampaignRateAccuracy: campaigns at 50/s and 500/s
@@ -127,16 +129,16 @@ for db in sqlite postgres; do
 done
 
 if want dispatch; then
-	echo "== campaign dispatch, unthrottled, ${DISPATCH_TEXTS:-5000} texts, beside the fake carrier's ceiling" >&2
+	echo "== campaign dispatch, ${DISPATCH_TEXTS:-10000} texts in ${PARLEY_BENCH_CAMPAIGNS:-4} campaigns, beside the fake carrier's ceiling" >&2
 	# One line per database: BenchmarkCampaignDispatch/<db>-N texts ns/op
 	# then value unit pairs.
-	go test ./cmd/parley -run '^$' -bench 'CampaignDispatch' -benchtime "${DISPATCH_TEXTS:-5000}x" -count=1 2>&1 |
-		tee -a /dev/stderr | awk '/^BenchmarkCampaignDispatch\// {
+	go test ./cmd/parley -run '^$' -bench 'CampaignDispatch' -benchtime "${DISPATCH_TEXTS:-10000}x" -count=1 2>&1 |
+		tee -a /dev/stderr | awk -v campaigns="${PARLEY_BENCH_CAMPAIGNS:-4}" '/^BenchmarkCampaignDispatch\// {
 			split($1, name, "/"); db = name[2]; sub(/-[0-9]+$/, "", db)
 			delete v; v["postgres-cpu-ms/text"] = "null"
 			for (i = 5; i < NF; i += 2) v[$(i + 1)] = $i
-			printf "{\"kind\":\"campaign_dispatch\",\"db\":\"%s\",\"texts\":%s,\"texts_per_s\":%s,\"carrier_texts_per_s\":%s,\"of_carrier\":%s,\"parley_cpu_ms_per_text\":%s,\"postgres_cpu_ms_per_text\":%s}\n",
-				db, $2, v["texts/s"], v["carrier-texts/s"], v["of-carrier"], v["parley+carrier-cpu-ms/text"], v["postgres-cpu-ms/text"]
+			printf "{\"kind\":\"campaign_dispatch\",\"db\":\"%s\",\"campaigns\":%s,\"texts\":%s,\"texts_per_s\":%s,\"carrier_texts_per_s\":%s,\"of_carrier\":%s,\"parley_cpu_ms_per_text\":%s,\"postgres_cpu_ms_per_text\":%s}\n",
+				db, campaigns, $2, v["texts/s"], v["carrier-texts/s"], v["of-carrier"], v["parley+carrier-cpu-ms/text"], v["postgres-cpu-ms/text"]
 		}' >>"$lines"
 fi
 
