@@ -26,7 +26,9 @@ type Dispatcher struct {
 
 	// StatusCallbackURL is given to the carrier with every text.
 	StatusCallbackURL string
-	// Workers is how many texts are in flight at once.
+	// Workers is how many texts are at the carrier (or waiting for their
+	// turn) at once; a worker is free as soon as the carrier answered,
+	// while the outcome is recorded.
 	Workers int
 	// Batch is how many items one claim takes.
 	Batch int
@@ -191,15 +193,19 @@ func (d *Dispatcher) claimAndStart(ctx context.Context, limit int, wg *sync.Wait
 	for _, job := range jobs {
 		d.slots <- struct{}{}
 		wg.Add(1)
+		// The slot is freed once the carrier answered, before the
+		// outcome is recorded: the recording waits for a group commit,
+		// and holding the slot through it would leave the carrier idle.
+		job.release = sync.OnceFunc(func() {
+			<-d.slots
+			select {
+			case d.freed <- struct{}{}:
+			default:
+			}
+		})
 		go func() {
-			defer func() {
-				<-d.slots
-				select {
-				case d.freed <- struct{}{}:
-				default:
-				}
-				wg.Done()
-			}()
+			defer wg.Done()
+			defer job.release()
 			d.dispatch(sendCtx, job)
 		}()
 	}
@@ -213,6 +219,8 @@ type sendJob struct {
 	wait    time.Duration
 	hold    Hold
 	checked bool
+	// release frees the job's worker slot (once).
+	release func()
 }
 
 // holdNow checks the holds of the jobs that are sent at once, in one
@@ -361,6 +369,7 @@ func (d *Dispatcher) send(ctx context.Context, job sendJob) error {
 	started, wall := d.Clock.Now(), time.Now()
 	res, err := d.Sender.Send(ctx, text)
 	now, took := d.Clock.Now(), time.Since(wall)
+	job.release()
 	if err == nil {
 		d.observe(text, "sent", 0, took)
 		return d.Store.MarkSent(ctx, item, Sent{

@@ -446,3 +446,51 @@ func TestDispatcherKeepsItsLease(t *testing.T) {
 		t.Errorf("a text whose lease was lost: sent=%v retried=%v failed=%v, carrier calls %d; want it left to its new owner", sent, retried, failed, len(sender.calls))
 	}
 }
+
+// gatedOutbox holds every MarkSent until the gate opens, as a group
+// commit holds a recording until its batch commits.
+type gatedOutbox struct {
+	*memOutbox
+	gate chan struct{}
+}
+
+func (g gatedOutbox) MarkSent(ctx context.Context, item OutboxItem, s Sent, at time.Time) error {
+	<-g.gate
+	return g.memOutbox.MarkSent(ctx, item, s, at)
+}
+
+// TestWorkersAreFreeWhileOutcomesAreRecorded: a worker goes back to the
+// carrier as soon as it answered; the recording of the outcome does not
+// keep it, so a slow commit never leaves the carrier idle. Shutdown still
+// waits for every recording.
+func TestWorkersAreFreeWhileOutcomesAreRecorded(t *testing.T) {
+	var items []OutboxItem
+	for i := 1; i <= 6; i++ {
+		items = append(items, item(parley.ID(i), fmt.Sprint("+1555000000", i), PurposeReply, 0))
+	}
+	store := gatedOutbox{newMemOutbox(items...), make(chan struct{})}
+	sender := &scriptedSender{}
+	d := newDispatcher(store, sender)
+	d.Workers, d.Batch, d.Poll = 2, 2, time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for sent := 0; sent < len(items); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the carrier got %d of %d texts while 2 workers' outcomes waited to be recorded", sent, len(items))
+		}
+		time.Sleep(time.Millisecond)
+		sender.mu.Lock()
+		sent = len(sender.calls)
+		sender.mu.Unlock()
+	}
+	cancel()
+	close(store.gate)
+	<-done
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.sent) != len(items) {
+		t.Errorf("%d of %d outcomes recorded after shutdown", len(store.sent), len(items))
+	}
+}
