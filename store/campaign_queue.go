@@ -147,10 +147,31 @@ func (q campaignQueue) queue(ctx context.Context, tx *Tx, chunk []chosenRecipien
 	return len(texts), markRecipientsQueued(ctx, tx, sending, texts, now)
 }
 
+// A chunk's phones are looked up one by one by their index (lookupJoin):
+// as "phone IN (the chunk)" PostgreSQL planned, from the statistics of an
+// audience's first minutes, a scan of every phone of the account with the
+// chunk as a filter, 500 comparisons a row, kept as the account grew.
+
+// phoneRows are phones as the rows of a batch of one column.
+func phoneRows(phones []string) [][]any {
+	rows := make([][]any, len(phones))
+	for i, p := range phones {
+		rows[i] = []any{p}
+	}
+	return rows
+}
+
+// optedOutAmongQuery finds which of a batch of phones have opted out of
+// an account (its parameter after the batch).
+func optedOutAmongQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "phone TEXT") + ` SELECT cs.phone FROM v` +
+		d.lookupJoin("consents", "cs", "cs.account_id = ? AND cs.phone = v.phone") + ` WHERE cs.opted_out`
+}
+
 // optedOutAmong says which of the account's phones are opted out.
 func optedOutAmong(ctx context.Context, tx *Tx, accountID parley.ID, phones []string) (map[string]bool, error) {
-	found, err := selectIn[string](ctx, tx, `SELECT phone FROM consents WHERE account_id = ? AND opted_out AND phone IN (?)`, accountID, phones)
-	if err != nil {
+	var found []string
+	if err := selectBatch(ctx, tx, &found, optedOutAmongQuery(dialectOf(tx)), phoneRows(phones), accountID); err != nil {
 		return nil, err
 	}
 	out := make(map[string]bool, len(found))
@@ -174,9 +195,7 @@ type recipientContact struct {
 // transaction gave a contact first keeps that one, and the spare is
 // deleted.
 func contactsOfPhones(ctx context.Context, tx *Tx, accountID parley.ID, phones []string, at time.Time) (map[string]recipientContact, error) {
-	const read = `SELECT c.id, p.phone, c.name, c.attributes FROM contact_phones p JOIN contacts c ON c.id = p.contact_id
-WHERE p.account_id = ? AND p.phone IN (?)`
-	found, err := selectContacts(ctx, tx, read, accountID, phones)
+	found, err := selectContacts(ctx, tx, accountID, phones)
 	if err != nil {
 		return nil, err
 	}
@@ -230,16 +249,25 @@ WHERE p.account_id = ? AND p.phone IN (?)`
 	if err := execIn(ctx, tx, `DELETE FROM contacts WHERE id IN (?)`, spare); err != nil {
 		return nil, err
 	}
-	won, err := selectContacts(ctx, tx, read, accountID, lost)
+	won, err := selectContacts(ctx, tx, accountID, lost)
 	for p, c := range won {
 		found[p] = c
 	}
 	return found, err
 }
 
-func selectContacts(ctx context.Context, tx *Tx, query string, args ...any) (map[string]recipientContact, error) {
-	rows, err := selectIn[recipientContact](ctx, tx, query, args...)
-	if err != nil {
+// contactsOfPhonesQuery finds the contacts of a batch of phones in an
+// account (its parameter after the batch).
+func contactsOfPhonesQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "phone TEXT") + ` SELECT c.id, p.phone, c.name, c.attributes FROM v` +
+		d.lookupJoin("contact_phones", "p", "p.account_id = ? AND p.phone = v.phone") +
+		d.lookupJoin("contacts", "c", "c.id = p.contact_id")
+}
+
+// selectContacts returns the contacts the account's phones have.
+func selectContacts(ctx context.Context, tx *Tx, accountID parley.ID, phones []string) (map[string]recipientContact, error) {
+	var rows []recipientContact
+	if err := selectBatch(ctx, tx, &rows, contactsOfPhonesQuery(dialectOf(tx)), phoneRows(phones), accountID); err != nil {
 		return nil, err
 	}
 	out := make(map[string]recipientContact, len(rows))
@@ -313,12 +341,19 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 	return convs, nil
 }
 
+// conversationsOfPhonesQuery finds the threads of a batch of phones on a
+// channel (its parameter after the batch).
+func conversationsOfPhonesQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "phone TEXT") + ` SELECT cv.id, cv.contact_phone FROM v` +
+		d.lookupJoin("conversations", "cv", "cv.channel_id = ? AND cv.contact_phone = v.phone")
+}
+
 func conversationsOfPhones(ctx context.Context, tx *Tx, channelID parley.ID, phones []string) (map[string]parley.ID, error) {
-	rows, err := selectIn[struct {
+	var rows []struct {
 		ID    int64  `db:"id"`
 		Phone string `db:"contact_phone"`
-	}](ctx, tx, `SELECT id, contact_phone FROM conversations WHERE channel_id = ? AND contact_phone IN (?)`, channelID, phones)
-	if err != nil {
+	}
+	if err := selectBatch(ctx, tx, &rows, conversationsOfPhonesQuery(dialectOf(tx)), phoneRows(phones), channelID); err != nil {
 		return nil, err
 	}
 	out := make(map[string]parley.ID, len(rows))

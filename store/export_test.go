@@ -187,6 +187,11 @@ func KeyedStatements() map[string]string {
 		"status checks booked":      statusChecksQuery(d),
 		"contacts' first sends":     contactsFirstSentQuery(d),
 		"queued texts' words":       touchConversationsQuery(d),
+		"recipients' consents":      optedOutAmongQuery(d),
+		"recipients' contacts":      contactsOfPhonesQuery(d),
+		"recipients' threads":       conversationsOfPhonesQuery(d),
+		"inbound texts seen before": messagesByCarrierIDQuery(d),
+		"inbound texts' threads":    conversationsByIDQuery(d),
 	}
 	for k, q := range qs {
 		qs[k] = sqlx.Rebind(sqlx.DOLLAR, q)

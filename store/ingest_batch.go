@@ -215,23 +215,30 @@ type carrierKey struct {
 	id      string
 }
 
+// messagesByCarrierIDQuery reads the messages of a batch of carrier ids:
+// by messages_carrier_id (carrier_message_id, channel_id), an index probe
+// per id whatever the statistics said when the plan was made, and a row
+// read only for a retry.
+func messagesByCarrierIDQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "carrier_id TEXT") + ` SELECT ` + messageColumns + ` FROM v` +
+		d.lookupJoin("messages", "m", "m.carrier_message_id = v.carrier_id")
+}
+
 // seenCarrierIDs finds the stored messages of the batch's carrier ids:
 // those texts are a carrier's retries.
 func seenCarrierIDs(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) (map[carrierKey]conversations.Message, error) {
-	var ids []any
+	var ids [][]any
 	for _, p := range plans {
 		if p.Text.CarrierMessageID != "" {
-			ids = append(ids, p.Text.CarrierMessageID)
+			ids = append(ids, []any{p.Text.CarrierMessageID})
 		}
 	}
 	seen := map[carrierKey]conversations.Message{}
 	if len(ids) == 0 {
 		return seen, nil
 	}
-	// messages_carrier_id (carrier_message_id, channel_id): an index probe
-	// per id, and a row read only for a retry.
-	rows, err := selectIn[messageRow](ctx, tx, `SELECT `+messageColumns+` FROM messages WHERE carrier_message_id IN (?)`, ids)
-	if err != nil {
+	var rows []messageRow
+	if err := selectBatch(ctx, tx, &rows, messagesByCarrierIDQuery(dialectOf(tx)), ids); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -359,21 +366,37 @@ func (b textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	return nil
 }
 
+// conversationsByIDQuery reads a batch of conversations by id, each
+// looked up by its key whatever the statistics said when the plan was
+// made.
+func conversationsByIDQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns + ` FROM v` +
+		d.lookupJoin("conversations", "cv", "cv.id = v.id") + d.lookupJoin("contacts", "ct", "ct.id = cv.contact_id") + `
+LEFT JOIN consents cs ON cs.account_id = cv.account_id AND cs.phone = cv.contact_phone`
+}
+
 // readBack reads the conversations of the plain texts and the retries as
 // they now stand, into their results.
 func (b textBatch) readBack(ctx context.Context, tx *Tx, results []conversations.IngestResult) error {
-	ids := make([]any, 0, len(b.plain)+len(b.retries))
+	ids := make([][]any, 0, len(b.plain)+len(b.retries))
+	listed := map[parley.ID]bool{}
+	list := func(id parley.ID) {
+		if !listed[id] {
+			listed[id] = true
+			ids = append(ids, []any{id})
+		}
+	}
 	for _, pt := range b.plain {
-		ids = append(ids, int64(pt.conv.ID))
+		list(pt.conv.ID)
 	}
 	for _, m := range b.retries {
-		ids = append(ids, int64(m.ConversationID))
+		list(m.ConversationID)
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := selectIn[conversationRow](ctx, tx, selectConversation+` WHERE cv.id IN (?)`, ids)
-	if err != nil {
+	var rows []conversationRow
+	if err := selectBatch(ctx, tx, &rows, conversationsByIDQuery(dialectOf(tx)), ids); err != nil {
 		return err
 	}
 	read, err := conversationsWithTags(ctx, tx, rows)
