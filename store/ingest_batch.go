@@ -371,8 +371,7 @@ func (b textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 // made.
 func conversationsByIDQuery(d dialect) string {
 	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns + ` FROM v` +
-		d.lookupJoin("conversations", "cv", "cv.id = v.id") + d.lookupJoin("contacts", "ct", "ct.id = cv.contact_id") + `
-LEFT JOIN consents cs ON cs.account_id = cv.account_id AND cs.phone = cv.contact_phone`
+		d.lookupJoin("conversations", "cv", "cv.id = v.id") + conversationJoins
 }
 
 // readBack reads the conversations of the plain texts and the retries as
