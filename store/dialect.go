@@ -5,9 +5,10 @@ import (
 	"unicode"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/events"
-	"github.com/pressly/goose/v3"
 )
 
 // dialect is what differs between SQLite and PostgreSQL. Queries are
