@@ -136,15 +136,36 @@ func (q campaignQueue) queue(ctx context.Context, tx *Tx, chunk []chosenRecipien
 	if err != nil {
 		return 0, err
 	}
-	convs, err := q.conversations(ctx, tx, contacts, phones, now)
+	bodies := q.render(sending, contacts)
+	convs, created, err := q.conversations(ctx, tx, contacts, bodies, phones, now)
 	if err != nil {
 		return 0, err
 	}
-	texts, err := q.texts(ctx, tx, sending, contacts, convs, now)
+	texts, err := q.texts(ctx, tx, sending, bodies, convs, created, now)
 	if err != nil {
 		return 0, err
 	}
 	return len(texts), markRecipientsQueued(ctx, tx, sending, texts, now)
+}
+
+// renderedText is a recipient's text as the template wrote it.
+type renderedText struct {
+	body string
+	seg  conversations.Segmentation
+}
+
+// render writes each recipient's text from the template and the
+// recipient's contact, by phone.
+func (q campaignQueue) render(rs []chosenRecipient, contacts map[string]recipientContact) map[string]renderedText {
+	out := make(map[string]renderedText, len(rs))
+	for _, r := range rs {
+		c := contacts[r.phone]
+		var attrs map[string]any
+		_ = json.Unmarshal([]byte(c.Attributes), &attrs)
+		body, seg := q.tpl.Text(campaigns.Recipient{Name: c.Name, Phone: r.phone, Attributes: attrs})
+		out[r.phone] = renderedText{body, seg}
+	}
+	return out
 }
 
 // A chunk's phones are looked up one by one by their index (lookupJoin):
@@ -278,12 +299,15 @@ func selectContacts(ctx context.Context, tx *Tx, accountID parley.ID, phones []s
 }
 
 // conversations returns each phone's thread on the campaign's channel,
-// creating those missing pending (waiting for the customer) and
-// unassigned: a reply opens one and auto-assignment takes it from there.
-func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[string]recipientContact, phones []string, now time.Time) (map[string]parley.ID, error) {
-	convs, err := conversationsOfPhones(ctx, tx, q.ch.ID, phones)
+// and which of them it created: those missing, pending (waiting for the
+// customer) and unassigned, so that a reply opens one and auto-assignment
+// takes it from there. A created thread starts with its text's words and
+// time, and is not written again for the text.
+func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[string]recipientContact, bodies map[string]renderedText,
+	phones []string, now time.Time) (convs map[string]parley.ID, created map[parley.ID]bool, err error) {
+	convs, err = conversationsOfPhones(ctx, tx, q.ch.ID, phones)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var missing []string
 	for _, p := range phones {
@@ -291,38 +315,41 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 			missing = append(missing, p)
 		}
 	}
+	created = make(map[parley.ID]bool, len(missing))
 	if len(missing) == 0 {
-		return convs, nil
+		return convs, created, nil
 	}
+	// Phone order: unique-index locks taken in one order by every batch.
 	slices.Sort(missing)
-	args := make([]any, 0, 12*len(missing))
-	for _, p := range missing {
-		args = append(args, conversationArgs(q.ch, parley.ID(contacts[p].ID), p, q.ch.PhoneNumber, conversations.StatusPending, nil, now)...)
+	rows := make([][]any, len(missing))
+	for i, p := range missing {
+		rows[i] = []any{contacts[p].ID, p, reversedDigits(p), bodies[p].body}
 	}
-	var created []struct {
+	var inserted []struct {
 		ID    int64  `db:"id"`
 		Phone string `db:"contact_phone"`
 	}
-	insert := valuesRows(insertConversationHead, conversationValues, len(missing)) + ` ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id, contact_phone`
-	if err := tx.SelectContext(ctx, &created, tx.Rebind(insert), args...); err != nil {
-		return nil, err
+	if err := selectBatch(ctx, tx, &inserted, q.insertConversationsQuery(dialectOf(tx)), rows,
+		q.ch.AccountID, q.ch.ID, q.ch.InboxID, q.ch.PhoneNumber, string(conversations.StatusPending), ms(now), ms(now), ms(now)); err != nil {
+		return nil, nil, err
 	}
-	eps := make([]openingEpisode, len(created))
-	evs := make([]event, len(created))
-	for i, c := range created {
+	eps := make([]openingEpisode, len(inserted))
+	evs := make([]event, len(inserted))
+	for i, c := range inserted {
 		convs[c.Phone] = parley.ID(c.ID)
+		created[parley.ID(c.ID)] = true
 		eps[i] = openingEpisode{q.c.AccountID, parley.ID(c.ID), now}
 		evs[i] = event{parley.ID(c.ID), conversations.EventCreated, conversations.ActorSystem, nil,
 			map[string]any{"status": conversations.StatusPending, "reason": "campaign", "campaign_id": q.c.ID}, now}
 	}
 	evStmt, err := eventsStatement(tx, q.c.AccountID, evs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := execTogether(ctx, tx, openEpisodesStatement(dialectOf(tx), eps), evStmt); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(created) < len(missing) {
+	if len(inserted) < len(missing) {
 		// Created meanwhile by an inbound text or another send.
 		var lost []string
 		for _, p := range missing {
@@ -332,13 +359,26 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 		}
 		won, err := conversationsOfPhones(ctx, tx, q.ch.ID, lost)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for p, id := range won {
 			convs[p] = id
 		}
 	}
-	return convs, nil
+	return convs, created, nil
+}
+
+// insertConversationsQuery creates a batch of the channel's threads, each
+// with its first text's words; its parameters after the batch are the
+// account, channel, inbox, business phone, status and the time, thrice.
+// (SQLite needs a WHERE before an upsert's ON CONFLICT after a SELECT.)
+func (q campaignQueue) insertConversationsQuery(d dialect) string {
+	col, val := d.searchWordsInsert("v.body")
+	return `WITH ` + d.batchRows("v", "contact_id BIGINT", "phone TEXT", "phone_rev TEXT", "body TEXT") + `
+INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
+    business_phone, status, priority, last_message_at, created_at, updated_at` + col + `)
+SELECT ?, ?, ?, contact_id, phone, phone_rev, ?, ?, 'none', ?, ?, ?` + val + ` FROM v
+WHERE true ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id, contact_phone`
 }
 
 // conversationsOfPhonesQuery finds the threads of a batch of phones on a
@@ -366,16 +406,13 @@ func conversationsOfPhones(ctx context.Context, tx *Tx, channelID parley.ID, pho
 // texts stores each recipient's text, queued in the outbox at its time,
 // and moves its conversation's last activity; it returns the messages by
 // phone.
-func (q campaignQueue) texts(ctx context.Context, tx *Tx, rs []chosenRecipient, contacts map[string]recipientContact,
-	convs map[string]parley.ID, now time.Time) (map[string]conversations.Message, error) {
+func (q campaignQueue) texts(ctx context.Context, tx *Tx, rs []chosenRecipient, bodies map[string]renderedText,
+	convs map[string]parley.ID, created map[parley.ID]bool, now time.Time) (map[string]conversations.Message, error) {
 	d := dialectOf(tx)
 	texts := make([][]any, len(rs))
 	for i, r := range rs {
-		c := contacts[r.phone]
-		var attrs map[string]any
-		_ = json.Unmarshal([]byte(c.Attributes), &attrs)
-		body, seg := q.tpl.Text(campaigns.Recipient{Name: c.Name, Phone: r.phone, Attributes: attrs})
-		texts[i] = []any{convs[r.phone], body, seg.Segments, seg.Encoding}
+		t := bodies[r.phone]
+		texts[i] = []any{convs[r.phone], t.body, t.seg.Segments, t.seg.Encoding}
 	}
 	insert := `WITH ` + d.batchRows("v", "conversation_id BIGINT", "body TEXT", "segments INTEGER", "encoding TEXT") + `
 INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
@@ -398,16 +435,21 @@ RETURNING ` + messageColumns
 		m := byConv[convs[r.phone]]
 		out[r.phone] = m
 		queued = append(queued, []any{m.ID, r.phone, ms(r.sendAt)})
-		touched = append(touched, []any{m.ConversationID, m.Body})
+		if !created[m.ConversationID] {
+			touched = append(touched, []any{m.ConversationID, m.Body})
+		}
 		tx.recordMessage(events.MessageCreated, m, conversations.ActorSystem, nil, now)
 	}
 	outbox := batchStatement(`WITH `+d.batchRows("v", "message_id BIGINT", "to_phone TEXT", "available_at BIGINT")+`
 INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
 SELECT ?, message_id, ?, to_phone, ?, ?, 'queued', available_at, ?, ? FROM v`,
 		queued, q.c.AccountID, q.ch.ID, q.c.OriginType, priorityOf(q.c.OriginType), ms(now), ms(now))
-	// The text's words join its conversation's search document here, in
-	// the one UPDATE of the conversation (migration 00034).
-	touch := batchStatement(touchConversationsQuery(d), touched, ms(now), ms(now), ms(now))
+	// The text's words join an existing conversation's search document
+	// here, in the one UPDATE of the conversation (migration 00034).
+	touch := statement{}
+	if len(touched) > 0 {
+		touch = batchStatement(touchConversationsQuery(d), touched, ms(now), ms(now), ms(now))
+	}
 	return out, execTogether(ctx, tx, outbox, touch)
 }
 

@@ -74,6 +74,11 @@ type dialectSQL interface {
 	// campaign text's) sets in the conversation's search document; ""
 	// where triggers keep it.
 	searchWordsSet() string
+	// searchWordsInsert is the column and its value, each after a comma,
+	// with which an INSERT of a conversation starts its search document
+	// with its first text's words (body, the text's SQL expression); ""
+	// and "" where triggers keep them.
+	searchWordsInsert(body string) (col, val string)
 	// plansSearch says whether conversation searches are planned from word
 	// statistics and the recent index (search.go, recent_search.go)
 	// rather than run as one plain query.

@@ -72,6 +72,14 @@ func (postgresSQL) searchWordsSet() string {
 	return `search_tsv = conversations.search_tsv || to_tsvector('simple', v.body), `
 }
 
+// searchWordsInsert starts a new conversation's document with its first
+// text's words; the insert trigger puts the contact's name before them
+// (migration 00040), so the row is written once, not inserted and then
+// updated with the text.
+func (postgresSQL) searchWordsInsert(body string) (col, val string) {
+	return ", search_tsv", ", to_tsvector('simple', " + body + ")"
+}
+
 // textMatch is a to_tsquery of the terms, the last one a prefix.
 func (postgresSQL) textMatch(terms []string) string {
 	parts := make([]string, len(terms))

@@ -31,6 +31,9 @@ func (sqliteSQL) searchWordsSet() string { return "" }    // the FTS5 tables kee
 func (sqliteSQL) plansSearch() bool      { return false }
 func (sqliteSQL) manyInstances() bool    { return false } // one instance per file
 
+// searchWordsInsert: the FTS5 tables keep their triggers.
+func (sqliteSQL) searchWordsInsert(string) (col, val string) { return "", "" }
+
 func (sqliteSQL) migrator() (goose.Dialect, []goose.ProviderOption, error) {
 	return goose.DialectSQLite3, nil, nil
 }
