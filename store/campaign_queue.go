@@ -321,24 +321,18 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 	}
 	// Phone order: unique-index locks taken in one order by every batch.
 	slices.Sort(missing)
-	rows := make([][]any, len(missing))
+	ts := make([]newThread, len(missing))
 	for i, p := range missing {
-		rows[i] = []any{contacts[p].ID, p, reversedDigits(p), bodies[p].body}
+		ts[i] = newThread{q.ch, parley.ID(contacts[p].ID), p, q.ch.PhoneNumber, conversations.StatusPending, bodies[p].body, now}
 	}
-	var inserted []struct {
-		ID    int64  `db:"id"`
-		Phone string `db:"contact_phone"`
-	}
-	if err := selectBatch(ctx, tx, &inserted, q.insertConversationsQuery(dialectOf(tx)), rows,
-		q.ch.AccountID, q.ch.ID, q.ch.InboxID, q.ch.PhoneNumber, string(conversations.StatusPending), ms(now), ms(now), ms(now)); err != nil {
+	inserted, episodes, err := insertThreads(ctx, tx, ts, true)
+	if err != nil {
 		return nil, nil, err
 	}
-	eps := make([]openingEpisode, len(inserted))
 	evs := make([]event, len(inserted))
 	for i, c := range inserted {
 		convs[c.Phone] = parley.ID(c.ID)
 		created[parley.ID(c.ID)] = true
-		eps[i] = openingEpisode{q.c.AccountID, parley.ID(c.ID), now}
 		evs[i] = event{parley.ID(c.ID), conversations.EventCreated, conversations.ActorSystem, nil,
 			map[string]any{"status": conversations.StatusPending, "reason": "campaign", "campaign_id": q.c.ID}, now}
 	}
@@ -346,7 +340,7 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := execTogether(ctx, tx, openEpisodesStatement(dialectOf(tx), eps), evStmt); err != nil {
+	if err := execTogether(ctx, tx, episodes, evStmt); err != nil {
 		return nil, nil, err
 	}
 	if len(inserted) < len(missing) {
@@ -366,19 +360,6 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 		}
 	}
 	return convs, created, nil
-}
-
-// insertConversationsQuery creates a batch of the channel's threads, each
-// with its first text's words; its parameters after the batch are the
-// account, channel, inbox, business phone, status and the time, thrice.
-// (SQLite needs a WHERE before an upsert's ON CONFLICT after a SELECT.)
-func (q campaignQueue) insertConversationsQuery(d dialect) string {
-	col, val := d.searchWordsInsert("v.body")
-	return `WITH ` + d.batchRows("v", "contact_id BIGINT", "phone TEXT", "phone_rev TEXT", "body TEXT") + `
-INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
-    business_phone, status, priority, last_message_at, created_at, updated_at` + col + `)
-SELECT ?, ?, ?, contact_id, phone, phone_rev, ?, ?, 'none', ?, ?, ?` + val + ` FROM v
-WHERE true ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id, contact_phone`
 }
 
 // conversationsOfPhonesQuery finds the threads of a batch of phones on a

@@ -214,13 +214,6 @@ func insertConversationRow(ctx context.Context, tx *Tx, ch conversations.Channel
 	return parley.ID(id), openEpisode(ctx, tx, ch.AccountID, parley.ID(id), at)
 }
 
-// insertConversationIfAbsent creates a text's conversation unless another
-// transaction created it first, when it returns 0 (having waited for that
-// transaction to commit).
-func insertConversationIfAbsent(ctx context.Context, tx *Tx, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
-	return insertConversationRowIfAbsent(ctx, tx, p.Channel, contactID, p.Text.From, p.Text.To, status, nil, p.At)
-}
-
 // insertConversationRowIfAbsent is insertConversationRow, unless another
 // transaction created the conversation first: then it returns 0, having
 // waited for that transaction to commit.
@@ -236,6 +229,66 @@ func insertConversationRowIfAbsent(ctx context.Context, tx *Tx, ch conversations
 		return 0, err
 	}
 	return parley.ID(id), openEpisode(ctx, tx, ch.AccountID, parley.ID(id), at)
+}
+
+// newThread is a conversation to create with its first text.
+type newThread struct {
+	ch            conversations.Channel
+	contactID     parley.ID
+	phone         string // the contact's
+	businessPhone string
+	status        conversations.Status
+	body          string // the first text's
+	at            time.Time
+}
+
+// createdThread is a conversation insertThreads created.
+type createdThread struct {
+	ID        int64  `db:"id"`
+	ChannelID int64  `db:"channel_id"`
+	Phone     string `db:"contact_phone"`
+}
+
+// insertThreads creates, in one statement and in the order given, the
+// conversations that no other transaction created first (waiting for
+// such a one to commit). With withWords a conversation's search document
+// starts with its first text's words, so that it is written once; it
+// returns those created and the statement opening their first episodes.
+func insertThreads(ctx context.Context, tx *Tx, ts []newThread, withWords bool) ([]createdThread, statement, error) {
+	rows := make([][]any, len(ts))
+	for i, t := range ts {
+		rows[i] = []any{t.ch.AccountID, t.ch.ID, t.ch.InboxID, t.contactID, t.phone, reversedDigits(t.phone), t.businessPhone,
+			string(t.status), ms(t.at), t.body}
+	}
+	var created []createdThread
+	if err := selectBatch(ctx, tx, &created, insertThreadsQuery(dialectOf(tx), withWords), rows); err != nil {
+		return nil, statement{}, err
+	}
+	byKey := make(map[convKey]newThread, len(ts))
+	for _, t := range ts {
+		byKey[convKey{t.ch.ID, t.phone}] = t
+	}
+	eps := make([]openingEpisode, len(created))
+	for i, c := range created {
+		t := byKey[convKey{parley.ID(c.ChannelID), c.Phone}]
+		eps[i] = openingEpisode{t.ch.AccountID, parley.ID(c.ID), t.at}
+	}
+	return created, openEpisodesStatement(dialectOf(tx), eps), nil
+}
+
+// insertThreadsQuery is insertThreads' statement. (SQLite needs a WHERE
+// before an upsert's ON CONFLICT after a SELECT.)
+func insertThreadsQuery(d dialect, withWords bool) string {
+	col, val := "", ""
+	if withWords {
+		col, val = d.searchWordsInsert("v.body")
+	}
+	return `WITH ` + d.batchRows("v", "account_id BIGINT", "channel_id BIGINT", "inbox_id BIGINT", "contact_id BIGINT", "phone TEXT",
+		"phone_rev TEXT", "business_phone TEXT", "status TEXT", "at BIGINT", "body TEXT") + `
+INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
+    business_phone, status, priority, last_message_at, created_at, updated_at` + col + `)
+SELECT account_id, channel_id, inbox_id, contact_id, phone, phone_rev, business_phone, status, 'none', at, at, at` + val + ` FROM v
+WHERE true ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id, channel_id, contact_phone`
 }
 
 const (

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
@@ -27,10 +29,12 @@ import (
 // alike, writing nothing. The others go through the very steps of a lone
 // text, each under a savepoint so that its failure is its own.
 //
-// Whatever a text creates (its contact, its conversation) is created in
-// one pass over the batch in phone order, the lone texts' steps included. Creating takes unique-index locks, and concurrent batches
-// taking them in one order never wait on each other in a cycle; the
-// conversations that exist are locked beforehand, in id order.
+// What texts create takes unique-index locks, taken in one order by
+// every batch so that concurrent batches never wait on each other in a
+// cycle: the conversations that exist are locked first, in id order; then
+// every phone of the batch without a contact gets one, in phone order; then
+// conversations are created in phone order, a statement for each run of
+// plain texts between the lone texts' steps.
 //
 // A text that lost a race with another transaction (a unique index) or was
 // a deadlock's victim, and every text when the transaction itself fails
@@ -47,16 +51,27 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 		if err != nil {
 			return err
 		}
+		var run []*plainText // plain texts whose conversations are to create
 		for _, i := range b.order {
 			if _, ok := b.retries[i]; ok {
 				continue
 			} else if pt := b.plainAt[i]; pt != nil {
-				if err := pt.create(ctx, tx); err != nil {
-					return err
+				pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, pt.p.KeywordOnly())
+				if !pt.exists {
+					run = append(run, pt)
 				}
-			} else if err := applySaved(ctx, tx, plans[i], &results[i], &errs[i]); err != nil {
+				continue
+			}
+			if err := createThreads(ctx, tx, run); err != nil {
 				return err
 			}
+			run = run[:0]
+			if err := applySaved(ctx, tx, plans[i], &results[i], &errs[i]); err != nil {
+				return err
+			}
+		}
+		if err := createThreads(ctx, tx, run); err != nil {
+			return err
 		}
 		if err := b.applyPlain(ctx, tx); err != nil {
 			return err
@@ -112,36 +127,40 @@ type plainText struct {
 	msg       conversations.Message
 }
 
-// create gives a plain text its contact and conversation where it has
-// none, and decides its transition. A phone's first texts may arrive in
-// two batches at once: the later finds what the earlier created, as a
-// text coming after it would, instead of failing the statements its
+// createThreads creates the conversations of a run of plain texts, in
+// the run's order. A phone's first texts may arrive in two batches at
+// once: a conversation the other batch created first is found and read,
+// as a text coming after it would, instead of failing the statements the
 // batch shares.
-func (pt *plainText) create(ctx context.Context, tx *Tx) error {
-	if pt.contactID == 0 {
-		id, err := createContactIfAbsent(ctx, tx, pt.p.Channel.AccountID, pt.p.Text.From, pt.p.At)
-		if err != nil {
-			return fmt.Errorf("contact: %w", err)
-		}
-		pt.contactID = id
-	}
-	pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, pt.p.KeywordOnly())
-	if pt.exists {
+func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
+	if len(run) == 0 {
 		return nil
 	}
-	id, err := insertConversationIfAbsent(ctx, tx, pt.contactID, pt.p, pt.t.Status)
+	ts := make([]newThread, len(run))
+	for i, pt := range run {
+		ts[i] = newThread{pt.p.Channel, pt.contactID, pt.p.Text.From, pt.p.Text.To, pt.t.Status, pt.p.Text.Body, pt.p.At}
+	}
+	// The text's words join the document in updateOnInbound, with the
+	// texts that found their conversations.
+	created, episodes, err := insertThreads(ctx, tx, ts, false)
 	if err != nil {
-		return fmt.Errorf("insert conversation: %w", err)
+		return fmt.Errorf("insert conversations: %w", err)
 	}
-	if id != 0 {
-		pt.conv.ID = id
-		return nil
+	ids := make(map[convKey]parley.ID, len(created))
+	for _, c := range created {
+		ids[convKey{parley.ID(c.ChannelID), c.Phone}] = parley.ID(c.ID)
 	}
-	if pt.conv, pt.exists, err = lockConversation(ctx, tx, pt.p.Channel, pt.p.Text.From); err != nil {
-		return err
+	for _, pt := range run {
+		if id, ok := ids[convKey{pt.p.Channel.ID, pt.p.Text.From}]; ok {
+			pt.conv.ID = id
+			continue
+		}
+		if pt.conv, pt.exists, err = lockConversation(ctx, tx, pt.p.Channel, pt.p.Text.From); err != nil {
+			return err
+		}
+		pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, pt.p.KeywordOnly())
 	}
-	pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, pt.p.KeywordOnly())
-	return nil
+	return execTogether(ctx, tx, episodes)
 }
 
 // lookUpBatch sorts a batch's texts into plain and alone, finds the plain
@@ -186,7 +205,7 @@ func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) 
 	if err != nil {
 		return b, err
 	}
-	contacts, err := findContacts(ctx, tx, b.plain)
+	contacts, err := b.contacts(ctx, tx, plans)
 	if err != nil {
 		return b, err
 	}
@@ -195,6 +214,39 @@ func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) 
 		pt.contactID = contacts[contactKey{pt.p.Channel.AccountID, pt.p.Text.From}]
 	}
 	return b, nil
+}
+
+// contacts finds the contact of every phone of the batch that is to store
+// a text, creating those missing, account by account and in phone order
+// (contactsOfPhones), before any conversation is created. A lone text
+// then finds its contact.
+func (b textBatch) contacts(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) (map[contactKey]parley.ID, error) {
+	byAccount := map[parley.ID][]string{}
+	first := map[parley.ID]time.Time{} // an account's earliest text: its new contacts' creation
+	seen := map[contactKey]bool{}
+	for _, i := range b.order {
+		p := plans[i]
+		k := contactKey{p.Channel.AccountID, p.Text.From}
+		if _, retry := b.retries[i]; retry || seen[k] || !storable(p.Text) {
+			continue
+		}
+		seen[k] = true
+		byAccount[k.account] = append(byAccount[k.account], k.phone)
+		if at, ok := first[k.account]; !ok || p.At.Before(at) {
+			first[k.account] = p.At
+		}
+	}
+	found := make(map[contactKey]parley.ID, len(seen))
+	for _, acc := range slices.Sorted(maps.Keys(byAccount)) {
+		cs, err := contactsOfPhones(ctx, tx, acc, byAccount[acc], first[acc])
+		if err != nil {
+			return nil, fmt.Errorf("contacts: %w", err)
+		}
+		for phone, c := range cs {
+			found[contactKey{acc, phone}] = parley.ID(c.ID)
+		}
+	}
+	return found, nil
 }
 
 // storable reports whether PostgreSQL takes a text's strings: not invalid
@@ -287,32 +339,6 @@ WHERE (channel_id, contact_phone) IN (SELECT channel_id, contact_phone FROM k) O
 type contactKey struct {
 	account parley.ID
 	phone   string
-}
-
-// findContacts finds the contacts owning the plain texts' phones.
-func findContacts(ctx context.Context, tx *Tx, texts []*plainText) (map[contactKey]parley.ID, error) {
-	found := map[contactKey]parley.ID{}
-	if len(texts) == 0 {
-		return found, nil
-	}
-	batch := make([][]any, len(texts))
-	for i, pt := range texts {
-		batch[i] = []any{pt.p.Channel.AccountID, pt.p.Text.From}
-	}
-	var rows []struct {
-		AccountID int64  `db:"account_id"`
-		Phone     string `db:"phone"`
-		ContactID int64  `db:"contact_id"`
-	}
-	q := `WITH ` + dialectOf(tx).batchRows("k", "account_id BIGINT", "phone TEXT") + `
-SELECT account_id, phone, contact_id FROM contact_phones WHERE (account_id, phone) IN (SELECT account_id, phone FROM k)`
-	if err := selectBatch(ctx, tx, &rows, q, batch); err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		found[contactKey{parley.ID(r.AccountID), r.Phone}] = parley.ID(r.ContactID)
-	}
-	return found, nil
 }
 
 // applyPlain writes the plain texts, each step one statement for all, in
