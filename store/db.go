@@ -79,6 +79,9 @@ type DB struct {
 	// batchFallbacks counts batches whose shared transaction failed, every
 	// text then retried alone (see IngestBatch).
 	batchFallbacks atomic.Int64
+	// deadlocks counts the ingests the server aborted to break a cycle of
+	// lock waits (see IngestBatch, IngestAlone).
+	deadlocks atomic.Int64
 	// routes keeps the channels webhooks resolve to, kept in step with
 	// other instances by listener on PostgreSQL (see route_cache.go, listen.go).
 	routes   routeCache

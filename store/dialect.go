@@ -53,6 +53,13 @@ type dialectSQL interface {
 	// another transaction holds, so that concurrent claimers of queued
 	// work each take different rows.
 	skipLocked() string
+	// waitsGiveWay bounds, until the transaction ends or the savepoint
+	// rolls back, how long a statement waits for another transaction's
+	// lock; unwaits lifts the bound. "" where one writer at a time never
+	// waits on another. A wait given up fails as a deadlock's victim
+	// would (deadlockVictim), long before the server looks for cycles.
+	waitsGiveWay() string
+	unwaits() string
 	// lockKey serialises the transactions that lock the same key, until
 	// each ends; several keys are locked in the order given, in one round
 	// trip.
@@ -123,8 +130,9 @@ type dialectSQL interface {
 	// ruleViolation reports a CHECK, NOT NULL or foreign key violation,
 	// or input the database cannot store.
 	ruleViolation(err error) bool
-	// deadlockVictim reports a transaction aborted only so that another could
-	// go on (a deadlock's victim): it may simply be run again.
+	// deadlockVictim reports a statement failed only so that another
+	// transaction could go on (a deadlock's victim, a wait given up): it may
+	// simply be run again.
 	deadlockVictim(err error) bool
 }
 
@@ -158,6 +166,14 @@ func isConstraintViolation(err error) bool {
 // run again.
 func isDeadlock(err error) bool {
 	return sqliteDialect.deadlockVictim(err) || postgresDialect.deadlockVictim(err)
+}
+
+// countDeadlock counts err if the server aborted it to break a
+// deadlock (not a wait given up: waitsGiveWay).
+func (db *DB) countDeadlock(err error) {
+	if pgDeadlockDetected(err) {
+		db.deadlocks.Add(1)
+	}
 }
 
 // caseless is each rune of text with the runes it equals in another case

@@ -137,11 +137,24 @@ func (postgresSQL) ruleViolation(err error) bool {
 // first; this keeps any that slip through a client error, not a 500.
 var pgUnstorableText = map[string]bool{"22021": true, "22P05": true}
 
-// deadlockVictim reports a deadlock's victim (40P01).
+// deadlockVictim reports a deadlock's victim (40P01) or a lock wait
+// given up (55P03, waitsGiveWay).
 func (postgresSQL) deadlockVictim(err error) bool {
+	var pe *pq.Error
+	return pgDeadlockDetected(err) || errors.As(err, &pe) && pe.Code == "55P03"
+}
+
+// pgDeadlockDetected reports a deadlock's victim (40P01).
+func pgDeadlockDetected(err error) bool {
 	var pe *pq.Error
 	return errors.As(err, &pe) && pe.Code == "40P01"
 }
+
+// waitsGiveWay: 100 ms, a tenth of the server's deadlock_timeout (1 s
+// by default), after which it would look for a cycle and abort one of
+// its transactions.
+func (postgresSQL) waitsGiveWay() string { return `SET LOCAL lock_timeout = '100ms'` }
+func (postgresSQL) unwaits() string      { return `SET LOCAL lock_timeout TO DEFAULT` }
 
 // tablesDue: when the server's autovacuum is off, the tables of Parley's
 // schema with dead rows past 1,000 plus 5% of the live ones (vacuum), or

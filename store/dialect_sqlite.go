@@ -99,6 +99,10 @@ func (sqliteSQL) ruleViolation(err error) bool {
 // deadlockVictim is false: one writer at a time cannot deadlock.
 func (sqliteSQL) deadlockVictim(error) bool { return false }
 
+// waitsGiveWay, unwaits: one writer at a time never waits on another.
+func (sqliteSQL) waitsGiveWay() string { return "" }
+func (sqliteSQL) unwaits() string      { return "" }
+
 // tablesDue: SQLite reuses a deleted row's space itself, and plans
 // without statistics unless asked: nothing to keep.
 func (sqliteSQL) tablesDue(context.Context, *sqlx.DB) ([]tableDue, error) { return nil, nil }

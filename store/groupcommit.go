@@ -293,6 +293,11 @@ func (db *DB) readHoldsBatch(batch []*holdsCall) {
 // statement it shared, a commit that failed.
 func (db *DB) BatchFallbacks() int64 { return db.batchFallbacks.Load() }
 
+// Deadlocks reports how many ingests, alone or in a batch, the server
+// aborted as a deadlock's victim (each then written again): a second's
+// wait for the texts of both transactions.
+func (db *DB) Deadlocks() int64 { return db.deadlocks.Load() }
+
 // GroupCommitStats reports how many batches the group commit of inbound
 // texts wrote and how many texts they held; zeros when it is off.
 func (db *DB) GroupCommitStats() (batches, texts int64) {

@@ -227,6 +227,77 @@ func TestBatchesCrossingNewPhones(t *testing.T) {
 	}
 }
 
+// TestALoneTextGivesWayToABatchWaitingOnIt: a batch's STOP (a lone text)
+// from a known contact whose first thread another transaction is creating
+// waits for that transaction, which then waits for the contact the batch
+// created for a new phone: a cycle. The STOP gives way and is written
+// again after the batch, so the server never has to abort anyone as a
+// deadlock's victim (a second's wait first); every text is stored once.
+func TestALoneTextGivesWayToABatchWaitingOnIt(t *testing.T) {
+	db := storetest.MustOpen(t, "postgres")
+	tn := newTenant(t, db, newSID("AC"), bizA)
+	const fresh, known = "+14155556000", "+14155556001"
+	ada := newContact(t, db, tn.account.ID, "Ada", known)
+	before := db.Deadlocks()
+
+	other, err := db.SQL().BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Rollback() }()
+	ms := t0.UnixMilli()
+	if _, err := other.ExecContext(ctx, `INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone,
+    contact_phone_rev, business_phone, status, priority, last_message_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, '1006555141', $6, 'pending', 'none', $7, $7, $7)`,
+		tn.account.ID, tn.channel.ID, tn.channel.InboxID, ada.ID, known, tn.channel.PhoneNumber, ms); err != nil {
+		t.Fatal(err)
+	}
+	type batchDone struct{ errs []error }
+	done := make(chan batchDone, 1)
+	go func() {
+		_, errs := db.IngestBatch(ctx, []conversations.IngestPlan{tn.plan(t, fresh, "hi", newSID("SM")), tn.plan(t, known, "STOP", newSID("SM"))})
+		done <- batchDone{errs}
+	}()
+	// The batch has created the new phone's contact and waits on the
+	// other transaction's thread for the STOP; now the other waits on it.
+	var waiting int
+	for waiting == 0 {
+		if err := db.SQL().GetContext(ctx, &waiting, `SELECT COUNT(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO conversations%'`); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case b := <-done:
+			t.Fatalf("the batch ended (%v) before it waited on the other transaction's thread", b.errs)
+		default:
+		}
+	}
+	var cid int64
+	if err := other.GetContext(ctx, &cid, `INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at)
+VALUES ($1, '', '', '{}', $2, $2) RETURNING id`, tn.account.ID, ms); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ExecContext(ctx, `INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES ($1, $2, $3, 0)
+ON CONFLICT (account_id, phone) DO NOTHING`, tn.account.ID, fresh, cid); err != nil {
+		t.Fatalf("the other transaction: %v", err)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-done; errors.Join(b.errs...) != nil {
+		t.Fatal(errors.Join(b.errs...))
+	}
+	if n := db.Deadlocks() - before; n != 0 {
+		t.Errorf("the server aborted %d ingests as a deadlock's victim", n)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM messages WHERE account_id = ? AND direction = 'inbound'`, tn.account.ID); n != 2 {
+		t.Errorf("%d texts stored, want the 2 of the batch", n)
+	}
+	if out, err := db.GetConsent(ctx, tn.account.ID, known); err != nil || !out.OptedOut {
+		t.Errorf("%s opted out: %+v, %v; want the STOP applied", known, out, err)
+	}
+}
+
 // TestIngestBatchUnstorableTextFailsAlone: a text PostgreSQL refuses (a
 // NUL byte) fails alone; its neighbours are written in the shared
 // statements, not one by one after a failed batch.

@@ -44,6 +44,7 @@ func (db *DB) IngestAlone(ctx context.Context, p conversations.IngestPlan) (conv
 			res, err = ingest(ctx, tx, p)
 			return err
 		})
+		db.countDeadlock(err)
 		if !parley.IsKind(err, parley.ECONFLICT) && !isDeadlock(err) {
 			break
 		}

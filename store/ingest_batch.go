@@ -29,12 +29,14 @@ import (
 // alike, writing nothing. The others go through the very steps of a lone
 // text, each under a savepoint so that its failure is its own.
 //
-// What texts create takes unique-index locks, taken in one order by
-// every batch so that concurrent batches never wait on each other in a
-// cycle: the conversations that exist are locked first, in id order; then
-// every phone of the batch without a contact gets one, in phone order; then
-// conversations are created in phone order, a statement for each run of
-// plain texts between the lone texts' steps.
+// Locks are taken in one order by every batch so that concurrent batches
+// do not wait on each other in a cycle: first every phone of the batch
+// without a contact gets one, in phone order (a unique-index lock, as in
+// the campaign queue: contacts before conversations); then the
+// conversations that exist are locked, in id order; then the missing ones
+// are created in phone order, a statement for each run of plain texts
+// between the lone texts' steps. A lone text may still lock a conversation
+// created since, out of that order: its steps give way (applySaved).
 //
 // A text that lost a race with another transaction (a unique index) or was
 // a deadlock's victim, and every text when the transaction itself fails
@@ -81,7 +83,9 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 	if err != nil {
 		db.batchFallbacks.Add(1)
 	}
+	db.countDeadlock(err)
 	for i := range plans {
+		db.countDeadlock(errs[i])
 		if err != nil || parley.IsKind(errs[i], parley.ECONFLICT) || isDeadlock(errs[i]) {
 			results[i], errs[i] = db.IngestAlone(ctx, plans[i])
 		}
@@ -92,8 +96,15 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 // applySaved ingests one text under a savepoint; its failure is its own
 // (res, textErr). The error returned is the transaction's: the batch
 // cannot go on.
+//
+// The text's steps give way when they wait on a lock: a conversation
+// created after the batch locked its own is locked here, out of the
+// batch's order, and another batch may be waiting for a contact this one
+// created. Given up, the text is written again after the batch, alone,
+// instead of both batches waiting for the server to find the cycle.
 func applySaved(ctx context.Context, tx *Tx, p conversations.IngestPlan, res *conversations.IngestResult, textErr *error) error {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT text`); err != nil {
+	d := dialectOf(tx)
+	if _, err := tx.ExecContext(ctx, joinStatements(`SAVEPOINT text`, d.waitsGiveWay())); err != nil {
 		return err
 	}
 	*res, *textErr = ingest(ctx, tx, p)
@@ -102,8 +113,13 @@ func applySaved(ctx context.Context, tx *Tx, p conversations.IngestPlan, res *co
 		_, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT text; RELEASE SAVEPOINT text`)
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT text`)
+	_, err := tx.ExecContext(ctx, joinStatements(`RELEASE SAVEPOINT text`, d.unwaits()))
 	return err
+}
+
+// joinStatements runs statements without parameters in one round trip.
+func joinStatements(stmts ...string) string {
+	return strings.Join(slices.DeleteFunc(stmts, func(s string) bool { return s == "" }), "; ")
 }
 
 // textBatch is a batch sorted out: every text in the order its creations
@@ -163,8 +179,9 @@ func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
 	return execTogether(ctx, tx, episodes)
 }
 
-// lookUpBatch sorts a batch's texts into plain and alone, finds the plain
-// texts' contacts, and locks every existing conversation of the batch.
+// lookUpBatch sorts a batch's texts into plain and alone, finds or
+// creates their contacts, and locks every existing conversation of the
+// batch.
 func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) (textBatch, error) {
 	b := textBatch{plainAt: map[int]*plainText{}, retries: map[int]conversations.Message{}}
 	// By phone: a contact, its consent and its conversations are all keyed
@@ -201,11 +218,11 @@ func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) 
 		b.plain = append(b.plain, pt)
 		b.plainAt[i] = pt
 	}
-	convs, err := lockConversations(ctx, tx, plans)
+	contacts, err := b.contacts(ctx, tx, plans)
 	if err != nil {
 		return b, err
 	}
-	contacts, err := b.contacts(ctx, tx, plans)
+	convs, err := lockConversations(ctx, tx, plans)
 	if err != nil {
 		return b, err
 	}
@@ -218,8 +235,8 @@ func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) 
 
 // contacts finds the contact of every phone of the batch that is to store
 // a text, creating those missing, account by account and in phone order
-// (contactsOfPhones), before any conversation is created. A lone text
-// then finds its contact.
+// (contactsOfPhones), before any conversation is locked or created. A
+// lone text then finds its contact.
 func (b textBatch) contacts(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) (map[contactKey]parley.ID, error) {
 	byAccount := map[parley.ID][]string{}
 	first := map[parley.ID]time.Time{} // an account's earliest text: its new contacts' creation
