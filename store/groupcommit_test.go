@@ -227,6 +227,43 @@ func TestBatchesCrossingNewPhones(t *testing.T) {
 	}
 }
 
+// batchOutcome is what IngestBatch returned.
+type batchOutcome struct {
+	results []conversations.IngestResult
+	errs    []error
+}
+
+// ingestBatchAside runs IngestBatch in the background.
+func ingestBatchAside(db *store.DB, plans ...conversations.IngestPlan) <-chan batchOutcome {
+	done := make(chan batchOutcome, 1)
+	go func() {
+		results, errs := db.IngestBatch(ctx, plans)
+		done <- batchOutcome{results, errs}
+	}()
+	return done
+}
+
+// awaitLockWait returns once a statement like pattern waits on a lock in
+// the test's database; the batch must not end first.
+func awaitLockWait(t *testing.T, db *store.DB, pattern string, batch <-chan batchOutcome) {
+	t.Helper()
+	for {
+		var waiting int
+		if err := db.SQL().GetContext(ctx, &waiting, `SELECT COUNT(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`, pattern); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		select {
+		case b := <-batch:
+			t.Fatalf("the batch ended (%v) before a statement like %q waited on a lock", b.errs, pattern)
+		default:
+		}
+	}
+}
+
 // TestALoneTextGivesWayToABatchWaitingOnIt: a batch's STOP (a lone text)
 // from a known contact whose first thread another transaction is creating
 // waits for that transaction, which then waits for the contact the batch
@@ -252,26 +289,10 @@ VALUES ($1, $2, $3, $4, $5, '1006555141', $6, 'pending', 'none', $7, $7, $7)`,
 		tn.account.ID, tn.channel.ID, tn.channel.InboxID, ada.ID, known, tn.channel.PhoneNumber, ms); err != nil {
 		t.Fatal(err)
 	}
-	type batchDone struct{ errs []error }
-	done := make(chan batchDone, 1)
-	go func() {
-		_, errs := db.IngestBatch(ctx, []conversations.IngestPlan{tn.plan(t, fresh, "hi", newSID("SM")), tn.plan(t, known, "STOP", newSID("SM"))})
-		done <- batchDone{errs}
-	}()
+	done := ingestBatchAside(db, tn.plan(t, fresh, "hi", newSID("SM")), tn.plan(t, known, "STOP", newSID("SM")))
 	// The batch has created the new phone's contact and waits on the
 	// other transaction's thread for the STOP; now the other waits on it.
-	var waiting int
-	for waiting == 0 {
-		if err := db.SQL().GetContext(ctx, &waiting, `SELECT COUNT(*) FROM pg_stat_activity
-WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO conversations%'`); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case b := <-done:
-			t.Fatalf("the batch ended (%v) before it waited on the other transaction's thread", b.errs)
-		default:
-		}
-	}
+	awaitLockWait(t, db, "INSERT INTO conversations%", done)
 	var cid int64
 	if err := other.GetContext(ctx, &cid, `INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at)
 VALUES ($1, '', '', '{}', $2, $2) RETURNING id`, tn.account.ID, ms); err != nil {
@@ -295,6 +316,54 @@ ON CONFLICT (account_id, phone) DO NOTHING`, tn.account.ID, fresh, cid); err != 
 	}
 	if out, err := db.GetConsent(ctx, tn.account.ID, known); err != nil || !out.OptedOut {
 		t.Errorf("%s opted out: %+v, %v; want the STOP applied", known, out, err)
+	}
+}
+
+// TestABatchAnswersARetryOfATextInFlight: a carrier retries a text while
+// another transaction is still storing the first delivery, so the batch's
+// look-up does not find it. The batch waits for that transaction and
+// answers the retry as a duplicate, storing nothing twice, instead of
+// failing the statement its texts share and writing every one of them
+// again, one transaction each.
+func TestABatchAnswersARetryOfATextInFlight(t *testing.T) {
+	db := storetest.MustOpen(t, "postgres")
+	tn := newTenant(t, db, newSID("AC"), bizA)
+	const phone = "+14155556100"
+	first := tn.receive(t, text{from: phone, body: "hello"})
+	retried := newSID("SM")
+	before := db.BatchFallbacks()
+
+	other, err := db.SQL().BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Rollback() }()
+	if _, err := other.ExecContext(ctx, `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls,
+    status, carrier_message_id, segments, created_at, updated_at)
+VALUES ($1, $2, $3, 'inbound', 'text', 'are you open?', '[]', 'received', $4, 1, $5, $5)`,
+		tn.account.ID, first.Conversation.ID, tn.channel.ID, retried, t0.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	done := ingestBatchAside(db, tn.plan(t, "+14155556101", "hi", newSID("SM")), tn.plan(t, phone, "are you open?", retried))
+	awaitLockWait(t, db, "%INSERT INTO messages%", done)
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	b := <-done
+	if err := errors.Join(b.errs...); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.BatchFallbacks() - before; n != 0 {
+		t.Errorf("the batch failed as a whole %d times and was written again one text at a time", n)
+	}
+	if !b.results[1].Duplicate || b.results[1].Message.CarrierMessageID != retried {
+		t.Errorf("the retry: %+v; want it answered as a duplicate of the first delivery", b.results[1])
+	}
+	if b.results[0].Duplicate || b.results[0].Message.ID == 0 || !b.results[0].Created {
+		t.Errorf("the other text: %+v; want it stored in a new conversation", b.results[0])
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM messages WHERE carrier_message_id = ?`, retried); n != 1 {
+		t.Errorf("%d messages with the retried carrier id, want 1", n)
 	}
 }
 

@@ -20,8 +20,13 @@ import (
 // Ingest applies an inbound text: on PostgreSQL with group commit, in one
 // transaction with the texts arriving beside it (see commitGroup), else in
 // a transaction of its own.
+//
+// A consent keyword (or a text PostgreSQL would refuse) is never batched:
+// it would take a lone text's steps in the batch (IngestBatch), a dozen
+// round trips of its own, and hold one of the group's two workers and
+// every text of its batch meanwhile.
 func (db *DB) Ingest(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
-	if db.ingests != nil {
+	if db.ingests != nil && p.Intent == optout.IntentNone && storable(p.Text) {
 		return db.groupIngest(ctx, p)
 	}
 	return db.IngestAlone(ctx, p)
@@ -82,7 +87,7 @@ func ingest(ctx context.Context, tx *Tx, p conversations.IngestPlan) (conversati
 			return res, fmt.Errorf("insert conversation: %w", err)
 		}
 	}
-	stored, err := insertInboundMessages(ctx, tx, []inboundMessage{{conv.ID, p}})
+	stored, err := insertInboundMessages(ctx, tx, []inboundMessage{{conv.ID, p}}, false)
 	if err != nil {
 		return res, fmt.Errorf("insert message: %w", err)
 	}
@@ -319,7 +324,12 @@ type inboundMessage struct {
 
 // insertInboundMessages stores texts of distinct conversations in one
 // statement and returns them as stored, in the order given.
-func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage) ([]conversations.Message, error) {
+//
+// With skipStored, a text whose carrier id another transaction stored
+// meanwhile (a carrier's retry of a text still being written when the
+// batch looked) is skipped, its message left zero, instead of failing the
+// statement every text of a batch shares.
+func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage, skipStored bool) ([]conversations.Message, error) {
 	batch := make([][]any, 0, len(texts))
 	for _, t := range texts {
 		media, err := json.Marshal(nonNil(t.p.Text.MediaURLs))
@@ -339,8 +349,11 @@ func insertInboundMessages(ctx context.Context, tx *Tx, texts []inboundMessage) 
 INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
     carrier_message_id, segments, created_at, updated_at)
 SELECT account_id, conversation_id, channel_id, 'inbound', 'text', body, ` + d.jsonValue("media_urls") + `, 'received',
-    carrier_message_id, segments, at, at FROM v
-RETURNING ` + messageColumns
+    carrier_message_id, segments, at, at FROM v`
+	if skipStored {
+		q += ` WHERE true ON CONFLICT DO NOTHING` // (SQLite needs the WHERE before an upsert after a SELECT)
+	}
+	q += ` RETURNING ` + messageColumns
 	var rows []messageRow
 	if err := selectBatch(ctx, tx, &rows, q, batch); err != nil {
 		return nil, err
@@ -351,8 +364,10 @@ RETURNING ` + messageColumns
 	}
 	stored := make([]conversations.Message, len(texts))
 	for i, t := range texts {
-		stored[i] = byConv[t.conversationID]
-		tx.recordMessage(events.MessageCreated, stored[i], conversations.ActorContact, nil, t.p.At)
+		if m, ok := byConv[t.conversationID]; ok {
+			stored[i] = m
+			tx.recordMessage(events.MessageCreated, m, conversations.ActorContact, nil, t.p.At)
+		}
 	}
 	return stored, nil
 }

@@ -361,22 +361,24 @@ type contactKey struct {
 // applyPlain writes the plain texts, each step one statement for all, in
 // the order of a lone text's ingest; create has given each its contact,
 // conversation and transition.
-func (b textBatch) applyPlain(ctx context.Context, tx *Tx) error {
+func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	if len(b.plain) == 0 {
 		return nil
 	}
 	texts := make([]inboundMessage, len(b.plain))
-	updates := make([]inboundUpdate, len(b.plain))
 	for k, pt := range b.plain {
 		texts[k] = inboundMessage{pt.conv.ID, pt.p}
-		updates[k] = inboundUpdate{c: pt.conv, p: pt.p, t: pt.t}
 	}
-	stored, err := insertInboundMessages(ctx, tx, texts)
+	stored, err := insertInboundMessages(ctx, tx, texts, true)
 	if err != nil {
 		return fmt.Errorf("insert messages: %w", err)
 	}
-	for k := range updates {
-		updates[k].msg = stored[k].ID
+	if stored, err = b.retriedMeanwhile(ctx, tx, stored); err != nil {
+		return err
+	}
+	updates := make([]inboundUpdate, len(b.plain))
+	for k, pt := range b.plain {
+		updates[k] = inboundUpdate{c: pt.conv, p: pt.p, t: pt.t, msg: stored[k].ID}
 	}
 	events := map[parley.ID][]event{} // by account
 	var notes []conversations.Notification
@@ -407,6 +409,41 @@ func (b textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 		return fmt.Errorf("update conversations, log events, notify assignees: %w", err)
 	}
 	return nil
+}
+
+// retriedMeanwhile turns the plain texts that insertInboundMessages
+// skipped into retries of the messages another transaction stored with
+// their carrier ids, answered as such; it returns the stored messages of
+// the plain texts left.
+func (b *textBatch) retriedMeanwhile(ctx context.Context, tx *Tx, stored []conversations.Message) ([]conversations.Message, error) {
+	var skipped []conversations.IngestPlan
+	for k, pt := range b.plain {
+		if stored[k].ID == 0 {
+			skipped = append(skipped, pt.p)
+		}
+	}
+	if len(skipped) == 0 {
+		return stored, nil
+	}
+	seen, err := seenCarrierIDs(ctx, tx, skipped)
+	if err != nil {
+		return nil, err
+	}
+	plain, kept := b.plain[:0:0], stored[:0:0]
+	for k, pt := range b.plain {
+		if stored[k].ID != 0 {
+			plain, kept = append(plain, pt), append(kept, stored[k])
+			continue
+		}
+		m, ok := seen[carrierKey{pt.p.Channel.ID, pt.p.Text.CarrierMessageID}]
+		if !ok {
+			return nil, fmt.Errorf("text %s: not stored, and no message has its carrier id", pt.p.Text.CarrierMessageID)
+		}
+		b.retries[pt.i] = m
+		delete(b.plainAt, pt.i)
+	}
+	b.plain = plain
+	return kept, nil
 }
 
 // conversationsByIDQuery reads a batch of conversations by id, each
