@@ -359,8 +359,8 @@ type contactKey struct {
 }
 
 // applyPlain writes the plain texts, each step one statement for all, in
-// the order of a lone text's ingest; create has given each its contact,
-// conversation and transition.
+// the order of a lone text's ingest; lookUpBatch and createThreads have
+// given each its contact, conversation and transition.
 func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	if len(b.plain) == 0 {
 		return nil
