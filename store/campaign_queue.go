@@ -385,8 +385,8 @@ func conversationsOfPhones(ctx context.Context, tx *Tx, channelID parley.ID, pho
 }
 
 // texts stores each recipient's text, queued in the outbox at its time,
-// and moves its conversation's last activity; it returns the messages by
-// phone.
+// and moves the last activity of the conversations it did not create
+// (those created start with theirs); it returns the messages by phone.
 func (q campaignQueue) texts(ctx context.Context, tx *Tx, rs []chosenRecipient, bodies map[string]renderedText,
 	convs map[string]parley.ID, created map[parley.ID]bool, now time.Time) (map[string]conversations.Message, error) {
 	d := dialectOf(tx)
