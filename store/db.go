@@ -344,13 +344,18 @@ func translate(err error) error {
 	case errors.Is(err, sql.ErrNoRows):
 		return parley.Errorf(parley.ENOTFOUND, "not found")
 	case isUniqueViolation(err):
-		return &parley.Error{Kind: parley.ECONFLICT, Code: "already_exists", Message: "a record with these values already exists"}
+		return errAlreadyExists()
 	case isConstraintViolation(err):
 		// A CHECK, NOT NULL or foreign key refused the input: the caller
 		// sent something invalid, not the database failing.
 		return parley.Errorf(parley.EINVALID, "the values break a rule of the data model")
 	}
 	return err
+}
+
+// errAlreadyExists is a write refused by a unique index.
+func errAlreadyExists() error {
+	return &parley.Error{Kind: parley.ECONFLICT, Code: "already_exists", Message: "a record with these values already exists"}
 }
 
 // ms is a time as stored: Unix milliseconds, UTC.

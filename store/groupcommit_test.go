@@ -292,7 +292,7 @@ VALUES ($1, $2, $3, $4, $5, '1006555141', $6, 'pending', 'none', $7, $7, $7)`,
 	done := ingestBatchAside(db, tn.plan(t, fresh, "hi", newSID("SM")), tn.plan(t, known, "STOP", newSID("SM")))
 	// The batch has created the new phone's contact and waits on the
 	// other transaction's thread for the STOP; now the other waits on it.
-	awaitLockWait(t, db, "INSERT INTO conversations%", done)
+	awaitLockWait(t, db, "%INSERT INTO conversations%", done)
 	var cid int64
 	if err := other.GetContext(ctx, &cid, `INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at)
 VALUES ($1, '', '', '{}', $2, $2) RETURNING id`, tn.account.ID, ms); err != nil {

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -208,16 +206,15 @@ func insertConversation(ctx context.Context, tx *Tx, ch conversations.Channel, c
 }
 
 // insertConversationRow creates the (channel, contact phone) conversation
-// and opens its first episode.
+// and opens its first episode; a conversation another transaction created
+// first is a conflict, as its unique index says.
 func insertConversationRow(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
 	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
-	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(insertConversationSQL+` RETURNING id`),
-		conversationArgs(ch, contactID, contactPhone, businessPhone, status, assignee, at)...)
-	if err != nil {
-		return 0, err
+	id, err := insertConversationRowIfAbsent(ctx, tx, ch, contactID, contactPhone, businessPhone, status, assignee, at)
+	if err == nil && id == 0 {
+		err = errAlreadyExists()
 	}
-	return parley.ID(id), openEpisode(ctx, tx, ch.AccountID, parley.ID(id), at)
+	return id, err
 }
 
 // insertConversationRowIfAbsent is insertConversationRow, unless another
@@ -225,16 +222,11 @@ func insertConversationRow(ctx context.Context, tx *Tx, ch conversations.Channel
 // waited for that transaction to commit.
 func insertConversationRowIfAbsent(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
 	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
-	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(insertConversationSQL+` ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id`),
-		conversationArgs(ch, contactID, contactPhone, businessPhone, status, assignee, at)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
+	created, episode, err := insertThreads(ctx, tx, []newThread{{ch, contactID, contactPhone, businessPhone, status, assignee, "", at}}, false)
+	if err != nil || len(created) == 0 {
 		return 0, err
 	}
-	return parley.ID(id), openEpisode(ctx, tx, ch.AccountID, parley.ID(id), at)
+	return parley.ID(created[0].ID), execTogether(ctx, tx, episode)
 }
 
 // newThread is a conversation to create with its first text.
@@ -244,6 +236,7 @@ type newThread struct {
 	phone         string // the contact's
 	businessPhone string
 	status        conversations.Status
+	assignee      *parley.ID
 	body          string // the first text's
 	at            time.Time
 }
@@ -264,7 +257,7 @@ func insertThreads(ctx context.Context, tx *Tx, ts []newThread, withWords bool) 
 	rows := make([][]any, len(ts))
 	for i, t := range ts {
 		rows[i] = []any{t.ch.AccountID, t.ch.ID, t.ch.InboxID, t.contactID, t.phone, reversedDigits(t.phone), t.businessPhone,
-			string(t.status), ms(t.at), t.body}
+			string(t.status), t.assignee, ms(t.at), t.body}
 	}
 	var created []createdThread
 	if err := selectBatch(ctx, tx, &created, insertThreadsQuery(dialectOf(tx), withWords), rows); err != nil {
@@ -290,24 +283,11 @@ func insertThreadsQuery(d dialect, withWords bool) string {
 		col, val = d.searchWordsInsert("v.body")
 	}
 	return `WITH ` + d.batchRows("v", "account_id BIGINT", "channel_id BIGINT", "inbox_id BIGINT", "contact_id BIGINT", "phone TEXT",
-		"phone_rev TEXT", "business_phone TEXT", "status TEXT", "at BIGINT", "body TEXT") + `
+		"phone_rev TEXT", "business_phone TEXT", "status TEXT", "assignee_id BIGINT", "at BIGINT", "body TEXT") + `
 INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
-    business_phone, status, priority, last_message_at, created_at, updated_at` + col + `)
-SELECT account_id, channel_id, inbox_id, contact_id, phone, phone_rev, business_phone, status, 'none', at, at, at` + val + ` FROM v
+    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at` + col + `)
+SELECT account_id, channel_id, inbox_id, contact_id, phone, phone_rev, business_phone, status, 'none', assignee_id, at, at, at` + val + ` FROM v
 WHERE true ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id, channel_id, contact_phone`
-}
-
-const (
-	insertConversationHead = `INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
-    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at) VALUES `
-	conversationValues    = `(?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?)`
-	insertConversationSQL = insertConversationHead + conversationValues
-)
-
-func conversationArgs(ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
-	status conversations.Status, assignee *parley.ID, at time.Time) []any {
-	return []any{ch.AccountID, ch.ID, ch.InboxID, contactID, contactPhone, reversedDigits(contactPhone),
-		businessPhone, string(status), assignee, ms(at), ms(at), ms(at)}
 }
 
 // convKey names a conversation by its unique (channel, contact phone).

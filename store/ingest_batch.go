@@ -154,7 +154,7 @@ func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
 	}
 	ts := make([]newThread, len(run))
 	for i, pt := range run {
-		ts[i] = newThread{pt.p.Channel, pt.contactID, pt.p.Text.From, pt.p.Text.To, pt.t.Status, pt.p.Text.Body, pt.p.At}
+		ts[i] = newThread{pt.p.Channel, pt.contactID, pt.p.Text.From, pt.p.Text.To, pt.t.Status, nil, pt.p.Text.Body, pt.p.At}
 	}
 	// The text's words join the document in updateOnInbound, with the
 	// texts that found their conversations.
