@@ -323,7 +323,7 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 	slices.Sort(missing)
 	ts := make([]newThread, len(missing))
 	for i, p := range missing {
-		ts[i] = newThread{q.ch, parley.ID(contacts[p].ID), p, q.ch.PhoneNumber, conversations.StatusPending, nil, bodies[p].body, now}
+		ts[i] = newThread{q.ch, parley.ID(contacts[p].ID), p, q.ch.PhoneNumber, conversations.StatusPending, nil, bodies[p].body, now, false}
 	}
 	inserted, episodes, err := insertThreads(ctx, tx, ts, true)
 	if err != nil {

@@ -103,6 +103,55 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 // between, played through IngestBatch on one account and one text per
 // transaction on another, leaves the same results and the same threads:
 // statuses, assignees, messages, activity logs, notifications and consent.
+// TestABatchCreatesAThreadAsItsFirstTextLeavesIt: a batch inserts a new
+// thread with its first text's state and words, without updating it
+// after; the thread is the one a lone ingest of the same text leaves,
+// whether or not the text raises a revocation flag (which still takes the
+// update), and is found by its first text's words.
+func TestABatchCreatesAThreadAsItsFirstTextLeavesIt(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		batched := newTenant(t, db, newSID("AC"), bizA)
+		alone := newTenant(t, db, newSID("AC"), bizB)
+		at := t0.Add(90 * time.Minute)
+		texts := []struct{ from, body string }{
+			{"+14155556001", "is the gazebo quote ready"},
+			{"+14155556002", "please stop texting me"},
+		}
+		var plans []conversations.IngestPlan
+		for _, x := range texts {
+			p := batched.plan(t, x.from, x.body, newSID("SM"))
+			p.At = at
+			plans = append(plans, p)
+		}
+		if _, errs := db.IngestBatch(ctx, plans); errs[0] != nil || errs[1] != nil {
+			t.Fatal(errs)
+		}
+		for _, x := range texts {
+			p := alone.plan(t, x.from, x.body, newSID("SM"))
+			p.At = at
+			if _, err := db.IngestAlone(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			g, w := batched.thread(t, batched.channel, x.from), alone.thread(t, alone.channel, x.from)
+			if g != w {
+				t.Errorf("%q: batched\n%s\nalone\n%s", x.body, g, w)
+			}
+			id, _ := batched.conversationOn(t, batched.channel, x.from)
+			c, err := db.GetConversation(ctx, batched.account.ID, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.LastInboundAt == nil || !c.LastInboundAt.Equal(at) || !c.LastMessageAt.Equal(at) {
+				t.Errorf("%q: last inbound %v, last message %v; want both %v", x.body, c.LastInboundAt, c.LastMessageAt, at)
+			}
+		}
+		found, _, err := db.FindConversations(ctx, conversations.ConversationFilter{AccountID: batched.account.ID, Query: "gazebo"})
+		if err != nil || len(found) != 1 {
+			t.Errorf(`"gazebo" found %d threads (%v); want the new one`, len(found), err)
+		}
+	})
+}
+
 func TestIngestBatchMatchesOneByOne(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		batched := newTenant(t, db, newSID("AC"), bizA)

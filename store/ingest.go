@@ -222,7 +222,7 @@ func insertConversationRow(ctx context.Context, tx *Tx, ch conversations.Channel
 // waited for that transaction to commit.
 func insertConversationRowIfAbsent(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
 	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
-	created, episode, err := insertThreads(ctx, tx, []newThread{{ch, contactID, contactPhone, businessPhone, status, assignee, "", at}}, false)
+	created, episode, err := insertThreads(ctx, tx, []newThread{{ch, contactID, contactPhone, businessPhone, status, assignee, "", at, true}}, false)
 	if err != nil || len(created) == 0 {
 		return 0, err
 	}
@@ -239,6 +239,7 @@ type newThread struct {
 	assignee      *parley.ID
 	body          string // the first text's
 	at            time.Time
+	inbound       bool // the first text came from the contact
 }
 
 // createdThread is a conversation insertThreads created.
@@ -256,8 +257,13 @@ type createdThread struct {
 func insertThreads(ctx context.Context, tx *Tx, ts []newThread, withWords bool) ([]createdThread, statement, error) {
 	rows := make([][]any, len(ts))
 	for i, t := range ts {
+		var inboundAt *int64
+		if t.inbound {
+			at := ms(t.at)
+			inboundAt = &at
+		}
 		rows[i] = []any{t.ch.AccountID, t.ch.ID, t.ch.InboxID, t.contactID, t.phone, reversedDigits(t.phone), t.businessPhone,
-			string(t.status), t.assignee, ms(t.at), t.body}
+			string(t.status), t.assignee, ms(t.at), inboundAt, t.body}
 	}
 	var created []createdThread
 	if err := selectBatch(ctx, tx, &created, insertThreadsQuery(dialectOf(tx), withWords), rows); err != nil {
@@ -283,10 +289,10 @@ func insertThreadsQuery(d dialect, withWords bool) string {
 		col, val = d.searchWordsInsert("v.body")
 	}
 	return `WITH ` + d.batchRows("v", "account_id BIGINT", "channel_id BIGINT", "inbox_id BIGINT", "contact_id BIGINT", "phone TEXT",
-		"phone_rev TEXT", "business_phone TEXT", "status TEXT", "assignee_id BIGINT", "at BIGINT", "body TEXT") + `
+		"phone_rev TEXT", "business_phone TEXT", "status TEXT", "assignee_id BIGINT", "at BIGINT", "inbound_at BIGINT", "body TEXT") + `
 INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
-    business_phone, status, priority, assignee_id, last_message_at, created_at, updated_at` + col + `)
-SELECT account_id, channel_id, inbox_id, contact_id, phone, phone_rev, business_phone, status, 'none', assignee_id, at, at, at` + val + ` FROM v
+    business_phone, status, priority, assignee_id, last_message_at, last_inbound_at, created_at, updated_at` + col + `)
+SELECT account_id, channel_id, inbox_id, contact_id, phone, phone_rev, business_phone, status, 'none', assignee_id, at, inbound_at, at, at` + val + ` FROM v
 WHERE true ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id, channel_id, contact_phone`
 }
 

@@ -141,6 +141,9 @@ type plainText struct {
 	exists    bool
 	t         conversations.InboundTransition
 	msg       conversations.Message
+	// created: its conversation was inserted by this batch already as the
+	// text leaves it, so applyPlain does not update it.
+	created bool
 }
 
 // createThreads creates the conversations of a run of plain texts, in
@@ -152,13 +155,22 @@ func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
 	if len(run) == 0 {
 		return nil
 	}
+	// A thread is inserted as its first text leaves it, with the text's
+	// words, and not updated after: each write puts a row version into
+	// every one of its indexes, and a row this transaction inserted has its
+	// foreign keys checked again on update. A text that may revoke consent
+	// still takes the update, which raises the flag with its message's id
+	// and adds the words. One statement, in the run's order.
 	ts := make([]newThread, len(run))
+	updated := map[convKey]bool{}
 	for i, pt := range run {
-		ts[i] = newThread{pt.p.Channel, pt.contactID, pt.p.Text.From, pt.p.Text.To, pt.t.Status, nil, pt.p.Text.Body, pt.p.At}
+		ts[i] = newThread{pt.p.Channel, pt.contactID, pt.p.Text.From, pt.p.Text.To, pt.t.Status, nil, pt.p.Text.Body, pt.p.At, true}
+		if pt.p.RevocationSuspected {
+			ts[i].body = ""
+			updated[convKey{pt.p.Channel.ID, pt.p.Text.From}] = true
+		}
 	}
-	// The text's words join the document in updateOnInbound, with the
-	// texts that found their conversations.
-	created, episodes, err := insertThreads(ctx, tx, ts, false)
+	created, episodes, err := insertThreads(ctx, tx, ts, true)
 	if err != nil {
 		return fmt.Errorf("insert conversations: %w", err)
 	}
@@ -167,8 +179,9 @@ func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
 		ids[convKey{parley.ID(c.ChannelID), c.Phone}] = parley.ID(c.ID)
 	}
 	for _, pt := range run {
-		if id, ok := ids[convKey{pt.p.Channel.ID, pt.p.Text.From}]; ok {
-			pt.conv.ID = id
+		k := convKey{pt.p.Channel.ID, pt.p.Text.From}
+		if id, ok := ids[k]; ok {
+			pt.conv.ID, pt.created = id, !updated[k]
 			continue
 		}
 		if pt.conv, pt.exists, err = lockConversation(ctx, tx, pt.p.Channel, pt.p.Text.From); err != nil {
@@ -376,9 +389,11 @@ func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	if stored, err = b.retriedMeanwhile(ctx, tx, stored); err != nil {
 		return err
 	}
-	updates := make([]inboundUpdate, len(b.plain))
+	updates := make([]inboundUpdate, 0, len(b.plain))
 	for k, pt := range b.plain {
-		updates[k] = inboundUpdate{c: pt.conv, p: pt.p, t: pt.t, msg: stored[k].ID}
+		if !pt.created {
+			updates = append(updates, inboundUpdate{c: pt.conv, p: pt.p, t: pt.t, msg: stored[k].ID})
+		}
 	}
 	events := map[parley.ID][]event{} // by account
 	var notes []conversations.Notification

@@ -369,8 +369,9 @@ WHERE channel_id = ? ORDER BY id LIMIT 4`), res.ChannelID); err != nil {
 		var searches []search
 
 		named := newContact(t, db, a.account.ID, "Zanzibar Quillfeather", "+14155550155")
-		id := a.receive(t, text{from: named.Phones[0], body: "hello"}).Conversation.ID
-		searches = append(searches, search{"quillf", "zanzibar quillf", id}) // a new thread: its contact's name
+		id := a.receive(t, text{from: named.Phones[0], body: "hello from the harpsichordist"}).Conversation.ID
+		searches = append(searches, search{"quillf", "zanzibar quillf", id},
+			search{"harpsich", "the harpsich", id}) // a new thread: its contact's name and its first text
 
 		a.receive(t, text{from: seeded[0].Phone, to: seedCh.Number, carrierAccount: seedCh.SID, body: "the xylophonist called"})
 		searches = append(searches, search{"xylophoni", "the xylophoni", seeded[0].ID}) // a reply
