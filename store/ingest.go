@@ -201,28 +201,22 @@ func lockConversation(ctx context.Context, tx *Tx, ch conversations.Channel, pho
 	return c, true, nil
 }
 
-func insertConversation(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
-	return insertConversationRow(ctx, tx, ch, contactID, p.Text.From, p.Text.To, status, nil, p.At)
-}
-
-// insertConversationRow creates the (channel, contact phone) conversation
-// and opens its first episode; a conversation another transaction created
+// insertConversation creates the conversation of a lone inbound text and
+// opens its first episode; a conversation another transaction created
 // first is a conflict, as its unique index says.
-func insertConversationRow(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
-	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
-	id, err := insertConversationRowIfAbsent(ctx, tx, ch, contactID, contactPhone, businessPhone, status, assignee, at)
+func insertConversation(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
+	id, err := insertThreadIfAbsent(ctx, tx, newThread{ch, contactID, p.Text.From, p.Text.To, status, nil, "", p.At, true})
 	if err == nil && id == 0 {
 		err = errAlreadyExists()
 	}
 	return id, err
 }
 
-// insertConversationRowIfAbsent is insertConversationRow, unless another
-// transaction created the conversation first: then it returns 0, having
-// waited for that transaction to commit.
-func insertConversationRowIfAbsent(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, contactPhone, businessPhone string,
-	status conversations.Status, assignee *parley.ID, at time.Time) (parley.ID, error) {
-	created, episode, err := insertThreads(ctx, tx, []newThread{{ch, contactID, contactPhone, businessPhone, status, assignee, "", at, true}}, false)
+// insertThreadIfAbsent creates one conversation and opens its first
+// episode, unless another transaction created it first: then it returns
+// 0, having waited for that transaction to commit.
+func insertThreadIfAbsent(ctx context.Context, tx *Tx, t newThread) (parley.ID, error) {
+	created, episode, err := insertThreads(ctx, tx, []newThread{t}, false)
 	if err != nil || len(created) == 0 {
 		return 0, err
 	}

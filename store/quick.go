@@ -151,7 +151,7 @@ func (db *DB) quickConversation(ctx context.Context, tx *Tx, ch conversations.Ch
 // with created false: both texts then go to the one thread.
 func insertOutboundConversation(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, phone string,
 	assignee *parley.ID, at time.Time) (id parley.ID, created bool, err error) {
-	id, err = insertConversationRowIfAbsent(ctx, tx, ch, contactID, phone, ch.PhoneNumber, conversations.StatusPending, assignee, at)
+	id, err = insertThreadIfAbsent(ctx, tx, newThread{ch, contactID, phone, ch.PhoneNumber, conversations.StatusPending, assignee, "", at, false})
 	if err != nil || id != 0 {
 		return id, true, err
 	}

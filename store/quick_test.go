@@ -45,6 +45,12 @@ func TestConcurrentQuickMessagesToANewPhone(t *testing.T) {
 		if len(conversations) != 1 {
 			t.Errorf("the texts went to %d conversations, want one", len(conversations))
 		}
+		for id := range conversations {
+			// The contact has not written: the thread waits for them.
+			if c, err := db.GetConversation(ctx, tn.account.ID, id); err != nil || c.LastInboundAt != nil || !c.LastMessageAt.Equal(t0) {
+				t.Errorf("the thread's last inbound %v, last message %v (%v); want none and %v", c.LastInboundAt, c.LastMessageAt, err, t0)
+			}
+		}
 		if n := count(t, db, `SELECT COUNT(*) FROM contact_phones WHERE account_id = ? AND phone = ?`, tn.account.ID, phone); n != 1 {
 			t.Errorf("the phone belongs to %d contacts, want one", n)
 		}
