@@ -97,12 +97,6 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 	}
 }
 
-// TestIngestBatchMatchesOneByOne: a random script of texts (new threads,
-// replies, carrier retries, several texts of a phone in one batch, consent
-// keywords, revocation-like texts) with staff resolving and assigning in
-// between, played through IngestBatch on one account and one text per
-// transaction on another, leaves the same results and the same threads:
-// statuses, assignees, messages, activity logs, notifications and consent.
 // TestABatchCreatesAThreadAsItsFirstTextLeavesIt: a batch inserts a new
 // thread with its first text's state and words, without updating it
 // after; the thread is the one a lone ingest of the same text leaves,
@@ -152,6 +146,12 @@ func TestABatchCreatesAThreadAsItsFirstTextLeavesIt(t *testing.T) {
 	})
 }
 
+// TestIngestBatchMatchesOneByOne: a random script of texts (new threads,
+// replies, carrier retries, several texts of a phone in one batch, consent
+// keywords, revocation-like texts) with staff resolving and assigning in
+// between, played through IngestBatch on one account and one text per
+// transaction on another, leaves the same results and the same threads:
+// statuses, assignees, messages, activity logs, notifications and consent.
 func TestIngestBatchMatchesOneByOne(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		batched := newTenant(t, db, newSID("AC"), bizA)

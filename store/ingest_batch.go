@@ -162,12 +162,10 @@ func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
 	// still takes the update, which raises the flag with its message's id
 	// and adds the words. One statement, in the run's order.
 	ts := make([]newThread, len(run))
-	updated := map[convKey]bool{}
 	for i, pt := range run {
 		ts[i] = newThread{pt.p.Channel, pt.contactID, pt.p.Text.From, pt.p.Text.To, pt.t.Status, nil, pt.p.Text.Body, pt.p.At, true}
 		if pt.p.RevocationSuspected {
 			ts[i].body = ""
-			updated[convKey{pt.p.Channel.ID, pt.p.Text.From}] = true
 		}
 	}
 	created, episodes, err := insertThreads(ctx, tx, ts, true)
@@ -179,9 +177,8 @@ func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
 		ids[convKey{parley.ID(c.ChannelID), c.Phone}] = parley.ID(c.ID)
 	}
 	for _, pt := range run {
-		k := convKey{pt.p.Channel.ID, pt.p.Text.From}
-		if id, ok := ids[k]; ok {
-			pt.conv.ID, pt.created = id, !updated[k]
+		if id, ok := ids[convKey{pt.p.Channel.ID, pt.p.Text.From}]; ok {
+			pt.conv.ID, pt.created = id, !pt.p.RevocationSuspected
 			continue
 		}
 		if pt.conv, pt.exists, err = lockConversation(ctx, tx, pt.p.Channel, pt.p.Text.From); err != nil {
