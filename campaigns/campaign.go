@@ -181,7 +181,7 @@ func (c Campaign) Run(at time.Time) Campaign {
 // Limits on a campaign.
 const (
 	DefaultRatePerSecond = 10
-	MaxRatePerSecond     = 1000
+	MaxRatePerSecond     = 10_000
 	maxAudienceList      = 100_000 // ids or phones inline; larger audiences use a filter
 )
 
@@ -226,7 +226,7 @@ func (c *Campaign) Validate(now time.Time) error {
 		c.RatePerSecond = DefaultRatePerSecond
 	}
 	if c.RatePerSecond < 1 || c.RatePerSecond > MaxRatePerSecond {
-		fields["rate_per_second"] = "must be from 1 to 1000"
+		fields["rate_per_second"] = "must be from 1 to 10000"
 	}
 	if c.SendAt != nil && !c.SendAt.After(now) {
 		fields["send_at"] = "must be in the future"

@@ -12,7 +12,7 @@
 #   RECIPIENTS    contacts seeded and targeted (default 1000000)
 #   SEND_SECONDS  how long to go on sending once the audience is expanded
 #                 (default 300; 0: until the campaign completes)
-#   RATE          the campaign's rate_per_second (default 1000, the maximum)
+#   RATE          the campaign's rate_per_second (default 10000, the maximum)
 #   EXPAND_TIMEOUT  give up when expansion takes longer (default 3600 s)
 #   PGURL         PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
 #   SAMPLES       if set, a file to copy the per-second samples (TSV) to
@@ -37,7 +37,7 @@ ROOT=$PWD
 DB=${DB:-postgres}
 RECIPIENTS=${RECIPIENTS:-1000000}
 SEND_SECONDS=${SEND_SECONDS:-300}
-RATE=${RATE:-1000}
+RATE=${RATE:-10000}
 EXPAND_TIMEOUT=${EXPAND_TIMEOUT:-3600}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 case $DB in postgres | sqlite) ;; *)

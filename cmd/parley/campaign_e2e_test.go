@@ -136,13 +136,21 @@ func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 		{"a phone that is not one", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "audience": map[string]any{"phones": []string{"nope"}}}, "audience.phones"},
 		{"send_at in the past", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "send_at": "2020-01-01T00:00:00Z", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "send_at"},
 		{"bad cron", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "schedule": "every day", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "schedule"},
-		{"bad rate", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "rate_per_second": 5000, "audience": map[string]any{"phones": []string{"+14155550501"}}}, "rate_per_second"},
+		{"bad rate", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "rate_per_second": 10_001, "audience": map[string]any{"phones": []string{"+14155550501"}}}, "rate_per_second"},
 		{"unknown channel", map[string]any{"name": "x", "channel_id": "999", "body": "Hi", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "channel_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			wantAPIError(t, e.admin("POST", "/v1/campaigns", tt.body), 422, "", tt.field)
 		})
+	}
+
+	// The maximum rate is taken and kept: a fast campaign is not capped
+	// below what it asked for.
+	fast := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Fast", "channel_id": ch["id"], "body": "Hello",
+		"rate_per_second": 10_000, "audience": map[string]any{"phones": []string{"+14155550501"}}}))
+	if got := e.must(200, e.admin("GET", "/v1/campaigns/"+fast["id"].(string), nil)); got["rate_per_second"] != float64(10_000) {
+		t.Errorf("a campaign at 10,000/s reads back at %v", got["rate_per_second"])
 	}
 }
 
