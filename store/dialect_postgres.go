@@ -157,20 +157,35 @@ func (postgresSQL) waitsGiveWay() string { return `SET LOCAL lock_timeout = '100
 func (postgresSQL) unwaits() string      { return `SET LOCAL lock_timeout TO DEFAULT` }
 
 // tablesDue: when the server's autovacuum is off, the tables of Parley's
-// schema with dead rows past 1,000 plus 5% of the live ones (vacuum), or
-// changes since their last ANALYZE past 1,000 plus 10% (analyze): the
-// thresholds migration 00033 gives autovacuum for the queues.
+// schema that autovacuum would visit now: dead rows past the table's
+// vacuum threshold plus its scale factor of the live ones (vacuum), or
+// changes since the last ANALYZE past its analyze threshold and scale
+// (analyze). Each is the table's own setting where it has one (the queues'
+// from migration 00033), the server's otherwise, as autovacuum reads them.
 func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB) ([]tableDue, error) {
 	var on string
 	if err := db.GetContext(ctx, &on, `SHOW autovacuum`); err != nil || on == "on" {
 		return nil, err
 	}
 	var due []tableDue
-	err := db.SelectContext(ctx, &due, `SELECT relname, n_dead_tup > 1000 + 0.05 * n_live_tup AS vacuum
-FROM pg_stat_user_tables WHERE schemaname = current_schema()
-AND (n_dead_tup > 1000 + 0.05 * n_live_tup OR n_mod_since_analyze > 1000 + 0.1 * n_live_tup)
+	err := db.SelectContext(ctx, &due, `WITH t AS (
+    SELECT s.relname, s.n_dead_tup, s.n_live_tup, s.n_mod_since_analyze,
+        COALESCE(`+reloption("autovacuum_vacuum_threshold")+`, current_setting('autovacuum_vacuum_threshold')::float8)
+            + COALESCE(`+reloption("autovacuum_vacuum_scale_factor")+`, current_setting('autovacuum_vacuum_scale_factor')::float8) * s.n_live_tup AS vacuum_at,
+        COALESCE(`+reloption("autovacuum_analyze_threshold")+`, current_setting('autovacuum_analyze_threshold')::float8)
+            + COALESCE(`+reloption("autovacuum_analyze_scale_factor")+`, current_setting('autovacuum_analyze_scale_factor')::float8) * s.n_live_tup AS analyze_at
+    FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+    WHERE s.schemaname = current_schema())
+SELECT relname, n_dead_tup > vacuum_at AS vacuum FROM t
+WHERE n_dead_tup > vacuum_at OR n_mod_since_analyze > analyze_at
 ORDER BY relname`)
 	return due, err
+}
+
+// reloption is a table's (pg_class c) storage parameter name as a
+// number, NULL when the table does not set it.
+func reloption(name string) string {
+	return `(SELECT split_part(o, '=', 2)::float8 FROM unnest(c.reloptions) o WHERE o LIKE '` + name + `=%')`
 }
 
 // lookupJoin is a LATERAL subquery that the planner cannot pull up
