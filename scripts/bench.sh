@@ -16,8 +16,8 @@
 #   campaign  scripts/campaign-1m.sh at 50,000 recipients, 10 s of sending
 #   dispatch  BenchmarkCampaignDispatch: DISPATCH_TEXTS (default 10,000)
 #             texts in PARLEY_BENCH_CAMPAIGNS campaigns (default 4, one
-#             per number, as one campaign is capped at 1,000/s) at their
-#             fastest through the real program to the fake carrier,
+#             per number, each at 1,000/s as before the cap was raised)
+#             through the real program to the fake carrier,
 #             beside the fake carrier's own ceiling measured in the same
 #             run, the ratio, and the CPU a text
 #             cost this process (Parley and the fake carrier) and the
