@@ -323,7 +323,8 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 	slices.Sort(missing)
 	ts := make([]newThread, len(missing))
 	for i, p := range missing {
-		ts[i] = newThread{q.ch, parley.ID(contacts[p].ID), p, q.ch.PhoneNumber, conversations.StatusPending, nil, bodies[p].body, now, false}
+		ts[i] = newThread{ch: q.ch, contactID: parley.ID(contacts[p].ID), phone: p, businessPhone: q.ch.PhoneNumber,
+			status: conversations.StatusPending, body: bodies[p].body, at: now}
 	}
 	inserted, episodes, err := insertThreads(ctx, tx, ts, true)
 	if err != nil {

@@ -205,7 +205,7 @@ func lockConversation(ctx context.Context, tx *Tx, ch conversations.Channel, pho
 // opens its first episode; a conversation another transaction created
 // first is a conflict, as its unique index says.
 func insertConversation(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, p conversations.IngestPlan, status conversations.Status) (parley.ID, error) {
-	id, err := insertThreadIfAbsent(ctx, tx, newThread{ch, contactID, p.Text.From, p.Text.To, status, nil, "", p.At, true})
+	id, err := insertThreadIfAbsent(ctx, tx, newThread{ch: ch, contactID: contactID, phone: p.Text.From, businessPhone: p.Text.To, status: status, at: p.At, inbound: true})
 	if err == nil && id == 0 {
 		err = errAlreadyExists()
 	}

@@ -163,7 +163,8 @@ func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
 	// and adds the words. One statement, in the run's order.
 	ts := make([]newThread, len(run))
 	for i, pt := range run {
-		ts[i] = newThread{pt.p.Channel, pt.contactID, pt.p.Text.From, pt.p.Text.To, pt.t.Status, nil, pt.p.Text.Body, pt.p.At, true}
+		ts[i] = newThread{ch: pt.p.Channel, contactID: pt.contactID, phone: pt.p.Text.From, businessPhone: pt.p.Text.To,
+			status: pt.t.Status, body: pt.p.Text.Body, at: pt.p.At, inbound: true}
 		if pt.p.RevocationSuspected {
 			ts[i].body = ""
 		}

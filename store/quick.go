@@ -151,7 +151,8 @@ func (db *DB) quickConversation(ctx context.Context, tx *Tx, ch conversations.Ch
 // with created false: both texts then go to the one thread.
 func insertOutboundConversation(ctx context.Context, tx *Tx, ch conversations.Channel, contactID parley.ID, phone string,
 	assignee *parley.ID, at time.Time) (id parley.ID, created bool, err error) {
-	id, err = insertThreadIfAbsent(ctx, tx, newThread{ch, contactID, phone, ch.PhoneNumber, conversations.StatusPending, assignee, "", at, false})
+	id, err = insertThreadIfAbsent(ctx, tx, newThread{ch: ch, contactID: contactID, phone: phone, businessPhone: ch.PhoneNumber,
+		status: conversations.StatusPending, assignee: assignee, at: at})
 	if err != nil || id != 0 {
 		return id, true, err
 	}
