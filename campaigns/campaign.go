@@ -226,7 +226,7 @@ func (c *Campaign) Validate(now time.Time) error {
 		c.RatePerSecond = DefaultRatePerSecond
 	}
 	if c.RatePerSecond < 1 || c.RatePerSecond > MaxRatePerSecond {
-		fields["rate_per_second"] = "must be from 1 to 10000"
+		fields["rate_per_second"] = fmt.Sprintf("must be from 1 to %d", MaxRatePerSecond)
 	}
 	if c.SendAt != nil && !c.SendAt.After(now) {
 		fields["send_at"] = "must be in the future"

@@ -181,8 +181,8 @@ type campaignForm struct {
 	Quiet        *conversations.QuietHours
 	// Zone is the time zone send_at is read in: the quiet hours' zone, or
 	// UTC.
-	Zone       string
-	DefaultRPS int
+	Zone               string
+	DefaultRPS, MaxRPS int
 
 	Preview *campaignPreview
 	// Errors are a refused form's messages by field ("" for the form).
@@ -305,7 +305,7 @@ func (s *Server) renderCampaignForm(w http.ResponseWriter, r *http.Request, f ca
 		if err != nil {
 			return err
 		}
-		f.Quiet, f.Zone, f.DefaultRPS = settings.QuietHours, sendAtZone(settings.QuietHours).String(), campaigns.DefaultRatePerSecond
+		f.Quiet, f.Zone, f.DefaultRPS, f.MaxRPS = settings.QuietHours, sendAtZone(settings.QuietHours).String(), campaigns.DefaultRatePerSecond, campaigns.MaxRatePerSecond
 		if f.Channels, err = s.connectedChannels(ctx, u.AccountID); err != nil {
 			return err
 		}
