@@ -99,6 +99,8 @@ type DB struct {
 	log eventAnnouncer
 	// stmts are the statements prepared once (prepared.go).
 	stmts preparedStmts
+	// analyzed remembers housekeeping's partial ANALYZEs (housekeeping.go).
+	analyzed partialAnalyzes
 }
 
 // Open connects to the database named by rawURL: "sqlite://PATH" (PATH may

@@ -162,6 +162,8 @@ func (postgresSQL) unwaits() string      { return `SET LOCAL lock_timeout TO DEF
 // changes since the last ANALYZE past its analyze threshold and scale
 // (analyze). Each is the table's own setting where it has one (the queues'
 // from migration 00033), the server's otherwise, as autovacuum reads them.
+// A table with a column sampled more widely than the server's default
+// also lists its other columns (narrow; see housekeeping.go).
 func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB) ([]tableDue, error) {
 	var on string
 	if err := db.GetContext(ctx, &on, `SHOW autovacuum`); err != nil || on == "on" {
@@ -169,16 +171,25 @@ func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB) ([]tableDue, erro
 	}
 	var due []tableDue
 	err := db.SelectContext(ctx, &due, `WITH t AS (
-    SELECT s.relname, s.n_dead_tup, s.n_live_tup, s.n_mod_since_analyze,
+    SELECT s.relid, s.relname, s.n_dead_tup, s.n_live_tup, s.n_mod_since_analyze,
         COALESCE(`+reloption("autovacuum_vacuum_threshold")+`, current_setting('autovacuum_vacuum_threshold')::float8)
             + COALESCE(`+reloption("autovacuum_vacuum_scale_factor")+`, current_setting('autovacuum_vacuum_scale_factor')::float8) * s.n_live_tup AS vacuum_at,
-        COALESCE(`+reloption("autovacuum_analyze_threshold")+`, current_setting('autovacuum_analyze_threshold')::float8)
-            + COALESCE(`+reloption("autovacuum_analyze_scale_factor")+`, current_setting('autovacuum_analyze_scale_factor')::float8) * s.n_live_tup AS analyze_at
+        COALESCE(`+reloption("autovacuum_analyze_threshold")+`, current_setting('autovacuum_analyze_threshold')::float8) AS analyze_base,
+        COALESCE(`+reloption("autovacuum_analyze_scale_factor")+`, current_setting('autovacuum_analyze_scale_factor')::float8) * s.n_live_tup AS analyze_scaled
     FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-    WHERE s.schemaname = current_schema())
-SELECT relname, n_dead_tup > vacuum_at AS vacuum FROM t
-WHERE n_dead_tup > vacuum_at OR n_mod_since_analyze > analyze_at
-ORDER BY relname`)
+    WHERE s.schemaname = current_schema()),
+cols AS (
+    SELECT a.attrelid, a.attname, a.attnum,
+        COALESCE(a.attstattarget, -1) > current_setting('default_statistics_target')::int AS wide
+    FROM pg_attribute a WHERE a.attnum > 0 AND NOT a.attisdropped AND COALESCE(a.attstattarget, -1) <> 0)
+SELECT relname, n_dead_tup > vacuum_at AS vacuum, n_mod_since_analyze::float8 AS changes,
+    analyze_base + analyze_scaled AS analyze_at, analyze_base + $1::float8 * n_live_tup AS wide_at,
+    CASE WHEN EXISTS (SELECT 1 FROM cols WHERE cols.attrelid = t.relid AND wide)
+        THEN (SELECT array_agg(attname::text ORDER BY attnum) FROM cols WHERE cols.attrelid = t.relid AND NOT wide)
+        ELSE '{}' END AS narrow
+FROM t
+WHERE n_dead_tup > vacuum_at OR n_mod_since_analyze > analyze_base + analyze_scaled
+ORDER BY relname`, wideScale)
 	return due, err
 }
 

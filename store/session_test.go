@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,16 +42,7 @@ func TestPostgresSessionsRunWithoutJIT(t *testing.T) {
 // to vacuum); one with nothing to do left alone.
 func TestHousekeepingVacuumsWhereAutovacuumIsOff(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		if db.Dialect() != "postgres" {
-			t.Skip("PostgreSQL's vacuum only")
-		}
-		var autovacuum string
-		if err := db.SQL().GetContext(ctx, &autovacuum, `SHOW autovacuum`); err != nil {
-			t.Fatal(err)
-		}
-		if autovacuum == "on" {
-			t.Skip("the server keeps its tables itself")
-		}
+		skipUnlessHousekeeping(t, db)
 		exec(t, db, `INSERT INTO campaign_count_changes SELECT 1, 1, '', '', 'pending', '' FROM generate_series(1, 5000)`)
 		exec(t, db, `DELETE FROM campaign_count_changes`)
 		exec(t, db, `INSERT INTO search_words (word) SELECT 'w' || i FROM generate_series(1, 22500) i`)
@@ -104,4 +96,97 @@ WHERE schemaname = current_schema() AND relname = $1`, table); err != nil {
 			t.Errorf("housekeeping did %q: accounts had nothing to do", done)
 		}
 	})
+}
+
+// TestHousekeepingSamplesWideColumnsWhenTheTableDoubles: a column with a
+// raised statistics target (conversations' search words) sizes the sample
+// of every ANALYZE of its table, ten times the default. Housekeep analyzes
+// the table's other columns at the usual threshold, once for each time it
+// is crossed, and the whole table when the changes pass half its rows.
+func TestHousekeepingSamplesWideColumnsWhenTheTableDoubles(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		skipUnlessHousekeeping(t, db)
+		var target int
+		if err := db.SQL().GetContext(ctx, &target, `SELECT attstattarget FROM pg_attribute
+WHERE attrelid = 'conversations'::regclass AND attname = 'search_tsv'`); err != nil {
+			t.Fatal(err)
+		}
+		if target <= 100 {
+			t.Fatalf("conversations.search_tsv's statistics target is %d: not sampled widely, nothing to test", target)
+		}
+		exec(t, db, `CREATE TABLE wide_sampled (id INT, doc TEXT)`)
+		exec(t, db, `ALTER TABLE wide_sampled ALTER COLUMN doc SET STATISTICS 1000`)
+		rows := 0
+		insert := func(n int) {
+			t.Helper()
+			exec(t, db, `INSERT INTO wide_sampled SELECT i, 'word' || i FROM generate_series(1, `+strconv.Itoa(n)+`) i`)
+			rows += n
+			// The server counts a backend's changes a moment later (see
+			// the test above).
+			for range 150 {
+				var live int
+				if err := db.SQL().GetContext(ctx, &live, `SELECT n_live_tup FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND relname = 'wide_sampled'`); err != nil {
+					t.Fatal(err)
+				}
+				if live >= rows {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			t.Fatalf("the server never counted the %d rows inserted", rows)
+		}
+		housekeep := func() string {
+			t.Helper()
+			done, err := db.Housekeep(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ours []string
+			for _, s := range done {
+				if strings.Contains(s, `"wide_sampled"`) {
+					ours = append(ours, s[:strings.LastIndex(s, " (")]) // without its duration
+				}
+			}
+			return strings.Join(ours, "; ")
+		}
+		const whole, narrow = `ANALYZE "wide_sampled"`, `ANALYZE "wide_sampled" ("id")`
+		steps := []struct {
+			insert int
+			want   string
+			why    string
+		}{
+			{1000, whole, "a new table of 1,000 rows"},
+			{400, narrow, "400 changes in 1,400 rows: past 50 + 10%, short of 50 + 50%"},
+			{0, "", "no change since the partial ANALYZE"},
+			{100, "", "100 changes since the partial ANALYZE, short of 50 + 10% of 1,500"},
+			{200, narrow, "300 changes since the partial ANALYZE of 1,700 rows"},
+			{1000, whole, "1,700 changes in 2,700 rows"},
+			{0, "", "nothing changed since the whole table was analyzed"},
+		}
+		for _, s := range steps {
+			if s.insert > 0 {
+				insert(s.insert)
+			}
+			if got := housekeep(); got != s.want {
+				t.Fatalf("after %s housekeeping did %q, want %q", s.why, got, s.want)
+			}
+		}
+	})
+}
+
+// skipUnlessHousekeeping skips a test of Housekeep where it has nothing to
+// do: on SQLite, and on a server whose autovacuum keeps its tables itself.
+func skipUnlessHousekeeping(t *testing.T, db *store.DB) {
+	t.Helper()
+	if db.Dialect() != "postgres" {
+		t.Skip("PostgreSQL's vacuum and statistics only")
+	}
+	var autovacuum string
+	if err := db.SQL().GetContext(ctx, &autovacuum, `SHOW autovacuum`); err != nil {
+		t.Fatal(err)
+	}
+	if autovacuum == "on" {
+		t.Skip("the server keeps its tables itself")
+	}
 }
