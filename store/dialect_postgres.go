@@ -181,12 +181,12 @@ func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB) ([]tableDue, erro
 cols AS (
     SELECT a.attrelid, a.attname, a.attnum,
         COALESCE(a.attstattarget, -1) > current_setting('default_statistics_target')::int AS wide
-    FROM pg_attribute a WHERE a.attnum > 0 AND NOT a.attisdropped AND COALESCE(a.attstattarget, -1) <> 0)
+    FROM pg_attribute a JOIN t ON a.attrelid = t.relid
+    WHERE a.attnum > 0 AND NOT a.attisdropped AND COALESCE(a.attstattarget, -1) <> 0)
 SELECT relname, n_dead_tup > vacuum_at AS vacuum, n_mod_since_analyze::float8 AS changes,
     analyze_base + analyze_scaled AS analyze_at, analyze_base + $1::float8 * n_live_tup AS wide_at,
-    CASE WHEN EXISTS (SELECT 1 FROM cols WHERE cols.attrelid = t.relid AND wide)
-        THEN (SELECT array_agg(attname::text ORDER BY attnum) FROM cols WHERE cols.attrelid = t.relid AND NOT wide)
-        ELSE '{}' END AS narrow
+    (SELECT CASE WHEN bool_or(wide) THEN array_agg(attname::text ORDER BY attnum) FILTER (WHERE NOT wide) ELSE '{}' END
+        FROM cols WHERE cols.attrelid = t.relid) AS narrow
 FROM t
 WHERE n_dead_tup > vacuum_at OR n_mod_since_analyze > analyze_base + analyze_scaled
 ORDER BY relname`, wideScale)
