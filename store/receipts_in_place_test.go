@@ -2,11 +2,12 @@ package store_test
 
 import (
 	"database/sql"
-	"fmt"
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/campaigns"
+	"github.com/lib/pq"
+
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/store"
 )
@@ -25,20 +26,10 @@ func TestReceiptsRewriteTheirTextInPlace(t *testing.T) {
 			t.Skip("PostgreSQL's row versions only")
 		}
 		const n = 300
-		tn := newTenant(t, db, sidA, bizA)
-		phones := make([]string, n)
-		for i := range phones {
-			phones[i] = fmt.Sprintf("+1628%07d", 7000000+i)
-		}
-		tn.startCampaign(t, campaigns.Audience{Phones: phones}, n)
-		tn.advance(t, t0)
-		items := claim(t, db, t0.Add(time.Second), n)
-		if len(items) != n {
-			t.Fatalf("claimed %d texts, want %d", len(items), n)
-		}
-		// Another transaction's snapshot, as under traffic: the versions
-		// the acceptances replace stay visible to it, so no page frees
-		// their space before the receipts come.
+		// Another transaction's snapshot, as under traffic: taken before
+		// the texts are written, it keeps the versions the acceptances
+		// replace from being pruned, so no page frees their space before
+		// the receipts come.
 		reader, err := db.SQL().BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
 		if err != nil {
 			t.Fatal(err)
@@ -47,39 +38,40 @@ func TestReceiptsRewriteTheirTextInPlace(t *testing.T) {
 		if _, err := reader.ExecContext(ctx, `SELECT COUNT(*) FROM messages`); err != nil {
 			t.Fatal(err)
 		}
-		sid := func(i int) string { return fmt.Sprintf("SMinplace%06d", i) }
+		tn := newTenant(t, db, sidA, bizA)
+		items := tn.sendCampaign(t, n, t0)
+		ids := make([]parley.ID, len(items))
 		for i, it := range items {
-			if err := db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: sid(i), Status: "sending"}, t0.Add(time.Second)); err != nil {
-				t.Fatal(err)
-			}
+			ids[i] = it.MessageID
 		}
 		// The page each text's current version is on.
-		pages := func() map[string]string {
+		pages := func() map[parley.ID]string {
 			t.Helper()
 			var rows []struct {
-				SID  string `db:"carrier_message_id"`
-				Page string `db:"page"`
+				ID   parley.ID `db:"id"`
+				Page string    `db:"page"`
 			}
-			if err := db.SQL().SelectContext(ctx, &rows, `SELECT carrier_message_id, split_part(trim(ctid::text, '()'), ',', 1) AS page
-FROM messages WHERE carrier_message_id LIKE 'SMinplace%'`); err != nil {
+			if err := db.SQL().SelectContext(ctx, &rows, `SELECT id, split_part(trim(ctid::text, '()'), ',', 1) AS page
+FROM messages WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
 				t.Fatal(err)
 			}
-			out := map[string]string{}
+			out := map[parley.ID]string{}
 			for _, r := range rows {
-				out[r.SID] = r.Page
+				out[r.ID] = r.Page
 			}
 			return out
 		}
 		before := pages()
-		for i := range items {
+		for _, id := range ids {
 			if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: tn.channel.ID, Carrier: conversations.CarrierTwilio,
-				CarrierAccountID: sidA, CarrierMessageID: sid(i), Status: conversations.MessageSent, At: t0.Add(2 * time.Second)}); err != nil {
+				CarrierAccountID: sidA, CarrierMessageID: outboundMessage(t, db, id).CarrierMessageID,
+				Status: conversations.MessageSent, At: t0.Add(2 * time.Second)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		inPlace := 0
-		for s, page := range pages() {
-			if before[s] == page {
+		for id, page := range pages() {
+			if before[id] == page {
 				inPlace++
 			}
 		}
