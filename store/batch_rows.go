@@ -39,7 +39,7 @@ func (d dialect) batchRows(name string, cols ...string) string {
 	// are index lookups, even in a plan kept from while the tables were
 	// small.
 	from, order := d.jsonElements()
-	return name + " (" + names.String() + ") AS (SELECT " + values.String() + " FROM " + from + " ORDER BY " + order + " LIMIT ?)"
+	return name + " (" + names.String() + ") AS (SELECT " + values.String() + " FROM " + from + " ORDER BY " + order + " LIMIT " + d.varyingLimit() + ")"
 }
 
 // batchArgs are the parameters of batchRows: the rows as a JSON array of

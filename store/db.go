@@ -123,6 +123,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
+	// database/sql keeps 2 idle connections unless told: under load the
+	// others were closed after each use and opened again, each opening
+	// reading the schema and preparing every statement anew.
+	db.SetMaxIdleConns(sqliteIdleConns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
@@ -136,6 +140,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	out.holdReads = newCommitGroup(out.readHoldsBatch)
 	return out, nil
 }
+
+// sqliteIdleConns is how many connections a SQLite pool keeps open
+// between uses: a running server's readers and its writer.
+const sqliteIdleConns = 16
 
 // sqliteDSN is the data source of the SQLite file at path. WAL lets
 // readers run beside the writer; _txlock=immediate takes the write lock at

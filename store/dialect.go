@@ -102,6 +102,11 @@ type dialectSQL interface {
 	// whose column value is each element as JSON, and the column that
 	// orders the elements as in the array.
 	jsonElements() (from, order string)
+	// varyingLimit is a LIMIT's parameter whose value changes from one
+	// run of the statement to the next, as a batch's size does. SQLite
+	// plans a LIMIT with the value bound to a bare parameter, so such a
+	// statement is prepared again each time the value changes.
+	varyingLimit() string
 	// inList is "IN (the items)" of a JSON array parameter, each item
 	// cast to typ.
 	inList(typ string) string

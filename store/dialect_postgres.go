@@ -37,6 +37,7 @@ func (postgresSQL) jsonElements() (string, string) {
 	return "parley_batch(CAST(? AS jsonb)) WITH ORDINALITY", "ordinality"
 }
 func (postgresSQL) jsonValue(expr string) string { return "CAST(" + expr + " AS jsonb)" }
+func (postgresSQL) varyingLimit() string         { return "?" }
 
 // inList is an ANY over an array, which PostgreSQL plans as index
 // lookups whatever it guesses of the list's length.

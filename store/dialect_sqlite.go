@@ -22,6 +22,12 @@ func (sqliteSQL) forUpdateKeys() string          { return "" }
 func (sqliteSQL) forShare() string               { return "" }
 func (sqliteSQL) jsonElements() (string, string) { return "json_each(?)", "key" }
 func (sqliteSQL) jsonValue(expr string) string   { return expr }
+
+// varyingLimit is an expression SQLite's planner does not read the
+// parameter's value through (it looks at a bare parameter only): one
+// plan serves every value.
+func (sqliteSQL) varyingLimit() string { return "+?" }
+
 func (sqliteSQL) inList(typ string) string {
 	return "IN (SELECT CAST(value AS " + typ + ") FROM json_each(?))"
 }

@@ -125,7 +125,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 	pick := `SELECT id, state, COALESCE(claimed_at, updated_at) AS claimed_at FROM outbox
 WHERE (state = 'queued' AND available_at <= ?) OR (state = 'sending' AND lease_expires_at <= ?)
 ORDER BY priority, available_at, id
-LIMIT ?` + db.dialect.skipLocked()
+LIMIT ` + db.dialect.varyingLimit() + db.dialect.skipLocked()
 	const claim = `UPDATE outbox SET state = 'sending', lease_expires_at = ?, claimed_at = ?, updated_at = ? WHERE id IN (?)`
 	const load = `SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
        c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
