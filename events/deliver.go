@@ -159,13 +159,18 @@ func (d *Deliverer) Wake() {
 	}
 }
 
-// React is the Hub's effect: a public event committed may have made
-// deliveries (store/tx.go makes them in its transaction).
-func (d *Deliverer) React(e Event) {
-	if e.Type.Public() {
+// Announced wakes the Deliverer when a transaction booked deliveries
+// with its events (store/tx.go books them in the transaction), or may
+// have: most events are of types no endpoint subscribes to, and a wake
+// with nothing due still costs a read.
+func (d *Deliverer) Announced(ann Announcement) {
+	if ann.Deliveries != 0 {
 		d.Wake()
 	}
 }
+
+// CatchUp wakes the Deliverer: announcements may have been lost.
+func (d *Deliverer) CatchUp() { d.Wake() }
 
 // Run delivers until ctx is cancelled. Every claimed delivery is
 // attempted and recorded before it returns: shutdown leaves none leased.

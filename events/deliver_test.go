@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,4 +337,50 @@ func TestASuccessAfterFailuresIsARecovery(t *testing.T) {
 	if a := d.Attempt(context.Background(), c); !a.Recovered || !a.Answered {
 		t.Fatalf("a success of a failing endpoint: %+v, want a recovery", a)
 	}
+}
+
+// countingStore counts the Deliverer's looks for due deliveries; it has
+// none.
+type countingStore struct{ looks atomic.Int32 }
+
+func (s *countingStore) ClaimWebhookDeliveries(context.Context, time.Time, time.Duration, int) ([]events.Claim, error) {
+	s.looks.Add(1)
+	return nil, nil
+}
+func (s *countingStore) RecordWebhookAttempts(context.Context, []events.Attempt) error { return nil }
+
+// TestTheDelivererWakesForBookedDeliveries: a commit that booked no
+// deliveries (most of them: their events' types have no endpoint) costs
+// the deliverer nothing; one that booked some, or cannot tell, makes it
+// look at once rather than at its next poll.
+func TestTheDelivererWakesForBookedDeliveries(t *testing.T) {
+	st := &countingStore{}
+	d := localDeliverer(&parley.FixedClock{T: t0})
+	d.Store, d.Poll = st, time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	looksAfter := func(want int32) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for st.looks.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // and no more
+		if got := st.looks.Load(); got != want {
+			t.Fatalf("looked %d times, want %d", got, want)
+		}
+	}
+	looksAfter(1) // as it starts
+	for range 50 {
+		d.Announced(events.Announcement{AccountID: 1, First: 1, Last: 2, Deliveries: 0})
+	}
+	looksAfter(1)
+	d.Announced(events.Announcement{AccountID: 1, First: 3, Last: 4, Deliveries: 2})
+	looksAfter(2)
+	d.Announced(events.Announcement{AccountID: 1, First: 5, Last: 5, Deliveries: events.DeliveriesUnknown})
+	looksAfter(3)
+	d.CatchUp()
+	looksAfter(4)
 }

@@ -97,7 +97,15 @@ type Announcement struct {
 	// Events, within the process that committed them, are the events
 	// themselves: the hub need not read back what it was just handed.
 	Events []Event
+	// Deliveries is how many webhook deliveries the transaction booked
+	// for these events; DeliveriesUnknown where the writer cannot tell.
+	Deliveries int
 }
+
+// DeliveriesUnknown is an Announcement's Deliveries when its writer
+// cannot tell how many it booked (SQLite's trigger books them, or an
+// instance of a version that did not say).
+const DeliveriesUnknown = -1
 
 // Listener hears of committed events.
 type Listener interface {
@@ -106,4 +114,20 @@ type Listener interface {
 	// CatchUp: announcements may have been lost (a dropped connection);
 	// read from where you were.
 	CatchUp()
+}
+
+// Listeners are several listeners hearing the same announcements, in
+// order.
+type Listeners []Listener
+
+func (ls Listeners) Announced(ann Announcement) {
+	for _, l := range ls {
+		l.Announced(ann)
+	}
+}
+
+func (ls Listeners) CatchUp() {
+	for _, l := range ls {
+		l.CatchUp()
+	}
 }

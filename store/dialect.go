@@ -117,8 +117,9 @@ type dialectSQL interface {
 	// its head, which it moves past them and which stays locked to the
 	// commit, so that the account's positions commit in order; it books
 	// their webhook deliveries, and where other instances listen it tells
-	// them of the positions at the commit. It returns the new head.
-	appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, evs []events.Event) (int64, error)
+	// them of the positions at the commit. It returns the new head and
+	// the deliveries booked (events.DeliveriesUnknown if it cannot tell).
+	appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, evs []events.Event) (head int64, booked int, err error)
 	// manyInstances says whether other instances may share the database:
 	// they are told of route changes and new events by NOTIFY.
 	manyInstances() bool

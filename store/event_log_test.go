@@ -27,6 +27,22 @@ func (h *heard) Announced(a events.Announcement) {
 }
 func (h *heard) CatchUp() {}
 
+// lastDeliveries are the deliveries the last n of an account's
+// announcements said were booked, in the order heard; own, only those of
+// this process's commits (which carry their events; on PostgreSQL the
+// same commits are heard again by notification).
+func (h *heard) lastDeliveries(acc parley.ID, n int, own bool) []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []int
+	for _, a := range h.anns {
+		if a.AccountID == acc && (!own || len(a.Events) > 0) {
+			out = append(out, a.Deliveries)
+		}
+	}
+	return out[max(0, len(out)-n):]
+}
+
 // announcedUpTo checks that the account's announcements reached want:
 // a transaction announces its events as soon as it committed.
 func (h *heard) announcedUpTo(t *testing.T, acc parley.ID, want int64) {
@@ -216,12 +232,25 @@ func TestPruningKeepsPositionsCounting(t *testing.T) {
 }
 
 // Deliveries are queued in the transaction that writes the events, for
-// the endpoints subscribed to their types and not disabled.
+// the endpoints subscribed to their types and not disabled, and its
+// announcement says how many (on PostgreSQL, to other instances too; the
+// deliverer wakes on it), so that a commit booking none wakes nobody.
 func TestEventsQueueWebhookDeliveries(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {
+		here, there := &heard{}, &heard{}
+		db.AnnounceTo(here)
+		if db.Dialect() == "postgres" {
+			other, err := store.Open(ctx, db.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			other.AnnounceTo(there)
+		}
 		a := newTenant(t, db, sidA, bizA)
 		b := newTenant(t, db, sidB, bizB)
+		a.receive(t, text{from: "+14155551230", body: "before any endpoint"})
 		endpoint := func(acc parley.ID, disabled bool, types ...string) int {
 			var at any
 			if disabled {
@@ -251,6 +280,26 @@ func TestEventsQueueWebhookDeliveries(t *testing.T) {
 		}
 		if n := count(t, db, `SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.account_id = d.account_id AND e.seq = d.event_seq AND e.type = d.event_type`); n != 5 {
 			t.Errorf("%d deliveries point at their event, want 5", n)
+		}
+
+		// The three texts' announcements: none booked, then 3 (a new
+		// conversation and its message to both), then 2. SQLite's
+		// trigger does not say.
+		want := []int{0, 3, 2}
+		if db.Dialect() == "sqlite" {
+			want = []int{events.DeliveriesUnknown, events.DeliveriesUnknown, events.DeliveriesUnknown}
+		}
+		if got := here.lastDeliveries(a.account.ID, 3, true); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("this instance heard deliveries %v, want %v", got, want)
+		}
+		if db.Dialect() == "postgres" {
+			deadline := time.Now().Add(5 * time.Second)
+			for fmt.Sprint(there.lastDeliveries(a.account.ID, 3, false)) != fmt.Sprint(want) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got := there.lastDeliveries(a.account.ID, 3, false); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("another instance heard deliveries %v, want %v", got, want)
+			}
 		}
 	})
 }

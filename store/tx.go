@@ -135,18 +135,21 @@ const eventChunk = 2000
 // says what to announce once they committed.
 func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events.Event) (events.Announcement, error) {
 	d := dialectOf(tx)
+	ann := events.Announcement{AccountID: accountID, Events: evs}
 	// A statement holds at most eventChunk events: a campaign tick queues
 	// thousands of texts, and SQLite takes at most 32,766 parameters.
 	for chunk := range slices.Chunk(evs, eventChunk) {
-		last, err := d.appendEvents(ctx, tx, accountID, chunk)
+		last, booked, err := d.appendEvents(ctx, tx, accountID, chunk)
 		if err != nil {
 			return events.Announcement{}, err
 		}
 		for i := range chunk {
 			chunk[i].Seq = last - int64(len(chunk)) + int64(i) + 1
 		}
+		ann.Deliveries = addBooked(ann.Deliveries, booked)
 	}
-	return events.Announcement{AccountID: accountID, First: evs[0].Seq, Last: evs[len(evs)-1].Seq, Events: evs}, nil
+	ann.First, ann.Last = evs[0].Seq, evs[len(evs)-1].Seq
+	return ann, nil
 }
 
 // eventRows are an account's events as rows of a batch (batchRows), in
@@ -168,13 +171,23 @@ func eventRows(accountID parley.ID, evs []events.Event) [][]any {
 var eventBatchColumns = []string{"account_id BIGINT", "i BIGINT", "type TEXT", "conversation_id BIGINT", "subject_id BIGINT",
 	"actor_type TEXT", "actor_id BIGINT", "data TEXT", "created_at BIGINT"}
 
-// parseAnnouncement reads an eventsChannel payload.
+// addBooked adds a chunk's booked deliveries to the sum so far; unknown
+// in either is unknown.
+func addBooked(sum, booked int) int {
+	if sum == events.DeliveriesUnknown || booked == events.DeliveriesUnknown {
+		return events.DeliveriesUnknown
+	}
+	return sum + booked
+}
+
+// parseAnnouncement reads an eventsChannel payload: account:first:last,
+// then the deliveries booked (absent from a version that did not say).
 func parseAnnouncement(payload string) (events.Announcement, error) {
 	parts := strings.Split(payload, ":")
-	if len(parts) != 3 {
+	if len(parts) != 3 && len(parts) != 4 {
 		return events.Announcement{}, fmt.Errorf("event announcement %q", payload)
 	}
-	var n [3]int64
+	n := []int64{0, 0, 0, events.DeliveriesUnknown}
 	for i, p := range parts {
 		v, err := strconv.ParseInt(p, 10, 64)
 		if err != nil {
@@ -182,7 +195,7 @@ func parseAnnouncement(payload string) (events.Announcement, error) {
 		}
 		n[i] = v
 	}
-	return events.Announcement{AccountID: parley.ID(n[0]), First: n[1], Last: n[2]}, nil
+	return events.Announcement{AccountID: parley.ID(n[0]), First: n[1], Last: n[2], Deliveries: int(n[3])}, nil
 }
 
 // nullID stores the zero id as NULL.

@@ -63,11 +63,8 @@ type Main struct {
 	shutdown time.Duration
 	// DispatcherPoll overrides how often the outbox is polled (tests).
 	DispatcherPoll time.Duration
-	// WebhookPoll overrides how often due webhook deliveries are looked
-	// for without a Wake (tests).
-	WebhookPoll time.Duration
-	stopOnce    sync.Once
-	stopErr     error
+	stopOnce       sync.Once
+	stopErr        error
 	// draining is set once shutdown begins: /readyz answers 503.
 	draining atomic.Bool
 	// bgGrace bounds the wait for background work at shutdown.
@@ -127,14 +124,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	ingester := &conversations.Ingester{Store: m.DB, Clock: m.Clock}
 	// Every after-commit effect reacts to the event log, here and only
 	// here: the dispatcher wakes for queued texts, the assigner for
-	// conversations waiting and capacity freed.
+	// conversations waiting and capacity freed, the webhook deliverer for
+	// deliveries booked.
 	m.Renderer = gateway.NewRenderer(m.DB)
 	guard := &events.Guard{AllowPrivate: m.Config.allowPrivate, Resolver: m.Config.resolver}
 	m.Webhooks = &events.Deliverer{Store: m.DB, Renderer: m.Renderer, Client: guard.Client(events.Timeout, 64), Clock: m.Clock,
-		Log: m.Log.With().Str("component", "webhooks").Logger(), Workers: 64, Poll: m.WebhookPoll}
+		Log: m.Log.With().Str("component", "webhooks").Logger(), Workers: 64, Poll: m.Config.webhookPoll}
 	m.Hub = &events.Hub{Log: m.DB, Logger: m.Log.With().Str("component", "events").Logger(),
-		Effects: []events.Effect{m.Dispatcher.React, m.Assigner.React, m.Webhooks.React}}
-	m.DB.AnnounceTo(m.Hub)
+		Effects: []events.Effect{m.Dispatcher.React, m.Assigner.React}}
+	// The deliverer hears announcements themselves: they say whether
+	// their transaction booked deliveries.
+	m.DB.AnnounceTo(events.Listeners{m.Hub, m.Webhooks})
 	// Streams end as soon as shutdown begins: http.Server.Shutdown waits
 	// for active requests, and a stream never finishes on its own.
 	closing := make(chan struct{})

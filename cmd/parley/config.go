@@ -68,6 +68,9 @@ type Config struct {
 	writeTimeout time.Duration
 	// resolver replaces DNS for webhook URLs in tests.
 	resolver events.Resolver
+	// webhookPoll replaces how often due webhook deliveries are looked
+	// for without a wake (1 s) in tests.
+	webhookPoll time.Duration
 	// loginLimit replaces the web inbox's sign-in rate limit in tests.
 	loginLimit web.LoginLimit
 	// exportLimit replaces the exports' row limit in tests.

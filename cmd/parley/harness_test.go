@@ -56,6 +56,7 @@ func boot(t testing.TB, dbURL string, opts ...envOption) *env {
 	cfg := Config{
 		Addr: "127.0.0.1:0", DatabaseURL: dbURL, PublicURL: publicURL, BootstrapToken: "e2e-admin-token-00000000000000000",
 		LogLevel: "debug", LogFormat: "json", TwilioAPIURL: fake.URL, TokenFile: filepath.Join(t.TempDir(), "token"),
+		webhookPoll: 50 * time.Millisecond,
 	}
 	fc := twiliotest.Config{Accounts: map[string]string{accountSID: authToken}, PublicURL: publicURL,
 		StatusCallbacks: true, StatusDelay: 10 * time.Millisecond}
@@ -68,7 +69,6 @@ func boot(t testing.TB, dbURL string, opts ...envOption) *env {
 	logs := &syncBuffer{}
 	m := NewMain(cfg, logs)
 	m.DispatcherPoll = 50 * time.Millisecond
-	m.WebhookPoll = 50 * time.Millisecond
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("boot parley: %v\n%s", err, logs.String())
 	}

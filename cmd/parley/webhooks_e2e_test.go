@@ -296,10 +296,12 @@ func TestWebhookDNSRebindingIsRefusedAndLogged(t *testing.T) {
 // TestWebhookInboundTextIsDelivered: a text arrives through the carrier
 // and the endpoint subscribed to message.created receives it, signed, its
 // data the message as GET returns it.
+// The delivery is woken by the commit that booked it: the deliverer's
+// poll is set to an hour here.
 func TestWebhookInboundTextIsDelivered(t *testing.T) {
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			e := boot(t, storetest.URL(t, dialect), withPrivateWebhooks())
+			e := boot(t, storetest.URL(t, dialect), withPrivateWebhooks(), func(c *Config, _ *twiliotest.Config) { c.webhookPoll = time.Hour })
 			e.setupChannel(nil)
 			rc := newHookReceiver(t)
 			secret := e.must(201, e.admin("POST", "/v1/webhook-endpoints", map[string]any{
