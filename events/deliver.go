@@ -159,12 +159,14 @@ func (d *Deliverer) Wake() {
 	}
 }
 
-// Announced wakes the Deliverer when a transaction booked deliveries
-// with its events (store/tx.go books them in the transaction), or may
-// have: most events are of types no endpoint subscribes to, and a wake
-// with nothing due still costs a read.
+// Announced wakes the Deliverer when a transaction of this process booked
+// deliveries with its events (store/tx.go books them in the transaction),
+// or may have: most events are of types no endpoint subscribes to, and a
+// wake with nothing due still costs a read. Another instance's commits
+// (announced without their events) are its own deliverer's to wake for;
+// every deliverer's poll finds what any left.
 func (d *Deliverer) Announced(ann Announcement) {
-	if ann.Deliveries != 0 {
+	if len(ann.Events) > 0 && ann.Deliveries != 0 {
 		d.Wake()
 	}
 }

@@ -351,8 +351,9 @@ func (s *countingStore) RecordWebhookAttempts(context.Context, []events.Attempt)
 
 // TestTheDelivererWakesForBookedDeliveries: a commit that booked no
 // deliveries (most of them: their events' types have no endpoint) costs
-// the deliverer nothing; one that booked some, or cannot tell, makes it
-// look at once rather than at its next poll.
+// the deliverer nothing, nor does another instance's; one of this
+// process that booked some, or cannot tell, makes it look at once
+// rather than at its next poll.
 func TestTheDelivererWakesForBookedDeliveries(t *testing.T) {
 	st := &countingStore{}
 	d := localDeliverer(&parley.FixedClock{T: t0})
@@ -372,14 +373,19 @@ func TestTheDelivererWakesForBookedDeliveries(t *testing.T) {
 			t.Fatalf("looked %d times, want %d", got, want)
 		}
 	}
+	committed := func(first, last int64, deliveries int) events.Announcement { // here, with its events
+		evs := make([]events.Event, last-first+1)
+		return events.Announcement{AccountID: 1, First: first, Last: last, Events: evs, Deliveries: deliveries}
+	}
 	looksAfter(1) // as it starts
 	for range 50 {
-		d.Announced(events.Announcement{AccountID: 1, First: 1, Last: 2, Deliveries: 0})
+		d.Announced(committed(1, 2, 0))
+		d.Announced(events.Announcement{AccountID: 1, First: 1, Last: 2, Deliveries: events.DeliveriesUnknown}) // notified
 	}
 	looksAfter(1)
-	d.Announced(events.Announcement{AccountID: 1, First: 3, Last: 4, Deliveries: 2})
+	d.Announced(committed(3, 4, 2))
 	looksAfter(2)
-	d.Announced(events.Announcement{AccountID: 1, First: 5, Last: 5, Deliveries: events.DeliveriesUnknown})
+	d.Announced(committed(5, 5, events.DeliveriesUnknown))
 	looksAfter(3)
 	d.CatchUp()
 	looksAfter(4)

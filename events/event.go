@@ -98,13 +98,14 @@ type Announcement struct {
 	// themselves: the hub need not read back what it was just handed.
 	Events []Event
 	// Deliveries is how many webhook deliveries the transaction booked
-	// for these events; DeliveriesUnknown where the writer cannot tell.
+	// for these events, within the process that committed them;
+	// DeliveriesUnknown where that cannot be told.
 	Deliveries int
 }
 
-// DeliveriesUnknown is an Announcement's Deliveries when its writer
-// cannot tell how many it booked (SQLite's trigger books them, or an
-// instance of a version that did not say).
+// DeliveriesUnknown is an Announcement's Deliveries when its transaction's
+// bookings are not known: SQLite's trigger books them without saying, and
+// a notification between instances carries positions only.
 const DeliveriesUnknown = -1
 
 // Listener hears of committed events.

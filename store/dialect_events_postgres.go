@@ -8,10 +8,9 @@ import (
 )
 
 // appendEvents is one statement on PostgreSQL: the head moved, the events
-// inserted after it, their webhook deliveries booked and the other
-// instances notified (PostgreSQL delivers it at the commit, in commit
-// order) with how many were booked. One round trip fewer while the head
-// is held.
+// inserted after it, their webhook deliveries booked and counted, and the
+// other instances notified (PostgreSQL delivers it at the commit, in
+// commit order). One round trip fewer while the head is held.
 func (postgresSQL) appendEvents(ctx context.Context, tx *Tx, accountID parley.ID, evs []events.Event) (int64, int, error) {
 	q := `WITH ` + postgresDialect.batchRows("v", eventBatchColumns...) + `,
 h AS (
@@ -31,8 +30,7 @@ booked AS (
     RETURNING 1),
 tally AS (SELECT count(*) AS booked FROM booked),
 told AS (
-    SELECT pg_notify('` + eventsChannel + `', CAST(account_id AS TEXT) || ':' || CAST(before + 1 AS TEXT) || ':' || CAST(before + ? AS TEXT)
-        || ':' || CAST(tally.booked AS TEXT)) FROM first, tally)
+    SELECT pg_notify('` + eventsChannel + `', CAST(account_id AS TEXT) || ':' || CAST(before + 1 AS TEXT) || ':' || CAST(before + ? AS TEXT)) FROM first)
 SELECT h.seq, tally.booked FROM h, tally, told`
 	n := int64(len(evs))
 	st := batchStatement(q, eventRows(accountID, evs), int64(accountID), n, n, n)

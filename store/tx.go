@@ -180,14 +180,14 @@ func addBooked(sum, booked int) int {
 	return sum + booked
 }
 
-// parseAnnouncement reads an eventsChannel payload: account:first:last,
-// then the deliveries booked (absent from a version that did not say).
+// parseAnnouncement reads an eventsChannel payload, account:first:last;
+// it does not say what the transaction booked.
 func parseAnnouncement(payload string) (events.Announcement, error) {
 	parts := strings.Split(payload, ":")
-	if len(parts) != 3 && len(parts) != 4 {
+	if len(parts) != 3 {
 		return events.Announcement{}, fmt.Errorf("event announcement %q", payload)
 	}
-	n := []int64{0, 0, 0, events.DeliveriesUnknown}
+	var n [3]int64
 	for i, p := range parts {
 		v, err := strconv.ParseInt(p, 10, 64)
 		if err != nil {
@@ -195,7 +195,7 @@ func parseAnnouncement(payload string) (events.Announcement, error) {
 		}
 		n[i] = v
 	}
-	return events.Announcement{AccountID: parley.ID(n[0]), First: n[1], Last: n[2], Deliveries: int(n[3])}, nil
+	return events.Announcement{AccountID: parley.ID(n[0]), First: n[1], Last: n[2], Deliveries: events.DeliveriesUnknown}, nil
 }
 
 // nullID stores the zero id as NULL.
