@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +45,10 @@ type benchSpec struct {
 	// CPUProfile, when set, is where the measured phase's CPU profile of
 	// this process (bench clients and, without --target, Parley) goes.
 	CPUProfile string
+	// LatencyTrace, when set, is a CSV file of each webhook, the warm-up's
+	// too: when it was due (Unix ms), how long its answer took (ms) and
+	// whether it was measured, to place a tail in time.
+	LatencyTrace string
 	// Streams is how many GET /v1/stream clients follow the bench
 	// account meanwhile; StreamSecond opens them on a second Parley on
 	// the same database (PostgreSQL), not the one texted.
@@ -106,6 +112,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		fs.StringVar(&spec.Target, "target", "", "a running Parley's base URL on the same database (default: start one in this process)")
 		fs.StringVar(&spec.Public, "target-public-url", "", "the target's PARLEY_PUBLIC_URL, signed over (default: --target)")
 		fs.StringVar(&spec.CPUProfile, "cpuprofile", "", "write the webhook phase's CPU profile of this process to this file")
+		fs.StringVar(&spec.LatencyTrace, "latency-trace", "", "write each webhook's due time (Unix ms), latency (ms) and whether it was measured (not warm-up) to this CSV file")
 		fs.IntVar(&spec.Streams, "streams", 0, "live streams (GET /v1/stream, as the account's admin) timing each inbound text from its arrival to the client")
 		fs.BoolVar(&spec.StreamSecond, "stream-second-instance", false, "open the streams on a second Parley in this process on the same PostgreSQL database")
 		fs.IntVar(&spec.StreamAgents, "stream-agents", 0, "open the streams as this many agents (round robin, at most 500) who are auto-assigned every new conversation, instead of as the admin")
@@ -169,6 +176,16 @@ type bench struct {
 	// answers is when Parley answered each text's webhook (after its
 	// commit), by carrier message id, while streams time them.
 	answers *sync.Map
+	// trace collects the webhook phase's requests for --latency-trace.
+	trace []tracePoint
+}
+
+// tracePoint is one request: when it was due, its latency, and whether
+// it fell in the measured window (or in the warm-up).
+type tracePoint struct {
+	due      time.Time
+	latency  time.Duration
+	measured bool
 }
 
 func newBench(ctx context.Context, cfg Config, spec benchSpec, log io.Writer) (*bench, error) {
@@ -361,7 +378,10 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		streams.window(from, from.Add(b.spec.Duration))
 	}
 	batches0, texts0 := b.groupCommitStats()
-	hist, n, errs, took := b.phase(ctx, b.webhook)
+	hist, n, errs, took := b.phase(ctx, b.webhook, b.spec.LatencyTrace != "")
+	if err := b.writeTrace(); err != nil {
+		return res, err
+	}
 	if streams != nil {
 		instance := "same"
 		if b.spec.StreamSecond {
@@ -391,12 +411,27 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		closed := b.spec
 		closed.Mode = "closed"
 		b.spec, closed = closed, b.spec
-		_, cn, _, ctook := b.phase(ctx, b.ingestDirect)
+		_, cn, _, ctook := b.phase(ctx, b.ingestDirect, false)
 		b.spec = closed
 		res.CeilingTPS = float64(cn) / ctook.Seconds()
 		res.Ratio = res.RPS / res.CeilingTPS
 	}
 	return res, nil
+}
+
+// writeTrace writes the webhook phase's requests, the warm-up's included,
+// in the order they were due, when --latency-trace asks for them.
+func (b *bench) writeTrace() error {
+	if b.spec.LatencyTrace == "" {
+		return nil
+	}
+	slices.SortFunc(b.trace, func(x, y tracePoint) int { return x.due.Compare(y.due) })
+	var buf bytes.Buffer
+	buf.WriteString("due_unix_ms,latency_ms,measured\n")
+	for _, p := range b.trace {
+		fmt.Fprintf(&buf, "%d,%.3f,%t\n", p.due.UnixMilli(), float64(p.latency.Microseconds())/1000, p.measured)
+	}
+	return os.WriteFile(b.spec.LatencyTrace, buf.Bytes(), 0o644)
 }
 
 // profile starts the CPU profile asked for; stop ends it.
@@ -428,7 +463,7 @@ func (b *bench) groupCommitStats() (batches, texts int64) {
 
 // phase runs op under the spec's loop for the warm-up, then measures it
 // for the duration: a latency histogram (µs), how many ran and failed.
-func (b *bench) phase(ctx context.Context, op func(ctx context.Context, rng *rand.Rand) error) (*hdrhistogram.Histogram, int64, int64, time.Duration) {
+func (b *bench) phase(ctx context.Context, op func(ctx context.Context, rng *rand.Rand) error, trace bool) (*hdrhistogram.Histogram, int64, int64, time.Duration) {
 	hist := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
 	var mu sync.Mutex
 	var count, errs atomic.Int64
@@ -441,7 +476,13 @@ func (b *bench) phase(ctx context.Context, op func(ctx context.Context, rng *ran
 	// would hide an overload.
 	record := func(intended time.Time, err error) {
 		done := time.Now()
-		if intended.Before(measureFrom) || !intended.Before(end) {
+		measured := !intended.Before(measureFrom) && intended.Before(end)
+		if trace {
+			mu.Lock()
+			b.trace = append(b.trace, tracePoint{intended, done.Sub(intended), measured})
+			mu.Unlock()
+		}
+		if !measured {
 			return
 		}
 		count.Add(1)

@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,6 +47,10 @@ func TestBenchDrivesParleyAndTheCeiling(t *testing.T) {
 				}
 				args := []string{"bench", "--mode", mode, "--clients", "4", "--rate", "50", "--duration", "1s", "--warmup", warmup,
 					"--mix", "new=2,reply=4,duplicate=1,stop=1,status=2"}
+				trace := filepath.Join(t.TempDir(), "trace.csv")
+				if mode == "open" {
+					args = append(args, "--latency-trace", trace)
+				}
 				err := run(context.Background(), args, getenvFrom(map[string]string{"PARLEY_DATABASE_URL": dbURL}), &out, &errs)
 				if err != nil {
 					t.Fatalf("bench: %v\n%s", err, errs.String())
@@ -71,11 +80,50 @@ func TestBenchDrivesParleyAndTheCeiling(t *testing.T) {
 				if (dialect == "postgres") != (res.TextsPerCommit >= 1) {
 					t.Errorf("%s: %.2f texts per group commit", dialect, res.TextsPerCommit)
 				}
+				if mode == "open" {
+					checkLatencyTrace(t, trace, res.Requests)
+				}
 			})
 		}
 	}
 	if err := run(context.Background(), []string{"bench", "--mode", "sideways"}, getenvFrom(nil), io.Discard, io.Discard); err == nil {
 		t.Error("an unknown mode was accepted")
+	}
+}
+
+// checkLatencyTrace reads a --latency-trace file: every webhook of the
+// open loop in the order it was due, the warm-up's marked unmeasured, as
+// many measured as the summary counted, each with its latency.
+func checkLatencyTrace(t *testing.T, path string, requests int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("no latency trace: %v", err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 2 || !slices.Equal(rows[0], []string{"due_unix_ms", "latency_ms", "measured"}) {
+		t.Fatalf("latency trace %q: %v", rows, err)
+	}
+	measured, warmup, last := 0, 0, int64(0)
+	for _, r := range rows[1:] {
+		due, errDue := strconv.ParseInt(r[0], 10, 64)
+		latency, errLatency := strconv.ParseFloat(r[1], 64)
+		if errDue != nil || errLatency != nil || due < last || latency <= 0 {
+			t.Fatalf("latency trace row %q after %d: want due times in order and a latency", r, last)
+		}
+		last = due
+		switch r[2] {
+		case "true":
+			measured++
+		case "false":
+			warmup++
+		default:
+			t.Fatalf("latency trace row %q: measured is neither true nor false", r)
+		}
+	}
+	if measured != requests || warmup == 0 {
+		t.Errorf("latency trace: %d measured and %d warm-up webhooks, want the %d measured and the warm-up's", measured, warmup, requests)
 	}
 }
 
