@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 	"unicode"
 
 	"github.com/jmoiron/sqlx"
@@ -125,8 +126,9 @@ type dialectSQL interface {
 	manyInstances() bool
 	// tablesDue lists Parley's tables whose dead rows or changes since
 	// their statistics call for a VACUUM (vacuum) or an ANALYZE, where the
-	// server does not keep them itself (housekeeping.go).
-	tablesDue(ctx context.Context, db *sqlx.DB) ([]tableDue, error)
+	// server does not keep them itself (housekeeping.go); tables other
+	// than the queues at most once per pace (0: the server's naptime).
+	tablesDue(ctx context.Context, db *sqlx.DB, pace time.Duration) ([]tableDue, error)
 
 	// Errors. Each database recognises its own driver's errors and
 	// reports false for any other.

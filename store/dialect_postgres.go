@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -164,8 +165,11 @@ func (postgresSQL) unwaits() string      { return `SET LOCAL lock_timeout TO DEF
 // (analyze). Each is the table's own setting where it has one (the queues'
 // from migration 00033), the server's otherwise, as autovacuum reads them.
 // A table with a column sampled more widely than the server's default
-// also lists its other columns (narrow; see housekeeping.go).
-func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB) ([]tableDue, error) {
+// also lists its other columns (narrow; see housekeeping.go). A table
+// without settings of its own (not a queue) is analyzed at most once per
+// pace since its last ANALYZE by any instance: the server's
+// autovacuum_naptime when pace is 0, as autovacuum would.
+func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB, pace time.Duration) ([]tableDue, error) {
 	var on string
 	if err := db.GetContext(ctx, &on, `SHOW autovacuum`); err != nil || on == "on" {
 		return nil, err
@@ -173,6 +177,9 @@ func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB) ([]tableDue, erro
 	var due []tableDue
 	err := db.SelectContext(ctx, &due, `WITH t AS (
     SELECT s.relid, s.relname, s.n_dead_tup, s.n_live_tup, s.n_mod_since_analyze,
+        EXISTS (SELECT FROM unnest(c.reloptions) o WHERE o LIKE 'autovacuum\_%')
+            OR s.last_analyze IS NULL OR s.last_analyze < now() - COALESCE($2::float8,
+                EXTRACT(EPOCH FROM current_setting('autovacuum_naptime')::interval)) * interval '1 second' AS paced,
         COALESCE(`+reloption("autovacuum_vacuum_threshold")+`, current_setting('autovacuum_vacuum_threshold')::float8)
             + COALESCE(`+reloption("autovacuum_vacuum_scale_factor")+`, current_setting('autovacuum_vacuum_scale_factor')::float8) * s.n_live_tup AS vacuum_at,
         COALESCE(`+reloption("autovacuum_analyze_threshold")+`, current_setting('autovacuum_analyze_threshold')::float8) AS analyze_base,
@@ -184,14 +191,25 @@ cols AS (
         COALESCE(a.attstattarget, -1) > current_setting('default_statistics_target')::int AS wide
     FROM pg_attribute a JOIN t ON a.attrelid = t.relid
     WHERE a.attnum > 0 AND NOT a.attisdropped AND COALESCE(a.attstattarget, -1) <> 0)
-SELECT relname, n_dead_tup > vacuum_at AS vacuum, n_mod_since_analyze::float8 AS changes,
+SELECT relname, n_dead_tup > vacuum_at AS vacuum, paced AND n_mod_since_analyze > analyze_base + analyze_scaled AS analyze,
+    n_mod_since_analyze::float8 AS changes,
     analyze_base + analyze_scaled AS analyze_at, analyze_base + $1::float8 * n_live_tup AS wide_at,
     (SELECT CASE WHEN bool_or(wide) THEN array_agg(attname::text ORDER BY attnum) FILTER (WHERE NOT wide) ELSE '{}' END
         FROM cols WHERE cols.attrelid = t.relid) AS narrow
 FROM t
-WHERE n_dead_tup > vacuum_at OR n_mod_since_analyze > analyze_base + analyze_scaled
-ORDER BY relname`, wideScale)
+WHERE n_dead_tup > vacuum_at OR (paced AND n_mod_since_analyze > analyze_base + analyze_scaled)
+ORDER BY relname`, wideScale, paceSeconds(pace))
 	return due, err
+}
+
+// paceSeconds is pace for tablesDue's statement: NULL for the server's
+// naptime.
+func paceSeconds(pace time.Duration) *float64 {
+	if pace == 0 {
+		return nil
+	}
+	s := pace.Seconds()
+	return &s
 }
 
 // reloption is a table's (pg_class c) storage parameter name as a

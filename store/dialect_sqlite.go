@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
@@ -111,7 +112,9 @@ func (sqliteSQL) unwaits() string      { return "" }
 
 // tablesDue: SQLite reuses a deleted row's space itself, and plans
 // without statistics unless asked: nothing to keep.
-func (sqliteSQL) tablesDue(context.Context, *sqlx.DB) ([]tableDue, error) { return nil, nil }
+func (sqliteSQL) tablesDue(context.Context, *sqlx.DB, time.Duration) ([]tableDue, error) {
+	return nil, nil
+}
 
 // lookupJoin is a plain join: SQLite plans without statistics it has not
 // been given, and then prefers the index.

@@ -10,13 +10,19 @@ import (
 )
 
 // Parley's queues are tables whose rows leave a partial index as they are
-// served: unnumbered events, pending recipients, texts in the outbox,
-// count changes. Each served row leaves a dead index entry that every
-// later scan steps over until VACUUM removes it, and a table that grew
-// from nothing in minutes (a campaign's audience) is planned from
-// statistics that still call it empty. PostgreSQL's autovacuum keeps
-// both, and migration 00033 has it visit the queues more often than its
-// defaults; on a server that runs with it off, Housekeep does that work.
+// served: pending recipients, texts in the outbox, count changes. Each
+// served row leaves a dead index entry that every later scan steps over
+// until VACUUM removes it, and a table that grew from nothing in minutes
+// (a campaign's audience) is planned from statistics that still call it
+// empty. PostgreSQL's autovacuum keeps both, and migration 00033 has it
+// visit the queues more often than its defaults; on a server that runs
+// with it off, Housekeep does that work. It is called every few seconds
+// for the queues' sake; it vacuums any table as soon as it is due (dead
+// entries slow every lookup of a table updated as often as
+// conversations), in one process as autovacuum does, but analyzes a
+// table other than the queues at most once per autovacuum_naptime, as
+// autovacuum would: the statistics of a large table change slowly, and
+// each ANALYZE holds a core the texts would have had.
 //
 // A column with a raised statistics target (conversations' search words,
 // migration 00019: 1000) sizes the sample of every ANALYZE of its table:
@@ -31,10 +37,11 @@ import (
 // again.
 const wideScale = 0.5
 
-// tableDue is a table due for VACUUM (and ANALYZE), or ANALYZE alone.
+// tableDue is a table due for VACUUM, ANALYZE or both.
 type tableDue struct {
-	Table  string `db:"relname"`
-	Vacuum bool   `db:"vacuum"`
+	Table   string `db:"relname"`
+	Vacuum  bool   `db:"vacuum"`
+	Analyze bool   `db:"analyze"`
 	// Changes are the rows changed since the last full ANALYZE (a partial
 	// one does not count them again), AnalyzeAt the table's threshold.
 	Changes   float64 `db:"changes"`
@@ -57,9 +64,15 @@ type partialAnalyzes struct {
 // one naming the narrow columns while the wide ones are not due.
 func (a *partialAnalyzes) statement(t tableDue) string {
 	table := pq.QuoteIdentifier(t.Table)
+	// One process, as autovacuum's: a manual VACUUM otherwise vacuums a
+	// table's indexes in parallel workers, taking every core of a small
+	// server from the texts for its duration.
+	if !t.Analyze {
+		return "VACUUM (PARALLEL 0) " + table
+	}
 	verb := "ANALYZE "
 	if t.Vacuum {
-		verb = "VACUUM (ANALYZE) "
+		verb = "VACUUM (ANALYZE, PARALLEL 0) "
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -88,7 +101,7 @@ func (a *partialAnalyzes) statement(t tableDue) string {
 // Housekeep vacuums and analyzes the tables that need it when the
 // database does not; it returns what it did, for the log.
 func (db *DB) Housekeep(ctx context.Context) ([]string, error) {
-	due, err := db.dialect.tablesDue(ctx, db.db)
+	due, err := db.dialect.tablesDue(ctx, db.db, db.housekeepPace)
 	if err != nil {
 		return nil, err
 	}

@@ -47,27 +47,10 @@ func TestHousekeepingVacuumsWhereAutovacuumIsOff(t *testing.T) {
 		exec(t, db, `DELETE FROM campaign_count_changes`)
 		exec(t, db, `INSERT INTO search_words (word) SELECT 'w' || i FROM generate_series(1, 22500) i`)
 		exec(t, db, `DELETE FROM search_words WHERE substr(word, 2)::int <= 2500`)
-		deadRows := func(table string) (n int) {
-			// The server's statistics follow behind: a backend that
-			// reported less than a second before the DELETE holds its
-			// counts until it has been idle for 10 s (PostgreSQL 15's
-			// PGSTAT_IDLE_INTERVAL), or until its next statement.
-			for range 150 {
-				if err := db.SQL().GetContext(ctx, &n, `SELECT n_dead_tup FROM pg_stat_user_tables
-WHERE schemaname = current_schema() AND relname = $1`, table); err != nil {
-					t.Fatal(err)
-				}
-				if n > 0 {
-					return n
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			return n
-		}
-		if n := deadRows("campaign_count_changes"); n < 5000 {
+		if n := tableCount(t, db, "campaign_count_changes", "n_dead_tup", 1); n < 5000 {
 			t.Fatalf("%d dead rows counted, want the 5,000 deleted", n)
 		}
-		if n := deadRows("search_words"); n != 2500 {
+		if n := tableCount(t, db, "search_words", "n_dead_tup", 1); n != 2500 {
 			t.Fatalf("%d dead search words counted, want the 2,500 deleted", n)
 		}
 		size := func() (bytes int64) {
@@ -81,7 +64,9 @@ WHERE schemaname = current_schema() AND relname = $1`, table); err != nil {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.ContainsFunc(done, func(s string) bool { return strings.HasPrefix(s, `VACUUM (ANALYZE) "campaign_count_changes" `) }) {
+		if !slices.ContainsFunc(done, func(s string) bool {
+			return strings.HasPrefix(s, `VACUUM (ANALYZE, PARALLEL 0) "campaign_count_changes" `)
+		}) {
 			t.Errorf("housekeeping did %q, want campaign_count_changes vacuumed", done)
 		}
 		// A queue keeps its emptied pages: giving them back takes a lock
@@ -96,6 +81,93 @@ WHERE schemaname = current_schema() AND relname = $1`, table); err != nil {
 			t.Errorf("housekeeping did %q: accounts had nothing to do", done)
 		}
 	})
+}
+
+// TestHousekeepingAnalyzesTablesAtAutovacuumsPace: Housekeep runs every
+// few seconds for the queues' sake. A queue due again is vacuumed and
+// analyzed again; a table other than the queues, due for ANALYZE again
+// within the server's autovacuum_naptime of its last, waits for it, as
+// autovacuum would.
+func TestHousekeepingAnalyzesTablesAtAutovacuumsPace(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		skipUnlessHousekeeping(t, db)
+		var naptime float64
+		if err := db.SQL().GetContext(ctx, &naptime, `SELECT EXTRACT(EPOCH FROM current_setting('autovacuum_naptime')::interval)`); err != nil {
+			t.Fatal(err)
+		}
+		if naptime < 30 {
+			t.Skipf("the server's autovacuum_naptime is %v s: too short to see a visit wait for it", naptime)
+		}
+		words := 0
+		dueAgain := func() {
+			t.Helper()
+			exec(t, db, `INSERT INTO campaign_count_changes SELECT 1, 1, '', '', 'pending', '' FROM generate_series(1, 5000)`)
+			exec(t, db, `DELETE FROM campaign_count_changes`)
+			exec(t, db, `INSERT INTO search_words (word) SELECT 'w' || i FROM generate_series(`+strconv.Itoa(words+1)+`, `+strconv.Itoa(words+3000)+`) i`)
+			words += 3000
+			tableCount(t, db, "campaign_count_changes", "n_dead_tup", 5000)
+			tableCount(t, db, "search_words", "n_mod_since_analyze", 3000)
+		}
+		// visit returns what housekeeping did to the queue and to
+		// search_words, each statement without its duration.
+		visit := func() (queue, words string) {
+			t.Helper()
+			done, err := db.Housekeep(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range done {
+				s = s[:strings.LastIndex(s, " (")]
+				switch {
+				case strings.Contains(s, `"campaign_count_changes"`):
+					queue = s
+				case strings.Contains(s, `"search_words"`):
+					words = s
+				}
+			}
+			return queue, words
+		}
+		const queueVisit = `VACUUM (ANALYZE, PARALLEL 0) "campaign_count_changes"`
+		dueAgain()
+		if queue, words := visit(); queue != queueVisit || words != `ANALYZE "search_words"` {
+			t.Fatalf("first pass: %q and %q; want both visited, both due", queue, words)
+		}
+		dueAgain()
+		if queue, words := visit(); queue != queueVisit || words != "" {
+			t.Fatalf("second pass, moments later: %q and %q; want the queue alone", queue, words)
+		}
+		// Dead rows are vacuumed whenever due, the ANALYZE still waiting.
+		exec(t, db, `DELETE FROM search_words WHERE substr(word, 2)::int <= 5000`)
+		tableCount(t, db, "search_words", "n_dead_tup", 5000)
+		if _, words := visit(); words != `VACUUM (PARALLEL 0) "search_words"` {
+			t.Fatalf("after 5,000 of 6,000 search words were deleted: %q, want a VACUUM alone", words)
+		}
+		db.HousekeepEvery(time.Millisecond)
+		if _, words := visit(); words != `ANALYZE "search_words"` {
+			t.Fatalf("once its pace had passed: %q, want search_words analyzed", words)
+		}
+	})
+}
+
+// tableCount waits until the server's statistics count at least atLeast
+// in column of table's pg_stat_user_tables row, and returns it. They
+// follow behind: a backend that reported less than a second before
+// holds its counts until it has been idle for 10 s (PostgreSQL 15's
+// PGSTAT_IDLE_INTERVAL), or until its next statement.
+func tableCount(t *testing.T, db *store.DB, table, column string, atLeast int) (n int) {
+	t.Helper()
+	for range 150 {
+		if err := db.SQL().GetContext(ctx, &n, `SELECT `+column+` FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND relname = $1`, table); err != nil {
+			t.Fatal(err)
+		}
+		if n >= atLeast {
+			return n
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the server counted %d in %s.%s, want at least %d", n, table, column, atLeast)
+	return n
 }
 
 // TestHousekeepingSamplesWideColumnsWhenTheTableDoubles: a column with a
@@ -114,6 +186,7 @@ WHERE attrelid = 'conversations'::regclass AND attname = 'search_tsv'`); err != 
 		if target <= 100 {
 			t.Fatalf("conversations.search_tsv's statistics target is %d: not sampled widely, nothing to test", target)
 		}
+		db.HousekeepEvery(time.Millisecond) // each step below is a new visit
 		exec(t, db, `CREATE TABLE wide_sampled (id INT, doc TEXT)`)
 		exec(t, db, `ALTER TABLE wide_sampled ALTER COLUMN doc SET STATISTICS 1000`)
 		rows := 0
