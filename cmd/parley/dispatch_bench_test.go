@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -38,6 +39,7 @@ func BenchmarkCampaignDispatch(b *testing.B) {
 			}
 			e := boot(b, url, func(c *Config, fc *twiliotestConfig) {
 				c.LogLevel = "warn"
+				fc.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: carrierTransport(b)}
 				// PARLEY_BENCH_RECEIPTS=off: the carrier posts no status
 				// callbacks, to weigh what receipts cost a text.
 				if os.Getenv("PARLEY_BENCH_RECEIPTS") == "off" {
