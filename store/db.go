@@ -99,11 +99,11 @@ type DB struct {
 	log eventAnnouncer
 	// stmts are the statements prepared once (prepared.go).
 	stmts preparedStmts
-	// analyzed remembers housekeeping's partial ANALYZEs; housekeepPace
-	// is how often it visits a table other than the queues, 0 for the
+	// analyzed remembers housekeeping's partial ANALYZEs; analyzePace is
+	// how often it may analyze a table other than the queues, 0 for the
 	// server's autovacuum_naptime (housekeeping.go).
-	analyzed      partialAnalyzes
-	housekeepPace time.Duration
+	analyzed    partialAnalyzes
+	analyzePace time.Duration
 }
 
 // Open connects to the database named by rawURL: "sqlite://PATH" (PATH may

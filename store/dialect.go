@@ -126,8 +126,9 @@ type dialectSQL interface {
 	manyInstances() bool
 	// tablesDue lists Parley's tables whose dead rows or changes since
 	// their statistics call for a VACUUM (vacuum) or an ANALYZE, where the
-	// server does not keep them itself (housekeeping.go); tables other
-	// than the queues at most once per pace (0: the server's naptime).
+	// server does not keep them itself (housekeeping.go); a table other
+	// than the queues is analyzed at most once per pace (0: the server's
+	// naptime).
 	tablesDue(ctx context.Context, db *sqlx.DB, pace time.Duration) ([]tableDue, error)
 
 	// Errors. Each database recognises its own driver's errors and

@@ -199,6 +199,6 @@ func KeyedStatements() map[string]string {
 	return qs
 }
 
-// HousekeepEvery sets how often Housekeep visits a table other than the
-// queues (0, the default: the server's autovacuum_naptime).
-func (db *DB) HousekeepEvery(d time.Duration) { db.housekeepPace = d }
+// AnalyzeTablesEvery sets how often Housekeep may analyze a table other
+// than the queues (0, the default: the server's autovacuum_naptime).
+func (db *DB) AnalyzeTablesEvery(d time.Duration) { db.analyzePace = d }

@@ -101,7 +101,7 @@ func (a *partialAnalyzes) statement(t tableDue) string {
 // Housekeep vacuums and analyzes the tables that need it when the
 // database does not; it returns what it did, for the log.
 func (db *DB) Housekeep(ctx context.Context) ([]string, error) {
-	due, err := db.dialect.tablesDue(ctx, db.db, db.housekeepPace)
+	due, err := db.dialect.tablesDue(ctx, db.db, db.analyzePace)
 	if err != nil {
 		return nil, err
 	}

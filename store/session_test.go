@@ -142,7 +142,7 @@ func TestHousekeepingAnalyzesTablesAtAutovacuumsPace(t *testing.T) {
 		if _, words := visit(); words != `VACUUM (PARALLEL 0) "search_words"` {
 			t.Fatalf("after 5,000 of 6,000 search words were deleted: %q, want a VACUUM alone", words)
 		}
-		db.HousekeepEvery(time.Millisecond)
+		db.AnalyzeTablesEvery(time.Millisecond)
 		if _, words := visit(); words != `ANALYZE "search_words"` {
 			t.Fatalf("once its pace had passed: %q, want search_words analyzed", words)
 		}
@@ -186,7 +186,7 @@ WHERE attrelid = 'conversations'::regclass AND attname = 'search_tsv'`); err != 
 		if target <= 100 {
 			t.Fatalf("conversations.search_tsv's statistics target is %d: not sampled widely, nothing to test", target)
 		}
-		db.HousekeepEvery(time.Millisecond) // each step below is a new visit
+		db.AnalyzeTablesEvery(time.Millisecond) // each step below may analyze it again
 		exec(t, db, `CREATE TABLE wide_sampled (id INT, doc TEXT)`)
 		exec(t, db, `ALTER TABLE wide_sampled ALTER COLUMN doc SET STATISTICS 1000`)
 		rows := 0
