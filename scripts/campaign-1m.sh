@@ -17,6 +17,7 @@
 #   PGURL         PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
 #   SAMPLES       if set, a file to copy the per-second samples (TSV) to
 #   KEEP=1        keep the temporary directory (logs, samples, SQLite file)
+#                 and the PostgreSQL database
 #   REV           the revision to report (default: git rev-parse HEAD), e.g.
 #                 when run from a `git archive` of a commit
 #
@@ -58,7 +59,9 @@ cleanup() {
 	set +e
 	[ -n "$parley_pid" ] && kill "$parley_pid" 2>/dev/null && wait "$parley_pid" 2>/dev/null
 	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
-	if [ "$DB" = postgres ]; then
+	if [ "$DB" = postgres ] && [ "${KEEP:-}" = 1 ]; then
+		echo "kept database $DBNAME" >&2
+	elif [ "$DB" = postgres ]; then
 		psql "$PGURL/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" >/dev/null 2>&1
 	fi
 	[ -n "${SAMPLES:-}" ] && [ -f "$TMP/samples.tsv" ] && cp "$TMP/samples.tsv" "$SAMPLES"

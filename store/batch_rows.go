@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"reflect"
 	"strings"
 	"unicode/utf8"
@@ -19,18 +20,35 @@ import (
 // JSON natively, and one encoding serves both.
 
 // batchRows is a common table expression "name (col, …) AS (SELECT …)"
-// reading a batch's rows, in their order, from the parameters batchArgs
-// makes of them. Each of cols is a column's name and SQL type
-// ("carrier_id TEXT"); a row's values come in that order.
+// reading a batch's rows, in their order, from the parameters
+// batchStatement makes of them. Each of cols is a column's name and SQL
+// type ("carrier_id TEXT"); a row's values come in that order.
 func (d dialect) batchRows(name string, cols ...string) string {
-	var names, values strings.Builder
+	var names strings.Builder
+	types := make([]string, len(cols))
 	for i, c := range cols {
 		col, typ, _ := strings.Cut(c, " ")
 		if i > 0 {
 			names.WriteString(", ")
-			values.WriteString(", ")
 		}
 		names.WriteString(col)
+		types[i] = typ
+	}
+	if d.batchesAsValues() {
+		// The rows' number decides the text: batchStatement writes it.
+		return name + " (" + names.String() + ") AS (" + valuesMarker + strings.Join(types, " ") + "*/)"
+	}
+	return name + " (" + names.String() + ") AS (" + jsonBatch(d, types) + ")"
+}
+
+// jsonBatch reads a batch's rows from one JSON parameter, and their
+// number from a second.
+func jsonBatch(d dialect, types []string) string {
+	var values strings.Builder
+	for i, typ := range types {
+		if i > 0 {
+			values.WriteString(", ")
+		}
 		fmt.Fprintf(&values, "CAST(value->>%d AS %s)", i, typ)
 	}
 	// LIMIT the batch's size: PostgreSQL plans a LIMIT it does not know
@@ -39,20 +57,80 @@ func (d dialect) batchRows(name string, cols ...string) string {
 	// are index lookups, even in a plan kept from while the tables were
 	// small.
 	from, order := d.jsonElements()
-	return name + " (" + names.String() + ") AS (SELECT " + values.String() + " FROM " + from + " ORDER BY " + order + " LIMIT " + d.varyingLimit() + ")"
+	return "SELECT " + values.String() + " FROM " + from + " ORDER BY " + order + " LIMIT " + d.varyingLimit()
 }
 
-// batchArgs are the parameters of batchRows: the rows as a JSON array of
-// arrays (ids, as parley.ID writes them, are strings; the casts read
-// them), and their number.
-func batchArgs(rows [][]any) ([]any, error) {
-	for _, r := range rows {
-		for _, v := range r {
-			if err := checkText(v); err != nil {
-				return nil, err
+// valuesMarker opens the place of a batch read from a VALUES list (SQLite:
+// reading each row out of JSON cost more than the statement's own work),
+// followed by the columns' types and "*/".
+const valuesMarker = "/*batch "
+
+// valuesBucketMark is in the text of a statement whose batch is a VALUES
+// list: its shapes are bounded (valuesListRows), so it is kept prepared
+// whatever its parameters' number.
+const valuesBucketMark = "/*rows*/"
+
+// maxValuesRows is the largest VALUES list a batch is written as; a
+// larger batch is read from JSON. Lists come in powers of two up to it,
+// padded and cut by the batch's size: ten shapes a statement at most.
+const maxValuesRows = 512
+
+// valuesListRows is the length of the VALUES list that holds n rows.
+func valuesListRows(n int) int {
+	return 1 << bits.Len(uint(max(n, 1)-1))
+}
+
+// expandBatch writes the batch of query (a batchRows of batchesAsValues)
+// for rows: a VALUES list of valuesListRows(len(rows)) rows, each numbered,
+// those past the batch cut by its size; or, for a batch too large, JSON.
+func expandBatch(query string, rows [][]any) (string, []any, error) {
+	at := strings.Index(query, valuesMarker)
+	end := at + strings.Index(query[at:], "*/")
+	types := strings.Fields(query[at+len(valuesMarker) : end])
+	head, tail := query[:at], query[end+len("*/"):]
+	if len(rows) > maxValuesRows {
+		args, err := batchArgs(rows)
+		return head + jsonBatch(sqliteDialect, types) + tail, args, err
+	}
+	var q strings.Builder
+	q.WriteString(head)
+	q.WriteString("SELECT ")
+	for i, typ := range types {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "CAST(column%d AS %s)", i+2, typ)
+	}
+	q.WriteString(" FROM (VALUES " + valuesBucketMark)
+	size := valuesListRows(len(rows))
+	args := make([]any, 0, size*len(types)+1)
+	for i := range size {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "(%d", i+1)
+		for range types {
+			q.WriteString(", ?")
+		}
+		q.WriteString(")")
+		if i < len(rows) {
+			if len(rows[i]) != len(types) {
+				return "", nil, fmt.Errorf("store: a batch row of %d values for %d columns", len(rows[i]), len(types))
 			}
+			args = append(args, rows[i]...)
+		} else {
+			args = append(args, make([]any, len(types))...)
 		}
 	}
+	q.WriteString(") WHERE column1 <= +? ORDER BY column1")
+	q.WriteString(tail)
+	return q.String(), append(args, len(rows)), nil
+}
+
+// batchArgs are the parameters of a JSON batch: the rows as a JSON array
+// of arrays (ids, as parley.ID writes them, are strings; the casts read
+// them), and their number.
+func batchArgs(rows [][]any) ([]any, error) {
 	b, err := json.Marshal(rows)
 	return []any{string(b), len(rows)}, err
 }
@@ -82,7 +160,20 @@ func checkText(v any) error {
 // batchStatement is a statement whose first parameters are rows (see
 // batchRows), followed by more; an encoding error is the statement's.
 func batchStatement(query string, rows [][]any, more ...any) statement {
-	args, err := batchArgs(rows)
+	for _, r := range rows {
+		for _, v := range r {
+			if err := checkText(v); err != nil {
+				return statement{query, nil, err}
+			}
+		}
+	}
+	var args []any
+	var err error
+	if strings.Contains(query, valuesMarker) {
+		query, args, err = expandBatch(query, rows)
+	} else {
+		args, err = batchArgs(rows)
+	}
 	return statement{query, append(args, more...), err}
 }
 

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -42,6 +43,35 @@ func TestBatchRowsCarryEveryValue(t *testing.T) {
 		got = nil
 		if err := db.SelectBatch(ctx, &got, nil, "i INTEGER", "id BIGINT", "text TEXT", "at BIGINT"); err != nil || len(got) != 0 {
 			t.Fatalf("an empty batch read back %d rows, err %v", len(got), err)
+		}
+	})
+}
+
+// TestBatchesOfEverySize: a batch reads back exactly its rows, in order,
+// whether it fills the VALUES list it is written as (SQLite), leaves
+// part of it empty, or is too large for one and read from JSON.
+func TestBatchesOfEverySize(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		for _, n := range []int{1, 2, 3, 4, 5, 63, 64, 65, 512, 513, 1100} {
+			rows := make([][]any, n)
+			for i := range rows {
+				rows[i] = []any{n - i, fmt.Sprint("row ", i)}
+			}
+			var got []struct {
+				K    int    `db:"k"`
+				Text string `db:"text"`
+			}
+			if err := db.SelectBatch(ctx, &got, rows, "k INTEGER", "text TEXT"); err != nil {
+				t.Fatalf("%d rows: %v", n, err)
+			}
+			if len(got) != n {
+				t.Fatalf("a batch of %d rows read back %d", n, len(got))
+			}
+			for i, r := range got {
+				if r.K != n-i || r.Text != fmt.Sprint("row ", i) {
+					t.Fatalf("a batch of %d rows: row %d read back as %+v", n, i, r)
+				}
+			}
 		}
 	})
 }

@@ -60,11 +60,9 @@ func reversedDigits(phone string) string {
 type DB struct {
 	db      *sqlx.DB
 	dialect dialect
-	// writers queues SQLite's write transactions in the process. SQLite
-	// has one writer; left to its busy handler, waiting writers poll and
-	// one can starve while others take the lock back to back (a webhook
-	// behind a backlog sweep). A Go mutex hands the lock over in turn.
-	writers *sync.Mutex
+	// writer runs SQLite's write transactions (see sqliteWriter); nil on
+	// PostgreSQL.
+	writer *sqliteWriter
 	// ingests, sents and statuses batch inbound texts, and the carrier's
 	// acceptance of outbound ones and its receipts, into shared
 	// transactions (see commitGroup): ingests on PostgreSQL, the other two
@@ -134,7 +132,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	out := &DB{db: db, dialect: sqliteDialect, URL: "sqlite://" + path, writers: &sync.Mutex{}}
+	out := &DB{db: db, dialect: sqliteDialect, URL: "sqlite://" + path, writer: &sqliteWriter{pool: db}}
 	// SQLite's one writer takes every transaction in turn, so a batch of
 	// acceptances or receipts in one of them, written set-wise, saves
 	// the queue as much as the statements.
@@ -142,6 +140,50 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	out.statuses = newCommitGroup(out.applyStatusBatch)
 	out.holdReads = newCommitGroup(out.readHoldsBatch)
 	return out, nil
+}
+
+// sqliteWriter runs SQLite's write transactions one at a time, on one
+// connection of the pool kept for them. SQLite has one writer; left to
+// its busy handler, waiting writers poll and one can starve while others
+// take the lock back to back (a webhook behind a backlog sweep): the
+// mutex hands the lock over in turn. On one connection, the writes'
+// statements are prepared once, not once on each connection of the pool
+// a write happened to take.
+type sqliteWriter struct {
+	mu   sync.Mutex
+	pool *sqlx.DB
+	conn *sqlx.Conn // taken from pool at the first write
+}
+
+// begin starts a write transaction, mu held; a connection that went bad
+// is replaced once.
+func (w *sqliteWriter) begin(ctx context.Context) (*sqlx.Tx, error) {
+	for attempt := 0; ; attempt++ {
+		if w.conn == nil {
+			conn, err := w.pool.Connx(ctx)
+			if err != nil {
+				return nil, err
+			}
+			w.conn = conn
+		}
+		tx, err := w.conn.BeginTxx(ctx, nil)
+		if attempt == 0 && (errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn)) {
+			w.conn.Close()
+			w.conn = nil
+			continue
+		}
+		return tx, err
+	}
+}
+
+// close gives the connection back once the transaction running is done.
+func (w *sqliteWriter) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+	}
 }
 
 // sqliteIdleConns is how many connections a SQLite pool keeps open
@@ -310,6 +352,9 @@ func (db *DB) Close() error {
 		db.listener.close()
 	}
 	db.stmts.close()
+	if db.writer != nil {
+		db.writer.close()
+	}
 	return db.db.Close()
 }
 
@@ -323,11 +368,15 @@ func (db *DB) PoolStats() sql.DBStats { return db.db.Stats() }
 // inTx runs fn in a transaction, committing when it returns nil. The
 // events fn recorded are written last and announced after the commit.
 func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
-	if db.writers != nil {
-		db.writers.Lock()
-		defer db.writers.Unlock()
+	var stx *sqlx.Tx
+	var err error
+	if db.writer != nil {
+		db.writer.mu.Lock()
+		defer db.writer.mu.Unlock()
+		stx, err = db.writer.begin(ctx)
+	} else {
+		stx, err = db.db.BeginTxx(ctx, nil)
 	}
-	stx, err := db.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return translate(err)
 	}

@@ -113,6 +113,9 @@ type dialectSQL interface {
 	inList(typ string) string
 	// jsonValue is expr, JSON text, as a JSON column stores it.
 	jsonValue(expr string) string
+	// batchesAsValues says whether a batch's rows reach its statement as
+	// a VALUES list of parameters rather than as JSON.
+	batchesAsValues() bool
 
 	// appendEvents writes a chunk of an account's events numbered after
 	// its head, which it moves past them and which stays locked to the

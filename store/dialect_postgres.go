@@ -39,6 +39,7 @@ func (postgresSQL) jsonElements() (string, string) {
 }
 func (postgresSQL) jsonValue(expr string) string { return "CAST(" + expr + " AS jsonb)" }
 func (postgresSQL) varyingLimit() string         { return "?" }
+func (postgresSQL) batchesAsValues() bool        { return false }
 
 // inList is an ANY over an array, which PostgreSQL plans as index
 // lookups whatever it guesses of the list's length.

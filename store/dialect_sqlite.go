@@ -23,6 +23,7 @@ func (sqliteSQL) forUpdateKeys() string          { return "" }
 func (sqliteSQL) forShare() string               { return "" }
 func (sqliteSQL) jsonElements() (string, string) { return "json_each(?)", "key" }
 func (sqliteSQL) jsonValue(expr string) string   { return expr }
+func (sqliteSQL) batchesAsValues() bool          { return true }
 
 // varyingLimit is an expression SQLite's planner does not read the
 // parameter's value through (it looks at a bare parameter only): one
@@ -116,8 +117,10 @@ func (sqliteSQL) tablesDue(context.Context, *sqlx.DB, time.Duration) ([]tableDue
 	return nil, nil
 }
 
-// lookupJoin is a plain join: SQLite plans without statistics it has not
-// been given, and then prefers the index.
+// lookupJoin is a CROSS JOIN, which SQLite never reorders: the batch
+// before it is the outer loop. As a plain join, a batch of 512 phones
+// was planned inside a scan of the account's every phone (the first
+// column of the index), each phone compared with each row.
 func (sqliteSQL) lookupJoin(table, alias, cond string) string {
-	return " JOIN " + table + " " + alias + " ON " + cond
+	return " CROSS JOIN " + table + " " + alias + " ON " + cond
 }

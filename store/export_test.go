@@ -179,8 +179,16 @@ func (db *DB) HoldsReadTogether(ctx context.Context, items []campaigns.OutboxIte
 // KeyedStatements are the PostgreSQL statements of the send and receipt
 // paths that find a batch's rows by their keys, by what they do.
 func KeyedStatements() map[string]string {
-	d := dialect{postgresSQL{}}
-	qs := map[string]string{
+	qs := keyedStatements(dialect{postgresSQL{}})
+	for k, q := range qs {
+		qs[k] = sqlx.Rebind(sqlx.DOLLAR, q)
+	}
+	return qs
+}
+
+// keyedStatements are the statements that look a batch's rows up by key.
+func keyedStatements(d dialect) map[string]string {
+	return map[string]string{
 		"receipts find their texts": receiptTargetsQuery(d),
 		"receipts move statuses":    moveStatusesQuery(d),
 		"acceptances":               updateSentMessagesQuery(d),
@@ -193,10 +201,6 @@ func KeyedStatements() map[string]string {
 		"inbound texts seen before": messagesByCarrierIDQuery(d),
 		"inbound texts' threads":    conversationsByIDQuery(d),
 	}
-	for k, q := range qs {
-		qs[k] = sqlx.Rebind(sqlx.DOLLAR, q)
-	}
-	return qs
 }
 
 // AnalyzeTablesEvery sets how often Housekeep may analyze a table other

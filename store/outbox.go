@@ -273,21 +273,20 @@ func (db *DB) readHolds(ctx context.Context, items []campaigns.OutboxItem) ([]ca
 		}
 		rows[i] = []any{i, it.AccountID, it.Text.To, campaign}
 	}
-	args, err := batchArgs(rows)
-	if err != nil {
-		return nil, err
-	}
-	q := `WITH ` + db.dialect.batchRows("v", "i INTEGER", "account_id BIGINT", "phone TEXT", "campaign_id BIGINT") + `
+	st := batchStatement(`WITH `+db.dialect.batchRows("v", "i INTEGER", "account_id BIGINT", "phone TEXT", "campaign_id BIGINT")+`
 SELECT v.i,
     COALESCE((SELECT opted_out FROM consents c WHERE c.account_id = v.account_id AND c.phone = v.phone), FALSE) AS opted_out,
     COALESCE((SELECT status = 'cancelled' FROM campaigns WHERE id = v.campaign_id), FALSE) AS cancelled
-FROM v`
+FROM v`, rows)
+	if st.err != nil {
+		return nil, st.err
+	}
 	var found []struct {
 		I         int  `db:"i"`
 		OptedOut  bool `db:"opted_out"`
 		Cancelled bool `db:"cancelled"`
 	}
-	err = db.withPrepared(ctx, q, func(stmt *sqlx.Stmt) error { return stmt.SelectContext(ctx, &found, args...) })
+	err := db.withPrepared(ctx, st.query, func(stmt *sqlx.Stmt) error { return stmt.SelectContext(ctx, &found, st.args...) })
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,7 +89,7 @@ func (db *DB) withPrepared(ctx context.Context, query string, fn func(*sqlx.Stmt
 func (db *DB) preparedIn(ctx context.Context, tx *sqlx.Tx, query string, nargs int) *sqlx.Stmt {
 	// A statement without parameters is a utility (a lock, a pragma) or a
 	// script, which PostgreSQL does not prepare.
-	if nargs == 0 || nargs > maxPreparedArgs {
+	if nargs == 0 || (nargs > maxPreparedArgs && !strings.Contains(query, valuesBucketMark)) {
 		return nil
 	}
 	ps, ok := db.stmts.acquire(query)

@@ -25,8 +25,21 @@ import (
 func TestSQLiteBatchStatementsArePreparedOnce(t *testing.T) {
 	t.Parallel()
 	batch := `WITH ` + sqliteDialect.batchRows("v", "n INTEGER") + ` SELECT n FROM v`
-	if n := timesReprepared(t, batch, batchRuns(5)); n != 0 {
-		t.Errorf("a batch statement run with 1 to 5 rows was prepared again %d times, want 0", n)
+	var text string
+	var runs [][]any
+	for n := 5; n <= 8; n++ { // the sizes one VALUES list holds
+		rows := make([][]any, n)
+		for i := range rows {
+			rows[i] = []any{i}
+		}
+		st := batchStatement(batch, rows)
+		if st.err != nil || (text != "" && st.query != text) {
+			t.Fatalf("batches of 5 to 8 rows are not one statement (%v):\n%s\n%s", st.err, text, st.query)
+		}
+		text, runs = st.query, append(runs, st.args)
+	}
+	if n := timesReprepared(t, text, runs); n != 0 {
+		t.Errorf("a batch statement run with 5 to 8 rows was prepared again %d times, want 0", n)
 	}
 	varying := `SELECT value FROM json_each(?) LIMIT ` + sqliteDialect.varyingLimit()
 	if n := timesReprepared(t, varying, batchRuns(5)); n != 0 {
@@ -35,6 +48,54 @@ func TestSQLiteBatchStatementsArePreparedOnce(t *testing.T) {
 	// The count itself: a bare parameter is prepared again.
 	if n := timesReprepared(t, `SELECT value FROM json_each(?) LIMIT ?`, batchRuns(5)); n < 4 {
 		t.Errorf("a bare LIMIT parameter run with 5 values was prepared again %d times; the count does not work", n)
+	}
+}
+
+// TestSQLiteBatchesAreTheOuterLoop: SQLite plans a batch's VALUES list
+// as the rows it holds, and a lookup by key as a plain join was planned
+// inside out at 512 rows: the account's every phone scanned, each compared
+// with the whole batch. Each keyed statement, written for 512 rows, must
+// read the batch first and look each of its rows up by index.
+func TestSQLiteBatchesAreTheOuterLoop(t *testing.T) {
+	t.Parallel()
+	db := openSQLiteFile(t, "plans.db")
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for what, q := range keyedStatements(sqliteDialect) {
+		at := strings.Index(q, valuesMarker)
+		end := at + strings.Index(q[at:], "*/")
+		rows := make([][]any, maxValuesRows)
+		for i := range rows {
+			rows[i] = make([]any, len(strings.Fields(q[at+len(valuesMarker):end])))
+		}
+		st := batchStatement(q, rows)
+		for strings.Count(st.query, "?") > len(st.args) {
+			st.args = append(st.args, nil) // the parameters after the batch
+		}
+		var plan []struct {
+			ID, Parent, NotUsed int
+			Detail              string
+		}
+		if err := db.db.SelectContext(context.Background(), &plan, "EXPLAIN QUERY PLAN "+st.query, st.args...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		var lines []string
+		batchRead := false
+		for i, p := range plan {
+			lines = append(lines, p.Detail)
+			if strings.HasPrefix(p.Detail, "SCAN") && strings.Contains(p.Detail, "VALUES CLAUSE") {
+				batchRead = true
+			}
+			// A search of a table before the batch is read is a loop
+			// around it, unless the batch is its IN list.
+			inList := i+1 < len(plan) && strings.HasPrefix(plan[i+1].Detail, "LIST SUBQUERY")
+			if strings.HasPrefix(p.Detail, "SEARCH") && !batchRead && !inList ||
+				strings.HasPrefix(p.Detail, "SCAN") && !strings.Contains(p.Detail, "VALUES") && !strings.Contains(p.Detail, "CONSTANT ROWS") {
+				t.Errorf("%s: the batch is not the outer loop:\n%s", what, strings.Join(lines, "\n"))
+				break
+			}
+		}
 	}
 }
 
@@ -52,7 +113,7 @@ func batchRuns(n int) [][]any {
 }
 
 // timesReprepared prepares query once on an in-memory database, runs it
-// with each of runs' parameters (text or int64) and returns how many
+// with each of runs' parameters (text, integers or nil) and returns how many
 // times SQLite prepared it again.
 func timesReprepared(t *testing.T, query string, runs [][]any) int {
 	t.Helper()
@@ -94,6 +155,10 @@ func timesReprepared(t *testing.T, query string, runs [][]any) int {
 				libc.Xfree(tls, s)
 			case int64:
 				check("bind", sqlite3.Xsqlite3_bind_int64(tls, stmt, int32(i+1), v))
+			case int:
+				check("bind", sqlite3.Xsqlite3_bind_int64(tls, stmt, int32(i+1), int64(v)))
+			case nil:
+				check("bind", sqlite3.Xsqlite3_bind_null(tls, stmt, int32(i+1)))
 			}
 		}
 		for {
@@ -121,11 +186,8 @@ func cString(t *testing.T, s string) uintptr {
 // one opened again reads the schema and prepares every statement anew.
 func TestSQLiteKeepsItsConnections(t *testing.T) {
 	t.Parallel()
-	db, err := openSQLite(context.Background(), filepath.Join(t.TempDir(), "pool.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLiteFile(t, "pool.db")
+	var err error
 	const busy = 12 // readers at once, as under a closed loop of 16 clients
 	for round := range 3 {
 		conns := make([]*sql.Conn, busy)
@@ -142,4 +204,15 @@ func TestSQLiteKeepsItsConnections(t *testing.T) {
 				round, s.OpenConnections, s.MaxIdleClosed, busy)
 		}
 	}
+}
+
+// openSQLiteFile opens a SQLite database of its own, closed at the test's end.
+func openSQLiteFile(t *testing.T, name string) *DB {
+	t.Helper()
+	db, err := openSQLite(context.Background(), filepath.Join(t.TempDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

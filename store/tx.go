@@ -138,7 +138,11 @@ func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events
 	ann := events.Announcement{AccountID: accountID, Events: evs}
 	// A statement holds at most eventChunk events: a campaign tick queues
 	// thousands of texts, and SQLite takes at most 32,766 parameters.
-	for chunk := range slices.Chunk(evs, eventChunk) {
+	size := eventChunk
+	if d.batchesAsValues() {
+		size = maxValuesRows // the largest VALUES list, not JSON
+	}
+	for chunk := range slices.Chunk(evs, size) {
 		last, booked, err := d.appendEvents(ctx, tx, accountID, chunk)
 		if err != nil {
 			return events.Announcement{}, err
