@@ -285,8 +285,8 @@ func insertThreadsQuery(d dialect, withWords bool) string {
 	return `WITH ` + d.batchRows("v", "account_id BIGINT", "channel_id BIGINT", "inbox_id BIGINT", "contact_id BIGINT", "phone TEXT",
 		"phone_rev TEXT", "business_phone TEXT", "status TEXT", "assignee_id BIGINT", "at BIGINT", "inbound_at BIGINT", "body TEXT") + `
 INSERT INTO conversations (account_id, channel_id, inbox_id, contact_id, contact_phone, contact_phone_rev,
-    business_phone, status, priority, assignee_id, last_message_at, last_inbound_at, created_at, updated_at` + col + `)
-SELECT account_id, channel_id, inbox_id, contact_id, phone, phone_rev, business_phone, status, 'none', assignee_id, at, inbound_at, at, at` + val + ` FROM v
+    business_phone, status, priority, assignee_id, last_message_at, last_inbound_at, created_at, updated_at, waiting_since` + col + `)
+SELECT account_id, channel_id, inbox_id, contact_id, phone, phone_rev, business_phone, status, 'none', assignee_id, at, inbound_at, at, at, at` + val + ` FROM v
 WHERE true ON CONFLICT (channel_id, contact_phone) DO NOTHING RETURNING id, channel_id, contact_phone`
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -215,4 +216,67 @@ func openSQLiteFile(t *testing.T, name string) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestSQLiteNewThreadsAreWrittenOnce: a new conversation comes with its
+// waiting_since, and SQLite's trigger (which gave it one in a second
+// write of every new row) leaves it as inserted (migration 00046).
+func TestSQLiteNewThreadsAreWrittenOnce(t *testing.T) {
+	t.Parallel()
+	db := openSQLiteFile(t, "threads.db")
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const at = 1_790_000_000_000
+	err := db.inTx(context.Background(), func(tx *Tx) error {
+		for _, q := range []string{
+			`INSERT INTO accounts (id, name, settings, created_at, updated_at) VALUES (1, 'a', '{}', 0, 0)`,
+			`INSERT INTO inboxes (id, account_id, name, kind, created_at) VALUES (1, 1, 'i', 'sms', 0)`,
+			`INSERT INTO channels (id, account_id, inbox_id, carrier, carrier_account_id, auth_token, created_at) VALUES (1, 1, 1, 'twilio', 'AC', 't', 0)`,
+			`INSERT INTO contacts (id, account_id, created_at, updated_at) VALUES (1, 1, 0, 0), (2, 1, 0, 0), (3, 1, 0, 0), (4, 1, 0, 0)`,
+		} {
+			if _, err := tx.ExecContext(context.Background(), q); err != nil {
+				return err
+			}
+		}
+		// Rows written by one insert of n new threads.
+		written := func(first, n int) int {
+			var rows [][]any
+			for i := first; i < first+n; i++ {
+				phone := fmt.Sprintf("+1628555000%d", i)
+				rows = append(rows, []any{1, 1, 1, i, phone, reversedDigits(phone), "+14155550100", "new", nil, at, at, "hi"})
+			}
+			before := totalChanges(t, tx)
+			if err := execBatch(context.Background(), tx, insertThreadsQuery(sqliteDialect, false), rows); err != nil {
+				t.Fatal(err)
+			}
+			return totalChanges(t, tx) - before
+		}
+		written(1, 1) // the statement's first run on a connection counts one write more
+		if n := written(2, 3); n != 3 {
+			t.Errorf("inserting 3 new conversations wrote %d rows, want 3", n)
+		}
+		var waiting []int64
+		if err := tx.SelectContext(context.Background(), &waiting, `SELECT waiting_since FROM conversations ORDER BY id`); err != nil {
+			return err
+		}
+		if !slices.Equal(waiting, []int64{at, at, at, at}) {
+			t.Errorf("new conversations wait since %v, want their creation (%d)", waiting, int64(at))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// totalChanges is SQLite's count of rows written on tx's connection,
+// triggers' writes included.
+func totalChanges(t *testing.T, tx *Tx) int {
+	t.Helper()
+	var n int
+	if err := tx.GetContext(context.Background(), &n, `SELECT total_changes()`); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
