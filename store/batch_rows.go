@@ -12,12 +12,14 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// A batch reaches its statement as one parameter, a JSON array that the
-// statement reads as a table: the statement's text is then the same
-// whatever the batch's size, so each connection parses and plans it once
-// and keeps it (prepared.go). A VALUES or IN list of n items was a new
-// statement for every n, planned anew each time. Both databases read
-// JSON natively, and one encoding serves both.
+// On PostgreSQL a batch reaches its statement as one parameter, a JSON
+// array that the statement reads as a table: the statement's text is then
+// the same whatever the batch's size, so each connection plans it once
+// and keeps it (prepared.go); a VALUES list of n items was a new statement
+// for every n, planned anew each time. On SQLite, whose JSON functions
+// cost more than the statements' own work, a batch is a VALUES list of
+// parameters in a few fixed lengths (expandBatch), each prepared once. IN
+// lists are JSON arrays on both.
 
 // batchRows is a common table expression "name (col, …) AS (SELECT …)"
 // reading a batch's rows, in their order, from the parameters
