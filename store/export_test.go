@@ -176,6 +176,9 @@ func (db *DB) HoldsReadTogether(ctx context.Context, items []campaigns.OutboxIte
 	return holds, errs
 }
 
+// MaxPrepared is how many statements the store keeps prepared at most.
+const MaxPrepared = maxPrepared
+
 // KeyedStatements are the PostgreSQL statements of the send and receipt
 // paths that find a batch's rows by their keys, by what they do.
 func KeyedStatements() map[string]string {

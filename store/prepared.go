@@ -23,8 +23,10 @@ import (
 // The cache is bounded and least recently used statements are closed: a
 // query built from unbounded shapes cannot pile up statements in the
 // server's sessions. Statements with many parameters (batches of rows,
-// whose shapes vary with the batch) are not cached at all. Reads outside
-// transactions (lists, search) are planned per call, for their parameters.
+// whose shapes vary with the batch) are not cached at all, but for
+// SQLite's VALUES lists, whose lengths are a few (expandBatch). Reads
+// outside transactions (lists, search) are planned per call, for their
+// parameters.
 //
 // No lock of the cache is held across a call to the database: closing a
 // statement waits for each connection it was prepared on, one of which
@@ -58,11 +60,13 @@ type preparedStmt struct {
 }
 
 const (
-	// maxPrepared bounds the statements kept: the store's hot paths use a
-	// few dozen, well within it.
-	maxPrepared = 256
+	// maxPrepared bounds the statements kept: PostgreSQL's hot paths use
+	// a few dozen, SQLite's about 140 with their VALUES lists' lengths (a
+	// campaign's dispatch kept 138, 103 of them lists).
+	maxPrepared = 512
 	// maxPreparedArgs: a statement with more parameters is a batch whose
-	// shape is rarely seen twice; it is run unprepared.
+	// shape is rarely seen twice; it is run unprepared, unless it is one
+	// of a VALUES list's lengths (valuesBucketMark).
 	maxPreparedArgs = 64
 )
 

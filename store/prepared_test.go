@@ -84,11 +84,12 @@ func TestWriteStatementsArePreparedOnce(t *testing.T) {
 func TestPreparedStatementsAreBounded(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		var wg sync.WaitGroup
-		errs := make(chan error, 4*400)
+		shapes := store.MaxPrepared * 3 / 2
+		errs := make(chan error, 4*shapes)
 		for w := range 4 {
 			wg.Go(func() {
-				for i := range 400 {
-					k := (i*7 + w*13) % 400
+				for i := range shapes {
+					k := (i*7 + w*13) % shapes
 					// Each shape runs twice: first unprepared, then prepared
 					// once its background preparation is done.
 					for range 2 {
@@ -110,8 +111,8 @@ func TestPreparedStatementsAreBounded(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-		if kept := len(db.PreparedKept()); kept > 256 || kept < 100 {
-			t.Errorf("%d statements kept after 400 shapes, want at most the bound of 256 (and most of it used)", kept)
+		if kept := len(db.PreparedKept()); kept > store.MaxPrepared || kept < store.MaxPrepared*2/5 {
+			t.Errorf("%d statements kept after %d shapes, want at most the bound of %d (and most of it used)", kept, shapes, store.MaxPrepared)
 		}
 	})
 }
