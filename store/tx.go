@@ -128,7 +128,8 @@ func (tx *Tx) writeEvents(ctx context.Context) ([]events.Announcement, error) {
 	return anns, nil
 }
 
-// eventChunk is the most events one insert writes (9 parameters each).
+// eventChunk is the most events one insert writes: a campaign tick queues
+// thousands of texts.
 const eventChunk = 2000
 
 // appendToLog writes one account's events, numbered after its head, and
@@ -136,11 +137,11 @@ const eventChunk = 2000
 func (tx *Tx) appendToLog(ctx context.Context, accountID parley.ID, evs []events.Event) (events.Announcement, error) {
 	d := dialectOf(tx)
 	ann := events.Announcement{AccountID: accountID, Events: evs}
-	// A statement holds at most eventChunk events: a campaign tick queues
-	// thousands of texts, and SQLite takes at most 32,766 parameters.
+	// On SQLite a longer batch than the longest VALUES list would be
+	// read from JSON, which costs more than writing a second statement.
 	size := eventChunk
 	if d.batchesAsValues() {
-		size = maxValuesRows // the largest VALUES list, not JSON
+		size = maxValuesRows
 	}
 	for chunk := range slices.Chunk(evs, size) {
 		last, booked, err := d.appendEvents(ctx, tx, accountID, chunk)
