@@ -423,9 +423,9 @@ RETURNING ` + messageColumns
 		tx.recordMessage(events.MessageCreated, m, conversations.ActorSystem, nil, now)
 	}
 	outbox := batchStatement(`WITH `+d.batchRows("v", "message_id BIGINT", "to_phone TEXT", "available_at BIGINT")+`
-INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
-SELECT ?, message_id, ?, to_phone, ?, ?, 'queued', available_at, ?, ? FROM v`,
-		queued, q.c.AccountID, q.ch.ID, q.c.OriginType, priorityOf(q.c.OriginType), ms(now), ms(now))
+INSERT INTO outbox (account_id, message_id, channel_id, campaign_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
+SELECT ?, message_id, ?, ?, to_phone, ?, ?, 'queued', available_at, ?, ? FROM v`,
+		queued, q.c.AccountID, q.ch.ID, q.c.ID, q.c.OriginType, priorityOf(q.c.OriginType), ms(now), ms(now))
 	// The text's words join an existing conversation's search document
 	// here, in the one UPDATE of the conversation (migration 00034).
 	touch := statement{}

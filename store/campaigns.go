@@ -207,8 +207,7 @@ func cancelCampaign(ctx context.Context, tx *Tx, id parley.ID, at time.Time) err
 		return err
 	}
 	var msgIDs []int64
-	if err := tx.SelectContext(ctx, &msgIDs, tx.Rebind(`SELECT o.message_id FROM outbox o JOIN messages m ON m.id = o.message_id
-WHERE m.campaign_id = ? AND o.state = 'queued'`), id); err != nil || len(msgIDs) == 0 {
+	if err := tx.SelectContext(ctx, &msgIDs, tx.Rebind(`SELECT message_id FROM outbox WHERE campaign_id = ? AND state = 'queued'`), id); err != nil || len(msgIDs) == 0 {
 		return err
 	}
 	for _, mid := range msgIDs {
@@ -400,8 +399,7 @@ func (db *DB) advanceCampaign(ctx context.Context, id parley.ID, now time.Time, 
 // sent, a few ticks' worth.
 func campaignWaiting(ctx context.Context, tx *Tx, id parley.ID, now time.Time) (int, error) {
 	var n int
-	err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id
-WHERE m.campaign_id = ? AND o.available_at <= ?`), id, ms(now))
+	err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM outbox WHERE campaign_id = ? AND available_at <= ?`), id, ms(now))
 	return n, err
 }
 
@@ -411,7 +409,7 @@ WHERE m.campaign_id = ? AND o.available_at <= ?`), id, ms(now))
 func campaignLeft(ctx context.Context, tx *Tx, id parley.ID) (bool, error) {
 	var left []int
 	err := tx.SelectContext(ctx, &left, tx.Rebind(`SELECT 1 FROM campaign_recipients WHERE campaign_id = ? AND status = 'pending'
-UNION ALL SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.campaign_id = ? LIMIT 1`), id, id)
+UNION ALL SELECT 1 FROM outbox WHERE campaign_id = ? LIMIT 1`), id, id)
 	return len(left) > 0, err
 }
 

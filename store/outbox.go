@@ -70,13 +70,13 @@ VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING
 		return conversations.Message{}, err
 	}
 	prio := priorityOf(d.Purpose)
-	const qo = `INSERT INTO outbox (account_id, message_id, channel_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`
+	const qo = `INSERT INTO outbox (account_id, message_id, channel_id, campaign_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`
 	available := at
 	if d.AvailableAt.After(at) {
 		available = d.AvailableAt
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(qo), d.AccountID, id, d.ChannelID, d.To, d.Purpose, prio, ms(available), ms(at), ms(at)); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(qo), d.AccountID, id, d.ChannelID, d.CampaignID, d.To, d.Purpose, prio, ms(available), ms(at), ms(at)); err != nil {
 		return conversations.Message{}, err
 	}
 	const qc = `UPDATE conversations SET last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?

@@ -12,9 +12,7 @@ import (
 // send a reminder for every old flag at once.
 func TestMigrationSettlesOldRevocationFlags(t *testing.T) {
 	upgradeEachDB(t, 36, func(t *testing.T, db *store.DB) {
-		exec(t, db, `INSERT INTO inboxes (id, account_id, name, kind, created_at) VALUES (1, 1, 'Support', 'support', 0)`)
-		exec(t, db, `INSERT INTO channels (id, account_id, inbox_id, carrier, phone_number, carrier_account_id, auth_token, created_at)
-VALUES (1, 1, 1, 'twilio', '+14155550100', 'AC1', 'token', 0)`)
+		oldChannel(t, db)
 		for i, phone := range []string{"+14155550111", "+14155550112", "+14155550113"} {
 			exec(t, db, `INSERT INTO contacts (id, account_id, created_at, updated_at) VALUES (?, 1, 0, 0)`, i+1)
 			flagged := any(int64(1000 + i))
@@ -39,4 +37,14 @@ VALUES (1, 1, 1, 'twilio', '+14155550100', 'AC1', 'token', 0)`)
 			t.Errorf("after 00037: %+v; want 1 flagged and counted as reminded of, 2 (opted out) and 3 unflagged", rows)
 		}
 	})
+}
+
+// oldChannel writes, on a database not yet upgraded, account 1's inbox 1
+// and its Twilio channel 1 (+14155550100), by the columns every version
+// has.
+func oldChannel(t *testing.T, db *store.DB) {
+	t.Helper()
+	exec(t, db, `INSERT INTO inboxes (id, account_id, name, kind, created_at) VALUES (1, 1, 'Support', 'support', 0)`)
+	exec(t, db, `INSERT INTO channels (id, account_id, inbox_id, carrier, phone_number, carrier_account_id, auth_token, created_at)
+VALUES (1, 1, 1, 'twilio', '+14155550100', 'AC1', 'token', 0)`)
 }
