@@ -143,13 +143,17 @@ campaign=$(api -X POST "$PARLEY/v1/campaigns" -d "{\"name\":\"Million\",\"channe
 rss_of() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$parley_pid/status"; } # kB
 mb() { printf %.1f "$(echo "scale=2; $1 / 1024" | bc)"; }
 sent_now() { curl -fsS "$FAKE/fake/count" | jq -r .accepted; }
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$parley_pid/stat"; } # utime+stime
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$1/stat"; } # utime+stime
+cpu_s() { cpu_of "$parley_pid"; }
+# The machine's busy CPU seconds (all cores, idle and iowait left out): what
+# parley, the fake carrier and the database took, with whatever else ran.
+busy_s() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.1f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
 printf 't_s\tphase\texpand_stage\texpand_cursor\tstatus\tsent\trss_kb\thwm_kb\n' >"$TMP/samples.tsv"
 rss0=$(rss_of VmRSS)
 log "parley pid $parley_pid (RSS $(mb "$rss0") MB before the campaign); starting campaign $campaign to $RECIPIENTS recipients at $RATE/s"
-load_start=$(load1) cpu_start=$(cpu_s)
+load_start=$(load1) cpu_start=$(cpu_s) fake_cpu_start=$(cpu_of "$fake_pid") busy_start=$(busy_s)
 api -X POST "$PARLEY/v1/campaigns/$campaign/start" >/dev/null
 start=$(now)
 
@@ -222,7 +226,10 @@ end_t=$(echo "$(now) - $start" | bc)
 rss_end=$(rss_of VmRSS)
 hwm_end=$(rss_of VmHWM)
 sent_end=$(sent_now)
-cpu_end=$(cpu_s) load_end=$(load1)
+cpu_end=$(cpu_s) load_end=$(load1) fake_cpu_end=$(cpu_of "$fake_pid") busy_end=$(busy_s)
+# CPU a text handed over, in ms, from the start to the end of the run.
+per_text() { printf %.3f "$(echo "scale=6; ($1 - $2) * 1000 / $sent_end" | bc)"; }
+parley_ms=$(per_text "$cpu_end" "$cpu_start") fake_ms=$(per_text "$fake_cpu_end" "$fake_cpu_start") machine_ms=$(per_text "$busy_end" "$busy_start")
 send_s=$(echo "$end_t - $expand_s" | bc)
 rate=$(printf %.1f "$(echo "scale=2; ($sent_end - $sent_at_expand) / $send_s" | bc)")
 statuses=$(sql "SELECT status || '=' || COUNT(*) FROM messages WHERE campaign_id = $campaign GROUP BY status ORDER BY status" | tr '\n' ' ')
@@ -246,11 +253,12 @@ echo "RSS                 at end: $(mb "$rss_end") MB; after 60/120/300 s of sen
 echo "texts sent          $sent_end ($sent_at_expand during expansion); $rate/s over $(printf %.0f "$send_s") s after expansion"
 echo "campaign            status $status; messages by status: $statuses"
 echo "parley CPU          $(printf %.1f "$(echo "$cpu_expand - $cpu_start" | bc)") s expanding, $(printf %.1f "$(echo "$cpu_end - $cpu_expand" | bc)") s sending; machine load average $load_start at start, $load_end at end ($(nproc) CPUs)"
+echo "CPU a text          parley $parley_ms ms, fake carrier $fake_ms ms, the whole machine $machine_ms ms (the rest: the database and anything else)"
 echo "GET of the campaign p50 $get_p50 ms, p95 $get_p95 ms while sending; p50 $rest_p50 ms, p95 $rest_p95 ms at rest; aggregating its recipients: $aggregate_ms ms"
 echo "parley log          $errors errors, $warns warnings"
 if [ "$((errors + warns))" -gt 0 ]; then
 	grep -E '"level":"(error|warn)"' "$TMP/parley.log" | head -10 | cut -c1-400
 fi
-printf '{"kind":"campaign_1m","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"expand_s":%.1f,"peak_rss_mb":%s,"peak_rss_expand_mb":%s,"rss_end_mb":%s,"send_rate":%s,"sent":%s,"seconds":%.0f,"get_p50_ms":%s,"get_p95_ms":%s,"rest_get_p50_ms":%s,"rest_get_p95_ms":%s,"aggregate_ms":%s,"errors":%s,"load1_start":%s,"load1_end":%s}\n' \
+printf '{"kind":"campaign_1m","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"expand_s":%.1f,"peak_rss_mb":%s,"peak_rss_expand_mb":%s,"rss_end_mb":%s,"send_rate":%s,"sent":%s,"seconds":%.0f,"get_p50_ms":%s,"get_p95_ms":%s,"rest_get_p50_ms":%s,"rest_get_p95_ms":%s,"aggregate_ms":%s,"errors":%s,"load1_start":%s,"load1_end":%s,"parley_cpu_ms_per_text":%s,"fake_cpu_ms_per_text":%s,"machine_cpu_ms_per_text":%s}\n' \
 	"$rev" "$dirty" "$DB" "$recipients" "$expand_s" "$(mb "$hwm_end")" "$(mb "$expand_hwm")" "$(mb "$rss_end")" "$rate" "$sent_end" "$end_t" \
-	"$get_p50" "$get_p95" "$rest_p50" "$rest_p95" "$aggregate_ms" "$errors" "$load_start" "$load_end"
+	"$get_p50" "$get_p95" "$rest_p50" "$rest_p95" "$aggregate_ms" "$errors" "$load_start" "$load_end" "$parley_ms" "$fake_ms" "$machine_ms"
