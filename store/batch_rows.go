@@ -105,7 +105,6 @@ func expandBatch(query string, rows [][]any) (string, []any, error) {
 	}
 	q.WriteString(" FROM (VALUES " + valuesBucketMark)
 	size := valuesListRows(len(rows))
-	args := make([]any, 0, size*len(types)+1)
 	for i := range size {
 		if i > 0 {
 			q.WriteString(", ")
@@ -115,17 +114,18 @@ func expandBatch(query string, rows [][]any) (string, []any, error) {
 			q.WriteString(", ?")
 		}
 		q.WriteString(")")
-		if i < len(rows) {
-			if len(rows[i]) != len(types) {
-				return "", nil, fmt.Errorf("store: a batch row of %d values for %d columns", len(rows[i]), len(types))
-			}
-			args = append(args, rows[i]...)
-		} else {
-			args = append(args, make([]any, len(types))...)
-		}
 	}
 	q.WriteString(") WHERE column1 <= +? ORDER BY column1")
 	q.WriteString(tail)
+	args := make([]any, 0, size*len(types)+1)
+	for _, r := range rows {
+		if len(r) != len(types) {
+			return "", nil, fmt.Errorf("store: a batch row of %d values for %d columns", len(r), len(types))
+		}
+		args = append(args, r...)
+	}
+	// The padding rows' values are NULLs, cut by the batch's size.
+	args = append(args, make([]any, (size-len(rows))*len(types))...)
 	return q.String(), append(args, len(rows)), nil
 }
 
