@@ -71,7 +71,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { printf '%s %s\n' "$(date +%T)" "$*"; }
+log() { printf '%(%T)T %s\n' -1 "$*"; }
 now() { date +%s.%N; }
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -150,48 +150,91 @@ cpu_s() { cpu_of "$parley_pid"; }
 busy_s() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.1f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
+# The sampling loop below starts no process: the machine it measures is
+# the one it runs on, and a psql, curl, jq and bc a second took a tenth of
+# it. Its SQL goes to one psql (or sqlite3) kept open, the fake carrier's
+# count over bash's /dev/tcp, the RSS is read from /proc by bash, the clock
+# is $EPOCHREALTIME and the pauses wait on a pipe nobody writes to.
+if [ "$DB" = postgres ]; then
+	coproc SAMPLER_SQL { exec psql "$DBURL" -XAtq 2>&1; }
+else
+	coproc SAMPLER_SQL { exec sqlite3 -cmd '.timeout 5000' "$TMP/parley.db" 2>&1; }
+fi
+exec {idle_fd}<> <(:)
+# sample_sql QUERY: the query's one-line answer in $REPLY.
+sample_sql() {
+	printf '%s\n' "$1" >&"${SAMPLER_SQL[1]}"
+	IFS= read -r REPLY <&"${SAMPLER_SQL[0]}"
+}
+# sample_sent: the texts the fake carrier accepted, in $sent.
+sample_sent() {
+	local fd line body=
+	exec {fd}<>"/dev/tcp/127.0.0.1/$FPORT"
+	printf 'GET /fake/count HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&"$fd"
+	while IFS= read -r line <&"$fd" || [ -n "$line" ]; do body=$line line=; done
+	exec {fd}<&-
+	[[ $body =~ \"accepted\":\ *([0-9]+) ]] && sent=${BASH_REMATCH[1]}
+}
+# sample_rss: parley's VmRSS and VmHWM (kB) in $rss and $hwm.
+sample_rss() {
+	local k v _
+	while read -r k v _; do
+		case $k in VmRSS:) rss=$v ;; VmHWM:) hwm=$v ;; esac
+	done <"/proc/$parley_pid/status"
+}
+# elapsed: milliseconds since $start_us in $t_ms, and as seconds ("12.345") in $t.
+elapsed() {
+	local now_us=${EPOCHREALTIME/./}
+	t_ms=$(((now_us - start_us) / 1000))
+	printf -v t '%d.%03d' $((t_ms / 1000)) $((t_ms % 1000))
+}
+pause() { read -rt "$1" -u "$idle_fd" || :; }
+
 printf 't_s\tphase\texpand_stage\texpand_cursor\tstatus\tsent\trss_kb\thwm_kb\n' >"$TMP/samples.tsv"
 rss0=$(rss_of VmRSS)
 log "parley pid $parley_pid (RSS $(mb "$rss0") MB before the campaign); starting campaign $campaign to $RECIPIENTS recipients at $RATE/s"
 load_start=$(load1) cpu_start=$(cpu_s) fake_cpu_start=$(cpu_of "$fake_pid") busy_start=$(busy_s)
 api -X POST "$PARLEY/v1/campaigns/$campaign/start" >/dev/null
-start=$(now)
+start=$(now) start_us=${EPOCHREALTIME/./}
 
 # Expansion: the stage is polled four times a second for the time, the
 # rest once a second.
-phase=expanding stage=0 status=sending i=0
-expand_s= expand_hwm= sent_at_expand=
+phase=expanding stage=0 status=sending i=0 sent=0 rss=0 hwm=0
+expand_s= expand_ms= expand_hwm= sent_at_expand=
 while :; do
 	kill -0 "$parley_pid" 2>/dev/null || {
 		log "parley exited"
 		tail -20 "$TMP/parley.log" >&2
 		exit 1
 	}
-	read -r stage cursor status <<<"$(sql "SELECT expand_stage || ' ' || expand_cursor || ' ' || status FROM campaigns WHERE id = $campaign")"
-	t=$(echo "$(now) - $start" | bc)
+	sample_sql "SELECT expand_stage || ' ' || expand_cursor || ' ' || status FROM campaigns WHERE id = $campaign;"
+	read -r stage cursor status <<<"$REPLY"
+	elapsed
 	if [ "$phase" = expanding ] && [ "$stage" -ge 3 ]; then
-		expand_s=$t expand_hwm=$(rss_of VmHWM) sent_at_expand=$(sent_now) cpu_expand=$(cpu_s)
+		sample_rss
+		sample_sent
+		expand_s=$t expand_ms=$t_ms expand_hwm=$hwm sent_at_expand=$sent cpu_expand=$(cpu_s)
 		recipients=$(sql "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $campaign")
 		log "expanded: $recipients recipients in $(printf %.1f "$t") s; VmHWM $(mb "$expand_hwm") MB; $sent_at_expand texts sent meanwhile"
 		phase=sending
 	fi
 	if [ $((i % 4)) = 0 ] || [ "$phase" = sending ]; then
-		rss=$(rss_of VmRSS) hwm=$(rss_of VmHWM) sent=$(sent_now)
+		sample_rss
+		sample_sent
 		printf '%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$phase" "$stage" "$cursor" "$status" "$sent" "$rss" "$hwm" >>"$TMP/samples.tsv"
-		if [ $((i % 40)) = 0 ] || { [ "$phase" = sending ] && [ $(((${t%.*} + 0) % 10)) = 0 ]; }; then
-			log "t=$(printf %.0f "$t")s $phase stage=$stage cursor=$cursor status=$status sent=$sent rss=$(mb "$rss")MB hwm=$(mb "$hwm")MB"
+		if [ $((i % 40)) = 0 ] || { [ "$phase" = sending ] && [ $((t_ms / 1000 % 10)) = 0 ]; }; then
+			log "t=$((t_ms / 1000))s $phase stage=$stage cursor=$cursor status=$status sent=$sent rss=$(mb "$rss")MB hwm=$(mb "$hwm")MB"
 		fi
 	fi
 	if [ "$phase" = sending ]; then
-		since=$(echo "$t - $expand_s" | bc)
 		if [ "$status" != sending ] && [ "$status" != scheduled ]; then
 			log "campaign $status"
 			break
 		fi
-		if [ "$SEND_SECONDS" != 0 ] && [ "$(echo "$since >= $SEND_SECONDS" | bc)" = 1 ]; then break; fi
-		sleep 1
+		if [ "$SEND_SECONDS" != 0 ] && [ $((t_ms - expand_ms)) -ge $((SEND_SECONDS * 1000)) ]; then break; fi
+		pause 1
 	else
-		if [ "$(echo "$t >= $EXPAND_TIMEOUT" | bc)" = 1 ]; then
+		if [ $((t_ms / 1000)) -ge "$EXPAND_TIMEOUT" ]; then
 			recipients=$(sql "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $campaign")
 			sent=$(sent_now) hwm=$(rss_of VmHWM) rss=$(rss_of VmRSS)
 			log "expansion not done after $EXPAND_TIMEOUT s: stage $stage, cursor $cursor, $recipients recipients ($(echo "$recipients / $t" | bc)/s), $sent texts sent, VmRSS $(mb "$rss") MB, VmHWM $(mb "$hwm") MB"
@@ -201,7 +244,7 @@ while :; do
 			exit 1
 		fi
 		i=$((i + 1))
-		sleep 0.25
+		pause 0.25
 	fi
 done
 
