@@ -2,12 +2,14 @@ package store_test
 
 import (
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/lib/pq"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/store"
 )
@@ -26,41 +28,17 @@ func TestReceiptsRewriteTheirTextInPlace(t *testing.T) {
 			t.Skip("PostgreSQL's row versions only")
 		}
 		const n = 300
-		// Another transaction's snapshot, as under traffic: taken before
-		// the texts are written, it keeps the versions the acceptances
-		// replace from being pruned, so no page frees their space before
-		// the receipts come.
-		reader, err := db.SQL().BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer reader.Rollback()
-		if _, err := reader.ExecContext(ctx, `SELECT COUNT(*) FROM messages`); err != nil {
-			t.Fatal(err)
-		}
+		// Taken before the texts are written, the snapshot keeps the
+		// versions the acceptances replace, so no page frees their space
+		// before the receipts come.
+		holdSnapshot(t, db, "messages")
 		tn := newTenant(t, db, sidA, bizA)
 		items := tn.sendCampaign(t, n, t0)
 		ids := make([]parley.ID, len(items))
 		for i, it := range items {
 			ids[i] = it.MessageID
 		}
-		// The page each text's current version is on.
-		pages := func() map[parley.ID]string {
-			t.Helper()
-			var rows []struct {
-				ID   parley.ID `db:"id"`
-				Page string    `db:"page"`
-			}
-			if err := db.SQL().SelectContext(ctx, &rows, `SELECT id, split_part(trim(ctid::text, '()'), ',', 1) AS page
-FROM messages WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
-				t.Fatal(err)
-			}
-			out := map[parley.ID]string{}
-			for _, r := range rows {
-				out[r.ID] = r.Page
-			}
-			return out
-		}
+		pages := func() map[parley.ID]string { return pagesOf(t, db, "messages", ids) }
 		before := pages()
 		for _, id := range ids {
 			if _, err := db.ApplyStatus(ctx, conversations.StatusUpdate{ChannelID: tn.channel.ID, Carrier: conversations.CarrierTwilio,
@@ -79,4 +57,77 @@ FROM messages WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
 			t.Errorf("%d of %d texts' receipts were written on their text's page, want at least a fifth", inPlace, len(before))
 		}
 	})
+}
+
+// TestClaimsRewriteTheOutboxInPlace: a claim changes no indexed column of
+// its outbox row, and the outbox's pages keep half their room, so most
+// claims write the row's new version on its own page (a HOT update)
+// even while another transaction's snapshot keeps the old versions.
+// Packed full, as the rows of a campaign tick were, none did.
+func TestClaimsRewriteTheOutboxInPlace(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		if db.Dialect() != "postgres" {
+			t.Skip("PostgreSQL's row versions only")
+		}
+		const n = 300
+		holdSnapshot(t, db, "outbox")
+		tn := newTenant(t, db, sidA, bizA)
+		phones := make([]string, n)
+		for i := range phones {
+			phones[i] = fmt.Sprintf("+1628%07d", 7000000+i)
+		}
+		tn.startCampaign(t, campaigns.Audience{Phones: phones}, n)
+		tn.advance(t, t0)
+		var ids []parley.ID
+		if err := db.SQL().SelectContext(ctx, &ids, `SELECT id FROM outbox WHERE account_id = $1`, tn.account.ID); err != nil {
+			t.Fatal(err)
+		}
+		before := pagesOf(t, db, "outbox", ids)
+		if got := len(claim(t, db, t0.Add(time.Second), n)); got != n {
+			t.Fatalf("claimed %d of %d queued texts", got, n)
+		}
+		inPlace := 0
+		for id, page := range pagesOf(t, db, "outbox", ids) {
+			if before[id] == page {
+				inPlace++
+			}
+		}
+		if len(before) != n || inPlace < n/2 {
+			t.Errorf("%d of %d claims were written on their row's page, want at least half", inPlace, len(before))
+		}
+	})
+}
+
+// holdSnapshot keeps another transaction's snapshot open until the test
+// ends, as traffic does: no version written after it can be pruned.
+func holdSnapshot(t testing.TB, db *store.DB, table string) {
+	t.Helper()
+	reader, err := db.SQL().BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reader.Rollback() })
+	if _, err := reader.ExecContext(ctx, `SELECT COUNT(*) FROM `+table); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pagesOf maps each of a table's rows among ids to the page its current
+// version is on.
+func pagesOf(t testing.TB, db *store.DB, table string, ids []parley.ID) map[parley.ID]string {
+	t.Helper()
+	var rows []struct {
+		ID   parley.ID `db:"id"`
+		Page string    `db:"page"`
+	}
+	if err := db.SQL().SelectContext(ctx, &rows, `SELECT id, split_part(trim(ctid::text, '()'), ',', 1) AS page
+FROM `+table+` WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+		t.Fatal(err)
+	}
+	out := map[parley.ID]string{}
+	for _, r := range rows {
+		out[r.ID] = r.Page
+	}
+	return out
 }
