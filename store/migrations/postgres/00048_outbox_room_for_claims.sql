@@ -5,9 +5,9 @@
 -- nearly every claim wrote its new version on another page, with an
 -- entry in each of the four indexes, which the next claims then scanned
 -- past until VACUUM. Pages written from now on keep half their room for
--- those versions (docs/PERFORMANCE.md, "The outbox keeps room for its
--- claims"); a row lives only until its text is sent, so the space is
--- reused within minutes.
+-- those versions (docs/PERFORMANCE.md, "The sampler's own cost, the
+-- outbox's room for claims"); a row lives only until its text is sent,
+-- so the space is reused within minutes.
 ALTER TABLE outbox SET (fillfactor = 50);
 
 -- +goose Down
