@@ -140,9 +140,7 @@ channel=$(api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"twilio\",\"phone_
 campaign=$(api -X POST "$PARLEY/v1/campaigns" -d "{\"name\":\"Million\",\"channel_id\":\"$channel\",
 	\"body\":\"Hi {{first_name|there}}\",\"audience\":{\"filter\":{\"contact_type\":\"customer\"}},\"rate_per_second\":$RATE}" | jq -r .id)
 
-rss_of() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$parley_pid/status"; } # kB
 mb() { printf %.1f "$(echo "scale=2; $1 / 1024" | bc)"; }
-sent_now() { curl -fsS "$FAKE/fake/count" | jq -r .accepted; }
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$1/stat"; } # utime+stime
 cpu_s() { cpu_of "$parley_pid"; }
 # The machine's busy CPU seconds (all cores, idle and iowait left out): what
@@ -191,11 +189,12 @@ elapsed() {
 pause() { read -rt "$1" -u "$idle_fd" || :; }
 
 printf 't_s\tphase\texpand_stage\texpand_cursor\tstatus\tsent\trss_kb\thwm_kb\n' >"$TMP/samples.tsv"
-rss0=$(rss_of VmRSS)
+sample_rss
+rss0=$rss
 log "parley pid $parley_pid (RSS $(mb "$rss0") MB before the campaign); starting campaign $campaign to $RECIPIENTS recipients at $RATE/s"
 load_start=$(load1) cpu_start=$(cpu_s) fake_cpu_start=$(cpu_of "$fake_pid") busy_start=$(busy_s)
 api -X POST "$PARLEY/v1/campaigns/$campaign/start" >/dev/null
-start=$(now) start_us=${EPOCHREALTIME/./}
+start_us=${EPOCHREALTIME/./}
 
 # Expansion: the stage is polled four times a second for the time, the
 # rest once a second.
@@ -236,7 +235,8 @@ while :; do
 	else
 		if [ $((t_ms / 1000)) -ge "$EXPAND_TIMEOUT" ]; then
 			recipients=$(sql "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $campaign")
-			sent=$(sent_now) hwm=$(rss_of VmHWM) rss=$(rss_of VmRSS)
+			sample_sent
+			sample_rss
 			log "expansion not done after $EXPAND_TIMEOUT s: stage $stage, cursor $cursor, $recipients recipients ($(echo "$recipients / $t" | bc)/s), $sent texts sent, VmRSS $(mb "$rss") MB, VmHWM $(mb "$hwm") MB"
 			grep -E '"level":"(error|warn)"' "$TMP/parley.log" | head -10 | cut -c1-400 || true
 			printf '{"kind":"campaign_1m","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"expand_s":null,"expanded":%s,"after_s":%.0f,"peak_rss_mb":%s,"rss_end_mb":%s,"sent":%s,"load1_start":%s,"load1_end":%s}\n' \
@@ -265,10 +265,12 @@ if [ "$DB" = postgres ]; then
 		FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = $campaign" | jq '.[0]["Execution Time"]')
 fi
 
-end_t=$(echo "$(now) - $start" | bc)
-rss_end=$(rss_of VmRSS)
-hwm_end=$(rss_of VmHWM)
-sent_end=$(sent_now)
+elapsed
+end_t=$t
+sample_rss
+rss_end=$rss hwm_end=$hwm
+sample_sent
+sent_end=$sent
 cpu_end=$(cpu_s) load_end=$(load1) fake_cpu_end=$(cpu_of "$fake_pid") busy_end=$(busy_s)
 # CPU a text handed over, in ms, from the start to the end of the run.
 per_text() { printf %.3f "$(echo "scale=6; ($1 - $2) * 1000 / $sent_end" | bc)"; }

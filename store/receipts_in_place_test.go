@@ -2,14 +2,12 @@ package store_test
 
 import (
 	"database/sql"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/lib/pq"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/store"
 )
@@ -47,12 +45,7 @@ func TestReceiptsRewriteTheirTextInPlace(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		inPlace := 0
-		for id, page := range pages() {
-			if before[id] == page {
-				inPlace++
-			}
-		}
+		inPlace := samePage(before, pages())
 		if len(before) != n || inPlace < n/5 {
 			t.Errorf("%d of %d texts' receipts were written on their text's page, want at least a fifth", inPlace, len(before))
 		}
@@ -73,12 +66,7 @@ func TestClaimsRewriteTheOutboxInPlace(t *testing.T) {
 		const n = 300
 		holdSnapshot(t, db, "outbox")
 		tn := newTenant(t, db, sidA, bizA)
-		phones := make([]string, n)
-		for i := range phones {
-			phones[i] = fmt.Sprintf("+1628%07d", 7000000+i)
-		}
-		tn.startCampaign(t, campaigns.Audience{Phones: phones}, n)
-		tn.advance(t, t0)
+		tn.queueCampaign(t, n, t0)
 		var ids []parley.ID
 		if err := db.SQL().SelectContext(ctx, &ids, `SELECT id FROM outbox WHERE account_id = $1`, tn.account.ID); err != nil {
 			t.Fatal(err)
@@ -87,16 +75,23 @@ func TestClaimsRewriteTheOutboxInPlace(t *testing.T) {
 		if got := len(claim(t, db, t0.Add(time.Second), n)); got != n {
 			t.Fatalf("claimed %d of %d queued texts", got, n)
 		}
-		inPlace := 0
-		for id, page := range pagesOf(t, db, "outbox", ids) {
-			if before[id] == page {
-				inPlace++
-			}
-		}
+		inPlace := samePage(before, pagesOf(t, db, "outbox", ids))
 		if len(before) != n || inPlace < n/2 {
 			t.Errorf("%d of %d claims were written on their row's page, want at least half", inPlace, len(before))
 		}
 	})
+}
+
+// samePage counts the rows whose current version is on the page it was
+// on before.
+func samePage(before, after map[parley.ID]string) int {
+	n := 0
+	for id, page := range after {
+		if before[id] == page {
+			n++
+		}
+	}
+	return n
 }
 
 // holdSnapshot keeps another transaction's snapshot open until the test

@@ -16,12 +16,7 @@ import (
 // accepted every text at now and no receipt came.
 func (tn *tenant) sendCampaign(t testing.TB, n int, now time.Time) []campaigns.OutboxItem {
 	t.Helper()
-	phones := make([]string, n)
-	for i := range phones {
-		phones[i] = fmt.Sprintf("+1628%07d", 6000000+i)
-	}
-	tn.startCampaign(t, campaigns.Audience{Phones: phones}, n)
-	tn.advance(t, now)
+	tn.queueCampaign(t, n, now)
 	items := claim(t, tn.db, now.Add(time.Second), n)
 	for _, it := range items {
 		if err := tn.db.MarkSent(ctx, it, campaigns.Sent{CarrierMessageID: newSID("SM"), Status: "sending"}, now); err != nil {
@@ -29,6 +24,18 @@ func (tn *tenant) sendCampaign(t testing.TB, n int, now time.Time) []campaigns.O
 		}
 	}
 	return items
+}
+
+// queueCampaign starts a campaign to n phones at n a second and runs its
+// first tick: its texts wait in the outbox, due within the next second.
+func (tn *tenant) queueCampaign(t testing.TB, n int, now time.Time) {
+	t.Helper()
+	phones := make([]string, n)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+1628%07d", 6000000+i)
+	}
+	tn.startCampaign(t, campaigns.Audience{Phones: phones}, n)
+	tn.advance(t, now)
 }
 
 // outbound is what a test needs of an outbound message.
