@@ -645,10 +645,14 @@ func TestSendsAndReceiptsTogether(t *testing.T) {
 		if got := count(t, db, `SELECT COUNT(*) FROM early_statuses WHERE carrier_message_id IN (?, ?)`, carrierID(3), carrierID(5)); got != 0 {
 			t.Errorf("%d early receipts kept after their texts were recorded", got)
 		}
-		// Every recorded text still in flight is booked for a lookup; the
-		// delivered one is final, and the twin was not recorded.
-		if got := count(t, db, `SELECT COUNT(*) FROM status_checks`); got != n-2 {
-			t.Errorf("%d status checks; want %d", got, n-2)
+		// Every recorded text still in flight is booked for a lookup an
+		// hour on, together with its batch rather than in a row of its
+		// own; the delivered one is final, and the twin was not recorded.
+		if got := count(t, db, `SELECT COUNT(*) FROM status_checks`); got != 0 {
+			t.Errorf("%d texts with a status check of their own before any is late", got)
+		}
+		if got := len(claimChecks(t, db, t0.Add(2*time.Second+time.Hour), 2*n)); got != n-2 {
+			t.Errorf("%d texts due for a lookup after an hour; want %d", got, n-2)
 		}
 		wantSends := 0
 		for i, it := range items {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -9,8 +11,8 @@ import (
 	"github.com/parleyhq/parley/conversations"
 )
 
-// statusChecksQuery books the first status check of each text of a batch
-// still on its way.
+// statusChecksQuery books a status check of its own for each text of a
+// batch still on its way.
 func statusChecksQuery(d dialect) string {
 	return `WITH ` + d.batchRows("v", "id BIGINT", "at BIGINT", "next_at BIGINT") + `
 INSERT INTO status_checks (message_id, accepted_at, checks, next_check_at)
@@ -18,16 +20,60 @@ SELECT m.id, v.at, 0, v.next_at FROM v` + d.lookupJoin("messages", "m", "m.id = 
 ON CONFLICT (message_id) DO NOTHING`
 }
 
-// scheduleStatusChecks books a lookup at the carrier of each text it
-// accepted, should no final status come first (campaigns.FirstStatusCheck).
+// scheduleStatusChecks books the first lookup at the carrier of the texts
+// it accepted together, should no final status come first
+// (campaigns.FirstStatusCheck): one row for the batch, which
+// unfoldStatusChecks turns into a row a text still waiting when it is due.
 func scheduleStatusChecks(ctx context.Context, tx *Tx, batch []*sentCall) error {
-	q := statusChecksQuery(dialectOf(tx))
-	rows := make([][]any, len(batch))
+	first := batch[0].at
+	ids := make([]int64, len(batch))
 	for i, c := range batch {
-		rows[i] = []any{c.item.MessageID, ms(c.at), ms(campaigns.FirstStatusCheck(c.at))}
+		ids[i] = int64(c.item.MessageID)
+		if c.at.Before(first) {
+			first = c.at
+		}
 	}
-	err := execBatch(ctx, tx, q, rows)
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO status_check_batches (accepted_at, next_check_at, message_ids) VALUES (?, ?, ?)`),
+		ms(first), ms(campaigns.FirstStatusCheck(first)), string(list))
 	return err
+}
+
+// unfoldStatusChecks books a lookup of its own for each text of up to
+// limit batches due by now that is still without a final status, and
+// forgets the batches. PostgreSQL's pollers skip each other's batches.
+func unfoldStatusChecks(ctx context.Context, tx *Tx, now time.Time, limit int) error {
+	d := dialectOf(tx)
+	var due []struct {
+		ID          int64  `db:"id"`
+		AcceptedAt  int64  `db:"accepted_at"`
+		NextCheckAt int64  `db:"next_check_at"`
+		MessageIDs  string `db:"message_ids"`
+	}
+	pick := `SELECT id, accepted_at, next_check_at, message_ids FROM status_check_batches WHERE next_check_at <= ?
+ORDER BY next_check_at, id LIMIT ?` + d.skipLocked()
+	if err := tx.SelectContext(ctx, &due, tx.Rebind(pick), ms(now), limit); err != nil || len(due) == 0 {
+		return err
+	}
+	var rows [][]any
+	batches := make([]any, len(due))
+	for i, b := range due {
+		var ids []int64
+		if err := json.Unmarshal([]byte(b.MessageIDs), &ids); err != nil {
+			return fmt.Errorf("status check batch %d: %w", b.ID, err)
+		}
+		for _, id := range ids {
+			rows = append(rows, []any{id, b.AcceptedAt, b.NextCheckAt})
+		}
+		batches[i] = b.ID
+	}
+	if err := execBatch(ctx, tx, statusChecksQuery(d), rows); err != nil {
+		return err
+	}
+	return execIn(ctx, tx, `DELETE FROM status_check_batches WHERE id IN (?)`, batches)
 }
 
 // settleStatusCheck forgets a text's lookup once its status is final.
@@ -51,6 +97,9 @@ FROM status_checks s JOIN messages m ON m.id = s.message_id JOIN channels c ON c
 WHERE s.message_id IN (?) ORDER BY s.message_id`
 	var out []campaigns.StatusCheck
 	err := db.inTx(ctx, func(tx *Tx) error {
+		if err := unfoldStatusChecks(ctx, tx, now, limit); err != nil {
+			return err
+		}
 		var ids []int64
 		if err := tx.SelectContext(ctx, &ids, tx.Rebind(pick), ms(now), limit); err != nil || len(ids) == 0 {
 			return err

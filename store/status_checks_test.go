@@ -173,14 +173,22 @@ func TestStatusChecksClaimedOnce(t *testing.T) {
 	})
 }
 
+// twoOfThreeInFlight sends a campaign of three texts, which the carrier
+// accepted at the time it returns, and delivers the first.
+func twoOfThreeInFlight(t *testing.T, db *store.DB) time.Time {
+	t.Helper()
+	tn := newTenant(t, db, newSID("AC"), bizA)
+	accepted := t0.Add(time.Second)
+	items := tn.sendCampaign(t, 3, accepted)
+	exec(t, db, `UPDATE messages SET status = 'delivered' WHERE id = ?`, items[0].MessageID)
+	return accepted
+}
+
 // TestStatusChecksBookedForTextsAlreadyWaiting: texts already waiting for
 // a receipt when the lookups arrive are looked up too.
 func TestStatusChecksBookedForTextsAlreadyWaiting(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		tn := newTenant(t, db, newSID("AC"), bizA)
-		accepted := t0.Add(time.Second)
-		items := tn.sendCampaign(t, 3, accepted)
-		exec(t, db, `UPDATE messages SET status = 'delivered' WHERE id = ?`, items[0].MessageID)
+		accepted := twoOfThreeInFlight(t, db)
 		if err := db.UndoMigrationsAfter(ctx, 20); err != nil { // 00021 books the lookups
 			t.Fatal(err)
 		}
@@ -190,6 +198,27 @@ func TestStatusChecksBookedForTextsAlreadyWaiting(t *testing.T) {
 		checks := claimChecks(t, db, accepted.Add(time.Hour), 10)
 		if len(checks) != 2 || !checks[0].AcceptedAt.Equal(accepted) {
 			t.Errorf("after the migration: %+v due, want the 2 texts still without a final status", checks)
+		}
+	})
+}
+
+// TestStatusCheckBatchesKeptOnDowngrade: rolled back past 00049, the texts
+// booked together keep their lookups, each in a row of its own, and those
+// still come due after their hour once migrated forward again.
+func TestStatusCheckBatchesKeptOnDowngrade(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		accepted := twoOfThreeInFlight(t, db)
+		if err := db.UndoMigrationsAfter(ctx, 48); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM status_checks WHERE next_check_at = ?`, accepted.Add(time.Hour).UnixMilli()); n != 2 {
+			t.Errorf("%d texts booked for their hour after the rollback; want the 2 still in flight", n)
+		}
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if checks := claimChecks(t, db, accepted.Add(time.Hour), 10); len(checks) != 2 || !checks[0].AcceptedAt.Equal(accepted) {
+			t.Errorf("migrated forward again: %+v due, want the 2 texts still without a final status", checks)
 		}
 	})
 }
