@@ -13,6 +13,8 @@ import (
 	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/optout"
 	"github.com/parleyhq/parley/store"
+	"github.com/parleyhq/parley/store/devdb"
+	"github.com/parleyhq/parley/store/storetest"
 )
 
 // campaignCounts reads the campaign's counts and checks that they add up
@@ -362,4 +364,54 @@ func countChangesLeft(t *testing.T, db *store.DB) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestCancelLargeAudienceAfterSmallMoves: a session whose count trigger
+// first paired a recipient or two (a campaign queueing at 1/s) then
+// cancels 40,000 pending recipients within seconds, not the minutes a
+// plan kept from the small statements took (n² pairs). One connection,
+// so that both run in the same session; a statement timeout stands for
+// the hang.
+func TestCancelLargeAudienceAfterSmallMoves(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		if db.Dialect() != "postgres" {
+			t.Skip("PostgreSQL's statement-level triggers only")
+		}
+		one, err := store.Open(ctx, db.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer one.Close()
+		one.SQL().SetMaxOpenConns(1)
+		if _, err := one.SQL().ExecContext(ctx, `SET statement_timeout = '20s'`); err != nil {
+			t.Fatal(err)
+		}
+		tn := newTenant(t, one, newSID("AC"), bizA)
+		const n = 40_000
+		if _, err := storetest.DevDB(t, db).Seed(ctx, db, devdb.SeedSpec{AccountID: tn.account.ID, Contacts: n, ContactType: "customer", Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+		c := tn.startCampaign(t, campaigns.Audience{Filter: &campaigns.AudienceFilter{ContactType: "customer"}}, 1)
+		now := t0
+		for expanded := 0; expanded < n; {
+			now = now.Add(time.Second)
+			tn.advance(t, now)
+			expanded = count(t, one, `SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ?`, c.ID)
+		}
+		queued := count(t, one, `SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND status = 'queued'`, c.ID)
+		if queued == 0 {
+			t.Fatal("no recipient queued one at a time before the cancel")
+		}
+		if _, err := one.TransitionCampaign(ctx, tn.account.ID, c.ID, campaigns.ActionCancel, now); err != nil {
+			t.Fatalf("cancel: %v", err)
+		}
+		got, err := one.GetCampaign(ctx, tn.account.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The queued texts had not left the outbox: theirs are cancelled too.
+		if got.Counts.Cancelled != n {
+			t.Errorf("%d recipients counted cancelled, want all %d", got.Counts.Cancelled, n)
+		}
+	})
 }
