@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -59,11 +60,7 @@ func (db *DB) expandChunk(ctx context.Context, id parley.ID, now time.Time, tick
 			done = true
 			return err
 		}
-		members, err := nextAudienceChunk(ctx, tx, &row, c)
-		if err != nil {
-			return err
-		}
-		if err := insertRecipients(ctx, tx, c, members, now); err != nil {
+		if err := expandNextChunk(ctx, tx, &row, c, now); err != nil {
 			return err
 		}
 		done = row.ExpandStage >= stageExpanded
@@ -81,27 +78,34 @@ type audienceMember struct {
 	phone     string
 }
 
-// nextAudienceChunk reads up to expandChunk members from where the row's
-// stage and cursor point, moving them on.
-func nextAudienceChunk(ctx context.Context, tx *Tx, row *campaignRow, c campaigns.Campaign) ([]audienceMember, error) {
+// expandNextChunk writes up to expandChunk members as recipients from
+// where the row's stage and cursor point, moving them on. Members are
+// written in the audience's order: of two with one phone, the first
+// stays.
+func expandNextChunk(ctx context.Context, tx *Tx, row *campaignRow, c campaigns.Campaign, now time.Time) error {
 	var members []audienceMember
 	for budget := expandChunk; budget > 0 && row.ExpandStage < stageExpanded; {
 		var read int
 		var err error
-		switch row.ExpandStage {
-		case stageContactIDs:
+		switch {
+		case row.ExpandStage == stageContactIDs:
 			read, err = expandContactIDs(ctx, tx, row, c, budget, &members)
-		case stagePhones:
+		case row.ExpandStage == stagePhones:
 			read = expandPhones(row, c, budget, &members)
-		case stageFilter:
+		case c.Audience.Filter != nil && len(c.Audience.Filter.Attributes) == 0:
+			if err = insertRecipients(ctx, tx, c, members, now); err == nil {
+				members = nil
+				read, err = insertFilterRecipients(ctx, tx, row, c, budget, now)
+			}
+		default:
 			read, err = expandFilter(ctx, tx, row, c, budget, &members)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		budget -= max(read, 1)
 	}
-	return members, nil
+	return insertRecipients(ctx, tx, c, members, now)
 }
 
 // advanceList moves the row past a list read up to end, on to the next
@@ -232,6 +236,43 @@ FROM contacts c WHERE c.account_id = ? AND c.id > ?`
 		row.ExpandStage, row.ExpandCursor = stageExpanded, 0
 	}
 	return len(rows), nil
+}
+
+// insertFilterRecipients writes the next contacts of a filter without
+// attributes to match as recipients within the database, in id order,
+// the cursor being the last id read: no contact's row travels to Parley
+// and back.
+func insertFilterRecipients(ctx context.Context, tx *Tx, row *campaignRow, c campaigns.Campaign, budget int, now time.Time) (int, error) {
+	where := `c.account_id = ? AND c.id > ?`
+	args := []any{c.AccountID, row.ExpandCursor}
+	if t := c.Audience.Filter.ContactType; t != "" {
+		where, args = where+` AND c.type = ?`, append(args, t)
+	}
+	var read struct {
+		N    int   `db:"n"`
+		Last int64 `db:"last"`
+	}
+	span := `SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS last FROM (SELECT c.id FROM contacts c WHERE ` + where + ` ORDER BY c.id LIMIT ?) s`
+	if err := tx.GetContext(ctx, &read, tx.Rebind(span), append(slices.Clone(args), budget)...); err != nil {
+		return 0, err
+	}
+	if read.N > 0 {
+		insert := `INSERT INTO campaign_recipients (account_id, campaign_id, contact_id, phone, status, created_at, updated_at)
+SELECT ?, ?, id, phone, 'pending', ?, ? FROM (
+    SELECT c.id, (SELECT p.phone FROM contact_phones p WHERE p.contact_id = c.id ORDER BY p.position LIMIT 1) AS phone
+    FROM contacts c WHERE ` + where + ` AND c.id <= ? ORDER BY c.id) s
+WHERE phone IS NOT NULL ORDER BY id
+ON CONFLICT (campaign_id, phone) DO NOTHING`
+		all := append([]any{c.AccountID, c.ID, ms(now), ms(now)}, args...)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(insert), append(all, read.Last)...); err != nil {
+			return 0, err
+		}
+		row.ExpandCursor = read.Last
+	}
+	if read.N < budget {
+		row.ExpandStage, row.ExpandCursor = stageExpanded, 0
+	}
+	return read.N, nil
 }
 
 // attributesMatch says whether a contact's attributes (JSON) hold every

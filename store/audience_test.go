@@ -207,3 +207,51 @@ func TestSeededSQLiteKeepsNoStatisticsOfEmptyTables(t *testing.T) {
 		t.Fatalf("tables with statistics after seeding contacts: %v; want contacts, not messages or sends", analyzed)
 	}
 }
+
+// TestAudienceFilterWithoutAttributes: a filter with nothing to match but
+// the contact type is expanded within the database, over more contacts
+// than one chunk, as the matching filter is: the type's contacts with a
+// phone, in id order, each by its first phone, after the listed phones,
+// a phone listed and matched kept as listed.
+func TestAudienceFilterWithoutAttributes(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		const n = 6_000
+		if _, err := storetest.DevDB(t, db).Seed(ctx, db, devdb.SeedSpec{AccountID: tn.account.ID, Contacts: n, ContactType: "customer", Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreateContact(ctx, conversations.Contact{AccountID: tn.account.ID, Name: "No Phone", Type: "customer", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		newContact(t, db, tn.account.ID, "Not a customer", "+14155559999")
+		var customers []struct {
+			ID    int64  `db:"id"`
+			Phone string `db:"phone"`
+		}
+		if err := db.SQL().SelectContext(ctx, &customers, db.SQL().Rebind(`SELECT c.id, MIN(p.phone) AS phone FROM contacts c
+JOIN contact_phones p ON p.contact_id = c.id WHERE c.account_id = ? AND c.type = 'customer' GROUP BY c.id ORDER BY c.id`), tn.account.ID); err != nil {
+			t.Fatal(err)
+		}
+		listed := customers[7].Phone
+		c := tn.startCampaign(t, campaigns.Audience{Phones: []string{listed}, Filter: &campaigns.AudienceFilter{ContactType: "customer"}}, 1)
+		for i := range 10 {
+			tn.advance(t, t0.Add(time.Duration(i+1)*time.Second))
+		}
+		var got []struct {
+			ContactID *int64 `db:"contact_id"`
+			Phone     string `db:"phone"`
+		}
+		if err := db.SQL().SelectContext(ctx, &got, db.SQL().Rebind(`SELECT contact_id, phone FROM campaign_recipients WHERE campaign_id = ? ORDER BY id`), c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n || got[0].Phone != listed || got[0].ContactID != nil {
+			t.Fatalf("%d recipients, the first %+v; want %d, the listed phone first without its contact", len(got), got[0], n)
+		}
+		want := slices.Delete(slices.Clone(customers), 7, 8)
+		for i, w := range want {
+			if r := got[i+1]; r.ContactID == nil || *r.ContactID != w.ID || r.Phone != w.Phone {
+				t.Fatalf("recipient %d is %+v, want contact %d at %s", i+1, r, w.ID, w.Phone)
+			}
+		}
+	})
+}
