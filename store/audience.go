@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -210,31 +209,26 @@ func expandFilter(ctx context.Context, tx *Tx, row *campaignRow, c campaigns.Cam
 		row.ExpandStage, row.ExpandCursor = stageExpanded, 0
 		return 0, nil
 	}
-	q := `SELECT c.id, c.attributes, (SELECT p.phone FROM contact_phones p WHERE p.contact_id = c.id ORDER BY p.position LIMIT 1) AS phone
-FROM contacts c WHERE c.account_id = ? AND c.id > ?`
-	args := []any{c.AccountID, row.ExpandCursor}
-	if f.ContactType != "" {
-		q, args = q+` AND c.type = ?`, append(args, f.ContactType)
-	}
+	where, args := filterContacts(row, c)
 	var rows []struct {
 		ID         int64   `db:"id"`
 		Attributes string  `db:"attributes"`
 		Phone      *string `db:"phone"`
 	}
-	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q+` ORDER BY c.id LIMIT ?`), append(args, budget)...); err != nil {
+	q := `SELECT c.id, c.attributes, ` + firstPhone + ` AS phone FROM contacts c WHERE ` + where + ` ORDER BY c.id LIMIT ?`
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), append(args, budget)...); err != nil {
 		return 0, err
 	}
+	var last int64
 	for _, r := range rows {
-		row.ExpandCursor = r.ID
+		last = r.ID
 		if r.Phone == nil || !attributesMatch(r.Attributes, f.Attributes) {
 			continue
 		}
 		id := parley.ID(r.ID)
 		*out = append(*out, audienceMember{contactID: &id, phone: *r.Phone})
 	}
-	if len(rows) < budget {
-		row.ExpandStage, row.ExpandCursor = stageExpanded, 0
-	}
+	row.advanceFilter(last, len(rows), budget)
 	return len(rows), nil
 }
 
@@ -243,36 +237,53 @@ FROM contacts c WHERE c.account_id = ? AND c.id > ?`
 // the cursor being the last id read: no contact's row travels to Parley
 // and back.
 func insertFilterRecipients(ctx context.Context, tx *Tx, row *campaignRow, c campaigns.Campaign, budget int, now time.Time) (int, error) {
-	where := `c.account_id = ? AND c.id > ?`
-	args := []any{c.AccountID, row.ExpandCursor}
-	if t := c.Audience.Filter.ContactType; t != "" {
-		where, args = where+` AND c.type = ?`, append(args, t)
-	}
+	where, args := filterContacts(row, c)
 	var read struct {
 		N    int   `db:"n"`
 		Last int64 `db:"last"`
 	}
 	span := `SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS last FROM (SELECT c.id FROM contacts c WHERE ` + where + ` ORDER BY c.id LIMIT ?) s`
-	if err := tx.GetContext(ctx, &read, tx.Rebind(span), append(slices.Clone(args), budget)...); err != nil {
+	if err := tx.GetContext(ctx, &read, tx.Rebind(span), append(args, budget)...); err != nil {
 		return 0, err
 	}
 	if read.N > 0 {
 		insert := `INSERT INTO campaign_recipients (account_id, campaign_id, contact_id, phone, status, created_at, updated_at)
 SELECT ?, ?, id, phone, 'pending', ?, ? FROM (
-    SELECT c.id, (SELECT p.phone FROM contact_phones p WHERE p.contact_id = c.id ORDER BY p.position LIMIT 1) AS phone
-    FROM contacts c WHERE ` + where + ` AND c.id <= ? ORDER BY c.id) s
+    SELECT c.id, ` + firstPhone + ` AS phone FROM contacts c WHERE ` + where + ` AND c.id <= ? ORDER BY c.id) s
 WHERE phone IS NOT NULL ORDER BY id
 ON CONFLICT (campaign_id, phone) DO NOTHING`
 		all := append([]any{c.AccountID, c.ID, ms(now), ms(now)}, args...)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(insert), append(all, read.Last)...); err != nil {
 			return 0, err
 		}
-		row.ExpandCursor = read.Last
 	}
-	if read.N < budget {
-		row.ExpandStage, row.ExpandCursor = stageExpanded, 0
-	}
+	row.advanceFilter(read.Last, read.N, budget)
 	return read.N, nil
+}
+
+// filterContacts is the condition on contacts c that the campaign's
+// filter keeps after the row's cursor (attributes aside), and its
+// arguments.
+func filterContacts(row *campaignRow, c campaigns.Campaign) (string, []any) {
+	where, args := `c.account_id = ? AND c.id > ?`, []any{c.AccountID, row.ExpandCursor}
+	if t := c.Audience.Filter.ContactType; t != "" {
+		where, args = where+` AND c.type = ?`, append(args, t)
+	}
+	return where, args
+}
+
+// firstPhone is contact c's first phone, NULL when it has none.
+const firstPhone = `(SELECT p.phone FROM contact_phones p WHERE p.contact_id = c.id ORDER BY p.position LIMIT 1)`
+
+// advanceFilter moves the row past the filter's read contacts, the last
+// of them last; fewer than budget means none is left.
+func (r *campaignRow) advanceFilter(last int64, read, budget int) {
+	if read > 0 {
+		r.ExpandCursor = last
+	}
+	if read < budget {
+		r.ExpandStage, r.ExpandCursor = stageExpanded, 0
+	}
 }
 
 // attributesMatch says whether a contact's attributes (JSON) hold every
