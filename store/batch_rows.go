@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math/bits"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
@@ -130,11 +132,115 @@ func expandBatch(query string, rows [][]any) (string, []any, error) {
 }
 
 // batchArgs are the parameters of a JSON batch: the rows as a JSON array
-// of arrays (ids, as parley.ID writes them, are strings; the casts read
-// them), and their number.
+// of arrays (appendBatchJSON), and their number.
 func batchArgs(rows [][]any) ([]any, error) {
-	b, err := json.Marshal(rows)
+	buf := batchBuffers.Get().(*[]byte)
+	defer batchBuffers.Put(buf)
+	b, err := appendBatchJSON((*buf)[:0], rows)
+	*buf = b
 	return []any{string(b), len(rows)}, err
+}
+
+// batchBuffers keep the buffers batches are written in: the parameter is
+// a copy, and a buffer grown once serves the next batch.
+var batchBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// appendBatchJSON writes rows as a JSON array of arrays. The values a
+// batch carries (numbers, ids, text, booleans, NULLs) are written
+// without reflection: encoding/json's reflection and an allocation per
+// id were a twentieth of Parley's CPU while a campaign sends. Anything
+// else goes through encoding/json. An id is a number here: the
+// statements cast each value from its text, which is the same.
+func appendBatchJSON(b []byte, rows [][]any) ([]byte, error) {
+	b = append(b, '[')
+	for i, r := range rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		for j, v := range r {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSONValue(b, v); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, ']'), nil
+}
+
+// appendJSONValue writes one value of a batch row.
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendJSONString(b, t), nil
+	case int:
+		return strconv.AppendInt(b, int64(t), 10), nil
+	case int64:
+		return strconv.AppendInt(b, t, 10), nil
+	case parley.ID:
+		return strconv.AppendInt(b, int64(t), 10), nil
+	case bool:
+		return strconv.AppendBool(b, t), nil
+	case *string:
+		if t == nil {
+			return append(b, "null"...), nil
+		}
+		return appendJSONString(b, *t), nil
+	case *int:
+		if t == nil {
+			return append(b, "null"...), nil
+		}
+		return strconv.AppendInt(b, int64(*t), 10), nil
+	case *int64:
+		if t == nil {
+			return append(b, "null"...), nil
+		}
+		return strconv.AppendInt(b, *t, 10), nil
+	case *parley.ID:
+		if t == nil {
+			return append(b, "null"...), nil
+		}
+		return strconv.AppendInt(b, int64(*t), 10), nil
+	}
+	raw, err := json.Marshal(v)
+	return append(b, raw...), err
+}
+
+// appendJSONString writes s (UTF-8: checkText refused any other) as a
+// JSON string: quotes, backslashes and control characters escaped, the
+// rest as it is.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // checkText refuses text that is not UTF-8, which JSON would silently

@@ -10,9 +10,9 @@ import (
 )
 
 // TestBatchRowsCarryEveryValue: a batch's rows reach the statement as
-// they were, whatever their text (quotes, JSON, letters beyond ASCII),
-// ids written as parley.ID writes them, large numbers and NULLs, in
-// their order; an empty batch is no rows.
+// they were, whatever their text (quotes, JSON, letters beyond ASCII,
+// control characters), ids, large numbers and NULLs, in their order; an
+// empty batch is no rows.
 func TestBatchRowsCarryEveryValue(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		type row struct {
@@ -21,7 +21,8 @@ func TestBatchRowsCarryEveryValue(t *testing.T) {
 			Text *string `db:"text"`
 			At   *int64  `db:"at"`
 		}
-		texts := []string{`it's "quoted" <b>&amp;</b>`, `{"a": [1, 2]}`, "Señora Ñúñez 👋 日本", `\u0000 \\ back`, ""}
+		texts := []string{`it's "quoted" <b>&amp;</b>`, `{"a": [1, 2]}`, "Señora Ñúñez 👋 日本", `\u0000 \\ back`, "",
+			"tab\tnew\nline\r\x01\x1f\x7f end"}
 		var rows [][]any
 		var want []row
 		for i, s := range texts {
