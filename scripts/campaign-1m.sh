@@ -20,6 +20,8 @@
 #                 and the PostgreSQL database
 #   REV           the revision to report (default: git rev-parse HEAD), e.g.
 #                 when run from a `git archive` of a commit
+#   REPEAT=1      then a second campaign to the same audience (SEND_SECONDS=0):
+#                 its texts' rate and CPU as a last JSON line
 #
 # It builds both binaries, creates a fresh database, seeds it with
 # `parley dev seed`, starts the fake carrier and `parley serve` on free
@@ -307,3 +309,28 @@ fi
 printf '{"kind":"campaign_1m","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"expand_s":%.1f,"peak_rss_mb":%s,"peak_rss_expand_mb":%s,"rss_end_mb":%s,"send_rate":%s,"sent":%s,"seconds":%.0f,"get_p50_ms":%s,"get_p95_ms":%s,"rest_get_p50_ms":%s,"rest_get_p95_ms":%s,"aggregate_ms":%s,"errors":%s,"load1_start":%s,"load1_end":%s,"parley_cpu_ms_per_text":%s,"fake_cpu_ms_per_text":%s,"machine_cpu_ms_per_text":%s}\n' \
 	"$rev" "$dirty" "$DB" "$recipients" "$expand_s" "$(mb "$hwm_end")" "$(mb "$expand_hwm")" "$(mb "$rss_end")" "$rate" "$sent_end" "$end_t" \
 	"$get_p50" "$get_p95" "$rest_p50" "$rest_p95" "$aggregate_ms" "$errors" "$load_start" "$load_end" "$parley_ms" "$fake_ms" "$machine_ms"
+
+# REPEAT=1 (with SEND_SECONDS=0): once the first campaign is done, a second
+# to the same audience, as a business's next one is: every recipient has
+# a thread, earlier sends and a first send. Its line comes last.
+if [ "${REPEAT:-}" = 1 ] && [ "$status" = completed ]; then
+	again=$(api -X POST "$PARLEY/v1/campaigns" -d "{\"name\":\"Again\",\"channel_id\":\"$channel\",
+	\"body\":\"Hi again {{first_name|there}}\",\"audience\":{\"filter\":{\"contact_type\":\"customer\"}},\"rate_per_second\":$RATE}" | jq -r .id)
+	sample_sent
+	sent0=$sent cpu0=$(cpu_s) fake0=$(cpu_of "$fake_pid") busy0=$(busy_s)
+	start_us=${EPOCHREALTIME/./}
+	log "starting campaign $again to the same $RECIPIENTS recipients"
+	api -X POST "$PARLEY/v1/campaigns/$again/start" >/dev/null
+	while :; do
+		sample_sql "SELECT status FROM campaigns WHERE id = $again;"
+		case $REPLY in sending | scheduled) pause 1 ;; *) break ;; esac
+	done
+	elapsed
+	sample_sent
+	n=$((sent - sent0))
+	again_per_text() { printf %.3f "$(echo "scale=6; ($1) * 1000 / $n" | bc)"; }
+	log "campaign $again $REPLY: $n texts in $t s"
+	printf '{"kind":"campaign_repeat","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"status":"%s","sent":%s,"seconds":%.0f,"send_rate":%.1f,"parley_cpu_ms_per_text":%s,"fake_cpu_ms_per_text":%s,"machine_cpu_ms_per_text":%s}\n' \
+		"$rev" "$dirty" "$DB" "$RECIPIENTS" "$REPLY" "$n" "$t" "$(echo "$n / $t" | bc -l)" \
+		"$(again_per_text "$(cpu_s) - $cpu0")" "$(again_per_text "$(cpu_of "$fake_pid") - $fake0")" "$(again_per_text "$(busy_s) - $busy0")"
+fi

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -124,16 +123,17 @@ FROM messages m JOIN conversations cv ON cv.id = m.conversation_id WHERE m.id IN
 	return rows, nil
 }
 
-// contactsFirstSentQuery keeps each contact's first send of a batch and
-// returns what the contacts now have.
+// contactsFirstSentQuery sets the first send of contacts without one.
 func contactsFirstSentQuery(d dialect) string {
 	return `WITH ` + d.batchRows("v", "cid BIGINT", "at BIGINT") +
-		` UPDATE contacts SET first_sent_at = COALESCE(first_sent_at, v.at) FROM v WHERE contacts.id = v.cid RETURNING contacts.id, contacts.first_sent_at`
+		` UPDATE contacts SET first_sent_at = v.at FROM v WHERE contacts.id = v.cid AND contacts.first_sent_at IS NULL`
 }
 
 // contactsFirstSent sets each contact's first send unless it has one, to
-// its first send here, and reads it back. Writing the rows locks the
-// contacts until the transaction ends; in id order, as every batch does.
+// its first send here. The contacts are locked until the transaction
+// ends, in id order as every batch does; only those without a first send
+// are written: a campaign to customers texted before rewrote each of
+// their rows, a dead row and two index entries a text.
 func contactsFirstSent(ctx context.Context, tx *Tx, rows []*sendRow) error {
 	first := map[int64]int64{}
 	var contacts []int64
@@ -143,21 +143,25 @@ func contactsFirstSent(ctx context.Context, tx *Tx, rows []*sendRow) error {
 			contacts = append(contacts, r.ContactID)
 		}
 	}
-	slices.Sort(contacts)
-	firsts := make([][]any, len(contacts))
-	for i, id := range contacts {
-		firsts[i] = []any{id, first[id]}
-	}
-	q := contactsFirstSentQuery(dialectOf(tx))
-	var got []struct {
-		ID          int64 `db:"id"`
-		FirstSentAt int64 `db:"first_sent_at"`
-	}
-	if err := selectBatch(ctx, tx, &got, q, firsts); err != nil {
+	had, err := selectIn[struct {
+		ID          int64  `db:"id"`
+		FirstSentAt *int64 `db:"first_sent_at"`
+	}](ctx, tx, `SELECT id, first_sent_at FROM contacts WHERE id IN (?) ORDER BY id`+dialectOf(tx).forUpdate(), contacts)
+	if err != nil {
 		return err
 	}
-	for _, g := range got {
-		first[g.ID] = g.FirstSentAt
+	var unset [][]any
+	for _, h := range had {
+		if h.FirstSentAt != nil {
+			first[h.ID] = *h.FirstSentAt
+		} else {
+			unset = append(unset, []any{h.ID, first[h.ID]})
+		}
+	}
+	if len(unset) > 0 {
+		if err := execBatch(ctx, tx, contactsFirstSentQuery(dialectOf(tx)), unset); err != nil {
+			return err
+		}
 	}
 	for _, r := range rows {
 		r.firstSentAt = first[r.ContactID]
