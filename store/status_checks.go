@@ -81,6 +81,11 @@ func settleStatusCheck(ctx context.Context, tx *Tx, msgID parley.ID, status conv
 	if status.Rank() < conversations.MessageDelivered.Rank() {
 		return nil
 	}
+	return forgetStatusCheck(ctx, tx, msgID)
+}
+
+// forgetStatusCheck ends a text's lookups.
+func forgetStatusCheck(ctx context.Context, tx *Tx, msgID parley.ID) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM status_checks WHERE message_id = ?`), msgID)
 	return err
 }
@@ -175,8 +180,7 @@ func (db *DB) RecordStatusCheck(ctx context.Context, c campaigns.StatusCheck, s 
 			}
 		}
 		if next.IsZero() {
-			_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM status_checks WHERE message_id = ?`), c.MessageID)
-			return err
+			return forgetStatusCheck(ctx, tx, c.MessageID)
 		}
 		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE status_checks SET checks = checks + 1, next_check_at = ? WHERE message_id = ?`),
 			ms(next), c.MessageID)
