@@ -139,8 +139,12 @@ api() {
 inbox=$(api -X POST "$PARLEY/v1/inboxes" -d '{"name":"Campaigns","kind":"support"}' | jq -r .id)
 channel=$(api -X POST "$PARLEY/v1/channels" -d "{\"carrier\":\"twilio\",\"phone_number\":\"$BUSINESS\",\"inbox_id\":\"$inbox\",
 	\"account_sid\":\"$SID\",\"auth_token\":\"$TOKEN\"}" | jq -r .id)
-campaign=$(api -X POST "$PARLEY/v1/campaigns" -d "{\"name\":\"Million\",\"channel_id\":\"$channel\",
-	\"body\":\"Hi {{first_name|there}}\",\"audience\":{\"filter\":{\"contact_type\":\"customer\"}},\"rate_per_second\":$RATE}" | jq -r .id)
+# new_campaign NAME BODY: a campaign to every seeded contact; prints its id.
+new_campaign() {
+	api -X POST "$PARLEY/v1/campaigns" -d "{\"name\":\"$1\",\"channel_id\":\"$channel\",
+	\"body\":\"$2\",\"audience\":{\"filter\":{\"contact_type\":\"customer\"}},\"rate_per_second\":$RATE}" | jq -r .id
+}
+campaign=$(new_campaign Million 'Hi {{first_name|there}}')
 
 mb() { printf %.1f "$(echo "scale=2; $1 / 1024" | bc)"; }
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$1/stat"; } # utime+stime
@@ -275,8 +279,10 @@ sample_sent
 sent_end=$sent
 cpu_end=$(cpu_s) load_end=$(load1) fake_cpu_end=$(cpu_of "$fake_pid") busy_end=$(busy_s)
 # CPU a text handed over, in ms, from the start to the end of the run.
-per_text() { printf %.3f "$(echo "scale=6; ($1 - $2) * 1000 / $sent_end" | bc)"; }
-parley_ms=$(per_text "$cpu_end" "$cpu_start") fake_ms=$(per_text "$fake_cpu_end" "$fake_cpu_start") machine_ms=$(per_text "$busy_end" "$busy_start")
+# per_text END START TEXTS: CPU seconds from START to END, in ms a text.
+per_text() { printf %.3f "$(echo "scale=6; ($1 - $2) * 1000 / $3" | bc)"; }
+parley_ms=$(per_text "$cpu_end" "$cpu_start" "$sent_end") fake_ms=$(per_text "$fake_cpu_end" "$fake_cpu_start" "$sent_end")
+machine_ms=$(per_text "$busy_end" "$busy_start" "$sent_end")
 send_s=$(echo "$end_t - $expand_s" | bc)
 rate=$(printf %.1f "$(echo "scale=2; ($sent_end - $sent_at_expand) / $send_s" | bc)")
 statuses=$(sql "SELECT status || '=' || COUNT(*) FROM messages WHERE campaign_id = $campaign GROUP BY status ORDER BY status" | tr '\n' ' ')
@@ -314,8 +320,7 @@ printf '{"kind":"campaign_1m","rev":"%s","dirty_files":%s,"db":"%s","recipients"
 # to the same audience, as a business's next one is: every recipient has
 # a thread, earlier sends and a first send. Its line comes last.
 if [ "${REPEAT:-}" = 1 ] && [ "$status" = completed ]; then
-	again=$(api -X POST "$PARLEY/v1/campaigns" -d "{\"name\":\"Again\",\"channel_id\":\"$channel\",
-	\"body\":\"Hi again {{first_name|there}}\",\"audience\":{\"filter\":{\"contact_type\":\"customer\"}},\"rate_per_second\":$RATE}" | jq -r .id)
+	again=$(new_campaign Again 'Hi again {{first_name|there}}')
 	sample_sent
 	sent0=$sent cpu0=$(cpu_s) fake0=$(cpu_of "$fake_pid") busy0=$(busy_s)
 	start_us=${EPOCHREALTIME/./}
@@ -328,9 +333,8 @@ if [ "${REPEAT:-}" = 1 ] && [ "$status" = completed ]; then
 	elapsed
 	sample_sent
 	n=$((sent - sent0))
-	again_per_text() { printf %.3f "$(echo "scale=6; ($1) * 1000 / $n" | bc)"; }
 	log "campaign $again $REPLY: $n texts in $t s"
 	printf '{"kind":"campaign_repeat","rev":"%s","dirty_files":%s,"db":"%s","recipients":%s,"status":"%s","sent":%s,"seconds":%.0f,"send_rate":%.1f,"parley_cpu_ms_per_text":%s,"fake_cpu_ms_per_text":%s,"machine_cpu_ms_per_text":%s}\n' \
 		"$rev" "$dirty" "$DB" "$RECIPIENTS" "$REPLY" "$n" "$t" "$(echo "$n / $t" | bc -l)" \
-		"$(again_per_text "$(cpu_s) - $cpu0")" "$(again_per_text "$(cpu_of "$fake_pid") - $fake0")" "$(again_per_text "$(busy_s) - $busy0")"
+		"$(per_text "$(cpu_s)" "$cpu0" "$n")" "$(per_text "$(cpu_of "$fake_pid")" "$fake0" "$n")" "$(per_text "$(busy_s)" "$busy0" "$n")"
 fi
