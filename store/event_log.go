@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"sync"
 	"time"
 
@@ -92,7 +91,7 @@ WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`), accountID, after, limit
 // and its head (0 before its first event).
 func (db *DB) EventBounds(ctx context.Context, accountID parley.ID) (oldest, head int64, err error) {
 	err = db.db.QueryRowxContext(ctx, db.rebind(`SELECT
-COALESCE((SELECT seq FROM events WHERE account_id = ? AND seq IS NOT NULL ORDER BY seq LIMIT 1), 0),
+COALESCE((SELECT seq FROM events WHERE account_id = ? ORDER BY seq LIMIT 1), 0),
 COALESCE((SELECT seq FROM event_heads WHERE account_id = ?), 0)`), accountID, accountID).Scan(&oldest, &head)
 	return oldest, head, translate(err)
 }
@@ -100,19 +99,42 @@ COALESCE((SELECT seq FROM event_heads WHERE account_id = ?), 0)`), accountID, ac
 // PruneEvents deletes up to limit events recorded before cutoff and says
 // how many it deleted; the caller repeats while it deletes a full batch.
 // Heads stay, so positions keep counting where they were.
+//
+// Each account's log is read from its oldest position, at most the batch
+// left, by its key: no index by age to keep up on every event written. An
+// account's times follow its positions but for transactions writing side
+// by side (a few seconds at most): one older than a newer one before it
+// waits for a later pass.
 func (db *DB) PruneEvents(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	var n int64
+	left := limit
 	err := db.inTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM events WHERE (account_id, seq) IN
-(SELECT account_id, seq FROM events WHERE created_at < ? AND seq IS NOT NULL LIMIT ?)`), ms(cutoff), limit)
-		if err != nil {
+		var accounts []int64
+		if err := tx.SelectContext(ctx, &accounts, `SELECT account_id FROM event_heads ORDER BY account_id`); err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		for _, acc := range accounts {
+			if left == 0 {
+				break
+			}
+			res, err := tx.ExecContext(ctx, tx.Rebind(pruneAccountEvents), acc, acc, left, ms(cutoff))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			left -= int(n)
+		}
+		return nil
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		err = nil
+	if err != nil {
+		return 0, err
 	}
-	return int(n), err
+	return limit - left, nil
 }
+
+// pruneAccountEvents deletes those of an account's oldest events (the
+// limit) recorded before the cutoff.
+const pruneAccountEvents = `DELETE FROM events WHERE account_id = ? AND seq IN
+(SELECT seq FROM (SELECT seq, created_at FROM events WHERE account_id = ? ORDER BY seq LIMIT ?) oldest WHERE created_at < ?)`

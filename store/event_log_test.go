@@ -333,3 +333,82 @@ func TestThousandsOfEventsInOneTransaction(t *testing.T) {
 		}
 	})
 }
+
+// Pruning reads each account's log from its oldest position, as far as
+// the batch left allows: an account's expired events go before the next
+// account's, a pass that deletes a full batch is followed by another, and
+// no event inside the retention goes.
+func TestPruningWalksEachAccountFromItsOldest(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a, b := newTenant(t, db, sidA, bizA), newTenant(t, db, sidB, bizB)
+		for i := range 3 { // two events a text: a thread created, its text
+			a.receive(t, text{from: fmt.Sprintf("+1415555120%d", i), body: "old", at: t0.Add(time.Duration(i) * time.Minute)})
+		}
+		for i := range 2 {
+			b.receive(t, text{from: fmt.Sprintf("+1415555130%d", i), body: "old", at: t0.Add(time.Duration(i) * time.Minute)})
+		}
+		a.receive(t, text{from: "+14155551209", body: "new", at: t0.Add(48 * time.Hour)})
+		b.receive(t, text{from: "+14155551309", body: "new", at: t0.Add(48 * time.Hour)})
+		cutoff := t0.Add(24 * time.Hour)
+		for pass, want := range []int{7, 3, 0} {
+			if n, err := db.PruneEvents(ctx, cutoff, 7); err != nil || n != want {
+				t.Fatalf("pass %d pruned %d (%v), want %d", pass+1, n, err, want)
+			}
+		}
+		for _, c := range []struct {
+			tn           *tenant
+			oldest, head int64
+		}{{a, 7, 8}, {b, 5, 6}} {
+			oldest, head, err := db.EventBounds(ctx, c.tn.account.ID)
+			if err != nil || oldest != c.oldest || head != c.head {
+				t.Errorf("bounds %d..%d (%v), want %d..%d: the new text's events kept", oldest, head, err, c.oldest, c.head)
+			}
+		}
+	})
+}
+
+// TestMigrationKeysEventsByPosition: 00052 names an event by its account
+// and position alone. The log written before it reads as it did, a
+// position is still taken once, pruning by age works on the kept rows,
+// and on SQLite (whose table is made again) the webhook fan-out still
+// books deliveries. Undone and done again, the rows stay.
+func TestMigrationKeysEventsByPosition(t *testing.T) {
+	upgradeEachDB(t, 51, func(t *testing.T, db *store.DB) {
+		exec(t, db, `INSERT INTO event_heads (account_id, seq) VALUES (1, 3)`)
+		exec(t, db, `INSERT INTO webhook_endpoints (id, account_id, url, secret, created_at, updated_at) VALUES (1, 1, 'https://example.com/hook', 'whsec', 0, 0)`)
+		exec(t, db, `INSERT INTO webhook_subscriptions (account_id, type, endpoint_id) VALUES (1, 'message.updated', 1)`)
+		for i, typ := range []string{"conversation.created", "message.created", "message.updated"} {
+			exec(t, db, `INSERT INTO events (account_id, seq, type, actor_type, data, created_at) VALUES (1, ?, ?, 'system', '{"n":1}', ?)`,
+				i+1, typ, 10+i)
+		}
+	}, func(t *testing.T, db *store.DB) {
+		check := func(when string) {
+			evs, err := db.EventsAfter(ctx, 1, 0, 10)
+			if err != nil || len(evs) != 3 || evs[0].Seq != 1 || evs[2].Seq != 3 || evs[2].Type != "message.updated" ||
+				string(evs[1].Data) != `{"n": 1}` && string(evs[1].Data) != `{"n":1}` || evs[2].At.UnixMilli() != 12 {
+				t.Fatalf("%s: the log reads %+v (%v)", when, evs, err)
+			}
+		}
+		check("after 00052")
+		if _, err := db.SQL().ExecContext(ctx, db.SQL().Rebind(`INSERT INTO events (account_id, seq, type, actor_type, data, created_at) VALUES (1, 2, 'message.created', 'system', '{}', 20)`)); err == nil {
+			t.Error("a second event at position 2 was taken")
+		}
+		if err := db.UndoMigrationsAfter(ctx, 51); err != nil {
+			t.Fatalf("undo 00052: %v", err)
+		}
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatalf("00052 again: %v", err)
+		}
+		check("undone and done again")
+		if db.Dialect() == "sqlite" {
+			exec(t, db, `INSERT INTO events (account_id, seq, type, actor_type, data, created_at) VALUES (1, 4, 'message.updated', 'system', '{}', 13)`)
+			if n := count(t, db, `SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = 1 AND event_seq = 4`); n != 1 {
+				t.Errorf("%d deliveries booked for a subscribed event, want 1", n)
+			}
+		}
+		if n, err := db.PruneEvents(ctx, time.UnixMilli(12), 100); err != nil || n != 2 {
+			t.Errorf("pruned %d (%v), want the 2 events before 12 ms", n, err)
+		}
+	})
+}

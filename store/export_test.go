@@ -203,6 +203,7 @@ func keyedStatements(d dialect) map[string]string {
 		"recipients' threads":       conversationsOfPhonesQuery(d),
 		"inbound texts seen before": messagesByCarrierIDQuery(d),
 		"inbound texts' threads":    conversationsByIDQuery(d),
+		"events pruned":             pruneAccountEvents,
 	}
 }
 
