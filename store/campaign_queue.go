@@ -444,17 +444,22 @@ UPDATE conversations SET ` + d.searchWordsSet() + `last_message_at = CASE WHEN l
 FROM v WHERE conversations.id = v.id`
 }
 
+// markRecipientsQueuedQuery gives a batch of recipients their texts and
+// conversations; its parameters after the batch are the status and now.
+// A batch of one shape: as a VALUES list of 500 rows, PostgreSQL hashed
+// it against a scan of every recipient while the table was not yet large.
+func markRecipientsQueuedQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "id BIGINT", "message_id BIGINT", "conversation_id BIGINT") + `
+UPDATE campaign_recipients SET status = ?, message_id = v.message_id, conversation_id = v.conversation_id, updated_at = ?
+FROM v WHERE campaign_recipients.id = v.id`
+}
+
 // markRecipientsQueued records each recipient's text and conversation.
 func markRecipientsQueued(ctx context.Context, tx *Tx, rs []chosenRecipient, texts map[string]conversations.Message, now time.Time) error {
-	args := make([]any, 0, 3*len(rs)+2)
-	for _, r := range rs {
+	rows := make([][]any, len(rs))
+	for i, r := range rs {
 		m := texts[r.phone]
-		args = append(args, r.id, m.ID, m.ConversationID)
+		rows[i] = []any{r.id, m.ID, m.ConversationID}
 	}
-	args = append(args, string(campaigns.RecipientQueued), ms(now))
-	q := valuesRows(`WITH v (id, message_id, conversation_id) AS (VALUES `, `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, len(rs)) +
-		`) UPDATE campaign_recipients SET status = ?, message_id = v.message_id, conversation_id = v.conversation_id, updated_at = ?
-FROM v WHERE campaign_recipients.id = v.id`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
-	return err
+	return execBatch(ctx, tx, markRecipientsQueuedQuery(dialectOf(tx)), rows, string(campaigns.RecipientQueued), ms(now))
 }

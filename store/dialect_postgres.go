@@ -169,7 +169,11 @@ func (postgresSQL) unwaits() string      { return `SET LOCAL lock_timeout TO DEF
 // also lists its other columns (narrow; see housekeeping.go). A table
 // without settings of its own (not a queue) is analyzed at most once per
 // pace since its last ANALYZE by any instance: the server's
-// autovacuum_naptime when pace is 0, as autovacuum would.
+// autovacuum_naptime when pace is 0, as autovacuum would; unless it has
+// grown past twice the rows of that ANALYZE (and the threshold), when
+// the plans made from it are wrong: a young table analyzed at 90 rows
+// was otherwise planned as 90 rows for a minute while it grew by
+// thousands a second, each statement's plan scanning it whole.
 func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB, pace time.Duration) ([]tableDue, error) {
 	var on string
 	if err := db.GetContext(ctx, &on, `SHOW autovacuum`); err != nil || on == "on" {
@@ -177,7 +181,7 @@ func (postgresSQL) tablesDue(ctx context.Context, db *sqlx.DB, pace time.Duratio
 	}
 	var due []tableDue
 	err := db.SelectContext(ctx, &due, `WITH t AS (
-    SELECT s.relid, s.relname, s.n_dead_tup, s.n_live_tup, s.n_mod_since_analyze,
+    SELECT s.relid, s.relname, s.n_dead_tup, s.n_live_tup, s.n_mod_since_analyze, GREATEST(c.reltuples, 0) AS analyzed_rows,
         EXISTS (SELECT FROM unnest(c.reloptions) o WHERE o LIKE 'autovacuum\_%')
             OR s.last_analyze IS NULL OR s.last_analyze < now() - COALESCE($2::float8,
                 EXTRACT(EPOCH FROM current_setting('autovacuum_naptime')::interval)) * interval '1 second' AS paced,
@@ -192,13 +196,13 @@ cols AS (
         COALESCE(a.attstattarget, -1) > current_setting('default_statistics_target')::int AS wide
     FROM pg_attribute a JOIN t ON a.attrelid = t.relid
     WHERE a.attnum > 0 AND NOT a.attisdropped AND COALESCE(a.attstattarget, -1) <> 0)
-SELECT relname, n_dead_tup > vacuum_at AS vacuum, paced AND n_mod_since_analyze > analyze_base + analyze_scaled AS analyze,
+SELECT relname, n_dead_tup > vacuum_at AS vacuum, (paced OR grown) AND n_mod_since_analyze > analyze_base + analyze_scaled AS analyze,
     n_mod_since_analyze::float8 AS changes,
     analyze_base + analyze_scaled AS analyze_at, analyze_base + $1::float8 * n_live_tup AS wide_at,
     (SELECT CASE WHEN bool_or(wide) THEN array_agg(attname::text ORDER BY attnum) FILTER (WHERE NOT wide) ELSE '{}' END
         FROM cols WHERE cols.attrelid = t.relid) AS narrow
-FROM t
-WHERE n_dead_tup > vacuum_at OR (paced AND n_mod_since_analyze > analyze_base + analyze_scaled)
+FROM (SELECT *, n_live_tup > 2 * analyzed_rows + analyze_base AS grown FROM t) t
+WHERE n_dead_tup > vacuum_at OR ((paced OR grown) AND n_mod_since_analyze > analyze_base + analyze_scaled)
 ORDER BY relname`, wideScale, paceSeconds(pace))
 	return due, err
 }
@@ -221,6 +225,33 @@ func reloption(name string) string {
 
 // lookupJoin is a LATERAL subquery that the planner cannot pull up
 // (OFFSET 0): a lookup per outer row, which an index serves.
+// dueOutbox reads the outbox priority by priority, each present one
+// found by an index probe, each range of due items by outbox_due in order
+// up to the limit. As one scan filtered by "queued and due, or sending
+// and expired", PostgreSQL planned it from statistics that a queue
+// outdates in seconds: a scan of the whole outbox and a sort for every
+// claim.
+func (postgresSQL) dueOutbox(now int64, limit int) (string, []any) {
+	return `WITH RECURSIVE p (priority) AS (
+    SELECT min(priority) FROM outbox
+    UNION ALL
+    SELECT (SELECT min(priority) FROM outbox WHERE priority > p.priority) FROM p WHERE p.priority IS NOT NULL)
+SELECT o.id, o.state, COALESCE(o.claimed_at, o.updated_at) AS claimed_at
+FROM p CROSS JOIN LATERAL (
+    SELECT id, state, claimed_at, updated_at, priority, available_at FROM outbox
+    WHERE priority = p.priority AND available_at <= ? AND (state = 'queued' OR (state = 'sending' AND lease_expires_at <= ?))
+    ORDER BY available_at, id LIMIT ? FOR UPDATE SKIP LOCKED) o
+ORDER BY o.priority, o.available_at, o.id LIMIT ?`, []any{now, now, limit, limit}
+}
+
 func (postgresSQL) lookupJoin(table, alias, cond string) string {
-	return " CROSS JOIN LATERAL (SELECT * FROM " + table + " " + alias + " WHERE " + cond + " OFFSET 0) " + alias
+	return " CROSS JOIN" + lateralLookup(table, alias, cond)
+}
+
+func (postgresSQL) lookupLeftJoin(table, alias, cond string) string {
+	return " LEFT JOIN" + lateralLookup(table, alias, cond) + " ON true"
+}
+
+func lateralLookup(table, alias, cond string) string {
+	return " LATERAL (SELECT * FROM " + table + " " + alias + " WHERE " + cond + " OFFSET 0) " + alias
 }

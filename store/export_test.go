@@ -183,6 +183,8 @@ const MaxPrepared = maxPrepared
 // paths that find a batch's rows by their keys, by what they do.
 func KeyedStatements() map[string]string {
 	qs := keyedStatements(dialect{postgresSQL{}})
+	// The outbox's claim reads no batch, but must not read the outbox whole.
+	qs["due outbox items"], _ = postgresSQL{}.dueOutbox(0, 0)
 	for k, q := range qs {
 		qs[k] = sqlx.Rebind(sqlx.DOLLAR, q)
 	}
@@ -203,7 +205,12 @@ func keyedStatements(d dialect) map[string]string {
 		"recipients' threads":       conversationsOfPhonesQuery(d),
 		"inbound texts seen before": messagesByCarrierIDQuery(d),
 		"inbound texts' threads":    conversationsByIDQuery(d),
-		"events pruned":             pruneAccountEvents,
+		"sends' replies and closes": sinceSentQuery(d),
+		"recipients marked queued":  markRecipientsQueuedQuery(d),
+		"claimed items":             claimedItemsQuery(d),
+		"inbound threads locked":    lockConversationsQuery(d),
+		"inbound threads updated":   updateOnInboundQuery(d),
+		"inbound sends replied":     repliedSendsQuery(d),
 	}
 }
 

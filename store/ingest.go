@@ -406,12 +406,17 @@ func updateOnInboundStatement(d dialect, updates ...inboundUpdate) statement {
 		rows = append(rows, []any{int64(u.c.ID), string(u.t.Status), assignee, u.p.Text.To, ms(u.p.At), flagged, flaggedBy,
 			u.p.RevocationRule, u.p.RevocationReason, u.p.Text.Body, int64(u.p.Channel.AccountID), u.p.Text.From})
 	}
+	return batchStatement(updateOnInboundQuery(d), rows)
+}
+
+// updateOnInboundQuery is updateOnInbound's statement.
+func updateOnInboundQuery(d dialect) string {
 	// A reopened conversation is no longer snoozed. Activity times only
 	// move forward: webhooks may commit out of order.
 	// A flag already waiting stays as it was raised (its day-old reminder
 	// counts from then); a new one takes its text, rule and reason. A
 	// phone already opted out raises none: there is nothing left to ask.
-	q := `WITH ` + d.batchRows("v", "id BIGINT", "status TEXT", "assignee_id BIGINT", "business_phone TEXT", "at BIGINT", "flagged BIGINT",
+	return `WITH ` + d.batchRows("v", "id BIGINT", "status TEXT", "assignee_id BIGINT", "business_phone TEXT", "at BIGINT", "flagged BIGINT",
 		"flagged_by BIGINT", "rule TEXT", "reason TEXT", "body TEXT", "account_id BIGINT", "phone TEXT") + `,
 f AS (SELECT v.*, CASE WHEN cs.phone IS NULL THEN v.flagged END AS raised
     FROM v LEFT JOIN consents cs ON cs.account_id = v.account_id AND cs.phone = v.phone AND cs.opted_out)
@@ -424,7 +429,6 @@ UPDATE conversations SET ` + d.searchWordsSet() + `status = v.status, assignee_i
     revocation_reason = CASE WHEN conversations.revocation_flagged_at IS NULL AND v.raised IS NOT NULL THEN v.reason ELSE conversations.revocation_reason END,
     revocation_flagged_at = COALESCE(conversations.revocation_flagged_at, v.raised), updated_at = v.at
 FROM f AS v WHERE conversations.id = v.id`
-	return batchStatement(q, rows)
 }
 
 // reopenedEpisodes opens an episode for each conversation a text

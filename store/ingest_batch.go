@@ -331,6 +331,14 @@ func seenCarrierIDs(ctx context.Context, tx *Tx, plans []conversations.IngestPla
 	return seen, nil
 }
 
+// lockConversationsQuery reads a batch's conversations by their keys
+// (channel, phone), locked in id order (see lockConversation).
+func lockConversationsQuery(d dialect) string {
+	return `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT") + `
+SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations
+WHERE (channel_id, contact_phone) IN (SELECT channel_id, contact_phone FROM k) ORDER BY id` + d.forUpdate()
+}
+
 // lockConversations reads the batch's existing conversations and, on
 // PostgreSQL, locks them in id order, so that batches committing side by
 // side take these locks in one order.
@@ -344,10 +352,7 @@ func lockConversations(ctx context.Context, tx *Tx, plans []conversations.Ingest
 			batch = append(batch, []any{p.Channel.ID, p.Text.From})
 		}
 	}
-	d := dialectOf(tx)
-	q := `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT") + `
-SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations
-WHERE (channel_id, contact_phone) IN (SELECT channel_id, contact_phone FROM k) ORDER BY id` + d.forUpdate() // see lockConversation
+	q := lockConversationsQuery(dialectOf(tx))
 	var rows []struct {
 		convState
 		ChannelID    int64  `db:"channel_id"`

@@ -110,6 +110,21 @@ type outboxRow struct {
 	channelRow
 }
 
+// claimedItemsQuery reads a batch of claimed items (their ids) with their
+// texts, channels and campaigns, each row looked up by its key
+// (lookupJoin): joined as the planner chose, a claim hashed every message
+// while the table was young.
+func claimedItemsQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "id BIGINT") + `
+SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
+       c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
+       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at, c.disconnected_at,
+       c.webhook_secret, c.carrier_options, COALESCE(m.campaign_id, 0), COALESCE(cp.rate_per_second, 0)
+FROM v` + d.lookupJoin("outbox", "o", "o.id = v.id") + d.lookupJoin("messages", "m", "m.id = o.message_id") +
+		d.lookupJoin("channels", "c", "c.id = o.channel_id") + d.lookupLeftJoin("campaigns", "cp", "cp.id = m.campaign_id") + `
+ORDER BY o.priority, o.id`
+}
+
 // ClaimOutbox leases due items: queued ones whose time has come and
 // sending ones whose lease expired, which come back Reclaimed with the
 // start of the claim that expired. Every claim stamps claimed_at.
@@ -122,18 +137,9 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 	// reclaim and since when the text may be at the carrier. A row claimed
 	// by a binary older than claimed_at has none; its updated_at is that
 	// claim's time.
-	pick := `SELECT id, state, COALESCE(claimed_at, updated_at) AS claimed_at FROM outbox
-WHERE (state = 'queued' AND available_at <= ?) OR (state = 'sending' AND lease_expires_at <= ?)
-ORDER BY priority, available_at, id
-LIMIT ` + db.dialect.varyingLimit() + db.dialect.skipLocked()
+	pick, pickArgs := db.dialect.dueOutbox(ms(now), limit)
 	const claim = `UPDATE outbox SET state = 'sending', lease_expires_at = ?, claimed_at = ?, updated_at = ? WHERE id IN (?)`
-	const load = `SELECT o.id, o.account_id, o.message_id, o.purpose, o.attempts, o.to_phone, m.body, m.media_urls,
-       c.id, c.account_id, c.inbox_id, c.carrier, c.phone_number, c.messaging_service_sid, c.carrier_account_id,
-       c.auth_token, c.carrier_handles_optout, c.messages_per_second, c.created_at, c.disconnected_at,
-       c.webhook_secret, c.carrier_options, COALESCE(m.campaign_id, 0), COALESCE(cp.rate_per_second, 0)
-FROM outbox o JOIN messages m ON m.id = o.message_id JOIN channels c ON c.id = o.channel_id
-LEFT JOIN campaigns cp ON cp.id = m.campaign_id
-WHERE o.id IN (?) ORDER BY o.priority, o.id`
+	load := claimedItemsQuery(db.dialect)
 	var items, stranded []campaigns.OutboxItem
 	err := db.inTx(ctx, func(tx *Tx) error {
 		items, stranded = nil, nil
@@ -142,7 +148,7 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 			State     string `db:"state"`
 			ClaimedAt int64  `db:"claimed_at"`
 		}
-		if err := tx.SelectContext(ctx, &due, tx.Rebind(pick), ms(now), ms(now), limit); err != nil || len(due) == 0 {
+		if err := tx.SelectContext(ctx, &due, tx.Rebind(pick), pickArgs...); err != nil || len(due) == 0 {
 			return err
 		}
 		ids := make([]int64, len(due))
@@ -156,11 +162,15 @@ WHERE o.id IN (?) ORDER BY o.priority, o.id`
 		if err := execIn(ctx, tx, claim, ms(now.Add(lease)), ms(now), ms(now), ids); err != nil {
 			return err
 		}
-		q, args, err := rebindIn(tx, load, ids)
-		if err != nil {
-			return err
+		batch := make([][]any, len(ids))
+		for i, id := range ids {
+			batch[i] = []any{id}
 		}
-		rows, err := tx.QueryContext(ctx, q, args...)
+		st := batchStatement(load, batch)
+		if st.err != nil {
+			return st.err
+		}
+		rows, err := tx.QueryContext(ctx, tx.Rebind(st.query), st.args...)
 		if err != nil {
 			return err
 		}

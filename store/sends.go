@@ -266,16 +266,23 @@ type sentSince struct {
 	FinalTagType *string `db:"final_tag_type"`
 }
 
+// sinceSentQuery reads, for each of a batch of sends, sentSince; the
+// episode is looked up by its key (lookupLeftJoin): as a join of the
+// planner's choosing, each batch of acceptances hashed every episode.
+func sinceSentQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "i INTEGER", "conversation_id BIGINT", "sent_at BIGINT") + `
+SELECT v.i,
+    (SELECT MIN(created_at) FROM messages WHERE conversation_id = v.conversation_id AND direction = 'inbound' AND created_at >= v.sent_at) AS first_reply_at,
+    e.id AS episode_id, e.final_tag_id, e.final_tag_type
+FROM v` + d.lookupLeftJoin("episodes", "e", `e.id = (SELECT id FROM episodes WHERE conversation_id = v.conversation_id AND closed_at >= v.sent_at ORDER BY closed_at, id LIMIT 1)`)
+}
+
 func sinceSent(ctx context.Context, tx *Tx, rows []*sendRow) error {
 	batch := make([][]any, len(rows))
 	for i, r := range rows {
 		batch[i] = []any{i, r.ConversationID, r.sentAt}
 	}
-	q := `WITH ` + dialectOf(tx).batchRows("v", "i INTEGER", "conversation_id BIGINT", "sent_at BIGINT") + `
-SELECT v.i,
-    (SELECT MIN(created_at) FROM messages WHERE conversation_id = v.conversation_id AND direction = 'inbound' AND created_at >= v.sent_at) AS first_reply_at,
-    e.id AS episode_id, e.final_tag_id, e.final_tag_type
-FROM v LEFT JOIN episodes e ON e.id = (SELECT id FROM episodes WHERE conversation_id = v.conversation_id AND closed_at >= v.sent_at ORDER BY closed_at, id LIMIT 1)`
+	q := sinceSentQuery(dialectOf(tx))
 	var found []struct {
 		I int `db:"i"`
 		sentSince
@@ -333,11 +340,19 @@ func repliedSends(d dialect, updates ...inboundUpdate) statement {
 	for i, u := range updates {
 		rows[i] = []any{int64(u.c.ID), ms(u.p.At), markingSince(u.p.At)}
 	}
-	q := `WITH ` + d.batchRows("v", "conversation_id BIGINT", "at BIGINT", "since BIGINT") + `
-UPDATE sends SET first_reply_at = v.at
-FROM v WHERE sends.conversation_id = v.conversation_id AND sends.first_reply_at IS NULL
-    AND sends.sent_at <= v.at AND sends.sent_at >= v.since`
-	return batchStatement(q, rows)
+	return batchStatement(repliedSendsQuery(d), rows)
+}
+
+// repliedSendsQuery is repliedSends' statement. Each text's sends are
+// looked up by sends_awaiting_reply (lookupJoin), then updated by key:
+// as a plain UPDATE … FROM, SQLite planned from statistics of an empty
+// table a scan of every send awaiting a reply for each text.
+func repliedSendsQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "conversation_id BIGINT", "at BIGINT", "since BIGINT") + `,
+replied AS MATERIALIZED (SELECT s.message_id, v.at FROM v` + d.lookupJoin("sends", "s", `s.conversation_id = v.conversation_id
+    AND s.first_reply_at IS NULL AND s.sent_at <= v.at AND s.sent_at >= v.since`) + `)
+UPDATE sends SET first_reply_at = (SELECT at FROM replied WHERE replied.message_id = sends.message_id)
+WHERE message_id IN (SELECT message_id FROM replied)`
 }
 
 // assignedSends marks the conversation's sends awaiting an assignment as

@@ -149,6 +149,43 @@ func TestHousekeepingAnalyzesTablesAtAutovacuumsPace(t *testing.T) {
 	})
 }
 
+// TestHousekeepingAnalyzesATableThatDoubledWithinItsPace: a table grown
+// past twice the rows of its last ANALYZE is planned from statistics that
+// call it much smaller than it is, so it is analyzed again at once, pace
+// or no pace; one that grew less waits.
+func TestHousekeepingAnalyzesATableThatDoubledWithinItsPace(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		skipUnlessHousekeeping(t, db)
+		db.AnalyzeTablesEvery(time.Hour)
+		words := 0
+		grow := func(n int) string {
+			t.Helper()
+			exec(t, db, `INSERT INTO search_words (word) SELECT 'w' || i FROM generate_series(`+strconv.Itoa(words+1)+`, `+strconv.Itoa(words+n)+`) i`)
+			words += n
+			tableCount(t, db, "search_words", "n_live_tup", words)
+			done, err := db.Housekeep(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range done {
+				if strings.Contains(s, `"search_words"`) {
+					return s[:strings.LastIndex(s, " (")]
+				}
+			}
+			return ""
+		}
+		if got := grow(200); got != `ANALYZE "search_words"` { // never analyzed
+			t.Fatalf("a new table of 200 rows: %q, want it analyzed", got)
+		}
+		if got := grow(200); got != "" {
+			t.Fatalf("grown from 200 to 400 rows within its pace: %q, want it to wait", got)
+		}
+		if got := grow(1000); got != `ANALYZE "search_words"` {
+			t.Fatalf("grown from 200 to 1,400 rows within its pace: %q, want it analyzed", got)
+		}
+	})
+}
+
 // tableCount waits until the server's statistics count at least atLeast
 // in column of table's pg_stat_user_tables row, and returns it. They
 // follow behind: a backend that reported less than a second before
