@@ -56,11 +56,6 @@ type dialectSQL interface {
 	// another transaction holds, so that concurrent claimers of queued
 	// work each take different rows.
 	skipLocked() string
-	// dueOutbox is the statement that picks and locks up to limit due
-	// outbox items in claim order (priority, then due time), with its
-	// arguments: queued items due by now, and sending ones whose lease
-	// expired by now.
-	dueOutbox(now int64, limit int) (string, []any)
 	// waitsGiveWay bounds, until the transaction ends or the savepoint
 	// rolls back, how long a statement waits for another transaction's
 	// lock; unwaits lifts the bound. "" where one writer at a time never

@@ -225,25 +225,6 @@ func reloption(name string) string {
 
 // lookupJoin is a LATERAL subquery that the planner cannot pull up
 // (OFFSET 0): a lookup per outer row, which an index serves.
-// dueOutbox reads the outbox priority by priority, each present one
-// found by an index probe, each range of due items by outbox_due in order
-// up to the limit. As one scan filtered by "queued and due, or sending
-// and expired", PostgreSQL planned it from statistics that a queue
-// outdates in seconds: a scan of the whole outbox and a sort for every
-// claim.
-func (postgresSQL) dueOutbox(now int64, limit int) (string, []any) {
-	return `WITH RECURSIVE p (priority) AS (
-    SELECT min(priority) FROM outbox
-    UNION ALL
-    SELECT (SELECT min(priority) FROM outbox WHERE priority > p.priority) FROM p WHERE p.priority IS NOT NULL)
-SELECT o.id, o.state, COALESCE(o.claimed_at, o.updated_at) AS claimed_at
-FROM p CROSS JOIN LATERAL (
-    SELECT id, state, claimed_at, updated_at, priority, available_at FROM outbox
-    WHERE priority = p.priority AND available_at <= ? AND (state = 'queued' OR (state = 'sending' AND lease_expires_at <= ?))
-    ORDER BY available_at, id LIMIT ? FOR UPDATE SKIP LOCKED) o
-ORDER BY o.priority, o.available_at, o.id LIMIT ?`, []any{now, now, limit, limit}
-}
-
 func (postgresSQL) lookupJoin(table, alias, cond string) string {
 	return " CROSS JOIN" + lateralLookup(table, alias, cond)
 }

@@ -121,14 +121,6 @@ func (sqliteSQL) tablesDue(context.Context, *sqlx.DB, time.Duration) ([]tableDue
 // before it is the outer loop. As a plain join, a batch of 512 phones
 // was planned inside a scan of the account's every phone (the first
 // column of the index), each phone compared with each row.
-// dueOutbox is one scan of outbox_due in claim order, filtered, which
-// SQLite stops at the limit.
-func (sqliteSQL) dueOutbox(now int64, limit int) (string, []any) {
-	return `SELECT id, state, COALESCE(claimed_at, updated_at) AS claimed_at FROM outbox
-WHERE (state = 'queued' AND available_at <= ?) OR (state = 'sending' AND lease_expires_at <= ?)
-ORDER BY priority, available_at, id LIMIT ` + sqliteSQL{}.varyingLimit(), []any{now, now, limit}
-}
-
 func (sqliteSQL) lookupJoin(table, alias, cond string) string {
 	return " CROSS JOIN " + table + " " + alias + " ON " + cond
 }

@@ -183,8 +183,6 @@ const MaxPrepared = maxPrepared
 // paths that find a batch's rows by their keys, by what they do.
 func KeyedStatements() map[string]string {
 	qs := keyedStatements(dialect{postgresSQL{}})
-	// The outbox's claim reads no batch, but must not read the outbox whole.
-	qs["due outbox items"], _ = postgresSQL{}.dueOutbox(0, 0)
 	for k, q := range qs {
 		qs[k] = sqlx.Rebind(sqlx.DOLLAR, q)
 	}

@@ -137,7 +137,10 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 	// reclaim and since when the text may be at the carrier. A row claimed
 	// by a binary older than claimed_at has none; its updated_at is that
 	// claim's time.
-	pick, pickArgs := db.dialect.dueOutbox(ms(now), limit)
+	pick := `SELECT id, state, COALESCE(claimed_at, updated_at) AS claimed_at FROM outbox
+WHERE (state = 'queued' AND available_at <= ?) OR (state = 'sending' AND lease_expires_at <= ?)
+ORDER BY priority, available_at, id
+LIMIT ` + db.dialect.varyingLimit() + db.dialect.skipLocked()
 	const claim = `UPDATE outbox SET state = 'sending', lease_expires_at = ?, claimed_at = ?, updated_at = ? WHERE id IN (?)`
 	load := claimedItemsQuery(db.dialect)
 	var items, stranded []campaigns.OutboxItem
@@ -148,7 +151,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 			State     string `db:"state"`
 			ClaimedAt int64  `db:"claimed_at"`
 		}
-		if err := tx.SelectContext(ctx, &due, tx.Rebind(pick), pickArgs...); err != nil || len(due) == 0 {
+		if err := tx.SelectContext(ctx, &due, tx.Rebind(pick), ms(now), ms(now), limit); err != nil || len(due) == 0 {
 			return err
 		}
 		ids := make([]int64, len(due))
