@@ -295,6 +295,15 @@ func execBatch(ctx context.Context, tx *Tx, query string, rows [][]any, more ...
 	return err
 }
 
+// columnRows are values as the rows of a batch of one column.
+func columnRows[T any](values []T) [][]any {
+	rows := make([][]any, len(values))
+	for i, v := range values {
+		rows[i] = []any{v}
+	}
+	return rows
+}
+
 // selectBatch is execBatch for a query that returns rows, read into dest.
 func selectBatch(ctx context.Context, tx *Tx, dest any, query string, rows [][]any, more ...any) error {
 	st := batchStatement(query, rows, more...)

@@ -173,15 +173,6 @@ func (q campaignQueue) render(rs []chosenRecipient, contacts map[string]recipien
 // audience's first minutes, a scan of every phone of the account with the
 // chunk as a filter, 500 comparisons a row, kept as the account grew.
 
-// phoneRows are phones as the rows of a batch of one column.
-func phoneRows(phones []string) [][]any {
-	rows := make([][]any, len(phones))
-	for i, p := range phones {
-		rows[i] = []any{p}
-	}
-	return rows
-}
-
 // optedOutAmongQuery finds which of a batch of phones have opted out of
 // an account (its parameter after the batch).
 func optedOutAmongQuery(d dialect) string {
@@ -192,7 +183,7 @@ func optedOutAmongQuery(d dialect) string {
 // optedOutAmong says which of the account's phones are opted out.
 func optedOutAmong(ctx context.Context, tx *Tx, accountID parley.ID, phones []string) (map[string]bool, error) {
 	var found []string
-	if err := selectBatch(ctx, tx, &found, optedOutAmongQuery(dialectOf(tx)), phoneRows(phones), accountID); err != nil {
+	if err := selectBatch(ctx, tx, &found, optedOutAmongQuery(dialectOf(tx)), columnRows(phones), accountID); err != nil {
 		return nil, err
 	}
 	out := make(map[string]bool, len(found))
@@ -288,7 +279,7 @@ func contactsOfPhonesQuery(d dialect) string {
 // selectContacts returns the contacts the account's phones have.
 func selectContacts(ctx context.Context, tx *Tx, accountID parley.ID, phones []string) (map[string]recipientContact, error) {
 	var rows []recipientContact
-	if err := selectBatch(ctx, tx, &rows, contactsOfPhonesQuery(dialectOf(tx)), phoneRows(phones), accountID); err != nil {
+	if err := selectBatch(ctx, tx, &rows, contactsOfPhonesQuery(dialectOf(tx)), columnRows(phones), accountID); err != nil {
 		return nil, err
 	}
 	out := make(map[string]recipientContact, len(rows))
@@ -375,7 +366,7 @@ func conversationsOfPhones(ctx context.Context, tx *Tx, channelID parley.ID, pho
 		ID    int64  `db:"id"`
 		Phone string `db:"contact_phone"`
 	}
-	if err := selectBatch(ctx, tx, &rows, conversationsOfPhonesQuery(dialectOf(tx)), phoneRows(phones), channelID); err != nil {
+	if err := selectBatch(ctx, tx, &rows, conversationsOfPhonesQuery(dialectOf(tx)), columnRows(phones), channelID); err != nil {
 		return nil, err
 	}
 	out := make(map[string]parley.ID, len(rows))

@@ -165,11 +165,7 @@ LIMIT ` + db.dialect.varyingLimit() + db.dialect.skipLocked()
 		if err := execIn(ctx, tx, claim, ms(now.Add(lease)), ms(now), ms(now), ids); err != nil {
 			return err
 		}
-		batch := make([][]any, len(ids))
-		for i, id := range ids {
-			batch[i] = []any{id}
-		}
-		st := batchStatement(load, batch)
+		st := batchStatement(load, columnRows(ids))
 		if st.err != nil {
 			return st.err
 		}
