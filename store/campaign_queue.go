@@ -222,42 +222,23 @@ func contactsOfPhones(ctx context.Context, tx *Tx, accountID parley.ID, phones [
 	}
 	// Phone order: unique-index locks taken in one order by every batch.
 	slices.Sort(missing)
-	args := make([]any, 0, 3*len(missing))
-	for range missing {
-		args = append(args, accountID, ms(at), ms(at))
-	}
-	var ids []int64
-	if err := tx.SelectContext(ctx, &ids, tx.Rebind(valuesRows(`INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at) VALUES `,
-		`(?, '', '', '{}', ?, ?)`, len(missing))+` RETURNING id`), args...); err != nil {
+	created, err := createContacts(ctx, tx, accountID, missing, at)
+	if err != nil {
 		return nil, err
 	}
-	slices.Sort(ids)
-	args = args[:0]
-	for i, p := range missing {
-		args = append(args, accountID, p, ids[i])
+	var spare []any
+	var lost []string
+	for _, c := range created {
+		if c.Taken {
+			found[c.Phone] = recipientContact{ID: c.ContactID, Phone: c.Phone, Attributes: "{}"}
+		} else {
+			spare, lost = append(spare, c.ContactID), append(lost, c.Phone)
+		}
 	}
-	var taken []struct {
-		Phone     string `db:"phone"`
-		ContactID int64  `db:"contact_id"`
-	}
-	if err := tx.SelectContext(ctx, &taken, tx.Rebind(valuesRows(`INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES `,
-		`(?, ?, ?, 0)`, len(missing))+` ON CONFLICT (account_id, phone) DO NOTHING RETURNING phone, contact_id`), args...); err != nil {
-		return nil, err
-	}
-	for _, t := range taken {
-		found[t.Phone] = recipientContact{ID: t.ContactID, Phone: t.Phone, Attributes: "{}"}
-	}
-	if len(taken) == len(missing) {
+	if len(lost) == 0 {
 		return found, nil
 	}
 	// Lost races: drop the spare contacts and read the winners'.
-	var spare []any
-	var lost []string
-	for i, p := range missing {
-		if _, ok := found[p]; !ok {
-			spare, lost = append(spare, ids[i]), append(lost, p)
-		}
-	}
 	if err := execIn(ctx, tx, `DELETE FROM contacts WHERE id IN (?)`, spare); err != nil {
 		return nil, err
 	}
@@ -266,6 +247,70 @@ func contactsOfPhones(ctx context.Context, tx *Tx, accountID parley.ID, phones [
 		found[p] = c
 	}
 	return found, err
+}
+
+// newContact is a contact created for a phone; Taken is false when
+// another transaction gave the phone a contact first.
+type newContact struct {
+	Phone     string `db:"phone"`
+	ContactID int64  `db:"contact_id"`
+	Taken     bool   `db:"taken"`
+}
+
+// createContacts creates a contact for each of the phones, in their
+// order. On PostgreSQL one statement writes the contacts and their phones
+// (ids drawn first, so that each phone knows its contact); SQLite takes
+// two, pairing the ids as they come back.
+func createContacts(ctx context.Context, tx *Tx, accountID parley.ID, phones []string, at time.Time) ([]newContact, error) {
+	var created []newContact
+	if dialectOf(tx).writesInWith() {
+		err := selectBatch(ctx, tx, &created, createContactsQuery(dialectOf(tx)), columnRows(phones), accountID, ms(at), ms(at), accountID)
+		return created, err
+	}
+	args := make([]any, 0, 3*len(phones))
+	for range phones {
+		args = append(args, accountID, ms(at), ms(at))
+	}
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, tx.Rebind(valuesRows(`INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at) VALUES `,
+		`(?, '', '', '{}', ?, ?)`, len(phones))+` RETURNING id`), args...); err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	args = args[:0]
+	for i, p := range phones {
+		args = append(args, accountID, p, ids[i])
+	}
+	var taken []struct {
+		Phone     string `db:"phone"`
+		ContactID int64  `db:"contact_id"`
+	}
+	if err := tx.SelectContext(ctx, &taken, tx.Rebind(valuesRows(`INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES `,
+		`(?, ?, ?, 0)`, len(phones))+` ON CONFLICT (account_id, phone) DO NOTHING RETURNING phone, contact_id`), args...); err != nil {
+		return nil, err
+	}
+	won := make(map[string]bool, len(taken))
+	for _, t := range taken {
+		won[t.Phone] = true
+	}
+	for i, p := range phones {
+		created = append(created, newContact{Phone: p, ContactID: ids[i], Taken: won[p]})
+	}
+	return created, nil
+}
+
+// createContactsQuery is createContacts' statement on PostgreSQL: a batch
+// of phones in order, then the account, the times and the account again.
+// The ids are drawn once (a CTE read twice is computed once), the phones
+// inserted in the batch's order.
+func createContactsQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "phone TEXT") + `,
+n AS (SELECT phone, nextval(pg_get_serial_sequence('contacts', 'id')) AS id FROM v),
+c AS (INSERT INTO contacts (id, account_id, name, type, attributes, created_at, updated_at)
+    SELECT id, ?, '', '', '{}', ?, ? FROM n),
+p AS (INSERT INTO contact_phones (account_id, phone, contact_id, position) SELECT ?, phone, id, 0 FROM n
+    ON CONFLICT (account_id, phone) DO NOTHING RETURNING phone)
+SELECT n.phone, n.id AS contact_id, p.phone IS NOT NULL AS taken FROM n LEFT JOIN p ON p.phone = n.phone`
 }
 
 // contactsOfPhonesQuery finds the contacts of a batch of phones in an

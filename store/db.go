@@ -77,6 +77,10 @@ type DB struct {
 	// batchFallbacks counts batches whose shared transaction failed, every
 	// text then retried alone (see IngestBatch).
 	batchFallbacks atomic.Int64
+	// txStatements counts the statements run in transactions, each a
+	// round trip (BEGIN and COMMIT aside): what a batch's steps cost in
+	// latency, which tests and `parley bench` read (TxStatements).
+	txStatements atomic.Int64
 	// deadlocks counts the ingests the server aborted to break a cycle of
 	// lock waits (see IngestBatch, IngestAlone).
 	deadlocks atomic.Int64

@@ -274,6 +274,15 @@ func TestBatchesCrossingNewPhones(t *testing.T) {
 	if n := count(t, db, `SELECT COUNT(*) FROM conversations`); n != 2*rounds {
 		t.Errorf("%d conversations, want one per phone (%d)", n, 2*rounds)
 	}
+	// Both batches create the contacts of p and q; the loser of each
+	// phone's race keeps the winner's and drops its spare.
+	if n := count(t, db, `SELECT COUNT(*) FROM contacts`); n != 2*rounds {
+		t.Errorf("%d contacts, want one per phone (%d): a batch that lost a phone's race kept its spare", n, 2*rounds)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM conversations cv JOIN contact_phones p ON p.account_id = cv.account_id AND p.phone = cv.contact_phone
+WHERE p.contact_id <> cv.contact_id`); n != 0 {
+		t.Errorf("%d conversations belong to another contact than their phone's", n)
+	}
 }
 
 // batchOutcome is what IngestBatch returned.
@@ -518,4 +527,63 @@ func (tn *tenant) thread(t *testing.T, ch conversations.Channel, phone string) s
 	}
 	fmt.Fprintf(&b, "  notifications %d\n", count(t, tn.db, `SELECT COUNT(*) FROM notifications WHERE conversation_id = ?`, int64(id)))
 	return b.String()
+}
+
+// TestAPlainBatchsRoundTrips: a batch of plain texts, half to threads that
+// exist and half from new phones, takes a fixed number of statements
+// whatever its size; each is a round trip the batch's texts wait for.
+// They are: the contacts found, the missing ones created with their
+// phones, the threads locked, the new ones created, the messages stored,
+// the writes (threads updated, episodes opened, activity logged), the
+// threads read back, and the event log's append at commit. A carrier's
+// retry of a stored text among them costs one more, the look-up of the
+// message its insert skipped, and is answered as a retry.
+func TestAPlainBatchsRoundTrips(t *testing.T) {
+	db := storetest.MustOpen(t, "postgres")
+	tn := newTenant(t, db, newSID("AC"), bizA)
+	for _, size := range []int{2, 6, 20} {
+		var plans []conversations.IngestPlan
+		for i := range size / 2 {
+			known := fmt.Sprintf("+1415556%02d%02d", size, i)
+			tn.receive(t, text{from: known, body: "hi"})
+			plans = append(plans, tn.plan(t, known, "again", newSID("SM")), tn.plan(t, fmt.Sprintf("+1415557%02d%02d", size, i), "hello", newSID("SM")))
+		}
+		before := db.TxStatements()
+		results, errs := db.IngestBatch(ctx, plans)
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if n := db.TxStatements() - before; n != 8 {
+			t.Errorf("a batch of %d plain texts ran %d statements; want 8", size, n)
+		}
+		for i, r := range results {
+			if r.Created != (i%2 == 1) || r.Duplicate || r.Message.ID == 0 || r.Conversation.ContactPhone != plans[i].Text.From {
+				t.Errorf("text %d: created %v, duplicate %v, message %d, thread of %s", i, r.Created, r.Duplicate, r.Message.ID, r.Conversation.ContactPhone)
+			}
+		}
+
+		retry := plans[0]
+		next := tn.plan(t, fmt.Sprintf("+1415558%02d00", size), "hello", newSID("SM"))
+		events := count(t, db, `SELECT COUNT(*) FROM events`)
+		before = db.TxStatements()
+		again, errs := db.IngestBatch(ctx, []conversations.IngestPlan{retry, next})
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if n := db.TxStatements() - before; n != 9 {
+			t.Errorf("a batch with a retry ran %d statements; want 9", n)
+		}
+		if r := again[0]; !r.Duplicate || r.Message.ID != results[0].Message.ID || r.Conversation.ID != results[0].Conversation.ID {
+			t.Errorf("the retry: duplicate %v, message %d, thread %d; want the stored %d in %d", r.Duplicate, r.Message.ID, r.Conversation.ID,
+				results[0].Message.ID, results[0].Conversation.ID)
+		}
+		if r := again[1]; r.Duplicate || !r.Created {
+			t.Errorf("the new phone's text beside the retry: duplicate %v, created %v", r.Duplicate, r.Created)
+		}
+		// The new phone's text logs its thread's creation and its message;
+		// the retry, nothing.
+		if n := count(t, db, `SELECT COUNT(*) FROM events`) - events; n != 2 {
+			t.Errorf("%d events logged; want 2, the new text's alone", n)
+		}
+	}
 }

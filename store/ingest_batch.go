@@ -25,9 +25,12 @@ import (
 // log, notify, read back), which is where a batch saves over a transaction
 // per text: a dozen round trips and statements per text become a dozen
 // per batch. A carrier's retry of a text stored before, the only text of
-// its phone in the batch, is answered from the look-up and the read-back
-// alike, writing nothing. The others go through the very steps of a lone
-// text, each under a savepoint so that its failure is its own.
+// its phone in the batch, goes with them until its message's insert skips
+// it (its carrier id is taken), and is answered as a retry from a look-up
+// then and the read-back, writing nothing: no batch looks its carrier ids
+// up first, a round trip that most batches, without a retry, would pay for
+// nothing. The others go through the very steps of a lone text, each
+// under a savepoint so that its failure is its own.
 //
 // Locks are taken in one order by every batch so that concurrent batches
 // do not wait on each other in a cycle: first every phone of the batch
@@ -64,7 +67,7 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 				}
 				continue
 			}
-			if err := createThreads(ctx, tx, run); err != nil {
+			if err := b.createThreads(ctx, tx, run); err != nil {
 				return err
 			}
 			run = run[:0]
@@ -72,7 +75,7 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 				return err
 			}
 		}
-		if err := createThreads(ctx, tx, run); err != nil {
+		if err := b.createThreads(ctx, tx, run); err != nil {
 			return err
 		}
 		if err := b.applyPlain(ctx, tx); err != nil {
@@ -130,6 +133,9 @@ type textBatch struct {
 	plain   []*plainText
 	plainAt map[int]*plainText            // by index in the batch
 	retries map[int]conversations.Message // by index in the batch
+	// opened opens the episodes of the threads the batch created; it
+	// goes with the plain texts' writes (applyPlain), a round trip less.
+	opened []statement
 }
 
 // plainText is a plain text of a batch on its way through the steps.
@@ -150,8 +156,10 @@ type plainText struct {
 // the run's order. A phone's first texts may arrive in two batches at
 // once: a conversation the other batch created first is found and read,
 // as a text coming after it would, instead of failing the statements the
-// batch shares.
-func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
+// batch shares. Their episodes are opened with the batch's writes: no
+// step before reads them, and a lone text's steps never touch a plain
+// text's thread (its phone is another).
+func (b *textBatch) createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
 	if len(run) == 0 {
 		return nil
 	}
@@ -187,7 +195,8 @@ func createThreads(ctx context.Context, tx *Tx, run []*plainText) error {
 		}
 		pt.t = conversations.OnInbound(pt.conv.Status, pt.exists, pt.p.KeywordOnly())
 	}
-	return execTogether(ctx, tx, episodes)
+	b.opened = append(b.opened, episodes)
+	return nil
 }
 
 // lookUpBatch sorts a batch's texts into plain and alone, finds or
@@ -204,10 +213,6 @@ func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) 
 		b.order[i] = i
 	}
 	slices.SortStableFunc(b.order, func(x, y int) int { return cmp.Compare(plans[x].Text.From, plans[y].Text.From) })
-	seen, err := seenCarrierIDs(ctx, tx, plans)
-	if err != nil {
-		return b, err
-	}
 	phones := map[string]int{}
 	sids := map[carrierKey]int{}
 	for _, p := range plans {
@@ -217,12 +222,7 @@ func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) 
 	for _, i := range b.order {
 		p := plans[i]
 		sid := carrierKey{p.Channel.ID, p.Text.CarrierMessageID}
-		stored, retried := seen[sid]
-		if retried && phones[p.Text.From] == 1 {
-			b.retries[i] = stored
-			continue
-		}
-		if p.Intent != optout.IntentNone || phones[p.Text.From] > 1 || (sid.id != "" && (sids[sid] > 1 || retried)) || !storable(p.Text) {
+		if p.Intent != optout.IntentNone || phones[p.Text.From] > 1 || (sid.id != "" && sids[sid] > 1) || !storable(p.Text) {
 			continue
 		}
 		pt := &plainText{i: i, p: p}
@@ -255,7 +255,7 @@ func (b textBatch) contacts(ctx context.Context, tx *Tx, plans []conversations.I
 	for _, i := range b.order {
 		p := plans[i]
 		k := contactKey{p.Channel.AccountID, p.Text.From}
-		if _, retry := b.retries[i]; retry || seen[k] || !storable(p.Text) {
+		if seen[k] || !storable(p.Text) {
 			continue
 		}
 		seen[k] = true
@@ -379,7 +379,7 @@ type contactKey struct {
 // given each its contact, conversation and transition.
 func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	if len(b.plain) == 0 {
-		return nil
+		return execTogether(ctx, tx, b.opened...)
 	}
 	texts := make([]inboundMessage, len(b.plain))
 	for k, pt := range b.plain {
@@ -389,7 +389,7 @@ func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	if err != nil {
 		return fmt.Errorf("insert messages: %w", err)
 	}
-	if stored, err = b.retriedMeanwhile(ctx, tx, stored); err != nil {
+	if stored, err = b.carriersRetries(ctx, tx, stored); err != nil {
 		return err
 	}
 	updates := make([]inboundUpdate, 0, len(b.plain))
@@ -415,7 +415,7 @@ func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 		return fmt.Errorf("notify assignees: %w", err)
 	}
 	d := dialectOf(tx)
-	writes := []statement{updateOnInboundStatement(d, updates...), reopenedEpisodes(d, updates...), repliedSends(d, updates...)}
+	writes := append([]statement{updateOnInboundStatement(d, updates...), reopenedEpisodes(d, updates...), repliedSends(d, updates...)}, b.opened...)
 	for acc, evs := range events {
 		st, err := eventsStatement(tx, acc, evs)
 		if err != nil {
@@ -429,11 +429,11 @@ func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	return nil
 }
 
-// retriedMeanwhile turns the plain texts that insertInboundMessages
-// skipped into retries of the messages another transaction stored with
-// their carrier ids, answered as such; it returns the stored messages of
-// the plain texts left.
-func (b *textBatch) retriedMeanwhile(ctx context.Context, tx *Tx, stored []conversations.Message) ([]conversations.Message, error) {
+// carriersRetries turns the plain texts that insertInboundMessages
+// skipped into retries of the messages stored with their carrier ids
+// (before the batch, or by another transaction meanwhile), answered as
+// such; it returns the stored messages of the plain texts left.
+func (b *textBatch) carriersRetries(ctx context.Context, tx *Tx, stored []conversations.Message) ([]conversations.Message, error) {
 	var skipped []conversations.IngestPlan
 	for k, pt := range b.plain {
 		if stored[k].ID == 0 {
@@ -466,9 +466,10 @@ func (b *textBatch) retriedMeanwhile(ctx context.Context, tx *Tx, stored []conve
 
 // conversationsByIDQuery reads a batch of conversations by id, each
 // looked up by its key whatever the statistics said when the plan was
-// made.
+// made, and whether any tag is on each.
 func conversationsByIDQuery(d dialect) string {
-	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns + ` FROM v` +
+	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns +
+		`, EXISTS (SELECT 1 FROM conversation_tags tg WHERE tg.conversation_id = cv.id) AS tagged FROM v` +
 		d.lookupJoin("conversations", "cv", "cv.id = v.id") + conversationJoins
 }
 
@@ -492,15 +493,30 @@ func (b textBatch) readBack(ctx context.Context, tx *Tx, results []conversations
 	if len(ids) == 0 {
 		return nil
 	}
-	var rows []conversationRow
+	var rows []struct {
+		conversationRow
+		Tagged bool `db:"tagged"`
+	}
 	if err := selectBatch(ctx, tx, &rows, conversationsByIDQuery(dialectOf(tx)), ids); err != nil {
 		return err
 	}
-	read, err := conversationsWithTags(ctx, tx, rows)
+	// Most threads a text comes to carry no tag: theirs are not looked
+	// up, a round trip less a batch when none does.
+	convs := make(map[parley.ID]conversations.Conversation, len(rows))
+	var tagged []conversationRow
+	for _, r := range rows {
+		if r.Tagged || r.FinalTagID != nil {
+			tagged = append(tagged, r.conversationRow)
+			continue
+		}
+		c := r.conversation()
+		c.Tags = []conversations.TagRef{}
+		convs[c.ID] = c
+	}
+	read, err := conversationsWithTags(ctx, tx, tagged)
 	if err != nil {
 		return err
 	}
-	convs := make(map[parley.ID]conversations.Conversation, len(read))
 	for _, c := range read {
 		convs[c.ID] = c
 	}

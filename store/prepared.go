@@ -275,9 +275,15 @@ func (tx *Tx) SelectContext(ctx context.Context, dest any, query string, args ..
 	return sqlx.SelectContext(ctx, tx, dest, query, args...)
 }
 
+// stmt is called once for every statement the transaction runs.
 func (tx *Tx) stmt(ctx context.Context, query string, nargs int) *sqlx.Stmt {
 	if tx.db == nil {
 		return nil
 	}
+	tx.db.txStatements.Add(1)
 	return tx.db.preparedIn(ctx, tx.Tx, query, nargs)
 }
+
+// TxStatements reports how many statements transactions have run, each a
+// round trip to the database beside their BEGIN and COMMIT.
+func (db *DB) TxStatements() int64 { return db.txStatements.Load() }

@@ -443,10 +443,14 @@ func TestEpisodesInAnIngestBatch(t *testing.T) {
 		resolved := a.receive(t, text{from: alice, body: "hi"}).Conversation
 		a.mustAct(t, resolved.ID, conversations.ActionResolve, sale.ID, t0)
 		open := a.receive(t, text{from: alice2, body: "hi"}).Conversation
+		const dave = "+14155554321"
+		vip := a.newTag(t, "VIP", conversations.TagPositive)
+		a.tag(t, a.receive(t, text{from: dave, body: "hi"}).Conversation.ID, vip.ID, t0)
 		results, errs := db.IngestBatch(ctx, []conversations.IngestPlan{
 			a.plan(t, alice, "back again", newSID("SM")),
 			a.plan(t, alice2, "still here", newSID("SM")),
 			a.plan(t, bob, "first text", newSID("SM")),
+			a.plan(t, dave, "me again", newSID("SM")),
 		})
 		for i, err := range errs {
 			if err != nil {
@@ -463,6 +467,14 @@ func TestEpisodesInAnIngestBatch(t *testing.T) {
 		}
 		if c := results[0].Conversation; tagNames(c.Tags) != "Sale" || refName(c.FinalTag) != "Sale" {
 			t.Errorf("the batch reads back tags %s, final %v", tagNames(c.Tags), c.FinalTag)
+		}
+		if c := results[3].Conversation; tagNames(c.Tags) != "VIP" || c.FinalTag != nil {
+			t.Errorf("an open tagged thread reads back tags %s, final %v; want VIP, none", tagNames(c.Tags), c.FinalTag)
+		}
+		for _, i := range []int{1, 2} {
+			if c := results[i].Conversation; c.Tags == nil || len(c.Tags) != 0 || c.FinalTag != nil {
+				t.Errorf("text %d: an untagged thread reads back tags %#v, final %v; want [] (listed as such in JSON), none", i, c.Tags, c.FinalTag)
+			}
 		}
 	})
 }
