@@ -207,32 +207,26 @@ type recipientContact struct {
 // transaction gave a contact first keeps that one, and the spare is
 // deleted.
 func contactsOfPhones(ctx context.Context, tx *Tx, accountID parley.ID, phones []string, at time.Time) (map[string]recipientContact, error) {
-	found, err := selectContacts(ctx, tx, accountID, phones)
-	if err != nil {
-		return nil, err
-	}
-	var missing []string
-	for _, p := range phones {
-		if _, ok := found[p]; !ok {
-			missing = append(missing, p)
-		}
-	}
-	if len(missing) == 0 {
-		return found, nil
-	}
 	// Phone order: unique-index locks taken in one order by every batch.
-	slices.Sort(missing)
-	created, err := createContacts(ctx, tx, accountID, missing, at)
+	phones = slices.Sorted(slices.Values(phones))
+	var rows []phoneContact
+	var err error
+	if dialectOf(tx).writesInWith() {
+		err = selectBatch(ctx, tx, &rows, findOrCreateContactsQuery(dialectOf(tx)), columnRows(phones), accountID, accountID, ms(at), ms(at), accountID)
+	} else {
+		rows, err = findThenCreateContacts(ctx, tx, accountID, phones, at)
+	}
 	if err != nil {
 		return nil, err
 	}
+	found := make(map[string]recipientContact, len(rows))
 	var spare []any
 	var lost []string
-	for _, c := range created {
-		if c.Taken {
-			found[c.Phone] = recipientContact{ID: c.ContactID, Phone: c.Phone, Attributes: "{}"}
+	for _, r := range rows {
+		if r.Taken {
+			found[r.Phone] = r.recipientContact
 		} else {
-			spare, lost = append(spare, c.ContactID), append(lost, c.Phone)
+			spare, lost = append(spare, r.ID), append(lost, r.Phone)
 		}
 	}
 	if len(lost) == 0 {
@@ -249,68 +243,83 @@ func contactsOfPhones(ctx context.Context, tx *Tx, accountID parley.ID, phones [
 	return found, err
 }
 
-// newContact is a contact created for a phone; Taken is false when
-// another transaction gave the phone a contact first.
-type newContact struct {
-	Phone     string `db:"phone"`
-	ContactID int64  `db:"contact_id"`
-	Taken     bool   `db:"taken"`
+// phoneContact is a phone's contact, found or created; Taken is false
+// for one created in vain, another transaction having given the phone a
+// contact first.
+type phoneContact struct {
+	recipientContact
+	Taken bool `db:"taken"`
 }
 
-// createContacts creates a contact for each of the phones, in their
-// order. On PostgreSQL one statement writes the contacts and their phones
-// (ids drawn first, so that each phone knows its contact); SQLite takes
-// two, pairing the ids as they come back.
-func createContacts(ctx context.Context, tx *Tx, accountID parley.ID, phones []string, at time.Time) ([]newContact, error) {
-	var created []newContact
-	if dialectOf(tx).writesInWith() {
-		err := selectBatch(ctx, tx, &created, createContactsQuery(dialectOf(tx)), columnRows(phones), accountID, ms(at), ms(at), accountID)
-		return created, err
+// findOrCreateContactsQuery is contactsOfPhones' one statement on
+// PostgreSQL: a batch of phones in order, then the account (twice), the
+// times and the account again. The missing phones' contact ids are drawn
+// first (a CTE read twice is computed once) so that each phone knows its
+// contact; phones are inserted in order.
+func findOrCreateContactsQuery(d dialect) string {
+	return `WITH ` + d.batchRows("v", "phone TEXT") + `,
+f AS (SELECT c.id, p.phone, c.name, c.attributes FROM v` +
+		d.lookupJoin("contact_phones", "p", "p.account_id = ? AND p.phone = v.phone") +
+		d.lookupJoin("contacts", "c", "c.id = p.contact_id") + `),
+n AS (SELECT nextval(pg_get_serial_sequence('contacts', 'id')) AS id, phone
+    FROM (SELECT phone FROM v WHERE phone NOT IN (SELECT phone FROM f) ORDER BY phone) m),
+c AS (INSERT INTO contacts (id, account_id, name, type, attributes, created_at, updated_at)
+    SELECT id, ?, '', '', '{}', ?, ? FROM n),
+p AS (INSERT INTO contact_phones (account_id, phone, contact_id, position) SELECT ?, phone, id, 0 FROM n ORDER BY phone
+    ON CONFLICT (account_id, phone) DO NOTHING RETURNING phone)
+SELECT id, phone, name, attributes, TRUE AS taken FROM f
+UNION ALL
+SELECT n.id, n.phone, '', '{}', p.phone IS NOT NULL FROM n LEFT JOIN p ON p.phone = n.phone`
+}
+
+// findThenCreateContacts is contactsOfPhones' look-up and inserts on
+// SQLite, whose WITH queries do not write: the phones' contacts, then a
+// contact for each phone without one, then their phones, pairing the ids
+// as they come back.
+func findThenCreateContacts(ctx context.Context, tx *Tx, accountID parley.ID, phones []string, at time.Time) ([]phoneContact, error) {
+	found, err := selectContacts(ctx, tx, accountID, phones)
+	if err != nil {
+		return nil, err
 	}
-	args := make([]any, 0, 3*len(phones))
-	for range phones {
+	rows := make([]phoneContact, 0, len(phones))
+	var missing []string
+	for _, p := range phones {
+		if c, ok := found[p]; ok {
+			rows = append(rows, phoneContact{c, true})
+		} else {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == 0 {
+		return rows, nil
+	}
+	args := make([]any, 0, 3*len(missing))
+	for range missing {
 		args = append(args, accountID, ms(at), ms(at))
 	}
 	var ids []int64
 	if err := tx.SelectContext(ctx, &ids, tx.Rebind(valuesRows(`INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at) VALUES `,
-		`(?, '', '', '{}', ?, ?)`, len(phones))+` RETURNING id`), args...); err != nil {
+		`(?, '', '', '{}', ?, ?)`, len(missing))+` RETURNING id`), args...); err != nil {
 		return nil, err
 	}
 	slices.Sort(ids)
 	args = args[:0]
-	for i, p := range phones {
+	for i, p := range missing {
 		args = append(args, accountID, p, ids[i])
 	}
-	var taken []struct {
-		Phone     string `db:"phone"`
-		ContactID int64  `db:"contact_id"`
-	}
-	if err := tx.SelectContext(ctx, &taken, tx.Rebind(valuesRows(`INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES `,
-		`(?, ?, ?, 0)`, len(phones))+` ON CONFLICT (account_id, phone) DO NOTHING RETURNING phone, contact_id`), args...); err != nil {
+	var won []string
+	if err := tx.SelectContext(ctx, &won, tx.Rebind(valuesRows(`INSERT INTO contact_phones (account_id, phone, contact_id, position) VALUES `,
+		`(?, ?, ?, 0)`, len(missing))+` ON CONFLICT (account_id, phone) DO NOTHING RETURNING phone`), args...); err != nil {
 		return nil, err
 	}
-	won := make(map[string]bool, len(taken))
-	for _, t := range taken {
-		won[t.Phone] = true
+	taken := make(map[string]bool, len(won))
+	for _, p := range won {
+		taken[p] = true
 	}
-	for i, p := range phones {
-		created = append(created, newContact{Phone: p, ContactID: ids[i], Taken: won[p]})
+	for i, p := range missing {
+		rows = append(rows, phoneContact{recipientContact{ID: ids[i], Phone: p, Attributes: "{}"}, taken[p]})
 	}
-	return created, nil
-}
-
-// createContactsQuery is createContacts' statement on PostgreSQL: a batch
-// of phones in order, then the account, the times and the account again.
-// The ids are drawn once (a CTE read twice is computed once), the phones
-// inserted in the batch's order.
-func createContactsQuery(d dialect) string {
-	return `WITH ` + d.batchRows("v", "phone TEXT") + `,
-n AS (SELECT phone, nextval(pg_get_serial_sequence('contacts', 'id')) AS id FROM v),
-c AS (INSERT INTO contacts (id, account_id, name, type, attributes, created_at, updated_at)
-    SELECT id, ?, '', '', '{}', ?, ? FROM n),
-p AS (INSERT INTO contact_phones (account_id, phone, contact_id, position) SELECT ?, phone, id, 0 FROM n
-    ON CONFLICT (account_id, phone) DO NOTHING RETURNING phone)
-SELECT n.phone, n.id AS contact_id, p.phone IS NOT NULL AS taken FROM n LEFT JOIN p ON p.phone = n.phone`
+	return rows, nil
 }
 
 // contactsOfPhonesQuery finds the contacts of a batch of phones in an

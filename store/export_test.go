@@ -182,7 +182,9 @@ const MaxPrepared = maxPrepared
 // KeyedStatements are the PostgreSQL statements of the send and receipt
 // paths that find a batch's rows by their keys, by what they do.
 func KeyedStatements() map[string]string {
-	qs := keyedStatements(dialect{postgresSQL{}})
+	d := dialect{postgresSQL{}}
+	qs := keyedStatements(d)
+	qs["contacts found or created"] = findOrCreateContactsQuery(d) // PostgreSQL's alone
 	for k, q := range qs {
 		qs[k] = sqlx.Rebind(sqlx.DOLLAR, q)
 	}
