@@ -271,7 +271,7 @@ func batchStatement(query string, rows [][]any, more ...any) statement {
 	for _, r := range rows {
 		for _, v := range r {
 			if err := checkText(v); err != nil {
-				return statement{query, nil, err}
+				return statement{query: query, err: err}
 			}
 		}
 	}
@@ -282,7 +282,7 @@ func batchStatement(query string, rows [][]any, more ...any) statement {
 	} else {
 		args, err = batchArgs(rows)
 	}
-	return statement{query, append(args, more...), err}
+	return statement{query: query, args: append(args, more...), err: err}
 }
 
 // execBatch runs batchStatement(query, rows, more...).

@@ -204,7 +204,7 @@ func keyedStatements(d dialect) map[string]string {
 		"recipients' contacts":      contactsOfPhonesQuery(d),
 		"recipients' threads":       conversationsOfPhonesQuery(d),
 		"inbound texts seen before": messagesByCarrierIDQuery(d),
-		"inbound texts' threads":    conversationsByIDQuery(d),
+		"inbound texts' threads":    conversationsByIDQuery(d, false),
 		"sends' replies and closes": sinceSentQuery(d),
 		"recipients marked queued":  markRecipientsQueuedQuery(d),
 		"claimed items":             claimedItemsQuery(d),

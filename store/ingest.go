@@ -409,6 +409,19 @@ func updateOnInboundStatement(d dialect, updates ...inboundUpdate) statement {
 	return batchStatement(updateOnInboundQuery(d), rows)
 }
 
+// updatedOnInbound is updateOnInboundStatement as the WITH query
+// "updated" of a statement that reads the threads back (readBack), its
+// rows returned as they now stand; on SQLite, which reads them after, as
+// it is.
+func updatedOnInbound(d dialect, updates ...inboundUpdate) statement {
+	st := updateOnInboundStatement(d, updates...)
+	if st.query != "" && d.writesInWith() {
+		st.query += ` RETURNING conversations.*`
+		st.name = "updated"
+	}
+	return st
+}
+
 // updateOnInboundQuery is updateOnInbound's statement.
 func updateOnInboundQuery(d dialect) string {
 	// A reopened conversation is no longer snoozed. Activity times only

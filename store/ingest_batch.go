@@ -78,10 +78,11 @@ func (db *DB) IngestBatch(ctx context.Context, plans []conversations.IngestPlan)
 		if err := b.createThreads(ctx, tx, run); err != nil {
 			return err
 		}
-		if err := b.applyPlain(ctx, tx); err != nil {
+		writes, err := b.applyPlain(ctx, tx)
+		if err != nil {
 			return err
 		}
-		return b.readBack(ctx, tx, results)
+		return b.readBack(ctx, tx, writes, results)
 	})
 	if err != nil {
 		db.batchFallbacks.Add(1)
@@ -376,10 +377,12 @@ type contactKey struct {
 
 // applyPlain writes the plain texts, each step one statement for all, in
 // the order of a lone text's ingest; lookUpBatch and createThreads have
-// given each its contact, conversation and transition.
-func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
+// given each its contact, conversation and transition. The last step's
+// writes (the threads updated, their episodes, the activity logged) are
+// returned, to go with the read-back.
+func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) ([]statement, error) {
 	if len(b.plain) == 0 {
-		return execTogether(ctx, tx, b.opened...)
+		return b.opened, nil
 	}
 	texts := make([]inboundMessage, len(b.plain))
 	for k, pt := range b.plain {
@@ -387,10 +390,10 @@ func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 	}
 	stored, err := insertInboundMessages(ctx, tx, texts, true)
 	if err != nil {
-		return fmt.Errorf("insert messages: %w", err)
+		return nil, fmt.Errorf("insert messages: %w", err)
 	}
 	if stored, err = b.carriersRetries(ctx, tx, stored); err != nil {
-		return err
+		return nil, err
 	}
 	updates := make([]inboundUpdate, 0, len(b.plain))
 	for k, pt := range b.plain {
@@ -410,23 +413,21 @@ func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) error {
 		}
 	}
 	// The conversations' updates and their activity depend on none of
-	// each other: one round trip. The notifications' ids are read back.
+	// each other: one round trip, with the read-back. The notifications'
+	// ids are read back.
 	if err := notify(ctx, tx, notes...); err != nil {
-		return fmt.Errorf("notify assignees: %w", err)
+		return nil, fmt.Errorf("notify assignees: %w", err)
 	}
 	d := dialectOf(tx)
-	writes := append([]statement{updateOnInboundStatement(d, updates...), reopenedEpisodes(d, updates...), repliedSends(d, updates...)}, b.opened...)
+	writes := append([]statement{updatedOnInbound(d, updates...), reopenedEpisodes(d, updates...), repliedSends(d, updates...)}, b.opened...)
 	for acc, evs := range events {
 		st, err := eventsStatement(tx, acc, evs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		writes = append(writes, st)
 	}
-	if err := execTogether(ctx, tx, writes...); err != nil {
-		return fmt.Errorf("update conversations, log events, notify assignees: %w", err)
-	}
-	return nil
+	return writes, nil
 }
 
 // carriersRetries turns the plain texts that insertInboundMessages
@@ -466,16 +467,23 @@ func (b *textBatch) carriersRetries(ctx context.Context, tx *Tx, stored []conver
 
 // conversationsByIDQuery reads a batch of conversations by id, each
 // looked up by its key whatever the statistics said when the plan was
-// made, and whether any tag is on each.
-func conversationsByIDQuery(d dialect) string {
+// made, and whether any tag is on each. With updated, those the WITH
+// query "updated" of the same statement changed are read from its
+// RETURNING rows (updatedOnInbound), as they now stand.
+func conversationsByIDQuery(d dialect, updated bool) string {
+	from := ` FROM v` + d.lookupJoin("conversations", "cv", "cv.id = v.id")
+	if updated {
+		from = ` FROM (SELECT * FROM updated UNION ALL SELECT c.* FROM v` + d.lookupJoin("conversations", "c", "c.id = v.id") +
+			` WHERE c.id NOT IN (SELECT id FROM updated)) cv`
+	}
 	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns +
-		`, EXISTS (SELECT 1 FROM conversation_tags tg WHERE tg.conversation_id = cv.id) AS tagged FROM v` +
-		d.lookupJoin("conversations", "cv", "cv.id = v.id") + conversationJoins
+		`, EXISTS (SELECT 1 FROM conversation_tags tg WHERE tg.conversation_id = cv.id) AS tagged` + from + conversationJoins
 }
 
-// readBack reads the conversations of the plain texts and the retries as
-// they now stand, into their results.
-func (b textBatch) readBack(ctx context.Context, tx *Tx, results []conversations.IngestResult) error {
+// readBack runs the plain texts' last writes and reads the conversations
+// of the plain texts and the retries as they then stand, into their
+// results: on PostgreSQL, one statement.
+func (b textBatch) readBack(ctx context.Context, tx *Tx, writes []statement, results []conversations.IngestResult) error {
 	ids := make([][]any, 0, len(b.plain)+len(b.retries))
 	listed := map[parley.ID]bool{}
 	list := func(id parley.ID) {
@@ -491,14 +499,16 @@ func (b textBatch) readBack(ctx context.Context, tx *Tx, results []conversations
 		list(m.ConversationID)
 	}
 	if len(ids) == 0 {
-		return nil
+		return execTogether(ctx, tx, writes...)
 	}
+	updated := slices.ContainsFunc(writes, func(s statement) bool { return s.name == "updated" && s.query != "" })
 	var rows []struct {
 		conversationRow
 		Tagged bool `db:"tagged"`
 	}
-	if err := selectBatch(ctx, tx, &rows, conversationsByIDQuery(dialectOf(tx)), ids); err != nil {
-		return err
+	readRows := batchStatement(conversationsByIDQuery(dialectOf(tx), updated), ids)
+	if err := selectTogether(ctx, tx, &rows, readRows, writes...); err != nil {
+		return fmt.Errorf("update conversations, log activity, read them back: %w", err)
 	}
 	// Most threads a text comes to carry no tag: theirs are not looked
 	// up, a round trip less a batch when none does.

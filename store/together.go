@@ -12,6 +12,9 @@ type statement struct {
 	query string // "?" placeholders; "" when there is nothing to write
 	args  []any
 	err   error // building it failed (batchStatement); nothing runs
+	// name, when set, names its WITH query in place of w0, w1…, for a
+	// read of its RETURNING rows (selectTogether).
+	name string
 }
 
 // execTogether runs independent writes. On PostgreSQL they travel as one
@@ -21,22 +24,38 @@ type statement struct {
 // changes, so none may read what another writes. SQLite takes no writes
 // inside WITH and runs them in turn.
 func execTogether(ctx context.Context, tx *Tx, stmts ...statement) error {
+	return selectTogether(ctx, tx, nil, statement{}, stmts...)
+}
+
+// selectTogether runs independent writes, then read into dest: on
+// PostgreSQL all in one statement, read's WITH queries after the
+// writes'; read (a query beginning "WITH ") sees the database as it was
+// before the writes, and their changes only through the RETURNING rows
+// of a named write. SQLite runs the writes in turn, then read, which
+// must then not name any.
+func selectTogether(ctx context.Context, tx *Tx, dest any, read statement, stmts ...statement) error {
 	var todo []statement
-	for _, s := range stmts {
+	for _, s := range append(stmts, read) {
 		if s.err != nil {
 			return s.err
 		}
+	}
+	for _, s := range stmts {
 		if s.query != "" {
 			todo = append(todo, s)
 		}
 	}
-	if !dialectOf(tx).writesInWith() || len(todo) < 2 {
+	together := dialectOf(tx).writesInWith() && len(todo)+min(len(read.query), 1) >= 2
+	if !together {
 		for _, s := range todo {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(s.query), s.args...); err != nil {
 				return err
 			}
 		}
-		return nil
+		if read.query == "" {
+			return nil
+		}
+		return tx.SelectContext(ctx, dest, tx.Rebind(read.query), read.args...)
 	}
 	var q strings.Builder
 	var args []any
@@ -46,12 +65,24 @@ func execTogether(ctx context.Context, tx *Tx, stmts ...statement) error {
 		} else {
 			q.WriteString(",\n")
 		}
-		fmt.Fprintf(&q, "w%d AS (%s)", i, s.query)
+		name := s.name
+		if name == "" {
+			name = fmt.Sprintf("w%d", i)
+		}
+		fmt.Fprintf(&q, "%s AS (%s)", name, s.query)
 		args = append(args, s.args...)
 	}
-	// Every WITH query that writes runs, whether the main query reads it
-	// or not.
-	q.WriteString("\nSELECT 1")
-	_, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...)
-	return err
+	if read.query == "" {
+		// Every WITH query that writes runs, whether the main query reads
+		// it or not.
+		q.WriteString("\nSELECT 1")
+		_, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...)
+		return err
+	}
+	rest, ok := strings.CutPrefix(read.query, "WITH ")
+	if !ok {
+		return fmt.Errorf("selectTogether: the read does not begin with WITH: %.40s", read.query)
+	}
+	q.WriteString(",\n" + rest)
+	return tx.SelectContext(ctx, dest, tx.Rebind(q.String()), append(args, read.args...)...)
 }
