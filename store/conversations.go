@@ -87,12 +87,12 @@ func (db *DB) GetConversation(ctx context.Context, accountID, conversationID par
 }
 
 func getConversation(ctx context.Context, q sqlx.QueryerContext, accountID, id parley.ID) (conversations.Conversation, error) {
-	var row conversationRow
-	err := sqlx.GetContext(ctx, q, &row, rebind(q, selectConversation+` WHERE cv.account_id = ? AND cv.id = ?`), accountID, id)
+	var row taggedConversationRow
+	err := sqlx.GetContext(ctx, q, &row, rebind(q, conversationColumns+taggedColumn+` FROM conversations cv`+conversationJoins+` WHERE cv.account_id = ? AND cv.id = ?`), accountID, id)
 	if err != nil {
 		return row.conversation(), translate(err)
 	}
-	convs, err := conversationsWithTags(ctx, q, []conversationRow{row})
+	convs, err := conversationsOfTagged(ctx, q, []taggedConversationRow{row})
 	return convs[0], err
 }
 

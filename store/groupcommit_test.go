@@ -619,3 +619,41 @@ func (tn *tenant) readsBackAsStored(t *testing.T, i int, got conversations.Conve
 		t.Errorf("text %d read back its thread as\n%+v\nthe store reads\n%+v", i, got, want)
 	}
 }
+
+// TestALoneTextsRoundTrips: a text in a transaction of its own (a consent
+// keyword, or any text on SQLite) takes a fixed number of statements on
+// PostgreSQL: a plain one 7 (the carrier id looked up, its contact, its
+// thread locked, its message stored, the thread's update with its
+// activity, the thread read back, the event log's append), a STOP 14
+// (those, the register, the revocation flags cleared, its audit row, the
+// phone's threads, the keyword's activity, the confirmation queued in two
+// and no read-back of it). Results read back as the store reads them.
+func TestALoneTextsRoundTrips(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		tn.receive(t, text{from: alice, body: "hi"})
+		for _, c := range []struct {
+			body string
+			want int64
+		}{{"hello", 7}, {"STOP", 14}, {"START", 13}} {
+			before := db.TxStatements()
+			res, err := db.IngestAlone(ctx, tn.planAt(t, alice, c.body, t0.Add(time.Hour)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := db.TxStatements() - before; n != c.want && db.Dialect() == "postgres" {
+				t.Errorf("%s alone ran %d statements; want %d", c.body, n, c.want)
+			}
+			tn.readsBackAsStored(t, 0, res.Conversation)
+			if c.body == "hello" {
+				continue
+			}
+			if res.Reply == nil {
+				t.Fatalf("%s: no confirmation queued", c.body)
+			}
+			if got := getMessage(t, db, tn.account.ID, res.Conversation.ID, res.Reply.ID); !reflect.DeepEqual(got, *res.Reply) {
+				t.Errorf("%s: the confirmation queued reads\n%+v\nthe store reads\n%+v", c.body, *res.Reply, got)
+			}
+		}
+	})
+}

@@ -91,15 +91,17 @@ func ingest(ctx context.Context, tx *Tx, p conversations.IngestPlan) (conversati
 	}
 	res.Message = stored[0]
 	msgID := res.Message.ID
-	if err := updateOnInbound(ctx, tx, inboundUpdate{conv, p, res.Transition, msgID}); err != nil {
-		return res, fmt.Errorf("update conversation: %w", err)
-	}
-	if err := execTogether(ctx, tx, reopenedEpisodes(dialectOf(tx), inboundUpdate{c: conv, p: p, t: res.Transition}), repliedSends(dialectOf(tx), inboundUpdate{c: conv, p: p, t: res.Transition})); err != nil {
-		return res, fmt.Errorf("open episode, mark replied sends: %w", err)
-	}
 	target := conv.target(contactID, exists)
-	if err := insertEvents(ctx, tx, ch.AccountID, eventsOf(p.Events(target, res.Transition))); err != nil {
+	logged, err := eventsStatement(tx, ch.AccountID, eventsOf(p.Events(target, res.Transition)))
+	if err != nil {
 		return res, fmt.Errorf("log events: %w", err)
+	}
+	// The thread's update, its episode, its sends' replies and its
+	// activity depend on none of each other (a batch writes them the same
+	// way): one round trip.
+	d, u := dialectOf(tx), inboundUpdate{conv, p, res.Transition, msgID}
+	if err := execTogether(ctx, tx, updateOnInboundStatement(d, u), reopenedEpisodes(d, u), repliedSends(d, u), logged); err != nil {
+		return res, fmt.Errorf("update conversation, log its activity: %w", err)
 	}
 	if res.ConsentChanged, err = applyIntent(ctx, tx, ch.AccountID, conv.ID, msgID, p); err != nil {
 		return res, fmt.Errorf("consent: %w", err)
@@ -381,13 +383,8 @@ type inboundUpdate struct {
 	msg parley.ID // the text's message, once inserted
 }
 
-// updateOnInbound applies inbound texts to their conversations, one text
-// per conversation, in one statement.
-func updateOnInbound(ctx context.Context, tx *Tx, updates ...inboundUpdate) error {
-	return execTogether(ctx, tx, updateOnInboundStatement(dialectOf(tx), updates...))
-}
-
-// updateOnInboundStatement is the update of updateOnInbound.
+// updateOnInboundStatement applies inbound texts to their conversations,
+// one text per conversation, in one statement.
 func updateOnInboundStatement(d dialect, updates ...inboundUpdate) statement {
 	if len(updates) == 0 {
 		return statement{}
@@ -422,7 +419,7 @@ func updatedOnInbound(d dialect, updates ...inboundUpdate) statement {
 	return st
 }
 
-// updateOnInboundQuery is updateOnInbound's statement.
+// updateOnInboundQuery is updateOnInboundStatement's statement.
 func updateOnInboundQuery(d dialect) string {
 	// A reopened conversation is no longer snoozed. Activity times only
 	// move forward: webhooks may commit out of order.

@@ -476,8 +476,7 @@ func conversationsByIDQuery(d dialect, updated bool) string {
 		from = ` FROM (SELECT * FROM updated UNION ALL SELECT c.* FROM v` + d.lookupJoin("conversations", "c", "c.id = v.id") +
 			` WHERE c.id NOT IN (SELECT id FROM updated)) cv`
 	}
-	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns +
-		`, EXISTS (SELECT 1 FROM conversation_tags tg WHERE tg.conversation_id = cv.id) AS tagged` + from + conversationJoins
+	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns + taggedColumn + from + conversationJoins
 }
 
 // readBack runs the plain texts' last writes and reads the conversations
@@ -502,31 +501,16 @@ func (b textBatch) readBack(ctx context.Context, tx *Tx, writes []statement, res
 		return execTogether(ctx, tx, writes...)
 	}
 	updated := slices.ContainsFunc(writes, func(s statement) bool { return s.name == "updated" && s.query != "" })
-	var rows []struct {
-		conversationRow
-		Tagged bool `db:"tagged"`
-	}
+	var rows []taggedConversationRow
 	readRows := batchStatement(conversationsByIDQuery(dialectOf(tx), updated), ids)
 	if err := selectTogether(ctx, tx, &rows, readRows, writes...); err != nil {
 		return fmt.Errorf("update conversations, log activity, read them back: %w", err)
 	}
-	// Most threads a text comes to carry no tag: theirs are not looked
-	// up, a round trip less a batch when none does.
-	convs := make(map[parley.ID]conversations.Conversation, len(rows))
-	var tagged []conversationRow
-	for _, r := range rows {
-		if r.Tagged || r.FinalTagID != nil {
-			tagged = append(tagged, r.conversationRow)
-			continue
-		}
-		c := r.conversation()
-		c.Tags = []conversations.TagRef{}
-		convs[c.ID] = c
-	}
-	read, err := conversationsWithTags(ctx, tx, tagged)
+	read, err := conversationsOfTagged(ctx, tx, rows)
 	if err != nil {
 		return err
 	}
+	convs := make(map[parley.ID]conversations.Conversation, len(read))
 	for _, c := range read {
 		convs[c.ID] = c
 	}

@@ -63,36 +63,35 @@ func enqueueText(ctx context.Context, tx *Tx, d outboundDraft, at time.Time) (co
 	}
 	const qm = `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
     author_id, campaign_id, segments, encoding, created_at, updated_at)
-VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING id`
-	var id int64
-	if err := tx.GetContext(ctx, &id, tx.Rebind(qm), d.AccountID, d.ConversationID, d.ChannelID, d.Body, string(media),
+VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING ` + messageColumns
+	var row messageRow
+	if err := tx.GetContext(ctx, &row, tx.Rebind(qm), d.AccountID, d.ConversationID, d.ChannelID, d.Body, string(media),
 		d.AuthorID, d.CampaignID, d.Segments, d.Encoding, ms(at), ms(at)); err != nil {
 		return conversations.Message{}, err
 	}
-	prio := priorityOf(d.Purpose)
-	const qo = `INSERT INTO outbox (account_id, message_id, channel_id, campaign_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`
+	m, err := row.message()
+	if err != nil {
+		return conversations.Message{}, err
+	}
 	available := at
 	if d.AvailableAt.After(at) {
 		available = d.AvailableAt
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(qo), d.AccountID, id, d.ChannelID, d.CampaignID, d.To, d.Purpose, prio, ms(available), ms(at), ms(at)); err != nil {
+	// The outbox item and the thread's activity depend on none of each
+	// other: one round trip.
+	queued := statement{query: `INSERT INTO outbox (account_id, message_id, channel_id, campaign_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, args: []any{d.AccountID, m.ID, d.ChannelID, d.CampaignID, d.To, d.Purpose, priorityOf(d.Purpose), ms(available), ms(at), ms(at)}}
+	touched := statement{query: `UPDATE conversations SET last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
+WHERE id = ?`, args: []any{ms(at), ms(at), ms(at), d.ConversationID}}
+	if err := execTogether(ctx, tx, queued, touched); err != nil {
 		return conversations.Message{}, err
 	}
-	const qc = `UPDATE conversations SET last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
-WHERE id = ?`
-	if _, err := tx.ExecContext(ctx, tx.Rebind(qc), ms(at), ms(at), ms(at), d.ConversationID); err != nil {
-		return conversations.Message{}, err
+	actor := conversations.ActorSystem
+	if d.AuthorID != nil {
+		actor = conversations.ActorUser
 	}
-	m, err := getMessage(ctx, tx, d.AccountID, parley.ID(id))
-	if err == nil {
-		actor := conversations.ActorSystem
-		if d.AuthorID != nil {
-			actor = conversations.ActorUser
-		}
-		tx.recordMessage(events.MessageCreated, m, actor, d.AuthorID, at)
-	}
-	return m, err
+	tx.recordMessage(events.MessageCreated, m, actor, d.AuthorID, at)
+	return m, nil
 }
 
 type outboxRow struct {

@@ -354,6 +354,38 @@ func deref(p *int64) int64 {
 	return *p
 }
 
+// taggedConversationRow is a conversation's row read with taggedColumn.
+type taggedConversationRow struct {
+	conversationRow
+	Tagged bool `db:"tagged"`
+}
+
+// taggedColumn says whether any tag is on the conversation cv: an index
+// probe in the statement that reads it, where looking its tags up is a
+// round trip of its own, and most threads carry none.
+const taggedColumn = `, EXISTS (SELECT 1 FROM conversation_tags tg WHERE tg.conversation_id = cv.id) AS tagged`
+
+// conversationsOfTagged turns rows into conversations with their tags,
+// in order, looking tags up only for those that carry any or a final tag.
+func conversationsOfTagged(ctx context.Context, q sqlx.QueryerContext, rows []taggedConversationRow) ([]conversations.Conversation, error) {
+	out := make([]conversations.Conversation, len(rows))
+	var tagged []conversationRow
+	var at []int
+	for i, r := range rows {
+		if r.Tagged || r.FinalTagID != nil {
+			tagged, at = append(tagged, r.conversationRow), append(at, i)
+			continue
+		}
+		out[i] = r.conversation()
+		out[i].Tags = []conversations.TagRef{}
+	}
+	read, err := conversationsWithTags(ctx, q, tagged)
+	for k, c := range read {
+		out[at[k]] = c
+	}
+	return out, err
+}
+
 // conversationsWithTags turns rows into conversations with their tags.
 func conversationsWithTags(ctx context.Context, q sqlx.QueryerContext, rows []conversationRow) ([]conversations.Conversation, error) {
 	out := make([]conversations.Conversation, len(rows))
