@@ -34,19 +34,23 @@ func execTogether(ctx context.Context, tx *Tx, stmts ...statement) error {
 // of a named write. SQLite runs the writes in turn, then read, which
 // must then not name any.
 func selectTogether(ctx context.Context, tx *Tx, dest any, read statement, stmts ...statement) error {
+	if read.err != nil {
+		return read.err
+	}
 	var todo []statement
-	for _, s := range append(stmts, read) {
+	for _, s := range stmts {
 		if s.err != nil {
 			return s.err
 		}
-	}
-	for _, s := range stmts {
 		if s.query != "" {
 			todo = append(todo, s)
 		}
 	}
-	together := dialectOf(tx).writesInWith() && len(todo)+min(len(read.query), 1) >= 2
-	if !together {
+	parts := len(todo)
+	if read.query != "" {
+		parts++
+	}
+	if !dialectOf(tx).writesInWith() || parts < 2 {
 		for _, s := range todo {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(s.query), s.args...); err != nil {
 				return err
