@@ -95,27 +95,29 @@ RETURNING account_id`
 	if err != nil {
 		return false, err
 	}
+	var writes []statement
 	if c.Action == optout.ActionOptOut {
-		if err := clearRevocationFlags(ctx, tx, c.AccountID, c.Phone, c.At); err != nil {
-			return false, err
-		}
+		writes = append(writes, revocationFlagsCleared(c.AccountID, c.Phone, c.At))
 	}
-	const log = `INSERT INTO consent_events (account_id, phone, action, source, keyword, message_id, user_id, detail, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	_, err = tx.ExecContext(ctx, tx.Rebind(log), c.AccountID, c.Phone, string(c.Action), string(c.Source), c.Keyword, c.MessageID, c.UserID, c.Detail, ms(c.At))
-	if err != nil || len(got) == 0 {
+	writes = append(writes, statement{query: `INSERT INTO consent_events (account_id, phone, action, source, keyword, message_id, user_id, detail, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args: []any{c.AccountID, c.Phone, string(c.Action), string(c.Source), c.Keyword, c.MessageID, c.UserID, c.Detail, ms(c.At)}})
+	if len(got) == 0 {
+		return false, execTogether(ctx, tx, writes...)
+	}
+	// The audit row, the flags cleared and the phone's threads (whose ids
+	// are all the change's events need) in one round trip.
+	var convs []int64
+	phoneThreads := statement{query: `SELECT id FROM conversations WHERE account_id = ? AND contact_phone = ?`, args: []any{c.AccountID, c.Phone}}
+	if err := selectTogether(ctx, tx, &convs, phoneThreads, writes...); err != nil {
 		return false, err
 	}
-	return true, recordConsentChange(ctx, tx, c)
+	recordConsentChange(tx, c, convs)
+	return true, nil
 }
 
 // recordConsentChange logs conversation.updated for every conversation
-// with the phone: each shows whether its contact opted out.
-func recordConsentChange(ctx context.Context, tx *Tx, c optout.Change) error {
-	var convs []int64
-	if err := tx.SelectContext(ctx, &convs, tx.Rebind(`SELECT id FROM conversations WHERE account_id = ? AND contact_phone = ?`), c.AccountID, c.Phone); err != nil {
-		return err
-	}
+// with the phone (convs): each shows whether its contact opted out.
+func recordConsentChange(tx *Tx, c optout.Change, convs []int64) {
 	typ := conversations.EventOptedOut
 	if c.Action != optout.ActionOptOut {
 		typ = conversations.EventOptedIn
@@ -126,5 +128,4 @@ func recordConsentChange(ctx context.Context, tx *Tx, c optout.Change) error {
 			data: map[string]any{"source": string(c.Source)}, at: c.At}
 	}
 	tx.recordConversationEvents(c.AccountID, entries)
-	return nil
 }

@@ -56,13 +56,11 @@ func (db *DB) AnswerRevocation(ctx context.Context, accountID, conversationID pa
 	return out, err
 }
 
-// clearRevocationFlags clears the flags of the phone's conversations as it
+// revocationFlagsCleared clears the flags of the phone's conversations as it
 // opts out, however it did: the opt-out they asked for is done.
-func clearRevocationFlags(ctx context.Context, tx *Tx, accountID parley.ID, phone string, at time.Time) error {
-	const q = `UPDATE conversations SET ` + clearedFlag + `, updated_at = ?
-WHERE account_id = ? AND contact_phone = ? AND revocation_flagged_at IS NOT NULL`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(at), accountID, phone)
-	return err
+func revocationFlagsCleared(accountID parley.ID, phone string, at time.Time) statement {
+	return statement{query: `UPDATE conversations SET ` + clearedFlag + `, updated_at = ?
+WHERE account_id = ? AND contact_phone = ? AND revocation_flagged_at IS NOT NULL`, args: []any{ms(at), accountID, phone}}
 }
 
 // clearedFlag sets a conversation's flag columns to "no flag".

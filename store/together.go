@@ -28,11 +28,10 @@ func execTogether(ctx context.Context, tx *Tx, stmts ...statement) error {
 }
 
 // selectTogether runs independent writes, then read into dest: on
-// PostgreSQL all in one statement, read's WITH queries after the
-// writes'; read (a query beginning "WITH ") sees the database as it was
-// before the writes, and their changes only through the RETURNING rows
-// of a named write. SQLite runs the writes in turn, then read, which
-// must then not name any.
+// PostgreSQL all in one statement, read's own WITH queries after the
+// writes'; read sees the database as it was before the writes, and
+// their changes only through the RETURNING rows of a named write. SQLite
+// runs the writes in turn, then read, which must then not name any.
 func selectTogether(ctx context.Context, tx *Tx, dest any, read statement, stmts ...statement) error {
 	if read.err != nil {
 		return read.err
@@ -83,10 +82,10 @@ func selectTogether(ctx context.Context, tx *Tx, dest any, read statement, stmts
 		_, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...)
 		return err
 	}
-	rest, ok := strings.CutPrefix(read.query, "WITH ")
-	if !ok {
-		return fmt.Errorf("selectTogether: the read does not begin with WITH: %.40s", read.query)
+	if rest, ok := strings.CutPrefix(read.query, "WITH "); ok {
+		q.WriteString(",\n" + rest)
+	} else {
+		q.WriteString("\n" + read.query)
 	}
-	q.WriteString(",\n" + rest)
 	return tx.SelectContext(ctx, dest, tx.Rebind(q.String()), append(args, read.args...)...)
 }
