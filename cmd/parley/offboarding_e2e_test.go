@@ -157,7 +157,10 @@ func TestOperatorTokensAreLongAndNeverStored(t *testing.T) {
 		env := getenvFrom(map[string]string{"PARLEY_DATABASE_URL": "sqlite://" + dir + "/p.db", "PARLEY_ADDR": "127.0.0.1:0",
 			"PARLEY_BOOTSTRAP_TOKEN": short, "PARLEY_TOKEN_FILE": dir + "/token"})
 		var out bytes.Buffer
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // should it serve after all
+		// A guard should it serve after all: the token is refused once the
+		// database is migrated, which under the race detector on a busy
+		// machine took more than 5 s.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		err := run(ctx, []string{"serve"}, env, &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "PARLEY_BOOTSTRAP_TOKEN must be at least 32 characters") {
