@@ -406,15 +406,19 @@ func updateOnInboundStatement(d dialect, updates ...inboundUpdate) statement {
 	return batchStatement(updateOnInboundQuery(d), rows)
 }
 
+// updatedThreads names the WITH query of updatedOnInbound, which the
+// batch's read-back reads (conversationsByIDQuery).
+const updatedThreads = "updated"
+
 // updatedOnInbound is updateOnInboundStatement as the WITH query
-// "updated" of a statement that reads the threads back (readBack), its
-// rows returned as they now stand; on SQLite, which reads them after, as
-// it is.
+// updatedThreads of a statement that reads the threads back (readBack),
+// its rows returned as they now stand; on SQLite, which reads them after,
+// as it is.
 func updatedOnInbound(d dialect, updates ...inboundUpdate) statement {
 	st := updateOnInboundStatement(d, updates...)
 	if st.query != "" && d.writesInWith() {
 		st.query += ` RETURNING conversations.*`
-		st.name = "updated"
+		st.name = updatedThreads
 	}
 	return st
 }

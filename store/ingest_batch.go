@@ -468,13 +468,13 @@ func (b *textBatch) carriersRetries(ctx context.Context, tx *Tx, stored []conver
 // conversationsByIDQuery reads a batch of conversations by id, each
 // looked up by its key whatever the statistics said when the plan was
 // made, and whether any tag is on each. With updated, those the WITH
-// query "updated" of the same statement changed are read from its
+// query updatedThreads of the same statement changed are read from its
 // RETURNING rows (updatedOnInbound), as they now stand.
 func conversationsByIDQuery(d dialect, updated bool) string {
 	from := ` FROM v` + d.lookupJoin("conversations", "cv", "cv.id = v.id")
 	if updated {
-		from = ` FROM (SELECT * FROM updated UNION ALL SELECT c.* FROM v` + d.lookupJoin("conversations", "c", "c.id = v.id") +
-			` WHERE c.id NOT IN (SELECT id FROM updated)) cv`
+		from = ` FROM (SELECT * FROM ` + updatedThreads + ` UNION ALL SELECT c.* FROM v` + d.lookupJoin("conversations", "c", "c.id = v.id") +
+			` WHERE c.id NOT IN (SELECT id FROM ` + updatedThreads + `)) cv`
 	}
 	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns + taggedColumn + from + conversationJoins
 }
@@ -500,7 +500,7 @@ func (b textBatch) readBack(ctx context.Context, tx *Tx, writes []statement, res
 	if len(ids) == 0 {
 		return execTogether(ctx, tx, writes...)
 	}
-	updated := slices.ContainsFunc(writes, func(s statement) bool { return s.name == "updated" && s.query != "" })
+	updated := slices.ContainsFunc(writes, func(s statement) bool { return s.name == updatedThreads && s.query != "" })
 	var rows []taggedConversationRow
 	readRows := batchStatement(conversationsByIDQuery(dialectOf(tx), updated), ids)
 	if err := selectTogether(ctx, tx, &rows, readRows, writes...); err != nil {
