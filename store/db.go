@@ -157,6 +157,9 @@ type sqliteWriter struct {
 	mu   sync.Mutex
 	pool *sqlx.DB
 	conn *sqlx.Conn // taken from pool at the first write
+	// held sums the time transactions held mu, in nanoseconds: how busy
+	// the one writer is (WriterBusy).
+	held atomic.Int64
 }
 
 // begin starts a write transaction, mu held; a connection that went bad
@@ -178,6 +181,23 @@ func (w *sqliteWriter) begin(ctx context.Context) (*sqlx.Tx, error) {
 		}
 		return tx, err
 	}
+}
+
+// unlock lets the next transaction write, adding the time since locked
+// to what the writer was held.
+func (w *sqliteWriter) unlock(locked time.Time) {
+	w.held.Add(int64(time.Since(locked)))
+	w.mu.Unlock()
+}
+
+// WriterBusy is how long SQLite's one writer has been held by
+// transactions since the database was opened (zero on PostgreSQL): over
+// a run, the share of its time the writer lane was taken.
+func (db *DB) WriterBusy() time.Duration {
+	if db.writer == nil {
+		return 0
+	}
+	return time.Duration(db.writer.held.Load())
 }
 
 // close gives the connection back once the transaction running is done.
@@ -376,7 +396,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
 	if db.writer != nil {
 		db.writer.mu.Lock()
-		defer db.writer.mu.Unlock()
+		defer db.writer.unlock(time.Now())
 		stx, err = db.writer.begin(ctx)
 	} else {
 		stx, err = db.db.BeginTxx(ctx, nil)

@@ -658,3 +658,19 @@ func TestALoneTextsRoundTrips(t *testing.T) {
 		}
 	})
 }
+
+// WriterBusy sums the time SQLite's one writer was held: a write adds to
+// it, no more than the write took; PostgreSQL has no such lane.
+func TestWriterBusyCountsTheWritersTime(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		before, start := db.WriterBusy(), time.Now()
+		newTenant(t, db, newSID("AC"), bizA)
+		took, busy := time.Since(start), db.WriterBusy()-before
+		switch {
+		case db.Dialect() == "postgres" && db.WriterBusy() != 0:
+			t.Errorf("PostgreSQL's writer busy %v; want 0", db.WriterBusy())
+		case db.Dialect() == "sqlite" && (busy <= 0 || busy > took):
+			t.Errorf("SQLite's writer busy %v for writes that took %v", busy, took)
+		}
+	})
+}
