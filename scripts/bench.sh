@@ -80,13 +80,22 @@ for db in sqlite postgres; do
 		echo "== ingest, $db, run $run of $RUNS, closed loop, $CLIENTS clients" >&2
 		PARLEY_DATABASE_URL=$url bin/parley bench --mode closed --clients "$CLIENTS" --duration "${SECONDS_PER}s" --warmup 2s 2>&1 | keep
 		rps=$(tail -1 "$lines" | sed -E 's/.*"rps":([0-9.]+).*/\1/')
+		cpu=$(tail -1 "$lines" | sed -nE 's/.*"cpu_ms":([0-9.]+).*/\1/p')
+		pgcpu=$(tail -1 "$lines" | sed -nE 's/.*"postgres_cpu_ms":([0-9.]+).*/\1/p')
 		if [ "$db" = postgres ]; then
 			# The database's floor in the same run: the least SQL a text
 			# needs, by pgbench on its own schema (scripts/ingest-floor.sh).
 			echo "== ingest floor, postgres, run $run of $RUNS, pgbench, $CLIENTS clients" >&2
 			CLIENTS=$CLIENTS SECONDS_PER=$SECONDS_PER PGURL=$PGURL scripts/ingest-floor.sh 2>&1 | keep
 			tps=$(tail -1 "$lines" | sed -E 's/.*"tps":([0-9.]+).*/\1/')
-			awk -v r="$rps" -v f="$tps" 'BEGIN { printf "{\"kind\":\"ingest_vs_floor\",\"db\":\"postgres\",\"parley_rps\":%s,\"floor_tps\":%s,\"ratio\":%.2f}\n", r, f, r / f }' | keep
+			fpg=$(tail -1 "$lines" | sed -nE 's/.*"postgres_cpu_ms":([0-9.]+).*/\1/p')
+			fbench=$(tail -1 "$lines" | sed -nE 's/.*"pgbench_cpu_ms":([0-9.]+).*/\1/p')
+			# Beside the rates, the CPU each side cost the machine a
+			# text: the database's, and the rest (Parley with its load
+			# generator; pgbench).
+			awk -v r="$rps" -v f="$tps" -v c="${cpu:-0}" -v p="${pgcpu:-0}" -v fp="${fpg:-0}" -v fb="${fbench:-0}" 'BEGIN {
+				printf "{\"kind\":\"ingest_vs_floor\",\"db\":\"postgres\",\"parley_rps\":%s,\"floor_tps\":%s,\"ratio\":%.2f,", r, f, r / f
+				printf "\"parley_cpu_ms\":%s,\"parley_postgres_cpu_ms\":%s,\"floor_pgbench_cpu_ms\":%s,\"floor_postgres_cpu_ms\":%s}\n", c, p, fb, fp }' | keep
 		fi
 		half=$(awk -v r="$rps" 'BEGIN { h = int(r / 2); print (h < 1 ? 1 : h) }')
 		echo "== ingest, $db, run $run of $RUNS, open loop at $half/s (half the closed loop's rate)" >&2

@@ -63,8 +63,25 @@ INSERT INTO messages (conversation_id, channel_id, carrier_message_id, body, cre
     ON CONFLICT (carrier_message_id, channel_id) DO NOTHING;
 END;
 SQL
-out=$(pgbench -n -c "$CLIENTS" -j 2 -T "$SECONDS_PER" -D phones="$PHONES" -f "$tmp/text.sql" "$PGURL/$db" 2>&1)
+# postgres_ticks sums the CPU clock ticks (USER_HZ, 100 a second) of the
+# machine's PostgreSQL processes and what the postmaster reaped from its
+# exited children, as `parley bench` does: what the server spent.
+postgres_ticks() {
+	# (A process that ends meanwhile leaves cat an unreadable file.)
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }'
+}
+before=$(postgres_ticks)
+TIMEFORMAT='pgbench cpu %U %S'
+out=$({ time pgbench -n -c "$CLIENTS" -j 2 -T "$SECONDS_PER" -D phones="$PHONES" -f "$tmp/text.sql" "$PGURL/$db" 2>&1; } 2>&1)
+after=$(postgres_ticks)
 echo "$out" >&2
 tps=$(echo "$out" | sed -nE 's/^tps = ([0-9.]+) .*/\1/p' | tail -1)
 [ -n "$tps" ] || { echo "ingest-floor: pgbench gave no tps" >&2; exit 1; }
-printf '{"kind":"ingest_floor","db":"postgres","clients":%d,"seconds":%d,"tps":%.0f}\n' "$CLIENTS" "$SECONDS_PER" "$tps"
+# The CPU a transaction cost the server and pgbench itself, in ms (the
+# server's over pgbench's whole run, its connections' start included).
+read -r user sys < <(echo "$out" | sed -nE 's/^pgbench cpu ([0-9.]+) ([0-9.]+)$/\1 \2/p')
+txs=$(awk -v t="$tps" -v s="$SECONDS_PER" 'BEGIN { print t * s }')
+printf '{"kind":"ingest_floor","db":"postgres","clients":%d,"seconds":%d,"tps":%.0f,"postgres_cpu_ms":%.3f,"pgbench_cpu_ms":%.3f}\n' \
+	"$CLIENTS" "$SECONDS_PER" "$tps" \
+	"$(awk -v d=$((after - before)) -v n="$txs" 'BEGIN { print d * 10 / n }')" \
+	"$(awk -v u="$user" -v s="$sys" -v n="$txs" 'BEGIN { print (u + s) * 1000 / n }')"

@@ -356,6 +356,12 @@ type benchResult struct {
 	// TextsPerCommit is how many texts Parley's group commit wrote per
 	// transaction (in-process Parley on PostgreSQL only).
 	TextsPerCommit float64 `json:"texts_per_commit,omitempty"`
+	// CPUms is the CPU a request cost this process (Parley with its load
+	// generator) over the measured window, in milliseconds; PostgresCPUms
+	// what it cost the PostgreSQL server's processes on this machine (zero
+	// on SQLite or a remote server).
+	CPUms         float64 `json:"cpu_ms"`
+	PostgresCPUms float64 `json:"postgres_cpu_ms,omitempty"`
 	// Streams is what live streams measured meanwhile (--streams).
 	*streamResult `json:",omitempty"`
 }
@@ -378,7 +384,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		streams.window(from, from.Add(b.spec.Duration))
 	}
 	batches0, texts0 := b.groupCommitStats()
-	hist, n, errs, took := b.phase(ctx, b.webhook, b.spec.LatencyTrace != "")
+	hist, n, errs, took, cpu := b.phase(ctx, b.webhook, b.spec.LatencyTrace != "")
 	if err := b.writeTrace(); err != nil {
 		return res, err
 	}
@@ -399,6 +405,12 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	}
 	res.Seconds, res.Requests, res.Errors = took.Seconds(), n, errs
 	res.RPS = float64(n) / took.Seconds()
+	if n > 0 {
+		res.CPUms, res.PostgresCPUms = cpu.per(int(n))
+		if res.DB != "postgres" {
+			res.PostgresCPUms = 0 // the server's work then is not this run's
+		}
+	}
 	ms := func(q float64) float64 { return float64(hist.ValueAtQuantile(q)) / 1000 }
 	res.P50, res.P90, res.P99, res.Max = ms(50), ms(90), ms(99), float64(hist.Max())/1000
 	if b.spec.Mode == "closed" {
@@ -411,7 +423,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		closed := b.spec
 		closed.Mode = "closed"
 		b.spec, closed = closed, b.spec
-		_, cn, _, ctook := b.phase(ctx, b.ingestDirect, false)
+		_, cn, _, ctook, _ := b.phase(ctx, b.ingestDirect, false)
 		b.spec = closed
 		res.CeilingTPS = float64(cn) / ctook.Seconds()
 		res.Ratio = res.RPS / res.CeilingTPS
@@ -463,14 +475,19 @@ func (b *bench) groupCommitStats() (batches, texts int64) {
 
 // phase runs op under the spec's loop for the warm-up, then measures it
 // for the duration: a latency histogram (µs), how many ran and failed.
-func (b *bench) phase(ctx context.Context, op func(ctx context.Context, rng *rand.Rand) error, trace bool) (*hdrhistogram.Histogram, int64, int64, time.Duration) {
-	hist := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
+//
+// cpu is the CPU spent within the measured window, by this process and by
+// a PostgreSQL server on this machine.
+func (b *bench) phase(ctx context.Context, op func(ctx context.Context, rng *rand.Rand) error, trace bool) (
+	hist *hdrhistogram.Histogram, n, nerr int64, took time.Duration, cpu cpuClock) {
+	hist = hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
 	var mu sync.Mutex
 	var count, errs atomic.Int64
 	var firstErr sync.Once
 	start := time.Now()
 	measureFrom := start.Add(b.spec.Warmup)
 	end := measureFrom.Add(b.spec.Duration)
+	window := sampleCPU(ctx, measureFrom, end)
 	// A request counts when it was due (open loop) or began (closed loop)
 	// within the window, however late its answer: dropping late answers
 	// would hide an overload.
@@ -527,7 +544,23 @@ func (b *bench) phase(ctx context.Context, op func(ctx context.Context, rng *ran
 		}
 	}
 	wg.Wait()
-	return hist, count.Load(), errs.Load(), b.spec.Duration
+	return hist, count.Load(), errs.Load(), b.spec.Duration, <-window
+}
+
+// sampleCPU reads the CPU clock at from and at end (or when ctx ends) and
+// sends what the window between them cost.
+func sampleCPU(ctx context.Context, from, end time.Time) <-chan cpuClock {
+	out := make(chan cpuClock, 1)
+	go func() {
+		time.Sleep(time.Until(from))
+		first := readCPU()
+		select {
+		case <-time.After(time.Until(end)):
+		case <-ctx.Done():
+		}
+		out <- readCPU().since(first)
+	}()
+	return out
 }
 
 // webhook sends one webhook of the mix to Parley; a non-200 is an error.
@@ -627,6 +660,11 @@ func (r benchResult) print(w io.Writer) {
 	if r.TextsPerCommit > 0 {
 		fmt.Fprintf(w, "group commit: %.1f texts per transaction\n", r.TextsPerCommit)
 	}
+	fmt.Fprintf(w, "cpu a webhook: %.3f ms this process (Parley and the load)", r.CPUms)
+	if r.PostgresCPUms > 0 {
+		fmt.Fprintf(w, ", %.3f ms PostgreSQL", r.PostgresCPUms)
+	}
+	fmt.Fprintln(w)
 	if r.streamResult != nil {
 		r.streamResult.print(w)
 	}

@@ -67,6 +67,8 @@ func TestBenchDrivesParleyAndTheCeiling(t *testing.T) {
 					CeilingTPS     float64 `json:"ceiling_tps"`
 					Ratio          float64 `json:"ratio"`
 					TextsPerCommit float64 `json:"texts_per_commit"`
+					CPUms          float64 `json:"cpu_ms"`
+					PostgresCPUms  float64 `json:"postgres_cpu_ms"`
 				}
 				if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 					t.Fatalf("the last line is not the JSON summary: %v\n%s", err, out.String())
@@ -79,6 +81,11 @@ func TestBenchDrivesParleyAndTheCeiling(t *testing.T) {
 				// holds at least one text.
 				if (dialect == "postgres") != (res.TextsPerCommit >= 1) {
 					t.Errorf("%s: %.2f texts per group commit", dialect, res.TextsPerCommit)
+				}
+				// What a webhook cost: this process always, the database's
+				// server when it is PostgreSQL (on this machine in tests).
+				if res.CPUms <= 0 || (dialect == "postgres") != (res.PostgresCPUms > 0) {
+					t.Errorf("%s: cpu a webhook %.3f ms here, %.3f ms PostgreSQL", dialect, res.CPUms, res.PostgresCPUms)
 				}
 				if mode == "open" {
 					checkLatencyTrace(t, trace, res.Requests)

@@ -11,8 +11,8 @@ import (
 
 // cpuClock reads the CPU time spent so far by this process and by the
 // machine's PostgreSQL server. Throughput on a shared machine swings by a
-// quarter from run to run; the CPU a text costs moves far less, so the
-// dispatch benchmark reports both.
+// quarter from run to run; the CPU a text costs moves far less, so
+// `parley bench` and the dispatch benchmark report both.
 type cpuClock struct{ self, postgres time.Duration }
 
 func readCPU() cpuClock {
@@ -52,9 +52,19 @@ func postgresCPU() time.Duration {
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
-// perText is the CPU each of n texts cost since c, in milliseconds.
+// perText is the CPU each of n texts (or requests) cost since c, in
+// milliseconds.
 func (c cpuClock) perText(n int) (self, postgres float64) {
-	now := readCPU()
-	return float64(now.self-c.self) / float64(time.Millisecond) / float64(n),
-		float64(now.postgres-c.postgres) / float64(time.Millisecond) / float64(n)
+	return readCPU().since(c).per(n)
+}
+
+// since is the CPU spent between the earlier reading and c.
+func (c cpuClock) since(earlier cpuClock) cpuClock {
+	return cpuClock{self: c.self - earlier.self, postgres: c.postgres - earlier.postgres}
+}
+
+// per divides CPU spent among n texts (or requests), in milliseconds.
+func (c cpuClock) per(n int) (self, postgres float64) {
+	return float64(c.self) / float64(time.Millisecond) / float64(n),
+		float64(c.postgres) / float64(time.Millisecond) / float64(n)
 }
