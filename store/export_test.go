@@ -185,6 +185,9 @@ func KeyedStatements() map[string]string {
 	d := dialect{postgresSQL{}}
 	qs := keyedStatements(d)
 	qs["contacts found or created"] = findOrCreateContactsQuery(d) // PostgreSQL's alone
+	// An ingest batch's update and read-back, as one statement.
+	qs["inbound threads updated and read back"], _ = togetherQuery(statement{query: conversationsByIDQuery(d, true)},
+		statement{query: updateOnInboundQuery(d) + ` RETURNING conversations.*`, name: updatedThreads})
 	for k, q := range qs {
 		qs[k] = sqlx.Rebind(sqlx.DOLLAR, q)
 	}

@@ -469,14 +469,18 @@ func (b *textBatch) carriersRetries(ctx context.Context, tx *Tx, stored []conver
 // looked up by its key whatever the statistics said when the plan was
 // made, and whether any tag is on each. With updated, those the WITH
 // query updatedThreads of the same statement changed are read from its
-// RETURNING rows (updatedOnInbound), as they now stand.
+// RETURNING rows (updatedOnInbound), as they now stand; their contacts
+// and consents are looked up by key too: joined as the planner chose
+// from young tables' statistics, the read-back hashed every contact.
 func conversationsByIDQuery(d dialect, updated bool) string {
 	from := ` FROM v` + d.lookupJoin("conversations", "cv", "cv.id = v.id")
 	if updated {
 		from = ` FROM (SELECT * FROM ` + updatedThreads + ` UNION ALL SELECT c.* FROM v` + d.lookupJoin("conversations", "c", "c.id = v.id") +
 			` WHERE c.id NOT IN (SELECT id FROM ` + updatedThreads + `)) cv`
 	}
-	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns + taggedColumn + from + conversationJoins
+	return `WITH ` + d.batchRows("v", "id BIGINT") + ` ` + conversationColumns + taggedColumn + from +
+		d.lookupJoin("contacts", "ct", "ct.id = cv.contact_id") +
+		d.lookupLeftJoin("consents", "cs", "cs.account_id = cv.account_id AND cs.phone = cv.contact_phone")
 }
 
 // readBack runs the plain texts' last writes and reads the conversations

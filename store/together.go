@@ -60,9 +60,20 @@ func selectTogether(ctx context.Context, tx *Tx, dest any, read statement, stmts
 		}
 		return tx.SelectContext(ctx, dest, tx.Rebind(read.query), read.args...)
 	}
+	q, args := togetherQuery(read, todo...)
+	if read.query == "" {
+		_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+		return err
+	}
+	return tx.SelectContext(ctx, dest, tx.Rebind(q), args...)
+}
+
+// togetherQuery is writes, then read, as one PostgreSQL statement: each
+// write a WITH query, read's own WITH queries after theirs.
+func togetherQuery(read statement, writes ...statement) (string, []any) {
 	var q strings.Builder
 	var args []any
-	for i, s := range todo {
+	for i, s := range writes {
 		if i == 0 {
 			q.WriteString("WITH ")
 		} else {
@@ -79,13 +90,12 @@ func selectTogether(ctx context.Context, tx *Tx, dest any, read statement, stmts
 		// Every WITH query that writes runs, whether the main query reads
 		// it or not.
 		q.WriteString("\nSELECT 1")
-		_, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...)
-		return err
+		return q.String(), args
 	}
 	if rest, ok := strings.CutPrefix(read.query, "WITH "); ok {
 		q.WriteString(",\n" + rest)
 	} else {
 		q.WriteString("\n" + read.query)
 	}
-	return tx.SelectContext(ctx, dest, tx.Rebind(q.String()), append(args, read.args...)...)
+	return q.String(), append(args, read.args...)
 }
