@@ -362,6 +362,15 @@ type benchResult struct {
 	// on SQLite or a remote server).
 	CPUms         float64 `json:"cpu_ms"`
 	PostgresCPUms float64 `json:"postgres_cpu_ms,omitempty"`
+	// Deadlocks are the lone ingests the database aborted (and Parley
+	// retried); BatchFallbacks the group-commit batches that failed as a
+	// whole, each text then written alone (in-process Parley only).
+	Deadlocks      int64 `json:"deadlocks"`
+	BatchFallbacks int64 `json:"batch_fallbacks"`
+	// Statements is how many statements Parley's transactions ran a
+	// webhook, the work its answers set off (replies sent, their
+	// receipts) included: each a round trip (in-process Parley only).
+	Statements float64 `json:"statements,omitempty"`
 	// Streams is what live streams measured meanwhile (--streams).
 	*streamResult `json:",omitempty"`
 }
@@ -384,6 +393,8 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		streams.window(from, from.Add(b.spec.Duration))
 	}
 	batches0, texts0 := b.groupCommitStats()
+	deadlocks0, fallbacks0 := b.failureStats()
+	statements0 := b.txStatements()
 	hist, n, errs, took, cpu := b.phase(ctx, b.webhook, b.spec.LatencyTrace != "")
 	if err := b.writeTrace(); err != nil {
 		return res, err
@@ -397,6 +408,9 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		r.Agents = b.spec.StreamAgents
 		res.streamResult = &r
 	}
+	deadlocks, fallbacks := b.failureStats()
+	res.Deadlocks, res.BatchFallbacks = deadlocks-deadlocks0, fallbacks-fallbacks0
+	statements := b.txStatements() - statements0
 	if batches, texts := b.groupCommitStats(); batches > batches0 {
 		res.TextsPerCommit = float64(texts-texts0) / float64(batches-batches0)
 	}
@@ -406,6 +420,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	res.Seconds, res.Requests, res.Errors = took.Seconds(), n, errs
 	res.RPS = float64(n) / took.Seconds()
 	if n > 0 {
+		res.Statements = float64(statements) / float64(n)
 		res.CPUms, res.PostgresCPUms = cpu.per(int(n))
 		if res.DB != "postgres" {
 			res.PostgresCPUms = 0 // the server's work then is not this run's
@@ -466,6 +481,24 @@ func (b *bench) profile() (stop func() error, err error) {
 }
 
 // groupCommitStats reads the in-process Parley's group commit counters.
+// failureStats are the in-process Parley's deadlocks and batch
+// fallbacks so far (see benchResult).
+func (b *bench) failureStats() (deadlocks, fallbacks int64) {
+	if b.parley == nil {
+		return 0, 0
+	}
+	return b.parley.DB.Deadlocks(), b.parley.DB.BatchFallbacks()
+}
+
+// txStatements are the statements the in-process Parley's transactions
+// ran so far.
+func (b *bench) txStatements() int64 {
+	if b.parley == nil {
+		return 0
+	}
+	return b.parley.DB.TxStatements()
+}
+
 func (b *bench) groupCommitStats() (batches, texts int64) {
 	if b.parley == nil {
 		return 0, 0
