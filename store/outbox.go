@@ -78,11 +78,12 @@ VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING
 		available = d.AvailableAt
 	}
 	// The outbox item and the thread's activity depend on none of each
-	// other: one round trip.
+	// other: one round trip. The text's words join the thread's search
+	// document in the same UPDATE as its activity, as a campaign text's
+	// do (migration 00054).
 	queued := statement{query: `INSERT INTO outbox (account_id, message_id, channel_id, campaign_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, args: []any{d.AccountID, m.ID, d.ChannelID, d.CampaignID, d.To, d.Purpose, priorityOf(d.Purpose), ms(available), ms(at), ms(at)}}
-	touched := statement{query: `UPDATE conversations SET last_message_at = CASE WHEN last_message_at > ? THEN last_message_at ELSE ? END, updated_at = ?
-WHERE id = ?`, args: []any{ms(at), ms(at), ms(at), d.ConversationID}}
+	touched := batchStatement(touchConversationsQuery(dialectOf(tx)), [][]any{{d.ConversationID, d.Body}}, ms(at), ms(at), ms(at))
 	if err := execTogether(ctx, tx, queued, touched); err != nil {
 		return conversations.Message{}, err
 	}

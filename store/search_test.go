@@ -392,6 +392,19 @@ WHERE channel_id = ? ORDER BY id LIMIT 4`), res.ChannelID); err != nil {
 		}
 		searches = append(searches, search{"marimbaph", "the marimbaph", seeded[2].ID}) // a note
 
+		// A staff reply and a keyword's confirmation: texts queued in
+		// the thread, their words added as its activity moves.
+		if _, err := db.QueueReply(ctx, conversations.Reply{AccountID: a.account.ID, ConversationID: id, Author: a.admin,
+			Body: "the glockenspielist is booked", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		searches = append(searches, search{"glockensp", "the glockensp", id})
+		stopped := a.receive(t, text{from: "+14155550177", body: "STOP"})
+		if stopped.Reply == nil {
+			t.Fatal("a STOP queued no confirmation")
+		}
+		searches = append(searches, search{"resubscr", "to resubscr", stopped.Conversation.ID})
+
 		renamed := "Ottoline Wobblesworth"
 		if _, err := db.UpdateContact(ctx, a.account.ID, seeded[3].Contact, conversations.ContactPatch{Name: &renamed}, t0); err != nil {
 			t.Fatal(err)
