@@ -55,21 +55,15 @@ func priorityOf(purpose string) int {
 
 // enqueueText stores an outbound message as queued and puts it in the
 // outbox, in the caller's transaction: the text is durable before anyone is
-// told it was accepted.
+// told it was accepted. The text's words join the thread's search
+// document in the same UPDATE as its activity, as a campaign text's do
+// (migration 00054).
+//
+// On PostgreSQL the message, its outbox item and the thread's activity
+// are one statement, the outbox item taking the message's id from its
+// insert's RETURNING row; SQLite inserts the message first.
 func enqueueText(ctx context.Context, tx *Tx, d outboundDraft, at time.Time) (conversations.Message, error) {
 	media, err := json.Marshal(nonNil(d.MediaURLs))
-	if err != nil {
-		return conversations.Message{}, err
-	}
-	const qm = `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
-    author_id, campaign_id, segments, encoding, created_at, updated_at)
-VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING ` + messageColumns
-	var row messageRow
-	if err := tx.GetContext(ctx, &row, tx.Rebind(qm), d.AccountID, d.ConversationID, d.ChannelID, d.Body, string(media),
-		d.AuthorID, d.CampaignID, d.Segments, d.Encoding, ms(at), ms(at)); err != nil {
-		return conversations.Message{}, err
-	}
-	m, err := row.message()
 	if err != nil {
 		return conversations.Message{}, err
 	}
@@ -77,14 +71,35 @@ VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING
 	if d.AvailableAt.After(at) {
 		available = d.AvailableAt
 	}
-	// The outbox item and the thread's activity depend on none of each
-	// other: one round trip. The text's words join the thread's search
-	// document in the same UPDATE as its activity, as a campaign text's
-	// do (migration 00054).
-	queued := statement{query: `INSERT INTO outbox (account_id, message_id, channel_id, campaign_id, to_phone, purpose, priority, state, available_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`, args: []any{d.AccountID, m.ID, d.ChannelID, d.CampaignID, d.To, d.Purpose, priorityOf(d.Purpose), ms(available), ms(at), ms(at)}}
+	inserted := statement{query: `INSERT INTO messages (account_id, conversation_id, channel_id, direction, kind, body, media_urls, status,
+    author_id, campaign_id, segments, encoding, created_at, updated_at)
+VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING ` + messageColumns,
+		args: []any{d.AccountID, d.ConversationID, d.ChannelID, d.Body, string(media), d.AuthorID, d.CampaignID, d.Segments, d.Encoding, ms(at), ms(at)},
+		name: "queued_text"}
+	// The outbox item's columns after its message's id.
+	const item = `?, ?, ?, ?, ?, 'queued', ?, ?, ?`
+	itemArgs := []any{d.ChannelID, d.CampaignID, d.To, d.Purpose, priorityOf(d.Purpose), ms(available), ms(at), ms(at)}
+	const intoOutbox = `INSERT INTO outbox (account_id, message_id, channel_id, campaign_id, to_phone, purpose, priority, state, available_at, created_at, updated_at) `
 	touched := batchStatement(touchConversationsQuery(dialectOf(tx)), [][]any{{d.ConversationID, d.Body}}, ms(at), ms(at), ms(at))
-	if err := execTogether(ctx, tx, queued, touched); err != nil {
+	var row messageRow
+	if dialectOf(tx).writesInWith() {
+		queued := statement{query: intoOutbox + `SELECT account_id, id, ` + item + ` FROM queued_text`, args: itemArgs}
+		var rows []messageRow
+		if err := selectTogether(ctx, tx, &rows, statement{query: `SELECT * FROM queued_text`}, inserted, queued, touched); err != nil {
+			return conversations.Message{}, err
+		}
+		row = rows[0]
+	} else {
+		if err := tx.GetContext(ctx, &row, tx.Rebind(inserted.query), inserted.args...); err != nil {
+			return conversations.Message{}, err
+		}
+		queued := statement{query: intoOutbox + `VALUES (?, ?, ` + item + `)`, args: append([]any{d.AccountID, row.ID}, itemArgs...)}
+		if err := execTogether(ctx, tx, queued, touched); err != nil {
+			return conversations.Message{}, err
+		}
+	}
+	m, err := row.message()
+	if err != nil {
 		return conversations.Message{}, err
 	}
 	actor := conversations.ActorSystem
