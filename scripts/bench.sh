@@ -149,10 +149,11 @@ if want dispatch; then
 	go test ./cmd/parley -run '^$' -bench 'CampaignDispatch' -benchtime "${DISPATCH_TEXTS:-10000}x" -count=1 2>&1 |
 		tee -a /dev/stderr | awk -v campaigns="${PARLEY_BENCH_CAMPAIGNS:-4}" '/^BenchmarkCampaignDispatch\// {
 			split($1, name, "/"); db = name[2]; sub(/-[0-9]+$/, "", db)
-			delete v; v["postgres-cpu-ms/text"] = "null"
+			delete v; v["postgres-cpu-ms/text"] = "null"; v["writer-busy"] = "null"; v["exchange-cpu-ms"] = "null"
 			for (i = 5; i < NF; i += 2) v[$(i + 1)] = $i
-			printf "{\"kind\":\"campaign_dispatch\",\"db\":\"%s\",\"campaigns\":%s,\"texts\":%s,\"texts_per_s\":%s,\"carrier_texts_per_s\":%s,\"of_carrier\":%s,\"parley_cpu_ms_per_text\":%s,\"postgres_cpu_ms_per_text\":%s}\n",
-				db, campaigns, $2, v["texts/s"], v["carrier-texts/s"], v["of-carrier"], v["parley+carrier-cpu-ms/text"], v["postgres-cpu-ms/text"]
+			printf "{\"kind\":\"campaign_dispatch\",\"db\":\"%s\",\"campaigns\":%s,\"texts\":%s,\"texts_per_s\":%s,\"carrier_texts_per_s\":%s,\"of_carrier\":%s,\"parley_cpu_ms_per_text\":%s,\"postgres_cpu_ms_per_text\":%s,\"exchange_cpu_ms\":%s,\"writer_busy\":%s}\n",
+				db, campaigns, $2, v["texts/s"], v["carrier-texts/s"], v["of-carrier"], v["parley+carrier-cpu-ms/text"], v["postgres-cpu-ms/text"],
+				v["exchange-cpu-ms"], v["writer-busy"]
 		}' >>"$lines"
 fi
 
