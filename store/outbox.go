@@ -88,6 +88,9 @@ VALUES (?, ?, ?, 'outbound', 'text', ?, ?, 'queued', ?, ?, ?, ?, ?, ?) RETURNING
 		if err := selectTogether(ctx, tx, &rows, statement{query: `SELECT * FROM queued_text`}, inserted, queued, touched); err != nil {
 			return conversations.Message{}, err
 		}
+		if len(rows) != 1 {
+			return conversations.Message{}, fmt.Errorf("queueing a text returned %d messages", len(rows))
+		}
 		row = rows[0]
 	} else {
 		if err := tx.GetContext(ctx, &row, tx.Rebind(inserted.query), inserted.args...); err != nil {

@@ -29,9 +29,10 @@ func execTogether(ctx context.Context, tx *Tx, stmts ...statement) error {
 
 // selectTogether runs independent writes, then read into dest: on
 // PostgreSQL all in one statement, read's own WITH queries after the
-// writes'; read sees the database as it was before the writes, and
-// their changes only through the RETURNING rows of a named write. SQLite
-// runs the writes in turn, then read, which must then not name any.
+// writes'; read (and a later write) sees the database as it was before
+// the writes, and their changes only through the RETURNING rows of a
+// named write. SQLite runs the writes in turn, then read, which must
+// then not name any.
 func selectTogether(ctx context.Context, tx *Tx, dest any, read statement, stmts ...statement) error {
 	if read.err != nil {
 		return read.err

@@ -480,7 +480,6 @@ func (b *bench) profile() (stop func() error, err error) {
 	}, nil
 }
 
-// groupCommitStats reads the in-process Parley's group commit counters.
 // failureStats are the in-process Parley's deadlocks and batch
 // fallbacks so far (see benchResult).
 func (b *bench) failureStats() (deadlocks, fallbacks int64) {
@@ -499,6 +498,7 @@ func (b *bench) txStatements() int64 {
 	return b.parley.DB.TxStatements()
 }
 
+// groupCommitStats reads the in-process Parley's group commit counters.
 func (b *bench) groupCommitStats() (batches, texts int64) {
 	if b.parley == nil {
 		return 0, 0
@@ -585,7 +585,10 @@ func (b *bench) phase(ctx context.Context, op func(ctx context.Context, rng *ran
 func sampleCPU(ctx context.Context, from, end time.Time) <-chan cpuClock {
 	out := make(chan cpuClock, 1)
 	go func() {
-		time.Sleep(time.Until(from))
+		select {
+		case <-time.After(time.Until(from)):
+		case <-ctx.Done():
+		}
 		first := readCPU()
 		select {
 		case <-time.After(time.Until(end)):
