@@ -392,9 +392,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		from := time.Now().Add(b.spec.Warmup)
 		streams.window(from, from.Add(b.spec.Duration))
 	}
-	batches0, texts0 := b.groupCommitStats()
-	deadlocks0, fallbacks0 := b.failureStats()
-	statements0 := b.txStatements()
+	before := b.counts()
 	hist, n, errs, took, cpu := b.phase(ctx, b.webhook, b.spec.LatencyTrace != "")
 	if err := b.writeTrace(); err != nil {
 		return res, err
@@ -408,11 +406,10 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		r.Agents = b.spec.StreamAgents
 		res.streamResult = &r
 	}
-	deadlocks, fallbacks := b.failureStats()
-	res.Deadlocks, res.BatchFallbacks = deadlocks-deadlocks0, fallbacks-fallbacks0
-	statements := b.txStatements() - statements0
-	if batches, texts := b.groupCommitStats(); batches > batches0 {
-		res.TextsPerCommit = float64(texts-texts0) / float64(batches-batches0)
+	phase := b.counts().since(before)
+	res.Deadlocks, res.BatchFallbacks = phase.deadlocks, phase.fallbacks
+	if phase.batches > 0 {
+		res.TextsPerCommit = float64(phase.texts) / float64(phase.batches)
 	}
 	if err := stop(); err != nil {
 		return res, err
@@ -420,7 +417,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	res.Seconds, res.Requests, res.Errors = took.Seconds(), n, errs
 	res.RPS = float64(n) / took.Seconds()
 	if n > 0 {
-		res.Statements = float64(statements) / float64(n)
+		res.Statements = float64(phase.statements) / float64(n)
 		res.CPUms, res.PostgresCPUms = cpu.per(int(n))
 		if res.DB != "postgres" {
 			res.PostgresCPUms = 0 // the server's work then is not this run's
@@ -480,30 +477,24 @@ func (b *bench) profile() (stop func() error, err error) {
 	}, nil
 }
 
-// failureStats are the in-process Parley's deadlocks and batch
-// fallbacks so far (see benchResult).
-func (b *bench) failureStats() (deadlocks, fallbacks int64) {
+// parleyCounts are the in-process Parley's counters at a moment (zero
+// when Parley runs elsewhere): group commit's batches and their texts,
+// deadlocks, batch fallbacks and transactions' statements.
+type parleyCounts struct{ batches, texts, deadlocks, fallbacks, statements int64 }
+
+func (b *bench) counts() parleyCounts {
 	if b.parley == nil {
-		return 0, 0
+		return parleyCounts{}
 	}
-	return b.parley.DB.Deadlocks(), b.parley.DB.BatchFallbacks()
+	db := b.parley.DB
+	batches, texts := db.GroupCommitStats()
+	return parleyCounts{batches, texts, db.Deadlocks(), db.BatchFallbacks(), db.TxStatements()}
 }
 
-// txStatements are the statements the in-process Parley's transactions
-// ran so far.
-func (b *bench) txStatements() int64 {
-	if b.parley == nil {
-		return 0
-	}
-	return b.parley.DB.TxStatements()
-}
-
-// groupCommitStats reads the in-process Parley's group commit counters.
-func (b *bench) groupCommitStats() (batches, texts int64) {
-	if b.parley == nil {
-		return 0, 0
-	}
-	return b.parley.DB.GroupCommitStats()
+// since is what was counted between the earlier reading and c.
+func (c parleyCounts) since(earlier parleyCounts) parleyCounts {
+	return parleyCounts{c.batches - earlier.batches, c.texts - earlier.texts, c.deadlocks - earlier.deadlocks,
+		c.fallbacks - earlier.fallbacks, c.statements - earlier.statements}
 }
 
 // phase runs op under the spec's loop for the warm-up, then measures it
