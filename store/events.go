@@ -48,10 +48,16 @@ func insertEvents(ctx context.Context, tx *Tx, accountID parley.ID, events []eve
 // eventsStatement is the insert of insertEvents; the log's conversation
 // events are recorded with it.
 func eventsStatement(tx *Tx, accountID parley.ID, events []event) (statement, error) {
+	tx.recordConversationEvents(accountID, events)
+	return activityStatement(tx, accountID, events)
+}
+
+// activityStatement is eventsStatement for entries whose log events were
+// recorded already, in their turn among the transaction's other changes.
+func activityStatement(tx *Tx, accountID parley.ID, events []event) (statement, error) {
 	if len(events) == 0 {
 		return statement{}, nil
 	}
-	tx.recordConversationEvents(accountID, events)
 	rows := make([][]any, len(events))
 	for i, e := range events {
 		data := e.data

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -323,9 +324,9 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $
 	}
 }
 
-// TestALoneTextGivesWayToABatchWaitingOnIt: a batch's STOP (a lone text)
-// from a known contact whose first thread another transaction is creating
-// waits for that transaction, which then waits for the contact the batch
+// TestALoneTextGivesWayToABatchWaitingOnIt: a batch's lone texts (two
+// from one phone, the second a STOP) from a known contact whose first
+// thread another transaction is creating wait for that transaction, which then waits for the contact the batch
 // created for a new phone: a cycle. The STOP gives way and is written
 // again after the batch, so the server never has to abort anyone as a
 // deadlock's victim (a second's wait first); every text is stored once.
@@ -348,9 +349,11 @@ VALUES ($1, $2, $3, $4, $5, '1006555141', $6, 'pending', 'none', $7, $7, $7)`,
 		tn.account.ID, tn.channel.ID, tn.channel.InboxID, ada.ID, known, tn.channel.PhoneNumber, ms); err != nil {
 		t.Fatal(err)
 	}
-	done := ingestBatchAside(db, tn.plan(t, fresh, "hi", newSID("SM")), tn.plan(t, known, "STOP", newSID("SM")))
+	done := ingestBatchAside(db, tn.plan(t, fresh, "hi", newSID("SM")), tn.plan(t, known, "hello", newSID("SM")),
+		tn.plan(t, known, "STOP", newSID("SM")))
 	// The batch has created the new phone's contact and waits on the
-	// other transaction's thread for the STOP; now the other waits on it.
+	// other transaction's thread for the known phone's first text; now
+	// the other waits on it.
 	awaitLockWait(t, db, "%INSERT INTO conversations%", done)
 	var cid int64
 	if err := other.GetContext(ctx, &cid, `INSERT INTO contacts (account_id, name, type, attributes, created_at, updated_at)
@@ -370,8 +373,8 @@ ON CONFLICT (account_id, phone) DO NOTHING`, tn.account.ID, fresh, cid); err != 
 	if n := db.Deadlocks() - before; n != 0 {
 		t.Errorf("the server aborted %d ingests as a deadlock's victim", n)
 	}
-	if n := count(t, db, `SELECT COUNT(*) FROM messages WHERE account_id = ? AND direction = 'inbound'`, tn.account.ID); n != 2 {
-		t.Errorf("%d texts stored, want the 2 of the batch", n)
+	if n := count(t, db, `SELECT COUNT(*) FROM messages WHERE account_id = ? AND direction = 'inbound'`, tn.account.ID); n != 3 {
+		t.Errorf("%d texts stored, want the 3 of the batch", n)
 	}
 	if out, err := db.GetConsent(ctx, tn.account.ID, known); err != nil || !out.OptedOut {
 		t.Errorf("%s opted out: %+v, %v; want the STOP applied", known, out, err)
@@ -530,6 +533,58 @@ func (tn *tenant) thread(t *testing.T, ch conversations.Channel, phone string) s
 	return b.String()
 }
 
+// logged is the event log's entries of the conversation with phone on the
+// tenant's first number, in order, without the users' ids.
+func (tn *tenant) logged(t *testing.T, phone string) string {
+	t.Helper()
+	id, ok := tn.conversationWith(t, phone)
+	if !ok {
+		return "no conversation"
+	}
+	var logged []struct {
+		Type  string `db:"type"`
+		Actor string `db:"actor_type"`
+		Data  string `db:"data"`
+	}
+	q := tn.db.SQL().Rebind(`SELECT type, actor_type, data FROM events WHERE conversation_id = ? ORDER BY seq`)
+	if err := tn.db.SQL().SelectContext(ctx, &logged, q, int64(id)); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range logged {
+		fmt.Fprintf(&b, "  %s %s %s\n", e.Type, e.Actor, withoutIDs(t, e.Data))
+	}
+	return b.String()
+}
+
+// withoutIDs is an event's data without the users' ids it names, which
+// differ between the tests' accounts.
+func withoutIDs(t *testing.T, data string) string {
+	t.Helper()
+	var d map[string]any
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		t.Fatal(err)
+	}
+	strip := func(m map[string]any) {
+		for _, k := range []string{"from", "to", "user_id", "assignee_id"} {
+			delete(m, k)
+		}
+	}
+	strip(d)
+	if changes, ok := d["changes"].([]any); ok {
+		for _, c := range changes {
+			if m, ok := c.(map[string]any); ok {
+				strip(m)
+			}
+		}
+	}
+	out, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
 // TestAPlainBatchsRoundTrips: a batch of plain texts, half to threads that
 // exist and half from new phones, takes a fixed number of statements on
 // PostgreSQL whatever its size; each is a round trip the batch's texts
@@ -620,8 +675,8 @@ func (tn *tenant) readsBackAsStored(t *testing.T, i int, got conversations.Conve
 	}
 }
 
-// TestALoneTextsRoundTrips: a text in a transaction of its own (a consent
-// keyword, or any text on SQLite) takes a fixed number of statements on
+// TestALoneTextsRoundTrips: a text in a transaction of its own (any text
+// on SQLite; on PostgreSQL one its batch writes again alone) takes a fixed number of statements on
 // PostgreSQL: a plain one 7 (the carrier id looked up, its contact, its
 // thread locked, its message stored, the thread's update with its
 // activity, the thread read back, the event log's append), a STOP 11
@@ -671,6 +726,84 @@ func TestWriterBusyCountsTheWritersTime(t *testing.T) {
 			t.Errorf("PostgreSQL's writer busy %v; want 0", db.WriterBusy())
 		case db.Dialect() == "sqlite" && (busy <= 0 || busy > took):
 			t.Errorf("SQLite's writer busy %v for writes that took %v", busy, took)
+		}
+	})
+}
+
+// TestABatchsKeywordsAsAlone: consent keywords go with a batch's plain
+// texts (a STOP clearing a flag on an assigned thread, a HELP, a START
+// that changes nothing, a STOP as a new phone's first text) and leave what
+// one transaction per text leaves: results, threads, activity, consent,
+// the confirmations queued (read back as stored) and each thread's event
+// log in the same order. On PostgreSQL the keywords add only their own
+// statements to a plain batch's seven: a changed consent two (the
+// register; its audit row, flags cleared and the phone's threads) and its
+// confirmation one, an unchanged one two (the register; its audit row),
+// a HELP its reply.
+func TestABatchsKeywordsAsAlone(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		const flagged, helped, opted, plain, fresh = "+14155559001", "+14155559002", "+14155559003", "+14155559004", "+14155559005"
+		bodies := []struct{ from, body string }{{flagged, "STOP"}, {helped, "HELP"}, {opted, "START"}, {plain, "hello"}, {fresh, "STOP"}}
+		later := t0.Add(time.Hour)
+		var results [2][]conversations.IngestResult
+		tenants := [2]*tenant{newTenant(t, db, newSID("AC"), bizA), newTenant(t, db, newSID("AC"), bizB)}
+		for k, tn := range tenants {
+			for _, phone := range []string{flagged, helped, opted, plain} {
+				tn.receive(t, text{from: phone, body: "hi"})
+			}
+			tn.receive(t, text{from: flagged, body: "please stop texting me"})
+			tn.staffAct(t, "", flagged, t0)
+			var plans []conversations.IngestPlan
+			for _, b := range bodies {
+				plans = append(plans, tn.planAt(t, b.from, b.body, later))
+			}
+			if k == 0 {
+				before := db.TxStatements()
+				var errs []error
+				results[k], errs = db.IngestBatch(ctx, plans)
+				if err := errors.Join(errs...); err != nil {
+					t.Fatal(err)
+				}
+				if n := db.TxStatements() - before; n != 7+3+1+2+3 && db.Dialect() == "postgres" {
+					t.Errorf("the batch ran %d statements; want %d", n, 7+3+1+2+3)
+				}
+				continue
+			}
+			for _, p := range plans {
+				res, err := db.IngestAlone(ctx, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				results[k] = append(results[k], res)
+			}
+		}
+		batched, alone := tenants[0], tenants[1]
+		for i, b := range bodies {
+			got, want := results[0][i], results[1][i]
+			if g, w := outcome(got), outcome(want); g != w {
+				t.Errorf("%s %q: batched %s, alone %s", b.from, b.body, g, w)
+			}
+			batched.readsBackAsStored(t, i, got.Conversation)
+			if got.Reply != nil {
+				if stored := getMessage(t, db, batched.account.ID, got.Conversation.ID, got.Reply.ID); !reflect.DeepEqual(stored, *got.Reply) {
+					t.Errorf("%s %q: the reply queued reads\n%+v\nthe store reads\n%+v", b.from, b.body, *got.Reply, stored)
+				}
+			}
+			if g, w := batched.thread(t, batched.channel, b.from), alone.thread(t, alone.channel, b.from); g != w {
+				t.Errorf("%s batched:\n%s\nalone:\n%s", b.from, g, w)
+			}
+			if g, w := batched.logged(t, b.from), alone.logged(t, b.from); g != w {
+				t.Errorf("%s's event log batched:\n%s\nalone:\n%s", b.from, g, w)
+			}
+		}
+		for _, phone := range []string{flagged, fresh} {
+			if c, err := db.GetConsent(ctx, batched.account.ID, phone); err != nil || !c.OptedOut {
+				t.Errorf("%s opted out: %+v, %v; want the batch's STOP applied", phone, c, err)
+			}
+		}
+		if results[0][0].Conversation.RevocationFlaggedAt != nil || results[0][0].Reply == nil || results[0][2].ConsentChanged {
+			t.Errorf("the STOP left its flag %v, reply %v; the START changed consent %v", results[0][0].Conversation.RevocationFlaggedAt,
+				results[0][0].Reply, results[0][2].ConsentChanged)
 		}
 	})
 }

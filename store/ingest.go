@@ -19,12 +19,12 @@ import (
 // transaction with the texts arriving beside it (see commitGroup), else in
 // a transaction of its own.
 //
-// A consent keyword (or a text PostgreSQL would refuse) is never batched:
-// it would take a lone text's steps in the batch (IngestBatch), a dozen
-// round trips of its own, and hold one of the group's two workers and
-// every text of its batch meanwhile.
+// A text PostgreSQL would refuse is never batched: it would take a lone
+// text's steps in the batch (IngestBatch), a dozen round trips of its own,
+// and hold one of the group's two workers and every text of its batch
+// meanwhile.
 func (db *DB) Ingest(ctx context.Context, p conversations.IngestPlan) (conversations.IngestResult, error) {
-	if db.ingests != nil && p.Intent == optout.IntentNone && storable(p.Text) {
+	if db.ingests != nil && storable(p.Text) {
 		return db.groupIngest(ctx, p)
 	}
 	return db.IngestAlone(ctx, p)
@@ -471,19 +471,26 @@ func (c convState) target(contactID parley.ID, existed bool) conversations.Inbou
 // applyIntent records a consent keyword: the account-wide register, its
 // audit log and the conversation's activity log.
 func applyIntent(ctx context.Context, tx *Tx, accountID, convID, msgID parley.ID, p conversations.IngestPlan) (bool, error) {
-	changed := false
-	if action, ok := p.ConsentAction(); ok {
-		var err error
-		changed, err = recordConsent(ctx, tx, optout.Change{AccountID: accountID, Phone: p.Text.From, Action: action,
-			Source: optout.SourceKeyword, Keyword: p.Keyword, MessageID: &msgID, At: p.At})
-		if err != nil {
-			return false, err
-		}
+	changed, err := keywordConsent(ctx, tx, accountID, msgID, p)
+	if err != nil {
+		return false, err
 	}
 	if e, ok := p.KeywordEvent(convID, changed); ok {
 		return changed, insertEvents(ctx, tx, accountID, eventsOf([]conversations.Event{e}))
 	}
 	return changed, nil
+}
+
+// keywordConsent applies the consent change a text's keyword asks for, if
+// any, to the register and its audit log; it reports whether the consent
+// changed.
+func keywordConsent(ctx context.Context, tx *Tx, accountID, msgID parley.ID, p conversations.IngestPlan) (bool, error) {
+	action, ok := p.ConsentAction()
+	if !ok {
+		return false, nil
+	}
+	return recordConsent(ctx, tx, optout.Change{AccountID: accountID, Phone: p.Text.From, Action: action,
+		Source: optout.SourceKeyword, Keyword: p.Keyword, MessageID: &msgID, At: p.At})
 }
 
 // keywordReply is the plan's reply, queued in the conversation.

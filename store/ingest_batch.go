@@ -12,19 +12,19 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
-	"github.com/parleyhq/parley/optout"
 )
 
 // IngestBatch applies texts in one transaction and returns each text's
 // result and error in the order given, as if each had had a transaction
 // of its own.
 //
-// Most texts of a batch are plain: no consent keyword, not a carrier's
-// retry, the only text of their phone in the batch. Those are written
-// together, a statement per step for all of them (look up, store, update,
-// log, notify, read back), which is where a batch saves over a transaction
-// per text: a dozen round trips and statements per text become a dozen
-// per batch. A carrier's retry of a text stored before, the only text of
+// Most texts of a batch are plain: not a carrier's retry, the only text
+// of their phone in the batch. Those are written together, a statement
+// per step for all of them (look up, store, update, log, notify, read
+// back), which is where a batch saves over a transaction per text: a
+// dozen round trips and statements per text become a dozen per batch. A
+// consent keyword among them adds its register's statements and its
+// reply's, as a lone text's (applyKeywords, queueReplies). A carrier's retry of a text stored before, the only text of
 // its phone in the batch, goes with them until its message's insert skips
 // it (its carrier id is taken), and is answered as a retry from a look-up
 // then and the read-back, writing nothing: no batch looks its carrier ids
@@ -151,6 +151,13 @@ type plainText struct {
 	// created: its conversation was inserted by this batch already as the
 	// text leaves it, so applyPlain does not update it.
 	created bool
+	// activity: the entries its thread's activity log gains, its
+	// keyword's last.
+	activity []event
+	// consentChanged and reply: its keyword's change to the register and
+	// the confirmation or help text queued.
+	consentChanged bool
+	reply          *conversations.Message
 }
 
 // createThreads creates the conversations of a run of plain texts, in
@@ -223,7 +230,7 @@ func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) 
 	for _, i := range b.order {
 		p := plans[i]
 		sid := carrierKey{p.Channel.ID, p.Text.CarrierMessageID}
-		if p.Intent != optout.IntentNone || phones[p.Text.From] > 1 || (sid.id != "" && sids[sid] > 1) || !storable(p.Text) {
+		if phones[p.Text.From] > 1 || (sid.id != "" && sids[sid] > 1) || !storable(p.Text) {
 			continue
 		}
 		pt := &plainText{i: i, p: p}
@@ -401,33 +408,89 @@ func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) ([]statement, error)
 			updates = append(updates, inboundUpdate{c: pt.conv, p: pt.p, t: pt.t, msg: stored[k].ID})
 		}
 	}
-	events := map[parley.ID][]event{} // by account
+	// Each text's activity, its keyword's consent, its notification and
+	// its reply, in a lone text's order: the log's events follow it.
 	var notes []conversations.Notification
 	for k, pt := range b.plain {
 		pt.msg = stored[k]
-		acc := pt.p.Channel.AccountID
 		target := pt.conv.target(pt.contactID, pt.exists)
-		events[acc] = append(events[acc], eventsOf(pt.p.Events(target, pt.t))...)
-		if n, ok := pt.p.Notification(target, pt.t, pt.msg.ID); ok {
+		pt.activity = eventsOf(pt.p.Events(target, pt.t))
+		tx.recordConversationEvents(pt.p.Channel.AccountID, pt.activity)
+	}
+	if err := b.applyKeywords(ctx, tx); err != nil {
+		return nil, err
+	}
+	for _, pt := range b.plain {
+		if n, ok := pt.p.Notification(pt.conv.target(pt.contactID, pt.exists), pt.t, pt.msg.ID); ok {
 			notes = append(notes, n)
 		}
 	}
-	// The conversations' updates and their activity depend on none of
-	// each other: one round trip, with the read-back. The notifications'
-	// ids are read back.
+	// The notifications' ids are read back. The conversations' updates
+	// and their activity depend on none of each other: one round trip,
+	// with the read-back.
 	if err := notify(ctx, tx, notes...); err != nil {
 		return nil, fmt.Errorf("notify assignees: %w", err)
 	}
+	if err := b.queueReplies(ctx, tx); err != nil {
+		return nil, err
+	}
 	d := dialectOf(tx)
 	writes := append([]statement{updatedOnInbound(d, updates...), reopenedEpisodes(d, updates...), repliedSends(d, updates...)}, b.opened...)
-	for acc, evs := range events {
-		st, err := eventsStatement(tx, acc, evs)
+	activity := map[parley.ID][]event{} // by account
+	for _, pt := range b.plain {
+		activity[pt.p.Channel.AccountID] = append(activity[pt.p.Channel.AccountID], pt.activity...)
+	}
+	for acc, evs := range activity {
+		st, err := activityStatement(tx, acc, evs)
 		if err != nil {
 			return nil, err
 		}
 		writes = append(writes, st)
 	}
 	return writes, nil
+}
+
+// applyKeywords records the consent keywords of the batch's texts, each
+// phone's once (a phone has one text in the batch's plain ones): the
+// register, its audit log and the phone's threads' events, statement by
+// statement as a lone text does; each keyword's activity entry joins its
+// text's.
+func (b *textBatch) applyKeywords(ctx context.Context, tx *Tx) error {
+	for _, pt := range b.plain {
+		if !pt.p.KeywordOnly() {
+			continue
+		}
+		acc := pt.p.Channel.AccountID
+		changed, err := keywordConsent(ctx, tx, acc, pt.msg.ID, pt.p)
+		if err != nil {
+			return fmt.Errorf("consent: %w", err)
+		}
+		pt.consentChanged = changed
+		if e, ok := pt.p.KeywordEvent(pt.conv.ID, changed); ok {
+			entry := eventsOf([]conversations.Event{e})
+			tx.recordConversationEvents(acc, entry)
+			pt.activity = append(pt.activity, entry...)
+		}
+	}
+	return nil
+}
+
+// queueReplies queues the confirmations and help texts the batch's
+// keywords are due. A reply's touch of its thread (its activity and
+// words) and the batch's update of the same thread after commute: each
+// moves the activity times forward only and adds words.
+func (b *textBatch) queueReplies(ctx context.Context, tx *Tx) error {
+	for _, pt := range b.plain {
+		if !pt.p.ReplyDue(pt.consentChanged) {
+			continue
+		}
+		m, err := enqueueText(ctx, tx, keywordReply(pt.p.Channel, pt.conv.ID, pt.p), pt.p.At)
+		if err != nil {
+			return fmt.Errorf("queue reply: %w", err)
+		}
+		pt.reply = &m
+	}
+	return nil
 }
 
 // carriersRetries turns the plain texts that insertInboundMessages
@@ -519,7 +582,8 @@ func (b textBatch) readBack(ctx context.Context, tx *Tx, writes []statement, res
 		convs[c.ID] = c
 	}
 	for _, pt := range b.plain {
-		results[pt.i] = conversations.IngestResult{Conversation: convs[pt.conv.ID], Message: pt.msg, Created: !pt.exists, Transition: pt.t}
+		results[pt.i] = conversations.IngestResult{Conversation: convs[pt.conv.ID], Message: pt.msg, Created: !pt.exists, Transition: pt.t,
+			ConsentChanged: pt.consentChanged, Reply: pt.reply}
 	}
 	for i, m := range b.retries {
 		results[i] = conversations.IngestResult{Duplicate: true, Message: m, Conversation: convs[m.ConversationID]}
