@@ -326,10 +326,11 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $
 
 // TestALoneTextGivesWayToABatchWaitingOnIt: a batch's lone texts (two
 // from one phone, the second a STOP) from a known contact whose first
-// thread another transaction is creating wait for that transaction, which then waits for the contact the batch
-// created for a new phone: a cycle. The STOP gives way and is written
-// again after the batch, so the server never has to abort anyone as a
-// deadlock's victim (a second's wait first); every text is stored once.
+// thread another transaction is creating wait for that transaction,
+// which then waits for the contact the batch created for a new phone: a
+// cycle. The lone texts give way and are written again after the batch,
+// so the server never has to abort anyone as a deadlock's victim (a
+// second's wait first); every text is stored once, the STOP applied.
 func TestALoneTextGivesWayToABatchWaitingOnIt(t *testing.T) {
 	db := storetest.MustOpen(t, "postgres")
 	tn := newTenant(t, db, newSID("AC"), bizA)
@@ -806,4 +807,63 @@ func TestABatchsKeywordsAsAlone(t *testing.T) {
 				results[0][0].Reply, results[0][2].ConsentChanged)
 		}
 	})
+}
+
+// TestAKeywordLocksItsPhonesThreadsInOrder: a STOP in a batch clears the
+// revocation flags of its phone's threads on the account's other numbers;
+// the batch locks those threads with its own, in the one statement that
+// takes every batch's locks in id order, not later in the flags' update,
+// where two batches could each hold what the other waits for.
+func TestAKeywordLocksItsPhonesThreadsInOrder(t *testing.T) {
+	db := storetest.MustOpen(t, "postgres")
+	tn := newTenant(t, db, newSID("AC"), bizA)
+	second := tn.addChannel(t, conversations.Channel{CarrierAccountID: tn.channel.CarrierAccountID, PhoneNumber: bizA2})
+	const phone = "+14155559101"
+	tn.receive(t, text{from: phone, body: "hi"})
+	tn.receive(t, text{from: phone, to: bizA2, body: "please stop texting me"})
+	flagged, ok := tn.conversationOn(t, second, phone)
+	if !ok {
+		t.Fatal("no thread on the second number")
+	}
+	other, err := db.SQL().BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Rollback() }()
+	if _, err := other.ExecContext(ctx, `SELECT id FROM conversations WHERE id = $1 FOR UPDATE`, int64(flagged)); err != nil {
+		t.Fatal(err)
+	}
+	done := ingestBatchAside(db, tn.plan(t, phone, "STOP", newSID("SM")), tn.plan(t, "+14155559102", "hello", newSID("SM")))
+	waiting := ""
+	for waiting == "" {
+		var qs []string
+		if err := db.SQL().SelectContext(ctx, &qs, `SELECT query FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
+			t.Fatal(err)
+		}
+		if len(qs) > 0 {
+			waiting = qs[0]
+		}
+		select {
+		case b := <-done:
+			t.Fatalf("the batch ended (%v) without waiting for the flagged thread", b.errs)
+		default:
+		}
+	}
+	if !strings.Contains(waiting, "phone_wide") {
+		t.Errorf("the batch waits for the flagged thread in\n%s\nwant the statement locking the batch's threads", waiting)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-done; errors.Join(b.errs...) != nil {
+		t.Fatal(errors.Join(b.errs...))
+	}
+	c, err := db.GetConversation(ctx, tn.account.ID, flagged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RevocationFlaggedAt != nil || !c.OptedOut {
+		t.Errorf("the second number's thread: flagged at %v, opted out %v; want the flag cleared by the STOP", c.RevocationFlaggedAt, c.OptedOut)
+	}
 }

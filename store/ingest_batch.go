@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/optout"
 )
 
 // IngestBatch applies texts in one transaction and returns each text's
@@ -24,19 +25,22 @@ import (
 // back), which is where a batch saves over a transaction per text: a
 // dozen round trips and statements per text become a dozen per batch. A
 // consent keyword among them adds its register's statements and its
-// reply's, as a lone text's (applyKeywords, queueReplies). A carrier's retry of a text stored before, the only text of
-// its phone in the batch, goes with them until its message's insert skips
-// it (its carrier id is taken), and is answered as a retry from a look-up
-// then and the read-back, writing nothing: no batch looks its carrier ids
-// up first, a round trip that most batches, without a retry, would pay for
-// nothing. The others go through the very steps of a lone text, each
-// under a savepoint so that its failure is its own.
+// reply's, as a lone text's (applyKeywords, queueReplies). A carrier's
+// retry of a text stored before, the only text of its phone in the batch,
+// goes with them until its message's insert skips it (its carrier id is
+// taken), and is answered as a retry from a look-up then and the
+// read-back, writing nothing: no batch looks its carrier ids up first, a
+// round trip that most batches, without a retry, would pay for nothing.
+// The others go through the very steps of a lone text, each under a
+// savepoint so that its failure is its own.
 //
 // Locks are taken in one order by every batch so that concurrent batches
 // do not wait on each other in a cycle: first every phone of the batch
 // without a contact gets one, in phone order (a unique-index lock, as in
 // the campaign queue: contacts before conversations); then the
-// conversations that exist are locked, in id order; then the missing ones
+// conversations that exist are locked, in id order, with every thread of
+// an opting-out phone on the account's other numbers (the opt-out clears
+// their flags); consents are written in phone order; then the missing ones
 // are created in phone order, a statement for each run of plain texts
 // between the lone texts' steps. A lone text may still lock a conversation
 // created since, out of that order: its steps give way (applySaved).
@@ -340,27 +344,44 @@ func seenCarrierIDs(ctx context.Context, tx *Tx, plans []conversations.IngestPla
 }
 
 // lockConversationsQuery reads a batch's conversations by their keys
-// (channel, phone), locked in id order (see lockConversation).
-func lockConversationsQuery(d dialect) string {
-	return `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT") + `
+// (channel, phone), locked in id order (see lockConversation). With
+// phoneWide it also locks every thread of the phones marked so, on any
+// of the account's numbers: an opt-out keyword's register change writes
+// them (their revocation flags cleared), and they are locked here, in the
+// one order, rather than after.
+func lockConversationsQuery(d dialect, phoneWide bool) string {
+	if !phoneWide {
+		return `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT") + `
 SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations
 WHERE (channel_id, contact_phone) IN (SELECT channel_id, contact_phone FROM k) ORDER BY id` + d.forUpdate()
+	}
+	return `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT", "account_id BIGINT", "phone_wide BOOLEAN") + `,
+ids AS (SELECT c.id FROM k` + d.lookupJoin("conversations", "c", "c.channel_id = k.channel_id AND c.contact_phone = k.contact_phone") + `
+    UNION SELECT c.id FROM k` + d.lookupJoin("conversations", "c", "c.account_id = k.account_id AND c.contact_phone = k.contact_phone") + ` WHERE k.phone_wide)
+SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations WHERE id IN (SELECT id FROM ids) ORDER BY id` + d.forUpdate()
 }
 
 // lockConversations reads the batch's existing conversations and, on
 // PostgreSQL, locks them in id order, so that batches committing side by
-// side take these locks in one order.
+// side take these locks in one order; with them, every thread of a phone
+// whose text opts it out.
 func lockConversations(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) (map[convKey]convState, error) {
 	keys := map[convKey]bool{}
+	phoneWide := slices.ContainsFunc(plans, optsOut)
 	var batch [][]any
 	for _, p := range plans {
 		k := convKey{p.Channel.ID, p.Text.From}
-		if !keys[k] {
-			keys[k] = true
+		if keys[k] {
+			continue
+		}
+		keys[k] = true
+		if phoneWide {
+			batch = append(batch, []any{p.Channel.ID, p.Text.From, p.Channel.AccountID, optsOut(p)})
+		} else {
 			batch = append(batch, []any{p.Channel.ID, p.Text.From})
 		}
 	}
-	q := lockConversationsQuery(dialectOf(tx))
+	q := lockConversationsQuery(dialectOf(tx), phoneWide)
 	var rows []struct {
 		convState
 		ChannelID    int64  `db:"channel_id"`
@@ -376,17 +397,26 @@ func lockConversations(ctx context.Context, tx *Tx, plans []conversations.Ingest
 	return convs, nil
 }
 
+// optsOut reports whether a text's keyword opts its phone out, which
+// clears the flags of the phone's threads on every number.
+func optsOut(p conversations.IngestPlan) bool {
+	action, ok := p.ConsentAction()
+	return ok && action == optout.ActionOptOut
+}
+
 // contactKey names a contact by one of its phones.
 type contactKey struct {
 	account parley.ID
 	phone   string
 }
 
-// applyPlain writes the plain texts, each step one statement for all, in
-// the order of a lone text's ingest; lookUpBatch and createThreads have
-// given each its contact, conversation and transition. The last step's
-// writes (the threads updated, their episodes, the activity logged) are
-// returned, to go with the read-back.
+// applyPlain writes the plain texts, each step one statement for all;
+// lookUpBatch and createThreads have given each its contact, conversation
+// and transition. The last step's writes (the threads updated, their
+// episodes, the activity logged) are returned, to go with the read-back:
+// they go after a keyword's register and reply, whose writes to the same
+// threads they commute with (queueReplies). The log's events are recorded
+// in a lone text's order.
 func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) ([]statement, error) {
 	if len(b.plain) == 0 {
 		return b.opened, nil
