@@ -446,24 +446,22 @@ func (b *textBatch) applyPlain(ctx context.Context, tx *Tx) ([]statement, error)
 		target := pt.conv.target(pt.contactID, pt.exists)
 		pt.activity = eventsOf(pt.p.Events(target, pt.t))
 		tx.recordConversationEvents(pt.p.Channel.AccountID, pt.activity)
+		if n, ok := pt.p.Notification(target, pt.t, pt.msg.ID); ok {
+			notes = append(notes, n)
+		}
 	}
 	if err := b.applyKeywords(ctx, tx); err != nil {
 		return nil, err
 	}
-	for _, pt := range b.plain {
-		if n, ok := pt.p.Notification(pt.conv.target(pt.contactID, pt.exists), pt.t, pt.msg.ID); ok {
-			notes = append(notes, n)
-		}
-	}
-	// The notifications' ids are read back. The conversations' updates
-	// and their activity depend on none of each other: one round trip,
-	// with the read-back.
+	// The notifications' ids are read back.
 	if err := notify(ctx, tx, notes...); err != nil {
 		return nil, fmt.Errorf("notify assignees: %w", err)
 	}
 	if err := b.queueReplies(ctx, tx); err != nil {
 		return nil, err
 	}
+	// The conversations' updates and their activity depend on none of
+	// each other: one round trip, with the read-back.
 	d := dialectOf(tx)
 	writes := append([]statement{updatedOnInbound(d, updates...), reopenedEpisodes(d, updates...), repliedSends(d, updates...)}, b.opened...)
 	activity := map[parley.ID][]event{} // by account
