@@ -67,6 +67,8 @@ pg_isready -q -h 127.0.0.1 -p 5432 || have_pg=0
 # keep runs the JSON line of a command's output. (tee -a: a log file
 # behind stderr is reopened by name, and without -a truncated.)
 keep() { tee -a /dev/stderr | grep '^{' | tail -1 >>"$lines"; }
+# last NAME: the number NAME holds in the last JSON line kept.
+last() { tail -1 "$lines" | sed -nE "s/.*\"$1\":([0-9.]+).*/\1/p"; }
 
 for db in sqlite postgres; do
 	want ingest || break
@@ -79,17 +81,17 @@ for db in sqlite postgres; do
 		if [ "$db" = sqlite ]; then url="sqlite://$work/ingest-$run.db"; else pgdb "ingest_$run"; fi
 		echo "== ingest, $db, run $run of $RUNS, closed loop, $CLIENTS clients" >&2
 		PARLEY_DATABASE_URL=$url bin/parley bench --mode closed --clients "$CLIENTS" --duration "${SECONDS_PER}s" --warmup 2s 2>&1 | keep
-		rps=$(tail -1 "$lines" | sed -E 's/.*"rps":([0-9.]+).*/\1/')
-		cpu=$(tail -1 "$lines" | sed -nE 's/.*"cpu_ms":([0-9.]+).*/\1/p')
-		pgcpu=$(tail -1 "$lines" | sed -nE 's/.*"postgres_cpu_ms":([0-9.]+).*/\1/p')
+		rps=$(last rps)
+		cpu=$(last cpu_ms)
+		pgcpu=$(last postgres_cpu_ms)
 		if [ "$db" = postgres ]; then
 			# The database's floor in the same run: the least SQL a text
 			# needs, by pgbench on its own schema (scripts/ingest-floor.sh).
 			echo "== ingest floor, postgres, run $run of $RUNS, pgbench, $CLIENTS clients" >&2
 			CLIENTS=$CLIENTS SECONDS_PER=$SECONDS_PER PGURL=$PGURL scripts/ingest-floor.sh 2>&1 | keep
-			tps=$(tail -1 "$lines" | sed -E 's/.*"tps":([0-9.]+).*/\1/')
-			fpg=$(tail -1 "$lines" | sed -nE 's/.*"postgres_cpu_ms":([0-9.]+).*/\1/p')
-			fbench=$(tail -1 "$lines" | sed -nE 's/.*"pgbench_cpu_ms":([0-9.]+).*/\1/p')
+			tps=$(last tps)
+			fpg=$(last postgres_cpu_ms)
+			fbench=$(last pgbench_cpu_ms)
 			# Beside the rates, the CPU each side cost the machine a
 			# text: the database's, and the rest (Parley with its load
 			# generator; pgbench).
