@@ -74,6 +74,7 @@ func runDevSeed(ctx context.Context, args []string, getenv func(string) string, 
 		fs.IntVar(&spec.Conversations, "conversations", 100_000, "conversations (one contact and phone each)")
 		fs.IntVar(&spec.Messages, "messages", 1_000_000, "messages in total")
 		fs.IntVar(&spec.Agents, "agents", 50, "agents to assign conversations to")
+		fs.IntVar(&spec.Vocabulary, "vocabulary", 0, "half of each text's words from this many others, Zipf-distributed (0: the fixed score of common words only)")
 		fs.IntVar(&spec.Contacts, "contacts", 0, "contacts in all, when more than conversations (the rest have no conversation: campaign audiences)")
 		fs.StringVar(&spec.ContactType, "contact-type", "", "every seeded contact's type (for a campaign filter)")
 		fs.IntVar(&spec.Outcomes, "outcomes", 0, "outcomes over the conversations (with their quotes, invoices and projects linked)")

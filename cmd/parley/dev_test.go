@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/parleyhq/parley/store/devdb"
 )
 
 // TestDevSeedAndListBench: the measurement tools seed an inbox and measure
@@ -53,5 +55,73 @@ func TestDevSeedAndListBench(t *testing.T) {
 			t.Errorf("query %d is not %q: %+v", i, name, sum.Queries)
 			break
 		}
+	}
+}
+
+// TestDevSeedVocabulary: --vocabulary gives threads words of their own
+// beside the fixed common ones, Zipf-distributed: a few of them in many
+// threads, most in one or two. Without it every word is a fixed one.
+func TestDevSeedVocabulary(t *testing.T) {
+	threadWords := func(t *testing.T, extra ...string) (fixed, own map[string]int) {
+		t.Helper()
+		url := "sqlite://" + filepath.Join(t.TempDir(), "dev.db")
+		args := append([]string{"dev", "seed", "--conversations", "40", "--messages", "2000", "--agents", "1"}, extra...)
+		if err := run(context.Background(), args, getenvFrom(map[string]string{"PARLEY_DATABASE_URL": url}), io.Discard, io.Discard); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+		db, err := devdb.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.SQL().Query(`SELECT conversation_id, body FROM messages`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		vocabulary := regexp.MustCompile(`^q[bdfgklmnprstvz][aeiou]`)
+		fixed, own = map[string]int{}, map[string]int{}
+		threads := map[string]map[int64]bool{}
+		for rows.Next() {
+			var conv int64
+			var body string
+			if err := rows.Scan(&conv, &body); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range strings.Fields(body) {
+				if !vocabulary.MatchString(w) {
+					fixed[w]++
+					continue
+				}
+				if threads[w] == nil {
+					threads[w] = map[int64]bool{}
+				}
+				threads[w][conv] = true
+			}
+		}
+		for w, in := range threads {
+			own[w] = len(in)
+		}
+		return fixed, own
+	}
+	fixed, own := threadWords(t)
+	if len(own) != 0 || len(fixed) == 0 {
+		t.Fatalf("without a vocabulary: %d vocabulary words, %d fixed ones", len(own), len(fixed))
+	}
+	_, own = threadWords(t, "--vocabulary", "5000")
+	inOne, inMost := 0, 0
+	for _, threads := range own {
+		if threads == 1 {
+			inOne++
+		}
+		if threads > 20 {
+			inMost++
+		}
+	}
+	// 2,000 texts of about ten words, half of them drawn: some 10,000
+	// draws, a few hundred distinct words in one thread only, and the
+	// head of the distribution in more than half of the 40.
+	if len(own) < 500 || inOne < len(own)/3 || inMost == 0 {
+		t.Errorf("%d vocabulary words, %d of them in one thread, %d in more than half", len(own), inOne, inMost)
 	}
 }

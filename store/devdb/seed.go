@@ -28,8 +28,13 @@ type SeedSpec struct {
 	// Outcomes seeds that many outcomes (with records and links for the
 	// types that take one) over the conversations.
 	Outcomes int
-	Now      time.Time
-	Seed     uint64 // for a reproducible data set
+	// Vocabulary, when set, draws half of each text's words from that
+	// many other words, the k-th about 1/k as often as the first (Zipf's
+	// law, as in prose): threads then hold many words of their own, as
+	// real ones do, instead of the same score of common words.
+	Vocabulary int
+	Now        time.Time
+	Seed       uint64 // for a reproducible data set
 	// Progress is told how many rows of each table have been written.
 	Progress func(table string, done, total int)
 }
@@ -79,6 +84,9 @@ func (d *DB) Seed(ctx context.Context, st *store.DB, s SeedSpec) (SeedResult, er
 		return res, err
 	}
 	g := seedGen{spec: s, res: res, rng: rng, ch: ch, base: base}
+	if s.Vocabulary > 1 {
+		g.zipf = rand.NewZipf(rng, 1.07, 1, uint64(s.Vocabulary-1))
+	}
 	if err := g.setUpReporting(ctx, d, st); err != nil {
 		return res, err
 	}
@@ -185,6 +193,8 @@ type seedGen struct {
 	rng  *rand.Rand
 	ch   conversations.Channel
 	base map[string]int64
+	// zipf draws from the vocabulary (nil without one).
+	zipf *rand.Zipf
 	// lastAt is each conversation's last activity, shared by the steps.
 	lastAt []time.Time
 	// assignees are the conversations' assignees (nil: none).
@@ -294,12 +304,35 @@ func (g *seedGen) messages(ctx context.Context, db *DB) error {
 func (g *seedGen) body() string {
 	words := make([]string, 4+g.rng.IntN(12))
 	for i := range words {
+		if g.zipf != nil && g.rng.IntN(2) == 0 {
+			words[i] = vocabularyWord(g.zipf.Uint64())
+			continue
+		}
 		words[i] = commonWords[g.rng.IntN(len(commonWords))]
 	}
 	if g.rng.IntN(1000) == 0 {
 		words[g.rng.IntN(len(words))] = rareWords[g.rng.IntN(len(rareWords))]
 	}
 	return strings.Join(words, " ")
+}
+
+// vocabularyWord is the k-th word of a seeded vocabulary: syllables
+// spelling k after a "q" and a consonant, which none of the fixed word
+// lists have, so that the listbench's words keep the frequencies they
+// were chosen for.
+func vocabularyWord(k uint64) string {
+	const consonants, vowels = "bdfgklmnprstvz", "aeiou"
+	var b strings.Builder
+	b.WriteByte('q')
+	for {
+		b.WriteByte(consonants[k%uint64(len(consonants))])
+		k /= uint64(len(consonants))
+		b.WriteByte(vowels[k%uint64(len(vowels))])
+		k /= uint64(len(vowels))
+		if k == 0 {
+			return b.String()
+		}
+	}
 }
 
 // insertBatches inserts n generated rows seedBatch at a time, one
