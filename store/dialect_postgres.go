@@ -70,15 +70,15 @@ func (postgresSQL) lockKey(ctx context.Context, tx *Tx, keys ...string) error {
 
 // searchWordsSet joins the text's words to the conversation's search
 // document here rather than in a trigger's second UPDATE of the row
-// (migrations 00014 and 00034).
+// (migrations 00014 and 00034), without positions (00055).
 func (postgresSQL) searchWordsSet() string {
-	return `search_tsv = conversations.search_tsv || to_tsvector('simple', v.body), `
+	return `search_tsv = strip(conversations.search_tsv || to_tsvector('simple', v.body)), `
 }
 
 // searchWordsInsert starts a new conversation's document with its first
 // text's words; the insert trigger puts the contact's name before them
-// (migration 00040), so the row is written once, not inserted and then
-// updated with the text.
+// (migration 00040) and strips their positions (00055), so the row is
+// written once, not inserted and then updated with the text.
 func (postgresSQL) searchWordsInsert(body string) (col, val string) {
 	return ", search_tsv", ", to_tsvector('simple', " + body + ")"
 }

@@ -684,3 +684,78 @@ func TestCampaignTextsAreSearchable(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchDocumentsKeepNoPositions (PostgreSQL: SQLite indexes each
+// text in FTS5): every writer of a thread's search document stores its
+// words without positions, which nothing reads (migration 00055), and
+// the words stay searchable. A document with positions is twice the size
+// and goes out of line in a long thread.
+func TestSearchDocumentsKeepNoPositions(t *testing.T) {
+	db := storetest.MustOpen(t, "postgres")
+	tn := newTenant(t, db, newSID("AC"), bizA)
+	positioned := func(t *testing.T) []string {
+		t.Helper()
+		var docs []string
+		if err := db.SQL().SelectContext(ctx, &docs, `SELECT search_tsv::text FROM conversations
+WHERE account_id = $1 AND search_tsv <> strip(search_tsv) ORDER BY id`, tn.account.ID); err != nil {
+			t.Fatal(err)
+		}
+		return docs
+	}
+	found := func(t *testing.T, q string) int {
+		t.Helper()
+		got, _, err := db.FindConversations(ctx, conversations.ConversationFilter{AccountID: tn.account.ID, Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	// A new thread (the batch's insert), a text in it (the batch's
+	// update) and one written alone.
+	tn.receive(t, text{from: "+14155557201", body: "the gutter leaks again"})
+	tn.receive(t, text{from: "+14155557201", body: "the gutter leaks at the back"})
+	if _, err := db.IngestAlone(ctx, tn.plan(t, "+14155557201", "and the skylight", newSID("SM"))); err != nil {
+		t.Fatal(err)
+	}
+	// A staff text queued in the thread, a note, a campaign's new thread.
+	tn.quick(t, "+14155557201", t0.Add(time.Minute))
+	conv, _ := tn.conversationWith(t, "+14155557201")
+	if _, err := db.AddNote(ctx, conversations.Note{AccountID: tn.account.ID, ConversationID: conv, Author: tn.admin,
+		Body: "call them about the chimney", At: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	tn.startCampaign(t, campaigns.Audience{Phones: []string{"+14155557202"}}, 10)
+	tn.advance(t, t0.Add(2*time.Second))
+	if docs := positioned(t); len(docs) != 0 {
+		t.Fatalf("documents with positions: %q", docs)
+	}
+	// The contact renamed, and its phone moved to another contact: both
+	// rebuild the document from the messages.
+	c := newContact(t, db, tn.account.ID, "Ada Lovelace", "+14155557203")
+	tn.receive(t, text{from: "+14155557203", body: "a pergola quote please"})
+	name := "Ada Byron"
+	if _, err := db.UpdateContact(ctx, tn.account.ID, c.ID, conversations.ContactPatch{Name: &name}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	grace := newContact(t, db, tn.account.ID, "Grace Hopper", "+14155557209")
+	was, _, err := db.FindContacts(ctx, conversations.ContactFilter{AccountID: tn.account.ID, Phone: "+14155557201"})
+	if err != nil || len(was) != 1 {
+		t.Fatalf("FindContacts: %v, %v", was, err)
+	}
+	elsewhere := []string{"+14155557208"}
+	if _, err := db.UpdateContact(ctx, tn.account.ID, was[0].ID, conversations.ContactPatch{Phones: &elsewhere}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	phones := []string{"+14155557209", "+14155557201"}
+	if _, err := db.UpdateContact(ctx, tn.account.ID, grace.ID, conversations.ContactPatch{Phones: &phones}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if docs := positioned(t); len(docs) != 0 {
+		t.Fatalf("documents with positions: %q", docs)
+	}
+	for q, want := range map[string]int{"gutter": 1, "skylight": 1, "table": 1, "chimney": 1, "there": 1, "byron pergola": 1, "hopper gutter": 1, "lovelace": 0} {
+		if got := found(t, q); got != want {
+			t.Errorf("q=%q found %d threads, want %d", q, got, want)
+		}
+	}
+}

@@ -142,7 +142,7 @@ func (d *DB) rebuildSearch(ctx context.Context, channelID parley.ID) error {
 	if !d.searchDocuments() {
 		return nil
 	}
-	const q = `UPDATE conversations cv SET search_tsv = to_tsvector('simple', ct.name) || to_tsvector('simple', COALESCE(agg.bodies, ''))
+	const q = `UPDATE conversations cv SET search_tsv = strip(to_tsvector('simple', ct.name) || to_tsvector('simple', COALESCE(agg.bodies, '')))
 FROM contacts ct, (SELECT conversation_id, string_agg(body, ' ') AS bodies FROM messages GROUP BY conversation_id) agg
 WHERE cv.channel_id = $1 AND ct.id = cv.contact_id AND agg.conversation_id = cv.id`
 	if _, err := d.db.ExecContext(ctx, q, channelID); err != nil {
