@@ -348,7 +348,10 @@ func seenCarrierIDs(ctx context.Context, tx *Tx, plans []conversations.IngestPla
 // phoneWide it also locks every thread of the phones marked so, on any
 // of the account's numbers: an opt-out keyword's register change writes
 // them (their revocation flags cleared), and they are locked here, in the
-// one order, rather than after.
+// one order, rather than after. Every thread is found by its own key,
+// number by number, and then read by id: on a small table never analyzed
+// the planner found the account's threads through conversations_created
+// and joined the ids to a scan of the table, plans it would have kept.
 func lockConversationsQuery(d dialect, phoneWide bool) string {
 	if !phoneWide {
 		return `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT") + `
@@ -357,8 +360,10 @@ WHERE (channel_id, contact_phone) IN (SELECT channel_id, contact_phone FROM k) O
 	}
 	return `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT", "account_id BIGINT", "phone_wide BOOLEAN") + `,
 ids AS (SELECT c.id FROM k` + d.lookupJoin("conversations", "c", "c.channel_id = k.channel_id AND c.contact_phone = k.contact_phone") + `
-    UNION SELECT c.id FROM k` + d.lookupJoin("conversations", "c", "c.account_id = k.account_id AND c.contact_phone = k.contact_phone") + ` WHERE k.phone_wide)
-SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations WHERE id IN (SELECT id FROM ids) ORDER BY id` + d.forUpdate()
+    UNION SELECT c.id FROM k JOIN channels ch ON ch.account_id = k.account_id AND k.phone_wide` +
+		d.lookupJoin("conversations", "c", "c.channel_id = ch.id AND c.contact_phone = k.contact_phone") + `)
+SELECT c.id, c.channel_id, c.contact_phone, c.status, c.assignee_id FROM (SELECT id FROM ids ORDER BY id) i` +
+		d.lookupJoin("conversations", "c", "c.id = i.id") + ` ORDER BY c.id` + d.forUpdateOf("c")
 }
 
 // lockConversations reads the batch's existing conversations and, on

@@ -15,7 +15,7 @@ import (
 // bigTables are the tables a statement of the send and receipt paths must
 // never read whole, nor an account's or channel's part of them with the
 // batch's keys as a filter.
-var bigTables = regexp.MustCompile(`Seq Scan on (messages|events|contacts|contact_phones|consents|conversations|campaign_recipients|episodes|outbox|sends)\b|Filter: \((\w+\.)?\w+ = ANY \(\$\d+\)\)`)
+var bigTables = regexp.MustCompile(`Seq Scan on (messages|events|contacts|contact_phones|consents|conversations|campaign_recipients|episodes|outbox|sends)\b|Filter: \((\w+\.)?\w+ = ANY \(\$\d+\)\)|Filter: \((\w+\.)?\w+ = (k|v)(_\d+)?\.\w+\)`)
 
 // TestKeyedStatementsReadByIndexWhateverTheStatistics: PostgreSQL keeps
 // a prepared statement's generic plan, made from the statistics of the
