@@ -89,12 +89,15 @@ func TestSQLiteBatchesAreTheOuterLoop(t *testing.T) {
 		}
 		var lines []string
 		batchRead := false
-		// A subquery materialized from the batch's rows is the batch.
+		// A subquery made from the batch's rows, materialized or run as a
+		// co-routine, is the batch: its own lines are checked as they come.
 		fromBatch := map[string]bool{}
 		for i, p := range plan {
 			lines = append(lines, p.Detail)
-			if name, ok := strings.CutPrefix(p.Detail, "MATERIALIZE "); ok {
-				fromBatch[name] = true
+			for _, prefix := range []string{"MATERIALIZE ", "CO-ROUTINE "} {
+				if name, ok := strings.CutPrefix(p.Detail, prefix); ok {
+					fromBatch[name] = true
+				}
 			}
 			if strings.HasPrefix(p.Detail, "SCAN") && strings.Contains(p.Detail, "VALUES CLAUSE") {
 				batchRead = true
