@@ -32,8 +32,9 @@ groups=$(wc -w <<<"$WORDS")
 k=0
 for n in $WORDS; do
 	# Group k: the threads whose id mod the number of groups is k.
-	psql "$PGURL/$db" -qc "UPDATE conversations SET search_tsv = search_tsv || to_tsvector('simple',
-    (SELECT string_agg($word, ' ') FROM generate_series(1, $n) i))
+	# Without positions, as Parley writes documents (migration 00055).
+	psql "$PGURL/$db" -qc "UPDATE conversations SET search_tsv = strip(search_tsv || to_tsvector('simple',
+    (SELECT string_agg($word, ' ') FROM generate_series(1, $n) i)))
     WHERE id % $groups = $k AND $n > 0" >/dev/null
 	k=$((k + 1))
 done

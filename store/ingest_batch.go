@@ -352,6 +352,8 @@ func seenCarrierIDs(ctx context.Context, tx *Tx, plans []conversations.IngestPla
 // number by number, and then read by id: on a small table never analyzed
 // the planner found the account's threads through conversations_created
 // and joined the ids to a scan of the table, plans it would have kept.
+// The lookup by id takes each lock as it runs, once an id, in the ids'
+// sorted order (as receiptTargetsQuery's does).
 func lockConversationsQuery(d dialect, phoneWide bool) string {
 	if !phoneWide {
 		return `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT") + `

@@ -80,25 +80,15 @@ func TestSQLiteBatchesAreTheOuterLoop(t *testing.T) {
 		for strings.Count(st.query, "?") > len(st.args) {
 			st.args = append(st.args, nil) // the parameters after the batch
 		}
-		var plan []struct {
-			ID, Parent, NotUsed int
-			Detail              string
-		}
+		var plan []planLine
 		if err := db.db.SelectContext(context.Background(), &plan, "EXPLAIN QUERY PLAN "+st.query, st.args...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		var lines []string
 		batchRead := false
-		// A subquery made from the batch's rows, materialized or run as a
-		// co-routine, is the batch: its own lines are checked as they come.
-		fromBatch := map[string]bool{}
+		fromBatch := batchSubqueries(plan)
 		for i, p := range plan {
 			lines = append(lines, p.Detail)
-			for _, prefix := range []string{"MATERIALIZE ", "CO-ROUTINE "} {
-				if name, ok := strings.CutPrefix(p.Detail, prefix); ok {
-					fromBatch[name] = true
-				}
-			}
 			if strings.HasPrefix(p.Detail, "SCAN") && strings.Contains(p.Detail, "VALUES CLAUSE") {
 				batchRead = true
 			}
@@ -113,6 +103,47 @@ func TestSQLiteBatchesAreTheOuterLoop(t *testing.T) {
 			}
 		}
 	}
+}
+
+// planLine is a line of SQLite's EXPLAIN QUERY PLAN.
+type planLine struct {
+	ID, Parent, NotUsed int
+	Detail              string
+}
+
+// batchSubqueries names the subqueries of a plan, materialized or run as
+// co-routines, that read the batch: a VALUES scan below them, or a scan
+// of another such subquery. Scanning one is reading the batch; its own
+// lines are checked as they come.
+func batchSubqueries(plan []planLine) map[string]bool {
+	names := map[int]string{} // line id → the subquery it starts
+	for _, p := range plan {
+		for _, prefix := range []string{"MATERIALIZE ", "CO-ROUTINE "} {
+			if name, ok := strings.CutPrefix(p.Detail, prefix); ok {
+				names[p.ID] = name
+			}
+		}
+	}
+	parent := map[int]int{}
+	for _, p := range plan {
+		parent[p.ID] = p.Parent
+	}
+	batch := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, p := range plan {
+			scanned, _ := strings.CutPrefix(p.Detail, "SCAN ")
+			if !strings.Contains(p.Detail, "VALUES CLAUSE") && !batch[scanned] {
+				continue
+			}
+			for id := p.Parent; id != 0; id = parent[id] {
+				if name, ok := names[id]; ok && !batch[name] {
+					batch[name], changed = true, true
+				}
+			}
+		}
+	}
+	return batch
 }
 
 // batchRuns are the parameters of n runs of a batch of 1 to n rows.
