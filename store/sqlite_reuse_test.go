@@ -117,16 +117,14 @@ type planLine struct {
 // lines are checked as they come.
 func batchSubqueries(plan []planLine) map[string]bool {
 	names := map[int]string{} // line id → the subquery it starts
+	parent := map[int]int{}
 	for _, p := range plan {
+		parent[p.ID] = p.Parent
 		for _, prefix := range []string{"MATERIALIZE ", "CO-ROUTINE "} {
 			if name, ok := strings.CutPrefix(p.Detail, prefix); ok {
 				names[p.ID] = name
 			}
 		}
-	}
-	parent := map[int]int{}
-	for _, p := range plan {
-		parent[p.ID] = p.Parent
 	}
 	batch := map[string]bool{}
 	for changed := true; changed; {
