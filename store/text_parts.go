@@ -13,7 +13,9 @@ import (
 // row (the upsert locks it until commit), so the last part to commit
 // reads the others. Parts stay after the text is whole: a part the
 // carrier delivers again finds the text whole, and the ingest that
-// follows drops it as a duplicate.
+// follows drops it as a duplicate. A reference is one byte, so a phone
+// reuses it: a part that cannot belong to the kept text starts a new one
+// under it (refReused).
 func (db *DB) JoinTextPart(ctx context.Context, channelID parley.ID, text conversations.InboundText, at time.Time) ([]conversations.InboundText, error) {
 	p := text.Part
 	var parts []conversations.InboundText
@@ -27,6 +29,16 @@ RETURNING total`
 		var total int
 		if err := tx.GetContext(ctx, &total, tx.Rebind(set), channelID, text.From, p.Ref, p.Total, ms(at)); err != nil {
 			return err
+		}
+		reused, err := refReused(ctx, tx, channelID, text, total)
+		if err != nil {
+			return err
+		}
+		if reused {
+			if err := restartPartSet(ctx, tx, channelID, text, at); err != nil {
+				return err
+			}
+			total = p.Total
 		}
 		const part = `INSERT INTO text_parts (channel_id, sender, ref, part, carrier_message_id, recipient, body, received_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, sender, ref, part) DO NOTHING`
@@ -54,4 +66,33 @@ WHERE channel_id = ? AND sender = ? AND ref = ? AND part BETWEEN 1 AND ? ORDER B
 		return nil
 	})
 	return parts, err
+}
+
+// refReused says whether a part belongs to another text than the one kept
+// under its reference: its total differs, or its place is held by a part
+// of another carrier id. A part delivered again has its own id.
+func refReused(ctx context.Context, tx *Tx, channelID parley.ID, text conversations.InboundText, total int) (bool, error) {
+	p := text.Part
+	if total != p.Total {
+		return true, nil
+	}
+	var held []string
+	const q = `SELECT carrier_message_id FROM text_parts WHERE channel_id = ? AND sender = ? AND ref = ? AND part = ?`
+	if err := tx.SelectContext(ctx, &held, tx.Rebind(q), channelID, text.From, p.Ref, p.Number); err != nil {
+		return false, err
+	}
+	return len(held) > 0 && held[0] != text.CarrierMessageID, nil
+}
+
+// restartPartSet forgets the text kept under a reused reference (whole,
+// it was ingested; not whole, it cannot be completed any more, as its
+// sender went on to the next text) and keeps the new text's set.
+func restartPartSet(ctx context.Context, tx *Tx, channelID parley.ID, text conversations.InboundText, at time.Time) error {
+	p := text.Part
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM text_parts WHERE channel_id = ? AND sender = ? AND ref = ?`), channelID, text.From, p.Ref); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE text_part_sets SET total = ?, received_at = ? WHERE channel_id = ? AND sender = ? AND ref = ?`),
+		p.Total, ms(at), channelID, text.From, p.Ref)
+	return err
 }

@@ -50,6 +50,29 @@ func TestJoinTextPart(t *testing.T) {
 			t.Errorf("a part delivered again after the text was whole: %d parts; want the whole again (its ingest is a duplicate)", len(got))
 		}
 
+		// The phone's next long texts reuse the reference, as a one-byte
+		// reference must: first with another count of parts, then with
+		// the same count.
+		again := func(text string, n, total int, body string) conversations.InboundText {
+			p := part(alice, "r1", n, total, body)
+			p.CarrierMessageID = text + p.CarrierMessageID
+			return p
+		}
+		if got := join(again("next-", 2, 2, "is knocking."), t0.Add(3*time.Minute)); got != nil {
+			t.Fatalf("the next text's second part of two completed it with the last text's first: %v", conversations.Joined(got).Body)
+		}
+		next := conversations.Joined(join(again("next-", 1, 2, "The boiler "), t0.Add(4*time.Minute)))
+		if next.Body != "The boiler is knocking." || next.CarrierMessageID != "next-"+alice+"-r1-1" {
+			t.Errorf("the next text under the same reference: %q, id %s", next.Body, next.CarrierMessageID)
+		}
+		if got := join(again("third-", 1, 2, "Now it "), t0.Add(5*time.Minute)); got != nil {
+			t.Fatalf("the third text's first part completed it with the last text's second: %v", conversations.Joined(got).Body)
+		}
+		third := conversations.Joined(join(again("third-", 2, 2, "leaks!"), t0.Add(6*time.Minute)))
+		if third.Body != "Now it leaks!" || third.CarrierMessageID != "third-"+alice+"-r1-1" {
+			t.Errorf("the third text under the same reference: %q, id %s", third.Body, third.CarrierMessageID)
+		}
+
 		join(part(bob, "r2", 1, 2, "stale "), t0)
 		if got := join(part(bob, "r2", 2, 2, "late"), t0.Add(conversations.PartTTL+time.Minute)); got != nil {
 			t.Errorf("a part joined one forgotten %v ago: %v", conversations.PartTTL, got)
