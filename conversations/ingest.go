@@ -118,6 +118,7 @@ type IngestStore interface {
 	// when u.ChannelID's token is not the one the text was sent with.
 	ApplyStatus(ctx context.Context, u StatusUpdate) (Message, error)
 	PartStore
+	NonceStore
 }
 
 // StatusUpdate is a delivery receipt.

@@ -48,3 +48,30 @@ func Joined(parts []InboundText) InboundText {
 	whole.Body, whole.Segments, whole.Part = body.String(), len(parts), nil
 	return whole
 }
+
+// WebhookNonce is a carrier signature's one-time value when the signature
+// covers neither the body nor the query (Plivo's V2 signs the URL's path
+// and the nonce): anyone who saw one request could send another body with
+// its headers. Parley keeps each nonce with a digest of what it first came
+// with, and refuses it with anything else.
+type WebhookNonce struct {
+	Carrier          string
+	CarrierAccountID string
+	Nonce            string
+	// Content is the SHA-256 of what the signature does not cover.
+	Content [32]byte
+	At      time.Time
+}
+
+// WebhookNonceTTL is how long a nonce is kept. A signature captured
+// earlier could carry another body after that; the webhook's HTTPS is the
+// defence then, as the carrier's own documentation says.
+const WebhookNonceTTL = 90 * 24 * time.Hour
+
+// NonceStore keeps the nonces of webhooks signed without their content.
+type NonceStore interface {
+	// BindWebhookNonce keeps n, or checks it against the content it was
+	// kept with: EFORBIDDEN when that differs. The same content again is a
+	// carrier's retry, and passes.
+	BindWebhookNonce(ctx context.Context, n WebhookNonce) error
+}

@@ -96,6 +96,9 @@ func receiveTexts(d *Deps, r *http.Request, a carrier.Adapter, hook *carrier.Web
 			}
 		}
 	}
+	if err := bindNonce(d, r, a, hook); err != nil {
+		return err
+	}
 	for i, text := range report.Texts {
 		res, err := d.Ingester.Ingest(r.Context(), routes[i], text)
 		if err != nil {
@@ -122,6 +125,9 @@ func receiveReceipts(d *Deps, r *http.Request, a carrier.Adapter, hook *carrier.
 	}
 	ch, err := authenticatedBy(a, hook, chs, d.Clock)
 	if err != nil {
+		return err
+	}
+	if err := bindNonce(d, r, a, hook); err != nil {
 		return err
 	}
 	report, err := a.Parse(hook)
@@ -160,4 +166,15 @@ func authenticatedBy(a carrier.Adapter, hook *carrier.Webhook, chs []conversatio
 		}
 	}
 	return conversations.Channel{}, first
+}
+
+// bindNonce keeps the nonce of a signature that covers no content to the
+// content it came with (carrier.Webhook.Nonce), before anything of the
+// request is taken: the same nonce with other content is a forgery.
+func bindNonce(d *Deps, r *http.Request, a carrier.Adapter, hook *carrier.Webhook) error {
+	if hook.Nonce == "" {
+		return nil
+	}
+	return d.Store.BindWebhookNonce(r.Context(), conversations.WebhookNonce{Carrier: a.Name(), CarrierAccountID: hook.AccountID,
+		Nonce: hook.Nonce, Content: hook.Content, At: d.Clock.Now()})
 }

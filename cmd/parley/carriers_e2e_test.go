@@ -566,7 +566,7 @@ func newFakePlivo(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarri
 			return e.post(p, "application/x-www-form-urlencoded", []byte(f.Encode()), h)
 		}
 	}
-	const bob = "+14155550602"
+	const alice, bob = "+14155550601", "+14155550602"
 	return &fakeCarrier{
 		name:    "plivo",
 		channel: map[string]any{"carrier": "plivo", "phone_number": carrierNumber, "account_id": authID, "auth_token": token},
@@ -587,7 +587,16 @@ func newFakePlivo(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarri
 				f.Set("Text", "what was sent")
 				return e.post(path, "application/x-www-form-urlencoded", []byte(f.Encode()), h)
 			}, 403},
-			{"V2 alone, though right: it signs no content", signed(path, form("f3", bob, "forged"), token, false), 403},
+			{"a V2 signature seen on a real text, with another body", func() int {
+				// V2 signs the URL and the nonce only: the nonce is kept
+				// to the body it first came with.
+				h := http.Header{plivo.HeaderV2: {plivo.SignV2(token, publicURL+path, "seen-1")}, plivo.HeaderV2Nonce: {"seen-1"}}
+				if got := e.post(path, "application/x-www-form-urlencoded", []byte(form("f3-real", alice, "See you at 9").Encode()), h); got != 200 {
+					t.Errorf("the real text the signature was seen on: %d", got)
+				}
+				return e.post(path, "application/x-www-form-urlencoded", []byte(form("f3", bob, "forged").Encode()), h)
+			}, 403},
+			{"V2 with another token", signed(path, form("f6", bob, "forged"), "not-the-token", false), 403},
 			{"unsigned", func() int {
 				return e.post(path, "application/x-www-form-urlencoded", []byte(form("f4", bob, "hi").Encode()), nil)
 			}, 403},

@@ -86,6 +86,13 @@ type Webhook struct {
 
 	// Decoded is the adapter's own decoding of Body, kept for Parse.
 	Decoded any
+
+	// Nonce is set by Authenticate when the signature it passed covers a
+	// nonce but not the content (Plivo's V2): the gateway then keeps the
+	// nonce to that content (conversations.NonceStore) before taking
+	// anything. Content is the SHA-256 of the URL and the decoded body.
+	Nonce   string
+	Content [32]byte
 }
 
 // Report is what a webhook says: texts that arrived and statuses of texts

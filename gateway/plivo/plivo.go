@@ -1,7 +1,8 @@
 // Package plivo is the Plivo adapter: its form webhooks, signed with
-// HMAC-SHA256 and a nonce (the V3 scheme, over the URL and the posted
-// parameters; V2, over the URL alone, is refused), and its Message API
-// for sending, status checks and channel verification.
+// HMAC-SHA256 and a nonce (V2, over the URL alone, as messaging signs,
+// its nonce then kept to the content by the gateway; or V3, over the URL
+// and the posted parameters), and its Message API for sending, status
+// checks and channel verification.
 //
 // Plivo's Go SDK is not served here, and Parley needs four calls and two
 // HMACs (crypto/hmac), so it is plain net/http. PARLEY_PLIVO_API_URL

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,19 +64,27 @@ func TestSignatureExamples(t *testing.T) {
 
 func fixture(t testing.TB, name string) []byte { return carriertest.Fixture(t, "plivo", name) }
 
-// request is a webhook as Plivo posts it, signed with V2 and V3 (sign
-// false: unsigned).
+// request is a webhook as Plivo's messaging posts it, signed with V2 for
+// the account and the main account (sign false: unsigned).
 func request(t testing.TB, path string, body []byte, token string, sign bool) (*http.Request, *carrier.Webhook) {
 	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	form, _ := url.ParseQuery(string(body))
 	if sign {
 		r.Header.Set(plivo.HeaderV2, plivo.SignV2(token, public+path, "n1"))
+		r.Header.Set(plivo.HeaderMainV2, plivo.SignV2(token, public+path, "n1"))
 		r.Header.Set(plivo.HeaderV2Nonce, "n1")
-		r.Header.Set(plivo.HeaderV3, plivo.SignV3(token, public+path, "POST", "n1", form))
-		r.Header.Set(plivo.HeaderV3Nonce, "n1")
 	}
 	return r, &carrier.Webhook{Kind: carrier.Messages, URL: public + path, Header: r.Header, Key: authID}
+}
+
+// signV3 adds Voice's V3 signature of body, which Parley also takes.
+func signV3(body []byte, sigs ...string) func(http.Header) {
+	return func(h http.Header) {
+		form, _ := url.ParseQuery(string(body))
+		sigs = append(sigs, plivo.SignV3(authToken, public+"/webhooks/plivo/"+authID+"/messages", "POST", "n3", form))
+		h.Set(plivo.HeaderV3, strings.Join(sigs, ","))
+		h.Set(plivo.HeaderV3Nonce, "n3")
+	}
 }
 
 func read(t testing.TB, body []byte, mutate func(h http.Header)) (*carrier.Webhook, carrier.Report, error) {
@@ -120,12 +129,22 @@ func TestReadWebhooks(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want %+v", tt.file, rep, err, tt.want)
 		}
 	}
+	// V2 signs no content: the webhook carries its nonce and a digest of
+	// its URL and form for the gateway to bind. Either V2 header will do.
+	w, _, err = read(t, fixture(t, "inbound_sms.form"), func(h http.Header) { h.Del(plivo.HeaderV2) })
+	if err != nil || w.Nonce != "n1" {
+		t.Errorf("signed with the main account's V2 only: nonce %q, %v", w.Nonce, err)
+	}
+	other, _, _ := read(t, bytes.Replace(fixture(t, "inbound_sms.form"), []byte("Text=Hi"), []byte("Text=Ho"), 1), nil)
+	if w.Content == ([32]byte{}) || other.Content == w.Content {
+		t.Errorf("the content digests of two forms under one nonce: %x and %x", w.Content, other.Content)
+	}
+	// V3, when it comes, binds the content itself: no nonce to keep.
 	// Several signatures (several active tokens): any one will do.
-	_, _, err = read(t, fixture(t, "inbound_sms.form"), func(h http.Header) {
-		h.Set(plivo.HeaderV3, "bm90IHRoaXMgb25l,"+h.Get(plivo.HeaderV3))
-	})
-	if err != nil {
-		t.Errorf("signed by the second of two V3 signatures: %v", err)
+	sms := fixture(t, "inbound_sms.form")
+	w, _, err = read(t, sms, signV3(sms, "bm90IHRoaXMgb25l"))
+	if err != nil || w.Nonce != "" {
+		t.Errorf("signed by the second of two V3 signatures: nonce %q, %v", w.Nonce, err)
 	}
 }
 
@@ -139,14 +158,18 @@ func TestRefuseBadWebhooks(t *testing.T) {
 		field  string
 	}{
 		{"unsigned", sms, func(h http.Header) {
-			for _, k := range []string{plivo.HeaderV2, plivo.HeaderV3, plivo.HeaderV2Nonce, plivo.HeaderV3Nonce} {
+			for _, k := range []string{plivo.HeaderV2, plivo.HeaderMainV2, plivo.HeaderV2Nonce} {
 				h.Del(k)
 			}
 		}, parley.EFORBIDDEN, ""},
-		{"V3 of other parameters", sms, func(h http.Header) {
-			h.Set(plivo.HeaderV3, plivo.SignV3(authToken, public+"/webhooks/plivo/"+authID+"/messages", "POST", "n1", url.Values{"Text": {"other"}}))
+		{"V2 without its nonce", sms, func(h http.Header) { h.Del(plivo.HeaderV2Nonce) }, parley.EFORBIDDEN, ""},
+		{"V2 of another nonce", sms, func(h http.Header) { h.Set(plivo.HeaderV2Nonce, "n2") }, parley.EFORBIDDEN, ""},
+		{"V2 with another token", sms, func(h http.Header) {
+			sig := plivo.SignV2("not-the-token", public+"/webhooks/plivo/"+authID+"/messages", "n1")
+			h.Set(plivo.HeaderV2, sig)
+			h.Set(plivo.HeaderMainV2, sig)
 		}, parley.EFORBIDDEN, ""},
-		{"V2 alone, even a right one: it signs no content", sms, func(h http.Header) { h.Del(plivo.HeaderV3) }, parley.EFORBIDDEN, ""},
+		{"V3 of other parameters, beside a right V2", sms, signV3([]byte("Text=other")), parley.EFORBIDDEN, ""},
 		{"JSON", []byte(`{"MessageUUID":"x"}`), func(h http.Header) { h.Set("Content-Type", "application/json") }, parley.EMALFORMED, ""},
 		{"a bad escape", []byte("Text=%zz"), nil, parley.EMALFORMED, ""},
 		{"no To", bytes.Replace(sms, []byte("To=14155550199"), []byte("To="), 1), nil, parley.ENOTFOUND, ""},

@@ -62,23 +62,30 @@ func SignV3(authToken, fullURL, method, nonce string, params url.Values) string 
 	return mac(authToken, s+"."+nonce)
 }
 
-// verify checks a webhook's V3 signature: EFORBIDDEN, saying why, when it
-// is missing or wrong. A V2 signature alone is refused: it covers the URL
-// and a nonce but neither the body nor the query, so one captured request
-// would let anyone post any text or receipt to that URL for ever.
-func verify(authToken, fullURL, method string, params url.Values, h interface{ Get(string) string }) error {
-	sigs, nonce := h.Get(HeaderV3), h.Get(HeaderV3Nonce)
-	if sigs == "" || nonce == "" {
-		if h.Get(HeaderV2) != "" || h.Get(HeaderMainV2) != "" {
-			return parley.Errorf(parley.EFORBIDDEN, "only %s is accepted: %s signs neither the body nor the query", HeaderV3, HeaderV2)
+// verify checks a webhook's signature with the auth token: V3 when the
+// request carries it, else V2, the one Plivo's messaging sends (either
+// header, the account's or the main account's, signed with this token).
+// V2 covers the URL's path and the nonce but neither the body nor the
+// query, so verify returns the nonce for the gateway to bind to the
+// content (carrier.Webhook.Nonce); "" after V3. EFORBIDDEN, saying why,
+// when the signature is missing or wrong.
+func verify(authToken, fullURL, method string, params url.Values, h interface{ Get(string) string }) (nonce string, err error) {
+	if sigs, nonce := h.Get(HeaderV3), h.Get(HeaderV3Nonce); sigs != "" && nonce != "" {
+		want := SignV3(authToken, fullURL, method, nonce, params)
+		if slices.ContainsFunc(strings.Split(sigs, ","), func(s string) bool { return equal(strings.TrimSpace(s), want) }) {
+			return "", nil
 		}
-		return parley.Errorf(parley.EFORBIDDEN, "the %s and %s headers are missing", HeaderV3, HeaderV3Nonce)
+		return "", parley.Errorf(parley.EFORBIDDEN, "the %s header does not match the auth token's signature of this URL and its parameters", HeaderV3)
 	}
-	want := SignV3(authToken, fullURL, method, nonce, params)
-	if slices.ContainsFunc(strings.Split(sigs, ","), func(s string) bool { return equal(strings.TrimSpace(s), want) }) {
-		return nil
+	nonce = h.Get(HeaderV2Nonce)
+	if nonce == "" || (h.Get(HeaderV2) == "" && h.Get(HeaderMainV2) == "") {
+		return "", parley.Errorf(parley.EFORBIDDEN, "the %s (or %s) and %s headers are missing", HeaderV2, HeaderMainV2, HeaderV2Nonce)
 	}
-	return parley.Errorf(parley.EFORBIDDEN, "the %s header does not match the auth token's signature of this URL and its parameters", HeaderV3)
+	want := SignV2(authToken, fullURL, nonce)
+	if equal(h.Get(HeaderV2), want) || equal(h.Get(HeaderMainV2), want) {
+		return nonce, nil
+	}
+	return "", parley.Errorf(parley.EFORBIDDEN, "neither %s nor %s matches the auth token's signature of this URL and nonce", HeaderV2, HeaderMainV2)
 }
 
 func mac(key, msg string) string {

@@ -1,6 +1,7 @@
 package plivo
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -40,9 +41,20 @@ func (*Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
 
 // Authenticate checks the V3 signature, or the V2 one, with the auth
 // token. Plivo signs no timestamp: a replayed text is a duplicate of its
-// MessageUUID, which the store drops.
+// MessageUUID, which the store drops. After V2, which signs no content,
+// the webhook carries its nonce and a digest of the URL and the form for
+// the gateway to bind.
 func (*Adapter) Authenticate(w *carrier.Webhook, ch conversations.Channel, _ time.Time) error {
-	return verify(ch.AuthToken, w.URL, http.MethodPost, w.Decoded.(url.Values), w.Header)
+	form := w.Decoded.(url.Values)
+	nonce, err := verify(ch.AuthToken, w.URL, http.MethodPost, form, w.Header)
+	if err != nil {
+		return err
+	}
+	w.Nonce = nonce
+	if nonce != "" {
+		w.Content = sha256.Sum256([]byte(w.URL + "\n" + form.Encode()))
+	}
+	return nil
 }
 
 // Parse reads an inbound text or a status receipt. Every bad field is

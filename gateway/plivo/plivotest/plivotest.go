@@ -8,6 +8,7 @@ package plivotest
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -177,15 +178,12 @@ func (c *Carrier) ServeControl(prefix string) http.Handler {
 	return carriertest.Controls(prefix, to, c.SendInbound, c.Messages, nil)
 }
 
-// post signs a form for the URL Parley gave (V2 and V3, as Plivo does)
-// and posts it where Parley listens.
+// post signs a form for the URL Parley gave and posts it where Parley
+// listens. Plivo signs its messaging webhooks with V2 only (CARRIERS.md),
+// with the account's header and the main account's, and a random nonce.
 func (c *Carrier) post(ctx context.Context, publicURL string, form url.Values) (int, error) {
-	nonce := strconv.FormatInt(time.Now().UnixNano(), 10)
-	h := http.Header{
-		plivo.HeaderV2:      {plivo.SignV2(c.cfg.AuthToken, publicURL, nonce)},
-		plivo.HeaderV2Nonce: {nonce},
-		plivo.HeaderV3:      {plivo.SignV3(c.cfg.AuthToken, publicURL, http.MethodPost, nonce, form)},
-		plivo.HeaderV3Nonce: {nonce},
-	}
+	nonce := strconv.FormatUint(rand.Uint64(), 10)
+	sig := plivo.SignV2(c.cfg.AuthToken, publicURL, nonce)
+	h := http.Header{plivo.HeaderV2: {sig}, plivo.HeaderMainV2: {sig}, plivo.HeaderV2Nonce: {nonce}}
 	return carriertest.Post(ctx, c.cfg.HTTPClient, c.net.Reachable(publicURL), "application/x-www-form-urlencoded", []byte(form.Encode()), h)
 }
