@@ -35,11 +35,12 @@ func routes(d *Deps) http.Handler {
 
 	// Carrier webhooks: authenticated by the carrier's signature, their
 	// bodies bounded before anything reads them. Twilio's URLs name no
-	// account; the other carriers' do.
+	// account; the other carriers' do. GET is for the carriers that can
+	// deliver by it (carrier.ByGET).
 	for _, kind := range []carrier.Kind{carrier.Messages, carrier.Status} {
 		h := limitBody(maxWebhookBytes, handleCarrierWebhook(d, kind))
-		r.Handle("/webhooks/twilio/"+string(kind), h).Methods(http.MethodPost)
-		r.Handle("/webhooks/{carrier}/{key}/"+string(kind), h).Methods(http.MethodPost)
+		r.Handle("/webhooks/twilio/"+string(kind), h).Methods(http.MethodPost, http.MethodGet)
+		r.Handle("/webhooks/{carrier}/{key}/"+string(kind), h).Methods(http.MethodPost, http.MethodGet)
 	}
 
 	// The API routes sit on the root router, each wrapped in bearer auth:

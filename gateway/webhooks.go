@@ -31,12 +31,17 @@ func handleCarrierWebhook(d *Deps, kind carrier.Kind) http.Handler {
 		if !ok {
 			return parley.Errorf(parley.ENOTFOUND, "Parley speaks no carrier named %q", name)
 		}
+		if _, ok := a.(carrier.ByGET); r.Method == http.MethodGet && !ok {
+			w.Header().Set("Allow", http.MethodPost)
+			methodNotAllowed(w, r)
+			return nil
+		}
 		limit := a.MaxBodyBytes()
 		if r.ContentLength > limit {
 			return parley.Errorf(parley.ETOOLARGE, "the request body is over %d bytes", limit)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		hook := &carrier.Webhook{Kind: kind, URL: d.PublicURL + r.URL.RequestURI(), Header: r.Header, Key: vars["key"]}
+		hook := &carrier.Webhook{Kind: kind, Method: r.Method, URL: d.PublicURL + r.URL.RequestURI(), Header: r.Header, Key: vars["key"]}
 		if err := a.ReadWebhook(r, hook); err != nil {
 			return err
 		}

@@ -264,6 +264,32 @@ func (e *env) post(path, contentType string, body []byte, header http.Header) in
 	return res.StatusCode
 }
 
+// get sends a raw webhook to Parley by GET, its parameters in the path's
+// query.
+func (e *env) get(pathAndQuery string, header http.Header) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.base+pathAndQuery, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// lastMessageOf is the last text of phone's thread.
+func (e *env) lastMessageOf(phone string) string {
+	e.t.Helper()
+	msgs := e.messagesOf(e.conversationOf(phone)["id"])
+	if len(msgs) == 0 {
+		return ""
+	}
+	return msgs[len(msgs)-1]
+}
+
 func bodiesTo(msgs []telnyxtest.Message, phone string) []string {
 	var out []string
 	for _, m := range msgs {
@@ -418,6 +444,7 @@ func newFakeVonage(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarr
 		Unsubscribed: map[string]bool{unsubscribedPhone: true}, HangUpOn: map[string]bool{hangUpPhone: true}})
 	serveFake(fake)
 	path := "/webhooks/vonage/" + key + "/messages"
+	secret := sigSecret // the channel's, once rotated
 	params := func(id, text string, at time.Time, secret string) url.Values {
 		p := map[string]string{"msisdn": "14155550602", "to": strings.TrimPrefix(carrierNumber, "+"), "messageId": id, "text": text, "type": "text",
 			"api-key": key, "timestamp": strconv.FormatInt(at.Unix(), 10), "nonce": "n-" + id}
@@ -448,7 +475,7 @@ func newFakeVonage(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarr
 		channel: map[string]any{"carrier": "vonage", "phone_number": carrierNumber, "account_id": key, "auth_token": apiSecret,
 			"webhook_secret": sigSecret, "options": map[string]any{"signature_method": "sha256"}},
 		badKey:       map[string]any{"auth_token": "wrong-secret"},
-		rotateSecret: fake.RotateSecret,
+		rotateSecret: func() string { secret = fake.RotateSecret(); return secret },
 		text: func(id, from, body string) int {
 			return send(vonagetest.Inbound{ID: id, From: from, To: carrierNumber, Text: body}, false)
 		},
@@ -486,6 +513,17 @@ func newFakeVonage(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarr
 			}
 			if got := e.messagesOf(e.conversationOf(erin)["id"]); len(got) != 2 || got[1] != "Sent from the Messages API" {
 				t.Errorf("after a Messages API text the thread reads %q", got)
+			}
+			// An account set to deliver by GET: the signed parameters in
+			// the query.
+			if got := e.get(path+"?"+params("get-1", "Sent by GET", time.Now(), secret).Encode(), nil); got != 200 {
+				t.Errorf("a text by GET: %d", got)
+			}
+			if got := e.lastMessageOf("+14155550602"); got != "Sent by GET" {
+				t.Errorf("after a text by GET the sender's thread ends with %q", got)
+			}
+			if got := e.get(path+"?"+params("get-2", "Forged by GET", time.Now(), "not-the-secret").Encode(), nil); got != 403 {
+				t.Errorf("a text by GET signed with another secret: %d; want 403", got)
 			}
 		},
 		close: fake.Close,
@@ -602,6 +640,20 @@ func newFakePlivo(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarri
 			}, 403},
 			{"JSON", func() int { return e.post(path, "application/json", []byte(`{"Text":"hi"}`), nil) }, 400},
 			{"an unknown Auth ID", signed("/webhooks/plivo/MAE2E000000000000009/messages", form("f5", bob, "lost"), token, true), 404},
+		},
+		more: func(string) {
+			// An application set to deliver by GET: V2 signs the URL
+			// without its query, and the nonce is kept to the query.
+			h := http.Header{plivo.HeaderV2: {plivo.SignV2(token, publicURL+path, "get-n1")}, plivo.HeaderV2Nonce: {"get-n1"}}
+			if got := e.get(path+"?"+form("get-1", bob, "Sent by GET").Encode(), h); got != 200 {
+				t.Errorf("a text by GET: %d", got)
+			}
+			if got := e.lastMessageOf(bob); got != "Sent by GET" {
+				t.Errorf("after a text by GET bob's thread ends with %q", got)
+			}
+			if got := e.get(path+"?"+form("get-2", bob, "Forged by GET").Encode(), h); got != 403 {
+				t.Errorf("the GET's V2 signature on another query: %d; want 403", got)
+			}
 		},
 		close: fake.Close,
 	}

@@ -266,3 +266,31 @@ func TestMessagingServicePool(t *testing.T) {
 		t.Errorf("business_phone = %v, want the number last texted", got)
 	}
 }
+
+// A Twilio number whose webhook method is GET: the parameters come in the
+// query and the signature covers the URL with it. A carrier that never
+// delivers by GET answers 405.
+func TestInboundByGET(t *testing.T) {
+	e := boot(t, "")
+	e.setupChannel(nil)
+	const path = "/webhooks/twilio/messages"
+	query := "?" + inboundForm("+14155550100", "Sent by GET", "SM000000000000000000000000000000g1").Encode()
+	signed := http.Header{"X-Twilio-Signature": {twiliotest.Sign(authToken, publicURL+path+query, nil)}}
+	if got := e.get(path+query, signed); got != 200 {
+		t.Fatalf("a text by GET: %d", got)
+	}
+	if got := e.lastMessageOf("+14155550100"); got != "Sent by GET" {
+		t.Errorf("the thread ends with %q; want the text sent by GET", got)
+	}
+	other := "?" + inboundForm("+14155550100", "Forged by GET", "SM000000000000000000000000000000g2").Encode()
+	if got := e.get(path+other, signed); got != 403 {
+		t.Errorf("another query under the same signature: %d; want 403", got)
+	}
+	if got := e.get(path+query, nil); got != 403 {
+		t.Errorf("an unsigned GET: %d; want 403", got)
+	}
+	res := e.rawCall(http.MethodGet, "/webhooks/telnyx/profile-1/messages", "", nil)
+	if res.Status != 405 || res.Header.Get("Allow") != "POST" {
+		t.Errorf("a GET to a carrier that posts only: %d, Allow %q; want 405, POST", res.Status, res.Header.Get("Allow"))
+	}
+}

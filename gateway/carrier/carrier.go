@@ -63,9 +63,18 @@ type Webhooks interface {
 	Acknowledge(rw http.ResponseWriter, w *Webhook)
 }
 
+// ByGET is implemented by the adapters of carriers that can deliver
+// webhooks by GET, their parameters in the query (Twilio, Plivo, Vonage's
+// SMS API, by account setting). The others' URLs take POST only.
+type ByGET interface {
+	DeliversByGET()
+}
+
 // Webhook is one request of a carrier, as ReadWebhook found it.
 type Webhook struct {
 	Kind Kind
+	// Method is the request's: a GET's parameters are in its URL.
+	Method string
 	// URL is the URL the carrier called: PARLEY_PUBLIC_URL and the
 	// request's URI, what signatures cover.
 	URL    string

@@ -121,6 +121,24 @@ func ReadForm(r *http.Request, max int64) (url.Values, error) {
 	return form, nil
 }
 
+// ReadParams reads a webhook's parameters: a GET's from its query, where
+// the carriers that can deliver by GET put them (signed as part of the
+// URL), anything else's from its form body (ReadForm). More than 256
+// parameters is ETOOLARGE; a query that does not decode, EMALFORMED.
+func ReadParams(r *http.Request, max int64) (url.Values, error) {
+	if r.Method != http.MethodGet {
+		return ReadForm(r, max)
+	}
+	if strings.Count(r.URL.RawQuery, "&") >= maxParams {
+		return nil, parley.Errorf(parley.ETOOLARGE, "the query has more than %d parameters", maxParams)
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, parley.Errorf(parley.EMALFORMED, "the query does not decode: %v", err)
+	}
+	return q, nil
+}
+
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // IsUUID reports whether s is a UUID in its usual text form, as the

@@ -17,14 +17,18 @@ import (
 // MaxMedia bounds the attachments read off one text.
 const MaxMedia = 10
 
-// ReadWebhook reads the form and takes the Auth ID from the URL. A form
+// DeliversByGET: a Plivo application's message method can be GET.
+func (*Adapter) DeliversByGET() {}
+
+// ReadWebhook reads the form, or a GET's query, and takes the Auth ID
+// from the URL. A form
 // with a Status is a receipt; one without, an inbound text, found by its
 // To number.
 func (*Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
 	if w.Key == "" {
 		return parley.Errorf(parley.ENOTFOUND, "Plivo's webhook URLs name the Auth ID: /webhooks/plivo/{auth id}/messages")
 	}
-	form, err := carrier.ReadForm(r, MaxBodyBytes)
+	form, err := carrier.ReadParams(r, MaxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -46,7 +50,11 @@ func (*Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
 // the gateway to bind.
 func (*Adapter) Authenticate(w *carrier.Webhook, ch conversations.Channel, _ time.Time) error {
 	form := w.Decoded.(url.Values)
-	nonce, err := verify(ch.AuthToken, w.URL, http.MethodPost, form, w.Header)
+	signed := form
+	if w.Method == http.MethodGet {
+		signed = nil // in the URL
+	}
+	nonce, err := verify(ch.AuthToken, w.URL, w.Method, signed, w.Header)
 	if err != nil {
 		return err
 	}

@@ -48,13 +48,17 @@ func (Adapter) CheckChannel(c *conversations.Channel) map[string]string {
 	return bad
 }
 
-// ReadWebhook reads the form (ReadForm) and the AccountSid, To and
-// MessagingServiceSid that find the channel. Its URLs name no account.
+// DeliversByGET: a Twilio number's webhook method can be set to GET.
+func (Adapter) DeliversByGET() {}
+
+// ReadWebhook reads the form, or a GET's query (carrier.ReadParams), and
+// the AccountSid, To and MessagingServiceSid that find the channel. Its
+// URLs name no account.
 func (Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
 	if w.Key != "" {
 		return parley.Errorf(parley.ENOTFOUND, "Twilio's webhook URLs are /webhooks/twilio/messages and /webhooks/twilio/status")
 	}
-	form, err := ReadForm(r)
+	form, err := carrier.ReadParams(r, MaxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -71,9 +75,15 @@ func (Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
 	return nil
 }
 
-// Authenticate checks X-Twilio-Signature with the channel's auth token.
+// Authenticate checks X-Twilio-Signature with the channel's auth token:
+// over the URL and the posted parameters, or a GET's URL alone, which
+// holds them.
 func (Adapter) Authenticate(w *carrier.Webhook, ch conversations.Channel, _ time.Time) error {
-	if !VerifySignature(ch.AuthToken, w.URL, w.Decoded.(url.Values), w.Header.Get("X-Twilio-Signature")) {
+	params := w.Decoded.(url.Values)
+	if w.Method == http.MethodGet {
+		params = nil
+	}
+	if !VerifySignature(ch.AuthToken, w.URL, params, w.Header.Get("X-Twilio-Signature")) {
 		return parley.Errorf(parley.EFORBIDDEN, "the X-Twilio-Signature header is missing or wrong")
 	}
 	return nil

@@ -12,8 +12,9 @@
 // A channel's account is the Vonage API key; the auth token is its API
 // secret; the webhook secret is the account's signature secret, and the
 // option signature_method is the dashboard's hash (md5hash, md5, sha1,
-// sha256 or sha512). Webhooks are POST, form or JSON: Vonage's GET
-// delivery, which puts every text in URLs and their logs, is refused.
+// sha256 or sha512). Webhooks are POST, form or JSON, or the SMS API's
+// GET when the account is set so (the same signed parameters, in the
+// query; a text lost to a 405 would be worse than a text in a URL).
 //
 // The SMS API delivers a long text part by part: each part is a
 // conversations.TextPart, joined by the store before ingest. Each part of

@@ -50,6 +50,10 @@ type event struct {
 	} `json:"error"`
 }
 
+// DeliversByGET: the SMS API's webhooks come by GET when the account
+// is set so (the Messages API's are JSON POSTs).
+func (*Adapter) DeliversByGET() {}
+
 // ReadWebhook reads a form or JSON body and takes the API key from the
 // URL (/webhooks/vonage/{api key}/…), and for an inbound text its To
 // number. Either kind may arrive at either URL: a body with a status is
@@ -124,7 +128,7 @@ func decodeJSON(body []byte, d *decoded) error {
 
 // readForm reads the form, one value a parameter.
 func readForm(r *http.Request) (map[string]string, []byte, error) {
-	form, err := carrier.ReadForm(r, MaxBodyBytes)
+	form, err := carrier.ReadParams(r, MaxBodyBytes)
 	if err != nil {
 		return nil, nil, err
 	}
