@@ -57,12 +57,9 @@ func handleCreateCampaign(d *Deps) apiFunc {
 		if in.ChannelID != nil {
 			draft.ChannelID = *in.ChannelID
 		}
-		if in.SendAt != nil {
-			at, err := time.Parse(time.RFC3339Nano, *in.SendAt)
-			if err != nil {
-				return parley.Invalid(map[string]string{"send_at": "must be an RFC 3339 time"})
-			}
-			draft.SendAt = &at
+		var err error
+		if draft.SendAt, err = optionalTime("send_at", in.SendAt); err != nil {
+			return err
 		}
 		c, err := draft.Campaign(me, d.Clock.Now())
 		if err != nil {

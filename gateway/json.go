@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -93,6 +94,19 @@ func decodeError(err error) error {
 		return parley.Invalid(map[string]string{"body": pe.Message})
 	}
 	return parley.Errorf(parley.EMALFORMED, "malformed JSON: %v", err)
+}
+
+// optionalTime reads an optional RFC 3339 time field: a time.Time field
+// would fail the whole body with the parser's words and no field named.
+func optionalTime(field string, s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return nil, parley.Invalid(map[string]string{field: "must be an RFC 3339 time, e.g. 2026-01-05T10:00:00Z"})
+	}
+	return &at, nil
 }
 
 func jsonKind(goKind string) string {

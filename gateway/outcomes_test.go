@@ -124,7 +124,7 @@ func errFields(body map[string]any) map[string]any {
 	return fs
 }
 
-func TestOutcomeRoutesHideConversationsTheCallerMayNotSee(t *testing.T) {
+func TestOutcomeRoutesRefuseConversationsTheCallerMayNotSee(t *testing.T) {
 	f := newOutcomesFixture()
 	for _, tc := range []struct{ method, path, body string }{
 		{"GET", "/v1/conversations/100/outcomes", ""},
@@ -134,8 +134,8 @@ func TestOutcomeRoutesHideConversationsTheCallerMayNotSee(t *testing.T) {
 		{"DELETE", "/v1/conversations/100/links/7", ""},
 		{"GET", "/v1/conversations/100/suggestions", ""},
 	} {
-		if status, body := f.call(t, "agent-token", tc.method, tc.path, tc.body); status != http.StatusNotFound {
-			t.Errorf("%s %s as an agent who may not see it: %d %v, want 404", tc.method, tc.path, status, body)
+		if status, body := f.call(t, "agent-token", tc.method, tc.path, tc.body); status != http.StatusForbidden {
+			t.Errorf("%s %s as an agent who may not see it: %d %v, want 403, as on the conversation", tc.method, tc.path, status, body)
 		}
 	}
 	if status, _ := f.call(t, "admin-token", "GET", "/v1/conversations/100/outcomes", ""); status != http.StatusOK {

@@ -90,9 +90,10 @@ func sourceOf(r *http.Request) outcomes.Source {
 	return outcomes.SourceManual
 }
 
-// seenConversation is visibleConversation for the outcomes routes: a
-// conversation the caller may not see is not found, so these routes do
-// not tell an agent which conversations exist.
+// seenConversation is visibleConversation for a conversation a body or
+// another resource names: one the caller may not see is not found there.
+// A conversation in the path is refused as the conversation routes refuse
+// it (seenPathConversation).
 func seenConversation(r *http.Request, d *Deps, id parley.ID) (conversations.Conversation, error) {
 	c, err := conversations.Visible(r.Context(), d.Store, currentUser(r), id)
 	if parley.IsKind(err, parley.EFORBIDDEN) {
@@ -101,12 +102,12 @@ func seenConversation(r *http.Request, d *Deps, id parley.ID) (conversations.Con
 	return c, err
 }
 
+// seenPathConversation is the conversation of the path, for its outcomes,
+// links, suggestions, tags and episodes: 403 for an agent who may not see
+// it, as GET /v1/conversations/{id} answers (API.md: 404 is for another
+// account's).
 func seenPathConversation(r *http.Request, d *Deps) (conversations.Conversation, error) {
-	id, err := pathID(r)
-	if err != nil {
-		return conversations.Conversation{}, err
-	}
-	return seenConversation(r, d, id)
+	return visibleConversation(r, d)
 }
 
 // requireRecordWriter lets the users who may write records write them,
@@ -130,17 +131,21 @@ func handlePutRecord(d *Deps) apiFunc {
 			Currency       string     `json:"currency"`
 			URL            string     `json:"url"`
 			ContactID      *parley.ID `json:"contact_id"`
-			OccurredAt     *time.Time `json:"occurred_at"`
+			OccurredAt     *string    `json:"occurred_at"`
 			ConversationID *parley.ID `json:"conversation_id"`
 		}
 		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		occurred, err := optionalTime("occurred_at", in.OccurredAt)
+		if err != nil {
 			return err
 		}
 		me := currentUser(r)
 		vars := mux.Vars(r)
 		rec, err := outcomes.RecordInput{Type: outcomes.RecordType(vars["type"]), ExternalID: vars["external_id"],
 			Title: in.Title, Status: in.Status, Amount: in.Amount, Currency: in.Currency, URL: in.URL,
-			ContactID: in.ContactID, OccurredAt: in.OccurredAt, ConversationID: in.ConversationID}.Validate(me.AccountID)
+			ContactID: in.ContactID, OccurredAt: occurred, ConversationID: in.ConversationID}.Validate(me.AccountID)
 		if err != nil {
 			return err
 		}

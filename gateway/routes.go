@@ -132,6 +132,7 @@ func routes(d *Deps) http.Handler {
 	api("/routing-tables/{id}/simulate", handleSimulate(d), http.MethodPost)
 	api("/contact-types", handleListContactTypes(d), http.MethodGet)
 	api("/contact-types", handleCreateContactType(d), http.MethodPost)
+	api("/contact-types/{id}", handleGetContactType(d), http.MethodGet)
 	api("/contact-types/{id}", handleUpdateContactType(d), http.MethodPut)
 
 	api("/webhook-endpoints", handleListWebhookEndpoints(d), http.MethodGet)

@@ -256,6 +256,21 @@ func handleUpdateContactType(d *Deps) apiFunc {
 	}
 }
 
+func handleGetContactType(d *Deps) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		c, err := d.Routing.GetContactType(r.Context(), currentUser(r).AccountID, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toContactTypeJSON(c))
+		return nil
+	}
+}
+
 func handleListContactTypes(d *Deps) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		page, err := pageFrom(r)

@@ -107,15 +107,15 @@ func TestTagsAreAdminsToDefineAndEveryonesToList(t *testing.T) {
 	}
 }
 
-func TestTaggingHidesConversationsTheCallerMayNotSee(t *testing.T) {
+func TestTaggingRefusesConversationsTheCallerMayNotSee(t *testing.T) {
 	f, tags, _ := newTagsFixture()
 	for _, tc := range []struct{ method, path, body string }{
 		{"POST", "/v1/conversations/100/tags", `{"tag_id":"5"}`},
 		{"DELETE", "/v1/conversations/100/tags/5", ""},
 		{"GET", "/v1/conversations/100/episodes", ""},
 	} {
-		if status, body := f.call(t, "agent-token", tc.method, tc.path, tc.body); status != http.StatusNotFound {
-			t.Errorf("%s %s as an agent who may not see it: %d %v, want 404", tc.method, tc.path, status, body)
+		if status, body := f.call(t, "agent-token", tc.method, tc.path, tc.body); status != http.StatusForbidden {
+			t.Errorf("%s %s as an agent who may not see it: %d %v, want 403, as on the conversation", tc.method, tc.path, status, body)
 		}
 	}
 	if len(tags.changes) != 0 {

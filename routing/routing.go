@@ -196,6 +196,9 @@ type Store interface {
 
 	CreateContactType(ctx context.Context, c ContactType) (ContactType, error)
 	ListContactTypes(ctx context.Context, accountID parley.ID, page parley.Page) ([]ContactType, string, error)
+	// GetContactType returns one of the account's contact types;
+	// ENOTFOUND when it has none with that id.
+	GetContactType(ctx context.Context, accountID, id parley.ID) (ContactType, error)
 	UpdateContactType(ctx context.Context, c ContactType) (ContactType, error)
 
 	// AutoAssign decides and applies an assignment for a conversation that

@@ -238,6 +238,16 @@ func (db *DB) ListContactTypes(ctx context.Context, accountID parley.ID, page pa
 	return out, next, nil
 }
 
+// GetContactType reads one of the account's contact types.
+func (db *DB) GetContactType(ctx context.Context, accountID, id parley.ID) (routing.ContactType, error) {
+	var row contactTypeRow
+	q := `SELECT ` + contactTypeColumns + ` FROM contact_types WHERE account_id = ? AND id = ?`
+	if err := db.db.GetContext(ctx, &row, db.rebind(q), accountID, id); err != nil {
+		return routing.ContactType{}, translate(err)
+	}
+	return row.contactType(), nil
+}
+
 // UpdateContactType replaces a contact type's fields (PUT).
 func (db *DB) UpdateContactType(ctx context.Context, c routing.ContactType) (routing.ContactType, error) {
 	var row contactTypeRow

@@ -155,16 +155,14 @@ func TestOutcomesThroughTheAPI(t *testing.T) {
 				422, "", "record_id")
 			wantAPIError(t, e.admin("POST", "/v1/conversations/"+convID+"/outcomes", "{"), 400, "")
 
-			// An agent who may not see the thread finds nothing there.
-			for _, c := range []struct{ method, path string }{
-				{"GET", "/v1/conversations/" + convID + "/outcomes"},
-				{"GET", "/v1/conversations/" + convID + "/links"},
-				{"GET", "/v1/conversations/" + convID + "/suggestions"},
-				{"DELETE", "/v1/outcomes/" + first["id"].(string)},
-			} {
-				wantAPIError(t, e.call(annToken, c.method, c.path, nil), 404, "not_found")
+			// An agent who may not see the thread is refused there, as on
+			// the thread itself; an outcome of it is not found.
+			wantAPIError(t, e.call(annToken, "GET", "/v1/conversations/"+convID, nil), 403, "forbidden")
+			for _, path := range []string{"/outcomes", "/links", "/suggestions"} {
+				wantAPIError(t, e.call(annToken, "GET", "/v1/conversations/"+convID+path, nil), 403, "forbidden")
 			}
-			wantAPIError(t, e.call(annToken, "POST", "/v1/conversations/"+convID+"/outcomes", map[string]any{"type": "lead_abandoned"}), 404, "not_found")
+			wantAPIError(t, e.call(annToken, "POST", "/v1/conversations/"+convID+"/outcomes", map[string]any{"type": "lead_abandoned"}), 403, "forbidden")
+			wantAPIError(t, e.call(annToken, "DELETE", "/v1/outcomes/"+first["id"].(string), nil), 404, "not_found")
 
 			// Another account sees none of it.
 			acme := e.staffSecondAccount()
@@ -273,6 +271,13 @@ func TestOutcomesAPIRefusesAndRaises(t *testing.T) {
 			wantAPIError(t, e.admin("POST", outcomes, map[string]any{"type": "lead_abandoned", "metadata": map[string]any{"amount": "10", "currency": "QQQ"}}),
 				422, "", "metadata.currency")
 			wantAPIError(t, e.admin("PUT", "/v1/records/quote/Q-1", map[string]any{"title": "Q", "amount": "10", "currency": "QQQ"}), 422, "", "currency")
+			for _, at := range []any{"yesterday", 123} {
+				res := e.admin("PUT", "/v1/records/quote/Q-1", map[string]any{"title": "Q", "occurred_at": at})
+				wantAPIError(t, res, 422, "", "occurred_at")
+				if strings.Contains(string(res.Body), "2006-01-02") || strings.Contains(string(res.Body), "UnmarshalJSON") {
+					t.Errorf("occurred_at %v: the error shows the parser's internals: %s", at, res.Body)
+				}
+			}
 
 			// Another account's record and conversation are not found.
 			acme := e.staffSecondAccount()

@@ -328,6 +328,10 @@ func TestRoutingTablesAPI(t *testing.T) {
 		if put["relationship"] != "advisor" || put["routing_table_id"] != nil {
 			t.Errorf("PUT contact type = %v", put)
 		}
+		if got := e.must(200, e.admin("GET", "/v1/contact-types/"+ct["id"].(string), nil)); got["relationship"] != "advisor" || got["name"] != "applicant" {
+			t.Errorf("GET contact type = %v", got)
+		}
+		wantAPIError(t, e.admin("GET", "/v1/contact-types/999999", nil), 404, "not_found")
 		e.must(204, e.admin("DELETE", "/v1/routing-tables/"+table["id"].(string), nil))
 	})
 

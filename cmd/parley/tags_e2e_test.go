@@ -184,7 +184,8 @@ func TestTagsThroughTheAPI(t *testing.T) {
 				t.Errorf("resolved with Warm: final tag %v", got["final_tag"])
 			}
 
-			// An agent who may not see the thread finds nothing there.
+			// An agent who may not see the thread is refused there, as on
+			// the thread itself.
 			for _, c := range []struct {
 				method, path string
 				body         any
@@ -193,7 +194,7 @@ func TestTagsThroughTheAPI(t *testing.T) {
 				{"DELETE", "/v1/conversations/" + convID + "/tags/" + saleID, nil},
 				{"GET", "/v1/conversations/" + convID + "/episodes", nil},
 			} {
-				wantAPIError(t, e.call(annToken, c.method, c.path, c.body), 404, "not_found")
+				wantAPIError(t, e.call(annToken, c.method, c.path, c.body), 403, "forbidden")
 			}
 
 			// Another account's tags are not found, in either direction.
