@@ -609,3 +609,34 @@ func TestOpenAPIDocumentPassesTheValidator(t *testing.T) {
 		t.Errorf("gateway/openapi.json is not a valid OpenAPI 3 document: %v", err)
 	}
 }
+
+// OpenAPI 3.0.3 applies nullable only beside a type in the same schema,
+// and a strict validator checks each allOf member on its own: a nullable
+// field written as allOf of a $ref, or without a type, refuses the nulls
+// Parley sends. Every nullable schema says its type and refers to nothing.
+func TestOpenAPINullablesHoldTheirType(t *testing.T) {
+	var walk func(v any, at string)
+	walk = func(v any, at string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if v["nullable"] == true {
+				_, typed := v["type"]
+				_, ref := v["$ref"]
+				_, all := v["allOf"]
+				_, one := v["oneOf"]
+				_, anyOf := v["anyOf"]
+				if !typed || ref || all || one || anyOf {
+					t.Errorf("%s: nullable needs a type of its own and no $ref, allOf, oneOf or anyOf, or null is refused", at)
+				}
+			}
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				walk(v[k], at+"/"+k)
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, fmt.Sprintf("%s[%d]", at, i))
+			}
+		}
+	}
+	walk(loadOpenAPI(t), "#")
+}
