@@ -91,6 +91,9 @@ func decodeError(err error) error {
 	// Errors from UnmarshalText (an id, a time) name no field.
 	var pe *parley.Error
 	if errors.As(err, &pe) {
+		if len(pe.Fields) > 0 {
+			return pe // an UnmarshalJSON that names its fields
+		}
 		return parley.Invalid(map[string]string{"body": pe.Message})
 	}
 	return parley.Errorf(parley.EMALFORMED, "malformed JSON: %v", err)

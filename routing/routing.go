@@ -6,7 +6,9 @@
 package routing
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -40,6 +42,30 @@ type Conditions struct {
 	Attributes map[string]any `json:"attributes,omitempty"`
 	InboxID    *parley.ID     `json:"inbox_id,omitempty"`
 	ChannelID  *parley.ID     `json:"channel_id,omitempty"`
+}
+
+// UnmarshalJSON reads conditions strictly, as every request body is read,
+// and takes "type" for contact_type: DESIGN.md names the contact's type
+// so. Both, and different, is an error.
+func (c *Conditions) UnmarshalJSON(b []byte) error {
+	type plain Conditions
+	var in struct {
+		plain
+		Type *string `json:"type"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return err
+	}
+	if in.Type != nil {
+		if in.ContactType != "" && in.ContactType != *in.Type {
+			return parley.Invalid(map[string]string{"type": "names another contact type than contact_type; give one of them"})
+		}
+		in.ContactType = *in.Type
+	}
+	*c = Conditions(in.plain)
+	return nil
 }
 
 // Entry is one line of a routing table.

@@ -485,12 +485,19 @@ func TestRoutingConditions(t *testing.T) {
 	table := e.rtTable("By condition", true,
 		rtEntry("priority", gold, map[string]any{"conditions": map[string]any{"attributes": map[string]any{"tier": "gold"}}}),
 		rtEntry("priority", north, map[string]any{"conditions": map[string]any{"attributes": map[string]any{"region": []any{"north", "east"}}}}),
-		rtEntry("priority", vip, map[string]any{"conditions": map[string]any{"contact_type": "vip"}}),
+		rtEntry("priority", vip, map[string]any{"conditions": map[string]any{"type": "vip"}}), // DESIGN.md's word for contact_type
 		rtEntry("priority", sales, map[string]any{"conditions": map[string]any{"channel_id": ch2["id"]}}),
 		rtEntry("priority", support, map[string]any{"conditions": map[string]any{"inbox_id": ch1["inbox_id"]}}),
 		rtEntry("priority", other, map[string]any{"conditions": map[string]any{"attributes": map[string]any{"score": 7}}}),
 	)
 	e.rtSwitch(true)
+	read := e.must(200, e.admin("GET", "/v1/routing-tables/"+table["id"].(string), nil))["entries"].([]any)
+	if got := read[2].(map[string]any)["conditions"]; fmt.Sprint(got) != "map[contact_type:vip]" {
+		t.Errorf("the conditions given as type read back as %v; want contact_type", got)
+	}
+	wantAPIError(t, e.admin("POST", "/v1/routing-tables", map[string]any{"name": "Two types", "entries": []any{
+		map[string]any{"conditions": map[string]any{"type": "vip", "contact_type": "lead"}, "user_ids": []any{vip[0]["id"]}, "strategy": "priority"}}}),
+		422, "", "type")
 
 	cases := []struct {
 		name      string
