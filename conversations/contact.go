@@ -69,6 +69,20 @@ func (c *Contact) Validate() error {
 	return nil
 }
 
+// ValidateNew is Validate for a contact staff or a client create: it has
+// a name or a phone. A contact known by name alone can be given a phone
+// later, and one an inbound text made has a phone alone; one with neither
+// is nobody.
+func (c *Contact) ValidateNew() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.Name == "" && len(c.Phones) == 0 {
+		return parley.Invalid(map[string]string{"name": "give a name or a phone number", "phones": "give a phone number or a name"})
+	}
+	return nil
+}
+
 // ContactFilter selects contacts.
 type ContactFilter struct {
 	AccountID parley.ID

@@ -44,7 +44,7 @@ func handleCreateContact(d *Deps) apiFunc {
 		now := d.Clock.Now()
 		c := conversations.Contact{AccountID: currentUser(r).AccountID, Name: in.Name, Type: in.Type, Attributes: in.Attributes,
 			Phones: in.Phones, CreatedAt: now, UpdatedAt: now}
-		if err := c.Validate(); err != nil {
+		if err := c.ValidateNew(); err != nil {
 			return err
 		}
 		c, err := d.Store.CreateContact(r.Context(), c)

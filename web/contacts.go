@@ -103,7 +103,7 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request) error {
 	now := s.d.Clock.Now()
 	c := conversations.Contact{AccountID: me(r).AccountID, Name: name, Type: typ, Attributes: attrs, Phones: phones,
 		CreatedAt: now, UpdatedAt: now}
-	if err := c.Validate(); err != nil {
+	if err := c.ValidateNew(); err != nil {
 		return err
 	}
 	c, err = s.d.Store.CreateContact(r.Context(), c)

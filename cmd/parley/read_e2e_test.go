@@ -534,6 +534,8 @@ func TestContacts(t *testing.T) {
 			{"a valid and an invalid phone", map[string]any{"name": "Bad", "phones": []string{"+14155550151", "555"}}, 422, "", "phones"},
 			{"phones not an array", map[string]any{"name": "Bad", "phones": "+14155550152"}, 422, "", "phones"},
 			{"attributes not an object", map[string]any{"name": "Bad", "attributes": []string{"gold"}}, 422, "", "attributes"},
+			{"neither a name nor a phone", map[string]any{"phones": []string{}, "type": "lead"}, 422, "", "name"},
+			{"a blank name and no phone", map[string]any{"name": "  "}, 422, "", "phones"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

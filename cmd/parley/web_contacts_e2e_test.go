@@ -44,6 +44,14 @@ func signedIn(e *env, m staffMember) *tab {
 func webContactFlow(t *testing.T, e *env, admin staffMember) string {
 	const phone = "+14155550501"
 	b := signedIn(e, admin)
+	// A contact with neither a name nor a phone is nobody: refused.
+	before := len(e.admin("GET", "/v1/contacts", nil).Data())
+	b.open("/contacts/new")
+	b.click("form[action='/contacts'] button[type=submit]")
+	b.waitText("body", "a phone number")
+	if after := len(e.admin("GET", "/v1/contacts", nil).Data()); after != before {
+		t.Errorf("an empty contact form made a contact: %d contacts, then %d", before, after)
+	}
 	b.open("/contacts/new")
 	b.do(
 		chromedp.SendKeys(chromedp.CSS("#contact-name"), "Grace Hopper"),
