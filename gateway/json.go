@@ -2,12 +2,15 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -149,6 +152,36 @@ func writePage[T, J any](w http.ResponseWriter, items []T, next string, toJSON f
 	}
 	writeJSON(w, http.StatusOK, newList(out, next))
 }
+
+// writePageOf writes a page of a whole list the store read: the lists of
+// one conversation, or an account's tags, are short, so they are paged
+// here, by keyset over key (unique; the list is put in its order), with
+// the ?limit and ?cursor every list takes.
+func writePageOf[T, J any](w http.ResponseWriter, r *http.Request, items []T, key func(T) string, toJSON func(T) J) error {
+	page, err := pageFrom(r)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+	start := 0
+	if page.Cursor != "" {
+		after, err := base64.RawURLEncoding.DecodeString(page.Cursor)
+		if err != nil || len(after) == 0 {
+			return parley.Invalid(map[string]string{"cursor": "is not a cursor this list returned"})
+		}
+		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > string(after) })
+	}
+	end := min(start+page.Limit, len(items))
+	next := ""
+	if end < len(items) {
+		next = base64.RawURLEncoding.EncodeToString([]byte(key(items[end-1])))
+	}
+	writePage(w, items[start:end], next, toJSON)
+	return nil
+}
+
+// idKey orders by id in writePageOf.
+func idKey(id parley.ID) string { return fmt.Sprintf("%020d", int64(id)) }
 
 func newList[T any](data []T, next string) list[T] {
 	if data == nil {

@@ -105,8 +105,7 @@ func handleListOutcomes(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		writePage(w, os, "", toOutcomeJSON)
-		return nil
+		return writePageOf(w, r, os, func(o outcomes.Outcome) string { return idKey(o.ID) }, toOutcomeJSON)
 	}
 }
 
@@ -142,8 +141,7 @@ func handleListSuggestions(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		writePage(w, ss, "", toSuggestionJSON)
-		return nil
+		return writePageOf(w, r, ss, func(s outcomes.Suggestion) string { return idKey(s.ID) }, toSuggestionJSON)
 	}
 }
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -274,8 +275,9 @@ func handleListLinks(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		writePage(w, links, "", toLinkJSON)
-		return nil
+		return writePageOf(w, r, links, func(l outcomes.Link) string {
+			return fmt.Sprintf("%020d.%s", l.CreatedAt.UnixMicro(), idKey(l.Record.ID))
+		}, toLinkJSON)
 	}
 }
 

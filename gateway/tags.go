@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -91,8 +92,8 @@ func handleListTags(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		writePage(w, tags, "", toTagJSON)
-		return nil
+		// By name as the store folds it for uniqueness, then id.
+		return writePageOf(w, r, tags, func(t conversations.Tag) string { return strings.ToLower(t.Name) + "\x00" + idKey(t.ID) }, toTagJSON)
 	}
 }
 
@@ -220,7 +221,6 @@ func handleListEpisodes(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		writePage(w, eps, "", toEpisodeJSON)
-		return nil
+		return writePageOf(w, r, eps, func(e conversations.Episode) string { return idKey(e.ID) }, toEpisodeJSON)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/parleyhq/parley/store/storetest"
@@ -71,6 +72,18 @@ func TestTagsThroughTheAPI(t *testing.T) {
 			if res := e.call(annToken, "GET", "/v1/tags", nil); res.Status != 200 || len(res.Data()) != 3 {
 				t.Errorf("Ann lists the tags: %d %s, want the 3", res.Status, res.Body)
 			}
+			// Paged like every list: by name, a tag a page.
+			var names []any
+			for _, p := range e.allPages(e.token, "/v1/tags", 1) {
+				for _, row := range p.Data {
+					names = append(names, row["name"])
+				}
+			}
+			if fmt.Sprint(names) != "[Call back Not interested Sold]" {
+				t.Errorf("the tags a page at a time: %v", names)
+			}
+			wantAPIError(t, e.admin("GET", "/v1/tags?limit=0", nil), 422, "", "limit")
+			wantAPIError(t, e.admin("GET", "/v1/tags?cursor=%25%25", nil), 422, "", "cursor")
 			if got := e.must(200, e.admin("GET", "/v1/tags/"+saleID, nil)); !sameJSON(got, sale) {
 				t.Errorf("GET the tag = %v, want %v", got, sale)
 			}
