@@ -79,7 +79,7 @@ func SendRefusal(u User, c Conversation) string {
 func CheckSend(u User, c Conversation) error {
 	switch SendRefusal(u, c) {
 	case RefusedNotAssigned:
-		return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you; assign it to yourself or ask an admin")
+		return parley.Errorf(parley.EFORBIDDEN, "this conversation is not assigned to you; ask an admin, or someone who sees every conversation, to assign it to you")
 	case RefusedAssignedElsewhere:
 		return parley.Errorf(parley.EFORBIDDEN, "this conversation is assigned to someone else")
 	}

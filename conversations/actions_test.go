@@ -1,6 +1,7 @@
 package conversations
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -31,5 +32,22 @@ func TestSendRefusal(t *testing.T) {
 				t.Errorf("SendRefusal = %q; want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A refused reply says what the sender can do about it, never an action
+// the rules refuse them too: an agent cannot take an unassigned thread.
+func TestCheckSendAdviceIsAllowed(t *testing.T) {
+	agent := User{ID: 2, Role: RoleAgent}
+	unassigned := Conversation{}
+	err := CheckSend(agent, unassigned)
+	if err == nil {
+		t.Fatal("an agent may text an unassigned conversation")
+	}
+	if strings.Contains(err.Error(), "assign it to yourself") && !CanAssign(agent, unassigned) {
+		t.Errorf("the refusal says %q, but the agent may not assign it", err)
+	}
+	if !strings.Contains(err.Error(), "ask an admin") {
+		t.Errorf("the refusal says %q; want whom to ask", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -24,7 +25,11 @@ const maxJSONBody = 1 << 20
 // 1 MiB 413, an unknown field or a value of the wrong type 422 naming the
 // field: a typo must never be silently ignored.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	return decodeFrom(http.MaxBytesReader(w, r.Body, maxJSONBody), v)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		return decodeError(err)
+	}
+	return decodeFrom(bytes.NewReader(body), v)
 }
 
 // decodeWithKeys is decode that also reports which top-level keys were
@@ -50,7 +55,14 @@ func decodeWithKeys(w http.ResponseWriter, r *http.Request, v any) (map[string]b
 }
 
 func decodeFrom(rd io.Reader, v any) error {
-	dec := json.NewDecoder(rd)
+	body, err := io.ReadAll(rd)
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := refuseNUL(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
@@ -63,6 +75,51 @@ func decodeFrom(rd io.Reader, v any) error {
 		return parley.Errorf(parley.EMALFORMED, "the body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// refuseNUL names the top-level field of a JSON body whose strings (keys
+// or values, however deep) hold a NUL character: PostgreSQL refuses NUL
+// in text, SQLite would keep it, and no field of the API means one.
+// Bodies without a \u0000 escape are not walked.
+func refuseNUL(body []byte) error {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return nil
+	}
+	var doc any
+	if json.Unmarshal(body, &doc) != nil {
+		return nil // the decoder says what is wrong with it
+	}
+	fields, ok := doc.(map[string]any)
+	if !ok {
+		if holdsNUL(doc) {
+			return parley.Invalid(map[string]string{"body": "must not contain NUL characters"})
+		}
+		return nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if strings.ContainsRune(k, 0) || holdsNUL(fields[k]) {
+			return parley.Invalid(map[string]string{strings.ReplaceAll(k, "\x00", ""): "must not contain NUL characters"})
+		}
+	}
+	return nil
+}
+
+// holdsNUL reports whether a decoded JSON value has a string, as a key or
+// a value, with a NUL character in it.
+func holdsNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0)
+	case []any:
+		return slices.ContainsFunc(v, holdsNUL)
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsRune(k, 0) || holdsNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func decodeError(err error) error {

@@ -1155,6 +1155,12 @@ func TestStaffOddInputOnPostgres(t *testing.T) {
 		{"a NUL in a contact attribute", "PATCH", contactPath, map[string]any{"attributes": map[string]any{"note": "a\x00b"}}, "attributes"},
 		{"a NUL in an attribute name", "PATCH", contactPath, map[string]any{"attributes": map[string]any{"a\x00b": "x"}}, "attributes"},
 		{"a NUL in a contact search", "GET", "/v1/contacts?q=a%00b", nil, ""},
+		{"a NUL in a tag's name", "POST", "/v1/tags", map[string]any{"name": "So\x00ld", "type": "sale"}, "name"},
+		{"a NUL in an inbox's name", "POST", "/v1/inboxes", map[string]any{"name": "Sup\x00port", "kind": "support"}, "name"},
+		{"a NUL in a user's name", "POST", "/v1/users", map[string]any{"email": "nul@example.com", "name": "A\x00da", "role": "agent"}, "name"},
+		{"a NUL in the help text", "PATCH", "/v1/settings/conversations", map[string]any{"help_text": "Call\x00us"}, "help_text"},
+		{"a NUL in a webhook's description", "POST", "/v1/webhook-endpoints", map[string]any{"url": "https://example.com/hook",
+			"events": []string{"message.created"}, "description": "C\x00RM"}, "description"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
