@@ -253,6 +253,22 @@ const (
 	RecipientCancelled       RecipientStatus = "cancelled"
 )
 
+// recipientStatuses are the statuses a recipient is listed by: its own
+// before it is queued, its message's after.
+var recipientStatuses = []string{string(RecipientPending), string(RecipientSkippedOptedOut), string(RecipientCancelled),
+	string(conversations.MessageQueued), string(conversations.MessageSending), string(conversations.MessageSent),
+	string(conversations.MessageDelivered), string(conversations.MessageUndelivered), string(conversations.MessageFailed),
+	string(conversations.MessageUnknown)}
+
+// CheckRecipientStatus refuses a recipients filter no recipient can match,
+// naming the statuses that can.
+func CheckRecipientStatus(s string) error {
+	if s == "" || slices.Contains(recipientStatuses, s) {
+		return nil
+	}
+	return parley.Invalid(map[string]string{"status": "must be one of " + strings.Join(recipientStatuses, ", ")})
+}
+
 // CampaignRecipient is one recipient row.
 type CampaignRecipient struct {
 	ID             parley.ID

@@ -147,7 +147,11 @@ func handleListRecipients(d *Deps) apiFunc {
 		if err != nil {
 			return err
 		}
-		rs, next, err := d.Campaigns.ListRecipients(r.Context(), currentUser(r).AccountID, id, r.URL.Query().Get("status"), page)
+		status := r.URL.Query().Get("status")
+		if err := campaigns.CheckRecipientStatus(status); err != nil {
+			return err
+		}
+		rs, next, err := d.Campaigns.ListRecipients(r.Context(), currentUser(r).AccountID, id, status, page)
 		if err != nil {
 			return err
 		}

@@ -79,6 +79,7 @@ func TestCampaignReachesItsAudienceInTheirThreads(t *testing.T) {
 	if conv["status"] != "open" {
 		t.Errorf("after the answer: %v, want open", conv["status"])
 	}
+	wantAPIError(t, e.admin("GET", fmt.Sprintf("/v1/campaigns/%s/recipients?status=bogus", c["id"]), nil), 422, "", "status")
 	recips := e.must(200, e.admin("GET", fmt.Sprintf("/v1/campaigns/%s/recipients?status=skipped_opted_out", c["id"]), nil))["data"].([]any)
 	if len(recips) != 1 || recips[0].(map[string]any)["phone"] != "+14155550503" {
 		t.Errorf("skipped recipients = %v", recips)
