@@ -142,6 +142,7 @@ func (db *DB) ListCampaigns(ctx context.Context, accountID parley.ID, parent *pa
 
 // TransitionCampaign starts, pauses, resumes or cancels a campaign.
 func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, action campaigns.Action, at time.Time) (campaigns.Campaign, error) {
+	sending := false
 	err := db.inTx(ctx, func(tx *Tx) error {
 		var row campaignRow
 		q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE account_id = ? AND id = ?` + db.dialect.forUpdate()
@@ -180,10 +181,17 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 		if target == campaigns.StatusCancelled {
 			return cancelCampaign(ctx, tx, id, at)
 		}
+		sending = target == campaigns.StatusSending
 		return nil
 	})
 	if err != nil {
 		return campaigns.Campaign{}, err
+	}
+	if sending {
+		// The first chunk of the audience now, not at the next tick: the
+		// answer, and a GET right after it, count its recipients (all of
+		// a small audience). A failure is the tick's to retry and report.
+		_, _ = db.expandChunk(ctx, id, at, 0)
 	}
 	return db.GetCampaign(ctx, accountID, id)
 }

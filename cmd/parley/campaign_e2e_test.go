@@ -46,7 +46,13 @@ func TestCampaignReachesItsAudienceInTheirThreads(t *testing.T) {
 	if n := e.carrier.Count(); n != 0 {
 		t.Fatalf("a draft sent %d texts", n)
 	}
-	e.must(200, e.admin("POST", fmt.Sprintf("/v1/campaigns/%s/start", c["id"]), nil))
+	// The start's answer and a GET right after it count the audience.
+	started := e.must(200, e.admin("POST", fmt.Sprintf("/v1/campaigns/%s/start", c["id"]), nil))
+	for _, got := range []map[string]any{started, e.campaign(c["id"].(string))} {
+		if n := counts(got); n["recipients"] != 2 || n["queued"]+n["skipped_opted_out"] != 2 {
+			t.Errorf("counts right after start = %v, want the 2 recipients, queued or skipped", n)
+		}
+	}
 	e.eventually("the campaign completed", func() bool { return e.campaign(c["id"].(string))["status"] == "completed" })
 	e.eventually("the text delivered", func() bool { return counts(e.campaign(c["id"].(string)))["delivered"] == 1 })
 
