@@ -80,6 +80,11 @@ func (r IngestResult) NeedsAssignment() bool {
 
 // Plan decides everything about an inbound text that needs no I/O.
 func Plan(route InboundRoute, text InboundText, at time.Time) IngestPlan {
+	if text.To == "" {
+		// The carrier named the channel, not the number (Bird's channel
+		// id): the text went to the channel's number.
+		text.To = route.Channel.PhoneNumber
+	}
 	p := IngestPlan{Channel: route.Channel, Text: text, At: at}
 	hit := optout.MatcherFor(route.Settings.KeywordPacks()...).Lookup(text.Body)
 	p.Intent, p.Keyword, p.Language = hit.Intent, hit.Keyword, hit.Language

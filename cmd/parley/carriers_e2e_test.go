@@ -144,6 +144,9 @@ func carrierEndToEnd(t *testing.T, e *env, c *fakeCarrier) {
 		}
 	}
 	conv := e.conversationOf(alice)
+	if conv["business_phone"] != carrierNumber {
+		t.Errorf("the thread's business_phone = %q, want the channel's number %s", conv["business_phone"], carrierNumber)
+	}
 	if msgs := e.must(200, e.admin("GET", fmt.Sprintf("/v1/conversations/%s/messages", conv["id"]), nil))["data"].([]any); len(msgs) != 1 ||
 		msgs[0].(map[string]any)["body"] != "Is the plumber coming today?" {
 		t.Fatalf("thread = %v; want the one text", msgs)
