@@ -93,7 +93,8 @@ func Plan(route InboundRoute, text InboundText, at time.Time) IngestPlan {
 			p.RevocationSuspected, p.RevocationRule, p.RevocationReason = true, r.Rule, r.Reason
 		}
 	}
-	if !route.Channel.CarrierHandlesOptOut {
+	// A sender ID cannot be answered: no keyword reply to queue.
+	if !route.Channel.CarrierHandlesOptOut && Textable(text.From) {
 		p.Reply = route.Settings.Reply(p.Intent, p.Language)
 	}
 	return p

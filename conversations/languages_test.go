@@ -61,7 +61,7 @@ func TestPlanWithSpanishOff(t *testing.T) {
 			t.Errorf("Spanish off: Plan(%q) = %q, reply %q; want an ordinary message", body, p.Intent, p.Reply)
 		}
 	}
-	if p := conversations.Plan(route, conversations.InboundText{Body: "stop"}, inboundAt); p.Reply != route.Settings.OptOutReply || p.Language != optout.English {
+	if p := conversations.Plan(route, conversations.InboundText{From: "+15550001111", Body: "stop"}, inboundAt); p.Reply != route.Settings.OptOutReply || p.Language != optout.English {
 		t.Errorf("Spanish off: STOP planned %+v", p)
 	}
 	// A carrier that handles opt-out answers in any language.

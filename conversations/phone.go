@@ -117,3 +117,51 @@ func invalidPhone(raw, why string) error {
 	e.Code = "invalid_phone_number"
 	return e
 }
+
+// NormalizeSender returns the address an inbound text came from: a phone
+// number in E.164 (NormalizePhone), or one of the senders that are not
+// phone numbers (CARRIERS.md §9), kept as their own kinds of address so
+// that their texts are not lost: a short code (3 to 8 digits, written
+// without "+") or an alphanumeric sender ID (up to 11 letters, digits and
+// spaces, at least one letter: "ACMEBANK"). A "whatsapp:" address is
+// neither, and is refused.
+func NormalizeSender(raw string) (string, error) {
+	n, err := NormalizePhone(raw)
+	if err == nil {
+		return n, nil
+	}
+	s := strings.TrimSpace(raw)
+	switch {
+	case isShortCode(s):
+		return s, nil
+	case isSenderID(s):
+		return s, nil
+	}
+	return "", err
+}
+
+// Textable reports whether Parley can text an address back: a phone
+// number. A sender ID only sends, and carriers do not route a number's
+// texts to a short code (Twilio refuses it with 21211).
+func Textable(addr string) bool { return strings.HasPrefix(addr, "+") }
+
+func isShortCode(s string) bool {
+	return len(s) >= 3 && len(s) <= 8 && strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
+}
+
+func isSenderID(s string) bool {
+	if len(s) == 0 || len(s) > 11 || strings.TrimSpace(s) != s {
+		return false
+	}
+	letter := false
+	for _, r := range s {
+		switch {
+		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
+			letter = true
+		case r >= '0' && r <= '9', r == ' ':
+		default:
+			return false
+		}
+	}
+	return letter
+}

@@ -103,3 +103,30 @@ func FuzzNormalizePhone(f *testing.F) {
 		}
 	})
 }
+
+// Inbound senders that are not phone numbers keep their own kinds of
+// address (CARRIERS.md §9): a short code and a sender ID make threads;
+// neither can be texted back from a number.
+func TestNormalizeSender(t *testing.T) {
+	for _, tt := range []struct {
+		raw, want string
+		textable  bool
+	}{
+		{"+14155550100", "+14155550100", true},
+		{"14155550100", "+14155550100", true},
+		{"22395", "22395", false},
+		{" 898211 ", "898211", false},
+		{"ACMEBANK", "ACMEBANK", false},
+		{"Acme 24", "Acme 24", false},
+	} {
+		got, err := conversations.NormalizeSender(tt.raw)
+		if err != nil || got != tt.want || conversations.Textable(got) != tt.textable {
+			t.Errorf("NormalizeSender(%q) = %q, %v, textable %v; want %q, textable %v", tt.raw, got, err, conversations.Textable(got), tt.want, tt.textable)
+		}
+	}
+	for _, raw := range []string{"", "12", "whatsapp:+14155550100", "ACME!", "ACMEBANKLTD1", "123456789", "a@b.c"} {
+		if got, err := conversations.NormalizeSender(raw); err == nil {
+			t.Errorf("NormalizeSender(%q) = %q; want an error", raw, got)
+		}
+	}
+}

@@ -103,9 +103,10 @@ func phoneParam(r *http.Request, name string) (string, error) {
 	if strings.HasPrefix(raw, " ") {
 		raw = "+" + strings.TrimPrefix(raw, " ")
 	}
-	p, err := conversations.NormalizePhone(raw)
+	// Threads from short codes and sender IDs are found by them too.
+	p, err := conversations.NormalizeSender(raw)
 	if err != nil {
-		return "", parley.Invalid(map[string]string{name: "must be a phone number"})
+		return "", parley.Invalid(map[string]string{name: "must be a phone number, short code or sender ID"})
 	}
 	return p, nil
 }

@@ -254,6 +254,9 @@ func (db *DB) QueueReply(ctx context.Context, r conversations.Reply) (conversati
 		if conv.OptedOut {
 			return parley.Conflict("contact_opted_out", "%s has opted out of texts from this account", conv.ContactPhone)
 		}
+		if !conversations.Textable(conv.ContactPhone) {
+			return parley.Conflict("contact_not_textable", "%s is a short code or sender ID: it sends texts, but cannot receive them from a number", conv.ContactPhone)
+		}
 		if err := requireConnected(ctx, tx, conv.ChannelID); err != nil {
 			return err
 		}

@@ -181,7 +181,7 @@ func TestWebhookRejectsWhatItCannotTrust(t *testing.T) {
 			return f
 		}(), authToken, true, 404},
 		{"unknown number", func() url.Values { f := cloneForm(good); f.Set("To", "+14155550142"); return f }(), authToken, true, 404},
-		{"From is not a phone", func() url.Values { f := cloneForm(good); f.Set("From", "hello"); return f }(), authToken, true, 422},
+		{"From is no address", func() url.Values { f := cloneForm(good); f.Set("From", "hello, world"); return f }(), authToken, true, 422},
 		{"no MessageSid", func() url.Values { f := cloneForm(good); f.Del("MessageSid"); f.Del("SmsSid"); return f }(), authToken, true, 422},
 	}
 	for _, tt := range tests {
@@ -292,5 +292,38 @@ func TestInboundByGET(t *testing.T) {
 	res := e.rawCall(http.MethodGet, "/webhooks/telnyx/profile-1/messages", "", nil)
 	if res.Status != 405 || res.Header.Get("Allow") != "POST" {
 		t.Errorf("a GET to a carrier that posts only: %d, Allow %q; want 405, POST", res.Status, res.Header.Get("Allow"))
+	}
+}
+
+// Texts from a short code or an alphanumeric sender ID are not phone
+// numbers (CARRIERS.md §9), and are not lost: each makes its thread,
+// found by its address. Neither can be answered from a number, by staff
+// or by a keyword's reply.
+func TestInboundFromShortCodesAndSenderIDs(t *testing.T) {
+	e := boot(t, "")
+	e.setupChannel(nil)
+	const path = "/webhooks/twilio/messages"
+	for i, from := range []string{"ACMEBANK", "22395"} {
+		res := e.webhookPost(path, inboundForm(from, "Your code is 1234", fmt.Sprintf("SM00000000000000000000000000000s%02d", i)), authToken, true)
+		if res.Status != 200 {
+			t.Fatalf("a text from %s: %d %s", from, res.Status, res.Body)
+		}
+		if got := e.lastMessageOf(from); got != "Your code is 1234" {
+			t.Errorf("%s's thread ends with %q", from, got)
+		}
+	}
+	idOf := func(from string) string { return e.conversationOf(from)["id"].(string) }
+	for _, from := range []string{"ACMEBANK", "22395"} {
+		wantAPIError(t, e.admin("POST", "/v1/conversations/"+idOf(from)+"/messages", map[string]any{"body": "Thanks"}), 409, "contact_not_textable")
+	}
+
+	// HELP from a sender ID queues no answer it could not take.
+	if res := e.webhookPost(path, inboundForm("ACMEBANK", "HELP", "SM00000000000000000000000000000s99"), authToken, true); res.Status != 200 {
+		t.Fatalf("HELP from a sender ID: %d %s", res.Status, res.Body)
+	}
+	for _, m := range e.must(200, e.admin("GET", "/v1/conversations/"+idOf("ACMEBANK")+"/messages", nil))["data"].([]any) {
+		if m.(map[string]any)["direction"] == "outbound" {
+			t.Errorf("a text was queued to a sender ID: %v", m)
+		}
 	}
 }

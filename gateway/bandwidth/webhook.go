@@ -145,8 +145,8 @@ func (*Adapter) Parse(w *carrier.Webhook) (carrier.Report, error) {
 func inbound(e event, at string, bad map[string]string) conversations.InboundText {
 	t := conversations.InboundText{CarrierMessageID: e.Message.ID, Body: e.Message.Text, Segments: max(e.Message.SegmentCount, 1)}
 	var err error
-	if t.From, err = conversations.NormalizePhone(e.Message.From); err != nil {
-		bad[at+".message.from"] = "is not a phone number Parley can answer"
+	if t.From, err = conversations.NormalizeSender(e.Message.From); err != nil {
+		bad[at+".message.from"] = "is not a phone number, short code or sender ID"
 	}
 	t.To, _ = conversations.NormalizePhone(cmp.Or(e.To, e.Message.Owner))
 	if why := carrier.BadText(t.Body); why != "" {

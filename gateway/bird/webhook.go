@@ -244,8 +244,8 @@ func (*Adapter) Parse(w *carrier.Webhook) (carrier.Report, error) {
 func inbound(p message, bad map[string]string) conversations.InboundText {
 	t := conversations.InboundText{CarrierMessageID: p.ID, To: businessNumber(p), Segments: max(len(p.Parts), 1)}
 	var err error
-	if t.From, err = conversations.NormalizePhone(p.Sender.Contact.IdentifierValue); err != nil {
-		bad["payload.sender.contact.identifierValue"] = "is not a phone number Parley can answer"
+	if t.From, err = conversations.NormalizeSender(p.Sender.Contact.IdentifierValue); err != nil {
+		bad["payload.sender.contact.identifierValue"] = "is not a phone number, short code or sender ID"
 	}
 	var field string
 	t.Body, field = text(p.Body)

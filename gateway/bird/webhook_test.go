@@ -264,7 +264,7 @@ func TestRefuseBadWebhooks(t *testing.T) {
 		{"a payload that is not an object", channelID, []byte(`{"service":"channels","event":"sms.inbound","payload":[]}`), parley.EMALFORMED, ""},
 		{"another channel's text", otherChannel, []byte(sms), parley.ENOTFOUND, ""},
 		{"a text naming no channel", channelID, replace(`"channelId":"`+channelID+`",`, ""), parley.ENOTFOUND, ""},
-		{"a sender that is not a phone", channelID, replace(`"identifierValue":"+14155550100"`, `"identifierValue":"ACME"`), parley.EINVALID, "payload.sender.contact.identifierValue"},
+		{"a sender that is no address", channelID, replace(`"identifierValue":"+14155550100"`, `"identifierValue":"ACME!"`), parley.EINVALID, "payload.sender.contact.identifierValue"},
 		{"no sender", channelID, replace(`"identifierValue":"+14155550100"`, `"identifierValue":""`), parley.EINVALID, "payload.sender.contact.identifierValue"},
 		{"no message id", channelID, replace(`"id":"a3f1c9e2-5b7d-4e8a-9c0f-1d2e3f4a5b6c"`, `"id":""`), parley.EINVALID, "payload.id"},
 		{"a NUL in the text", channelID, replace(`"text":{"text":"Hi"}`, `"text":{"text":"H\u0000i"}`), parley.EINVALID, "payload.body.text.text"},

@@ -174,7 +174,7 @@ func TestRefuseBadWebhooks(t *testing.T) {
 		{"a bad escape", []byte("Text=%zz"), nil, parley.EMALFORMED, ""},
 		{"no To", bytes.Replace(sms, []byte("To=14155550199"), []byte("To="), 1), nil, parley.ENOTFOUND, ""},
 		{"no MessageUUID", bytes.Replace(sms, []byte("MessageUUID=1c2a5b3e-8f0d-11ef-9d4a-0242ac110002"), []byte("MessageUUID="), 1), nil, parley.EINVALID, "MessageUUID"},
-		{"a sender that is not a phone", bytes.Replace(sms, []byte("From=14155550100"), []byte("From=ACME"), 1), nil, parley.EINVALID, "From"},
+		{"a sender that is no address", bytes.Replace(sms, []byte("From=14155550100"), []byte("From=ACME%21"), 1), nil, parley.EINVALID, "From"},
 		{"a status Plivo has not", bytes.Replace(fixture(t, "status_delivered.form"), []byte("Status=delivered"), []byte("Status=teleported"), 1), nil, parley.EINVALID, "Status"},
 		{"media that is not a URL", bytes.Replace(fixture(t, "inbound_mms.form"), []byte("Media2=https"), []byte("Media2=ftp"), 1), nil, parley.EINVALID, "Media2"},
 	} {

@@ -179,8 +179,8 @@ const MaxMedia = 10
 func inbound(p message, bad map[string]string) conversations.InboundText {
 	t := conversations.InboundText{CarrierMessageID: p.ID, Body: p.Text, Segments: max(p.Parts, 1)}
 	var err error
-	if t.From, err = conversations.NormalizePhone(p.From.PhoneNumber); err != nil {
-		bad["data.payload.from.phone_number"] = "is not a phone number Parley can answer"
+	if t.From, err = conversations.NormalizeSender(p.From.PhoneNumber); err != nil {
+		bad["data.payload.from.phone_number"] = "is not a phone number, short code or sender ID"
 	}
 	if len(p.To) > 0 {
 		t.To, _ = conversations.NormalizePhone(p.To[0].PhoneNumber)

@@ -49,9 +49,10 @@ type StatusCallback struct {
 // ParseInbound validates and normalises an inbound message webhook.
 //
 // MessageSid (or its deprecated aliases SmsMessageSid and SmsSid),
-// AccountSid, From and To are required. From and To must be phone numbers:
-// "whatsapp:" addresses, short codes and alphanumeric senders are rejected,
-// because Parley cannot answer them over SMS. NumSegments is at least 1;
+// AccountSid, From and To are required. To must be a phone number; From
+// may also be a short code or an alphanumeric sender ID
+// (conversations.NormalizeSender). "whatsapp:" addresses are rejected:
+// Parley handles SMS and MMS only. NumSegments is at least 1;
 // NumMedia to 0, and MediaUrl{N} (an http or https URL) must be present for
 // every N below it, up to MaxMedia: of a form claiming more, only the first
 // MaxMedia are read. Parameters Parley does not use (geo fields,
@@ -68,8 +69,8 @@ func ParseInbound(form url.Values) (Inbound, error) {
 	in.MessagingServiceSid = sid(form, "MessagingServiceSid", "MG", false, bad)
 
 	in.RawFrom, in.RawTo = form.Get("From"), form.Get("To")
-	in.From = phone(in.RawFrom, "From", bad)
-	in.To = phone(in.RawTo, "To", bad)
+	in.From = address(in.RawFrom, "From", conversations.NormalizeSender, bad)
+	in.To = address(in.RawTo, "To", conversations.NormalizePhone, bad)
 
 	in.Body = form.Get("Body")
 	if why := carrier.BadText(in.Body); why != "" {
@@ -230,7 +231,7 @@ func badSid(v, prefix string) string {
 }
 
 // phone normalises the address in field name.
-func phone(raw, name string, bad map[string]string) string {
+func address(raw, name string, normalize func(string) (string, error), bad map[string]string) string {
 	if raw == "" {
 		bad[name] = "is required"
 		return ""
@@ -239,9 +240,9 @@ func phone(raw, name string, bad map[string]string) string {
 		bad[name] = "is a WhatsApp address; Parley handles SMS and MMS only"
 		return ""
 	}
-	n, err := conversations.NormalizePhone(raw)
+	n, err := normalize(raw)
 	if err != nil {
-		bad[name] = "is not a phone number in any form Parley accepts"
+		bad[name] = "is not a phone number (or, sending, a short code or sender ID) in any form Parley accepts"
 		return ""
 	}
 	return n

@@ -156,7 +156,7 @@ func TestParseInbound(t *testing.T) {
 			wantFields: []string{"AccountSid"}},
 		{name: "AccountSid of another kind", form: seedForm(t, "inbound_sms.form", map[string]string{"AccountSid": serviceSid}),
 			wantFields: []string{"AccountSid"}},
-		{name: "From is a word", form: seedForm(t, "inbound_sms.form", map[string]string{"From": "hello"}),
+		{name: "From is words", form: seedForm(t, "inbound_sms.form", map[string]string{"From": "hello, world"}),
 			wantFields: []string{"From"}},
 		{name: "From is two digits", form: seedForm(t, "inbound_sms.form", map[string]string{"From": "12"}),
 			wantFields: []string{"From"}},
@@ -179,7 +179,7 @@ func TestParseInbound(t *testing.T) {
 			wantFields: []string{"NumSegments"}},
 		{name: "Body not UTF-8", form: seedForm(t, "inbound_sms.form", map[string]string{"Body": "caf\xe9"}),
 			wantFields: []string{"Body"}},
-		{name: "every bad field is named", form: url.Values{"From": {"hello"}, "NumSegments": {"x"}}, wantFields: []string{
+		{name: "every bad field is named", form: url.Values{"From": {"hello, world"}, "NumSegments": {"x"}}, wantFields: []string{
 			"AccountSid", "From", "MessageSid", "NumSegments", "To",
 		}},
 	}

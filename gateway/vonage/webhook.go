@@ -229,7 +229,7 @@ func (*Adapter) Parse(w *carrier.Webhook) (carrier.Report, error) {
 func smsText(p map[string]string, to string, bad map[string]string) (conversations.InboundText, bool) {
 	t := conversations.InboundText{CarrierMessageID: p["messageId"], To: to, Body: p["text"], Segments: 1}
 	checkID(t.CarrierMessageID, "messageId", bad)
-	t.From = phone(p["msisdn"], "msisdn", bad)
+	t.From = sender(p["msisdn"], "msisdn", bad)
 	if why := carrier.BadText(t.Body); why != "" {
 		bad["text"] = why
 	}
@@ -345,6 +345,16 @@ func checkID(id, field string, bad map[string]string) {
 }
 
 // phone reads a number Vonage writes without its +.
+// sender is the SMS API's msisdn: a number without its "+", or a short
+// code or sender ID (conversations.NormalizeSender).
+func sender(raw, field string, bad map[string]string) string {
+	p, err := conversations.NormalizeSender(raw)
+	if err != nil {
+		bad[field] = "is not a phone number, short code or sender ID"
+	}
+	return p
+}
+
 func phone(digits, field string, bad map[string]string) string {
 	p, err := conversations.NormalizePhone("+" + strings.TrimPrefix(digits, "+"))
 	if err != nil {

@@ -249,7 +249,7 @@ func TestRefusedWebhooks(t *testing.T) {
 		{"a nested parameter", func() ([]byte, string) { return []byte(`{"msisdn":{"a":1}}`), "application/json" }, apiKey, ok, parley.EMALFORMED, ""},
 		{"plain text", func() ([]byte, string) { return []byte(`msisdn=1`), "text/plain" }, apiKey, ok, parley.EMALFORMED, ""},
 		{"a bad sender", func() ([]byte, string) {
-			return signed(t, "inbound_sms.form", "", now, edit(func(p map[string]string) { p["msisdn"] = "abc" }))
+			return signed(t, "inbound_sms.form", "", now, edit(func(p map[string]string) { p["msisdn"] = "a.b.c" }))
 		}, apiKey, ok, parley.EINVALID, ""},
 		{"an unknown business number", func() ([]byte, string) {
 			return signed(t, "inbound_sms.form", "", now, edit(func(p map[string]string) { p["to"] = "" }))
