@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -14,6 +16,7 @@ import (
 
 func (s *Server) notificationRoutes(r *mux.Router) {
 	r.Handle("/notifications", s.page(s.notifications)).Methods(http.MethodGet)
+	r.Handle("/notifications/unread", s.page(s.unreadPane)).Methods(http.MethodGet)
 	r.Handle("/notifications/{id:[0-9]+}/read", s.page(s.readNotification)).Methods(http.MethodPost)
 }
 
@@ -93,6 +96,41 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.render(w, r, "notifications", "Notifications", d)
+}
+
+// unreadCounted is how many unread notifications the menu's badge counts
+// before it says "99+".
+const unreadCounted = 99
+
+// unreadBadge is the menu's count of u's unread notifications: they are
+// listed unread first, so one page holds them all up to the limit.
+func (s *Server) unreadBadge(ctx context.Context, u conversations.User) (string, error) {
+	ns, _, err := s.d.Staff.ListNotifications(ctx, u.AccountID, u.ID, conversations.Page{Limit: unreadCounted + 1}.Normalize())
+	if err != nil {
+		return "", err
+	}
+	n := 0
+	for _, x := range ns {
+		if x.ReadAt == nil {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return "", nil
+	case n > unreadCounted:
+		return strconv.Itoa(unreadCounted) + "+", nil
+	}
+	return strconv.Itoa(n), nil
+}
+
+// unreadPane is the menu's badge alone (the layout's pane:unread), which
+// the script re-fetches when a notification arrives or is read.
+func (s *Server) unreadPane(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	q.Set("pane", "unread")
+	r.URL.RawQuery = q.Encode()
+	return s.render(w, r, "notifications", "Notifications", nil)
 }
 
 func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) error {

@@ -234,6 +234,9 @@ func quickErrorText(err error) string {
 	var parts []string
 	for _, k := range []string{"channel_id", "body", "to", "contact_ids"} {
 		if msg, ok := e.Fields[k]; ok {
+			if sentence, ok := fieldSentences[k+"\x00"+msg]; ok { // the API's words name its fields
+				msg = strings.TrimSuffix(sentence, ".")
+			}
 			parts = append(parts, labels[k]+": "+msg)
 		}
 	}

@@ -63,6 +63,9 @@ type view struct {
 	Path  string
 	Query url.Values
 	Data  any
+	// Unread is the signed-in user's unread notifications, as the menu's
+	// badge shows them ("" for none, "99+" past what it counts).
+	Unread string
 }
 
 // render writes a page, or only the pane the request names in ?pane=
@@ -91,6 +94,13 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 		}
 	} else {
 		v.Flash = takeFlash(w, r)
+	}
+	if v.Me.ID != 0 && s.d.Staff != nil && (name == "layout" || name == "pane:unread") {
+		var err error
+		if v.Unread, err = s.unreadBadge(r.Context(), v.Me); err != nil {
+			// The page is worth more than its badge: shown without it.
+			hlog.FromRequest(r).Error().Err(err).Msg("count unread notifications")
+		}
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
@@ -166,9 +176,14 @@ func errorText(err error) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	if len(keys) == 1 {
+		if s, ok := fieldSentences[keys[0]+"\x00"+e.Fields[keys[0]]]; ok {
+			return s
+		}
+	}
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = strings.ReplaceAll(k, "_", " ") + " " + e.Fields[k]
+		parts[i] = strings.TrimSuffix(fieldProblem(k, e.Fields[k]), ".")
 	}
 	return "Please check: " + strings.Join(parts, "; ") + "."
 }

@@ -40,7 +40,10 @@ type reportForm struct {
 }
 
 type outcomesReportData struct {
-	Form      reportForm
+	Form reportForm
+	// Error is the filters' refusal, shown beside the form in place of
+	// the figures.
+	Error     string
 	Inboxes   []conversations.Inbox
 	Channels  []conversations.Channel
 	Campaigns []campaigns.Campaign
@@ -89,10 +92,18 @@ func (s *Server) outcomesReport(w http.ResponseWriter, r *http.Request) error {
 		return parley.Errorf(parley.EFORBIDDEN, "reports are for admins and for people who see every conversation")
 	}
 	form, apiQuery, err := readReportForm(r.URL.Query(), s.d.Clock.Now())
-	if err != nil {
-		return err
+	var f reports.OutcomesFilter
+	if err == nil {
+		f, err = reports.ParseOutcomesQuery(apiQuery, u.AccountID)
 	}
-	f, err := reports.ParseOutcomesQuery(apiQuery, u.AccountID)
+	if parley.IsKind(err, parley.EINVALID) {
+		// A refused range still shows the form, to correct it.
+		d := outcomesReportData{Form: form, Error: errorText(err)}
+		if err := s.reportChoices(r.Context(), u.AccountID, &d); err != nil {
+			return err
+		}
+		return s.renderStatus(w, r, http.StatusUnprocessableEntity, "report_outcomes", "Outcomes report", d)
+	}
 	if err != nil {
 		return err
 	}

@@ -154,7 +154,7 @@ func TestOutboundRefusals(t *testing.T) {
 	fake := &fakeOutbound{report: sampleReport}
 	s := outboundServer(t, fake)
 	w := s.outboundGet(outboundAdmin, "/reports/outbound?reply_window=0&campaign_name=Spr", s.outboundReport)
-	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "reply window must be a whole number of hours") ||
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "Reply window must be a whole number of hours") ||
 		!strings.Contains(w.Body.String(), `value="Spr"`) {
 		t.Errorf("a bad reply window: %d, want 422 with the form kept and the field named:\n%.3000s", w.Code, w.Body)
 	}

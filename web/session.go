@@ -79,8 +79,25 @@ func (s *Server) page(h handlerFunc) http.Handler {
 			return nil
 		}
 		ctx := context.WithValue(r.Context(), authKey{}, auth{user: user, csrf: conversations.CSRFToken(secret)})
-		return h(w, r.WithContext(ctx))
+		r = r.WithContext(ctx)
+		// The error is answered here, with the signed-in request: an
+		// error page keeps the menu and the form token of the session.
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+		return nil
 	})
+}
+
+// withSession is r with its signed-in user when it has a session (a page
+// anyone may ask for, such as a page that is not there, shows the menu
+// to someone signed in).
+func (s *Server) withSession(r *http.Request) *http.Request {
+	secret, user, err := s.session(r)
+	if err != nil {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), authKey{}, auth{user: user, csrf: conversations.CSRFToken(secret)}))
 }
 
 func safeMethod(m string) bool {

@@ -237,6 +237,9 @@ type connectForm struct {
 	Refusal string
 	Errors  map[string]string
 	Others  []string
+	// Retype says which secrets typed in the refused form must be typed
+	// again: they are never sent back to the browser.
+	Retype string
 }
 
 // carrierFieldset is a carrier's fieldset as rendered.
@@ -300,10 +303,14 @@ func (s *Server) withFieldsets(f connectForm, get func(string) string, err error
 			fields[k] = v
 		}
 	}
+	var secrets []string
 	for _, cf := range offered {
 		set := carrierFieldset{carrierForm: cf, Chosen: cf.Name == f.Carrier}
 		for _, fld := range cf.Fields {
 			in := carrierInput{carrierField: fld, ID: cf.inputID(fld), Name: cf.inputName(fld)}
+			if set.Chosen && fld.Secret && get != nil && strings.TrimSpace(get(in.Name)) != "" {
+				secrets = append(secrets, inSentence(fld.Label))
+			}
 			if get != nil && !fld.Secret {
 				in.Value = strings.TrimSpace(get(in.Name))
 			}
@@ -321,6 +328,9 @@ func (s *Server) withFieldsets(f connectForm, get func(string) string, err error
 	if err == nil {
 		return f
 	}
+	if len(secrets) > 0 {
+		f.Retype = "For safety, secrets are never shown again: type the " + strings.Join(secrets, " and the ") + " again."
+	}
 	f.Errors = map[string]string{}
 	for _, k := range sharedFields {
 		if v, ok := fields[k]; ok {
@@ -329,7 +339,7 @@ func (s *Server) withFieldsets(f connectForm, get func(string) string, err error
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
-		f.Others = append(f.Others, strings.ReplaceAll(k, "_", " ")+" "+fields[k])
+		f.Others = append(f.Others, fieldProblem(k, fields[k]))
 	}
 	switch {
 	case pe == nil:

@@ -275,7 +275,7 @@ func TestConnectChannelShowsTheRefusal(t *testing.T) {
 	w = postChannel(t, s, admin, url.Values{"carrier": {"twilio"}, "inbox_id": {inbox.ID.String()}, "twilio.account_id": {"AC1"}})
 	page = w.Body.String()
 	for _, want := range []string{
-		"please check what is marked", `<li>options are not used by Twilio</li>`,
+		"please check what is marked", `<li>Options are not used by Twilio</li>`,
 		`<p class="error" id="ch-account-error">Account SID must be a Twilio Account SID</p>`,
 		`<p class="error" id="ch-number-error">Phone number is required</p>`,
 	} {
@@ -290,7 +290,7 @@ func TestConnectChannelShowsTheRefusal(t *testing.T) {
 	// A signature method none of the select's is refused by the form.
 	f := connectForm{Carrier: "vonage", InboxID: inbox.ID.String()}
 	_, err := f.channel(admin.AccountID, url.Values{"vonage.options.signature_method": {"crc32"}}.Get, time.Now())
-	if !parley.IsKind(err, parley.EINVALID) || !strings.Contains(errorText(err), "options.signature method must be one of md5hash, md5, sha1, sha256, sha512") {
+	if !parley.IsKind(err, parley.EINVALID) || !strings.Contains(errorText(err), "Signature method must be one of md5hash, md5, sha1, sha256, sha512") {
 		t.Errorf("an unknown signature method: %v", errorText(err))
 	}
 }

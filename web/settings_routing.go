@@ -204,6 +204,16 @@ func (s *Server) simulatePanel(r *http.Request, t routing.Table) (*simulatePanel
 			sim.UserName = u.Name
 		}
 	}
+	// Routing explains itself in the API's words (entries[0], user 7);
+	// the page says Entry 1 and the user's name.
+	sim.Reason = entryWords(sim.Reason)
+	if sim.UserName != "" {
+		sim.Reason = strings.Replace(sim.Reason, "user "+dec.UserID.String(), sim.UserName, 1)
+	}
+	sim.Passed = make([]string, len(dec.Passed))
+	for i, why := range dec.Passed {
+		sim.Passed[i] = entryWords(why)
+	}
 	p.Result = sim
 	return p, nil
 }

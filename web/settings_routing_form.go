@@ -263,11 +263,15 @@ func (ed *tableEditor) showErrors(err error) {
 		msg := pe.Fields[k]
 		if m := entryField.FindStringSubmatch(k); m != nil {
 			if i, err := strconv.Atoi(m[1]); err == nil && i < len(ed.Entries) {
-				ed.Entries[i].Errors = append(ed.Entries[i].Errors, fieldLabel(m[2])+": "+msg)
+				ed.Entries[i].Errors = append(ed.Entries[i].Errors, fieldLabel(m[2])+": "+entryWords(msg))
 				continue
 			}
 		}
-		ed.Errors = append(ed.Errors, fieldLabel(k)+": "+msg)
+		label := fieldLabel(k)
+		if entryName.MatchString(k) {
+			label = humanField(k)
+		}
+		ed.Errors = append(ed.Errors, label+": "+entryWords(msg))
 	}
 }
 

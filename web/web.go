@@ -85,7 +85,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = s.public(func(w http.ResponseWriter, r *http.Request) error {
-		return parley.Errorf(parley.ENOTFOUND, "there is no page at %s", r.URL.Path)
+		s.fail(w, s.withSession(r), parley.Errorf(parley.ENOTFOUND, "there is no page at %s", r.URL.Path))
+		return nil
 	})
 	r.PathPrefix("/static/").Handler(staticFiles()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/", http.RedirectHandler("/inbox", http.StatusSeeOther)).Methods(http.MethodGet)

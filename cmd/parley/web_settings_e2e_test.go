@@ -154,7 +154,7 @@ func TestWebSettingsChannels(t *testing.T) {
 			token := chromedp.CSS("#token-" + id)
 			rotate := chromedp.CSS(fmt.Sprintf("form[action='/settings/channels/%s/token'] button", id))
 			b.do(chromedp.SendKeys(token, "wrongtoken0000000000000000000000"), chromedp.Click(rotate))
-			b.waitText("#alert", "auth token")
+			b.waitText("#alert", "Auth token is not accepted")
 			eval[string](b, fmt.Sprintf(`document.querySelector("#token-%s").value = ""`, id))
 			// The success refreshes the pane: mark the card to see it replaced.
 			eval[string](b, fmt.Sprintf(`document.querySelector("#channel-%s").dataset.old = "yes"`, id))
@@ -170,7 +170,7 @@ func TestWebSettingsChannels(t *testing.T) {
 			disconnect := chromedp.CSS(fmt.Sprintf("form[action='/settings/channels/%s/disconnect'] button", id))
 			eval[bool](b, fmt.Sprintf(`document.querySelector("#confirm-%s").required = false`, id))
 			b.click(string(disconnect))
-			b.waitText("#alert", "must be ticked")
+			b.waitText("#alert", "Tick the box to disconnect")
 			if got := e.admin("GET", "/v1/channels", nil).Data()[0]["status"]; got != "connected" {
 				t.Fatalf("disconnect without confirming left the channel %v", got)
 			}

@@ -94,7 +94,8 @@ func TestWebSettingsRouting(t *testing.T) {
 			b.open("/settings/routing/" + tableID)
 			b.do(chromedp.SendKeys("#sim-phone", "+14155550601"), chromedp.Click("#simulate button[type=submit]"),
 				chromedp.WaitVisible(".routing-decision"))
-			if reason := b.text(".routing-reason"); reason != "entries[0] matched and least_busy picked user "+agent.ID {
+			// In the page's words: Entry 1 (not entries[0]), a name (not an id).
+			if reason := b.text(".routing-reason"); reason != "Entry 1 matched and least_busy picked Ann Agent" {
 				t.Fatalf("the simulation's reason is %q", reason)
 			}
 			if verdict := b.text(".routing-verdict"); !strings.Contains(verdict, "Ann Agent") {
@@ -103,7 +104,7 @@ func TestWebSettingsRouting(t *testing.T) {
 			eval[string](b, `document.getElementById("sim-phone").value = "+14155550602"`)
 			b.click("#simulate button[type=submit]")
 			b.waitText(".routing-verdict", "nobody")
-			if passed := b.text(".routing-passed"); !strings.Contains(passed, `contact type is "", not "applicant"`) {
+			if passed := b.text(".routing-passed"); !strings.Contains(passed, `Entry 1: contact type is "", not "applicant"`) {
 				t.Fatalf("passed over: %q", passed)
 			}
 

@@ -24,12 +24,23 @@
 //   <form data-bg data-go-home>       once sent, its pane goes back to its
 //                                     data-home (a search or a review ends).
 //   [data-form-error] in a form       shows the form's refusal there
-//                                     rather than at the top of the page.
+//                                     rather than at the top of the page
+//                                     (a data-bg form without one shows
+//                                     it above its buttons too).
+//   <form data-bg data-saved="Saved.">
+//                                     says so beside its buttons once
+//                                     sent, until it is changed again.
+//   [data-show-on-load]               a refusal the server rendered far
+//                                     down a page: scrolled into view
+//                                     and focused when the page loads.
 //   <select data-record-filter="id">  its option's data-record-type hides
 //                                     the options of select #id of other
 //                                     record types.
 //   <select data-carrier-choice>      shows (and enables) only its form's
 //                                     [data-carrier] of the chosen value.
+//   [data-compose] with [data-compose-tab] buttons (aria-controls) and
+//   [data-compose-panel] forms        one panel at a time, behind tabs; a
+//                                     shortcut into a hidden one opens it.
 
 const body = document.body;
 const csrf = body.dataset.csrf || "";
@@ -84,6 +95,7 @@ async function refresh(pane) {
   fresh.delete(pane);
   const kept = keep(pane);
   swap(pane, html);
+  composers(pane); // before restore: the focus may go to the note box
   if (afresh) {
     kept.values.clear();
     kept.open.clear();
@@ -203,17 +215,21 @@ document.addEventListener("submit", async (ev) => {
   const slot = form.querySelector("[data-form-error]");
   if (!res.ok) {
     const msg = await res.text();
-    if (slot) {
-      slot.textContent = msg;
-      slot.hidden = false;
-      say("");
-    } else {
-      say(msg);
-    }
+    // The refusal shows at the form: on a long page the top is far away.
+    // A form with a place of its own says it there alone; any other also
+    // at the top, which announces it.
+    const at = slot || form.querySelector("[data-form-said]") || errorSlot(form);
+    at.textContent = msg;
+    at.hidden = false;
+    saved(form, "");
+    say(slot ? "" : msg);
+    at.scrollIntoView({ block: "nearest" });
     return;
   }
   if (slot) slot.hidden = true;
+  form.querySelectorAll("[data-form-said]").forEach((el) => { el.hidden = true; });
   say("");
+  saved(form, form.dataset.saved || "");
   // The server names where a form leads (X-Parley-Next) instead of
   // redirecting; a redirect still counts (a proxy may add one).
   const next = res.headers.get("X-Parley-Next");
@@ -234,6 +250,49 @@ document.addEventListener("submit", async (ev) => {
   const home = sent.closest("[data-home]");
   if (sent.dataset.goHome !== undefined && home) goTo(home, home.dataset.home);
   refreshAll();
+});
+
+// errorSlot makes a form's place for its refusal, above its buttons (the
+// alert at the top announces it: this one does not again).
+function errorSlot(form) {
+  const slot = document.createElement("p");
+  slot.className = "error form-error";
+  slot.dataset.formSaid = "";
+  const actions = [...form.querySelectorAll(".actions")].pop();
+  if (actions && actions.parentElement) actions.before(slot);
+  else form.append(slot);
+  return slot;
+}
+
+// saved says a form was saved, beside its buttons ("" takes it away).
+function saved(form, text) {
+  let out = form.querySelector("[data-form-saved]");
+  if (!out && !text) return;
+  if (!out) {
+    out = document.createElement("span");
+    out.className = "form-saved";
+    out.setAttribute("role", "status");
+    out.dataset.formSaved = "";
+    const actions = [...form.querySelectorAll(".actions")].pop() || form;
+    actions.append(out);
+  }
+  out.textContent = text;
+  out.hidden = !text;
+  if (text) out.scrollIntoView({ block: "nearest" });
+}
+
+// A changed form is no longer what was saved, nor what was refused.
+document.addEventListener("input", (ev) => {
+  const form = ev.target.form;
+  if (!form || form.dataset.bg === undefined || !ev.isTrusted) return;
+  saved(form, "");
+});
+
+document.querySelectorAll("[data-show-on-load]").forEach((el, i) => {
+  if (i > 0) return;
+  if (!el.hasAttribute("tabindex")) el.tabIndex = -1;
+  el.scrollIntoView({ block: "center" });
+  el.focus({ preventScroll: true });
 });
 
 // ---- panes with their own address -----------------------------------
@@ -352,6 +411,8 @@ document.addEventListener("keydown", (ev) => {
     return;
   }
   const target = document.querySelector(`[data-shortcut="${CSS.escape(ev.key)}"]`);
+  const panel = target?.closest("[data-compose-panel]");
+  if (panel?.hidden) showPanel(panel);
   if (!target || target.closest("[hidden]")) return;
   ev.preventDefault();
   if (typing(target)) {
@@ -511,7 +572,80 @@ function localTimes(root) {
 localTimes(document);
 document.addEventListener("parley:refreshed", (ev) => localTimes(ev.target));
 
+// ---- the composer: reply or note ------------------------------------
+// The thread's reply and note forms share the space under the messages:
+// one shows, the other is a tab away. Which one is remembered for the
+// conversation, so a live refresh of the thread keeps it.
+
+const composing = new Map(); // conversation → the id of the panel shown
+
+function showPanel(panel, focus = false) {
+  const compose = panel.closest("[data-compose]");
+  if (!compose) return;
+  compose.querySelectorAll("[data-compose-panel]").forEach((p) => { p.hidden = p !== panel; });
+  compose.querySelectorAll("[data-compose-tab]").forEach((tab) => {
+    const on = tab.getAttribute("aria-controls") === panel.id;
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+  });
+  const conv = panel.closest("[data-live-conversation]")?.dataset.liveConversation;
+  if (conv) composing.set(conv, panel.id);
+  if (focus) panel.querySelector("textarea:not(:disabled)")?.focus();
+}
+
+function composers(root) {
+  const all = root.matches?.("[data-compose]") ? [root] : [...root.querySelectorAll("[data-compose]")];
+  for (const compose of all) {
+    const tabs = compose.querySelector("[role=tablist]");
+    const panels = [...compose.querySelectorAll("[data-compose-panel]")];
+    if (!tabs || panels.length < 2) continue;
+    tabs.hidden = false;
+    compose.classList.add("tabbed");
+    const conv = compose.closest("[data-live-conversation]")?.dataset.liveConversation;
+    const chosen = document.getElementById(composing.get(conv) || "");
+    showPanel(panels.includes(chosen) ? chosen : panels[0]);
+  }
+}
+
+document.addEventListener("click", (ev) => {
+  const tab = ev.target.closest("[data-compose-tab]");
+  const panel = tab && document.getElementById(tab.getAttribute("aria-controls"));
+  if (panel) showPanel(panel, true);
+});
+
+// Left and right move between the tabs, as in any tab list.
+document.addEventListener("keydown", (ev) => {
+  const tab = ev.target.closest?.("[data-compose-tab]");
+  if (!tab || (ev.key !== "ArrowLeft" && ev.key !== "ArrowRight")) return;
+  const tabs = [...tab.parentElement.querySelectorAll("[data-compose-tab]")];
+  const next = tabs[(tabs.indexOf(tab) + (ev.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+  ev.preventDefault();
+  next.focus();
+  const panel = document.getElementById(next.getAttribute("aria-controls"));
+  if (panel) showPanel(panel);
+});
+
+composers(document);
+
+// ---- the list: the open conversation in view --------------------------
+// The list loads at its top; the open conversation's row may be far down
+// (opened from a link, or after j and k): it is scrolled into view, below
+// the list's sticky head.
+
+function currentRowInView() {
+  const row = document.querySelector(".list [data-nav-item][aria-current]");
+  const pane = row?.closest(".pane");
+  if (!pane) return;
+  const head = pane.querySelector(".list-head");
+  const box = pane.getBoundingClientRect();
+  const r = row.getBoundingClientRect();
+  const top = box.top + (head ? head.offsetHeight : 0);
+  if (r.top < top) pane.scrollTop -= top - r.top;
+  else if (r.bottom > box.bottom) pane.scrollTop += r.bottom - box.bottom;
+}
+
 threadToBottom(); // a module runs once the page is parsed
+currentRowInView();
 
 // ---- campaigns: panes kept live by their campaigns' texts -----------
 // <section data-pane data-src data-live-campaign="42 43">: also re-fetched
