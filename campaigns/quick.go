@@ -18,7 +18,7 @@ const PurposeQuickMessage = "quick_message"
 const (
 	SkipOptedOut      = "opted_out"      // the phone said STOP
 	SkipInvalidNumber = "invalid_number" // not a phone number
-	SkipNoPhone       = "no_phone"       // a contact id whose contact has no phone
+	SkipNoPhone       = "no_phone"       // a contact id whose contact has no phone to text
 	// The sending rule (conversations.SendRefusal) keeps the sender out of
 	// the phone's conversation.
 	SkipAssigned    = conversations.RefusedAssignedElsewhere

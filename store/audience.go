@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
+	"github.com/parleyhq/parley/conversations"
 )
 
 // A campaign's audience becomes campaign_recipients rows in stages — its
@@ -166,7 +167,7 @@ func checkAudienceContacts(ctx context.Context, tx *Tx, accountID parley.ID, ids
 }
 
 // firstPhones maps each of the account's contacts among ids to its first
-// phone.
+// phone that can be texted (conversations.Textable).
 func firstPhones(ctx context.Context, tx *Tx, accountID parley.ID, ids []parley.ID) (map[parley.ID]string, error) {
 	q, args, err := sqlx.In(`SELECT contact_id, phone FROM contact_phones WHERE account_id = ? AND contact_id IN (?)
 ORDER BY contact_id, position`, accountID, ids)
@@ -182,7 +183,7 @@ ORDER BY contact_id, position`, accountID, ids)
 	}
 	first := make(map[parley.ID]string, len(rows))
 	for _, r := range rows {
-		if _, seen := first[parley.ID(r.ContactID)]; !seen {
+		if _, seen := first[parley.ID(r.ContactID)]; !seen && conversations.Textable(r.Phone) {
 			first[parley.ID(r.ContactID)] = r.Phone
 		}
 	}
@@ -272,8 +273,10 @@ func filterContacts(row *campaignRow, c campaigns.Campaign) (string, []any) {
 	return where, args
 }
 
-// firstPhone is contact c's first phone, NULL when it has none.
-const firstPhone = `(SELECT p.phone FROM contact_phones p WHERE p.contact_id = c.id ORDER BY p.position LIMIT 1)`
+// firstPhone is contact c's first phone that can be texted, NULL when it
+// has none: a phone number, not a short code or sender ID it texted from
+// (conversations.Textable: E.164 starts with "+").
+const firstPhone = `(SELECT p.phone FROM contact_phones p WHERE p.contact_id = c.id AND p.phone LIKE '+%' ORDER BY p.position LIMIT 1)`
 
 // advanceFilter moves the row past the filter's read contacts, the last
 // of them last; fewer than budget means none is left.

@@ -255,3 +255,42 @@ JOIN contact_phones p ON p.contact_id = c.id WHERE c.account_id = ? AND c.type =
 		}
 	})
 }
+
+// A short code or sender ID a contact texted from is on its phone list,
+// but cannot be texted back: campaigns, by filter (with or without
+// attributes) or by contact id, and quick messages take the contact's
+// first phone number instead, or skip the contact.
+func TestAudienceSkipsAddressesThatCannotBeTexted(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		gold := func(name string, phones ...string) conversations.Contact {
+			c, err := db.CreateContact(ctx, conversations.Contact{AccountID: tn.account.ID, Name: name, Phones: phones,
+				Attributes: map[string]any{"tier": "gold"}, CreatedAt: t0, UpdatedAt: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		bank, shop, plain := gold("Bank", "ACMEBANK"), gold("Shop", "22395", "+14155551003"), gold("Plain", "+14155551004")
+		want := []string{"+14155551003", "+14155551004"}
+		for name, a := range map[string]campaigns.Audience{
+			"a filter":                 {Filter: &campaigns.AudienceFilter{}},
+			"a filter with attributes": {Filter: &campaigns.AudienceFilter{Attributes: map[string]any{"tier": "gold"}}},
+			"contact ids":              {ContactIDs: []parley.ID{bank.ID, shop.ID, plain.ID}},
+		} {
+			c := tn.startCampaign(t, a, 10)
+			if got := recipientPhones(t, db, c.ID); !slices.Equal(got, want) {
+				t.Errorf("%s: recipients %v; want %v", name, got, want)
+			}
+		}
+		res, err := db.QueueQuickMessage(ctx, campaigns.QuickMessage{AccountID: tn.account.ID, Sender: tn.admin, ChannelID: tn.channel.ID,
+			Body: "Hi", ContactIDs: []parley.ID{bank.ID, shop.ID}, At: t0}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Messages) != 1 || res.Messages[0].To != "+14155551003" || len(res.Skipped) != 1 || res.Skipped[0].Reason != campaigns.SkipNoPhone {
+			t.Errorf("a quick message to the bank and the shop: sent %+v, skipped %+v; want the shop's number, the bank skipped", res.Messages, res.Skipped)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -52,8 +53,9 @@ func (db *DB) QueueQuickMessage(ctx context.Context, q campaigns.QuickMessage, p
 	return res, err
 }
 
-// contactRecipients adds the first phone of each contact id to phones,
-// keeping the order and dropping repeats.
+// contactRecipients adds the first phone each contact id can be texted at
+// to phones (not a short code or sender ID it texted from), keeping the
+// order and dropping repeats.
 func (db *DB) contactRecipients(ctx context.Context, tx *Tx, q campaigns.QuickMessage, phones []string) ([]string, []campaigns.QuickSkip, error) {
 	seen := map[string]bool{}
 	for _, p := range phones {
@@ -72,14 +74,14 @@ func (db *DB) contactRecipients(ctx context.Context, tx *Tx, q campaigns.QuickMe
 		if err != nil {
 			return nil, nil, err
 		}
-		own := byContact[int64(id)]
-		if len(own) == 0 {
+		i := slices.IndexFunc(byContact[int64(id)], conversations.Textable)
+		if i < 0 {
 			skipped = append(skipped, campaigns.QuickSkip{To: "contact:" + id.String(), Reason: campaigns.SkipNoPhone})
 			continue
 		}
-		if !seen[own[0]] {
-			seen[own[0]] = true
-			phones = append(phones, own[0])
+		if p := byContact[int64(id)][i]; !seen[p] {
+			seen[p] = true
+			phones = append(phones, p)
 		}
 	}
 	return phones, skipped, nil
