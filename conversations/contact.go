@@ -2,6 +2,7 @@ package conversations
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,7 +31,13 @@ type Contact struct {
 const maxPhonesPerContact = 20
 
 // Validate normalises and checks a contact before it is written.
-func (c *Contact) Validate() error {
+func (c *Contact) Validate() error { return c.ValidateKeeping(nil) }
+
+// ValidateKeeping is Validate for a contact that held the phones kept: one
+// of them stays as it is, so a short code or sender ID that texted in
+// (NormalizeSender) survives an edit of the contact's other fields, while
+// staff can only type phone numbers.
+func (c *Contact) ValidateKeeping(kept []string) error {
 	fields := map[string]string{}
 	c.Name = strings.TrimSpace(c.Name)
 	c.Type = strings.TrimSpace(c.Type)
@@ -53,6 +60,9 @@ func (c *Contact) Validate() error {
 	phones := make([]string, 0, len(c.Phones))
 	for _, raw := range c.Phones {
 		p, err := NormalizePhone(raw)
+		if err != nil && slices.Contains(kept, raw) {
+			p, err = raw, nil
+		}
 		if err != nil {
 			fields["phones"] = "\"" + raw + "\" is not a valid phone number"
 			continue

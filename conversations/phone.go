@@ -140,6 +140,19 @@ func NormalizeSender(raw string) (string, error) {
 	return "", err
 }
 
+// NormalizeIntlSender is NormalizeSender for the carriers that write a
+// sender's international number without its "+" (Vonage, Plivo): digits
+// longer than a short code are read as that number, never as a national
+// number of DefaultRegion (6592345678 is Singapore's +65 9234 5678, not
+// an Alabama number).
+func NormalizeIntlSender(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if len(s) > 8 && !strings.HasPrefix(s, "+") && strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0 {
+		return NormalizePhone("+" + s)
+	}
+	return NormalizeSender(raw)
+}
+
 // Textable reports whether Parley can text an address back: a phone
 // number. A sender ID only sends, and carriers do not route a number's
 // texts to a short code (Twilio refuses it with 21211).

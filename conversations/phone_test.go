@@ -124,6 +124,14 @@ func TestNormalizeSender(t *testing.T) {
 			t.Errorf("NormalizeSender(%q) = %q, %v, textable %v; want %q, textable %v", tt.raw, got, err, conversations.Textable(got), tt.want, tt.textable)
 		}
 	}
+	// Vonage and Plivo leave out the "+": their digits are an
+	// international number, whatever DefaultRegion would make of them.
+	for raw, want := range map[string]string{"6592345678": "+6592345678", "3212345678": "+3212345678", "14155550100": "+14155550100",
+		"22395": "22395", "ACMEBANK": "ACMEBANK"} {
+		if got, err := conversations.NormalizeIntlSender(raw); err != nil || got != want {
+			t.Errorf("NormalizeIntlSender(%q) = %q, %v; want %q", raw, got, err, want)
+		}
+	}
 	for _, raw := range []string{"", "12", "whatsapp:+14155550100", "ACME!", "ACMEBANKLTD1", "123456789", "a@b.c"} {
 		if got, err := conversations.NormalizeSender(raw); err == nil {
 			t.Errorf("NormalizeSender(%q) = %q; want an error", raw, got)

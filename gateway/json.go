@@ -104,6 +104,22 @@ func refuseNUL(body []byte) error {
 	return nil
 }
 
+// refuseNULQuery names a query parameter that holds a NUL character, as
+// refuseNUL does a body's field: no filter means one, and PostgreSQL
+// refuses it where SQLite would compare.
+func refuseNULQuery(r *http.Request) error {
+	if !strings.Contains(r.URL.RawQuery, "%00") {
+		return nil
+	}
+	q := r.URL.Query()
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if strings.ContainsRune(k, 0) || slices.ContainsFunc(q[k], func(v string) bool { return strings.ContainsRune(v, 0) }) {
+			return parley.Invalid(map[string]string{strings.ReplaceAll(k, "\x00", ""): "must not contain NUL characters"})
+		}
+	}
+	return nil
+}
+
 // holdsNUL reports whether a decoded JSON value has a string, as a key or
 // a value, with a NUL character in it.
 func holdsNUL(v any) bool {
@@ -223,7 +239,7 @@ func writePageOf[T, J any](w http.ResponseWriter, r *http.Request, items []T, ke
 	start := 0
 	if page.Cursor != "" {
 		after, err := base64.RawURLEncoding.DecodeString(page.Cursor)
-		if err != nil || len(after) == 0 {
+		if err != nil || !endsWithIDKey(after) {
 			return parley.Invalid(map[string]string{"cursor": "is not a cursor this list returned"})
 		}
 		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > string(after) })
@@ -237,8 +253,16 @@ func writePageOf[T, J any](w http.ResponseWriter, r *http.Request, items []T, ke
 	return nil
 }
 
-// idKey orders by id in writePageOf.
+// idKey orders by id in writePageOf; every list's key ends with one.
 func idKey(id parley.ID) string { return fmt.Sprintf("%020d", int64(id)) }
+
+// endsWithIDKey tells a key writePageOf made from bytes it did not.
+func endsWithIDKey(key []byte) bool {
+	if len(key) < 20 {
+		return false
+	}
+	return !slices.ContainsFunc(key[len(key)-20:], func(b byte) bool { return b < '0' || b > '9' })
+}
 
 func newList[T any](data []T, next string) list[T] {
 	if data == nil {

@@ -613,7 +613,9 @@ func TestOpenAPIDocumentPassesTheValidator(t *testing.T) {
 // OpenAPI 3.0.3 applies nullable only beside a type in the same schema,
 // and a strict validator checks each allOf member on its own: a nullable
 // field written as allOf of a $ref, or without a type, refuses the nulls
-// Parley sends. Every nullable schema says its type and refers to nothing.
+// Parley sends; so does a nullable enum without null. Every nullable
+// schema says its type, refers to nothing, and lists null among its
+// values.
 func TestOpenAPINullablesHoldTheirType(t *testing.T) {
 	var walk func(v any, at string)
 	walk = func(v any, at string) {
@@ -627,6 +629,9 @@ func TestOpenAPINullablesHoldTheirType(t *testing.T) {
 				_, anyOf := v["anyOf"]
 				if !typed || ref || all || one || anyOf {
 					t.Errorf("%s: nullable needs a type of its own and no $ref, allOf, oneOf or anyOf, or null is refused", at)
+				}
+				if enum, ok := v["enum"].([]any); ok && !slices.Contains(enum, nil) {
+					t.Errorf("%s: a nullable enum must list null, or null is refused", at)
 				}
 			}
 			for _, k := range slices.Sorted(maps.Keys(v)) {

@@ -174,6 +174,10 @@ func authenticate(d *Deps, next http.Handler) http.Handler {
 		hlog.FromRequest(r).UpdateContext(func(c zerolog.Context) zerolog.Context {
 			return c.Stringer("account_id", user.AccountID).Stringer("user_id", user.ID)
 		})
+		if err := refuseNULQuery(r); err != nil {
+			writeError(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
 	})
 }

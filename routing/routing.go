@@ -48,10 +48,14 @@ type Conditions struct {
 // and takes "type" for contact_type: DESIGN.md names the contact's type
 // so. Both, and different, is an error.
 func (c *Conditions) UnmarshalJSON(b []byte) error {
-	type plain Conditions
+	// Conditions' fields spelled out, not embedded: a decoding error
+	// names the field as the client wrote it.
 	var in struct {
-		plain
-		Type *string `json:"type"`
+		ContactType string         `json:"contact_type"`
+		Type        *string        `json:"type"`
+		Attributes  map[string]any `json:"attributes"`
+		InboxID     *parley.ID     `json:"inbox_id"`
+		ChannelID   *parley.ID     `json:"channel_id"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -64,7 +68,7 @@ func (c *Conditions) UnmarshalJSON(b []byte) error {
 		}
 		in.ContactType = *in.Type
 	}
-	*c = Conditions(in.plain)
+	*c = Conditions{ContactType: in.ContactType, Attributes: in.Attributes, InboxID: in.InboxID, ChannelID: in.ChannelID}
 	return nil
 }
 

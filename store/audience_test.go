@@ -294,3 +294,20 @@ func TestAudienceSkipsAddressesThatCannotBeTexted(t *testing.T) {
 		}
 	})
 }
+
+// A start's answer counts the whole audience of any but a very large
+// campaign: more than one expansion chunk is expanded before it answers.
+func TestStartCountsItsAudience(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		tn := newTenant(t, db, newSID("AC"), bizA)
+		var phones []string
+		for i := range 6000 {
+			phones = append(phones, fmt.Sprintf("+1628%07d", i))
+		}
+		c := tn.startCampaign(t, campaigns.Audience{Phones: phones}, 10)
+		if c.Counts.Recipients != 6000 || c.Counts.Queued != 6000 {
+			t.Errorf("the start's counts: %+v; want the 6000 recipients, queued", c.Counts)
+		}
+	})
+}

@@ -188,10 +188,11 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 		return campaigns.Campaign{}, err
 	}
 	if sending {
-		// The first chunk of the audience now, not at the next tick: the
-		// answer, and a GET right after it, count its recipients (all of
-		// a small audience). A failure is the tick's to retry and report.
-		_, _ = db.expandChunk(ctx, id, at, 0)
+		// The audience now, as far as a tick's expansion budget goes, not
+		// at the next tick: the answer, and a GET right after it, count
+		// its recipients (all of any but a very large audience). A
+		// failure is the tick's to retry and report.
+		_ = db.expandCampaign(ctx, id, at, 0)
 	}
 	return db.GetCampaign(ctx, accountID, id)
 }

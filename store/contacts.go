@@ -280,6 +280,7 @@ func (db *DB) UpdateContact(ctx context.Context, accountID, contactID parley.ID,
 }
 
 func applyContactPatch(c *conversations.Contact, p conversations.ContactPatch) error {
+	held := c.Phones
 	if p.Name != nil {
 		c.Name = *p.Name
 	}
@@ -292,5 +293,5 @@ func applyContactPatch(c *conversations.Contact, p conversations.ContactPatch) e
 	if p.Phones != nil {
 		c.Phones = *p.Phones
 	}
-	return c.Validate()
+	return c.ValidateKeeping(held)
 }

@@ -20,8 +20,15 @@ func (db *DB) JoinTextPart(ctx context.Context, channelID parley.ID, text conver
 	p := text.Part
 	var parts []conversations.InboundText
 	err := db.inTx(ctx, func(tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM text_part_sets WHERE received_at < ?`), ms(at.Add(-conversations.PartTTL))); err != nil {
-			return err
+		for _, table := range []string{"text_part_sets", "retired_text_parts"} {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+table+` WHERE received_at < ?`), ms(at.Add(-conversations.PartTTL))); err != nil {
+				return err
+			}
+		}
+		var retired int
+		if err := tx.GetContext(ctx, &retired, tx.Rebind(`SELECT COUNT(*) FROM retired_text_parts WHERE channel_id = ? AND carrier_message_id = ?`),
+			channelID, text.CarrierMessageID); err != nil || retired > 0 {
+			return err // a part of a text its reference moved on from, again
 		}
 		const set = `INSERT INTO text_part_sets (channel_id, sender, ref, total, received_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (channel_id, sender, ref) DO UPDATE SET total = text_part_sets.total
@@ -84,11 +91,19 @@ func refReused(ctx context.Context, tx *Tx, channelID parley.ID, text conversati
 	return len(held) > 0 && held[0] != text.CarrierMessageID, nil
 }
 
-// restartPartSet forgets the text kept under a reused reference (whole,
+// restartPartSet retires the text kept under a reused reference (whole,
 // it was ingested; not whole, it cannot be completed any more, as its
-// sender went on to the next text) and keeps the new text's set.
+// sender went on to the next text) and keeps the new text's set. The
+// retired parts' ids are kept as long as a part is, so that one of them
+// delivered again is not taken for a part of the new text.
 func restartPartSet(ctx context.Context, tx *Tx, channelID parley.ID, text conversations.InboundText, at time.Time) error {
 	p := text.Part
+	const retire = `INSERT INTO retired_text_parts (channel_id, carrier_message_id, received_at)
+SELECT channel_id, carrier_message_id, ? FROM text_parts WHERE channel_id = ? AND sender = ? AND ref = ?
+ON CONFLICT (channel_id, carrier_message_id) DO NOTHING`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(retire), ms(at), channelID, text.From, p.Ref); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM text_parts WHERE channel_id = ? AND sender = ? AND ref = ?`), channelID, text.From, p.Ref); err != nil {
 		return err
 	}

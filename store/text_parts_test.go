@@ -72,6 +72,16 @@ func TestJoinTextPart(t *testing.T) {
 		if third.Body != "Now it leaks!" || third.CarrierMessageID != "third-"+alice+"-r1-1" {
 			t.Errorf("the third text under the same reference: %q, id %s", third.Body, third.CarrierMessageID)
 		}
+		// The carrier delivers a part of the third text again after the
+		// fourth began under the reference: dropped, not joined to it.
+		join(again("fourth-", 1, 2, "Fixed, "), t0.Add(7*time.Minute))
+		if got := join(again("third-", 2, 2, "leaks!"), t0.Add(8*time.Minute)); got != nil {
+			t.Errorf("the third text's part delivered again joined the fourth: %q", conversations.Joined(got).Body)
+		}
+		fourth := conversations.Joined(join(again("fourth-", 2, 2, "thanks."), t0.Add(9*time.Minute)))
+		if fourth.Body != "Fixed, thanks." {
+			t.Errorf("the fourth text after a part of the third came again: %q", fourth.Body)
+		}
 
 		join(part(bob, "r2", 1, 2, "stale "), t0)
 		if got := join(part(bob, "r2", 2, 2, "late"), t0.Add(conversations.PartTTL+time.Minute)); got != nil {

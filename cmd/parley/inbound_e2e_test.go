@@ -317,6 +317,17 @@ func TestInboundFromShortCodesAndSenderIDs(t *testing.T) {
 		wantAPIError(t, e.admin("POST", "/v1/conversations/"+idOf(from)+"/messages", map[string]any{"body": "Thanks"}), 409, "contact_not_textable")
 	}
 
+	// The contact it made can be edited, its address kept; staff type
+	// phone numbers only.
+	contact := "/v1/contacts/" + e.conversationOf("ACMEBANK")["contact"].(map[string]any)["id"].(string)
+	if got := e.must(200, e.admin("PATCH", contact, map[string]any{"name": "Acme Bank"})); got["name"] != "Acme Bank" {
+		t.Errorf("renamed: %v", got)
+	}
+	if got := e.must(200, e.admin("PATCH", contact, map[string]any{"phones": []string{"ACMEBANK", "+14155550188"}})); fmt.Sprint(got["phones"]) != "[ACMEBANK +14155550188]" {
+		t.Errorf("a number added: %v", got["phones"])
+	}
+	wantAPIError(t, e.admin("PATCH", contact, map[string]any{"phones": []string{"OTHERBANK"}}), 422, "", "phones")
+
 	// HELP from a sender ID queues no answer it could not take.
 	if res := e.webhookPost(path, inboundForm("ACMEBANK", "HELP", "SM00000000000000000000000000000s99"), authToken, true); res.Status != 200 {
 		t.Fatalf("HELP from a sender ID: %d %s", res.Status, res.Body)

@@ -498,6 +498,9 @@ func TestRoutingConditions(t *testing.T) {
 	wantAPIError(t, e.admin("POST", "/v1/routing-tables", map[string]any{"name": "Two types", "entries": []any{
 		map[string]any{"conditions": map[string]any{"type": "vip", "contact_type": "lead"}, "user_ids": []any{vip[0]["id"]}, "strategy": "priority"}}}),
 		422, "", "type")
+	wantAPIError(t, e.admin("POST", "/v1/routing-tables", map[string]any{"name": "Bad inbox", "entries": []any{
+		map[string]any{"conditions": map[string]any{"inbox_id": 7}, "user_ids": []any{vip[0]["id"]}, "strategy": "priority"}}}),
+		422, "", "entries.conditions.inbox_id")
 
 	cases := []struct {
 		name      string

@@ -1154,7 +1154,8 @@ func TestStaffOddInputOnPostgres(t *testing.T) {
 		{"a NUL in a contact's type", "PATCH", contactPath, map[string]any{"type": "app\x00licant"}, "type"},
 		{"a NUL in a contact attribute", "PATCH", contactPath, map[string]any{"attributes": map[string]any{"note": "a\x00b"}}, "attributes"},
 		{"a NUL in an attribute name", "PATCH", contactPath, map[string]any{"attributes": map[string]any{"a\x00b": "x"}}, "attributes"},
-		{"a NUL in a contact search", "GET", "/v1/contacts?q=a%00b", nil, ""},
+		{"a NUL in a contact search", "GET", "/v1/contacts?q=a%00b", nil, "q"},
+		{"a NUL in a report's filter", "GET", "/v1/reports/outbound?campaign_name=a%00", nil, "campaign_name"},
 		{"a NUL in a tag's name", "POST", "/v1/tags", map[string]any{"name": "So\x00ld", "type": "sale"}, "name"},
 		{"a NUL in an inbox's name", "POST", "/v1/inboxes", map[string]any{"name": "Sup\x00port", "kind": "support"}, "name"},
 		{"a NUL in a user's name", "POST", "/v1/users", map[string]any{"email": "nul@example.com", "name": "A\x00da", "role": "agent"}, "name"},
@@ -1164,14 +1165,7 @@ func TestStaffOddInputOnPostgres(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := e.admin(tt.method, tt.path, tt.body)
-			if tt.field == "" { // a search: no match or a 422 are both fine
-				if res.Status != 200 && res.Status != 422 {
-					t.Errorf("status = %d, want 200 (no match) or 422: %s", res.Status, res.Body)
-				}
-				return
-			}
-			wantAPIError(t, res, 422, "", tt.field)
+			wantAPIError(t, e.admin(tt.method, tt.path, tt.body), 422, "", tt.field)
 		})
 	}
 	if after := e.must(200, e.admin("GET", contactPath, nil)); fmt.Sprint(after) != fmt.Sprint(before) {

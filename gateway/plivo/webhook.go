@@ -97,7 +97,7 @@ func inbound(id string, form url.Values, bad map[string]string) conversations.In
 		t.Body = form.Get("Body") // an MMS's text
 	}
 	var err error
-	if t.From, err = conversations.NormalizeSender(form.Get("From")); err != nil {
+	if t.From, err = conversations.NormalizeIntlSender(form.Get("From")); err != nil {
 		bad["From"] = "is not a phone number, short code or sender ID"
 	}
 	t.To, _ = conversations.NormalizePhone(e164(form.Get("To")))

@@ -348,7 +348,7 @@ func checkID(id, field string, bad map[string]string) {
 // sender is the SMS API's msisdn: a number without its "+", or a short
 // code or sender ID (conversations.NormalizeSender).
 func sender(raw, field string, bad map[string]string) string {
-	p, err := conversations.NormalizeSender(raw)
+	p, err := conversations.NormalizeIntlSender(raw)
 	if err != nil {
 		bad[field] = "is not a phone number, short code or sender ID"
 	}
