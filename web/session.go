@@ -62,13 +62,15 @@ func (s *Server) public(h handlerFunc) http.Handler {
 }
 
 // page wraps a handler that needs a signed-in user. A page asked for
-// without a session goes to the sign-in page and comes back after; a form
-// posted without the session's token is refused.
+// without a session goes to the sign-in page and comes back after; the
+// script's own requests (a pane's refresh) get 401 instead, so that the
+// page they refresh can say the session ended and keep what was typed. A
+// form posted without the session's token is refused.
 func (s *Server) page(h handlerFunc) http.Handler {
 	return s.public(func(w http.ResponseWriter, r *http.Request) error {
 		secret, user, err := s.session(r)
 		if err != nil {
-			if parley.IsKind(err, parley.EUNAUTHENTICATED) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			if parley.IsKind(err, parley.EUNAUTHENTICATED) && safeRead(r.Method) && !isBackground(r) {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return nil
 			}
@@ -99,6 +101,9 @@ func (s *Server) withSession(r *http.Request) *http.Request {
 	}
 	return r.WithContext(context.WithValue(r.Context(), authKey{}, auth{user: user, csrf: conversations.CSRFToken(secret)}))
 }
+
+// safeRead reports whether m only reads a page (GET or HEAD).
+func safeRead(m string) bool { return m == http.MethodGet || m == http.MethodHead }
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions

@@ -132,6 +132,16 @@ func (s *Server) threadRoutes(r *mux.Router) {
 
 func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 	pane := r.URL.Query().Get("pane")
+	// The list beside a thread is the user's list whatever became of the
+	// thread: when it is reassigned away, the list still refreshes, and
+	// the conversation drops out of it by itself.
+	if pane == "list" {
+		list, err := s.loadList(r)
+		if err != nil {
+			return err
+		}
+		return s.render(w, r, "inbox", "Inbox", inboxData{List: list})
+	}
 	conv, err := s.visible(r)
 	if err != nil {
 		if pane == "outcomes" {
@@ -154,17 +164,15 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	// The list is read for the list pane, and for the thread: "resolve and
+	// The list is read for the page, and for the thread: "resolve and
 	// next" needs the conversation after this one.
-	if pane == "" || pane == "list" || pane == "thread" {
+	if pane == "" || pane == "thread" {
 		if data.List, err = s.loadList(r); err != nil {
 			return err
 		}
 	}
-	if pane != "list" {
-		if data.Thread, err = s.loadThread(r, conv, data.List); err != nil {
-			return err
-		}
+	if data.Thread, err = s.loadThread(r, conv, data.List); err != nil {
+		return err
 	}
 	if pane == "" {
 		if data.Thread.Outcomes, err = s.loadOutcomes(r, conv); err != nil {

@@ -136,15 +136,26 @@ func TestWebThreadFitsLaptops(t *testing.T) {
 func adminOnNewThread(t *testing.T, phone string) (*tab, *env) {
 	e := boot(t, "")
 	e.setupChannel(nil)
+	b, _ := e.adminOnThread(phone, "")
+	return b, e
+}
+
+// adminOnThread has phone text Parley and opens its thread as the admin
+// on a 1366×768 screen, live, through base when it is not "" (a proxy);
+// it returns the tab and the conversation's id.
+func (e *env) adminOnThread(phone, base string) (*tab, string) {
 	admin := e.adminMember()
 	e.text(phone, "Hello")
 	conv := e.conversationOf(phone)["id"].(string)
 	b := e.browser()
+	if base != "" {
+		b.base = base
+	}
 	b.viewport(1366, 768)
 	b.signIn(admin.Email, admin.Password)
 	b.open("/inbox/conversations/" + conv)
 	b.waitLive()
-	return b, e
+	return b, conv
 }
 
 // TestWebComposerTabs: the composer shows the reply box or the note box;

@@ -41,6 +41,14 @@
 //   [data-compose] with [data-compose-tab] buttons (aria-controls) and
 //   [data-compose-panel] forms        one panel at a time, behind tabs; a
 //                                     shortcut into a hidden one opens it.
+//   #session-ended (its a[data-session-login])
+//                                     shown once a request finds the
+//                                     session ended; #live-state says
+//                                     when the stream is reconnecting.
+//
+// A refusal is never silent: a pane whose refresh is refused says why in
+// place and keeps what it showed (403 or 404: its controls go off, what
+// was typed stays to be copied); a 401 anywhere shows #session-ended.
 
 const body = document.body;
 const csrf = body.dataset.csrf || "";
@@ -74,21 +82,29 @@ async function refresh(pane) {
   const move = moves.get(pane) || 0;
   const load = (started.get(pane) || 0) + 1;
   started.set(pane, load);
+  if (session.ended) return;
   let res;
   try {
-    res = await fetch(src, { credentials: "same-origin" });
+    // As a background request: an ended session answers 401, not the
+    // sign-in page (going there would lose what is typed).
+    res = await fetch(src, { credentials: "same-origin", headers: { "X-Parley-Background": "1" } });
   } catch {
+    return; // the network: the stream says so, and refreshes all when back
+  }
+  if (res.status === 401 || (res.redirected && new URL(res.url).pathname === "/login")) {
+    sessionEnded();
     return;
   }
-  if (res.redirected && new URL(res.url).pathname === "/login") {
-    location.assign(res.url);
-    return;
-  }
-  if (!res.ok) return;
   const html = await res.text();
   if ((moves.get(pane) || 0) !== move) return; // it moved meanwhile: that load is due
   if ((shown.get(pane) || 0) > load) return; // a newer load is already on screen
   shown.set(pane, load);
+  if (!res.ok) {
+    // The inbox says why in words; anything else (a proxy's page) is not shown.
+    const words = (res.headers.get("Content-Type") || "").startsWith("text/plain");
+    refused(pane, res.status, words ? html.trim() : "");
+    return;
+  }
   // A pane that moved to another address starts afresh: what was typed
   // belonged to the form it left.
   const afresh = fresh.get(pane) === move;
@@ -104,6 +120,52 @@ async function refresh(pane) {
   // A pane loaded afresh may ask for a field (a form opened for review).
   if (afresh) pane.querySelector("[autofocus]")?.focus();
   pane.dispatchEvent(new CustomEvent("parley:refreshed", { bubbles: true }));
+}
+
+// refused says in a pane why its refresh was refused. The pane keeps what
+// it showed: a conversation taken away (403) or gone (404) keeps its
+// drafts, to be copied, with its controls off, since anything they sent
+// would be refused too. A later refresh that succeeds (it was given back)
+// puts the pane back as it was, drafts included.
+function refused(pane, status, message) {
+  const gone = status === 403 || status === 404;
+  let text = message || `This could not be refreshed: the server answered ${status}.`;
+  if (gone && pane.dataset.liveConversation) {
+    text = status === 403
+      ? "This conversation was assigned to someone else; you can no longer see it."
+      : "This conversation is no longer there.";
+    if (pane.querySelector("textarea")) text += " What you typed is kept below: copy it if you need it.";
+  }
+  if (pane.tagName === "SPAN") { // a count in the menu: no room in it
+    say(text);
+    return;
+  }
+  let notice = pane.querySelector(":scope > [data-refused]");
+  if (!notice) {
+    notice = document.createElement("div");
+    notice.className = "banner bad pane-refused";
+    notice.setAttribute("role", "alert");
+    notice.dataset.refused = "";
+    const head = pane.querySelector(":scope > header");
+    if (head) head.after(notice);
+    else pane.prepend(notice);
+  }
+  if (notice.textContent !== text) notice.textContent = text;
+  if (gone) lock(pane);
+}
+
+// lock turns a pane's controls off; text stays readable and selectable
+// (read-only, not disabled), and the composer's tabs still switch.
+function lock(pane) {
+  pane.dataset.locked = "";
+  pane.querySelectorAll("button, select, input, textarea").forEach((el) => {
+    if (el.matches("[data-compose-tab]")) return;
+    if (el instanceof HTMLTextAreaElement || (el instanceof HTMLInputElement && /^(text|search|email|tel|url|number)$/.test(el.type))) {
+      el.readOnly = true;
+    } else {
+      el.disabled = true;
+    }
+  });
 }
 
 // swap puts a fetched pane in place. A pane template renders its own
@@ -211,7 +273,12 @@ document.addEventListener("submit", async (ev) => {
     form.submit(); // the network failed: let the browser try plainly
     return;
   }
-  buttons.forEach((b) => { b.disabled = false; });
+  // A pane refused meanwhile keeps its controls off.
+  if (!form.closest("[data-locked]")) buttons.forEach((b) => { b.disabled = false; });
+  if (res.status === 401) { // what was typed stays in the form
+    sessionEnded();
+    return;
+  }
   const slot = form.querySelector("[data-form-error]");
   if (!res.ok) {
     const msg = await res.text();
@@ -343,10 +410,33 @@ function matches(pane, type, data) {
   return conv === undefined || String(conv) === only;
 }
 
+// live is the stream's state: broken once it failed (the panes are
+// fetched afresh when it is back), and the wait before opening it again
+// when the browser gave up on it.
+const live = { broken: false, wait: 1000, timer: 0 };
+
 function listen() {
   const url = body.dataset.stream;
-  if (!url || !window.EventSource) return;
+  if (!url || !window.EventSource || session.ended) return;
+  clearTimeout(live.timer);
   const source = new EventSource(url, { withCredentials: true });
+  source.addEventListener("open", () => {
+    live.wait = 1000;
+    streamState("");
+    if (!live.broken) return;
+    live.broken = false;
+    refreshAll(); // whatever happened while it was away
+  });
+  // A stream cut (the server restarting) the browser opens again by
+  // itself; one refused (the session ended, a proxy's error page) it
+  // gives up: then the session is asked after, and the stream opened
+  // again later if the session is fine.
+  source.addEventListener("error", () => {
+    if (source !== window.parleyStream || session.ended) return;
+    live.broken = true;
+    streamState("Reconnecting…");
+    if (source.readyState === EventSource.CLOSED) streamRefused();
+  });
   const types = ["conversation.created", "conversation.updated", "message.created", "message.updated",
     "note.created", "campaign.updated", "notification.created", "outcome.created", "outcome.deleted",
     "suggestion.created"];
@@ -365,15 +455,105 @@ function listen() {
   window.parleyStream = source;
 }
 
+async function streamRefused() {
+  let status = 0;
+  try {
+    status = (await fetch("/v1/me", { credentials: "same-origin" })).status;
+  } catch { /* the server is away: try again later */ }
+  if (status === 401) {
+    sessionEnded();
+    return;
+  }
+  live.timer = setTimeout(listen, live.wait);
+  live.wait = Math.min(live.wait * 2, 30000);
+}
+
+// streamState says beside the menu how the stream is ("" when live).
+function streamState(text) {
+  const el = document.getElementById("live-state");
+  body.dataset.streamState = text ? (session.ended ? "ended" : "reconnecting") : "live";
+  if (!el) return;
+  el.textContent = text;
+  el.hidden = !text;
+}
+
+// ---- an ended session -----------------------------------------------
+// Signed out in another tab, or by an admin: the page stops being live
+// and says so, with a link to sign in and come back here. What was typed
+// stays on the page, and is kept for this tab (sessionStorage) so that
+// it is put back when this page opens again after signing in.
+
+const session = { ended: false };
+const draftsKey = "parley:drafts";
+
+function sessionEnded() {
+  if (session.ended) return;
+  session.ended = true;
+  clearTimeout(live.timer);
+  window.parleyStream?.close();
+  streamState("Not live");
+  const here = location.pathname + location.search;
+  const notice = document.getElementById("session-ended");
+  if (notice) {
+    const link = notice.querySelector("a[data-session-login]");
+    if (link) link.href = "/login?next=" + encodeURIComponent(here);
+    notice.hidden = false;
+  }
+  keepDrafts();
+}
+
+function keepDrafts() {
+  const values = {};
+  document.querySelectorAll("textarea[id]").forEach((el) => {
+    if (el.value.trim()) values[el.id] = el.value;
+  });
+  try {
+    if (Object.keys(values).length) {
+      sessionStorage.setItem(draftsKey, JSON.stringify({ me: body.dataset.me, path: location.pathname + location.search, values }));
+    } else {
+      sessionStorage.removeItem(draftsKey);
+    }
+  } catch { /* storage refused: the drafts are still on the page */ }
+}
+
+document.addEventListener("input", (ev) => {
+  if (session.ended && ev.target instanceof HTMLTextAreaElement) keepDrafts();
+});
+
+// Back on the page after signing in: the drafts kept come back into
+// their empty boxes; signed in elsewhere, or as someone else, they are
+// dropped.
+function restoreDrafts() {
+  let kept;
+  try {
+    kept = JSON.parse(sessionStorage.getItem(draftsKey) || "null");
+  } catch {
+    return;
+  }
+  if (!kept || !body.dataset.me) return; // the sign-in page: not yet
+  sessionStorage.removeItem(draftsKey);
+  // Only the same person's, on the same page (a shared computer).
+  if (kept.me !== body.dataset.me || kept.path !== location.pathname + location.search) return;
+  for (const [id, value] of Object.entries(kept.values || {})) {
+    const el = document.getElementById(id);
+    if (!(el instanceof HTMLTextAreaElement) || el.value || el.disabled) continue;
+    el.value = value;
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+}
+
 // ---- leaving the page -------------------------------------------------
 
 // A page the browser keeps for the back button would keep its stream open,
 // and a few such pages use up the browser's connections to the server, so
 // that the next page never loads: the stream closes when the page is left,
 // and opens again, with the panes fetched afresh, if it comes back.
-window.addEventListener("pagehide", () => window.parleyStream?.close());
+window.addEventListener("pagehide", () => {
+  clearTimeout(live.timer);
+  window.parleyStream?.close();
+});
 window.addEventListener("pageshow", (ev) => {
-  if (!ev.persisted) return;
+  if (!ev.persisted || session.ended) return;
   listen();
   refreshAll();
 });
@@ -459,6 +639,7 @@ async function countReply(body) {
   } catch {
     return;
   }
+  if (res.status === 401) sessionEnded();
   if (!res.ok || seq !== preview.seq) return;
   const p = await res.json();
   const enc = p.encoding === "UCS-2" ? "UCS-2 (Unicode)" : p.encoding;
@@ -660,6 +841,7 @@ document.addEventListener("parley:event", (ev) => {
   });
 });
 
+restoreDrafts();
 listen();
 
 // ---- downloads with progress ------------------------------------------
@@ -746,6 +928,11 @@ async function startDownload(link, box) {
   text.textContent = `Preparing the ${link.textContent.trim()} download…`;
   try {
     const res = await fetch(link.href, { credentials: "same-origin", signal: controller.signal, headers: { "X-Parley-Background": "1" } });
+    if (res.status === 401) {
+      end("failed", "The download could not start: please sign in again.");
+      sessionEnded();
+      return;
+    }
     if (!res.ok) {
       const why = (await res.text()).trim();
       end("failed", `The download was refused: ${why || `the server answered ${res.status}`}`);
