@@ -33,6 +33,9 @@ const (
 	// expandBudget bounds the expansion work of one campaign per tick
 	// (beyond its first chunk), leaving the tick to the sending.
 	expandBudget = 400 * time.Millisecond
+	// startChunks is how many chunks a campaign's start expands before
+	// it answers (20,000 members): its counts are whole for most.
+	startChunks = 4
 	// insertRows is how many recipients one INSERT writes: each row binds
 	// 6 parameters, far below both databases' limits.
 	insertRows = 500

@@ -295,8 +295,9 @@ func TestAudienceSkipsAddressesThatCannotBeTexted(t *testing.T) {
 	})
 }
 
-// A start's answer counts the whole audience of any but a very large
-// campaign: more than one expansion chunk is expanded before it answers.
+// A start's answer counts the whole audience of any but a large campaign:
+// more than one expansion chunk is expanded before it answers, however
+// busy the machine.
 func TestStartCountsItsAudience(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {

@@ -188,11 +188,15 @@ func (db *DB) TransitionCampaign(ctx context.Context, accountID, id parley.ID, a
 		return campaigns.Campaign{}, err
 	}
 	if sending {
-		// The audience now, as far as a tick's expansion budget goes, not
-		// at the next tick: the answer, and a GET right after it, count
-		// its recipients (all of any but a very large audience). A
-		// failure is the tick's to retry and report.
-		_ = db.expandCampaign(ctx, id, at, 0)
+		// The audience now, its first startChunks chunks, not at the next
+		// tick: the answer, and a GET right after it, count its
+		// recipients (all of any but a large audience), whatever the
+		// machine's load. A failure is the tick's to retry and report.
+		for range startChunks {
+			if done, err := db.expandChunk(ctx, id, at, 0); done || err != nil {
+				break
+			}
+		}
 	}
 	return db.GetCampaign(ctx, accountID, id)
 }
