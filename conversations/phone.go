@@ -147,7 +147,7 @@ func NormalizeSender(raw string) (string, error) {
 // an Alabama number).
 func NormalizeIntlSender(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
-	if len(s) > 8 && !strings.HasPrefix(s, "+") && strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0 {
+	if len(s) > 8 && allDigits(s) {
 		return NormalizePhone("+" + s)
 	}
 	return NormalizeSender(raw)
@@ -158,8 +158,10 @@ func NormalizeIntlSender(raw string) (string, error) {
 // texts to a short code (Twilio refuses it with 21211).
 func Textable(addr string) bool { return strings.HasPrefix(addr, "+") }
 
-func isShortCode(s string) bool {
-	return len(s) >= 3 && len(s) <= 8 && strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
+func isShortCode(s string) bool { return len(s) >= 3 && len(s) <= 8 && allDigits(s) }
+
+func allDigits(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
 
 func isSenderID(s string) bool {

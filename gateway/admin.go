@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -98,7 +97,7 @@ func handlePatchSettings(d *Deps) apiFunc {
 			OptOutReply: in.OptOutReply, OptInReply: in.OptInReply, Keywords: in.Keywords, Languages: in.Languages, RequireClosingTag: in.RequireClosingTag}
 		if len(in.QuietHours) > 0 {
 			var q *conversations.QuietHours
-			if err := decodeFrom(bytes.NewReader(in.QuietHours), &q); err != nil {
+			if err := decodeBody(in.QuietHours, &q); err != nil {
 				return parley.Invalid(map[string]string{"quiet_hours": "must be {start, end, timezone} or null"})
 			}
 			patch.QuietHours = &q

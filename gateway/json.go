@@ -29,7 +29,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil {
 		return decodeError(err)
 	}
-	return decodeFrom(bytes.NewReader(body), v)
+	return decodeBody(body, v)
 }
 
 // decodeWithKeys is decode that also reports which top-level keys were
@@ -40,7 +40,7 @@ func decodeWithKeys(w http.ResponseWriter, r *http.Request, v any) (map[string]b
 	if err != nil {
 		return nil, decodeError(err)
 	}
-	if err := decodeFrom(bytes.NewReader(body), v); err != nil {
+	if err := decodeBody(body, v); err != nil {
 		return nil, err
 	}
 	var raw map[string]json.RawMessage
@@ -54,11 +54,8 @@ func decodeWithKeys(w http.ResponseWriter, r *http.Request, v any) (map[string]b
 	return keys, nil
 }
 
-func decodeFrom(rd io.Reader, v any) error {
-	body, err := io.ReadAll(rd)
-	if err != nil {
-		return decodeError(err)
-	}
+// decodeBody decodes a request body already read, as decode says.
+func decodeBody(body []byte, v any) error {
 	if err := refuseNUL(body); err != nil {
 		return err
 	}
@@ -92,16 +89,22 @@ func refuseNUL(body []byte) error {
 	fields, ok := doc.(map[string]any)
 	if !ok {
 		if holdsNUL(doc) {
-			return parley.Invalid(map[string]string{"body": "must not contain NUL characters"})
+			return nulIn("body")
 		}
 		return nil
 	}
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if strings.ContainsRune(k, 0) || holdsNUL(fields[k]) {
-			return parley.Invalid(map[string]string{strings.ReplaceAll(k, "\x00", ""): "must not contain NUL characters"})
+			return nulIn(k)
 		}
 	}
 	return nil
+}
+
+// nulIn is the refusal of a field or parameter named name that holds NUL
+// (in its name too, which the error names without it).
+func nulIn(name string) error {
+	return parley.Invalid(map[string]string{strings.ReplaceAll(name, "\x00", ""): "must not contain NUL characters"})
 }
 
 // refuseNULQuery names a query parameter that holds a NUL character, as
@@ -114,7 +117,7 @@ func refuseNULQuery(r *http.Request) error {
 	q := r.URL.Query()
 	for _, k := range slices.Sorted(maps.Keys(q)) {
 		if strings.ContainsRune(k, 0) || slices.ContainsFunc(q[k], func(v string) bool { return strings.ContainsRune(v, 0) }) {
-			return parley.Invalid(map[string]string{strings.ReplaceAll(k, "\x00", ""): "must not contain NUL characters"})
+			return nulIn(k)
 		}
 	}
 	return nil

@@ -217,5 +217,5 @@ func decodeBodyOrNone(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	return decodeFrom(bytes.NewReader(body), v)
+	return decodeBody(body, v)
 }

@@ -141,7 +141,7 @@ func decodeOptional(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	var none struct{}
-	return decodeFrom(bytes.NewReader(body), &none)
+	return decodeBody(body, &none)
 }
 
 // pathIDWithoutBody reads the {id} of an action that takes no body (none,

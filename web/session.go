@@ -80,8 +80,7 @@ func (s *Server) page(h handlerFunc) http.Handler {
 			s.refuse(w, r, parley.Errorf(parley.EFORBIDDEN, "this form has expired or was not sent from Parley: reload the page and try again"))
 			return nil
 		}
-		ctx := context.WithValue(r.Context(), authKey{}, auth{user: user, csrf: conversations.CSRFToken(secret)})
-		r = r.WithContext(ctx)
+		r = withAuth(r, secret, user)
 		// The error is answered here, with the signed-in request: an
 		// error page keeps the menu and the form token of the session.
 		if err := h(w, r); err != nil {
@@ -99,6 +98,11 @@ func (s *Server) withSession(r *http.Request) *http.Request {
 	if err != nil {
 		return r
 	}
+	return withAuth(r, secret, user)
+}
+
+// withAuth is r carrying its session's user and form token.
+func withAuth(r *http.Request, secret string, user conversations.User) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), authKey{}, auth{user: user, csrf: conversations.CSRFToken(secret)}))
 }
 

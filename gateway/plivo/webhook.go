@@ -21,9 +21,8 @@ const MaxMedia = 10
 func (*Adapter) DeliversByGET() {}
 
 // ReadWebhook reads the form, or a GET's query, and takes the Auth ID
-// from the URL. A form
-// with a Status is a receipt; one without, an inbound text, found by its
-// To number.
+// from the URL. A form with a Status is a receipt; one without, an
+// inbound text, found by its To number.
 func (*Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
 	if w.Key == "" {
 		return parley.Errorf(parley.ENOTFOUND, "Plivo's webhook URLs name the Auth ID: /webhooks/plivo/{auth id}/messages")

@@ -51,14 +51,14 @@ func (Adapter) CheckChannel(c *conversations.Channel) map[string]string {
 // DeliversByGET: a Twilio number's webhook method can be set to GET.
 func (Adapter) DeliversByGET() {}
 
-// ReadWebhook reads the form, or a GET's query (carrier.ReadParams), and
+// ReadWebhook reads the form, or a GET's query (ReadForm), and
 // the AccountSid, To and MessagingServiceSid that find the channel. Its
 // URLs name no account.
 func (Adapter) ReadWebhook(r *http.Request, w *carrier.Webhook) error {
 	if w.Key != "" {
 		return parley.Errorf(parley.ENOTFOUND, "Twilio's webhook URLs are /webhooks/twilio/messages and /webhooks/twilio/status")
 	}
-	form, err := carrier.ReadParams(r, MaxBodyBytes)
+	form, err := ReadForm(r)
 	if err != nil {
 		return err
 	}

@@ -29,11 +29,12 @@ const MaxBodyBytes = 64 << 10
 // no reply to send. Serve it as text/xml.
 const EmptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 
-// ReadForm reads a form-encoded webhook body of at most MaxBodyBytes
-// (carrier.ReadForm) and returns its raw values. A caller that knows the
-// declared length turns away a larger body before calling it.
+// ReadForm reads a webhook's parameters, a form body of at most
+// MaxBodyBytes or a GET's query (carrier.ReadParams), and returns their
+// raw values. A caller that knows the declared length turns away a larger
+// body before calling it.
 func ReadForm(r *http.Request) (url.Values, error) {
-	return carrier.ReadForm(r, MaxBodyBytes)
+	return carrier.ReadParams(r, MaxBodyBytes)
 }
 
 // VerifySignature reports whether signature is Twilio's X-Twilio-Signature

@@ -230,7 +230,7 @@ func badSid(v, prefix string) string {
 	return ""
 }
 
-// phone normalises the address in field name.
+// address normalises the address in field name with normalize.
 func address(raw, name string, normalize func(string) (string, error), bad map[string]string) string {
 	if raw == "" {
 		bad[name] = "is required"

@@ -344,7 +344,6 @@ func checkID(id, field string, bad map[string]string) {
 	}
 }
 
-// phone reads a number Vonage writes without its +.
 // sender is the SMS API's msisdn: a number without its "+", or a short
 // code or sender ID (conversations.NormalizeSender).
 func sender(raw, field string, bad map[string]string) string {
@@ -355,6 +354,7 @@ func sender(raw, field string, bad map[string]string) string {
 	return p
 }
 
+// phone reads a number Vonage writes without its +.
 func phone(digits, field string, bad map[string]string) string {
 	p, err := conversations.NormalizePhone("+" + strings.TrimPrefix(digits, "+"))
 	if err != nil {
