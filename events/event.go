@@ -38,7 +38,8 @@ const (
 // Internal types drive effects in the instances and are never sent out.
 const (
 	// UserUpdated: a user's availability, role or state changed (capacity
-	// may have freed).
+	// may have freed), or one of their tokens was revoked (their open
+	// streams look again at who they are).
 	UserUpdated Type = "user.updated"
 	// SettingsUpdated: the account's settings changed (auto-assignment may
 	// have been switched on).

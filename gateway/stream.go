@@ -97,6 +97,12 @@ func handleStream(d *Deps) apiFunc {
 		tick := time.NewTicker(heartbeat)
 		defer tick.Stop()
 		for {
+			if s.recheck {
+				s.recheck = false
+				if me, err = stillSignedIn(d, r, me); err != nil {
+					return nil // the client's next request is told why
+				}
+			}
 			looked := s.rounds
 			if pos, err = s.send(ctx, d.Renderer, sub, me, pos); err != nil {
 				// A write that failed is a client gone or too slow to read.
@@ -104,6 +110,9 @@ func handleStream(d *Deps) apiFunc {
 					hlog.FromRequest(r).Error().Err(err).Msg("stream ended: sending its events failed")
 				}
 				return nil
+			}
+			if s.recheck {
+				continue // the user changed: what follows is for who they are now
 			}
 			// Events were just looked at: the next wait for more is paced.
 			wait := sub.Wake()
@@ -119,6 +128,7 @@ func handleStream(d *Deps) apiFunc {
 				if s.flush() != nil {
 					return nil
 				}
+				s.recheck = true
 			case <-ctx.Done():
 				return nil
 			case <-sub.Closed():
@@ -191,6 +201,28 @@ type stream struct {
 	err error
 	// rounds counts the batches of events looked at.
 	rounds int
+	// recheck asks for the caller's credentials to be checked again
+	// before more events go out: at each heartbeat, and when an event
+	// says the caller's user changed.
+	recheck bool
+}
+
+// stillSignedIn checks a stream's credentials again: a token revoked, a
+// session ended or a user deactivated ends the stream, and a changed role
+// or visibility filters what follows. A database that cannot answer
+// leaves the stream as it was until the next look.
+func stillSignedIn(d *Deps, r *http.Request, was conversations.User) (conversations.User, error) {
+	u, err := requestUser(d, r)
+	switch {
+	case err == nil:
+		return u, nil
+	case parley.IsKind(err, parley.EUNAUTHENTICATED):
+		return was, err
+	}
+	if !isGone(r.Context(), err) {
+		hlog.FromRequest(r).Warn().Err(err).Msg("stream: could not check its credentials again")
+	}
+	return was, nil
 }
 
 // send writes what the instance has read after pos that u may see, and
@@ -213,6 +245,12 @@ func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.S
 		}
 		s.buf = s.buf[:0]
 		for _, e := range evs {
+			if e.Type == events.UserUpdated && e.SubjectID == u.ID {
+				// Their role, visibility or access changed: nothing after
+				// this goes out before the caller has looked again.
+				s.recheck, pos = true, e.Seq
+				break
+			}
 			if e.Type.Public() {
 				rd, err := render.Render(ctx, e)
 				if err != nil {
@@ -227,14 +265,16 @@ func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.S
 		// Paced even when none of it was the caller's: the pace bounds
 		// how often each stream wakes to look, not only its writes.
 		s.rounds++
-		if len(s.buf) == 0 {
-			continue
+		if len(s.buf) > 0 {
+			// One write for the batch: written event by event, a batch
+			// larger than the response's buffer goes out in many system calls.
+			s.writeBytes(s.buf)
+			if err := s.flush(); err != nil {
+				return pos, err
+			}
 		}
-		// One write for the batch: written event by event, a batch
-		// larger than the response's buffer goes out in many system calls.
-		s.writeBytes(s.buf)
-		if err := s.flush(); err != nil {
-			return pos, err
+		if s.recheck {
+			return pos, nil
 		}
 	}
 }

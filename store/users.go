@@ -330,8 +330,12 @@ func (db *DB) RevokeToken(ctx context.Context, by conversations.User, tokenID pa
 			return parley.Errorf(parley.ENOTFOUND, "not found")
 		}
 		const q = `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`
-		_, err := tx.ExecContext(ctx, tx.Rebind(q), ms(at), tokenID)
-		return err
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), ms(at), tokenID); err != nil {
+			return err
+		}
+		// Their access changed: a stream open with the token ends now.
+		tx.recordAdmin(by.AccountID, events.UserUpdated, parley.ID(owner), at)
+		return nil
 	})
 }
 

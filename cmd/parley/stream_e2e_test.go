@@ -437,3 +437,49 @@ func sameJSON(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
+
+// A stream follows its user's access as it changes: narrowed visibility
+// filters what follows at once, and a revoked token or a deactivated user
+// ends the stream without waiting for a heartbeat (a minute here).
+func TestStreamFollowsItsUsersAccess(t *testing.T) {
+	e := boot(t, "", withStreams(time.Minute, 0))
+	e.setupChannel(nil)
+	ann, annToken, _ := e.addStaff("ann@example.com", "agent", true)
+	_, bobToken, bobTokenID := e.addStaff("bob@example.com", "agent", true)
+	admin := e.openStream(e.token, "", "")
+	annS := e.openStream(annToken, "", "")
+	bobS := e.openStream(bobToken, "", "")
+
+	e.text("+16282000901", "Anyone there?")
+	annS.until("a new thread's text on Ann's stream, seeing all", textBody("Anyone there?"))
+	e.must(200, e.admin("PATCH", "/v1/users/"+ann["id"].(string), map[string]any{"view_all_conversations": false}))
+	e.text("+16282000902", "Second thread")
+	admin.until("the second thread's text on the admin's stream", textBody("Second thread"))
+	bobS.until("the second thread's text on Bob's stream", textBody("Second thread"))
+	// Her own thread's assignment comes after the text on every stream.
+	first := e.conversationOf("+16282000901")["id"].(string)
+	e.staffAssign(first, ann["id"].(string))
+	annS.until("her thread's assignment on Ann's stream", func(ev sseEvent) bool {
+		return ev.Type == "conversation.updated" && ev.JSON()["id"] == first && ev.JSON()["assignee_id"] == ann["id"]
+	})
+	for _, ev := range annS.events() {
+		if ev.Type == "message.created" && ev.JSON()["body"] == "Second thread" {
+			t.Errorf("Ann, no longer seeing all, streamed an unassigned thread's text: %s", ev.Data)
+		}
+	}
+
+	e.must(204, e.admin("DELETE", "/v1/tokens/"+bobTokenID, nil))
+	bobS.wantEnded(t, "Bob's token was revoked")
+	e.must(200, e.admin("PATCH", "/v1/users/"+ann["id"].(string), map[string]any{"active": false}))
+	annS.wantEnded(t, "Ann was deactivated")
+}
+
+// wantEnded fails t unless the server ends the stream within 10 s.
+func (s *sseStream) wantEnded(t *testing.T, why string) {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		t.Errorf("%s: the stream is still open 10 s later", why)
+	}
+}

@@ -205,6 +205,18 @@ func TestWebStreamDropsSessionEnded(t *testing.T) {
 	}
 }
 
+// TestWebSignOutEndsTheOtherTabsStream: signing out in one tab ends the
+// session's stream in another at its next heartbeat, and that page says
+// the session ended with nothing cut in between.
+func TestWebSignOutEndsTheOtherTabsStream(t *testing.T) {
+	e := boot(t, "", withStreams(300*time.Millisecond, 0))
+	e.setupChannel(nil)
+	const phone = "+14155550775"
+	b, conv := e.adminOnThread(phone, "")
+	b.sibling().signOut()
+	b.waitSessionEnded("/inbox/conversations/" + conv)
+}
+
 // TestWebStreamReconnects: while the stream is cut the page says it is
 // reconnecting; once back it is live again and shows what came meanwhile.
 func TestWebStreamReconnects(t *testing.T) {
