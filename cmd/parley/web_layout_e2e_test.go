@@ -292,6 +292,16 @@ func TestWebSmallScreens(t *testing.T) {
 				t.Errorf("the messages are %.0f×%.0f px, want at least 300×250", got.Width, got.Height)
 			}
 			sideways("a thread")
+			if w == 390 {
+				// On a phone the menu and the actions take a row each.
+				if got := b.rect(".thread-scroll").Height; got < 450 {
+					t.Errorf("on a phone the messages have %.0f px of 844, want at least 450", got)
+				}
+				eval[bool](b, `(document.querySelector(".thread-snooze button").scrollIntoView({inline: "nearest", block: "nearest"}), true)`)
+				if why := b.reachable(".thread-snooze button"); why != "" {
+					t.Errorf("Snooze, the last action, cannot be reached: %s", why)
+				}
+			}
 			if why := b.reachable(".thread-back"); why != "" {
 				t.Errorf("no way back to the list: %s", why)
 			}
