@@ -19,6 +19,7 @@ const (
 	EINTERNAL        = "internal"        // 500: a bug or an outage
 	EUPSTREAM        = "upstream"        // 502: a carrier could not be asked
 	ERATELIMITED     = "rate_limited"    // 429
+	EUNAVAILABLE     = "unavailable"     // 503: not now, asked again later
 )
 
 // Error is a failure a client can act on. Code is one of the kinds above or
@@ -108,6 +109,7 @@ var statusOf = map[string]int{
 	ERATELIMITED:     http.StatusTooManyRequests,
 	EINTERNAL:        http.StatusInternalServerError,
 	EUPSTREAM:        http.StatusBadGateway,
+	EUNAVAILABLE:     http.StatusServiceUnavailable,
 }
 
 // HTTPStatus is the HTTP status of an error kind; 500 for an unknown one.

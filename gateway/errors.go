@@ -28,7 +28,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		pe = &parley.Error{Kind: parley.EINTERNAL, Code: parley.EINTERNAL, Message: "internal error"}
 	}
 	status := parley.HTTPStatus(pe.Kind)
-	if status >= 500 && pe.Kind != parley.EINTERNAL {
+	switch {
+	case pe.Kind == parley.EUNAVAILABLE: // the client's to repeat, not a fault here
+		hlog.FromRequest(r).Warn().Err(err).Msg("asked to come again")
+	case status >= 500 && pe.Kind != parley.EINTERNAL:
 		hlog.FromRequest(r).Error().Err(err).Msg("server error")
 	}
 	writeJSON(w, status, errorBody{Error: errorDetail{Code: pe.Code, Message: pe.Message, Fields: pe.Fields}})

@@ -144,7 +144,9 @@ func readForm(r *http.Request) (map[string]string, []byte, error) {
 
 // Authenticate checks the SMS API's sig with the channel's signature
 // secret and method, and its timestamp; or the Messages API's JWT and the
-// body hash it carries. Missing, forged or stale: EFORBIDDEN.
+// body hash it carries. Missing, forged or stale: EFORBIDDEN, except a
+// Messages API callback with no token at all: EUNAVAILABLE (503), so that
+// Vonage sends it again rather than drop it (CARRIERS.md §3).
 func (*Adapter) Authenticate(w *carrier.Webhook, ch conversations.Channel, now time.Time) error {
 	d := w.Decoded.(*decoded)
 	if ch.WebhookSecret == "" {
@@ -171,7 +173,7 @@ func (*Adapter) Authenticate(w *carrier.Webhook, ch conversations.Channel, now t
 func checkJWT(w *carrier.Webhook, ch conversations.Channel, now time.Time) error {
 	raw, ok := strings.CutPrefix(w.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return parley.Errorf(parley.EFORBIDDEN, "the Messages API webhook carries no bearer token: turn on signed webhooks")
+		return parley.Errorf(parley.EUNAVAILABLE, "the Messages API webhook carries no bearer token: nothing was stored, and Vonage will send it again; turn on signed webhooks")
 	}
 	var claims struct {
 		jwt.RegisteredClaims
