@@ -260,6 +260,10 @@ var recipientStatuses = []string{string(RecipientPending), string(RecipientSkipp
 	string(conversations.MessageDelivered), string(conversations.MessageUndelivered), string(conversations.MessageFailed),
 	string(conversations.MessageUnknown)}
 
+// CountNames are the counts a campaign shows, in the order it shows them.
+// A recipients filter by one of these names lists whom that count holds.
+var CountNames = []string{"queued", "sent", "delivered", "failed", string(RecipientSkippedOptedOut), string(RecipientCancelled)}
+
 // CheckRecipientStatus refuses a recipients filter no recipient can match,
 // naming the statuses that can.
 func CheckRecipientStatus(s string) error {
@@ -267,6 +271,39 @@ func CheckRecipientStatus(s string) error {
 		return nil
 	}
 	return parley.Invalid(map[string]string{"status": "must be one of " + strings.Join(recipientStatuses, ", ")})
+}
+
+// RecipientStatusesOf are the statuses a recipients filter lists: those
+// the count of that name holds (queued: pending ones too; sent: those
+// being handed over or left unknown; failed: undelivered ones too), so
+// that the list and the count agree; otherwise the one status named.
+// None for no filter.
+func RecipientStatusesOf(filter string) []string {
+	if filter == "" {
+		return nil
+	}
+	var c Counts
+	count := c.named(filter)
+	if count == nil {
+		return []string{filter}
+	}
+	var out []string
+	for _, s := range recipientStatuses {
+		if c.bucket(listedState(s)) == count {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// listedState is the state of a recipient listed with status s: its own
+// status before it is queued, its text's after.
+func listedState(s string) RecipientState {
+	switch r := RecipientStatus(s); r {
+	case RecipientPending, RecipientSkippedOptedOut, RecipientCancelled:
+		return RecipientState{Recipient: r}
+	}
+	return RecipientState{Recipient: RecipientQueued, Message: conversations.MessageStatus(s)}
 }
 
 // CampaignRecipient is one recipient row.
@@ -290,7 +327,7 @@ type CampaignStore interface {
 	// TransitionCampaign applies an action; ECONFLICT (code
 	// campaign_state) when the action is not allowed from its status.
 	TransitionCampaign(ctx context.Context, accountID, id parley.ID, action Action, at time.Time) (Campaign, error)
-	ListRecipients(ctx context.Context, accountID, campaignID parley.ID, status string, page parley.Page) ([]CampaignRecipient, string, error)
+	ListRecipients(ctx context.Context, accountID, campaignID parley.ID, statuses []string, page parley.Page) ([]CampaignRecipient, string, error)
 	// AdvanceCampaigns does one tick of work: scheduled campaigns that are
 	// due start, sending ones expand their audience by a batch and queue up
 	// to their rate of texts, finished ones complete. It reports how many

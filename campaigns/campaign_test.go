@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -161,5 +162,23 @@ func TestCheckRunner(t *testing.T) {
 				t.Fatalf("refusal is %v, want forbidden", err)
 			}
 		})
+	}
+}
+
+func TestRecipientStatusesOf(t *testing.T) {
+	for filter, want := range map[string][]string{
+		"":                  nil,
+		"queued":            {"pending", "queued"},
+		"sent":              {"sending", "sent", "unknown"},
+		"delivered":         {"delivered"},
+		"failed":            {"undelivered", "failed"},
+		"skipped_opted_out": {"skipped_opted_out"},
+		"cancelled":         {"cancelled"},
+		"undelivered":       {"undelivered"},
+		"pending":           {"pending"},
+	} {
+		if got := RecipientStatusesOf(filter); !slices.Equal(got, want) {
+			t.Errorf("RecipientStatusesOf(%q) = %v, want %v", filter, got, want)
+		}
 	}
 }

@@ -43,6 +43,25 @@ func (c *Counts) bucket(s RecipientState) *int {
 	return nil
 }
 
+// named is the count called name in the API, nil for another name.
+func (c *Counts) named(name string) *int {
+	switch name {
+	case "queued":
+		return &c.Queued
+	case "sent":
+		return &c.Sent
+	case "delivered":
+		return &c.Delivered
+	case "failed":
+		return &c.Failed
+	case string(RecipientSkippedOptedOut):
+		return &c.SkippedOptedOut
+	case string(RecipientCancelled):
+		return &c.Cancelled
+	}
+	return nil
+}
+
 // Apply counts a move: its recipients leave the count of their former
 // state, or join the campaign, and enter the count of their new one.
 func (c *Counts) Apply(m Move) {

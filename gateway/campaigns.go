@@ -151,7 +151,7 @@ func handleListRecipients(d *Deps) apiFunc {
 		if err := campaigns.CheckRecipientStatus(status); err != nil {
 			return err
 		}
-		rs, next, err := d.Campaigns.ListRecipients(r.Context(), currentUser(r).AccountID, id, status, page)
+		rs, next, err := d.Campaigns.ListRecipients(r.Context(), currentUser(r).AccountID, id, campaigns.RecipientStatusesOf(status), page)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -242,9 +243,9 @@ func cancelCampaign(ctx context.Context, tx *Tx, id parley.ID, at time.Time) err
 	return nil
 }
 
-// ListRecipients lists a campaign's recipients by id, optionally by status
-// (pending, skipped_opted_out, cancelled, or a message status).
-func (db *DB) ListRecipients(ctx context.Context, accountID, campaignID parley.ID, status string, page parley.Page) ([]campaigns.CampaignRecipient, string, error) {
+// ListRecipients lists a campaign's recipients by id, optionally of some
+// statuses (pending, skipped_opted_out, cancelled, or a message status).
+func (db *DB) ListRecipients(ctx context.Context, accountID, campaignID parley.ID, statuses []string, page parley.Page) ([]campaigns.CampaignRecipient, string, error) {
 	var one int
 	if err := db.db.GetContext(ctx, &one, db.rebind(`SELECT 1 FROM campaigns WHERE account_id = ? AND id = ?`), accountID, campaignID); err != nil {
 		return nil, "", translate(err)
@@ -258,9 +259,12 @@ func (db *DB) ListRecipients(ctx context.Context, accountID, campaignID parley.I
 FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id
 WHERE r.campaign_id = ? AND ` + cond
 	qargs := append([]any{campaignID}, args...)
-	if status != "" {
-		q += ` AND (CASE WHEN r.status = 'queued' THEN m.status ELSE r.status END) = ?`
-		qargs = append(qargs, status)
+	if len(statuses) > 0 {
+		in := strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ")
+		q += ` AND (CASE WHEN r.status = 'queued' THEN m.status ELSE r.status END) IN (` + in + `)`
+		for _, s := range statuses {
+			qargs = append(qargs, s)
+		}
 	}
 	var rows []struct {
 		ID             int64  `db:"id"`

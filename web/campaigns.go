@@ -60,11 +60,9 @@ func campaignIDs(cs []campaigns.Campaign) string {
 	return strings.Join(ids, " ")
 }
 
-// recipientStatuses are the recipient list's tabs: a recipient's own
-// status until its text is queued, its text's status after
-// (campaigns.CampaignRecipient).
-var recipientStatuses = []string{"pending", "queued", "sending", "sent", "delivered", "failed", "undelivered",
-	string(campaigns.RecipientSkippedOptedOut), string(campaigns.RecipientCancelled)}
+// recipientStatuses are the recipient list's tabs: the counts the page
+// shows, each listing whom its count holds (campaigns.RecipientStatusesOf).
+var recipientStatuses = campaigns.CountNames
 
 // campaignData is a campaign's page.
 type campaignData struct {
@@ -116,7 +114,7 @@ func (s *Server) campaignShow(w http.ResponseWriter, r *http.Request) error {
 	d.Status = q.Get("status")
 	page := parley.Page{Cursor: q.Get("cursor")}.Normalize()
 	var next string
-	if d.Recipients, next, err = s.d.Campaigns.ListRecipients(r.Context(), u.AccountID, id, d.Status, page); err != nil {
+	if d.Recipients, next, err = s.d.Campaigns.ListRecipients(r.Context(), u.AccountID, id, campaigns.RecipientStatusesOf(d.Status), page); err != nil {
 		return err
 	}
 	base := "/campaigns/" + id.String()

@@ -92,6 +92,49 @@ func TestCampaignReachesItsAudienceInTheirThreads(t *testing.T) {
 	}
 }
 
+// TestRecipientsListedByTheirCount: a recipients filter named after a
+// count lists whom that count holds: failed are the texts the carrier
+// refused and those it could not deliver, each with its own status.
+func TestRecipientsListedByTheirCount(t *testing.T) {
+	const ok, refused, unreachable = "+14155550511", "+14155550512", "+14155550513"
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := boot(t, storetest.URL(t, dialect), func(_ *Config, fc *twiliotest.Config) {
+				fc.FailNumbers = map[string]int{refused: 21211}
+				fc.UndeliverableNumbers = map[string]int{unreachable: 30003}
+			})
+			ch := e.setupChannel(nil)
+			c := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Three", "channel_id": ch["id"], "body": "Hello",
+				"audience": map[string]any{"phones": []string{ok, refused, unreachable}}}))
+			id := c["id"].(string)
+			e.must(200, e.admin("POST", "/v1/campaigns/"+id+"/start", nil))
+			want := map[string]int{"recipients": 3, "queued": 0, "sent": 0, "delivered": 1, "failed": 2, "skipped_opted_out": 0, "cancelled": 0}
+			e.eventually("both failures counted", func() bool { return equalCounts(counts(e.campaign(id)), want) })
+			for name, n := range want {
+				if name == "recipients" {
+					continue
+				}
+				recips := e.must(200, e.admin("GET", "/v1/campaigns/"+id+"/recipients?status="+name, nil))["data"].([]any)
+				if len(recips) != n {
+					t.Errorf("?status=%s lists %d recipients, its count says %d: %v", name, len(recips), n, recips)
+				}
+			}
+			// The finer statuses still list their own, and each row says its own.
+			for status, phone := range map[string]string{"undelivered": unreachable, "failed": refused} {
+				recips := e.must(200, e.admin("GET", "/v1/campaigns/"+id+"/recipients?status="+status, nil))["data"].([]any)
+				found := false
+				for _, r := range recips {
+					rec := r.(map[string]any)
+					found = found || (rec["phone"] == phone && rec["status"] == status)
+				}
+				if !found {
+					t.Errorf("?status=%s does not list %s as %s: %v", status, phone, status, recips)
+				}
+			}
+		})
+	}
+}
+
 func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 	e := boot(t, "")
 	ch := e.setupChannel(nil)
