@@ -12,6 +12,9 @@
 #
 # PARLEY_DEMO_PASSWORD sets the demo users' password (default below); it is
 # set when the demo agent is created, that is on the first run.
+# PARLEY_DEMO_PORT and PARLEY_DEMO_FAKE_PORT move Parley and the fake
+# carrier off 8080 and 8090; PARLEY_DEMO_BIN is where the two programs are
+# (bin); PARLEY_DATABASE_URL and PARLEY_TOKEN_FILE are Parley's own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,14 +32,27 @@ DEMO_BIRD_NUMBER=+14155550194
 DEMO_PASSWORD=${PARLEY_DEMO_PASSWORD:-parley-demo}
 ADMIN_EMAIL=admin@parley.local
 AGENT_EMAIL=ann@parley.local
-PARLEY=http://127.0.0.1:8080
-FAKE=http://127.0.0.1:8090
+PORT=${PARLEY_DEMO_PORT:-8080}
+FAKE_PORT=${PARLEY_DEMO_FAKE_PORT:-8090}
+BIN=${PARLEY_DEMO_BIN:-bin}
+TOKEN_FILE=${PARLEY_TOKEN_FILE:-parley-admin.token}
+PARLEY=http://127.0.0.1:$PORT
+FAKE=http://127.0.0.1:$FAKE_PORT
 
-bin/fakecarrier -addr 127.0.0.1:8090 -parley-url "$PARLEY" -public-url http://localhost:8080 \
+# Another program on either port would answer the readiness checks below in
+# this demo's place: say so, and stop, before starting anything.
+for addr in "127.0.0.1:$PORT" "127.0.0.1:$FAKE_PORT"; do
+	if (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null; then
+		echo "make run: something already listens on $addr (an earlier make run?); stop it first" >&2
+		exit 1
+	fi
+done
+
+"$BIN/fakecarrier" -addr "127.0.0.1:$FAKE_PORT" -parley-url "$PARLEY" -public-url "http://localhost:$PORT" \
 	-account "$DEMO_ACCOUNT_SID:$DEMO_AUTH_TOKEN" &
 fake_pid=$!
-PARLEY_ADDR=127.0.0.1:8080 PARLEY_TWILIO_API_URL="$FAKE" PARLEY_TELNYX_API_URL="$FAKE" PARLEY_PLIVO_API_URL="$FAKE" PARLEY_BANDWIDTH_API_URL="$FAKE" \
-	PARLEY_VONAGE_API_URL="$FAKE" PARLEY_BIRD_API_URL="$FAKE" bin/parley serve &
+PARLEY_ADDR=127.0.0.1:$PORT PARLEY_PUBLIC_URL="http://localhost:$PORT" PARLEY_TWILIO_API_URL="$FAKE" PARLEY_TELNYX_API_URL="$FAKE" PARLEY_PLIVO_API_URL="$FAKE" PARLEY_BANDWIDTH_API_URL="$FAKE" \
+	PARLEY_VONAGE_API_URL="$FAKE" PARLEY_BIRD_API_URL="$FAKE" "$BIN/parley" serve &
 parley_pid=$!
 trap 'kill $fake_pid $parley_pid 2>/dev/null || true; wait' EXIT INT TERM
 
@@ -44,11 +60,11 @@ for _ in $(seq 1 50); do
 	curl -fs "$PARLEY/readyz" >/dev/null 2>&1 && curl -fs "$FAKE/fake/count" >/dev/null 2>&1 && break
 	sleep 0.2
 done
-if [ ! -f parley-admin.token ]; then
-	echo "parley.db exists but parley-admin.token does not: run 'make clean' for a fresh demo" >&2
+if [ ! -f "$TOKEN_FILE" ]; then
+	echo "parley.db exists but $TOKEN_FILE does not: run 'make clean' for a fresh demo" >&2
 	wait
 fi
-token=$(cat parley-admin.token)
+token=$(cat "$TOKEN_FILE")
 api() { curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
 # first_id prints the first "id" of the JSON on stdin: the object's own, or
 # the first item's of a list.
@@ -109,13 +125,20 @@ curl -fsS "$FAKE/fake/bandwidth/callbacks" -H 'Content-Type: application/json' \
 	-d "{\"inbound\":\"$(printf '%s' "$urls" | sed 's/.*"inbound_webhook_url":"\([^"]*\)".*/\1/')\",
 		\"outbound\":\"$(printf '%s' "$urls" | sed 's/.*"status_webhook_url":"\([^"]*\)".*/\1/')\"}" >/dev/null
 
+# The bootstrap account is called "default": the HELP answer names the
+# business instead.
+if api "$PARLEY/v1/settings/conversations" | has '"help_text":"default: '; then
+	api -X PATCH "$PARLEY/v1/settings/conversations" \
+		-d '{"help_text":"Parley Demo Co.: reply STOP to unsubscribe. Msg&data rates may apply. Help: support@parley.local"}' >/dev/null
+fi
+
 # The demo agent, and passwords for the web inbox (set from the shell, as an
 # operator would: parley user set-password).
 agent=$(api "$PARLEY/v1/users?limit=100" | grep -o "\"id\":\"[0-9]*\",\"email\":\"$AGENT_EMAIL\"" | first_id || true)
 if [ -z "$agent" ]; then
 	agent=$(api -X POST "$PARLEY/v1/users" -d "{\"email\":\"$AGENT_EMAIL\",\"name\":\"Ann Agent\",\"role\":\"agent\"}" | first_id)
 	for email in "$ADMIN_EMAIL" "$AGENT_EMAIL"; do
-		printf '%s\n' "$DEMO_PASSWORD" | bin/parley user set-password --email "$email" >/dev/null
+		printf '%s\n' "$DEMO_PASSWORD" | "$BIN/parley" user set-password --email "$email" >/dev/null
 	done
 fi
 
@@ -212,9 +235,9 @@ text +14155550111 SM00000000000000000000000000de0101 "Hello! Do you have any app
 
 cat <<MSG
 
-  Parley's web inbox: http://127.0.0.1:8080/
+  Parley's web inbox: $PARLEY/
     sign in as $ADMIN_EMAIL (admin) or $AGENT_EMAIL (agent), password: $DEMO_PASSWORD
-  API: $PARLEY/v1 with the admin token in ./parley-admin.token (SQLite: parley.db).
+  API: $PARLEY/v1 with the admin token in ./$TOKEN_FILE.
   Fake carrier (the phones): $FAKE; demo channels: $DEMO_NUMBER (Twilio), $DEMO_TELNYX_NUMBER (Telnyx), $DEMO_PLIVO_NUMBER (Plivo), $DEMO_BANDWIDTH_NUMBER (Bandwidth),
     $DEMO_VONAGE_NUMBER (Vonage), $DEMO_BIRD_NUMBER (Bird).
   Try the README walkthrough in another terminal. Ctrl-C stops both.

@@ -70,6 +70,20 @@ func TestRunServesTelnyx(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("no event reached Parley")
 		}
+		// Twilio's field name is refused, not sent on as an empty text.
+		res, err = http.Post("http://"+addr+"/fake/telnyx/inbound", "application/json", strings.NewReader(`{"from":"+14155550100","body":"Hi"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf(`POST /fake/telnyx/inbound with "body": %d, want 400`, res.StatusCode)
+		}
+		select {
+		case d := <-got:
+			t.Errorf("Parley got %s %s", d.path, d.body)
+		default:
+		}
 
 		// Telnyx's API on the same address, with the demo key.
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v2/phone_numbers?filter%5Bphone_number%5D=%2B14155550198", nil)

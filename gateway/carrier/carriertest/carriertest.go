@@ -202,8 +202,12 @@ func Controls(prefix, defaultTo string, send func(context.Context, Inbound) (int
 		switch {
 		case r.Method == http.MethodPost && name == "inbound":
 			var in Inbound
-			if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
+			// A field of another fake ("body") is refused, not sent on
+			// as an empty text.
+			dec := json.NewDecoder(r.Body)
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in); err != nil {
+				http.Error(w, `want a JSON object of "from", "to", "text", "id" and "media_urls": `+err.Error(), http.StatusBadRequest)
 				return
 			}
 			if in.To == "" {

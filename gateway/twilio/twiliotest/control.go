@@ -75,8 +75,12 @@ type inboundResponse struct {
 // unreachable Parley is a 502.
 func (c *Carrier) handleFakeInbound(w http.ResponseWriter, r *http.Request) {
 	var req inboundRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes)).Decode(&req); err != nil {
-		writeControlError(w, http.StatusBadRequest, "bad_json", "body must be a JSON object: "+err.Error())
+	// A field of another carrier's fake ("text") is refused, not sent on
+	// as an empty text.
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeControlError(w, http.StatusBadRequest, "bad_json", `body must be a JSON object of "from", "to", "body" and the like: `+err.Error())
 		return
 	}
 	if req.From == "" || req.To == "" {

@@ -72,6 +72,7 @@ func TestControlInbound(t *testing.T) {
 			wantStatus: http.StatusOK, wantParley: http.StatusForbidden},
 		{name: "bad JSON", srv: srv, body: `{"from": `, wantStatus: http.StatusBadRequest},
 		{name: "no sender", srv: srv, body: `{"to": "+14155550100", "body": "Hi"}`, wantStatus: http.StatusBadRequest},
+		{name: "another fake's field", srv: srv, body: `{"from": "+14155550199", "to": "+14155550100", "text": "Hi"}`, wantStatus: http.StatusBadRequest},
 		{name: "unknown account", srv: srv, body: `{"account_sid": "` + accountB + `", "from": "+14155550199", "to": "+14155550100"}`,
 			wantStatus: http.StatusBadRequest},
 		{name: "Parley unreachable", srv: unreachable, body: `{"from": "+14155550199", "to": "+14155550100", "body": "Hi"}`,
