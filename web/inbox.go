@@ -50,6 +50,9 @@ type listData struct {
 	Priorities    []conversations.Priority
 	Filter        conversations.ConversationFilter
 	Inboxes       []conversations.Inbox
+	// ManyNumbers: the account texts from more than one number, so each
+	// row says which one its thread is on (a contact may have one on each).
+	ManyNumbers   bool
 	Assignees     []conversations.User // for the assignee filter: only for those who see all
 	Filtered      int                  // how many of inbox, assignee, priority and outcome are chosen
 	Src           string               // the pane's own URL
@@ -128,8 +131,12 @@ func (s *Server) loadList(r *http.Request) (listData, error) {
 	if err != nil {
 		return listData{}, err
 	}
+	channels, err := s.allChannels(ctx, u.AccountID)
+	if err != nil {
+		return listData{}, err
+	}
 	d := listData{Conversations: convs, View: view, Views: conversations.Views(u), Statuses: statusTabs,
-		Priorities: priorities, Status: query.Get("status"), Filter: f, Inboxes: inboxes}
+		Priorities: priorities, Status: query.Get("status"), Filter: f, Inboxes: inboxes, ManyNumbers: len(channels) > 1}
 	if u.CanViewAll() {
 		users, err := s.allUsers(ctx, u.AccountID)
 		if err != nil {

@@ -100,4 +100,31 @@ func TestListMarksReadAndCurrent(t *testing.T) {
 	if got := rows(t, 0); got[first].Unread || !got[second].Unread {
 		t.Errorf("after opening the first, unread: first %v, second %v; want false, true", got[first].Unread, got[second].Unread)
 	}
+
+	// With one number the rows do not repeat it; with a second, each row
+	// says which number its thread is on.
+	listHTML := func() string {
+		t.Helper()
+		r := request(0)
+		r.URL.RawQuery += "&pane=list"
+		l, err := s.loadList(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		if err := s.render(w, r, "inbox", "Inbox", inboxData{List: l}); err != nil {
+			t.Fatal(err)
+		}
+		return w.Body.String()
+	}
+	if html := listHTML(); strings.Contains(html, "conv-number") {
+		t.Errorf("with one number the list names it")
+	}
+	if _, err := db.CreateChannel(ctx, conversations.Channel{AccountID: admin.AccountID, InboxID: inbox.ID, Carrier: conversations.CarrierTwilio,
+		PhoneNumber: "+14155550177", CarrierAccountID: sid, AuthToken: "token", CreatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if html := listHTML(); strings.Count(html, ">to &#43;"+business[1:]+"<") != 2 {
+		t.Errorf("with two numbers the list's two rows do not each say %s:\n%s", business, html)
+	}
 }
