@@ -209,8 +209,12 @@ func handlePatchConversation(d *Deps) apiFunc {
 		var in struct {
 			Priority *string `json:"priority"`
 		}
-		if err := decode(w, r, &in); err != nil {
+		keys, err := decodeWithKeys(w, r, &in)
+		if err != nil {
 			return err
+		}
+		if keys["priority"] && in.Priority == nil { // null clears nothing: "none" does
+			return parley.Invalid(map[string]string{"priority": `must be one of none, low, medium, high, urgent ("none" clears it), not null`})
 		}
 		me := currentUser(r)
 		if in.Priority == nil {

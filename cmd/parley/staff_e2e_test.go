@@ -638,6 +638,7 @@ func TestStaffPriority(t *testing.T) {
 		{"an unknown priority", map[string]any{"priority": "bogus"}, "priority"},
 		{"an empty priority", map[string]any{"priority": ""}, "priority"},
 		{"a number", map[string]any{"priority": 3}, "priority"},
+		{"null (none clears it)", map[string]any{"priority": nil}, "priority"},
 		{"status is not patchable", map[string]any{"status": "resolved"}, "status"},
 	}
 	for _, tt := range tests {
