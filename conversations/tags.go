@@ -169,6 +169,16 @@ func Closes(from, to Status) bool {
 	return ended(to) && !ended(from)
 }
 
+// ReEnds reports whether a resolve or close ends an already ended
+// conversation again: the action names a tag to end with. Its stretch
+// since the last ending (texts sent into the ended thread) is then an
+// episode of its own, closed with that tag. Without a tag, resolved and
+// closed swapped only tidy the ended episode.
+func ReEnds(from, to Status, tagNamed bool) bool {
+	ended := func(s Status) bool { return s == StatusResolved || s == StatusClosed }
+	return ended(from) && ended(to) && tagNamed
+}
+
 // Opens reports whether a status change starts a new episode: a
 // resolved or closed conversation becomes live again (reopened by staff,
 // or by the contact's new text).

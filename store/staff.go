@@ -60,6 +60,11 @@ func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (c
 			return err
 		}
 		if conv.Status == target && sameUntil {
+			if conversations.ReEnds(conv.Status, target, c.TagID != nil) {
+				if err := reEndEpisode(ctx, tx, conv, target, &c.Actor.ID, final, c.At); err != nil {
+					return err
+				}
+			}
 			out, err = getConversation(ctx, tx, c.AccountID, conv.ID)
 			return err
 		}
@@ -136,6 +141,8 @@ func (db *DB) keepEpisodes(ctx context.Context, tx *Tx, conv conversations.Conve
 	switch {
 	case conversations.Closes(conv.Status, target):
 		return closeEpisode(ctx, tx, conv, target, by, final, at)
+	case conversations.ReEnds(conv.Status, target, final != nil): // final: the tag the action named
+		return reEndEpisode(ctx, tx, conv, target, by, final, at)
 	case conversations.Opens(conv.Status, target):
 		return openEpisode(ctx, tx, conv.AccountID, conv.ID, at)
 	}

@@ -461,6 +461,26 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	return err
 }
 
+// reEndEpisode records a resolve or close of a conversation that had
+// already ended (conversations.ReEnds): an episode from the last ending
+// to now, closed with final, classifies the texts sent in between, and
+// the episodes before keep their final tags.
+func reEndEpisode(ctx context.Context, tx *Tx, conv conversations.Conversation, as conversations.Status, by *parley.ID,
+	final *conversations.TagRef, at time.Time) error {
+	var last *int64
+	if err := tx.GetContext(ctx, &last, tx.Rebind(`SELECT MAX(closed_at) FROM episodes WHERE conversation_id = ?`), conv.ID); err != nil {
+		return err
+	}
+	opened := at
+	if last != nil && *last < ms(at) {
+		opened = fromMS(*last)
+	}
+	if err := openEpisode(ctx, tx, conv.AccountID, conv.ID, opened); err != nil {
+		return err
+	}
+	return closeEpisode(ctx, tx, conv, as, by, final, at)
+}
+
 type episodeRow struct {
 	ID             int64   `db:"id"`
 	ConversationID int64   `db:"conversation_id"`

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/store/storetest"
 )
@@ -218,6 +219,56 @@ func TestTagsThroughTheAPI(t *testing.T) {
 			wantAPIError(t, e.admin("POST", "/v1/conversations/"+otherID+"/tags", map[string]any{"tag_id": acmeTag["id"]}), 404, "", "tag_id")
 			wantAPIError(t, e.call(acme, "GET", "/v1/tags/"+saleID, nil), 404, "not_found")
 			wantAPIError(t, e.call(acme, "PATCH", "/v1/tags/"+saleID, map[string]any{"archived": true}), 404, "not_found")
+		})
+	}
+}
+
+// A thread texted after it was resolved, then resolved again with a sale
+// tag, ends again: the stretch since the last ending is an episode of
+// its own with that final tag, and the text sent in it counts as a sale
+// in the outbound report. Closing it then with another tag adds another,
+// and the sale stays the text's.
+func TestEndingAnEndedThreadAgain(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := boot(t, storetest.URL(t, dialect))
+			ch := e.setupChannel(nil)
+			saleID := e.must(201, e.admin("POST", "/v1/tags", map[string]any{"name": "Sale", "type": "sale"}))["id"].(string)
+			laterID := e.must(201, e.admin("POST", "/v1/tags", map[string]any{"name": "Call later", "type": "follow_up"}))["id"].(string)
+			const phone = "+14155550170"
+			convID := e.staffThread(phone, "hi there")["id"].(string)
+			e.must(200, e.admin("POST", "/v1/conversations/"+convID+"/resolve", nil))
+			e.must(202, e.admin("POST", "/v1/quick-messages", map[string]any{"channel_id": ch["id"], "body": "Special offer", "to": []string{phone}}))
+			now := time.Now().UTC()
+			audit := fmt.Sprintf("/v1/reports/outbound/audit?from=%s&to=%s", now.Add(-time.Hour).Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339))
+			e.eventually("the quick message's send", func() bool { return len(e.list(audit)) == 1 })
+			if got := e.staffConv(convID); got["status"] != "resolved" {
+				t.Fatalf("after the quick message the thread is %v, want still resolved", got["status"])
+			}
+
+			again := e.must(200, e.admin("POST", "/v1/conversations/"+convID+"/resolve", map[string]any{"tag_id": saleID}))
+			if again["status"] != "resolved" || finalTagID(again) != saleID {
+				t.Errorf("resolved again with Sale: status %v, final tag %v; want resolved with Sale", again["status"], again["final_tag"])
+			}
+			if rows := e.list(audit); len(rows) != 1 || rows[0]["sale"] != true {
+				t.Errorf("the send's audit row after the sale = %v, want a sale", rows)
+			}
+			closed := e.must(200, e.admin("POST", "/v1/conversations/"+convID+"/close", map[string]any{"tag_id": laterID}))
+			if closed["status"] != "closed" || finalTagID(closed) != laterID {
+				t.Errorf("closed with Call later: status %v, final tag %v", closed["status"], closed["final_tag"])
+			}
+			e.must(200, e.admin("POST", "/v1/conversations/"+convID+"/close", nil)) // the same again: nothing new
+			eps := e.list("/v1/conversations/" + convID + "/episodes")
+			if len(eps) != 3 || finalTagID(eps[0]) != "" || finalTagID(eps[1]) != saleID || eps[1]["closed_as"] != "resolved" ||
+				finalTagID(eps[2]) != laterID || eps[2]["closed_as"] != "closed" {
+				t.Errorf("episodes = %v; want untagged, then resolved with Sale, then closed with Call later", eps)
+			}
+			if rows := e.list(audit); len(rows) != 1 || rows[0]["sale"] != true {
+				t.Errorf("the send's audit row after the close = %v, want still a sale", rows)
+			}
+			if got := e.conversationIDs("final_tag_id=" + laterID); !sameJSON(got, []string{convID}) {
+				t.Errorf("?final_tag_id=Call later = %v, want the thread", got)
+			}
 		})
 	}
 }
