@@ -161,10 +161,13 @@ func (db *DB) FindContacts(ctx context.Context, f conversations.ContactFilter) (
 		where = append(where, "c.id IN (SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone = ?)")
 		args = append(args, f.AccountID, f.Phone)
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
+	if q := searchText(f.Query); q != "" {
+		// The name as the records' search matches it (containsFold), every
+		// letter in any case: SQLite's LOWER and LIKE fold ASCII only.
+		named, arg := db.dialect.containsFold("c.name", q)
 		like := "%" + escapeLike(strings.ToLower(q)) + "%"
-		where = append(where, `(LOWER(c.name) LIKE ? ESCAPE '\' OR c.id IN (SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone LIKE ? ESCAPE '\'))`)
-		args = append(args, like, f.AccountID, like)
+		where = append(where, `(`+named+` OR c.id IN (SELECT contact_id FROM contact_phones WHERE account_id = ? AND phone LIKE ? ESCAPE '\'))`)
+		args = append(args, arg, f.AccountID, like)
 	}
 	if page.Cursor != "" {
 		key, err := decodeCursor(page.Cursor, 1)

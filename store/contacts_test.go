@@ -139,6 +139,39 @@ func TestFindContacts(t *testing.T) {
 	})
 }
 
+// TestFindContactsFoldsEveryLetter: q finds a name whatever the case of
+// its non-ASCII letters, on both databases (SQLite's LOWER and LIKE fold
+// ASCII only).
+func TestFindContactsFoldsEveryLetter(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, newSID("AC"), bizA)
+		upper := newContact(t, db, a.account.ID, "ÉLODIE Martin", "+14155553001")
+		lower := newContact(t, db, a.account.ID, "élise Ölberg", "+14155553002")
+		for q, want := range map[string][]parley.ID{
+			"él":      {lower.ID, upper.ID},
+			"ÉL":      {lower.ID, upper.ID},
+			"élodie":  {upper.ID},
+			"ÉLISE":   {lower.ID},
+			"öLBERG":  {lower.ID},
+			"martin":  {upper.ID},
+			"élodies": nil,
+		} {
+			found, _, err := db.FindContacts(ctx, conversations.ContactFilter{AccountID: a.account.ID, Query: q})
+			if err != nil {
+				t.Fatalf("FindContacts q=%q: %v", q, err)
+			}
+			var ids []parley.ID
+			for _, c := range found {
+				ids = append(ids, c.ID)
+			}
+			if !slices.Equal(ids, want) {
+				t.Errorf("FindContacts q=%q = %v; want %v", q, ids, want)
+			}
+		}
+	})
+}
+
 func TestFindContactsPagination(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *store.DB) {

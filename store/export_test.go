@@ -70,7 +70,7 @@ func (db *DB) SQL() *sqlx.DB { return db.db }
 // taken from the sort by contact, never from the sends' links to their
 // previous ones: what the links must agree with.
 func (db *DB) OutboundReportSorted(ctx context.Context, f reports.OutboundFilter) (reports.OutboundReport, error) {
-	q := outboundQuery(f)
+	q := db.dialect.outboundQuery(f)
 	q.firstContact, q.firstOrigin, q.firstCampaign = "", "", ""
 	return db.outboundReport(ctx, q)
 }

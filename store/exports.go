@@ -68,7 +68,7 @@ func (db *DB) ExportRows(ctx context.Context, x reports.Export, limit int, begin
 func (db *DB) exporterOf(ctx context.Context, x reports.Export) (exporter, error) {
 	switch x := x.(type) {
 	case reports.OutboundFilter:
-		return outboundExporter(x), nil
+		return db.dialect.outboundExporter(x), nil
 	case reports.OutcomesFilter:
 		return outcomesExporter(x), nil
 	case reports.ConversationsExport:
@@ -102,8 +102,8 @@ func eachPage(page func(after keyset) (n int, last keyset, err error)) error {
 }
 
 // The outbound_audit export is the audit's rows in one ordered statement.
-func outboundExporter(f reports.OutboundFilter) exporter {
-	q := outboundQuery(f)
+func (d dialect) outboundExporter(f reports.OutboundFilter) exporter {
+	q := d.outboundQuery(f)
 	return exporter{counted: "sends s WHERE " + q.where, args: q.args,
 		each: func(ctx context.Context, tx *Tx, row func([]any) error) error {
 			rows, err := tx.QueryContext(ctx, tx.Rebind(outboundAuditRowsSQL(q)+` ORDER BY s.sent_at, s.message_id`), q.args...)

@@ -46,7 +46,7 @@ type outboundSends struct {
 }
 
 // outboundQuery turns the filter into the sends it keeps.
-func outboundQuery(f reports.OutboundFilter) outboundSends {
+func (d dialect) outboundQuery(f reports.OutboundFilter) outboundSends {
 	window := f.ReplyWindow
 	if window <= 0 {
 		window = reports.DefaultReplyWindow
@@ -74,9 +74,12 @@ func outboundQuery(f reports.OutboundFilter) outboundSends {
 	}
 	if f.CampaignName != "" {
 		// The account's campaigns are few: the subquery lists the ones
-		// named so, and the sends are checked against that list.
-		conds = append(conds, `s.campaign_id IN (SELECT c.id FROM campaigns c WHERE c.account_id = ? AND LOWER(c.name) LIKE ? ESCAPE '\')`)
-		args = append(args, f.AccountID, "%"+likeEscape(strings.ToLower(f.CampaignName))+"%")
+		// named so, and the sends are checked against that list. The name
+		// is matched as the records' search matches (containsFold), every
+		// letter in any case: SQLite's LOWER and LIKE fold ASCII only.
+		named, arg := d.containsFold("c.name", searchText(f.CampaignName))
+		conds = append(conds, `s.campaign_id IN (SELECT c.id FROM campaigns c WHERE c.account_id = ? AND `+named+`)`)
+		args = append(args, f.AccountID, arg)
 	}
 	if f.TagType != "" {
 		add("s.final_tag_type = ?", string(f.TagType))
@@ -126,15 +129,10 @@ func firstSendFlags(f reports.OutboundFilter, from string) (contact, origin, cam
 	return first("prev_sent_at"), first("prev_origin_sent_at"), campaign
 }
 
-// likeEscape makes s match itself in a LIKE pattern escaped with \.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
 // OutboundReport computes the summary and the detailed table in one
 // statement (see outboundSummarySQL).
 func (db *DB) OutboundReport(ctx context.Context, f reports.OutboundFilter) (reports.OutboundReport, error) {
-	return db.outboundReport(ctx, outboundQuery(f))
+	return db.outboundReport(ctx, db.dialect.outboundQuery(f))
 }
 
 func (db *DB) outboundReport(ctx context.Context, q outboundSends) (reports.OutboundReport, error) {
@@ -346,7 +344,7 @@ func (db *DB) OutboundAudit(ctx context.Context, f reports.OutboundFilter, after
 	if after != nil {
 		start = keyset{at: ms(after.SentAt), id: int64(after.SendID)}
 	}
-	rows, err := outboundAuditPage(ctx, db.db, outboundQuery(f), start, limit+1)
+	rows, err := outboundAuditPage(ctx, db.db, db.dialect.outboundQuery(f), start, limit+1)
 	if err != nil {
 		return nil, false, err
 	}

@@ -128,7 +128,7 @@ func TestOutboundReportScale(t *testing.T) {
 		fmt.Println(string(b))
 	}
 	if db.Dialect() == "postgres" {
-		q := outboundQuery(base)
+		q := db.dialect.outboundQuery(base)
 		tx, err := db.readSnapshot(ctx)
 		if err != nil {
 			t.Fatal(err)

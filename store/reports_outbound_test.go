@@ -395,6 +395,67 @@ func TestOutboundFilters(t *testing.T) {
 	})
 }
 
+// TestOutboundCampaignNameFoldsEveryLetter: the campaign name filter finds
+// a name whatever the case of its non-ASCII letters, on both databases
+// (SQLite's LOWER and LIKE fold ASCII only), in the summary and the audit
+// alike.
+func TestOutboundCampaignNameFoldsEveryLetter(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, newSID("AC"), bizA)
+		toAlice := a.receive(t, text{from: alice, body: "hi"}).Conversation
+		toBob := a.receive(t, text{from: bob, body: "hi"}).Conversation
+		upper := insertCampaign(t, db, a, "ÉTÉ Promo", "campaign")
+		lower := insertCampaign(t, db, a, "été lowercase", "campaign")
+		other := insertCampaign(t, db, a, "Winter", "campaign")
+		day := t0.Add(24 * time.Hour)
+		for i, s := range []sendFix{
+			{conv: toAlice, campaign: &upper, origin: "campaign"},
+			{conv: toBob, campaign: &upper, origin: "campaign"},
+			{conv: toAlice, campaign: &lower, origin: "campaign"},
+			{conv: toBob, campaign: &other, origin: "campaign"},
+			{conv: toBob, origin: "quick_message"},
+		} {
+			s.at = day.Add(time.Duration(i) * time.Hour)
+			insertSend(t, db, a.account.ID, s)
+		}
+		base := reports.OutboundFilter{AccountID: a.account.ID, From: day, To: day.AddDate(0, 0, 1), ReplyWindow: reports.DefaultReplyWindow}
+		counts := func(sends, contacts int64) reports.OutboundCounts {
+			return reports.OutboundCounts{Sends: sends, Contacts: contacts}
+		}
+		upperCounts := reports.CampaignCounts{CampaignID: upper, Name: "ÉTÉ Promo", OriginType: "campaign", OutboundCounts: counts(2, 2)}
+		lowerCounts := reports.CampaignCounts{CampaignID: lower, Name: "été lowercase", OriginType: "campaign", OutboundCounts: counts(1, 1)}
+		both := []reports.CampaignCounts{upperCounts, lowerCounts}
+		for _, c := range []struct {
+			name   string
+			totals reports.OutboundCounts
+			want   []reports.CampaignCounts
+		}{
+			{"ÉTÉ", counts(3, 2), both},
+			{"été", counts(3, 2), both},
+			{"Été", counts(3, 2), both},
+			{"promo", counts(2, 2), []reports.CampaignCounts{upperCounts}},
+			{"PROMO", counts(2, 2), []reports.CampaignCounts{upperCounts}},
+			{"É LOWER", counts(1, 1), []reports.CampaignCounts{lowerCounts}},
+			{"étés", counts(0, 0), nil},
+			{"hiver", counts(0, 0), nil},
+		} {
+			f := base
+			f.CampaignName = c.name
+			rep := outboundReport(t, db, f)
+			if rep.Totals != c.totals {
+				t.Errorf("campaign name %q: totals %+v; want %+v", c.name, rep.Totals, c.totals)
+			}
+			if len(rep.ByCampaign)+len(c.want) > 0 && !reflect.DeepEqual(rep.ByCampaign, c.want) {
+				t.Errorf("campaign name %q: by campaign %+v; want %+v", c.name, rep.ByCampaign, c.want)
+			}
+			if rows := allAudit(t, db, f, reports.MaxAuditPage); int64(len(rows)) != c.totals.Sends {
+				t.Errorf("campaign name %q: %d audit rows; want %d", c.name, len(rows), c.totals.Sends)
+			}
+		}
+	})
+}
+
 // TestOutboundSummaryEqualsAudit: for every filter, counting the audit's
 // rows (read in small pages) gives the summary's figures exactly.
 func TestOutboundSummaryEqualsAudit(t *testing.T) {
