@@ -106,7 +106,7 @@ func routes(d *Deps) http.Handler {
 	api("/tags/{id}", handlePatchTag(d), http.MethodPatch)
 	api("/records", handleListRecords(d), http.MethodGet)
 	api("/records/{id}", handleGetRecord(d), http.MethodGet)
-	api("/records/{type}/{external_id}", handlePutRecord(d), http.MethodPut)
+	api("/records/{type}/{external_id:.+}", handlePutRecord(d), http.MethodPut) // an id may hold "/" (INV/2026/0001)
 	api("/messages/preview", handlePreview(d), http.MethodPost)
 	api("/quick-messages", handleQuickMessage(d), http.MethodPost)
 	api("/campaigns", handleListCampaigns(d), http.MethodGet)

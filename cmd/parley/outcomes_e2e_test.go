@@ -75,6 +75,16 @@ func TestOutcomesThroughTheAPI(t *testing.T) {
 			if got := e.must(200, e.admin("GET", "/v1/records/"+quoteID, nil)); !sameJSON(got, again) {
 				t.Errorf("GET the record = %v, want %v", got, again)
 			}
+			// Numbers with slashes (INV/2026/0001), percent-encoded, are
+			// one id.
+			slashed := map[string]any{"title": "Odoo style", "amount": "10.00", "currency": "EUR"}
+			inv := e.must(201, e.admin("PUT", "/v1/records/invoice/INV%2F2026%2F0001", slashed))
+			if inv["external_id"] != "INV/2026/0001" {
+				t.Errorf("an invoice number with slashes reads %v", inv["external_id"])
+			}
+			if got := e.must(200, e.admin("PUT", "/v1/records/invoice/INV%2F2026%2F0001", slashed)); got["id"] != inv["id"] {
+				t.Errorf("the same number again made record %v, want %v", got["id"], inv["id"])
+			}
 			if rows := e.list("/v1/records?type=quote&q=kitchen"); len(rows) != 1 || rows[0]["id"] != quoteID {
 				t.Errorf("records of type quote matching kitchen = %v", rows)
 			}
