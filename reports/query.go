@@ -45,7 +45,17 @@ func parseTime(q url.Values, name string, bad map[string]string) time.Time {
 	if err != nil {
 		bad[name] = "must be an RFC 3339 time"
 	}
-	return t.UTC()
+	return upToMillisecond(t.UTC())
+}
+
+// upToMillisecond rounds a bound up to the millisecond times are kept in:
+// an instant kept as v ms is at or after t exactly when v is at or after
+// t rounded up, so a half-open range keeps its meaning for either bound.
+func upToMillisecond(t time.Time) time.Time {
+	if ms := t.Truncate(time.Millisecond); ms.Before(t) {
+		return ms.Add(time.Millisecond)
+	}
+	return t
 }
 
 func parseID(q url.Values, name string, bad map[string]string) *parley.ID {

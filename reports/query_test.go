@@ -167,3 +167,25 @@ func TestOutcomeRowValues(t *testing.T) {
 		t.Errorf("values = %v; want the record's amount as a decimal string and ids as strings", v)
 	}
 }
+
+// Times are kept in milliseconds: a bound with a finer part is rounded up,
+// so that a send at .023 is before from=.0231 and one at .322 is before
+// to=.3225, as the half-open range says.
+func TestRangeBoundsRoundUpToTheMillisecond(t *testing.T) {
+	q := url.Values{"from": {"2026-12-07T20:00:56.0231Z"}, "to": {"2026-12-07T20:00:56.3225Z"}}
+	f, err := reports.ParseOutcomesQuery(q, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 12, 7, 20, 0, 56, 0, time.UTC)
+	if want := base.Add(24 * time.Millisecond); !f.From.Equal(want) {
+		t.Errorf("from = %v, want %v", f.From, want)
+	}
+	if want := base.Add(323 * time.Millisecond); !f.To.Equal(want) {
+		t.Errorf("to = %v, want %v", f.To, want)
+	}
+	q = url.Values{"from": {"2026-12-07T20:00:56.023Z"}, "to": {"2026-12-07T20:00:57Z"}}
+	if f, err = reports.ParseOutcomesQuery(q, 1); err != nil || !f.From.Equal(base.Add(23*time.Millisecond)) || !f.To.Equal(base.Add(time.Second)) {
+		t.Errorf("whole milliseconds moved: %v – %v, %v", f.From, f.To, err)
+	}
+}
