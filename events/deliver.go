@@ -363,7 +363,7 @@ func Envelope(e Event, data json.RawMessage) ([]byte, error) {
 		Data      json.RawMessage `json:"data"`
 	}
 	at := e.At.UTC()
-	body, err := json.Marshal(envelope{e.Type, at, data})
+	body, err := JSON(envelope{e.Type, at, data})
 	if err != nil || len(body) <= MaxBody {
 		return body, err
 	}
@@ -371,7 +371,20 @@ func Envelope(e Event, data json.RawMessage) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(envelope{e.Type, at, trimmed})
+	return JSON(envelope{e.Type, at, trimmed})
+}
+
+// JSON encodes v as streams and deliveries carry it: without escaping <,
+// > and & (json.Marshal's guard for HTML pages), which made a body of
+// valid text up to six times its size and trimmed it past MaxBody.
+func JSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // TestEnvelope is the body of a "send test event" delivery.

@@ -182,6 +182,29 @@ func TestLargeEventsAreTrimmed(t *testing.T) {
 	}
 }
 
+// markupRenderer renders as the service's renderer does (events.JSON).
+type markupRenderer struct{ body string }
+
+func (r markupRenderer) Render(_ context.Context, e events.Event) (events.Rendered, error) {
+	data, err := events.JSON(map[string]string{"id": e.SubjectID.String(), "body": r.body})
+	return events.Rendered{Data: data}, err
+}
+
+// An outcome's metadata may hold 16 KiB of text; written out as \u003c
+// each, 16,000 "<" took 96 KB and the event went out trimmed.
+func TestMarkupCharactersAreSentAsThemselves(t *testing.T) {
+	rc, url := newReceiver(t, 200)
+	d := localDeliverer(&parley.FixedClock{T: t0})
+	d.Renderer = markupRenderer{body: strings.Repeat("<&>", 16000/3)}
+	if a := d.Attempt(context.Background(), claimFor(url, t0)); a.State != events.DeliverySucceeded {
+		t.Fatalf("attempt %+v", a)
+	}
+	body := string(rc.got[0].body)
+	if strings.Contains(body, "truncated") || strings.Count(body, "<&>") != 16000/3 || len(body) > 17000 {
+		t.Fatalf("a %d-byte body for 16,000 characters of markup: %.200s", len(body), body)
+	}
+}
+
 // TestAnswersDecideTheDelivery: what each kind of answer does.
 func TestAnswersDecideTheDelivery(t *testing.T) {
 	day := 24 * time.Hour

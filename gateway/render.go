@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/parleyhq/parley"
@@ -123,7 +122,7 @@ func (r renderer) inConversation(ctx context.Context, accountID, convID parley.I
 	if err != nil {
 		return events.Rendered{}, err
 	}
-	data, err := json.Marshal(v)
+	data, err := events.JSON(v)
 	return events.Rendered{Data: data, InConversation: true, Assignee: c.AssigneeID}, err
 }
 
@@ -134,7 +133,7 @@ func (r renderer) campaign(ctx context.Context, accountID, id parley.ID) (events
 	if err != nil {
 		return events.Rendered{}, err
 	}
-	data, err := json.Marshal(toCampaignJSON(c))
+	data, err := events.JSON(toCampaignJSON(c))
 	return events.Rendered{Data: data}, err
 }
 
@@ -144,7 +143,7 @@ func (r renderer) notification(ctx context.Context, accountID, id parley.ID) (ev
 	if err != nil {
 		return events.Rendered{}, err
 	}
-	data, err := json.Marshal(toNotificationJSON(n))
+	data, err := events.JSON(toNotificationJSON(n))
 	return events.Rendered{Data: data, Recipient: &n.UserID}, err
 }
 
@@ -209,7 +208,7 @@ func conversationRendering(byConv map[parley.ID]conversations.Conversation, id p
 	if !ok {
 		return events.Rendered{Gone: true}, nil
 	}
-	data, err := json.Marshal(toConversationJSON(c))
+	data, err := events.JSON(toConversationJSON(c))
 	return events.Rendered{Data: data, InConversation: true, Assignee: c.AssigneeID}, err
 }
 
@@ -219,6 +218,6 @@ func messageRendering(byMsg map[parley.ID]conversations.Message, byConv map[parl
 	if !ok || !found {
 		return events.Rendered{Gone: true}, nil
 	}
-	data, err := json.Marshal(toMessageJSON(m))
+	data, err := events.JSON(toMessageJSON(m))
 	return events.Rendered{Data: data, InConversation: true, Assignee: c.AssigneeID}, err
 }
