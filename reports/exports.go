@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/reports/export"
 )
 
 // Exports (API.md, "Reports and exports"): GET /v1/exports/{report}
@@ -116,12 +117,13 @@ type ConversationRow struct {
 }
 
 // Values is the row in ConversationColumns' order; tags and outcome
-// types are joined with "; ".
+// types are joined with "; ". The contact's name and the tags are
+// export.Text.
 func (r ConversationRow) Values() []any {
 	c := r.Conversation
 	var finalTag, finalType any
 	if r.FinalTag != "" {
-		finalTag = r.FinalTag
+		finalTag = export.Text(r.FinalTag)
 	}
 	if c.FinalTag != nil {
 		finalType = string(c.FinalTag.Type)
@@ -131,8 +133,8 @@ func (r ConversationRow) Values() []any {
 		types = append(types, string(t))
 	}
 	return []any{c.ID.String(), r.CreatedAt, c.LastMessageAt, string(c.Status), string(c.Priority),
-		c.InboxID.String(), c.ChannelID.String(), c.BusinessPhone, c.ContactID.String(), c.ContactPhone, c.ContactName,
-		idText(c.AssigneeID), strings.Join(r.Tags, "; "), finalTag, finalType, strings.Join(types, "; ")}
+		c.InboxID.String(), c.ChannelID.String(), c.BusinessPhone, c.ContactID.String(), c.ContactPhone, export.Text(c.ContactName),
+		idText(c.AssigneeID), export.Text(strings.Join(r.Tags, "; ")), finalTag, finalType, strings.Join(types, "; ")}
 }
 
 // MessagesExport is the messages created in [From, To), optionally of
@@ -162,7 +164,7 @@ type MessageRow struct {
 }
 
 // Values is the row in MessageColumns' order; media URLs are joined
-// with spaces.
+// with spaces. The body, the URLs and the carrier's id are export.Text.
 func (r MessageRow) Values() []any {
 	m := r.Message
 	var code any
@@ -170,8 +172,8 @@ func (r MessageRow) Values() []any {
 		code = *m.ErrorCode
 	}
 	return []any{m.ID.String(), m.CreatedAt, m.ConversationID.String(), m.ChannelID.String(), string(m.Direction),
-		string(m.Kind), string(m.Status), code, m.Body, strings.Join(m.MediaURLs, " "), r.ContactPhone,
-		idText(m.AuthorID), idText(m.CampaignID), m.Segments, m.Encoding, m.CarrierMessageID}
+		string(m.Kind), string(m.Status), code, export.Text(m.Body), export.Text(strings.Join(m.MediaURLs, " ")),
+		r.ContactPhone, idText(m.AuthorID), idText(m.CampaignID), m.Segments, m.Encoding, export.Text(m.CarrierMessageID)}
 }
 
 // parseConversationsExport reads from, to and the inbox list's filters

