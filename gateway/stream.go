@@ -78,7 +78,9 @@ func handleStream(d *Deps) apiFunc {
 		}
 		pos, reset := resumePoint(last, oldest, head)
 
-		s := &stream{w: w, rc: http.NewResponseController(w)}
+		// recheck: a change committed between the authentication and the
+		// head read above is behind the stream; the first look catches it.
+		s := &stream{w: w, rc: http.NewResponseController(w), recheck: true}
 		h := w.Header()
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
@@ -98,10 +100,10 @@ func handleStream(d *Deps) apiFunc {
 		defer tick.Stop()
 		for {
 			if s.recheck {
-				s.recheck = false
-				if me, err = stillSignedIn(d, r, me); err != nil {
+				if me, err = stillSignedIn(d, r, me, s.userChanged); err != nil {
 					return nil // the client's next request is told why
 				}
+				s.recheck, s.userChanged = false, false
 			}
 			looked := s.rounds
 			if pos, err = s.send(ctx, d.Renderer, sub, me, pos); err != nil {
@@ -202,21 +204,23 @@ type stream struct {
 	// rounds counts the batches of events looked at.
 	rounds int
 	// recheck asks for the caller's credentials to be checked again
-	// before more events go out: at each heartbeat, and when an event
-	// says the caller's user changed.
-	recheck bool
+	// before more events go out: at the start, at each heartbeat, and
+	// when an event says the caller's user changed (userChanged).
+	recheck, userChanged bool
 }
 
 // stillSignedIn checks a stream's credentials again: a token revoked, a
 // session ended or a user deactivated ends the stream, and a changed role
 // or visibility filters what follows. A database that cannot answer
-// leaves the stream as it was until the next look.
-func stillSignedIn(d *Deps, r *http.Request, was conversations.User) (conversations.User, error) {
+// leaves the stream as it was until the next look, unless the user is
+// known to have changed: then the stream ends (the client resumes from
+// its last event) rather than go on with rights they may have lost.
+func stillSignedIn(d *Deps, r *http.Request, was conversations.User, changed bool) (conversations.User, error) {
 	u, err := requestUser(d, r)
 	switch {
 	case err == nil:
 		return u, nil
-	case parley.IsKind(err, parley.EUNAUTHENTICATED):
+	case changed || parley.IsKind(err, parley.EUNAUTHENTICATED):
 		return was, err
 	}
 	if !isGone(r.Context(), err) {
@@ -248,7 +252,7 @@ func (s *stream) send(ctx context.Context, render events.Renderer, sub *events.S
 			if e.Type == events.UserUpdated && e.SubjectID == u.ID {
 				// Their role, visibility or access changed: nothing after
 				// this goes out before the caller has looked again.
-				s.recheck, pos = true, e.Seq
+				s.recheck, s.userChanged, pos = true, true, e.Seq
 				break
 			}
 			if e.Type.Public() {

@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -59,5 +62,33 @@ func TestMayStream(t *testing.T) {
 		if got := mayStream(tt.u, tt.r); got != tt.wants {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.wants)
 		}
+	}
+}
+
+// A look at the credentials that fails keeps a stream at a heartbeat (a
+// blip of the database), but ends it once its user is known to have
+// changed: it must not go on with rights they may have lost.
+func TestStillSignedIn(t *testing.T) {
+	was := conversations.User{ID: 7}
+	r := httptest.NewRequest(http.MethodGet, "/v1/stream", nil)
+	down := &Deps{CookieAuth: func(*http.Request) (conversations.User, error) {
+		return conversations.User{}, errors.New("database down")
+	}}
+	if u, err := stillSignedIn(down, r, was, false); err != nil || u.ID != was.ID {
+		t.Errorf("a heartbeat's look that failed: %v, %v; want the stream kept as it was", u, err)
+	}
+	if _, err := stillSignedIn(down, r, was, true); err == nil {
+		t.Error("a failed look after the user changed kept the stream")
+	}
+	signedOut := &Deps{CookieAuth: func(*http.Request) (conversations.User, error) {
+		return conversations.User{}, parley.Errorf(parley.EUNAUTHENTICATED, "the session ended")
+	}}
+	if _, err := stillSignedIn(signedOut, r, was, false); !parley.IsKind(err, parley.EUNAUTHENTICATED) {
+		t.Errorf("a look after sign-out: %v; want the stream ended", err)
+	}
+	demoted := conversations.User{ID: 7, Role: conversations.RoleAgent}
+	fine := &Deps{CookieAuth: func(*http.Request) (conversations.User, error) { return demoted, nil }}
+	if u, err := stillSignedIn(fine, r, conversations.User{ID: 7, Role: conversations.RoleAdmin}, true); err != nil || u.Role != conversations.RoleAgent {
+		t.Errorf("a look after a demotion: %v, %v; want the agent", u, err)
 	}
 }
