@@ -61,7 +61,7 @@ func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (c
 		}
 		if conv.Status == target && sameUntil {
 			if conversations.ReEnds(conv.Status, target, c.TagID != nil) {
-				if err := reEndEpisode(ctx, tx, conv, target, &c.Actor.ID, final, c.At); err != nil {
+				if err := db.reEnd(ctx, tx, conv, c, final); err != nil {
 					return err
 				}
 			}
@@ -91,6 +91,24 @@ func (db *DB) ChangeStatus(ctx context.Context, c conversations.StatusChange) (c
 		return err
 	})
 	return out, err
+}
+
+// reEnd is a resolve or close naming a tag on a conversation already in
+// that status: when it records an ending (reEndEpisode), the change is
+// logged as a status change to the same status, with the final tag.
+func (db *DB) reEnd(ctx context.Context, tx *Tx, conv conversations.Conversation, c conversations.StatusChange, final *conversations.TagRef) error {
+	recorded, err := reEndEpisode(ctx, tx, conv, conv.Status, &c.Actor.ID, final, c.At)
+	if err != nil || !recorded {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE conversations SET updated_at = ? WHERE id = ?`), ms(c.At), conv.ID); err != nil {
+		return err
+	}
+	data := map[string]any{"from": conv.Status, "to": conv.Status, "action": c.Action}
+	if final != nil {
+		data["final_tag_id"] = final.ID
+	}
+	return userEvent(ctx, tx, conv, conversations.EventStatusChanged, c.Actor, data, c.At)
 }
 
 // tagOnEnding checks a resolve or close against the account's closing
@@ -142,7 +160,8 @@ func (db *DB) keepEpisodes(ctx context.Context, tx *Tx, conv conversations.Conve
 	case conversations.Closes(conv.Status, target):
 		return closeEpisode(ctx, tx, conv, target, by, final, at)
 	case conversations.ReEnds(conv.Status, target, final != nil): // final: the tag the action named
-		return reEndEpisode(ctx, tx, conv, target, by, final, at)
+		_, err := reEndEpisode(ctx, tx, conv, target, by, final, at)
+		return err
 	case conversations.Opens(conv.Status, target):
 		return openEpisode(ctx, tx, conv.AccountID, conv.ID, at)
 	}

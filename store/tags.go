@@ -464,21 +464,36 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 // reEndEpisode records a resolve or close of a conversation that had
 // already ended (conversations.ReEnds): an episode from the last ending
 // to now, closed with final, classifies the texts sent in between, and
-// the episodes before keep their final tags.
+// the episodes before keep their final tags. Only when that changes
+// something (another final tag, or texts sent since): a repeat records
+// nothing, and says so.
 func reEndEpisode(ctx context.Context, tx *Tx, conv conversations.Conversation, as conversations.Status, by *parley.ID,
-	final *conversations.TagRef, at time.Time) error {
-	var last *int64
-	if err := tx.GetContext(ctx, &last, tx.Rebind(`SELECT MAX(closed_at) FROM episodes WHERE conversation_id = ?`), conv.ID); err != nil {
-		return err
+	final *conversations.TagRef, at time.Time) (bool, error) {
+	var state struct {
+		FinalTagID *int64 `db:"final_tag_id"`
+		Waiting    int    `db:"waiting"`
+		LastEnded  *int64 `db:"last_ended"`
 	}
+	const q = `SELECT final_tag_id,
+    (SELECT COUNT(*) FROM (SELECT 1 FROM sends WHERE conversation_id = ? AND closed_episode_id IS NULL AND sent_at <= ? LIMIT 1) w) AS waiting,
+    (SELECT MAX(closed_at) FROM episodes WHERE conversation_id = ?) AS last_ended
+FROM conversations WHERE id = ?`
+	if err := tx.GetContext(ctx, &state, tx.Rebind(q), conv.ID, ms(at), conv.ID, conv.ID); err != nil {
+		return false, err
+	}
+	sameTag := (final == nil && state.FinalTagID == nil) || (final != nil && state.FinalTagID != nil && int64(final.ID) == *state.FinalTagID)
+	if sameTag && state.Waiting == 0 {
+		return false, nil
+	}
+	last := state.LastEnded
 	opened := at
 	if last != nil && *last < ms(at) {
 		opened = fromMS(*last)
 	}
 	if err := openEpisode(ctx, tx, conv.AccountID, conv.ID, opened); err != nil {
-		return err
+		return false, err
 	}
-	return closeEpisode(ctx, tx, conv, as, by, final, at)
+	return true, closeEpisode(ctx, tx, conv, as, by, final, at)
 }
 
 type episodeRow struct {

@@ -253,6 +253,15 @@ func TestEndingAnEndedThreadAgain(t *testing.T) {
 			if rows := e.list(audit); len(rows) != 1 || rows[0]["sale"] != true {
 				t.Errorf("the send's audit row after the sale = %v, want a sale", rows)
 			}
+			// The ending is in the thread's log; the same again records nothing.
+			changes := staffEventsOf(e.staffEvents(convID), "status_changed")
+			if last := staffEventData(changes[len(changes)-1]); last["from"] != "resolved" || last["to"] != "resolved" || last["final_tag_id"] != saleID {
+				t.Errorf("the last status change = %v, want resolved again with Sale", last)
+			}
+			e.must(200, e.admin("POST", "/v1/conversations/"+convID+"/resolve", map[string]any{"tag_id": saleID}))
+			if n := len(staffEventsOf(e.staffEvents(convID), "status_changed")); n != len(changes) {
+				t.Errorf("resolving again with the same tag logged %d status changes, want %d", n, len(changes))
+			}
 			closed := e.must(200, e.admin("POST", "/v1/conversations/"+convID+"/close", map[string]any{"tag_id": laterID}))
 			if closed["status"] != "closed" || finalTagID(closed) != laterID {
 				t.Errorf("closed with Call later: status %v, final tag %v", closed["status"], closed["final_tag"])
