@@ -15,6 +15,9 @@ import (
 // routes lists every route of Parley in one place.
 func routes(d *Deps) http.Handler {
 	r := mux.NewRouter()
+	// Paths are matched as sent: cleaning answered a PUT of a record id
+	// holding "//" or ".." with a redirect to another id's path.
+	r.SkipClean(true)
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
 	var m Metrics = noMetrics{}

@@ -85,6 +85,12 @@ func TestOutcomesThroughTheAPI(t *testing.T) {
 			if got := e.must(200, e.admin("PUT", "/v1/records/invoice/INV%2F2026%2F0001", slashed)); got["id"] != inv["id"] {
 				t.Errorf("the same number again made record %v, want %v", got["id"], inv["id"])
 			}
+			// Not cleaned into another id's path (a redirect, before).
+			for raw, want := range map[string]string{"A%2F%2FB": "A//B", "%2FX": "/X", "A%2F..%2FB": "A/../B"} {
+				if got := e.must(201, e.admin("PUT", "/v1/records/invoice/"+raw, slashed)); got["external_id"] != want {
+					t.Errorf("PUT …/invoice/%s wrote %v, want %s", raw, got["external_id"], want)
+				}
+			}
 			if rows := e.list("/v1/records?type=quote&q=kitchen"); len(rows) != 1 || rows[0]["id"] != quoteID {
 				t.Errorf("records of type quote matching kitchen = %v", rows)
 			}
