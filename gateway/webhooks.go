@@ -157,16 +157,17 @@ func receiveReceipts(d *Deps, r *http.Request, a carrier.Adapter, hook *carrier.
 }
 
 // authenticatedBy returns the channel whose credentials authenticate the
-// webhook, or the first channel's refusal. The store applies a receipt
-// only to a text sent with those credentials.
+// webhook, or the first channel's refusal; a refusal asking the carrier
+// to send again (EUNAVAILABLE) wins over the others, so that it does.
+// The store applies a receipt only to a text sent with those credentials.
 func authenticatedBy(a carrier.Adapter, hook *carrier.Webhook, chs []conversations.Channel, clock parley.Clock) (conversations.Channel, error) {
 	var first error = parley.Errorf(parley.EFORBIDDEN, "no channel's credentials authenticate this request")
 	for i, ch := range chs {
 		err := a.Authenticate(hook, ch, clock.Now())
-		if err == nil {
+		switch {
+		case err == nil:
 			return ch, nil
-		}
-		if i == 0 {
+		case i == 0 || parley.IsKind(err, parley.EUNAVAILABLE) && !parley.IsKind(first, parley.EUNAVAILABLE):
 			first = err
 		}
 	}
