@@ -33,8 +33,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // decodeWithKeys is decode that also reports which top-level keys were
-// present, for fields where null and absent differ ("assignee_id": null
-// unassigns; a missing assignee_id is a mistake).
+// present (lowercased), for fields where null and absent differ
+// ("assignee_id": null unassigns; a missing assignee_id is a mistake).
 func decodeWithKeys(w http.ResponseWriter, r *http.Request, v any) (map[string]bool, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	if err != nil {
@@ -49,7 +49,7 @@ func decodeWithKeys(w http.ResponseWriter, r *http.Request, v any) (map[string]b
 	}
 	keys := make(map[string]bool, len(raw))
 	for k := range raw {
-		keys[k] = true
+		keys[strings.ToLower(k)] = true // as encoding/json matches fields
 	}
 	return keys, nil
 }

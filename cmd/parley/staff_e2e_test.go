@@ -639,6 +639,7 @@ func TestStaffPriority(t *testing.T) {
 		{"an empty priority", map[string]any{"priority": ""}, "priority"},
 		{"a number", map[string]any{"priority": 3}, "priority"},
 		{"null (none clears it)", map[string]any{"priority": nil}, "priority"},
+		{"null, in capitals", map[string]any{"Priority": nil}, "priority"},
 		{"status is not patchable", map[string]any{"status": "resolved"}, "status"},
 	}
 	for _, tt := range tests {
