@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make run: Parley on the embedded SQLite database with the fake carrier
-# playing Twilio, Telnyx, Plivo, Bandwidth, Vonage, Bird and the phones, and a demo inbox, a channel on
-# each carrier, an agent and five
-# threads (new, assigned and tagged for a follow-up, opted out, with a note,
-# and one with a quote, its outcome and a suggestion to review), and the
-# tags Sale, Follow-up call and Not interested, and a campaign with a reply
-# resolved as a sale (Reports → Outbound), so that the web inbox has something
-# to show at once (README "Walkthrough"). Running it again
+# playing Twilio, Telnyx, Plivo, Bandwidth, Vonage, Bird and the phones, and
+# a demo inbox: a channel on each carrier, an agent, the tags Sale,
+# Follow-up call and Not interested, and fourteen threads (new, assigned and
+# tagged for a follow-up, opted out, with a note, one with a quote, its
+# outcome and a suggestion to review, four from a campaign and a quick
+# message with a reply resolved as a sale (Reports → Outbound), and one
+# through each other carrier), so that the web inbox has something to show
+# at once (README "Walkthrough"; TestDemoAndWalkthrough). Running it again
 # adds nothing: every step checks first, and the demo texts carry fixed
 # carrier ids, which Parley takes only once.
 #
@@ -237,7 +238,7 @@ cat <<MSG
 
   Parley's web inbox: $PARLEY/
     sign in as $ADMIN_EMAIL (admin) or $AGENT_EMAIL (agent), password: $DEMO_PASSWORD
-  API: $PARLEY/v1 with the admin token in ./$TOKEN_FILE.
+  API: $PARLEY/v1 with the admin token in $TOKEN_FILE.
   Fake carrier (the phones): $FAKE; demo channels: $DEMO_NUMBER (Twilio), $DEMO_TELNYX_NUMBER (Telnyx), $DEMO_PLIVO_NUMBER (Plivo), $DEMO_BANDWIDTH_NUMBER (Bandwidth),
     $DEMO_VONAGE_NUMBER (Vonage), $DEMO_BIRD_NUMBER (Bird).
   Try the README walkthrough in another terminal. Ctrl-C stops both.

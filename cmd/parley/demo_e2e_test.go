@@ -2,7 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,13 +48,15 @@ func TestDemoAndWalkthrough(t *testing.T) {
 
 	demo := exec.Command("bash", "scripts/run-demo.sh")
 	demo.Dir, demo.Env = root, env
-	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stopped with the programs it starts
+	// Its own group, stopped with the programs it starts; and stopped if
+	// this test's process dies first (its trap then stops them).
+	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	out, err := demo.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	demo.Stderr = &logs
+	logs := &syncBuffer{}
+	demo.Stderr = logs
 	if err := demo.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,9 @@ func TestDemoAndWalkthrough(t *testing.T) {
 	shell := walkthrough(t, filepath.Join(root, "README.md"))
 	shell = strings.NewReplacer("localhost:8080", "localhost:"+port, "localhost:8090", "localhost:"+fakePort,
 		"cat parley-admin.token", "cat "+token, "/tmp/ada.json", filepath.Join(dir, "ada.json")).Replace(shell)
-	run := exec.Command("bash", "-c", shell)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, "bash", "-c", shell)
 	run.Dir = dir
 	said, err := run.CombinedOutput()
 	if err != nil {
