@@ -161,11 +161,13 @@ func FinalTag(applied []AppliedTag) *TagRef {
 	return &ref
 }
 
+// ended reports whether a conversation in status s has ended an episode.
+func ended(s Status) bool { return s == StatusResolved || s == StatusClosed }
+
 // Closes reports whether a status change ends an episode: the
 // conversation becomes resolved or closed from a live status. Resolved →
 // closed tidies an episode already ended.
 func Closes(from, to Status) bool {
-	ended := func(s Status) bool { return s == StatusResolved || s == StatusClosed }
 	return ended(to) && !ended(from)
 }
 
@@ -175,7 +177,6 @@ func Closes(from, to Status) bool {
 // episode of its own, closed with that tag. Without a tag, resolved and
 // closed swapped only tidy the ended episode.
 func ReEnds(from, to Status, tagNamed bool) bool {
-	ended := func(s Status) bool { return s == StatusResolved || s == StatusClosed }
 	return ended(from) && ended(to) && tagNamed
 }
 
@@ -183,7 +184,6 @@ func ReEnds(from, to Status, tagNamed bool) bool {
 // resolved or closed conversation becomes live again (reopened by staff,
 // or by the contact's new text).
 func Opens(from, to Status) bool {
-	ended := func(s Status) bool { return s == StatusResolved || s == StatusClosed }
 	return ended(from) && !ended(to)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -260,8 +259,7 @@ FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id
 WHERE r.campaign_id = ? AND ` + cond
 	qargs := append([]any{campaignID}, args...)
 	if len(statuses) > 0 {
-		in := strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ")
-		q += ` AND (CASE WHEN r.status = 'queued' THEN m.status ELSE r.status END) IN (` + in + `)`
+		q += ` AND (CASE WHEN r.status = 'queued' THEN m.status ELSE r.status END) IN (` + placeholders(len(statuses)) + `)`
 		for _, s := range statuses {
 			qargs = append(qargs, s)
 		}

@@ -485,10 +485,9 @@ FROM conversations WHERE id = ?`
 	if sameTag && state.Waiting == 0 {
 		return false, nil
 	}
-	last := state.LastEnded
 	opened := at
-	if last != nil && *last < ms(at) {
-		opened = fromMS(*last)
+	if state.LastEnded != nil && *state.LastEnded < ms(at) {
+		opened = fromMS(*state.LastEnded)
 	}
 	if err := openEpisode(ctx, tx, conv.AccountID, conv.ID, opened); err != nil {
 		return false, err
