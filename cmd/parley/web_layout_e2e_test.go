@@ -310,6 +310,9 @@ func TestWebSmallScreens(t *testing.T) {
 			}
 			b.click(".thread-back")
 			b.waitPath("/inbox")
+			// The path changes as the script navigates; the list pane
+			// arrives after it.
+			b.do(chromedp.WaitVisible(".list"))
 			if got := b.rect(".list").Width; got < 300 {
 				t.Errorf("the list is %.0fpx wide", got)
 			}
