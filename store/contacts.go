@@ -51,9 +51,29 @@ func (db *DB) CreateContact(ctx context.Context, c conversations.Contact) (conve
 				return err
 			}
 		}
-		return nil
+		// A phone freed from another contact may have threads: they come
+		// along, as they do when a patch gives the phone to a contact.
+		return takeThreads(ctx, tx, c.AccountID, id, c.Phones, c.UpdatedAt)
 	})
 	return c, err
+}
+
+// takeThreads gives the account's conversations with these phones, and
+// their sends, to the contact that now owns the phones: a number's threads
+// belong to whoever owns the number.
+func takeThreads(ctx context.Context, tx *Tx, accountID, contactID parley.ID, phones []string, at time.Time) error {
+	if len(phones) == 0 {
+		return nil
+	}
+	q, args, err := sqlx.In(`UPDATE conversations SET contact_id = ?, updated_at = ? WHERE account_id = ? AND contact_phone IN (?) AND contact_id <> ?`,
+		contactID, ms(at), accountID, phones, contactID)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+		return err
+	}
+	return moveSends(ctx, tx, accountID, phones, contactID)
 }
 
 func insertContact(ctx context.Context, tx *Tx, c conversations.Contact) (parley.ID, error) {
@@ -259,20 +279,8 @@ func (db *DB) UpdateContact(ctx context.Context, accountID, contactID parley.ID,
 					return err
 				}
 			}
-			// A number's threads belong to whoever owns the number: a phone
-			// moved here brings its conversations along.
-			if len(c.Phones) > 0 {
-				q, args, err := sqlx.In(`UPDATE conversations SET contact_id = ?, updated_at = ? WHERE account_id = ? AND contact_phone IN (?) AND contact_id <> ?`,
-					c.ID, ms(at), accountID, c.Phones, c.ID)
-				if err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
-					return err
-				}
-				if err := moveSends(ctx, tx, accountID, c.Phones, c.ID); err != nil {
-					return err
-				}
+			if err := takeThreads(ctx, tx, accountID, c.ID, c.Phones, at); err != nil {
+				return err
 			}
 		}
 		c.UpdatedAt = at

@@ -574,6 +574,35 @@ func TestSendsRecordedLate(t *testing.T) {
 	})
 }
 
+// TestNewContactTakesItsPhonesThreads: a contact created with a phone
+// freed from another contact takes the phone's conversations and their
+// sends along, as a patch giving it the phone does.
+func TestNewContactTakesItsPhonesThreads(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		t1 := t0.Add(time.Hour)
+		toAlice := a.quick(t, alice, t1)
+		sendAs(t, db, newSID("SM"), t1)
+		conv, err := db.GetConversation(ctx, a.account.ID, toAlice.ConversationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		none := []string{}
+		if _, err := db.UpdateContact(ctx, a.account.ID, conv.ContactID, conversations.ContactPatch{Phones: &none}, t1); err != nil {
+			t.Fatal(err)
+		}
+		john := newContact(t, db, a.account.ID, "John", alice)
+		if got, err := db.GetConversation(ctx, a.account.ID, conv.ID); err != nil || got.ContactID != john.ID {
+			t.Errorf("the thread of %s belongs to contact %d (%v); want John (%d), who owns the number now", alice, got.ContactID, err, john.ID)
+		}
+		if s := sendOf(t, db, a.account.ID, toAlice.MessageID); parley.ID(s.ContactID) != john.ID || s.ContactFirstSentAt != msOf(t1) {
+			t.Errorf("the send is contact %d's, first sent %v; want John's (%d), first sent %v",
+				s.ContactID, atOrNil(&s.ContactFirstSentAt), john.ID, t1)
+		}
+	})
+}
+
 // TestSendsFollowAMovedPhone: a phone moved to another contact takes its
 // conversations' sends along; both contacts' first sends and the links
 // between their sends are redone, so that the report counts one person.
