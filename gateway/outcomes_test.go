@@ -200,6 +200,14 @@ func TestPutRecordPermissionsAndShape(t *testing.T) {
 	if status != http.StatusCreated || rec["amount"] != "5000.00" || rec["currency"] != "USD" || rec["status"] != "sent" || rec["url"] != nil {
 		t.Errorf("an integration's write: %d %v, want 201 with amount 5000.00 USD, status sent, url null", status, rec)
 	}
+	if _, ok := rec["occurred_at"]; !ok || rec["occurred_at"] != nil {
+		t.Errorf("a record written without occurred_at: %v, want occurred_at null", rec)
+	}
+	// What the integration writes it reads back.
+	status, rec = f.call(t, "admin-token", "PUT", "/v1/records/invoice/I-1", `{"title":"Kitchen","occurred_at":"2026-01-01T09:30:00+01:00"}`)
+	if status != http.StatusCreated || rec["occurred_at"] != "2026-01-01T08:30:00Z" {
+		t.Errorf("a record written with occurred_at: %d %v, want 201 with occurred_at 2026-01-01T08:30:00Z", status, rec)
+	}
 	status, body = f.call(t, "admin-token", "PUT", "/v1/records/quote/Q-1", `{"title":"Kitchen","amount":"5000"}`)
 	if status != http.StatusUnprocessableEntity || errFields(body)["currency"] == nil {
 		t.Errorf("an amount without currency: %d %v, want 422 naming currency", status, body)

@@ -22,14 +22,23 @@ type recordJSON struct {
 	Currency   *string    `json:"currency"`
 	URL        *string    `json:"url"`
 	ContactID  *parley.ID `json:"contact_id"`
+	// OccurredAt is when the record's event happened in the system it
+	// comes from, as PUT gave it (an extension: what is written is read).
+	OccurredAt *time.Time `json:"occurred_at"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 func toRecordJSON(r outcomes.Record) recordJSON {
 	amount, cur := moneyJSON(r.Amount)
+	var occurred *time.Time
+	if r.OccurredAt != nil {
+		t := r.OccurredAt.UTC()
+		occurred = &t
+	}
 	return recordJSON{ID: r.ID, Type: string(r.Type), ExternalID: r.ExternalID, Title: r.Title, Status: nullable(r.Status),
-		Amount: amount, Currency: cur, URL: nullable(r.URL), ContactID: r.ContactID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Amount: amount, Currency: cur, URL: nullable(r.URL), ContactID: r.ContactID, OccurredAt: occurred,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // recordRefJSON is a record as an outcome or a suggestion shows it.
