@@ -192,10 +192,28 @@ func (t *threadData) Addable() []conversations.Tag {
 }
 
 // ClosesWithTag reports whether the thread offers resolving or closing
-// with a tag: only while an episode is open, since a resolved thread's
-// close does not change what it closed with.
+// with a tag: whenever there are tags to choose. A live thread ends with
+// it; a resolved or closed one ends again (conversations.ReEnds), which
+// classifies what was sent into it since it ended.
 func (t *threadData) ClosesWithTag() bool {
-	return len(t.Tags) > 0 && conversations.Closes(t.Conv.Status, conversations.StatusClosed)
+	return len(t.Tags) > 0
+}
+
+// ClosedNow reports whether the thread is closed: its "with tag" form
+// then closes it again rather than resolving it.
+func (t *threadData) ClosedNow() bool {
+	return t.Conv.Status == conversations.StatusClosed
+}
+
+// CloseWithTagLabel names the "with tag" menu for the thread's status.
+func (t *threadData) CloseWithTagLabel() string {
+	switch t.Conv.Status {
+	case conversations.StatusResolved:
+		return "Resolve again with tag…"
+	case conversations.StatusClosed:
+		return "Close again with tag…"
+	}
+	return "Resolve with tag…"
 }
 
 // closingTagRefusal checks a resolve or close without a tag against the

@@ -133,14 +133,19 @@ func TestTagsPageRender(t *testing.T) {
 	}
 }
 
-// Resolve with tag… is offered while an episode is open only: closing a
-// resolved thread would not change what it closed with.
-func TestClosesWithTagOnlyWhileOpen(t *testing.T) {
+// Resolve with tag… is offered on every thread while there are tags: a
+// resolved or closed thread is ended again with the tag chosen.
+func TestClosesWithTag(t *testing.T) {
 	tags := []conversations.Tag{{ID: 3, Name: "Sale", Type: conversations.TagSale}}
-	for st, want := range map[conversations.Status]bool{conversations.StatusNew: true, conversations.StatusOpen: true,
-		conversations.StatusSnoozed: true, conversations.StatusResolved: false, conversations.StatusClosed: false} {
-		if got := (&threadData{Conv: conversations.Conversation{Status: st}, Tags: tags}).ClosesWithTag(); got != want {
-			t.Errorf("%s: offered %v, want %v", st, got, want)
+	for st, label := range map[conversations.Status]string{conversations.StatusNew: "Resolve with tag…",
+		conversations.StatusOpen: "Resolve with tag…", conversations.StatusSnoozed: "Resolve with tag…",
+		conversations.StatusResolved: "Resolve again with tag…", conversations.StatusClosed: "Close again with tag…"} {
+		td := &threadData{Conv: conversations.Conversation{Status: st}, Tags: tags}
+		if !td.ClosesWithTag() {
+			t.Errorf("%s: not offered", st)
+		}
+		if got := td.CloseWithTagLabel(); got != label {
+			t.Errorf("%s: labelled %q, want %q", st, got, label)
 		}
 	}
 	if (&threadData{Conv: conversations.Conversation{Status: conversations.StatusOpen}}).ClosesWithTag() {

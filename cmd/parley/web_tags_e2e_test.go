@@ -112,6 +112,20 @@ func TestWebTags(t *testing.T) {
 			a.click("#close-with-tag-button")
 			a.waitText("#thread-status", "Closed")
 			a.waitText("#details-final-tag", "Sale")
+
+			// An ended thread ends again with another tag (the API's
+			// re-end): the resolved one stays resolved, closed with Lost.
+			lost := e.must(201, e.admin("POST", "/v1/tags", map[string]any{"name": "Lost", "type": "negative"}))["id"].(string)
+			a.open("/inbox/conversations/" + conv)
+			a.waitLive()
+			a.waitText("#close-with-tag summary", "Resolve again with tag")
+			a.click("#close-with-tag summary")
+			a.choose("#closing-tag", lost)
+			a.click("#resolve-with-tag")
+			a.waitText("#details-final-tag", "Lost")
+			if got := a.text("#thread-status"); got != "Resolved" {
+				t.Fatalf("after resolving again with a tag, the thread is %q", got)
+			}
 		})
 	}
 }
