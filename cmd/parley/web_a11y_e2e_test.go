@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestWebControlsHaveNames: on every screen, each form control and button
@@ -52,5 +55,54 @@ func TestWebControlsHaveNames(t *testing.T) {
 		if bad := eval[string](b, unnamed); bad != "" {
 			t.Errorf("%s has controls without a name:\n%s", p, bad)
 		}
+	}
+}
+
+// TestWebRefreshKeepsFocus: a keyboard user's focus stays where it was
+// when a live update refreshes the pane around it, on controls without an
+// id too (an action button, a list row), and a button whose form is sent
+// (Pending) leaves the focus on the thread's actions, never on the page's
+// body, from where the next Tab starts over at the top.
+func TestWebRefreshKeepsFocus(t *testing.T) {
+	e := boot(t, "")
+	e.setupChannel(nil)
+	admin := e.adminMember()
+	const p1, p2 = "+14155550181", "+14155550182"
+	e.text(p1, "First question")
+	conv := e.conversationOf(p1)["id"].(string)
+	b := e.browser()
+	b.signIn(admin.Email, admin.Password)
+	b.open("/inbox/conversations/" + conv)
+	b.waitText(".thread-scroll", "First question")
+	b.waitLive()
+	focused := `(() => { const el = document.activeElement; return el === document.body ? "the page's body" : el.outerHTML.slice(0, 100); })()`
+
+	// An action button, when a text arrives in the thread.
+	b.js(`[...document.querySelectorAll(".thread-actions button")].find((el) => el.textContent.trim() === "Close").focus()`)
+	e.text(p1, "Second question")
+	b.waitText(".thread-scroll", "Second question")
+	if got := eval[string](b, focused); !strings.Contains(got, ">Close</button>") {
+		t.Errorf("after a live refresh of the thread, the focus is on %s, want the Close button", got)
+	}
+
+	// A list row, when another conversation arrives in the list.
+	b.js(`document.querySelector(".list a[data-nav-item][aria-current]").focus()`)
+	e.text(p2, "Another customer")
+	b.waitText(".list", p2)
+	if got := eval[string](b, focused); !strings.Contains(got, `href="/inbox/conversations/`+conv+`"`) {
+		t.Errorf("after a live refresh of the list, the focus is on %s, want the open conversation's row", got)
+	}
+
+	// Pending, pressed from the keyboard: the button goes away with the
+	// status; the focus stays among the thread's actions.
+	b.js(`[...document.querySelectorAll(".thread-actions button")].find((el) => el.textContent.trim() === "Pending").focus()`)
+	b.do(chromedp.KeyEvent("\r"))
+	b.waitText("#thread-status", "Pending")
+	deadline := time.Now().Add(5 * time.Second)
+	for !eval[bool](b, `!!document.activeElement.closest(".thread-actions")`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after Pending, the focus is on %s, want the thread's actions", eval[string](b, focused))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -212,11 +212,44 @@ function keep(pane) {
     values.set(el.id, el.type === "checkbox" || el.type === "radio" ? el.checked : el.value);
   });
   const active = document.activeElement;
-  const focus = active && pane.contains(active) && active.id
-    ? { id: active.id, start: active.selectionStart, end: active.selectionEnd }
-    : null;
+  let focus = null;
+  if (active && pane.contains(active)) {
+    focus = active.id
+      ? { id: active.id, start: active.selectionStart, end: active.selectionEnd }
+      : focusMark(pane, active);
+  } else if (refocus.has(pane) && (!active || active === body)) {
+    focus = refocus.get(pane); // its form was sent: the button lost the focus as it was disabled
+  }
+  refocus.delete(pane);
   const open = new Map([...pane.querySelectorAll("details[id]")].map((d) => [d.id, d.open]));
   return { scrolls, values, focus, open };
+}
+
+// A control without an id (a list row, an action button) is found again
+// after a refresh by what it is: its link, or its form and its words;
+// gone (Pending, once pending), the control now where it was takes the
+// focus, so that a keyboard user is never sent back to the top.
+const focusable = "a[href], button:not(:disabled), input:not([type=hidden]):not(:disabled), select:not(:disabled), textarea:not(:disabled), summary";
+const refocus = new WeakMap(); // pane → the mark of the control whose form is being sent
+
+function focusSign(el) {
+  if (el.tagName === "A") return "a " + el.getAttribute("href");
+  const form = el.form || el.closest("form");
+  return [el.tagName, form?.getAttribute("action") || "", el.name || "", el.value || "", el.textContent.trim()].join(" ");
+}
+
+function focusables(pane) {
+  return [...pane.querySelectorAll(focusable)].filter((el) => el.getClientRects().length);
+}
+
+function focusMark(pane, el) {
+  return { sign: focusSign(el), at: focusables(pane).indexOf(el) };
+}
+
+function refocusMark(pane, mark) {
+  const all = focusables(pane);
+  const el = all.find((x) => focusSign(x) === mark.sign) || (mark.at >= 0 ? all[Math.min(mark.at, all.length - 1)] : null);
+  el?.focus({ preventScroll: true });
 }
 
 function restore(pane, kept) {
@@ -238,7 +271,9 @@ function restore(pane, kept) {
     else el.value = v;
     el.dispatchEvent(new Event("input", { bubbles: true }));
   }
-  if (kept.focus) {
+  if (kept.focus?.sign !== undefined) {
+    refocusMark(pane, kept.focus);
+  } else if (kept.focus) {
     const el = document.getElementById(kept.focus.id);
     if (el) {
       el.focus();
@@ -257,6 +292,9 @@ document.addEventListener("submit", async (ev) => {
   if ((form.method || "get").toLowerCase() !== "post") return;
   ev.preventDefault();
   const data = new URLSearchParams(new FormData(form, ev.submitter));
+  const paneOf = form.closest("[data-pane]");
+  const active = document.activeElement;
+  if (paneOf && active && !active.id && form.contains(active)) refocus.set(paneOf, focusMark(paneOf, active));
   const buttons = form.querySelectorAll("button, input[type=submit]");
   buttons.forEach((b) => { b.disabled = true; });
   let res;
