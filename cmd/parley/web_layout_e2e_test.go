@@ -270,10 +270,19 @@ func TestWebListShowsTheCurrentRow(t *testing.T) {
 // sideways; the users table fits or scrolls within its card.
 func TestWebSmallScreens(t *testing.T) {
 	e := boot(t, "")
-	e.setupChannel(nil)
+	channel := e.setupChannel(nil)["id"].(string)
 	admin := e.adminMember()
 	ids := busyInbox(e, 3)
 	e.staff("Ann Agent With A Rather Long Name", "agent", false)
+	// Data for the wide pages: a tag, and a campaign's texts sent.
+	e.must(201, e.admin("POST", "/v1/tags", map[string]any{"name": "Follow-up call", "type": "follow_up"}))
+	camp := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Spring", "channel_id": channel, "body": "Spring offer",
+		"audience": map[string]any{"phones": []string{"+14155557901", "+14155557902"}}}))["id"].(string)
+	e.must(200, e.admin("POST", "/v1/campaigns/"+camp+"/start", nil))
+	e.eventually("the campaign sent", func() bool {
+		return e.must(200, e.admin("GET", "/v1/campaigns/"+camp, nil))["status"] == "completed"
+	})
+	contact := e.conversationOf("+14155557000")["contact"].(map[string]any)["id"].(string)
 	b := e.browser()
 	b.signIn(admin.Email, admin.Password)
 	sideways := func(where string) {
@@ -301,6 +310,21 @@ func TestWebSmallScreens(t *testing.T) {
 				if why := b.reachable(".thread-snooze button"); why != "" {
 					t.Errorf("Snooze, the last action, cannot be reached: %s", why)
 				}
+				// Resolve with tag…, opened, shows its tag and buttons.
+				b.click("#close-with-tag summary")
+				for _, sel := range []string{"#closing-tag", "#resolve-with-tag", "#close-with-tag-button"} {
+					if why := b.reachable(sel); why != "" {
+						t.Errorf("with Resolve with tag… open, %s cannot be reached: %s", sel, why)
+					}
+				}
+				// Wide tables scroll inside their card, not the page.
+				for _, p := range []string{"/settings/tags", "/settings/channels", "/reports/outcomes", "/reports/outbound",
+					"/campaigns/" + camp, "/contacts/" + contact} {
+					b.open(p)
+					sideways(p)
+				}
+				b.open("/inbox/conversations/" + ids[2])
+				b.waitText(".thread-scroll", "Question number 14")
 			}
 			if why := b.reachable(".thread-back"); why != "" {
 				t.Errorf("no way back to the list: %s", why)
