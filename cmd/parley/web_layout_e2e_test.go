@@ -127,6 +127,13 @@ func TestWebThreadFitsLaptops(t *testing.T) {
 			if got := eval[int](b, "document.documentElement.scrollHeight - innerHeight"); got > 0 {
 				t.Errorf("the page scrolls %dpx past the window", got)
 			}
+			// The outcome form fits its column: Currency is not cut off.
+			b.click("#outcome-add summary")
+			if got := eval[int](b, `(() => { const f = document.getElementById("outcome-currency").getBoundingClientRect();
+				return Math.round(f.right - document.querySelector(".pane.outcomes").getBoundingClientRect().right); })()`); got > 0 {
+				t.Errorf("the outcome form's Currency field ends %dpx past its pane", got)
+			}
+			b.click("#outcome-add summary")
 		})
 	}
 }
