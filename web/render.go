@@ -68,6 +68,19 @@ type view struct {
 	Unread string
 }
 
+// Current is the main menu's aria-current for the link to section:
+// "page" on that page itself, "true" anywhere below it (a thread is in
+// the inbox, Settings → Users in the settings), "" elsewhere.
+func (v view) Current(section string) string {
+	switch {
+	case v.Path == section:
+		return "page"
+	case strings.HasPrefix(v.Path, section+"/"):
+		return "true"
+	}
+	return ""
+}
+
 // render writes a page, or only the pane the request names in ?pane=
 // (that is how the script refreshes one part of a page).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, page, title string, data any) error {

@@ -10,8 +10,9 @@ import (
 
 // TestWebControlsHaveNames: on every screen, each form control and button
 // has a name a screen reader can say (a <label>, aria-label or
-// aria-labelledby, or a button's text), and each page has one <h1> or a
-// labelled main region. Pages are visited as an admin, with data in them.
+// aria-labelledby, or a button's text), each page has one <h1> or a
+// labelled main region, and the main menu marks the page's section.
+// Pages are visited as an admin, with data in them.
 func TestWebControlsHaveNames(t *testing.T) {
 	e := boot(t, "")
 	channel := e.setupChannel(nil)["id"].(string)
@@ -54,6 +55,11 @@ func TestWebControlsHaveNames(t *testing.T) {
 		}
 		if bad := eval[string](b, unnamed); bad != "" {
 			t.Errorf("%s has controls without a name:\n%s", p, bad)
+		}
+		// The main menu says which part of Parley this page is in.
+		section := "/" + strings.SplitN(strings.TrimPrefix(p, "/"), "/", 2)[0]
+		if got := eval[string](b, `[...document.querySelectorAll(".top nav a[aria-current]")].map((a) => a.getAttribute("href")).join(" ")`); !strings.HasPrefix(got, section) || strings.Contains(got, " ") {
+			t.Errorf("%s: the menu marks %q as current, want the link to %s", p, got, section)
 		}
 	}
 }
