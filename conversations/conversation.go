@@ -179,6 +179,10 @@ const (
 	// Tags: data names the tag.
 	EventTagAdded   EventType = "tag_added"
 	EventTagRemoved EventType = "tag_removed"
+	// EventContactChanged: the thread shows another contact, or its
+	// contact was renamed. A change streamed and sent to webhooks only:
+	// the activity log does not keep it.
+	EventContactChanged EventType = "contact_changed"
 )
 
 // ActorType says who caused an event.

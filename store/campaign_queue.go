@@ -350,8 +350,19 @@ func selectContacts(ctx context.Context, tx *Tx, accountID parley.ID, phones []s
 // time, and is not written again for the text.
 func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[string]recipientContact, bodies map[string]renderedText,
 	phones []string, now time.Time) (convs map[string]parley.ID, created map[parley.ID]bool, err error) {
-	convs, err = conversationsOfPhones(ctx, tx, q.ch.ID, phones)
+	found, err := conversationsOfPhones(ctx, tx, q.ch.ID, phones)
 	if err != nil {
+		return nil, nil, err
+	}
+	convs = make(map[string]parley.ID, len(phones))
+	var strays []strayThread
+	for p, t := range found {
+		convs[p] = t.ID
+		if owner := parley.ID(contacts[p].ID); t.ContactID != owner {
+			strays = append(strays, strayThread{p, owner})
+		}
+	}
+	if err := giveThreadsToOwners(ctx, tx, q.c.AccountID, strays, now); err != nil {
 		return nil, nil, err
 	}
 	var missing []string
@@ -401,8 +412,8 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 		if err != nil {
 			return nil, nil, err
 		}
-		for p, id := range won {
-			convs[p] = id
+		for p, t := range won {
+			convs[p] = t.ID
 		}
 	}
 	return convs, created, nil
@@ -411,21 +422,25 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 // conversationsOfPhonesQuery finds the threads of a batch of phones on a
 // channel (its parameter after the batch).
 func conversationsOfPhonesQuery(d dialect) string {
-	return `WITH ` + d.batchRows("v", "phone TEXT") + ` SELECT cv.id, cv.contact_phone FROM v` +
+	return `WITH ` + d.batchRows("v", "phone TEXT") + ` SELECT cv.id, cv.contact_phone, cv.contact_id FROM v` +
 		d.lookupJoin("conversations", "cv", "cv.channel_id = ? AND cv.contact_phone = v.phone")
 }
 
-func conversationsOfPhones(ctx context.Context, tx *Tx, channelID parley.ID, phones []string) (map[string]parley.ID, error) {
-	var rows []struct {
-		ID    int64  `db:"id"`
-		Phone string `db:"contact_phone"`
-	}
+// phoneThread is a phone's thread on a channel and the contact it shows.
+type phoneThread struct {
+	ID        parley.ID `db:"id"`
+	Phone     string    `db:"contact_phone"`
+	ContactID parley.ID `db:"contact_id"`
+}
+
+func conversationsOfPhones(ctx context.Context, tx *Tx, channelID parley.ID, phones []string) (map[string]phoneThread, error) {
+	var rows []phoneThread
 	if err := selectBatch(ctx, tx, &rows, conversationsOfPhonesQuery(dialectOf(tx)), columnRows(phones), channelID); err != nil {
 		return nil, err
 	}
-	out := make(map[string]parley.ID, len(rows))
+	out := make(map[string]phoneThread, len(rows))
 	for _, r := range rows {
-		out[r.Phone] = parley.ID(r.ID)
+		out[r.Phone] = r
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,15 +66,44 @@ func takeThreads(ctx context.Context, tx *Tx, accountID, contactID parley.ID, ph
 	if len(phones) == 0 {
 		return nil
 	}
-	q, args, err := sqlx.In(`UPDATE conversations SET contact_id = ?, updated_at = ? WHERE account_id = ? AND contact_phone IN (?) AND contact_id <> ?`,
+	moved, err := selectIn[parley.ID](ctx, tx, `UPDATE conversations SET contact_id = ?, updated_at = ? WHERE account_id = ? AND contact_phone IN (?) AND contact_id <> ? RETURNING id`,
 		contactID, ms(at), accountID, phones, contactID)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+	tx.recordContactShown(accountID, contactID, moved, at)
+	return moveSends(ctx, tx, accountID, phones, contactID)
+}
+
+// showContactChanged tells the streams and webhooks that the threads of a
+// contact now show it otherwise: its name or type changed.
+func showContactChanged(ctx context.Context, tx *Tx, accountID, contactID parley.ID, at time.Time) error {
+	threads, err := selectIn[parley.ID](ctx, tx, `SELECT id FROM conversations WHERE account_id = ? AND contact_id = ?`, accountID, contactID)
+	if err != nil {
 		return err
 	}
-	return moveSends(ctx, tx, accountID, phones, contactID)
+	tx.recordContactShown(accountID, contactID, threads, at)
+	return nil
+}
+
+// strayThread is a phone whose thread shows another contact than the
+// phone's owner: the phone was freed from that contact, and a text gave it
+// a contact of its own since.
+type strayThread struct {
+	phone string
+	owner parley.ID
+}
+
+// giveThreadsToOwners has the owners of stray threads' phones take them,
+// as a contact given a phone does (takeThreads), in phone order.
+func giveThreadsToOwners(ctx context.Context, tx *Tx, accountID parley.ID, strays []strayThread, at time.Time) error {
+	slices.SortFunc(strays, func(a, b strayThread) int { return strings.Compare(a.phone, b.phone) })
+	for _, s := range strays {
+		if err := takeThreads(ctx, tx, accountID, s.owner, []string{s.phone}, at); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func insertContact(ctx context.Context, tx *Tx, c conversations.Contact) (parley.ID, error) {
@@ -265,6 +295,11 @@ func (db *DB) UpdateContact(ctx context.Context, accountID, contactID parley.ID,
 		attrs, err := json.Marshal(c.Attributes)
 		if err != nil {
 			return err
+		}
+		if c.Name != row.Name || c.Type != row.Type {
+			if err := showContactChanged(ctx, tx, accountID, c.ID, at); err != nil {
+				return err
+			}
 		}
 		const up = `UPDATE contacts SET name = ?, type = ?, attributes = ?, updated_at = ? WHERE id = ?`
 		if _, err := tx.ExecContext(ctx, tx.Rebind(up), c.Name, c.Type, string(attrs), ms(at), c.ID); err != nil {

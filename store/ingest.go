@@ -78,6 +78,11 @@ func ingest(ctx context.Context, tx *Tx, p conversations.IngestPlan) (conversati
 	if err != nil {
 		return res, err
 	}
+	if exists && conv.ContactID != contactID {
+		if err := giveThreadsToOwners(ctx, tx, ch.AccountID, []strayThread{{p.Text.From, contactID}}, p.At); err != nil {
+			return res, fmt.Errorf("threads to the phone's contact: %w", err)
+		}
+	}
 	res.Transition = conversations.OnInbound(conv.Status, exists, p.KeywordOnly())
 	res.Created = !exists
 	if !exists {
@@ -183,13 +188,14 @@ type convState struct {
 	ID         parley.ID            `db:"id"`
 	Status     conversations.Status `db:"status"`
 	AssigneeID *int64               `db:"assignee_id"`
+	ContactID  parley.ID            `db:"contact_id"`
 }
 
 // lockConversation reads the (channel, phone) conversation and, on
 // PostgreSQL, locks it so concurrent texts apply the state machine in turn.
 func lockConversation(ctx context.Context, tx *Tx, ch conversations.Channel, phone string) (convState, bool, error) {
 	var c convState
-	q := `SELECT id, status, assignee_id FROM conversations WHERE channel_id = ? AND contact_phone = ?` +
+	q := `SELECT id, status, assignee_id, contact_id FROM conversations WHERE channel_id = ? AND contact_phone = ?` +
 		dialectOf(tx).forUpdate()
 	err := tx.GetContext(ctx, &c, tx.Rebind(q), ch.ID, phone)
 	if err != nil {

@@ -249,9 +249,19 @@ func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) 
 	if err != nil {
 		return b, err
 	}
+	strays := map[parley.ID][]strayThread{}
 	for _, pt := range b.plain {
 		pt.conv, pt.exists = convs[convKey{pt.p.Channel.ID, pt.p.Text.From}]
 		pt.contactID = contacts[contactKey{pt.p.Channel.AccountID, pt.p.Text.From}]
+		if pt.exists && pt.conv.ContactID != pt.contactID {
+			a := pt.p.Channel.AccountID
+			strays[a] = append(strays[a], strayThread{pt.p.Text.From, pt.contactID})
+		}
+	}
+	for a, s := range strays {
+		if err := giveThreadsToOwners(ctx, tx, a, s, plans[0].At); err != nil {
+			return b, err
+		}
 	}
 	return b, nil
 }
@@ -357,14 +367,14 @@ func seenCarrierIDs(ctx context.Context, tx *Tx, plans []conversations.IngestPla
 func lockConversationsQuery(d dialect, phoneWide bool) string {
 	if !phoneWide {
 		return `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT") + `
-SELECT id, channel_id, contact_phone, status, assignee_id FROM conversations
+SELECT id, channel_id, contact_phone, status, assignee_id, contact_id FROM conversations
 WHERE (channel_id, contact_phone) IN (SELECT channel_id, contact_phone FROM k) ORDER BY id` + d.forUpdate()
 	}
 	return `WITH ` + d.batchRows("k", "channel_id BIGINT", "contact_phone TEXT", "account_id BIGINT", "phone_wide BOOLEAN") + `,
 ids AS (SELECT c.id FROM k` + d.lookupJoin("conversations", "c", "c.channel_id = k.channel_id AND c.contact_phone = k.contact_phone") + `
     UNION SELECT c.id FROM k JOIN channels ch ON ch.account_id = k.account_id AND k.phone_wide` +
 		d.lookupJoin("conversations", "c", "c.channel_id = ch.id AND c.contact_phone = k.contact_phone") + `)
-SELECT c.id, c.channel_id, c.contact_phone, c.status, c.assignee_id FROM (SELECT id FROM ids ORDER BY id) i` +
+SELECT c.id, c.channel_id, c.contact_phone, c.status, c.assignee_id, c.contact_id FROM (SELECT id FROM ids ORDER BY id) i` +
 		d.lookupJoin("conversations", "c", "c.id = i.id") + ` ORDER BY c.id` + d.forUpdateOf("c")
 }
 

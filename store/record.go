@@ -34,6 +34,16 @@ func (tx *Tx) recordConversationEvents(accountID parley.ID, entries []event) {
 	}
 }
 
+// recordContactShown adds conversation.updated for threads whose contact
+// changed: another contact took them, or theirs was renamed.
+func (tx *Tx) recordContactShown(accountID, contactID parley.ID, threads []parley.ID, at time.Time) {
+	entries := make([]event, len(threads))
+	for i, id := range threads {
+		entries[i] = event{id, conversations.EventContactChanged, conversations.ActorSystem, nil, map[string]any{"contact_id": contactID}, at}
+	}
+	tx.recordConversationEvents(accountID, entries)
+}
+
 // recordMessage adds message.created, message.updated or note.created.
 // Its data says the message's direction and status, which the effects
 // read (a queued outbound text wakes the dispatcher).

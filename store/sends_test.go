@@ -9,6 +9,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/campaigns"
 	"github.com/parleyhq/parley/conversations"
+	"github.com/parleyhq/parley/events"
 	"github.com/parleyhq/parley/reports"
 	"github.com/parleyhq/parley/store"
 	"github.com/parleyhq/parley/store/devdb"
@@ -642,5 +643,101 @@ func TestSendsFollowAMovedPhone(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM contacts WHERE account_id = ? AND first_sent_at IS NOT NULL`, a.account.ID); n != 1 {
 			t.Errorf("%d contacts have a first send; want bob's alone (alice's contact has no sends left)", n)
 		}
+	})
+}
+
+// TestAFreedPhonesNextContactTakesItsThreads: a phone taken off its
+// contact, that texts or is texted again, gets a contact of its own, and
+// its threads and their sends go with it, whichever way the text came: a
+// text written alone or in a batch, or a campaign's.
+func TestAFreedPhonesNextContactTakesItsThreads(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+		paths := map[string]func(phone string){
+			"alone": func(phone string) {
+				if _, err := db.IngestAlone(ctx, a.planAt(t, phone, "It's me again", t2)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			"batch": func(phone string) {
+				plans := []conversations.IngestPlan{a.planAt(t, phone, "It's me again", t2), a.planAt(t, "+14155558999", "hi", t2)}
+				if _, errs := db.IngestBatch(ctx, plans); errs[0] != nil {
+					t.Fatal(errs[0])
+				}
+			},
+			"campaign": func(phone string) { a.campaignTo(t, t2, phone) },
+		}
+		for i, name := range []string{"alone", "batch", "campaign"} {
+			phone := fmt.Sprintf("+1415555870%d", i)
+			sent := a.quick(t, phone, t1)
+			sendAs(t, db, newSID("SM"), t1)
+			conv, err := db.GetConversation(ctx, a.account.ID, sent.ConversationID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			none := []string{}
+			if _, err := db.UpdateContact(ctx, a.account.ID, conv.ContactID, conversations.ContactPatch{Phones: &none}, t1); err != nil {
+				t.Fatal(err)
+			}
+			paths[name](phone)
+			owners, _, err := db.FindContacts(ctx, conversations.ContactFilter{AccountID: a.account.ID, Phone: phone})
+			if err != nil || len(owners) != 1 || owners[0].ID == conv.ContactID {
+				t.Fatalf("%s: the phone's contacts after its text: %+v, %v; want one, not the former %d", name, owners, err, conv.ContactID)
+			}
+			owner := owners[0].ID
+			if got, err := db.GetConversation(ctx, a.account.ID, conv.ID); err != nil || got.ContactID != owner {
+				t.Errorf("%s: the thread of %s shows contact %d (%v); want %d, who owns the number now", name, phone, got.ContactID, err, owner)
+			}
+			if s := sendOf(t, db, a.account.ID, sent.MessageID); parley.ID(s.ContactID) != owner {
+				t.Errorf("%s: the send is contact %d's; want %d's", name, s.ContactID, owner)
+			}
+		}
+	})
+}
+
+// TestThreadsAnnounceTheirContactChanged: a thread another contact takes,
+// or whose contact is renamed, is announced as conversation.updated
+// (contact_changed), so that open inboxes show the name it has now.
+func TestThreadsAnnounceTheirContactChanged(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		a := newTenant(t, db, sidA, bizA)
+		t1 := t0.Add(time.Hour)
+		res := a.receive(t, text{from: alice, body: "Hi"})
+		conv := res.Conversation
+		announced := func(what string, after int64) int64 {
+			t.Helper()
+			evs := logOf(t, db, a.account.ID, after)
+			for _, e := range evs {
+				for _, c := range e.ConversationChanges() {
+					if e.Type == events.ConversationUpdated && e.ConversationID == conv.ID && c.Type == string(conversations.EventContactChanged) {
+						return evs[len(evs)-1].Seq
+					}
+				}
+			}
+			t.Errorf("%s: the log after %d has %v; want conversation %d updated with contact_changed", what, after, types(evs), conv.ID)
+			if len(evs) == 0 {
+				return after
+			}
+			return evs[len(evs)-1].Seq
+		}
+		head := logOf(t, db, a.account.ID, 0)
+		pos := head[len(head)-1].Seq
+		name := "Alice Liddell"
+		if _, err := db.UpdateContact(ctx, a.account.ID, conv.ContactID, conversations.ContactPatch{Name: &name}, t1); err != nil {
+			t.Fatal(err)
+		}
+		pos = announced("renamed", pos)
+		none := []string{}
+		if _, err := db.UpdateContact(ctx, a.account.ID, conv.ContactID, conversations.ContactPatch{Phones: &none}, t1); err != nil {
+			t.Fatal(err)
+		}
+		if evs := logOf(t, db, a.account.ID, pos); len(evs) != 0 {
+			t.Errorf("taking a phone off its contact logged %v; the thread still shows that contact", types(evs))
+		}
+		newContact(t, db, a.account.ID, "Alice L.", alice)
+		announced("taken by a new contact", pos)
 	})
 }

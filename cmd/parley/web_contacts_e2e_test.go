@@ -107,6 +107,13 @@ func webContactFlow(t *testing.T, e *env, admin staffMember) string {
 	if want := fmt.Sprintf("/inbox/conversations/%v", conv["id"]); href != want {
 		t.Errorf("the conversations tab links to %q, want %q", href, want)
 	}
+
+	// Renamed elsewhere, the contact's name changes in an open inbox.
+	inbox := signedIn(e, admin)
+	inbox.open("/inbox")
+	inbox.waitText(".list .convs", "Grace Brewster Hopper")
+	e.must(200, e.admin("PATCH", "/v1/contacts/"+id, map[string]any{"name": "Amazing Grace"}))
+	inbox.waitText(".list .convs", "Amazing Grace")
 	return id
 }
 
