@@ -27,6 +27,10 @@ type InboundText struct {
 	Segments         int
 	// Part: the text is one part of a longer one, ingested once whole.
 	Part *TextPart
+	// CarrierIntent is what the carrier's own keyword handling took the
+	// text for (Plivo's MessageIntent); it counts when the account's
+	// keywords do not recognise the text themselves.
+	CarrierIntent optout.Intent
 }
 
 // IngestPlan is an inbound text together with every decision that needs no
@@ -88,6 +92,11 @@ func Plan(route InboundRoute, text InboundText, at time.Time) IngestPlan {
 	p := IngestPlan{Channel: route.Channel, Text: text, At: at}
 	hit := optout.MatcherFor(route.Settings.KeywordPacks()...).Lookup(text.Body)
 	p.Intent, p.Keyword, p.Language = hit.Intent, hit.Keyword, hit.Language
+	if p.Intent == optout.IntentNone && text.CarrierIntent != optout.IntentNone {
+		// The carrier has already acted on it (a carrier that blocks
+		// after an opt-out keyword blocks whatever Parley thinks).
+		p.Intent, p.Keyword = text.CarrierIntent, carrierKeyword(text.Body)
+	}
 	if p.Intent == optout.IntentNone && strings.TrimSpace(text.Body) != "" {
 		if r, ok := optout.RecogniseRevocation(text.Body); ok {
 			p.RevocationSuspected, p.RevocationRule, p.RevocationReason = true, r.Rule, r.Reason
@@ -99,6 +108,20 @@ func Plan(route InboundRoute, text InboundText, at time.Time) IngestPlan {
 	}
 	return p
 }
+
+// carrierKeyword is how the register names a keyword the carrier
+// recognised: the text as sent, trimmed and upper-cased as keywords are,
+// and cut to a keyword's length.
+func carrierKeyword(body string) string {
+	k := strings.ToUpper(strings.Join(strings.Fields(body), " "))
+	if r := []rune(k); len(r) > maxCarrierKeyword {
+		k = string(r[:maxCarrierKeyword]) + "…"
+	}
+	return k
+}
+
+// maxCarrierKeyword bounds a carrier keyword's length in the register.
+const maxCarrierKeyword = 40
 
 // IngestStore persists inbound traffic.
 type IngestStore interface {

@@ -173,3 +173,36 @@ func TestWithLanguageDefaults(t *testing.T) {
 		t.Errorf("a set-up pack changed: %+v", es)
 	}
 }
+
+// TestPlanTakesTheCarriersIntent: a text the carrier's own keywords took
+// for an opt-out, opt-in or help request (it acts on it whatever Parley
+// does) is that keyword, named by its words, unless the account's
+// keywords recognise it themselves.
+func TestPlanTakesTheCarriersIntent(t *testing.T) {
+	route := bilingualRoute(false)
+	en := route.Settings
+	tests := []struct {
+		body    string
+		carrier optout.Intent
+		intent  optout.Intent
+		keyword string
+		reply   string
+	}{
+		{"please  no more", optout.IntentOptOut, optout.IntentOptOut, "PLEASE NO MORE", en.OptOutReply},
+		{"go ahead", optout.IntentOptIn, optout.IntentOptIn, "GO AHEAD", en.OptInReply},
+		{"what is this", optout.IntentHelp, optout.IntentHelp, "WHAT IS THIS", en.HelpText},
+		{"START", optout.IntentOptOut, optout.IntentOptIn, "START", en.OptInReply},
+		{strings.Repeat("ab ", 30), optout.IntentOptOut, optout.IntentOptOut, strings.Repeat("AB ", 13) + "A…", en.OptOutReply},
+		{"please stop texting me", optout.IntentNone, optout.IntentNone, "", ""},
+	}
+	for _, tt := range tests {
+		p := conversations.Plan(route, conversations.InboundText{From: "+15550001111", Body: tt.body, CarrierIntent: tt.carrier}, inboundAt)
+		if p.Intent != tt.intent || p.Keyword != tt.keyword || p.Reply != tt.reply {
+			t.Errorf("Plan(%q, carrier %q) = %q %q, reply %q; want %q %q, reply %q",
+				tt.body, tt.carrier, p.Intent, p.Keyword, p.Reply, tt.intent, tt.keyword, tt.reply)
+		}
+		if p.RevocationSuspected == (tt.carrier != optout.IntentNone) {
+			t.Errorf("Plan(%q, carrier %q): revocation suspected %v", tt.body, tt.carrier, p.RevocationSuspected)
+		}
+	}
+}

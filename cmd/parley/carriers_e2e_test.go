@@ -658,6 +658,17 @@ func newFakePlivo(t *testing.T, e *env, serveFake func(http.Handler)) *fakeCarri
 			if got := e.get(path+"?"+form("get-2", bob, "Forged by GET").Encode(), h); got != 403 {
 				t.Errorf("the GET's V2 signature on another query: %d; want 403", got)
 			}
+			// Plivo's compliance keywords took a text for an opt-out:
+			// Plivo blocks the phone, and Parley records it too.
+			const carol = "+14155550609"
+			f := form("intent-1", carol, "please no more")
+			f.Set("MessageIntent", "optout")
+			if got := signed(path, f, token, true)(); got != 200 {
+				t.Errorf("a text Plivo took for an opt-out: %d", got)
+			}
+			if o := e.must(200, e.admin("GET", "/v1/optouts?phone="+url.QueryEscape(carol), nil)); o["opted_out"] != true || o["keyword"] != "PLEASE NO MORE" {
+				t.Errorf("after a text Plivo took for an opt-out, the register says %v", o)
+			}
 		},
 		close: fake.Close,
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/parleyhq/parley/gateway/carrier/carriertest"
 	"github.com/parleyhq/parley/gateway/plivo"
 	"github.com/parleyhq/parley/gateway/plivo/plivotest"
+	"github.com/parleyhq/parley/optout"
 )
 
 const (
@@ -111,6 +112,16 @@ func TestReadWebhooks(t *testing.T) {
 	if !w.Inbound || w.To != business || w.AccountID != authID || len(rep.Texts) != 1 ||
 		rep.Texts[0].From != "+14155550100" || rep.Texts[0].Body != "Hi" || rep.Texts[0].CarrierMessageID != "1c2a5b3e-8f0d-11ef-9d4a-0242ac110002" {
 		t.Errorf("inbound SMS: %+v %+v", w, rep)
+	}
+	if rep.Texts[0].CarrierIntent != optout.IntentNone {
+		t.Errorf("an empty MessageIntent read as %q", rep.Texts[0].CarrierIntent)
+	}
+	// Plivo's compliance keywords say what they took a text for.
+	for intent, want := range map[string]optout.Intent{"optout": optout.IntentOptOut, "optin": optout.IntentOptIn, "help": optout.IntentHelp, "other": optout.IntentNone} {
+		form := bytes.Replace(fixture(t, "inbound_sms.form"), []byte("MessageIntent="), []byte("MessageIntent="+intent), 1)
+		if _, rep, err := read(t, form, nil); err != nil || len(rep.Texts) != 1 || rep.Texts[0].CarrierIntent != want {
+			t.Errorf("MessageIntent=%s: %+v, %v; want the intent %q", intent, rep, err, want)
+		}
 	}
 	_, rep, err = read(t, fixture(t, "inbound_mms.form"), nil)
 	if err != nil || len(rep.Texts) != 1 || rep.Texts[0].Body != "Here is the leak" || len(rep.Texts[0].MediaURLs) != 2 {

@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/conversations"
 	"github.com/parleyhq/parley/gateway/carrier"
+	"github.com/parleyhq/parley/optout"
 )
 
 // MaxMedia bounds the attachments read off one text.
@@ -90,6 +91,10 @@ func (*Adapter) Parse(w *carrier.Webhook) (carrier.Report, error) {
 	return carrier.Report{Texts: []conversations.InboundText{text}}, nil
 }
 
+// messageIntents are Plivo's MessageIntent values: what its compliance
+// keywords took an inbound text for. Anything else is no intent.
+var messageIntents = map[string]optout.Intent{"optout": optout.IntentOptOut, "optin": optout.IntentOptIn, "help": optout.IntentHelp}
+
 func inbound(id string, form url.Values, bad map[string]string) conversations.InboundText {
 	t := conversations.InboundText{CarrierMessageID: id, Body: form.Get("Text"), Segments: 1}
 	if t.Body == "" {
@@ -106,6 +111,7 @@ func inbound(id string, form url.Values, bad map[string]string) conversations.In
 	if n, err := strconv.Atoi(form.Get("Units")); err == nil && n > 0 {
 		t.Segments = n
 	}
+	t.CarrierIntent = messageIntents[strings.ToLower(form.Get("MessageIntent"))]
 	// Plivo's documents number media from 1, a support article from 0:
 	// both are read, up to MediaCount.
 	count, _ := strconv.Atoi(form.Get("MediaCount"))
