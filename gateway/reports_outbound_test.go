@@ -121,3 +121,57 @@ func TestExportFailureMidwayCutsTheConnection(t *testing.T) {
 	adminGet(reportsHandler(store), "/v1/exports/messages?format=json&"+janRange)
 	t.Error("the export answered as if complete")
 }
+
+// TestOpenAPIDocumentsEveryExportParameter: the export's query parameters
+// in openapi.json are exactly those some export takes (each refuses the
+// others), and each names the exports that take it.
+func TestOpenAPIDocumentsEveryExportParameter(t *testing.T) {
+	op := documentedOperations(t, loadOpenAPI(t))[openAPIOperation{"GET", "/v1/exports/{report}"}]
+	documented := map[string]string{}
+	params, _ := op["parameters"].([]any)
+	for _, p := range params {
+		if p, _ := p.(map[string]any); p["in"] == "query" {
+			documented[p["name"].(string)], _ = p["description"].(string)
+		}
+	}
+	taken := map[string]bool{}
+	for _, report := range reports.ExportReports {
+		for _, name := range reports.ExportParams(report) {
+			if name == "q" { // read only to refuse it with its reason
+				continue
+			}
+			taken[name] = true
+			desc, ok := documented[name]
+			switch {
+			case !ok:
+				t.Errorf("the %s export takes %s; openapi.json does not document it", report, name)
+			case name != "format" && name != "from" && name != "to" && !strings.Contains(desc, report):
+				t.Errorf("%s's description %q does not say the %s export takes it", name, desc, report)
+			}
+		}
+	}
+	for name := range documented {
+		if !taken[name] {
+			t.Errorf("openapi.json documents %s, which no export takes", name)
+		}
+	}
+}
+
+// TestExportRefusesAParameterItDoesNotTake: through the route, an unknown
+// filter is the API's 422 naming it, and nothing is read.
+func TestExportRefusesAParameterItDoesNotTake(t *testing.T) {
+	store := &fakeReports{exportRows: func(func() error, func([]any) error) error {
+		t.Error("the export was read")
+		return nil
+	}}
+	w := adminGet(reportsHandler(store), "/v1/exports/conversations?format=csv&"+janRange+"&campaign_id=4")
+	var body struct {
+		Error struct {
+			Code   string            `json:"code"`
+			Fields map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); w.Code != 422 || err != nil || body.Error.Code != "validation_failed" || body.Error.Fields["campaign_id"] == "" {
+		t.Errorf("%d %s; want 422 validation_failed naming campaign_id", w.Code, w.Body)
+	}
+}

@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,21 +61,71 @@ func groupThousands(n int) string {
 // ExportReports are the reports that have an export.
 var ExportReports = []string{"outbound_audit", "conversations", "messages", "outcomes"}
 
+// exportParams are the query parameters each export reads besides
+// format: its report's or list's filters over from and to. A parameter
+// an export does not read is refused (422 naming it), never ignored: an
+// ignored filter would make the file wider than asked.
+var exportParams = map[string][]string{
+	"outbound_audit": {"from", "to", "channel_id", "origin_type", "campaign_id", "campaign_name", "tag_type",
+		"final_tag_type", "final_tag_id", "contact_kind", "reply_window"},
+	// interval shapes the report's series, not its rows: taken, so that
+	// the report's query exports as it is.
+	"outcomes": {"from", "to", "interval", "inbox_id", "channel_id", "campaign_id"},
+	// q is read to be refused with its own reason (search is not exported).
+	"conversations": {"from", "to", "view", "q", "status", "priority", "inbox_id", "channel_id", "assignee_id",
+		"outcome", "outcome_absent", "tag_id", "tag_type", "final_tag_id", "final_tag_type", "revocation_flagged"},
+	"messages": {"from", "to", "channel_id", "inbox_id", "campaign_id", "conversation_id", "direction"},
+}
+
+// ExportParams are the query parameters the report's export takes,
+// format included; nil for a report with no export.
+func ExportParams(report string) []string {
+	ps, ok := exportParams[report]
+	if !ok {
+		return nil
+	}
+	return append([]string{"format"}, ps...)
+}
+
 // ParseExport reads /v1/exports/{report}'s query: 404 for a report with
-// no export, 422 naming each bad field.
+// no export, 422 naming each bad field and each parameter the export
+// does not take.
 func ParseExport(report string, q url.Values, u conversations.User) (Export, error) {
 	accountID := u.AccountID
+	var x Export
+	var err error
 	switch report {
 	case "outbound_audit":
-		return ParseOutboundQuery(q, accountID)
+		x, err = ParseOutboundQuery(q, accountID)
 	case "outcomes":
-		return ParseOutcomesQuery(q, accountID)
+		x, err = ParseOutcomesQuery(q, accountID)
 	case "conversations":
-		return parseConversationsExport(q, u)
+		x, err = parseConversationsExport(q, u)
 	case "messages":
-		return parseMessagesExport(q, accountID)
+		x, err = parseMessagesExport(q, accountID)
+	default:
+		return nil, parley.Errorf(parley.ENOTFOUND, "no export %q; exports are outbound_audit, conversations, messages, outcomes", report)
 	}
-	return nil, parley.Errorf(parley.ENOTFOUND, "no export %q; exports are outbound_audit, conversations, messages, outcomes", report)
+	if err := parley.MergeInvalid(err, unknownParams(report, q)); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// unknownParams names each parameter of q that report's export does not
+// take.
+func unknownParams(report string, q url.Values) error {
+	known := ExportParams(report)
+	bad := map[string]string{}
+	for name := range q {
+		if !slices.Contains(known, name) {
+			bad[name] = "is not a filter of the " + report + " export; it takes " + strings.Join(known[1:], ", ")
+		}
+	}
+	if len(bad) > 0 {
+		return parley.Invalid(bad)
+	}
+	return nil
 }
 
 // Report, Columns and Range make the outbound filter the outbound_audit export.
@@ -89,12 +140,14 @@ func (f OutcomesFilter) Range() (from, to time.Time) { return f.From, f.To }
 
 // ConversationsExport is the conversations created in [From, To) that
 // the inbox list's filters keep (status, inbox_id, assignee_id, priority,
-// tag_id, tag_type, final_tag_id, final_tag_type), in creation order.
+// tag_id, tag_type, final_tag_id, final_tag_type), in creation order,
+// optionally of one channel.
 type ConversationsExport struct {
 	From, To time.Time
 	// Filter holds the account and the list's filters; its Query and Page
 	// are not used.
-	Filter conversations.ConversationFilter
+	Filter    conversations.ConversationFilter
+	ChannelID *parley.ID
 }
 
 func (x ConversationsExport) Report() string              { return "conversations" }
@@ -138,11 +191,13 @@ func (r ConversationRow) Values() []any {
 }
 
 // MessagesExport is the messages created in [From, To), optionally of
-// one channel, campaign, conversation or direction, in creation order.
+// one channel, inbox (the conversation's), campaign, conversation or
+// direction, in creation order.
 type MessagesExport struct {
 	AccountID      parley.ID
 	From, To       time.Time
 	ChannelID      *parley.ID
+	InboxID        *parley.ID
 	CampaignID     *parley.ID
 	ConversationID *parley.ID
 	Direction      conversations.Direction
@@ -176,12 +231,14 @@ func (r MessageRow) Values() []any {
 		r.ContactPhone, idText(m.AuthorID), idText(m.CampaignID), m.Segments, m.Encoding, export.Text(m.CarrierMessageID)}
 }
 
-// parseConversationsExport reads from, to and the inbox list's filters
-// (conversations.ParseListQuery) for u. Search (q=) is not exported.
+// parseConversationsExport reads from, to, channel_id and the inbox
+// list's filters (conversations.ParseListQuery) for u. Search (q=) is not
+// exported.
 func parseConversationsExport(q url.Values, u conversations.User) (Export, error) {
 	bad := map[string]string{}
 	x := ConversationsExport{}
 	x.From, x.To = parseRange(q, bad)
+	x.ChannelID = parseID(q, "channel_id", bad)
 	f, _, err := conversations.ParseListQuery(u, q)
 	if f.Query != "" {
 		bad["q"] = "search is not exported; filter by status, inbox, assignee, priority, tag or outcome"
@@ -197,13 +254,14 @@ func parseConversationsExport(q url.Values, u conversations.User) (Export, error
 	return x, nil
 }
 
-// parseMessagesExport reads from, to, channel_id, campaign_id,
+// parseMessagesExport reads from, to, channel_id, inbox_id, campaign_id,
 // conversation_id and direction.
 func parseMessagesExport(q url.Values, accountID parley.ID) (Export, error) {
 	bad := map[string]string{}
 	x := MessagesExport{AccountID: accountID}
 	x.From, x.To = parseRange(q, bad)
 	x.ChannelID = parseID(q, "channel_id", bad)
+	x.InboxID = parseID(q, "inbox_id", bad)
 	x.CampaignID = parseID(q, "campaign_id", bad)
 	x.ConversationID = parseID(q, "conversation_id", bad)
 	switch d := conversations.Direction(q.Get("direction")); d {

@@ -145,6 +145,9 @@ func (db *DB) conversationsExporter(ctx context.Context, x reports.Conversations
 	conds, args := w.filter()
 	conds = append(conds, "cv.created_at >= ?", "cv.created_at < ?")
 	args = append(args, ms(x.From), ms(x.To))
+	if x.ChannelID != nil {
+		conds, args = append(conds, "cv.channel_id = ?"), append(args, *x.ChannelID)
+	}
 	where := strings.Join(conds, " AND ")
 	page := selectConversation + ` WHERE ` + where + ` AND cv.created_at >= ? AND (cv.created_at > ? OR (cv.created_at = ? AND cv.id > ?))
 ORDER BY cv.created_at, cv.id LIMIT ?`
@@ -201,6 +204,11 @@ func messagesExporter(x reports.MessagesExport) exporter {
 	add := func(cond string, arg any) { conds, args = append(conds, cond), append(args, arg) }
 	if x.ChannelID != nil {
 		add("m.channel_id = ?", *x.ChannelID)
+	}
+	if x.InboxID != nil {
+		// The conversation's inbox, as the conversations export reads it;
+		// a semi-join, so that the count reads messages alone.
+		add("m.conversation_id IN (SELECT ic.id FROM conversations ic WHERE ic.account_id = m.account_id AND ic.inbox_id = ?)", *x.InboxID)
 	}
 	if x.CampaignID != nil {
 		add("m.campaign_id = ?", *x.CampaignID)

@@ -117,6 +117,28 @@ func TestExportRowsMatchReports(t *testing.T) {
 			if got := exportAll(t, db, reports.MessagesExport{AccountID: acc, From: from, To: to, ConversationID: &bobID}); len(got) != 3 {
 				t.Errorf("bob's messages: %d; want his text and 2 sends", len(got))
 			}
+
+			// inbox_id is the conversation's inbox: bob's moves to Sales.
+			sales, err := db.CreateInbox(ctx, conversations.Inbox{AccountID: acc, Name: "Sales", Kind: conversations.InboxSales, CreatedAt: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			exec(t, db, `UPDATE conversations SET inbox_id = ? WHERE id = ?`, sales.ID, x.bob.ID)
+			support := x.a.inbox.ID
+			if got := exportAll(t, db, reports.MessagesExport{AccountID: acc, From: from, To: to, InboxID: &sales.ID}); len(got) != 3 || got[0][2] != x.bob.ID.String() {
+				t.Errorf("Sales' messages: %d; want bob's 3", len(got))
+			}
+			if got := exportAll(t, db, reports.MessagesExport{AccountID: acc, From: from, To: to, InboxID: &support}); len(got) != want-3 {
+				t.Errorf("Support's messages: %d; want all %d but bob's 3", len(got), want)
+			}
+			if got := exportAll(t, db, reports.MessagesExport{AccountID: acc, From: from, To: to, InboxID: &sales.ID, ChannelID: &ch2}); len(got) != 0 {
+				t.Errorf("Sales' messages on the second channel: %d; want none", len(got))
+			}
+			other := x.a.inbox.ID + 1000
+			if got := exportAll(t, db, reports.MessagesExport{AccountID: acc, From: from, To: to, InboxID: &other}); len(got) != 0 {
+				t.Errorf("an inbox with no conversations: %d messages", len(got))
+			}
+			exec(t, db, `UPDATE conversations SET inbox_id = ? WHERE id = ?`, support, x.bob.ID)
 		})
 
 		t.Run("conversations", func(t *testing.T) {
@@ -152,6 +174,16 @@ func TestExportRowsMatchReports(t *testing.T) {
 			inCh2.Filter.FinalTagType = conversations.TagNegative
 			if got := exportAll(t, db, inCh2); len(got) != 1 || got[0][0] != x.bob.ID.String() {
 				t.Errorf("final tag type filter: %v; want bob's conversation", got)
+			}
+			ch2 := x.ch2.ID
+			onCh2 := all
+			onCh2.ChannelID = &ch2
+			if got := exportAll(t, db, onCh2); len(got) != 1 || got[0][0] != x.carol.ID.String() || got[0][6] != ch2.String() {
+				t.Errorf("channel filter: %v; want carol's conversation", got)
+			}
+			onCh2.Filter.InboxID = x.a.inbox.ID + 1000
+			if got := exportAll(t, db, onCh2); len(got) != 0 {
+				t.Errorf("channel and another inbox: %v; want none", got)
 			}
 			later := all
 			later.From = t0.Add(time.Minute)

@@ -55,6 +55,7 @@ const (
 type outboundWorld struct {
 	dialect        string
 	channel, admin string
+	inbox          string            // the channel's
 	first, second  string            // the campaigns' ids
 	sale, callBack string            // the final tags' ids
 	conv           map[string]string // phone → conversation id
@@ -72,7 +73,7 @@ type outboundWorld struct {
 func scriptOutboundWorld(t *testing.T, e *env, clock *testClock, dialect string) outboundWorld {
 	t.Helper()
 	ch := e.setupChannel(nil)
-	w := outboundWorld{dialect: dialect, channel: ch["id"].(string), conv: map[string]string{}}
+	w := outboundWorld{dialect: dialect, channel: ch["id"].(string), inbox: ch["inbox_id"].(string), conv: map[string]string{}}
 	w.admin = e.must(200, e.admin("GET", "/v1/me", nil))["id"].(string)
 	w.sale = e.must(201, e.admin("POST", "/v1/tags", map[string]any{"name": "Sale", "type": "sale"}))["id"].(string)
 	w.callBack = e.must(201, e.admin("POST", "/v1/tags", map[string]any{"name": "Call back", "type": "follow_up"}))["id"].(string)
@@ -586,6 +587,23 @@ func testOutboundExports(t *testing.T, e *env, w outboundWorld) {
 	if len(msgs) != 2 || msgs[0]["direction"] != "outbound" {
 		t.Errorf("the Summer launch's messages = %v; want its two texts", msgs)
 	}
+	// channel_id and inbox_id filter the conversations and the messages
+	// too: another's give nothing, never the whole range.
+	const nobody = "999999"
+	if convs := exportRows(t, "json", e.exportFile(t, "conversations", "json", wholeRange+"&channel_id="+w.channel+"&inbox_id="+w.inbox, "conversations-20260430-20260520.json")); len(convs) != 4 {
+		t.Errorf("the channel's conversations = %d; want all 4", len(convs))
+	}
+	for _, q := range []string{"&channel_id=" + nobody, "&inbox_id=" + nobody} {
+		if convs := exportRows(t, "json", e.exportFile(t, "conversations", "json", wholeRange+q, "conversations-20260430-20260520.json")); len(convs) != 0 {
+			t.Errorf("conversations%s = %v; want none", q, convs)
+		}
+	}
+	if msgs := exportRows(t, "csv", e.exportFile(t, "messages", "csv", secondRange+"&campaign_id="+w.second+"&inbox_id="+w.inbox, "messages-20260506-20260520.csv")); len(msgs) != 2 {
+		t.Errorf("the Summer launch's messages in the inbox = %v; want its two texts", msgs)
+	}
+	if msgs := exportRows(t, "csv", e.exportFile(t, "messages", "csv", wholeRange+"&inbox_id="+nobody, "messages-20260430-20260520.csv")); len(msgs) != 0 {
+		t.Errorf("messages of another inbox = %v; want none", msgs)
+	}
 	empty := e.exportFile(t, "outcomes", "csv", wholeRange, "outcomes-20260430-20260520.csv")
 	if rows := exportRows(t, "csv", empty); len(rows) != 0 || !strings.HasPrefix(string(empty), "outcome_id,") {
 		t.Errorf("outcomes with none recorded = %q; want the header alone", empty)
@@ -639,6 +657,11 @@ func testOutboundRefused(t *testing.T, e *env) {
 	wantAPIError(t, e.admin("GET", "/v1/exports/outbound_audit?format=pdf&to=2026-05-20T00:00:00Z&contact_kind=old", nil), 422, "", "format", "from", "contact_kind")
 	wantAPIError(t, e.admin("GET", "/v1/exports/messages?format=csv&"+wholeRange+"&direction=sideways", nil), 422, "", "direction")
 	wantAPIError(t, e.admin("GET", "/v1/exports/conversations?format=csv&"+wholeRange+"&q=ada", nil), 422, "", "q")
+	// A filter an export does not take is named, never ignored.
+	wantAPIError(t, e.admin("GET", "/v1/exports/conversations?format=csv&"+wholeRange+"&campaign_id=1&channel_id=x", nil), 422, "validation_failed", "campaign_id", "channel_id")
+	wantAPIError(t, e.admin("GET", "/v1/exports/messages?format=csv&"+wholeRange+"&inbox_id=x&status=open", nil), 422, "validation_failed", "inbox_id", "status")
+	wantAPIError(t, e.admin("GET", "/v1/exports/outbound_audit?format=csv&"+wholeRange+"&inbox_id=1", nil), 422, "validation_failed", "inbox_id")
+	wantAPIError(t, e.admin("GET", "/v1/exports/outcomes?format=csv&"+wholeRange+"&chanel_id=1", nil), 422, "validation_failed", "chanel_id")
 }
 
 // TestExportDownloadCancelled: a client that closes a large download
