@@ -44,6 +44,23 @@ func RotateSecret(ctx context.Context, s EndpointStore, e Endpoint, at time.Time
 	return s.UpdateWebhookEndpoint(ctx, e.Rotate(at))
 }
 
+// RetryDelivery makes one of e's deliveries pending and due at once. A
+// disabled endpoint is sent nothing, so a retry there would only look
+// queued until someone enabled it: it is refused (409
+// webhook_endpoint_disabled) and nothing changes. An endpoint disabled
+// after e was read is no different: the retry came first.
+func RetryDelivery(ctx context.Context, s EndpointStore, e Endpoint, deliveryID parley.ID, at time.Time) (Delivery, error) {
+	if e.DisabledAt != nil {
+		why := ""
+		if e.DisabledReason != "" {
+			why = " (" + e.DisabledReason + ")"
+		}
+		return Delivery{}, parley.Conflict("webhook_endpoint_disabled",
+			"the webhook endpoint is disabled%s and is sent nothing; enable it first, then retry the delivery", why)
+	}
+	return s.RetryWebhookDelivery(ctx, e.AccountID, e.ID, deliveryID, at)
+}
+
 // SendTest queues a webhook.test delivery to e.
 func SendTest(ctx context.Context, s EndpointStore, e Endpoint, at time.Time) (Delivery, error) {
 	return s.CreateTestDelivery(ctx, e.AccountID, e.ID, TestEnvelope(e.ID, at), at)

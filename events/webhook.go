@@ -276,7 +276,8 @@ type EndpointStore interface {
 	UpdateWebhookEndpoint(ctx context.Context, e Endpoint) (Endpoint, error)
 	DeleteWebhookEndpoint(ctx context.Context, accountID, id parley.ID) error
 	ListWebhookDeliveries(ctx context.Context, accountID, endpointID parley.ID, page parley.Page) ([]Delivery, string, error)
-	// RetryWebhookDelivery makes a delivery due at once, whatever its state.
+	// RetryWebhookDelivery makes a delivery due at once, whatever its
+	// state (RetryDelivery checks the endpoint first).
 	RetryWebhookDelivery(ctx context.Context, accountID, endpointID, deliveryID parley.ID, at time.Time) (Delivery, error)
 	// CreateTestDelivery queues a webhook.test delivery with its body.
 	CreateTestDelivery(ctx context.Context, accountID, endpointID parley.ID, body []byte, at time.Time) (Delivery, error)

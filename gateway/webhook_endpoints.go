@@ -240,7 +240,7 @@ func handleRetryWebhookDelivery(d *Deps) apiFunc {
 		if err := decodeOptional(w, r); err != nil {
 			return err
 		}
-		dl, err := d.Webhooks.RetryWebhookDelivery(r.Context(), e.AccountID, e.ID, deliveryID, d.Clock.Now())
+		dl, err := events.RetryDelivery(r.Context(), d.Webhooks, e, deliveryID, d.Clock.Now())
 		if err != nil {
 			return err
 		}

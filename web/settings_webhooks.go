@@ -209,7 +209,7 @@ func (s *Server) retryWebhookDelivery(r *http.Request, e events.Endpoint) (strin
 	if err != nil {
 		return "", err
 	}
-	_, err = s.d.Webhooks.RetryWebhookDelivery(r.Context(), e.AccountID, e.ID, id, s.d.Clock.Now())
+	_, err = events.RetryDelivery(r.Context(), s.d.Webhooks, e, id, s.d.Clock.Now())
 	return "/settings/webhooks/" + e.ID.String(), err
 }
 

@@ -192,11 +192,31 @@ func TestWebhookGoneDisablesTheEndpoint(t *testing.T) {
 			if n := len(rc.requests()); n != 1 {
 				t.Fatalf("a disabled endpoint got %d requests", n)
 			}
+			// Retrying the gone delivery while disabled is refused, not
+			// "pending" with nothing sent, and changes nothing.
+			deliveries := func() string {
+				b, _ := json.Marshal(e.admin("GET", "/v1/webhook-endpoints/"+id+"/deliveries", nil).Data())
+				return string(b)
+			}
+			ds := e.admin("GET", "/v1/webhook-endpoints/"+id+"/deliveries", nil).Data()
+			gone := ds[len(ds)-1]["id"].(string) // newest first: the first test event
+			before := deliveries()
+			r := e.admin("POST", "/v1/webhook-endpoints/"+id+"/deliveries/"+gone+"/retry", nil)
+			wantAPIError(t, r, 409, "webhook_endpoint_disabled")
+			if msg := fmt.Sprint(r.JSON()["error"]); !strings.Contains(msg, "disabled") || !strings.Contains(msg, "enable it first") {
+				t.Errorf("the refusal is %s; want it to say the endpoint is disabled and must be enabled first", msg)
+			}
+			if after := deliveries(); after != before {
+				t.Errorf("a refused retry changed the deliveries:\n%s\n%s", before, after)
+			}
 			ep = e.must(200, e.admin("PATCH", "/v1/webhook-endpoints/"+id, map[string]any{"enabled": true}))
 			if ep["enabled"] != true || ep["disabled_reason"] != nil || ep["failing_since"] != nil {
 				t.Fatalf("re-enabled %v", ep)
 			}
 			e.eventually("the queued test event", func() bool { return len(rc.requests()) == 2 })
+			// Enabled, the retry goes out.
+			e.must(202, e.admin("POST", "/v1/webhook-endpoints/"+id+"/deliveries/"+gone+"/retry", nil))
+			e.eventually("the retried delivery", func() bool { return len(rc.requests()) == 3 })
 		})
 	}
 }
