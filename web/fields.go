@@ -53,7 +53,7 @@ var fieldLabels = map[string]string{
 // fieldSentences replace a field's whole message where the API's words
 // name its own fields.
 var fieldSentences = map[string]string{
-	"body\x00is required unless media_urls are given":                               "Write a message or attach a picture.",
+	"body\x00is required unless media_urls are given":                               "Write a message first.",
 	"to\x00name at least one phone number in to or contact in contact_ids":          "Choose at least one contact or type a phone number.",
 	"active\x00you cannot deactivate or reactivate yourself; another admin can":     "You cannot deactivate or reactivate yourself: another admin can.",
 	"messaging_service_sid\x00is required unless phone_number is given":             "Give a phone number or a messaging service SID.",

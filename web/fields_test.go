@@ -14,7 +14,7 @@ func TestErrorTextInTheFormsWords(t *testing.T) {
 		fields map[string]string
 		want   string
 	}{
-		{"empty reply", map[string]string{"body": "is required unless media_urls are given"}, "Write a message or attach a picture."},
+		{"empty reply", map[string]string{"body": "is required unless media_urls are given"}, "Write a message first."},
 		{"quick message to nobody", map[string]string{"to": "name at least one phone number in to or contact in contact_ids"},
 			"Choose at least one contact or type a phone number."},
 		{"keywords", map[string]string{"keywords.opt_in": "must list at least one keyword"}, "Please check: Opt-in keywords must list at least one keyword."},

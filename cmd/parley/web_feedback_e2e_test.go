@@ -119,7 +119,7 @@ func TestWebThreadRefusalInWords(t *testing.T) {
 	b, _ := adminOnNewThread(t, "+14155550681")
 	b.input("#reply-body", "   ")
 	b.js(`document.getElementById("reply-form").requestSubmit()`)
-	b.waitText("#reply-form .form-error", "Write a message or attach a picture")
+	b.waitText("#reply-form .form-error", "Write a message first")
 	b.waitReachable("#reply-form .form-error")
 	if got := b.text("#alert"); strings.Contains(got, "media_urls") {
 		t.Errorf("the refusal names the API's fields: %q", got)
