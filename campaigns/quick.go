@@ -29,16 +29,17 @@ const (
 const maxQuickRecipients = 1000
 
 // QuickMessage is one text a staff member sends to several numbers at once.
-// Each recipient gets it in their own conversation with the channel.
+// Each recipient gets it in their own conversation with the channel. Its
+// body is a Template, as a campaign's is: each recipient's text has the
+// fields of the phone's contact filled in.
 type QuickMessage struct {
-	AccountID    parley.ID
-	Sender       conversations.User
-	ChannelID    parley.ID
-	Body         string
-	To           []string    // phone numbers as typed
-	ContactIDs   []parley.ID // contacts, texted on their first phone
-	Segmentation conversations.Segmentation
-	At           time.Time
+	AccountID  parley.ID
+	Sender     conversations.User
+	ChannelID  parley.ID
+	Body       string
+	To         []string    // phone numbers as typed
+	ContactIDs []parley.ID // contacts, texted on their first phone
+	At         time.Time
 }
 
 // QuickSent is a recipient whose text was queued.
@@ -62,16 +63,19 @@ type QuickResult struct {
 
 // Recipients validates the message and normalises its numbers: the valid,
 // de-duplicated E.164 numbers in order, and the typed ones that are not
-// numbers (skipped, not an error: one typo must not stop the rest).
-func (q *QuickMessage) Recipients() ([]string, []QuickSkip, error) {
+// numbers (skipped, not an error: one typo must not stop the rest). A
+// body whose template does not parse (an unknown field) is EINVALID on
+// "body", as a campaign's is.
+func (q QuickMessage) Recipients() ([]string, []QuickSkip, error) {
 	fields := map[string]string{}
 	reply := conversations.Reply{Body: q.Body}
 	if err := reply.Validate(); err != nil {
 		fields["body"] = "is required: text of at most 1600 characters"
 	} else if strings.TrimSpace(q.Body) == "" {
 		fields["body"] = "is required"
+	} else if _, err := ParseTemplate(q.Body); err != nil {
+		fields["body"] = err.(*parley.Error).Fields["body"]
 	}
-	q.Segmentation = reply.Segmentation
 	if q.ChannelID == 0 {
 		fields["channel_id"] = "is required"
 	}
@@ -122,7 +126,8 @@ type QuickStore interface {
 	// QueueQuickMessage queues the text to every phone and contact in one
 	// transaction: unknown numbers become contacts, a number without a
 	// conversation on the channel gets one (pending, assigned to the
-	// sender), opted-out phones are skipped. EINVALID when the channel or
-	// a contact id is not the account's.
+	// sender), opted-out phones are skipped; each text is the body's
+	// template rendered for the phone's contact. EINVALID when the channel
+	// or a contact id is not the account's, or the body does not parse.
 	QueueQuickMessage(ctx context.Context, q QuickMessage, phones []string) (QuickResult, error)
 }

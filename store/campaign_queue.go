@@ -159,10 +159,7 @@ type renderedText struct {
 func (q campaignQueue) render(rs []chosenRecipient, contacts map[string]recipientContact) map[string]renderedText {
 	out := make(map[string]renderedText, len(rs))
 	for _, r := range rs {
-		c := contacts[r.phone]
-		var attrs map[string]any
-		_ = json.Unmarshal([]byte(c.Attributes), &attrs)
-		body, seg := q.tpl.Text(campaigns.Recipient{Name: c.Name, Phone: r.phone, Attributes: attrs})
+		body, seg := q.tpl.Text(contacts[r.phone].recipient(r.phone))
 		out[r.phone] = renderedText{body, seg}
 	}
 	return out
@@ -199,6 +196,14 @@ type recipientContact struct {
 	Phone      string `db:"phone"`
 	Name       string `db:"name"`
 	Attributes string `db:"attributes"`
+}
+
+// recipient is what a template fills in for a text to phone from this
+// contact (the zero contact: the phone alone, and the fallbacks).
+func (c recipientContact) recipient(phone string) campaigns.Recipient {
+	var attrs map[string]any
+	_ = json.Unmarshal([]byte(c.Attributes), &attrs)
+	return campaigns.Recipient{Name: c.Name, Phone: phone, Attributes: attrs}
 }
 
 // contactsOfPhones returns each phone's contact, creating an unnamed one

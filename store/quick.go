@@ -14,8 +14,12 @@ import (
 // QueueQuickMessage queues a quick message to every recipient in one
 // transaction: all of it is durable before the sender hears "accepted".
 func (db *DB) QueueQuickMessage(ctx context.Context, q campaigns.QuickMessage, phones []string) (campaigns.QuickResult, error) {
+	tpl, err := campaigns.ParseTemplate(q.Body)
+	if err != nil {
+		return campaigns.QuickResult{}, err
+	}
 	var res campaigns.QuickResult
-	err := db.inTx(ctx, func(tx *Tx) error {
+	err = db.inTx(ctx, func(tx *Tx) error {
 		res = campaigns.QuickResult{}
 		// The texts may assign conversations to the sender.
 		if err := db.lockActiveSender(ctx, tx, q.AccountID, q.Sender.ID); err != nil {
@@ -38,7 +42,7 @@ func (db *DB) QueueQuickMessage(ctx context.Context, q campaigns.QuickMessage, p
 		}
 		res.Skipped = skipped
 		for _, phone := range all {
-			sent, skip, err := db.quickTo(ctx, tx, ch, q, phone)
+			sent, skip, err := db.quickTo(ctx, tx, ch, q, tpl, phone)
 			if err != nil {
 				return fmt.Errorf("quick message to %s: %w", phone, err)
 			}
@@ -87,8 +91,10 @@ func (db *DB) contactRecipients(ctx context.Context, tx *Tx, q campaigns.QuickMe
 	return phones, skipped, nil
 }
 
-// quickTo queues the text to one phone, or says why it is skipped.
-func (db *DB) quickTo(ctx context.Context, tx *Tx, ch conversations.Channel, q campaigns.QuickMessage, phone string) (campaigns.QuickSent, string, error) {
+// quickTo queues the text to one phone, rendered for the phone's
+// contact, or says why it is skipped.
+func (db *DB) quickTo(ctx context.Context, tx *Tx, ch conversations.Channel, q campaigns.QuickMessage, tpl campaigns.Template,
+	phone string) (campaigns.QuickSent, string, error) {
 	var optedOut []bool
 	if err := tx.SelectContext(ctx, &optedOut, tx.Rebind(`SELECT opted_out FROM consents WHERE account_id = ? AND phone = ?`), q.AccountID, phone); err != nil {
 		return campaigns.QuickSent{}, "", err
@@ -108,9 +114,15 @@ func (db *DB) quickTo(ctx context.Context, tx *Tx, ch conversations.Channel, q c
 			return campaigns.QuickSent{}, "", err
 		}
 	}
+	// The phone has its contact by now: found, or created with the thread.
+	contacts, err := selectContacts(ctx, tx, q.AccountID, []string{phone})
+	if err != nil {
+		return campaigns.QuickSent{}, "", err
+	}
+	body, seg := tpl.Text(contacts[phone].recipient(phone))
 	m, err := enqueueText(ctx, tx, outboundDraft{AccountID: q.AccountID, ConversationID: conv.ID, ChannelID: ch.ID, To: phone,
-		Body: q.Body, AuthorID: &q.Sender.ID, Purpose: campaigns.PurposeQuickMessage,
-		Segments: q.Segmentation.Segments, Encoding: q.Segmentation.Encoding}, q.At)
+		Body: body, AuthorID: &q.Sender.ID, Purpose: campaigns.PurposeQuickMessage,
+		Segments: seg.Segments, Encoding: seg.Encoding}, q.At)
 	if err != nil {
 		return campaigns.QuickSent{}, "", err
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestQuickMessages(t *testing.T) {
@@ -60,10 +61,19 @@ func TestQuickMessageToContactsAndOthersConversations(t *testing.T) {
 	withPhone := e.must(201, e.admin("POST", "/v1/contacts", map[string]any{"name": "Ada", "phones": []string{"+14155550411", "+14155550412"}}))
 	noPhone := e.must(201, e.admin("POST", "/v1/contacts", map[string]any{"name": "Paper only"}))
 
-	res := e.must(202, e.call(aToken, "POST", "/v1/quick-messages", map[string]any{"channel_id": ch["id"], "body": "Hello",
-		"contact_ids": []any{withPhone["id"], noPhone["id"]}}))
-	if sent := res["messages"].([]any); len(sent) != 1 || sent[0].(map[string]any)["to"] != "+14155550411" {
+	// The body's fields are the recipient's, as a campaign's are.
+	res := e.must(202, e.call(aToken, "POST", "/v1/quick-messages", map[string]any{"channel_id": ch["id"], "body": "Hello {{first_name|there}}",
+		"contact_ids": []any{withPhone["id"], noPhone["id"]}, "to": []string{"+14155550419"}}))
+	if sent := res["messages"].([]any); len(sent) != 2 || sent[1].(map[string]any)["to"] != "+14155550411" {
 		t.Errorf("contact texted on %v, want its first phone", sent)
+	}
+	e.eventually("the contact's text", func() bool { return len(e.received("+14155550411")) == 1 })
+	if got := e.received("+14155550411")[0]; got != "Hello Ada" {
+		t.Errorf("the contact received %q, want its name filled in", got)
+	}
+	e.eventually("the new number's text", func() bool { return len(e.received("+14155550419")) == 1 })
+	if got := e.received("+14155550419")[0]; got != "Hello there" {
+		t.Errorf("a number without a name received %q, want the fallback", got)
 	}
 	if sk := res["skipped"].([]any); len(sk) != 1 || sk[0].(map[string]any)["reason"] != "no_phone" {
 		t.Errorf("skipped = %v", sk)
@@ -103,14 +113,23 @@ func TestQuickMessageValidation(t *testing.T) {
 		{"a numeric id", map[string]any{"channel_id": 1, "body": "x", "to": []string{"+14155550401"}}, "channel_id"},
 		{"more than a quick message", map[string]any{"channel_id": ch["id"], "body": "x", "to": many}, "to"},
 		{"unknown field", map[string]any{"channel_id": ch["id"], "body": "x", "to": []string{"+14155550401"}, "send_at": "now"}, "send_at"},
+		{"unknown template field", map[string]any{"channel_id": ch["id"], "body": "Hi {{firstname}}", "to": []string{"+14155550401"}}, "body"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			wantAPIError(t, e.admin("POST", "/v1/quick-messages", tt.body), 422, "", tt.field)
 		})
 	}
+	r := e.admin("POST", "/v1/quick-messages", map[string]any{"channel_id": ch["id"], "body": "Hi {{firstname}}", "to": []string{"+14155550401"}})
+	if !strings.Contains(string(r.Body), "{{firstname}}") {
+		t.Errorf("an unknown template field: %s, want the field named", r.Body)
+	}
+	time.Sleep(200 * time.Millisecond)
 	if got := e.carrier.Count(); got != 0 {
 		t.Errorf("%d texts sent by rejected quick messages", got)
+	}
+	if convs := e.must(200, e.admin("GET", "/v1/conversations", nil))["data"].([]any); len(convs) != 0 {
+		t.Errorf("rejected quick messages left %d conversations", len(convs))
 	}
 	if r := e.admin("POST", "/v1/quick-messages", "{"); r.Status != 400 {
 		t.Errorf("malformed JSON: %d", r.Status)

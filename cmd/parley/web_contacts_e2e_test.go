@@ -130,7 +130,7 @@ func webQuickFlow(t *testing.T, e *env, admin staffMember, contactID string) {
 	}
 	b.do(
 		chromedp.SendKeys(chromedp.CSS("#quick-to"), ok+", "+out),
-		chromedp.SendKeys(chromedp.CSS("#quick-body"), "Your table is ready."),
+		chromedp.SendKeys(chromedp.CSS("#quick-body"), "Your table is ready, {{first_name|friend}}."),
 		chromedp.Click(chromedp.CSS(".quick-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS(".quick-result")),
 	)
@@ -144,10 +144,11 @@ func webQuickFlow(t *testing.T, e *env, admin staffMember, contactID string) {
 	if !strings.Contains(skipped, out) || !strings.Contains(skipped, "Opted out") || strings.Contains(skipped, ok) {
 		t.Errorf("skipped: %q, want %s as opted out", skipped, out)
 	}
-	for _, phone := range []string{ok, contactPhone} {
+	// Each recipient's text has its contact's fields, as a campaign's does.
+	for phone, want := range map[string]string{ok: "Your table is ready, friend.", contactPhone: "Your table is ready, Grace."} {
 		e.eventually("the text at "+phone, func() bool { return len(e.received(phone)) == 1 })
-		if got := e.received(phone); got[0] != "Your table is ready." {
-			t.Errorf("%s received %q", phone, got)
+		if got := e.received(phone); got[0] != want {
+			t.Errorf("%s received %q, want %q", phone, got, want)
 		}
 	}
 	if got := e.received(out); len(got) != 0 {
@@ -193,6 +194,20 @@ func webQuickFlow(t *testing.T, e *env, admin staffMember, contactID string) {
 	}
 	if got := eval[string](b, `document.getElementById("quick-body").value`); got != "To nobody" {
 		t.Errorf("the refused form kept %q, want the message typed", got)
+	}
+
+	// A field the template does not know is named, and nothing is sent.
+	b.open("/quick")
+	b.do(chromedp.SendKeys(chromedp.CSS("#quick-to"), ok), chromedp.SendKeys(chromedp.CSS("#quick-body"), "Hi {{firstname}}"),
+		chromedp.Click(chromedp.CSS(".quick-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#quick-error")))
+	if got := b.text("#quick-error"); !strings.Contains(got, "Message: unknown field {{firstname}}") {
+		t.Errorf("an unknown field says %q", got)
+	}
+	if got := eval[string](b, `document.getElementById("quick-body").value`); got != "Hi {{firstname}}" {
+		t.Errorf("the refused form kept %q, want the message typed", got)
+	}
+	if got := e.received(ok); len(got) != 1 {
+		t.Errorf("after the refused form %s received %q, want only the first text", ok, got)
 	}
 }
 
