@@ -222,9 +222,6 @@ func (c *Campaign) Validate(now time.Time) error {
 	if !OriginTypes[c.OriginType] {
 		fields["origin_type"] = "must be quick_message, campaign, flow, template or webhook"
 	}
-	if c.RatePerSecond == 0 {
-		c.RatePerSecond = DefaultRatePerSecond
-	}
 	if c.RatePerSecond < 1 || c.RatePerSecond > MaxRatePerSecond {
 		fields["rate_per_second"] = fmt.Sprintf("must be from 1 to %d", MaxRatePerSecond)
 	}
@@ -393,7 +390,7 @@ type Draft struct {
 	Audience      Audience
 	SendAt        *time.Time
 	Schedule      string
-	RatePerSecond int
+	RatePerSecond *int // nil: DefaultRatePerSecond; 0 is refused like any rate below 1
 	OriginType    string
 }
 
@@ -405,7 +402,10 @@ func (d Draft) Campaign(by conversations.User, now time.Time) (Campaign, error) 
 		return Campaign{}, err
 	}
 	c := Campaign{AccountID: by.AccountID, Name: d.Name, ChannelID: d.ChannelID, Body: d.Body, Audience: d.Audience,
-		Schedule: d.Schedule, RatePerSecond: d.RatePerSecond, OriginType: d.OriginType, CreatedBy: by.ID, CreatedAt: now, UpdatedAt: now}
+		Schedule: d.Schedule, RatePerSecond: DefaultRatePerSecond, OriginType: d.OriginType, CreatedBy: by.ID, CreatedAt: now, UpdatedAt: now}
+	if d.RatePerSecond != nil {
+		c.RatePerSecond = *d.RatePerSecond
+	}
 	if d.SendAt != nil {
 		at := d.SendAt.UTC().Truncate(time.Millisecond)
 		c.SendAt = &at

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -36,7 +37,8 @@ func TestScheduleValidation(t *testing.T) {
 		{"0 0 30 2 *", "never fires"}, // 30 February
 	}
 	for _, tt := range tests {
-		c := Campaign{Name: "Weekly tips", ChannelID: 1, Body: "Hi", Audience: Audience{Phones: []string{"+14155550100"}}, Schedule: tt.schedule}
+		c := Campaign{Name: "Weekly tips", ChannelID: 1, Body: "Hi", Audience: Audience{Phones: []string{"+14155550100"}}, Schedule: tt.schedule,
+			RatePerSecond: DefaultRatePerSecond}
 		err := c.Validate(now)
 		var problem string
 		if err != nil {
@@ -118,6 +120,42 @@ func TestDraftCampaign(t *testing.T) {
 	d.Body = "Hi {{firstname}}"
 	if _, err := d.Campaign(admin, now); !parley.IsKind(err, parley.EINVALID) {
 		t.Errorf("an unknown field: %v, want EINVALID", err)
+	}
+}
+
+// TestDraftRate: an omitted rate is the default; a given one is taken as
+// given, so 0 is refused like -1 instead of becoming the default.
+func TestDraftRate(t *testing.T) {
+	now := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
+	admin := conversations.User{ID: 3, AccountID: 9, Role: conversations.RoleAdmin}
+	rate := func(n int) *int { return &n }
+	tests := []struct {
+		name string
+		rate *int
+		want int // 0: refused on rate_per_second
+	}{
+		{"omitted", nil, DefaultRatePerSecond},
+		{"one", rate(1), 1},
+		{"the maximum", rate(MaxRatePerSecond), MaxRatePerSecond},
+		{"zero", rate(0), 0},
+		{"negative", rate(-1), 0},
+		{"above the maximum", rate(MaxRatePerSecond + 1), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Draft{Name: "Renewals", ChannelID: 7, Body: "Hi", Audience: Audience{Phones: []string{"+14155550100"}}, RatePerSecond: tt.rate}
+			c, err := d.Campaign(admin, now)
+			if tt.want == 0 {
+				var e *parley.Error
+				if !errors.As(err, &e) || e.Kind != parley.EINVALID || e.Fields["rate_per_second"] == "" {
+					t.Errorf("Campaign = rate %d, %v; want EINVALID on rate_per_second", c.RatePerSecond, err)
+				}
+				return
+			}
+			if err != nil || c.RatePerSecond != tt.want {
+				t.Errorf("Campaign = rate %d, %v; want %d", c.RatePerSecond, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -42,7 +42,7 @@ func handleCreateCampaign(d *Deps) apiFunc {
 			Audience      campaigns.Audience `json:"audience"`
 			SendAt        *string            `json:"send_at"`
 			Schedule      string             `json:"schedule"`
-			RatePerSecond int                `json:"rate_per_second"`
+			RatePerSecond *int               `json:"rate_per_second"`
 			OriginType    string             `json:"origin_type"`
 		}
 		if err := decode(w, r, &in); err != nil {

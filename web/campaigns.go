@@ -381,7 +381,7 @@ func (f campaignForm) draft(zone *time.Location) (campaigns.Draft, error) {
 		if err != nil {
 			bad["rate_per_second"] = "must be a whole number"
 		}
-		d.RatePerSecond = n
+		d.RatePerSecond = &n
 	}
 	if len(bad) > 0 {
 		return d, parley.Invalid(bad)

@@ -187,6 +187,8 @@ func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 		{"send_at in the past", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "send_at": "2020-01-01T00:00:00Z", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "send_at"},
 		{"bad cron", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "schedule": "every day", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "schedule"},
 		{"bad rate", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "rate_per_second": 10_001, "audience": map[string]any{"phones": []string{"+14155550501"}}}, "rate_per_second"},
+		{"zero rate", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "rate_per_second": 0, "audience": map[string]any{"phones": []string{"+14155550501"}}}, "rate_per_second"},
+		{"negative rate", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "rate_per_second": -1, "audience": map[string]any{"phones": []string{"+14155550501"}}}, "rate_per_second"},
 		{"unknown channel", map[string]any{"name": "x", "channel_id": "999", "body": "Hi", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "channel_id"},
 	}
 	for _, tt := range tests {
@@ -201,6 +203,12 @@ func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 		"rate_per_second": 10_000, "audience": map[string]any{"phones": []string{"+14155550501"}}}))
 	if got := e.must(200, e.admin("GET", "/v1/campaigns/"+fast["id"].(string), nil)); got["rate_per_second"] != float64(10_000) {
 		t.Errorf("a campaign at 10,000/s reads back at %v", got["rate_per_second"])
+	}
+	// An omitted rate, and only an omitted one, is the default.
+	plain := e.must(201, e.admin("POST", "/v1/campaigns", map[string]any{"name": "Plain", "channel_id": ch["id"], "body": "Hello",
+		"audience": map[string]any{"phones": []string{"+14155550501"}}}))
+	if plain["rate_per_second"] != float64(10) {
+		t.Errorf("a campaign without a rate has %v, want the default 10", plain["rate_per_second"])
 	}
 }
 
