@@ -62,6 +62,9 @@ func decodeBody(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if name, ok := unknownField(err); ok {
+			return parley.Invalid(map[string]string{unknownFieldPath(body, reflect.TypeOf(v), name): "unknown field"})
+		}
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -163,8 +166,8 @@ func decodeError(err error) error {
 			return parley.Invalid(map[string]string{field: "must be an id (a string of digits)"})
 		}
 		return parley.Invalid(map[string]string{field: fmt.Sprintf("must be %s", jsonKind(typ.Type.Kind().String()))})
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+	}
+	if field, ok := unknownField(err); ok {
 		return parley.Invalid(map[string]string{field: "unknown field"})
 	}
 	// Errors from UnmarshalText (an id, a time) name no field.
@@ -176,6 +179,138 @@ func decodeError(err error) error {
 		return parley.Invalid(map[string]string{"body": pe.Message})
 	}
 	return parley.Errorf(parley.EMALFORMED, "malformed JSON: %v", err)
+}
+
+// unknownField is the key a decoder with DisallowUnknownFields refused,
+// as the body spells it; encoding/json says it only in its message.
+func unknownField(err error) (string, bool) {
+	name, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
+	if !ok {
+		return "", false
+	}
+	return strings.Trim(name, `"`), true
+}
+
+// unknownFieldPath names the unknown field the decoder refused by its
+// path in body ("audience.filter.typ", "entries[2].conditions.typ"),
+// where encoding/json gives the key alone: the first key spelled name,
+// in the body's order as the decoder reads it, that t (the type decoded
+// into) has no field for where it stands. The key alone when there is
+// none, say when a custom UnmarshalJSON refused it.
+func unknownFieldPath(body []byte, t reflect.Type, name string) string {
+	if path, ok := findUnknownKey(json.NewDecoder(bytes.NewReader(body)), t, "", name); ok {
+		return path
+	}
+	return name
+}
+
+// findUnknownKey reads one value from dec, and says the path of the first
+// key spelled name in it that t does not decode. A nil t (an interface,
+// a key already unknown) takes anything.
+func findUnknownKey(dec *json.Decoder, t reflect.Type, path, name string) (string, bool) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", false
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch tok {
+	case json.Delim('{'):
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return "", false
+			}
+			key, _ := tok.(string)
+			var elem reflect.Type
+			switch {
+			case t == nil:
+			case t.Kind() == reflect.Struct:
+				f, ok := jsonField(t, key)
+				if !ok && key == name {
+					return joinPath(path, key), true
+				}
+				elem = f
+			case t.Kind() == reflect.Map:
+				elem = t.Elem()
+			}
+			if p, ok := findUnknownKey(dec, elem, joinPath(path, key), name); ok {
+				return p, true
+			}
+		}
+		_, _ = dec.Token() // }
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if p, ok := findUnknownKey(dec, elem, fmt.Sprintf("%s[%d]", path, i), name); ok {
+				return p, true
+			}
+		}
+		_, _ = dec.Token() // ]
+	}
+	return "", false
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// jsonField is the type of struct t's field that decodes key, as
+// encoding/json matches them: by tag or name, exactly or else ignoring
+// case, embedded structs' fields promoted.
+func jsonField(t reflect.Type, key string) (reflect.Type, bool) {
+	fields := map[string]reflect.Type{}
+	jsonFields(t, fields)
+	if f, ok := fields[key]; ok {
+		return f, true
+	}
+	for n, f := range fields {
+		if strings.EqualFold(n, key) {
+			return f, true
+		}
+	}
+	return nil, false
+}
+
+// jsonFields adds struct t's JSON field names and types to into; an
+// outer field hides an embedded struct's field of the same name.
+func jsonFields(t reflect.Type, into map[string]reflect.Type) {
+	var embedded []reflect.Type
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			embedded = append(embedded, ft)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if _, ok := into[name]; !ok {
+			into[name] = f.Type
+		}
+	}
+	for _, e := range embedded {
+		jsonFields(e, into)
+	}
 }
 
 // optionalTime reads an optional RFC 3339 time field: a time.Time field

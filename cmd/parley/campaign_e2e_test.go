@@ -187,6 +187,7 @@ func TestCampaignRateLifecycleAndValidation(t *testing.T) {
 		{"send_at in the past", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "send_at": "2020-01-01T00:00:00Z", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "send_at"},
 		{"bad cron", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "schedule": "every day", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "schedule"},
 		{"bad rate", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "rate_per_second": 10_001, "audience": map[string]any{"phones": []string{"+14155550501"}}}, "rate_per_second"},
+		{"an unknown field in the filter", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "audience": map[string]any{"filter": map[string]any{"typ": "lead"}}}, "audience.filter.typ"},
 		{"zero rate", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "rate_per_second": 0, "audience": map[string]any{"phones": []string{"+14155550501"}}}, "rate_per_second"},
 		{"negative rate", map[string]any{"name": "x", "channel_id": ch["id"], "body": "Hi", "rate_per_second": -1, "audience": map[string]any{"phones": []string{"+14155550501"}}}, "rate_per_second"},
 		{"unknown channel", map[string]any{"name": "x", "channel_id": "999", "body": "Hi", "audience": map[string]any{"phones": []string{"+14155550501"}}}, "channel_id"},
