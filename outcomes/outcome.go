@@ -211,7 +211,7 @@ func FitRecord(t Type, r Record) error {
 	if t.Fits(r.Type) {
 		return nil
 	}
-	return parley.Invalid(map[string]string{"record_id": "is a " + string(r.Type) + "; " + string(t) + " takes a " + string(t.RecordType())})
+	return parley.Invalid(map[string]string{"record_id": "is " + r.Type.withArticle() + "; " + string(t) + " takes " + t.RecordType().withArticle()})
 }
 
 // metadataAmount checks metadata (a JSON object of at most 16 KiB) and

@@ -79,3 +79,28 @@ func TestMayWriteRecords(t *testing.T) {
 		t.Error("an admin or a user who sees every conversation may not write records")
 	}
 }
+
+// A record that does not fit the outcome's type is refused on record_id,
+// in words: what the record is and what the type takes.
+func TestFitRecordSaysWhatFits(t *testing.T) {
+	for _, c := range []struct {
+		t    Type
+		r    RecordType
+		want string // the record_id message, "" when it fits
+	}{
+		{InvoicePaid, RecordQuote, "is a quote; invoice_paid takes an invoice"},
+		{QuoteSent, RecordInvoice, "is an invoice; quote_sent takes a quote"},
+		{ProjectCreated, RecordAccount, "is an account; project_created takes a project"},
+		{InvoiceSent, RecordInvoice, ""},
+		{IssueResolved, RecordTicket, ""},
+	} {
+		err := FitRecord(c.t, Record{Type: c.r})
+		var e *parley.Error
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s with %s: %v, want it to fit", c.t, c.r, err)
+		case c.want != "" && (!errors.As(err, &e) || e.Fields["record_id"] != c.want):
+			t.Errorf("%s with %s: %v, want record_id %q", c.t, c.r, err, c.want)
+		}
+	}
+}

@@ -23,6 +23,14 @@ const (
 	RecordProject RecordType = "project"
 )
 
+// withArticle is the type as a sentence names one: "a quote", "an invoice".
+func (r RecordType) withArticle() string {
+	if r != "" && strings.IndexByte("aeiou", r[0]) >= 0 {
+		return "an " + string(r)
+	}
+	return "a " + string(r)
+}
+
 // RecordTypes lists them in API.md's order.
 var RecordTypes = []RecordType{RecordContact, RecordAccount, RecordTicket, RecordDeal, RecordQuote, RecordInvoice, RecordProject}
 

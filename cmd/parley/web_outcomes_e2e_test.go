@@ -119,7 +119,7 @@ func TestWebOutcomes(t *testing.T) {
 				const o = [...s.options].find((o) => o.value === %q); o.disabled = false; s.value = %q; })()`,
 				invoice.ID.String(), invoice.ID.String()))
 			a.js(`document.getElementById("outcome-form").requestSubmit()`)
-			a.waitText("#outcome-form .form-error", "Record is a invoice")
+			a.waitText("#outcome-form .form-error", "Record is an invoice; quote_sent takes a quote")
 
 			a.choose("#outcome-type", "quote_sent")
 			a.choose("#outcome-record", quote.ID.String())
