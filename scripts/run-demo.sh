@@ -157,8 +157,10 @@ conv=$(conversation +14155550112)
 if ! api "$PARLEY/v1/conversations/$conv" | has "\"assignee_id\":\"$agent\""; then
 	api -X POST "$PARLEY/v1/conversations/$conv/assign" -d "{\"assignee_id\":\"$agent\"}" >/dev/null
 fi
-# Opted out: the keyword reply goes back through the fake carrier, and the
-# opt-out resolves the thread; reopened, it shows in the inbox's open list.
+# Opted out: the keyword reply goes back through the fake carrier. The
+# keyword changes no status (DESIGN.md; only a first text that is a keyword
+# creates its thread resolved), so the thread stays as the earlier text
+# left it; reopened, it shows in the inbox's open list.
 if [ -z "$(conversation +14155550113)" ]; then
 	text +14155550113 SM00000000000000000000000000de0113 "Thanks, but I'd rather not get texts about this."
 	text +14155550113 SM00000000000000000000000000de0103 "STOP"
