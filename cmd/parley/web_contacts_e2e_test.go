@@ -112,8 +112,8 @@ func webContactFlow(t *testing.T, e *env, admin staffMember) string {
 	inbox := signedIn(e, admin)
 	inbox.open("/inbox")
 	inbox.waitText(".list .convs", "Grace Brewster Hopper")
-	e.must(200, e.admin("PATCH", "/v1/contacts/"+id, map[string]any{"name": "Amazing Grace"}))
-	inbox.waitText(".list .convs", "Amazing Grace")
+	e.must(200, e.admin("PATCH", "/v1/contacts/"+id, map[string]any{"name": "Grace Murray Hopper"}))
+	inbox.waitText(".list .convs", "Grace Murray Hopper")
 	return id
 }
 
