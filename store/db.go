@@ -351,14 +351,27 @@ func withSessionDefaults(rawURL string) string {
 	return u.String()
 }
 
-// redact removes the password from a database URL.
+// redact removes the passwords from a database URL: the user's, and
+// lib/pq's password and sslpassword parameters, which it takes from the
+// query as well. A URL that does not parse keeps only its scheme.
 func redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
+	if err != nil {
+		scheme, _, _ := strings.Cut(rawURL, "://")
+		return scheme + "://…"
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
+		for _, key := range []string{"password", "sslpassword"} {
+			if q.Has(key) {
+				q.Set(key, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }

@@ -40,3 +40,20 @@ func TestGroupCommitParameter(t *testing.T) {
 		}
 	}
 }
+
+// The URL is logged at startup ("database ready") and put in errors: no
+// password may survive, wherever lib/pq would take it from.
+func TestRedactDatabaseURL(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"postgres://u@h/db?sslmode=disable", "postgres://u@h/db?sslmode=disable"},
+		{"postgres://u:secret@h/db", "postgres://u:xxxxx@h/db"},
+		{"postgres://u@h/db?password=secret&sslmode=disable", "postgres://u@h/db?password=xxxxx&sslmode=disable"},
+		{"postgres://u:a@h/db?sslpassword=secret", "postgres://u:xxxxx@h/db?sslpassword=xxxxx"},
+		{"postgres://u:se%zzcret@h/db", "postgres://…"},
+	}
+	for _, tt := range tests {
+		if got := redact(tt.url); got != tt.want {
+			t.Errorf("redact(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
