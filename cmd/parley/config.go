@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -133,9 +135,17 @@ func (c *Config) finish(stdout io.Writer) error {
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		return fmt.Errorf("PARLEY_LOG_FORMAT: want json or console, got %q", c.LogFormat)
 	}
+	if !isBaseURL(c.PublicURL) {
+		return fmt.Errorf("PARLEY_PUBLIC_URL: want the URL carriers reach Parley at, http(s)://host[:port][/path] with no query, e.g. https://sms.example.com, got %q", c.PublicURL)
+	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
-	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
-		return fmt.Errorf("PARLEY_PUBLIC_URL: want an http(s) URL, got %q", c.PublicURL)
+	for _, s := range settings {
+		if v := *s.dst(c); strings.HasSuffix(s.flag, "-api-url") && v != "" && !isBaseURL(v) {
+			return fmt.Errorf("%s: want http(s)://host[:port][/path], got %q", s.env, v)
+		}
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || !validPort(port) {
+		return fmt.Errorf("PARLEY_ADDR: want a listen address HOST:PORT or :PORT, e.g. :8080, got %q", c.Addr)
 	}
 	if c.OutboxLease == "" {
 		c.OutboxLease = "1m"
@@ -163,6 +173,23 @@ func (c *Config) finish(stdout io.Writer) error {
 		return err
 	}
 	return c.finishWebhooks()
+}
+
+// isBaseURL reports whether raw is an absolute http(s) URL that paths can
+// be put after: a host, and no user, query or fragment. Webhook
+// signatures are checked against PARLEY_PUBLIC_URL + path, so anything
+// else there would refuse every webhook.
+func isBaseURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" &&
+		u.User == nil && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.ContainsAny(raw, " \t\n")
+}
+
+// validPort reports whether port is a TCP port, by number (0 picks one)
+// or service name, as net.Listen takes it.
+func validPort(port string) bool {
+	_, err := net.LookupPort("tcp", port)
+	return err == nil && port != ""
 }
 
 func (c *Config) finishWebhooks() error {

@@ -215,3 +215,41 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 func signFor(path string, form url.Values) string {
 	return twiliotestSign(authToken, publicURL+path, form)
 }
+
+// A setting that cannot work stops the program before it touches the
+// database, naming its variable: a public URL with a query (every webhook
+// signature would fail), a carrier API URL that is not http(s), a listen
+// address without a port.
+func TestBadURLsAndAddressesFailAtStartNamingTheirVariable(t *testing.T) {
+	for _, tt := range []struct{ name, value string }{
+		{"PARLEY_PUBLIC_URL", "https://sms.example.com?x=1"},
+		{"PARLEY_PUBLIC_URL", "https://sms.example.com/#top"},
+		{"PARLEY_PUBLIC_URL", "https://"},
+		{"PARLEY_PUBLIC_URL", "https://user:pw@sms.example.com"},
+		{"PARLEY_PUBLIC_URL", "http://sms.example .com"},
+		{"PARLEY_TWILIO_API_URL", "127.0.0.1:8090"},
+		{"PARLEY_TELNYX_API_URL", "ftp://x"},
+		{"PARLEY_PLIVO_API_URL", "http://"},
+		{"PARLEY_BANDWIDTH_API_URL", "not a url"},
+		{"PARLEY_VONAGE_API_URL", "https://h?q=1"},
+		{"PARLEY_BIRD_API_URL", "mailto:a@b"},
+		{"PARLEY_ADDR", "garbage"},
+		{"PARLEY_ADDR", "127.0.0.1:99999"},
+	} {
+		_, err := parseConfig("serve", nil, getenvFrom(map[string]string{tt.name: tt.value}), io.Discard, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), tt.name) {
+			t.Errorf("%s=%q: %v, want an error naming %s", tt.name, tt.value, err, tt.name)
+		}
+	}
+	for _, tt := range []struct{ name, value string }{
+		{"PARLEY_PUBLIC_URL", "https://sms.example.com/parley/"},
+		{"PARLEY_PUBLIC_URL", "http://127.0.0.1:8080"},
+		{"PARLEY_TELNYX_API_URL", "http://127.0.0.1:8090/telnyx"},
+		{"PARLEY_ADDR", ":0"},
+		{"PARLEY_ADDR", "[::1]:8080"},
+	} {
+		if _, err := parseConfig("serve", nil, getenvFrom(map[string]string{tt.name: tt.value}), io.Discard, io.Discard, nil); err != nil {
+			t.Errorf("%s=%q refused: %v", tt.name, tt.value, err)
+		}
+	}
+}
