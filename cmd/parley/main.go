@@ -279,8 +279,11 @@ var timeFormatOnce sync.Once
 
 // newLogger builds the one logger of the process.
 func newLogger(cfg Config, w io.Writer) (zerolog.Logger, error) {
-	level, err := zerolog.ParseLevel(cfg.LogLevel)
-	if err != nil || cfg.LogLevel == "" {
+	// zerolog also knows trace, fatal, panic, disabled and numbers: not
+	// settings an operator is offered, and "disabled" would silence every
+	// error.
+	level, err := zerolog.ParseLevel(strings.ToLower(cfg.LogLevel))
+	if err != nil || level < zerolog.DebugLevel || level > zerolog.ErrorLevel || cfg.LogLevel == "" {
 		return zerolog.Nop(), fmt.Errorf("PARLEY_LOG_LEVEL: want debug, info, warn or error, got %q", cfg.LogLevel)
 	}
 	timeFormatOnce.Do(func() { zerolog.TimeFieldFormat = time.RFC3339Nano })

@@ -253,3 +253,18 @@ func TestBadURLsAndAddressesFailAtStartNamingTheirVariable(t *testing.T) {
 		}
 	}
 }
+
+// PARLEY_LOG_LEVEL takes the four levels it documents; zerolog's others
+// (disabled would hide every error) are refused.
+func TestLogLevelTakesOnlyTheDocumentedLevels(t *testing.T) {
+	for _, level := range []string{"debug", "info", "warn", "error", "INFO"} {
+		if _, err := newLogger(Config{LogLevel: level, LogFormat: "json"}, io.Discard); err != nil {
+			t.Errorf("PARLEY_LOG_LEVEL=%s: %v", level, err)
+		}
+	}
+	for _, level := range []string{"disabled", "trace", "fatal", "panic", "-1", "5", "verbose", ""} {
+		if _, err := newLogger(Config{LogLevel: level, LogFormat: "json"}, io.Discard); err == nil || !strings.Contains(err.Error(), "PARLEY_LOG_LEVEL") {
+			t.Errorf("PARLEY_LOG_LEVEL=%q: %v, want refused", level, err)
+		}
+	}
+}
