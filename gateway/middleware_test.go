@@ -75,4 +75,11 @@ func TestLoggedPathHidesLinkSecrets(t *testing.T) {
 	if got := loggedPath("/inbox/conversations/4"); got != "/inbox/conversations/4" {
 		t.Fatalf("logged %q for an ordinary path", got)
 	}
+	// A Bandwidth channel's URLs carry its webhook token.
+	if got := loggedPath("/webhooks/bandwidth/9900001.e7be7cf6450b1b391e17/messages"); got != "/webhooks/bandwidth/9900001.…/messages" {
+		t.Fatalf("logged %q for a Bandwidth webhook", got)
+	}
+	if got := loggedPath("/webhooks/plivo/MADEMO00000000000001/messages"); got != "/webhooks/plivo/MADEMO00000000000001/messages" {
+		t.Fatalf("logged %q for a Plivo webhook", got)
+	}
 }

@@ -128,13 +128,23 @@ func accessLog(r *http.Request, status, size int, d time.Duration) {
 }
 
 // loggedPath is a request's path as the access log keeps it: a
-// set-password link's secret is a credential and stays out of the logs.
+// set-password link's secret and the token in a Bandwidth channel's
+// webhook URLs ({account}.{token}, half of what authenticates its
+// callbacks) are credentials and stay out of the logs.
 func loggedPath(p string) string {
 	if strings.HasPrefix(p, conversations.SetPasswordPath) {
 		return conversations.SetPasswordPath + "…"
 	}
+	if rest, ok := strings.CutPrefix(p, bandwidthWebhooks); ok {
+		key, kind, _ := strings.Cut(rest, "/")
+		if account, _, hasToken := strings.Cut(key, "."); hasToken {
+			return bandwidthWebhooks + account + ".…/" + kind
+		}
+	}
 	return p
 }
+
+const bandwidthWebhooks = "/webhooks/" + conversations.CarrierBandwidth + "/"
 
 // recoverer turns a panic into a 500 with no internals in the answer.
 func recoverer(next http.Handler) http.Handler {
