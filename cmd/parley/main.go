@@ -15,8 +15,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,8 +82,35 @@ func runWithStdin(ctx context.Context, args []string, getenv func(string) string
 	if errors.Is(err, errHelp) {
 		return nil
 	}
-	return err
+	return cliError(err)
 }
+
+// cliError turns a *parley.Error, written for API clients, into what an
+// operator reads: its message and the fields it names, not its Go form.
+func cliError(err error) error {
+	var pe *parley.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	msg := pe.Message
+	if len(pe.Fields) > 0 {
+		names := slices.Sorted(maps.Keys(pe.Fields))
+		details := make([]string, len(names))
+		for i, name := range names {
+			details[i] = name + " " + pe.Fields[name]
+		}
+		msg += ": " + strings.Join(details, "; ")
+	}
+	return &operatorError{msg: msg, err: err}
+}
+
+type operatorError struct {
+	msg string
+	err error
+}
+
+func (e *operatorError) Error() string { return e.msg }
+func (e *operatorError) Unwrap() error { return e.err }
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -266,6 +295,9 @@ func runAccountCreate(ctx context.Context, args []string, getenv func(string) st
 		return err
 	}
 	acc, user, err := db.CreateAccount(ctx, name, admin, secret, parley.SystemClock{}.Now())
+	if parley.IsKind(err, parley.ECONFLICT) && token != "" {
+		return errors.New("--token is already another user's API token: choose another, or leave it out to have one generated")
+	}
 	if err != nil {
 		return err
 	}

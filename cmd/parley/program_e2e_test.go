@@ -268,3 +268,25 @@ func TestLogLevelTakesOnlyTheDocumentedLevels(t *testing.T) {
 		}
 	}
 }
+
+// A command's refusal reads as a sentence naming what to change, not as
+// the API error's Go form ("parley error: kind=invalid code=…").
+func TestAccountCreateRefusalsNameWhatIsWrong(t *testing.T) {
+	env := getenvFrom(map[string]string{"PARLEY_DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "p.db")})
+	token := "acme-admin-token-000000000000000000"
+	if err := run(context.Background(), []string{"account", "create", "--name", "Acme", "--token", token}, env, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"account", "create", "--name", "Beta", "--email", "not-an-email"}, "email"},
+		{[]string{"account", "create", "--name", "Beta", "--token", token}, "--token"},
+	} {
+		err := run(context.Background(), tt.args, env, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "kind=") {
+			t.Errorf("parley %s: %v, want a refusal naming %s", strings.Join(tt.args, " "), err, tt.want)
+		}
+	}
+}
