@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,6 +255,10 @@ func DataSource(rawURL string) (driver, dsn string, err error) {
 // connection more each that listens for route changes.
 const defaultMaxConns = 32
 
+// connectTimeout bounds opening a PostgreSQL connection, handshake
+// included, unless the URL's connect_timeout or PGCONNECT_TIMEOUT says.
+var connectTimeout = 10 * time.Second
+
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	rawURL, maxConns, err := poolSize(rawURL)
 	if err != nil {
@@ -334,7 +339,12 @@ func groupCommitSetting(rawURL string) (string, bool, error) {
 //   - jit off: Parley runs short statements, and while a growing table's
 //     statistics lag (a campaign's audience being expanded), their
 //     estimated costs pass jit_above_cost and a 1 ms statement spent
-//     most of a second compiling itself.
+//     most of a second compiling itself;
+//   - connect_timeout (unless PGCONNECT_TIMEOUT is set): lib/pq waits
+//     for ever, and past its context, for a server that takes the
+//     connection but never answers it (a hung server, a proxy whose
+//     backend is gone), so that parley serve neither started, nor failed,
+//     nor heeded SIGTERM, and a request needing a new connection hung.
 func withSessionDefaults(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -343,6 +353,9 @@ func withSessionDefaults(rawURL string) string {
 	q := u.Query()
 	if q.Get("binary_parameters") == "" {
 		q.Set("binary_parameters", "yes")
+	}
+	if q.Get("connect_timeout") == "" && os.Getenv("PGCONNECT_TIMEOUT") == "" {
+		q.Set("connect_timeout", strconv.Itoa(int(connectTimeout/time.Second)))
 	}
 	if opts := q.Get("options"); !strings.Contains(opts, "jit") {
 		q.Set("options", strings.TrimSpace(opts+" -c jit=off"))

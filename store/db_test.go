@@ -1,6 +1,13 @@
 package store
 
-import "testing"
+import (
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
 
 func TestPoolSizeParameter(t *testing.T) {
 	tests := []struct {
@@ -55,5 +62,49 @@ func TestRedactDatabaseURL(t *testing.T) {
 		if got := redact(tt.url); got != tt.want {
 			t.Errorf("redact(%q) = %q, want %q", tt.url, got, tt.want)
 		}
+	}
+}
+
+// A PostgreSQL that takes the connection and never answers (a hung
+// server, a proxy whose backend is gone) must fail Open after the connect
+// timeout: lib/pq alone waits for ever, whatever the context says.
+func TestOpenGivesUpOnAServerThatNeverAnswers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	saved := connectTimeout
+	connectTimeout = time.Second
+	defer func() { connectTimeout = saved }()
+	t.Setenv("PGCONNECT_TIMEOUT", "") // restored after the test
+	os.Unsetenv("PGCONNECT_TIMEOUT")
+	done := make(chan error, 1)
+	go func() {
+		db, err := Open(context.Background(), "postgres://u@"+ln.Addr().String()+"/db?sslmode=disable")
+		if err == nil {
+			db.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "timeout") {
+			t.Fatalf("Open = %v, want a timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Open still waiting 10 s after a 1 s connect timeout")
+	}
+	if got := withSessionDefaults("postgres://u@h/db?connect_timeout=3"); !strings.Contains(got, "connect_timeout=3") {
+		t.Errorf("the URL's own connect_timeout was replaced: %s", got)
 	}
 }
