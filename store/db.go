@@ -15,6 +15,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"strconv"
@@ -125,6 +126,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: sqlite url has no path")
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("store: create sqlite %s: %w", path, err)
+	}
 	db, err := sqlx.Open("sqlite", sqliteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -145,6 +149,25 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	out.statuses = newCommitGroup(out.applyStatusBatch)
 	out.holdReads = newCommitGroup(out.readHoldsBatch)
 	return out, nil
+}
+
+// createPrivate creates a new database file readable and writable by
+// its owner only: it holds the channels' carrier auth tokens, and SQLite
+// would create it, and its -wal and -shm files after it, by the umask
+// (usually world-readable). An existing file is left as it is; names
+// SQLite reads specially (":memory:", a query) are left to it.
+func createPrivate(path string) error {
+	if strings.HasPrefix(path, ":") || strings.ContainsAny(path, "?#") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // sqliteWriter runs SQLite's write transactions one at a time, on one

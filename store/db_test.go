@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,29 @@ func TestOpenGivesUpOnAServerThatNeverAnswers(t *testing.T) {
 	}
 	if got := withSessionDefaults("postgres://u@h/db?connect_timeout=3"); !strings.Contains(got, "connect_timeout=3") {
 		t.Errorf("the URL's own connect_timeout was replaced: %s", got)
+	}
+}
+
+// A new SQLite database holds carrier auth tokens: it and the -wal and
+// -shm files SQLite makes after it are readable by their owner only,
+// whatever the umask.
+func TestNewSQLiteDatabaseIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	db, err := Open(context.Background(), "sqlite://"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", filepath.Base(name), perm)
+		}
 	}
 }
