@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +94,10 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Log, err = newLogger(m.Config, m.out); err != nil {
 		return err
+	}
+	if onThisMachine(m.Config.PublicURL) {
+		m.Log.Warn().Str("public_url", m.Config.PublicURL).Msg("PARLEY_PUBLIC_URL names this machine: carriers cannot reach it, " +
+			"and their webhooks' signatures are checked against it. Set it to the URL carriers post to (a fake carrier on this machine is fine)")
 	}
 	if m.DB, err = store.Open(ctx, m.Config.DatabaseURL); err != nil {
 		return err
@@ -463,4 +469,16 @@ func (m *Main) pruneWebhookDeliveries(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// onThisMachine reports whether a public URL names the loopback
+// interface, the default when PARLEY_PUBLIC_URL is unset.
+func onThisMachine(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
 }

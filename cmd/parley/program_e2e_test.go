@@ -290,3 +290,24 @@ func TestAccountCreateRefusalsNameWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+// TestWarnsOfAPublicURLOnThisMachine: PARLEY_PUBLIC_URL left at its
+// default (or any loopback URL) fails every real carrier's webhooks, so
+// the server says so when it starts; a public URL starts it quietly.
+func TestWarnsOfAPublicURLOnThisMachine(t *testing.T) {
+	const warning = "PARLEY_PUBLIC_URL names this machine"
+	for _, tt := range []struct {
+		url  string
+		warn bool
+	}{
+		{"http://localhost:8080", true},
+		{"http://127.0.0.1:9000/parley", true},
+		{"http://[::1]:8080", true},
+		{publicURL, false},
+	} {
+		e := boot(t, "", func(c *Config, _ *twiliotestConfig) { c.PublicURL = tt.url })
+		if got := strings.Contains(e.logs.String(), warning); got != tt.warn {
+			t.Errorf("PARLEY_PUBLIC_URL=%s: warned %v, want %v", tt.url, got, tt.warn)
+		}
+	}
+}
