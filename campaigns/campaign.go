@@ -198,8 +198,8 @@ func (c *Campaign) Validate(now time.Time) error {
 	reply := conversations.Reply{Body: c.Body}
 	if err := reply.Validate(); err != nil || strings.TrimSpace(c.Body) == "" {
 		fields["body"] = "is required: text of at most 1600 characters"
-	} else if _, err := ParseTemplate(c.Body); err != nil {
-		fields["body"] = err.(*parley.Error).Fields["body"]
+	} else if why := fieldsProblem(c.Body); why != "" {
+		fields["body"] = why
 	}
 	a := c.Audience
 	switch n := len(a.ContactIDs) + len(a.Phones); {

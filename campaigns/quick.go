@@ -73,8 +73,8 @@ func (q QuickMessage) Recipients() ([]string, []QuickSkip, error) {
 		fields["body"] = "is required: text of at most 1600 characters"
 	} else if strings.TrimSpace(q.Body) == "" {
 		fields["body"] = "is required"
-	} else if _, err := ParseTemplate(q.Body); err != nil {
-		fields["body"] = err.(*parley.Error).Fields["body"]
+	} else if why := fieldsProblem(q.Body); why != "" {
+		fields["body"] = why
 	}
 	if q.ChannelID == 0 {
 		fields["channel_id"] = "is required"

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -58,6 +59,17 @@ func ParseTemplate(body string) (Template, error) {
 	}
 	t.parts = append(t.parts, templatePart{text: rest})
 	return t, nil
+}
+
+// fieldsProblem is what ParseTemplate finds wrong with a body's fields,
+// in its words on "body"; "" when the body parses.
+func fieldsProblem(body string) string {
+	_, err := ParseTemplate(body)
+	var e *parley.Error
+	if errors.As(err, &e) {
+		return e.Fields["body"]
+	}
+	return ""
 }
 
 func validAttribute(field string) bool {
