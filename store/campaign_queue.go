@@ -364,10 +364,10 @@ func (q campaignQueue) conversations(ctx context.Context, tx *Tx, contacts map[s
 	for p, t := range found {
 		convs[p] = t.ID
 		if owner := parley.ID(contacts[p].ID); t.ContactID != owner {
-			strays = append(strays, strayThread{p, owner})
+			strays = append(strays, strayThread{q.c.AccountID, p, owner})
 		}
 	}
-	if err := giveThreadsToOwners(ctx, tx, q.c.AccountID, strays, now); err != nil {
+	if err := giveThreadsToOwners(ctx, tx, strays, now); err != nil {
 		return nil, nil, err
 	}
 	var missing []string

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -90,16 +91,19 @@ func showContactChanged(ctx context.Context, tx *Tx, accountID, contactID parley
 // phone's owner: the phone was freed from that contact, and a text gave it
 // a contact of its own since.
 type strayThread struct {
-	phone string
-	owner parley.ID
+	account parley.ID
+	phone   string
+	owner   parley.ID
 }
 
 // giveThreadsToOwners has the owners of stray threads' phones take them,
 // as a contact given a phone does (takeThreads), in phone order.
-func giveThreadsToOwners(ctx context.Context, tx *Tx, accountID parley.ID, strays []strayThread, at time.Time) error {
-	slices.SortFunc(strays, func(a, b strayThread) int { return strings.Compare(a.phone, b.phone) })
+func giveThreadsToOwners(ctx context.Context, tx *Tx, strays []strayThread, at time.Time) error {
+	slices.SortFunc(strays, func(a, b strayThread) int {
+		return cmp.Or(cmp.Compare(a.account, b.account), strings.Compare(a.phone, b.phone))
+	})
 	for _, s := range strays {
-		if err := takeThreads(ctx, tx, accountID, s.owner, []string{s.phone}, at); err != nil {
+		if err := takeThreads(ctx, tx, s.account, s.owner, []string{s.phone}, at); err != nil {
 			return err
 		}
 	}

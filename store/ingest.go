@@ -79,7 +79,7 @@ func ingest(ctx context.Context, tx *Tx, p conversations.IngestPlan) (conversati
 		return res, err
 	}
 	if exists && conv.ContactID != contactID {
-		if err := giveThreadsToOwners(ctx, tx, ch.AccountID, []strayThread{{p.Text.From, contactID}}, p.At); err != nil {
+		if err := giveThreadsToOwners(ctx, tx, []strayThread{{ch.AccountID, p.Text.From, contactID}}, p.At); err != nil {
 			return res, fmt.Errorf("threads to the phone's contact: %w", err)
 		}
 	}

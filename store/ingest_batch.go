@@ -249,21 +249,15 @@ func lookUpBatch(ctx context.Context, tx *Tx, plans []conversations.IngestPlan) 
 	if err != nil {
 		return b, err
 	}
-	strays := map[parley.ID][]strayThread{}
+	var strays []strayThread
 	for _, pt := range b.plain {
 		pt.conv, pt.exists = convs[convKey{pt.p.Channel.ID, pt.p.Text.From}]
 		pt.contactID = contacts[contactKey{pt.p.Channel.AccountID, pt.p.Text.From}]
 		if pt.exists && pt.conv.ContactID != pt.contactID {
-			a := pt.p.Channel.AccountID
-			strays[a] = append(strays[a], strayThread{pt.p.Text.From, pt.contactID})
+			strays = append(strays, strayThread{pt.p.Channel.AccountID, pt.p.Text.From, pt.contactID})
 		}
 	}
-	for a, s := range strays {
-		if err := giveThreadsToOwners(ctx, tx, a, s, plans[0].At); err != nil {
-			return b, err
-		}
-	}
-	return b, nil
+	return b, giveThreadsToOwners(ctx, tx, strays, plans[0].At)
 }
 
 // contacts finds the contact of every phone of the batch that is to store
