@@ -575,6 +575,24 @@ func TestSendsRecordedLate(t *testing.T) {
 	})
 }
 
+// sentThenFreed texts phone a quick message at at, has the carrier take
+// it, and takes the phone off the contact it made: the phone's thread
+// stays that contact's. It returns the text and its thread.
+func (tn *tenant) sentThenFreed(t testing.TB, phone string, at time.Time) (campaigns.QuickSent, conversations.Conversation) {
+	t.Helper()
+	sent := tn.quick(t, phone, at)
+	sendAs(t, tn.db, newSID("SM"), at)
+	conv, err := tn.db.GetConversation(ctx, tn.account.ID, sent.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := []string{}
+	if _, err := tn.db.UpdateContact(ctx, tn.account.ID, conv.ContactID, conversations.ContactPatch{Phones: &none}, at); err != nil {
+		t.Fatal(err)
+	}
+	return sent, conv
+}
+
 // TestNewContactTakesItsPhonesThreads: a contact created with a phone
 // freed from another contact takes the phone's conversations and their
 // sends along, as a patch giving it the phone does.
@@ -583,16 +601,7 @@ func TestNewContactTakesItsPhonesThreads(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		a := newTenant(t, db, sidA, bizA)
 		t1 := t0.Add(time.Hour)
-		toAlice := a.quick(t, alice, t1)
-		sendAs(t, db, newSID("SM"), t1)
-		conv, err := db.GetConversation(ctx, a.account.ID, toAlice.ConversationID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		none := []string{}
-		if _, err := db.UpdateContact(ctx, a.account.ID, conv.ContactID, conversations.ContactPatch{Phones: &none}, t1); err != nil {
-			t.Fatal(err)
-		}
+		toAlice, conv := a.sentThenFreed(t, alice, t1)
 		john := newContact(t, db, a.account.ID, "John", alice)
 		if got, err := db.GetConversation(ctx, a.account.ID, conv.ID); err != nil || got.ContactID != john.ID {
 			t.Errorf("the thread of %s belongs to contact %d (%v); want John (%d), who owns the number now", alice, got.ContactID, err, john.ID)
@@ -671,16 +680,7 @@ func TestAFreedPhonesNextContactTakesItsThreads(t *testing.T) {
 		}
 		for i, name := range []string{"alone", "batch", "campaign"} {
 			phone := fmt.Sprintf("+1415555870%d", i)
-			sent := a.quick(t, phone, t1)
-			sendAs(t, db, newSID("SM"), t1)
-			conv, err := db.GetConversation(ctx, a.account.ID, sent.ConversationID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			none := []string{}
-			if _, err := db.UpdateContact(ctx, a.account.ID, conv.ContactID, conversations.ContactPatch{Phones: &none}, t1); err != nil {
-				t.Fatal(err)
-			}
+			sent, conv := a.sentThenFreed(t, phone, t1)
 			paths[name](phone)
 			owners, _, err := db.FindContacts(ctx, conversations.ContactFilter{AccountID: a.account.ID, Phone: phone})
 			if err != nil || len(owners) != 1 || owners[0].ID == conv.ContactID {
